@@ -1,0 +1,22 @@
+"""kiln: a Gluon-style neural-network library (eager on numpy/cupy, hybridize, ONNX export).
+
+``import kiln as mx`` runs common MXNet Gluon 1.x code.
+
+Example::
+
+    >>> import kiln as kl
+    >>> x = kl.nd.ones((2, 3))
+    >>> x.sum()
+    [6.]
+    <NDArray 1 @cpu(0)>
+"""
+from . import autograd, base, ndarray, random
+from . import ndarray as nd
+from .base import MXNetError
+from .device import Context, Device, cpu, cpu_pinned, current_context, current_device, gpu, num_gpus
+
+__version__ = "0.1.0"
+context = __import__("kiln.device", fromlist=["device"])
+
+__all__ = ["nd", "ndarray", "autograd", "random", "cpu", "gpu", "num_gpus", "Context", "Device",
+           "current_context", "current_device", "cpu_pinned", "MXNetError", "base"]

@@ -1,0 +1,331 @@
+"""Tape-based automatic differentiation (MXNet's ``autograd`` API).
+
+While ``record()`` is active, each op whose inputs need gradients appends a ``Node`` to the tape
+(held by the outputs it produced). ``backward`` walks the nodes in reverse topological order and
+calls each op's ``grad`` facet, which is written with registry ops, so the same gradients work
+eagerly, for second order (``create_graph=True``), and as nodes of a hybridized backward graph.
+
+Example::
+
+    >>> x = kl.nd.array([1., 2., 3.]); x.attach_grad()
+    >>> with kl.autograd.record():
+    ...     y = (x * x).sum()
+    >>> y.backward(); x.grad
+    [2. 4. 6.]
+    <NDArray 3 @cpu(0)>
+"""
+from contextlib import contextmanager
+
+from .base import MXNetError, user_frame
+from .ndarray import _registry
+from .ndarray._registry import STATE
+from .ndarray.ndarray import NDArray, _new
+
+__all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
+           "set_recording", "set_training", "backward", "grad", "mark_variables", "Function"]
+
+
+class Node:
+    """One recorded op call: what its gradient needs (inputs, attributes, maybe outputs)."""
+
+    __slots__ = ("op", "args", "attrs", "outs", "n_out", "freed", "__weakref__")
+
+    def __init__(self, op, args, attrs, outs):
+        self.op, self.args, self.attrs = op, args, attrs
+        self.n_out = len(outs)
+        keep = len(outs) > 1 or getattr(op, "save_outputs", True)
+        self.outs = tuple(o._data for o in outs) if keep else None
+        self.freed = False
+
+    def output(self, i):
+        """A fresh NDArray for output ``i`` that is connected to this node (for create_graph)."""
+        a = _new(self.outs[i], self.args_ctx())
+        a._node, a._index = self, i
+        return a
+
+    def args_ctx(self):
+        for a in self.args:
+            if isinstance(a, NDArray):
+                return a._ctx
+        raise MXNetError("node without array inputs")
+
+
+def _record(op, args, attrs, outs):
+    node = Node(op, args, attrs, outs)
+    for i, o in enumerate(outs):
+        o._node, o._index = node, i
+
+
+_registry._record = _record
+
+
+# ---- recording and training scopes ----
+def set_recording(is_recording):
+    """Set whether ops are recorded; returns the previous value."""
+    prev, STATE.recording = STATE.recording, bool(is_recording)
+    return prev
+
+
+def set_training(train_mode):
+    """Set training mode (dropout, batch-norm statistics); returns the previous value."""
+    prev, STATE.training = STATE.training, bool(train_mode)
+    return prev
+
+
+def is_recording():
+    return STATE.recording
+
+
+def is_training():
+    return STATE.training
+
+
+@contextmanager
+def _scope(recording, training):
+    prev_r = set_recording(recording) if recording is not None else None
+    prev_t = set_training(training) if training is not None else None
+    try:
+        yield
+    finally:
+        if recording is not None:
+            set_recording(prev_r)
+        if training is not None:
+            set_training(prev_t)
+
+
+def record(train_mode=True):
+    """Record ops for differentiation inside a ``with`` block (training mode by default)."""
+    return _scope(True, train_mode)
+
+
+def pause(train_mode=False):
+    """Stop recording inside a ``with`` block (predict mode by default)."""
+    return _scope(False, train_mode)
+
+
+def train_mode():
+    """Training mode inside a ``with`` block, recording unchanged."""
+    return _scope(None, True)
+
+
+def predict_mode():
+    """Predict mode inside a ``with`` block, recording unchanged."""
+    return _scope(None, False)
+
+
+def mark_variables(variables, gradients, grad_reqs="write"):
+    """Mark arrays as variables whose gradients go into the given buffers."""
+    if isinstance(variables, NDArray):
+        variables, gradients = [variables], [gradients]
+    if isinstance(grad_reqs, str):
+        grad_reqs = [grad_reqs] * len(variables)
+    for v, g, req in zip(variables, gradients, grad_reqs):
+        v._grad, v._grad_req, v._node = g, (None if req == "null" else req), None
+
+
+# ---- the backward engine ----
+def _key(a):
+    """Where an array's gradient accumulates: its tape entry, or the variable itself."""
+    if a._node is not None:
+        return (id(a._node), a._index)
+    return id(a)
+
+
+def _topo(heads):
+    """Nodes reachable from the heads, in an order where each node precedes its inputs' nodes."""
+    order, seen, stack = [], set(), [(h._node, False) for h in heads if h._node is not None]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.freed:
+            raise MXNetError(
+                "backward through a graph that has already been freed: pass retain_graph=True "
+                f"to the first backward to run it again (at {user_frame()})")
+        stack.append((node, True))
+        for a in node.args:
+            if isinstance(a, NDArray) and a._node is not None and id(a._node) not in seen:
+                stack.append((a._node, False))
+    order.reverse()
+    return order
+
+
+def _accumulate(grads, key, g):
+    prev = grads.get(key)
+    grads[key] = g if prev is None else prev + g
+
+
+def _run_backward(heads, head_grads, create_graph):
+    """Return ``{key: gradient}`` for every entry and variable reached from the heads."""
+    F = _ops()
+    grads = {}
+    for h, hg in zip(heads, head_grads):
+        if hg is None:
+            hg = F.ones_like(h.detach())
+        _accumulate(grads, _key(h), hg)
+    for node in _topo(heads):
+        gouts = [grads.pop((id(node), i), None) for i in range(node.n_out)]
+        if all(g is None for g in gouts):
+            continue
+        outs = None
+        if node.outs is not None:
+            outs = [node.output(i) if create_graph else _new(node.outs[i], node.args_ctx())
+                    for i in range(node.n_out)]
+            gouts = [F.zeros_like(o) if g is None else g for o, g in zip(outs, gouts)]
+        in_grads = node.op.grad(node.args, outs, gouts, **node.attrs)
+        for a, g in zip(node.args, in_grads):
+            if g is None or not isinstance(a, NDArray):
+                continue
+            if a._node is None and a._grad_req is None:
+                continue
+            if g.shape != a.shape:
+                g = F.sum_to(g, shape=a.shape)
+            _accumulate(grads, _key(a), g)
+    return grads
+
+
+def _free(heads):
+    for node in _topo(heads):
+        node.freed = True
+        node.args = ()
+        node.outs = None
+
+
+def _normalize(heads, head_grads):
+    if isinstance(heads, NDArray):
+        heads = [heads]
+    if head_grads is None:
+        head_grads = [None] * len(heads)
+    elif isinstance(head_grads, NDArray):
+        head_grads = [head_grads]
+    if len(head_grads) != len(heads):
+        raise ValueError(f"{len(heads)} heads but {len(head_grads)} head gradients")
+    for h in heads:
+        if h._node is None and h._grad_req is None:
+            raise MXNetError(
+                "cannot differentiate: the head was not computed inside autograd.record() from "
+                f"arrays with attach_grad() (at {user_frame()})")
+    return list(heads), list(head_grads)
+
+
+def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
+    """Accumulate gradients of ``heads`` into the ``.grad`` of every variable reached."""
+    heads, head_grads = _normalize(heads, head_grads)
+    variables = _variables(heads)
+    with _scope(False, train_mode):
+        grads = _run_backward(heads, head_grads, create_graph=False)
+    for v in variables:
+        g = grads.get(id(v))
+        if g is None or v._grad_req is None:
+            continue
+        if v._grad_req == "add":
+            v._grad._data += g._data
+        else:
+            v._grad._data[...] = g._data
+    if not retain_graph:
+        _free(heads)
+
+
+def _variables(heads):
+    found, seen = [], set()
+    for h in heads:
+        if h._node is None and h._grad_req is not None:
+            found.append(h)
+            seen.add(id(h))
+    for node in _topo(heads):
+        for a in node.args:
+            if (isinstance(a, NDArray) and a._node is None and a._grad_req is not None
+                    and id(a) not in seen):
+                seen.add(id(a))
+                found.append(a)
+    return found
+
+
+def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,
+         train_mode=True):
+    """Gradients of ``heads`` w.r.t. ``variables``, returned (``.grad`` is left untouched).
+
+    With ``create_graph=True`` the gradient computation is itself recorded, so the results can
+    be differentiated again (second order).
+    """
+    heads, head_grads = _normalize(heads, head_grads)
+    single = isinstance(variables, NDArray)
+    if single:
+        variables = [variables]
+    if retain_graph is None:
+        retain_graph = create_graph
+    with _scope(bool(create_graph), train_mode):
+        grads = _run_backward(heads, head_grads, create_graph=bool(create_graph))
+    F = _ops()
+    result = []
+    for v in variables:
+        g = grads.get(_key(v))
+        result.append(F.zeros_like(v.detach()) if g is None else g)
+    if not retain_graph:
+        _free(heads)
+    return result[0] if single else result
+
+
+def _ops():
+    from .ndarray import ops
+    return ops
+
+
+# ---- custom functions ----
+class Function:
+    """A user-defined differentiable function with its own ``forward`` and ``backward``.
+
+    Example::
+
+        class Sigmoid(kl.autograd.Function):
+            def forward(self, x):
+                y = 1 / (1 + nd.exp(-x)); self.save_for_backward(y); return y
+            def backward(self, dy):
+                y, = self.saved_tensors; return dy * y * (1 - y)
+    """
+
+    def __init__(self):
+        self.saved_tensors = ()
+        self.name = type(self).__name__
+        self.save_outputs = False
+
+    def save_for_backward(self, *args):
+        self.saved_tensors = args
+
+    def forward(self, *inputs):
+        raise NotImplementedError
+
+    def backward(self, *output_grads):
+        raise NotImplementedError
+
+    def __call__(self, *inputs):
+        with pause(train_mode=is_training()):
+            outputs = self.forward(*inputs)
+        single = isinstance(outputs, NDArray)
+        outs = (outputs,) if single else tuple(outputs)
+        outs = tuple(o.detach() for o in outs)
+        if STATE.recording and any(isinstance(a, NDArray) and (a._node is not None or
+                                   a._grad_req is not None) for a in inputs):
+            _record(_FunctionOp(self), tuple(inputs), {}, outs)
+        return outs[0] if single else outs
+
+
+class _FunctionOp:
+    """Adapts a ``Function`` instance to the op protocol the engine calls."""
+
+    save_outputs = False
+
+    def __init__(self, fn):
+        self.fn, self.name = fn, fn.name
+
+    def grad(self, ins, outs, gouts):
+        res = self.fn.backward(*gouts)
+        res = (res,) if isinstance(res, NDArray) else tuple(res)
+        if len(res) != len(ins):
+            raise MXNetError(f"{self.name}.backward returned {len(res)} gradients for "
+                             f"{len(ins)} inputs")
+        return res

@@ -1,0 +1,52 @@
+"""Errors shared by every part of kiln, and the helper that finds the user's source line."""
+import os
+import sys
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class MXNetError(Exception):
+    """Base class of kiln's errors (named as in MXNet so ``except MXNetError`` keeps working)."""
+
+
+KilnError = MXNetError
+
+
+class OpError(MXNetError, ValueError):
+    """An operator was called with inputs it cannot take (shapes, dtypes, axes, devices)."""
+
+
+class DeviceMismatchError(OpError):
+    """Inputs of one operator live on different devices."""
+
+
+def _is_internal(filename):
+    return filename.startswith(_PKG_DIR) and os.sep + "tests" + os.sep not in filename[
+        len(_PKG_DIR):len(_PKG_DIR) + 8]
+
+
+def user_frame(skip=1):
+    """Return ``"file:line"`` of the innermost caller outside the kiln package (or ``"?"``)."""
+    f = sys._getframe(skip)
+    while f is not None:
+        fn = f.f_code.co_filename
+        if not _is_internal(fn) and not fn.startswith("<frozen") and "contextlib" not in fn:
+            return f"{fn}:{f.f_lineno}"
+        f = f.f_back
+    return "?"
+
+
+def describe_args(args):
+    """Short description of op inputs for error messages: shapes and dtypes."""
+    parts = []
+    for a in args:
+        shape = getattr(a, "shape", None)
+        if shape is not None:
+            dt = getattr(a, "dtype", None)
+            dt = getattr(dt, "__name__", None) or str(dt)
+            parts.append(f"{tuple(shape)} {dt}")
+        elif a is None:
+            parts.append("None")
+        else:
+            parts.append(f"scalar {a!r}")
+    return "[" + ", ".join(parts) + "]"

@@ -1,0 +1,267 @@
+"""The operator registry and the one dispatch point (``invoke``) shared by every mode.
+
+An op is defined once with its facets (see docs/architecture.md):
+
+* ``kernel(xp, *arrays, **attrs)``: the computation, ``xp`` being numpy or cupy.
+* ``infer(*avals, **attrs)``: output ``Aval(shape, dtype)`` (or a tuple of them).
+* ``grad(ins, outs, gouts, **attrs)``: input gradients written with registry ops.
+* ``onnx(g, ins, attrs, avals)``: the lowering through ``kiln.export``'s builder ``g``.
+* ``samples``: small inputs for the registry-walking tests; ``ref``: a numpy reference.
+
+``invoke`` runs the kernel eagerly (recording a tape node while autograd records), or hands the
+call to the tracer installed by ``hybridize`` when an input is a traced symbol.
+"""
+import threading
+from collections import namedtuple
+
+import numpy as np
+
+from ..base import OpError, describe_args, user_frame
+from ..device import _CPU0, as_context, current_context
+
+Aval = namedtuple("Aval", ["shape", "dtype"])
+Aval.__doc__ = "Abstract value: what ``infer`` sees and returns (a shape tuple and a numpy dtype)."
+
+REQUIRED = object()  # marks an attribute that has no default
+OPS = {}             # name -> Op
+ALIASES = {}         # alias -> name
+
+
+class _State(threading.local):
+    """Thread-local autograd and tracing state, read on every op call."""
+
+    def __init__(self):
+        self.recording = False
+        self.training = False
+        self.tracer = None
+
+
+STATE = _State()
+trace_hook = None    # set by kiln.symbol: trace_hook(op, args, attrs) -> Symbol outputs
+
+
+class Sample:
+    """Inputs for the registry tests: numpy arrays (float inputs get cast per test) or scalars.
+
+    ``grad=False`` skips the gradient check for this sample; ``ref`` overrides the op's reference.
+    ``wrt`` lists the input positions whose gradient is checked (all float arrays by default).
+    """
+
+    def __init__(self, *inputs, ref=None, grad=True, onnx=True, wrt=None, rtol=None, **attrs):
+        self.inputs, self.attrs, self.ref = list(inputs), attrs, ref
+        self.grad, self.onnx, self.wrt, self.rtol = grad, onnx, wrt, rtol
+
+    def __repr__(self):
+        shapes = [getattr(a, "shape", a) for a in self.inputs]
+        return f"Sample({shapes}, {self.attrs})"
+
+
+class Op:
+    """One registered operator. See the module docstring for the facets."""
+
+    def __init__(self, name, kernel, *, inputs=("data",), attrs=None, infer=None, grad=None,
+                 onnx=None, samples=(), ref=None, num_outputs=1, save_outputs=False,
+                 second_order=False, no_grad=None, no_onnx=None, no_ref=None, uses_mode=False,
+                 mutates=(), random=False, ignored=(), doc=None, aliases=(), places=False):
+        self.name, self.kernel, self.infer, self.grad, self.onnx = name, kernel, infer, grad, onnx
+        self.inputs = tuple(inputs)
+        self.variadic = bool(self.inputs) and self.inputs[-1].startswith("*")
+        self.attrs = dict(attrs or {})
+        self.samples, self.ref = list(samples), ref
+        self.num_outputs = num_outputs
+        self.save_outputs, self.second_order = save_outputs, second_order
+        self.no_grad, self.no_onnx, self.no_ref = no_grad, no_onnx, no_ref
+        self.uses_mode, self.mutates, self.random = uses_mode, tuple(mutates), random
+        self.ignored = frozenset(ignored) | {"name", "attr", "ctx_group"}
+        self.aliases = tuple(aliases)
+        self.places = places  # output lives on attrs["device"] (to_device), not the inputs'
+        self.doc = doc or (kernel.__doc__ if kernel else None)
+        self.func = None
+
+    def n_out(self, attrs):
+        n = self.num_outputs
+        return n(attrs) if callable(n) else n
+
+    def __repr__(self):
+        return f"<Op {self.name}>"
+
+
+def _python_signature(op):
+    """Source of the public wrapper: inputs positional, then attributes by position or keyword."""
+    params, ins, checks, defaulted = [], [], [], False
+    for nm in op.inputs:
+        if nm.startswith("*"):
+            params.append(nm)
+            ins.append(f"*_flat({nm[1:]})")
+            defaulted = True
+        elif nm.endswith("?"):
+            params.append(f"{nm[:-1]}=None")
+            ins.append(nm[:-1])
+            defaulted = True
+        else:
+            params.append(nm)
+            ins.append(nm)
+    for k, v in op.attrs.items():
+        if v is REQUIRED and not defaulted:
+            params.append(k)
+            continue
+        params.append(f"{k}=_D[{k!r}]")
+        defaulted = True
+        if v is REQUIRED:
+            checks.append(f"    if {k} is _R: _missing(_op, {k!r})\n")
+    params += ["out=None", "**_kw"]
+    attr_dict = "{" + ", ".join(f"{k!r}: {k}" for k in op.attrs) + "}"
+    ins_t = "(" + ", ".join(ins) + ("," if len(ins) == 1 else "") + ")"
+    return (f"def {op.name}({', '.join(params)}):\n"
+            f"    if _kw: _extra(_op, _kw)\n" + "".join(checks) +
+            f"    return _invoke(_op, {ins_t}, {attr_dict}, out)\n")
+
+
+def _missing(op, k):
+    raise TypeError(f"{op.name}() missing required attribute {k!r}")
+
+
+def _flat(args):
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        return tuple(args[0])
+    return args
+
+
+def _extra(op, kw):
+    bad = [k for k in kw if k not in op.ignored]
+    if bad:
+        raise TypeError(f"{op.name}() got unexpected keyword argument(s) {bad}; "
+                        f"attributes are {list(op.attrs)}")
+
+
+def _make_function(op):
+    defaults = {k: v for k, v in op.attrs.items()}
+    ns = {"_op": op, "_invoke": invoke, "_D": defaults, "_extra": _extra, "_flat": _flat,
+          "_R": REQUIRED, "_missing": _missing}
+    exec(_python_signature(op), ns)  # noqa: S102 - builds a real signature, once per op
+    fn = ns[op.name]
+    fn.__doc__ = op.doc
+    fn.__module__ = "kiln.ndarray"
+    fn.op = op
+    return fn
+
+
+def register(name, kernel=None, **facets):
+    """Register an operator and return its public function ``nd.<name>``.
+
+    Usable directly, ``register("relu", kernel, infer=..., ...)``, or as a decorator on the kernel.
+    """
+    if kernel is None:
+        return lambda k: register(name, k, **facets)
+    if name in OPS:
+        raise ValueError(f"operator {name!r} registered twice")
+    op = Op(name, kernel, **facets)
+    op.func = _make_function(op)
+    OPS[name] = op
+    for a in op.aliases:
+        ALIASES[a] = name
+    return op.func
+
+
+def get(name):
+    """The Op registered under ``name`` or one of its aliases."""
+    op = OPS.get(name)
+    if op is None and name in ALIASES:
+        op = OPS[ALIASES[name]]
+    if op is None:
+        raise KeyError(f"no operator named {name!r}")
+    return op
+
+
+# ---------------------------------------------------------------------------------------------
+# The dispatch point.
+
+_NDArray = None     # set by ndarray.py (avoids an import cycle)
+_new = None         # fast NDArray constructor from (data, ctx)
+_record = None      # autograd's recorder: _record(op, args, attrs, outputs, datas)
+
+
+def invoke(op, args, attrs, out=None):
+    """Run ``op`` on ``args`` in the active mode and return its public result."""
+    NDArray = _NDArray
+    ctx = None
+    needs_tape = False
+    datas = []
+    for a in args:
+        if isinstance(a, NDArray):
+            c = a._ctx
+            if ctx is None:
+                ctx = c
+            elif c is not ctx and c != ctx:
+                _device_mismatch(op, args)
+            datas.append(a._data)
+            if a._node is not None or a._grad_req is not None:
+                needs_tape = True
+        elif a is None or isinstance(a, (int, float, bool, np.generic, np.ndarray)):
+            datas.append(a)
+        elif hasattr(a, "_trace_node"):
+            return trace_hook(op, args, attrs)
+        else:
+            datas.append(_coerce_other(op, a))
+    state = STATE
+    if state.tracer is not None and (ctx is None or op.random):
+        return trace_hook(op, args, attrs)
+    if op.uses_mode:
+        attrs["_train"] = state.training
+    if ctx is None:
+        ctx = as_context(attrs.get("ctx")) if "ctx" in attrs else current_context()
+    xp = ctx._xp if ctx is _CPU0 else ctx.xp
+    try:
+        res = op.kernel(xp, *datas, **attrs)
+    except Exception as e:
+        raise op_error(op, args, attrs, e) from e
+    if op.places:
+        ctx = as_context(attrs["device"])
+    if op.num_outputs == 1:
+        result = _new(res, ctx)
+        outs = (result,)
+    else:
+        outs = tuple(_new(r, ctx) for r in res)
+        result = list(outs)
+    if needs_tape and state.recording and op.grad is not None:
+        _record(op, args, attrs, outs)
+    if out is not None:
+        return _write_out(out, result)
+    return result
+
+
+def _write_out(out, result):
+    if isinstance(result, list):
+        for o, r in zip(out, result):
+            o[:] = r
+        return out
+    out[:] = result
+    return out
+
+
+def _coerce_other(op, a):
+    if isinstance(a, (list, tuple)):
+        return np.asarray(a, dtype=np.float32)
+    raise TypeError(f"{op.name}: expected NDArray or number, got {type(a).__name__} at "
+                    f"{user_frame()}")
+
+
+def _device_mismatch(op, args):
+    devs = [str(a._ctx) for a in args if isinstance(a, _NDArray)]
+    raise OpError(f"{op.name}: inputs are on different devices {devs}; move them with "
+                  f".as_in_context(ctx) first (inputs {describe_args(args)}, at {user_frame()})")
+
+
+def op_error(op, args, attrs, exc):
+    """Translate a kernel failure into kiln's error: the op, its inputs, attributes and line."""
+    shown = {k: v for k, v in attrs.items() if not k.startswith("_")}
+    msg = str(exc).split("\n")[0]
+    err = OpError(f"{op.name}: {msg} (inputs {describe_args(args)}, attrs {shown}) "
+                  f"at {user_frame()}")
+    err.op = op.name
+    return err
+
+
+def current_mode():
+    """``'tracing'`` while hybridize traces, else ``'eager'``."""
+    return "tracing" if STATE.tracer is not None else "eager"

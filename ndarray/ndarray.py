@@ -1,0 +1,388 @@
+"""NDArray: an n-dimensional array on a device, with autograd bookkeeping.
+
+The data is a numpy (CPU) or cupy (GPU) array; every computation goes through the op registry
+(``_registry.invoke``), so methods and operators here are thin.
+
+Example::
+
+    >>> x = kl.nd.array([[1, 2], [3, 4]])
+    >>> (x * 2 + 1).sum()
+    [24.]
+    <NDArray 1 @cpu(0)>
+"""
+import numpy as np
+
+from ..base import MXNetError, OpError, user_frame
+from ..device import _CPU0, as_context
+from . import _registry
+
+F = None  # the op namespace (kiln.ndarray.ops), bound by kiln.ndarray once ops are registered
+
+
+class NDArray:
+    """An array on a device. ``_node``/``_index`` link it to the autograd tape."""
+
+    __slots__ = ("_data", "_ctx", "_node", "_index", "_grad", "_grad_req", "__weakref__")
+    __array_priority__ = 1000.0  # numpy scalars defer to our reflected operators
+
+    def __init__(self, data, ctx=None):
+        self._data = data
+        self._ctx = as_context(ctx) if ctx is not None else _CPU0
+        self._node = None
+        self._index = 0
+        self._grad = None
+        self._grad_req = None
+
+    # ---- basic properties ------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self._data.shape
+
+    @property
+    def dtype(self):
+        """The element type as a numpy scalar type (``numpy.float32``), as in MXNet."""
+        return self._data.dtype.type
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    @property
+    def size(self):
+        return self._data.size
+
+    @property
+    def context(self):
+        return self._ctx
+
+    ctx = context
+    device = context
+
+    @property
+    def stype(self):
+        return "default"
+
+    @property
+    def T(self):
+        return F.transpose(self)
+
+    @property
+    def grad(self):
+        """The gradient buffer attached by ``attach_grad`` (None before)."""
+        return self._grad
+
+    @property
+    def grad_req(self):
+        return self._grad_req or "null"
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d NDArray")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __hash__(self):
+        return id(self)
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise ValueError("The truth value of an NDArray with more than one element is "
+                             "ambiguous.")
+        return bool(self._data.reshape(-1)[0])
+
+    def __float__(self):
+        return float(self.asscalar())
+
+    def __int__(self):
+        return int(self.asscalar())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer scalar NDArrays can be used as an index")
+        return int(self.asscalar())
+
+    # ---- conversion ------------------------------------------------------------------------
+    def asnumpy(self):
+        """A numpy copy of the data (copied from the GPU when needed)."""
+        d = self._data
+        if isinstance(d, np.ndarray):
+            return d.copy()
+        return d.get()
+
+    def asscalar(self):
+        if self._data.size != 1:
+            raise ValueError(f"asscalar() needs an array of size 1, this one has shape "
+                             f"{self.shape}")
+        return self.asnumpy().reshape(-1)[0]
+
+    def item(self):
+        return self.asscalar().item()
+
+    def tolist(self):
+        return self.asnumpy().tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.asnumpy()
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def to_dlpack_for_read(self):
+        return self._data.__dlpack__()
+
+    to_dlpack_for_write = to_dlpack_for_read
+
+    def astype(self, dtype, copy=True):
+        """Cast to ``dtype`` (differentiable between float types)."""
+        if not copy and np.dtype(dtype) == self._data.dtype:
+            return self
+        return F.cast(self, dtype=dtype)
+
+    def copy(self):
+        return F.identity(self)
+
+    def copyto(self, other):
+        """Copy into ``other`` (an NDArray, written in place) or onto a device (a new array)."""
+        if isinstance(other, NDArray):
+            if other is self:
+                return other
+            other._data[...] = _move(self._data, other._ctx)
+            return other
+        ctx = as_context(other)
+        return NDArray(_move(self._data, ctx, copy=True), ctx)
+
+    def as_in_context(self, ctx):
+        """This array on device ``ctx`` (itself when it is already there)."""
+        ctx = as_context(ctx)
+        if ctx == self._ctx:
+            return self
+        return F.to_device(self, device=ctx)
+
+    as_in_ctx = as_in_context
+    to_device = as_in_context
+
+    def tostype(self, stype):
+        if stype != "default":
+            raise MXNetError("kiln NDArrays are dense; only stype='default' is supported")
+        return self
+
+    def wait_to_read(self):
+        return self
+
+    wait_to_write = wait_to_read
+
+    # ---- autograd --------------------------------------------------------------------------
+    def attach_grad(self, grad_req="write", stype=None):
+        """Make this array a variable: backward writes (or adds) its gradient into ``.grad``."""
+        if grad_req not in ("write", "add", "null"):
+            raise ValueError(f"grad_req must be 'write', 'add' or 'null', got {grad_req!r}")
+        xp = self._ctx.xp
+        self._grad = NDArray(xp.zeros_like(self._data), self._ctx)
+        self._grad_req = None if grad_req == "null" else grad_req
+        self._node = None
+
+    def detach(self):
+        """The same data, cut from the autograd graph."""
+        return NDArray(self._data, self._ctx)
+
+    def backward(self, out_grad=None, retain_graph=False, train_mode=True):
+        """Compute gradients of this array w.r.t. the variables it was computed from."""
+        from .. import autograd
+        autograd.backward([self], None if out_grad is None else [out_grad],
+                          retain_graph=retain_graph, train_mode=train_mode)
+
+    # ---- indexing --------------------------------------------------------------------------
+    def __getitem__(self, key):
+        enc, arrays = encode_index(key)
+        return F.getitem(self, *arrays, key=enc)
+
+    def __setitem__(self, key, value):
+        _check_inplace(self, "x[...] = value")
+        if isinstance(key, NDArray):
+            key = key._data
+        elif isinstance(key, tuple):
+            key = tuple(k._data if isinstance(k, NDArray) else k for k in key)
+        if isinstance(value, NDArray):
+            if value._ctx != self._ctx:
+                raise OpError(f"setitem: value is on {value._ctx}, array on {self._ctx}")
+            value = value._data
+        elif isinstance(value, np.ndarray) and self._ctx.device_type == "gpu":
+            value = self._ctx.xp.asarray(value)
+        try:
+            self._data[key] = value
+        except (ValueError, IndexError) as e:
+            raise OpError(f"setitem: {e} (array {self.shape}, value "
+                          f"{getattr(value, 'shape', value)}) at {user_frame()}") from e
+
+    # ---- printing --------------------------------------------------------------------------
+    def __repr__(self):
+        shape = "x".join(str(s) for s in self.shape) if self.ndim else "scalar"
+        return f"{self.asnumpy()}\n<NDArray {shape} @{self._ctx}>"
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self._data.size == 1 and spec:
+            return format(self.asscalar(), spec)
+        return repr(self)
+
+    def __reduce__(self):
+        return (_rebuild, (self.asnumpy(), str(self._ctx)))
+
+    # ---- reshape with MXNet codes ------------------------------------------------------------
+    def reshape(self, *shape, **kwargs):
+        """Reshape; accepts MXNet's special codes 0, -1, -2, -3, -4 and ``reverse=True``."""
+        if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+            shape = tuple(shape[0])
+        if "shape" in kwargs:
+            shape = tuple(kwargs.pop("shape"))
+        return F.reshape(self, shape=shape, **kwargs)
+
+    def broadcast_to(self, shape):
+        return F.broadcast_to(self, shape=tuple(shape))
+
+
+def _rebuild(data, ctx):
+    return NDArray(data if ctx.startswith("cpu") else as_context(ctx).xp.asarray(data),
+                   as_context(ctx))
+
+
+def _move(data, ctx, copy=False):
+    """Move raw array data onto ``ctx``'s array module."""
+    if ctx.device_type == "cpu":
+        if isinstance(data, np.ndarray):
+            return data.copy() if copy else data
+        return data.get()
+    xp = ctx.xp
+    with ctx.use():
+        return xp.array(data, copy=True) if copy else xp.asarray(data)
+
+
+def _check_inplace(arr, what):
+    if _registry.STATE.recording and (arr._node is not None or arr._grad_req is not None):
+        raise MXNetError(
+            f"in-place update ({what}) of an array that is part of the recorded graph; do it "
+            f"outside autograd.record() or on a copy (at {user_frame()})")
+
+
+def encode_index(key):
+    """Encode an indexing key as a hashable structure plus the index arrays it uses.
+
+    Slices become ``("s", start, stop, step)``, index arrays ``("a", i)`` referring to the
+    i-th returned array, ``None`` and ``Ellipsis`` stay. The op ``getitem`` decodes it.
+    """
+    if not isinstance(key, tuple):
+        key = (key,)
+    enc, arrays = [], []
+    for k in key:
+        if isinstance(k, slice):
+            enc.append(("s", _int_or_none(k.start), _int_or_none(k.stop), _int_or_none(k.step)))
+        elif k is None or k is Ellipsis:
+            enc.append(k)
+        elif isinstance(k, (int, np.integer)):
+            enc.append(int(k))
+        elif isinstance(k, NDArray) and k.ndim == 0:
+            enc.append(int(k.asscalar()))
+        elif isinstance(k, NDArray) or hasattr(k, "_trace_node"):
+            enc.append(("a", len(arrays)))
+            arrays.append(k)
+        elif isinstance(k, (list, np.ndarray, range)):
+            idx = np.asarray(k)
+            if idx.dtype == bool:
+                raise IndexError("boolean mask indexing is not supported; use nd.contrib."
+                                 "boolean_mask or where()")
+            enc.append(("a", len(arrays)))
+            arrays.append(NDArray(idx.astype(np.int64)))
+        else:
+            raise IndexError(f"unsupported index {k!r}")
+    return tuple(enc), arrays
+
+
+def _int_or_none(v):
+    if v is None:
+        return None
+    if isinstance(v, NDArray):
+        return int(v.asscalar())
+    return int(v)
+
+
+def _new(data, ctx):
+    """Fast constructor used by the dispatcher (skips argument normalization)."""
+    a = object.__new__(NDArray)
+    a._data = data
+    a._ctx = ctx
+    a._node = None
+    a._index = 0
+    a._grad = None
+    a._grad_req = None
+    return a
+
+
+_registry._NDArray = NDArray
+_registry._new = _new
+
+
+# ---- operators and methods generated from the registry ----
+def _binop(name, reflected=False):
+    if reflected:
+        def method(self, other):
+            return getattr(F, name)(other, self)
+    else:
+        def method(self, other):
+            return getattr(F, name)(self, other)
+    method.__name__ = name
+    return method
+
+
+def _inplace(name):
+    def method(self, other):
+        _check_inplace(self, f"{name} in place")
+        res = getattr(F, name)(self, other)
+        if res._data.dtype != self._data.dtype:
+            res = res.astype(self._data.dtype)
+        self._data[...] = res._data
+        return self
+    return method
+
+
+for _dunder, _op in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                     ("truediv", "divide"), ("div", "divide"), ("pow", "power"),
+                     ("mod", "mod"), ("floordiv", "floor_divide"), ("matmul", "matmul")]:
+    setattr(NDArray, f"__{_dunder}__", _binop(_op))
+    setattr(NDArray, f"__r{_dunder}__", _binop(_op, reflected=True))
+    setattr(NDArray, f"__i{_dunder}__", _inplace(_op))
+
+for _dunder, _op in [("eq", "equal"), ("ne", "not_equal"), ("lt", "lesser"),
+                     ("le", "lesser_equal"), ("gt", "greater"), ("ge", "greater_equal")]:
+    setattr(NDArray, f"__{_dunder}__", _binop(_op))
+
+NDArray.__neg__ = lambda self: F.negative(self)
+NDArray.__pos__ = lambda self: self
+NDArray.__abs__ = lambda self: F.abs(self)
+
+
+def _method(name):
+    def method(self, *args, **kwargs):
+        return getattr(F, name)(self, *args, **kwargs)
+    method.__name__ = name
+    return method
+
+
+_METHODS = """
+abs sign exp expm1 log log1p log2 log10 sqrt rsqrt square reciprocal sin cos tan arcsin arccos
+arctan sinh cosh tanh arcsinh arccosh arctanh erf floor ceil round rint trunc fix relu sigmoid
+softmax log_softmax clip sum mean prod max min argmax argmin norm nansum nanprod logsumexp
+transpose swapaxes expand_dims squeeze flatten flip tile repeat pad broadcast_like reshape_like
+split slice slice_axis take pick one_hot topk sort argsort zeros_like ones_like dot batch_dot
+softmin where
+""".split()
+for _name in _METHODS:
+    if not hasattr(NDArray, _name):
+        setattr(NDArray, _name, _method(_name))
