@@ -29,3 +29,29 @@ def generator(xp):
             g = xp.random.default_rng(_seed[0])
         _generators[xp.__name__] = g
     return g
+
+
+# ---- MXNet's mx.random.* samplers (same as kiln.nd.random; imported lazily: kiln.ndarray
+# imports this module while it loads) ----
+def uniform(low=0, high=1, shape=None, dtype=None, ctx=None, out=None, **kwargs):
+    """Samples from U[low, high) (``mx.random.uniform``); see ``kiln.nd.random.uniform``."""
+    from .ndarray import random as _nr
+    return _nr.uniform(low, high, shape=shape, dtype=dtype, ctx=ctx, out=out, **kwargs)
+
+
+def normal(loc=0, scale=1, shape=None, dtype=None, ctx=None, out=None, **kwargs):
+    """Samples from N(loc, scale**2) (``mx.random.normal``); see ``kiln.nd.random.normal``."""
+    from .ndarray import random as _nr
+    return _nr.normal(loc, scale, shape=shape, dtype=dtype, ctx=ctx, out=out, **kwargs)
+
+
+def randint(low, high, shape=None, dtype=None, ctx=None, out=None, **kwargs):
+    """Integers from [low, high) (``mx.random.randint``); see ``kiln.nd.random.randint``."""
+    from .ndarray import random as _nr
+    return _nr.randint(low, high, shape=shape, dtype=dtype, ctx=ctx, out=out, **kwargs)
+
+
+def shuffle(data, **kwargs):
+    """``data`` with its first axis randomly permuted (``mx.random.shuffle``)."""
+    from .ndarray import random as _nr
+    return _nr.shuffle(data, **kwargs)

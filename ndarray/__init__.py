@@ -10,8 +10,9 @@ Example::
 import numpy as np
 
 from ..device import as_context, current_context
-from . import _registry, ndarray
+from . import _registry, ndarray, random  # noqa: F401  (kiln.nd.random)
 from . import ops as _ops
+from .io import load, load_frombuffer, save  # noqa: F401
 from .ndarray import NDArray
 from .ops import *  # noqa: F401,F403  (every op and alias)
 

@@ -352,20 +352,28 @@ def _inplace(name):
     return method
 
 
-for _dunder, _op in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
-                     ("truediv", "divide"), ("div", "divide"), ("pow", "power"),
-                     ("mod", "mod"), ("floordiv", "floor_divide"), ("matmul", "matmul")]:
-    setattr(NDArray, f"__{_dunder}__", _binop(_op))
-    setattr(NDArray, f"__r{_dunder}__", _binop(_op, reflected=True))
-    setattr(NDArray, f"__i{_dunder}__", _inplace(_op))
+_ARITH = [("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "divide"),
+          ("div", "divide"), ("pow", "power"), ("mod", "mod"), ("floordiv", "floor_divide"),
+          ("matmul", "matmul")]
+_COMPARE = [("eq", "equal"), ("ne", "not_equal"), ("lt", "lesser"), ("le", "lesser_equal"),
+            ("gt", "greater"), ("ge", "greater_equal")]
 
-for _dunder, _op in [("eq", "equal"), ("ne", "not_equal"), ("lt", "lesser"),
-                     ("le", "lesser_equal"), ("gt", "greater"), ("ge", "greater_equal")]:
-    setattr(NDArray, f"__{_dunder}__", _binop(_op))
 
-NDArray.__neg__ = lambda self: F.negative(self)
-NDArray.__pos__ = lambda self: self
-NDArray.__abs__ = lambda self: F.abs(self)
+def install_operators(cls, inplace=True):
+    """Give ``cls`` (NDArray, and the traced Symbol) the arithmetic and comparison operators."""
+    for dunder, op in _ARITH:
+        setattr(cls, f"__{dunder}__", _binop(op))
+        setattr(cls, f"__r{dunder}__", _binop(op, reflected=True))
+        if inplace:
+            setattr(cls, f"__i{dunder}__", _inplace(op))
+    for dunder, op in _COMPARE:
+        setattr(cls, f"__{dunder}__", _binop(op))
+    cls.__neg__ = lambda self: F.negative(self)
+    cls.__pos__ = lambda self: self
+    cls.__abs__ = lambda self: F.abs(self)
+
+
+install_operators(NDArray)
 
 
 def _method(name):
@@ -383,6 +391,13 @@ transpose swapaxes expand_dims squeeze flatten flip tile repeat pad broadcast_li
 split slice slice_axis take pick one_hot topk sort argsort zeros_like ones_like dot batch_dot
 softmin where
 """.split()
-for _name in _METHODS:
-    if not hasattr(NDArray, _name):
-        setattr(NDArray, _name, _method(_name))
+
+
+def install_methods(cls):
+    """Give ``cls`` the op-backed methods (``x.sum()``, ``x.relu()``...) it does not define."""
+    for name in _METHODS:
+        if not hasattr(cls, name):
+            setattr(cls, name, _method(name))
+
+
+install_methods(NDArray)

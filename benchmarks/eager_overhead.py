@@ -1,0 +1,145 @@
+"""Per-op framework overhead of eager kiln calls on small arrays, against the same numpy call.
+
+On a 4x4 float32 array the numpy kernel itself takes well under a microsecond, so the time
+difference is what kiln adds per call (argument handling, dispatch, NDArray wrapping, and
+under ``autograd.record()`` the tape node). Target: at most 2 µs over numpy.
+
+Usage::
+
+    python benchmarks/eager_overhead.py            # prints the table, updates docs/benchmarks.md
+    python benchmarks/eager_overhead.py --no-write # table only
+    python benchmarks/eager_overhead.py --profile add   # cProfile of one op's kiln call
+"""
+import argparse
+import cProfile
+import os
+import platform
+import pstats
+import re
+import sys
+import timeit
+
+import kiln as kl
+import numpy as np
+from kiln import autograd, nd
+
+SECTION = "## Eager overhead (benchmarks/eager_overhead.py)"
+DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
+                    "benchmarks.md")
+TARGET_US = 2.0
+
+
+def cases(x, y, a, b):
+    """name -> (kiln call, numpy call) on the same 4x4 float32 data."""
+    return {
+        "add": (lambda: x + y, lambda: a + b),
+        "multiply": (lambda: x * y, lambda: a * b),
+        "relu": (lambda: nd.relu(x), lambda: np.maximum(a, 0)),
+        "exp": (lambda: nd.exp(x), lambda: np.exp(a)),
+        "sum": (lambda: nd.sum(x), lambda: np.sum(a)),
+        "reshape": (lambda: x.reshape((2, 8)), lambda: a.reshape(2, 8)),
+        "dot": (lambda: nd.dot(x, y), lambda: np.dot(a, b)),
+    }
+
+
+def best_us(fn, number, repeat=7):
+    """Best-of-``repeat`` mean time of one call in microseconds (the least disturbed run)."""
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+
+
+def measure(number):
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((4, 4)).astype(np.float32) for _ in range(2))
+    x, y = nd.array(a), nd.array(b)
+    xv, yv = nd.array(a), nd.array(b)       # variables: recorded ops build tape nodes
+    xv.attach_grad()
+    yv.attach_grad()
+    rows = []
+    plain, recorded = cases(x, y, a, b), cases(xv, yv, a, b)
+    for name, (kfn, nfn) in plain.items():
+        t_np = best_us(nfn, number)
+        t_kl = best_us(kfn, number)
+        with autograd.record():
+            t_rec = best_us(recorded[name][0], number)
+        rows.append((name, t_np, t_kl, t_kl - t_np, t_rec, t_rec - t_np))
+    return rows
+
+
+def table(rows):
+    head = ("| op (4x4 float32) | numpy µs | kiln µs | overhead µs | kiln in record() µs "
+            "| overhead in record() µs |\n|---|---:|---:|---:|---:|---:|\n")
+    body = "".join(f"| {n} | {t_np:.2f} | {t_kl:.2f} | {o:.2f} | {t_r:.2f} | {o_r:.2f} |\n"
+                   for n, t_np, t_kl, o, t_r, o_r in rows)
+    return head + body
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"model name\s*:\s*(.+)", f.read())
+            cpu = m.group(1).strip() if m else cpu
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+            f"numpy {np.__version__}, kiln {kl.__version__}")
+
+
+def section(rows, number):
+    worst = max(rows, key=lambda r: r[3])
+    worst_rec = max(rows, key=lambda r: r[5])
+    verdict = ("within" if worst[3] <= TARGET_US else "above")
+    return (f"{SECTION}\n\n"
+            f"Machine: {machine()}.\n\n"
+            f"Best of 7 runs of {number} calls each; overhead = kiln minus the same numpy call. "
+            f"Target: ≤ {TARGET_US:g} µs over numpy. Eagerly the worst op is "
+            f"`{worst[0]}` at {worst[3]:.2f} µs ({verdict} target); inside `autograd.record()` "
+            f"with variables (a tape node per op) the worst is `{worst_rec[0]}` at "
+            f"{worst_rec[5]:.2f} µs.\n\n" + table(rows))
+
+
+def write_docs(text, path=DOCS):
+    """Replace (or append) this script's section, leaving every other section untouched."""
+    old = open(path, encoding="utf-8").read() if os.path.exists(path) else "# Benchmarks\n"
+    start = old.find(SECTION)
+    if start < 0:
+        new = old.rstrip("\n") + "\n\n" + text
+    else:
+        nxt = old.find("\n## ", start + len(SECTION))
+        new = old[:start] + text + ("" if nxt < 0 else "\n" + old[nxt + 1:])
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(new.rstrip("\n") + "\n")
+
+
+def profile(name, number):
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((4, 4)).astype(np.float32) for _ in range(2))
+    fn = cases(nd.array(a), nd.array(b), a, b)[name][0]
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(number):
+        fn()
+    prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(12)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--number", type=int, default=20000, help="calls per timing run")
+    p.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    p.add_argument("--profile", metavar="OP", help="cProfile one op's kiln call instead")
+    args = p.parse_args(argv)
+    if args.profile:
+        profile(args.profile, args.number)
+        return 0
+    rows = measure(args.number)
+    print(machine())
+    print(table(rows))
+    if not args.no_write:
+        write_docs(section(rows, args.number))
+        print(f"updated {DOCS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""MXNet 1.x symbol JSON: write kiln graphs so MXNet loads them, and read MXNet's files.
+
+The format: ``nodes`` (each ``{"op", "name", "attrs", "inputs": [[node, output, 0], ...]}``,
+variables having ``op == "null"``), ``arg_nodes`` (indices of the variables), ``node_row_ptr``
+(cumulative output counts), ``heads`` (the outputs) and ``attrs.mxnet_version``. Attribute
+values are strings (``"(3, 3)"``, ``"True"``, ``"relu"``). Old files use ``attr``/``param``.
+
+Graph constants (arrays captured while tracing) cannot live in JSON: they are exported as extra
+variables whose values go into the parameter file.
+"""
+import ast
+import json
+
+import numpy as np
+
+from ..base import MXNetError
+from ..ndarray import _registry
+from ..ndarray.ndarray import NDArray
+from ..symbol.graph import Node, is_entry, topo_order
+from ..symbol.symbol import Symbol
+
+MXNET_VERSION = 10901
+
+# binary ops with a scalar operand: (kiln op, scalar on the right?) -> MXNet op
+_SCALAR_OPS = {
+    ("add", True): "_plus_scalar", ("add", False): "_plus_scalar",
+    ("subtract", True): "_minus_scalar", ("subtract", False): "_rminus_scalar",
+    ("multiply", True): "_mul_scalar", ("multiply", False): "_mul_scalar",
+    ("divide", True): "_div_scalar", ("divide", False): "_rdiv_scalar",
+    ("power", True): "_power_scalar", ("power", False): "_rpower_scalar",
+    ("mod", True): "_mod_scalar", ("mod", False): "_rmod_scalar",
+    ("maximum", True): "_maximum_scalar", ("maximum", False): "_maximum_scalar",
+    ("minimum", True): "_minimum_scalar", ("minimum", False): "_minimum_scalar",
+    ("equal", True): "_equal_scalar", ("equal", False): "_equal_scalar",
+    ("not_equal", True): "_not_equal_scalar", ("not_equal", False): "_not_equal_scalar",
+    ("greater", True): "_greater_scalar", ("greater", False): "_lesser_scalar",
+    ("greater_equal", True): "_greater_equal_scalar",
+    ("greater_equal", False): "_lesser_equal_scalar",
+    ("lesser", True): "_lesser_scalar", ("lesser", False): "_greater_scalar",
+    ("lesser_equal", True): "_lesser_equal_scalar",
+    ("lesser_equal", False): "_greater_equal_scalar",
+}
+_SCALAR_IMPORT = {}
+for (_k, _right), _m in _SCALAR_OPS.items():
+    _SCALAR_IMPORT.setdefault(_m, (_k, _right))
+
+_BROADCAST_NAMES = {"add": ("elemwise_add", "broadcast_add"),
+                    "subtract": ("elemwise_sub", "broadcast_sub"),
+                    "multiply": ("elemwise_mul", "broadcast_mul"),
+                    "divide": ("elemwise_div", "broadcast_div")}
+_EXPORT_NAMES = {"identity": "_copy", "zeros": "_zeros", "ones": "_ones", "full": "_full",
+                 "arange": "_arange", "power": "broadcast_power", "maximum": "broadcast_maximum",
+                 "minimum": "broadcast_minimum", "mod": "broadcast_mod",
+                 "equal": "broadcast_equal", "not_equal": "broadcast_not_equal",
+                 "greater": "broadcast_greater", "greater_equal": "broadcast_greater_equal",
+                 "lesser": "broadcast_lesser", "lesser_equal": "broadcast_lesser_equal",
+                 "random_uniform": "_random_uniform", "random_normal": "_random_normal"}
+_IMPORT_NAMES = {"_zeros": "zeros", "_ones": "ones", "_full": "full", "_arange": "arange",
+                 "SoftmaxOutput": "softmax", "_copy": "identity", "Softmax": "softmax",
+                 "_linalg_gemm2": "linalg_gemm2", "_power": "power", "_hypot": "hypot"}
+_DROP_ON_IMPORT = {"SoftmaxOutput": ("label",)}
+
+
+def format_attr(v):
+    """A kiln attribute value as MXNet writes it."""
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, tuple):
+        return "(" + ", ".join(format_attr(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def parse_attr(text):
+    """An MXNet attribute string as a Python value (tuples, numbers, bools, None, strings)."""
+    s = text.strip()
+    if s in ("True", "true"):
+        return True
+    if s in ("False", "false"):
+        return False
+    if s == "None":
+        return None
+    if s.startswith("[") and s.endswith("]"):
+        s = "(" + s[1:-1] + ("," if s[1:-1].strip() and "," not in s else "") + ")"
+    try:
+        v = ast.literal_eval(s)
+    except (ValueError, SyntaxError):
+        return text
+    if isinstance(v, list):
+        v = tuple(v)
+    return v
+
+
+def export_name(node):
+    """MXNet op name for a kiln node (and any scalar attribute it needs)."""
+    op = node.op
+    arrays = [i for i in node.inputs if is_entry(i)]
+    scalars = [i for i in node.inputs if not is_entry(i) and i is not None]
+    if len(node.inputs) == 2 and len(arrays) == 1 and len(scalars) == 1:
+        right = is_entry(node.inputs[0])
+        key = (op.name, right)
+        if key in _SCALAR_OPS:
+            return _SCALAR_OPS[key], {"scalar": format_attr(float(scalars[0]))}
+    if op.name in _BROADCAST_NAMES and len(arrays) == 2:
+        shapes = [a[0].avals[a[1]].shape if a[0].avals else None for a in arrays]
+        same = shapes[0] is not None and shapes[0] == shapes[1]
+        return _BROADCAST_NAMES[op.name][0 if same else 1], {}
+    if op.name in _EXPORT_NAMES:
+        return _EXPORT_NAMES[op.name], {}
+    camel = [a for a in op.aliases if a[:1].isupper()]
+    return (camel[0] if camel else op.name), {}
+
+
+def symbol_to_json(sym, const_names=None):
+    """Serialize a Symbol; returns ``(json_text, constants)`` with constants name -> array."""
+    nodes = topo_order(sym._entries)
+    index, out_nodes, arg_nodes, row_ptr, consts = {}, [], [], [0], {}
+    for node in nodes:
+        if node.kind in ("var", "const"):
+            name = node.name
+            if node.kind == "const":
+                name = (const_names or {}).get(node.id) or f"_const{len(consts)}"
+                consts[name] = node.value
+            entry = {"op": "null", "name": name, "inputs": []}
+            attrs = _var_attrs(node)
+            if attrs:
+                entry["attrs"] = attrs
+            arg_nodes.append(len(out_nodes))
+        else:
+            op_name, extra = export_name(node)
+            attrs = {k: format_attr(v) for k, v in node.attrs.items()
+                     if not k.startswith("_") and k != "ctx"}
+            attrs.update(extra)
+            ins = [[index[i[0].id], i[1], 0] for i in node.inputs if is_entry(i)]
+            entry = {"op": op_name, "name": node.name, "attrs": attrs, "inputs": ins}
+        index[node.id] = len(out_nodes)
+        out_nodes.append(entry)
+        row_ptr.append(row_ptr[-1] + (node.num_outputs if node.kind == "op" else 1))
+    heads = [[index[n.id], i, 0] for n, i in sym._entries]
+    doc = {"nodes": out_nodes, "arg_nodes": arg_nodes, "node_row_ptr": row_ptr,
+           "heads": heads, "attrs": {"mxnet_version": ["int", MXNET_VERSION]}}
+    return json.dumps(doc, indent=2), consts
+
+
+def _var_attrs(node):
+    meta = node.meta or {}
+    attrs = dict(meta.get("attr") or {})
+    if meta.get("shape") is not None:
+        attrs["__shape__"] = format_attr(tuple(meta["shape"]))
+    for key in ("lr_mult", "wd_mult"):
+        if meta.get(key) is not None:
+            attrs[f"__{key}__"] = format_attr(meta[key])
+    return attrs
+
+
+def json_to_symbol(text):
+    """Parse MXNet 1.x (or kiln) symbol JSON into a Symbol; unsupported ops raise one error."""
+    try:
+        doc = json.loads(text)
+        raw_nodes, heads = doc["nodes"], doc["heads"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise MXNetError(f"not an MXNet symbol JSON document: {e}") from None
+    missing = sorted({n["op"] for n in raw_nodes if n["op"] != "null" and _lookup(n["op"])
+                      is None})
+    if missing:
+        raise MXNetError(f"the graph uses operators kiln does not support: {missing}")
+    built = []
+    for raw in raw_nodes:
+        attrs = raw.get("attrs") or raw.get("attr") or raw.get("param") or {}
+        if raw["op"] == "null":
+            meta = {"attr": {k: v for k, v in attrs.items()}}
+            if "__shape__" in attrs:
+                meta["shape"] = parse_attr(attrs["__shape__"])
+            built.append([(Node("var", name=raw["name"], meta=meta), 0)])
+            continue
+        built.append(_import_op(raw, attrs, built))
+    entries = [built[h[0]][h[1]] for h in heads]
+    _mark_aux(entries)
+    return Symbol(entries)
+
+
+def _lookup(name):
+    if name in _SCALAR_IMPORT:
+        return _registry.OPS[_SCALAR_IMPORT[name][0]]
+    name = _IMPORT_NAMES.get(name, name)
+    try:
+        return _registry.get(name)
+    except KeyError:
+        return None
+
+
+def _import_op(raw, attrs, built):
+    name = raw["op"]
+    op = _lookup(name)
+    ins = [built[i[0]][i[1]] for i in raw["inputs"]]
+    kattrs = {}
+    for k, v in attrs.items():
+        if k.startswith("__") or k in ("scalar", "is_int") or k in op.ignored:
+            continue
+        if k in op.attrs:
+            kattrs[k] = parse_attr(v)
+    drop = _DROP_ON_IMPORT.get(name, ())
+    if drop and len(ins) > len([i for i in op.inputs]):
+        ins = ins[:len(op.inputs)]
+    if name in _SCALAR_IMPORT:
+        scalar = float(parse_attr(attrs.get("scalar", "0")))
+        right = _SCALAR_IMPORT[name][1]
+        inputs = (ins[0], scalar) if right else (scalar, ins[0])
+    else:
+        fixed = [i for i in op.inputs if not i.startswith("*")]
+        inputs = list(ins)
+        if not op.variadic:
+            while len(inputs) < len(fixed):
+                inputs.append(None)
+        if name == "SoftmaxOutput":
+            inputs = inputs[:1]
+    node = Node("op", op, tuple(inputs), {k: v for k, v in kattrs.items()}, name=raw["name"])
+    return [(node, k) for k in range(node.num_outputs)]
+
+
+def _mark_aux(entries):
+    """Variables an op mutates (BatchNorm's moving statistics) are auxiliary states."""
+    for node in topo_order(entries):
+        if node.kind == "op" and node.op.mutates:
+            for k in node.op.mutates:
+                if k < len(node.inputs) and is_entry(node.inputs[k]):
+                    node.inputs[k][0].meta["aux"] = True
+
+
+def constant_params(consts):
+    return {k: NDArray(np.asarray(v)) for k, v in consts.items()}

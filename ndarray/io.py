@@ -1,0 +1,313 @@
+"""``nd.save`` / ``nd.load``: MXNet 1.x's binary NDArray-list format, byte for byte.
+
+Layout (little-endian), as written by MXNet 1.9's ``NDArray::Save`` (src/ndarray/ndarray.cc)::
+
+    uint64 0x112 (kMXAPINDArrayListMagic)   uint64 0 (reserved)
+    uint64 n_arrays, then per array:
+        uint32 magic        0xF993fac9 (V2); 0xF993faca (V3, numpy shape semantics: 0-d arrays)
+        int32  stype        0 dense (1 row_sparse, 2 csr: then the storage shape follows)
+        int32  ndim, int64 dims[ndim]
+        int32  dev_type (1 cpu, 2 gpu, 3 cpu_pinned, 5 cpu_shared), int32 dev_id
+        int32  type flag    mshadow: float32=0 float64=1 float16=2 uint8=3 int32=4 int8=5
+                            int64=6 bool=7 int16=8 uint16=9 uint32=10 uint64=11 bfloat16=12
+        (sparse: per aux array int32 type flag + shape)
+        raw data, C order   (sparse: then each aux array's raw data)
+    uint64 n_names, then per name: uint64 length, utf-8 bytes (no names for a list)
+
+Older files are read too: V1 (0xF993fac8: no storage type) and the legacy layout whose first
+word is ndim itself (uint32 dims). Loading never unpickles; a malformed file raises
+``NDArrayFormatError`` naming the file, the byte offset and what was wrong.
+
+Example::
+
+    >>> nd.save("w.params", {"w": nd.ones((2, 3))})
+    >>> nd.load("w.params")["w"].shape
+    (2, 3)
+"""
+import os
+import struct
+import tempfile
+
+import numpy as np
+
+from ..base import MXNetError
+from ..device import Context, num_gpus
+from .ndarray import NDArray
+
+LIST_MAGIC = 0x112
+V1_MAGIC = 0xF993FAC8
+V2_MAGIC = 0xF993FAC9
+V3_MAGIC = 0xF993FACA
+
+# mshadow type flags (mshadow/base.h); bfloat16 (12) is widened to float32 on load.
+FLAG_TO_DTYPE = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint8, 4: np.int32,
+                 5: np.int8, 6: np.int64, 7: np.bool_, 8: np.int16, 9: np.uint16,
+                 10: np.uint32, 11: np.uint64}
+DTYPE_TO_FLAG = {np.dtype(t): f for f, t in FLAG_TO_DTYPE.items()}
+BFLOAT16_FLAG = 12
+_DEV_TYPES = {"cpu": 1, "gpu": 2}
+_STYPES = {0: "default", 1: "row_sparse", 2: "csr"}
+_N_AUX = {0: 0, 1: 1, 2: 2}
+
+
+class NDArrayFormatError(MXNetError, ValueError):
+    """A file or buffer is not a valid MXNet NDArray list (bad magic, truncated, bad dtype)."""
+
+
+__all__ = ["save", "load", "load_frombuffer", "save_tobytes", "NDArrayFormatError"]
+
+
+# ---- writing ----------------------------------------------------------------------------------
+def _normalize(data):
+    """(arrays, names) from an NDArray, a list of NDArrays or a dict str -> NDArray."""
+    if isinstance(data, NDArray):
+        return [data], []
+    if isinstance(data, dict):
+        names, arrays = [], []
+        for k, v in data.items():
+            if not isinstance(k, str):
+                raise TypeError(f"save: dict keys must be str, got {type(k).__name__}")
+            names.append(k)
+            arrays.append(v)
+    elif isinstance(data, (list, tuple)):
+        names, arrays = [], list(data)
+    else:
+        raise TypeError("save: data must be an NDArray, a list of NDArrays or a dict "
+                        f"str -> NDArray, got {type(data).__name__}")
+    for a in arrays:
+        if not isinstance(a, NDArray):
+            raise TypeError(f"save: every value must be an NDArray, got {type(a).__name__}")
+    return arrays, names
+
+
+def _array_bytes(arr):
+    """One array's record (see the module docstring)."""
+    data = np.asarray(arr.asnumpy(), order="C")  # not ascontiguousarray: it makes 0-d 1-d
+    flag = DTYPE_TO_FLAG.get(data.dtype)
+    if flag is None:
+        raise TypeError(f"save: dtype {data.dtype} has no MXNet type flag")
+    # MXNet writes 0-d arrays only under numpy shape semantics (V3); V2 ndim 0 means "none".
+    magic = V3_MAGIC if data.ndim == 0 else V2_MAGIC
+    ctx = arr.context
+    head = struct.pack(f"<Iii{data.ndim}q", magic, 0, data.ndim, *data.shape)
+    head += struct.pack("<iii", _DEV_TYPES.get(ctx.device_type, 1), ctx.device_id, flag)
+    return head + data.astype(data.dtype.newbyteorder("<"), copy=False).tobytes()
+
+
+def save_tobytes(data):
+    """The bytes ``save`` would write for ``data`` (a list or dict of NDArrays)."""
+    arrays, names = _normalize(data)
+    parts = [struct.pack("<QQQ", LIST_MAGIC, 0, len(arrays))]
+    parts += [_array_bytes(a) for a in arrays]
+    parts.append(struct.pack("<Q", len(names)))
+    for n in names:
+        b = n.encode("utf-8")
+        parts.append(struct.pack("<Q", len(b)) + b)
+    return b"".join(parts)
+
+
+def save(fname, data):
+    """Save NDArrays to ``fname`` in MXNet's binary format (readable by ``mx.nd.load``).
+
+    ``data``: an NDArray, a list of NDArrays, or a dict str -> NDArray (keys are stored).
+    ``fname`` may also be a binary file-like object with ``write``. Writing a path is atomic:
+    a temporary file in the same directory is renamed over ``fname`` once complete.
+
+    Example::
+
+        >>> nd.save("arrays.nd", [nd.zeros((2,)), nd.ones((3, 1), dtype="int32")])
+    """
+    blob = save_tobytes(data)
+    if hasattr(fname, "write"):
+        fname.write(blob)
+        return
+    if not isinstance(fname, (str, os.PathLike)):
+        raise TypeError(f"save: fname must be a path or a file-like object, got "
+                        f"{type(fname).__name__}")
+    path = os.fspath(fname)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# ---- reading ----------------------------------------------------------------------------------
+class _Reader:
+    """Bounds-checked little-endian reads that report the source and the byte offset."""
+
+    def __init__(self, buf, source):
+        self.buf, self.pos, self.source = memoryview(buf), 0, source
+
+    def fail(self, what):
+        return NDArrayFormatError(f"{self.source}: not a valid MXNet NDArray file: {what}")
+
+    def take(self, n, what):
+        if n < 0 or self.pos + n > len(self.buf):
+            raise self.fail(f"truncated at byte {len(self.buf)} while reading {what} "
+                            f"({n} bytes needed at byte {self.pos})")
+        out = self.buf[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def unpack(self, fmt, what):
+        fmt = "<" + fmt
+        vals = struct.unpack(fmt, self.take(struct.calcsize(fmt), what))
+        return vals if len(vals) > 1 else vals[0]
+
+
+def _read_shape(r, what, dim_fmt="q"):
+    start = r.pos
+    ndim = r.unpack("i", f"{what} ndim")
+    if ndim < -1 or ndim > 64:
+        raise r.fail(f"bad ndim {ndim} for {what} at byte {start}")
+    if ndim <= 0:
+        return ndim, ()
+    dims = r.unpack(f"{ndim}{dim_fmt}", f"{what} dims")
+    dims = (dims,) if ndim == 1 else tuple(dims)
+    if any(d < 0 for d in dims):
+        raise r.fail(f"negative dimension in {what} {dims} at byte {start}")
+    return ndim, dims
+
+
+def _dtype_of(r, flag, at):
+    if flag == BFLOAT16_FLAG:
+        return "bfloat16"
+    dt = FLAG_TO_DTYPE.get(flag)
+    if dt is None:
+        raise r.fail(f"unknown dtype flag {flag} at byte {at}")
+    return np.dtype(dt)
+
+
+def _read_values(r, dtype, shape, what):
+    n = int(np.prod(shape, dtype=np.int64))
+    if dtype == "bfloat16":  # no numpy type: the high half of a float32
+        raw = np.frombuffer(r.take(2 * n, what), dtype="<u2").astype(np.uint32) << 16
+        return raw.view(np.float32).reshape(shape)
+    raw = r.take(dtype.itemsize * n, what)
+    return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype).reshape(shape)
+
+
+def _read_array(r, index):
+    """One array record -> (numpy array or None for MXNet's 'none' array, device)."""
+    at = r.pos
+    magic = r.unpack("I", f"array {index} magic")
+    stype, sshape = 0, None
+    if magic in (V2_MAGIC, V3_MAGIC):
+        stype = r.unpack("i", f"array {index} storage type")
+        if stype not in _STYPES:
+            raise r.fail(f"unknown storage type {stype} for array {index} at byte {at + 4}")
+        if _N_AUX[stype]:
+            sshape = _read_shape(r, f"array {index} storage shape")[1]
+        ndim, shape = _read_shape(r, f"array {index} shape")
+        if ndim == -1 or (ndim == 0 and magic == V2_MAGIC):
+            return None, None
+    elif magic == V1_MAGIC:
+        ndim, shape = _read_shape(r, f"array {index} shape")
+        if ndim <= 0:
+            return None, None
+    else:  # legacy: the magic word is ndim itself, dims are uint32
+        if magic > 32:
+            raise r.fail(f"bad magic 0x{magic:08x} for array {index} at byte {at}")
+        if magic == 0:
+            return None, None
+        shape = r.unpack(f"{magic}I", f"array {index} dims")
+        shape = (shape,) if magic == 1 else tuple(shape)
+    dev_type, dev_id = r.unpack("ii", f"array {index} context")
+    flag_at = r.pos
+    dtype = _dtype_of(r, r.unpack("i", f"array {index} dtype flag"), flag_at)
+    if stype:
+        return _read_sparse(r, index, stype, shape, sshape, dtype), (dev_type, dev_id)
+    return _read_values(r, dtype, shape, f"array {index} data"), (dev_type, dev_id)
+
+
+def _read_sparse(r, index, stype, shape, sshape, dtype):
+    """Densify a row_sparse / csr record (kiln arrays are dense)."""
+    aux = []
+    for k in range(_N_AUX[stype]):
+        at = r.pos
+        adt = _dtype_of(r, r.unpack("i", f"array {index} aux {k} dtype"), at)
+        aux.append((adt, _read_shape(r, f"array {index} aux {k} shape")[1]))
+    values = _read_values(r, dtype, sshape, f"array {index} values")
+    aux_data = [_read_values(r, adt, ash, f"array {index} aux {k} data")
+                for k, (adt, ash) in enumerate(aux)]
+    dense = np.zeros(shape, dtype=values.dtype)
+    try:
+        if stype == 1:  # row_sparse: aux 0 = row indices
+            dense[aux_data[0].astype(np.int64)] = values
+        else:           # csr: aux 0 = indptr, aux 1 = column indices
+            indptr, cols = aux_data[0].astype(np.int64), aux_data[1].astype(np.int64)
+            rows = np.repeat(np.arange(shape[0]), np.diff(indptr))
+            dense[rows, cols] = values
+    except (IndexError, ValueError) as e:
+        raise r.fail(f"inconsistent sparse array {index}: {e}") from None
+    return dense
+
+
+def _place(data, device):
+    """Arrays saved from a usable GPU go back to it; everything else loads on cpu(0)."""
+    if data is None:
+        return None
+    if device is not None and device[0] == 2 and device[1] < num_gpus():
+        ctx = Context("gpu", device[1])
+        with ctx.use():
+            return NDArray(ctx.xp.asarray(data), ctx)
+    return NDArray(data, Context("cpu", 0))  # already a fresh, writable copy
+
+
+def _parse(buf, source):
+    r = _Reader(buf, source)
+    header = r.unpack("Q", "the header")
+    if header != LIST_MAGIC:
+        raise r.fail(f"bad magic 0x{header:x} at byte 0 (expected 0x{LIST_MAGIC:x})")
+    r.unpack("Q", "the reserved word")
+    n = r.unpack("Q", "the array count")
+    if n > len(buf):
+        raise r.fail(f"array count {n} is larger than the file")
+    arrays = [_place(*_read_array(r, i)) for i in range(n)]
+    n_names = r.unpack("Q", "the name count")
+    if n_names not in (0, n):
+        raise r.fail(f"{n_names} names for {n} arrays")
+    names = []
+    for i in range(n_names):
+        length = r.unpack("Q", f"name {i} length")
+        raw = r.take(length, f"name {i}")
+        try:
+            names.append(bytes(raw).decode("utf-8"))
+        except UnicodeDecodeError:
+            raise r.fail(f"name {i} is not utf-8") from None
+    if r.pos != len(buf):
+        raise r.fail(f"{len(buf) - r.pos} unexpected bytes after the end at byte {r.pos}")
+    return dict(zip(names, arrays)) if names else arrays
+
+
+def load(fname):
+    """Load what ``save`` (or MXNet's ``mx.nd.save``) wrote: a list, or a dict if names were
+    stored. ``fname``: a path or a binary file-like object.
+
+    Example::
+
+        >>> nd.save("x.nd", [nd.arange(3)]); nd.load("x.nd")[0].asnumpy()
+        array([0., 1., 2.], dtype=float32)
+    """
+    if hasattr(fname, "read"):
+        return _parse(fname.read(), getattr(fname, "name", "<file object>"))
+    if not isinstance(fname, (str, os.PathLike)):
+        raise TypeError(f"load: fname must be a path, got {type(fname).__name__}")
+    with open(fname, "rb") as f:
+        return _parse(f.read(), os.fspath(fname))
+
+
+def load_frombuffer(buf):
+    """Like ``load``, from the file's bytes in memory (MXNet's ``nd.load_frombuffer``)."""
+    if not isinstance(buf, (bytes, bytearray, memoryview)):
+        raise TypeError(f"load_frombuffer: buf must be bytes, got {type(buf).__name__}")
+    return _parse(bytes(buf), "<buffer>")
+

@@ -1,0 +1,574 @@
+"""Pointwise activations (relu, sigmoid, gelu, elu, selu, ...), ``Activation`` and ``LeakyReLU``.
+
+Each activation is one row of ``_ACTS``: a stable kernel over ``xp``, its derivative written with
+registry ops (so gradients are differentiable again), an ONNX lowering and a float64 numpy
+reference. ``Activation`` and ``LeakyReLU`` dispatch to the same rows. The softmax family
+(softmax, log_softmax, softmin, SoftmaxActivation) is at the bottom.
+"""
+import math
+
+import numpy as np
+
+from .. import ops as F
+from .._registry import REQUIRED, Sample, register
+from . import _xp
+from ._rules import same
+from ._samples import away, rnd
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_LAMBDA = 1.0507009873554804934193349852946
+_GELU_C = math.sqrt(2.0 / math.pi)
+_GELU_K = 0.044715
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+
+def _c(g, a, v):
+    """A scalar constant in the input's dtype."""
+    return g.const(np.asarray(v, a[0].dtype))
+
+
+# ---- kernels (xp only; stable for large |x|) ----
+def _sigmoid(xp, x):
+    return 0.5 * xp.tanh(0.5 * x) + 0.5  # no exp overflow for very negative x
+
+
+def _softplus(xp, x):
+    return xp.logaddexp(x, 0)
+
+
+def _gelu(xp, x, approximation="erf"):
+    if approximation == "tanh":
+        return 0.5 * x * (1 + xp.tanh(_GELU_C * (x + _GELU_K * x * x * x)))
+    if approximation != "erf":
+        raise ValueError(f"approximation must be 'erf' or 'tanh', got {approximation!r}")
+    return 0.5 * x * (1 + _xp.erf(xp, x * (1 / math.sqrt(2.0))))
+
+
+def _elu(xp, x, alpha=1.0):
+    # expm1 of min(x, 0): no overflow on the branch that where() discards
+    return xp.where(x > 0, x, float(alpha) * xp.expm1(xp.minimum(x, 0)))
+
+
+def _selu(xp, x):
+    return SELU_LAMBDA * _elu(xp, x, SELU_ALPHA)
+
+
+def _leaky(xp, x, slope=0.25):
+    return xp.where(x > 0, x, float(slope) * x)
+
+
+def _hard_sigmoid(xp, x, alpha=0.2, beta=0.5):
+    return xp.clip(float(alpha) * x + float(beta), 0, 1)
+
+
+def _swish(xp, x, beta=1.0):
+    return x * _sigmoid(xp, float(beta) * x)
+
+
+def _log_sigmoid(xp, x):
+    return -_softplus(xp, -x)
+
+
+def _mish(xp, x):
+    return x * xp.tanh(_softplus(xp, x))
+
+
+# ---- derivatives dy/dx with registry ops (x is an NDArray) ----
+def _d_gelu(x, approximation="erf"):
+    if approximation == "tanh":
+        t = F.tanh(_GELU_C * (x + _GELU_K * x * x * x))
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _GELU_C * (1 + 3 * _GELU_K * x * x)
+    cdf = 0.5 * (1 + F.erf(x * (1 / math.sqrt(2.0))))
+    return cdf + x * F.exp(x * x * -0.5) * (1 / _SQRT_2PI)
+
+
+def _d_elu(x, alpha=1.0):
+    pos = F.greater(x, 0)
+    return pos + (1 - pos) * float(alpha) * F.exp(F.minimum(x, 0))
+
+
+def _d_leaky(x, slope=0.25):
+    pos = F.greater(x, 0)
+    return pos + (1 - pos) * float(slope)
+
+
+def _d_hard_sigmoid(x, alpha=0.2, beta=0.5):
+    u = float(alpha) * x + float(beta)
+    return float(alpha) * F.greater(u, 0) * F.lesser(u, 1)
+
+
+def _d_swish(x, beta=1.0):
+    s = F.sigmoid(float(beta) * x)
+    return s + float(beta) * x * s * (1 - s)
+
+
+def _d_mish(x):
+    t = F.tanh(F.softrelu(x))
+    return t + x * (1 - t * t) * F.sigmoid(x)
+
+
+def _d_sigmoid(x):
+    s = F.sigmoid(x)
+    return s * (1 - s)
+
+
+def _d_softsign(x):
+    d = 1 + F.abs(x)
+    return 1 / (d * d)
+
+
+def _d_tanh(x):
+    t = F.tanh(x)
+    return 1 - t * t
+
+
+# ---- ONNX lowerings: lower(g, x_name, in_avals, **attrs) ----
+def _o(op_type, **fixed):
+    return lambda g, x, a, **_: g.op(op_type, x, **fixed)
+
+
+def _o_gelu(g, x, a, approximation="erf"):
+    if g.opset >= 20:
+        return g.op("Gelu", x, approximate="tanh" if approximation == "tanh" else "none")
+    if approximation == "tanh":
+        inner = g.op("Mul", _c(g, a, _GELU_C), g.op("Add", x, g.op(
+            "Mul", _c(g, a, _GELU_K), g.op("Mul", x, g.op("Mul", x, x)))))
+        t = g.op("Tanh", inner)
+    else:
+        t = g.op("Erf", g.op("Mul", x, _c(g, a, 1 / math.sqrt(2.0))))
+    return g.op("Mul", g.op("Mul", x, _c(g, a, 0.5)), g.op("Add", t, _c(g, a, 1.0)))
+
+
+def _o_swish(g, x, a, beta=1.0):
+    return g.op("Mul", x, g.op("Sigmoid", g.op("Mul", x, _c(g, a, float(beta)))))
+
+
+def _o_log_sigmoid(g, x, a):
+    return g.op("Neg", g.op("Softplus", g.op("Neg", x)))
+
+
+def _o_mish(g, x, a):
+    if g.opset >= 18:
+        return g.op("Mish", x)
+    return g.op("Mul", x, g.op("Tanh", g.op("Softplus", x)))
+
+
+# ---- float64 references, written from the definitions ----
+def _r_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _r_gelu(x, approximation="erf"):
+    if approximation == "tanh":
+        return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    erf = np.vectorize(math.erf, otypes=[np.float64])
+    return x * 0.5 * (1 + erf(x / np.sqrt(2)))
+
+
+def _r_elu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * (np.exp(x) - 1))
+
+
+# name: (kernel, derivative, onnx, reference, smooth, sample maker, attrs)
+_ACTS = {
+    "relu": (lambda xp, x: xp.maximum(x, 0), lambda x: F.greater(x, 0), _o("Relu"),
+             lambda x: np.where(x > 0, x, 0), False, away, {}),
+    "sigmoid": (_sigmoid, _d_sigmoid, _o("Sigmoid"), _r_sigmoid, True, rnd, {}),
+    "tanh": (lambda xp, x: xp.tanh(x), _d_tanh, _o("Tanh"), np.tanh, True, rnd, {}),
+    "softrelu": (_softplus, lambda x: F.sigmoid(x), _o("Softplus"),
+                 lambda x: np.log(1 + np.exp(x)), True, rnd, {}),
+    "softsign": (lambda xp, x: x / (1 + xp.abs(x)), _d_softsign, _o("Softsign"),
+                 lambda x: x / (1 + np.abs(x)), True, away, {}),
+    "gelu": (_gelu, _d_gelu, _o_gelu, _r_gelu, True, rnd, {"approximation": "erf"}),
+    "elu": (_elu, _d_elu, lambda g, x, a, alpha=1.0: g.op("Elu", x, alpha=float(alpha)),
+            _r_elu, True, away, {"alpha": 1.0}),
+    "selu": (_selu, lambda x: SELU_LAMBDA * _d_elu(x, SELU_ALPHA),
+             _o("Selu", alpha=SELU_ALPHA, gamma=SELU_LAMBDA),
+             lambda x: SELU_LAMBDA * _r_elu(x, SELU_ALPHA), True, away, {}),
+    "hard_sigmoid": (_hard_sigmoid, _d_hard_sigmoid,
+                     lambda g, x, a, alpha=0.2, beta=0.5: g.op(
+                         "HardSigmoid", x, alpha=float(alpha), beta=float(beta)),
+                     lambda x, alpha=0.2, beta=0.5: np.minimum(np.maximum(alpha * x + beta, 0),
+                                                               1),
+                     False, lambda *s: away(*s) * 4, {"alpha": 0.2, "beta": 0.5}),
+    "swish": (_swish, _d_swish, _o_swish, lambda x, beta=1.0: x * _r_sigmoid(beta * x), True,
+              rnd, {"beta": 1.0}),
+    "log_sigmoid": (_log_sigmoid, lambda x: F.sigmoid(F.negative(x)), _o_log_sigmoid,
+                    lambda x: -np.log(1 + np.exp(-x)), True, rnd, {}),
+    "mish": (_mish, _d_mish, _o_mish, lambda x: x * np.tanh(np.log(1 + np.exp(x))), True, rnd,
+             {}),
+}
+
+_ALIASES = {"softrelu": ("softplus",), "swish": ("silu",)}
+_SAMPLE_ATTRS = {"gelu": [{"approximation": "tanh"}], "elu": [{"alpha": 0.5}],
+                 "hard_sigmoid": [{"alpha": 0.3, "beta": 0.4}], "swish": [{"beta": 1.5}]}
+_DOCS = {
+    "relu": "max(x, 0).\n\n    >>> nd.relu(nd.array([-1, 2]))  # [0. 2.]",
+    "sigmoid": "1 / (1 + exp(-x)).\n\n    >>> nd.sigmoid(nd.array([0]))  # [0.5]",
+    "softrelu": "log(1 + exp(x)) (softplus).\n\n    >>> nd.softrelu(nd.array([0]))  # [0.6931]",
+    "softsign": "x / (1 + |x|).\n\n    >>> nd.softsign(nd.array([1]))  # [0.5]",
+    "gelu": "x * Phi(x) (``approximation='erf'``) or its tanh form.\n\n"
+            "    >>> nd.gelu(nd.array([1]))  # [0.8413]",
+    "elu": "x if x > 0 else alpha * (exp(x) - 1).\n\n    >>> nd.elu(nd.array([-1]))  # [-0.6321]",
+    "selu": "lambda * elu(x, alpha) with the self-normalizing constants.\n\n"
+            "    >>> nd.selu(nd.array([1]))  # [1.0507]",
+    "hard_sigmoid": "clip(alpha * x + beta, 0, 1).\n\n"
+                    "    >>> nd.hard_sigmoid(nd.array([0]))  # [0.5]",
+    "swish": "x * sigmoid(beta * x) (SiLU for beta = 1).\n\n"
+             "    >>> nd.swish(nd.array([1]))  # [0.7311]",
+    "log_sigmoid": "log(sigmoid(x)), stable.\n\n    >>> nd.log_sigmoid(nd.array([0]))  # [-0.6931]",
+    "mish": "x * tanh(softplus(x)).\n\n    >>> nd.mish(nd.array([1]))  # [0.8651]",
+}
+
+
+def _register_act(name, kernel, deriv, onnx, ref, smooth, make, attrs):
+    def grad(i, o, g, **kw):
+        return (g[0] * deriv(i[0], **kw),)
+
+    def lower(g, i, a, o, **kw):
+        return onnx(g, i[0], a, **kw)
+
+    samples = [Sample(make(2, 3)), Sample(make(4, 5))]
+    samples += [Sample(make(3, 4), **kw) for kw in _SAMPLE_ATTRS.get(name, [])]
+    return register(name, kernel, attrs=dict(attrs), infer=same, grad=grad, onnx=lower,
+                    samples=samples, ref=ref, second_order=smooth,
+                    aliases=_ALIASES.get(name, ()),
+                    doc=f"{name}(data): " + _DOCS.get(name, name))
+
+
+for _name, _row in _ACTS.items():
+    if _name != "tanh":  # tanh is the unary math op; only Activation dispatches to this row
+        globals()[_name] = _register_act(_name, *_row)
+
+
+# ---- Activation(data, act_type) ----
+_ACT_TYPES = ("relu", "sigmoid", "tanh", "softrelu", "softsign", "log_sigmoid", "mish")
+
+
+def _act_row(act_type):
+    if act_type not in _ACT_TYPES:
+        raise ValueError(f"act_type must be one of {_ACT_TYPES}, got {act_type!r}")
+    return _ACTS[act_type]
+
+
+def _activation_samples():
+    return [Sample(_ACTS[t][5](2, 3), act_type=t) for t in _ACT_TYPES]
+
+
+activation = register(
+    "activation", lambda xp, x, act_type: _act_row(act_type)[0](xp, x),
+    attrs={"act_type": REQUIRED}, infer=same,
+    grad=lambda i, o, g, act_type: (g[0] * _act_row(act_type)[1](i[0]),),
+    onnx=lambda g, i, a, o, act_type: _act_row(act_type)[2](g, i[0], a),
+    samples=_activation_samples(),
+    ref=lambda x, act_type: _act_row(act_type)[3](x), second_order=True,
+    aliases=("Activation",),
+    doc="Activation(data, act_type): act_type in relu, sigmoid, tanh, softrelu, softsign, "
+        "log_sigmoid, mish.\n\n    >>> nd.Activation(nd.array([-1, 1]), act_type='relu')"
+        "  # [0. 1.]")
+
+
+# ---- LeakyReLU(data, gamma=None, act_type='leaky', slope, lower_bound, upper_bound) ----
+_LEAKY_TYPES = ("leaky", "elu", "selu", "gelu", "prelu", "rrelu")
+
+
+def _gamma_shape(gamma_size, ndim):
+    """PReLU's gamma (channels,) broadcasts over axis 1; a (1,) gamma over everything."""
+    if gamma_size == 1:
+        return (1,) * max(ndim, 1)
+    if ndim < 2:
+        return (-1,)
+    return (1, -1) + (1,) * (ndim - 2)
+
+
+def _leaky_kernel(xp, x, gamma=None, act_type="leaky", slope=0.25, lower_bound=0.125,
+                  upper_bound=0.334):
+    if act_type == "leaky":
+        return _leaky(xp, x, slope)
+    if act_type == "elu":  # MXNet uses `slope` as ELU's alpha
+        return _elu(xp, x, slope)
+    if act_type == "selu":
+        return _selu(xp, x)
+    if act_type == "gelu":
+        return _gelu(xp, x)
+    if act_type == "prelu":
+        if gamma is None:
+            raise ValueError("act_type='prelu' needs the gamma input")
+        gb = gamma.reshape(_gamma_shape(gamma.size, x.ndim)).astype(x.dtype, copy=False)
+        return xp.where(x > 0, x, gb * x)
+    if act_type == "rrelu":  # deterministic: the mean slope (MXNet's inference behaviour)
+        return _leaky(xp, x, (float(lower_bound) + float(upper_bound)) / 2)
+    raise ValueError(f"act_type must be one of {_LEAKY_TYPES}, got {act_type!r}")
+
+
+def _gamma_axes(x, gamma):
+    """Axes over which gamma is spread to x's shape (all but axis 1, or all for size 1)."""
+    if gamma.size == 1 or x.ndim < 2:
+        return tuple(range(x.ndim)) if gamma.size == 1 else ()
+    return tuple(a for a in range(x.ndim) if a != 1)
+
+
+def _leaky_grad(i, o, g, act_type="leaky", slope=0.25, lower_bound=0.125, upper_bound=0.334):
+    x, gamma = i
+    if act_type == "prelu":
+        axes = _gamma_axes(x, gamma)
+        neg = 1 - F.greater(x, 0)
+        gb = F._broadcast_reduced(gamma, shape=tuple(x.shape), axes=axes) if axes else gamma
+        gx = g[0] * (1 - neg + neg * gb)
+        gg = g[0] * x * neg
+        if axes:
+            keep = gamma.size == 1 and gamma.ndim == x.ndim
+            gg = F.sum(gg, axis=axes, keepdims=keep)
+        return gx, gg
+    deriv = {"leaky": lambda v: _d_leaky(v, slope), "elu": lambda v: _d_elu(v, slope),
+             "selu": lambda v: SELU_LAMBDA * _d_elu(v, SELU_ALPHA), "gelu": _d_gelu,
+             "rrelu": lambda v: _d_leaky(v, (float(lower_bound) + float(upper_bound)) / 2)}
+    return g[0] * deriv[act_type](x), None
+
+
+def _leaky_onnx(g, i, a, o, act_type="leaky", slope=0.25, lower_bound=0.125,
+                upper_bound=0.334):
+    x = i[0]
+    if act_type == "leaky":
+        return g.op("LeakyRelu", x, alpha=float(slope))
+    if act_type == "rrelu":
+        return g.op("LeakyRelu", x, alpha=(float(lower_bound) + float(upper_bound)) / 2)
+    if act_type == "elu":
+        return g.op("Elu", x, alpha=float(slope))
+    if act_type == "selu":
+        return g.op("Selu", x, alpha=SELU_ALPHA, gamma=SELU_LAMBDA)
+    if act_type == "gelu":
+        return _o_gelu(g, x, a)
+    ndim, size = len(a[0].shape), int(np.prod(a[1].shape))
+    shape = [1] if size == 1 else [-1] + [1] * max(ndim - 2, 0)
+    gamma = g.op("Reshape", i[1], g.ints(shape))
+    if np.dtype(a[1].dtype) != np.dtype(a[0].dtype):
+        gamma = g.op("Cast", gamma, to=g.onnx_dtype(a[0].dtype))
+    return g.op("PRelu", x, gamma)
+
+
+def _leaky_ref(x, gamma=None, act_type="leaky", slope=0.25, lower_bound=0.125,
+               upper_bound=0.334):
+    if act_type == "prelu":
+        gb = gamma.reshape(_gamma_shape(gamma.size, x.ndim))
+        return np.where(x > 0, x, gb * x)
+    if act_type == "rrelu":
+        slope, act_type = (lower_bound + upper_bound) / 2, "leaky"
+    ref = {"leaky": lambda v: np.where(v > 0, v, slope * v), "elu": lambda v: _r_elu(v, slope),
+           "selu": lambda v: SELU_LAMBDA * _r_elu(v, SELU_ALPHA), "gelu": _r_gelu}
+    return ref[act_type](x)
+
+
+def _leaky_samples():
+    s = [Sample(away(2, 3)), Sample(away(2, 3), None, act_type="leaky", slope=0.1),
+         Sample(away(3, 4), None, act_type="elu", slope=0.7),
+         Sample(away(3, 4), None, act_type="selu"), Sample(rnd(3, 4), None, act_type="gelu"),
+         Sample(away(2, 3, 2, 2), rnd(3, lo=0.1, hi=0.5), act_type="prelu"),
+         Sample(away(4, 3), rnd(3, lo=0.1, hi=0.5), act_type="prelu"),
+         Sample(away(2, 3, 2), rnd(1, lo=0.1, hi=0.5), act_type="prelu"),
+         Sample(away(2, 3), None, act_type="rrelu")]
+    return s
+
+
+leaky_relu = register(
+    "leaky_relu", _leaky_kernel, inputs=("data", "gamma?"),
+    attrs={"act_type": "leaky", "slope": 0.25, "lower_bound": 0.125, "upper_bound": 0.334},
+    infer=lambda x, gamma=None, **_: same(x), grad=_leaky_grad, onnx=_leaky_onnx,
+    samples=_leaky_samples(), ref=_leaky_ref, aliases=("LeakyReLU",),
+    doc="LeakyReLU(data, gamma=None, act_type='leaky', slope=0.25, lower_bound=0.125, "
+        "upper_bound=0.334): leaky (slope), elu (alpha=slope), selu, gelu, prelu (learned "
+        "gamma over axis 1) or rrelu (mean slope).\n\n"
+        "    >>> nd.LeakyReLU(nd.array([-1, 2]), slope=0.1)  # [-0.1  2. ]")
+
+
+# ---- softmax family ----
+def _axis_of(ndim, axis):
+    return int(axis) % max(ndim, 1)
+
+
+def _softmax_core(xp, x, axis, temperature=None, length=None, log=False, dtype=None):
+    """Stable (log-)softmax along ``axis``; ``length`` masks positions >= length (output 0)."""
+    out_dt = np.dtype(dtype) if dtype is not None else x.dtype
+    x = x.astype(np.result_type(x.dtype, out_dt), copy=False)
+    if temperature is not None and float(temperature) != 1.0:
+        x = x / float(temperature)
+    mask = None
+    if length is not None:
+        n = x.shape[axis]
+        pos = xp.arange(n).reshape((n,) + (1,) * (x.ndim - axis - 1))
+        mask = pos < xp.expand_dims(length, axis)
+        x = xp.where(mask, x, -xp.inf)
+    m = xp.max(x, axis=axis, keepdims=True)
+    if mask is not None:  # fully masked slices: max is -inf; shift by 0 instead
+        m = xp.where(xp.isfinite(m), m, 0)
+    z = x - m
+    e = xp.exp(z)
+    s = e.sum(axis=axis, keepdims=True)
+    if log:
+        res = z - xp.log(s)
+    else:
+        res = e / (xp.where(s > 0, s, 1) if mask is not None else s)
+    return res.astype(out_dt, copy=False)
+
+
+def _softmax_kernel(xp, x, length=None, axis=-1, temperature=None, dtype=None, use_length=False):
+    ax = _axis_of(x.ndim, axis)
+    return _softmax_core(xp, x, ax, temperature, length if use_length else None, dtype=dtype)
+
+
+def _scale(temperature):
+    return 1.0 if temperature is None else 1.0 / float(temperature)
+
+
+def _back_dtype(gx, x):
+    """Gradients go back in the input's dtype when ``dtype=`` changed the output's."""
+    if np.dtype(gx.dtype) != np.dtype(x.dtype):
+        return F.cast(gx, dtype=np.dtype(x.dtype).name)
+    return gx
+
+
+def _softmax_grad(i, o, g, axis=-1, temperature=None, dtype=None, use_length=False):
+    x, y = i[0], o[0]
+    ax = _axis_of(x.ndim, axis)
+    gx = y * (g[0] - F.sum(g[0] * y, axis=ax, keepdims=True)) * _scale(temperature)
+    return _back_dtype(gx, x), None
+
+
+def _softmax_infer(x, length=None, axis=-1, temperature=None, dtype=None, use_length=False):
+    return same(x)._replace(dtype=np.dtype(dtype) if dtype is not None else np.dtype(x.dtype))
+
+
+def _onnx_prepare(g, x, a, temperature, dtype):
+    """Cast to the output dtype and divide by the temperature (shared by the softmax lowerings)."""
+    if dtype is not None and np.dtype(dtype) != np.dtype(a.dtype):
+        x = g.op("Cast", x, to=g.onnx_dtype(dtype))
+    dt = np.dtype(dtype) if dtype is not None else np.dtype(a.dtype)
+    if temperature is not None and float(temperature) != 1.0:
+        x = g.op("Div", x, g.const(np.asarray(float(temperature), dt)))
+    return x, dt
+
+
+def _softmax_onnx(g, i, a, o, axis=-1, temperature=None, dtype=None, use_length=False):
+    x, dt = _onnx_prepare(g, i[0], a[0], temperature, dtype)
+    ax = _axis_of(len(a[0].shape), axis)
+    if not use_length:
+        return g.op("Softmax", x, axis=ax)
+    n, ndim = a[0].shape[ax], len(a[0].shape)
+    pos = g.const(np.arange(n).reshape((n,) + (1,) * (ndim - ax - 1)).astype(a[1].dtype))
+    mask = g.op("Less", pos, g.op("Unsqueeze", i[1], g.ints([ax])))
+    sm = g.op("Softmax", g.op("Where", mask, x, g.const(np.asarray(-np.inf, dt))), axis=ax)
+    return g.op("Where", mask, sm, g.const(np.asarray(0, dt)))
+
+
+def _softmax_ref(x, length=None, axis=-1, temperature=None, dtype=None, use_length=False):
+    z = x / (temperature or 1.0)
+    if use_length:
+        idx = np.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - axis % x.ndim - 1))
+        keep = idx < np.expand_dims(length, axis)
+        e = np.where(keep, np.exp(z - z.max()), 0)
+    else:
+        e = np.exp(z - z.max())
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+softmax = register(
+    "softmax", _softmax_kernel, inputs=("data", "length?"),
+    attrs={"axis": -1, "temperature": None, "dtype": None, "use_length": False},
+    infer=_softmax_infer, grad=_softmax_grad, onnx=_softmax_onnx, save_outputs=True,
+    second_order=True, ref=_softmax_ref,
+    samples=[Sample(rnd(2, 3) * 3), Sample(rnd(2, 3, 4) * 3, None, axis=1),
+             Sample(rnd(3, 4) * 3, None, axis=0, temperature=2.0),
+             Sample(rnd(2, 3), None, dtype="float64"),
+             Sample(rnd(3, 5) * 2, np.array([2, 5, 1], dtype=np.int64), use_length=True),
+             Sample(rnd(2, 4, 3), np.array([[1, 3, 2], [4, 2, 1]], dtype=np.int64), axis=1,
+                    use_length=True)],
+    doc="softmax(data, length=None, axis=-1, temperature=None, dtype=None, use_length=False):\n"
+        "exp(x/t) normalized along ``axis``; with ``use_length`` positions >= length are 0.\n\n"
+        "    >>> nd.softmax(nd.array([[1, 1]]))  # [[0.5 0.5]]")
+
+
+def _log_softmax_kernel(xp, x, axis=-1, temperature=None, dtype=None, use_length=False):
+    return _softmax_core(xp, x, _axis_of(x.ndim, axis), temperature, log=True, dtype=dtype)
+
+
+def _log_softmax_grad(i, o, g, axis=-1, temperature=None, dtype=None, use_length=False):
+    x, y = i[0], o[0]
+    ax = _axis_of(x.ndim, axis)
+    gx = (g[0] - F.exp(y) * F.sum(g[0], axis=ax, keepdims=True)) * _scale(temperature)
+    return (_back_dtype(gx, x),)
+
+
+def _log_softmax_onnx(g, i, a, o, axis=-1, temperature=None, dtype=None, use_length=False):
+    x, _ = _onnx_prepare(g, i[0], a[0], temperature, dtype)
+    return g.op("LogSoftmax", x, axis=_axis_of(len(a[0].shape), axis))
+
+
+_SM_ATTRS = {"axis": -1, "temperature": None, "dtype": None, "use_length": False}
+
+
+def _sm_samples():
+    return [Sample(rnd(2, 3) * 3), Sample(rnd(2, 3, 4) * 3, axis=1),
+            Sample(rnd(3, 4) * 3, axis=0, temperature=0.5), Sample(rnd(2, 3), dtype="float64")]
+
+
+log_softmax = register(
+    "log_softmax", _log_softmax_kernel, attrs=dict(_SM_ATTRS),
+    infer=lambda x, **kw: _softmax_infer(x, **kw), grad=_log_softmax_grad,
+    onnx=_log_softmax_onnx, save_outputs=True, second_order=True, samples=_sm_samples(),
+    ref=lambda x, axis=-1, temperature=None, **_: np.log(_softmax_ref(x, None, axis,
+                                                                      temperature)),
+    doc="log_softmax(data, axis=-1, temperature=None, dtype=None): log of softmax, stable.\n\n"
+        "    >>> nd.log_softmax(nd.array([0, 0]))  # [-0.6931 -0.6931]")
+
+
+def _softmin_kernel(xp, x, axis=-1, temperature=None, dtype=None, use_length=False):
+    return _softmax_core(xp, -x, _axis_of(x.ndim, axis), temperature, dtype=dtype)
+
+
+def _softmin_grad(i, o, g, axis=-1, temperature=None, dtype=None, use_length=False):
+    x, y = i[0], o[0]
+    ax = _axis_of(x.ndim, axis)
+    gx = y * (F.sum(g[0] * y, axis=ax, keepdims=True) - g[0]) * _scale(temperature)
+    return (_back_dtype(gx, x),)
+
+
+def _softmin_onnx(g, i, a, o, axis=-1, temperature=None, dtype=None, use_length=False):
+    x, _ = _onnx_prepare(g, g.op("Neg", i[0]), a[0], temperature, dtype)
+    return g.op("Softmax", x, axis=_axis_of(len(a[0].shape), axis))
+
+
+softmin = register(
+    "softmin", _softmin_kernel, attrs=dict(_SM_ATTRS),
+    infer=lambda x, **kw: _softmax_infer(x, **kw), grad=_softmin_grad, onnx=_softmin_onnx,
+    save_outputs=True, second_order=True, samples=_sm_samples(),
+    ref=lambda x, axis=-1, temperature=None, **_: _softmax_ref(-x, None, axis, temperature),
+    doc="softmin(data, axis=-1, temperature=None, dtype=None): softmax of -data.\n\n"
+        "    >>> nd.softmin(nd.array([0, 0]))  # [0.5 0.5]")
+
+
+def _sa_axis(ndim, mode):
+    if mode == "channel":
+        if ndim < 3:
+            raise ValueError("mode='channel' needs an input of at least 3 dimensions")
+        return 1
+    if mode != "instance":
+        raise ValueError(f"mode must be 'instance' or 'channel', got {mode!r}")
+    return ndim - 1  # MXNet flattens to 2-D keeping the last axis: softmax over it
+
+
+softmax_activation = register(
+    "softmax_activation",
+    lambda xp, x, mode="instance": _softmax_core(xp, x, _sa_axis(x.ndim, mode)),
+    attrs={"mode": "instance"}, infer=same,
+    grad=lambda i, o, g, mode="instance": _softmax_grad(i, o, g,
+                                                        axis=_sa_axis(i[0].ndim, mode))[:1],
+    onnx=lambda g, i, a, o, mode="instance": g.op("Softmax", i[0],
+                                                  axis=_sa_axis(len(a[0].shape), mode)),
+    save_outputs=True, second_order=True,
+    samples=[Sample(rnd(2, 5) * 3), Sample(rnd(2, 3, 4) * 3, mode="channel"),
+             Sample(rnd(2, 3, 2, 2) * 3, mode="instance")],
+    ref=lambda x, mode="instance": _softmax_ref(x, None, _sa_axis(x.ndim, mode)),
+    aliases=("SoftmaxActivation",),
+    doc="SoftmaxActivation(data, mode='instance'): softmax over the last axis ('instance') or "
+        "over axis 1 at each position ('channel').\n\n"
+        "    >>> nd.SoftmaxActivation(nd.array([[1, 1]]))  # [[0.5 0.5]]")

@@ -1,0 +1,287 @@
+"""Basic neural-network ops: FullyConnected, Dropout, Embedding, SequenceMask.
+
+``dropout`` is a plain function (exported through ``EXPORTS``) built from the registered random
+op ``dropout_mask``, so it works eagerly, under autograd and while tracing alike.
+"""
+import numpy as np
+
+from .. import ops as F
+from .._registry import REQUIRED, STATE, Aval, Sample, register
+from ._rules import norm_axis
+from ._samples import rnd
+
+
+# ---- FullyConnected ------------------------------------------------------------------------
+def _fc_kernel(xp, x, w, b=None, num_hidden=None, no_bias=False, flatten=True):
+    x2 = x.reshape(x.shape[0], -1) if flatten else x
+    y = xp.matmul(x2, w.T)
+    if b is not None and not no_bias:
+        y = y + b
+    return y.astype(x.dtype, copy=False)
+
+
+def _fc_infer(x, w, b=None, num_hidden=None, no_bias=False, flatten=True):
+    lead = tuple(x.shape[:1]) if flatten else tuple(x.shape[:-1])
+    return Aval(lead + (int(num_hidden),), np.dtype(x.dtype))
+
+
+def _fc_grad(i, o, g, num_hidden, no_bias=False, flatten=True):
+    x, w, b = i
+    gy = g[0]
+    in_units = int(w.shape[1])
+    x2 = F.reshape(x, shape=(-1, in_units))   # rows: batch (flatten) or all leading axes
+    gy2 = F.reshape(gy, shape=(-1, int(num_hidden)))
+    dx = F.reshape(F.dot(gy2, w), shape=tuple(x.shape))
+    dw = F.dot(gy2, x2, transpose_a=True)
+    db = F.sum(gy2, axis=0) if (b is not None and not no_bias) else None
+    return dx, dw, db
+
+
+def _fc_onnx(g, i, a, o, num_hidden=None, no_bias=False, flatten=True):
+    x, w, b = i
+    bias = None if no_bias else b
+    if flatten:
+        x2 = x if len(a[0].shape) == 2 else g.op("Flatten", x, axis=1)
+        return g.op("Gemm", x2, w, bias, transB=1)
+    y = g.op("MatMul", x, g.op("Transpose", w, perm=[1, 0]))
+    return y if bias is None else g.op("Add", y, bias)
+
+
+def _fc_ref(x, w, b=None, num_hidden=None, no_bias=False, flatten=True):
+    x2 = x.reshape(len(x), -1) if flatten else x
+    y = np.einsum("...i,hi->...h", x2, w)
+    return y if (b is None or no_bias) else y + b
+
+
+fully_connected = register(
+    "fully_connected", _fc_kernel, inputs=("data", "weight", "bias?"),
+    attrs={"num_hidden": REQUIRED, "no_bias": False, "flatten": True},
+    infer=_fc_infer, grad=_fc_grad, onnx=_fc_onnx, ref=_fc_ref, second_order=True,
+    samples=[Sample(rnd(2, 3), rnd(4, 3, salt=1), rnd(4, salt=2), num_hidden=4),
+             Sample(rnd(2, 2, 3), rnd(4, 6, salt=1), None, num_hidden=4, no_bias=True),
+             Sample(rnd(2, 2, 3), rnd(4, 3, salt=1), rnd(4, salt=2), num_hidden=4,
+                    flatten=False)],
+    aliases=("FullyConnected",),
+    doc="""Affine layer ``y = x W^T + b`` (MXNet ``FullyConnected``).
+
+    data (N, d1, ...) is flattened to (N, d1*...) when ``flatten`` (the default); otherwise the
+    transform applies to the last axis. weight: (num_hidden, in_units); bias: (num_hidden,).
+    Output: (N, num_hidden), or data.shape[:-1] + (num_hidden,) without flattening.
+
+    Example::
+
+        >>> nd.FullyConnected(nd.ones((2, 3)), nd.ones((4, 3)), nd.zeros(4), num_hidden=4)
+    """)
+
+
+# ---- Dropout -------------------------------------------------------------------------------
+def _mask_shape(shape, axes):
+    shape = list(shape)
+    for ax in (axes or ()):
+        shape[norm_axis(ax, len(shape), "dropout")] = 1
+    return tuple(shape)
+
+
+def _dropout_mask_kernel(xp, x, p=0.5, axes=()):
+    from ... import random as _random
+    shape = _mask_shape(x.shape, axes)
+    keep = 1.0 - float(p)
+    if keep <= 0.0:
+        return xp.zeros(shape, x.dtype)
+    draw = _random.generator(xp).random(shape)
+    return ((draw < keep) * (1.0 / keep)).astype(x.dtype)
+
+
+dropout_mask = register(
+    "dropout_mask", _dropout_mask_kernel, attrs={"p": 0.5, "axes": ()},
+    infer=lambda x, p=0.5, axes=(): Aval(_mask_shape(x.shape, axes), np.dtype(x.dtype)),
+    random=True, samples=[Sample(rnd(3, 4), p=0.5), Sample(rnd(2, 3, 4), p=0.3, axes=(1,))],
+    no_grad="random mask: a constant that does not depend on the data's values",
+    no_onnx="training-only: exported inference graphs contain no dropout",
+    no_ref="random: checked statistically in tests/test_nn_ops.py",
+    doc="""Dropout's scaled keep-mask: 0 or 1/(1-p), shaped like data with ``axes`` set to 1.
+
+    Example::
+
+        >>> m = nd.dropout_mask(nd.ones((2, 3)), p=0.5)   # values in {0, 2}
+    """)
+
+
+def dropout(data, p=0.5, mode="training", axes=(), cudnn_off=False, out=None, **_ignored):
+    """Randomly zero elements with probability ``p`` and scale the rest by ``1/(1-p)``.
+
+    Identity (returns ``data`` itself) unless autograd is in training mode or
+    ``mode='always'``. ``axes`` share one mask value along those axes (variational dropout).
+    Output: same shape and dtype as data.
+
+    Example::
+
+        >>> with kl.autograd.train_mode():
+        ...     y = nd.Dropout(nd.ones((2, 4)), p=0.5)   # entries 0 or 2
+    """
+    if mode not in ("training", "always"):
+        raise ValueError(f"Dropout: mode must be 'training' or 'always', got {mode!r}")
+    if (mode == "training" and not STATE.training) or float(p) == 0.0:
+        res = data
+    else:
+        res = data * F.dropout_mask(data, p=p, axes=tuple(axes or ()))
+    if out is not None:
+        out[:] = res
+        return out
+    return res
+
+
+EXPORTS = {"dropout": dropout, "Dropout": dropout}
+
+
+# ---- Embedding -----------------------------------------------------------------------------
+def _indices(xp, data, input_dim):
+    # MXNet reads float indices by truncation and clips them into [0, input_dim - 1]
+    return xp.clip(data.astype(np.int64), 0, int(input_dim) - 1)
+
+
+def _embedding_kernel(xp, data, weight, input_dim, output_dim, dtype="float32",
+                      sparse_grad=False):
+    return weight[_indices(xp, data, input_dim)]
+
+
+def _embedding_onnx(g, i, a, o, input_dim, output_dim, dtype="float32", sparse_grad=False):
+    idx = g.op("Cast", i[0], to=g.onnx_dtype(np.int64))
+    idx = g.op("Clip", idx, g.const(np.int64(0)), g.const(np.int64(int(input_dim) - 1)))
+    return g.op("Gather", i[1], idx, axis=0)
+
+
+def _embedding_grad(i, o, g, input_dim, output_dim, dtype="float32", sparse_grad=False):
+    return None, F._embedding_weight_grad(i[0], g[0], input_dim=input_dim)
+
+
+embedding = register(
+    "embedding", _embedding_kernel, inputs=("data", "weight"),
+    attrs={"input_dim": REQUIRED, "output_dim": REQUIRED, "dtype": "float32",
+           "sparse_grad": False},
+    infer=lambda d, w, input_dim, output_dim, **_: Aval(tuple(d.shape) + (int(output_dim),),
+                                                      np.dtype(w.dtype)),
+    grad=_embedding_grad, onnx=_embedding_onnx, second_order=True,
+    samples=[Sample(np.array([[0.0, 2, 1], [2, 3, 0]]), rnd(4, 3), input_dim=4, output_dim=3,
+                    wrt=[1]),
+             Sample(np.array([1.0, 1, 5, -1]), rnd(5, 2), input_dim=5, output_dim=2, wrt=[1])],
+    ref=lambda d, w, input_dim, output_dim, **_: w[np.clip(d.astype(int), 0, input_dim - 1)],
+    aliases=("Embedding",),
+    doc="""Look up rows of ``weight`` (input_dim, output_dim) at the indices in ``data``.
+
+    Indices arrive as floats and are clipped into range. Output: data.shape + (output_dim,).
+    The gradient w.r.t. weight adds up the output gradients of repeated indices.
+
+    Example::
+
+        >>> nd.Embedding(nd.array([0, 2]), nd.ones((3, 4)), input_dim=3, output_dim=4).shape
+        (2, 4)
+    """)
+
+
+def _scatter_add_kernel(xp, data, ograd, input_dim):
+    idx = _indices(xp, data, input_dim).reshape(-1)
+    rows = ograd.reshape(idx.shape[0], -1)
+    out = xp.zeros((int(input_dim), rows.shape[1]), ograd.dtype)
+    if xp is np:
+        np.add.at(out, idx, rows)
+    else:  # cupy: atomic scatter-add
+        import cupyx
+        cupyx.scatter_add(out, idx, rows)
+    return out
+
+
+def _scatter_add_onnx(g, i, a, o, input_dim):
+    # one-hot (n, input_dim) transposed times the rows: valid for every opset >= 11
+    dt = a[1].dtype
+    n = int(np.prod(a[0].shape))
+    idx = g.op("Cast", g.op("Reshape", i[0], g.ints([-1])), to=g.onnx_dtype(np.int64))
+    idx = g.op("Clip", idx, g.const(np.int64(0)), g.const(np.int64(int(input_dim) - 1)))
+    hot = g.op("OneHot", idx, g.ints([int(input_dim)]), g.const(np.array([0, 1], dt)),
+               axis=-1)
+    rows = g.op("Reshape", i[1], g.ints([n, -1]))
+    return g.op("Gemm", hot, rows, transA=1)
+
+
+def _scatter_add_ref(data, ograd, input_dim):
+    idx = np.clip(data.astype(int).reshape(-1), 0, input_dim - 1)
+    hot = np.eye(input_dim)[idx]                       # (n, input_dim)
+    return hot.T @ ograd.reshape(len(idx), -1)
+
+
+_embedding_weight_grad = register(
+    "_embedding_weight_grad", _scatter_add_kernel, inputs=("data", "ograd"),
+    attrs={"input_dim": REQUIRED},
+    infer=lambda d, og, input_dim: Aval((int(input_dim), int(og.shape[-1])), np.dtype(og.dtype)),
+    grad=lambda i, o, g, input_dim: (None, F.embedding(
+        i[0], g[0], input_dim=input_dim, output_dim=int(g[0].shape[-1]))),
+    onnx=_scatter_add_onnx, ref=_scatter_add_ref, second_order=True,
+    samples=[Sample(np.array([[0.0, 2, 2], [2, 3, 0]]), rnd(2, 3, 2), input_dim=4, wrt=[1])],
+    doc="Embedding's weight gradient: rows of ``ograd`` scatter-added at ``data``'s indices.")
+
+
+# ---- SequenceMask --------------------------------------------------------------------------
+def _seq_kernel(xp, data, length=None, use_sequence_length=False, value=0.0, axis=0):
+    if not use_sequence_length or length is None:
+        return data.copy()
+    steps = xp.arange(data.shape[axis])
+    if int(axis) == 0:
+        keep = steps[:, None] < length[None, :]          # (T, B)
+    else:
+        keep = steps[None, :] < length[:, None]          # (B, T)
+    keep = keep.reshape(keep.shape + (1,) * (data.ndim - 2))
+    return xp.where(keep, data, xp.asarray(value, dtype=data.dtype))
+
+
+def _seq_grad(i, o, g, use_sequence_length=False, value=0.0, axis=0):
+    return F.sequence_mask(g[0], i[1], use_sequence_length=use_sequence_length, value=0.0,
+                           axis=axis), None
+
+
+def _seq_onnx(g, i, a, o, use_sequence_length=False, value=0.0, axis=0):
+    data, length = i
+    if not use_sequence_length or length is None:
+        return g.op("Identity", data)
+    shape = tuple(a[0].shape)
+    axis = int(axis)
+    steps = np.arange(shape[axis]).astype(a[1].dtype)
+    if axis == 0:
+        keep = g.op("Less", g.const(steps.reshape(-1, 1)), g.op("Reshape", length, g.ints([1, -1])))
+    else:
+        keep = g.op("Less", g.const(steps.reshape(1, -1)), g.op("Reshape", length, g.ints([-1, 1])))
+    if len(shape) > 2:
+        keep = g.op("Reshape", keep, g.ints(list(shape[:2]) + [1] * (len(shape) - 2)))
+    return g.op("Where", keep, data, g.const(np.asarray(value, a[0].dtype)))
+
+
+def _seq_ref(data, length=None, use_sequence_length=False, value=0.0, axis=0):
+    out = data.copy()
+    if not use_sequence_length:
+        return out
+    moved = np.moveaxis(out, axis, 0)                  # (T, B, ...), a view into out
+    for b, n in enumerate(length.astype(int)):
+        moved[n:, b] = value
+    return out
+
+
+sequence_mask = register(
+    "sequence_mask", _seq_kernel, inputs=("data", "sequence_length?"),
+    attrs={"use_sequence_length": False, "value": 0.0, "axis": 0},
+    infer=lambda d, *_, **__: Aval(tuple(d.shape), np.dtype(d.dtype)),
+    grad=_seq_grad, onnx=_seq_onnx, ref=_seq_ref, second_order=True,
+    samples=[Sample(rnd(4, 3, 2), np.array([1.0, 4, 2]), use_sequence_length=True, wrt=[0]),
+             Sample(rnd(3, 4, 2), np.array([1.0, 4, 2]), use_sequence_length=True, axis=1,
+                    value=-1.5, wrt=[0]),
+             Sample(rnd(3, 2), np.array([2.0, 1]), use_sequence_length=True, value=0.5,
+                    wrt=[0]),
+             Sample(rnd(3, 2), None)],
+    aliases=("SequenceMask",),
+    doc="""Set steps at or beyond each sequence's length to ``value`` (MXNet ``SequenceMask``).
+
+    data: (T, B, ...) for axis=0 or (B, T, ...) for axis=1; sequence_length: (B,). Without
+    ``use_sequence_length`` the data passes through unchanged. Output: like data.
+
+    Example::
+
+        >>> nd.SequenceMask(nd.ones((3, 2)), nd.array([1, 2]), use_sequence_length=True)
+    """)

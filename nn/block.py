@@ -1,0 +1,428 @@
+"""Block and HybridBlock: the building units of networks (MXNet Gluon 1.9 behaviour).
+
+Assigning a Block or a Parameter to an attribute registers it, in order. ``collect_params()``
+keys parameters by structural names (``features.0.weight``) while each Parameter keeps its Gluon
+1.x name (``dense0_weight``), so 1.x idioms (``name_scope``, ``self.params.get``, prefixed keys
+in saved files) keep working.
+
+A HybridBlock is written once, either Gluon 2 style ``forward(self, x)`` or Gluon 1 style
+``hybrid_forward(self, F, x, weight)`` (``F`` is ``kiln.nd``; the block's own parameters arrive
+as keywords named by their attributes). ``hybridize()`` makes ``__call__`` go through
+``_call_cached``.
+
+Example::
+
+    >>> class Scale(HybridBlock):
+    ...     def __init__(self, **kw):
+    ...         super().__init__(**kw)
+    ...         with self.name_scope():
+    ...             self.weight = self.params.get('weight', shape=(3,))
+    ...     def hybrid_forward(self, F, x, weight):
+    ...         return x * weight
+    >>> net = Scale(); net.initialize(); net(kiln.nd.ones((2, 3))).shape
+    (2, 3)
+"""
+import re
+import warnings
+from collections import OrderedDict
+
+from .. import initializer
+from .. import ndarray as nd
+from ..ndarray.ndarray import NDArray
+from ._block_utils import HookHandle, _BlockScope, summary
+from .parameter import DeferredInitializationError, Parameter, _indent
+from .parameter_dict import ParameterDict, load_into
+
+__all__ = ["Block", "HybridBlock", "HookHandle"]
+
+# Keywords hybridize() accepts (MXNet 1.9's, plus Gluon 2's); anything else is a TypeError.
+_HYBRID_KWARGS = ("static_alloc", "static_shape", "backend", "backend_opts", "clear",
+                  "partition_if_dynamic", "inline_limit", "forward_bulk_size",
+                  "backward_bulk_size")
+
+
+def _check_hybrid_kwargs(kwargs):
+    bad = [k for k in kwargs if k not in _HYBRID_KWARGS]
+    if bad:
+        raise TypeError(f"hybridize() got unexpected keyword argument(s) {bad}; accepted: "
+                        f"active, {', '.join(_HYBRID_KWARGS)}")
+
+
+class Block:
+    """Base class of all layers and models; subclasses define ``forward``.
+
+    ``prefix`` names the block's parameters (Gluon 1.x; ``<classname><n>_`` by default);
+    ``params`` shares the parameters of another block's ``ParameterDict``.
+
+    Example::
+
+        >>> class Net(Block):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.body = SomeLayer()      # registered as child 'body'
+        ...     def forward(self, x):
+        ...         return self.body(x)
+    """
+
+    def __init__(self, prefix=None, params=None):
+        self._empty_prefix = prefix == ""
+        self._prefix, self._params = _BlockScope.create(prefix, params, self._alias())
+        self._name = self._prefix[:-1] if self._prefix.endswith("_") else self._prefix
+        self._scope = _BlockScope(self)
+        self._children = OrderedDict()
+        self._reg_params = OrderedDict()
+        self._forward_hooks = OrderedDict()
+        self._forward_pre_hooks = OrderedDict()
+
+    def __repr__(self):
+        modstr = "\n".join(f"  ({key}): {_indent(repr(block), 2)}"
+                           for key, block in self.__dict__.items() if isinstance(block, Block))
+        return f"{self.__class__.__name__}(\n{modstr}\n)"
+
+    def __setattr__(self, name, value):
+        """Registers Blocks and Parameters assigned to attributes."""
+        existing = self.__dict__.get(name)
+        if isinstance(existing, (Parameter, Block)) and not isinstance(value, type(existing)):
+            raise TypeError(f"Changing attribute type for {name} from {type(existing)} to "
+                            f"{type(value)} is not allowed.")
+        if isinstance(value, (Block, Parameter)) and "_children" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before "
+                                 f"assigning the child or parameter '{name}'")
+        if isinstance(value, Block):
+            self.register_child(value, name)
+        elif isinstance(value, Parameter):
+            self._register_param(name, value, existing)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self._children.pop(name, None)
+        p = self._reg_params.pop(name, None)
+        if p is not None:
+            self._params._params = OrderedDict(
+                (k, v) for k, v in self._params._params.items() if v is not p)
+        object.__delattr__(self, name)
+
+    def _register_param(self, name, param, existing=None):
+        # A fresh Parameter('weight') takes the block's 1.x prefix (dense0_weight); one that
+        # already belongs to a block (shared) keeps its name.
+        if not getattr(param, "_prefixed", False):
+            if not param.name.startswith(self._prefix):
+                param.name = self._prefix + param.name
+            param._prefixed = True
+        self._reg_params[name] = param
+        items = list(self._params._params.items())
+        if isinstance(existing, Parameter):
+            items = [(param.name, param) if v is existing else (k, v) for k, v in items]
+        if not any(v is param for _, v in items):
+            items.append((param.name, param))
+        self._params._params = OrderedDict(items)
+
+    def _alias(self):
+        return self.__class__.__name__.lower()
+
+    # ---- names (Gluon 1.x) -----------------------------------------------------------------
+    @property
+    def prefix(self):
+        """Prefix of this block's parameter names (``dense0_``)."""
+        return self._prefix
+
+    @property
+    def name(self):
+        """Name of this block (the prefix without its trailing ``_``)."""
+        return self._name
+
+    def name_scope(self):
+        """Scope in which children get names prefixed by this block's prefix."""
+        return self._scope
+
+    @property
+    def params(self):
+        """This block's own ParameterDict (children's parameters are not included)."""
+        return self._params
+
+    def register_child(self, block, name=None):
+        """Register ``block`` as a child (named by position when ``name`` is None)."""
+        if name is None:
+            name = str(len(self._children))
+        self._children[name] = block
+
+    # ---- parameters ------------------------------------------------------------------------
+    def _own_params(self):
+        """This block's parameters: local name -> Parameter (attribute names where known)."""
+        attr_of = {id(p): k for k, p in self._reg_params.items()}
+        own = OrderedDict()
+        for key, p in self._params.items():
+            local = attr_of.get(id(p))
+            if local is None:
+                local = key[len(self._prefix):] if key.startswith(self._prefix) else key
+            own.setdefault(local, p)
+        for k, p in self._reg_params.items():
+            own.setdefault(k, p)
+        return own
+
+    def _collect_params_with_prefix(self, prefix=""):
+        if prefix:
+            prefix += "."
+        ret = OrderedDict((prefix + k, p) for k, p in self._own_params().items())
+        for name, child in self._children.items():
+            ret.update(child._collect_params_with_prefix(prefix + name))
+        return ret
+
+    def collect_params(self, select=None):
+        """A ParameterDict of this block's and its descendants' parameters, keyed by structural
+        name (``features.0.weight``), each parameter once. ``select`` is a regex matched (from
+        the start) against the structural or the 1.x name, e.g. ``'.*weight'``."""
+        ret = ParameterDict(self._params.prefix)
+        pattern = re.compile(select) if select else None
+        seen = set()
+        for key, p in self._collect_params_with_prefix().items():
+            if id(p) in seen:
+                continue
+            if pattern is None or pattern.match(key) or pattern.match(p.name):
+                seen.add(id(p))
+                ret._params[key] = p
+        return ret
+
+    def initialize(self, init=initializer.Uniform(), ctx=None, verbose=False,
+                   force_reinit=False):
+        """Initialize all parameters (``init`` where a parameter has no own initializer)."""
+        self.collect_params().initialize(init, ctx, verbose, force_reinit)
+
+    def zero_grad(self):
+        """Set every parameter gradient to 0."""
+        self.collect_params().zero_grad()
+
+    def reset_ctx(self, ctx):
+        """Move all parameters onto ``ctx``."""
+        self.collect_params().reset_ctx(ctx)
+
+    reset_device = reset_ctx
+
+    def cast(self, dtype):
+        """Cast all parameters (children first) to ``dtype``."""
+        for child in self._children.values():
+            child.cast(dtype)
+        for p in self._own_params().values():
+            p.cast(dtype)
+
+    def share_parameters(self, shared):
+        """Use the Parameters of ``shared`` (structural name -> Parameter, e.g. another block's
+        ``collect_params()``) in place of this block's ones of the same names."""
+        if shared is None:
+            return self
+        if not isinstance(shared, (dict, ParameterDict)):
+            raise ValueError(f"'shared' should be a dict or ParameterDict, got {type(shared)}")
+        left = set(shared.keys())
+        self._share_with_prefix(shared, left, "")
+        for name in sorted(left):
+            warnings.warn(f"Parameter name {name} is not in the current model!", stacklevel=2)
+        return self
+
+    def _share_with_prefix(self, shared, left, prefix):
+        for name in list(self._reg_params):
+            key = prefix + name
+            if key in left:
+                setattr(self, name, shared[key])
+                left.discard(key)
+        for name, child in self._children.items():
+            child._share_with_prefix(shared, left, prefix + name + ".")
+
+    # ---- saving and loading ----------------------------------------------------------------
+    def save_parameters(self, filename, deduplicate=False):
+        """Save parameters with ``kiln.nd.save`` keyed by structural name (a shared parameter
+        once, under its first name, with ``deduplicate=True``)."""
+        params = self._collect_params_with_prefix()
+        if deduplicate:
+            seen, kept = set(), OrderedDict()
+            for k, p in params.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    kept[k] = p
+            params = kept
+        nd.save(filename, {k: p._reduce() for k, p in params.items()})
+
+    def load_parameters(self, filename, ctx=None, allow_missing=False, ignore_extra=False,
+                        cast_dtype=False, dtype_source="current"):
+        """Load a file from ``save_parameters`` or MXNet (structural keys, or 1.x prefixed keys
+        such as ``dense0_weight`` / ``model_dense0_weight``)."""
+        self._load_dict(nd.load(filename), f"file '{filename}'", ctx, allow_missing,
+                        ignore_extra, cast_dtype, dtype_source)
+
+    def load_dict(self, param_dict, ctx=None, allow_missing=False, ignore_extra=False,
+                  cast_dtype=False, dtype_source="current"):
+        """Load from a dict key -> NDArray (keys matched as in ``load_parameters``)."""
+        self._load_dict(param_dict, "param_dict", ctx, allow_missing, ignore_extra, cast_dtype,
+                        dtype_source)
+
+    def _load_dict(self, loaded, source, ctx, allow_missing, ignore_extra, cast_dtype,
+                   dtype_source):
+        named = self._collect_params_with_prefix()
+        if not loaded and not named:
+            return
+        load_into(loaded, named, source, ctx, allow_missing, ignore_extra, self.prefix,
+                  cast_dtype, dtype_source)
+
+    def save_params(self, filename):
+        """Deprecated (MXNet 1.x): saves with prefixed names; use save_parameters."""
+        warnings.warn("save_params is deprecated. Please use save_parameters.", stacklevel=2)
+        self.collect_params().save(filename, strip_prefix=self.prefix)
+
+    def load_params(self, filename, ctx=None, allow_missing=False, ignore_extra=False):
+        """Deprecated (MXNet 1.x): use load_parameters."""
+        warnings.warn("load_params is deprecated. Please use load_parameters.", stacklevel=2)
+        self.load_parameters(filename, ctx, allow_missing, ignore_extra)
+
+    # ---- hooks and traversal ---------------------------------------------------------------
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(block, inputs)`` before each forward; returns a handle to ``detach``."""
+        handle = HookHandle()
+        handle.attach(self._forward_pre_hooks, hook)
+        return handle
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(block, inputs, outputs)`` after each forward; returns a handle."""
+        handle = HookHandle()
+        handle.attach(self._forward_hooks, hook)
+        return handle
+
+    def apply(self, fn):
+        """Call ``fn(block)`` on every descendant (children first), then on this block."""
+        for child in self._children.values():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def hybridize(self, active=True, **kwargs):
+        """Hybridize every HybridBlock below this block (see ``HybridBlock.hybridize``)."""
+        _check_hybrid_kwargs(kwargs)
+        for child in self._children.values():
+            child.hybridize(active, **kwargs)
+
+    def summary(self, *inputs):
+        """Run ``inputs`` through the block and print each layer's output shape and parameter
+        count (the block must not be hybridized)."""
+        summary(self, *inputs)
+
+    # ---- calling ---------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        for hook in list(self._forward_pre_hooks.values()):
+            hook(self, args)
+        out = self._run_forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            hook(self, args, out)
+        return out
+
+    def _run_forward(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args):
+        """The computation; override in subclasses."""
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+
+class HybridBlock(Block):
+    """A Block that can be hybridized (compiled to a graph).
+
+    Define ``forward(self, x, ...)`` using ``kiln.nd`` ops and parameters' ``data()``, or Gluon
+    1.x ``hybrid_forward(self, F, x, ..., **params)``. Do not branch in Python on array values,
+    nor call ``asnumpy()``: the same code is traced by ``hybridize``.
+
+    Shapes unknown at construction (deferred initialization) are filled at the first call:
+    layers override ``infer_shape(*args)`` or set ``param.shape`` in ``forward`` before
+    ``param.data()``.
+    """
+
+    def __init__(self, prefix=None, params=None):
+        super().__init__(prefix=prefix, params=params)
+        self._active = False
+        self._hybrid_flags = {}
+        self._cached_graph = ()
+        self._cached_op = None
+
+    def __setattr__(self, name, value):
+        super().__setattr__(name, value)
+        if isinstance(value, HybridBlock):
+            self._clear_cached_op()
+
+    def register_child(self, block, name=None):
+        if not isinstance(block, HybridBlock):
+            raise ValueError(f"Children of HybridBlock must also be HybridBlock, but {block} has "
+                             f"type {type(block)}. If you are using Sequential, please try "
+                             f"HybridSequential instead.")
+        super().register_child(block, name)
+        self._clear_cached_op()
+
+    def _clear_cached_op(self):
+        self._cached_graph = ()
+        self._cached_op = None
+
+    def hybridize(self, active=True, static_alloc=False, static_shape=False, backend=None,
+                  **kwargs):
+        """Mark this block and its children for graph execution (``active=False`` undoes it).
+
+        Accepts MXNet's flags (static_alloc, static_shape, backend, backend_opts, clear,
+        partition_if_dynamic, inline_limit, forward/backward_bulk_size); any other keyword is a
+        TypeError.
+        """
+        _check_hybrid_kwargs(kwargs)
+        self._active = bool(active)
+        self._hybrid_flags = dict(static_alloc=static_alloc, static_shape=static_shape,
+                                  backend=backend, **kwargs)
+        self._clear_cached_op()
+        if active and (self._forward_hooks or self._forward_pre_hooks):
+            warnings.warn(f'"{self.name}" is being hybridized while still having forward '
+                          f'hook/pre-hook. If "{self.name}" is a child of HybridBlock, the hooks '
+                          f'will not take effect.', stacklevel=2)
+        for child in self._children.values():
+            child.hybridize(active, static_alloc=static_alloc, static_shape=static_shape,
+                            backend=backend, **kwargs)
+
+    def _run_forward(self, *args, **kwargs):
+        if self._active:
+            return self._call_cached(*args, **kwargs)
+        return self._call_eager(*args, **kwargs)
+
+    def _call_cached(self, *args, **kwargs):
+        """Run the hybridized computation (for now: the eager forward; tracing comes later)."""
+        return self._call_eager(*args, **kwargs)
+
+    def _call_eager(self, *args, **kwargs):
+        try:
+            return self.forward(*args, **kwargs)
+        except DeferredInitializationError:
+            self._deferred_infer_shape(*args, **kwargs)
+            return self.forward(*args, **kwargs)
+
+    def _deferred_infer_shape(self, *args, **kwargs):
+        """Let ``infer_shape`` fill unknown shapes, then finish the waiting initializations."""
+        self.infer_shape(*args, **kwargs)
+        for p in self.collect_params().values():
+            if p._deferred_init and all(d > 0 for d in (p.shape or (0,))):
+                p._finish_deferred_init()
+
+    def infer_shape(self, *args, **kwargs):
+        """Fill unknown parameter shapes from the inputs (layers override this)."""
+
+    def infer_type(self, *args):
+        """Fill parameter dtypes from the inputs (nothing to do by default)."""
+
+    def forward(self, x, *args, **kwargs):
+        """Calls Gluon 1.x ``hybrid_forward(F, x, *args, **params)`` with ``F = kiln.nd``."""
+        if type(self).hybrid_forward is HybridBlock.hybrid_forward:
+            raise NotImplementedError(f"{type(self).__name__} must define forward(self, x, ...) "
+                                      f"or hybrid_forward(self, F, x, ...)")
+        ctx = x.context if isinstance(x, NDArray) else None
+        params = {k: p.data(ctx) for k, p in self._reg_params.items()}
+        return self.hybrid_forward(nd, x, *args, **params, **kwargs)
+
+    def hybrid_forward(self, F, x, *args, **kwargs):
+        """Gluon 1.x computation: ``F`` is ``kiln.nd``; parameters come as keywords."""
+        raise NotImplementedError
+
+    def export(self, path, epoch=0, remove_amp_cast=True):
+        """Export the graph and parameters (needs the symbol API: not implemented yet)."""
+        raise NotImplementedError("HybridBlock.export() is not implemented yet in kiln")
+
+    def optimize_for(self, x, *args, backend=None, **kwargs):
+        """Partition for a backend (not supported in kiln)."""
+        raise NotImplementedError("HybridBlock.optimize_for() is not supported in kiln")

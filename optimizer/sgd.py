@@ -1,0 +1,240 @@
+"""SGD-family optimizers: SGD, NAG, LARS, Signum and SGLD (MXNet 1.9 update formulas).
+
+Example::
+
+    >>> opt = kiln.optimizer.SGD(learning_rate=0.1, momentum=0.9, wd=1e-4)
+"""
+import math
+
+import numpy as np
+
+from .. import random as _random
+from .optimizer import Optimizer, _copy_as, _warn_fp16, clip_op, clip_py, register, zeros_state
+
+__all__ = ["SGD", "NAG", "LARS", "Signum", "SGLD"]
+
+
+def sgd_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip):
+    """MXNet's ``sgd_update`` / ``sgd_mom_update`` on raw arrays, in place.
+
+    ``mom = momentum*mom - lr*wd*w - lr*clip(rescale*g); w += mom`` (without momentum:
+    ``w = (1 - lr*wd)*w - lr*clip(rescale*g)``). The gradient is clipped before weight decay.
+    """
+    g = clip_op(xp, rescale * g, clip)
+    if mom is None:
+        w[...] = (1 - lr * wd) * w - lr * g
+    else:
+        mom *= momentum
+        mom -= lr * wd * w + lr * g
+        w += mom
+
+
+class _MasterCopy(Optimizer):
+    """SGD-style multi precision: the state is ``(inner_state, float32 master weight)``."""
+
+    def create_state_multi_precision(self, index, weight):
+        if self.multi_precision and weight.dtype == np.float16:
+            master = _copy_as(weight, np.float32)
+            return (self.create_state(index, master), master)
+        if weight.dtype == np.float16 and not self.multi_precision:
+            _warn_fp16(type(self).__name__)
+        return self.create_state(index, weight)
+
+    def update(self, index, weight, grad, state):
+        self._update_impl(index, weight, grad, state, multi_precision=False)
+
+    def update_multi_precision(self, index, weight, grad, state):
+        use_mp = (self.multi_precision and weight.dtype == np.float16
+                  and isinstance(state, (tuple, list)))
+        self._update_impl(index, weight, grad, state, multi_precision=use_mp)
+
+    def _update_impl(self, index, weight, grad, state, multi_precision=False):
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        xp = weight.context.xp
+        if multi_precision:
+            mom, master = state
+            self._kernel(xp, index, master._data, grad._data.astype(np.float32),
+                         None if mom is None else mom._data, lr, wd)
+            weight._data[...] = master._data.astype(weight._data.dtype)
+        else:
+            self._kernel(xp, index, weight._data, grad._data,
+                         None if state is None else state._data, lr, wd)
+
+    def _kernel(self, xp, index, w, g, mom, lr, wd):
+        raise NotImplementedError
+
+
+@register
+class SGD(_MasterCopy):
+    """SGD with momentum and weight decay (``lazy_update`` is accepted and ignored: kiln's
+    arrays are dense)::
+
+        state = momentum * state - lr * (clip(rescale_grad * grad, clip_gradient) + wd * weight)
+        weight = weight + state
+    """
+
+    def __init__(self, momentum=0.0, lazy_update=True, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = momentum
+        self.lazy_update = lazy_update
+
+    def create_state(self, index, weight):
+        return zeros_state(weight) if self.momentum != 0.0 else None
+
+    def _kernel(self, xp, index, w, g, mom, lr, wd):
+        sgd_kernel(xp, w, g, mom, lr, wd, self.momentum, self.rescale_grad, self.clip_gradient)
+
+
+@register
+class NAG(_MasterCopy):
+    """Nesterov accelerated gradient (MXNet's ``nag_mom_update``)::
+
+        g = clip(rescale_grad * grad, clip_gradient) + wd * weight
+        state = momentum * state - lr * g
+        weight = weight + momentum * state - lr * g
+
+    MXNet 1.9 builds the momentum from the already-updated weight when ``wd > 0``; kiln uses
+    the weight before the update, as the formula says.
+    """
+
+    def __init__(self, momentum=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = momentum
+
+    def create_state(self, index, weight):
+        return zeros_state(weight) if self.momentum != 0.0 else None
+
+    def _kernel(self, xp, index, w, g, mom, lr, wd):
+        if mom is None:
+            sgd_kernel(xp, w, g, None, lr, wd, 0.0, self.rescale_grad, self.clip_gradient)
+            return
+        g = clip_op(xp, self.rescale_grad * g, self.clip_gradient) + wd * w
+        mom *= self.momentum
+        mom -= lr * g
+        w += self.momentum * mom - lr * g
+
+
+@register
+class LARS(_MasterCopy):
+    """LARS: SGD with momentum and a layer-wise learning rate (Large Batch Training of
+    Convolutional Networks). For parameters whose name does not end in gamma/beta/bias::
+
+        w_norm, g_norm = L2(weight), L2(rescale_grad * grad)
+        lr_layer = lr * eta * w_norm / (g_norm + wd * w_norm + eps)   (if both norms > 0)
+
+    With ``momentum_correction`` the momentum is scaled by ``cur_lr / last_lr`` when the global
+    learning rate changes.
+    """
+
+    def __init__(self, momentum=0.0, lazy_update=True, eta=0.001, eps=0,
+                 momentum_correction=True, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = momentum
+        self.momentum_correction = momentum_correction
+        self.lazy_update = lazy_update
+        self.eta = eta
+        self.eps = eps
+        self.skip = 0
+        self.last_lr = None
+        self.cur_lr = None
+
+    def _get_lrs(self, indices):
+        # track the global lr between calls, for the momentum correction
+        if self.cur_lr is not None:
+            self.last_lr = self.cur_lr
+        lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
+        if self.cur_lr is None:
+            self.last_lr = lr
+        self.cur_lr = lr
+        return [lr * self._mult(index, self.lr_mult, "lr_mult") for index in indices]
+
+    def set_wd_mult(self, args_wd_mult):
+        self.wd_mult = {n: 0.0 for n in self.idx2name.values() if not n.endswith("_weight")}
+        if self.sym_info:
+            attr, arg_names = self.sym_info
+            for name in arg_names:
+                if name in attr and "__wd_mult__" in attr[name]:
+                    self.wd_mult[name] = float(attr[name]["__wd_mult__"])
+        self.wd_mult.update(args_wd_mult)
+
+    def create_state(self, index, weight):
+        return zeros_state(weight) if self.momentum != 0.0 else None
+
+    def _update_impl(self, index, weight, grad, state, multi_precision=False):
+        self._lars_source = (weight, grad)  # the norms use the model weight, as MXNet does
+        super()._update_impl(index, weight, grad, state, multi_precision)
+
+    def _kernel(self, xp, index, w, g, mom, lr, wd):
+        weight, grad = self._lars_source
+        lr = self._lars_lr(index, weight, grad, lr, wd)
+        momentum = self.momentum
+        if self.momentum_correction and self.last_lr != 0 and momentum > 0:
+            momentum = momentum * (self.cur_lr / self.last_lr)
+        sgd_kernel(xp, w, g, mom, lr, wd, momentum, self.rescale_grad, self.clip_gradient)
+
+    def _lars_lr(self, index, weight, grad, lr, wd):
+        name = self.idx2name.get(index, str(index))
+        if name.endswith("gamma") or name.endswith("beta") or name.endswith("bias"):
+            return lr
+        xp = weight.context.xp
+        w_norm = float(xp.linalg.norm(weight._data.astype(np.float32).ravel()))
+        g_norm = float(xp.linalg.norm(grad._data.astype(np.float32).ravel())) * self.rescale_grad
+        if w_norm > 0.0 and g_norm > 0.0:
+            return lr * self.eta * w_norm / (g_norm + wd * w_norm + self.eps)
+        return lr
+
+
+@register
+class Signum(Optimizer):
+    """signSGD / Signum (Bernstein et al. 2018)::
+
+        momentum > 0:  state = momentum * state - (1 - momentum) * (clip(rescale_grad * grad)
+                                                                     + wd * weight)
+                       weight = (1 - lr * wd_lh) * weight + lr * sign(state)
+        momentum == 0: weight = (1 - lr * wd) * weight - lr * sign(clip(rescale_grad * grad))
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.9, wd_lh=0.0, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.momentum = momentum
+        self.wd_lh = wd_lh
+
+    def create_state(self, index, weight):
+        return zeros_state(weight) if self.momentum != 0.0 else None
+
+    def update(self, index, weight, grad, state):
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        xp = weight.context.xp
+        w = weight._data
+        g = clip_op(xp, self.rescale_grad * grad._data, self.clip_gradient)
+        if state is None:
+            # momentum 0 applies wd as decoupled decay (MXNet's signsgd_update)
+            w[...] = (1 - lr * wd) * w - lr * xp.sign(g)
+            return
+        mom = state._data
+        mom *= self.momentum
+        mom -= (1 - self.momentum) * (wd * w + g)
+        w[...] = (1 - lr * self.wd_lh) * w + lr * xp.sign(mom)
+
+
+@register
+class SGLD(Optimizer):
+    """Stochastic Gradient Langevin Dynamics::
+
+        weight += -lr / 2 * (clip(rescale_grad * grad) + wd * weight) + N(0, sqrt(lr))
+    """
+
+    def create_state(self, index, weight):
+        return None
+
+    def update(self, index, weight, grad, state):
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        xp = weight.context.xp
+        w = weight._data
+        g = clip_py(xp, self.rescale_grad * grad._data, self.clip_gradient)
+        w += -lr / 2 * (g + wd * w)
+        noise = _random.generator(xp).standard_normal(size=w.shape)
+        w += (math.sqrt(lr) * noise).astype(w.dtype)

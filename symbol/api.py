@@ -1,0 +1,197 @@
+"""Symbol methods for shape/type inference, JSON I/O and evaluation (MXNet's Symbol API).
+
+Example::
+
+    >>> x = sym.var("data"); y = sym.FullyConnected(x, num_hidden=4, name="fc")
+    >>> y.infer_shape(data=(2, 3))[0]     # argument shapes, weights included
+    [(2, 3), (4, 3), (4,)]
+"""
+import os
+
+import numpy as np
+
+from ..base import MXNetError, OpError
+from ..ndarray._registry import Aval
+from .graph import is_entry, topo_order
+from .symbol import Symbol
+
+
+def _param_shapes(op_name, attrs, data_shape):
+    """Shapes of an op's parameter inputs from its data shape (MXNet's backward inference)."""
+    if data_shape is None:
+        return {}
+    c_axis = attrs.get("axis", 1)
+    if op_name == "fully_connected":
+        n = attrs["num_hidden"]
+        k = int(np.prod(data_shape[1:])) if attrs.get("flatten", True) else data_shape[-1]
+        return {1: (n, k), 2: (n,)}
+    if op_name == "convolution":
+        f, g = attrs["num_filter"], attrs.get("num_group", 1)
+        return {1: (f, data_shape[1] // g) + tuple(attrs["kernel"]), 2: (f,)}
+    if op_name == "deconvolution":
+        f, g = attrs["num_filter"], attrs.get("num_group", 1)
+        return {1: (data_shape[1], f // g) + tuple(attrs["kernel"]), 2: (f,)}
+    if op_name in ("batch_norm", "layer_norm", "instance_norm"):
+        c = data_shape[c_axis if op_name != "instance_norm" else 1]
+        return {k: (c,) for k in range(1, 5)}
+    if op_name == "group_norm":
+        return {1: (attrs.get("num_groups", 1),), 2: (attrs.get("num_groups", 1),)}
+    if op_name == "embedding":
+        return {1: (attrs["input_dim"], attrs["output_dim"])}
+    if op_name == "leaky_relu" and attrs.get("act_type") == "prelu":
+        return {1: (data_shape[1],)}
+    return {}
+
+
+def infer_avals(sym, shapes, dtypes=None, partial=False):
+    """Avals of every entry: ``{(node_id, i): Aval}`` from variable shapes (and dtypes)."""
+    dtypes = dtypes or {}
+    known = {}
+    nodes = topo_order(sym._entries)
+    var_shape = dict(shapes)
+    for node in nodes:
+        if node.kind == "op":
+            data = node.inputs[0] if node.inputs else None
+            dshape = known.get((data[0].id, data[1])) if is_entry(data) else None
+            for k, shp in _param_shapes(node.op.name, _attrs(node),
+                                        dshape.shape if dshape else None).items():
+                if k < len(node.inputs) and is_entry(node.inputs[k]):
+                    var = node.inputs[k][0]
+                    if var.kind == "var" and var.name not in var_shape:
+                        var_shape[var.name] = shp
+                        known[(var.id, 0)] = Aval(shp, np.dtype(dtypes.get(var.name,
+                                                                          np.float32)))
+            _infer_node(node, known, partial)
+        elif node.kind == "var":
+            shp = var_shape.get(node.name) or (node.meta or {}).get("shape")
+            if shp is not None and all(int(s) > 0 for s in shp):
+                dt = dtypes.get(node.name) or (node.meta or {}).get("dtype") or np.float32
+                known[(node.id, 0)] = Aval(tuple(int(s) for s in shp), np.dtype(dt))
+        else:
+            known[(node.id, 0)] = Aval(node.value.shape, node.value.dtype)
+    return known
+
+
+def _attrs(node):
+    return {k: v for k, v in node.attrs.items() if not k.startswith("_")}
+
+
+def _infer_node(node, known, partial):
+    ins = []
+    for i in node.inputs:
+        if is_entry(i):
+            av = known.get((i[0].id, i[1]))
+            if av is None:
+                if partial:
+                    return
+                raise MXNetError(f"cannot infer the shape of {node.name}: input "
+                                 f"{i[0].name} has unknown shape")
+            ins.append(av)
+        else:
+            ins.append(i)
+    attrs = dict(node.attrs)
+    if node.op.uses_mode:
+        attrs.setdefault("_train", False)
+    try:
+        out = node.op.infer(*ins, **attrs)
+    except Exception as e:
+        raise OpError(f"{node.op.name} ({node.name}): {e}") from e
+    outs = [out] if isinstance(out, Aval) else list(out)
+    for k, av in enumerate(outs):
+        known[(node.id, k)] = av
+
+
+def _lists(sym, known):
+    nodes = topo_order(sym._entries)
+    args = [n for n in nodes if n.kind == "var" and not n.meta.get("aux")]
+    aux = [n for n in nodes if n.kind == "var" and n.meta.get("aux")]
+    return args, aux
+
+
+def infer_shape(self, *args, **kwargs):
+    """``(arg_shapes, out_shapes, aux_shapes)`` from input shapes (by name or position)."""
+    return _infer_shape(self, args, kwargs, partial=False)
+
+
+def infer_shape_partial(self, *args, **kwargs):
+    """Like ``infer_shape`` but unknown shapes come back as ``()`` instead of raising."""
+    return _infer_shape(self, args, kwargs, partial=True)
+
+
+def _infer_shape(sym, args, kwargs, partial):
+    shapes = dict(zip(sym.list_arguments(), args)) if args else {}
+    shapes.update(kwargs)
+    known = infer_avals(sym, shapes, partial=partial)
+    arg_nodes, aux_nodes = _lists(sym, known)
+
+    def shp(e):
+        av = known.get(e)
+        return tuple(av.shape) if av is not None else ()
+    return ([shp((n.id, 0)) for n in arg_nodes], [shp((n.id, i)) for n, i in sym._entries],
+            [shp((n.id, 0)) for n in aux_nodes])
+
+
+def infer_type(self, *args, **kwargs):
+    """``(arg_types, out_types, aux_types)`` as numpy types, from input dtypes."""
+    dtypes = dict(zip(self.list_arguments(), args)) if args else {}
+    dtypes.update(kwargs)
+    shapes = {}
+    for n in topo_order(self._entries):
+        if n.kind == "var" and n.avals:
+            shapes[n.name] = n.avals[0].shape
+    known = infer_avals(self, shapes, dtypes, partial=True)
+    arg_nodes, aux_nodes = _lists(self, known)
+
+    def typ(e, default=None):
+        av = known.get(e)
+        return av.dtype.type if av is not None else default
+    return ([typ((n.id, 0), np.dtype(dtypes.get(n.name, np.float32)).type) for n in arg_nodes],
+            [typ((n.id, i), np.float32) for n, i in self._entries],
+            [typ((n.id, 0), np.float32) for n in aux_nodes])
+
+
+def tojson(self):
+    """MXNet 1.x graph JSON (constants captured while tracing become ``_const`` variables)."""
+    from ..export.mxnet_json import symbol_to_json
+    return symbol_to_json(self)[0]
+
+
+def save(self, fname, remove_amp_cast=True):
+    """Write the graph JSON atomically."""
+    from ..ndarray.io import atomic_write
+    atomic_write(fname, tojson(self).encode())
+
+
+def load_json(json_str):
+    from ..export.mxnet_json import json_to_symbol
+    return json_to_symbol(json_str)
+
+
+def load(fname):
+    """Read an MXNet 1.x ``*-symbol.json`` file."""
+    if not os.path.exists(fname):
+        raise MXNetError(f"symbol file {fname!r} does not exist")
+    with open(fname, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        return load_json(text)
+    except MXNetError as e:
+        raise MXNetError(f"{fname}: {e}") from None
+
+
+def eval_(self, ctx=None, **kwargs):
+    """Evaluate with the given input arrays; returns a list of NDArrays."""
+    from .evaluate import evaluate
+    return evaluate(self._entries, kwargs)
+
+
+def _install():
+    Symbol.infer_shape = infer_shape
+    Symbol.infer_shape_partial = infer_shape_partial
+    Symbol.infer_type = infer_type
+    Symbol.tojson = tojson
+    Symbol.save = save
+    Symbol.eval = eval_
+
+
+_install()

@@ -1,0 +1,252 @@
+"""Cached compiled graphs for hybridized blocks, with a compiled backward on the autograd tape.
+
+``CachedGraph(block)`` is called with the block's inputs. It keys its cache on everything that
+can change the graph (input structure including None positions, shapes, dtypes, device, training
+mode, the structure version of all blocks), traces the block's ``forward`` on a miss, optimizes
+and compiles it. While autograd records, one tape node stands for the whole call; its gradient
+runs the symbolically differentiated graph, compiled the same way.
+"""
+import warnings
+
+import numpy as np
+
+from ..ndarray._registry import STATE, Aval
+from ..ndarray.ndarray import NDArray, _new
+from . import passes
+from .autodiff import backward_graph
+from .codegen import compile_graph
+from .graph import Node, is_entry, topo_order
+from .symbol import Symbol
+from .trace import Tracer, const_entry, tracing
+
+RETRACE_WARN = 5
+_VERSION = [0]
+
+
+def bump_version():
+    """Invalidate every cached graph (a child was added or replaced, a block was cast...)."""
+    _VERSION[0] += 1
+
+
+def flatten(obj, leaves):
+    """Append the leaves of a nested list/tuple to ``leaves``; return its structure."""
+    if isinstance(obj, (list, tuple)):
+        return (type(obj).__name__, tuple(flatten(o, leaves) for o in obj))
+    leaves.append(obj)
+    return "*"
+
+
+def unflatten(tree, it):
+    if tree == "*":
+        return next(it)
+    kind, items = tree
+    vals = [unflatten(t, it) for t in items]
+    return vals if kind == "list" else tuple(vals)
+
+
+def _leaf_key(x):
+    if isinstance(x, NDArray):
+        return (x.shape, x._data.dtype.str)
+    if x is None or isinstance(x, (int, float, bool, str)):
+        return ("lit", x)
+    raise TypeError(f"hybridized blocks take NDArrays, None and numbers as inputs, got "
+                    f"{type(x).__name__}")
+
+
+class CachedGraph:
+    """The per-block cache of compiled graphs (one entry per call signature)."""
+
+    def __init__(self, block, flags=None):
+        self.block, self.flags = block, dict(flags or {})
+        self.entries = {}
+        self.trace_count = 0
+
+    def clear(self):
+        self.entries.clear()
+
+    def __call__(self, *args):
+        leaves = []
+        tree = flatten(args, leaves)
+        ctx = next((x._ctx for x in leaves if isinstance(x, NDArray)), None)
+        key = (_VERSION[0], tree, tuple(_leaf_key(x) for x in leaves), ctx, STATE.training)
+        entry = self.entries.get(key)
+        if entry is None or not entry.params_match():
+            entry = self.entries[key] = self._trace(args, leaves, ctx)
+        return entry.run(leaves)
+
+    def _trace(self, args, leaves, ctx):
+        from ..device import current_context
+        ctx = ctx or current_context()
+        self.trace_count += 1
+        if self.trace_count == RETRACE_WARN + 1:
+            warnings.warn(f"{self.block.__class__.__name__} block {self.block.name!r} has been "
+                          f"traced {self.trace_count} times (input shapes, dtypes or modes keep "
+                          "changing); each new signature costs a trace and a compile",
+                          stacklevel=4)
+        tracer = Tracer(ctx, STATE.training)
+        tracer.paths = _block_paths(self.block)
+        sym_leaves = [tracer.input(f"data{k}", Aval(x.shape, np.dtype(x.dtype)))
+                      if isinstance(x, NDArray) else x for k, x in enumerate(leaves)]
+        sym_args = unflatten(flatten(args, []), iter(sym_leaves))
+        with tracing(tracer):
+            out = self.block._traced_forward(*sym_args)
+        return GraphEntry(self.block, tracer, leaves, out, ctx, self.flags)
+
+
+def _block_paths(root):
+    """Map id(block) -> structural path ('features.0') for every block under ``root``."""
+    paths, stack = {id(root): ""}, [(root, "")]
+    while stack:
+        blk, path = stack.pop()
+        for name, child in getattr(blk, "_children", {}).items():
+            child = child() if callable(child) and not hasattr(child, "forward") else child
+            cpath = f"{path}.{name}" if path else str(name)
+            if id(child) not in paths:
+                paths[id(child)] = cpath
+                stack.append((child, cpath))
+    return paths
+
+
+class GraphEntry:
+    """One traced signature: the graph, its compiled forward, and (lazily) its backward."""
+
+    def __init__(self, block, tracer, leaves, out, ctx, flags):
+        self.ctx, self.flags = ctx, flags
+        self.xp = ctx.xp
+        self.input_pos = [k for k, x in enumerate(leaves) if isinstance(x, NDArray)]
+        self.input_entries = [(n, 0) for n in tracer.inputs]
+        self.params = [p for p, _ in tracer.params.values()]
+        self.param_entries = [s._entry() for _, s in tracer.params.values()]
+        self.param_avals = [e[0].avals[0] for e in self.param_entries]
+        out_leaves = []
+        self.out_tree = flatten(out, out_leaves)
+        self.outputs = [_as_entry(o) for o in out_leaves]
+        self.args = self.input_entries + self.param_entries
+        self.graph = passes.optimize(self.outputs, self.xp)
+        self.forward = compile_graph(self.args, self.graph, name="forward")
+        self.train = None
+
+    def params_match(self):
+        for p, av in zip(self.params, self.param_avals):
+            d = p._data[0] if isinstance(getattr(p, "_data", None), list) and p._data else None
+            if d is not None and (d.shape != av.shape or d._data.dtype != av.dtype):
+                return False
+        return True
+
+    def _param_arrays(self):
+        return [p.data(self.ctx) for p in self.params]
+
+    def run(self, leaves):
+        inputs = [leaves[k] for k in self.input_pos]
+        params = self._param_arrays()
+        datas = [x._data for x in inputs] + [p._data for p in params]
+        recording = STATE.recording and any(
+            a._node is not None or a._grad_req is not None for a in inputs + params)
+        if not recording:
+            outs = self.forward(self.xp, *datas)
+            return self._wrap(outs)
+        if self.train is None:
+            self.train = TrainGraph(self)
+        outs, saved = self.train.run_forward(datas)
+        arrays = [_new(o, self.ctx) for o in outs]
+        self.train.record(inputs + params, arrays, saved)
+        return unflatten(self.out_tree, iter(arrays))
+
+    def _wrap(self, outs):
+        return unflatten(self.out_tree, iter(_new(o, self.ctx) for o in outs))
+
+    def print_graph(self):
+        """The optimized forward graph, one node per line."""
+        lines = []
+        for n in topo_order(self.graph):
+            ins = ", ".join(f"{i[0].name}" if is_entry(i) else repr(i) for i in n.inputs)
+            attrs = {k: v for k, v in n.attrs.items() if not k.startswith("_")}
+            shape = n.avals[0].shape if n.avals else "?"
+            lines.append(f"{n.name} = {n.op.name if n.op else n.kind}({ins}) {attrs or ''} "
+                         f"-> {shape}")
+        return "\n".join(lines)
+
+
+def _as_entry(o):
+    if isinstance(o, Symbol):
+        return o._entry()
+    if isinstance(o, NDArray):
+        return const_entry(o)
+    raise TypeError(f"a hybridized forward must return arrays, got {type(o).__name__}")
+
+
+class TrainGraph:
+    """Forward that also returns what the backward needs, and the compiled backward."""
+
+    def __init__(self, entry):
+        self.entry = entry
+        wrt = entry.input_entries + entry.param_entries
+        heads, grads = backward_graph(entry.outputs, wrt, entry.ctx)
+        self.grad_pos = [k for k, g in enumerate(grads) if g is not None]
+        targets = passes.optimize(entry.outputs + [grads[k] for k in self.grad_pos], entry.xp)
+        n_out = len(entry.outputs)
+        outs, gtargets = targets[:n_out], targets[n_out:]
+        head_ids = {h.id for h, _ in heads}
+        saved = _saved_entries(gtargets, head_ids, {n.id for n, _ in entry.args})
+        self.saved_count = len(saved)
+        self.forward = compile_graph(entry.args, outs + saved, name="forward_train")
+        self.backward = compile_graph(entry.args + saved + heads, gtargets, name="backward")
+        self.n_out = n_out
+
+    def run_forward(self, datas):
+        res = self.forward(self.entry.xp, *datas)
+        return res[:self.n_out], res[self.n_out:]
+
+    def record(self, args, outputs, saved):
+        from ..autograd import _record
+        _record(_CachedOp(self, saved), tuple(args), {}, outputs)
+
+
+def _saved_entries(targets, head_ids, arg_ids):
+    """Forward entries the backward uses: inputs of backward nodes computed by the forward."""
+    nodes = topo_order(targets)
+    backward = set(head_ids)
+    for n in nodes:
+        if any(is_entry(i) and i[0].id in backward for i in n.inputs):
+            backward.add(n.id)
+    saved, seen = [], set()
+
+    def keep(e):
+        key = (e[0].id, e[1])
+        if e[0].kind == "op" and e[0].id not in backward and key not in seen:
+            seen.add(key)
+            saved.append(e)
+    for n in nodes:
+        if n.id in backward:
+            for i in n.inputs:
+                if is_entry(i):
+                    keep(i)
+    for t in targets:
+        if t[0].id not in backward:
+            keep(t)
+    _ = arg_ids
+    return saved
+
+
+class _CachedOp:
+    """The tape's view of one hybridized call: its gradient runs the compiled backward."""
+
+    save_outputs = False
+
+    def __init__(self, train, saved):
+        self.train, self.saved = train, saved
+        self.name = f"hybridized {train.entry.__class__.__name__}"
+
+    def grad(self, ins, outs, gouts):
+        entry = self.train.entry
+        heads = [g._data if g is not None else entry.xp.zeros(o.shape, o.dtype)
+                 for g, o in zip(gouts, [a[0].avals[0] for a in entry.outputs])]
+        datas = [a._data for a in ins]
+        res = self.train.backward(entry.xp, *datas, *self.saved, *heads)
+        grads = [None] * len(ins)
+        for k, r in zip(self.train.grad_pos, res):
+            grads[k] = _new(r, entry.ctx)
+        return grads
+
+
+_ = Node

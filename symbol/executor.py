@@ -1,0 +1,112 @@
+"""A bind/simple_bind-style executor over a Symbol (MXNet's ``Executor``).
+
+It evaluates the graph through the registry (so autograd records it) and keeps MXNet's
+``arg_dict`` / ``grad_dict`` / ``aux_dict`` / ``outputs`` surface.
+
+Example::
+
+    >>> ex = net.simple_bind(kl.cpu(), data=(2, 3))
+    >>> ex.forward(is_train=True, data=nd.ones((2, 3)))
+    >>> ex.backward(nd.ones_like(ex.outputs[0]))
+"""
+import numpy as np
+
+from .. import autograd
+from ..base import MXNetError
+from ..device import as_context
+from ..ndarray import ndarray as _nd
+from .evaluate import evaluate
+
+
+class Executor:
+    def __init__(self, sym, ctx, args, args_grad=None, grad_req="write", aux_states=None):
+        self._sym, self._ctx = sym, as_context(ctx)
+        names, aux_names = sym.list_arguments(), sym.list_auxiliary_states()
+        self.arg_dict = _as_dict(args, names, "args")
+        self.aux_dict = _as_dict(aux_states or {}, aux_names, "aux_states")
+        reqs = grad_req if isinstance(grad_req, dict) else {n: grad_req for n in names}
+        if isinstance(grad_req, (list, tuple)):
+            reqs = dict(zip(names, grad_req))
+        grads = _as_dict(args_grad, names, "args_grad") if args_grad is not None else {}
+        self.grad_dict = {}
+        for n in names:
+            req = reqs.get(n, "null")
+            if req == "null":
+                continue
+            g = grads.get(n)
+            if g is None and args_grad is not None:
+                continue
+            if g is None:
+                g = _nd.NDArray(np.zeros(self.arg_dict[n].shape, self.arg_dict[n].dtype),
+                                self._ctx)
+            self.grad_dict[n] = g
+            autograd.mark_variables([self.arg_dict[n]], [g], req)
+        self.outputs = []
+
+    @property
+    def arg_arrays(self):
+        return [self.arg_dict[n] for n in self._sym.list_arguments()]
+
+    @property
+    def grad_arrays(self):
+        return [self.grad_dict.get(n) for n in self._sym.list_arguments()]
+
+    @property
+    def aux_arrays(self):
+        return [self.aux_dict[n] for n in self._sym.list_auxiliary_states()]
+
+    @property
+    def output_dict(self):
+        return dict(zip(self._sym.list_outputs(), self.outputs))
+
+    def forward(self, is_train=False, **kwargs):
+        """Run the graph; ``kwargs`` overwrite argument arrays in place."""
+        for k, v in kwargs.items():
+            if k not in self.arg_dict:
+                raise MXNetError(f"forward(): unknown argument {k!r}")
+            self.arg_dict[k][:] = v
+        feed = dict(self.arg_dict)
+        feed.update(self.aux_dict)
+        if is_train:
+            with autograd.record(train_mode=True):
+                self.outputs = evaluate(self._sym._entries, feed)
+        else:
+            with autograd.pause(train_mode=False):
+                self.outputs = evaluate(self._sym._entries, feed)
+        return self.outputs
+
+    def backward(self, out_grads=None, is_train=True):
+        """Gradients of the last forward(is_train=True) into ``grad_dict``."""
+        if out_grads is not None and isinstance(out_grads, _nd.NDArray):
+            out_grads = [out_grads]
+        autograd.backward(self.outputs, out_grads, retain_graph=False, train_mode=is_train)
+
+
+def _as_dict(values, names, what):
+    if isinstance(values, dict):
+        return dict(values)
+    values = list(values or [])
+    if len(values) != len(names):
+        raise MXNetError(f"{what}: expected {len(names)} arrays ({names}), got {len(values)}")
+    return dict(zip(names, values))
+
+
+def bind(self, ctx, args, args_grad=None, grad_req="write", aux_states=None, **_):
+    return Executor(self, ctx, args, args_grad, grad_req, aux_states)
+
+
+def simple_bind(self, ctx, grad_req="write", type_dict=None, **shapes):
+    arg_shapes, _, aux_shapes = self.infer_shape(**shapes)
+    ctx = as_context(ctx)
+    types = type_dict or {}
+
+    def alloc(name, shape):
+        return _nd.NDArray(ctx.xp.zeros(shape, np.dtype(types.get(name, np.float32))), ctx)
+    args = {n: alloc(n, s) for n, s in zip(self.list_arguments(), arg_shapes)}
+    aux = {n: alloc(n, s) for n, s in zip(self.list_auxiliary_states(), aux_shapes)}
+    return Executor(self, ctx, args, None, grad_req, aux)
+
+
+def install(cls):
+    cls.bind = bind
+    cls.simple_bind = simple_bind

@@ -1,0 +1,95 @@
+"""The graph IR: nodes (variables, constants, op calls) linked by ``(node, output_index)`` entries.
+
+A node is immutable once built except for ``name``. Inputs are entries or literals (Python
+scalars and None, which ops accept in place of arrays).
+"""
+import itertools
+
+import numpy as np
+
+_ids = itertools.count()
+
+
+class Node:
+    """One graph node.
+
+    ``kind``: ``'var'`` (a graph input: data, parameter or auxiliary state), ``'const'``
+    (a captured array in ``value``) or ``'op'`` (``op`` applied to ``inputs`` with ``attrs``).
+    ``avals`` holds each output's ``Aval`` when known. ``block`` and ``source`` say where the node
+    came from (block path and the user's file:line) for error messages.
+    """
+
+    __slots__ = ("id", "kind", "op", "inputs", "attrs", "name", "avals", "value", "block",
+                 "source", "meta")
+
+    def __init__(self, kind, op=None, inputs=(), attrs=None, name=None, avals=None,
+                 value=None, block="", source="", meta=None):
+        self.id = next(_ids)
+        self.kind, self.op, self.inputs = kind, op, tuple(inputs)
+        self.attrs = dict(attrs or {})
+        self.name = name or (f"{op.name}{self.id}" if op is not None else f"{kind}{self.id}")
+        self.avals, self.value = avals, value
+        self.block, self.source = block, source
+        self.meta = dict(meta or {})
+
+    @property
+    def num_outputs(self):
+        if self.kind != "op":
+            return 1
+        return self.op.n_out(self.attrs)
+
+    def input_entries(self):
+        return [i for i in self.inputs if is_entry(i)]
+
+    def where(self):
+        """``'block path (file:line)'`` for error messages."""
+        parts = [p for p in (self.block, self.source) if p]
+        return " at ".join(parts) if parts else "?"
+
+    def __repr__(self):
+        return f"<Node {self.name} {self.kind}>"
+
+
+def is_entry(x):
+    return type(x) is tuple and len(x) == 2 and type(x[0]) is Node
+
+
+def topo_order(entries):
+    """Nodes reachable from ``entries``, inputs before users (iterative DFS)."""
+    order, seen = [], set()
+    stack = [(e[0], False) for e in reversed(entries)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node.id in seen:
+            continue
+        seen.add(node.id)
+        stack.append((node, True))
+        for inp in reversed(node.inputs):
+            if is_entry(inp) and inp[0].id not in seen:
+                stack.append((inp[0], False))
+    # the DFS may append a node twice through different paths before it is marked: dedupe
+    out, done_ids = [], set()
+    for n in order:
+        if n.id not in done_ids:
+            done_ids.add(n.id)
+            out.append(n)
+    return out
+
+
+def hashable(value):
+    """Attribute values as hashable, printable constants (lists -> tuples, dtypes -> str)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(hashable(v) for v in value)
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value,
+                                                                              np.generic)):
+        return np.dtype(value).name
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return tuple(sorted((k, hashable(v)) for k, v in value.items()))
+    if value.__class__.__name__ == "Context":
+        return str(value)
+    return value

@@ -1,0 +1,152 @@
+"""Graph passes: common-subexpression elimination, constant folding, algebraic simplification.
+
+Every pass maps a list of target entries to an equivalent list; dead code disappears because
+only what the targets reach is rebuilt. Nodes are never mutated: changed nodes are copied.
+"""
+import numpy as np
+
+from .graph import Node, is_entry, topo_order
+
+
+def _same_inputs(a, b):
+    return len(a) == len(b) and all(x is y or (not is_entry(x) and x == y and type(x) is type(y))
+                                    for x, y in zip(a, b))
+
+
+def _copy(node, inputs):
+    new = Node(node.kind, node.op, inputs, node.attrs, name=node.name, avals=node.avals,
+               value=node.value, block=node.block, source=node.source, meta=node.meta)
+    return new
+
+
+def rewrite(targets, fn):
+    """Rebuild the graph under ``targets`` bottom-up.
+
+    ``fn(node, inputs)`` sees each node with its (already rewritten) inputs and returns a list of
+    replacement entries (one per output) or None to keep the node.
+    """
+    mapping = {}
+    for node in topo_order(targets):
+        inputs = tuple(mapping[i[0].id][i[1]] if is_entry(i) else i for i in node.inputs)
+        repl = fn(node, inputs)
+        if repl is None:
+            cur = node if _same_inputs(inputs, node.inputs) else _copy(node, inputs)
+            repl = [(cur, k) for k in range(node.num_outputs)]
+        mapping[node.id] = repl
+    return [mapping[n.id][i] for n, i in targets]
+
+
+def _pure(node):
+    op = node.op
+    return node.kind == "op" and not op.random and not op.mutates and not op.places
+
+
+# ---- common-subexpression elimination ----
+def cse(targets):
+    seen = {}
+
+    def visit(node, inputs):
+        if not _pure(node):
+            return None
+        key = (node.op.name, tuple((i[0].id, i[1]) if is_entry(i) else ("lit", repr(i))
+                                   for i in inputs), tuple(sorted(node.attrs.items())))
+        hit = seen.get(key)
+        if hit is not None:
+            return [(hit, k) for k in range(node.num_outputs)]
+        cur = node if _same_inputs(inputs, node.inputs) else _copy(node, inputs)
+        seen[key] = cur
+        return [(cur, k) for k in range(node.num_outputs)]
+    return rewrite(targets, visit)
+
+
+# ---- constant folding ----
+def fold_constants(targets, xp):
+    """Evaluate op nodes whose array inputs are all constants (creation ops included)."""
+    def visit(node, inputs):
+        if not _pure(node) or any(is_entry(i) and i[0].kind != "const" for i in inputs):
+            return None
+        args = [i[0].value if is_entry(i) else i for i in inputs]
+        res = node.op.kernel(xp, *args, **node.attrs)
+        outs = [res] if node.num_outputs == 1 else list(res)
+        return [(Node("const", value=o, avals=(node.avals[k],) if node.avals else None,
+                      name=f"{node.name}_folded", block=node.block, source=node.source), 0)
+                for k, o in enumerate(outs)]
+    return rewrite(targets, visit)
+
+
+# ---- algebraic simplification ----
+def _aval(entry):
+    node, i = entry
+    return None if node.avals is None else node.avals[i]
+
+
+def _const_scalar(x):
+    """The scalar value of a literal or of a constant node holding one repeated value."""
+    if is_entry(x):
+        node = x[0]
+        if node.kind == "const" and node.value is not None and node.value.size <= 16:
+            v = node.value.reshape(-1)
+            if v.size and bool((v == v[0]).all()):
+                return v[0].item() if hasattr(v[0], "item") else v[0]
+        return None
+    return x if isinstance(x, (int, float)) and not isinstance(x, bool) else None
+
+
+def _keeps(entry, out_aval):
+    a = _aval(entry) if is_entry(entry) else None
+    return a is not None and out_aval is not None and tuple(a.shape) == tuple(out_aval.shape) \
+        and np.dtype(a.dtype) == np.dtype(out_aval.dtype)
+
+
+_IDENTITY_OPS = {"identity", "stop_gradient"}
+
+
+def simplify(targets):
+    """x*1, 1*x, x+0, 0+x, x-0, x/1, identity, same-shape reshape, same-dtype cast, sum_to."""
+    def visit(node, inputs):
+        if node.kind != "op" or node.num_outputs != 1 or not _pure(node):
+            return None
+        name, out = node.op.name, (node.avals[0] if node.avals else None)
+        if name in _IDENTITY_OPS and is_entry(inputs[0]):
+            return [inputs[0]]
+        if name in ("reshape", "sum_to", "broadcast_to", "cast", "flatten") and \
+                _keeps(inputs[0], out):
+            return [inputs[0]]
+        if name == "transpose" and is_entry(inputs[0]):
+            return _fold_transposes(node, inputs)
+        if len(inputs) == 2:
+            lhs, rhs = inputs
+            rv, lv = _const_scalar(rhs), _const_scalar(lhs)
+            if name in ("multiply", "divide", "power") and rv == 1 and _keeps(lhs, out):
+                return [lhs]
+            if name == "multiply" and lv == 1 and _keeps(rhs, out):
+                return [rhs]
+            if name in ("add", "subtract") and rv == 0 and _keeps(lhs, out):
+                return [lhs]
+            if name == "add" and lv == 0 and _keeps(rhs, out):
+                return [rhs]
+        return None
+    return rewrite(targets, visit)
+
+
+def _fold_transposes(node, inputs):
+    src = inputs[0][0]
+    if src.kind != "op" or src.op.name != "transpose" or not is_entry(src.inputs[0]):
+        return None
+    ndim = len(node.avals[0].shape) if node.avals else None
+    if ndim is None:
+        return None
+    inner = src.attrs.get("axes") or tuple(reversed(range(ndim)))
+    outer = node.attrs.get("axes") or tuple(reversed(range(ndim)))
+    combined = tuple(inner[a] for a in outer)
+    if combined == tuple(range(ndim)) and _keeps(src.inputs[0], node.avals[0]):
+        return [src.inputs[0]]
+    return None
+
+
+def optimize(targets, xp):
+    """The standard pipeline: simplify, fold constants, CSE, simplify again."""
+    targets = simplify(targets)
+    targets = fold_constants(targets, xp)
+    targets = cse(targets)
+    return simplify(targets)

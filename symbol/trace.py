@@ -1,0 +1,136 @@
+"""Tracing: the registry's dispatch hands op calls on Symbols here, and they become graph nodes.
+
+``Tracer`` is installed as ``STATE.tracer`` while a hybridized block's ``forward`` runs on
+symbolic inputs; it also maps Parameters to graph variables and tracks the block path.
+"""
+from contextlib import contextmanager
+
+import numpy as np
+
+from ..base import OpError, describe_args, user_frame
+from ..ndarray import _registry
+from ..ndarray._registry import STATE, Aval
+from ..ndarray.ndarray import NDArray
+from .graph import Node, hashable
+from .symbol import Symbol
+
+
+class Tracer:
+    """Collects the graph of one traced call."""
+
+    def __init__(self, ctx, training=False):
+        self.ctx, self.training = ctx, training
+        self.params = {}        # id(Parameter) -> (Parameter, Symbol)
+        self.inputs = []        # var Nodes for the data inputs, in order
+        self.block_stack = []
+        self.counts = {}
+
+    def input(self, name, aval):
+        node = Node("var", name=name, avals=(aval,), meta={"input": True})
+        self.inputs.append(node)
+        return Symbol([(node, 0)])
+
+    def param_value(self, param):
+        """The graph variable standing for ``param`` (one per parameter per trace)."""
+        hit = self.params.get(id(param))
+        if hit is None:
+            prev, STATE.tracer = STATE.tracer, None
+            try:
+                data = param.data(self.ctx)
+            finally:
+                STATE.tracer = prev
+            aval = Aval(tuple(data.shape), np.dtype(data.dtype))
+            node = Node("var", name=param.name, avals=(aval,),
+                        meta={"param": param, "aux": param.grad_req == "null"
+                              and not getattr(param, "_differentiable", True)})
+            hit = self.params[id(param)] = (param, Symbol([(node, 0)]))
+        return hit[1]
+
+    def block_path(self):
+        return self.block_stack[-1] if self.block_stack else ""
+
+    @contextmanager
+    def in_block(self, path):
+        """Attribute the nodes traced inside to block ``path`` (a full dotted path)."""
+        self.block_stack.append(path)
+        try:
+            yield
+        finally:
+            self.block_stack.pop()
+
+    def node_name(self, op):
+        path = self.block_path()
+        key = (path, op.name)
+        k = self.counts.get(key, 0)
+        self.counts[key] = k + 1
+        base = f"{op.name}{k}"
+        return f"{path}.{base}" if path else base
+
+
+@contextmanager
+def tracing(tracer):
+    """Install ``tracer`` for the duration of a ``with`` block."""
+    prev, STATE.tracer = STATE.tracer, tracer
+    try:
+        yield tracer
+    finally:
+        STATE.tracer = prev
+
+
+def const_entry(arr):
+    """A captured NDArray becomes a constant node."""
+    data = arr._data
+    return (Node("const", value=data, avals=(Aval(tuple(data.shape), np.dtype(data.dtype)),)),
+            0)
+
+
+def _aval_of(x):
+    if type(x) is tuple:
+        node, i = x
+        return None if node.avals is None else node.avals[i]
+    return x
+
+
+def trace_op(op, args, attrs):
+    """Append ``op(args, attrs)`` to the graph; return its output Symbol(s)."""
+    tracer = STATE.tracer
+    inputs = []
+    for a in args:
+        if isinstance(a, Symbol):
+            inputs.append(a._entry())
+        elif isinstance(a, NDArray):
+            inputs.append(const_entry(a))
+        elif isinstance(a, (list, tuple)):
+            inputs.append(const_entry(NDArray(np.asarray(a, dtype=np.float32))))
+        else:
+            inputs.append(a.item() if isinstance(a, np.generic) else a)
+    attrs = {k: hashable(v) for k, v in attrs.items()}
+    if op.uses_mode:
+        attrs["_train"] = STATE.training
+    source = user_frame()
+    block = tracer.block_path() if tracer is not None else ""
+    avals = _infer(op, inputs, attrs, block, source)
+    name = tracer.node_name(op) if tracer is not None else None
+    node = Node("op", op, inputs, attrs, name=name, avals=avals, block=block, source=source)
+    n = node.num_outputs
+    if n == 1:
+        return Symbol([(node, 0)])
+    return [Symbol([(node, i)]) for i in range(n)]
+
+
+def _infer(op, inputs, attrs, block, source):
+    in_avals = [_aval_of(i) for i in inputs]
+    if any(type(i) is tuple and a is None for i, a in zip(inputs, in_avals)):
+        return None  # some input shape unknown (kiln.sym without shapes): infer later
+    try:
+        out = op.infer(*in_avals, **attrs)
+    except Exception as e:
+        where = " at ".join(p for p in (f"block {block}" if block else "", source) if p)
+        shown = {k: v for k, v in attrs.items() if not k.startswith("_")}
+        err = OpError(f"{op.name}: {str(e).splitlines()[0] if str(e) else type(e).__name__} "
+                      f"(input shapes {describe_args(in_avals)}, attrs {shown}) in {where}")
+        raise err from e
+    return (out,) if isinstance(out, Aval) else tuple(out)
+
+
+_registry.trace_hook = trace_op

@@ -1,0 +1,226 @@
+"""``gluon.Trainer``: applies an optimizer to a set of Parameters (MXNet Gluon 1.9).
+
+There is no parameter server in kiln: gradients of a parameter that lives on several devices
+are summed across them (what MXNet's ``'device'`` kvstore does), then every device applies the
+same update to its own copy. ``kvstore`` and ``update_on_kvstore`` are accepted for
+compatibility.
+
+Example::
+
+    >>> trainer = kiln.gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1})
+    >>> with kiln.autograd.record():
+    ...     loss = loss_fn(net(x), y)
+    >>> loss.backward()
+    >>> trainer.step(batch_size=x.shape[0])
+"""
+import os
+import tempfile
+
+from . import optimizer as opt
+from .ndarray.ndarray import _move
+
+__all__ = ["Trainer"]
+
+
+class Trainer:
+    """Updates ``params`` with ``optimizer``.
+
+    ``params``: a ParameterDict, a dict name -> Parameter (taken in sorted-key order, as MXNet
+    does) or a list of Parameters. ``optimizer``: a registered name (with
+    ``optimizer_params``) or an ``Optimizer`` instance (then ``optimizer_params`` must be empty).
+    """
+
+    def __init__(self, params, optimizer, optimizer_params=None, kvstore="device",
+                 compression_params=None, update_on_kvstore=None):
+        if hasattr(params, "keys") and hasattr(params, "__getitem__"):
+            params = [params[key] for key in sorted(params.keys())]
+        if not isinstance(params, (list, tuple)):
+            raise ValueError(f"First argument must be a list or dict of Parameters, got "
+                             f"{type(params)}.")
+        self._params = []
+        self._param2idx = {}
+        for i, param in enumerate(params):
+            if not (hasattr(param, "list_data") and hasattr(param, "name")):
+                raise ValueError(f"First argument must be a list or dict of Parameters, got "
+                                 f"list of {type(param)}.")
+            self._param2idx[param.name] = i
+            self._params.append(param)
+            if hasattr(param, "_set_trainer"):
+                param._set_trainer(self)
+        self._compression_params = compression_params
+        self._kvstore_params = {"kvstore": kvstore, "update_on_kvstore": update_on_kvstore}
+        self._kvstore = None
+        self._update_on_kvstore = bool(update_on_kvstore)
+        self._kv_initialized = False
+        self._params_to_init = []
+        self._contexts = self._check_contexts(strict=False)
+        self._init_optimizer(optimizer, optimizer_params if optimizer_params else {})
+        self._scale = self._optimizer.rescale_grad
+
+    # ---- setup ------------------------------------------------------------------------------
+    def _check_contexts(self, strict=True):
+        """The devices shared by all parameters (None while some are not yet initialized)."""
+        contexts = None
+        for param in self._params:
+            try:
+                ctx = list(param.list_ctx())
+            except RuntimeError:
+                if strict:
+                    raise
+                return None
+            if contexts is not None and contexts != ctx:
+                raise ValueError(f"All Parameters must be initialized on the same set of "
+                                 f"contexts, but Parameter {param.name} is initialized on "
+                                 f"{ctx} while previous Parameters are initialized on "
+                                 f"{contexts}.")
+            contexts = ctx
+        return contexts
+
+    def _init_optimizer(self, optimizer, optimizer_params):
+        param_dict = dict(enumerate(self._params))
+        if isinstance(optimizer, opt.Optimizer):
+            if optimizer_params:
+                raise ValueError("optimizer_params must be None if optimizer is an instance of "
+                                 "Optimizer instead of str")
+            self._optimizer = optimizer
+            # not a copy: later changes to a Parameter's lr_mult/wd_mult take effect
+            self._optimizer.param_dict = param_dict
+        else:
+            self._optimizer = opt.create(optimizer, param_dict=param_dict, **optimizer_params)
+        self._updaters = None  # one per device, made when the devices are known
+
+    def _ensure_ready(self):
+        if self._contexts is None:
+            self._contexts = self._check_contexts(strict=True)
+        if self._updaters is None:
+            self._updaters = [opt.get_updater(self._optimizer) for _ in self._contexts]
+        self._kv_initialized = True
+
+    def _reset_kvstore(self):
+        """Kept for Parameter.set_data (MXNet re-initializes its kvstore there)."""
+        self._kv_initialized = False
+
+    # ---- public API -------------------------------------------------------------------------
+    @property
+    def learning_rate(self):
+        """The optimizer's current learning rate."""
+        return self._optimizer.learning_rate
+
+    @property
+    def optimizer(self):
+        """The Optimizer instance."""
+        return self._optimizer
+
+    def set_learning_rate(self, lr):
+        """Set the optimizer's learning rate (refused when it has an lr_scheduler)."""
+        self._optimizer.set_learning_rate(lr)
+
+    def step(self, batch_size, ignore_stale_grad=False):
+        """One update: sum gradients across devices, then apply the optimizer with
+        ``rescale_grad = scale / batch_size`` (``scale``: the optimizer's rescale_grad when the
+        Trainer was made). Parameters whose gradient was not refreshed by a backward since the
+        last step raise ``UserWarning``, unless ``ignore_stale_grad`` (they are then skipped)."""
+        self._ensure_ready()
+        self._optimizer.rescale_grad = self._scale / batch_size
+        self._allreduce_grads()
+        self._update(ignore_stale_grad)
+
+    def allreduce_grads(self):
+        """Sum each parameter's gradients across its devices (for use before ``update``)."""
+        self._ensure_ready()
+        self._check_not_on_kvstore("allreduce_grads()")
+        self._allreduce_grads()
+
+    def update(self, batch_size, ignore_stale_grad=False):
+        """The update half of ``step`` (call ``allreduce_grads`` first on several devices)."""
+        self._ensure_ready()
+        self._check_not_on_kvstore("update()")
+        self._optimizer.rescale_grad = self._scale / batch_size
+        self._update(ignore_stale_grad)
+
+    def _check_not_on_kvstore(self, what):
+        if self._update_on_kvstore and len(self._contexts) > 1:
+            raise AssertionError(f"{what} when parameters are updated on kvstore is not "
+                                 f"supported. Try setting `update_on_kvstore` to False when "
+                                 f"creating trainer.")
+
+    # ---- internals --------------------------------------------------------------------------
+    def _allreduce_grads(self):
+        if len(self._contexts) <= 1:
+            return
+        for param in self._params:
+            if param.grad_req == "null":
+                continue
+            grads = param.list_grad()
+            first = grads[0]
+            total = first._data.copy()
+            for g in grads[1:]:
+                total += _move(g._data, first.context)
+            for g in grads:
+                g._data[...] = _move(total, g.context)
+
+    def _update(self, ignore_stale_grad=False):
+        updates = [[] for _ in self._updaters]
+        for i, param in enumerate(self._params):
+            if param.grad_req == "null":
+                continue
+            datas = param.list_data()
+            if not ignore_stale_grad:
+                for data in datas:
+                    if _fresh(data) is False:
+                        raise UserWarning(
+                            f"Gradient of Parameter `{param.name}` on context {data.context} "
+                            f"has not been updated by backward since last `step`. This could "
+                            f"mean a bug in your model that made it only use a subset of the "
+                            f"Parameters (Blocks) for this iteration. If you are intentionally "
+                            f"only using a subset, call step with ignore_stale_grad=True to "
+                            f"suppress this warning and skip updating of Parameters with "
+                            f"stale gradient")
+            for upd, arr, grad in zip(updates, datas, param.list_grad()):
+                if not ignore_stale_grad or _fresh(arr) is not False:
+                    upd.append((i, grad, arr))
+                    _mark_used(arr)
+        for updater, upd in zip(self._updaters, updates):
+            if upd:
+                idx, grads, arrs = zip(*upd)
+                updater(list(idx), list(grads), list(arrs))
+
+    # ---- optimizer states -------------------------------------------------------------------
+    def save_states(self, fname):
+        """Save the optimizer and its states to ``fname`` (a safe, pickle-free format; the
+        file is written atomically)."""
+        self._ensure_ready()
+        blob = self._updaters[0].get_states(dump_optimizer=True)
+        folder = os.path.dirname(os.path.abspath(fname))
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-states-", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(blob)
+            os.replace(tmp, fname)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def load_states(self, fname):
+        """Load what ``save_states`` wrote: the optimizer (settings, update counts, scheduler)
+        and its states, moved onto each device on first use."""
+        self._ensure_ready()
+        with open(fname, "rb") as f:
+            blob = f.read()
+        for updater in self._updaters:
+            updater.set_states(blob)
+            updater.optimizer = self._updaters[0].optimizer
+        self._optimizer = self._updaters[0].optimizer
+        self._optimizer.param_dict = dict(enumerate(self._params))
+
+
+def _fresh(arr):
+    """Whether backward refreshed ``arr``'s gradient since the last step: True/False where
+    autograd records it (an ``_fresh_grad`` flag, as in MXNet), None where it does not."""
+    return getattr(arr, "_fresh_grad", None)
+
+
+def _mark_used(arr):
+    if _fresh(arr) is not None:
+        arr._fresh_grad = False
