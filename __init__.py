@@ -10,14 +10,17 @@ Example::
     [6.]
     <NDArray 1 @cpu(0)>
 """
-from . import autograd, base, lr_scheduler, ndarray, optimizer, random
+from . import autograd, base, initializer, lr_scheduler, ndarray, optimizer, random
 from . import ndarray as nd
 from .base import MXNetError
 from .device import Context, Device, cpu, cpu_pinned, current_context, current_device, gpu, num_gpus
+
+init = initializer
+from . import gluon, nn  # noqa: E402  (they need the names above)
 
 __version__ = "0.1.0"
 context = __import__("kiln.device", fromlist=["device"])
 
 __all__ = ["nd", "ndarray", "autograd", "random", "cpu", "gpu", "num_gpus", "Context", "Device",
            "current_context", "current_device", "cpu_pinned", "MXNetError", "base",
-           "optimizer", "lr_scheduler"]
+           "optimizer", "lr_scheduler", "initializer", "init", "nn", "gluon"]

@@ -226,6 +226,7 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
             v._grad._data += g._data
         else:
             v._grad._data[...] = g._data
+        v._fresh_grad = True
     if not retain_graph:
         _free(heads)
 

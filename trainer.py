@@ -160,23 +160,16 @@ class Trainer:
                 g._data[...] = _move(total, g.context)
 
     def _update(self, ignore_stale_grad=False):
-        updates = [[] for _ in self._updaters]
-        for i, param in enumerate(self._params):
-            if param.grad_req == "null":
-                continue
-            datas = param.list_data()
-            if not ignore_stale_grad:
-                for data in datas:
+        active = [(i, p) for i, p in enumerate(self._params) if p.grad_req != "null"]
+        if not ignore_stale_grad:
+            # check every parameter before consuming any flag, so a raise changes nothing
+            for _, param in active:
+                for data in param.list_data():
                     if _fresh(data) is False:
-                        raise UserWarning(
-                            f"Gradient of Parameter `{param.name}` on context {data.context} "
-                            f"has not been updated by backward since last `step`. This could "
-                            f"mean a bug in your model that made it only use a subset of the "
-                            f"Parameters (Blocks) for this iteration. If you are intentionally "
-                            f"only using a subset, call step with ignore_stale_grad=True to "
-                            f"suppress this warning and skip updating of Parameters with "
-                            f"stale gradient")
-            for upd, arr, grad in zip(updates, datas, param.list_grad()):
+                        raise UserWarning(_stale_message(param.name, data.context))
+        updates = [[] for _ in self._updaters]
+        for i, param in active:
+            for upd, arr, grad in zip(updates, param.list_data(), param.list_grad()):
                 if not ignore_stale_grad or _fresh(arr) is not False:
                     upd.append((i, grad, arr))
                     _mark_used(arr)
@@ -219,6 +212,14 @@ def _fresh(arr):
     """Whether backward refreshed ``arr``'s gradient since the last step: True/False where
     autograd records it (an ``_fresh_grad`` flag, as in MXNet), None where it does not."""
     return getattr(arr, "_fresh_grad", None)
+
+
+def _stale_message(name, ctx):
+    return (f"Gradient of Parameter `{name}` on context {ctx} has not been updated by backward "
+            f"since last `step`. This could mean a bug in your model that made it only use a "
+            f"subset of the Parameters (Blocks) for this iteration. If you are intentionally "
+            f"only using a subset, call step with ignore_stale_grad=True to suppress this "
+            f"warning and skip updating of Parameters with stale gradient")
 
 
 def _mark_used(arr):

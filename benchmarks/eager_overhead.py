@@ -11,6 +11,7 @@ Usage::
     python benchmarks/eager_overhead.py --profile add   # cProfile of one op's kiln call
 """
 import argparse
+import contextlib
 import cProfile
 import os
 import platform
@@ -42,9 +43,15 @@ def cases(x, y, a, b):
     }
 
 
-def best_us(fn, number, repeat=7):
-    """Best-of-``repeat`` mean time of one call in microseconds (the least disturbed run)."""
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+def best_us(fns, number, repeat=9):
+    """Best-of-``repeat`` time of one call (µs) for each function, runs interleaved so that
+    load from other processes hits every variant alike (the minimum is the least disturbed)."""
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for i, (fn, scope) in enumerate(fns):
+            with scope():
+                best[i] = min(best[i], timeit.timeit(fn, number=number) / number * 1e6)
+    return best
 
 
 def measure(number):
@@ -57,10 +64,8 @@ def measure(number):
     rows = []
     plain, recorded = cases(x, y, a, b), cases(xv, yv, a, b)
     for name, (kfn, nfn) in plain.items():
-        t_np = best_us(nfn, number)
-        t_kl = best_us(kfn, number)
-        with autograd.record():
-            t_rec = best_us(recorded[name][0], number)
+        t_np, t_kl, t_rec = best_us([(nfn, contextlib.nullcontext), (kfn, contextlib.nullcontext),
+                                     (recorded[name][0], autograd.record)], number)
         rows.append((name, t_np, t_kl, t_kl - t_np, t_rec, t_rec - t_np))
     return rows
 
@@ -81,7 +86,8 @@ def machine():
             cpu = m.group(1).strip() if m else cpu
     except OSError:
         pass
-    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    return (f"{cpu}, {os.cpu_count()} cores{load}; Python {platform.python_version()}, "
             f"numpy {np.__version__}, kiln {kl.__version__}")
 
 
@@ -91,7 +97,8 @@ def section(rows, number):
     verdict = ("within" if worst[3] <= TARGET_US else "above")
     return (f"{SECTION}\n\n"
             f"Machine: {machine()}.\n\n"
-            f"Best of 7 runs of {number} calls each; overhead = kiln minus the same numpy call. "
+            f"Best of 9 interleaved runs of {number} calls each; overhead = kiln minus the same "
+            f"numpy call. "
             f"Target: ≤ {TARGET_US:g} µs over numpy. Eagerly the worst op is "
             f"`{worst[0]}` at {worst[3]:.2f} µs ({verdict} target); inside `autograd.record()` "
             f"with variables (a tape node per op) the worst is `{worst_rec[0]}` at "

@@ -17,15 +17,16 @@ import sys
 from ..nn import Block, Constant, DeferredInitializationError, HybridBlock, Parameter, ParameterDict
 from . import nn
 
-# Gluon submodule name -> kiln modules that may provide it (first importable wins).
+# Gluon submodule name -> kiln modules that may provide it (first importable wins): a real
+# kiln/gluon/<name>.py, else the module another part of kiln keeps.
 _OPTIONAL = {
-    "loss": ("kiln.gluon.loss_impl", "kiln.nn.loss", "kiln.loss"),
-    "data": ("kiln.gluon.data_impl", "kiln.data", "kiln.nn.data"),
-    "utils": ("kiln.gluon.utils_impl", "kiln.utils", "kiln.nn.utils"),
-    "rnn": ("kiln.nn.rnn", "kiln.rnn"),
-    "model_zoo": ("kiln.model_zoo",),
-    "contrib": ("kiln.nn.contrib", "kiln.contrib"),
-    "metric": ("kiln.metric",),
+    "loss": ("kiln.gluon.loss", "kiln.nn.loss", "kiln.loss"),
+    "data": ("kiln.gluon.data", "kiln.data", "kiln.nn.data"),
+    "utils": ("kiln.gluon.utils", "kiln.utils", "kiln.nn.utils"),
+    "rnn": ("kiln.gluon.rnn", "kiln.nn.rnn", "kiln.rnn"),
+    "model_zoo": ("kiln.gluon.model_zoo", "kiln.model_zoo"),
+    "contrib": ("kiln.gluon.contrib", "kiln.nn.contrib", "kiln.contrib"),
+    "metric": ("kiln.gluon.metric", "kiln.metric"),
 }
 
 
@@ -39,17 +40,26 @@ def _first_importable(candidates):
     return None
 
 
+def _alias(sub, mod):
+    """Make ``kiln.gluon.<sub>`` (and its already-loaded submodules) name ``mod``."""
+    alias = f"{__name__}.{sub}"
+    if mod.__name__ == alias:
+        return
+    for name, m in list(sys.modules.items()):
+        if name == mod.__name__ or name.startswith(mod.__name__ + "."):
+            sys.modules.setdefault(alias + name[len(mod.__name__):], m)
+
+
 def _gather():
     g = globals()
     for sub, candidates in _OPTIONAL.items():
-        if f"{__name__}.{sub}" in sys.modules or sub in g:
-            continue
         mod = _first_importable(candidates)
         if mod is not None:
             g[sub] = mod
-            sys.modules.setdefault(f"{__name__}.{sub}", mod)
-    for attr, candidates in (("Trainer", ("kiln.trainer",)),
-                             ("SymbolBlock", ("kiln.nn.symbol_block", "kiln.symbol"))):
+            _alias(sub, mod)
+    for attr, candidates in (("Trainer", ("kiln.gluon.trainer", "kiln.trainer")),
+                             ("SymbolBlock", ("kiln.gluon.symbol_block", "kiln.nn.symbol_block",
+                                              "kiln.symbol"))):
         mod = _first_importable(candidates)
         if mod is not None and hasattr(mod, attr):
             g[attr] = getattr(mod, attr)

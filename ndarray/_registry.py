@@ -259,6 +259,8 @@ def op_error(op, args, attrs, exc):
     """Translate a kernel failure into kiln's error: the op, its inputs, attributes and line."""
     shown = {k: v for k, v in attrs.items() if not k.startswith("_")}
     msg = str(exc).split("\n")[0]
+    if msg.startswith(op.name + ":"):  # kernels often name the op themselves
+        msg = msg[len(op.name) + 1:].lstrip()
     err = OpError(f"{op.name}: {msg} (inputs {describe_args(args)}, attrs {shown}) "
                   f"at {user_frame()}")
     err.op = op.name

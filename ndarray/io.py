@@ -111,7 +111,9 @@ def save(fname, data):
 
     ``data``: an NDArray, a list of NDArrays, or a dict str -> NDArray (keys are stored).
     ``fname`` may also be a binary file-like object with ``write``. Writing a path is atomic:
-    a temporary file in the same directory is renamed over ``fname`` once complete.
+    a temporary file in the same directory is renamed over ``fname`` once complete. 0-d arrays
+    are written as MXNet's numpy mode does (V3 records), which ``mx.nd.load`` reads only under
+    ``mx.npx.set_np()``; all other arrays give files any MXNet 1.x reads.
 
     Example::
 
@@ -128,6 +130,7 @@ def save(fname, data):
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=folder)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; match a plain open()
         with os.fdopen(fd, "wb") as f:
             f.write(blob)
             f.flush()
@@ -137,6 +140,12 @@ def save(fname, data):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 # ---- reading ----------------------------------------------------------------------------------

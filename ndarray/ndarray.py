@@ -22,7 +22,9 @@ F = None  # the op namespace (kiln.ndarray.ops), bound by kiln.ndarray once ops 
 class NDArray:
     """An array on a device. ``_node``/``_index`` link it to the autograd tape."""
 
-    __slots__ = ("_data", "_ctx", "_node", "_index", "_grad", "_grad_req", "__weakref__")
+    # _fresh_grad (left unset until attach_grad) tells Trainer whether backward wrote .grad
+    __slots__ = ("_data", "_ctx", "_node", "_index", "_grad", "_grad_req", "_fresh_grad",
+                 "__weakref__")
     __array_priority__ = 1000.0  # numpy scalars defer to our reflected operators
 
     def __init__(self, data, ctx=None):
@@ -187,6 +189,7 @@ class NDArray:
         self._grad = NDArray(xp.zeros_like(self._data), self._ctx)
         self._grad_req = None if grad_req == "null" else grad_req
         self._node = None
+        self._fresh_grad = False
 
     def detach(self):
         """The same data, cut from the autograd graph."""
@@ -206,9 +209,9 @@ class NDArray:
     def __setitem__(self, key, value):
         _check_inplace(self, "x[...] = value")
         if isinstance(key, NDArray):
-            key = key._data
+            key = _index_data(key)
         elif isinstance(key, tuple):
-            key = tuple(k._data if isinstance(k, NDArray) else k for k in key)
+            key = tuple(_index_data(k) if isinstance(k, NDArray) else k for k in key)
         if isinstance(value, NDArray):
             if value._ctx != self._ctx:
                 raise OpError(f"setitem: value is on {value._ctx}, array on {self._ctx}")
@@ -247,6 +250,12 @@ class NDArray:
 
     def broadcast_to(self, shape):
         return F.broadcast_to(self, shape=tuple(shape))
+
+
+def _index_data(k):
+    """An NDArray used in a setitem key: float index arrays (MXNet's default) become int64."""
+    d = k._data
+    return d if d.dtype.kind in "iub" else d.astype(np.int64)
 
 
 def _rebuild(data, ctx):
@@ -389,7 +398,8 @@ arctan sinh cosh tanh arcsinh arccosh arctanh erf floor ceil round rint trunc fi
 softmax log_softmax clip sum mean prod max min argmax argmin norm nansum nanprod logsumexp
 transpose swapaxes expand_dims squeeze flatten flip tile repeat pad broadcast_like reshape_like
 split slice slice_axis take pick one_hot topk sort argsort zeros_like ones_like dot batch_dot
-softmin where
+softmin where slice_like depth_to_space space_to_depth diag broadcast_axes broadcast_axis
+split_v2 shape_array size_array log_sigmoid sigmoid softsign nanprod
 """.split()
 
 

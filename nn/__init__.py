@@ -19,4 +19,5 @@ from .containers import (
     Lambda,
     Sequential,
 )
-from .parameter import Constant, DeferredInitializationError, Parameter, ParameterDict
+from .parameter import Constant, DeferredInitializationError, Parameter
+from .parameter_dict import ParameterDict

@@ -391,7 +391,17 @@ class HybridBlock(Block):
             return self.forward(*args, **kwargs)
         except DeferredInitializationError:
             self._deferred_infer_shape(*args, **kwargs)
+        try:
             return self.forward(*args, **kwargs)
+        except DeferredInitializationError as e:
+            if getattr(e, "_noted", False):
+                raise
+            err = DeferredInitializationError(
+                f"{e} {type(self).__name__} '{self.name}' could not infer the shape from its "
+                f"inputs: define infer_shape(*inputs) or set the Parameter's shape in forward "
+                f"before calling data().")
+            err._noted = True
+            raise err from e
 
     def _deferred_infer_shape(self, *args, **kwargs):
         """Let ``infer_shape`` fill unknown shapes, then finish the waiting initializations."""

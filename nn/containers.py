@@ -53,6 +53,8 @@ class _SequentialMixin:
             net = type(self)(prefix=self._prefix)
             with net.name_scope():
                 net.add(*layers)
+            if hasattr(self, "axis"):      # Concatenate keeps its axis
+                net.axis = self.axis
             return net
         return layers
 

@@ -28,7 +28,7 @@ from ..device import Context, as_context, cpu, current_context
 from ..ndarray import _registry
 from ..ndarray.ndarray import NDArray
 
-__all__ = ["DeferredInitializationError", "Parameter", "Constant", "ParameterDict",
+__all__ = ["DeferredInitializationError", "Parameter", "Constant",
            "ParameterError", "tensor_types"]
 
 tensor_types = (NDArray,)
@@ -414,6 +414,8 @@ class Parameter:
                     f"params.")
             if dtype_source == "current":
                 data = data.astype(np.dtype(self._dtype))
+            elif self._data is not None:
+                self.cast(data.dtype)     # existing arrays take the saved dtype too
             else:
                 self._dtype = data.dtype
         self._adopt(data, ctx)
@@ -505,4 +507,10 @@ class Constant(Parameter):
                           f'than "null", and new value "{req}" is ignored.', stacklevel=2)
 
 
-from .parameter_dict import ParameterDict  # noqa: E402  (needs Parameter and Constant)
+def __getattr__(name):
+    # ParameterDict lives in parameter_dict.py (which imports this module); MXNet code imports
+    # it from here too.
+    if name == "ParameterDict":
+        from .parameter_dict import ParameterDict
+        return ParameterDict
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

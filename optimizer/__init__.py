@@ -15,10 +15,11 @@ from .adam import LAMB, Adam, Adamax, AdamW, Nadam
 from .adaptive import AdaDelta, AdaGrad, RMSProp
 from .ftrl import FTML, Ftrl
 from .optimizer import Optimizer, create, register
-from .sgd import LARS, NAG, SGD, SGLD, Signum
+from .sgd import DCASGD, LARS, NAG, SGD, SGLD, Signum, ccSGD
 from .updater import Updater, get_updater
 
 __all__ = ["Optimizer", "register", "create", "Updater", "get_updater",
-           "SGD", "NAG", "LARS", "Signum", "SGLD", "Adam", "AdamW", "Adamax", "Nadam", "LAMB",
+           "SGD", "ccSGD", "DCASGD", "NAG", "LARS", "Signum", "SGLD",
+           "Adam", "AdamW", "Adamax", "Nadam", "LAMB",
            "AdaGrad", "AdaDelta", "RMSProp", "Ftrl", "FTML"]
 _ = (adam, adaptive, ftrl, sgd)

@@ -11,7 +11,7 @@ import numpy as np
 from .. import random as _random
 from .optimizer import Optimizer, _copy_as, _warn_fp16, clip_op, clip_py, register, zeros_state
 
-__all__ = ["SGD", "NAG", "LARS", "Signum", "SGLD"]
+__all__ = ["SGD", "ccSGD", "NAG", "LARS", "Signum", "SGLD", "DCASGD"]
 
 
 def sgd_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip):
@@ -55,13 +55,15 @@ class _MasterCopy(Optimizer):
         if multi_precision:
             mom, master = state
             self._kernel(xp, index, master._data, grad._data.astype(np.float32),
-                         None if mom is None else mom._data, lr, wd)
+                         None if mom is None else mom._data, lr, wd, (weight, grad))
             weight._data[...] = master._data.astype(weight._data.dtype)
         else:
             self._kernel(xp, index, weight._data, grad._data,
-                         None if state is None else state._data, lr, wd)
+                         None if state is None else state._data, lr, wd, (weight, grad))
 
-    def _kernel(self, xp, index, w, g, mom, lr, wd):
+    def _kernel(self, xp, index, w, g, mom, lr, wd, model):
+        """Update raw ``w`` (the master copy under multi precision) from raw ``g``;
+        ``model`` is the (weight, grad) NDArray pair as the caller passed it."""
         raise NotImplementedError
 
 
@@ -82,8 +84,48 @@ class SGD(_MasterCopy):
     def create_state(self, index, weight):
         return zeros_state(weight) if self.momentum != 0.0 else None
 
-    def _kernel(self, xp, index, w, g, mom, lr, wd):
+    def _kernel(self, xp, index, w, g, mom, lr, wd, model):
         sgd_kernel(xp, w, g, mom, lr, wd, self.momentum, self.rescale_grad, self.clip_gradient)
+
+
+@register
+class ccSGD(SGD):
+    """[DEPRECATED] Same as ``SGD``; kept for backward compatibility."""
+
+
+@register
+class DCASGD(Optimizer):
+    """Delay-compensated asynchronous SGD (Zheng et al. 2016)::
+
+        g = clip(rescale_grad * grad, clip_gradient)
+        mom = momentum * mom - lr * (g + wd * weight + lamda * g**2 * (weight - previous_weight))
+        previous_weight = weight;  weight += mom
+    """
+
+    def __init__(self, momentum=0.0, lamda=0.04, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = momentum
+        self.weight_previous = {}
+        self.lamda = lamda
+
+    def create_state(self, index, weight):
+        mom = zeros_state(weight) if self.momentum != 0.0 else None
+        return (mom, _copy_as(weight, weight._data.dtype))  # momentum, previous weight
+
+    def update(self, index, weight, grad, state):
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        xp = weight.context.xp
+        w = weight._data
+        g = clip_py(xp, self.rescale_grad * grad._data, self.clip_gradient)
+        mom, prev = state
+        step = -lr * (g + wd * w + self.lamda * g * g * (w - prev._data))
+        if mom is not None:  # MXNet tests ``if mom:``, which fails for arrays; this is meant
+            mom._data *= self.momentum
+            mom._data += step
+            step = mom._data
+        prev._data[...] = w
+        w += step
 
 
 @register
@@ -105,7 +147,7 @@ class NAG(_MasterCopy):
     def create_state(self, index, weight):
         return zeros_state(weight) if self.momentum != 0.0 else None
 
-    def _kernel(self, xp, index, w, g, mom, lr, wd):
+    def _kernel(self, xp, index, w, g, mom, lr, wd, model):
         if mom is None:
             sgd_kernel(xp, w, g, None, lr, wd, 0.0, self.rescale_grad, self.clip_gradient)
             return
@@ -161,13 +203,8 @@ class LARS(_MasterCopy):
     def create_state(self, index, weight):
         return zeros_state(weight) if self.momentum != 0.0 else None
 
-    def _update_impl(self, index, weight, grad, state, multi_precision=False):
-        self._lars_source = (weight, grad)  # the norms use the model weight, as MXNet does
-        super()._update_impl(index, weight, grad, state, multi_precision)
-
-    def _kernel(self, xp, index, w, g, mom, lr, wd):
-        weight, grad = self._lars_source
-        lr = self._lars_lr(index, weight, grad, lr, wd)
+    def _kernel(self, xp, index, w, g, mom, lr, wd, model):
+        lr = self._lars_lr(index, *model, lr, wd)  # norms of the model weight, as in MXNet
         momentum = self.momentum
         if self.momentum_correction and self.last_lr != 0 and momentum > 0:
             momentum = momentum * (self.cur_lr / self.last_lr)

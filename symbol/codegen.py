@@ -12,6 +12,7 @@ import sys
 import numpy as np
 
 from ..base import OpError
+from . import fastpath
 from .graph import is_entry, topo_order
 
 
@@ -71,6 +72,7 @@ def compile_graph(args, targets, name="graph"):
     uses = _last_uses(nodes, targets, var_of)
     lines = [f"def {name}(xp{''.join(f', a{k}' for k in range(len(args)))}):"]
     line_nodes = {}
+    fresh = set()  # temporaries known to own their buffer (safe to overwrite when they die)
     for idx, node in enumerate(nodes):
         if all((node.id, k) in var_of for k in range(node.num_outputs)):
             continue
@@ -81,20 +83,30 @@ def compile_graph(args, targets, name="graph"):
             continue
         if node.kind == "var":
             raise OpError(f"graph input {node.name!r} was not provided ({node.where()})")
-        kname = f"k{node.id}"
-        ns[kname] = functools.partial(node.op.kernel, **node.attrs) if node.attrs \
-            else node.op.kernel
-        ins = ", ".join(var_of[(i[0].id, i[1])] if is_entry(i) else _literal(i, ns)
-                        for i in node.inputs)
+        in_vars = [var_of[(i[0].id, i[1])] if is_entry(i) else _literal(i, ns)
+                   for i in node.inputs]
+        ins = ", ".join(in_vars)
         n_out = node.num_outputs
         outs = [f"t{node.id}_{k}" if n_out > 1 else f"t{node.id}" for k in range(n_out)]
         for k, o in enumerate(outs):
             var_of[(node.id, k)] = o
-        lhs = outs[0] if n_out == 1 else ", ".join(outs)
-        if n_out > 1:
-            lhs = f"{lhs}, *_"
         comment = f"  # {node.name}" + (f" @ {node.where()}" if node.source else "")
-        lines.append(f"    {lhs} = {kname}(xp{', ' if ins else ''}{ins}){comment}")
+        fast = fastpath.emit(node, [_aval(i) if is_entry(i) else i for i in node.inputs])
+        if fast is not None:
+            expr, inplace = fast
+            dying = uses.get(idx, ())
+            first = node.inputs[0] if node.inputs else None
+            if (inplace and is_entry(first) and in_vars[0] in fresh and in_vars[0] in dying
+                    and fastpath.can_overwrite(_aval(first), node.avals[0])):
+                expr = inplace.replace("{out}", in_vars[0])
+            lines.append(f"    {outs[0]} = {expr.format(*in_vars)}{comment}")
+            fresh.add(outs[0])
+        else:
+            kname = f"k{node.id}"
+            ns[kname] = functools.partial(node.op.kernel, **node.attrs) if node.attrs \
+                else node.op.kernel
+            lhs = outs[0] if n_out == 1 else ", ".join(outs) + ", *_"
+            lines.append(f"    {lhs} = {kname}(xp{', ' if ins else ''}{ins}){comment}")
         line_nodes[len(lines)] = node
         dead = uses.get(idx, ())
         dead = [v for v in dead if v.startswith("t")]
@@ -106,6 +118,11 @@ def compile_graph(args, targets, name="graph"):
     code = compile(source, "<kiln-graph>", "exec")
     exec(code, ns)  # noqa: S102 - our own generated straight-line code
     return Compiled(ns[name], source, line_nodes, arg_names)
+
+
+def _aval(entry):
+    node, i = entry
+    return None if node.avals is None else node.avals[i]
 
 
 def _last_uses(nodes, targets, var_of):

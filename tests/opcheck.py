@@ -68,7 +68,8 @@ def _loss_weights(outs, seed=0):
 
 
 def _scalar_loss(op, inputs, attrs, weights):
-    with autograd.pause():
+    # the same mode as the analytic gradient (record() trains): BatchNorm uses batch statistics
+    with autograd.pause(train_mode=True):
         outs = run(op, inputs, attrs, np.float64)
     return sum(float((o.asnumpy() * w).sum()) for o, w in zip(outs, weights) if w is not None)
 
@@ -163,3 +164,52 @@ def check_onnx(op, sample, opset=17, atol=1e-5):
 
 
 _ = kl
+
+
+class _FnBlock:
+    """The minimal block protocol CachedGraph needs, around a plain function."""
+
+    name = "fn"
+    _children = {}
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def _traced_forward(self, *args):
+        return self.fn(*args)
+
+
+def check_hybridized(op, sample, static_alloc=False):
+    """Outputs and input gradients equal eagerly and through a traced, compiled graph."""
+    from kiln.symbol.cached import CachedGraph
+    inputs = [a.astype(np.float64) if is_float_array(a) else a for a in sample.inputs]
+    pos = [k for k, a in enumerate(inputs) if isinstance(a, np.ndarray)]
+
+    def fn(*arrays):
+        args = list(inputs)
+        for k, a in zip(pos, arrays):
+            args[k] = a
+        return op.func(*args, **sample.attrs)
+
+    cg = CachedGraph(_FnBlock(fn), {"static_alloc": static_alloc})
+    wrt = [k for k in _wrt(sample)] if (op.grad is not None and sample.grad) else []
+    results = []
+    for runner in (fn, cg):
+        xs = to_nd([inputs[k] for k in pos], np.float64)
+        for k in wrt:
+            xs[pos.index(k)].attach_grad()
+        with autograd.record():
+            outs = as_list(runner(*xs))
+        weights = _loss_weights(outs)
+        grads = []
+        if wrt:
+            heads = [o for o, w in zip(outs, weights) if w is not None]
+            autograd.backward(heads, [nd.NDArray(w) for w in weights if w is not None])
+            grads = [xs[pos.index(k)].grad.asnumpy() for k in wrt]
+        results.append(([o.asnumpy() for o in outs], grads))
+    (eo, eg), (ho, hg) = results
+    for a, b in zip(eo, ho):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6, err_msg=f"{op.name} hybridized")
+    for a, b in zip(eg, hg):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-6,
+                                   err_msg=f"{op.name} hybridized gradient")

@@ -309,6 +309,39 @@ def test_second_order_through_convolution():
     np.testing.assert_allclose(got, num, rtol=1e-5, atol=1e-6)
 
 
+def test_graph_backward_matches_eager():
+    import kiln
+    import kiln.symbol as sym
+    args = {"data": rand(2, 3, 5, 5), "c_weight": rand(4, 3, 3, 3), "c_bias": rand(4),
+            "d_weight": rand(4, 2, 3, 3)}
+
+    def net(F, x, cw, cb, dw):
+        h = F.Convolution(x, cw, cb, kernel=(3, 3), num_filter=4, pad=(1, 1), stride=(2, 2),
+                          name="c") if F is nd else F.Convolution(
+            x, kernel=(3, 3), num_filter=4, pad=(1, 1), stride=(2, 2), name="c")
+        h = F.Pooling(h, kernel=(2, 2), stride=(1, 1), pool_type="max")
+        kw = dict(kernel=(3, 3), stride=(2, 2), num_filter=2, target_shape=(5, 5), name="d")
+        h = F.Deconvolution(h, dw, **kw) if F is nd else F.Deconvolution(h, **kw)
+        return F.Pooling(h, kernel=(3, 3), stride=(2, 2), pad=(1, 1), pool_type="avg",
+                         pooling_convention="full")
+
+    y = net(sym, sym.var("data"), None, None, None)
+    grads = {k: nd.zeros(v.shape) for k, v in args.items()}
+    ex = y.bind(kiln.cpu(), {k: nd.array(v) for k, v in args.items()}, args_grad=grads)
+    out = ex.forward(is_train=True)[0]
+    ex.backward(nd.ones(out.shape))
+    eager = {k: nd.array(v) for k, v in args.items()}
+    for v in eager.values():
+        v.attach_grad()
+    with autograd.record():
+        h = net(nd, eager["data"], eager["c_weight"], eager["c_bias"], eager["d_weight"])
+    h.backward(nd.ones(h.shape))
+    np.testing.assert_allclose(out.asnumpy(), h.asnumpy(), rtol=1e-5, atol=1e-6)
+    for k in args:
+        np.testing.assert_allclose(ex.grad_dict[k].asnumpy(), eager[k].grad.asnumpy(),
+                                   rtol=1e-5, atol=1e-6)
+
+
 # ---- optional cross-check against PyTorch --------------------------------------------------------
 def test_matches_torch():
     torch = pytest.importorskip("torch")

@@ -72,6 +72,8 @@ def test_setitem_with_ndarray_index():
     x = nd.array(a)
     x[nd.array([0, 3], dtype="int64")] = 1.0
     a[[0, 3]] = 1.0
+    x[nd.array([1, 2]), 1] = 4.0  # float index arrays (nd.array's default dtype) work too
+    a[[1, 2], 1] = 4.0
     np.testing.assert_array_equal(x.asnumpy(), a)
 
 
@@ -136,6 +138,8 @@ def test_pick_defaults_and_keepdims():
     out = nd.pick(a, nd.array([1, -1]), axis=0, keepdims=True)
     assert out.shape == (1, 2)
     np.testing.assert_array_equal(out.asnumpy(), [[3, 2]])
+    kept = nd.pick(a, nd.array([[1], [0], [1]]), axis=1, keepdims=True)  # index like output
+    np.testing.assert_array_equal(kept.asnumpy(), [[2], [3], [6]])
     wrapped = nd.pick(a, nd.array([2, -1, 3]), mode="wrap")
     np.testing.assert_array_equal(wrapped.asnumpy(), [1, 4, 6])
 

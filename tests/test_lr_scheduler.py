@@ -2,7 +2,6 @@
 import math
 
 import pytest
-
 from kiln import lr_scheduler as lrs
 from kiln import optimizer as opt
 

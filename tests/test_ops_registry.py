@@ -57,3 +57,8 @@ def test_onnx_matches_eager(op, sample):
 def test_registry_is_not_empty():
     assert len(ALL_OPS) > 50
     assert np.isfinite(len(ALL_OPS))
+
+
+@pytest.mark.parametrize("op,sample", _cases(lambda op, s: not op.random))
+def test_hybridized_matches_eager(op, sample):
+    opcheck.check_hybridized(op, sample)

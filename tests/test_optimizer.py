@@ -1,10 +1,9 @@
 """kiln.optimizer against hand-written numpy versions of MXNet 1.9's update formulas."""
 import math
 
+import kiln
 import numpy as np
 import pytest
-
-import kiln
 from kiln import nd
 from kiln import optimizer as opt
 
@@ -452,3 +451,23 @@ def test_against_torch(name, kwargs, tname, tkwargs):
     got = run(opt.create(name, **kwargs))
     want = _torch_run(torch, getattr(torch.optim, tname), tkwargs)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def ref_dcasgd(w, grads, lr, wd=0., momentum=0., rescale=1., c=None, lamda=0.04):
+    mom, prev = np.zeros_like(w), w.copy()
+    for g in grads:
+        g = clip(rescale * g, c)
+        mom = momentum * mom - lr * (g + wd * w + lamda * g * g * (w - prev))
+        prev = w
+        w = w + mom
+    return w
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_dcasgd(momentum):
+    o = opt.DCASGD(learning_rate=0.1, momentum=momentum, wd=0.1, lamda=0.5)
+    grads = GRADS + [GRADS[0]]
+    np.testing.assert_allclose(run(o, grads=grads),
+                               ref_dcasgd(W0, grads, 0.1, wd=0.1, momentum=momentum, lamda=0.5),
+                               rtol=2e-5, atol=2e-6)
+    assert type(opt.create("ccsgd")) is opt.ccSGD

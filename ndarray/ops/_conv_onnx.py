@@ -82,21 +82,11 @@ def pool_onnx(g, x, aval, geo, pool_type, global_pool, p, cip):
 
 
 def pool_backward_onnx(g, i, a, geo, pool_type, cip):
-    """Lower ``_pooling_backward``: ScatterElements (max) or a depthwise ConvTranspose."""
+    """Lower ``_pooling_backward``: a depthwise ConvTranspose (one-hot channels for max)."""
     gy, x = i
     shape, dt = tuple(a[1].shape), a[0].dtype
     if pool_type == "max":
-        if g.opset < 16:
-            from ...export.onnx_builder import ExportError
-            raise ExportError("_pooling_backward (max) needs ScatterElements with "
-                              "reduction='add': opset 16 or later")
-        from onnx import numpy_helper
-        _, idx = g.op("MaxPool", x, outputs=2, **_common(geo))
-        zeros = g.op("ConstantOfShape", g.ints([math.prod(shape)]),
-                     value=numpy_helper.from_array(np.zeros(1, dt)))
-        flat = g.op("ScatterElements", zeros, g.op("Reshape", idx, g.ints([-1])),
-                    g.op("Reshape", gy, g.ints([-1])), axis=0, reduction="add")
-        return g.op("Reshape", flat, g.ints(shape))
+        return _max_route(g, gy, x, shape, dt, geo)
     if pool_type == "avg":
         div = geo.divisor(cip).reshape((1, 1) + geo.out)
         gy = g.op("Mul", gy, g.const((1.0 / div).astype(dt)))
@@ -105,6 +95,40 @@ def pool_backward_onnx(g, i, a, geo, pool_type, cip):
              kernel_shape=list(geo.kernel), strides=list(geo.stride))
     full = [s * (o - 1) + k for s, o, k in zip(geo.stride, geo.out, geo.kernel)]
     return onnx_crop(g, y, geo.begin, geo.size, full)
+
+
+def _window_offset(g, idx, shape, geo):
+    """Flat kernel offset of each window's argmax, from MaxPool's flat input indices."""
+    sp, n = shape[2:], len(geo.kernel)
+    pos = g.op("Mod", idx, g.ints([math.prod(sp)]))
+    off = None
+    for d in range(n):
+        coord = g.op("Mod", g.op("Div", pos, g.ints([math.prod(sp[d + 1:])])), g.ints([sp[d]]))
+        start = (np.arange(geo.out[d]) * geo.stride[d] - geo.begin[d]).reshape(
+            (1, 1) + tuple(geo.out[d] if e == d else 1 for e in range(n)))
+        term = g.op("Mul", g.op("Sub", coord, g.const(start.astype(np.int64))),
+                    g.ints([math.prod(geo.kernel[d + 1:])]))
+        off = term if off is None else g.op("Add", off, term)
+    return off
+
+
+def _max_route(g, gy, x, shape, dt, geo):
+    """Route each window's gradient to its argmax: one-hot channels, then a ConvTranspose.
+
+    Valid at every opset (ScatterElements only accumulates duplicates from opset 16).
+    """
+    c, n, k = shape[1], len(geo.kernel), math.prod(geo.kernel)
+    _, idx = g.op("MaxPool", x, outputs=2, **_common(geo))
+    off = g.op("Unsqueeze", _window_offset(g, idx, shape, geo), g.ints([2]))
+    js = g.const(np.arange(k, dtype=np.int64).reshape((1, 1, k) + (1,) * n))
+    hot = g.op("Cast", g.op("Equal", off, js), to=g.onnx_dtype(dt))
+    spread = g.op("Mul", hot, g.op("Unsqueeze", gy, g.ints([2])))
+    spread = g.op("Reshape", spread, g.ints((shape[0], c * k) + geo.out))
+    eye = np.eye(k, dtype=dt).reshape((k, 1) + tuple(geo.kernel))
+    y = g.op("ConvTranspose", spread, g.const(np.tile(eye, (c, 1) + (1,) * n)), group=c,
+             kernel_shape=list(geo.kernel), strides=list(geo.stride))
+    full = [s * (o - 1) + kk for s, o, kk in zip(geo.stride, geo.out, geo.kernel)]
+    return onnx_crop(g, y, geo.begin, shape[2:], full)
 
 
 def gather_onnx(g, i, a, geo):

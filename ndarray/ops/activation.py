@@ -29,7 +29,9 @@ def _c(g, a, v):
 
 # ---- kernels (xp only; stable for large |x|) ----
 def _sigmoid(xp, x):
-    return 0.5 * xp.tanh(0.5 * x) + 0.5  # no exp overflow for very negative x
+    # exp of -|x| never overflows, and keeps full relative precision in the far tails
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1, e) / (1 + e)
 
 
 def _softplus(xp, x):

@@ -489,7 +489,8 @@ _put_along_axis = register(
 # ---- one_hot -------------------------------------------------------------------------------
 def _one_hot_kernel(xp, indices, depth, on_value=1.0, off_value=0.0, dtype="float32"):
     hit = as_index(indices)[..., None] == xp.arange(int(depth))
-    return xp.where(hit, on_value, off_value).astype(np.dtype(dtype))
+    dt = np.dtype(dtype)
+    return xp.where(hit, xp.asarray(on_value, dt), xp.asarray(off_value, dt))
 
 
 def _one_hot_onnx(g, i, a, o, depth, on_value=1.0, off_value=0.0, dtype="float32"):

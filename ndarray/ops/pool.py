@@ -7,6 +7,8 @@ Gradients are registry ops: ``_pooling_backward`` routes (max) or spreads (avg, 
 gradient; its own gradient w.r.t. the output gradient is ``_pooling_gather`` (max: read the
 gradient at each window's argmax) or ``pooling`` itself (avg, sum: they are linear).
 """
+import math
+
 import numpy as np
 
 from .. import ops as F
@@ -49,16 +51,23 @@ def _window_sum(xp, data, geo):
 
 
 def _argmax(xp, data, geo):
-    """Best value and flat kernel offset of each window (the first maximum wins, as MXNet)."""
+    """Flat kernel offset of each window's maximum (the first maximum wins, as MXNet)."""
     best, idx = None, None
+    itype = np.int16 if np.prod(geo.kernel) < 2 ** 15 else np.int64
     for j, sl in _slabs(xp, data, geo, _lowest(xp, data.dtype)):
         if best is None:
-            best, idx = sl.copy(), xp.zeros(sl.shape, np.int64)
+            best, idx = sl.copy(), xp.zeros(sl.shape, itype)
             continue
-        upd = sl > best
-        best = xp.where(upd, sl, best)
-        idx = xp.where(upd, j, idx)
-    return best, idx
+        idx[sl > best] = j   # strictly greater: an earlier equal maximum keeps the gradient
+        xp.maximum(best, sl, out=best)
+    return idx
+
+
+def _window_max(xp, data, geo):
+    res = None
+    for _, sl in _slabs(xp, data, geo, _lowest(xp, data.dtype)):
+        res = sl.copy() if res is None else xp.maximum(res, sl, out=res)
+    return res
 
 
 def _lp_root(xp, acc, p):
@@ -98,7 +107,7 @@ def _pool_kernel(xp, data, kernel=(), pool_type="max", global_pool=False, cudnn_
         return red(data, axis=_spatial_axes(data), keepdims=True)
     geo = _geom(data.shape, kernel, stride, pad, global_pool, pooling_convention)
     if pool_type == "max":
-        return _argmax(xp, data, geo)[0]
+        return _window_max(xp, data, geo)
     if pool_type == "lp":
         p = _pval(p_value)
         return _lp_root(xp, _window_sum(xp, data ** p, geo), p)
@@ -205,8 +214,10 @@ def _bw_kernel(xp, grad_out, data, kernel=(), pool_type="max", global_pool=False
     """
     geo = _geom(data.shape, kernel, stride, pad, global_pool, pooling_convention,
                 "_pooling_backward")
+    if global_pool:
+        return _global_backward(xp, grad_out, data, pool_type)
     if pool_type == "max":
-        idx = _argmax(xp, data, geo)[1]
+        idx = _argmax(xp, data, geo)
         zero = xp.zeros((), grad_out.dtype)
 
         def slab(kidx):
@@ -225,6 +236,26 @@ def _bw_kernel(xp, grad_out, data, kernel=(), pool_type="max", global_pool=False
     dx = im.col2im(xp, slab, data.shape[:2] + full, geo.kernel, geo.stride, ones, geo.out,
                    grad_out.dtype)
     return xp.ascontiguousarray(im.crop(dx, geo.begin, geo.size))
+
+
+def _flat_argmax(xp, data):
+    flat = data.reshape(data.shape[:2] + (-1,))
+    return flat, xp.argmax(flat, axis=-1)[..., None]
+
+
+def _global_backward(xp, grad_out, data, pool_type):
+    """One step instead of a loop over every pixel of the (whole-map) window."""
+    g = grad_out.reshape(grad_out.shape[:2] + (1,))
+    if pool_type == "max":
+        flat, idx = _flat_argmax(xp, data)
+        hot = xp.arange(flat.shape[-1]) == idx
+        return xp.where(hot, g, xp.zeros((), g.dtype)).reshape(data.shape)
+    if pool_type == "avg":
+        g = g / g.dtype.type(math.prod(data.shape[2:]))
+    if pool_type not in ("avg", "sum"):
+        raise ValueError(f"_pooling_backward supports max/avg/sum, not {pool_type!r}")
+    return xp.ascontiguousarray(xp.broadcast_to(g.reshape(g.shape[:2] + (1,) * (data.ndim - 2)),
+                                                data.shape))
 
 
 def _bw_grad(ins, outs, gouts, pool_type="max", **a):
@@ -272,7 +303,9 @@ def _bw_samples():
                    pad=(1, 1), pool_type="avg", pooling_convention="full", wrt=[0]),
             Sample(rnd(2, 3, 3, salt=5), rnd(2, 3, 7), kernel=(3,), stride=(2,),
                    pool_type="sum", wrt=[0]),
-            Sample(rnd(2, 3, 1, 1, salt=5), distinct(2, 3, 3, 3), global_pool=True, wrt=[0])]
+            Sample(rnd(2, 3, 1, 1, salt=5), distinct(2, 3, 3, 3), global_pool=True, wrt=[0]),
+            Sample(rnd(2, 3, 1, 1, salt=5), rnd(2, 3, 3, 3), global_pool=True,
+                   pool_type="avg", wrt=[0])]
 
 
 _pooling_backward = register(
@@ -289,9 +322,13 @@ def _gather_kernel(xp, grad, data, kernel=(), global_pool=False, pooling_convent
 
     The adjoint of max-pool routing (the second-order term of max pooling).
     """
+    if global_pool:
+        idx = _flat_argmax(xp, data)[1]
+        picked = xp.take_along_axis(grad.reshape(grad.shape[:2] + (-1,)), idx, axis=-1)
+        return picked.reshape(grad.shape[:2] + (1,) * (grad.ndim - 2))
     geo = _geom(data.shape, kernel, stride, pad, global_pool, pooling_convention,
                 "_pooling_gather")
-    idx = _argmax(xp, data, geo)[1]
+    idx = _argmax(xp, data, geo)
     res = None
     for j, sl in _slabs(xp, grad, geo, 0):
         res = sl.copy() if res is None else xp.where(idx == j, sl, res)
@@ -323,7 +360,8 @@ _pooling_gather = register(
     samples=[Sample(rnd(2, 2, 5, 5, salt=5), distinct(2, 2, 5, 5), kernel=(3, 3),
                     stride=(2, 2), pad=(1, 1), wrt=[0]),
              Sample(rnd(2, 3, 6, salt=5), distinct(2, 3, 6), kernel=(2,), stride=(2,),
-                    pooling_convention="full", wrt=[0])],
+                    pooling_convention="full", wrt=[0]),
+             Sample(rnd(2, 3, 3, 3, salt=5), distinct(2, 3, 3, 3), global_pool=True, wrt=[0])],
     ref=_gather_ref, second_order=True)
 
 

@@ -1,9 +1,12 @@
 """Shape ops: reshape (with MXNet's special codes), transpose, expand/squeeze, flatten, concat,
 stack, split, broadcasting and depth/space rearrangement.
 
-Slicing, tiling, flipping and padding live in ``slicing.py`` (imported at the end so they
-register with this family). Every op here is linear, so gradients are other shape ops and
-second-order gradients come for free.
+Broadcasting and diag live in ``shape_broadcast.py``; slicing, tiling, flipping and padding in
+``shape_slicing.py`` (both imported at the end so they register with this family). Every op here
+is linear, so gradients are other shape ops and second-order gradients come for free.
+
+Results are fresh arrays, as with MXNet's operators, so an in-place update of a result never
+reaches the input; only ``reshape`` returns a view (MXNet's ``NDArray.reshape`` shares memory).
 """
 import math
 
@@ -168,7 +171,7 @@ def _rl_shape(lhs, rhs, lhs_begin=None, lhs_end=None, rhs_begin=None, rhs_end=No
 
 
 reshape_like = register(
-    "reshape_like", lambda xp, a, b, **at: a.reshape(_rl_shape(a.shape, b.shape, **at)),
+    "reshape_like", lambda xp, a, b, **at: a.reshape(_rl_shape(a.shape, b.shape, **at)).copy(),
     inputs=("lhs", "rhs"),
     attrs={"lhs_begin": None, "lhs_end": None, "rhs_begin": None, "rhs_end": None},
     infer=lambda a, b, **at: _like(a, _rl_shape(a.shape, b.shape, **at)),
@@ -179,7 +182,12 @@ reshape_like = register(
                     wrt=[0]),
              Sample(rnd(2, 3, 4), rnd(6, 5), lhs_begin=0, lhs_end=2, rhs_begin=0, rhs_end=1,
                     wrt=[0])],
-    ref=lambda a, b, **at: a.reshape(_rl_shape(a.shape, b.shape, **at)), second_order=True)
+    ref=lambda a, b, **at: a.reshape(_rl_shape(a.shape, b.shape, **at)),
+    doc="""Reshape ``lhs`` to ``rhs``'s shape, or splice ``rhs.shape[rhs_begin:rhs_end]``
+    in place of ``lhs.shape[lhs_begin:lhs_end]``.
+
+    Example: ``reshape_like(x (2, 6), y (3, 4))`` has shape ``(3, 4)``.""",
+    second_order=True)
 
 
 # ---- axis permutations -----------------------------------------------------------------------
@@ -196,7 +204,7 @@ def _perm(ndim, axes):
 def _transpose_kernel(xp, x, axes=None):
     """Permute the axes (reverse them by default). ``(2, 3, 4)`` with ``axes=(1, 0, 2)`` gives
     ``(3, 2, 4)``."""
-    return xp.transpose(x, _perm(x.ndim, axes))
+    return xp.transpose(x, _perm(x.ndim, axes)).copy()
 
 
 transpose = register(
@@ -219,7 +227,7 @@ def _swap_perm(ndim, dim1, dim2):
 
 
 swapaxes = register(
-    "swapaxes", lambda xp, x, dim1=0, dim2=0: xp.swapaxes(x, int(dim1), int(dim2)),
+    "swapaxes", lambda xp, x, dim1=0, dim2=0: xp.swapaxes(x, int(dim1), int(dim2)).copy(),
     attrs={"dim1": 0, "dim2": 0},
     infer=lambda x, dim1=0, dim2=0: _like(
         x, [x.shape[p] for p in _swap_perm(len(x.shape), dim1, dim2)]),
@@ -228,7 +236,9 @@ swapaxes = register(
         "Transpose", i[0], perm=list(_swap_perm(len(a[0].shape), dim1, dim2))),
     samples=[Sample(rnd(2, 3, 4), dim1=0, dim2=2), Sample(rnd(2, 3), dim1=1, dim2=-2),
              Sample(rnd(2, 3))],
-    ref=lambda x, dim1=0, dim2=0: np.swapaxes(x, dim1, dim2), second_order=True,
+    ref=lambda x, dim1=0, dim2=0: np.swapaxes(x, dim1, dim2),
+    doc="""Swap two axes: ``swapaxes(x (2, 3, 4), dim1=0, dim2=2)`` is ``(4, 3, 2)``.""",
+    second_order=True,
     aliases=("SwapAxis",))
 
 
@@ -240,7 +250,7 @@ def _expand_shape(shape, axis):
 
 
 expand_dims = register(
-    "expand_dims", lambda xp, x, axis: x.reshape(_expand_shape(x.shape, axis)),
+    "expand_dims", lambda xp, x, axis: x.reshape(_expand_shape(x.shape, axis)).copy(),
     attrs={"axis": REQUIRED},
     infer=lambda x, axis: _like(x, _expand_shape(x.shape, axis)),
     grad=lambda i, o, g, axis: (F.reshape(g[0], shape=tuple(i[0].shape)),),
@@ -248,7 +258,9 @@ expand_dims = register(
         "Unsqueeze", i[0], g.ints([norm_axis(axis, len(a[0].shape) + 1)])),
     samples=[Sample(rnd(2, 3), axis=0), Sample(rnd(2, 3), axis=2), Sample(rnd(2, 3), axis=-1),
              Sample(rnd(4), axis=-2)],
-    ref=lambda x, axis: np.expand_dims(x, axis), second_order=True)
+    ref=lambda x, axis: np.expand_dims(x, axis),
+    doc="""Insert a size-1 axis at ``axis``: ``expand_dims(x (2, 3), axis=1)`` is ``(2, 1, 3)``.""",
+    second_order=True)
 
 
 def _squeeze_axes(shape, axis):
@@ -277,7 +289,7 @@ def _squeeze_onnx(g, i, a, o, axis=None):
 
 
 squeeze = register(
-    "squeeze", lambda xp, x, axis=None: x.reshape(_squeeze_shape(x.shape, axis)),
+    "squeeze", lambda xp, x, axis=None: x.reshape(_squeeze_shape(x.shape, axis)).copy(),
     attrs={"axis": None},
     infer=lambda x, axis=None: _like(x, _squeeze_shape(x.shape, axis)),
     grad=lambda i, o, g, axis=None: (F.reshape(g[0], shape=tuple(i[0].shape)),),
@@ -285,6 +297,8 @@ squeeze = register(
     samples=[Sample(rnd(1, 3, 1)), Sample(rnd(1, 3, 1), axis=0),
              Sample(rnd(1, 3, 1), axis=(0, -1)), Sample(rnd(1, 1)), Sample(rnd(2, 3))],
     ref=lambda x, axis=None: np.squeeze(x, axis).reshape(np.squeeze(x, axis).shape or (1,)),
+    doc="""Remove size-1 axes (all, or those in ``axis``); at least one dim stays, so
+    ``squeeze(x (1, 1))`` is ``(1,)``. Example: ``squeeze(x (1, 3, 1))`` is ``(3,)``.""",
     second_order=True)
 
 
@@ -293,12 +307,14 @@ def _flat_shape(shape):
 
 
 flatten = register(
-    "flatten", lambda xp, x: x.reshape(_flat_shape(x.shape)),
+    "flatten", lambda xp, x: x.reshape(_flat_shape(x.shape)).copy(),
     infer=lambda x: _like(x, _flat_shape(tuple(x.shape))),
     grad=lambda i, o, g: (F.reshape(g[0], shape=tuple(i[0].shape)),),
     onnx=lambda g, i, a, o: g.op("Flatten", i[0], axis=1),
     samples=[Sample(rnd(2, 3, 4)), Sample(rnd(3, 2)), Sample(rnd(5)), Sample(rnd(2, 1, 2, 3))],
-    ref=lambda x: x.reshape(x.shape[0], -1), second_order=True, aliases=("Flatten",))
+    ref=lambda x: x.reshape(x.shape[0], -1),
+    doc="""Collapse all axes but the first: ``flatten(x (2, 3, 4))`` has shape ``(2, 12)``.""",
+    second_order=True, aliases=("Flatten",))
 
 
 # ---- joining and splitting -------------------------------------------------------------------
@@ -368,7 +384,10 @@ stack = register(
     samples=[Sample(rnd(2, 3), rnd(2, 3, salt=5)), Sample(rnd(2, 3), rnd(2, 3, salt=5),
                                                           rnd(2, 3, salt=6), axis=-1),
              Sample(rnd(4), rnd(4, salt=2), axis=1)],
-    ref=lambda *xs, axis=0, num_args=None: np.stack(xs, axis=axis), second_order=True)
+    ref=lambda *xs, axis=0, num_args=None: np.stack(xs, axis=axis),
+    doc="""Join same-shaped arrays along a new axis: ``stack(a (2, 3), b (2, 3), axis=1)`` is
+    ``(2, 2, 3)``.""",
+    second_order=True)
 
 
 def _split_bounds(n, num_outputs, op="split"):
@@ -381,7 +400,7 @@ def _split_bounds(n, num_outputs, op="split"):
 def _split_parts(xp, x, bounds, ax, squeeze_axis):
     parts = []
     for b, e in bounds:
-        p = x[(slice(None),) * ax + (slice(b, e),)]
+        p = x[(slice(None),) * ax + (slice(b, e),)].copy()
         if squeeze_axis:
             if e - b != 1:
                 raise OpError(f"split: squeeze_axis needs parts of size 1, got {e - b}")
@@ -487,6 +506,31 @@ split_v2 = register(
         np.squeeze(p, axis) if squeeze_axis else p
         for p in np.split(x, indices_or_sections, axis=axis)],
     second_order=True)
+
+
+# ---- shape as data --------------------------------------------------------------------------
+def _shape_array_kernel(xp, x):
+    """The shape as a 1-D int64 array: ``shape_array(x (2, 3))`` is ``[2, 3]``."""
+    return xp.asarray(x.shape, dtype=np.int64)
+
+
+def _size_array_kernel(xp, x):
+    """The element count as a ``(1,)`` int64 array: ``size_array(x (2, 3))`` is ``[6]``."""
+    return xp.asarray([math.prod(x.shape)], dtype=np.int64)
+
+
+shape_array = register(
+    "shape_array", _shape_array_kernel,
+    infer=lambda x: Aval((len(x.shape),), np.dtype(np.int64)),
+    onnx=lambda g, i, a, o: g.op("Shape", i[0]),
+    samples=[Sample(rnd(2, 3)), Sample(rnd(4))],
+    ref=lambda x: np.array(x.shape, dtype=np.int64), no_grad="integer output")
+
+size_array = register(
+    "size_array", _size_array_kernel, infer=lambda x: Aval((1,), np.dtype(np.int64)),
+    onnx=lambda g, i, a, o: g.op("Reshape", g.op("Size", i[0]), g.ints([1])),
+    samples=[Sample(rnd(2, 3)), Sample(rnd(4))],
+    ref=lambda x: np.array([x.size], dtype=np.int64), no_grad="integer output")
 
 
 def concatenate(arrays, axis=0, always_copy=True):

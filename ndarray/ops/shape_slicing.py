@@ -77,7 +77,7 @@ def _slice_kernel(xp, x, begin, end, step=None):
 
     Example: ``slice(x (3, 4), begin=(0, 1), end=(2, None), step=(1, 2))`` has shape ``(2, 2)``.
     """
-    return x[region(x.ndim, begin, end, step)]
+    return x[region(x.ndim, begin, end, step)].copy()
 
 
 def _slice_ref(x, begin, end, step=None):
@@ -151,7 +151,7 @@ def _slice_axis_kernel(xp, x, axis, begin, end):
     """Slice one axis: ``slice_axis(x (3, 4), axis=1, begin=1, end=3)`` has shape ``(3, 2)``.
     ``end=None`` runs to the end; negative indices count from the end."""
     b, e = _axis_region(x.ndim, axis, begin, end)
-    return x[region(x.ndim, b, e, op="slice_axis")]
+    return x[region(x.ndim, b, e, op="slice_axis")].copy()
 
 
 def _slice_axis_grad(i, o, g, axis, begin, end):
@@ -201,7 +201,7 @@ def _slice_like_kernel(xp, x, like, axes=()):
 
     Example: ``slice_like(x (3, 4), y (2, 2))`` has shape ``(2, 2)``.
     """
-    return x[region(x.ndim, *_like_ends(x.shape, like.shape, axes))]
+    return x[region(x.ndim, *_like_ends(x.shape, like.shape, axes))].copy()
 
 
 def _slice_like_ref(x, y, axes=()):
@@ -320,12 +320,15 @@ def _flip_onnx(g, i, a, o, axis):
 
 
 flip = register(
-    "flip", lambda xp, x, axis: xp.flip(x, axis=_flip_axes(x.ndim, axis)),
+    "flip", lambda xp, x, axis: xp.flip(x, axis=_flip_axes(x.ndim, axis)).copy(),
     attrs={"axis": REQUIRED}, infer=lambda x, axis: _like(x, x.shape),
     grad=lambda i, o, g, axis: (F.flip(g[0], axis=axis),), onnx=_flip_onnx,
     samples=[Sample(rnd(2, 3), axis=0), Sample(rnd(2, 3, 2), axis=(0, -1)),
              Sample(rnd(4), axis=0)],
-    ref=lambda x, axis: np.flip(x, axis), second_order=True, aliases=("reverse",))
+    ref=lambda x, axis: np.flip(x, axis),
+    doc="""Reverse the order of elements along ``axis`` (an int or a tuple); the shape is
+    unchanged. Example: ``flip(x (2, 3), axis=1)``.""",
+    second_order=True, aliases=("reverse",))
 
 
 # ---- pad -------------------------------------------------------------------------------------

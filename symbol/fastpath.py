@@ -1,0 +1,92 @@
+"""Inline expressions for hot ops in generated code, with in-place variants.
+
+The generic compiled line calls an op's kernel (``k12(xp, t3, a0)``). For the ops that dominate
+training steps, the code generator instead emits the numpy/cupy expression itself (no Python
+call layers), and when an input dies at that node and has the output's shape and dtype, writes
+into it (``xp.maximum(t3, 0, out=t3)``): memory planning without an allocator.
+
+Each emitter returns ``(expr, inplace_expr)`` templates over ``{0}``, ``{1}``... (inputs) and
+``{out}`` (the buffer to overwrite), or None to fall back to the kernel call.
+"""
+import numpy as np
+
+
+def _same(av_in, av_out):
+    return av_in is not None and av_out is not None and tuple(av_in.shape) == tuple(
+        av_out.shape) and np.dtype(av_in.dtype) == np.dtype(av_out.dtype)
+
+
+def _ufunc2(name):
+    def emit(ins, attrs, out):
+        if any(a is None for a in ins) or len(ins) != 2:
+            return None
+        return (f"xp.{name}({{0}}, {{1}})", f"xp.{name}({{0}}, {{1}}, out={{out}})")
+    return emit
+
+
+def _ufunc1(name):
+    def emit(ins, attrs, out):
+        return (f"xp.{name}({{0}})", f"xp.{name}({{0}}, out={{out}})")
+    return emit
+
+
+def _relu(ins, attrs, out):
+    return ("xp.maximum({0}, 0)", "xp.maximum({0}, 0, out={out})")
+
+
+def _dot(ins, attrs, out):
+    a, b = ins
+    if a is None or b is None or len(a.shape) != 2 or len(b.shape) != 2:
+        return None
+    lhs = "{0}.T" if attrs.get("transpose_a") else "{0}"
+    rhs = "{1}.T" if attrs.get("transpose_b") else "{1}"
+    return (f"xp.matmul({lhs}, {rhs})", None)
+
+
+def _fully_connected(ins, attrs, out):
+    x, w = ins[0], ins[1]
+    if x is None or w is None or len(x.shape) != 2:
+        return None
+    if attrs.get("no_bias") or len(ins) < 3 or ins[2] is None:
+        return ("xp.matmul({0}, {1}.T)", None)
+    return ("xp.add(xp.matmul({0}, {1}.T), {2})", None)
+
+
+def _sum(ins, attrs, out):
+    x = ins[0]
+    axis = attrs.get("axis")
+    if x is None or attrs.get("exclude") or out is None or not out.shape:
+        return None
+    keep = bool(attrs.get("keepdims"))
+    if axis is None or axis == ():
+        return None  # full reductions return shape (1,): let the kernel do it
+    axes = tuple(a % len(x.shape) for a in (axis if isinstance(axis, tuple) else (axis,)))
+    if not keep and len(axes) >= len(x.shape):
+        return None  # numpy would return a scalar where MXNet returns shape (1,)
+    return (f"xp.sum({{0}}, axis={axes}, keepdims={keep})", None)
+
+
+EMITTERS = {
+    "add": _ufunc2("add"), "subtract": _ufunc2("subtract"), "multiply": _ufunc2("multiply"),
+    "maximum": _ufunc2("maximum"), "minimum": _ufunc2("minimum"),
+    "exp": _ufunc1("exp"), "tanh": _ufunc1("tanh"), "negative": _ufunc1("negative"),
+    "sqrt": _ufunc1("sqrt"), "square": _ufunc1("square"), "abs": _ufunc1("abs"),
+    "relu": _relu, "dot": _dot, "fully_connected": _fully_connected, "sum": _sum,
+}
+
+
+def emit(node, in_avals):
+    """Templates for ``node`` or None (use the kernel)."""
+    fn = EMITTERS.get(node.op.name)
+    if fn is None or node.num_outputs != 1 or node.avals is None:
+        return None
+    out = node.avals[0]
+    # a float result of integer/bool inputs, or mixed dtypes: let the kernel decide the dtype
+    if any(a is not None and np.dtype(a.dtype) != np.dtype(out.dtype) for a in in_avals
+           if hasattr(a, "dtype")):
+        return None
+    return fn(in_avals, node.attrs, out)
+
+
+def can_overwrite(in_aval, out_aval):
+    return _same(in_aval, out_aval)
