@@ -28,7 +28,9 @@ from collections import OrderedDict
 
 from .. import initializer
 from .. import ndarray as nd
+from ..ndarray._registry import STATE
 from ..ndarray.ndarray import NDArray
+from ..symbol.cached import CachedGraph, bump_version
 from ._block_utils import HookHandle, _BlockScope, summary
 from .parameter import DeferredInitializationError, Parameter, _indent
 from .parameter_dict import ParameterDict, load_into
@@ -204,6 +206,7 @@ class Block:
             child.cast(dtype)
         for p in self._own_params().values():
             p.cast(dtype)
+        bump_version()
 
     def share_parameters(self, shared):
         """Use the Parameters of ``shared`` (structural name -> Parameter, e.g. another block's
@@ -305,6 +308,10 @@ class Block:
 
     # ---- calling ---------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        tracer = STATE.tracer
+        if tracer is not None:  # inside a hybridized parent: trace inline, named by path
+            with tracer.in_block(getattr(tracer, "paths", {}).get(id(self), self.name)):
+                return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
             hook(self, args)
         out = self._run_forward(*args, **kwargs)
@@ -338,6 +345,7 @@ class HybridBlock(Block):
         self._hybrid_flags = {}
         self._cached_graph = ()
         self._cached_op = None
+        self._params_ready = False
 
     def __setattr__(self, name, value):
         super().__setattr__(name, value)
@@ -355,6 +363,8 @@ class HybridBlock(Block):
     def _clear_cached_op(self):
         self._cached_graph = ()
         self._cached_op = None
+        self._params_ready = False
+        bump_version()  # parents' cached graphs include this block: invalidate them too
 
     def hybridize(self, active=True, static_alloc=False, static_shape=False, backend=None,
                   **kwargs):
@@ -383,8 +393,24 @@ class HybridBlock(Block):
         return self._call_eager(*args, **kwargs)
 
     def _call_cached(self, *args, **kwargs):
-        """Run the hybridized computation (for now: the eager forward; tracing comes later)."""
-        return self._call_eager(*args, **kwargs)
+        """Run the compiled graph for this call signature (tracing it on a cache miss).
+
+        The first call with uninitialized (deferred) parameters runs eagerly, which completes
+        their initialization; keyword inputs also run eagerly.
+        """
+        if kwargs:
+            return self._call_eager(*args, **kwargs)
+        if not self._params_ready:
+            if any(p._data is None for p in self.collect_params().values()):
+                return self._call_eager(*args)
+            self._params_ready = True
+        if self._cached_op is None:
+            self._cached_op = CachedGraph(self, self._hybrid_flags)
+        return self._cached_op(*args)
+
+    def _traced_forward(self, *args):
+        """``forward`` as the tracer runs it (hooks stay outside the graph)."""
+        return self.forward(*args)
 
     def _call_eager(self, *args, **kwargs):
         try:

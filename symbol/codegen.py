@@ -68,7 +68,8 @@ def compile_graph(args, targets, name="graph"):
     for k, (node, i) in enumerate(args):
         var_of[(node.id, i)] = f"a{k}"
         arg_names.append(node.name)
-    nodes = [n for n in topo_order(targets)]
+    provided = {n.id for n, _ in args if n.num_outputs == 1}
+    nodes = [n for n in topo_order(targets, stop=provided)]
     uses = _last_uses(nodes, targets, var_of)
     lines = [f"def {name}(xp{''.join(f', a{k}' for k in range(len(args)))}):"]
     line_nodes = {}
@@ -130,6 +131,8 @@ def _last_uses(nodes, targets, var_of):
     keep = {(n.id, i) for n, i in targets}
     last = {}
     for idx, node in enumerate(nodes):
+        if all((node.id, k) in var_of for k in range(node.num_outputs)):
+            continue  # provided by the caller: its inputs are never computed here
         for i in node.inputs:
             if is_entry(i):
                 last[(i[0].id, i[1])] = idx

@@ -54,8 +54,11 @@ def is_entry(x):
     return type(x) is tuple and len(x) == 2 and type(x[0]) is Node
 
 
-def topo_order(entries):
-    """Nodes reachable from ``entries``, inputs before users (iterative DFS)."""
+def topo_order(entries, stop=None):
+    """Nodes reachable from ``entries``, inputs before users (iterative DFS).
+
+    ``stop``: node ids treated as leaves (their inputs are not visited).
+    """
     order, seen = [], set()
     stack = [(e[0], False) for e in reversed(entries)]
     while stack:
@@ -67,6 +70,8 @@ def topo_order(entries):
             continue
         seen.add(node.id)
         stack.append((node, True))
+        if stop is not None and node.id in stop:
+            continue
         for inp in reversed(node.inputs):
             if is_entry(inp) and inp[0].id not in seen:
                 stack.append((inp[0], False))

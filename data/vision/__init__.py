@@ -1,0 +1,1 @@
+"""``kiln.data.vision`` (``gluon.data.vision``): image transforms and local-file datasets."""
