@@ -16,6 +16,8 @@ from .base import MXNetError
 from .device import Context, Device, cpu, cpu_pinned, current_context, current_device, gpu, num_gpus
 
 init = initializer
+from . import symbol  # noqa: E402
+from . import symbol as sym  # noqa: E402
 from . import gluon, nn  # noqa: E402  (they need the names above)
 
 __version__ = "0.1.0"
@@ -23,4 +25,4 @@ context = __import__("kiln.device", fromlist=["device"])
 
 __all__ = ["nd", "ndarray", "autograd", "random", "cpu", "gpu", "num_gpus", "Context", "Device",
            "current_context", "current_device", "cpu_pinned", "MXNetError", "base",
-           "optimizer", "lr_scheduler", "initializer", "init", "nn", "gluon"]
+           "optimizer", "lr_scheduler", "initializer", "init", "nn", "gluon", "sym", "symbol"]

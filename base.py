@@ -50,3 +50,22 @@ def describe_args(args):
         else:
             parts.append(f"scalar {a!r}")
     return "[" + ", ".join(parts) + "]"
+
+
+def atomic_write(path, blob):
+    """Write ``blob`` to ``path`` atomically: a temporary file in the same folder, then rename."""
+    import tempfile
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -197,8 +197,8 @@ def section(rows, tver, repeat):
         "weights (head gradient of ones).",
         "",
         f"- machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs (1-min load average {os.getloadavg()[0]:.1f} when the run "
-        "ended: other processes were sharing the machine when above 0)",
+        f"{os.cpu_count()} CPUs; 1-min load average {os.getloadavg()[0]:.1f} at the end of "
+        "the run (well above 1 means other processes shared the CPUs: timings are noisy)",
         f"- numpy {np.__version__}, torch {tver or 'not installed'}, kiln {kiln.__version__}"
         if hasattr(kiln, "__version__") else
         f"- numpy {np.__version__}, torch {tver or 'not installed'}",

@@ -112,15 +112,19 @@ def export_name(node):
     return (camel[0] if camel else op.name), {}
 
 
-def symbol_to_json(sym, const_names=None):
-    """Serialize a Symbol; returns ``(json_text, constants)`` with constants name -> array."""
+def symbol_to_json(sym, rename=None):
+    """Serialize a Symbol; returns ``(json_text, constants)`` with constants name -> array.
+
+    ``rename``: node id -> name to write instead of the node's own name (graph inputs).
+    """
+    rename = rename or {}
     nodes = topo_order(sym._entries)
     index, out_nodes, arg_nodes, row_ptr, consts = {}, [], [], [0], {}
     for node in nodes:
         if node.kind in ("var", "const"):
-            name = node.name
+            name = rename.get(node.id, node.name)
             if node.kind == "const":
-                name = (const_names or {}).get(node.id) or f"_const{len(consts)}"
+                name = f"_const{len(consts)}"
                 consts[name] = node.value
             entry = {"op": "null", "name": name, "inputs": []}
             attrs = _var_attrs(node)

@@ -21,3 +21,4 @@ from .containers import (
 )
 from .parameter import Constant, DeferredInitializationError, Parameter
 from .parameter_dict import ParameterDict
+from .symbol_block import SymbolBlock

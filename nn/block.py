@@ -456,8 +456,29 @@ class HybridBlock(Block):
         raise NotImplementedError
 
     def export(self, path, epoch=0, remove_amp_cast=True):
-        """Export the graph and parameters (needs the symbol API: not implemented yet)."""
-        raise NotImplementedError("HybridBlock.export() is not implemented yet in kiln")
+        """Write ``path-symbol.json`` and ``path-%04d.params`` in MXNet 1.x's formats.
+
+        Call the hybridized block once first. Returns the two file names.
+        """
+        from .symbol_block import export_block
+        return export_block(self, path, epoch)
+
+    def print_graph(self):
+        """The optimized graph of the last traced call signature, one node per line."""
+        return self._last_entry().print_graph()
+
+    def generated_code(self):
+        """The generated Python source of the last traced forward (and backward, once run)."""
+        entry = self._last_entry()
+        code = entry.forward.source
+        if entry.train is not None:
+            code += "\n" + entry.train.forward.source + "\n" + entry.train.backward.source
+        return code
+
+    def _last_entry(self):
+        if self._cached_op is None or not self._cached_op.entries:
+            raise RuntimeError(f"{self.name} has no compiled graph yet: hybridize() and call it")
+        return list(self._cached_op.entries.values())[-1]
 
     def optimize_for(self, x, *args, backend=None, **kwargs):
         """Partition for a backend (not supported in kiln)."""

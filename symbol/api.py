@@ -158,7 +158,7 @@ def tojson(self):
 
 def save(self, fname, remove_amp_cast=True):
     """Write the graph JSON atomically."""
-    from ..ndarray.io import atomic_write
+    from ..base import atomic_write
     atomic_write(fname, tojson(self).encode())
 
 

@@ -74,10 +74,20 @@ class CachedGraph:
             entry = self.entries[key] = self._trace(args, leaves, ctx)
         return entry.run(leaves)
 
-    def _trace(self, args, leaves, ctx):
+    def inference_entry(self):
+        """A predict-mode graph for the last call signature (what ``export`` writes)."""
+        args = self.last_args
+        from .. import autograd
+        with autograd.predict_mode():
+            leaves = []
+            flatten(args, leaves)
+            return self._trace(args, leaves, self.last_ctx, count=False)
+
+    def _trace(self, args, leaves, ctx, count=True):
         from ..device import current_context
         ctx = ctx or current_context()
-        self.trace_count += 1
+        self.last_args, self.last_ctx = args, ctx
+        self.trace_count += count
         if self.trace_count == RETRACE_WARN + 1:
             warnings.warn(f"{self.block.__class__.__name__} block {self.block.name!r} has been "
                           f"traced {self.trace_count} times (input shapes, dtypes or modes keep "

@@ -9,7 +9,7 @@ import importlib
 from .. import _registry
 
 FAMILIES = ["creation", "elemwise", "unary", "activation", "reduce", "shape", "indexing",
-            "linalg", "sort", "nn_basic", "conv", "pool", "norm", "random_ops"]
+            "linalg", "sort", "nn_basic", "conv", "pool", "norm", "random_ops", "ctc"]
 
 
 def _load_families():

@@ -1,0 +1,143 @@
+"""SymbolBlock (a graph as a block) and ``HybridBlock.export`` in MXNet 1.x's file formats.
+
+``export(path, epoch)`` writes ``path-symbol.json`` (MXNet graph JSON) and ``path-%04d.params``
+(MXNet's binary NDArray list, keys ``arg:<name>`` / ``aux:<name>``); ``SymbolBlock.imports``
+reads them back, including files written by MXNet 1.x itself.
+
+Example::
+
+    >>> net.hybridize(); net(x); net.export("model")        # model-symbol.json, model-0000.params
+    >>> net2 = SymbolBlock.imports("model-symbol.json", ["data"], "model-0000.params")
+"""
+import numpy as np
+
+from .. import ndarray as nd
+from ..base import MXNetError
+from ..export.mxnet_json import _mark_aux, symbol_to_json
+from ..ndarray._registry import STATE
+from ..base import atomic_write
+from ..symbol import api as sym_api
+from ..symbol import passes
+from ..symbol.evaluate import evaluate
+from ..symbol.graph import topo_order
+from ..symbol.symbol import Group, Symbol
+from .block import HybridBlock
+from .parameter import Parameter
+
+__all__ = ["SymbolBlock", "export_block"]
+
+
+class SymbolBlock(HybridBlock):
+    """Wrap a graph (``outputs`` computed from the variables ``inputs``) as a HybridBlock.
+
+    Every other variable becomes a Parameter named like the variable; auxiliary states
+    (BatchNorm's moving statistics) get ``grad_req='null'``.
+    """
+
+    def __init__(self, outputs, inputs, params=None):
+        super().__init__(prefix="", params=None)
+        outputs = outputs if isinstance(outputs, Symbol) else Group(list(outputs))
+        inputs = [inputs] if isinstance(inputs, Symbol) else list(inputs)
+        self._graph = outputs
+        self._input_names = [s.name for s in inputs]
+        nodes = topo_order(outputs._entries)
+        _mark_aux(outputs._entries)
+        var_names = [n.name for n in nodes if n.kind == "var"]
+        missing = [n for n in self._input_names if n not in var_names]
+        if missing:
+            raise MXNetError(f"SymbolBlock inputs {missing} are not variables of the graph "
+                             f"(its variables: {var_names})")
+        given = dict(params.items()) if params is not None else {}
+        by_name = {p.name: p for p in given.values()}
+        for node in nodes:
+            if node.kind != "var" or node.name in self._input_names:
+                continue
+            p = by_name.get(node.name) or given.get(node.name)
+            if p is None:
+                aux = bool(node.meta.get("aux"))
+                shape = (node.meta or {}).get("shape")
+                p = Parameter(node.name, grad_req="null" if aux else "write",
+                              shape=tuple(shape) if shape else None, allow_deferred_init=True)
+            p._prefixed = True
+            self._register_param(node.name, p)
+
+    def forward(self, *args):
+        if len(args) != len(self._input_names):
+            raise MXNetError(f"SymbolBlock takes {len(self._input_names)} inputs "
+                             f"{self._input_names}, got {len(args)}")
+        ctx = next((a.context for a in args if isinstance(a, nd.NDArray)), None)
+        feed = dict(zip(self._input_names, args))
+        for name, p in self._reg_params.items():
+            feed[name] = p.data(ctx)
+        outs = evaluate(self._graph._entries, feed)
+        return outs[0] if len(outs) == 1 else outs
+
+    def infer_shape(self, *args):
+        shapes = {n: a.shape for n, a in zip(self._input_names, args)}
+        dtypes = {n: np.dtype(a.dtype) for n, a in zip(self._input_names, args)}
+        known = sym_api.infer_avals(self._graph, shapes, dtypes, partial=True)
+        for node in topo_order(self._graph._entries):
+            p = self._reg_params.get(node.name)
+            av = known.get((node.id, 0))
+            if p is not None and av is not None and (p.shape is None or 0 in p.shape
+                                                     or -1 in p.shape):
+                p.shape = tuple(av.shape)
+
+    @staticmethod
+    def imports(symbol_file, input_names, param_file=None, ctx=None, allow_missing=False,
+                ignore_extra=False):
+        """Load ``*-symbol.json`` (+ ``.params``) written by ``export`` or by MXNet 1.x."""
+        from .. import symbol as sym
+        graph = sym.load(symbol_file)
+        if isinstance(input_names, str):
+            input_names = [input_names]
+        inputs = [sym.var(n) for n in input_names]
+        block = SymbolBlock(graph, inputs)
+        if param_file is not None:
+            block.collect_params().load(param_file, ctx=ctx, allow_missing=allow_missing,
+                                        ignore_extra=ignore_extra)
+        return block
+
+
+def export_block(block, path, epoch=0):
+    """Write ``path-symbol.json`` and ``path-%04d.params`` for a hybridized, called block."""
+    cg = getattr(block, "_cached_op", None)
+    if cg is None or not cg.entries:
+        raise MXNetError(f"export(): call {block.name} once after hybridize() so its graph is "
+                         "known (net.hybridize(); net(x); net.export(path))")
+    entry = cg.inference_entry()
+    rename = {}
+    inputs = entry.input_entries
+    for k, (node, _) in enumerate(inputs):
+        rename[node.id] = "data" if len(inputs) == 1 else f"data{k}"
+    outputs = passes.optimize(entry.outputs, entry.xp)
+    symbol = Symbol(outputs)
+    _mark_aux(outputs)
+    # parameters are written under their structural names (features.0.weight), so that
+    # load_parameters of the file works on any instance of the network
+    structural = {id(p): k for k, p in block.collect_params().items()}
+    arrays = {}
+    for node in topo_order(outputs):
+        if node.kind == "var" and node.id not in rename:
+            param = node.meta.get("param")
+            if param is None:
+                continue
+            name = rename[node.id] = structural.get(id(param), param.name)
+            prefix = "aux" if node.meta.get("aux") else "arg"
+            arrays[f"{prefix}:{name}"] = param.data(entry.ctx).as_in_context(_cpu())
+    text, consts = symbol_to_json(symbol, rename=rename)
+    for name, value in consts.items():
+        arrays[f"arg:{name}"] = nd.NDArray(np.asarray(value) if isinstance(
+            value, np.ndarray) else value.get())
+    sym_file, params_file = f"{path}-symbol.json", f"{path}-{epoch:04d}.params"
+    atomic_write(sym_file, text.encode())
+    nd.save(params_file, arrays)
+    return sym_file, params_file
+
+
+def _cpu():
+    from ..device import cpu
+    return cpu()
+
+
+_ = STATE
