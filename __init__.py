@@ -16,9 +16,12 @@ from .base import MXNetError
 from .device import Context, Device, cpu, cpu_pinned, current_context, current_device, gpu, num_gpus
 
 init = initializer
-from . import symbol  # noqa: E402
+from . import (  # noqa: E402  (they need the names above)
+           gluon,
+           nn,
+           symbol,  # noqa: E402
+)
 from . import symbol as sym  # noqa: E402
-from . import gluon, nn  # noqa: E402  (they need the names above)
 
 __version__ = "0.1.0"
 context = __import__("kiln.device", fromlist=["device"])

@@ -1,11 +1,13 @@
-"""Metric base: EvalMetric, the registry, ``create`` and CompositeEvalMetric (see ``kiln.metric``)."""
+"""Metric base: EvalMetric, the registry, ``create`` and CompositeEvalMetric.
+
+See ``kiln.metric`` for the overview.
+"""
 import json
 from collections import OrderedDict
 
 import numpy
 
 from .ndarray import NDArray
-
 
 _REGISTRY = {}
 

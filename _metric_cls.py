@@ -15,7 +15,8 @@ class Accuracy(EvalMetric):
 
     Example::
 
-        >>> m = Accuracy(); m.update([kl.nd.array([0, 1])], [kl.nd.array([[0.9, 0.1], [0.8, 0.2]])])
+        >>> m = Accuracy()
+        >>> m.update([kl.nd.array([0, 1])], [kl.nd.array([[0.9, 0.1], [0.8, 0.2]])])
         >>> m.get()
         ('accuracy', 0.5)
     """
@@ -207,7 +208,8 @@ class F1(_BinaryMetric):
 
     Example::
 
-        >>> m = F1(); m.update([kl.nd.array([0, 1, 1])], [kl.nd.array([[0.3, 0.7], [0, 1], [0.4, 0.6]])])
+        >>> m = F1()
+        >>> m.update([kl.nd.array([0, 1, 1])], [kl.nd.array([[0.3, 0.7], [0, 1], [0.4, 0.6]])])
         >>> m.get()
         ('f1', 0.8)
     """

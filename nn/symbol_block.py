@@ -12,10 +12,9 @@ Example::
 import numpy as np
 
 from .. import ndarray as nd
-from ..base import MXNetError
+from ..base import MXNetError, atomic_write
 from ..export.mxnet_json import _mark_aux, symbol_to_json
 from ..ndarray._registry import STATE
-from ..base import atomic_write
 from ..symbol import api as sym_api
 from ..symbol import passes
 from ..symbol.evaluate import evaluate

@@ -2,10 +2,9 @@
 import inspect
 import os
 
+import kiln as mx
 import numpy as np
 import pytest
-
-import kiln as mx
 from kiln import autograd, gluon, nd
 from kiln.base import MXNetError, OpError
 

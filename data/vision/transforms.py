@@ -16,9 +16,9 @@ Example::
 """
 import numpy as np
 
-from ...nn import Block, HybridBlock, HybridSequential, Sequential
 from ...ndarray import NDArray
 from ...ndarray import array as _nd_array
+from ...nn import Block, HybridBlock, HybridSequential, Sequential
 from . import _image
 
 __all__ = ["Compose", "Cast", "ToTensor", "Normalize", "Resize", "CenterCrop",

@@ -36,7 +36,7 @@ def _lse(xp, *terms):
 
 
 def _shift(xp, a, k, fill):
-    """Shift ``a`` (N, S) right by ``k`` along axis 1 (left when ``k < 0``), filling with ``fill``."""
+    """Shift ``a`` (N, S) right by ``k`` along axis 1 (left when ``k < 0``), filling ``fill``."""
     pad = xp.full((a.shape[0], abs(k)), fill, dtype=a.dtype)
     if k > 0:
         return xp.concatenate([pad, a[:, :-k]], axis=1)
