@@ -16,16 +16,16 @@ from .base import MXNetError
 from .device import Context, Device, cpu, cpu_pinned, current_context, current_device, gpu, num_gpus
 
 init = initializer
-from . import (  # noqa: E402  (they need the names above)
-           gluon,
-           nn,
-           symbol,  # noqa: E402
-)
+# these need the names above
+from . import symbol  # noqa: E402
 from . import symbol as sym  # noqa: E402
+from . import gluon, nn, viz  # noqa: E402
+from . import data, metric  # noqa: E402
 
 __version__ = "0.1.0"
 context = __import__("kiln.device", fromlist=["device"])
 
 __all__ = ["nd", "ndarray", "autograd", "random", "cpu", "gpu", "num_gpus", "Context", "Device",
            "current_context", "current_device", "cpu_pinned", "MXNetError", "base",
-           "optimizer", "lr_scheduler", "initializer", "init", "nn", "gluon", "sym", "symbol"]
+           "optimizer", "lr_scheduler", "initializer", "init", "nn", "gluon", "sym", "symbol",
+           "viz", "data", "metric"]
