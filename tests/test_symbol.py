@@ -1,12 +1,10 @@
 """The Symbol API (kiln.sym), MXNet JSON in and out, the executor and kiln.viz."""
 import json
 
+import kiln as mx
 import numpy as np
 import pytest
-
-import kiln as mx
-from kiln import gluon, nd
-from kiln import sym
+from kiln import gluon, nd, sym
 from kiln.base import MXNetError
 
 
