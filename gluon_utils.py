@@ -85,10 +85,11 @@ def clip_global_norm(arrays, max_norm, check_isfinite=True):
     if check_isfinite and not np.isfinite(total_norm.asscalar()):
         warnings.warn(UserWarning("nan or inf is detected. Clipping results will be undefined."),
                       stacklevel=2)
-    scale = max_norm / (total_norm + 1e-8)
-    scale = _nd_minimum(scale, 1.0)
-    for arr in arrays:
-        arr *= scale.as_in_context(arr.context).astype(arr.dtype)
+    # An infinite norm makes scale 0 and inf * 0 = nan: warned about above, not again here.
+    with np.errstate(invalid="ignore", over="ignore"):
+        scale = _nd_minimum(max_norm / (total_norm + 1e-8), 1.0)
+        for arr in arrays:
+            arr *= scale.as_in_context(arr.context).astype(arr.dtype)
     if check_isfinite:
         return float(total_norm.asscalar())
     return total_norm

@@ -17,7 +17,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..base import OpError, describe_args, user_frame
-from ..device import _CPU0, as_context, current_context
+from ..device import as_context, current_context
 
 Aval = namedtuple("Aval", ["shape", "dtype"])
 Aval.__doc__ = "Abstract value: what ``infer`` sees and returns (a shape tuple and a numpy dtype)."
@@ -75,6 +75,7 @@ class Op:
         self.ignored = frozenset(ignored) | {"name", "attr", "ctx_group"}
         self.aliases = tuple(aliases)
         self.places = places  # output lives on attrs["device"] (to_device), not the inputs'
+        self.plain = num_outputs == 1 and not uses_mode and not places
         self.doc = doc or (kernel.__doc__ if kernel else None)
         self.func = None
 
@@ -191,7 +192,7 @@ def invoke(op, args, attrs, out=None):
     needs_tape = False
     datas = []
     for a in args:
-        if isinstance(a, NDArray):
+        if type(a) is NDArray or isinstance(a, NDArray):
             c = a._ctx
             if ctx is None:
                 ctx = c
@@ -209,18 +210,26 @@ def invoke(op, args, attrs, out=None):
     state = STATE
     if state.tracer is not None and (ctx is None or op.random):
         return trace_hook(op, args, attrs)
-    if op.uses_mode:
-        attrs["_train"] = state.training
     if ctx is None:
         ctx = as_context(attrs.get("ctx")) if "ctx" in attrs else current_context()
-    xp = ctx._xp if ctx is _CPU0 else ctx.xp
+    if op.plain:  # the common case: one output, no mode, no device move
+        try:
+            res = op.kernel(ctx._xp or ctx.xp, *datas, **attrs)
+        except Exception as e:
+            raise op_error(op, args, attrs, e) from e
+        result = _new(res, ctx)
+        if needs_tape and state.recording and op.grad is not None:
+            _record(op, args, attrs, (result,))
+        return result if out is None else _write_out(out, result)
+    if op.uses_mode:
+        attrs["_train"] = state.training
     try:
-        res = op.kernel(xp, *datas, **attrs)
+        res = op.kernel(ctx._xp or ctx.xp, *datas, **attrs)
     except Exception as e:
         raise op_error(op, args, attrs, e) from e
     if op.places:
         ctx = as_context(attrs["device"])
-    if op.num_outputs == 1 or (callable(op.num_outputs) and op.n_out(attrs) == 1):
+    if op.n_out(attrs) == 1:
         result = _new(res, ctx)
         outs = (result,)
     else:

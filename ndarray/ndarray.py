@@ -340,7 +340,15 @@ _registry._new = _new
 
 # ---- operators and methods generated from the registry ----
 def _binop(name, reflected=False):
-    if reflected:
+    fn = getattr(F, name, None) if F is not None else None
+    if fn is not None:  # bound directly once the ops exist (one lookup less per call)
+        if reflected:
+            def method(self, other):
+                return fn(other, self)
+        else:
+            def method(self, other):
+                return fn(self, other)
+    elif reflected:
         def method(self, other):
             return getattr(F, name)(other, self)
     else:

@@ -1,15 +1,12 @@
 """kiln.data: datasets, samplers, DataLoader (in-process, worker processes, threads)."""
 import gc
-import gzip
 import multiprocessing as mp
 import os
-import struct
 import time
 
+import kiln as kl
 import numpy as np
 import pytest
-
-import kiln as kl
 from kiln import data as kd
 
 # ---- datasets (module level so worker processes can use them under spawn too) ----------------

@@ -131,14 +131,18 @@ def _ctc_grad_kernel(xp, data, label, data_lengths=None, label_lengths=None, **a
     logp, lp, ext, allow, llen, tlen = _setup(xp, data, label, data_lengths, label_lengths,
                                               **attrs)
     T, N, C = data.shape
+    blank = 0 if attrs["blank_label"] == "first" else C - 1
     alphas = _alpha(xp, lp, allow, tlen)
     ll = _log_likelihood(xp, alphas, llen)
     ok = xp.isfinite(ll)
     ll = xp.where(ok, ll, 0.0)
     gamma = alphas + _beta(xp, lp, allow, llen, tlen) - lp   # log p(paths through (t, s))
     post = xp.exp(gamma - ll[None, :, None])
-    onehot = (ext[:, :, None] == xp.arange(C)[None, None]).astype(post.dtype)
-    occupancy = xp.einsum("tns,nsc->tnc", post, onehot)
+    # Expected class counts: blank slots (even) go to the blank column; label slots (odd) are
+    # scattered by a one-hot of the labels, (N, L, C) rather than (N, S, C).
+    onehot = (ext[:, 1::2, None] == xp.arange(C)[None, None]).astype(post.dtype)
+    occupancy = xp.einsum("tnl,nlc->tnc", post[:, :, 1::2], onehot)
+    occupancy[:, :, blank] += post[:, :, 0::2].sum(axis=2)
     live = (xp.arange(T)[:, None] < tlen[None]) & ok[None]
     grad = (xp.exp(logp) - occupancy) * live[:, :, None]
     return grad.astype(data.dtype)

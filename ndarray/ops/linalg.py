@@ -41,6 +41,11 @@ def _t(xp, m, flag):
 
 
 def _dot_kernel(xp, lhs, rhs, transpose_a=False, transpose_b=False, forward_stype=None):
+    if lhs.ndim == 2 and rhs.ndim == 2:  # the common case, without the view bookkeeping
+        a = lhs.T if transpose_a else lhs
+        b = rhs.T if transpose_b else rhs
+        if a.shape[1] == b.shape[0]:
+            return xp.matmul(a, b)
     lm, rm, out = _dot_views(lhs.shape, rhs.shape, transpose_a, transpose_b)
     res = xp.matmul(_t(xp, lhs.reshape(lm), transpose_a), _t(xp, rhs.reshape(rm), transpose_b))
     return res.reshape(out)

@@ -81,16 +81,24 @@ def _reduce_infer(x, axis=None, keepdims=False, exclude=False):
 
 
 def _make_kernel(np_name, acc=True):
+    as_method = np_name in ("sum", "mean", "prod", "max", "min")  # x.sum() beats np.sum(x)
+
     def kernel(xp, x, axis=None, keepdims=False, exclude=False):
-        axes = red_axes(x.ndim, axis, exclude)
-        if not axes:
-            return x.copy()
-        fn = getattr(xp, np_name)
-        if acc:  # keep the input dtype (numpy would widen ints to int64, mean to float64)
-            res = fn(x, axis=axes, keepdims=keepdims, dtype=_acc_dtype(x.dtype))
+        if axis is None:
+            axes = None  # everything (MXNet ignores exclude here)
         else:
-            res = fn(x, axis=axes, keepdims=keepdims)
-        return _finish(res.astype(x.dtype, copy=False))
+            axes = red_axes(x.ndim, axis, exclude)
+            if not axes:
+                return x.copy()
+        fn = getattr(x, np_name) if as_method else getattr(xp, np_name)
+        args = () if as_method else (x,)
+        if acc:  # keep the input dtype (numpy would widen ints to int64, mean to float64)
+            res = fn(*args, axis=axes, keepdims=keepdims, dtype=_acc_dtype(x.dtype))
+        else:
+            res = fn(*args, axis=axes, keepdims=keepdims)
+        if res.dtype != x.dtype:
+            res = res.astype(x.dtype)
+        return _finish(res)
     kernel.__name__ = np_name
     return kernel
 
