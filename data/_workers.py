@@ -19,6 +19,7 @@ import random
 import signal
 import threading
 import traceback
+import warnings
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as _FutureTimeout
@@ -135,7 +136,11 @@ class ProcessPool:
             p = ctx.Process(target=_worker_loop, daemon=True,
                             args=(dataset, batchify_fn, self._tasks, self._results,
                                   base_seed + wid, os.getpid()))
-            p.start()
+            with warnings.catch_warnings():
+                # Python >= 3.12 warns about fork() in a threaded process; the workers only run
+                # dataset code and never touch the parent's locks.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                p.start()
             self._procs.append(p)
         self._finalizer = weakref.finalize(self, _shutdown_processes, self._procs, self._tasks)
 

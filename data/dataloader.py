@@ -61,7 +61,8 @@ def _as_in_context(data, ctx):
 class _MultiWorkerIter:
     """Keeps up to ``prefetch`` batches in flight and hands them back in sampler order."""
 
-    def __init__(self, pool, batch_sampler, prefetch, timeout, pin_ctx):
+    def __init__(self, loader, pool, batch_sampler, prefetch, timeout, pin_ctx):
+        self._loader = loader  # keeps the loader (and so its pool) alive while iterating
         self._pool = pool
         self._iter = iter(batch_sampler)
         self._len = len(batch_sampler)
@@ -168,7 +169,7 @@ class DataLoader:
             return self._same_process_iter()
         if self._worker_pool is None or not self._worker_pool.alive:
             self._worker_pool = self._make_pool()  # the previous one lost a worker
-        return _MultiWorkerIter(self._worker_pool, self._batch_sampler, self._prefetch,
+        return _MultiWorkerIter(self, self._worker_pool, self._batch_sampler, self._prefetch,
                                 self._timeout, self._pin_ctx())
 
     def _same_process_iter(self):

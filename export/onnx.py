@@ -201,7 +201,7 @@ def _save(model, path, large):
         if os.path.exists(os.path.join(os.path.dirname(path) or ".", loc)):
             os.remove(os.path.join(os.path.dirname(path) or ".", loc))
         onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=loc, size_threshold=1024)
+                        location=loc, size_threshold=0)
         onnx.checker.check_model(path, full_check=True)
     else:
         onnx.checker.check_model(model, full_check=True)

@@ -471,8 +471,8 @@ class HybridBlock(Block):
         """The generated Python source of the last traced forward (and backward, once run)."""
         entry = self._last_entry()
         code = entry.forward.source
-        if entry.train is not None:
-            code += "\n" + entry.train.forward.source + "\n" + entry.train.backward.source
+        for train in entry.train.values():
+            code += "\n" + train.forward.source + "\n" + train.backward.source
         return code
 
     def _last_entry(self):

@@ -20,6 +20,9 @@ def sgd_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip):
     ``mom = momentum*mom - lr*wd*w - lr*clip(rescale*g); w += mom`` (without momentum:
     ``w = (1 - lr*wd)*w - lr*clip(rescale*g)``). The gradient is clipped before weight decay.
     """
+    if mom is None and not wd and clip is None:  # plain SGD: one temporary, in place
+        w -= (lr * rescale) * g
+        return
     g = clip_op(xp, rescale * g, clip)
     if mom is None:
         w[...] = (1 - lr * wd) * w - lr * g

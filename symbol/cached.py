@@ -134,7 +134,7 @@ class GraphEntry:
         self.args = self.input_entries + self.param_entries
         self.graph = passes.optimize(self.outputs, self.xp)
         self.forward = compile_graph(self.args, self.graph, name="forward")
-        self.train = None
+        self.train = {}
 
     def params_match(self):
         for p, av in zip(self.params, self.param_avals):
@@ -150,16 +150,16 @@ class GraphEntry:
         inputs = [leaves[k] for k in self.input_pos]
         params = self._param_arrays()
         datas = [x._data for x in inputs] + [p._data for p in params]
-        recording = STATE.recording and any(
-            a._node is not None or a._grad_req is not None for a in inputs + params)
-        if not recording:
+        need = tuple(a._node is not None or a._grad_req is not None for a in inputs + params)
+        if not (STATE.recording and any(need)):
             outs = self.forward(self.xp, *datas)
             return self._wrap(outs)
-        if self.train is None:
-            self.train = TrainGraph(self)
-        outs, saved = self.train.run_forward(datas)
+        train = self.train.get(need)  # one backward per set of arrays that need gradients
+        if train is None:
+            train = self.train[need] = TrainGraph(self, need)
+        outs, saved = train.run_forward(datas)
         arrays = [_new(o, self.ctx) for o in outs]
-        self.train.record(inputs + params, arrays, saved)
+        train.record(inputs + params, arrays, saved)
         return unflatten(self.out_tree, iter(arrays))
 
     def _wrap(self, outs):
@@ -188,12 +188,14 @@ def _as_entry(o):
 class TrainGraph:
     """Forward that also returns what the backward needs, and the compiled backward."""
 
-    def __init__(self, entry):
+    def __init__(self, entry, need):
         self.entry = entry
-        wrt = entry.input_entries + entry.param_entries
-        heads, grads = backward_graph(entry.outputs, wrt, entry.ctx)
-        self.grad_pos = [k for k, g in enumerate(grads) if g is not None]
-        targets = passes.optimize(entry.outputs + [grads[k] for k in self.grad_pos], entry.xp)
+        args = entry.input_entries + entry.param_entries
+        positions = [k for k, n in enumerate(need) if n]
+        heads, grads = backward_graph(entry.outputs, [args[k] for k in positions], entry.ctx)
+        self.grad_pos = [positions[k] for k, g in enumerate(grads) if g is not None]
+        grads = [g for g in grads if g is not None]
+        targets = passes.optimize(entry.outputs + grads, entry.xp)
         n_out = len(entry.outputs)
         outs, gtargets = targets[:n_out], targets[n_out:]
         head_ids = {h.id for h, _ in heads}

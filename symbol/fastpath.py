@@ -66,7 +66,25 @@ def _sum(ins, attrs, out):
     return (f"xp.sum({{0}}, axis={axes}, keepdims={keep})", None)
 
 
+_ACT = {"relu": ("xp.maximum({0}, 0)", "xp.maximum({0}, 0, out={out})"),
+        "tanh": ("xp.tanh({0})", "xp.tanh({0}, out={out})")}
+
+
+def _activation(ins, attrs, out):
+    return _ACT.get(attrs.get("act_type"))
+
+
+def _compare(name):
+    def emit(ins, attrs, out):
+        if len(ins) != 2 or ins[0] is None:
+            return None
+        return (f"xp.{name}({{0}}, {{1}}).astype('{out.dtype.name}')", None)
+    return emit
+
+
 EMITTERS = {
+    "activation": _activation, "greater": _compare("greater"), "lesser": _compare("less"),
+    "greater_equal": _compare("greater_equal"), "lesser_equal": _compare("less_equal"),
     "add": _ufunc2("add"), "subtract": _ufunc2("subtract"), "multiply": _ufunc2("multiply"),
     "maximum": _ufunc2("maximum"), "minimum": _ufunc2("minimum"),
     "exp": _ufunc1("exp"), "tanh": _ufunc1("tanh"), "negative": _ufunc1("negative"),

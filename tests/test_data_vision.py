@@ -133,3 +133,33 @@ def test_cifar10_from_local_files(tmp_path):
     np.testing.assert_array_equal(img.asnumpy()[:, :, 0], rec[1, 1:1025].reshape(32, 32))
     with pytest.raises(FileNotFoundError, match="does not download"):
         CIFAR10(root=str(tmp_path), train=True)
+
+
+def test_hybridized_transforms_match_eager():
+    img = _img(4, 6)
+    seq = kl.nn.HybridSequential()
+    seq.add(transforms.ToTensor(), transforms.Normalize((0.1, 0.2, 0.3), (0.5, 0.5, 2.0)),
+            transforms.Cast("float16"))
+    eager = seq(img).asnumpy()
+    seq.hybridize()
+    out = seq(img)
+    assert out.dtype == np.float16 and out.shape == (3, 4, 6)
+    np.testing.assert_allclose(out.asnumpy().astype(np.float32), eager.astype(np.float32))
+    resize = transforms.Resize(3)
+    resize.hybridize()  # stays eager on its own
+    assert resize(img).shape == (3, 3, 3)
+    bad = kl.nn.HybridSequential()
+    bad.add(transforms.ToTensor(), transforms.RandomFlipLeftRight())
+    bad.hybridize()
+    with pytest.raises(TypeError, match="cannot be traced"):
+        bad(img)
+
+
+def test_random_crop_with_padding():
+    random.seed(5)
+    img = _img(4, 4, 1)
+    out = transforms.RandomCrop(4, pad=2)(img).asnumpy()[..., 0]
+    padded = np.pad(img.asnumpy()[..., 0], 2)
+    windows = [padded[y:y + 4, x:x + 4] for y in range(5) for x in range(5)]
+    assert any((out == w).all() for w in windows)
+    assert transforms.RandomCrop((3, 2))(_img(5, 6)).shape == (2, 3, 3)

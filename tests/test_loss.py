@@ -217,6 +217,14 @@ def test_kl_div_sums_over_non_batch_axes():
           gloss.SoftmaxCELoss()(arr(P), arr([0, 2, 1, 1])).asnumpy(), rtol=1e-5)
 
 
+def test_kl_div_matches_mxnet_issue_18506_numbers():
+    # MXNet's own numbers: SoftmaxCE gives 1.4076059; 1.9's KLDivLoss (summing) agrees
+    o = arr([[1.0, 2.0, 3.0]])
+    close(gloss.SoftmaxCrossEntropyLoss()(o, arr([1.0])), [1.4076059], rtol=1e-6)
+    close(gloss.KLDivLoss(from_logits=False)(o, arr([[0.0, 1.0, 0.0]])), [1.4076059],
+          rtol=1e-6)
+
+
 @pytest.mark.parametrize("from_logits", [True, False])
 def test_poisson_nll(from_logits):
     pred = RNG.uniform(0.2, 2.0, (4, 3)).astype(np.float32)

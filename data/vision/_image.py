@@ -11,7 +11,8 @@ import random
 
 import numpy as np
 
-__all__ = ["imresize", "center_crop", "fixed_crop", "random_size_crop", "scale_down"]
+__all__ = ["imresize", "center_crop", "fixed_crop", "random_crop", "random_size_crop",
+           "scale_down"]
 
 
 def _nearest_weights(n_out, n_in):
@@ -126,6 +127,16 @@ def center_crop(src, size, interp=2):
     y0 = int((h - new_h) / 2)
     out = fixed_crop(src, x0, y0, new_w, new_h, size, interp)
     return out, (x0, y0, new_w, new_h)
+
+
+def random_crop(src, size, interp=2):
+    """A random crop of ``size`` = (w, h) (shrunk to fit, then resized back to ``size``), as
+    ``mx.image.random_crop``; returns ``(image, (x0, y0, w, h))``."""
+    h, w = src.shape[0], src.shape[1]
+    new_w, new_h = scale_down((w, h), size)
+    x0 = random.randint(0, w - new_w)
+    y0 = random.randint(0, h - new_h)
+    return fixed_crop(src, x0, y0, new_w, new_h, size, interp), (x0, y0, new_w, new_h)
 
 
 def random_size_crop(src, size, area, ratio, interp=2):

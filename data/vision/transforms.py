@@ -2,8 +2,10 @@
 
 Transforms are Blocks: call them on an NDArray image (H, W, C) — or a batch (N, H, W, C) where
 MXNet allows it — and they return an NDArray. The class hierarchy follows MXNet (``CenterCrop``
-and ``RandomResizedCrop`` are Blocks, the rest HybridBlocks), but the image ops run eagerly in
-numpy, so ``hybridize()`` leaves a transform's own computation eager.
+and ``RandomResizedCrop`` are Blocks, the rest HybridBlocks). ``Cast``, ``ToTensor`` and
+``Normalize`` are written with ``kiln.nd`` ops and hybridize; the others run numpy code, so they
+stay eager even when hybridized and refuse to be traced inside another hybridized block (keep
+them in a ``Compose``, which puts only the traceable ones in its HybridSequential groups).
 
 Randomness: the flips, brightness and contrast draw from numpy's global generator; the random
 crop draws from Python's ``random`` module, as ``mx.image.random_size_crop`` does.
@@ -22,8 +24,8 @@ from ...nn import Block, HybridBlock, HybridSequential, Sequential
 from . import _image
 
 __all__ = ["Compose", "Cast", "ToTensor", "Normalize", "Resize", "CenterCrop",
-           "RandomResizedCrop", "CropResize", "RandomFlipLeftRight", "RandomFlipTopBottom",
-           "RandomBrightness", "RandomContrast"]
+           "RandomResizedCrop", "RandomCrop", "CropResize", "RandomFlipLeftRight",
+           "RandomFlipTopBottom", "RandomBrightness", "RandomContrast"]
 
 
 def _np(x):
@@ -49,6 +51,9 @@ class _NumpyHybrid(HybridBlock):
         raise NotImplementedError
 
     def forward(self, x):
+        if not isinstance(x, (NDArray, np.ndarray)):
+            raise TypeError(f"{type(self).__name__} runs numpy code and cannot be traced inside "
+                            f"a hybridized block; apply it outside (e.g. in a Compose).")
         return _nd(self._apply(_np(x)), x)
 
     def __call__(self, x, *args):
@@ -70,7 +75,7 @@ class Compose(Sequential):
         super().__init__()
         hybrid = []
         for t in list(transforms) + [None]:
-            if isinstance(t, HybridBlock):
+            if isinstance(t, HybridBlock) and not isinstance(t, _NumpyHybrid):
                 hybrid.append(t)
                 continue
             if len(hybrid) == 1:
@@ -95,7 +100,7 @@ class Cast(HybridBlock):
         return F.cast(x, dtype=self._dtype)
 
 
-class ToTensor(_NumpyHybrid):
+class ToTensor(HybridBlock):
     """(H, W, C) or (N, H, W, C) image in [0, 255] -> float32 (C, H, W) or (N, C, H, W) / 255.
 
     Example::
@@ -104,15 +109,16 @@ class ToTensor(_NumpyHybrid):
         1.0
     """
 
-    def _apply(self, img):
-        if img.ndim not in (3, 4):
-            raise ValueError(f"ToTensor expects (H, W, C) or (N, H, W, C) input, got shape "
-                             f"{img.shape}")
-        out = np.moveaxis(img.astype(np.float32) / np.float32(255.0), -1, -3)
-        return np.ascontiguousarray(out)
+    def hybrid_forward(self, F, x):
+        if x.ndim not in (3, 4):
+            raise ValueError(f"ToTensor expects (H, W, C) or (N, H, W, C) input, got "
+                             f"{x.ndim} dimensions")
+        x = F.cast(x, dtype="float32") / 255.0
+        # HWC -> CWH -> CHW (the same two swaps serve a leading batch axis)
+        return F.swapaxes(F.swapaxes(x, -1, -3), -1, -2)
 
 
-class Normalize(_NumpyHybrid):
+class Normalize(HybridBlock):
     """``(x[c] - mean[c]) / std[c]`` on a (C, H, W) or (N, C, H, W) float tensor; a scalar
     mean/std applies to every channel.
 
@@ -127,21 +133,25 @@ class Normalize(_NumpyHybrid):
         self._mean = mean
         self._std = std
 
-    def _per_channel(self, v, channels, what):
+    @staticmethod
+    def _per_channel(v, x, what):
+        if isinstance(v, (int, float, np.number)):
+            return float(v)
         v = np.asarray(v, dtype=np.float32).reshape(-1)
-        if v.size not in (1, channels):
+        channels = x.shape[-3] if x.shape else None
+        if channels and v.size not in (1, channels):
             raise ValueError(f"Normalize: {what} has {v.size} values but the input has "
                              f"{channels} channels")
-        return v.reshape(-1, 1, 1)
+        return _nd_array(v.reshape(-1, 1, 1), ctx=getattr(x, "context", None))
 
-    def _apply(self, img):
-        if img.ndim not in (3, 4):
-            raise ValueError(f"Normalize expects (C, H, W) or (N, C, H, W) input, got shape "
-                             f"{img.shape}")
-        c = img.shape[-3]
-        mean = self._per_channel(self._mean, c, "mean")
-        std = self._per_channel(self._std, c, "std")
-        return ((img - mean) / std).astype(img.dtype)
+    def hybrid_forward(self, F, x):
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Normalize expects (C, H, W) or (N, C, H, W) input, got "
+                             f"{x.ndim} dimensions")
+        mean = self._per_channel(self._mean, x, "mean")
+        std = self._per_channel(self._std, x, "std")
+        x = F.broadcast_sub(x, mean) if isinstance(mean, NDArray) else x - mean
+        return F.broadcast_div(x, std) if isinstance(std, NDArray) else x / std
 
 
 class Resize(_NumpyHybrid):
@@ -227,18 +237,46 @@ class RandomResizedCrop(Block):
         return _nd(_image.random_size_crop(_np(x), *self._args)[0], x)
 
 
-class RandomFlipLeftRight(_NumpyHybrid):
-    """Flips an (H, W, C) image horizontally with probability 0.5."""
+class RandomCrop(_NumpyHybrid):
+    """A random ``size`` (int or (w, h)) crop of an (H, W, C) image, after optional constant
+    padding ``pad`` (int: all four sides; or a numpy pad-width spec) with ``pad_value``.
+    Upsamples when the image is smaller than ``size``; positions come from Python's
+    ``random`` like ``mx.image.random_crop``."""
+
+    def __init__(self, size, pad=None, pad_value=0, interpolation=1):
+        super().__init__()
+        self._args = (_wh(size), interpolation)
+        if isinstance(pad, (int, np.integer)):
+            pad = ((pad, pad), (pad, pad), (0, 0))
+        self._pad = pad
+        self._pad_value = pad_value
 
     def _apply(self, img):
-        return np.ascontiguousarray(img[..., ::-1, :]) if np.random.rand() < 0.5 else img
+        if self._pad:
+            img = np.pad(img, self._pad, mode="constant", constant_values=self._pad_value)
+        return _image.random_crop(img, *self._args)[0]
+
+
+class RandomFlipLeftRight(_NumpyHybrid):
+    """Flips an (H, W, C) image horizontally with probability ``p`` (numpy's generator)."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        self._p = p
+
+    def _apply(self, img):
+        return np.ascontiguousarray(img[..., ::-1, :]) if np.random.rand() < self._p else img
 
 
 class RandomFlipTopBottom(_NumpyHybrid):
-    """Flips an (H, W, C) image vertically with probability 0.5."""
+    """Flips an (H, W, C) image vertically with probability ``p`` (numpy's generator)."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        self._p = p
 
     def _apply(self, img):
-        return np.ascontiguousarray(img[..., ::-1, :, :]) if np.random.rand() < 0.5 else img
+        return np.ascontiguousarray(img[..., ::-1, :, :]) if np.random.rand() < self._p else img
 
 
 def _saturate(out, dtype):

@@ -29,7 +29,7 @@ def _lse(xp, *terms):
     m = terms[0]
     for t in terms[1:]:
         m = xp.maximum(m, t)
-    dead = xp.isneginf(m)
+    dead = m == -np.inf   # (cupy lacks isneginf in older releases)
     m_safe = xp.where(dead, 0.0, m)
     s = sum(xp.exp(t - m_safe) for t in terms)
     return xp.where(dead, -xp.inf, m_safe + xp.log(xp.where(dead, 1.0, s)))

@@ -1,0 +1,306 @@
+"""Per-operator ONNX -> kiln converters used by ``onnx_import``.
+
+A converter ``fn(imp, node)`` returns the kiln entry (or list of entries) for the node's
+outputs, building registry ops with ``imp.op(node, kiln_name, inputs, **attrs)``.
+"""
+import numpy as np
+from onnx import helper
+
+from ..base import MXNetError
+
+_INT_BIG = 2 ** 62
+
+
+def _attrs(node):
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _ints(v):
+    return tuple(int(x) for x in np.asarray(v).reshape(-1))
+
+
+def _unary(kiln, **fixed):
+    return lambda imp, n: imp.op(n, kiln, [imp.t(n.input[0])], **fixed)
+
+
+def _binary(kiln):
+    return lambda imp, n: imp.op(n, kiln, [imp.t(n.input[0], True), imp.t(n.input[1], True)])
+
+
+def _variadic(kiln):
+    def conv(imp, n):
+        cur = imp.t(n.input[0])
+        for k, i in enumerate(n.input[1:]):
+            cur = imp.op(n if k == len(n.input) - 2 else _sub(n, k), kiln, [cur, imp.t(i)])
+        return cur
+    return conv
+
+
+class _sub:
+    """A stand-in node name for intermediate ops of one ONNX node."""
+
+    def __init__(self, n, k):
+        self.name, self.output = f"{n.name or n.output[0]}_{k}", [f"{n.output[0]}_{k}"]
+
+
+def _sym_pads(pads, what):
+    pads = list(pads or [])
+    half = len(pads) // 2
+    if pads[:half] != pads[half:]:
+        raise MXNetError(f"ONNX import: {what} with asymmetric pads {pads}")
+    return tuple(pads[:half])
+
+
+def _conv(imp, n, deconv=False):
+    a = _attrs(n)
+    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        raise MXNetError("ONNX import: Conv auto_pad is not supported")
+    wshape = imp.inits[n.input[1]].shape if n.input[1] in imp.inits else imp.shape(n.input[1])
+    kernel = tuple(a.get("kernel_shape", wshape[2:]))
+    nd_ = len(kernel)
+    group = int(a.get("group", 1))
+    ins = [imp.t(n.input[0]), imp.t(n.input[1])]
+    bias = len(n.input) > 2 and n.input[2]
+    ins.append(imp.t(n.input[2]) if bias else None)
+    common = dict(kernel=kernel, stride=tuple(a.get("strides", (1,) * nd_)),
+                  dilate=tuple(a.get("dilations", (1,) * nd_)),
+                  pad=_sym_pads(a.get("pads", [0] * 2 * nd_), n.op_type), num_group=group,
+                  no_bias=not bias)
+    if deconv:
+        return imp.op(n, "deconvolution", ins, num_filter=wshape[1] * group,
+                      adj=tuple(a.get("output_padding", (0,) * nd_)), **common)
+    return imp.op(n, "convolution", ins, num_filter=wshape[0], **common)
+
+
+def _gemm(imp, n):
+    a = _attrs(n)
+    ta, tb = int(a.get("transA", 0)), int(a.get("transB", 0))
+    alpha, beta = float(a.get("alpha", 1.0)), float(a.get("beta", 1.0))
+    bshape = imp.inits[n.input[1]].shape if n.input[1] in imp.inits else imp.shape(n.input[1])
+    has_c = len(n.input) > 2 and n.input[2]
+    if not ta and tb and alpha == 1.0 and beta == 1.0:
+        c = imp.t(n.input[2]) if has_c else None
+        return imp.op(n, "fully_connected", [imp.t(n.input[0]), imp.t(n.input[1]), c],
+                      num_hidden=bshape[0], no_bias=not has_c, flatten=True)
+    y = imp.op(_sub(n, 0) if has_c else n, "dot", [imp.t(n.input[0]), imp.t(n.input[1])],
+               transpose_a=bool(ta), transpose_b=bool(tb))
+    if alpha != 1.0:
+        y = imp.op(_sub(n, 1), "multiply", [y, alpha])
+    if not has_c:
+        return y
+    c = imp.t(n.input[2])
+    if beta != 1.0:
+        c = imp.op(_sub(n, 2), "multiply", [c, beta])
+    return imp.op(n, "add", [y, c])
+
+
+def _bn(imp, n):
+    a = _attrs(n)
+    ins = [imp.t(n.input[0]), imp.t(n.input[1]), imp.t(n.input[2]), imp.mark_aux(n.input[3]),
+           imp.mark_aux(n.input[4])]
+    return imp.op(n, "batch_norm", ins, eps=float(a.get("epsilon", 1e-5)),
+                  momentum=float(a.get("momentum", 0.9)), fix_gamma=False,
+                  use_global_stats=True)
+
+
+def _pool(kind):
+    def conv(imp, n):
+        a = _attrs(n)
+        kernel = tuple(a["kernel_shape"])
+        nd_ = len(kernel)
+        pads = list(a.get("pads", [0] * 2 * nd_))
+        x = imp.t(n.input[0])
+        cip = bool(a.get("count_include_pad", 0))
+        if pads[:nd_] != pads[nd_:]:
+            if kind == "avg" and not cip:
+                raise MXNetError("ONNX import: AveragePool with asymmetric pads")
+            width = (0, 0, 0, 0) + tuple(v for b, e in zip(pads[:nd_], pads[nd_:])
+                                         for v in (b, e))
+            x = imp.op(_sub(n, 0), "pad", [x], mode="constant", pad_width=width,
+                       constant_value=-np.inf if kind == "max" else 0.0)
+            pads = [0] * 2 * nd_
+        conv_ = "full" if a.get("ceil_mode", 0) else "valid"
+        if any(d != 1 for d in a.get("dilations", [1] * nd_)):
+            raise MXNetError("ONNX import: dilated pooling is not supported")
+        return imp.op(n, "pooling", [x], kernel=kernel, pool_type=kind,
+                      stride=tuple(a.get("strides", (1,) * nd_)), pad=tuple(pads[:nd_]),
+                      pooling_convention=conv_, count_include_pad=cip if kind == "avg" else None)
+    return conv
+
+
+def _global_pool(kind):
+    return lambda imp, n: imp.op(n, "pooling", [imp.t(n.input[0])], kernel=(1, 1),
+                                 pool_type=kind, global_pool=True)
+
+
+def _flatten(imp, n):
+    axis = int(_attrs(n).get("axis", 1))
+    if axis == 1:
+        return imp.op(n, "flatten", [imp.t(n.input[0])])
+    r = imp.rank(n.input[0])
+    axis %= max(r, 1)
+    if axis == 0:
+        return imp.op(n, "reshape", [imp.t(n.input[0])], shape=(1, -1))
+    shape = imp.shape(n.input[0])
+    return imp.op(n, "reshape", [imp.t(n.input[0])], shape=(-1, int(np.prod(shape[axis:]))))
+
+
+def _reshape(imp, n):
+    shape = _ints(imp.value(n.input[1]))
+    if _attrs(n).get("allowzero", 0) and 0 in shape:
+        raise MXNetError("ONNX import: Reshape with allowzero=1 and a zero dim")
+    return imp.op(n, "reshape", [imp.t(n.input[0])], shape=shape)
+
+
+def _axes(imp, n, pos=1):
+    a = _attrs(n)
+    if "axes" in a:
+        return tuple(a["axes"])
+    if len(n.input) > pos and n.input[pos]:
+        return _ints(imp.value(n.input[pos]))
+    return None
+
+
+def _reduce(kiln):
+    def conv(imp, n):
+        a = _attrs(n)
+        axes = _axes(imp, n)
+        if axes is None and a.get("noop_with_empty_axes", 0):
+            return imp.op(n, "identity", [imp.t(n.input[0])])
+        return imp.op(n, kiln, [imp.t(n.input[0])], axis=axes,
+                      keepdims=bool(a.get("keepdims", 1)))
+    return conv
+
+
+def _squeeze(imp, n):
+    return imp.op(n, "squeeze", [imp.t(n.input[0])], axis=_axes(imp, n))
+
+
+def _unsqueeze(imp, n):
+    axes = _axes(imp, n)
+    r = imp.rank(n.input[0]) + len(axes)
+    axes = sorted(a % r for a in axes)
+    cur = imp.t(n.input[0])
+    for k, ax in enumerate(axes):
+        cur = imp.op(n if k == len(axes) - 1 else _sub(n, k), "expand_dims", [cur], axis=ax)
+    return cur
+
+
+def _slice(imp, n):
+    starts, ends = _ints(imp.value(n.input[1])), _ints(imp.value(n.input[2]))
+    r = imp.rank(n.input[0])
+    axes = _ints(imp.value(n.input[3])) if len(n.input) > 3 and n.input[3] else range(len(starts))
+    steps = _ints(imp.value(n.input[4])) if len(n.input) > 4 and n.input[4] else \
+        (1,) * len(starts)
+    begin, end, step = [None] * r, [None] * r, [None] * r
+    for ax, b, e, s in zip(axes, starts, ends, steps):
+        ax %= r
+        begin[ax] = b
+        end[ax] = None if (s > 0 and e >= _INT_BIG) or (s < 0 and e <= -_INT_BIG) else e
+        step[ax] = s
+    return imp.op(n, "slice", [imp.t(n.input[0])], begin=tuple(begin), end=tuple(end),
+                  step=tuple(step))
+
+
+def _clip(imp, n):
+    a = _attrs(n)
+    lo = a.get("min", -np.inf)
+    hi = a.get("max", np.inf)
+    if len(n.input) > 1 and n.input[1]:
+        lo = float(imp.value(n.input[1]))
+    if len(n.input) > 2 and n.input[2]:
+        hi = float(imp.value(n.input[2]))
+    return imp.op(n, "clip", [imp.t(n.input[0])], a_min=float(lo), a_max=float(hi))
+
+
+def _pad(imp, n):
+    a = _attrs(n)
+    pads = _ints(imp.value(n.input[1]))
+    half = len(pads) // 2
+    if len(n.input) > 3 and n.input[3]:
+        raise MXNetError("ONNX import: Pad with axes is not supported")
+    value = float(imp.value(n.input[2])) if len(n.input) > 2 and n.input[2] else 0.0
+    mode = a.get("mode", b"constant")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    width = tuple(v for b, e in zip(pads[:half], pads[half:]) for v in (b, e))
+    return imp.op(n, "pad", [imp.t(n.input[0])], mode=mode, pad_width=width,
+                  constant_value=value)
+
+
+def _layer_norm(imp, n):
+    a = _attrs(n)
+    r = imp.rank(n.input[0])
+    axis = int(a.get("axis", -1)) % r
+    if axis != r - 1:
+        raise MXNetError("ONNX import: LayerNormalization over several axes")
+    beta = imp.t(n.input[2]) if len(n.input) > 2 and n.input[2] else None
+    if beta is None:
+        from ..symbol.graph import Node
+        c = imp.shape(n.input[0])[-1]
+        beta = (Node("const", value=np.zeros(c, np.float32)), 0)
+    return imp.op(n, "layer_norm", [imp.t(n.input[0]), imp.t(n.input[1]), beta], axis=-1,
+                  eps=float(a.get("epsilon", 1e-5)))
+
+
+def _cast(imp, n):
+    dt = helper.tensor_dtype_to_np_dtype(_attrs(n)["to"])
+    return imp.op(n, "cast", [imp.t(n.input[0])], dtype=np.dtype(dt).name)
+
+
+def _expand(imp, n):
+    target = _ints(imp.value(n.input[1]))
+    shape = np.broadcast_shapes(imp.shape(n.input[0]), target)
+    return imp.op(n, "broadcast_to", [imp.t(n.input[0])], shape=tuple(shape))
+
+
+def _softmax(kiln):
+    return lambda imp, n: imp.op(n, kiln, [imp.t(n.input[0])],
+                                 axis=int(_attrs(n).get("axis", -1)))
+
+
+def _leaky(imp, n):
+    return imp.op(n, "leaky_relu", [imp.t(n.input[0])], act_type="leaky",
+                  slope=float(_attrs(n).get("alpha", 0.01)))
+
+
+CONVERTERS = {
+    "Conv": _conv, "ConvTranspose": lambda imp, n: _conv(imp, n, deconv=True), "Gemm": _gemm,
+    "MatMul": _binary("matmul"), "Add": _binary("add"), "Sub": _binary("subtract"),
+    "Mul": _binary("multiply"), "Div": _binary("divide"), "Pow": _binary("power"),
+    "Max": _variadic("maximum"), "Min": _variadic("minimum"), "Sum": _variadic("add"),
+    "Equal": _binary("equal"), "Greater": _binary("greater"), "Less": _binary("lesser"),
+    "GreaterOrEqual": _binary("greater_equal"), "LessOrEqual": _binary("lesser_equal"),
+    "Relu": _unary("relu"), "Sigmoid": _unary("sigmoid"), "Tanh": _unary("tanh"),
+    "Exp": _unary("exp"), "Log": _unary("log"), "Sqrt": _unary("sqrt"), "Abs": _unary("abs"),
+    "Neg": _unary("negative"), "Erf": _unary("erf"), "Reciprocal": _unary("reciprocal"),
+    "Floor": _unary("floor"), "Ceil": _unary("ceil"), "Sin": _unary("sin"),
+    "Cos": _unary("cos"), "Softplus": _unary("softrelu"), "Softsign": _unary("softsign"),
+    "Sign": _unary("sign"), "Not": _unary("logical_not"), "Identity": _unary("identity"),
+    "Dropout": _unary("identity"),
+    "Elu": lambda imp, n: imp.op(n, "elu", [imp.t(n.input[0])],
+                                 alpha=float(_attrs(n).get("alpha", 1.0))),
+    "HardSigmoid": lambda imp, n: imp.op(n, "hard_sigmoid", [imp.t(n.input[0])],
+                                         alpha=float(_attrs(n).get("alpha", 0.2)),
+                                         beta=float(_attrs(n).get("beta", 0.5))),
+    "LeakyRelu": _leaky,
+    "PRelu": lambda imp, n: imp.op(n, "leaky_relu", [imp.t(n.input[0]), imp.t(n.input[1])],
+                                   act_type="prelu"),
+    "BatchNormalization": _bn, "MaxPool": _pool("max"), "AveragePool": _pool("avg"),
+    "GlobalMaxPool": _global_pool("max"), "GlobalAveragePool": _global_pool("avg"),
+    "Flatten": _flatten, "Reshape": _reshape,
+    "Transpose": lambda imp, n: imp.op(n, "transpose", [imp.t(n.input[0])],
+                                       axes=tuple(_attrs(n).get("perm", ())) or None),
+    "Concat": lambda imp, n: imp.op(n, "concat", [imp.t(i) for i in n.input],
+                                    dim=int(_attrs(n)["axis"]), num_args=len(n.input)),
+    "Softmax": _softmax("softmax"), "LogSoftmax": _softmax("log_softmax"), "Clip": _clip,
+    "Pad": _pad, "Slice": _slice,
+    "Gather": lambda imp, n: imp.op(n, "take", [imp.t(n.input[0]), imp.t(n.input[1])],
+                                    axis=int(_attrs(n).get("axis", 0)), mode="wrap"),
+    "Squeeze": _squeeze, "Unsqueeze": _unsqueeze, "ReduceMean": _reduce("mean"),
+    "ReduceSum": _reduce("sum"), "ReduceMax": _reduce("max"), "ReduceMin": _reduce("min"),
+    "ReduceProd": _reduce("prod"), "LayerNormalization": _layer_norm, "Cast": _cast,
+    "Expand": _expand, "Where": lambda imp, n: imp.op(n, "where", [imp.t(i) for i in n.input]),
+    "InstanceNormalization": lambda imp, n: imp.op(
+        n, "instance_norm", [imp.t(i) for i in n.input],
+        eps=float(_attrs(n).get("epsilon", 1e-5))),
+}

@@ -1,0 +1,154 @@
+"""Whole-graph ONNX export/import: checker, onnxruntime, reference evaluator, dynamic batch,
+BatchNorm folding, graph cleanliness, error messages and the export->import->export round trip."""
+import numpy as np
+import onnx
+import pytest
+from onnx.reference import ReferenceEvaluator
+
+import kiln.symbol as sym
+from kiln import nd
+from kiln.export.onnx import ExportError, export_model, import_model
+from kiln.export.onnx_builder import MIN_IR
+from kiln.export.onnx_verify import session
+
+
+def _params(net, shapes, prefix=False):
+    args, _, aux = net.infer_shape(**shapes)
+    rng = np.random.default_rng(0)
+    out = {}
+    for n, s in zip(net.list_arguments(), args):
+        if n not in shapes:
+            out[("arg:" if prefix else "") + n] = nd.array(rng.standard_normal(s).astype("f4"))
+    for n, s in zip(net.list_auxiliary_states(), aux):
+        out[("aux:" if prefix else "") + n] = nd.array(
+            (np.abs(rng.standard_normal(s)) + 0.5).astype("f4"))
+    return out
+
+
+def _cnn():
+    x = sym.var("data")
+    c = sym.Convolution(x, kernel=(3, 3), num_filter=4, pad=(1, 1), name="conv0")
+    b = sym.BatchNorm(c, fix_gamma=False, name="bn0")
+    p = sym.Pooling(sym.relu(b, name="relu0"), kernel=(2, 2), stride=(2, 2), name="pool0")
+    return sym.FullyConnected(p, num_hidden=3, name="fc")
+
+
+def _mlp():
+    x = sym.var("data")
+    h = sym.Activation(sym.FullyConnected(x, num_hidden=8, name="fc1"), act_type="tanh")
+    return sym.softmax(sym.FullyConnected(h, num_hidden=4, name="fc2"), axis=-1)
+
+
+def _kiln(net, params, x):
+    feed = {k.split(":")[-1]: v for k, v in params.items()}
+    return net.eval(data=nd.array(x), **feed)[0].asnumpy()
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+@pytest.mark.parametrize("which", ["cnn", "mlp"])
+def test_export_runs_everywhere(tmp_path, opset, which):
+    net, shape = (_cnn(), (2, 3, 8, 8)) if which == "cnn" else (_mlp(), (2, 5))
+    params = _params(net, {"data": shape})
+    path = export_model(net, params, [shape], onnx_file_path=str(tmp_path / "m.onnx"),
+                        opset=opset, dynamic_axes={"data": {0: "batch"}})
+    model = onnx.load(path)
+    onnx.checker.check_model(model, full_check=True)
+    assert model.opset_import[0].version == opset and model.ir_version == MIN_IR[opset]
+    inits = {t.name for t in model.graph.initializer}
+    assert not inits & {i.name for i in model.graph.input}
+    assert not [n for n in model.graph.node if n.op_type == "Identity"]
+    assert not [n for n in model.graph.node if n.op_type == "BatchNormalization"]
+    for batch in (2, 5):   # dynamic batch
+        x = np.random.default_rng(batch).standard_normal((batch,) + shape[1:]).astype("f4")
+        want = _kiln(net, params, x)
+        got = session(model).run(None, {"data": x})[0]
+        ref = ReferenceEvaluator(model).run(None, {"data": x})[0]
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(ref, want, rtol=1e-4, atol=1e-4)
+
+
+def test_prefixed_params_and_readable_names(tmp_path):
+    net = _cnn()
+    params = _params(net, {"data": (1, 3, 8, 8)}, prefix=True)
+    path = export_model(net, params, [(1, 3, 8, 8)], onnx_file_path=str(tmp_path / "m.onnx"))
+    model = onnx.load(path)
+    assert {"conv0_weight", "conv0_bias", "fc_weight"} <= {t.name for t in
+                                                          model.graph.initializer}
+    assert [n.op_type for n in model.graph.node] == ["Conv", "Relu", "MaxPool", "Flatten",
+                                                     "Gemm"]
+    assert model.graph.output[0].name == "fc_output"
+
+
+def test_unsupported_op_names_node(tmp_path):
+    x = sym.var("data")
+    y = sym.FullyConnected(sym.dropout_mask(x), num_hidden=2, name="fc")
+    with pytest.raises(ExportError, match="dropout_mask.*no ONNX lowering"):
+        export_model(y, _params(y, {"data": (2, 3)}), [(2, 3)],
+                     onnx_file_path=str(tmp_path / "m.onnx"))
+
+
+def test_example_input_shape_mismatch(tmp_path):
+    net = _mlp()
+    with pytest.raises(ExportError, match="example input 'data' has shape"):
+        export_model(net, _params(net, {"data": (2, 5)}), [(2, 5)],
+                     onnx_file_path=str(tmp_path / "m.onnx"),
+                     example_inputs=[np.zeros((3, 5), "f4")])
+
+
+def test_verification_names_diverging_node(tmp_path, monkeypatch):
+    from kiln.ndarray import _registry
+    op = _registry.OPS["activation"]
+    monkeypatch.setattr(op, "onnx", lambda g, i, a, o, **_: g.op("Sigmoid", i[0]))
+    net = _mlp()
+    with pytest.raises(ExportError, match="max \\|diff\\|.*first diverging node.*activation"):
+        export_model(net, _params(net, {"data": (2, 5)}), [(2, 5)],
+                     onnx_file_path=str(tmp_path / "m.onnx"))
+
+
+def test_round_trip(tmp_path):
+    net = _cnn()
+    params = _params(net, {"data": (2, 3, 8, 8)})
+    p1 = export_model(net, params, [(2, 3, 8, 8)], onnx_file_path=str(tmp_path / "a.onnx"))
+    s2, arg, aux = import_model(p1)
+    p2 = export_model(s2, {**arg, **aux}, [(2, 3, 8, 8)],
+                      onnx_file_path=str(tmp_path / "b.onnx"))
+    x = np.random.default_rng(3).standard_normal((2, 3, 8, 8)).astype("f4")
+    a = session(onnx.load(p1)).run(None, {"data": x})[0]
+    b = session(onnx.load(p2)).run(None, {"data": x})[0]
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(s2.eval(data=nd.array(x), **arg, **aux)[0].asnumpy(), a,
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_import_bn_aux_and_unsupported(tmp_path):
+    from onnx import TensorProto, helper, numpy_helper
+    c = np.arange(3, dtype="f4") + 1
+    inits = [numpy_helper.from_array(v, n) for v, n in
+             ((c, "s"), (c * 0, "b"), (c * 0.1, "m"), (c, "v"))]
+    node = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"])
+    vi = helper.make_tensor_value_info
+    graph = helper.make_graph([node], "g", [vi("x", TensorProto.FLOAT, [2, 3])],
+                              [vi("y", TensorProto.FLOAT, [2, 3])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    s, arg, aux = import_model(model)
+    assert set(aux) == {"m", "v"} and set(arg) == {"s", "b"}
+    bad = helper.make_graph([helper.make_node("Hardmax", ["x"], ["h"]),
+                             helper.make_node("Det", ["h"], ["y"])], "g",
+                            [vi("x", TensorProto.FLOAT, [2, 2])],
+                            [vi("y", TensorProto.FLOAT, [])])
+    with pytest.raises(Exception, match="Det.*Hardmax"):
+        import_model(helper.make_model(bad, opset_imports=[helper.make_opsetid("", 17)]))
+
+
+def test_resnet_block_is_minimal(tmp_path):
+    x = sym.var("data")
+    h = sym.relu(sym.BatchNorm(sym.Convolution(x, kernel=(3, 3), pad=(1, 1), num_filter=3,
+                                               no_bias=True, name="c1"), name="b1"))
+    h = sym.BatchNorm(sym.Convolution(h, kernel=(3, 3), pad=(1, 1), num_filter=3,
+                                      no_bias=True, name="c2"), name="b2")
+    y = sym.relu(h + x)
+    path = export_model(y, _params(y, {"data": (1, 3, 6, 6)}), [(1, 3, 6, 6)],
+                        onnx_file_path=str(tmp_path / "r.onnx"), large_model=True)
+    model = onnx.load(path)
+    assert [n.op_type for n in model.graph.node] == ["Conv", "Relu", "Conv", "Add", "Relu"]
+    assert (tmp_path / "r.onnx.data").exists()
