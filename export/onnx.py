@@ -174,13 +174,24 @@ def _build(sym, params, data, shapes, types, opset, in_map, out_names, dyn, dyna
     g, tensors = emit(targets, data_nodes, opset)
     finals = finish_outputs(g, targets, tensors, out_names)
     outputs = _output_dims(sym, params, shapes, types, dyn, finals, dynamic_axes)
-    inputs = [(d, types[d], [dyn.get(d, {}).get(a, s) for a, s in enumerate(shapes[d])])
-              for d in data]
-    model = g.model(inputs, outputs, graph_name=out_names[0].replace("/", ".") or "kiln")
-    _rename_inputs(model, in_map)
+    # passes see static shapes; the dynamic dims are named afterwards
+    static_out = [(n, dt, [d if isinstance(d, int) else 1 for d in dims])
+                  for n, dt, dims in outputs]
+    model = g.model([(d, types[d], list(shapes[d])) for d in data], static_out,
+                    graph_name=out_names[0].replace("/", ".") or "kiln")
     onnx_passes.cleanup(model)
     if dyn:
         onnx_passes.make_dynamic(model)
+    dims = {d: [dyn.get(d, {}).get(a, s) for a, s in enumerate(shapes[d])] for d in data}
+    dims.update({n: d for n, _, d in outputs})
+    for vi in list(model.graph.input) + list(model.graph.output):
+        for k, d in enumerate(dims.get(vi.name, ())):
+            dim = vi.type.tensor_type.shape.dim[k]
+            if isinstance(d, str):
+                dim.dim_param = d
+            else:
+                dim.dim_value = int(d)
+    _rename_inputs(model, in_map)
     return model, (targets, tensors)
 
 

@@ -19,10 +19,8 @@ from ..ndarray import _registry
 from ..ndarray.ndarray import NDArray
 from ..symbol.graph import Node, hashable
 from ..symbol.symbol import Symbol
-from .onnx_passes import value_types
 from .onnx_import_ops import CONVERTERS
-
-_INT64_MAX = 2 ** 62
+from .onnx_passes import value_types
 
 
 class Importer:
@@ -45,7 +43,10 @@ class Importer:
     def rank(self, name):
         if name in self.static:
             return self.static[name].ndim
-        return len(self.shape(name))
+        t = self.types.get(name)
+        if t is None or t[1] is None:
+            raise MXNetError(f"ONNX import: the rank of {name!r} must be known here")
+        return len(t[1])
 
     def value(self, name, required=True):
         """The constant value of a tensor (initializer, Constant or folded), or None."""

@@ -112,7 +112,9 @@ def _folded_node(bn, prod):
     new_b = ((b - mm) * scale + beta).astype(w.dtype)
     wn = Node("const", value=new_w, avals=(Aval(new_w.shape, new_w.dtype),),
               name=prod.inputs[1][0].name, meta={"param": True})
-    bname = prod.inputs[2][0].name if has_bias else f"{prod.name}_bias"
+    wname = prod.inputs[1][0].name
+    bname = prod.inputs[2][0].name if has_bias else (
+        wname[:-len("weight")] + "bias" if wname.endswith("weight") else f"{prod.name}_bias")
     bnode = Node("const", value=new_b, avals=(Aval(new_b.shape, new_b.dtype),), name=bname,
                  meta={"param": True})
     attrs = dict(prod.attrs, no_bias=False)

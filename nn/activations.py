@@ -11,8 +11,6 @@ Example::
     <NDArray 2 @cpu(0)>
 """
 from .. import initializer
-from .. import ndarray as nd
-from ..ndarray.ndarray import NDArray
 from .block import HybridBlock
 
 __all__ = ["Activation", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "Swish", "SiLU"]
@@ -35,8 +33,8 @@ class Activation(HybridBlock):
     def _alias(self):
         return self._act_type
 
-    def forward(self, x):
-        return nd.Activation(x, act_type=self._act_type)
+    def hybrid_forward(self, F, x):
+        return F.Activation(x, act_type=self._act_type)
 
     def __repr__(self):
         return f"{self.__class__.__name__}({self._act_type})"
@@ -58,8 +56,8 @@ class LeakyReLU(HybridBlock):
         super().__init__(**kwargs)
         self._alpha = alpha
 
-    def forward(self, x):
-        return nd.LeakyReLU(x, act_type="leaky", slope=self._alpha)
+    def hybrid_forward(self, F, x):
+        return F.LeakyReLU(x, act_type="leaky", slope=self._alpha)
 
     def __repr__(self):
         return f"{self.__class__.__name__}({self._alpha})"
@@ -80,8 +78,8 @@ class PReLU(HybridBlock):
         with self.name_scope():
             self.alpha = self.params.get("alpha", shape=(in_channels,), init=alpha_initializer)
 
-    def forward(self, x):
-        return nd.LeakyReLU(x, self.alpha.data(_ctx(x)), act_type="prelu")
+    def hybrid_forward(self, F, x, alpha):
+        return F.LeakyReLU(x, alpha, act_type="prelu")
 
 
 class ELU(HybridBlock):
@@ -98,8 +96,8 @@ class ELU(HybridBlock):
         super().__init__(**kwargs)
         self._alpha = alpha
 
-    def forward(self, x):
-        return nd.LeakyReLU(x, act_type="elu", slope=self._alpha)
+    def hybrid_forward(self, F, x):
+        return F.LeakyReLU(x, act_type="elu", slope=self._alpha)
 
 
 class SELU(HybridBlock):
@@ -112,8 +110,8 @@ class SELU(HybridBlock):
         (1,)
     """
 
-    def forward(self, x):
-        return nd.LeakyReLU(x, act_type="selu")
+    def hybrid_forward(self, F, x):
+        return F.LeakyReLU(x, act_type="selu")
 
 
 class GELU(HybridBlock):
@@ -133,10 +131,10 @@ class GELU(HybridBlock):
         super().__init__(**kwargs)
         self._approximation = approximation
 
-    def forward(self, x):
+    def hybrid_forward(self, F, x):
         if self._approximation == "erf":
-            return nd.LeakyReLU(x, act_type="gelu")
-        return nd.gelu(x, approximation="tanh")
+            return F.LeakyReLU(x, act_type="gelu")
+        return F.gelu(x, approximation="tanh")
 
 
 class Swish(HybridBlock):
@@ -152,8 +150,8 @@ class Swish(HybridBlock):
         super().__init__(**kwargs)
         self._beta = beta
 
-    def forward(self, x):
-        return x * nd.sigmoid(self._beta * x)
+    def hybrid_forward(self, F, x):
+        return x * F.sigmoid(self._beta * x)
 
 
 class SiLU(HybridBlock):
@@ -165,10 +163,5 @@ class SiLU(HybridBlock):
         array([0.], dtype=float32)
     """
 
-    def forward(self, x):
-        return x * nd.sigmoid(x)
-
-
-def _ctx(x):
-    """The device of ``x`` (None for a traced symbol: the parameter's only device)."""
-    return x.context if isinstance(x, NDArray) else None
+    def hybrid_forward(self, F, x):
+        return x * F.sigmoid(x)

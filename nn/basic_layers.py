@@ -14,18 +14,11 @@ Example::
 """
 import numpy as np
 
-from .. import ndarray as nd
-from ..ndarray.ndarray import NDArray
 from .activations import Activation
 from .block import HybridBlock
 
 __all__ = ["Dense", "Dropout", "BatchNorm", "BatchNormReLU", "InstanceNorm", "LayerNorm",
            "GroupNorm", "Embedding", "Flatten"]
-
-
-def _ctx(x):
-    """The device of ``x`` (None for a traced symbol: the parameter's only device)."""
-    return x.context if isinstance(x, NDArray) else None
 
 
 def _kwargs_repr(kwargs):
@@ -70,11 +63,9 @@ class Dense(HybridBlock):
         in_units = int(np.prod(x.shape[1:])) if self._flatten else x.shape[-1]
         self.weight.shape = (self._units, in_units)
 
-    def forward(self, x):
-        ctx = _ctx(x)
-        bias = None if self.bias is None else self.bias.data(ctx)
-        out = nd.FullyConnected(x, self.weight.data(ctx), bias, num_hidden=self._units,
-                                no_bias=bias is None, flatten=self._flatten)
+    def hybrid_forward(self, F, x, weight, bias=None):
+        out = F.FullyConnected(x, weight, bias, num_hidden=self._units, no_bias=bias is None,
+                               flatten=self._flatten)
         if self.act is not None:
             out = self.act(out)
         return out
@@ -102,10 +93,10 @@ class Dropout(HybridBlock):
         self._rate = rate
         self._axes = axes
 
-    def forward(self, x):
+    def hybrid_forward(self, F, x):
         if self._rate > 0:
-            return nd.Dropout(x, p=self._rate, axes=self._axes)
-        return nd.identity(x)
+            return F.Dropout(x, p=self._rate, axes=self._axes)
+        return F.identity(x)
 
     def __repr__(self):
         return f"{self.__class__.__name__}(p = {self._rate}, axes={self._axes})"
@@ -197,13 +188,10 @@ class BatchNorm(_Norm):
             dtype = "float32"
         super().cast(dtype)
 
-    def forward(self, x):
-        ctx = _ctx(x)
-        out = nd.BatchNorm(x, self.gamma.data(ctx), self.beta.data(ctx),
-                           self.running_mean.data(ctx), self.running_var.data(ctx),
-                           **self._kwargs)
+    def hybrid_forward(self, F, x, gamma, beta, running_mean, running_var):
+        out = F.BatchNorm(x, gamma, beta, running_mean, running_var, **self._kwargs)
         if self._fuse_relu:
-            out = nd.relu(out)
+            out = F.relu(out)
         return out
 
     @staticmethod
@@ -245,14 +233,12 @@ class InstanceNorm(_Norm):
         self._epsilon = epsilon
         self._make_affine(in_channels, center, scale, gamma_initializer, beta_initializer)
 
-    def forward(self, x):
-        ctx = _ctx(x)
-        gamma, beta = self.gamma.data(ctx), self.beta.data(ctx)
+    def hybrid_forward(self, F, x, gamma, beta):
         if self._axis == 1:
-            return nd.InstanceNorm(x, gamma, beta, eps=self._epsilon)
-        x = nd.swapaxes(x, dim1=1, dim2=self._axis)
-        out = nd.InstanceNorm(x, gamma, beta, eps=self._epsilon)
-        return nd.swapaxes(out, dim1=1, dim2=self._axis)
+            return F.InstanceNorm(x, gamma, beta, eps=self._epsilon)
+        x = F.swapaxes(x, dim1=1, dim2=self._axis)
+        out = F.InstanceNorm(x, gamma, beta, eps=self._epsilon)
+        return F.swapaxes(out, dim1=1, dim2=self._axis)
 
 
 class LayerNorm(_Norm):
@@ -276,10 +262,8 @@ class LayerNorm(_Norm):
         self._scale = scale
         self._make_affine(in_channels, center, scale, gamma_initializer, beta_initializer)
 
-    def forward(self, x):
-        ctx = _ctx(x)
-        return nd.LayerNorm(x, self.gamma.data(ctx), self.beta.data(ctx), axis=self._axis,
-                            eps=self._epsilon)
+    def hybrid_forward(self, F, x, gamma, beta):
+        return F.LayerNorm(x, gamma, beta, axis=self._axis, eps=self._epsilon)
 
 
 class GroupNorm(_Norm):
@@ -309,10 +293,8 @@ class GroupNorm(_Norm):
     def infer_shape(self, x, *args):
         """Nothing to infer: the shapes depend on num_groups only."""
 
-    def forward(self, x):
-        ctx = _ctx(x)
-        return nd.GroupNorm(x, self.gamma.data(ctx), self.beta.data(ctx),
-                            num_groups=self._num_groups, eps=self._epsilon)
+    def hybrid_forward(self, F, x, gamma, beta):
+        return F.GroupNorm(x, gamma, beta, num_groups=self._num_groups, eps=self._epsilon)
 
     def __repr__(self):
         return f"{self.__class__.__name__}({_kwargs_repr(self._kwargs)})"
@@ -340,8 +322,8 @@ class Embedding(HybridBlock):
                                       init=weight_initializer, dtype=dtype,
                                       allow_deferred_init=True, grad_stype=grad_stype)
 
-    def forward(self, x):
-        return nd.Embedding(x, self.weight.data(_ctx(x)), **self._kwargs)
+    def hybrid_forward(self, F, x, weight):
+        return F.Embedding(x, weight, **self._kwargs)
 
     def __repr__(self):
         k = self._kwargs
@@ -358,8 +340,8 @@ class Flatten(HybridBlock):
         (2, 12)
     """
 
-    def forward(self, x):
-        return nd.flatten(x)
+    def hybrid_forward(self, F, x):
+        return F.flatten(x)
 
     def __repr__(self):
         return self.__class__.__name__

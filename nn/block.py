@@ -463,6 +463,23 @@ class HybridBlock(Block):
         from .symbol_block import export_block
         return export_block(self, path, epoch)
 
+    def export_onnx(self, path, *example_inputs, opset=None, dynamic_axes=None,
+                    input_names=None, output_names=None, verify=True, **kwargs):
+        """Export to an ONNX file (see ``kiln.export.onnx.export_model``).
+
+        ``example_inputs``: arrays (or shape tuples) the graph is traced and verified with;
+        ``dynamic_axes`` like ``{"data": {0: "batch"}}``. Returns the file path.
+
+        Example::
+
+            >>> net.export_onnx("net.onnx", nd.ones((1, 3, 32, 32)),
+            ...                 dynamic_axes={"data": {0: "batch"}})
+        """
+        from .symbol_block import export_onnx
+        return export_onnx(self, path, *example_inputs, opset=opset, dynamic_axes=dynamic_axes,
+                           input_names=input_names, output_names=output_names, verify=verify,
+                           **kwargs)
+
     def print_graph(self):
         """The optimized graph of the last traced call signature, one node per line."""
         return self._last_entry().print_graph()

@@ -16,8 +16,6 @@ Example::
 """
 import numbers
 
-from .. import ndarray as nd
-from ..ndarray.ndarray import NDArray
 from .activations import Activation
 from .block import HybridBlock
 
@@ -27,11 +25,6 @@ __all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
            "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D", "ReflectionPad2D"]
 
 _CHANNEL_FIRST = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
-
-
-def _ctx(x):
-    """The device of ``x`` (None for a traced symbol: the parameter's only device)."""
-    return x.context if isinstance(x, NDArray) else None
 
 
 def _tuple(value, n):
@@ -44,14 +37,14 @@ def _check(cond, msg):
         raise AssertionError(msg)
 
 
-def _to_channel_first(x, nsp):
+def _to_channel_first(F, x, nsp):
     """(N, *spatial, C) -> (N, C, *spatial)."""
-    return nd.transpose(x, axes=(0, nsp + 1) + tuple(range(1, nsp + 1)))
+    return F.transpose(x, axes=(0, nsp + 1) + tuple(range(1, nsp + 1)))
 
 
-def _to_channel_last(x, nsp):
+def _to_channel_last(F, x, nsp):
     """(N, C, *spatial) -> (N, *spatial, C)."""
-    return nd.transpose(x, axes=(0,) + tuple(range(2, nsp + 2)) + (1,))
+    return F.transpose(x, axes=(0,) + tuple(range(2, nsp + 2)) + (1,))
 
 
 class _Conv(HybridBlock):
@@ -108,18 +101,14 @@ class _Conv(HybridBlock):
     def infer_shape(self, x, *args):
         self.weight.shape = self._weight_shape(x.shape[self._kwargs["layout"].find("C")])
 
-    def forward(self, x):
-        ctx = _ctx(x)
-        weight = self.weight.data(ctx)
-        bias = None if self.bias is None else self.bias.data(ctx)
+    def hybrid_forward(self, F, x, weight, bias=None):
         nsp = len(self._kwargs["kernel"])
         kwargs = dict(self._kwargs, layout=_CHANNEL_FIRST[nsp])
         if self._channel_last:
-            x, weight = _to_channel_first(x, nsp), _to_channel_first(weight, nsp)
-        op = nd.Deconvolution if self._op_name == "Deconvolution" else nd.Convolution
-        out = op(x, weight, bias, **kwargs)
+            x, weight = _to_channel_first(F, x, nsp), _to_channel_first(F, weight, nsp)
+        out = getattr(F, self._op_name)(x, weight, bias, **kwargs)
         if self._channel_last:
-            out = _to_channel_last(out, nsp)
+            out = _to_channel_last(F, out, nsp)
         if self.act is not None:
             out = self.act(out)
         return out
@@ -317,13 +306,13 @@ class _Pooling(HybridBlock):
     def _alias(self):
         return "pool"
 
-    def forward(self, x):
+    def hybrid_forward(self, F, x):
         nsp = len(self._kwargs["kernel"])
         channel_last = self._kwargs["layout"].endswith("C")
         if channel_last:
-            x = _to_channel_first(x, nsp)
-        out = nd.Pooling(x, **dict(self._kwargs, layout=_CHANNEL_FIRST[nsp]))
-        return _to_channel_last(out, nsp) if channel_last else out
+            x = _to_channel_first(F, x, nsp)
+        out = F.Pooling(x, **dict(self._kwargs, layout=_CHANNEL_FIRST[nsp]))
+        return _to_channel_last(F, out, nsp) if channel_last else out
 
     def __repr__(self):
         k = self._kwargs
@@ -510,5 +499,5 @@ class ReflectionPad2D(HybridBlock):
         _check(len(padding) == 8, "padding must be an int or 8 numbers")
         self._padding = padding
 
-    def forward(self, x):
-        return nd.pad(x, mode="reflect", pad_width=self._padding)
+    def hybrid_forward(self, F, x):
+        return F.pad(x, mode="reflect", pad_width=self._padding)

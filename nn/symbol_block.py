@@ -17,13 +17,14 @@ from ..export.mxnet_json import _mark_aux, symbol_to_json
 from ..ndarray._registry import STATE
 from ..symbol import api as sym_api
 from ..symbol import passes
+from ..symbol.cached import CachedGraph
 from ..symbol.evaluate import evaluate
-from ..symbol.graph import topo_order
+from ..symbol.graph import Node, topo_order
 from ..symbol.symbol import Group, Symbol
 from .block import HybridBlock
 from .parameter import Parameter
 
-__all__ = ["SymbolBlock", "export_block"]
+__all__ = ["SymbolBlock", "export_block", "export_onnx", "block_graph"]
 
 
 class SymbolBlock(HybridBlock):
@@ -98,33 +99,63 @@ class SymbolBlock(HybridBlock):
         return block
 
 
-def export_block(block, path, epoch=0):
-    """Write ``path-symbol.json`` and ``path-%04d.params`` for a hybridized, called block."""
+def block_graph(block, *example_inputs):
+    """The block's predict-mode graph as ``(symbol, params, input_names)``.
+
+    Graph inputs are named ``data`` (or ``data0``, ``data1``...), parameters by their structural
+    names (``features.0.weight``), so files load into any instance of the network; ``params``
+    maps those names to ``(NDArray, is_aux)``. Without example inputs, the block's last
+    hybridized call signature is used.
+    """
     cg = getattr(block, "_cached_op", None)
-    if cg is None or not cg.entries:
+    if example_inputs:
+        if any(p._data is None for p in block.collect_params().values()):
+            block(*example_inputs)  # completes deferred initialization
+        cg = CachedGraph(block)
+        cg.last_args, cg.last_ctx = example_inputs, _ctx_of(example_inputs)
+    elif cg is None or not cg.entries:
         raise MXNetError(f"export(): call {block.name} once after hybridize() so its graph is "
                          "known (net.hybridize(); net(x); net.export(path))")
     entry = cg.inference_entry()
-    rename = {}
+    outputs = passes.optimize(entry.outputs, entry.xp)
+    _mark_aux(outputs)
+    names = {}
     inputs = entry.input_entries
     for k, (node, _) in enumerate(inputs):
-        rename[node.id] = "data" if len(inputs) == 1 else f"data{k}"
-    outputs = passes.optimize(entry.outputs, entry.xp)
-    symbol = Symbol(outputs)
-    _mark_aux(outputs)
+        names[node.id] = "data" if len(inputs) == 1 else f"data{k}"
     # parameters are written under their structural names (features.0.weight), so that
     # load_parameters of the file works on any instance of the network
     structural = {id(p): k for k, p in block.collect_params().items()}
-    arrays = {}
+    params = {}
     for node in topo_order(outputs):
-        if node.kind == "var" and node.id not in rename:
-            param = node.meta.get("param")
-            if param is None:
-                continue
-            name = rename[node.id] = structural.get(id(param), param.name)
-            prefix = "aux" if node.meta.get("aux") else "arg"
-            arrays[f"{prefix}:{name}"] = param.data(entry.ctx).as_in_context(_cpu())
-    text, consts = symbol_to_json(symbol, rename=rename)
+        param = node.meta.get("param") if node.kind == "var" else None
+        if param is not None:
+            names[node.id] = structural.get(id(param), param.name)
+            params[names[node.id]] = (param.data(entry.ctx).as_in_context(_cpu()),
+                                      bool(node.meta.get("aux")))
+
+    def rename(node, ins):
+        if node.kind == "var" and node.id in names:
+            meta = {k: v for k, v in node.meta.items() if k != "param"}
+            return [(Node("var", name=names[node.id], avals=node.avals, meta=meta), 0)]
+        return None
+    symbol = Symbol(passes.rewrite(outputs, rename))
+    return symbol, params, [names[n.id] for n, _ in inputs]
+
+
+def _ctx_of(args):
+    for a in args:
+        if isinstance(a, nd.NDArray):
+            return a.context
+    return None
+
+
+def export_block(block, path, epoch=0):
+    """Write ``path-symbol.json`` and ``path-%04d.params`` for a hybridized, called block."""
+    symbol, params, _ = block_graph(block)
+    text, consts = symbol_to_json(symbol)
+    arrays = {f"{'aux' if aux else 'arg'}:{name}": value for name, (value, aux) in
+              params.items()}
     for name, value in consts.items():
         arrays[f"arg:{name}"] = nd.NDArray(np.asarray(value) if isinstance(
             value, np.ndarray) else value.get())
@@ -132,6 +163,34 @@ def export_block(block, path, epoch=0):
     atomic_write(sym_file, text.encode())
     nd.save(params_file, arrays)
     return sym_file, params_file
+
+
+def export_onnx(block, path, *example_inputs, opset=None, dynamic_axes=None, input_names=None,
+                output_names=None, verify=True, **kwargs):
+    """Export ``block`` to ONNX (``net.export_onnx``); inputs may be arrays or shape tuples."""
+    from ..export.onnx import export_model
+    arrays = [nd.random.normal(shape=x) if isinstance(x, tuple) else x for x in example_inputs]
+    symbol, params, names = block_graph(block, *arrays)
+    if input_names:
+        symbol = _rename_inputs(symbol, dict(zip(names, input_names)))
+        if dynamic_axes:
+            dynamic_axes = {dict(zip(names, input_names)).get(k, k): v
+                            for k, v in dynamic_axes.items()}
+        names = list(input_names)
+    flat = {name: value for name, (value, _) in params.items()}
+    return export_model(symbol, flat, in_shapes=[a.shape for a in arrays],
+                        in_types=[np.dtype(a.dtype) for a in arrays], onnx_file_path=path,
+                        opset=opset, dynamic_axes=dynamic_axes, input_names=names,
+                        output_names=output_names, verify=verify, example_inputs=arrays,
+                        **kwargs)
+
+
+def _rename_inputs(symbol, mapping):
+    def visit(node, ins):
+        if node.kind == "var" and node.name in mapping:
+            return [(Node("var", name=mapping[node.name], avals=node.avals, meta=node.meta), 0)]
+        return None
+    return Symbol(passes.rewrite(symbol._entries, visit))
 
 
 def _cpu():

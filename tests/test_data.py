@@ -226,3 +226,28 @@ def test_custom_batchify_and_pin_memory():
                            batchify_fn=lambda items: kl.nd.array(items) * 2)
     out = [b.asnumpy().tolist() for b in loader]
     assert out == [[2.0, 4.0], [6.0]]
+
+
+def test_temporary_loader_stays_alive_while_iterating():
+    out = [b.asnumpy().tolist()
+           for b in kd.DataLoader(kd.SimpleDataset(list(range(6))), batch_size=2, num_workers=2)]
+    assert out == [[0, 1], [2, 3], [4, 5]]
+
+
+def test_abandoned_epoch_then_new_epoch():
+    loader = kd.DataLoader(Squares(), batch_size=2, num_workers=2, prefetch=4)
+    it = iter(loader)
+    next(it)
+    del it  # results still in flight are dropped
+    got = [y.asnumpy().tolist() for _, y in loader]
+    assert got[0] == [0, 1] and len(got) == 6
+
+
+def test_loader_recovers_after_worker_death():
+    loader = kd.DataLoader(kd.SimpleDataset([0, 1]), batch_size=1, num_workers=1)
+    for p in loader._worker_pool._procs:
+        p.kill()
+        p.join()
+    with pytest.raises(RuntimeError, match="exited unexpectedly"):
+        list(loader)
+    assert [b.asnumpy().tolist() for b in loader] == [[0], [1]]

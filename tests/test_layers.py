@@ -569,3 +569,42 @@ def test_hybridized_equals_eager(name, factory, shape, shape2, kind, flags):
             _compare(eager, hybrid, x, train, name)
     # the hybrid block really ran through traced graphs: one per (shape, mode)
     assert hybrid._cached_op is not None and hybrid._cached_op.trace_count == 4
+
+
+# ---- Gluon 1.x idioms --------------------------------------------------------------------------
+def test_subclass_overriding_hybrid_forward():
+    class Double(nn.Dense):
+        def hybrid_forward(self, F, x, weight, bias=None):
+            return super().hybrid_forward(F, x, weight, bias) * 2
+
+    layer, ref = Double(3), nn.Dense(3)
+    layer.initialize()
+    ref.initialize()
+    x = nd.ones((2, 4))
+    layer(x), ref(x)
+    ref.weight.set_data(layer.weight.data())
+    np.testing.assert_allclose(layer(x).asnumpy(), 2 * ref(x).asnumpy(), rtol=1e-6)
+    layer.hybridize()
+    np.testing.assert_allclose(layer(x).asnumpy(), 2 * ref(x).asnumpy(), rtol=1e-6)
+
+
+def test_network_with_deferred_layers_hybridized():
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.Conv2D(4, 3, padding=1), nn.BatchNorm(), nn.Activation("relu"),
+                nn.MaxPool2D(), nn.Flatten(), nn.Dense(10, activation="sigmoid"),
+                nn.Dropout(0.2), nn.Dense(2))
+    net.initialize()
+    net.hybridize()
+    x = nd.array(RNG(0).normal(size=(3, 2, 6, 6)))
+    with autograd.record():
+        y = net(x)
+    y.backward()
+    assert y.shape == (3, 2)
+    params = net.collect_params()
+    assert params["0.weight"].shape == (4, 2, 3, 3)
+    assert params["5.weight"].shape == (10, 36)
+    assert params["0.weight"].name == net.prefix + "conv0_weight"
+    assert params["1.running_var"].name == net.prefix + "batchnorm0_running_var"
+    assert params["5.weight"].grad().shape == (10, 36)
+    assert net(x).shape == (3, 2)

@@ -1,15 +1,14 @@
 """Whole-graph ONNX export/import: checker, onnxruntime, reference evaluator, dynamic batch,
 BatchNorm folding, graph cleanliness, error messages and the export->import->export round trip."""
+import kiln.symbol as sym
 import numpy as np
 import onnx
 import pytest
-from onnx.reference import ReferenceEvaluator
-
-import kiln.symbol as sym
 from kiln import nd
 from kiln.export.onnx import ExportError, export_model, import_model
 from kiln.export.onnx_builder import MIN_IR
 from kiln.export.onnx_verify import session
+from onnx.reference import ReferenceEvaluator
 
 
 def _params(net, shapes, prefix=False):
