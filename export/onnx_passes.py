@@ -144,6 +144,28 @@ def _compose(p1, p2):
     return [p1[k] for k in p2]
 
 
+_SHAPE_OPS = ("Reshape", "Flatten", "Squeeze", "Unsqueeze")
+
+
+def _static(shape):
+    return shape is not None and None not in shape
+
+
+def _to_identity(ix, node, out_t, types):
+    """A chain of shape-only ops that ends at its start's shape: make the last an Identity."""
+    prev = ix.producer.get(node.input[0])
+    while prev is not None and prev.op_type in _SHAPE_OPS:
+        cand = types.get(prev.input[0])
+        if cand and cand[1] == out_t[1] and cand[0] == out_t[0]:
+            node.op_type = "Identity"
+            del node.input[:]
+            node.input.append(prev.input[0])
+            del node.attribute[:]
+            return True
+        prev = ix.producer.get(prev.input[0])
+    return False
+
+
 def _step(ix, node, types):
     """One local rewrite of ``node``; True when the graph changed."""
     op = node.op_type
@@ -159,6 +181,8 @@ def _step(ix, node, types):
     if op in ("Reshape", "Flatten") and src_t and out_t and src_t[1] is not None and \
             src_t[1] == out_t[1] and None not in src_t[1]:
         return _bypass(ix, node, src)
+    if op in _SHAPE_OPS and out_t and _static(out_t[1]) and _to_identity(ix, node, out_t, types):
+        return True
     prev = ix.producer.get(src)
     if prev is None or len(ix.users.get(src, [])) != 1 or src in ix.outputs:
         return False

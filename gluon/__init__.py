@@ -22,7 +22,7 @@ from . import nn
 _OPTIONAL = {
     "loss": ("kiln.gluon.loss", "kiln.nn.loss", "kiln.loss"),
     "data": ("kiln.gluon.data", "kiln.data", "kiln.nn.data"),
-    "utils": ("kiln.gluon.utils", "kiln.utils", "kiln.nn.utils"),
+    "utils": ("kiln.gluon.utils", "kiln.gluon_utils", "kiln.utils", "kiln.nn.utils"),
     "rnn": ("kiln.gluon.rnn", "kiln.nn.rnn", "kiln.rnn"),
     "model_zoo": ("kiln.gluon.model_zoo", "kiln.model_zoo"),
     "contrib": ("kiln.gluon.contrib", "kiln.nn.contrib", "kiln.contrib"),

@@ -86,8 +86,8 @@ def _build(factory, shape, kind, seed=0):
     block = factory()
     block.initialize(kiln.init.Uniform(0.5))
     block.cast("float64")
+    block(_x(shape, kind))      # predict mode: fills deferred shapes, leaves statistics alone
     _randomize(block, seed)
-    block(_x(shape, kind))
     return block
 
 
@@ -443,8 +443,8 @@ def _t(a):
 def _init_block(block, x):
     block.initialize(kiln.init.Uniform(0.5))
     block.cast("float64")
-    _randomize(block, 0)
     block(x)
+    _randomize(block, 0)
     return {k: p.data().asnumpy() for k, p in block.collect_params().items()}
 
 

@@ -151,3 +151,38 @@ def test_resnet_block_is_minimal(tmp_path):
     model = onnx.load(path)
     assert [n.op_type for n in model.graph.node] == ["Conv", "Relu", "Conv", "Add", "Relu"]
     assert (tmp_path / "r.onnx.data").exists()
+
+
+def test_dynamic_reshape_and_cleanup(tmp_path):
+    x = sym.var("data")
+    c = sym.Convolution(x, kernel=(1, 1), num_filter=4, name="c")
+    r = sym.reshape(c, shape=(0, 4, -1))
+    t = sym.transpose(sym.transpose(r, axes=(0, 2, 1)), axes=(0, 2, 1))
+    r2 = sym.reshape(sym.reshape(t, shape=(-1, 8)), shape=(0, -1))
+    y = sym.FullyConnected(r2, num_hidden=5, flatten=False, name="fc")
+    params = _params(y, {"data": (2, 3, 4, 4)})
+    path = export_model(y, params, [(2, 3, 4, 4)], onnx_file_path=str(tmp_path / "m.onnx"),
+                        dynamic_axes={"data": {0: "batch"}})
+    model = onnx.load(path)
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("Reshape") == 1 and "Transpose" not in ops and "Identity" not in ops
+    x4 = np.random.default_rng(0).standard_normal((4, 3, 4, 4)).astype("f4")
+    np.testing.assert_allclose(session(model).run(None, {"data": x4})[0],
+                               _kiln(y, params, x4), rtol=1e-4, atol=1e-4)
+
+
+def test_files_names_and_opset_range(tmp_path):
+    net = _mlp()
+    params = _params(net, {"data": (2, 5)}, prefix=True)
+    net.save(str(tmp_path / "net-symbol.json"))
+    nd.save(str(tmp_path / "net-0000.params"), params)
+    path = export_model(str(tmp_path / "net-symbol.json"), str(tmp_path / "net-0000.params"),
+                        [(2, 5)], onnx_file_path=str(tmp_path / "m.onnx"),
+                        input_names=["x"], output_names=["probs"],
+                        dynamic_axes={"x": {0: "batch"}})
+    model = onnx.load(path)
+    assert [i.name for i in model.graph.input] == ["x"]
+    assert [o.name for o in model.graph.output] == ["probs"]
+    assert model.graph.output[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    with pytest.raises(ExportError, match="opset 12"):
+        export_model(net, params, [(2, 5)], onnx_file_path=str(tmp_path / "m.onnx"), opset=12)
