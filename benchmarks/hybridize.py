@@ -19,9 +19,8 @@ import sys
 import time
 import tracemalloc
 
-import numpy as np
-
 import kiln as kl
+import numpy as np
 from kiln import autograd, gluon, nd
 
 SECTION = "## Hybridize (benchmarks/hybridize.py)"
