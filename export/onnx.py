@@ -207,6 +207,14 @@ def _rename_inputs(model, in_map):
 
 
 def _save(model, path, large):
+    try:
+        _save_checked(model, path, large)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+        raise ExportError(f"the exported model fails onnx.checker (full_check): {e} (parameter "
+                          "dtypes must match the inputs' in_types)") from e
+
+
+def _save_checked(model, path, large):
     if large:
         loc = os.path.basename(path) + ".data"
         if os.path.exists(os.path.join(os.path.dirname(path) or ".", loc)):

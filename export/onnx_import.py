@@ -20,6 +20,7 @@ from ..ndarray.ndarray import NDArray
 from ..symbol.graph import Node, hashable
 from ..symbol.symbol import Symbol
 from .onnx_import_ops import CONVERTERS
+from .onnx_import_shape import track
 from .onnx_passes import value_types
 
 
@@ -32,6 +33,7 @@ class Importer:
         self.inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
         self.static = {k: v for k, v in self.inits.items() if v.dtype.kind != "f"}
         self.entries, self.params, self.aux = {}, {}, set()
+        self.symdims = {}   # symbolic shape tensors (see onnx_import_shape)
 
     # ---- tensors ----
     def shape(self, name):
@@ -159,6 +161,8 @@ def import_model(model_or_path):
             else:
                 vals = _fold(model, node, imp)
             imp.static.update(zip(node.output, vals))
+            continue
+        if track(imp, node):
             continue
         try:
             outs = CONVERTERS[node.op_type](imp, node)

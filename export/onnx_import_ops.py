@@ -146,6 +146,10 @@ def _flatten(imp, n):
 
 
 def _reshape(imp, n):
+    if n.input[1] in imp.symdims:
+        from .onnx_import_shape import reshape_codes
+        shape = reshape_codes(imp, n.input[1], n.input[0])
+        return imp.op(n, "reshape", [imp.t(n.input[0])], shape=shape)
     shape = _ints(imp.value(n.input[1]))
     if _attrs(n).get("allowzero", 0) and 0 in shape:
         raise MXNetError("ONNX import: Reshape with allowzero=1 and a zero dim")

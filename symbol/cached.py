@@ -133,7 +133,9 @@ class GraphEntry:
         self.outputs = [_as_entry(o) for o in out_leaves]
         self.args = self.input_entries + self.param_entries
         self.graph = passes.optimize(self.outputs, self.xp)
-        self.forward = compile_graph(self.args, self.graph, name="forward")
+        self.static_xp = self.xp if flags.get("static_alloc") else None
+        self.forward = compile_graph(self.args, self.graph, name="forward",
+                                     static_xp=self.static_xp)
         self.train = {}
 
     def params_match(self):
@@ -201,8 +203,11 @@ class TrainGraph:
         head_ids = {h.id for h, _ in heads}
         saved = _saved_entries(gtargets, head_ids, {n.id for n, _ in entry.args})
         self.saved_count = len(saved)
-        self.forward = compile_graph(entry.args, outs + saved, name="forward_train")
-        self.backward = compile_graph(entry.args + saved + heads, gtargets, name="backward")
+        sx = entry.static_xp
+        self.forward = compile_graph(entry.args, outs + saved, name="forward_train",
+                                     static_xp=sx)
+        self.backward = compile_graph(entry.args + saved + heads, gtargets, name="backward",
+                                      static_xp=sx)
         self.n_out = n_out
 
     def run_forward(self, datas):

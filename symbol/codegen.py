@@ -56,11 +56,13 @@ def _literal(v, ns):
     return name
 
 
-def compile_graph(args, targets, name="graph"):
+def compile_graph(args, targets, name="graph", static_xp=None):
     """Generate ``fn(xp, *args)`` returning the values of ``targets``.
 
     ``args``: entries provided by the caller, in order (graph inputs, parameters, saved values).
     ``targets``: entries to return. Constant nodes are bound into the function's globals.
+    ``static_xp``: the array module to preallocate persistent intermediate buffers with
+    (``static_alloc``); such a function must not run in two threads at once.
     """
     ns = {"_partial": functools.partial}
     var_of = {}
@@ -74,6 +76,8 @@ def compile_graph(args, targets, name="graph"):
     lines = [f"def {name}(xp{''.join(f', a{k}' for k in range(len(args)))}):"]
     line_nodes = {}
     fresh = set()  # temporaries known to own their buffer (safe to overwrite when they die)
+    static = set()  # temporaries living in persistent static_alloc buffers
+    keep = {(n.id, i) for n, i in targets}
     for idx, node in enumerate(nodes):
         if all((node.id, k) in var_of for k in range(node.num_outputs)):
             continue
@@ -94,12 +98,21 @@ def compile_graph(args, targets, name="graph"):
         comment = f"  # {node.name}" + (f" @ {node.where()}" if node.source else "")
         fast = fastpath.emit(node, [_aval(i) if is_entry(i) else i for i in node.inputs])
         if fast is not None:
-            expr, inplace = fast
+            expr, out_expr = fast
             dying = uses.get(idx, ())
             first = node.inputs[0] if node.inputs else None
-            if (inplace and is_entry(first) and in_vars[0] in fresh and in_vars[0] in dying
-                    and fastpath.can_overwrite(_aval(first), node.avals[0])):
-                expr = inplace.replace("{out}", in_vars[0])
+            escapes = (node.id, 0) in keep
+            if (out_expr and is_entry(first) and in_vars[0] in fresh and in_vars[0] in dying
+                    and not (escapes and in_vars[0] in static)
+                    and fastpath.can_overwrite(node, _aval(first), node.avals[0])):
+                expr = out_expr.replace("{out}", in_vars[0])
+                if in_vars[0] in static:
+                    static.add(outs[0])
+            elif out_expr and static_xp is not None and not escapes:
+                buf = f"_buf{node.id}"
+                ns[buf] = static_xp.empty(node.avals[0].shape, node.avals[0].dtype)
+                expr = out_expr.replace("{out}", buf)
+                static.add(outs[0])
             lines.append(f"    {outs[0]} = {expr.format(*in_vars)}{comment}")
             fresh.add(outs[0])
         else:

@@ -5,8 +5,11 @@ training steps, the code generator instead emits the numpy/cupy expression itsel
 call layers), and when an input dies at that node and has the output's shape and dtype, writes
 into it (``xp.maximum(t3, 0, out=t3)``): memory planning without an allocator.
 
-Each emitter returns ``(expr, inplace_expr)`` templates over ``{0}``, ``{1}``... (inputs) and
-``{out}`` (the buffer to overwrite), or None to fall back to the kernel call.
+Each emitter returns ``(expr, out_expr)`` templates over ``{0}``, ``{1}``... (inputs) and
+``{out}`` (the buffer to write), or None to fall back to the kernel call. ``out_expr`` serves
+both in-place updates of a dying input (elementwise ops only, see ``NO_ALIAS``) and, under
+``hybridize(static_alloc=True)``, buffers allocated once per compiled graph and kept across
+calls for intermediates that never leave the function.
 """
 import numpy as np
 
@@ -40,7 +43,7 @@ def _dot(ins, attrs, out):
         return None
     lhs = "{0}.T" if attrs.get("transpose_a") else "{0}"
     rhs = "{1}.T" if attrs.get("transpose_b") else "{1}"
-    return (f"xp.matmul({lhs}, {rhs})", None)
+    return (f"xp.matmul({lhs}, {rhs})", f"xp.matmul({lhs}, {rhs}, out={{out}})")
 
 
 def _fully_connected(ins, attrs, out):
@@ -48,8 +51,9 @@ def _fully_connected(ins, attrs, out):
     if x is None or w is None or len(x.shape) != 2:
         return None
     if attrs.get("no_bias") or len(ins) < 3 or ins[2] is None:
-        return ("xp.matmul({0}, {1}.T)", None)
-    return ("xp.add(xp.matmul({0}, {1}.T), {2})", None)
+        return ("xp.matmul({0}, {1}.T)", "xp.matmul({0}, {1}.T, out={out})")
+    return ("xp.add(xp.matmul({0}, {1}.T), {2})",
+            "xp.add(xp.matmul({0}, {1}.T, out={out}), {2}, out={out})")
 
 
 def _sum(ins, attrs, out):
@@ -63,7 +67,8 @@ def _sum(ins, attrs, out):
     axes = tuple(a % len(x.shape) for a in (axis if isinstance(axis, tuple) else (axis,)))
     if not keep and len(axes) >= len(x.shape):
         return None  # numpy would return a scalar where MXNet returns shape (1,)
-    return (f"xp.sum({{0}}, axis={axes}, keepdims={keep})", None)
+    return (f"xp.sum({{0}}, axis={axes}, keepdims={keep})",
+            f"xp.sum({{0}}, axis={axes}, keepdims={keep}, out={{out}})")
 
 
 _ACT = {"relu": ("xp.maximum({0}, 0)", "xp.maximum({0}, 0, out={out})"),
@@ -106,5 +111,9 @@ def emit(node, in_avals):
     return fn(in_avals, node.attrs, out)
 
 
-def can_overwrite(in_aval, out_aval):
-    return _same(in_aval, out_aval)
+# ops whose output buffer must not alias an input (matmul and reductions read while writing)
+NO_ALIAS = {"dot", "fully_connected", "sum"}
+
+
+def can_overwrite(node, in_aval, out_aval):
+    return node.op.name not in NO_ALIAS and _same(in_aval, out_aval)

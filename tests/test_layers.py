@@ -608,3 +608,20 @@ def test_network_with_deferred_layers_hybridized():
     assert params["1.running_var"].name == net.prefix + "batchnorm0_running_var"
     assert params["5.weight"].grad().shape == (10, 36)
     assert net(x).shape == (3, 2)
+
+
+def test_initializer_arguments():
+    dense = nn.Dense(2, weight_initializer="ones", bias_initializer=kiln.init.Constant(3))
+    dense.initialize(kiln.init.Xavier())       # a layer's own initializers win
+    np.testing.assert_array_equal(dense(nd.ones((1, 3))).asnumpy(), [[6, 6]])
+    prelu = nn.PReLU()
+    prelu.initialize(kiln.init.Xavier())
+    np.testing.assert_array_equal(prelu.alpha.data().asnumpy(), [0.25])
+    bn = nn.BatchNorm(gamma_initializer="zeros", beta_initializer="ones",
+                      running_mean_initializer="ones", running_variance_initializer="zeros")
+    bn.initialize()
+    bn(nd.ones((2, 2)))
+    assert bn.gamma.data().asnumpy().tolist() == [0, 0]
+    assert bn.beta.data().asnumpy().tolist() == [1, 1]
+    assert bn.running_mean.data().asnumpy().tolist() == [1, 1]
+    assert bn.running_var.data().asnumpy().tolist() == [0, 0]

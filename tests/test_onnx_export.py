@@ -186,3 +186,23 @@ def test_files_names_and_opset_range(tmp_path):
     assert model.graph.output[0].type.tensor_type.shape.dim[0].dim_param == "batch"
     with pytest.raises(ExportError, match="opset 12"):
         export_model(net, params, [(2, 5)], onnx_file_path=str(tmp_path / "m.onnx"), opset=12)
+
+
+def test_import_dynamic_shape_pattern():
+    from onnx import TensorProto, helper, numpy_helper
+    vi = helper.make_tensor_value_info
+    nodes = [helper.make_node("Shape", ["x"], ["s"]),
+             helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+             helper.make_node("Unsqueeze", ["n", "zero1"], ["n1"]),
+             helper.make_node("Concat", ["n1", "minus1"], ["shape"], axis=0),
+             helper.make_node("Reshape", ["x", "shape"], ["y"])]
+    inits = [numpy_helper.from_array(np.array(0, np.int64), "zero"),
+             numpy_helper.from_array(np.array([0], np.int64), "zero1"),
+             numpy_helper.from_array(np.array([-1], np.int64), "minus1")]
+    graph = helper.make_graph(nodes, "g", [vi("x", TensorProto.FLOAT, ["N", 3, 4])],
+                              [vi("y", TensorProto.FLOAT, ["N", 12])], initializer=inits)
+    s, arg, aux = import_model(helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)]))
+    for n in (2, 5):
+        x = np.arange(n * 12, dtype="f4").reshape(n, 3, 4)
+        np.testing.assert_array_equal(s.eval(x=nd.array(x))[0].asnumpy(), x.reshape(n, 12))

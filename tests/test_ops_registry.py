@@ -59,6 +59,7 @@ def test_registry_is_not_empty():
     assert np.isfinite(len(ALL_OPS))
 
 
+@pytest.mark.parametrize("static_alloc", [False, True], ids=["dynamic", "static"])
 @pytest.mark.parametrize("op,sample", _cases(lambda op, s: not op.random))
-def test_hybridized_matches_eager(op, sample):
-    opcheck.check_hybridized(op, sample)
+def test_hybridized_matches_eager(op, sample, static_alloc):
+    opcheck.check_hybridized(op, sample, static_alloc=static_alloc)

@@ -1,0 +1,80 @@
+"""Symbolic shape tensors while importing ONNX: ``Shape -> Gather/Slice/Concat -> Reshape``.
+
+With a dynamic dim (a batch of unknown size), ``Shape(x)`` has no constant value. Such shape
+tensors are tracked as lists whose items are ints or ``("dim", tensor, axis)``; a Reshape fed by
+one becomes MXNet codes: ``0`` where it copies the data's own dim, ``-1`` for the one unknown.
+
+Example: ``Reshape(x, Concat(Gather(Shape(x), 0), [-1]))`` imports as ``reshape(x, (0, -1))``.
+"""
+import numpy as np
+from onnx import helper
+
+from ..base import MXNetError
+
+_PASS = ("Unsqueeze", "Squeeze", "Cast", "Identity", "Reshape")
+
+
+def _items(imp, name):
+    if name in imp.symdims:
+        return list(imp.symdims[name])
+    return [int(v) for v in np.asarray(imp.static[name]).reshape(-1)]
+
+
+def _shape_of(imp, node):
+    t = imp.types.get(node.input[0])
+    if t is None or t[1] is None:
+        return None
+    items = [d if d is not None else ("dim", node.input[0], k) for k, d in enumerate(t[1])]
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    return items[attrs.get("start", 0):attrs.get("end", len(items))]
+
+
+def _slice(imp, node, src):
+    vals = [_items(imp, i) if i else None for i in node.input[1:]] + [None] * 4
+    starts, ends, axes, steps = vals[:4]
+    if axes not in (None, [0]):
+        return None
+    step = steps[0] if steps else 1
+    return src[slice(starts[0], min(ends[0], len(src) + 1) if step > 0 else ends[0], step)]
+
+
+def track(imp, node):
+    """Record ``node``'s output if it computes a symbolic shape; True when handled."""
+    op = node.op_type
+    if op == "Shape":
+        items = _shape_of(imp, node)
+    else:
+        ins = [i for i in node.input if i]
+        if not ins or ins[0] not in imp.symdims or \
+                not all(i in imp.symdims or i in imp.static for i in ins):
+            return False
+        src = _items(imp, ins[0])
+        if op == "Gather":
+            idx = np.asarray(imp.static.get(node.input[1], []), np.int64).reshape(-1)
+            items = [src[int(i)] for i in idx] if node.input[1] in imp.static else None
+        elif op == "Slice":
+            items = _slice(imp, node, src)
+        elif op == "Concat":
+            items = [it for i in ins for it in _items(imp, i)]
+        elif op in _PASS:
+            items = src
+        else:
+            items = None
+    if items is None:
+        return False
+    imp.symdims[node.output[0]] = items
+    return True
+
+
+def reshape_codes(imp, shape_name, data):
+    """MXNet reshape codes for symbolic shape ``shape_name`` applied to tensor ``data``."""
+    codes = []
+    for k, it in enumerate(imp.symdims[shape_name]):
+        if isinstance(it, int):
+            codes.append(it)
+        else:
+            codes.append(0 if it[1] == data and it[2] == k else None)
+    if codes.count(None) + codes.count(-1) > 1:
+        raise MXNetError(f"ONNX import: cannot express the dynamic shape of {shape_name!r} "
+                         "as reshape codes")
+    return tuple(-1 if c is None else c for c in codes)
