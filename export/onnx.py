@@ -20,11 +20,10 @@ import os
 import numpy as np
 import onnx
 
-from ..base import MXNetError
 from ..symbol.api import infer_avals
 from ..symbol.symbol import Symbol
 from . import onnx_passes, onnx_verify
-from .onnx_builder import MIN_IR, Builder, ExportError
+from .onnx_builder import MIN_IR, ExportError
 from .onnx_import import import_model
 from .onnx_lower import emit, finish_outputs, prepare
 
@@ -82,8 +81,10 @@ def _shapes_and_types(sym, params, in_shapes, in_types, input_names):
             if node.kind == "var" and node.name in data and node.meta.get("shape"):
                 in_shapes[node.name] = tuple(node.meta["shape"])
     elif not isinstance(in_shapes, dict):
+        if all(isinstance(d, (int, np.integer)) for d in in_shapes):
+            in_shapes = [in_shapes]   # one shape given bare
         in_shapes = [tuple(s) for s in in_shapes]
-        if len(in_shapes) == 1 and len(data) > 1 or len(in_shapes) > len(data):
+        if len(in_shapes) != len(data):
             raise ExportError(f"{len(in_shapes)} input shape(s) for the data inputs {data} "
                               "(inputs without a value in params)")
     shapes = {k: tuple(int(d) for d in v) for k, v in _per_input(in_shapes, data,
@@ -323,4 +324,4 @@ def _example_feed(examples, data, shapes, types):
     return feed
 
 
-__all__ = ["export_model", "import_model", "ExportError", "Builder", "MXNetError"]
+__all__ = ["export_model", "import_model", "ExportError"]

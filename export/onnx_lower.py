@@ -49,6 +49,10 @@ def prepare(entries, params, shapes, dtypes):
             const = Node("const", value=params[node.name], avals=avals_of(node), name=node.name,
                          meta={"param": True, "aux": bool(node.meta.get("aux"))})
             return [(const, 0)]
+        if node.kind == "const":   # captured arrays may live on a GPU: export from the host
+            return [(Node("const", value=_host(node.value), avals=avals_of(node),
+                          name=node.name, block=node.block, source=node.source,
+                          meta=node.meta), 0)]
         attrs = dict(node.attrs)
         if node.kind == "op" and node.op.uses_mode:
             attrs["_train"] = False   # inference graph: BatchNorm uses the moving statistics
@@ -61,6 +65,13 @@ def prepare(entries, params, shapes, dtypes):
     targets = fold_batchnorm(targets)
     data = [n for n in topo_order(targets) if n.kind == "var"]
     return targets, data
+
+
+def _host(value):
+    """A numpy copy of a numpy or cupy array."""
+    if isinstance(value, np.ndarray):
+        return value
+    return value.get() if hasattr(value, "get") else np.asarray(value)
 
 
 def _consumers(targets):

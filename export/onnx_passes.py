@@ -23,7 +23,10 @@ _FOLD_LIMIT = 1 << 20   # elements: larger folded tensors would only bloat the f
 def _typed_copy(model):
     """A copy whose large initializers are graph inputs (cheap shape inference, no 2 GB limit)."""
     m = onnx.ModelProto()
-    m.CopyFrom(model) if model.ByteSize() < (1 << 30) else _shallow(model, m)
+    if model.ByteSize() < (1 << 30):
+        m.CopyFrom(model)
+    else:   # copying gigabytes of weights only to drop them: copy the small parts
+        _shallow(model, m)
     keep = []
     for t in m.graph.initializer:
         if np.prod(t.dims, dtype=np.int64) > 64:

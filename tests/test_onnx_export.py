@@ -206,3 +206,34 @@ def test_import_dynamic_shape_pattern():
     for n in (2, 5):
         x = np.arange(n * 12, dtype="f4").reshape(n, 3, 4)
         np.testing.assert_array_equal(s.eval(x=nd.array(x))[0].asnumpy(), x.reshape(n, 12))
+
+
+def _op_mix():
+    x = sym.var("data")
+    a = sym.LayerNorm(sym.FullyConnected(x, num_hidden=6, flatten=False, name="fc"), name="ln")
+    b = sym.concat(sym.slice(a, begin=(None, 0, 0), end=(None, 2, 6)),
+                   sym.exp(sym.slice_axis(a, axis=1, begin=1, end=3)), dim=1)
+    c = sym.mean(b, axis=1, keepdims=True) + sym.sqrt(sym.abs(b) + 1.0) ** 2.0
+    d = sym.clip(sym.squeeze(sym.expand_dims(c, axis=1), axis=1), a_min=-1.0, a_max=3.0)
+    e = sym.pad(sym.reshape(d, shape=(0, 1, 4, 6)), mode="constant",
+                pad_width=(0, 0, 0, 0, 1, 1, 1, 1), constant_value=0.5)
+    f = sym.Pooling(e, kernel=(2, 2), pool_type="avg", stride=(2, 2))
+    return sym.Group([sym.log_softmax(sym.flatten(sym.erf(f)), axis=-1), sym.sigmoid(a)])
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_op_mix_round_trip_and_groups(tmp_path, opset):
+    net = _op_mix()
+    params = _params(net, {"data": (2, 3, 5)})
+    p1 = export_model(net, params, [(2, 3, 5)], onnx_file_path=str(tmp_path / "a.onnx"),
+                      opset=opset, dynamic_axes={"data": {0: "batch"}})
+    m1 = onnx.load(p1)
+    assert len(m1.graph.output) == 2
+    assert not {"Unsqueeze", "Squeeze", "Identity"} & {n.op_type for n in m1.graph.node}
+    s2, arg, aux = import_model(p1)
+    p2 = export_model(s2, {**arg, **aux}, [(2, 3, 5)], onnx_file_path=str(tmp_path / "b.onnx"),
+                      opset=opset)
+    x = np.random.default_rng(1).standard_normal((2, 3, 5)).astype("f4")
+    for a, b in zip(session(m1).run(None, {"data": x}), session(onnx.load(p2)).run(None,
+                                                                                  {"data": x})):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
