@@ -24,7 +24,7 @@ from ..symbol.api import infer_avals
 from ..symbol.symbol import Symbol
 from . import onnx_passes, onnx_verify
 from .onnx_builder import MIN_IR, ExportError
-from .onnx_import import import_model
+from .onnx_import import import_model as import_symbol
 from .onnx_lower import emit, finish_outputs, prepare
 
 DEFAULT_OPSET = 17
@@ -324,4 +324,32 @@ def _example_feed(examples, data, shapes, types):
     return feed
 
 
-__all__ = ["export_model", "import_model", "ExportError"]
+def import_model(model_or_path, ctx=None):
+    """An ONNX model as a ``SymbolBlock`` with trainable parameters.
+
+    Graph inputs keep their ONNX names; BatchNorm statistics become ``grad_req='null'``
+    parameters. ``import_symbol`` gives MXNet's ``(sym, arg_params, aux_params)`` instead.
+
+    Example::
+
+        >>> net = kiln.export.onnx.import_model("model.onnx")
+        >>> y = net(nd.ones((1, 3, 32, 32)))
+    """
+    from ..nn.symbol_block import SymbolBlock
+    from ..symbol.graph import topo_order
+    from ..symbol.symbol import Symbol as _Symbol
+    sym, arg_params, aux_params = import_symbol(model_or_path)
+    inputs = [_Symbol([(n, 0)]) for n in topo_order(sym._entries)
+              if n.kind == "var" and n.meta.get("input")]
+    block = SymbolBlock(sym, inputs)
+    values = dict(arg_params)
+    values.update(aux_params)
+    for name, p in block.collect_params().items():
+        if name in values:
+            p.shape = tuple(values[name].shape)
+            p.initialize(ctx=ctx)
+            p.set_data(values[name])
+    return block
+
+
+__all__ = ["export_model", "import_model", "import_symbol", "ExportError"]

@@ -5,7 +5,7 @@ import numpy as np
 import onnx
 import pytest
 from kiln import nd
-from kiln.export.onnx import ExportError, export_model, import_model
+from kiln.export.onnx import ExportError, export_model, import_model, import_symbol
 from kiln.export.onnx_builder import MIN_IR
 from kiln.export.onnx_verify import session
 from onnx.reference import ReferenceEvaluator
@@ -108,7 +108,7 @@ def test_round_trip(tmp_path):
     net = _cnn()
     params = _params(net, {"data": (2, 3, 8, 8)})
     p1 = export_model(net, params, [(2, 3, 8, 8)], onnx_file_path=str(tmp_path / "a.onnx"))
-    s2, arg, aux = import_model(p1)
+    s2, arg, aux = import_symbol(p1)
     p2 = export_model(s2, {**arg, **aux}, [(2, 3, 8, 8)],
                       onnx_file_path=str(tmp_path / "b.onnx"))
     x = np.random.default_rng(3).standard_normal((2, 3, 8, 8)).astype("f4")
@@ -129,14 +129,14 @@ def test_import_bn_aux_and_unsupported(tmp_path):
     graph = helper.make_graph([node], "g", [vi("x", TensorProto.FLOAT, [2, 3])],
                               [vi("y", TensorProto.FLOAT, [2, 3])], initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    s, arg, aux = import_model(model)
+    s, arg, aux = import_symbol(model)
     assert set(aux) == {"m", "v"} and set(arg) == {"s", "b"}
     bad = helper.make_graph([helper.make_node("Hardmax", ["x"], ["h"]),
                              helper.make_node("Det", ["h"], ["y"])], "g",
                             [vi("x", TensorProto.FLOAT, [2, 2])],
                             [vi("y", TensorProto.FLOAT, [])])
     with pytest.raises(Exception, match="Det.*Hardmax"):
-        import_model(helper.make_model(bad, opset_imports=[helper.make_opsetid("", 17)]))
+        import_symbol(helper.make_model(bad, opset_imports=[helper.make_opsetid("", 17)]))
 
 
 def test_resnet_block_is_minimal(tmp_path):
@@ -201,7 +201,7 @@ def test_import_dynamic_shape_pattern():
              numpy_helper.from_array(np.array([-1], np.int64), "minus1")]
     graph = helper.make_graph(nodes, "g", [vi("x", TensorProto.FLOAT, ["N", 3, 4])],
                               [vi("y", TensorProto.FLOAT, ["N", 12])], initializer=inits)
-    s, arg, aux = import_model(helper.make_model(
+    s, arg, aux = import_symbol(helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", 17)]))
     for n in (2, 5):
         x = np.arange(n * 12, dtype="f4").reshape(n, 3, 4)
@@ -230,10 +230,34 @@ def test_op_mix_round_trip_and_groups(tmp_path, opset):
     m1 = onnx.load(p1)
     assert len(m1.graph.output) == 2
     assert not {"Unsqueeze", "Squeeze", "Identity"} & {n.op_type for n in m1.graph.node}
-    s2, arg, aux = import_model(p1)
+    s2, arg, aux = import_symbol(p1)
     p2 = export_model(s2, {**arg, **aux}, [(2, 3, 5)], onnx_file_path=str(tmp_path / "b.onnx"),
                       opset=opset)
     x = np.random.default_rng(1).standard_normal((2, 3, 5)).astype("f4")
     for a, b in zip(session(m1).run(None, {"data": x}), session(onnx.load(p2)).run(None,
                                                                                   {"data": x})):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_import_model_gives_a_trainable_symbolblock(tmp_path):
+    from kiln import autograd, gluon, nd
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Conv2D(3, 3, padding=1), gluon.nn.BatchNorm(), gluon.nn.Activation("relu"),
+            gluon.nn.GlobalAvgPool2D(), gluon.nn.Dense(4))
+    net.initialize()
+    x = nd.array(np.random.default_rng(0).normal(size=(2, 2, 5, 5)))
+    net(x)
+    path = net.export_onnx(str(tmp_path / "a.onnx"), x)
+    block = import_model(path)
+    np.testing.assert_allclose(block(x).asnumpy(), net(x).asnumpy(), rtol=1e-5, atol=1e-5)
+    again = block.export_onnx(str(tmp_path / "b.onnx"), x)   # export -> import -> export
+    import onnxruntime as ort
+    out = ort.InferenceSession(again).run(None, {"data": x.asnumpy()})[0]
+    np.testing.assert_allclose(out, net(x).asnumpy(), rtol=1e-5, atol=1e-5)
+    trainer = gluon.Trainer(block.collect_params(), "sgd", {"learning_rate": 0.5})
+    before = block(x).asnumpy()
+    with autograd.record():
+        loss = (block(x) ** 2).sum()
+    loss.backward()
+    trainer.step(1)
+    assert np.abs(block(x).asnumpy() - before).max() > 1e-4

@@ -1,15 +1,13 @@
 """ONNX parity for every layer as a one-layer block: opset 13 and the default, a dynamic batch
 axis checked at two batch sizes, in onnxruntime and in onnx's reference evaluator."""
+import kiln
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from kiln import nd
 from onnx.reference import ReferenceEvaluator
 from test_layers import CASE_IDS, CASES
-
-import kiln
-from kiln import nd
-
 
 # Cases where onnx.reference (a slow pure-numpy evaluator) computes wrong values while
 # onnxruntime matches kiln: the model loads there, but values are compared in onnxruntime only.
