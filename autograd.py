@@ -218,17 +218,28 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     variables = _variables(heads)
     with _scope(False, train_mode):
         grads = _run_backward(heads, head_grads, create_graph=False)
+    taken = {id(h._data) for h in head_grads if h is not None}
     for v in variables:
         g = grads.get(id(v))
         if g is None or v._grad_req is None:
             continue
         if v._grad_req == "add":
             v._grad._data += g._data
+        elif _owned(g._data, v._grad._data, taken):
+            v._grad._data = g._data  # a fresh buffer nobody else holds: adopt it, no copy
+            taken.add(id(g._data))
         else:
             v._grad._data[...] = g._data
         v._fresh_grad = True
     if not retain_graph:
         _free(heads)
+
+
+def _owned(data, target, taken):
+    """Whether a computed gradient buffer can become ``.grad``'s data instead of being copied."""
+    return (id(data) not in taken and getattr(data, "base", 0) is None
+            and data.flags.owndata and data.shape == target.shape
+            and data.dtype == target.dtype)
 
 
 def _variables(heads):

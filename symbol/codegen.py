@@ -126,7 +126,9 @@ def compile_graph(args, targets, name="graph", static_xp=None):
         dead = [v for v in dead if v.startswith("t")]
         if dead:
             lines.append(f"    del {', '.join(dead)}")
-    ret = ", ".join(var_of[(n.id, i)] for n, i in targets)
+    # graph inputs and constants returned as results are copied: the caller owns results
+    ret = ", ".join(v if v.startswith("t") else f"{v}.copy()"
+                    for v in (var_of[(n.id, i)] for n, i in targets))
     lines.append(f"    return ({ret}{',' if len(targets) == 1 else ''})")
     source = "\n".join(lines) + "\n"
     code = compile(source, "<kiln-graph>", "exec")
