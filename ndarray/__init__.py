@@ -43,8 +43,30 @@ def array(source_array, ctx=None, dtype=None):
 
 
 def from_numpy(ndarray_, zero_copy=True):
-    """Wrap a numpy array without changing its dtype (shares memory when possible)."""
-    return NDArray(np.asarray(ndarray_) if zero_copy else np.array(ndarray_), current_context())
+    """Wrap a numpy array without changing its dtype.
+
+    With ``zero_copy`` (MXNet's default) the NDArray shares the memory, the source must be
+    C-contiguous and, as in MXNet, becomes read-only (write through the NDArray instead).
+    """
+    if not zero_copy:
+        return NDArray(np.array(ndarray_), current_context())
+    if not ndarray_.flags["C_CONTIGUOUS"]:
+        raise ValueError("from_numpy(zero_copy=True) needs a C-contiguous array; pass "
+                         "zero_copy=False to copy it")
+    view = np.asarray(_WritableView(ndarray_))
+    ndarray_.flags.writeable = False
+    return NDArray(view, current_context())
+
+
+class _WritableView:
+    """Exposes an array's memory as writable even once the array itself is flagged read-only
+    (from_numpy marks its source read-only; converting that source again must still work)."""
+
+    def __init__(self, a):
+        self.base = a
+        iface = dict(a.__array_interface__)
+        iface["data"] = (iface["data"][0], False)
+        self.__array_interface__ = iface
 
 
 def from_dlpack(obj):
@@ -77,6 +99,10 @@ class _Capsule:
 
 def to_dlpack_for_read(arr):
     return arr.to_dlpack_for_read()
+
+
+def to_dlpack_for_write(arr):
+    return arr.to_dlpack_for_write()
 
 
 def waitall():

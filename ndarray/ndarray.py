@@ -90,6 +90,8 @@ class NDArray:
         return id(self)
 
     def __bool__(self):
+        if self._data.size == 0:  # MXNet: an empty array is False
+            return False
         if self._data.size != 1:
             raise ValueError("The truth value of an NDArray with more than one element is "
                              "ambiguous.")
@@ -207,7 +209,7 @@ class NDArray:
         return F.getitem(self, *arrays, key=enc)
 
     def __setitem__(self, key, value):
-        _check_inplace(self, "x[...] = value")
+        _check_inplace(self, "x[...] = value", value)
         if isinstance(key, NDArray):
             key = _index_data(key)
         elif isinstance(key, tuple):
@@ -219,7 +221,13 @@ class NDArray:
         elif isinstance(value, np.ndarray) and self._ctx.device_type == "gpu":
             value = self._ctx.xp.asarray(value)
         try:
-            self._data[key] = value
+            try:
+                self._data[key] = value
+            except ValueError:
+                # MXNet accepts a one-element sequence for a single element (x[0] = [v])
+                if np.size(value) != 1:
+                    raise
+                self._data[key] = np.asarray(value).reshape(())
         except (ValueError, IndexError) as e:
             raise OpError(f"setitem: {e} (array {self.shape}, value "
                           f"{getattr(value, 'shape', value)}) at {user_frame()}") from e
@@ -251,6 +259,23 @@ class NDArray:
     def broadcast_to(self, shape):
         return F.broadcast_to(self, shape=tuple(shape))
 
+    # MXNet's shape-only methods take inplace=True to return a view sharing this array's memory
+    def flatten(self, inplace=False):
+        return _view_if(self, F.flatten(self), inplace)
+
+    def expand_dims(self, axis, inplace=False):
+        return _view_if(self, F.expand_dims(self, axis=axis), inplace)
+
+    def squeeze(self, axis=None, inplace=False):
+        return _view_if(self, F.squeeze(self, axis=axis), inplace)
+
+
+def _view_if(src, res, inplace):
+    """``res`` (a reshaped ``src``), made to share ``src``'s memory when ``inplace``."""
+    if inplace:
+        res._data = src._data.reshape(res._data.shape)
+    return res
+
 
 def _index_data(k):
     """An NDArray used in a setitem key: float index arrays (MXNet's default) become int64."""
@@ -274,11 +299,18 @@ def _move(data, ctx, copy=False):
         return xp.array(data, copy=True) if copy else xp.asarray(data)
 
 
-def _check_inplace(arr, what):
-    if _registry.STATE.recording and (arr._node is not None or arr._grad_req is not None):
+def _in_graph(a):
+    return isinstance(a, NDArray) and (a._node is not None or a._grad_req is not None)
+
+
+def _check_inplace(arr, what, value=None):
+    """MXNet refuses in-place writes while recording when the target or the written value is
+    part of the graph (the write would silently drop or corrupt gradients)."""
+    if _registry.STATE.recording and (_in_graph(arr) or _in_graph(value)):
         raise MXNetError(
-            f"in-place update ({what}) of an array that is part of the recorded graph; do it "
-            f"outside autograd.record() or on a copy (at {user_frame()})")
+            "Inplace operations (+=, -=, x[:]=, etc) are not supported when recording with "
+            f"autograd: in-place update ({what}) involving an array that is part of the recorded "
+            f"graph; do it outside autograd.record() or on a copy (at {user_frame()})")
 
 
 def encode_index(key):
@@ -360,7 +392,7 @@ def _binop(name, reflected=False):
 
 def _inplace(name):
     def method(self, other):
-        _check_inplace(self, f"{name} in place")
+        _check_inplace(self, f"{name} in place", other)
         res = getattr(F, name)(self, other)
         if res._data.dtype != self._data.dtype:
             res = res.astype(self._data.dtype)
@@ -407,7 +439,8 @@ softmax log_softmax clip sum mean prod max min argmax argmin norm nansum nanprod
 transpose swapaxes expand_dims squeeze flatten flip tile repeat pad broadcast_like reshape_like
 split slice slice_axis take pick one_hot topk sort argsort zeros_like ones_like dot batch_dot
 softmin where slice_like depth_to_space space_to_depth diag broadcast_axes broadcast_axis
-split_v2 shape_array size_array log_sigmoid sigmoid softsign nanprod
+split_v2 shape_array size_array log_sigmoid sigmoid softsign nanprod cbrt rcbrt degrees radians
+argmax_channel
 """.split()
 
 

@@ -28,6 +28,7 @@ from collections import OrderedDict
 
 from .. import initializer
 from .. import ndarray as nd
+from ..base import OpError
 from ..ndarray._registry import STATE
 from ..ndarray.ndarray import NDArray
 from ..symbol.cached import CachedGraph, bump_version
@@ -174,6 +175,7 @@ class Block:
         """A ParameterDict of this block's and its descendants' parameters, keyed by structural
         name (``features.0.weight``), each parameter once. ``select`` is a regex matched (from
         the start) against the structural or the 1.x name, e.g. ``'.*weight'``."""
+        self._check_container_with_block()
         ret = ParameterDict(self._params.prefix)
         pattern = re.compile(select) if select else None
         seen = set()
@@ -184,6 +186,29 @@ class Block:
                 seen.add(id(p))
                 ret._params[key] = p
         return ret
+
+    def _check_container_with_block(self):
+        """Warn (as Gluon 1.x does) about Blocks hidden in list/tuple/dict attributes: they are
+        not registered, so their parameters are missing from collect_params()."""
+        children = {id(c) for c in self._children.values()}
+
+        def hidden(data):
+            if isinstance(data, (list, tuple)):
+                return any(hidden(v) for v in data)
+            if isinstance(data, dict):
+                return any(hidden(v) for v in data.values())
+            return isinstance(data, Block) and id(data) not in children
+
+        for k, v in self.__dict__.items():
+            if isinstance(v, (list, tuple, dict)) and not (k.startswith("__") or k == "_children"):
+                if hidden(v):
+                    warnings.warn(f'"{type(self).__name__}.{k}" is an unregistered container with '
+                                  f'Blocks. Note that Blocks inside the list, tuple or dict will '
+                                  f'not be registered automatically. Make sure to register them '
+                                  f'using register_child() or switching to '
+                                  f'nn.Sequential/nn.HybridSequential instead.', stacklevel=3)
+        for c in self._children.values():
+            c._check_container_with_block()
 
     def initialize(self, init=initializer.Uniform(), ctx=None, verbose=False,
                    force_reinit=False):
@@ -314,7 +339,11 @@ class Block:
                 return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
             hook(self, args)
-        out = self._run_forward(*args, **kwargs)
+        try:
+            out = self._run_forward(*args, **kwargs)
+        except OpError as e:
+            _name_block_in(e, self)
+            raise
         for hook in list(self._forward_hooks.values()):
             hook(self, args, out)
         return out
@@ -325,6 +354,16 @@ class Block:
     def forward(self, *args):
         """The computation; override in subclasses."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+
+def _name_block_in(err, block):
+    """Add the block path (outermost first) to an op error raised inside ``block``."""
+    path = getattr(err, "block_path", None)
+    if path is None:
+        path = err.block_path = []
+        err.base_message = str(err.args[0]) if err.args else str(err)
+    path.insert(0, f"{type(block).__name__}({block.name})")
+    err.args = (f"{err.base_message} [in block {' > '.join(path)}]",) + tuple(err.args[1:])
 
 
 class HybridBlock(Block):

@@ -91,3 +91,15 @@ def nondiff(*_ins, **_attrs):
 def zero_grads(ins, outs, gouts, **attrs):
     """Gradient facet for ops that are flat almost everywhere (sign, floor, comparisons)."""
     return [None] * len(ins)
+
+
+def check_shapes(op, **pairs):
+    """Raise a clear error when an input's shape differs from the one the op needs.
+
+    ``pairs``: name -> (aval or None, expected shape). Used by ``infer`` of layers' ops so that
+    wrong parameter shapes fail while tracing, naming the op and both shapes.
+    """
+    for name, (aval, expected) in pairs.items():
+        if aval is not None and tuple(aval.shape) != tuple(expected):
+            raise OpError(f"{op}: {name} has shape {tuple(aval.shape)}, expected "
+                          f"{tuple(expected)}")

@@ -171,9 +171,14 @@ def _r_elu(x, alpha=1.0):
     return np.where(x > 0, x, alpha * (np.exp(x) - 1))
 
 
+def _d_relu(x):
+    # MXNet's relu_grad passes NaN through (a NaN input gets a NaN gradient, not 0)
+    return F.where(x != x, x, F.greater(x, 0))
+
+
 # name: (kernel, derivative, onnx, reference, smooth, sample maker, attrs)
 _ACTS = {
-    "relu": (lambda xp, x: xp.maximum(x, 0), lambda x: F.greater(x, 0), _o("Relu"),
+    "relu": (lambda xp, x: xp.maximum(x, 0), _d_relu, _o("Relu"),
              lambda x: np.where(x > 0, x, 0), False, away, {}),
     "sigmoid": (_sigmoid, _d_sigmoid, _o("Sigmoid"), _r_sigmoid, True, rnd, {}),
     "tanh": (lambda xp, x: xp.tanh(x), _d_tanh, _o("Tanh"), np.tanh, True, rnd, {}),

@@ -17,6 +17,7 @@ from .. import ops as F
 from .._registry import REQUIRED, Aval, Sample, register
 from . import _im2col as im
 from ._conv_onnx import onnx_crop
+from ._rules import check_shapes
 from ._samples import rnd
 
 _IGNORED = ("workspace", "cudnn_tune", "cudnn_off")
@@ -115,8 +116,12 @@ def _conv_kernel(xp, data, weight, bias=None, kernel=REQUIRED, stride=(), dilate
 
 
 def _conv_infer(data, weight, bias=None, kernel=REQUIRED, stride=(), dilate=(), pad=(),
-                num_filter=REQUIRED, **_):
+                num_filter=REQUIRED, num_group=1, no_bias=False, **_):
     geo = Geom(kernel, stride, dilate, pad, len(data.shape))
+    f, g = int(num_filter), int(num_group)
+    check_shapes("Convolution",
+                 weight=(weight, (f, data.shape[1] // g) + tuple(int(k) for k in kernel)),
+                 bias=(None if no_bias else bias, (f,)))
     return Aval((data.shape[0], int(num_filter)) + geo.conv_out(data.shape[2:]),
                 np.dtype(data.dtype))
 

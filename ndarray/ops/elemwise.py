@@ -227,3 +227,26 @@ where = register(
     samples=[Sample(np.array([[1.0, 0, 1], [0, 0, 1]]), rnd(2, 3), rnd(2, 3, salt=5)),
              Sample(np.array([1.0, 0, 1]), rnd(2, 3), rnd(2, 3, salt=5))],
     ref=lambda c, x, y: np.where(c != 0, x, y))
+
+
+def _add_n_kernel(xp, *args, num_args=None):
+    out = args[0].copy()
+    for a in args[1:]:  # one pass per input array, not per element
+        out += a
+    return out
+
+
+def _add_n_infer(*args, num_args=None):
+    return args[0]
+
+
+add_n = register(
+    "add_n", _add_n_kernel, inputs=("*args",), attrs={"num_args": None}, infer=_add_n_infer,
+    grad=lambda i, o, g, num_args=None: tuple(g[0] for _ in i),
+    onnx=lambda g, i, a, o, num_args=None: g.op("Sum", *i),
+    samples=[Sample(rnd(2, 3), rnd(2, 3, salt=5), rnd(2, 3, salt=7)), Sample(rnd(4))],
+    ref=lambda *args, num_args=None: sum(args[1:], args[0]),
+    doc="""Sum of same-shape arrays: ``add_n(a, b, c)`` is ``a + b + c`` (no broadcasting).
+
+    >>> nd.add_n(nd.ones((2,)), nd.ones((2,)))  # [2. 2.]""",
+    second_order=True, aliases=("ElementWiseSum",))

@@ -3,11 +3,14 @@
 ``dropout`` is a plain function (exported through ``EXPORTS``) built from the registered random
 op ``dropout_mask``, so it works eagerly, under autograd and while tracing alike.
 """
+import math
+
 import numpy as np
 
+from ...base import OpError
 from .. import ops as F
 from .._registry import REQUIRED, STATE, Aval, Sample, register
-from ._rules import norm_axis
+from ._rules import check_shapes, norm_axis
 from ._samples import rnd
 
 
@@ -20,8 +23,19 @@ def _fc_kernel(xp, x, w, b=None, num_hidden=None, no_bias=False, flatten=True):
     return y.astype(x.dtype, copy=False)
 
 
+def _embedding_infer(d, w, input_dim, output_dim, **_):
+    check_shapes("Embedding", weight=(w, (int(input_dim), int(output_dim))))
+    return Aval(tuple(d.shape) + (int(output_dim),), np.dtype(w.dtype))
+
+
 def _fc_infer(x, w, b=None, num_hidden=None, no_bias=False, flatten=True):
     lead = tuple(x.shape[:1]) if flatten else tuple(x.shape[:-1])
+    in_units = math.prod(x.shape[1:]) if flatten else x.shape[-1]
+    if tuple(w.shape) != (int(num_hidden), in_units):
+        raise OpError(f"weight shape {tuple(w.shape)} does not match (num_hidden, input "
+                      f"units) = ({num_hidden}, {in_units}) for data {tuple(x.shape)}")
+    if b is not None and not no_bias and tuple(b.shape) != (int(num_hidden),):
+        raise OpError(f"bias shape {tuple(b.shape)} is not ({num_hidden},)")
     return Aval(lead + (int(num_hidden),), np.dtype(x.dtype))
 
 
@@ -159,8 +173,7 @@ embedding = register(
     "embedding", _embedding_kernel, inputs=("data", "weight"),
     attrs={"input_dim": REQUIRED, "output_dim": REQUIRED, "dtype": "float32",
            "sparse_grad": False},
-    infer=lambda d, w, input_dim, output_dim, **_: Aval(tuple(d.shape) + (int(output_dim),),
-                                                      np.dtype(w.dtype)),
+    infer=_embedding_infer,
     grad=_embedding_grad, onnx=_embedding_onnx, second_order=True,
     samples=[Sample(np.array([[0.0, 2, 1], [2, 3, 0]]), rnd(4, 3), input_dim=4, output_dim=3,
                     wrt=[1]),

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import ops as F
 from .._registry import Aval, Sample, register
-from ._rules import norm_axis
+from ._rules import check_shapes, norm_axis
 from ._samples import pos, rnd
 
 
@@ -93,6 +93,9 @@ def _bn_kernel(xp, x, gamma, beta, mm, mv, eps=1e-3, momentum=0.9, fix_gamma=Tru
 
 def _bn_infer(x, gamma, beta, mm, mv, output_mean_var=False, axis=1, **_):
     out = Aval(tuple(x.shape), np.dtype(x.dtype))
+    ch = (x.shape[norm_axis(axis, len(x.shape), "BatchNorm")],)
+    check_shapes("BatchNorm", gamma=(gamma, ch), beta=(beta, ch), moving_mean=(mm, ch),
+                 moving_var=(mv, ch))
     if not output_mean_var:
         return out
     c = x.shape[norm_axis(axis, len(x.shape), "BatchNorm")]

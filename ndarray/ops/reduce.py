@@ -395,3 +395,18 @@ def _register_arg(name, onnx_op, np_fn):
 
 argmax = _register_arg("argmax", "ArgMax", np.argmax)
 argmin = _register_arg("argmin", "ArgMin", np.argmin)
+
+
+def _argmax_channel_kernel(xp, x):
+    return _arg_kernel("argmax")(xp, x, axis=-1)
+
+
+argmax_channel = register(
+    "argmax_channel", _argmax_channel_kernel,
+    infer=lambda x: Aval(_arg_shape(tuple(x.shape), -1, False), np.dtype(x.dtype)),
+    onnx=lambda g, i, a, o: _arg_onnx("ArgMax")(g, i, a, o, axis=-1),
+    ref=lambda x: _arg_ref(np.argmax)(x, axis=-1).astype(x.dtype),
+    samples=[Sample(distinct(2, 3)), Sample(distinct(2, 3, 4))],
+    no_grad="returns indices: piecewise constant",
+    doc="argmax over the last axis (MXNet's ``argmax_channel``).\n\n"
+        "    >>> nd.argmax_channel(nd.array([[0, 1, 2], [3, 4, 5]]))  # [2. 2.]")

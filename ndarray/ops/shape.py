@@ -548,6 +548,31 @@ def concatenate(arrays, axis=0, always_copy=True):
     return F.concat(*arrays, dim=axis)
 
 
-EXPORTS = {"concatenate": concatenate}
+def _axis_tuple(axes, ndim, what):
+    axes = [int(axes)] if isinstance(axes, (int, np.integer)) else [int(a) for a in axes]
+    if any(not -ndim <= a < ndim for a in axes):
+        raise ValueError(f"moveaxis: {what} axes {axes} out of range for {ndim} dims")
+    axes = [a % ndim for a in axes]
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"moveaxis: repeated {what} axis in {axes}")
+    return axes
+
+
+def moveaxis(tensor, source, destination):
+    """Move axes of an array to new positions (the others keep their order), as numpy does.
+
+    Example: ``moveaxis(x (3, 4, 5), 0, -1)`` has shape ``(4, 5, 3)``.
+    """
+    src = _axis_tuple(source, tensor.ndim, "source")
+    dst = _axis_tuple(destination, tensor.ndim, "destination")
+    if len(src) != len(dst):
+        raise ValueError("moveaxis: source and destination need the same number of axes")
+    order = [n for n in range(tensor.ndim) if n not in src]
+    for d, s_ in sorted(zip(dst, src)):
+        order.insert(d, s_)
+    return F.transpose(tensor, axes=tuple(order))
+
+
+EXPORTS = {"concatenate": concatenate, "moveaxis": moveaxis}
 
 from . import shape_broadcast, shape_slicing  # noqa: E402,F401  (register the rest of the family)

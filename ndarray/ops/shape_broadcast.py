@@ -85,6 +85,8 @@ def like_target(ls, rs, lhs_axes=None, rhs_axes=None):
             raise _no_bcast("broadcast_like", ls, rs)
         return broadcast_target(ls, rs, "broadcast_like")
     la, ra = _ituple(lhs_axes), _ituple(rhs_axes)
+    if not la:  # MXNet: "Empty axes tuple is not allowed"
+        raise OpError("broadcast_like: lhs_axes and rhs_axes must not be empty")
     if len(la) != len(ra):
         raise OpError(f"broadcast_like: lhs_axes {la} and rhs_axes {ra} differ in length")
     out = list(ls)
