@@ -441,7 +441,12 @@ class HybridBlock(Block):
             return self._call_eager(*args, **kwargs)
         if not self._params_ready:
             if any(p._data is None for p in self.collect_params().values()):
-                return self._call_eager(*args)
+                out = self._call_eager(*args)  # finishes deferred initialization
+                if not any(p._data is None for p in self.collect_params().values()):
+                    self._params_ready = True
+                    self._cached_op = CachedGraph(self, self._hybrid_flags)
+                    self._cached_op.prepare(*args)  # the graph exists for export() now
+                return out
             self._params_ready = True
         if self._cached_op is None:
             self._cached_op = CachedGraph(self, self._hybrid_flags)

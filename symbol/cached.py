@@ -64,7 +64,15 @@ class CachedGraph:
     def clear(self):
         self.entries.clear()
 
+    def prepare(self, *args):
+        """Trace and compile the graph for this call signature without running it."""
+        self._entry(args)
+
     def __call__(self, *args):
+        entry, leaves = self._entry(args)
+        return entry.run(leaves)
+
+    def _entry(self, args):
         leaves = []
         tree = flatten(args, leaves)
         ctx = next((x._ctx for x in leaves if isinstance(x, NDArray)), None)
@@ -72,7 +80,7 @@ class CachedGraph:
         entry = self.entries.get(key)
         if entry is None or not entry.params_match():
             entry = self.entries[key] = self._trace(args, leaves, ctx)
-        return entry.run(leaves)
+        return entry, leaves
 
     def inference_entry(self):
         """A predict-mode graph for the last call signature (what ``export`` writes)."""

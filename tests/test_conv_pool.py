@@ -109,7 +109,7 @@ def test_convolution_matches_naive(case):
     op = get("convolution")
     av = op.infer(Aval(case["x"], np.dtype("float32")), Aval(case["w"], np.dtype("float32")),
                   None, kernel=k, stride=case["stride"], pad=case["pad"],
-                  dilate=case["dilate"], num_filter=case["w"][0])
+                  dilate=case["dilate"], num_filter=case["w"][0], num_group=case["groups"])
     assert av.shape == ref.shape
 
 

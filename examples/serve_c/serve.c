@@ -148,7 +148,7 @@ typedef struct OrtApiBase {
 
 extern const OrtApiBase *OrtGetApiBase(void);
 
-/* ---- helpers ---------------------------------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------------------------ */
 static const OrtApi *g_ort;
 
 /* Abort with ONNX Runtime's message when a call returns a status (NULL means success). */
@@ -158,7 +158,7 @@ static void check(OrtStatus *status, const char *what) {
     g_ort->ReleaseStatus(status);
     exit(1);
 }
-#define CHECK(call) check((call), #call)
+#define ORT(fn, ...) check(g_ort->fn(__VA_ARGS__), #fn)
 
 static void die(const char *msg, const char *arg) {
     fprintf(stderr, "serve: %s%s\n", msg, arg ? arg : "");
@@ -232,23 +232,23 @@ static void print_output(size_t index, const char *name, OrtValue *value) {
     size_t ndim, count;
     int type;
     void *data;
-    CHECK(g_ort->GetTensorTypeAndShape(value, &info));
-    CHECK(g_ort->GetTensorElementType(info, &type));
-    CHECK(g_ort->GetDimensionsCount(info, &ndim));
+    ORT(GetTensorTypeAndShape, value, &info);
+    ORT(GetTensorElementType, info, &type);
+    ORT(GetDimensionsCount, info, &ndim);
     int64_t *dims = xmalloc(ndim * sizeof(int64_t));
-    CHECK(g_ort->GetDimensions(info, dims, ndim));
-    CHECK(g_ort->GetTensorShapeElementCount(info, &count));
+    ORT(GetDimensions, info, dims, ndim);
+    ORT(GetTensorShapeElementCount, info, &count);
     g_ort->ReleaseTensorTypeAndShapeInfo(info);
 
     printf("# output %zu name=%s shape=", index, name);
-    for (size_t d = 0; d < ndim; d++) printf(d ? ",%lld" : "%lld", (long long)dims[d]);
+    for (size_t d = 0; d < ndim; d++) printf("%s%lld", d ? "," : "", (long long)dims[d]);
     printf("\n");
     free(dims);
-    CHECK(g_ort->GetTensorMutableData(value, &data));
+    ORT(GetTensorMutableData, value, &data);
     for (size_t i = 0; i < count; i++) print_value(data, i, type);
 }
 
-/* ---- main -------------------------------------------------------------------------------------- */
+/* ---- main --------------------------------------------------------------------------------- */
 enum { MAX_DIMS = 16 };
 
 int main(int argc, char **argv) {
@@ -268,11 +268,11 @@ int main(int argc, char **argv) {
     OrtEnv *env;
     OrtSessionOptions *options;
     OrtSession *session;
-    CHECK(g_ort->CreateEnv(ORT_LOGGING_LEVEL_WARNING, "kiln-serve", &env));
-    CHECK(g_ort->CreateSessionOptions(&options));
+    ORT(CreateEnv, ORT_LOGGING_LEVEL_WARNING, "kiln-serve", &env);
+    ORT(CreateSessionOptions, &options);
     const char *threads = getenv("SERVE_THREADS");   /* 0 (default): one per core */
-    if (threads) CHECK(g_ort->SetIntraOpNumThreads(options, atoi(threads)));
-    CHECK(g_ort->CreateSession(env, argv[1], options, &session));
+    if (threads) ORT(SetIntraOpNumThreads, options, atoi(threads));
+    ORT(CreateSession, env, argv[1], options, &session);
 
     /* Inputs: wrap each file's buffer in a tensor without copying it. */
     size_t n_in = (size_t)(argc - 2) / 3;
@@ -280,7 +280,7 @@ int main(int argc, char **argv) {
     OrtValue **inputs = xmalloc(n_in * sizeof(OrtValue *));
     float **buffers = xmalloc(n_in * sizeof(float *));
     OrtMemoryInfo *cpu;
-    CHECK(g_ort->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &cpu));
+    ORT(CreateCpuMemoryInfo, OrtArenaAllocator, OrtMemTypeDefault, &cpu);
     for (size_t k = 0; k < n_in; k++) {
         int64_t dims[MAX_DIMS];
         size_t ndim = parse_shape(argv[3 + 3 * k], dims, MAX_DIMS), count = 1;
@@ -288,28 +288,28 @@ int main(int argc, char **argv) {
         in_names[k] = argv[2 + 3 * k];
         buffers[k] = read_floats(argv[4 + 3 * k], count);
         inputs[k] = NULL;
-        CHECK(g_ort->CreateTensorWithDataAsOrtValue(cpu, buffers[k], count * sizeof(float), dims,
-                                                    ndim, ONNX_FLOAT, &inputs[k]));
+        ORT(CreateTensorWithDataAsOrtValue, cpu, buffers[k], count * sizeof(float), dims, ndim,
+            ONNX_FLOAT, &inputs[k]);
     }
 
     /* Outputs: ask the session for every output by name; Run allocates them. */
     OrtAllocator *alloc;
     size_t n_out;
-    CHECK(g_ort->GetAllocatorWithDefaultOptions(&alloc));
-    CHECK(g_ort->SessionGetOutputCount(session, &n_out));
+    ORT(GetAllocatorWithDefaultOptions, &alloc);
+    ORT(SessionGetOutputCount, session, &n_out);
     char **out_names = xmalloc(n_out * sizeof(char *));
     OrtValue **outputs = xmalloc(n_out * sizeof(OrtValue *));
     for (size_t j = 0; j < n_out; j++) {
-        CHECK(g_ort->SessionGetOutputName(session, j, alloc, &out_names[j]));
+        ORT(SessionGetOutputName, session, j, alloc, &out_names[j]);
         outputs[j] = NULL;
     }
-    CHECK(g_ort->Run(session, NULL, in_names, (const OrtValue *const *)inputs, n_in,
-                     (const char *const *)out_names, n_out, outputs));
+    ORT(Run, session, NULL, in_names, (const OrtValue *const *)inputs, n_in,
+        (const char *const *)out_names, n_out, outputs);
 
     for (size_t j = 0; j < n_out; j++) {
         print_output(j, out_names[j], outputs[j]);
         g_ort->ReleaseValue(outputs[j]);
-        CHECK(g_ort->AllocatorFree(alloc, out_names[j]));
+        ORT(AllocatorFree, alloc, out_names[j]);
     }
     for (size_t k = 0; k < n_in; k++) {
         g_ort->ReleaseValue(inputs[k]);
