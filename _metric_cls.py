@@ -1,5 +1,5 @@
 """Classification metrics for ``kiln.metric``: Accuracy, TopKAccuracy, F1, MCC, CrossEntropy,
-NegativeLogLikelihood, Perplexity (MXNet 1.9 semantics)."""
+NegativeLogLikelihood, Perplexity, PCC (MXNet 1.9 semantics)."""
 import math
 
 import numpy
@@ -315,3 +315,92 @@ class Perplexity(EvalMetric):
         if self.global_num_inst == 0:
             return (self.name, float("nan"))
         return (self.name, math.exp(self.global_sum_metric / self.global_num_inst))
+
+
+@register
+class PCC(EvalMetric):
+    """Multiclass Matthews correlation (the discrete Pearson correlation of one-hot predictions
+    and labels), computed from a confusion matrix that grows with the largest class seen.
+
+    For two classes it equals ``MCC(average='micro')``; unlike F1/MCC the value does not depend
+    on how the samples are split into batches.
+
+    Example::
+
+        >>> m = PCC()
+        >>> m.update([kl.nd.array([0, 1, 1])], [kl.nd.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])])
+        >>> round(m.get()[1], 4)
+        0.5
+    """
+
+    def __init__(self, name="pcc", output_names=None, label_names=None, has_global_stats=True):
+        self.k = 2
+        super().__init__(name, output_names=output_names, label_names=label_names,
+                         has_global_stats=has_global_stats)
+
+    def _grow(self, k):
+        pad = k - self.k
+        self.lcm = numpy.pad(self.lcm, ((0, pad), (0, pad)))
+        self.gcm = numpy.pad(self.gcm, ((0, pad), (0, pad)))
+        self.k = k
+
+    @staticmethod
+    def _mcc(cm):
+        # rows: predicted class, columns: true class
+        n = cm.sum()
+        pred_tot, true_tot = cm.sum(axis=1), cm.sum(axis=0)
+        var_p = numpy.sum(pred_tot * (n - pred_tot))
+        var_t = numpy.sum(true_tot * (n - true_tot))
+        if var_p == 0 or var_t == 0:
+            return float("nan")
+        cov = numpy.sum(cm.diagonal() * n - pred_tot * true_tot)
+        return cov / math.sqrt(var_p * var_t)
+
+    def update(self, labels, preds):
+        labels, preds = check_label_shapes(labels, preds, True)
+        for label, pred in zip(labels, preds):
+            label = _asnumpy(label).astype(numpy.int64).ravel()
+            pred = _asnumpy(pred)
+            pred = (pred.argmax(axis=1) if pred.shape != label.shape else pred).astype(
+                numpy.int64).ravel()
+            k = int(max(pred.max(initial=0), label.max(initial=0))) + 1
+            if k > self.k:
+                self._grow(k)
+            batch = numpy.zeros((self.k, self.k))
+            numpy.add.at(batch, (pred, label), 1)
+            self.lcm += batch
+            self.gcm += batch
+        self.num_inst += 1
+        self.global_num_inst += 1
+
+    @property
+    def sum_metric(self):
+        return self._mcc(self.lcm) * self.num_inst
+
+    @sum_metric.setter
+    def sum_metric(self, value):  # EvalMetric.reset assigns it; the matrices hold the state
+        pass
+
+    @property
+    def global_sum_metric(self):
+        return self._mcc(self.gcm) * self.global_num_inst
+
+    @global_sum_metric.setter
+    def global_sum_metric(self, value):
+        pass
+
+    def get(self):
+        # the correlation itself (not sum/num, which may round differently)
+        return (self.name, self._mcc(self.lcm) if self.num_inst else float("nan"))
+
+    def get_global(self):
+        return (self.name, self._mcc(self.gcm) if self.global_num_inst else float("nan"))
+
+    def reset(self):
+        self.global_num_inst = 0
+        self.gcm = numpy.zeros((self.k, self.k))
+        self.reset_local()
+
+    def reset_local(self):
+        self.num_inst = 0
+        self.lcm = numpy.zeros((self.k, self.k))

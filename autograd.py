@@ -121,6 +121,7 @@ def mark_variables(variables, gradients, grad_reqs="write"):
         grad_reqs = [grad_reqs] * len(variables)
     for v, g, req in zip(variables, gradients, grad_reqs):
         v._grad, v._grad_req, v._node = g, (None if req == "null" else req), None
+        v._fresh_grad = False
 
 
 # ---- the backward engine ----
@@ -170,6 +171,8 @@ def _run_backward(heads, head_grads, create_graph):
     for node in _topo(heads):
         gouts = [grads.pop((id(node), i), None) for i in range(node.n_out)]
         if all(g is None for g in gouts):
+            continue
+        if node.op.grad is None:  # no gradient (sign, argmax, comparisons): zero contribution
             continue
         outs = None
         if node.outs is not None:
@@ -221,7 +224,12 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     taken = {id(h._data) for h in head_grads if h is not None}
     for v in variables:
         g = grads.get(id(v))
-        if g is None or v._grad_req is None:
+        if v._grad_req is None:
+            continue
+        if g is None:  # reached only through ops without gradient: MXNet writes zeros
+            if v._grad_req == "write":
+                v._grad._data[...] = 0
+            v._fresh_grad = True
             continue
         if v._grad_req == "add":
             v._grad._data += g._data

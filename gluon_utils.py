@@ -18,7 +18,7 @@ from .ndarray import array as _nd_array
 from .ndarray import minimum as _nd_minimum
 
 __all__ = ["split_data", "split_and_load", "clip_global_norm", "check_sha1", "download",
-           "shape_is_known"]
+           "replace_file", "shape_is_known"]
 
 
 def split_data(data, num_slice, batch_axis=0, even_split=True):
@@ -123,6 +123,16 @@ def download(url, path=None, overwrite=False, sha1_hash=None, retries=5, verify_
         f"kiln cannot download {url!r}: there is no network access at run time. Download it "
         f"yourself and save it as {os.path.abspath(fname)!r}"
         + (f" (SHA-1 {sha1_hash})." if sha1_hash else "."))
+
+
+def replace_file(src, dst):
+    """Move ``src`` onto ``dst`` atomically, replacing it (MXNet 1.9's helper of ``download``).
+
+    Example::
+
+        >>> replace_file('model.params.tmp', 'model.params')
+    """
+    os.replace(src, dst)
 
 
 def shape_is_known(shape):

@@ -116,6 +116,15 @@ _SUFFIX_RULES = [("weight", "_init_weight"), ("bias", "_init_bias"), ("gamma", "
                  ("moving_avg", "_init_zero"), ("min", "_init_zero"), ("max", "_init_one")]
 
 
+def _same_arg(a, b):
+    """Equality of initializer arguments, arrays compared by value."""
+    if hasattr(a, "asnumpy") or hasattr(b, "asnumpy") or isinstance(a, np.ndarray):
+        a = a.asnumpy() if hasattr(a, "asnumpy") else a
+        b = b.asnumpy() if hasattr(b, "asnumpy") else b
+        return np.array_equal(np.asarray(a), np.asarray(b))
+    return bool(a == b)
+
+
 class Initializer:
     """Base class: subclasses override ``_init_weight(name, arr)`` (and the other rules)."""
 
@@ -133,6 +142,17 @@ class Initializer:
     def _verbose_print(self, desc, init, arr):
         if self._verbose and self._print_func:
             logging.info("Initialized %s as %s: %s", desc, init, self._print_func(arr))
+
+    def __eq__(self, other):
+        # MXNet 1.x compares initializers by type and arguments (ParameterDict.get checks that a
+        # shared parameter's ``init`` matches; blocks built alike create equal initializers).
+        if not isinstance(other, Initializer):
+            return NotImplemented
+        if type(self) is not type(other) or self._kwargs.keys() != other._kwargs.keys():
+            return False
+        return all(_same_arg(self._kwargs[k], other._kwargs[k]) for k in self._kwargs)
+
+    __hash__ = object.__hash__   # stays usable as a dict key (identity), as before
 
     def dumps(self):
         """JSON ``[name, kwargs]`` that ``create`` turns back into this initializer."""

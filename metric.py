@@ -27,6 +27,7 @@ from ._metric_base import (
 from ._metric_cls import (
     F1,
     MCC,
+    PCC,
     Accuracy,
     CrossEntropy,
     NegativeLogLikelihood,
@@ -45,7 +46,7 @@ from ._metric_reg import (
     np,
 )
 
-__all__ = ["EvalMetric", "CompositeEvalMetric", "Accuracy", "TopKAccuracy", "F1", "MCC", "MAE",
-           "MSE", "RMSE", "CrossEntropy", "NegativeLogLikelihood", "Perplexity",
+__all__ = ["EvalMetric", "CompositeEvalMetric", "Accuracy", "TopKAccuracy", "F1", "MCC", "PCC",
+           "MAE", "MSE", "RMSE", "CrossEntropy", "NegativeLogLikelihood", "Perplexity",
            "PearsonCorrelation", "Loss", "Torch", "Caffe", "CustomMetric", "np", "create",
            "register", "alias", "check_label_shapes"]

@@ -22,6 +22,10 @@ from .ndarray.ndarray import _move
 __all__ = ["Trainer"]
 
 
+class _TrainerArgError(ValueError, AssertionError):
+    """A bad Trainer argument; MXNet asserts these (AssertionError), kiln also says ValueError."""
+
+
 class Trainer:
     """Updates ``params`` with ``optimizer``.
 
@@ -69,7 +73,7 @@ class Trainer:
                     raise
                 return None
             if contexts is not None and contexts != ctx:
-                raise ValueError(f"All Parameters must be initialized on the same set of "
+                raise _TrainerArgError(f"All Parameters must be initialized on the same set of "
                                  f"contexts, but Parameter {param.name} is initialized on "
                                  f"{ctx} while previous Parameters are initialized on "
                                  f"{contexts}.")
@@ -80,8 +84,8 @@ class Trainer:
         param_dict = dict(enumerate(self._params))
         if isinstance(optimizer, opt.Optimizer):
             if optimizer_params:
-                raise ValueError("optimizer_params must be None if optimizer is an instance of "
-                                 "Optimizer instead of str")
+                raise _TrainerArgError("optimizer_params must be None if optimizer is an instance "
+                                       "of Optimizer instead of str")
             self._optimizer = optimizer
             # not a copy: later changes to a Parameter's lr_mult/wd_mult take effect
             self._optimizer.param_dict = param_dict

@@ -12,6 +12,7 @@ An op is defined once with its facets (see docs/architecture.md):
 call to the tracer installed by ``hybridize`` when an input is a traced symbol.
 """
 import threading
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -215,16 +216,20 @@ def invoke(op, args, attrs, out=None):
     if op.plain:  # the common case: one output, no mode, no device move
         try:
             res = op.kernel(ctx._xp or ctx.xp, *datas, **attrs)
+        except RuntimeWarning as w:
+            res = _quiet_retry(op, args, datas, attrs, ctx._xp or ctx.xp, w)
         except Exception as e:
             raise op_error(op, args, attrs, e) from e
         result = _new(res, ctx)
-        if needs_tape and state.recording and op.grad is not None:
+        if needs_tape and state.recording:
             _record(op, args, attrs, (result,))
         return result if out is None else _write_out(out, result)
     if op.uses_mode:
         attrs["_train"] = state.training
     try:
         res = op.kernel(ctx._xp or ctx.xp, *datas, **attrs)
+    except RuntimeWarning as w:
+        res = _quiet_retry(op, args, datas, attrs, ctx._xp or ctx.xp, w)
     except Exception as e:
         raise op_error(op, args, attrs, e) from e
     if op.places:
@@ -235,11 +240,25 @@ def invoke(op, args, attrs, out=None):
     else:
         outs = tuple(_new(r, ctx) for r in res)
         result = list(outs)
-    if needs_tape and state.recording and op.grad is not None:
+    if needs_tape and state.recording:
         _record(op, args, attrs, outs)
     if out is not None:
         return _write_out(out, result)
     return result
+
+
+def _quiet_retry(op, args, datas, attrs, xp, warning):
+    """Rerun a kernel whose numpy floating-point warning was turned into an exception (warnings
+    as errors): MXNet computes NaN/inf silently (``log(0)``, ``arccosh(0.5)``), so kiln does
+    too. Ops that draw random numbers or update inputs in place are not rerun."""
+    if op.random or op.mutates:
+        raise op_error(op, args, attrs, warning) from warning
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return op.kernel(xp, *datas, **attrs)
+    except Exception as e:
+        raise op_error(op, args, attrs, e) from e
 
 
 def _write_out(out, result):

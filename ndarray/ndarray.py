@@ -209,7 +209,12 @@ class NDArray:
         return F.getitem(self, *arrays, key=enc)
 
     def __setitem__(self, key, value):
-        _check_inplace(self, "x[...] = value", value)
+        if _is_full_key(key) and _registry.STATE.recording:
+            _check_inplace(self, "x[...] = value")
+            if _in_graph(value):  # MXNet records the whole-array copy: x becomes part of the graph
+                return self._assign_recorded(value)
+        else:
+            _check_inplace(self, "x[...] = value", value)
         if isinstance(key, NDArray):
             key = _index_data(key)
         elif isinstance(key, tuple):
@@ -223,7 +228,7 @@ class NDArray:
         try:
             try:
                 self._data[key] = value
-            except ValueError:
+            except (ValueError, TypeError):
                 # MXNet accepts a one-element sequence for a single element (x[0] = [v])
                 if np.size(value) != 1:
                     raise
@@ -231,6 +236,17 @@ class NDArray:
         except (ValueError, IndexError) as e:
             raise OpError(f"setitem: {e} (array {self.shape}, value "
                           f"{getattr(value, 'shape', value)}) at {user_frame()}") from e
+
+    def _assign_recorded(self, value):
+        res = value if value.dtype == self.dtype else F.cast(value, dtype=self.dtype)
+        if res.ndim > self.ndim and all(d == 1 for d in res.shape[:res.ndim - self.ndim]):
+            res = F.reshape(res, shape=res.shape[res.ndim - self.ndim:])  # x[None] = v
+        if res.shape != self.shape:
+            res = F.broadcast_to(res, shape=self.shape)
+        elif res is value:
+            res = F.identity(res)
+        self._data[...] = res._data
+        self._node, self._index = res._node, res._index
 
     # ---- printing --------------------------------------------------------------------------
     def __repr__(self):
@@ -299,6 +315,13 @@ def _move(data, ctx, copy=False):
         return xp.array(data, copy=True) if copy else xp.asarray(data)
 
 
+def _is_full_key(key):
+    """``x[:]``, ``x[...]``, ``x[None]`` (and tuples of those) address the whole array."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(k is None or k is Ellipsis or (isinstance(k, slice) and k == slice(None))
+               for k in parts)
+
+
 def _in_graph(a):
     return isinstance(a, NDArray) and (a._node is not None or a._grad_req is not None)
 
@@ -334,7 +357,7 @@ def encode_index(key):
         elif isinstance(k, NDArray) or hasattr(k, "_trace_node"):
             enc.append(("a", len(arrays)))
             arrays.append(k)
-        elif isinstance(k, (list, np.ndarray, range)):
+        elif isinstance(k, (list, tuple, np.ndarray, range)):  # a nested tuple is an index array
             idx = np.asarray(k)
             if idx.dtype == bool:
                 raise IndexError("boolean mask indexing is not supported; use nd.contrib."

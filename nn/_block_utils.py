@@ -105,6 +105,10 @@ def _shape_str(args):
     return str(s)
 
 
+class _HybridizedSummaryError(AssertionError, ValueError):
+    """summary() of a hybridized block."""
+
+
 def summary(block, *inputs):
     """Print Gluon's summary table of ``block`` run on ``inputs`` (see ``Block.summary``)."""
     from .block import HybridBlock
@@ -129,7 +133,9 @@ def summary(block, *inputs):
 
     def register(blk):
         if isinstance(blk, HybridBlock) and blk._active:
-            raise ValueError(f'"{blk.name}" must not be hybridized to print summary.')
+            # MXNet asserts here (AssertionError); ValueError kept for kiln's own callers
+            raise _HybridizedSummaryError(f'"{blk.name}" must not be hybridized to print '
+                                          f'summary.')
         if not isinstance(blk, (Sequential, HybridSequential)):
             hooks.append(blk.register_forward_hook(hook))
 

@@ -26,6 +26,8 @@ import re
 import warnings
 from collections import OrderedDict
 
+import numpy as np
+
 from .. import initializer
 from .. import ndarray as nd
 from ..base import OpError
@@ -366,6 +368,29 @@ def _name_block_in(err, block):
     err.args = (f"{err.base_message} [in block {' > '.join(path)}]",) + tuple(err.args[1:])
 
 
+def _check_input_kinds(args):
+    """Gluon 1.x's HybridBlock.forward check: at least one NDArray or Symbol among the inputs
+    (nested lists included), and not both kinds."""
+    from ..symbol.symbol import Symbol
+
+    kinds = set()
+    stack = list(args)
+    while stack:
+        a = stack.pop()
+        if isinstance(a, (list, tuple)):
+            stack.extend(a)
+        elif isinstance(a, (NDArray, np.ndarray)):  # kiln also takes numpy (transforms)
+            kinds.add("nd")
+        elif isinstance(a, Symbol):
+            kinds.add("sym")
+    if not kinds:
+        raise ValueError("In HybridBlock, there must be one NDArray or one Symbol in the input. "
+                         "Please check the type of the args.")
+    if len(kinds) == 2:
+        raise ValueError("In HybridBlock, we do not support mixed NDArrays and Symbols types for "
+                         "the input. Please check the type of the args.")
+
+
 class HybridBlock(Block):
     """A Block that can be hybridized (compiled to a graph).
 
@@ -491,6 +516,7 @@ class HybridBlock(Block):
         if type(self).hybrid_forward is HybridBlock.hybrid_forward:
             raise NotImplementedError(f"{type(self).__name__} must define forward(self, x, ...) "
                                       f"or hybrid_forward(self, F, x, ...)")
+        _check_input_kinds((x,) + args)
         ctx = x.context if isinstance(x, NDArray) else None
         params = {k: p.data(ctx) for k, p in self._reg_params.items()}
         return self.hybrid_forward(nd, x, *args, **params, **kwargs)

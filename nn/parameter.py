@@ -387,10 +387,18 @@ class Parameter:
         return data
 
     def var(self):
-        """The symbol of this parameter (not available yet: kiln.symbol is being written)."""
-        raise NotImplementedError(
-            f"Parameter.var() for '{self.name}' needs kiln's Symbol API, which is not "
-            f"implemented yet; use hybridize() or the NDArray API")
+        """The graph variable (``kiln.sym.var``) standing for this parameter, created once.
+
+        Example::
+
+            >>> Parameter('weight', shape=(2, 3)).var().name
+            'weight'
+        """
+        if self._var is None:
+            from ..symbol.symbol import var
+            self._var = var(self.name, shape=self.shape, dtype=self.dtype, lr_mult=self.lr_mult,
+                            wd_mult=self.wd_mult, init=self.init)
+        return self._var
 
     def _load_init(self, data, ctx, cast_dtype=False, dtype_source="current"):
         """Take a saved value: check shape and dtype, then initialize or overwrite."""

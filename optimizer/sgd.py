@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 
-from .. import random as _random
 from .optimizer import Optimizer, _copy_as, _warn_fp16, clip_op, clip_py, register, zeros_state
 
 __all__ = ["SGD", "ccSGD", "NAG", "LARS", "Signum", "SGLD", "DCASGD"]
@@ -276,5 +275,9 @@ class SGLD(Optimizer):
         w = weight._data
         g = clip_py(xp, self.rescale_grad * grad._data, self.clip_gradient)
         w += -lr / 2 * (g + wd * w)
-        noise = _random.generator(xp).standard_normal(size=w.shape)
-        w += (math.sqrt(lr) * noise).astype(w.dtype)
+        # drawn like MXNet's SGLD (nd.random.normal in the weight's dtype), so a seeded run
+        # reproduces MXNet's reference stream
+        from ..ndarray import random as _ndrandom
+        noise = _ndrandom.normal(0, math.sqrt(lr), shape=w.shape, dtype=weight.dtype,
+                                 ctx=weight.context)
+        w += noise._data

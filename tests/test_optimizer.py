@@ -303,8 +303,10 @@ def test_sgld_noise_from_seeded_generator():
     kiln.random.seed(3)
     o = opt.SGLD(learning_rate=0.04, wd=0.1)
     got = run(o, grads=GRADS[:1])
-    noise = np.random.default_rng(3).standard_normal(W0.shape)
-    want = W0 - 0.02 * (GRADS[0] + 0.1 * W0) + 0.2 * noise
+    # MXNet's SGLD draws nd.random.normal(0, sqrt(lr)) in the weight's dtype
+    kiln.random.seed(3)
+    noise = nd.random.normal(0, 0.2, shape=W0.shape, dtype=np.float32).asnumpy()
+    want = W0 - 0.02 * (GRADS[0] + 0.1 * W0) + noise
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 

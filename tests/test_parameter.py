@@ -153,9 +153,11 @@ def test_data_goes_through_tracer(monkeypatch):
     assert p.data().shape == (2,)
 
 
-def test_var_not_implemented():
-    with pytest.raises(NotImplementedError, match="Symbol"):
-        gluon.Parameter("w", shape=(2,)).var()
+def test_var_is_a_named_symbol():
+    p = gluon.Parameter("w", shape=(2,))
+    v = p.var()
+    assert v.name == "w" and p.var() is v
+    assert v.list_arguments() == ["w"]
 
 
 def test_constant():

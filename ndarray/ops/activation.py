@@ -228,6 +228,18 @@ _DOCS = {
 }
 
 
+def _keep_int(kernel):
+    """An integer input keeps its dtype (MXNet: sigmoid(int32) is int32, truncated)."""
+    def run(xp, x, **kw):
+        if getattr(x, "dtype", np.dtype(float)).kind not in "iu":  # (scalars pass too)
+            return kernel(xp, x, **kw)
+        with np.errstate(all="ignore"):
+            res = kernel(xp, x, **kw)
+            return res if res.dtype == x.dtype else res.astype(x.dtype)
+    run.__doc__ = kernel.__doc__
+    return run
+
+
 def _register_act(name, kernel, deriv, onnx, ref, smooth, make, attrs):
     def grad(i, o, g, **kw):
         return (g[0] * deriv(i[0], **kw),)
@@ -237,7 +249,8 @@ def _register_act(name, kernel, deriv, onnx, ref, smooth, make, attrs):
 
     samples = [Sample(make(2, 3)), Sample(make(4, 5))]
     samples += [Sample(make(3, 4), **kw) for kw in _SAMPLE_ATTRS.get(name, [])]
-    return register(name, kernel, attrs=dict(attrs), infer=same, grad=grad, onnx=lower,
+    return register(name, _keep_int(kernel), attrs=dict(attrs), infer=same, grad=grad,
+                    onnx=lower,
                     samples=samples, ref=ref, second_order=smooth,
                     aliases=_ALIASES.get(name, ()),
                     doc=f"{name}(data): " + _DOCS.get(name, name))

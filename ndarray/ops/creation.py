@@ -3,6 +3,8 @@
 Creation ops take no array inputs: they run on ``ctx`` (the current device by default) and, while
 tracing, become constant nodes of the graph.
 """
+import math
+
 import numpy as np
 
 from .. import ops as F
@@ -68,7 +70,15 @@ full = _creation("full", lambda xp, shape, val, dtype=None, ctx=None:
 def _arange_values(xp, start, stop, step, repeat, dtype):
     if stop is None:
         start, stop = 0, start
-    out = xp.arange(start, stop, step, dtype=np.float64).astype(_dt(dtype))
+    dt = _dt(dtype)
+    if dt.kind in "iub":
+        # MXNet (like numpy) computes start + i * step in the integer type, start and step
+        # truncated: arange(1.3, 10, 1.3, dtype='int32') is [1 2 3 4 5 6 7]; the length still
+        # comes from the real-valued range. Out-of-range starts wrap (uint8: -100 -> 156).
+        n = max(0, math.ceil((stop - start) / step))
+        out = (xp.arange(n, dtype=np.int64) * int(step) + int(start)).astype(dt)
+    else:
+        out = xp.arange(start, stop, step, dtype=np.float64).astype(dt)
     return xp.repeat(out, int(repeat)) if repeat != 1 else out
 
 

@@ -144,7 +144,9 @@ def _ctc_grad_kernel(xp, data, label, data_lengths=None, label_lengths=None, **a
     occupancy = xp.einsum("tnl,nlc->tnc", post[:, :, 1::2], onehot)
     occupancy[:, :, blank] += post[:, :, 0::2].sum(axis=2)
     live = (xp.arange(T)[:, None] < tlen[None]) & ok[None]
-    grad = (xp.exp(logp) - occupancy) * live[:, :, None]
+    # where, not a product: frames past a sequence's length may hold NaN/inf padding, and
+    # MXNet gives them a zero gradient
+    grad = xp.where(live[:, :, None], xp.exp(logp) - occupancy, 0.0)
     return grad.astype(data.dtype)
 
 

@@ -99,7 +99,7 @@ mod = _binary("mod", lambda xp, a, b: xp.mod(a, b),
               _mod_onnx,
               [Sample(rnd(2, 3, lo=0.1, hi=0.9) + np.array([0., 1, 2]), 1.25),
                Sample(rnd(2, 3, lo=1.1, hi=1.9), pos(2, 3, lo=1.0, hi=1.05))],
-              np.mod, aliases=("broadcast_mod", "_mod"))
+              np.mod, aliases=("broadcast_mod", "_mod", "modulo"))
 floor_divide = _binary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b),
                        lambda i, o, g: (None, None),
                        lambda g, i, a, o: g.op("Floor", g.op("Div", *i)),
@@ -219,14 +219,54 @@ def _where_grad(i, o, g):
             F.where(cond, zero, g[0]) if is_tensor(y) else None)
 
 
+def _row_cond_shape(c_shape, x, y):
+    """MXNet's 1-D condition picks whole rows: shape (n,) against x (n, ...) becomes (n, 1, ...).
+
+    Other shapes broadcast numpy-style. Returns the condition's effective shape.
+    """
+    nd_ = max(len(getattr(v, "shape", ())) for v in (x, y))
+    if len(c_shape) != 1 or nd_ < 2:
+        return tuple(c_shape)
+    n = next(v.shape[0] for v in (x, y) if len(getattr(v, "shape", ())) == nd_)
+    if c_shape[0] != n:
+        raise ValueError(f"where: a 1-D condition needs x.shape[0] = {n} elements, "
+                         f"got {c_shape[0]}")
+    return (n,) + (1,) * (nd_ - 1)
+
+
+def _where_kernel(xp, c, x, y):
+    return xp.where(c.reshape(_row_cond_shape(c.shape, x, y)) != 0, x, y)
+
+
+def _where_infer(c, x, y):
+    c = c._replace(shape=_row_cond_shape(tuple(c.shape), x, y))
+    return broadcast(c, x, y)._replace(dtype=broadcast(x, y).dtype)
+
+
+def _where_onnx(g, i, a, o):
+    cond = _bool(g, i[0])
+    shape = _row_cond_shape(tuple(a[0].shape), *a[1:])
+    if shape != tuple(a[0].shape):
+        cond = g.op("Reshape", cond, g.ints(shape))
+    return g.op("Where", cond, i[1], i[2])
+
+
+def _where_ref(c, x, y):
+    c = c.reshape(_row_cond_shape(c.shape, x, y))
+    return np.where(c != 0, x, y)
+
+
 where = register(
-    "where", lambda xp, c, x, y: xp.where(c != 0, x, y), inputs=("condition", "x", "y"),
-    infer=lambda c, x, y: broadcast(c, x, y)._replace(dtype=broadcast(x, y).dtype),
-    grad=_where_grad,
-    onnx=lambda g, i, a, o: g.op("Where", _bool(g, i[0]), i[1], i[2]),
+    "where", _where_kernel, inputs=("condition", "x", "y"), infer=_where_infer,
+    grad=_where_grad, onnx=_where_onnx,
     samples=[Sample(np.array([[1.0, 0, 1], [0, 0, 1]]), rnd(2, 3), rnd(2, 3, salt=5)),
-             Sample(np.array([1.0, 0, 1]), rnd(2, 3), rnd(2, 3, salt=5))],
-    ref=lambda c, x, y: np.where(c != 0, x, y))
+             Sample(np.array([1.0, 0]), rnd(2, 3), rnd(2, 3, salt=5)),
+             Sample(np.array([1.0, 0, 1]), rnd(3), rnd(3, salt=5))],
+    ref=_where_ref,
+    doc="""Elementwise ``x if condition else y``. A 1-D condition with ``x`` of higher rank
+    selects whole rows (its size must be ``x.shape[0]``), as in MXNet; other shapes broadcast.
+
+    >>> nd.where(nd.array([1, 0]), nd.ones((2, 2)), nd.zeros((2, 2)))  # [[1. 1.] [0. 0.]]""")
 
 
 def _add_n_kernel(xp, *args, num_args=None):

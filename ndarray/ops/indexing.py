@@ -293,7 +293,11 @@ _getitem_backward = register(
 # ---- take --------------------------------------------------------------------------------
 def _take_kernel(xp, a, indices, axis=0, mode="clip"):
     axis = norm_axis(axis, a.ndim, "take")
-    return xp.take(a, norm_index(xp, indices, a.shape[axis], mode), axis=axis)
+    n = a.shape[axis]
+    if mode == "raise" and indices.size and bool((indices < 0).any() | (indices > n - 1).any()):
+        # MXNet checks the raw values: -1 and 2.5 (for n = 3) are out of range
+        raise ValueError(f"take: indices out of range [0, {n - 1}] with mode='raise'")
+    return xp.take(a, norm_index(xp, indices, n, mode), axis=axis)
 
 
 def _take_infer(a, indices, axis=0, mode="clip"):
@@ -350,7 +354,7 @@ take = register(
 
     Output shape ``a.shape[:axis] + indices.shape + a.shape[axis+1:]``. Indices are truncated to
     integers; ``mode='clip'`` (default) clamps them into range (-1 becomes 0), ``'wrap'``
-    wraps around; ``'raise'`` behaves like ``'clip'``.
+    wraps around; ``'raise'`` raises on an index outside ``[0, n-1]``.
 
     Example::
 

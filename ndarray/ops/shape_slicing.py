@@ -239,7 +239,10 @@ def _interleave(a, b):
 
 def _tile_kernel(xp, x, reps):
     """Repeat the whole array ``reps`` times per axis: ``tile(x (2, 3), (2, 1))`` is (4, 3)."""
-    return xp.tile(x, _ituple(reps))
+    reps = _ituple(reps)
+    if any(r <= 0 for r in reps):  # MXNet refuses 0 and negative repeats (numpy allows 0)
+        raise ValueError(f"tile: reps {reps} must all be positive")
+    return xp.tile(x, reps)
 
 
 def _tile_grad(i, o, g, reps):

@@ -40,6 +40,14 @@ def _ref_erf(x):
     return np.vectorize(math.erf, otypes=[np.float64])(x)
 
 
+def _exp(xp, x):
+    # numpy's SIMD float32 exp can be 1 ulp off (exp(1) = 2.718282, not 2.7182817); MXNet's
+    # expf is correctly rounded, so half/single precision goes through float64
+    if x.dtype.kind == "f" and x.dtype.itemsize < 8:
+        return xp.exp(x.astype(np.float64)).astype(x.dtype)
+    return xp.exp(x)
+
+
 # name: (kernel(xp, x), grad(x, y, g), onnx, sample maker, reference, second order, saves output)
 _TABLE = {
     "negative": (lambda xp, x: xp.negative(x), lambda x, y, g: F.negative(g),
@@ -47,8 +55,7 @@ _TABLE = {
     "abs": (lambda xp, x: xp.abs(x), lambda x, y, g: g * F.sign(x),
             _onnx1("Abs"), away, np.abs, True, False),
     "sign": (lambda xp, x: xp.sign(x), None, _onnx1("Sign"), away, np.sign, False, False),
-    "exp": (lambda xp, x: xp.exp(x), lambda x, y, g: g * y, _onnx1("Exp"), rnd, np.exp, True,
-            True),
+    "exp": (_exp, lambda x, y, g: g * y, _onnx1("Exp"), rnd, np.exp, True, True),
     "expm1": (lambda xp, x: xp.expm1(x), lambda x, y, g: g * F.exp(x),
               lambda g, i, a, o: g.op("Sub", g.op("Exp", i[0]), _one(g, a)), rnd, np.expm1,
               True, False),
@@ -131,12 +138,25 @@ _TABLE = {
 }
 
 
+def _keep_int(kernel):
+    """MXNet computes math on an integer array in its own type: exp(int32 [2]) is int32 [7]
+    (truncated toward zero; NaN becomes INT_MIN), as ``infer=same`` says."""
+    def run(xp, x):
+        if getattr(x, "dtype", np.dtype(float)).kind not in "iu":  # (scalars pass too)
+            return kernel(xp, x)
+        with np.errstate(all="ignore"):  # sqrt(-3) -> NaN -> INT_MIN, silently as in MXNet
+            res = kernel(xp, x)
+            return res if res.dtype == x.dtype else res.astype(x.dtype)
+    run.__doc__ = kernel.__doc__
+    return run
+
+
 def _register_unary(name, kernel, grad, onnx, make, ref, second, saves):
     def grad_facet(i, o, g):
         return (grad(i[0], o[0] if o else None, g[0]),)
 
     return register(
-        name, kernel, infer=same, grad=grad_facet if grad else None, onnx=onnx,
+        name, _keep_int(kernel), infer=same, grad=grad_facet if grad else None, onnx=onnx,
         samples=[Sample(make(2, 3)), Sample(make(4))], save_outputs=saves,
         ref=ref or (lambda x: np.sign(x) * np.floor(np.abs(x) + 0.5)),
         second_order=second,

@@ -9,9 +9,8 @@ import os
 import sys
 import tempfile
 
-import numpy as np
-
 import kiln as mx
+import numpy as np
 
 _RTOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-5}
 _ATOL = {np.dtype(np.float16): 1e-1, np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-20}
@@ -36,9 +35,12 @@ def _tols(a, b, rtol, atol):
     return rtol, atol
 
 
-def assert_almost_equal(a, b, rtol=None, atol=None, names=("a", "b"), equal_nan=False):
+def assert_almost_equal(a, b, rtol=None, atol=None, names=("a", "b"), equal_nan=False,
+                        use_broadcast=True, mismatches=(10, 10)):
     a, b = _np(a), _np(b)
     rtol, atol = _tols(a, b, rtol, atol)
+    if use_broadcast and a.shape != b.shape:  # MXNet 1.9 compares broadcast shapes by default
+        a, b = np.broadcast_arrays(a, b)
     np.testing.assert_allclose(a.astype(np.float64) if a.dtype.kind in "fiub" else a,
                                b.astype(np.float64) if b.dtype.kind in "fiub" else b,
                                rtol=rtol, atol=atol, equal_nan=equal_nan)
@@ -135,3 +137,184 @@ def discard_stderr():
             yield
         finally:
             sys.stderr = old
+
+
+# ---- symbolic checkers (mxnet.test_utils), over kiln's Symbol.bind executor ----
+def _as_location(sym, location, dtype):
+    names = sym.list_arguments()
+    if isinstance(location, dict):
+        missing = set(names) - set(location)
+        assert not missing, f"location misses {missing}"
+    else:
+        location = dict(zip(names, location))
+    out = {}
+    for k, v in location.items():
+        if isinstance(v, mx.nd.NDArray):
+            out[k] = v if dtype == "asnumpy" else v.astype(dtype) if dtype else v
+        else:
+            v = np.asarray(v)
+            out[k] = mx.nd.array(v, dtype=v.dtype if dtype == "asnumpy" else dtype)
+    return out
+
+
+def _as_aux(sym, aux_states, dtype):
+    if aux_states is None:
+        return None
+    if not isinstance(aux_states, dict):
+        aux_states = dict(zip(sym.list_auxiliary_states(), aux_states))
+    return {k: v if isinstance(v, mx.nd.NDArray) else mx.nd.array(v, dtype=dtype)
+            for k, v in aux_states.items()}
+
+
+def check_symbolic_forward(sym, location, expected, rtol=None, atol=None, aux_states=None,
+                           ctx=None, equal_nan=False, dtype=np.float32):
+    location = _as_location(sym, location, dtype)
+    executor = sym.bind(ctx or default_context(), args=location,
+                        aux_states=_as_aux(sym, aux_states, dtype))
+    outputs = executor.forward(is_train=False)
+    if isinstance(expected, dict):
+        expected = [expected[k] for k in sym.list_outputs()]
+    for output_name, expect, output in zip(sym.list_outputs(), expected, outputs):
+        assert_almost_equal(expect, output, rtol, atol, equal_nan=equal_nan)
+    return outputs
+
+
+def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=None,
+                            aux_states=None, grad_req='write', ctx=None, grad_stypes=None,
+                            equal_nan=False, dtype=np.float32):
+    location = _as_location(sym, location, dtype)
+    names = sym.list_arguments()
+    if isinstance(expected, (list, tuple)):
+        expected = dict(zip(names, expected))
+    args_grad_npy = {k: np.random.normal(size=location[k].shape) for k in expected}
+    args_grad_data = {k: mx.nd.array(v, dtype=location[k].dtype if dtype == "asnumpy"
+                                     else dtype) for k, v in args_grad_npy.items()}
+    if isinstance(grad_req, str):
+        grad_req = {k: grad_req for k in names}
+    elif isinstance(grad_req, (list, tuple)):
+        grad_req = dict(zip(names, grad_req))
+    executor = sym.bind(ctx or default_context(), args=location, args_grad=args_grad_data,
+                        aux_states=_as_aux(sym, aux_states, dtype), grad_req=grad_req)
+    executor.forward(is_train=True)
+    if all(grad_req.get(k, "write") == "null" for k in names):
+        # MXNet's executor accepts a backward with nothing to differentiate; kiln's raises
+        out_grads = None
+        return args_grad_data
+    if isinstance(out_grads, (tuple, list)):
+        outg = [mx.nd.array(v, dtype=dtype if dtype != "asnumpy" else None)
+                if not isinstance(v, mx.nd.NDArray) else v for v in out_grads]
+    elif isinstance(out_grads, dict):
+        outg = [out_grads[k] for k in sym.list_outputs()]
+        outg = [v if isinstance(v, mx.nd.NDArray) else mx.nd.array(v) for v in outg]
+    elif out_grads is None:
+        outg = None
+    else:
+        outg = [out_grads if isinstance(out_grads, mx.nd.NDArray) else mx.nd.array(out_grads)]
+    executor.backward(outg)
+    grads = {k: v.asnumpy() for k, v in args_grad_data.items()}
+    for name in expected:
+        req = grad_req.get(name, "write")
+        if req == "write":
+            assert_almost_equal(expected[name], grads[name], rtol, atol, equal_nan=equal_nan)
+        elif req == "add":
+            assert_almost_equal(expected[name], grads[name] - args_grad_npy[name], rtol, atol,
+                                equal_nan=equal_nan)
+        elif req == "null":
+            assert_almost_equal(args_grad_npy[name], grads[name], rtol, atol,
+                                equal_nan=equal_nan)
+    return args_grad_data
+
+
+def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=1e-3, rtol=1e-2,
+                           atol=None, grad_nodes=None, use_forward_train=True, ctx=None,
+                           grad_stype_dict=None, dtype=np.float32):
+    """Symbolic gradients (random head gradient) against central differences."""
+    ctx = ctx or default_context()
+    names = sym.list_arguments()
+    if not isinstance(location, dict):
+        location = dict(zip(names, location))
+    location = {k: (v.asnumpy() if isinstance(v, mx.nd.NDArray) else np.asarray(v))
+                for k, v in location.items()}
+    if grad_nodes is None:
+        grad_nodes = {k: "write" for k in names}
+    elif isinstance(grad_nodes, (list, tuple)):
+        grad_nodes = {k: "write" for k in grad_nodes}
+    aux_np = None
+    if aux_states is not None:
+        if not isinstance(aux_states, dict):
+            aux_states = dict(zip(sym.list_auxiliary_states(), aux_states))
+        aux_np = {k: (v.asnumpy() if isinstance(v, mx.nd.NDArray) else np.asarray(v))
+                  for k, v in aux_states.items()}
+
+    def bind(loc, grads=None):
+        args = {k: mx.nd.array(v, dtype=dtype) for k, v in loc.items()}
+        aux = None if aux_np is None else {k: mx.nd.array(v, dtype=dtype)
+                                           for k, v in aux_np.items()}
+        reqs = {k: grad_nodes.get(k, "null") if grads is not None else "null" for k in names}
+        return sym.bind(ctx, args=args, args_grad=grads, grad_req=reqs, aux_states=aux)
+
+    fwd = bind(location)  # one executor for all the finite-difference forwards
+
+    def forward():
+        return [o.asnumpy().astype(np.float64) for o in fwd.forward(is_train=use_forward_train)]
+
+    outs = forward()
+    heads = [np.random.normal(0, 0.01, size=o.shape) for o in outs]
+    init = {k: np.random.normal(size=location[k].shape) for k in grad_nodes}
+    grads = {k: mx.nd.array(v, dtype=dtype) for k, v in init.items()}
+    ex = bind(location, grads)
+    ex.forward(is_train=True)
+    if any(req != "null" for req in grad_nodes.values()):
+        # (MXNet's executor accepts a backward with nothing to differentiate; kiln's raises)
+        ex.backward([mx.nd.array(h, dtype=dtype) for h in heads])
+    for k, req in grad_nodes.items():
+        if req == "null":
+            continue
+        x = location[k].astype(np.float64)
+        num = np.zeros_like(x)
+        for i in range(x.size):
+            old = x.flat[i]
+            x.flat[i] = old + numeric_eps / 2
+            fwd.arg_dict[k][:] = x
+            fp = forward()
+            x.flat[i] = old - numeric_eps / 2
+            fwd.arg_dict[k][:] = x
+            fm = forward()
+            x.flat[i] = old
+            num.flat[i] = sum(((a - b) * h).sum() for a, b, h in zip(fp, fm, heads)) / numeric_eps
+        fwd.arg_dict[k][:] = x
+        sym_grad = grads[k].asnumpy().astype(np.float64)
+        if req == "add":
+            sym_grad = sym_grad - init[k]
+        np.testing.assert_allclose(sym_grad, num, rtol=rtol,
+                                   atol=1e-4 if atol is None else atol, err_msg=k)
+
+
+def assert_almost_equal_ignore_nan(a, b, rtol=None, atol=None, names=("a", "b")):
+    a, b = np.copy(_np(a)), np.copy(_np(b))
+    nan_mask = np.logical_or(np.isnan(a), np.isnan(b))
+    a[nan_mask] = 0
+    b[nan_mask] = 0
+    assert_almost_equal(a, b, rtol, atol)
+
+
+def np_softmax(x, axis=-1, temperature=1.0):
+    x = x - np.max(x, axis=axis, keepdims=True)
+    x = np.exp(x / temperature)
+    x /= np.sum(x, axis=axis, keepdims=True)
+    return x
+
+
+@contextlib.contextmanager
+def environment(*args):
+    """MXNet's env-var scope (MXNET_SAFE_ACCUMULATION...); kiln always accumulates safely."""
+    yield
+
+
+def default_numeric_eps():
+    return {np.dtype(np.float16): 1.0 / 2**6, np.dtype(np.float32): 1.0 / 2**9,
+            np.dtype(np.float64): 1.0 / 2**14}
+
+
+def default_rtols():
+    return {np.dtype(k): v for k, v in _RTOL.items()}
