@@ -12,7 +12,7 @@ import numpy as np
 
 from ..ndarray._registry import STATE, Aval
 from ..ndarray.ndarray import NDArray, _new
-from . import passes
+from . import fastpath, passes
 from .autodiff import backward_graph
 from .codegen import compile_graph
 from .graph import Node, is_entry, topo_order
@@ -228,12 +228,18 @@ class TrainGraph:
 
 
 def _saved_entries(targets, head_ids, arg_ids):
-    """Forward entries the backward uses: inputs of backward nodes computed by the forward."""
+    """Forward entries the backward uses: inputs of backward nodes computed by the forward.
+
+    A cheap elementwise forward node used only by the backward (relu's ``sign(y)`` mask,
+    softmax's ``exp(log_p)``) moves into the backward when its inputs are kept anyway: the
+    forward then saves one array fewer and computes nothing the backward could.
+    """
     nodes = topo_order(targets)
     backward = set(head_ids)
     for n in nodes:
         if any(is_entry(i) and i[0].id in backward for i in n.inputs):
             backward.add(n.id)
+    _move_cheap_nodes(nodes, targets, backward, arg_ids)
     saved, seen = [], set()
 
     def keep(e):
@@ -249,8 +255,34 @@ def _saved_entries(targets, head_ids, arg_ids):
     for t in targets:
         if t[0].id not in backward:
             keep(t)
-    _ = arg_ids
     return saved
+
+
+def _move_cheap_nodes(nodes, targets, backward, arg_ids):
+    """Add to ``backward`` the cheap forward nodes that only feed it (see _saved_entries)."""
+    consumers = {}
+    for n in nodes:
+        for i in n.inputs:
+            if is_entry(i):
+                consumers.setdefault(i[0].id, []).append(n.id)
+    target_ids = {t[0].id for t in targets}
+    for n in reversed(nodes):
+        if (n.kind != "op" or n.id in backward or n.id in target_ids or n.num_outputs != 1
+                or n.op.name not in fastpath.ELEMENTWISE or not consumers.get(n.id)
+                or not all(c in backward for c in consumers[n.id])):
+            continue
+        if all(_kept_anyway(i, n.id, consumers, backward, arg_ids) for i in n.inputs):
+            backward.add(n.id)
+
+
+def _kept_anyway(entry, user_id, consumers, backward, arg_ids):
+    """Whether ``entry`` reaches the backward without ``user_id`` needing it there."""
+    if not is_entry(entry):
+        return True
+    node = entry[0]
+    if node.kind != "op" or node.id in arg_ids:
+        return True
+    return any(c in backward and c != user_id for c in consumers.get(node.id, ()))
 
 
 class _CachedOp:

@@ -119,6 +119,8 @@ def compile_graph(args, targets, name="graph", static_xp=None):
             kname = f"k{node.id}"
             ns[kname] = functools.partial(node.op.kernel, **node.attrs) if node.attrs \
                 else node.op.kernel
+            if any(v in static for v in in_vars):
+                static.update(outs)  # a kernel may return a view of its static input
             lhs = outs[0] if n_out == 1 else ", ".join(outs) + ", *_"
             lines.append(f"    {lhs} = {kname}(xp{', ' if ins else ''}{ins}){comment}")
         line_nodes[len(lines)] = node
@@ -126,8 +128,9 @@ def compile_graph(args, targets, name="graph", static_xp=None):
         dead = [v for v in dead if v.startswith("t")]
         if dead:
             lines.append(f"    del {', '.join(dead)}")
-    # graph inputs and constants returned as results are copied: the caller owns results
-    ret = ", ".join(v if v.startswith("t") else f"{v}.copy()"
+    # graph inputs, constants and (views of) static buffers returned as results are copied:
+    # the caller owns results, and a static buffer is overwritten by the next call
+    ret = ", ".join(v if v.startswith("t") and v not in static else f"{v}.copy()"
                     for v in (var_of[(n.id, i)] for n, i in targets))
     lines.append(f"    return ({ret}{',' if len(targets) == 1 else ''})")
     source = "\n".join(lines) + "\n"

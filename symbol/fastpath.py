@@ -94,7 +94,8 @@ EMITTERS = {
     "maximum": _ufunc2("maximum"), "minimum": _ufunc2("minimum"),
     "exp": _ufunc1("exp"), "tanh": _ufunc1("tanh"), "negative": _ufunc1("negative"),
     "sqrt": _ufunc1("sqrt"), "square": _ufunc1("square"), "abs": _ufunc1("abs"),
-    "relu": _relu, "dot": _dot, "fully_connected": _fully_connected, "sum": _sum,
+    "sign": _ufunc1("sign"), "relu": _relu, "dot": _dot, "fully_connected": _fully_connected,
+    "sum": _sum,
 }
 
 
@@ -110,6 +111,10 @@ def emit(node, in_avals):
         return None
     return fn(in_avals, node.attrs, out)
 
+
+# elementwise ops: cheap enough to recompute in the backward rather than save (cached.py)
+ELEMENTWISE = {"activation", "relu", "sign", "exp", "negative", "sqrt", "square", "abs", "tanh",
+               "greater", "lesser", "greater_equal", "lesser_equal", "maximum", "minimum"}
 
 # ops whose output buffer must not alias an input (matmul and reductions read while writing)
 NO_ALIAS = {"dot", "fully_connected", "sum"}

@@ -99,10 +99,35 @@ def _keeps(entry, out_aval):
 
 
 _IDENTITY_OPS = {"identity", "stop_gradient"}
+# reductions whose value over a single element is that element (not nansum: nansum([nan]) = 0)
+_SINGLETON_REDUCERS = {"sum", "mean", "max", "min", "prod"}
+
+
+def _size(shape):
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _moves_no_data(node, inputs, out):
+    """A reduction over size-1 axes, or a broadcast onto size-1 axes: only the shape changes."""
+    name = node.op.name
+    src = _aval(inputs[0]) if is_entry(inputs[0]) else None
+    if src is None or out is None or np.dtype(src.dtype) != np.dtype(out.dtype):
+        return False
+    if name not in _SINGLETON_REDUCERS and name != "_broadcast_reduced":
+        return False
+    return _size(src.shape) == _size(out.shape)
+
+
+def _as_reshape(node, inp, out):
+    from ..ndarray._registry import OPS
+    new = Node("op", OPS["reshape"], (inp,), {"shape": tuple(out.shape)}, name=node.name,
+               avals=(out,), block=node.block, source=node.source)
+    return [(new, 0)]
 
 
 def simplify(targets):
-    """x*1, 1*x, x+0, 0+x, x-0, x/1, identity, same-shape reshape, same-dtype cast, sum_to."""
+    """x*1, 1*x, x+0, 0+x, x-0, x/1, identity, same-shape reshape, same-dtype cast, sum_to,
+    reductions over / broadcasts onto size-1 axes (reshapes)."""
     def visit(node, inputs):
         if node.kind != "op" or node.num_outputs != 1 or not _pure(node):
             return None
@@ -112,6 +137,8 @@ def simplify(targets):
         if name in ("reshape", "sum_to", "broadcast_to", "cast", "flatten") and \
                 _keeps(inputs[0], out):
             return [inputs[0]]
+        if inputs and _moves_no_data(node, inputs, out):
+            return [inputs[0]] if _keeps(inputs[0], out) else _as_reshape(node, inputs[0], out)
         if name == "transpose" and is_entry(inputs[0]):
             return _fold_transposes(node, inputs)
         if len(inputs) == 2:

@@ -109,19 +109,9 @@ def _d_mish(x):
     return t + x * (1 - t * t) * F.sigmoid(x)
 
 
-def _d_sigmoid(x):
-    s = F.sigmoid(x)
-    return s * (1 - s)
-
-
 def _d_softsign(x):
     d = 1 + F.abs(x)
     return 1 / (d * d)
-
-
-def _d_tanh(x):
-    t = F.tanh(x)
-    return 1 - t * t
 
 
 # ---- ONNX lowerings: lower(g, x_name, in_avals, **attrs) ----
@@ -171,17 +161,25 @@ def _r_elu(x, alpha=1.0):
     return np.where(x > 0, x, alpha * (np.exp(x) - 1))
 
 
-def _d_relu(x):
-    # MXNet's relu_grad passes NaN through (a NaN input gets a NaN gradient, not 0)
-    return F.where(x != x, x, F.greater(x, 0))
+# Derivatives written from the output y: the backward then needs only y, which a following
+# layer's weight gradient keeps anyway, and the forward computes no masks. sign(relu(x)) is 1
+# for x > 0, 0 for x <= 0 and NaN for NaN (MXNet's relu_grad).
+_FROM_OUTPUT = {"relu": lambda y: F.sign(y), "sigmoid": lambda y: y * (1 - y),
+                "tanh": lambda y: 1 - y * y}
 
 
-# name: (kernel, derivative, onnx, reference, smooth, sample maker, attrs)
+def _act_grad(name, i, o, g, **kw):
+    if name in _FROM_OUTPUT:
+        return (g[0] * _FROM_OUTPUT[name](o[0]),)
+    return (g[0] * _ACTS[name][1](i[0], **kw),)
+
+
+# name: (kernel, derivative (None: see _FROM_OUTPUT), onnx, reference, smooth, sample maker, attrs)
 _ACTS = {
-    "relu": (lambda xp, x: xp.maximum(x, 0), _d_relu, _o("Relu"),
+    "relu": (lambda xp, x: xp.maximum(x, 0), None, _o("Relu"),
              lambda x: np.where(x > 0, x, 0), False, away, {}),
-    "sigmoid": (_sigmoid, _d_sigmoid, _o("Sigmoid"), _r_sigmoid, True, rnd, {}),
-    "tanh": (lambda xp, x: xp.tanh(x), _d_tanh, _o("Tanh"), np.tanh, True, rnd, {}),
+    "sigmoid": (_sigmoid, None, _o("Sigmoid"), _r_sigmoid, True, rnd, {}),
+    "tanh": (lambda xp, x: xp.tanh(x), None, _o("Tanh"), np.tanh, True, rnd, {}),
     "softrelu": (_softplus, lambda x: F.sigmoid(x), _o("Softplus"),
                  lambda x: np.log(1 + np.exp(x)), True, rnd, {}),
     "softsign": (lambda xp, x: x / (1 + xp.abs(x)), _d_softsign, _o("Softsign"),
@@ -242,7 +240,7 @@ def _keep_int(kernel):
 
 def _register_act(name, kernel, deriv, onnx, ref, smooth, make, attrs):
     def grad(i, o, g, **kw):
-        return (g[0] * deriv(i[0], **kw),)
+        return _act_grad(name, i, o, g, **kw)
 
     def lower(g, i, a, o, **kw):
         return onnx(g, i[0], a, **kw)
@@ -250,7 +248,7 @@ def _register_act(name, kernel, deriv, onnx, ref, smooth, make, attrs):
     samples = [Sample(make(2, 3)), Sample(make(4, 5))]
     samples += [Sample(make(3, 4), **kw) for kw in _SAMPLE_ATTRS.get(name, [])]
     return register(name, _keep_int(kernel), attrs=dict(attrs), infer=same, grad=grad,
-                    onnx=lower,
+                    onnx=lower, save_outputs=name in _FROM_OUTPUT,
                     samples=samples, ref=ref, second_order=smooth,
                     aliases=_ALIASES.get(name, ()),
                     doc=f"{name}(data): " + _DOCS.get(name, name))
@@ -278,7 +276,8 @@ def _activation_samples():
 activation = register(
     "activation", lambda xp, x, act_type: _act_row(act_type)[0](xp, x),
     attrs={"act_type": REQUIRED}, infer=same,
-    grad=lambda i, o, g, act_type: (g[0] * _act_row(act_type)[1](i[0]),),
+    grad=lambda i, o, g, act_type: _act_grad(_act_row(act_type) and act_type, i, o, g),
+    save_outputs=True,
     onnx=lambda g, i, a, o, act_type: _act_row(act_type)[2](g, i[0], a),
     samples=_activation_samples(),
     ref=lambda x, act_type: _act_row(act_type)[3](x), second_order=True,

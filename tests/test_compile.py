@@ -1,0 +1,93 @@
+"""Compiled-graph details: buffer ownership under static_alloc, what the forward saves for the
+backward, and the simplifications that remove work."""
+import numpy as np
+import pytest
+from kiln import autograd, gluon, nd
+
+
+class Lambda(gluon.HybridBlock):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *args):
+        return self.fn(*args)
+
+
+VIEW_TAILS = {
+    "reshape": lambda x: nd.reshape(nd.relu(x), (-1,)),
+    "transpose": lambda x: nd.transpose(nd.relu(x)),
+    "slice": lambda x: nd.slice_axis(nd.relu(x), axis=1, begin=0, end=2),
+    "size-1 mean": lambda x: nd.mean(nd.expand_dims(nd.relu(x), 2), axis=2),
+}
+
+
+@pytest.mark.parametrize("tail", sorted(VIEW_TAILS))
+def test_static_alloc_outputs_are_not_overwritten_by_the_next_call(tail):
+    block = Lambda(VIEW_TAILS[tail])
+    block.hybridize(static_alloc=True)
+    a, b = nd.array(np.arange(6.0).reshape(2, 3)), nd.array(-np.ones((2, 3)))
+    first = block(a)
+    expected = first.asnumpy().copy()
+    block(b)
+    np.testing.assert_array_equal(first.asnumpy(), expected)
+
+
+def test_saved_values_survive_a_second_recorded_call():
+    block = Lambda(lambda x: nd.reshape(nd.exp(x * 2), (-1,)) * 3)
+    block.hybridize(static_alloc=True)
+    a = nd.array([[0.1, 0.2], [0.3, 0.4]])
+    b = nd.array([[5.0, 6.0], [7.0, 8.0]])
+    a.attach_grad()
+    b.attach_grad()
+    with autograd.record():
+        ya = block(a)
+        block(b)
+    ya.backward()
+    np.testing.assert_allclose(a.grad.asnumpy(), 6 * np.exp(2 * a.asnumpy()), rtol=1e-6)
+
+
+def _mlp():
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Dense(8, activation="relu", in_units=4),
+            gluon.nn.Dense(3, activation="sigmoid", in_units=8))
+    net.initialize()
+    return net
+
+
+def test_activation_masks_are_computed_in_the_backward_not_saved():
+    net = _mlp()
+    net.hybridize()
+    x = nd.ones((2, 4))
+    x.attach_grad()
+    with autograd.record():
+        y = net(x)
+    y.backward()
+    entry = list(net._cached_op.entries.values())[-1]
+    (train,) = entry.train.values()
+    # the two activations' outputs (needed by the weight gradients) and nothing else
+    assert train.saved_count == 2
+    assert "sign" not in train.forward.source and "sign" in train.backward.source
+
+
+def test_relu_gradient_passes_nan_through_eager_and_hybridized():
+    x = nd.array([np.nan, -1.0, 0.0, 2.0, np.inf])
+    for hybrid in (False, True):
+        block = Lambda(lambda v: nd.relu(v))
+        if hybrid:
+            block.hybridize()
+        x.attach_grad()
+        with autograd.record():
+            y = block(x)
+        y.backward()
+        np.testing.assert_array_equal(x.grad.asnumpy(), [np.nan, 0, 0, 1, 1])
+
+
+def test_size_one_reductions_become_reshapes():
+    block = Lambda(lambda x: nd.sum(nd.expand_dims(x, 1), axis=1)
+                   + nd.max(nd.expand_dims(x, 0), axis=0, keepdims=True)[0])
+    block.hybridize()
+    x = nd.array(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(block(x).asnumpy(), 2 * x.asnumpy())
+    graph = block.print_graph()
+    assert " sum(" not in graph and " max(" not in graph
