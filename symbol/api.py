@@ -43,6 +43,21 @@ def _param_shapes(op_name, attrs, data_shape):
     return {}
 
 
+def _param_dtype(op_name, attrs, data_dtype):
+    """Default dtype of an op's parameter inputs (MXNet's type inference): the data's, except
+    float32 statistics for float16 BatchNorm and the ``dtype`` attribute for Embedding."""
+    if op_name == "embedding":
+        return np.dtype(attrs.get("dtype", np.float32))
+    if data_dtype is None or (op_name == "batch_norm" and data_dtype == np.float16):
+        return np.dtype(np.float32)
+    return np.dtype(data_dtype)
+
+
+def _var_dtype(var, dtypes, default=np.float32):
+    """A variable's dtype: ``type_dict`` first, then its ``dtype=``, then ``default``."""
+    return np.dtype(dtypes.get(var.name) or (var.meta or {}).get("dtype") or default)
+
+
 def infer_avals(sym, shapes, dtypes=None, partial=False):
     """Avals of every entry: ``{(node_id, i): Aval}`` from variable shapes (and dtypes)."""
     dtypes = dtypes or {}
@@ -52,21 +67,22 @@ def infer_avals(sym, shapes, dtypes=None, partial=False):
     for node in nodes:
         if node.kind == "op":
             data = node.inputs[0] if node.inputs else None
-            dshape = known.get((data[0].id, data[1])) if is_entry(data) else None
-            for k, shp in _param_shapes(node.op.name, _attrs(node),
-                                        dshape.shape if dshape else None).items():
+            dav = known.get((data[0].id, data[1])) if is_entry(data) else None
+            attrs = _attrs(node)
+            for k, shp in _param_shapes(node.op.name, attrs,
+                                        dav.shape if dav else None).items():
                 if k < len(node.inputs) and is_entry(node.inputs[k]):
                     var = node.inputs[k][0]
                     if var.kind == "var" and var.name not in var_shape:
                         var_shape[var.name] = shp
-                        known[(var.id, 0)] = Aval(shp, np.dtype(dtypes.get(var.name,
-                                                                          np.float32)))
+                        dt = _param_dtype(node.op.name, attrs, dav.dtype if dav else None)
+                        known[(var.id, 0)] = Aval(shp, _var_dtype(var, dtypes, dt))
             _infer_node(node, known, partial)
         elif node.kind == "var":
             shp = var_shape.get(node.name) or (node.meta or {}).get("shape")
             if shp is not None and all(int(s) > 0 for s in shp):
-                dt = dtypes.get(node.name) or (node.meta or {}).get("dtype") or np.float32
-                known[(node.id, 0)] = Aval(tuple(int(s) for s in shp), np.dtype(dt))
+                known[(node.id, 0)] = Aval(tuple(int(s) for s in shp),
+                                           _var_dtype(node, dtypes))
         else:
             known[(node.id, 0)] = Aval(node.value.shape, node.value.dtype)
     return known
@@ -131,6 +147,17 @@ def _infer_shape(sym, args, kwargs, partial):
             [shp((n.id, 0)) for n in aux_nodes])
 
 
+def bind_avals(sym, shapes, dtypes):
+    """``(arg avals, aux avals)`` for ``simple_bind``: shapes as ``infer_shape`` finds them,
+    dtypes from ``dtypes`` (``type_dict``), a Variable's ``dtype=``, or inference."""
+    known = infer_avals(sym, shapes, dtypes)
+    arg_nodes, aux_nodes = _lists(sym, known)
+
+    def aval(n):
+        return known.get((n.id, 0)) or Aval((), _var_dtype(n, dtypes))
+    return [aval(n) for n in arg_nodes], [aval(n) for n in aux_nodes]
+
+
 def infer_type(self, *args, **kwargs):
     """``(arg_types, out_types, aux_types)`` as numpy types, from input dtypes."""
     dtypes = dict(zip(self.list_arguments(), args)) if args else {}
@@ -145,7 +172,7 @@ def infer_type(self, *args, **kwargs):
     def typ(e, default=None):
         av = known.get(e)
         return av.dtype.type if av is not None else default
-    return ([typ((n.id, 0), np.dtype(dtypes.get(n.name, np.float32)).type) for n in arg_nodes],
+    return ([typ((n.id, 0), _var_dtype(n, dtypes).type) for n in arg_nodes],
             [typ((n.id, i), np.float32) for n, i in self._entries],
             [typ((n.id, 0), np.float32) for n in aux_nodes])
 

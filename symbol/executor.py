@@ -67,19 +67,26 @@ class Executor:
             self.arg_dict[k][:] = v
         feed = dict(self.arg_dict)
         feed.update(self.aux_dict)
-        if is_train:
-            with autograd.record(train_mode=True):
-                self.outputs = evaluate(self._sym._entries, feed)
-        else:
-            with autograd.pause(train_mode=False):
-                self.outputs = evaluate(self._sym._entries, feed)
+        # Recorded whenever a gradient is wanted: MXNet's executor can run backward after an
+        # inference-mode forward (gradients of the inference computation, e.g. BatchNorm with
+        # its moving statistics). Without gradients nothing is recorded (cheap forwards).
+        scope = (autograd.record(train_mode=bool(is_train)) if self.grad_dict
+                 else autograd.pause(train_mode=bool(is_train)))
+        with scope:
+            self.outputs = evaluate(self._sym._entries, feed)
         return self.outputs
 
     def backward(self, out_grads=None, is_train=True):
-        """Gradients of the last forward(is_train=True) into ``grad_dict``."""
+        """Gradients of the last ``forward`` into ``grad_dict`` (``add`` requests accumulate).
+
+        ``out_grads``: one NDArray per output (or one NDArray); extra ones are ignored, as in
+        MXNet. May be called again after the same forward.
+        """
         if out_grads is not None and isinstance(out_grads, _nd.NDArray):
             out_grads = [out_grads]
-        autograd.backward(self.outputs, out_grads, retain_graph=False, train_mode=is_train)
+        if out_grads is not None:
+            out_grads = list(out_grads)[:len(self.outputs)]
+        autograd.backward(self.outputs, out_grads, retain_graph=True, train_mode=is_train)
 
 
 def _as_dict(values, names, what):
@@ -96,14 +103,16 @@ def bind(self, ctx, args, args_grad=None, grad_req="write", aux_states=None, **_
 
 
 def simple_bind(self, ctx, grad_req="write", type_dict=None, **shapes):
-    arg_shapes, _, aux_shapes = self.infer_shape(**shapes)
+    """An Executor with zero-filled arrays: shapes from ``shapes`` (by argument name), dtypes
+    from ``type_dict``, else the Variable's ``dtype=``, else inferred (float32 by default)."""
+    from .api import bind_avals
     ctx = as_context(ctx)
-    types = type_dict or {}
+    arg_avals, aux_avals = bind_avals(self, shapes, dict(type_dict or {}))
 
-    def alloc(name, shape):
-        return _nd.NDArray(ctx.xp.zeros(shape, np.dtype(types.get(name, np.float32))), ctx)
-    args = {n: alloc(n, s) for n, s in zip(self.list_arguments(), arg_shapes)}
-    aux = {n: alloc(n, s) for n, s in zip(self.list_auxiliary_states(), aux_shapes)}
+    def alloc(av):
+        return _nd.NDArray(ctx.xp.zeros(av.shape, av.dtype), ctx)
+    args = {n: alloc(av) for n, av in zip(self.list_arguments(), arg_avals)}
+    aux = {n: alloc(av) for n, av in zip(self.list_auxiliary_states(), aux_avals)}
     return Executor(self, ctx, args, None, grad_req, aux)
 
 

@@ -182,3 +182,111 @@ def test_viz_summary_and_plot():
     dot = mx.viz.plot_network(net, shape={"data": (1, 3, 8, 8)})
     src = getattr(dot, "source", "")
     assert src.startswith('digraph "plot"') and "1x4x8x8" in src
+
+
+# ---- MXNet 1.9 call conventions of kiln.sym and the executor ----
+def _run(net, grads=True, **arrays):
+    args = {k: nd.array(v) for k, v in arrays.items()}
+    g = {k: nd.zeros(v.shape) for k, v in arrays.items()} if grads else None
+    ex = net.bind(mx.cpu(), args=args, args_grad=g)
+    ex.forward(is_train=True)
+    return ex
+
+
+def test_scalar_operands_become_scalar_inputs():
+    e, x = sym.var("e"), sym.var("x")
+    xv = np.array([[-1.0, 2.5], [4.0, 0.5]], np.float32)
+    for f in (sym.pow, sym.power):
+        y = f(2, e)
+        assert y.list_arguments() == ["e"]
+        ex = _run(y, e=xv)
+        np.testing.assert_allclose(ex.outputs[0].asnumpy(), 2.0 ** xv, rtol=1e-6)
+        ex.backward(nd.ones((2, 2)))
+        np.testing.assert_allclose(ex.grad_dict["e"].asnumpy(), np.log(2) * 2.0 ** xv,
+                                   rtol=1e-5)
+    y = sym.maximum(x, 1) + sym.maximum(3, x) + sym.minimum(1, x) + sym.minimum(x, 2) \
+        + sym.power(x, 2)
+    assert y.list_arguments() == ["x"]
+    ref = (np.maximum(xv, 1) + np.maximum(3, xv) + np.minimum(1, xv) + np.minimum(xv, 2)
+           + xv ** 2)
+    np.testing.assert_allclose(_run(y, x=xv).outputs[0].asnumpy(), ref, rtol=1e-6)
+    # two numbers give a number, as MXNet's Python wrappers do
+    assert sym.pow(2, 3) == 8 and sym.maximum(2, 5) == 5 and sym.minimum(2, 5) == 2
+
+
+def test_scalar_operands_export_as_mxnet_scalar_ops():
+    x = sym.var("x")
+    net = sym.maximum(sym.power(2, sym.power(x, 3)), 0.5)
+    ops = {n["op"] for n in json.loads(net.tojson())["nodes"]}
+    assert {"_rpower_scalar", "_power_scalar", "_maximum_scalar"} <= ops
+
+
+def test_number_in_a_generated_ops_input_slot_raises():
+    x = sym.var("x")
+    # MXNet asserts that inputs of generated ops are Symbols; kiln raises an error that is
+    # both an AssertionError (as MXNet) and a TypeError
+    for f in (sym.broadcast_add, sym.elemwise_mul, sym.broadcast_maximum):
+        with pytest.raises(AssertionError, match="rhs must be a Symbol"):
+            f(x, 2.0)
+        with pytest.raises(TypeError):
+            f(lhs=x, rhs=2.0)
+    with pytest.raises(TypeError, match="not supported"):
+        sym.maximum(x, "a")
+    # None means "not given": the input becomes a variable
+    assert sym.broadcast_add(x, None, name="b").list_arguments() == ["x", "b_rhs"]
+
+
+def test_positionals_fill_inputs_then_attributes():
+    x = sym.var("x")
+    s = sym.sum(x, 1, True)
+    assert s.attr("axis") == "1" and s.attr("keepdims") == "True"
+    assert s.infer_shape(x=(2, 3))[1] == [(2, 1)]
+    with pytest.raises(TypeError, match="multiple values"):
+        sym.sum(x, 1, axis=0)
+    fc = sym.FullyConnected(x, None, None, 4, name="fc")  # inputs, then num_hidden
+    assert fc.list_arguments() == ["x", "fc_weight", "fc_bias"]
+
+
+def test_backward_ignores_extra_out_grads():
+    x = sym.var("x")
+    ex = _run(x * 3, x=np.ones((2, 2), np.float32))
+    ex.backward([nd.ones((2, 2)), nd.ones((5,))])
+    np.testing.assert_allclose(ex.grad_dict["x"].asnumpy(), np.full((2, 2), 3.0))
+
+
+def test_backward_after_inference_forward():
+    x = sym.var("x")
+    net = sym.BatchNorm(x * 2, fix_gamma=False, eps=1e-3, name="bn")
+    ex = net.simple_bind(mx.cpu(), x=(3, 2))
+    ex.arg_dict["x"][:] = np.arange(6).reshape(3, 2)
+    ex.arg_dict["bn_gamma"][:] = 3.0
+    ex.aux_dict["bn_moving_var"][:] = 1.0
+    out = ex.forward()[0]  # is_train=False: the moving statistics normalise
+    scale = 3.0 / np.sqrt(1.0 + 1e-3)
+    np.testing.assert_allclose(out.asnumpy(), 2 * np.arange(6).reshape(3, 2) * scale, rtol=1e-5)
+    ex.backward(nd.ones((3, 2)))
+    np.testing.assert_allclose(ex.grad_dict["x"].asnumpy(), np.full((3, 2), 2 * scale),
+                               rtol=1e-5)
+    # a second backward after the same forward works; "add" accumulates
+    ex2 = (x * 2).simple_bind(mx.cpu(), grad_req="add", x=(3, 4))
+    ex2.forward()
+    ex2.backward(nd.ones((3, 4)))
+    ex2.backward(nd.ones((3, 4)))
+    np.testing.assert_allclose(ex2.grad_dict["x"].asnumpy(), np.full((3, 4), 4.0))
+
+
+def test_simple_bind_honours_variable_dtype():
+    x = sym.var("x", dtype=np.int32)
+    y = sym.Cast(x, dtype=np.float16)
+    ex = y.simple_bind(mx.cpu(), x=(2, 3))
+    assert ex.arg_dict["x"].dtype == np.int32 and ex.grad_dict["x"].dtype == np.int32
+    ex.arg_dict["x"][:] = np.arange(6).reshape(2, 3)
+    assert ex.forward()[0].dtype == np.float16
+    # type_dict wins over the Variable's dtype
+    ex = y.simple_bind(mx.cpu(), type_dict={"x": np.float64}, x=(2, 3))
+    assert ex.arg_dict["x"].dtype == np.float64
+    assert y.infer_type()[0] == [np.int32]
+    # parameters follow the data's dtype, as in MXNet's type inference
+    fc = sym.FullyConnected(sym.var("d", dtype=np.float64), num_hidden=2, name="fc")
+    ex = fc.simple_bind(mx.cpu(), d=(2, 3))
+    assert [a.dtype for a in ex.arg_arrays] == [np.float64] * 3
