@@ -10,6 +10,8 @@ Example::
     [6.]
     <NDArray 1 @cpu(0)>
 """
+import sys as _sys
+
 from . import autograd, base, initializer, lr_scheduler, ndarray, optimizer, random
 from . import ndarray as nd
 from .base import MXNetError
@@ -21,6 +23,12 @@ from . import symbol  # noqa: E402
 from . import symbol as sym  # noqa: E402
 from . import gluon, nn, viz  # noqa: E402
 from . import data, metric  # noqa: E402
+from . import io  # noqa: E402  (mx.io: NDArrayIter, DataBatch, DataDesc)
+from . import model  # noqa: E402  (mx.model: save/load_checkpoint)
+from . import test_utils  # noqa: E402  (mx.test_utils)
+from . import _mx_onnx as onnx  # noqa: E402  (mx.onnx; see _mx_onnx.py for the name)
+
+_sys.modules.setdefault(__name__ + ".onnx", onnx)  # `import kiln.onnx` works too
 
 __version__ = "0.1.0"
 context = __import__("kiln.device", fromlist=["device"])
@@ -28,4 +36,4 @@ context = __import__("kiln.device", fromlist=["device"])
 __all__ = ["nd", "ndarray", "autograd", "random", "cpu", "gpu", "num_gpus", "Context", "Device",
            "current_context", "current_device", "cpu_pinned", "MXNetError", "base",
            "optimizer", "lr_scheduler", "initializer", "init", "nn", "gluon", "sym", "symbol",
-           "viz", "data", "metric"]
+           "viz", "data", "metric", "io", "model", "test_utils", "onnx"]

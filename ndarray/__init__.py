@@ -11,6 +11,7 @@ import numpy as np
 
 from ..device import as_context, current_context
 from . import _registry, ndarray, random  # noqa: F401  (kiln.nd.random)
+from . import contrib  # noqa: F401  (kiln.nd.contrib: MXNet's mx.nd.contrib)
 from . import ops as _ops
 from .io import load, load_frombuffer, save  # noqa: F401
 from .ndarray import NDArray

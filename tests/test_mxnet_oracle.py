@@ -34,8 +34,6 @@ KNOWN = {
     "LeakyReLU(2x5;act_type=rrelu,lower_bound=0.1,upper_bound=0.3)":
         "MXNet's LeakyReLU(act_type='rrelu') returns two outputs (out, mask); kiln returns one "
         "(ndarray/ops/activation.py leaky_relu)",
-    "ctc_loss(4x1x3,1x2)": "kiln has no nd.contrib namespace (mx.nd.contrib.ctc_loss)",
-    "CTCLoss(4x1x3,1x2)": "kiln has no nd.contrib namespace (mx.nd.contrib.CTCLoss)",
 }
 
 

@@ -223,3 +223,74 @@ to_device = register("to_device", _to_device_kernel, attrs={"device": REQUIRED},
                      onnx=lambda g, i, a, o, device: g.op("Identity", i[0]),
                      samples=[Sample(rnd(2, 3), device="cpu(0)")], ref=lambda x, device: x,
                      places=True)
+
+
+# ---- MXNet's Python-level creation functions (nd.zeros & co.) ----
+# The registered ops keep (shape, dtype, ctx), the order sym.zeros(shape, dtype) and the graph
+# use; kiln.nd exposes MXNet 1.9's own wrappers, whose second positional argument is ctx.
+def _device(ctx, fname):
+    """``ctx`` as given, after catching a dtype passed where MXNet expects the device."""
+    from ...device import Context
+    if ctx is None or isinstance(ctx, Context):
+        return ctx
+    if isinstance(ctx, str) and ctx.split("(")[0].split(":")[0].strip() in ("cpu", "gpu",
+                                                                                "cpu_pinned"):
+        return ctx
+    raise TypeError(f"nd.{fname}(): ctx must be a device such as kiln.cpu() or 'gpu(0)', got "
+                    f"{ctx!r}; MXNet's argument order is {fname}(shape, ctx, dtype), so pass the "
+                    f"dtype by keyword (dtype={ctx!r})")
+
+
+def _dense_only(stype, fname):
+    if stype not in (None, "default"):
+        from ...base import MXNetError
+        raise MXNetError(f"nd.{fname}(stype={stype!r}): kiln arrays are dense only; sparse "
+                         f"storage ('csr', 'row_sparse') is not supported, use stype='default'")
+
+
+def mx_zeros(shape, ctx=None, dtype=None, stype=None, **kwargs):
+    """A new array of zeros, shape ``shape``, float32 unless ``dtype`` is given (MXNet order:
+    ``zeros(shape, ctx, dtype)``).
+
+    Example: ``nd.zeros((2, 3), kiln.cpu(), 'int32')`` is a 2x3 int32 array of zeros.
+    """
+    _dense_only(stype, "zeros")
+    return zeros(shape=shape, dtype=dtype, ctx=_device(ctx, "zeros"), **kwargs)
+
+
+def mx_ones(shape, ctx=None, dtype=None, **kwargs):
+    """A new array of ones, shape ``shape`` (MXNet order: ``ones(shape, ctx, dtype)``).
+
+    Example: ``nd.ones(3)`` is ``[1. 1. 1.]`` (float32).
+    """
+    _dense_only(kwargs.pop("stype", None), "ones")
+    return ones(shape=shape, dtype=dtype, ctx=_device(ctx, "ones"), **kwargs)
+
+
+def mx_full(shape, val, ctx=None, dtype=np.float32, out=None):
+    """A new array of shape ``shape`` filled with ``val`` (MXNet order:
+    ``full(shape, val, ctx, dtype)``); with ``out``, fills that array instead.
+
+    Example: ``nd.full((2,), 7)`` is ``[7. 7.]`` (float32).
+    """
+    if out is not None:
+        out[:] = val
+        return out
+    return full(shape=shape, val=val, dtype=dtype, ctx=_device(ctx, "full"))
+
+
+def mx_empty(shape, ctx=None, dtype=None, stype=None):
+    """A new array of shape ``shape`` (MXNet leaves it uninitialised; kiln zero-fills it).
+
+    Example: ``nd.empty((2, 2)).shape`` is ``(2, 2)``.
+    """
+    _dense_only(stype, "empty")
+    return empty(shape=shape, dtype=dtype, ctx=_device(ctx, "empty"))
+
+
+for _f, _n in ((mx_zeros, "zeros"), (mx_ones, "ones"), (mx_full, "full"), (mx_empty, "empty")):
+    _f.__name__ = _f.__qualname__ = _n
+    _f.__module__ = "kiln.ndarray"
+    _f.op = globals()[_n].op   # the registered op, for code that inspects nd.<name>.op
+
+EXPORTS = {"zeros": mx_zeros, "ones": mx_ones, "full": mx_full, "empty": mx_empty}

@@ -32,8 +32,6 @@ XFAIL_SYMBOLIC_CALL = pytest.mark.xfail(
     strict=True, reason="calling a block on a shape-less sym.var is not supported (symbol/)")
 XFAIL_HYBRIDIZE_FLAGS = pytest.mark.xfail(
     strict=True, reason="hybridize() rejects data_indices/param_indices (block.py hybridize)")
-XFAIL_POSITIONAL_CTX = pytest.mark.xfail(
-    strict=True, reason="nd.ones(shape, ctx): kiln's second positional is dtype (ndarray/)")
 NEEDS_VISION = pytest.mark.skipif(not hasattr(mx.gluon.model_zoo, "vision"),
                                   reason="model_zoo.vision not exposed")
 
@@ -813,7 +811,6 @@ def test_dtype():
     mx.nd.waitall()
 
 
-@XFAIL_POSITIONAL_CTX
 @with_seed()
 def test_fill_shape_load():
     ctx = mx.context.current_context()
