@@ -160,15 +160,15 @@ def _accumulate(grads, key, g):
     grads[key] = g if prev is None else prev + g
 
 
-def _run_backward(heads, head_grads, create_graph):
+def _run_backward(heads, head_grads, create_graph, order=None):
     """Return ``{key: gradient}`` for every entry and variable reached from the heads."""
     F = _ops()
     grads = {}
     for h, hg in zip(heads, head_grads):
         if hg is None:
-            hg = F.ones_like(h.detach())
+            hg = _new(h._ctx.xp.ones(h._data.shape, h._data.dtype), h._ctx)
         _accumulate(grads, _key(h), hg)
-    for node in _topo(heads):
+    for node in _topo(heads) if order is None else order:
         gouts = [grads.pop((id(node), i), None) for i in range(node.n_out)]
         if all(g is None for g in gouts):
             continue
@@ -191,8 +191,8 @@ def _run_backward(heads, head_grads, create_graph):
     return grads
 
 
-def _free(heads):
-    for node in _topo(heads):
+def _free(order):
+    for node in order:
         node.freed = True
         node.args = ()
         node.outs = None
@@ -218,9 +218,14 @@ def _normalize(heads, head_grads):
 def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     """Accumulate gradients of ``heads`` into the ``.grad`` of every variable reached."""
     heads, head_grads = _normalize(heads, head_grads)
-    variables = _variables(heads)
-    with _scope(False, train_mode):
-        grads = _run_backward(heads, head_grads, create_graph=False)
+    order = _topo(heads)
+    variables = _variables(heads, order)
+    prev_r, prev_t = STATE.recording, STATE.training
+    STATE.recording, STATE.training = False, bool(train_mode)
+    try:
+        grads = _run_backward(heads, head_grads, create_graph=False, order=order)
+    finally:
+        STATE.recording, STATE.training = prev_r, prev_t
     taken = {id(h._data) for h in head_grads if h is not None}
     for v in variables:
         g = grads.get(id(v))
@@ -240,7 +245,7 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
             v._grad._data[...] = g._data
         v._fresh_grad = True
     if not retain_graph:
-        _free(heads)
+        _free(order)
 
 
 def _owned(data, target, taken):
@@ -250,13 +255,13 @@ def _owned(data, target, taken):
             and data.dtype == target.dtype)
 
 
-def _variables(heads):
+def _variables(heads, order):
     found, seen = [], set()
     for h in heads:
         if h._node is None and h._grad_req is not None:
             found.append(h)
             seen.add(id(h))
-    for node in _topo(heads):
+    for node in order:
         for a in node.args:
             if (isinstance(a, NDArray) and a._node is None and a._grad_req is not None
                     and id(a) not in seen):
@@ -278,15 +283,16 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
         variables = [variables]
     if retain_graph is None:
         retain_graph = create_graph
+    order = _topo(heads)
     with _scope(bool(create_graph), train_mode):
-        grads = _run_backward(heads, head_grads, create_graph=bool(create_graph))
+        grads = _run_backward(heads, head_grads, create_graph=bool(create_graph), order=order)
     F = _ops()
     result = []
     for v in variables:
         g = grads.get(_key(v))
         result.append(F.zeros_like(v.detach()) if g is None else g)
     if not retain_graph:
-        _free(heads)
+        _free(order)
     return result[0] if single else result
 
 

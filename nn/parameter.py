@@ -145,6 +145,7 @@ class Parameter:
             return
         if req == "null":
             self._data = [d.detach() for d in self._data]
+            _data_replaced()
         else:
             self._init_grad()
 
@@ -238,6 +239,7 @@ class Parameter:
         self._ctx_list = list(ctx_list)
         self._ctx_map = {c: i for i, c in enumerate(self._ctx_list)}
         self._data = [data.copyto(c) for c in self._ctx_list]
+        _data_replaced()
         self._init_grad()
 
     def _init_grad(self):
@@ -356,6 +358,7 @@ class Parameter:
         with autograd.pause():
             grads = self._grad
             self._data = [d.astype(dtype) for d in self._data]
+            _data_replaced()
             if grads is None:
                 return
             autograd.mark_variables(self._data, [g.astype(dtype) for g in grads],
@@ -522,3 +525,9 @@ def __getattr__(name):
         from .parameter_dict import ParameterDict
         return ParameterDict
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _data_replaced():
+    """Tell compiled graphs that some parameter's arrays were replaced (they re-check theirs)."""
+    from ..symbol.cached import PARAM_DATA_VERSION
+    PARAM_DATA_VERSION[0] += 1

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from ..ndarray import _registry
 from ..ndarray._registry import STATE, Aval
 from ..ndarray.ndarray import NDArray, _new
 from . import fastpath, passes
@@ -21,6 +22,7 @@ from .trace import Tracer, const_entry, tracing
 
 RETRACE_WARN = 5
 _VERSION = [0]
+PARAM_DATA_VERSION = [0]  # bumped when a Parameter replaces its arrays (nn/parameter.py)
 
 
 def bump_version():
@@ -59,16 +61,34 @@ class CachedGraph:
     def __init__(self, block, flags=None):
         self.block, self.flags = block, dict(flags or {})
         self.entries = {}
+        self.fast = {}  # a second index into the same entries, for arrays-only calls
         self.trace_count = 0
 
     def clear(self):
         self.entries.clear()
+        self.fast.clear()
 
     def prepare(self, *args):
         """Trace and compile the graph for this call signature without running it."""
         self._entry(args)
 
     def __call__(self, *args):
+        # the common call (arrays only, no nesting) keys on the arrays directly
+        key = [_VERSION[0], STATE.training]
+        for a in args:
+            if not isinstance(a, NDArray):
+                break
+            key.append(a._data.shape)
+            key.append(a._data.dtype)
+        else:
+            if args:
+                key.append(args[0]._ctx)
+                key = tuple(key)
+                entry = self.fast.get(key)
+                if entry is None or not entry.params_match():
+                    entry, _ = self._entry(args)
+                    self.fast[key] = entry
+                return entry.run(args)
         entry, leaves = self._entry(args)
         return entry.run(leaves)
 
@@ -132,6 +152,8 @@ class GraphEntry:
         self.ctx, self.flags = ctx, flags
         self.xp = ctx.xp
         self.input_pos = [k for k, x in enumerate(leaves) if isinstance(x, NDArray)]
+        self.has_literals = len(self.input_pos) != len(leaves)
+        self.param_version, self.slots = PARAM_DATA_VERSION[0], None
         self.input_entries = [(n, 0) for n in tracer.inputs]
         self.params = [p for p, _ in tracer.params.values()]
         self.param_entries = [s._entry() for _, s in tracer.params.values()]
@@ -140,39 +162,55 @@ class GraphEntry:
         self.out_tree = flatten(out, out_leaves)
         self.outputs = [_as_entry(o) for o in out_leaves]
         self.args = self.input_entries + self.param_entries
-        self.graph = passes.optimize(self.outputs, self.xp)
+        self.graph = passes.optimize(self.outputs, self.xp, fuse_ops=True)
         self.static_xp = self.xp if flags.get("static_alloc") else None
         self.forward = compile_graph(self.args, self.graph, name="forward",
                                      static_xp=self.static_xp)
         self.train = {}
 
     def params_match(self):
+        """Whether the parameters still have the traced shapes and dtypes (re-checked only
+        after some parameter replaced its arrays)."""
+        if self.param_version == PARAM_DATA_VERSION[0]:
+            return True
         for p, av in zip(self.params, self.param_avals):
             d = p._data[0] if isinstance(getattr(p, "_data", None), list) and p._data else None
             if d is not None and (d.shape != av.shape or d._data.dtype != av.dtype):
                 return False
+        self.param_version = PARAM_DATA_VERSION[0]
+        self.slots = None
         return True
 
     def _param_arrays(self):
-        return [p.data(self.ctx) for p in self.params]
+        if self.slots is None:  # where each parameter keeps its array for this device
+            self.slots = [p._ctx_map.get(self.ctx) if isinstance(getattr(p, "_data", None),
+                                                                 list) else None
+                          for p in self.params]
+        try:
+            return [p._data[i] for p, i in zip(self.params, self.slots)]
+        except TypeError:  # not initialized here: let Parameter.data() raise its clear error
+            return [p.data(self.ctx) for p in self.params]
 
     def run(self, leaves):
-        inputs = [leaves[k] for k in self.input_pos]
+        inputs = [leaves[k] for k in self.input_pos] if self.has_literals else list(leaves)
         params = self._param_arrays()
         datas = [x._data for x in inputs] + [p._data for p in params]
+        if not STATE.recording:
+            return self._wrap(self.forward(self.xp, *datas))
         need = tuple(a._node is not None or a._grad_req is not None for a in inputs + params)
-        if not (STATE.recording and any(need)):
-            outs = self.forward(self.xp, *datas)
-            return self._wrap(outs)
+        if not any(need):
+            return self._wrap(self.forward(self.xp, *datas))
         train = self.train.get(need)  # one backward per set of arrays that need gradients
         if train is None:
             train = self.train[need] = TrainGraph(self, need)
         outs, saved = train.run_forward(datas)
         arrays = [_new(o, self.ctx) for o in outs]
         train.record(inputs + params, arrays, saved)
-        return unflatten(self.out_tree, iter(arrays))
+        return arrays[0] if self.out_tree == "*" else unflatten(self.out_tree, iter(arrays))
 
     def _wrap(self, outs):
+        if self.out_tree == "*":
+            return _new(outs[0], self.ctx)
         return unflatten(self.out_tree, iter(_new(o, self.ctx) for o in outs))
 
     def print_graph(self):
@@ -202,10 +240,11 @@ class TrainGraph:
         self.entry = entry
         args = entry.input_entries + entry.param_entries
         positions = [k for k, n in enumerate(need) if n]
-        heads, grads = backward_graph(entry.outputs, [args[k] for k in positions], entry.ctx)
+        # differentiate the optimized forward: fused ops bring their fused gradients
+        heads, grads = backward_graph(entry.graph, [args[k] for k in positions], entry.ctx)
         self.grad_pos = [positions[k] for k, g in enumerate(grads) if g is not None]
         grads = [g for g in grads if g is not None]
-        targets = passes.optimize(entry.outputs + grads, entry.xp)
+        targets = passes.optimize(entry.graph + grads, entry.xp, fuse_ops=True)
         n_out = len(entry.outputs)
         outs, gtargets = targets[:n_out], targets[n_out:]
         head_ids = {h.id for h, _ in heads}
@@ -217,14 +256,14 @@ class TrainGraph:
         self.backward = compile_graph(entry.args + saved + heads, gtargets, name="backward",
                                       static_xp=sx)
         self.n_out = n_out
+        self.out_avals = [n.avals[i] for n, i in entry.outputs]
 
     def run_forward(self, datas):
         res = self.forward(self.entry.xp, *datas)
         return res[:self.n_out], res[self.n_out:]
 
     def record(self, args, outputs, saved):
-        from ..autograd import _record
-        _record(_CachedOp(self, saved), tuple(args), {}, outputs)
+        _registry._record(_CachedOp(self, saved), tuple(args), {}, outputs)  # autograd's
 
 
 def _saved_entries(targets, head_ids, arg_ids):
@@ -297,7 +336,7 @@ class _CachedOp:
     def grad(self, ins, outs, gouts):
         entry = self.train.entry
         heads = [g._data if g is not None else entry.xp.zeros(o.shape, o.dtype)
-                 for g, o in zip(gouts, [a[0].avals[0] for a in entry.outputs])]
+                 for g, o in zip(gouts, self.train.out_avals)]
         datas = [a._data for a in ins]
         res = self.train.backward(entry.xp, *datas, *self.saved, *heads)
         grads = [None] * len(ins)

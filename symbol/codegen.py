@@ -128,15 +128,23 @@ def compile_graph(args, targets, name="graph", static_xp=None):
         dead = [v for v in dead if v.startswith("t")]
         if dead:
             lines.append(f"    del {', '.join(dead)}")
-    # graph inputs, constants and (views of) static buffers returned as results are copied:
-    # the caller owns results, and a static buffer is overwritten by the next call
-    ret = ", ".join(v if v.startswith("t") and v not in static else f"{v}.copy()"
+    # graph inputs and constants returned as results are copied, and so is a result that is
+    # (a view of) a static buffer, which the next call overwrites: the caller owns results
+    ns["_own"] = _owner_check({id(v) for k, v in ns.items() if k.startswith("_buf")})
+    ret = ", ".join(v if v.startswith("t") and v not in static else
+                    f"_own({v})" if v.startswith("t") else f"{v}.copy()"
                     for v in (var_of[(n.id, i)] for n, i in targets))
     lines.append(f"    return ({ret}{',' if len(targets) == 1 else ''})")
     source = "\n".join(lines) + "\n"
     code = compile(source, "<kiln-graph>", "exec")
     exec(code, ns)  # noqa: S102 - our own generated straight-line code
     return Compiled(ns[name], source, line_nodes, arg_names)
+
+
+def _owner_check(static_ids):
+    def own(a):
+        return a.copy() if a.base is not None or id(a) in static_ids else a
+    return own
 
 
 def _aval(entry):

@@ -67,8 +67,9 @@ def _sum(ins, attrs, out):
     axes = tuple(a % len(x.shape) for a in (axis if isinstance(axis, tuple) else (axis,)))
     if not keep and len(axes) >= len(x.shape):
         return None  # numpy would return a scalar where MXNet returns shape (1,)
-    return (f"xp.sum({{0}}, axis={axes}, keepdims={keep})",
-            f"xp.sum({{0}}, axis={axes}, keepdims={keep}, out={{out}})")
+    # the array method: numpy's xp.sum wrapper costs microseconds per call on small arrays
+    return (f"{{0}}.sum(axis={axes}, keepdims={keep})",
+            f"{{0}}.sum(axis={axes}, keepdims={keep}, out={{out}})")
 
 
 _ACT = {"relu": ("xp.maximum({0}, 0)", "xp.maximum({0}, 0, out={out})"),

@@ -171,9 +171,41 @@ def _fold_transposes(node, inputs):
     return None
 
 
-def optimize(targets, xp):
-    """The standard pipeline: simplify, fold constants, CSE, simplify again."""
+# ---- fusion (compiled graphs only: exported graphs keep the standard ops) ----
+def _plain_log_softmax(entry, axis):
+    """Whether ``entry`` is a default log_softmax of a float array along ``axis``."""
+    if not is_entry(entry) or entry[0].kind != "op" or entry[0].op.name != "log_softmax":
+        return False
+    node, src = entry[0], _aval(entry[0].inputs[0]) if is_entry(entry[0].inputs[0]) else None
+    attrs = node.attrs
+    if src is None or np.dtype(src.dtype).kind != "f" or attrs.get("use_length") or \
+            attrs.get("dtype") is not None or attrs.get("temperature") not in (None, 1.0):
+        return False
+    ndim = len(src.shape)
+    return int(attrs.get("axis", -1)) % ndim == int(axis) % ndim
+
+
+def fuse(targets):
+    """``pick(log_softmax(x), label)`` (softmax cross-entropy) -> ``_log_softmax_pick``."""
+    from ..ndarray._registry import OPS
+
+    def visit(node, inputs):
+        if node.kind != "op" or node.op.name != "pick" or \
+                not _plain_log_softmax(inputs[0], node.attrs.get("axis", -1)):
+            return None
+        new = Node("op", OPS["_log_softmax_pick"], (inputs[0][0].inputs[0], inputs[1]),
+                   dict(node.attrs), name=node.name, avals=node.avals, block=node.block,
+                   source=node.source)
+        return [(new, 0)]
+    return rewrite(targets, visit)
+
+
+def optimize(targets, xp, fuse_ops=False):
+    """The standard pipeline: simplify, fold constants, CSE, simplify again; ``fuse_ops``
+    (compiled graphs) also fuses op chains into internal ops."""
     targets = simplify(targets)
     targets = fold_constants(targets, xp)
     targets = cse(targets)
+    if fuse_ops:
+        targets = fuse(targets)
     return simplify(targets)

@@ -9,7 +9,8 @@ import importlib
 from .. import _registry
 
 FAMILIES = ["creation", "elemwise", "unary", "activation", "reduce", "shape", "indexing",
-            "linalg", "sort", "nn_basic", "conv", "pool", "norm", "random_ops", "ctc"]
+            "linalg", "sort", "nn_basic", "conv", "pool", "norm", "random_ops", "ctc",
+            "fused"]
 
 
 def _load_families():

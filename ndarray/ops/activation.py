@@ -407,6 +407,14 @@ def _axis_of(ndim, axis):
 
 def _softmax_core(xp, x, axis, temperature=None, length=None, log=False, dtype=None):
     """Stable (log-)softmax along ``axis``; ``length`` masks positions >= length (output 0)."""
+    if dtype is None and temperature is None and length is None and x.dtype.kind == "f":
+        z = x - x.max(axis=axis, keepdims=True)
+        if log:
+            z -= xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+            return z
+        e = xp.exp(z, out=z)
+        e /= e.sum(axis=axis, keepdims=True)
+        return e
     out_dt = np.dtype(dtype) if dtype is not None else x.dtype
     x = x.astype(np.result_type(x.dtype, out_dt), copy=False)
     if temperature is not None and float(temperature) != 1.0:

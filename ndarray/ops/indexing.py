@@ -8,6 +8,8 @@ float32 in MXNet code): kernels truncate them to int64 as MXNet's casts do.
 Gradients flow to the data only, through scatter-add ops (``_getitem_backward``,
 ``_put_along_axis``) that are registry ops themselves, so second order works.
 """
+import math
+
 import numpy as np
 
 from ...base import OpError
@@ -31,7 +33,28 @@ def norm_index(xp, idx, n, mode):
     idx = as_index(idx)
     if mode == "wrap":
         return xp.mod(idx, n)
-    return xp.clip(idx, 0, n - 1)
+    return xp.minimum(xp.maximum(idx, 0), n - 1)  # (xp.clip is slower on small arrays)
+
+
+def lane_positions(xp, shape, idx, axis):
+    """Flat positions in an array of ``shape`` of ``idx`` (``shape`` with 1 at ``axis``): the
+    element each lane along ``axis`` selects. A gather or scatter through these positions
+    beats ``take_along_axis`` / ``add.at`` by several times on the small arrays of losses."""
+    before, after = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
+    key = (shape, axis)
+    base = _LANE_BASES.get(key) if xp is np else None
+    if base is None:  # the flat position of each lane's first element
+        base = (xp.arange(before) * (shape[axis] * after))[:, None] + xp.arange(after)
+        if xp is np:
+            if len(_LANE_BASES) > 64:
+                _LANE_BASES.clear()
+            _LANE_BASES[key] = base
+    flat = idx.reshape(before, after) * after
+    flat += base
+    return flat.reshape(idx.shape)
+
+
+_LANE_BASES = {}  # (shape, axis) -> lane bases, for numpy (losses call pick with one shape)
 
 
 def scatter_add(xp, out, key, vals):
@@ -370,13 +393,16 @@ def _pick_index(xp, data, index, axis, mode):
     idx = norm_index(xp, index, data.shape[axis], mode)
     squeeze = idx.ndim == data.ndim - 1
     if squeeze:
-        idx = xp.expand_dims(idx, axis)
+        idx = idx.reshape(idx.shape[:axis] + (1,) + idx.shape[axis:])
     return axis, idx, squeeze
 
 
 def _pick_kernel(xp, data, index, axis=-1, keepdims=False, mode="clip"):
     axis, idx, squeeze = _pick_index(xp, data, index, axis, mode)
-    out = xp.take_along_axis(data, idx, axis=axis)
+    if idx.shape[axis] == 1:
+        out = data.reshape(-1)[lane_positions(xp, data.shape, idx, axis)]
+    else:
+        out = xp.take_along_axis(data, idx, axis=axis)
     return out.squeeze(axis) if squeeze and not keepdims else out
 
 
@@ -440,7 +466,11 @@ pick = register(
 def _put_kernel(xp, grad, index, data, axis=-1, mode="clip"):
     axis, idx, squeeze = _pick_index(xp, data, index, axis, mode)
     if grad.ndim < data.ndim:
-        grad = xp.expand_dims(grad, axis)
+        grad = grad.reshape(idx.shape)
+    if idx.shape[axis] == 1:  # one position per lane: a plain assignment
+        out = xp.zeros(data.size, grad.dtype)
+        out[lane_positions(xp, data.shape, idx, axis)] = grad
+        return out.reshape(data.shape)
     grids = [xp.arange(s).reshape((1,) * d + (s,) + (1,) * (idx.ndim - d - 1))
              for d, s in enumerate(idx.shape)]
     grids[axis] = idx
