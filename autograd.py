@@ -164,6 +164,7 @@ def _run_backward(heads, head_grads, create_graph, order=None):
     """Return ``{key: gradient}`` for every entry and variable reached from the heads."""
     F = _ops()
     grads = {}
+    get = grads.get
     for h, hg in zip(heads, head_grads):
         if hg is None:
             hg = _new(h._ctx.xp.ones(h._data.shape, h._data.dtype), h._ctx)
@@ -180,14 +181,17 @@ def _run_backward(heads, head_grads, create_graph, order=None):
                     for i in range(node.n_out)]
             gouts = [F.zeros_like(o) if g is None else g for o, g in zip(outs, gouts)]
         in_grads = node.op.grad(node.args, outs, gouts, **node.attrs)
+        exact = getattr(node.op, "exact_grad_shapes", False)  # skip the broadcast check
         for a, g in zip(node.args, in_grads):
             if g is None or not isinstance(a, NDArray):
                 continue
             if a._node is None and a._grad_req is None:
                 continue
-            if g.shape != a.shape:
+            if not exact and g.shape != a.shape:
                 g = F.sum_to(g, shape=a.shape)
-            _accumulate(grads, _key(a), g)
+            key = id(a) if a._node is None else (id(a._node), a._index)
+            prev = get(key)
+            grads[key] = g if prev is None else prev + g
     return grads
 
 
@@ -250,9 +254,9 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
 
 def _owned(data, target, taken):
     """Whether a computed gradient buffer can become ``.grad``'s data instead of being copied."""
+    # (an array without a base owns its memory, in numpy and cupy alike)
     return (id(data) not in taken and getattr(data, "base", 0) is None
-            and data.flags.owndata and data.shape == target.shape
-            and data.dtype == target.dtype)
+            and data.shape == target.shape and data.dtype == target.dtype)
 
 
 def _variables(heads, order):
@@ -297,8 +301,14 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
 
 
 def _ops():
-    from .ndarray import ops
-    return ops
+    global _OPS
+    if _OPS is None:
+        from .ndarray import ops
+        _OPS = ops
+    return _OPS
+
+
+_OPS = None
 
 
 # ---- custom functions ----

@@ -164,16 +164,17 @@ class Trainer:
                 g._data[...] = _move(total, g.context)
 
     def _update(self, ignore_stale_grad=False):
-        active = [(i, p) for i, p in enumerate(self._params) if p.grad_req != "null"]
+        active = [(i, p, p.list_data()) for i, p in enumerate(self._params)
+                  if p.grad_req != "null"]
         if not ignore_stale_grad:
             # check every parameter before consuming any flag, so a raise changes nothing
-            for _, param in active:
-                for data in param.list_data():
+            for _, param, datas in active:
+                for data in datas:
                     if _fresh(data) is False:
                         raise UserWarning(_stale_message(param.name, data.context))
         updates = [[] for _ in self._updaters]
-        for i, param in active:
-            for upd, arr, grad in zip(updates, param.list_data(), param.list_grad()):
+        for i, param, datas in active:
+            for upd, arr, grad in zip(updates, datas, param.list_grad()):
                 if not ignore_stale_grad or _fresh(arr) is not False:
                     upd.append((i, grad, arr))
                     _mark_used(arr)

@@ -5,6 +5,7 @@ Example::
     >>> opt = kiln.optimizer.SGD(learning_rate=0.1, momentum=0.9, wd=1e-4)
 """
 import math
+import os
 
 import numpy as np
 
@@ -68,6 +69,21 @@ class _MasterCopy(Optimizer):
         ``model`` is the (weight, grad) NDArray pair as the caller passed it."""
         raise NotImplementedError
 
+    def update_many(self, indices, weights, grads, states):
+        """One aggregated update of several weights (MXNet's multi-tensor ``multi_sgd``
+        path, taken when ``aggregate_num > 1``): update counts first, then each weight with
+        the learning rate and weight decay of that count."""
+        if self.multi_precision and any(w.dtype == np.float16 for w in weights):
+            for i, w, g, s in zip(indices, weights, grads, states):
+                self.update_multi_precision(i, w, g, s)
+            return
+        self._update_count(indices)
+        xp = weights[0].context.xp
+        for i, w, g, s, lr, wd in zip(indices, weights, grads, states, self._get_lrs(indices),
+                                      self._get_wds(indices)):
+            self._kernel(xp, i, w._data, g._data, None if s is None else s._data, lr, wd,
+                         (w, g))
+
 
 @register
 class SGD(_MasterCopy):
@@ -82,6 +98,9 @@ class SGD(_MasterCopy):
         super().__init__(**kwargs)
         self.momentum = momentum
         self.lazy_update = lazy_update
+        # MXNet 1.9 aggregates SGD updates in groups of MXNET_OPTIMIZER_AGGREGATION_SIZE
+        self.aggregate_num = max(1, min(50, int(os.getenv("MXNET_OPTIMIZER_AGGREGATION_SIZE",
+                                                          "4"))))
 
     def create_state(self, index, weight):
         return zeros_state(weight) if self.momentum != 0.0 else None

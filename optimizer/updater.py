@@ -44,6 +44,13 @@ class Updater:
             elif not self.states_synced.get(i, True):
                 self.states[i] = _to_context(self.states[i], w.context)
                 self.states_synced[i] = True
+        many = getattr(self.optimizer, "update_many", None)
+        size = getattr(self.optimizer, "aggregate_num", 0)
+        if many is not None and size > 1:
+            for s in range(0, len(index), size):
+                sl = slice(s, s + size)
+                many(index[sl], weight[sl], grad[sl], [self.states[i] for i in index[sl]])
+            return
         for i, g, w in zip(index, grad, weight):
             self.optimizer.update_multi_precision(i, w, g, self.states[i])
 

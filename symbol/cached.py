@@ -328,6 +328,7 @@ class _CachedOp:
     """The tape's view of one hybridized call: its gradient runs the compiled backward."""
 
     save_outputs = False
+    exact_grad_shapes = True  # the compiled backward returns each gradient in its input's shape
 
     def __init__(self, train, saved):
         self.train, self.saved = train, saved
