@@ -91,3 +91,24 @@ def test_size_one_reductions_become_reshapes():
     np.testing.assert_array_equal(block(x).asnumpy(), 2 * x.asnumpy())
     graph = block.print_graph()
     assert " sum(" not in graph and " max(" not in graph
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"axis": 1}, {"from_logits": True}])
+def test_softmax_cross_entropy_is_fused_in_the_compiled_graph(kwargs):
+    rng = np.random.default_rng(0)
+    pred = nd.array(rng.normal(size=(5, 4)))
+    label = nd.array([0, 3, 1, 2, 3])
+    grads = []
+    for hybrid in (False, True):
+        loss_fn = gluon.loss.SoftmaxCrossEntropyLoss(**kwargs)
+        if hybrid:
+            loss_fn.hybridize()
+        pred.attach_grad()
+        with autograd.record():
+            loss = loss_fn(pred, label)
+        loss.backward()
+        grads.append((loss.asnumpy(), pred.grad.asnumpy()))
+    np.testing.assert_allclose(grads[1][0], grads[0][0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(grads[1][1], grads[0][1], rtol=1e-6, atol=1e-7)
+    fused = "_log_softmax_pick" in loss_fn.generated_code()
+    assert fused == (not kwargs.get("from_logits"))  # from_logits has no log_softmax to fuse

@@ -473,3 +473,23 @@ def test_dcasgd(momentum):
                                ref_dcasgd(W0, grads, 0.1, wd=0.1, momentum=momentum, lamda=0.5),
                                rtol=2e-5, atol=2e-6)
     assert type(opt.create("ccsgd")) is opt.ccSGD
+
+
+def test_sgd_aggregated_updates_equal_one_by_one(monkeypatch):
+    """MXNet 1.9 updates SGD weights in groups (multi_sgd); the result is the same."""
+    rng = np.random.default_rng(0)
+    weights = [rng.normal(size=s).astype(np.float32) for s in ((3, 4), (4,), (2, 2), (5,), (1,))]
+    grads = [rng.normal(size=w.shape).astype(np.float32) for w in weights]
+    results = []
+    for size in ("1", "4"):
+        monkeypatch.setenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", size)
+        sched = kiln.lr_scheduler.FactorScheduler(step=2, factor=0.5)
+        opt = kiln.optimizer.SGD(learning_rate=0.1, momentum=0.9, wd=0.01, lr_scheduler=sched)
+        assert opt.aggregate_num == int(size)
+        upd = kiln.optimizer.get_updater(opt)
+        ws = [kiln.nd.array(w) for w in weights]
+        for _ in range(5):
+            upd(list(range(len(ws))), [kiln.nd.array(g) for g in grads], ws)
+        results.append([w.asnumpy() for w in ws])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
