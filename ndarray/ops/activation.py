@@ -291,13 +291,22 @@ activation = register(
 _LEAKY_TYPES = ("leaky", "elu", "selu", "gelu", "prelu", "rrelu")
 
 
-def _gamma_shape(gamma_size, ndim):
-    """PReLU's gamma (channels,) broadcasts over axis 1; a (1,) gamma over everything."""
-    if gamma_size == 1:
-        return (1,) * max(ndim, 1)
-    if ndim < 2:
-        return (-1,)
-    return (1, -1) + (1,) * (ndim - 2)
+def _gamma_shape(gshape, xshape):
+    """Where PReLU's gamma sits in the data's shape (MXNet 1.9's rule, axes 0 and 1 only).
+
+    Gamma's axes are matched right to left against data axes 1 and 0: an axis lines up where
+    the sizes agree or gamma's is 1; every other data axis gets 1. So (C,) goes to axis 1 of
+    (N, C, H, W), (N, C) to axes 0 and 1, (1,) everywhere, and (N,) to axis 0 of (N, K) when
+    K != N. Returns gamma's shape padded to the data's rank, e.g. (1, C, 1, 1).
+    """
+    gshape, xshape = tuple(gshape), tuple(xshape)
+    out, s = [1] * len(xshape), len(gshape) - 1
+    for i in range(len(xshape) - 1, -1, -1):
+        if s >= 0 and i <= 1 and gshape[s] in (xshape[i], 1):
+            out[i], s = gshape[s], s - 1
+    if s != -1:
+        raise ValueError(f"LeakyReLU(prelu): cannot broadcast gamma {gshape} to data {xshape}")
+    return tuple(out)
 
 
 def _leaky_kernel(xp, x, gamma=None, act_type="leaky", slope=0.25, lower_bound=0.125,
@@ -313,7 +322,7 @@ def _leaky_kernel(xp, x, gamma=None, act_type="leaky", slope=0.25, lower_bound=0
     if act_type == "prelu":
         if gamma is None:
             raise ValueError("act_type='prelu' needs the gamma input")
-        gb = gamma.reshape(_gamma_shape(gamma.size, x.ndim)).astype(x.dtype, copy=False)
+        gb = gamma.reshape(_gamma_shape(gamma.shape, x.shape)).astype(x.dtype, copy=False)
         return xp.where(x > 0, x, gb * x)
     if act_type == "rrelu":  # deterministic: the mean slope (MXNet's inference behaviour)
         return _leaky(xp, x, (float(lower_bound) + float(upper_bound)) / 2)
@@ -321,10 +330,8 @@ def _leaky_kernel(xp, x, gamma=None, act_type="leaky", slope=0.25, lower_bound=0
 
 
 def _gamma_axes(x, gamma):
-    """Axes over which gamma is spread to x's shape (all but axis 1, or all for size 1)."""
-    if gamma.size == 1 or x.ndim < 2:
-        return tuple(range(x.ndim)) if gamma.size == 1 else ()
-    return tuple(a for a in range(x.ndim) if a != 1)
+    """Data axes that gamma is spread over (the 1s of its padded shape)."""
+    return tuple(k for k, n in enumerate(_gamma_shape(gamma.shape, x.shape)) if n == 1)
 
 
 def _leaky_grad(i, o, g, act_type="leaky", slope=0.25, lower_bound=0.125, upper_bound=0.334):
@@ -336,9 +343,8 @@ def _leaky_grad(i, o, g, act_type="leaky", slope=0.25, lower_bound=0.125, upper_
         gx = g[0] * (1 - neg + neg * gb)
         gg = g[0] * x * neg
         if axes:
-            keep = gamma.size == 1 and gamma.ndim == x.ndim
-            gg = F.sum(gg, axis=axes, keepdims=keep)
-        return gx, gg
+            gg = F.sum(gg, axis=axes, keepdims=True)
+        return gx, F.reshape_like(gg, gamma)
     deriv = {"leaky": lambda v: _d_leaky(v, slope), "elu": lambda v: _d_elu(v, slope),
              "selu": lambda v: SELU_LAMBDA * _d_elu(v, SELU_ALPHA), "gelu": _d_gelu,
              "rrelu": lambda v: _d_leaky(v, (float(lower_bound) + float(upper_bound)) / 2)}
@@ -358,9 +364,8 @@ def _leaky_onnx(g, i, a, o, act_type="leaky", slope=0.25, lower_bound=0.125,
         return g.op("Selu", x, alpha=SELU_ALPHA, gamma=SELU_LAMBDA)
     if act_type == "gelu":
         return _o_gelu(g, x, a)
-    ndim, size = len(a[0].shape), int(np.prod(a[1].shape))
-    shape = [1] if size == 1 else [-1] + [1] * max(ndim - 2, 0)
-    gamma = g.op("Reshape", i[1], g.ints(shape))
+    # gamma padded to the data's rank, so PRelu's numpy-style broadcast lines it up
+    gamma = g.op("Reshape", i[1], g.ints(list(_gamma_shape(a[1].shape, a[0].shape))))
     if np.dtype(a[1].dtype) != np.dtype(a[0].dtype):
         gamma = g.op("Cast", gamma, to=g.onnx_dtype(a[0].dtype))
     return g.op("PRelu", x, gamma)
@@ -369,7 +374,12 @@ def _leaky_onnx(g, i, a, o, act_type="leaky", slope=0.25, lower_bound=0.125,
 def _leaky_ref(x, gamma=None, act_type="leaky", slope=0.25, lower_bound=0.125,
                upper_bound=0.334):
     if act_type == "prelu":
-        gb = gamma.reshape(_gamma_shape(gamma.size, x.ndim))
+        if gamma.size == 1:
+            gb = gamma.reshape(())
+        elif gamma.ndim == 1 and x.ndim >= 2 and x.shape[1] == gamma.shape[0]:
+            gb = gamma[(None, slice(None)) + (None,) * (x.ndim - 2)]  # channels on axis 1
+        else:  # (N,), (N, C), (N, 1), (1, C): the leading axes
+            gb = gamma.reshape(gamma.shape + (1,) * (x.ndim - gamma.ndim))
         return np.where(x > 0, x, gb * x)
     if act_type == "rrelu":
         slope, act_type = (lower_bound + upper_bound) / 2, "leaky"
@@ -385,18 +395,29 @@ def _leaky_samples():
          Sample(away(2, 3, 2, 2), rnd(3, lo=0.1, hi=0.5), act_type="prelu"),
          Sample(away(4, 3), rnd(3, lo=0.1, hi=0.5), act_type="prelu"),
          Sample(away(2, 3, 2), rnd(1, lo=0.1, hi=0.5), act_type="prelu"),
+         # gamma over the first two axes (N, C), and (N,) on axis 0 when C != N (MXNet 1.9)
+         Sample(away(2, 3, 2, 2), rnd(2, 3, lo=0.1, hi=0.5), act_type="prelu"),
+         Sample(away(3, 4), rnd(3, 4, lo=0.1, hi=0.5), act_type="prelu"),
+         Sample(away(3, 4, 2), rnd(3, lo=0.1, hi=0.5), act_type="prelu"),
+         Sample(away(2, 3, 2), rnd(1, 3, lo=0.1, hi=0.5), act_type="prelu"),
          Sample(away(2, 3), None, act_type="rrelu")]
     return s
+
+
+def _leaky_infer(x, gamma=None, act_type="leaky", **_):
+    if act_type == "prelu" and gamma is not None:
+        _gamma_shape(gamma.shape, x.shape)  # raises where MXNet cannot broadcast gamma
+    return same(x)
 
 
 leaky_relu = register(
     "leaky_relu", _leaky_kernel, inputs=("data", "gamma?"),
     attrs={"act_type": "leaky", "slope": 0.25, "lower_bound": 0.125, "upper_bound": 0.334},
-    infer=lambda x, gamma=None, **_: same(x), grad=_leaky_grad, onnx=_leaky_onnx,
+    infer=_leaky_infer, grad=_leaky_grad, onnx=_leaky_onnx,
     samples=_leaky_samples(), ref=_leaky_ref, aliases=("LeakyReLU",),
     doc="LeakyReLU(data, gamma=None, act_type='leaky', slope=0.25, lower_bound=0.125, "
         "upper_bound=0.334): leaky (slope), elu (alpha=slope), selu, gelu, prelu (learned "
-        "gamma over axis 1) or rrelu (mean slope).\n\n"
+        "gamma over axis 1, or axes 0 and 1) or rrelu (mean slope).\n\n"
         "    >>> nd.LeakyReLU(nd.array([-1, 2]), slope=0.1)  # [-0.1  2. ]")
 
 

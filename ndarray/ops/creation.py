@@ -169,10 +169,13 @@ def _cast_kernel(xp, x, dtype):
 
 
 def _cast_grad(i, o, g, dtype):
-    src = np.dtype(i[0].dtype)
-    if src.kind != "f" or np.dtype(dtype).kind != "f":
-        return (None,)
-    return (F.cast(g[0], dtype=src),)
+    # MXNet casts the head gradient back to the input dtype for every pair, integers included.
+    # Its gradient buffers have the output's dtype, so a gradient arriving in another dtype
+    # (a float head through an int32 op) is first truncated to it, as MXNet's would be.
+    gy = g[0]
+    if np.dtype(gy.dtype) != np.dtype(dtype):
+        gy = F.cast(gy, dtype=np.dtype(dtype))
+    return (F.cast(gy, dtype=np.dtype(i[0].dtype)),)
 
 
 cast = register("cast", _cast_kernel, attrs={"dtype": REQUIRED},

@@ -93,10 +93,14 @@ def _mod_onnx(g, i, a, o):
     return g.op("Sub", i[0], g.op("Mul", g.op("Floor", g.op("Div", *i)), i[1]))
 
 
-mod = _binary("mod", lambda xp, a, b: xp.mod(a, b),
-              lambda i, o, g: (g[0], F.negative(g[0]) * F.floor(i[0] / i[1])
-                               if is_tensor(i[1]) else None),
-              _mod_onnx,
+def _mod_grad(i, o, g):
+    # MXNet's mod_grad / mod_rgrad are 1 and -floor(a / b) for floats only, 0 for integers
+    if _input_dtype(*i).kind in "iub":
+        return None, None
+    return g[0], F.negative(g[0]) * F.floor(i[0] / i[1]) if is_tensor(i[1]) else None
+
+
+mod = _binary("mod", lambda xp, a, b: xp.mod(a, b), _mod_grad, _mod_onnx,
               [Sample(rnd(2, 3, lo=0.1, hi=0.9) + np.array([0., 1, 2]), 1.25),
                Sample(rnd(2, 3, lo=1.1, hi=1.9), pos(2, 3, lo=1.0, hi=1.05))],
               np.mod, aliases=("broadcast_mod", "_mod", "modulo"))

@@ -91,7 +91,6 @@ def test_leaky_relu():
                 check_symbolic_backward(y, [xa], [np.ones(shape)], [ga], rtol=rtol, atol=atol, dtype=dtype)
 
 
-@pytest.mark.xfail(strict=True, reason="kiln's LeakyReLU(act_type='prelu') cannot take a gamma shaped like the data's first two axes (N, C), which MXNet aligns to axes 0 and 1 (ndarray/ops/activation.py)")
 @with_seed()
 def test_prelu():
     def fprelu(x, gamma):

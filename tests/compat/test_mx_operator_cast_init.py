@@ -73,7 +73,6 @@ def test_blockgrad():
     exe.backward()  # No error if BlockGrad works
 
 
-@pytest.mark.xfail(strict=True, reason="kiln's cast gradient is zero when either dtype is an integer; MXNet casts the head gradient back to the input dtype (ndarray/ops/creation.py _cast_grad)")
 @with_seed()
 def test_cast():
     for srctype in [np.int32, np.float32, np.float16]:
