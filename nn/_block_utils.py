@@ -2,8 +2,8 @@
 
 Gluon 1.x names every block ``<classname><count>_`` from a global counter, or from its parent's
 counter inside ``with parent.name_scope():`` (then the parent's prefix is prepended), and its
-parameters ``<prefix><name>`` (``dense0_weight``). kiln keeps these names as ``Parameter.name``
-while ``collect_params`` keys parameters by structural names (``features.0.weight``).
+parameters ``<prefix><name>`` (``dense0_weight``). These are ``Parameter.name`` and the
+``collect_params`` keys; ``save_parameters`` uses structural names (``features.0.weight``).
 """
 import threading
 import weakref

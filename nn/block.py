@@ -1,9 +1,9 @@
 """Block and HybridBlock: the building units of networks (MXNet Gluon 1.9 behaviour).
 
-Assigning a Block or a Parameter to an attribute registers it, in order. ``collect_params()``
-keys parameters by structural names (``features.0.weight``) while each Parameter keeps its Gluon
-1.x name (``dense0_weight``), so 1.x idioms (``name_scope``, ``self.params.get``, prefixed keys
-in saved files) keep working.
+Assigning a Block or a Parameter to an attribute registers it, in order. As in MXNet 1.9,
+``collect_params()`` keys parameters by their full Gluon 1.x names (``dense0_weight``) and
+``export`` writes those names, while ``save_parameters``/``load_parameters`` use structural
+names (``features.0.weight``); 1.x idioms (``name_scope``, ``self.params.get``) keep working.
 
 A HybridBlock is written once, either Gluon 2 style ``forward(self, x)`` or Gluon 1 style
 ``hybrid_forward(self, F, x, weight)`` (``F`` is ``kiln.nd``; the block's own parameters arrive
@@ -174,19 +174,27 @@ class Block:
         return ret
 
     def collect_params(self, select=None):
-        """A ParameterDict of this block's and its descendants' parameters, keyed by structural
-        name (``features.0.weight``), each parameter once. ``select`` is a regex matched (from
-        the start) against the structural or the 1.x name, e.g. ``'.*weight'``."""
+        """A ParameterDict of this block's and its descendants' parameters keyed by full name
+        (``hybridsequential0_dense0_weight``), each parameter once, as in MXNet 1.9.
+
+        ``select`` is a regex matched (from the start) against the full names, e.g.
+        ``'.*weight|.*bias'``. Indexing the result by structural name (``features.0.weight``,
+        the keys of ``save_parameters``) also works.
+
+        Example::
+
+            >>> net = nn.HybridSequential(prefix='net_')
+            >>> with net.name_scope():
+            ...     net.add(nn.Dense(2, in_units=3))
+            >>> list(net.collect_params().keys())
+            ['net_dense0_weight', 'net_dense0_bias']
+        """
         self._check_container_with_block()
         ret = ParameterDict(self._params.prefix)
         pattern = re.compile(select) if select else None
-        seen = set()
         for key, p in self._collect_params_with_prefix().items():
-            if id(p) in seen:
-                continue
-            if pattern is None or pattern.match(key) or pattern.match(p.name):
-                seen.add(id(p))
-                ret._params[key] = p
+            if pattern is None or pattern.match(p.name):
+                ret._add_collected(key, p)
         return ret
 
     def _check_container_with_block(self):
@@ -236,12 +244,14 @@ class Block:
         bump_version()
 
     def share_parameters(self, shared):
-        """Use the Parameters of ``shared`` (structural name -> Parameter, e.g. another block's
-        ``collect_params()``) in place of this block's ones of the same names."""
+        """Use the Parameters of ``shared`` (structural name -> Parameter, or another block's
+        ``collect_params()``, matched by structural name) in place of this block's ones."""
         if shared is None:
             return self
         if not isinstance(shared, (dict, ParameterDict)):
             raise ValueError(f"'shared' should be a dict or ParameterDict, got {type(shared)}")
+        if isinstance(shared, ParameterDict) and shared._structural:
+            shared = shared._structural  # collect_params(): keyed by full names
         left = set(shared.keys())
         self._share_with_prefix(shared, left, "")
         for name in sorted(left):
@@ -339,15 +349,17 @@ class Block:
         if tracer is not None:  # inside a hybridized parent: trace inline, named by path
             with tracer.in_block(getattr(tracer, "paths", {}).get(id(self), self.name)):
                 return self.forward(*args, **kwargs)
-        for hook in list(self._forward_pre_hooks.values()):
-            hook(self, args)
+        if self._forward_pre_hooks:
+            for hook in list(self._forward_pre_hooks.values()):
+                hook(self, args)
         try:
             out = self._run_forward(*args, **kwargs)
         except OpError as e:
             _name_block_in(e, self)
             raise
-        for hook in list(self._forward_hooks.values()):
-            hook(self, args, out)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                hook(self, args, out)
         return out
 
     def _run_forward(self, *args, **kwargs):

@@ -1,10 +1,11 @@
 """ParameterDict (Gluon 1.x) and the key matching shared by every parameter loader.
 
 Saved files name parameters in several ways: structural names (``features.0.weight``, what
-``save_parameters`` writes), MXNet 1.x prefixed names (``dense0_weight``, from
+``save_parameters`` writes), MXNet 1.x full names (``dense0_weight``, from
 ``ParameterDict.save``), the same with a parent's prefix (``model_dense0_weight``), or Module
-checkpoints' ``arg:``/``aux:`` keys. :func:`match_loaded` pairs each saved key with a parameter:
-by key first, then by 1.x name, then by a unique suffix on a ``_`` or ``.`` boundary.
+checkpoints' and ``export``'s ``arg:``/``aux:`` keys. :func:`match_loaded` pairs each saved key
+with a parameter: by key first, then by 1.x name, then by a unique suffix on a ``_`` or ``.``
+boundary.
 
 Example::
 
@@ -103,14 +104,30 @@ class ParameterDict:
     """An ordered name -> Parameter mapping with a name ``prefix`` (Gluon 1.x).
 
     ``get(name, **kwargs)`` returns the parameter ``prefix + name``, creating it (or taking it
-    from the ``shared`` dict) when absent. Looking up a key that is not stored falls back to a
-    parameter whose 1.x ``name`` is that key.
+    from the ``shared`` dict) when absent. ``Block.collect_params()`` fills one keyed by full
+    names (``dense0_weight``) as MXNet 1.9 does; ``d[key]`` also finds a parameter by its 1.x
+    name or, in a collected dict, by its structural name (``features.0.weight``), a kiln
+    convenience (``in``, ``keys()`` and iteration see the full names only).
     """
 
     def __init__(self, prefix="", shared=None):
         self._prefix = prefix
         self._params = OrderedDict()
         self._shared = shared
+        self._structural = OrderedDict()   # structural name -> Parameter (collect_params only)
+
+    def _add_collected(self, structural, param):
+        """Add ``param`` (found at ``structural``) under its full name, once.
+
+        MXNet 1.9 refuses two different Parameters with the same full name; kiln keys the
+        later one by its structural name instead (blocks with equal explicit prefixes, two
+        SymbolBlocks loaded from one file), so every parameter stays reachable.
+        """
+        self._structural.setdefault(structural, param)
+        if any(v is param for v in self._params.values()):
+            return
+        key = param.name if self._params.get(param.name, param) is param else structural
+        self._params[key] = param
 
     def __repr__(self):
         name = self._prefix + " " if self._prefix else ""
@@ -127,6 +144,8 @@ class ParameterDict:
         p = self._params.get(key)
         if p is None:
             p = self._by_name(key)
+        if p is None:
+            p = self._structural.get(key)
         if p is None:
             raise KeyError(f"no Parameter {key!r}; keys are {_brief_print_list(self.keys())}")
         return p
@@ -226,6 +245,8 @@ class ParameterDict:
                                      f"different Parameters with the same name '{k}'")
         for k, v in other.items():
             self._params[k] = v
+        for k, v in getattr(other, "_structural", {}).items():
+            self._structural.setdefault(k, v)
 
     def initialize(self, init=initializer.Uniform(), ctx=None, verbose=False,
                    force_reinit=False):

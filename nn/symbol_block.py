@@ -1,14 +1,17 @@
 """SymbolBlock (a graph as a block) and ``HybridBlock.export`` in MXNet 1.x's file formats.
 
 ``export(path, epoch)`` writes ``path-symbol.json`` (MXNet graph JSON) and ``path-%04d.params``
-(MXNet's binary NDArray list, keys ``arg:<name>`` / ``aux:<name>``); ``SymbolBlock.imports``
-reads them back, including files written by MXNet 1.x itself.
+(MXNet's binary NDArray list, keys ``arg:<name>`` / ``aux:<name>`` with the parameters' full
+names, ``arg:dense0_weight``, as MXNet 1.9 writes them); ``SymbolBlock.imports`` reads them
+back, including files written by MXNet 1.x itself.
 
 Example::
 
     >>> net.hybridize(); net(x); net.export("model")        # model-symbol.json, model-0000.params
     >>> net2 = SymbolBlock.imports("model-symbol.json", ["data"], "model-0000.params")
 """
+import os
+
 import numpy as np
 
 from .. import ndarray as nd
@@ -30,8 +33,11 @@ __all__ = ["SymbolBlock", "export_block", "export_onnx", "block_graph"]
 class SymbolBlock(HybridBlock):
     """Wrap a graph (``outputs`` computed from the variables ``inputs``) as a HybridBlock.
 
-    Every other variable becomes a Parameter named like the variable; auxiliary states
-    (BatchNorm's moving statistics) get ``grad_req='null'``.
+    Every other variable becomes a Parameter named like the variable (``collect_params()`` keys),
+    the graph's arguments first, then its auxiliary states (BatchNorm's moving statistics,
+    ``grad_req='null'``), as in MXNet 1.9. ``params`` (a ParameterDict or dict) supplies
+    existing Parameters by name. As in MXNet, ``save_parameters`` keys are the names less
+    their common prefix (``conv0_weight`` for ``resnet_conv0_weight``).
     """
 
     def __init__(self, outputs, inputs, params=None):
@@ -49,9 +55,11 @@ class SymbolBlock(HybridBlock):
                              f"(its variables: {var_names})")
         given = dict(params.items()) if params is not None else {}
         by_name = {p.name: p for p in given.values()}
-        for node in nodes:
-            if node.kind != "var" or node.name in self._input_names:
-                continue
+        owned = [n for n in nodes if n.kind == "var" and n.name not in self._input_names]
+        owned = ([n for n in owned if not n.meta.get("aux")]
+                 + [n for n in owned if n.meta.get("aux")])
+        made = {}
+        for node in owned:
             p = by_name.get(node.name) or given.get(node.name)
             if p is None:
                 aux = bool(node.meta.get("aux"))
@@ -59,7 +67,12 @@ class SymbolBlock(HybridBlock):
                 p = Parameter(node.name, grad_req="null" if aux else "write",
                               shape=tuple(shape) if shape else None, allow_deferred_init=True)
             p._prefixed = True
-            self._register_param(node.name, p)
+            made[node.name] = p
+        cut = len(os.path.commonprefix(list(made))) if len(made) > 1 else 0
+        self._var_of = {}   # registered (local) name -> graph variable name
+        for name, p in made.items():
+            self._register_param(name[cut:], p)
+            self._var_of[name[cut:]] = name
 
     def forward(self, *args):
         if len(args) != len(self._input_names):
@@ -67,8 +80,8 @@ class SymbolBlock(HybridBlock):
                              f"{self._input_names}, got {len(args)}")
         ctx = next((a.context for a in args if isinstance(a, nd.NDArray)), None)
         feed = dict(zip(self._input_names, args))
-        for name, p in self._reg_params.items():
-            feed[name] = p.data(ctx)
+        for local, name in self._var_of.items():
+            feed[name] = self._reg_params[local].data(ctx)
         outs = evaluate(self._graph._entries, feed)
         return outs[0] if len(outs) == 1 else outs
 
@@ -76,8 +89,9 @@ class SymbolBlock(HybridBlock):
         shapes = {n: a.shape for n, a in zip(self._input_names, args)}
         dtypes = {n: np.dtype(a.dtype) for n, a in zip(self._input_names, args)}
         known = sym_api.infer_avals(self._graph, shapes, dtypes, partial=True)
+        by_var = {name: self._reg_params[local] for local, name in self._var_of.items()}
         for node in topo_order(self._graph._entries):
-            p = self._reg_params.get(node.name)
+            p = by_var.get(node.name) if node.kind == "var" else None
             av = known.get((node.id, 0))
             if p is not None and av is not None and (p.shape is None or 0 in p.shape
                                                      or -1 in p.shape):
@@ -94,18 +108,20 @@ class SymbolBlock(HybridBlock):
         inputs = [sym.var(n) for n in input_names]
         block = SymbolBlock(graph, inputs)
         if param_file is not None:
+            # MXNet 1.9: parameters take the saved dtypes (a float16 export stays float16)
             block.collect_params().load(param_file, ctx=ctx, allow_missing=allow_missing,
-                                        ignore_extra=ignore_extra)
+                                        ignore_extra=ignore_extra, cast_dtype=True,
+                                        dtype_source="saved")
         return block
 
 
 def block_graph(block, *example_inputs):
     """The block's predict-mode graph as ``(symbol, params, input_names)``.
 
-    Graph inputs are named ``data`` (or ``data0``, ``data1``...), parameters by their structural
-    names (``features.0.weight``), so files load into any instance of the network; ``params``
-    maps those names to ``(NDArray, is_aux)``. Without example inputs, the block's last
-    hybridized call signature is used.
+    Graph inputs are named ``data`` (or ``data0``, ``data1``...), parameters by their full
+    names (``hybridsequential0_dense0_weight``, the ``collect_params()`` keys) as MXNet 1.9's
+    export does; ``params`` maps those names to ``(NDArray, is_aux)``. Without example
+    inputs, the block's last hybridized call signature is used.
     """
     cg = getattr(block, "_cached_op", None)
     if example_inputs:
@@ -123,14 +139,14 @@ def block_graph(block, *example_inputs):
     inputs = entry.input_entries
     for k, (node, _) in enumerate(inputs):
         names[node.id] = "data" if len(inputs) == 1 else f"data{k}"
-    # parameters are written under their structural names (features.0.weight), so that
-    # load_parameters of the file works on any instance of the network
-    structural = {id(p): k for k, p in block.collect_params().items()}
+    # parameters are written under their collect_params() keys: MXNet's full names, made
+    # unique where two parameters share one (see ParameterDict._add_collected)
+    keys = {id(p): k for k, p in block.collect_params().items()}
     params = {}
     for node in topo_order(outputs):
         param = node.meta.get("param") if node.kind == "var" else None
         if param is not None:
-            names[node.id] = structural.get(id(param), param.name)
+            names[node.id] = keys.get(id(param), param.name)
             params[names[node.id]] = (param.data(entry.ctx).as_in_context(_cpu()),
                                       bool(node.meta.get("aux")))
 

@@ -62,23 +62,38 @@ def _net(prefix="model_"):
     return net
 
 
-def test_registration_order_and_structural_names():
+def test_registration_order_and_names():
     net = _net()
     assert list(net._children) == ["features", "output"]
-    keys = list(net.collect_params().keys())
-    assert keys == ["features.0.weight", "features.0.bias", "features.1.weight",
-                    "features.1.bias", "output.weight"]
-    names = [p.name for p in net.collect_params().values()]
+    # MXNet 1.9: collect_params() is keyed by full names, save_parameters by structural ones.
     # The Lins are created in Net's name scope (not the HybridSequential's), as in Gluon 1.x.
-    assert names == ["model_lin0_weight", "model_lin0_bias", "model_lin1_weight",
-                     "model_lin1_bias", "model_scale0_weight"]
+    names = ["model_lin0_weight", "model_lin0_bias", "model_lin1_weight", "model_lin1_bias",
+             "model_scale0_weight"]
+    assert list(net.collect_params().keys()) == names
+    assert [p.name for p in net.collect_params().values()] == names
+    assert list(net._collect_params_with_prefix()) == [
+        "features.0.weight", "features.0.bias", "features.1.weight", "features.1.bias",
+        "output.weight"]
     assert net.features.prefix == "model_hybridsequential0_"
     assert net.prefix == "model_" and net.name == "model"
     assert list(net.features[0].params.keys()) == ["model_lin0_weight", "model_lin0_bias"]
-    assert net.collect_params()["model_scale0_weight"] is net.output.weight   # 1.x key lookup
+    params = net.collect_params()
+    assert params["output.weight"] is net.output.weight     # structural lookup (kiln)
+    assert "output.weight" not in params and "model_scale0_weight" in params
     assert list(net.collect_params(".*weight").keys()) == [
-        "features.0.weight", "features.1.weight", "output.weight"]
-    assert list(net.collect_params("model_scale.*").keys()) == ["output.weight"]
+        "model_lin0_weight", "model_lin1_weight", "model_scale0_weight"]
+    assert list(net.collect_params("model_scale.*").keys()) == ["model_scale0_weight"]
+    assert list(net.collect_params("output.*").keys()) == []   # select sees full names only
+    assert repr(net.collect_params("model_lin0_bias")) == (
+        f"model_ (\n  {net.features[0].bias!r}\n)")
+
+
+def test_same_full_name_twice_keyed_by_structure():
+    seq = nn.HybridSequential()
+    seq.add(Lin(2, prefix="fc_"), Lin(2, prefix="fc_"))
+    params = seq.collect_params()
+    assert list(params) == ["fc_weight", "fc_bias", "1.weight", "1.bias"]
+    assert params["1.weight"] is seq[1].weight and params["fc_weight"] is seq[0].weight
 
 
 def test_global_prefix_counter():
@@ -131,7 +146,8 @@ def test_deferred_error_names_parameter():
 def test_gluon2_parameter_gets_prefix():
     s = Scale(3)
     assert s.weight.name == s.prefix + "weight"
-    assert list(s.collect_params().keys()) == ["weight"]
+    assert list(s.collect_params().keys()) == [s.prefix + "weight"]
+    assert list(s._collect_params_with_prefix()) == ["weight"]
     assert list(s.params.keys()) == [s.prefix + "weight"]
     s.initialize()
     np.testing.assert_allclose(s(nd.ones((2, 3))).asnumpy(), 2.0)
@@ -142,7 +158,7 @@ def test_save_load_roundtrip(tmp_path):
     net(nd.ones((1, 3)))
     f = str(tmp_path / "net.params")
     net.save_parameters(f)
-    assert sorted(nd.load(f)) == sorted(net.collect_params().keys())
+    assert sorted(nd.load(f)) == sorted(net._collect_params_with_prefix())   # structural
     net2 = _net()
     net2.load_parameters(f)
     for a, b in zip(net.collect_params().values(), net2.collect_params().values()):
@@ -150,7 +166,7 @@ def test_save_load_roundtrip(tmp_path):
 
 
 def _arrays(net, keyfn):
-    return {keyfn(k, p): p.data() for k, p in net.collect_params().items()}
+    return {keyfn(k, p): p.data() for k, p in net._collect_params_with_prefix().items()}
 
 
 @pytest.mark.parametrize("keyfn", [
@@ -386,3 +402,18 @@ def test_missing_super_init_is_clear():
 
     with pytest.raises(AttributeError, match="super"):
         Bad()
+
+
+def test_symbolblock_imports_keeps_saved_dtype(tmp_path):
+    # MXNet 1.9's imports loads with cast_dtype=True, dtype_source='saved'
+    net = nn.HybridSequential(prefix="half_")
+    with net.name_scope():
+        net.add(nn.Dense(3, in_units=4))
+    net.initialize()
+    net.cast("float16")
+    net.hybridize()
+    net(nd.ones((2, 4), dtype="float16"))
+    sym_file, params_file = net.export(str(tmp_path / "half"))
+    block = gluon.SymbolBlock.imports(sym_file, ["data"], params_file)
+    assert list(block.collect_params()) == ["half_dense0_weight", "half_dense0_bias"]
+    assert all(p.data().dtype == np.float16 for p in block.collect_params().values())

@@ -104,7 +104,9 @@ def _randomize(block, seed):
 
 
 def _trainable(block):
-    return {k: p for k, p in block.collect_params().items() if p.grad_req != "null"}
+    # structural keys (features.0.weight): the same in two instances of one network
+    return {k: p for k, p in block._collect_params_with_prefix().items()
+            if p.grad_req != "null"}
 
 
 def _run(block, x, train, head=None):
@@ -170,11 +172,12 @@ def test_output_and_parameter_shapes(factory, in_shape, out_shape, params):
     y = block(x)
     assert y.shape == out_shape
     assert y.dtype == np.float32
-    got = {k: p.shape for k, p in block.collect_params().items()}
+    got = {k: p.shape for k, p in block._collect_params_with_prefix().items()}
     assert got == params
-    for k, p in block.collect_params().items():
-        assert p.data().shape == params[k]
-        assert p.name == block.prefix + k
+    assert sorted(block.collect_params()) == sorted(block.prefix + k for k in params)
+    for k, p in block.collect_params().items():     # keyed by full name, as in MXNet 1.9
+        assert p.data().shape == params[k[len(block.prefix):]]
+        assert p.name == k
 
 
 def test_deferred_data_access_raises_until_first_forward():
@@ -445,7 +448,7 @@ def _init_block(block, x):
     block.cast("float64")
     block(x)
     _randomize(block, 0)
-    return {k: p.data().asnumpy() for k, p in block.collect_params().items()}
+    return {k: p.data().asnumpy() for k, p in block._collect_params_with_prefix().items()}
 
 
 def test_torch_dense_conv_deconv():
@@ -474,7 +477,7 @@ def nn_out(block, x, params):
     block.initialize()
     block.cast("float64")
     block(x)
-    for k, p in block.collect_params().items():
+    for k, p in block._collect_params_with_prefix().items():
         p.set_data(nd.array(params[k], dtype="float64"))
     return block(x).asnumpy()
 
@@ -538,8 +541,9 @@ def _pair(factory, shape, kind):
     """An eager block and a copy with the same parameter values."""
     eager = _build(factory, shape, kind)
     hybrid = _build(factory, shape, kind, seed=5)
-    for k, p in hybrid.collect_params().items():
-        p.set_data(eager.collect_params()[k].data())
+    shared = eager._collect_params_with_prefix()
+    for k, p in hybrid._collect_params_with_prefix().items():
+        p.set_data(shared[k].data())
     return eager, hybrid
 
 
@@ -553,8 +557,9 @@ def _compare(eager, hybrid, x, train, name):
     assert eg.keys() == hg.keys()
     for k in eg:
         np.testing.assert_allclose(hg[k], eg[k], rtol=1e-6, atol=1e-6, err_msg=f"{name} {k}")
-    for k, p in eager.collect_params().items():     # running statistics stay in step
-        np.testing.assert_allclose(hybrid.collect_params()[k].data().asnumpy(),
+    hybrid_params = hybrid._collect_params_with_prefix()
+    for k, p in eager._collect_params_with_prefix().items():  # running statistics in step
+        np.testing.assert_allclose(hybrid_params[k].data().asnumpy(),
                                    p.data().asnumpy(), rtol=1e-6, atol=1e-6, err_msg=k)
 
 
@@ -602,6 +607,9 @@ def test_network_with_deferred_layers_hybridized():
     y.backward()
     assert y.shape == (3, 2)
     params = net.collect_params()
+    assert list(params)[:2] == [net.prefix + "conv0_weight", net.prefix + "conv0_bias"]
+    assert params[net.prefix + "dense0_weight"].shape == (10, 36)
+    # structural names still index the dict (a kiln convenience)
     assert params["0.weight"].shape == (4, 2, 3, 3)
     assert params["5.weight"].shape == (10, 36)
     assert params["0.weight"].name == net.prefix + "conv0_weight"

@@ -103,3 +103,61 @@ def test_kiln_loads_mxnet_model_zoo_export(tmp_path):
     native = vision.resnet18_v1(classes=10)
     native.load_parameters(str(tmp_path / "resnet.params"))
     np.testing.assert_allclose(native(nd.array(x)).asnumpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+# The same Gluon 1.x source runs under kiln (``import kiln as mx``) and under MXNet.
+_NAMES_CODE = """
+import json
+import numpy as np
+from {lib} import gluon, nd
+from {lib}.gluon import nn
+
+net = nn.HybridSequential(prefix="cnn_")
+with net.name_scope():
+    net.add(nn.Conv2D(4, 3, padding=1), nn.BatchNorm(), nn.Activation("relu"))
+    inner = nn.HybridSequential()
+    with inner.name_scope():
+        inner.add(nn.Dense(6), nn.Dense(3, use_bias=False))
+    net.add(inner)
+net.initialize()
+net.hybridize()
+net(nd.array(np.ones((2, 3, 5, 5))))
+net.export("{tag}")
+sb = gluon.SymbolBlock.imports("{tag}-symbol.json", ["data"], "{tag}-0000.params")
+sb.save_parameters("{tag}-sb.params")
+with open("{tag}-symbol.json") as f:
+    nodes = json.load(f)["nodes"]
+names = dict(
+    keys=list(net.collect_params().keys()),
+    select=list(net.collect_params(".*weight|.*gamma").keys()),
+    regex_from_start=list(net.collect_params("dense.*").keys()),
+    repr_lines=len(repr(net.collect_params()).splitlines()),
+    structural=sorted(net._collect_params_with_prefix().keys()),
+    export=sorted(nd.load("{tag}-0000.params").keys()),
+    variables=[n["name"] for n in nodes if n["op"] == "null"],
+    imported=list(sb.collect_params().keys()),
+    imported_saved=sorted(nd.load("{tag}-sb.params").keys()),
+)
+"""
+
+
+def test_parameter_names_match_mxnet(tmp_path, monkeypatch):
+    out = run_mx(_NAMES_CODE.format(lib="mxnet", tag="m") + "\nprint(json.dumps(names))\n",
+                 tmp_path)
+    expected = json.loads(out.strip().splitlines()[-1])
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(_NAMES_CODE.format(lib="kiln", tag="k"), scope)  # noqa: S102
+    got = scope["names"]
+    for key, want in expected.items():
+        assert got[key] == want, key
+    # each library loads the other's export under the same names
+    out = run_mx("""
+        import json, mxnet as mx
+        sb = mx.gluon.SymbolBlock.imports("k-symbol.json", ["data"], "k-0000.params")
+        print(json.dumps(list(sb.collect_params().keys())))
+    """, tmp_path)
+    assert json.loads(out.strip().splitlines()[-1]) == expected["imported"]
+    sb = gluon.SymbolBlock.imports(str(tmp_path / "m-symbol.json"), ["data"],
+                                   str(tmp_path / "m-0000.params"))
+    assert list(sb.collect_params().keys()) == expected["imported"]

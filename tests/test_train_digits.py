@@ -77,9 +77,9 @@ def test_eager_and_hybridized_training_agree():
 # ---- Gluon 1.x code, unchanged ------------------------------------------------------------------
 # Everything below the imports is plain MXNet 1.9 Gluon; only the import line names kiln.
 # Not used here because kiln lacks them (noted for the lead): mx.io.NDArrayIter, mx.test_utils,
-# mx.onnx.export_model, mx.model.load_checkpoint, mx.kv. Differences: collect_params() keys
-# are structural ('0.weight', 1.x names still index it); net(mx.sym.var('data')) fails after
-# hybridize(); a 6th retrace emits a UserWarning (an error under filterwarnings=error).
+# mx.onnx.export_model, mx.model.load_checkpoint, mx.kv. Differences: net(mx.sym.var('data'))
+# fails after hybridize(); a 6th retrace emits a UserWarning (an error under
+# filterwarnings=error).
 def _train_gluon1x(epochs=8):
     import kiln as mx
     from kiln import autograd, gluon
