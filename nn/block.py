@@ -41,9 +41,11 @@ from .parameter_dict import ParameterDict, load_into
 __all__ = ["Block", "HybridBlock", "HookHandle"]
 
 # Keywords hybridize() accepts (MXNet 1.9's, plus Gluon 2's); anything else is a TypeError.
+# MXNet 1.9's hybridize keywords and the CachedOp flags it forwards (data_indices and
+# param_indices are accepted and ignored: kiln tells inputs from parameters itself)
 _HYBRID_KWARGS = ("static_alloc", "static_shape", "backend", "backend_opts", "clear",
                   "partition_if_dynamic", "inline_limit", "forward_bulk_size",
-                  "backward_bulk_size")
+                  "backward_bulk_size", "data_indices", "param_indices")
 
 
 def _check_hybrid_kwargs(kwargs):

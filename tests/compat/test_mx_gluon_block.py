@@ -32,8 +32,6 @@ from _gluon_utils import (  # noqa: E402,F401
 # Known mismatches, reported to the owners (strict: they fail loudly once fixed).
 XFAIL_SYMBOLIC_CALL = pytest.mark.xfail(
     strict=True, reason="calling a block on a shape-less sym.var is not supported (symbol/)")
-XFAIL_HYBRIDIZE_FLAGS = pytest.mark.xfail(
-    strict=True, reason="hybridize() rejects data_indices/param_indices (block.py hybridize)")
 NEEDS_VISION = pytest.mark.skipif(not hasattr(mx.gluon.model_zoo, "vision"),
                                   reason="model_zoo.vision not exposed")
 
@@ -355,7 +353,6 @@ def test_sparse_hybrid_block_grad():
     assert (grad[10:] == 0).all()
 
 
-@XFAIL_HYBRIDIZE_FLAGS
 def test_share_inputs_outputs():
     class TestIOBackward(gluon.HybridBlock):
         def __init__(self, prefix=None, params=None):
