@@ -184,6 +184,8 @@ class Optimizer:
         return self._get_lrs([index])[0]
 
     def _get_wds(self, indices):
+        if self.wd == 0:  # every weight decay is 0 * wd_mult (the common case, skip lookups)
+            return [0.0] * len(indices)
         return [self.wd * self._mult(index, self.wd_mult, "wd_mult") for index in indices]
 
     def _get_wd(self, index):

@@ -114,7 +114,10 @@ def compile_graph(args, targets, name="graph", static_xp=None):
                 expr = out_expr.replace("{out}", buf)
                 static.add(outs[0])
             lines.append(f"    {outs[0]} = {expr.format(*in_vars)}{comment}")
-            fresh.add(outs[0])
+            if node.op.name not in fastpath.VIEWS:
+                fresh.add(outs[0])
+            elif in_vars[0] in static:
+                static.add(outs[0])  # a view of a static buffer is as volatile as the buffer
         else:
             kname = f"k{node.id}"
             ns[kname] = functools.partial(node.op.kernel, **node.attrs) if node.attrs \

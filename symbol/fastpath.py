@@ -88,6 +88,12 @@ def _compare(name):
     return emit
 
 
+def _reshape(ins, attrs, out):
+    if ins[0] is None or out is None:
+        return None
+    return (f"{{0}}.reshape({tuple(out.shape)})", None)
+
+
 EMITTERS = {
     "activation": _activation, "greater": _compare("greater"), "lesser": _compare("less"),
     "greater_equal": _compare("greater_equal"), "lesser_equal": _compare("less_equal"),
@@ -96,8 +102,11 @@ EMITTERS = {
     "exp": _ufunc1("exp"), "tanh": _ufunc1("tanh"), "negative": _ufunc1("negative"),
     "sqrt": _ufunc1("sqrt"), "square": _ufunc1("square"), "abs": _ufunc1("abs"),
     "sign": _ufunc1("sign"), "relu": _relu, "dot": _dot, "fully_connected": _fully_connected,
-    "sum": _sum,
+    "sum": _sum, "reshape": _reshape,
 }
+
+# ops whose inline expression returns a view of input 0 (codegen tracks what it may alias)
+VIEWS = {"reshape"}
 
 
 def emit(node, in_avals):
