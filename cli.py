@@ -88,7 +88,7 @@ def cmd_summary(args):
     shapes = parse_shapes(args.shape)
     if isinstance(shapes, list):   # unnamed: the symbol's first input
         shapes = {symbol.load(model).list_inputs()[0]: shapes[0]}
-    viz.print_summary(symbol.load(model), shape=shapes)
+    print(viz.summary_table(symbol.load(model), shape=shapes))
     return 0
 
 

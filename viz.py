@@ -8,21 +8,104 @@ Example::
     >>> print(dot.source[:7])
     digraph
 """
+import json
+
 import numpy as np
 
+from .export.mxnet_json import export_name
 from .symbol.api import infer_avals
 from .symbol.graph import is_entry, topo_order
 
 
 def _layers(symbol, shape):
     known = infer_avals(symbol, shape or {}, partial=True) if shape else {}
-    nodes = topo_order(symbol._entries)
-    consumers = {}
-    for n in nodes:
-        for i in n.inputs:
-            if is_entry(i):
-                consumers.setdefault(i[0].id, []).append(n)
-    return nodes, known
+    return topo_order(symbol._entries), known
+
+
+def _shape_dict(symbol, shape):
+    """Output name (``conv1_output``, ``data``) -> shape, as MXNet's summary looks them up."""
+    internals = symbol.get_internals()
+    _, out_shapes, _ = internals.infer_shape(**shape)
+    return dict(zip(internals.list_outputs(), out_shapes))
+
+
+def _attr_true(attrs, key):
+    return str(attrs.get(key, "False")) in ("True", "true", "1")
+
+
+def _layer_params(node, pre_filter, shapes):
+    """MXNet's summary count: formulas for Convolution, FullyConnected, BatchNorm and
+    Embedding from the attributes and the channels of the inputs (``pre_filter``); 0 otherwise.
+    (For a FullyConnected after a 4-D layer this counts channels, not features, as MXNet does.)"""
+    op, attrs = node["op"], node.get("attrs", {})
+    if op == "Convolution":
+        kernel = [int(k) for k in str(attrs["kernel"]).strip("()[] ").split(",") if k.strip()]
+        count = pre_filter * int(attrs["num_filter"]) // int(attrs.get("num_group", 1))
+        count *= int(np.prod(kernel))
+        return count + (0 if _attr_true(attrs, "no_bias") else int(attrs["num_filter"]))
+    if op == "FullyConnected":
+        return (pre_filter + (0 if _attr_true(attrs, "no_bias") else 1)) * int(attrs["num_hidden"])
+    if op == "BatchNorm" and shapes is not None:
+        return 2 * int(shapes[node["name"] + "_output"][1])
+    if op == "Embedding":
+        return int(attrs["input_dim"]) * int(attrs["output_dim"])
+    return 0
+
+
+def print_summary(symbol, shape=None, line_length=120, positions=(.44, .64, .74, 1.)):
+    """Print MXNet 1.x's layer table: each op with its output shape (batch axis dropped), its
+    parameter count and the layers feeding it; with ``shape`` (input name -> shape) shapes
+    and channel-dependent counts are filled in. The layout and the counts are MXNet's.
+
+    Example::
+
+        >>> kl.viz.print_summary(sym.FullyConnected(sym.var("data"), num_hidden=4, name="fc"),
+        ...                      shape={"data": (2, 3)})      # fc(FullyConnected) 4 16 data
+    """
+    shapes = _shape_dict(symbol, shape) if shape is not None else None
+    conf = json.loads(symbol.tojson())
+    nodes = conf["nodes"]
+    heads = set(conf["heads"][0])  # MXNet reads the first head's [node, index, version]
+    if positions[-1] <= 1:
+        positions = [int(line_length * p) for p in positions]
+
+    def row(fields):
+        line = ""
+        for field, end in zip(fields, positions):
+            line = (line + str(field))[:end]
+            line += " " * (end - len(line))
+        print(line)
+
+    def shape_of(node, as_input):
+        key = node["name"] + "_output" if node["op"] != "null" else node["name"]
+        return shapes[key][1:] if shapes is not None and key in shapes else None
+
+    print("_" * line_length)
+    row(["Layer (type)", "Output Shape", "Param #", "Previous Layer"])
+    print("=" * line_length)
+    total = 0
+    for i, node in enumerate(nodes):
+        if node["op"] == "null" and i > 0:
+            continue
+        previous, pre_filter = [], 0
+        if node["op"] != "null":
+            for item in node["inputs"]:
+                src = nodes[item[0]]
+                if src["op"] != "null" or item[0] in heads:
+                    previous.append(src["name"])
+                    dims = shape_of(src, True)
+                    if dims:
+                        pre_filter += int(dims[0])
+        out = shape_of(node, False) if (node["op"] != "null" or i in heads) else None
+        params = _layer_params(node, pre_filter, shapes)
+        total += params
+        row([f"{node['name']}({node['op']})", "x".join(str(d) for d in out or ()), params,
+             previous[0] if previous else ""])
+        for name in previous[1:]:
+            row(["", "", "", name])
+        print("=" * line_length if i == len(nodes) - 1 else "_" * line_length)
+    print(f"Total params: {total}")
+    print("_" * line_length)
 
 
 def _param_count(node, known):
@@ -36,18 +119,19 @@ def _param_count(node, known):
     return total
 
 
-def print_summary(symbol, shape=None, line_length=120, positions=(.44, .64, .74, 1.)):
-    """Print each op with its output shape, parameter count and inputs; returns the text."""
+def summary_table(symbol, shape=None, line_length=100):
+    """kiln's own summary (``kiln summary``): full output shapes and exact parameter counts
+    from the parameters' shapes (print_summary keeps MXNet's approximate formulas)."""
     nodes, known = _layers(symbol, shape)
-    cols = [int(line_length * p) for p in positions]
-    header = ["Layer (type)", "Output Shape", "Param #", "Previous Layer"]
+    widths = [int(line_length * p) for p in (.44, .64, .74, 1.)]
 
     def row(fields):
         line = ""
-        for f, end in zip(fields, cols):
+        for f, end in zip(fields, widths):
             line = (line + str(f))[:end].ljust(end)
         return line.rstrip()
-    lines = ["_" * line_length, row(header), "=" * line_length]
+    lines = ["_" * line_length, row(["Layer (type)", "Output Shape", "Param #", "Inputs"]),
+             "=" * line_length]
     total = 0
     for n in nodes:
         if n.kind != "op":
@@ -56,14 +140,10 @@ def print_summary(symbol, shape=None, line_length=120, positions=(.44, .64, .74,
         params = _param_count(n, known)
         total += params
         prev = [i[0].name for i in n.inputs if is_entry(i) and i[0].kind == "op"]
-        lines.append(row([f"{n.name}({n.op.name})", "x".join(map(str, av.shape)) if av else "?",
-                          params, ", ".join(prev)]))
-        lines.append("_" * line_length)
-    lines.append(f"Total params: {total}")
-    lines.append("_" * line_length)
-    text = "\n".join(lines)
-    print(text)
-    return text
+        lines.append(row([f"{n.name}({export_name(n)[0]})",
+                          "x".join(map(str, av.shape)) if av else "?", params, ", ".join(prev)]))
+    lines += ["=" * line_length, f"Total params: {total}"]
+    return "\n".join(lines)
 
 
 class Dot:

@@ -250,8 +250,8 @@ class NDArray:
 
     # ---- printing --------------------------------------------------------------------------
     def __repr__(self):
-        shape = "x".join(str(s) for s in self.shape) if self.ndim else "scalar"
-        return f"{self.asnumpy()}\n<NDArray {shape} @{self._ctx}>"
+        shape = "x".join(str(s) for s in self.shape)  # "" for 0-d, as MXNet prints it
+        return f"\n{self.asnumpy()}\n<NDArray {shape} @{self._ctx}>"
 
     __str__ = __repr__
 
