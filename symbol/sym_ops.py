@@ -137,11 +137,12 @@ def make_sym_function(op):
 
     def fn(*args, name=None, attr=None, **kwargs):
         name = name or f"{op.name}{next(_counter)}"
+        attr = _mult_attrs(attr, kwargs)
         if op.variadic:
             inputs, attrs = _variadic_args(op, args, kwargs)
         else:
             given, attrs = _split_args(op, in_names, args, kwargs)
-            inputs = _collect(op, in_names, given, attrs, name)
+            inputs = _collect(op, in_names, given, attrs, name, attr)
         return make_node(op, inputs, attrs, name, attr)
     fn.__name__ = op.name
     fn.__doc__ = op.doc
@@ -167,7 +168,14 @@ def make_scalar_binary(op, fname):
     return fn
 
 
-def _collect(op, in_names, given, attrs, name):
+def _mult_attrs(attr, kwargs):
+    """MXNet lets an op call take ``lr_mult``/``wd_mult``: they become the node's (and its
+    auto-created variables') ``__lr_mult__``/``__wd_mult__`` attributes."""
+    extra = {f"__{k}__": str(kwargs.pop(k)) for k in ("lr_mult", "wd_mult") if k in kwargs}
+    return dict(attr or {}, **extra) if extra else attr
+
+
+def _collect(op, in_names, given, attrs, name, attr=None):
     from .symbol import var
     inputs = []
     for spec, nm in zip(op.inputs, in_names):
@@ -177,7 +185,7 @@ def _collect(op, in_names, given, attrs, name):
         if spec.endswith("?") and not _wanted(op, nm, attrs):
             inputs.append(None)
             continue
-        v = var(f"{name}_{nm}")
+        v = var(f"{name}_{nm}", attr=attr)
         if inputs and op.mutates and len(inputs) in op.mutates:
             v._entries[0][0].meta["aux"] = True
         inputs.append(v)

@@ -291,3 +291,12 @@ def test_simple_bind_honours_variable_dtype():
     fc = sym.FullyConnected(sym.var("d", dtype=np.float64), num_hidden=2, name="fc")
     ex = fc.simple_bind(mx.cpu(), d=(2, 3))
     assert [a.dtype for a in ex.arg_arrays] == [np.float64] * 3
+
+
+def test_op_call_takes_lr_and_wd_mult_like_mxnet():
+    fc = mx.sym.FullyConnected(mx.sym.var("data"), name="fc1", num_hidden=10, lr_mult=0,
+                               wd_mult=0.5)
+    attrs = fc.attr_dict()
+    for name in ("fc1", "fc1_weight", "fc1_bias"):  # the auto-created variables too (MXNet)
+        assert attrs[name]["__lr_mult__"] == "0" and attrs[name]["__wd_mult__"] == "0.5"
+    assert '"__lr_mult__": "0"' in fc.tojson()
