@@ -34,7 +34,7 @@ class Activation(HybridBlock):
         return self._act_type
 
     def hybrid_forward(self, F, x):
-        return F.Activation(x, act_type=self._act_type)
+        return F.Activation(x, act_type=self._act_type, name="fwd")
 
     def __repr__(self):
         return f"{self.__class__.__name__}({self._act_type})"
@@ -57,7 +57,7 @@ class LeakyReLU(HybridBlock):
         self._alpha = alpha
 
     def hybrid_forward(self, F, x):
-        return F.LeakyReLU(x, act_type="leaky", slope=self._alpha)
+        return F.LeakyReLU(x, act_type="leaky", slope=self._alpha, name="fwd")
 
     def __repr__(self):
         return f"{self.__class__.__name__}({self._alpha})"
@@ -79,7 +79,7 @@ class PReLU(HybridBlock):
             self.alpha = self.params.get("alpha", shape=(in_channels,), init=alpha_initializer)
 
     def hybrid_forward(self, F, x, alpha):
-        return F.LeakyReLU(x, alpha, act_type="prelu")
+        return F.LeakyReLU(x, alpha, act_type="prelu", name="fwd")
 
 
 class ELU(HybridBlock):
@@ -111,7 +111,7 @@ class SELU(HybridBlock):
     """
 
     def hybrid_forward(self, F, x):
-        return F.LeakyReLU(x, act_type="selu")
+        return F.LeakyReLU(x, act_type="selu", name="fwd")
 
 
 class GELU(HybridBlock):
@@ -133,7 +133,7 @@ class GELU(HybridBlock):
 
     def hybrid_forward(self, F, x):
         if self._approximation == "erf":
-            return F.LeakyReLU(x, act_type="gelu")
+            return F.LeakyReLU(x, act_type="gelu", name="fwd")
         return F.gelu(x, approximation="tanh")
 
 
@@ -151,7 +151,7 @@ class Swish(HybridBlock):
         self._beta = beta
 
     def hybrid_forward(self, F, x):
-        return x * F.sigmoid(self._beta * x)
+        return x * F.sigmoid(self._beta * x, name="fwd")
 
 
 class SiLU(HybridBlock):

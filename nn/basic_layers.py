@@ -65,7 +65,7 @@ class Dense(HybridBlock):
 
     def hybrid_forward(self, F, x, weight, bias=None):
         out = F.FullyConnected(x, weight, bias, num_hidden=self._units, no_bias=bias is None,
-                               flatten=self._flatten)
+                               flatten=self._flatten, name="fwd")
         if self.act is not None:
             out = self.act(out)
         return out
@@ -95,7 +95,7 @@ class Dropout(HybridBlock):
 
     def hybrid_forward(self, F, x):
         if self._rate > 0:
-            return F.Dropout(x, p=self._rate, axes=self._axes)
+            return F.Dropout(x, p=self._rate, axes=self._axes, name="fwd")
         return F.identity(x)
 
     def __repr__(self):
@@ -189,9 +189,11 @@ class BatchNorm(_Norm):
         super().cast(dtype)
 
     def hybrid_forward(self, F, x, gamma, beta, running_mean, running_var):
-        out = F.BatchNorm(x, gamma, beta, running_mean, running_var, **self._kwargs)
+        # MXNet names the (fused) op "fwd": here the relu is the output when fused
+        name = None if self._fuse_relu else "fwd"
+        out = F.BatchNorm(x, gamma, beta, running_mean, running_var, name=name, **self._kwargs)
         if self._fuse_relu:
-            out = F.relu(out)
+            out = F.relu(out, name="fwd")
         return out
 
     @staticmethod
@@ -235,9 +237,9 @@ class InstanceNorm(_Norm):
 
     def hybrid_forward(self, F, x, gamma, beta):
         if self._axis == 1:
-            return F.InstanceNorm(x, gamma, beta, eps=self._epsilon)
+            return F.InstanceNorm(x, gamma, beta, eps=self._epsilon, name="fwd")
         x = F.swapaxes(x, dim1=1, dim2=self._axis)
-        out = F.InstanceNorm(x, gamma, beta, eps=self._epsilon)
+        out = F.InstanceNorm(x, gamma, beta, eps=self._epsilon, name="fwd")
         return F.swapaxes(out, dim1=1, dim2=self._axis)
 
 
@@ -323,7 +325,7 @@ class Embedding(HybridBlock):
                                       allow_deferred_init=True, grad_stype=grad_stype)
 
     def hybrid_forward(self, F, x, weight):
-        return F.Embedding(x, weight, **self._kwargs)
+        return F.Embedding(x, weight, name="fwd", **self._kwargs)
 
     def __repr__(self):
         k = self._kwargs

@@ -34,6 +34,7 @@ from ..base import OpError
 from ..ndarray._registry import STATE
 from ..ndarray.ndarray import NDArray
 from ..symbol.cached import CachedGraph, bump_version
+from ..symbol.symbol import Symbol
 from ._block_utils import HookHandle, _BlockScope, summary
 from .parameter import DeferredInitializationError, Parameter, _indent
 from .parameter_dict import ParameterDict, load_into
@@ -405,6 +406,21 @@ def _check_input_kinds(args):
                          "the input. Please check the type of the args.")
 
 
+def _call_symbolic(block, args, kwargs):
+    """Gluon 1.x: a HybridBlock called on a Symbol returns the graph of its forward, with
+    parameters as their ``var()`` and nodes named as MXNet does (see ``kiln.symbol.symbolic``);
+    hybridization does not matter and parameters need not be initialized."""
+    from ..symbol.symbolic import call_block
+    return call_block(block, args, kwargs)
+
+
+def _namespace():
+    """``F`` for ``hybrid_forward``: ``kiln.nd``, or the symbolic-call namespace (ops taking
+    MXNet's ``name=``) while a block is called on a Symbol."""
+    tracer = STATE.tracer
+    return nd if tracer is None else getattr(tracer, "F", nd)
+
+
 class HybridBlock(Block):
     """A Block that can be hybridized (compiled to a graph).
 
@@ -466,6 +482,8 @@ class HybridBlock(Block):
                             backend=backend, **kwargs)
 
     def _run_forward(self, *args, **kwargs):
+        if args and isinstance(args[0], Symbol):
+            return _call_symbolic(self, args, kwargs)
         if self._active:
             return self._call_cached(*args, **kwargs)
         return self._call_eager(*args, **kwargs)
@@ -533,7 +551,7 @@ class HybridBlock(Block):
         _check_input_kinds((x,) + args)
         ctx = x.context if isinstance(x, NDArray) else None
         params = {k: p.data(ctx) for k, p in self._reg_params.items()}
-        return self.hybrid_forward(nd, x, *args, **params, **kwargs)
+        return self.hybrid_forward(_namespace(), x, *args, **params, **kwargs)
 
     def hybrid_forward(self, F, x, *args, **kwargs):
         """Gluon 1.x computation: ``F`` is ``kiln.nd``; parameters come as keywords."""

@@ -106,7 +106,7 @@ class _Conv(HybridBlock):
         kwargs = dict(self._kwargs, layout=_CHANNEL_FIRST[nsp])
         if self._channel_last:
             x, weight = _to_channel_first(F, x, nsp), _to_channel_first(F, weight, nsp)
-        out = getattr(F, self._op_name)(x, weight, bias, **kwargs)
+        out = getattr(F, self._op_name)(x, weight, bias, name="fwd", **kwargs)
         if self._channel_last:
             out = _to_channel_last(F, out, nsp)
         if self.act is not None:
@@ -311,7 +311,7 @@ class _Pooling(HybridBlock):
         channel_last = self._kwargs["layout"].endswith("C")
         if channel_last:
             x = _to_channel_first(F, x, nsp)
-        out = F.Pooling(x, **dict(self._kwargs, layout=_CHANNEL_FIRST[nsp]))
+        out = F.Pooling(x, name="fwd", **dict(self._kwargs, layout=_CHANNEL_FIRST[nsp]))
         return _to_channel_last(F, out, nsp) if channel_last else out
 
     def __repr__(self):

@@ -400,7 +400,7 @@ class Parameter:
         if self._var is None:
             from ..symbol.symbol import var
             self._var = var(self.name, shape=self.shape, dtype=self.dtype, lr_mult=self.lr_mult,
-                            wd_mult=self.wd_mult, init=self.init)
+                            wd_mult=self.wd_mult, init=self.init, stype=self._stype)
         return self._var
 
     def _load_init(self, data, ctx, cast_dtype=False, dtype_source="current"):

@@ -192,23 +192,15 @@ class Symbol:
         return Symbol(ins) if ins else None
 
     def attr(self, key):
-        node = self._entry()[0]
-        v = node.meta.get("attr", {}).get(key)
-        if v is None and key in node.attrs:
-            v = str(node.attrs[key])
-        return v
+        return self.list_attr().get(key)
 
     def list_attr(self):
-        node = self._entry()[0]
-        d = {k: str(v) for k, v in node.attrs.items() if not k.startswith("_")}
-        d.update(node.meta.get("attr", {}))
-        return d
+        return _node_attrs(self._entry()[0])
 
     def attr_dict(self):
         out = {}
         for n in self._nodes():
-            d = {k: str(v) for k, v in n.attrs.items() if not k.startswith("_")}
-            d.update(n.meta.get("attr", {}))
+            d = _node_attrs(n)
             if d:
                 out[n.name] = d
         return out
@@ -219,15 +211,62 @@ class Symbol:
         return f"<Symbol group [{', '.join(self.list_outputs())}]>"
 
 
+_STYPE_IDS = {"default": 0, "row_sparse": 1, "csr": 2}
+
+
+def _node_attrs(node):
+    """A node's attributes as MXNet lists them (strings); a variable's ``__lr_mult__`` and
+    ``__wd_mult__`` also show as ``lr_mult``/``wd_mult``, as in MXNet 1.9."""
+    d = {k: str(v) for k, v in node.attrs.items() if not k.startswith("_")}
+    d.update(node.meta.get("attr", {}))
+    if node.kind == "var":
+        for key in ("lr_mult", "wd_mult"):
+            if f"__{key}__" in d:
+                d[key] = d[f"__{key}__"]
+    return d
+
+
+def _var_attr(attr, shape, lr_mult, wd_mult, dtype, init, stype, kwargs):
+    """The ``__shape__``/``__dtype__``/``__init__``... attributes MXNet's ``var`` stores."""
+    import numpy as np
+
+    from ..ndarray.io import DTYPE_TO_FLAG
+    out = dict(attr or {})
+    if shape is not None:
+        out["__shape__"] = str(tuple(shape))
+    if lr_mult is not None:
+        out["__lr_mult__"] = str(lr_mult)
+    if wd_mult is not None:
+        out["__wd_mult__"] = str(wd_mult)
+    if dtype is not None and np.dtype(dtype) in DTYPE_TO_FLAG:
+        out["__dtype__"] = str(DTYPE_TO_FLAG[np.dtype(dtype)])
+    if init is not None:
+        out["__init__"] = init if isinstance(init, str) else init.dumps()
+    if stype is not None and stype in _STYPE_IDS:
+        out["__storage_type__"] = str(_STYPE_IDS[stype])
+    out.update({k: str(v) for k, v in kwargs.items() if k.startswith("__")})
+    return out
+
+
 def var(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None, init=None,
         stype=None, **kwargs):
-    """A graph input named ``name`` (data, parameter or auxiliary state)."""
+    """A graph input named ``name`` (data, parameter or auxiliary state).
+
+    The keywords become MXNet's variable attributes (``list_attr()``, the JSON ``attrs``):
+    ``__shape__``, ``__dtype__`` (MXNet's type code), ``__lr_mult__``, ``__wd_mult__``,
+    ``__init__`` (an initializer's ``dumps()``) and ``__storage_type__``.
+
+    Example::
+
+        >>> var("w", shape=(3, 4), lr_mult=2.0).list_attr()
+        {'__shape__': '(3, 4)', '__lr_mult__': '2.0', 'lr_mult': '2.0'}
+    """
     import numpy as np
 
     from ..ndarray._registry import Aval
-    meta = {"attr": dict(attr or {}), "shape": shape, "dtype": dtype, "init": init,
-            "lr_mult": lr_mult, "wd_mult": wd_mult}
-    meta["attr"].update({k: str(v) for k, v in kwargs.items() if k.startswith("__")})
+    meta = {"attr": _var_attr(attr, shape, lr_mult, wd_mult, dtype, init, stype, kwargs),
+            "shape": shape, "dtype": dtype, "init": init, "lr_mult": lr_mult,
+            "wd_mult": wd_mult}
     avals = None
     if shape is not None and all(int(s) > 0 for s in shape):
         avals = (Aval(tuple(int(s) for s in shape), np.dtype(dtype or np.float32)),)

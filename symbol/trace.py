@@ -18,6 +18,8 @@ from .symbol import Symbol
 class Tracer:
     """Collects the graph of one traced call."""
 
+    records_mode = True  # mode-dependent ops are traced for this call's mode (``_train``)
+
     def __init__(self, ctx, training=False):
         self.ctx, self.training = ctx, training
         self.params = {}        # id(Parameter) -> (Parameter, Symbol)
@@ -58,7 +60,7 @@ class Tracer:
         finally:
             self.block_stack.pop()
 
-    def node_name(self, op):
+    def node_name(self, op, inputs):
         path = self.block_path()
         key = (path, op.name)
         k = self.counts.get(key, 0)
@@ -105,12 +107,12 @@ def trace_op(op, args, attrs):
         else:
             inputs.append(a.item() if isinstance(a, np.generic) else a)
     attrs = {k: hashable(v) for k, v in attrs.items()}
-    if op.uses_mode:
+    if op.uses_mode and (tracer is None or tracer.records_mode):
         attrs["_train"] = STATE.training
     source = user_frame()
     block = tracer.block_path() if tracer is not None else ""
     avals = _infer(op, inputs, attrs, block, source)
-    name = tracer.node_name(op) if tracer is not None else None
+    name = tracer.node_name(op, inputs) if tracer is not None else None
     node = Node("op", op, inputs, attrs, name=name, avals=avals, block=block, source=source)
     n = node.num_outputs
     if n == 1:
@@ -122,6 +124,8 @@ def _infer(op, inputs, attrs, block, source):
     in_avals = [_aval_of(i) for i in inputs]
     if any(type(i) is tuple and a is None for i, a in zip(inputs, in_avals)):
         return None  # some input shape unknown (kiln.sym without shapes): infer later
+    if op.uses_mode and "_train" not in attrs:  # a symbolic call leaves the mode open
+        attrs = dict(attrs, _train=False)
     try:
         out = op.infer(*in_avals, **attrs)
     except Exception as e:

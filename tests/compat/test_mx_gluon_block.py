@@ -30,13 +30,10 @@ from _gluon_utils import (  # noqa: E402,F401
 
 
 # Known mismatches, reported to the owners (strict: they fail loudly once fixed).
-XFAIL_SYMBOLIC_CALL = pytest.mark.xfail(
-    strict=True, reason="calling a block on a shape-less sym.var is not supported (symbol/)")
 NEEDS_VISION = pytest.mark.skipif(not hasattr(mx.gluon.model_zoo, "vision"),
                                   reason="model_zoo.vision not exposed")
 
 
-@XFAIL_SYMBOLIC_CALL
 @with_seed()
 def test_basic():
     model = nn.Sequential()
@@ -63,7 +60,6 @@ def test_basic():
     assert list(model.collect_params().values())[0]._grad is not None
 
 
-@XFAIL_SYMBOLIC_CALL
 @with_seed()
 def test_symbol_block():
     model = nn.HybridSequential()
