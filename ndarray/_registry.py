@@ -130,6 +130,8 @@ def _flat(args):
 
 
 def _extra(op, kw):
+    if not op.attrs:  # MXNet ignores keywords given to an op that has no parameters at all
+        return
     bad = [k for k in kw if k not in op.ignored]
     if bad:
         raise TypeError(f"{op.name}() got unexpected keyword argument(s) {bad}; "

@@ -89,7 +89,7 @@ def _split_args(op, in_names, args, kwargs):
             given[k] = v
         elif k in op.attrs:
             attrs[k] = v
-        elif k not in op.ignored and not k.startswith("__"):
+        elif op.attrs and k not in op.ignored and not k.startswith("__"):
             raise TypeError(f"{op.name}() got an unexpected argument {k!r}")
     for k, v in given.items():
         _check_input(op, k, v)
@@ -105,7 +105,7 @@ def _variadic_args(op, args, kwargs):
     for k, v in kwargs.items():
         if k in op.attrs:
             attrs[k] = v
-        elif k not in op.ignored and not k.startswith("__"):
+        elif op.attrs and k not in op.ignored and not k.startswith("__"):
             raise TypeError(f"{op.name}() got an unexpected argument {k!r}")
     return list(args), attrs
 

@@ -261,3 +261,12 @@ def test_error_line_is_the_callers():
     assert re.search(r"test_ndarray\.py:\d+", str(ei.value))
     want = f"test_ndarray.py:{test_error_line_is_the_callers.__code__.co_firstlineno + 3}"
     assert want in str(ei.value)
+
+
+def test_unknown_keywords_ignored_only_by_ops_without_parameters():
+    """MXNet 1.9: relu(a, foo=1) and broadcast_maximum(a, b, axis=1) run; sum(a, foo=1) fails."""
+    a = nd.ones((2, 2))
+    assert nd.relu(a, foo=1).shape == (2, 2)
+    assert nd.broadcast_maximum(a, a, axis=1).shape == (2, 2)
+    with pytest.raises(TypeError, match="foo"):
+        nd.sum(a, foo=1)

@@ -246,8 +246,6 @@ def test_triplet_loss():
     assert _fit(get_net(10), gluon.loss.TripletLoss(), data, [pos, neg]) < 0.05
 
 
-@pytest.mark.xfail(strict=True, reason="kiln ops reject unknown keyword attributes; MXNet "
-                                        "ignores broadcast_maximum(..., axis=1) (ndarray/)")
 @with_seed()
 def test_cosine_loss():
     # Generating samples
