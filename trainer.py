@@ -18,6 +18,8 @@ import tempfile
 
 from . import optimizer as opt
 from .ndarray.ndarray import _move
+from .nn.parameter import Parameter
+from .symbol.cached import PARAM_DATA_VERSION
 
 __all__ = ["Trainer"]
 
@@ -163,18 +165,30 @@ class Trainer:
             for g in grads:
                 g._data[...] = _move(total, g.context)
 
-    def _update(self, ignore_stale_grad=False):
-        active = [(i, p, p.list_data()) for i, p in enumerate(self._params)
+    def _active(self):
+        """``(index, param, data arrays, gradient arrays)`` of the parameters with gradients,
+        kept between steps while no Parameter replaced its arrays (PARAM_DATA_VERSION)."""
+        version = PARAM_DATA_VERSION[0]
+        cache = getattr(self, "_active_cache", None)
+        if cache is not None and cache[0] == version:
+            return cache[1]
+        active = [(i, p, p.list_data(), p.list_grad()) for i, p in enumerate(self._params)
                   if p.grad_req != "null"]
+        if all(isinstance(p, Parameter) for p in self._params):  # others may change silently
+            self._active_cache = (version, active)
+        return active
+
+    def _update(self, ignore_stale_grad=False):
+        active = self._active()
         if not ignore_stale_grad:
             # check every parameter before consuming any flag, so a raise changes nothing
-            for _, param, datas in active:
+            for _, param, datas, _ in active:
                 for data in datas:
                     if _fresh(data) is False:
                         raise UserWarning(_stale_message(param.name, data.context))
         updates = [[] for _ in self._updaters]
-        for i, param, datas in active:
-            for upd, arr, grad in zip(updates, datas, param.list_grad()):
+        for i, _, datas, grads in active:
+            for upd, arr, grad in zip(updates, datas, grads):
                 if not ignore_stale_grad or _fresh(arr) is not False:
                     upd.append((i, grad, arr))
                     _mark_used(arr)

@@ -145,9 +145,9 @@ class Parameter:
             return
         if req == "null":
             self._data = [d.detach() for d in self._data]
-            _data_replaced()
         else:
             self._init_grad()
+        _data_replaced()
 
     @property
     def dtype(self):

@@ -228,3 +228,25 @@ def test_deferred_parameter_and_float16_master_weights():
     np.testing.assert_array_equal(p.data().asnumpy(), want.astype(np.float16))
     state = tr._updaters[0].states[0]
     assert state[1].dtype == np.float32  # SGD keeps (momentum, float32 master)
+
+
+def test_trainer_follows_parameters_that_replace_their_arrays():
+    """The Trainer keeps its parameter list between steps; re-initializing, casting or
+    toggling grad_req must still update the arrays the block uses."""
+    net = kiln.gluon.nn.Dense(2, in_units=3)
+    net.initialize()
+    tr = Trainer(net.collect_params(), "sgd", {"learning_rate": 1.0})
+    x = kiln.nd.ones((1, 3))
+
+    def step():
+        with kiln.autograd.record():
+            y = net(x).sum()
+        y.backward()
+        tr.step(1)
+    step()
+    net.initialize(kiln.init.Zero(), force_reinit=True)
+    net.bias.grad_req = "null"
+    net.bias.grad_req = "write"
+    step()
+    np.testing.assert_allclose(net.weight.data().asnumpy(), -np.ones((2, 3)))
+    np.testing.assert_allclose(net.bias.data().asnumpy(), -np.ones(2))
