@@ -169,10 +169,17 @@ def _run_backward(heads, head_grads, create_graph, order=None):
         if hg is None:
             hg = _new(h._ctx.xp.ones(h._data.shape, h._data.dtype), h._ctx)
         _accumulate(grads, _key(h), hg)
+    pop = grads.pop
     for node in _topo(heads) if order is None else order:
-        gouts = [grads.pop((id(node), i), None) for i in range(node.n_out)]
-        if all(g is None for g in gouts):
-            continue
+        if node.n_out == 1:
+            g = pop((id(node), 0), None)
+            if g is None:
+                continue
+            gouts = [g]
+        else:
+            gouts = [pop((id(node), i), None) for i in range(node.n_out)]
+            if all(g is None for g in gouts):
+                continue
         if node.op.grad is None:  # no gradient (sign, argmax, comparisons): zero contribution
             continue
         outs = None
