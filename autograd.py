@@ -168,6 +168,8 @@ def _run_backward(heads, head_grads, create_graph, order=None):
     for h, hg in zip(heads, head_grads):
         if hg is None:
             hg = _new(h._ctx.xp.ones(h._data.shape, h._data.dtype), h._ctx)
+        elif hg._data.dtype != h._data.dtype:  # MXNet keeps a head's gradient in its dtype
+            hg = _new(hg._data.astype(h._data.dtype), hg._ctx)
         _accumulate(grads, _key(h), hg)
     pop = grads.pop
     for node in _topo(heads) if order is None else order:

@@ -1,7 +1,7 @@
 """Basic neural-network ops: FullyConnected, Dropout, Embedding, SequenceMask.
 
-``dropout`` is a plain function (exported through ``EXPORTS``) built from the registered random
-op ``dropout_mask``, so it works eagerly, under autograd and while tracing alike.
+``Dropout`` is a registry op (MXNet's): in training mode (or ``mode='always'``) it draws its mask
+as a second, hidden output that the gradient reuses; ``kiln.nd.Dropout`` returns the first.
 """
 import math
 
@@ -9,7 +9,7 @@ import numpy as np
 
 from ...base import OpError
 from .. import ops as F
-from .._registry import REQUIRED, STATE, Aval, Sample, register
+from .._registry import REQUIRED, Aval, Sample, register
 from ._rules import check_shapes, norm_axis
 from ._samples import rnd
 
@@ -121,31 +121,100 @@ dropout_mask = register(
     """)
 
 
-def dropout(data, p=0.5, mode="training", axes=(), cudnn_off=False, out=None, **_ignored):
-    """Randomly zero elements with probability ``p`` and scale the rest by ``1/(1-p)``.
+_DROPOUT_MODES = ("training", "always")
 
-    Identity (returns ``data`` itself) unless autograd is in training mode or
-    ``mode='always'``. ``axes`` share one mask value along those axes (variational dropout).
-    Output: same shape and dtype as data.
+
+def _dropout_active(p, mode, train):
+    """Whether a Dropout call draws a mask: p > 0, and training mode or ``mode='always'``."""
+    if mode not in _DROPOUT_MODES:
+        raise ValueError(f"Dropout: mode must be 'training' or 'always', got {mode!r}")
+    return float(p) > 0.0 and (mode == "always" or bool(train))
+
+
+def _dropout_n_out(attrs):
+    # The mask is a second, hidden output (as in MXNet) of a call that draws one, so the
+    # gradient reuses it. A node built without a mode (symbolic call, loaded file) has one
+    # output: its mode is only known when it runs, through the public function below.
+    if "_train" not in attrs:
+        return 1
+    return 2 if _dropout_active(attrs.get("p", 0.5), attrs.get("mode", "training"),
+                                attrs["_train"]) else 1
+
+
+def _dropout_kernel(xp, x, p=0.5, mode="training", axes=(), cudnn_off=False, _train=False):
+    if not _dropout_active(p, mode, _train):
+        return x.copy()   # a new array, as MXNet's predict-mode Dropout writes one
+    mask = _dropout_mask_kernel(xp, x, p, axes)
+    return x * mask, mask
+
+
+def _dropout_infer(x, p=0.5, mode="training", axes=(), cudnn_off=False, _train=False):
+    out = Aval(tuple(x.shape), np.dtype(x.dtype))
+    if not _dropout_active(p, mode, _train):
+        return out
+    return out, Aval(_mask_shape(x.shape, axes), np.dtype(x.dtype))
+
+
+def _dropout_grad(i, o, g, p=0.5, mode="training", axes=(), cudnn_off=False, _train=False):
+    if o is not None and len(o) == 2:
+        return (g[0] * o[1],)   # the mask the forward drew
+    return (g[0],)
+
+
+def _dropout_onnx(g, i, a, o, p=0.5, mode="training", axes=(), cudnn_off=False, _train=False):
+    # inference graphs: Dropout is the identity (a drawn mask would be all ones)
+    out = g.op("Identity", i[0])
+    if len(o) < 2:
+        return out
+    return [out, g.const(np.ones(tuple(o[1].shape), o[1].dtype))]
+
+
+def _dropout_samples():
+    return [Sample(rnd(3, 4), p=0.5),                         # predict mode: identity
+            Sample(rnd(2, 3, 4), p=0.3, axes=(1,)),
+            Sample(rnd(3, 4), p=0.0),                         # gradient: deterministic
+            Sample(rnd(2, 3), p=0.0, mode="always"),
+            Sample(rnd(3, 4), p=0.5, mode="always", grad=False, onnx=False)]
+
+
+_dropout_op_func = register(
+    "dropout", _dropout_kernel, attrs={"p": 0.5, "mode": "training", "axes": (),
+                                       "cudnn_off": False},
+    num_outputs=_dropout_n_out, infer=_dropout_infer, grad=_dropout_grad, onnx=_dropout_onnx,
+    samples=_dropout_samples(), uses_mode=True, random=True, second_order=True,
+    no_ref="random: checked statistically in tests/test_nn_ops.py", aliases=("Dropout",))
+_DROPOUT = _dropout_op_func.op
+
+
+def dropout(data, p=0.5, mode="training", axes=(), cudnn_off=False, out=None, **kwargs):
+    """Randomly zero elements with probability ``p`` and scale the rest by ``1/(1-p)``
+    (MXNet ``Dropout``).
+
+    A copy of data unless autograd is in training mode or ``mode='always'``. ``axes`` share one
+    mask value along those axes (variational dropout). The gradient is the output gradient
+    times the same mask. ``cudnn_off`` is accepted for MXNet compatibility. Output: same shape
+    and dtype as data.
 
     Example::
 
         >>> with kl.autograd.train_mode():
         ...     y = nd.Dropout(nd.ones((2, 4)), p=0.5)   # entries 0 or 2
     """
-    if mode not in ("training", "always"):
-        raise ValueError(f"Dropout: mode must be 'training' or 'always', got {mode!r}")
-    if (mode == "training" and not STATE.training) or float(p) == 0.0:
-        res = data
-    else:
-        res = data * F.dropout_mask(data, p=p, axes=tuple(axes or ()))
+    res = _dropout_op_func(data, p, mode, axes, cudnn_off, **kwargs)
+    if isinstance(res, list):   # the hidden mask output stays inside (autograd keeps it)
+        res = res[0]
     if out is not None:
         out[:] = res
         return out
     return res
 
 
-EXPORTS = {"dropout": dropout, "Dropout": dropout}
+# The public function (kiln.nd.Dropout, the graph evaluator, kiln.sym's F) shows one output,
+# as MXNet's Dropout does: the op's function is this wrapper.
+dropout.op = _DROPOUT
+dropout.__module__ = "kiln.ndarray"
+_DROPOUT.func = dropout
+_DROPOUT.doc = dropout.__doc__
 
 
 # ---- Embedding -----------------------------------------------------------------------------
