@@ -454,6 +454,32 @@ class HybridBlock(Block):
         super().register_child(block, name)
         self._clear_cached_op()
 
+    def register_op_hook(self, callback, monitor_all=False):
+        """Call ``callback(name, op_type, array)`` for every op output while this (hybridized)
+        block and its children run compiled graphs; ``monitor_all`` also reports each op's
+        inputs (``<node>_<input>``). Names are the graph's node names (``<node>_output``),
+        op types MXNet's (``FullyConnected``); arrays are NDArrays (copies are not made:
+        read them in the callback). Registering recompiles the graphs with the calls in.
+
+        Example::
+
+            >>> net.hybridize(); net.register_op_hook(lambda n, op, a: print(n, op, a.shape))
+        """
+        for block in self._all_blocks():
+            block._hybrid_flags = dict(block._hybrid_flags,
+                                       op_hook=(callback, bool(monitor_all)))
+            block._clear_cached_op()
+
+    def _all_blocks(self):
+        stack, seen = [self], []
+        while stack:
+            block = stack.pop()
+            if isinstance(block, HybridBlock) and block not in seen:
+                seen.append(block)
+            stack.extend(c() if callable(c) and not hasattr(c, "forward") else c
+                         for c in block._children.values())
+        return seen
+
     def _clear_cached_op(self):
         self._cached_graph = ()
         self._cached_op = None
@@ -470,8 +496,11 @@ class HybridBlock(Block):
         """
         _check_hybrid_kwargs(kwargs)
         self._active = bool(active)
+        hook = self._hybrid_flags.get("op_hook")  # an installed op hook survives re-hybridizing
         self._hybrid_flags = dict(static_alloc=static_alloc, static_shape=static_shape,
                                   backend=backend, **kwargs)
+        if hook is not None:
+            self._hybrid_flags["op_hook"] = hook
         self._clear_cached_op()
         if active and (self._forward_hooks or self._forward_pre_hooks):
             warnings.warn(f'"{self.name}" is being hybridized while still having forward '

@@ -164,8 +164,10 @@ class GraphEntry:
         self.args = self.input_entries + self.param_entries
         self.graph = passes.optimize(self.outputs, self.xp, fuse_ops=True)
         self.static_xp = self.xp if flags.get("static_alloc") else None
+        hook = flags.get("op_hook")
+        self.op_hook = None if hook is None else (hook[0], hook[1], ctx)
         self.forward = compile_graph(self.args, self.graph, name="forward",
-                                     static_xp=self.static_xp)
+                                     static_xp=self.static_xp, op_hook=self.op_hook)
         self.train = {}
 
     def params_match(self):
@@ -248,11 +250,12 @@ class TrainGraph:
         n_out = len(entry.outputs)
         outs, gtargets = targets[:n_out], targets[n_out:]
         head_ids = {h.id for h, _ in heads}
-        saved = _saved_entries(gtargets, head_ids, {n.id for n, _ in entry.args})
+        saved = _saved_entries(gtargets, head_ids, {n.id for n, _ in entry.args},
+                               {n.id for n, _ in outs})
         self.saved_count = len(saved)
         sx = entry.static_xp
         self.forward = compile_graph(entry.args, outs + saved, name="forward_train",
-                                     static_xp=sx)
+                                     static_xp=sx, op_hook=entry.op_hook)
         self.backward = compile_graph(entry.args + saved + heads, gtargets, name="backward",
                                       static_xp=sx)
         self.n_out = n_out
@@ -266,7 +269,7 @@ class TrainGraph:
         _registry._record(_CachedOp(self, saved), tuple(args), {}, outputs)  # autograd's
 
 
-def _saved_entries(targets, head_ids, arg_ids):
+def _saved_entries(targets, head_ids, arg_ids, out_ids=frozenset()):
     """Forward entries the backward uses: inputs of backward nodes computed by the forward.
 
     A cheap elementwise forward node used only by the backward (relu's ``sign(y)`` mask,
@@ -278,7 +281,7 @@ def _saved_entries(targets, head_ids, arg_ids):
     for n in nodes:
         if any(is_entry(i) and i[0].id in backward for i in n.inputs):
             backward.add(n.id)
-    _move_cheap_nodes(nodes, targets, backward, arg_ids)
+    _move_cheap_nodes(nodes, targets, backward, set(arg_ids) | set(out_ids))
     saved, seen = [], set()
 
     def keep(e):
@@ -297,7 +300,7 @@ def _saved_entries(targets, head_ids, arg_ids):
     return saved
 
 
-def _move_cheap_nodes(nodes, targets, backward, arg_ids):
+def _move_cheap_nodes(nodes, targets, backward, kept_ids):
     """Add to ``backward`` the cheap forward nodes that only feed it (see _saved_entries)."""
     consumers = {}
     for n in nodes:
@@ -310,16 +313,17 @@ def _move_cheap_nodes(nodes, targets, backward, arg_ids):
                 or n.op.name not in fastpath.ELEMENTWISE or not consumers.get(n.id)
                 or not all(c in backward for c in consumers[n.id])):
             continue
-        if all(_kept_anyway(i, n.id, consumers, backward, arg_ids) for i in n.inputs):
+        if all(_kept_anyway(i, n.id, consumers, backward, kept_ids) for i in n.inputs):
             backward.add(n.id)
 
 
-def _kept_anyway(entry, user_id, consumers, backward, arg_ids):
-    """Whether ``entry`` reaches the backward without ``user_id`` needing it there."""
+def _kept_anyway(entry, user_id, consumers, backward, kept_ids):
+    """Whether ``entry`` reaches the backward without ``user_id`` needing it there (graph
+    inputs and outputs are held anyway: saving an output costs no memory)."""
     if not is_entry(entry):
         return True
     node = entry[0]
-    if node.kind != "op" or node.id in arg_ids:
+    if node.kind != "op" or node.id in kept_ids:
         return True
     return any(c in backward and c != user_id for c in consumers.get(node.id, ()))
 

@@ -56,13 +56,15 @@ def _literal(v, ns):
     return name
 
 
-def compile_graph(args, targets, name="graph", static_xp=None):
+def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None):
     """Generate ``fn(xp, *args)`` returning the values of ``targets``.
 
     ``args``: entries provided by the caller, in order (graph inputs, parameters, saved values).
     ``targets``: entries to return. Constant nodes are bound into the function's globals.
     ``static_xp``: the array module to preallocate persistent intermediate buffers with
     (``static_alloc``); such a function must not run in two threads at once.
+    ``op_hook``: ``(callback, monitor_all, ctx)`` (``HybridBlock.register_op_hook``): each op's
+    output (and with monitor_all its inputs) is passed to the callback as it is computed.
     """
     ns = {"_partial": functools.partial}
     var_of = {}
@@ -96,6 +98,8 @@ def compile_graph(args, targets, name="graph", static_xp=None):
         for k, o in enumerate(outs):
             var_of[(node.id, k)] = o
         comment = f"  # {node.name}" + (f" @ {node.where()}" if node.source else "")
+        if op_hook is not None and op_hook[1]:
+            lines += _hook_lines(node, in_vars, ns)
         fast = fastpath.emit(node, [_aval(i) if is_entry(i) else i for i in node.inputs])
         if fast is not None:
             expr, out_expr = fast
@@ -127,6 +131,10 @@ def compile_graph(args, targets, name="graph", static_xp=None):
             lhs = outs[0] if n_out == 1 else ", ".join(outs) + ", *_"
             lines.append(f"    {lhs} = {kname}(xp{', ' if ins else ''}{ins}){comment}")
         line_nodes[len(lines)] = node
+        if op_hook is not None:
+            ns.setdefault("_hook", _hook_caller(op_hook[0], op_hook[2]))
+            lines += [f"    _hook({node.name + suffix!r}, {_op_type(node)!r}, {o})"
+                      for suffix, o in zip(_output_suffixes(node), outs)]
         dead = uses.get(idx, ())
         dead = [v for v in dead if v.startswith("t")]
         if dead:
@@ -142,6 +150,35 @@ def compile_graph(args, targets, name="graph", static_xp=None):
     code = compile(source, "<kiln-graph>", "exec")
     exec(code, ns)  # noqa: S102 - our own generated straight-line code
     return Compiled(ns[name], source, line_nodes, arg_names)
+
+
+def _op_type(node):
+    from ..export.mxnet_json import export_name
+    return export_name(node)[0]
+
+
+def _output_suffixes(node):
+    n = node.num_outputs
+    return ["_output"] if n == 1 else [f"_output{k}" for k in range(n)]
+
+
+def _hook_lines(node, in_vars, ns):
+    """Report the array inputs of ``node`` (``monitor_all``), named after the op's inputs."""
+    names = [n.lstrip("*").rstrip("?") for n in node.op.inputs] if node.op.inputs else []
+    lines = []
+    for k, (i, v) in enumerate(zip(node.inputs, in_vars)):
+        if is_entry(i):
+            label = names[k] if k < len(names) and not node.op.variadic else f"input{k}"
+            lines.append(f"    _hook({node.name + '_' + label!r}, {_op_type(node)!r}, {v})")
+    return lines
+
+
+def _hook_caller(callback, ctx):
+    from ..ndarray.ndarray import _new
+
+    def call(name, op_type, array):
+        callback(name, op_type, _new(array, ctx))
+    return call
 
 
 def _owner_check(static_ids):

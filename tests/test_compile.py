@@ -112,3 +112,25 @@ def test_softmax_cross_entropy_is_fused_in_the_compiled_graph(kwargs):
     np.testing.assert_allclose(grads[1][1], grads[0][1], rtol=1e-6, atol=1e-7)
     fused = "_log_softmax_pick" in loss_fn.generated_code()
     assert fused == (not kwargs.get("from_logits"))  # from_logits has no log_softmax to fuse
+
+
+@pytest.mark.parametrize("static_alloc", [False, True])
+def test_register_op_hook_reports_every_op_output(static_alloc):
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Dense(3, in_units=4), gluon.nn.Activation("relu"))
+    net.initialize()
+    net.hybridize(static_alloc=static_alloc)
+    seen = []
+    net.register_op_hook(lambda name, op, arr: seen.append((name, op, arr.asnumpy().copy())))
+    x = nd.array(np.arange(8.0).reshape(2, 4) - 3)
+    out = net(x)
+    assert [(n.endswith("_output"), op) for n, op, _ in seen] == [
+        (True, "FullyConnected"), (True, "Activation")]
+    np.testing.assert_allclose(seen[-1][2], out.asnumpy())
+    seen.clear()
+    net.register_op_hook(lambda name, op, arr: seen.append((name, op)), monitor_all=True)
+    net.hybridize(static_alloc=static_alloc)  # the hook stays installed
+    with autograd.record():
+        net(x)
+    assert [op for _, op in seen] == ["FullyConnected"] * 4 + ["Activation"] * 2
+    assert seen[0][0].endswith("_data") and seen[1][0].endswith("_weight")
