@@ -59,6 +59,8 @@ _IMPORT_NAMES = {"_zeros": "zeros", "_ones": "ones", "_full": "full", "_arange":
                  "SoftmaxOutput": "softmax", "_copy": "identity", "Softmax": "softmax",
                  "_linalg_gemm2": "linalg_gemm2", "_power": "power", "_hypot": "hypot"}
 _DROP_ON_IMPORT = {"SoftmaxOutput": ("label",)}
+# MXNet counts hidden outputs in ``node_row_ptr``: Dropout's mask, BatchNorm's mean and var
+_MXNET_NUM_OUTPUTS = {"Dropout": 2, "BatchNorm": 3}
 
 
 def format_attr(v):
@@ -119,8 +121,13 @@ def symbol_to_json(sym, rename=None):
     """
     rename = rename or {}
     nodes = topo_order(sym._entries)
+    dropouts, masks = _traced_dropouts(nodes, sym._entries)
     index, out_nodes, arg_nodes, row_ptr, consts = {}, [], [], [0], {}
     for node in nodes:
+        if node.id in masks:
+            continue
+        if node.id in dropouts:
+            node = dropouts[node.id]
         if node.kind in ("var", "const"):
             name = rename.get(node.id, node.name)
             if node.kind == "const":
@@ -140,11 +147,40 @@ def symbol_to_json(sym, rename=None):
             entry = {"op": op_name, "name": node.name, "attrs": attrs, "inputs": ins}
         index[node.id] = len(out_nodes)
         out_nodes.append(entry)
-        row_ptr.append(row_ptr[-1] + (node.num_outputs if node.kind == "op" else 1))
+        n_out = 1
+        if node.kind == "op":
+            n_out = max(node.num_outputs, _MXNET_NUM_OUTPUTS.get(entry["op"], 1))
+        row_ptr.append(row_ptr[-1] + n_out)
     heads = [[index[n.id], i, 0] for n, i in sym._entries]
     doc = {"nodes": out_nodes, "arg_nodes": arg_nodes, "node_row_ptr": row_ptr,
            "heads": heads, "attrs": {"mxnet_version": ["int", MXNET_VERSION]}}
     return json.dumps(doc, indent=2), consts
+
+
+def _traced_dropouts(nodes, heads):
+    """``multiply(x, dropout_mask(x))``, how a trace spells a Dropout that draws a mask
+    (``mode='always'`` in a predict-mode graph; see ops/nn_basic.py ``dropout``), written back as
+    MXNet's ``Dropout``. Returns (multiply node id -> Dropout node, ids of masks to skip)."""
+    users = {}
+    for n in nodes:
+        for i in n.input_entries():
+            users.setdefault(i[0].id, []).append(n)
+    head_ids = {n.id for n, _ in heads}
+    found, masks = {}, set()
+    for n in nodes:
+        if n.kind != "op" or n.op.name != "multiply" or not all(map(is_entry, n.inputs)):
+            continue
+        x, (m, k) = n.inputs
+        if (m.kind == "op" and m.op.name == "dropout_mask" and m.inputs[0] == x
+                and m.id not in head_ids and all(u is n for u in users[m.id])):
+            attrs = {"p": m.attrs.get("p", 0.5), "mode": "always",
+                     "axes": m.attrs.get("axes", ()), "cudnn_off": False}
+            name = "dropout".join(n.name.rsplit("multiply", 1))   # 1.multiply0 -> 1.dropout0
+            found[n.id] = Node("op", _registry.OPS["dropout"], (x,), attrs, name=name,
+                               avals=n.avals)
+            found[n.id].id = n.id   # consumers index it under the multiply's id
+            masks.add(m.id)
+    return found, masks
 
 
 def _var_attrs(node):

@@ -173,9 +173,11 @@ def _named(fn, hint):
 
 
 def _call_composite(tracer, fn, hint, name, args, kwargs):
-    """A kiln function written in Python (``Dropout``...): its result node takes the name; a
-    result that is an input unchanged (Dropout in predict mode) becomes a named identity node
-    so the graph keeps one node per call, as MXNet's."""
+    """A kiln function written in Python over registry ops (``batch_take``, ``moveaxis``...):
+    its result node takes the name; a result that is an input unchanged becomes a named
+    identity node so the graph keeps one node per call, as MXNet's. (``Dropout`` is a registry
+    op whose public function carries ``.op``: it takes the single-node path above and makes
+    MXNet's ``Dropout`` node, ``dropout0_fwd``.)"""
     mark = next(_ids)
     out = fn(*args, **kwargs)
     if not (isinstance(out, Symbol) and len(out._entries) == 1):

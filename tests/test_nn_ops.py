@@ -152,10 +152,16 @@ def test_batch_norm_training_second_order():
 
 # ---- Dropout -----------------------------------------------------------------------------
 def test_dropout_identity_in_predict_mode():
-    x = nd.ones((4, 5))
-    assert nd.Dropout(x, p=0.5) is x
+    x = nd.array(np.arange(20.0).reshape(4, 5))
+    y = nd.Dropout(x, p=0.5)
+    np.testing.assert_array_equal(y.asnumpy(), x.asnumpy())
+    y[:] = 0                                   # a new array, as MXNet's
+    assert x.asnumpy().sum() == 190
+    x.attach_grad()
     with autograd.record(train_mode=False):
-        assert nd.Dropout(x, p=0.5) is x
+        y = nd.Dropout(x, p=0.5)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy(), np.ones((4, 5)))
 
 
 def test_dropout_rate_and_scaling_in_training():
@@ -191,6 +197,102 @@ def test_dropout_reproducible_for_a_seed_and_gradient_is_the_mask():
         outs.append((y.asnumpy(), x.grad.asnumpy()))
     np.testing.assert_array_equal(outs[0][0], outs[1][0])
     np.testing.assert_allclose(outs[0][1], (outs[0][0] != 0) / 0.6, rtol=1e-6)
+
+
+def test_dropout_is_a_registry_op_with_one_visible_output():
+    from kiln.ndarray._registry import get
+    op = get("Dropout")
+    assert nd.Dropout.op is op and nd.dropout is nd.Dropout and op.func is nd.Dropout
+    assert list(op.attrs) == ["p", "mode", "axes", "cudnn_off"]
+    s = kl.sym.Dropout(kl.sym.var("x"), p=0.2, name="drop")
+    assert s.list_outputs() == ["drop_output"]
+    assert s.infer_shape(x=(2, 3))[1] == [(2, 3)]
+    with pytest.raises(Exception, match="mode"):
+        nd.Dropout(nd.ones((2, 2)), p=0.5, mode="sometimes")
+
+
+def test_dropout_always_mode_gradient_is_its_mask_in_predict_mode():
+    kl.random.seed(5)
+    x = nd.array(np.random.default_rng(1).uniform(1, 2, size=(20, 30)))
+    x.attach_grad()
+    with autograd.record(train_mode=False):
+        y = nd.Dropout(x, p=0.5, mode="always", axes=(0,))
+    y.backward()
+    mask = y.asnumpy() / x.asnumpy()
+    assert (mask == mask[:1]).all() and set(np.unique(mask)) <= {0.0, 2.0}
+    np.testing.assert_allclose(x.grad.asnumpy(), mask, rtol=1e-6)
+
+
+def test_dropout_p1_drops_everything_and_p0_keeps_everything():
+    x = nd.ones((3, 4))
+    with autograd.train_mode():
+        assert (nd.Dropout(x, p=1.0).asnumpy() == 0).all()   # MXNet gives 0 * inf = NaN
+        np.testing.assert_array_equal(nd.Dropout(x, p=0.0).asnumpy(), x.asnumpy())
+
+
+def test_dropout_out_argument():
+    x, out = nd.ones((2, 3)), nd.zeros((2, 3))
+    assert nd.Dropout(x, p=0.5, out=out) is out
+    np.testing.assert_array_equal(out.asnumpy(), x.asnumpy())
+
+
+def test_dropout_hybridized_graphs_and_export():
+    import json
+    net = kl.gluon.nn.HybridSequential(prefix="net_")
+    with net.name_scope():
+        net.add(kl.gluon.nn.Dense(4, in_units=3), kl.gluon.nn.Dropout(0.5, axes=(1,)))
+    net.initialize()
+    x = nd.ones((5, 3))
+    y_eager = net(x).asnumpy()
+    net.hybridize()
+    np.testing.assert_allclose(net(x).asnumpy(), y_eager, rtol=1e-6)
+    graph = net._cached_op.entries
+    ops = {n.op.name for e in graph.values() for n in _topo(e.graph) if n.kind == "op"}
+    assert "dropout" in ops                     # predict-mode graph: MXNet's Dropout node
+    kl.random.seed(3)
+    with autograd.train_mode():
+        e = net(x).asnumpy()
+    net2 = kl.gluon.nn.HybridSequential()
+    net2.add(kl.gluon.nn.Dense(4, in_units=3), kl.gluon.nn.Dropout(0.5, axes=(1,)))
+    net2.initialize()
+    net2[0].weight.set_data(net[0].weight.data())
+    kl.random.seed(3)
+    with autograd.train_mode():
+        np.testing.assert_array_equal(net2(x).asnumpy(), e)      # eager == hybridized
+    sym = net(kl.sym.var("data"))
+    doc = json.loads(sym.tojson())
+    node = [n for n in doc["nodes"] if n["op"] == "Dropout"][0]
+    assert node["name"] == "net_dropout0_fwd"
+    assert node["attrs"] == {"p": "0.5", "mode": "training", "axes": "(1,)",
+                             "cudnn_off": "False"}
+    back = kl.sym.load_json(sym.tojson())
+    assert [n.op.name for n in _topo(back._entries) if n.kind == "op"][-1] == "dropout"
+
+
+def test_dropout_always_hybridized_gradient_and_export(tmp_path):
+    import json
+    s = kl.sym.Dropout(kl.sym.var("x"), p=0.5, mode="always", axes=(1,))
+    block = kl.gluon.SymbolBlock(s, [kl.sym.var("x")])
+    block.hybridize()
+    x = nd.array(np.random.default_rng(2).uniform(1, 2, size=(30, 4)))
+    x.attach_grad()
+    with autograd.record(train_mode=False):   # predict mode still drops: the same mask twice
+        y = block(x)
+    y.backward()
+    mask = y.asnumpy() / x.asnumpy()
+    assert 0 < (mask != 0).mean() < 1 and (mask == mask[:, :1]).all()
+    np.testing.assert_allclose(x.grad.asnumpy(), mask, rtol=1e-6)
+    block.export(str(tmp_path / "always"))
+    doc = json.loads((tmp_path / "always-symbol.json").read_text())
+    assert [n["op"] for n in doc["nodes"]] == ["null", "Dropout"]
+    assert doc["nodes"][1]["attrs"] == {"p": "0.5", "mode": "always", "axes": "(1,)",
+                                        "cudnn_off": "False"}
+    assert doc["node_row_ptr"] == [0, 1, 3]          # MXNet counts the hidden mask output
+
+
+def _topo(entries):
+    from kiln.symbol.graph import topo_order
+    return topo_order(entries)
 
 
 # ---- Embedding, SequenceMask, FullyConnected ---------------------------------------------
