@@ -1,8 +1,8 @@
 """All registered ops as functions (``kiln.nd.<name>``), one module per family.
 
 Families register on import; this module then exposes every op and alias by name, plus the
-plain Python functions a family lists in its ``EXPORTS`` dict (composites such as ``dropout``
-that are built from registry ops rather than being one).
+plain Python functions a family lists in its ``EXPORTS`` dict (composites such as ``batch_take``,
+or wrappers with MXNet's positional order such as ``zeros``).
 """
 import importlib
 
