@@ -72,7 +72,7 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None):
     for k, (node, i) in enumerate(args):
         var_of[(node.id, i)] = f"a{k}"
         arg_names.append(node.name)
-    provided = {n.id for n, _ in args if n.num_outputs == 1}
+    provided = _provided_nodes(args, targets)
     nodes = [n for n in topo_order(targets, stop=provided)]
     uses = _last_uses(nodes, targets, var_of)
     lines = [f"def {name}(xp{''.join(f', a{k}' for k in range(len(args)))}):"]
@@ -150,6 +150,21 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None):
     code = compile(source, "<kiln-graph>", "exec")
     exec(code, ns)  # noqa: S102 - our own generated straight-line code
     return Compiled(ns[name], source, line_nodes, arg_names)
+
+
+def _provided_nodes(args, targets):
+    """Nodes the caller provides: single-output ones given as arguments, and multi-output ones
+    whose every output this function reads is given (a node is never run again for an output
+    nobody reads: a random op would draw anew)."""
+    provided = {n.id for n, _ in args if n.num_outputs == 1}
+    multi = {n.id for n, _ in args if n.num_outputs > 1}
+    if not multi:
+        return provided
+    given = {(n.id, i) for n, i in args}
+    read = {(n.id, i) for n, i in targets}
+    for node in topo_order(targets, stop=provided | multi):
+        read.update((e[0].id, e[1]) for e in node.inputs if is_entry(e))
+    return provided | {m for m in multi if all(k in given for k in read if k[0] == m)}
 
 
 def _op_type(node):
