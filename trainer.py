@@ -44,6 +44,7 @@ class Trainer:
             raise ValueError(f"First argument must be a list or dict of Parameters, got "
                              f"{type(params)}.")
         self._params = []
+        self._active_cache = None  # (PARAM_DATA_VERSION, active parameters): see _active
         self._param2idx = {}
         for i, param in enumerate(params):
             if not (hasattr(param, "list_data") and hasattr(param, "name")):
@@ -169,7 +170,7 @@ class Trainer:
         """``(index, param, data arrays, gradient arrays)`` of the parameters with gradients,
         kept between steps while no Parameter replaced its arrays (PARAM_DATA_VERSION)."""
         version = PARAM_DATA_VERSION[0]
-        cache = getattr(self, "_active_cache", None)
+        cache = self._active_cache
         if cache is not None and cache[0] == version:
             return cache[1]
         active = [(i, p, p.list_data(), p.list_grad()) for i, p in enumerate(self._params)

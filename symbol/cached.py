@@ -195,11 +195,11 @@ class GraphEntry:
 
     def run(self, leaves):
         inputs = [leaves[k] for k in self.input_pos] if self.has_literals else list(leaves)
-        params = self._param_arrays()
-        datas = [x._data for x in inputs] + [p._data for p in params]
+        arrays_in = inputs + self._param_arrays()
+        datas = [a._data for a in arrays_in]
         if not STATE.recording:
             return self._wrap(self.forward(self.xp, *datas))
-        need = tuple(a._node is not None or a._grad_req is not None for a in inputs + params)
+        need = tuple(a._node is not None or a._grad_req is not None for a in arrays_in)
         if not any(need):
             return self._wrap(self.forward(self.xp, *datas))
         train = self.train.get(need)  # one backward per set of arrays that need gradients
@@ -207,7 +207,7 @@ class GraphEntry:
             train = self.train[need] = TrainGraph(self, need)
         outs, saved = train.run_forward(datas)
         arrays = [_new(o, self.ctx) for o in outs]
-        train.record(inputs + params, arrays, saved)
+        train.record(arrays_in, arrays, saved)
         return arrays[0] if self.out_tree == "*" else unflatten(self.out_tree, iter(arrays))
 
     def _wrap(self, outs):

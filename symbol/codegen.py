@@ -99,7 +99,7 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None):
             var_of[(node.id, k)] = o
         comment = f"  # {node.name}" + (f" @ {node.where()}" if node.source else "")
         if op_hook is not None and op_hook[1]:
-            lines += _hook_lines(node, in_vars, ns)
+            lines += _hook_lines(node, in_vars)
         fast = fastpath.emit(node, [_aval(i) if is_entry(i) else i for i in node.inputs])
         if fast is not None:
             expr, out_expr = fast
@@ -177,7 +177,7 @@ def _output_suffixes(node):
     return ["_output"] if n == 1 else [f"_output{k}" for k in range(n)]
 
 
-def _hook_lines(node, in_vars, ns):
+def _hook_lines(node, in_vars):
     """Report the array inputs of ``node`` (``monitor_all``), named after the op's inputs."""
     names = [n.lstrip("*").rstrip("?") for n in node.op.inputs] if node.op.inputs else []
     lines = []

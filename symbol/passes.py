@@ -3,6 +3,8 @@
 Every pass maps a list of target entries to an equivalent list; dead code disappears because
 only what the targets reach is rebuilt. Nodes are never mutated: changed nodes are copied.
 """
+import math
+
 import numpy as np
 
 from .graph import Node, is_entry, topo_order
@@ -103,8 +105,11 @@ _IDENTITY_OPS = {"identity", "stop_gradient"}
 _SINGLETON_REDUCERS = {"sum", "mean", "max", "min", "prod"}
 
 
-def _size(shape):
-    return int(np.prod(shape, dtype=np.int64))
+def _replacement(node, op_name, inputs, attrs, avals):
+    """A new ``op_name`` node standing for ``node`` (same name, block path and source line)."""
+    from ..ndarray._registry import OPS
+    return [(Node("op", OPS[op_name], inputs, attrs, name=node.name, avals=avals,
+                  block=node.block, source=node.source), 0)]
 
 
 def _moves_no_data(node, inputs, out):
@@ -115,14 +120,7 @@ def _moves_no_data(node, inputs, out):
         return False
     if name not in _SINGLETON_REDUCERS and name != "_broadcast_reduced":
         return False
-    return _size(src.shape) == _size(out.shape)
-
-
-def _as_reshape(node, inp, out):
-    from ..ndarray._registry import OPS
-    new = Node("op", OPS["reshape"], (inp,), {"shape": tuple(out.shape)}, name=node.name,
-               avals=(out,), block=node.block, source=node.source)
-    return [(new, 0)]
+    return math.prod(src.shape) == math.prod(out.shape)
 
 
 def simplify(targets):
@@ -138,7 +136,10 @@ def simplify(targets):
                 _keeps(inputs[0], out):
             return [inputs[0]]
         if inputs and _moves_no_data(node, inputs, out):
-            return [inputs[0]] if _keeps(inputs[0], out) else _as_reshape(node, inputs[0], out)
+            if _keeps(inputs[0], out):
+                return [inputs[0]]
+            return _replacement(node, "reshape", (inputs[0],), {"shape": tuple(out.shape)},
+                                (out,))
         if name == "transpose" and is_entry(inputs[0]):
             return _fold_transposes(node, inputs)
         if len(inputs) == 2:
@@ -187,16 +188,12 @@ def _plain_log_softmax(entry, axis):
 
 def fuse(targets):
     """``pick(log_softmax(x), label)`` (softmax cross-entropy) -> ``_log_softmax_pick``."""
-    from ..ndarray._registry import OPS
-
     def visit(node, inputs):
         if node.kind != "op" or node.op.name != "pick" or \
                 not _plain_log_softmax(inputs[0], node.attrs.get("axis", -1)):
             return None
-        new = Node("op", OPS["_log_softmax_pick"], (inputs[0][0].inputs[0], inputs[1]),
-                   dict(node.attrs), name=node.name, avals=node.avals, block=node.block,
-                   source=node.source)
-        return [(new, 0)]
+        return _replacement(node, "_log_softmax_pick", (inputs[0][0].inputs[0], inputs[1]),
+                            dict(node.attrs), node.avals)
     return rewrite(targets, visit)
 
 

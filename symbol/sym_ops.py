@@ -73,6 +73,12 @@ def _check_input(op, name, v):
                                "(use the scalar form, e.g. x + 2 or sym.maximum(x, 2))")
 
 
+def _unknown_keyword(op, k):
+    """MXNet ignores keywords given to an op without parameters, and ``__attr__`` keys."""
+    if op.attrs and k not in op.ignored and not k.startswith("__"):
+        raise TypeError(f"{op.name}() got an unexpected argument {k!r}")
+
+
 def _split_args(op, in_names, args, kwargs):
     """``(given inputs, attrs)`` from positional then keyword arguments."""
     slots = in_names + list(op.attrs)
@@ -89,8 +95,8 @@ def _split_args(op, in_names, args, kwargs):
             given[k] = v
         elif k in op.attrs:
             attrs[k] = v
-        elif op.attrs and k not in op.ignored and not k.startswith("__"):
-            raise TypeError(f"{op.name}() got an unexpected argument {k!r}")
+        else:
+            _unknown_keyword(op, k)
     for k, v in given.items():
         _check_input(op, k, v)
     return {k: v for k, v in given.items() if v is not None}, attrs
@@ -105,8 +111,8 @@ def _variadic_args(op, args, kwargs):
     for k, v in kwargs.items():
         if k in op.attrs:
             attrs[k] = v
-        elif op.attrs and k not in op.ignored and not k.startswith("__"):
-            raise TypeError(f"{op.name}() got an unexpected argument {k!r}")
+        else:
+            _unknown_keyword(op, k)
     return list(args), attrs
 
 

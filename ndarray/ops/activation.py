@@ -273,10 +273,15 @@ def _activation_samples():
     return [Sample(_ACTS[t][5](2, 3), act_type=t) for t in _ACT_TYPES]
 
 
+def _activation_grad(i, o, g, act_type):
+    _act_row(act_type)  # an unknown act_type raises here as in the forward
+    return _act_grad(act_type, i, o, g)
+
+
 activation = register(
     "activation", lambda xp, x, act_type: _act_row(act_type)[0](xp, x),
     attrs={"act_type": REQUIRED}, infer=same,
-    grad=lambda i, o, g, act_type: _act_grad(_act_row(act_type) and act_type, i, o, g),
+    grad=_activation_grad,
     save_outputs=True,
     onnx=lambda g, i, a, o, act_type: _act_row(act_type)[2](g, i[0], a),
     samples=_activation_samples(),
@@ -426,15 +431,23 @@ def _axis_of(ndim, axis):
     return int(axis) % max(ndim, 1)
 
 
+def _reduce_kept(xp, name, x, axis):
+    """``x.<name>(axis, keepdims=True)`` for name max or sum; numpy's ufunc.reduce skips the
+    method's Python layer (microseconds, most of the cost on a loss's small arrays)."""
+    if xp is np:
+        return (np.maximum if name == "max" else np.add).reduce(x, axis=axis, keepdims=True)
+    return getattr(x, name)(axis=axis, keepdims=True)
+
+
 def _softmax_core(xp, x, axis, temperature=None, length=None, log=False, dtype=None):
     """Stable (log-)softmax along ``axis``; ``length`` masks positions >= length (output 0)."""
     if dtype is None and temperature is None and length is None and x.dtype.kind == "f":
-        z = x - x.max(axis=axis, keepdims=True)
+        z = x - _reduce_kept(xp, "max", x, axis)
         if log:
-            z -= xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+            z -= xp.log(_reduce_kept(xp, "sum", xp.exp(z), axis))
             return z
         e = xp.exp(z, out=z)
-        e /= e.sum(axis=axis, keepdims=True)
+        e /= _reduce_kept(xp, "sum", e, axis)
         return e
     out_dt = np.dtype(dtype) if dtype is not None else x.dtype
     x = x.astype(np.result_type(x.dtype, out_dt), copy=False)

@@ -12,28 +12,13 @@ from .. import ops as F
 from .._registry import Aval, Sample, register
 from ._rules import norm_axis
 from ._samples import rnd
-from .indexing import _pick_index, _pick_infer, _pick_onnx, lane_positions
-
-
-def _reduce(xp, name, x, axis):
-    """``x.<name>(axis, keepdims=True)``; numpy's ufunc.reduce skips the method's Python layer
-    (a few microseconds, most of the cost on a loss's small arrays)."""
-    if xp is np:
-        return (np.maximum if name == "max" else np.add).reduce(x, axis=axis, keepdims=True)
-    return getattr(x, name)(axis=axis, keepdims=True)
-
-
-def _shifted(xp, x, axis):
-    return x - _reduce(xp, "max", x, axis)
+from .activation import _softmax_core, _softmax_ref
+from .indexing import _pick_index, _pick_infer, _pick_kernel, _pick_onnx, lane_positions
 
 
 def _lsp_kernel(xp, data, index, axis=-1, keepdims=False, mode="clip"):
-    ax, idx, squeeze = _pick_index(xp, data, index, axis, mode)
-    z = _shifted(xp, data, ax)
-    lse = xp.log(_reduce(xp, "sum", xp.exp(z), ax))
-    out = z.reshape(-1)[lane_positions(xp, z.shape, idx, ax)]
-    out -= lse
-    return out.squeeze(ax) if squeeze and not keepdims else out
+    logp = _softmax_core(xp, data, norm_axis(axis, data.ndim, "pick"), log=True)
+    return _pick_kernel(xp, logp, index, axis=axis, keepdims=keepdims, mode=mode)
 
 
 def _lsp_grad(ins, outs, gouts, axis=-1, keepdims=False, mode="clip"):
@@ -47,8 +32,7 @@ def _lsp_onnx(g, i, a, o, axis=-1, keepdims=False, mode="clip"):
 
 
 def _log_softmax_ref(x, axis):
-    z = x - x.max(axis=axis, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+    return np.log(_softmax_ref(x, axis=axis))
 
 
 def _lsp_ref(data, index, axis=-1, keepdims=False, mode="clip"):
@@ -76,8 +60,7 @@ _log_softmax_pick = register(
 
 def _lspb_kernel(xp, grad, data, index, axis=-1, mode="clip"):
     ax, idx, _ = _pick_index(xp, data, index, axis, mode)
-    p = xp.exp(_shifted(xp, data, ax))
-    p /= _reduce(xp, "sum", p, ax)
+    p = _softmax_core(xp, data, ax)
     g = grad.reshape(idx.shape)
     p *= -g
     p.reshape(-1)[lane_positions(xp, p.shape, idx, ax)] += g  # one position per lane
