@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from .base import MXNetError, user_frame
 from .ndarray import _registry
 from .ndarray._registry import STATE
-from .ndarray.ndarray import NDArray, _new
+from .ndarray.ndarray import NDArray, _move, _new
 
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
            "set_recording", "set_training", "backward", "grad", "mark_variables", "Function"]
@@ -249,13 +249,16 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
                 v._grad._data[...] = 0
             v._fresh_grad = True
             continue
+        gd, gctx = g._data, v._grad._ctx
+        if g._ctx is not gctx and g._ctx != gctx:  # a gradient array on another device (bind)
+            gd = _move(gd, gctx)
         if v._grad_req == "add":
-            v._grad._data += g._data
-        elif _owned(g._data, v._grad._data, taken):
-            v._grad._data = g._data  # a fresh buffer nobody else holds: adopt it, no copy
-            taken.add(id(g._data))
+            v._grad._data += gd
+        elif _owned(gd, v._grad._data, taken):
+            v._grad._data = gd  # a fresh buffer nobody else holds: adopt it, no copy
+            taken.add(id(gd))
         else:
-            v._grad._data[...] = g._data
+            v._grad._data[...] = gd
         v._fresh_grad = True
     if not retain_graph:
         _free(order)

@@ -69,19 +69,20 @@ def kiln_step(net, trainer, loss_fn, x, y):
     return step
 
 
-def numpy_step(params, x, labels, lr=0.1):
-    """The same training step by hand: the floor kiln is measured against."""
+def numpy_step(params, x, labels, lr=0.1, xp=np):
+    """The same training step by hand: the floor kiln is measured against (``xp``: numpy, or
+    cupy for the GPU floor)."""
     w1, b1, w2, b2, w3, b3 = params
     n = x.shape[0]
-    onehot = np.zeros((n, 10), np.float32)
-    onehot[np.arange(n), labels] = 1
+    onehot = xp.zeros((n, 10), np.float32)
+    onehot[xp.arange(n), labels] = 1
 
     def step():
-        h1 = np.maximum(x @ w1.T + b1, 0)
-        h2 = np.maximum(h1 @ w2.T + b2, 0)
+        h1 = xp.maximum(x @ w1.T + b1, 0)
+        h2 = xp.maximum(h1 @ w2.T + b2, 0)
         z = h2 @ w3.T + b3
         z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z)
+        p = xp.exp(z)
         p /= p.sum(axis=1, keepdims=True)
         dz = (p - onehot) / n
         dw3, db3 = dz.T @ h2, dz.sum(0)
@@ -234,10 +235,11 @@ def _torch_version():
     return torch.__version__
 
 
-def write_section(text):
+def write_section(text, section=SECTION):
+    """Replace ``section`` (a ``## `` heading and its body) in docs/benchmarks.md."""
     old = open(DOCS).read() if os.path.exists(DOCS) else "# Benchmarks\n"
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.S)
-    new = pattern.sub(text.rstrip() + "\n", old) if SECTION in old else \
+    pattern = re.compile(re.escape(section) + r".*?(?=\n## |\Z)", re.S)
+    new = pattern.sub(text.rstrip() + "\n", old) if section in old else \
         old.rstrip() + "\n\n" + text
     with open(DOCS, "w") as f:
         f.write(new)

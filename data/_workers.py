@@ -68,6 +68,8 @@ def _context():
 def _worker_loop(dataset, batchify_fn, tasks, results, seed, parent_pid):
     """Run batches until told to stop (None) or the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    from ..device import Context
+    Context._stack.value = []  # CPU batches, as MXNet's workers: CUDA does not survive fork()
     np.random.seed(seed % (2 ** 32))
     random.seed(seed)
     from .. import random as _krandom

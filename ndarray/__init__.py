@@ -49,8 +49,8 @@ def from_numpy(ndarray_, zero_copy=True):
     With ``zero_copy`` (MXNet's default) the NDArray shares the memory, the source must be
     C-contiguous and, as in MXNet, becomes read-only (write through the NDArray instead).
     """
-    if not zero_copy:
-        return NDArray(np.array(ndarray_), current_context())
+    if not zero_copy:  # a copy on the current device
+        return array(ndarray_, dtype=ndarray_.dtype)
     if not ndarray_.flags["C_CONTIGUOUS"]:
         raise ValueError("from_numpy(zero_copy=True) needs a C-contiguous array; pass "
                          "zero_copy=False to copy it")

@@ -192,7 +192,7 @@ def invoke(op, args, attrs, out=None):
     """Run ``op`` on ``args`` in the active mode and return its public result."""
     NDArray = _NDArray
     ctx = None
-    needs_tape = False
+    needs_tape = raw = False
     datas = []
     for a in args:
         if type(a) is NDArray or isinstance(a, NDArray):
@@ -204,17 +204,23 @@ def invoke(op, args, attrs, out=None):
             datas.append(a._data)
             if a._node is not None or a._grad_req is not None:
                 needs_tape = True
-        elif a is None or isinstance(a, (int, float, bool, np.generic, np.ndarray)):
+        elif a is None or isinstance(a, (int, float, bool, np.generic)):
             datas.append(a)
+        elif isinstance(a, np.ndarray):
+            datas.append(a)
+            raw = True
         elif hasattr(a, "_trace_node"):
             return trace_hook(op, args, attrs)
         else:
             datas.append(_coerce_other(op, a))
+            raw = True
     state = STATE
     if state.tracer is not None and (ctx is None or op.random):
         return trace_hook(op, args, attrs)
     if ctx is None:
         ctx = as_context(attrs.get("ctx")) if "ctx" in attrs else current_context()
+    if raw and ctx.device_type != "cpu":  # numpy arrays and lists join the GPU computation
+        datas = [ctx.xp.asarray(d) if isinstance(d, np.ndarray) else d for d in datas]
     if op.plain:  # the common case: one output, no mode, no device move
         try:
             res = op.kernel(ctx._xp or ctx.xp, *datas, **attrs)

@@ -205,7 +205,7 @@ class NDArray:
 
     # ---- indexing --------------------------------------------------------------------------
     def __getitem__(self, key):
-        enc, arrays = encode_index(key)
+        enc, arrays = encode_index(key, self._ctx)
         return F.getitem(self, *arrays, key=enc)
 
     def __setitem__(self, key, value):
@@ -215,16 +215,15 @@ class NDArray:
                 return self._assign_recorded(value)
         else:
             _check_inplace(self, "x[...] = value", value)
+        ctx = self._ctx
         if isinstance(key, NDArray):
-            key = _index_data(key)
+            key = _index_data(key, ctx)
         elif isinstance(key, tuple):
-            key = tuple(_index_data(k) if isinstance(k, NDArray) else k for k in key)
-        if isinstance(value, NDArray):
-            if value._ctx != self._ctx:
-                raise OpError(f"setitem: value is on {value._ctx}, array on {self._ctx}")
-            value = value._data
-        elif isinstance(value, np.ndarray) and self._ctx.device_type == "gpu":
-            value = self._ctx.xp.asarray(value)
+            key = tuple(_index_data(k, ctx) if isinstance(k, NDArray) else k for k in key)
+        if isinstance(value, NDArray):  # from another device it is copied over, as in MXNet
+            value = value._data if value._ctx == ctx else _move(value._data, ctx)
+        elif ctx.device_type != "cpu" and not isinstance(value, (int, float, bool, np.generic)):
+            value = _move(np.asarray(value), ctx)  # lists and numpy arrays onto the GPU
         try:
             try:
                 self._data[key] = value
@@ -232,7 +231,7 @@ class NDArray:
                 # MXNet accepts a one-element sequence for a single element (x[0] = [v])
                 if np.size(value) != 1:
                     raise
-                self._data[key] = np.asarray(value).reshape(())
+                self._data[key] = ctx.xp.asarray(value).reshape(())
         except (ValueError, IndexError) as e:
             raise OpError(f"setitem: {e} (array {self.shape}, value "
                           f"{getattr(value, 'shape', value)}) at {user_frame()}") from e
@@ -293,9 +292,10 @@ def _view_if(src, res, inplace):
     return res
 
 
-def _index_data(k):
-    """An NDArray used in a setitem key: float index arrays (MXNet's default) become int64."""
-    d = k._data
+def _index_data(k, ctx):
+    """An NDArray used in a setitem key, on the indexed array's device: float index arrays
+    (MXNet's default) become int64."""
+    d = k._data if k._ctx == ctx else _move(k._data, ctx)
     return d if d.dtype.kind in "iub" else d.astype(np.int64)
 
 
@@ -336,11 +336,12 @@ def _check_inplace(arr, what, value=None):
             f"graph; do it outside autograd.record() or on a copy (at {user_frame()})")
 
 
-def encode_index(key):
+def encode_index(key, ctx=None):
     """Encode an indexing key as a hashable structure plus the index arrays it uses.
 
     Slices become ``("s", start, stop, step)``, index arrays ``("a", i)`` referring to the
     i-th returned array, ``None`` and ``Ellipsis`` stay. The op ``getitem`` decodes it.
+    Index arrays are put on ``ctx`` (the indexed array's device; the CPU when None).
     """
     if not isinstance(key, tuple):
         key = (key,)
@@ -356,14 +357,17 @@ def encode_index(key):
             enc.append(int(k.asscalar()))
         elif isinstance(k, NDArray) or hasattr(k, "_trace_node"):
             enc.append(("a", len(arrays)))
-            arrays.append(k)
+            on_other = ctx is not None and isinstance(k, NDArray) and k._ctx != ctx
+            arrays.append(k.as_in_context(ctx) if on_other else k)
         elif isinstance(k, (list, tuple, np.ndarray, range)):  # a nested tuple is an index array
             idx = np.asarray(k)
             if idx.dtype == bool:
                 raise IndexError("boolean mask indexing is not supported; use nd.contrib."
                                  "boolean_mask or where()")
             enc.append(("a", len(arrays)))
-            arrays.append(NDArray(idx.astype(np.int64)))
+            idx = idx.astype(np.int64)
+            on_cpu = ctx is None or ctx.device_type == "cpu"
+            arrays.append(NDArray(idx, ctx) if on_cpu else NDArray(_move(idx, ctx), ctx))
         else:
             raise IndexError(f"unsupported index {k!r}")
     return tuple(enc), arrays

@@ -9,7 +9,6 @@ Example::
     >>> ex.forward(is_train=True, data=nd.ones((2, 3)))
     >>> ex.backward(nd.ones_like(ex.outputs[0]))
 """
-import numpy as np
 
 from .. import autograd
 from ..base import MXNetError
@@ -37,8 +36,8 @@ class Executor:
             if g is None and args_grad is not None:
                 continue
             if g is None:
-                g = _nd.NDArray(np.zeros(self.arg_dict[n].shape, self.arg_dict[n].dtype),
-                                self._ctx)
+                g = _nd.NDArray(self._ctx.xp.zeros(self.arg_dict[n].shape,
+                                                   self.arg_dict[n].dtype), self._ctx)
             self.grad_dict[n] = g
             autograd.mark_variables([self.arg_dict[n]], [g], req)
         self.outputs = []
@@ -84,8 +83,9 @@ class Executor:
         """
         if out_grads is not None and isinstance(out_grads, _nd.NDArray):
             out_grads = [out_grads]
-        if out_grads is not None:
-            out_grads = list(out_grads)[:len(self.outputs)]
+        if out_grads is not None:  # copied to the outputs' device, as MXNet's CopyFromTo
+            out_grads = [g.as_in_context(o.context) if isinstance(g, _nd.NDArray) else g
+                         for g, o in zip(out_grads, self.outputs)]
         autograd.backward(self.outputs, out_grads, retain_graph=True, train_mode=is_train)
 
 

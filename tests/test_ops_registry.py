@@ -11,6 +11,10 @@ ALL_OPS = sorted(OPS.values(), key=lambda op: op.name)
 
 
 def _cases(pred=lambda op, s: True):
+    return list(_iter_cases(pred))
+
+
+def _iter_cases(pred):
     for op in ALL_OPS:
         for k, s in enumerate(op.samples):
             if pred(op, s):

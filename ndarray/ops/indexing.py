@@ -58,12 +58,8 @@ _LANE_BASES = {}  # (shape, axis) -> lane bases, for numpy (losses call pick wit
 
 
 def scatter_add(xp, out, key, vals):
-    """``out[key] += vals`` with repeated indices accumulating (numpy or cupy)."""
-    if xp is np:
-        np.add.at(out, key, vals)
-    else:  # pragma: no cover - needs a GPU
-        import cupyx
-        cupyx.scatter_add(out, key, vals)
+    """``out[key] += vals`` with repeated indices accumulating (numpy, or cupy's atomics)."""
+    xp.add.at(out, key, vals)
     return out
 
 

@@ -211,7 +211,7 @@ def _gemm2_kernel(xp, A, B, transpose_a=False, transpose_b=False, alpha=1.0, axi
     _check_axis(axis)
     _batch_shape(A.shape, B.shape, transpose_a, transpose_b, "linalg_gemm2", broadcast=True)
     res = _bmm(xp, A, B, transpose_a, transpose_b)
-    return res if alpha == 1.0 else res * np.asarray(alpha, res.dtype)
+    return res if alpha == 1.0 else res * res.dtype.type(alpha)  # cupy takes scalars, not np arrays
 
 
 def _gemm2_grad(ins, outs, gouts, transpose_a=False, transpose_b=False, alpha=1.0, axis=-2):
@@ -304,7 +304,7 @@ matmul = register(
 def _gemm_kernel(xp, A, B, C, transpose_a=False, transpose_b=False, alpha=1.0, beta=1.0,
                  axis=-2):
     res = _gemm2_kernel(xp, A, B, transpose_a, transpose_b, alpha, axis)
-    return res + C * np.asarray(beta, C.dtype)
+    return res + C * C.dtype.type(beta)
 
 
 def _gemm_grad(ins, outs, gouts, transpose_a=False, transpose_b=False, alpha=1.0, beta=1.0,

@@ -12,6 +12,7 @@ from .. import ops as F
 from .._registry import REQUIRED, STATE, Aval, Sample, register
 from ._rules import check_shapes, norm_axis
 from ._samples import rnd
+from .indexing import scatter_add
 
 
 # ---- FullyConnected ------------------------------------------------------------------------
@@ -275,12 +276,7 @@ def _scatter_add_kernel(xp, data, ograd, input_dim):
     idx = _indices(xp, data, input_dim).reshape(-1)
     rows = ograd.reshape(idx.shape[0], -1)
     out = xp.zeros((int(input_dim), rows.shape[1]), ograd.dtype)
-    if xp is np:
-        np.add.at(out, idx, rows)
-    else:  # cupy: atomic scatter-add
-        import cupyx
-        cupyx.scatter_add(out, idx, rows)
-    return out
+    return scatter_add(xp, out, idx, rows)
 
 
 def _scatter_add_onnx(g, i, a, o, input_dim):
