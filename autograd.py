@@ -14,8 +14,6 @@ Example::
     [2. 4. 6.]
     <NDArray 3 @cpu(0)>
 """
-from contextlib import contextmanager
-
 from .base import MXNetError, user_frame
 from .ndarray import _registry
 from .ndarray._registry import STATE
@@ -80,17 +78,37 @@ def is_training():
     return STATE.training
 
 
-@contextmanager
-def _scope(recording, training):
-    prev_r = set_recording(recording) if recording is not None else None
-    prev_t = set_training(training) if training is not None else None
-    try:
-        yield
-    finally:
-        if recording is not None:
-            set_recording(prev_r)
-        if training is not None:
-            set_training(prev_t)
+class _Scope:
+    """A ``with`` scope setting recording and/or training (None keeps it), restored on exit.
+
+    A small class rather than a generator context manager: entering and leaving it is part of
+    every training step."""
+
+    __slots__ = ("_rec", "_train", "_prev")
+
+    def __init__(self, recording, training):
+        self._rec = None if recording is None else bool(recording)
+        self._train = None if training is None else bool(training)
+
+    def __enter__(self):
+        state = STATE
+        self._prev = (state.recording, state.training)
+        if self._rec is not None:
+            state.recording = self._rec
+        if self._train is not None:
+            state.training = self._train
+        return self
+
+    def __exit__(self, *exc):
+        state = STATE
+        if self._rec is not None:
+            state.recording = self._prev[0]
+        if self._train is not None:
+            state.training = self._prev[1]
+        return False
+
+
+_scope = _Scope
 
 
 def record(train_mode=True):
@@ -144,9 +162,7 @@ def _topo(heads):
             continue
         seen.add(id(node))
         if node.freed:
-            raise MXNetError(
-                "backward through a graph that has already been freed: pass retain_graph=True "
-                f"to the first backward to run it again (at {user_frame()})")
+            _raise_freed()
         stack.append((node, True))
         for a in node.args:
             if isinstance(a, NDArray) and a._node is not None and id(a._node) not in seen:
@@ -155,13 +171,21 @@ def _topo(heads):
     return order
 
 
+def _raise_freed():
+    raise MXNetError("backward through a graph that has already been freed: pass "
+                     f"retain_graph=True to the first backward to run it again (at {user_frame()})")
+
+
 def _accumulate(grads, key, g):
     prev = grads.get(key)
     grads[key] = g if prev is None else prev + g
 
 
-def _run_backward(heads, head_grads, create_graph, order=None):
-    """Return ``{key: gradient}`` for every entry and variable reached from the heads."""
+def _run_backward(heads, head_grads, create_graph, order=None, raw_variables=False):
+    """Return ``{key: gradient}`` for every entry and variable reached from the heads.
+
+    With ``raw_variables`` (a plain ``backward``), ops that offer ``grad_data`` (hybridized
+    calls) give their variables' gradients as raw arrays: no NDArray is built for them."""
     F = _ops()
     grads = {}
     get = grads.get
@@ -182,15 +206,19 @@ def _run_backward(heads, head_grads, create_graph, order=None):
             gouts = [pop((id(node), i), None) for i in range(node.n_out)]
             if all(g is None for g in gouts):
                 continue
-        if node.op.grad is None:  # no gradient (sign, argmax, comparisons): zero contribution
+        op = node.op
+        if raw_variables and getattr(op, "grad_data", None) is not None:
+            _add_raw_grads(grads, node, op.grad_data(node.args, gouts))
+            continue
+        if op.grad is None:  # no gradient (sign, argmax, comparisons): zero contribution
             continue
         outs = None
         if node.outs is not None:
             outs = [node.output(i) if create_graph else _new(node.outs[i], node.args_ctx())
                     for i in range(node.n_out)]
             gouts = [F.zeros_like(o) if g is None else g for o, g in zip(outs, gouts)]
-        in_grads = node.op.grad(node.args, outs, gouts, **node.attrs)
-        exact = getattr(node.op, "exact_grad_shapes", False)  # skip the broadcast check
+        in_grads = op.grad(node.args, outs, gouts, **node.attrs)
+        exact = getattr(op, "exact_grad_shapes", False)  # skip the broadcast check
         for a, g in zip(node.args, in_grads):
             if g is None or not isinstance(a, NDArray):
                 continue
@@ -202,6 +230,22 @@ def _run_backward(heads, head_grads, create_graph, order=None):
             prev = get(key)
             grads[key] = g if prev is None else prev + g
     return grads
+
+
+def _add_raw_grads(grads, node, pairs):
+    """Accumulate ``(input position, raw gradient)`` pairs: raw for variables, NDArrays for
+    entries that feed further nodes (their ops take NDArray output gradients)."""
+    args = node.args
+    for k, r in pairs:
+        a = args[k]
+        if a._node is None:
+            if a._grad_req is None:
+                continue
+            key = id(a)
+        else:
+            key, r = (id(a._node), a._index), _new(r, a._ctx)
+        prev = grads.get(key)
+        grads[key] = r if prev is None else prev + r
 
 
 def _free(order):
@@ -231,37 +275,46 @@ def _normalize(heads, head_grads):
 def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     """Accumulate gradients of ``heads`` into the ``.grad`` of every variable reached."""
     heads, head_grads = _normalize(heads, head_grads)
-    order = _topo(heads)
-    variables = _variables(heads, order)
-    prev_r, prev_t = STATE.recording, STATE.training
-    STATE.recording, STATE.training = False, bool(train_mode)
+    order, variables = _walk(heads)
+    state = STATE
+    prev_r, prev_t = state.recording, state.training
+    state.recording, state.training = False, bool(train_mode)
     try:
-        grads = _run_backward(heads, head_grads, create_graph=False, order=order)
+        grads = _run_backward(heads, head_grads, False, order, raw_variables=True)
     finally:
-        STATE.recording, STATE.training = prev_r, prev_t
-    taken = {id(h._data) for h in head_grads if h is not None}
-    for v in variables:
-        g = grads.get(id(v))
-        if v._grad_req is None:
-            continue
-        if g is None:  # reached only through ops without gradient: MXNet writes zeros
-            if v._grad_req == "write":
-                v._grad._data[...] = 0
-            v._fresh_grad = True
-            continue
-        gd, gctx = g._data, v._grad._ctx
-        if g._ctx is not gctx and g._ctx != gctx:  # a gradient array on another device (bind)
-            gd = _move(gd, gctx)
-        if v._grad_req == "add":
-            v._grad._data += gd
-        elif _owned(gd, v._grad._data, taken):
-            v._grad._data = gd  # a fresh buffer nobody else holds: adopt it, no copy
-            taken.add(id(gd))
-        else:
-            v._grad._data[...] = gd
-        v._fresh_grad = True
+        state.recording, state.training = prev_r, prev_t
+    _write_grads(variables, grads, head_grads)
     if not retain_graph:
         _free(order)
+
+
+def _write_grads(variables, grads, head_grads):
+    """Store each variable's gradient in its ``.grad`` as its grad_req says."""
+    taken = {id(h._data) for h in head_grads if h is not None}
+    for v in variables:
+        req = v._grad_req
+        if req is None:
+            continue
+        g, buf = grads.get(id(v)), v._grad
+        if g is None:  # reached only through ops without gradient: MXNet writes zeros
+            if req == "write":
+                buf._data[...] = 0
+            v._fresh_grad = True
+            continue
+        if isinstance(g, NDArray):
+            gd = g._data
+            if g._ctx is not buf._ctx and g._ctx != buf._ctx:  # given on another device (bind)
+                gd = _move(gd, buf._ctx)
+        else:
+            gd = g
+        if req == "add":
+            buf._data += gd
+        elif _owned(gd, buf._data, taken):
+            buf._data = gd  # a fresh buffer nobody else holds: adopt it, no copy
+            taken.add(id(gd))
+        else:
+            buf._data[...] = gd
+        v._fresh_grad = True
 
 
 def _owned(data, target, taken):
@@ -271,19 +324,37 @@ def _owned(data, target, taken):
             and data.shape == target.shape and data.dtype == target.dtype)
 
 
-def _variables(heads, order):
-    found, seen = [], set()
+def _walk(heads):
+    """``_topo``'s order plus the variables (leaves with a grad_req) reached, in one pass."""
+    order, seen, found, seen_vars, stack = [], set(), [], set(), []
     for h in heads:
-        if h._node is None and h._grad_req is not None:
+        if h._node is not None:
+            stack.append((h._node, False))
+        elif h._grad_req is not None and id(h) not in seen_vars:
+            seen_vars.add(id(h))
             found.append(h)
-            seen.add(id(h))
-    for node in order:
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.freed:
+            _raise_freed()
+        stack.append((node, True))
         for a in node.args:
-            if (isinstance(a, NDArray) and a._node is None and a._grad_req is not None
-                    and id(a) not in seen):
-                seen.add(id(a))
-                found.append(a)
-    return found
+            if isinstance(a, NDArray):
+                n = a._node
+                if n is not None:
+                    if id(n) not in seen:
+                        stack.append((n, False))
+                elif a._grad_req is not None and id(a) not in seen_vars:
+                    seen_vars.add(id(a))
+                    found.append(a)
+    order.reverse()
+    return order, found
 
 
 def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,

@@ -510,6 +510,20 @@ class HybridBlock(Block):
             child.hybridize(active, static_alloc=static_alloc, static_shape=static_shape,
                             backend=backend, **kwargs)
 
+    def __call__(self, *args, **kwargs):
+        # the common hybridized call goes straight to the compiled graphs (a training step
+        # makes a few of these: every layer of Python here is paid each time)
+        co = self._cached_op
+        if (co is not None and self._active and args and type(args[0]) is NDArray and not kwargs
+                and STATE.tracer is None and not self._forward_hooks
+                and not self._forward_pre_hooks):
+            try:
+                return co(*args)
+            except OpError as e:
+                _name_block_in(e, self)
+                raise
+        return Block.__call__(self, *args, **kwargs)
+
     def _run_forward(self, *args, **kwargs):
         if args and isinstance(args[0], Symbol):
             return _call_symbolic(self, args, kwargs)

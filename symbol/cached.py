@@ -85,7 +85,8 @@ class CachedGraph:
                 key.append(args[0]._ctx)
                 key = tuple(key)
                 entry = self.fast.get(key)
-                if entry is None or not entry.params_match():
+                if entry is None or (entry.param_version != PARAM_DATA_VERSION[0]
+                                     and not entry.params_match()):
                     entry, _ = self._entry(args)
                     self.fast[key] = entry
                 return entry.run(args)
@@ -153,7 +154,7 @@ class GraphEntry:
         self.xp = ctx.xp
         self.input_pos = [k for k, x in enumerate(leaves) if isinstance(x, NDArray)]
         self.has_literals = len(self.input_pos) != len(leaves)
-        self.param_version, self.slots = PARAM_DATA_VERSION[0], None
+        self.param_version, self.slots, self.param_arrays = PARAM_DATA_VERSION[0], None, None
         self.input_entries = [(n, 0) for n in tracer.inputs]
         self.params = [p for p, _ in tracer.params.values()]
         self.param_entries = [s._entry() for _, s in tracer.params.values()]
@@ -180,18 +181,23 @@ class GraphEntry:
             if d is not None and (d.shape != av.shape or d._data.dtype != av.dtype):
                 return False
         self.param_version = PARAM_DATA_VERSION[0]
-        self.slots = None
+        self.slots = self.param_arrays = None
         return True
 
     def _param_arrays(self):
+        """The parameters' arrays on this device (the same objects while no Parameter
+        replaced its arrays: PARAM_DATA_VERSION)."""
+        if self.param_arrays is not None:
+            return self.param_arrays
         if self.slots is None:  # where each parameter keeps its array for this device
             self.slots = [p._ctx_map.get(self.ctx) if isinstance(getattr(p, "_data", None),
                                                                  list) else None
                           for p in self.params]
         try:
-            return [p._data[i] for p, i in zip(self.params, self.slots)]
+            self.param_arrays = [p._data[i] for p, i in zip(self.params, self.slots)]
         except TypeError:  # not initialized here: let Parameter.data() raise its clear error
             return [p.data(self.ctx) for p in self.params]
+        return self.param_arrays
 
     def run(self, leaves):
         inputs = [leaves[k] for k in self.input_pos] if self.has_literals else list(leaves)
@@ -199,14 +205,15 @@ class GraphEntry:
         datas = [a._data for a in arrays_in]
         if not STATE.recording:
             return self._wrap(self.forward(self.xp, *datas))
-        need = tuple(a._node is not None or a._grad_req is not None for a in arrays_in)
-        if not any(need):
-            return self._wrap(self.forward(self.xp, *datas))
+        need = tuple([a._node is not None or a._grad_req is not None for a in arrays_in])
         train = self.train.get(need)  # one backward per set of arrays that need gradients
         if train is None:
+            if True not in need:
+                return self._wrap(self.forward(self.xp, *datas))
             train = self.train[need] = TrainGraph(self, need)
         outs, saved = train.run_forward(datas)
-        arrays = [_new(o, self.ctx) for o in outs]
+        ctx = self.ctx
+        arrays = [_new(o, ctx) for o in outs]
         train.record(arrays_in, arrays, saved)
         return arrays[0] if self.out_tree == "*" else unflatten(self.out_tree, iter(arrays))
 
@@ -339,15 +346,23 @@ class _CachedOp:
         self.name = f"hybridized {train.entry.__class__.__name__}"
 
     def grad(self, ins, outs, gouts):
-        entry = self.train.entry
-        heads = [g._data if g is not None else entry.xp.zeros(o.shape, o.dtype)
-                 for g, o in zip(gouts, self.train.out_avals)]
-        datas = [a._data for a in ins]
-        res = self.train.backward(entry.xp, *datas, *self.saved, *heads)
         grads = [None] * len(ins)
-        for k, r in zip(self.train.grad_pos, res):
-            grads[k] = _new(r, entry.ctx)
+        ctx = self.train.entry.ctx
+        for k, r in self.grad_data(ins, gouts):
+            grads[k] = _new(r, ctx)
         return grads
+
+    def grad_data(self, ins, gouts):
+        """``(input position, raw gradient)`` pairs from one run of the compiled backward."""
+        train = self.train
+        xp = train.entry.xp
+        if len(gouts) == 1 and gouts[0] is not None:
+            heads = (gouts[0]._data,)
+        else:
+            heads = [g._data if g is not None else xp.zeros(o.shape, o.dtype)
+                     for g, o in zip(gouts, train.out_avals)]
+        res = train.backward(xp, *[a._data for a in ins], *self.saved, *heads)
+        return zip(train.grad_pos, res)
 
 
 _ = Node
