@@ -19,6 +19,7 @@ import tempfile
 from . import optimizer as opt
 from .ndarray.ndarray import _move
 from .nn.parameter import Parameter
+from .optimizer.direct import StepPlan
 from .symbol.cached import PARAM_DATA_VERSION
 
 __all__ = ["Trainer"]
@@ -45,6 +46,7 @@ class Trainer:
                              f"{type(params)}.")
         self._params = []
         self._active_cache = None  # (PARAM_DATA_VERSION, active parameters): see _active
+        self._plan = None  # the fast path (optimizer/direct.py), set after a regular step
         self._param2idx = {}
         for i, param in enumerate(params):
             if not (hasattr(param, "list_data") and hasattr(param, "name")):
@@ -127,6 +129,11 @@ class Trainer:
         ``rescale_grad = scale / batch_size`` (``scale``: the optimizer's rescale_grad when the
         Trainer was made). Parameters whose gradient was not refreshed by a backward since the
         last step raise ``UserWarning``, unless ``ignore_stale_grad`` (they are then skipped)."""
+        if self._plan is not None:  # the common case in a few microseconds, same numbers
+            self._optimizer.rescale_grad = self._scale / batch_size
+            if self._plan.run(self._optimizer, self._updaters):
+                self._kv_initialized = True  # what _ensure_ready would leave
+                return
         self._ensure_ready()
         self._optimizer.rescale_grad = self._scale / batch_size
         self._allreduce_grads()
@@ -143,6 +150,8 @@ class Trainer:
         self._ensure_ready()
         self._check_not_on_kvstore("update()")
         self._optimizer.rescale_grad = self._scale / batch_size
+        if self._plan is not None and self._plan.run(self._optimizer, self._updaters):
+            return
         self._update(ignore_stale_grad)
 
     def _check_not_on_kvstore(self, what):
@@ -197,6 +206,19 @@ class Trainer:
             if upd:
                 idx, grads, arrs = zip(*upd)
                 updater(list(idx), list(grads), list(arrs))
+        self._refresh_plan()
+
+    # ---- the fast path (optimizer/direct.py) -------------------------------------------------
+    def _refresh_plan(self):
+        """After a regular step: keep the plan while it is valid, else build a new one."""
+        try:
+            if self._plan is not None and self._plan.valid(self._optimizer, self._updaters):
+                return
+            self._plan = None
+            if all(isinstance(p, Parameter) for p in self._params):  # others change silently
+                self._plan = StepPlan.build(self._optimizer, self._updaters, self._active())
+        except (AttributeError, IndexError):  # an optimizer or updater unlike the usual
+            self._plan = None
 
     # ---- optimizer states -------------------------------------------------------------------
     def save_states(self, fname):

@@ -12,6 +12,8 @@ from .optimizer import Optimizer, clip_op, clip_py, register, zeros_state
 
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam", "LAMB"]
 
+_WEAK = (float, int)  # Python scalars take the array's dtype (NumPy's weak scalars)
+
 
 def _moments(mean, var, g, beta1, beta2):
     """In place: ``mean = b1*mean + (1-b1)*g``, ``var = b2*var + (1-b2)*g^2``."""
@@ -19,6 +21,38 @@ def _moments(mean, var, g, beta1, beta2):
     mean += (1 - beta1) * g
     var *= beta2
     var += (1 - beta2) * (g * g)
+
+
+def adam_kernel(xp, w, g, mean, var, lr, wd, beta1, beta2, epsilon, rescale, clip):
+    """MXNet's ``adam_update`` on raw arrays, in place (``lr`` already bias-corrected)::
+
+        g = clip(rescale * g + wd * w, clip);  mean, var = moments of g
+        w -= lr * mean / (sqrt(var) + epsilon)
+    """
+    g = rescale * g
+    if not (g.dtype == w.dtype and mean.dtype == var.dtype and type(wd) in _WEAK
+            and type(beta2) in _WEAK and type(epsilon) in _WEAK):
+        # mixed dtypes or numpy scalars: an in-place op could round where the expression
+        # would promote, so keep the plain expressions
+        g = clip_op(xp, g + wd * w, clip)
+        _moments(mean, var, g, beta1, beta2)
+        w -= lr * mean / (xp.sqrt(var) + epsilon)
+        return
+    # the same operations, on temporaries updated in place (each has the dtype the
+    # expression's result would have): large weights avoid most allocations
+    g += wd * w
+    g = clip_op(xp, g, clip)
+    mean *= beta1
+    mean += (1 - beta1) * g
+    g *= g
+    g *= 1 - beta2
+    var *= beta2
+    var += g
+    den = xp.sqrt(var)
+    den += epsilon
+    step = lr * mean
+    step /= den
+    w -= step
 
 
 @register
@@ -46,12 +80,9 @@ class Adam(Optimizer):
         lr, wd = self._get_lr(index), self._get_wd(index)
         t = self._index_update_count[index]
         lr *= math.sqrt(1. - self.beta2 ** t) / (1. - self.beta1 ** t)
-        xp = weight.context.xp
-        w = weight._data
-        g = clip_op(xp, self.rescale_grad * grad._data + wd * w, self.clip_gradient)
-        mean, var = state[0]._data, state[1]._data
-        _moments(mean, var, g, self.beta1, self.beta2)
-        w -= lr * mean / (xp.sqrt(var) + self.epsilon)
+        adam_kernel(weight.context.xp, weight._data, grad._data, state[0]._data, state[1]._data,
+                    lr, wd, self.beta1, self.beta2, self.epsilon, self.rescale_grad,
+                    self.clip_gradient)
 
 
 @register

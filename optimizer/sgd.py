@@ -13,6 +13,8 @@ from .optimizer import Optimizer, _copy_as, _warn_fp16, clip_op, clip_py, regist
 
 __all__ = ["SGD", "ccSGD", "NAG", "LARS", "Signum", "SGLD", "DCASGD"]
 
+_WEAK = (float, int)  # Python scalars take the array's dtype (NumPy's weak scalars)
+
 
 def sgd_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip):
     """MXNet's ``sgd_update`` / ``sgd_mom_update`` on raw arrays, in place.
@@ -24,11 +26,29 @@ def sgd_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip):
         w -= (lr * rescale) * g
         return
     g = clip_op(xp, rescale * g, clip)
+    if not (g.dtype == w.dtype and type(lr) in _WEAK and type(wd) in _WEAK):
+        # mixed dtypes or numpy scalars: an in-place op could round where the expression
+        # would promote, so keep the plain expressions
+        if mom is None:
+            w[...] = (1 - lr * wd) * w - lr * g
+        else:
+            mom *= momentum
+            mom -= lr * wd * w + lr * g
+            w += mom
+        return
+    # the same operations, on temporaries updated in place (each has the dtype the
+    # expression's result would have): large weights avoid most allocations
     if mom is None:
-        w[...] = (1 - lr * wd) * w - lr * g
+        new = (1 - lr * wd) * w
+        g *= lr
+        new -= g
+        w[...] = new
     else:
         mom *= momentum
-        mom -= lr * wd * w + lr * g
+        decay = lr * wd * w
+        g *= lr
+        decay += g
+        mom -= decay
         w += mom
 
 
