@@ -14,6 +14,8 @@ Example::
     [2. 4. 6.]
     <NDArray 3 @cpu(0)>
 """
+import numpy as np
+
 from .base import MXNetError, user_frame
 from .ndarray import _registry
 from .ndarray._registry import STATE
@@ -191,7 +193,7 @@ def _run_backward(heads, head_grads, create_graph, order=None, raw_variables=Fal
     get = grads.get
     for h, hg in zip(heads, head_grads):
         if hg is None:
-            hg = _new(h._ctx.xp.ones(h._data.shape, h._data.dtype), h._ctx)
+            hg = _new(_ones(h._ctx, h._data.shape, h._data.dtype), h._ctx)
         elif hg._data.dtype != h._data.dtype:  # MXNet keeps a head's gradient in its dtype
             hg = _new(hg._data.astype(h._data.dtype), hg._ctx)
         _accumulate(grads, _key(h), hg)
@@ -230,6 +232,21 @@ def _run_backward(heads, head_grads, create_graph, order=None, raw_variables=Fal
             prev = get(key)
             grads[key] = g if prev is None else prev + g
     return grads
+
+
+_ONES = {}  # (shape, dtype) -> read-only numpy ones: the default head gradient, made once
+
+
+def _ones(ctx, shape, dtype):
+    if ctx.device_type != "cpu":
+        return ctx.xp.ones(shape, dtype)
+    a = _ONES.get((shape, dtype))
+    if a is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        a = _ONES[(shape, dtype)] = np.ones(shape, dtype)
+        a.flags.writeable = False
+    return a
 
 
 def _add_raw_grads(grads, node, pairs):
@@ -321,7 +338,8 @@ def _owned(data, target, taken):
     """Whether a computed gradient buffer can become ``.grad``'s data instead of being copied."""
     # (an array without a base owns its memory, in numpy and cupy alike)
     return (id(data) not in taken and getattr(data, "base", 0) is None
-            and data.shape == target.shape and data.dtype == target.dtype)
+            and data.shape == target.shape and data.dtype == target.dtype
+            and data is not _ONES.get((data.shape, data.dtype)))
 
 
 def _walk(heads):
