@@ -339,7 +339,7 @@ def _owned(data, target, taken):
     # (an array without a base owns its memory, in numpy and cupy alike)
     return (id(data) not in taken and getattr(data, "base", 0) is None
             and data.shape == target.shape and data.dtype == target.dtype
-            and data is not _ONES.get((data.shape, data.dtype)))
+            and getattr(data.flags, "writeable", True))  # not a shared read-only ones
 
 
 def _walk(heads):
