@@ -81,8 +81,8 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None):
     static = set()  # temporaries living in persistent static_alloc buffers
     keep = {(n.id, i) for n, i in targets}
     for idx, node in enumerate(nodes):
-        if all((node.id, k) in var_of for k in range(node.num_outputs)):
-            continue
+        if node.id in provided or all((node.id, k) in var_of for k in range(node.num_outputs)):
+            continue  # a provided multi-output node: the outputs read here are all given
         if node.kind == "const":
             cname = f"c{node.id}"
             ns[cname] = node.value

@@ -186,14 +186,66 @@ def _plain_log_softmax(entry, axis):
     return int(attrs.get("axis", -1)) % ndim == int(axis) % ndim
 
 
+def _fused_node(like, attrs, inputs):
+    """A ``_log_softmax_pick`` node with ``attrs`` standing for ``like`` (name, block, line)."""
+    from ..ndarray._registry import OPS
+    op = OPS["_log_softmax_pick"]
+    in_avals = [_aval(i) for i in inputs]
+    avals = None if None in in_avals else op.infer(*in_avals, **attrs)
+    return Node("op", op, inputs, attrs, name=like.name, avals=avals, block=like.block,
+                source=like.source)
+
+
+def _uses(targets):
+    """How many times each entry is read (by a node or as a target)."""
+    uses = {}
+    for node in topo_order(targets):
+        for i in node.inputs:
+            if is_entry(i):
+                uses[(i[0].id, i[1])] = uses.get((i[0].id, i[1]), 0) + 1
+    for n, i in targets:
+        uses[(n.id, i)] = uses.get((n.id, i), 0) + 1
+    return uses
+
+
+def _folds_into(node, src):
+    """The fused op's attributes once ``node`` (its loss output's only reader) is folded in:
+    a negation flips ``scale``; a reshape dropping the kept axis clears ``keepdims``."""
+    attrs = dict(src.attrs)
+    if node.op.name == "negative":
+        attrs["scale"] = -float(attrs.get("scale", 1.0))
+        return attrs
+    data, index, out = _aval(src.inputs[0]), _aval(src.inputs[1]), node.avals
+    if node.op.name != "reshape" or not attrs.get("keepdims") or None in (data, index, out) \
+            or len(index.shape) != len(data.shape) - 1:
+        return None
+    if tuple(out[0].shape) != tuple(index.shape):
+        return None
+    attrs["keepdims"] = False
+    return attrs
+
+
 def fuse(targets):
-    """``pick(log_softmax(x), label)`` (softmax cross-entropy) -> ``_log_softmax_pick``."""
+    """``pick(log_softmax(x), label)`` (softmax cross-entropy) -> ``_log_softmax_pick`` with
+    hidden outputs for its gradient; a negation or a reshape that drops the picked axis,
+    reading only its result, folds into it (``scale=-1``, ``keepdims=False``)."""
+    uses = _uses(targets)  # of the graph as given (rewrite copies nodes: ids change)
+
     def visit(node, inputs):
-        if node.kind != "op" or node.op.name != "pick" or \
-                not _plain_log_softmax(inputs[0], node.attrs.get("axis", -1)):
+        if node.kind != "op":
             return None
-        return _replacement(node, "_log_softmax_pick", (inputs[0][0].inputs[0], inputs[1]),
-                            dict(node.attrs), node.avals)
+        if node.op.name == "pick" and _plain_log_softmax(inputs[0], node.attrs.get("axis", -1)):
+            attrs = dict(node.attrs, scale=1.0, hidden=True)
+            return [(_fused_node(node, attrs, (inputs[0][0].inputs[0], inputs[1])), 0)]
+        if node.op.name not in ("negative", "reshape") or not is_entry(inputs[0]) or \
+                node.avals is None or uses.get((node.inputs[0][0].id, node.inputs[0][1])) != 1:
+            return None
+        src, k = inputs[0]  # stands for node.inputs[0], which only this node reads
+        if src.kind != "op" or src.op.name != "_log_softmax_pick" or k != 0 or \
+                src.avals is None:
+            return None
+        attrs = _folds_into(node, src)
+        return None if attrs is None else [(_fused_node(src, attrs, src.inputs), 0)]
     return rewrite(targets, visit)
 
 

@@ -1,91 +1,216 @@
 """Fused ops that compiled graphs substitute for common op chains (never written by users).
 
-``pick(log_softmax(x), label)`` is the core of softmax cross-entropy, the most used loss. As
-separate ops it costs a log-softmax, a gather, and in the backward a scatter into zeros plus the
-log-softmax gradient: about twenty array operations where the hand-written version needs six.
-``symbol/passes.fuse`` rewrites the chain into ``_log_softmax_pick`` whose gradient is one
-``_log_softmax_pick_backward``: ``g * (onehot(label) - softmax(x))``.
+``-pick(log_softmax(x), label)`` is the core of softmax cross-entropy, the most used loss. As
+separate ops it costs a log-softmax, a gather, a negation, and in the backward a scatter into
+zeros plus the log-softmax gradient: about twenty array operations where the hand-written version
+needs six. ``symbol/passes.fuse`` rewrites the chain into one ``_log_softmax_pick`` (the negation
+becomes ``scale=-1``) with ``hidden=True``: the op then also returns what its gradient needs,
+the softmax numerator ``e = exp(x - max)``, its sum ``s`` and the flat label positions ``pos``,
+so the gradient ``_log_softmax_pick_backward`` is three array operations,
+``e * (-scale * g / s)`` with ``-scale * g`` subtracted at ``pos``.
 """
+import math
+
 import numpy as np
 
 from .. import ops as F
 from .._registry import Aval, Sample, register
 from ._rules import norm_axis
 from ._samples import rnd
-from .activation import _softmax_core, _softmax_ref
-from .indexing import _pick_index, _pick_infer, _pick_kernel, _pick_onnx, lane_positions
+from .activation import _softmax_ref
+from .indexing import _pick_infer, _pick_onnx, scatter_add
 
 
-def _lsp_kernel(xp, data, index, axis=-1, keepdims=False, mode="clip"):
-    logp = _softmax_core(xp, data, norm_axis(axis, data.ndim, "pick"), log=True)
-    return _pick_kernel(xp, logp, index, axis=axis, keepdims=keepdims, mode=mode)
+class _Plan:
+    """Axis, shapes and lane bases of one call signature (cached for numpy: a loss sees one).
+
+    ``mbase`` and ``ones`` (numpy, picking along the last axis) serve the fast row max and row
+    sum: numpy reduces a short last axis slowly (an inner loop per row), while its vectorized
+    argmax plus a gather, and a BLAS product with ones, take a third of the time."""
+
+    __slots__ = ("ax", "n", "after", "flat", "base", "lanes", "mbase", "ones", "out_shape",
+                 "kept")
+
+    def __init__(self, xp, shape, dtype, ishape, axis, keepdims):
+        self.ax = ax = norm_axis(axis, len(shape), "pick")
+        self.n, nd_ = shape[ax], len(shape)
+        before, self.after = math.prod(shape[:ax]), math.prod(shape[ax + 1:])
+        self.flat = math.prod(ishape) == before * self.after  # one label per lane (the loss)
+        self.out_shape = ishape[:ax] + (1,) + ishape[ax:] if keepdims and len(ishape) < nd_ \
+            else ishape
+        self.kept = shape[:ax] + (1,) + shape[ax + 1:]
+        # the flat position of each lane's first element, laid out like the labels
+        base = (xp.arange(before) * (self.n * self.after))[:, None] + xp.arange(self.after)
+        self.lanes = ishape if self.flat else (before, -1, self.after)
+        self.base = base.reshape(ishape if self.flat else (before, 1, self.after))
+        fast = xp is np and self.after == 1
+        self.mbase = base.reshape(self.kept) if fast else None
+        self.ones = np.ones(self.n, dtype) if fast else None
 
 
-def _lsp_grad(ins, outs, gouts, axis=-1, keepdims=False, mode="clip"):
+_PLANS = {}  # (shape, dtype, index shape, axis, keepdims, device) -> _Plan
+
+
+def _plan(xp, data, ishape, axis, keepdims):
+    # bases live on the data's device: a cupy plan is cached per GPU
+    key = (data.shape, data.dtype.char, ishape, axis, keepdims,
+           None if xp is np else data.device.id)
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) > 64:
+            _PLANS.clear()
+        plan = _PLANS[key] = _Plan(xp, data.shape, data.dtype, ishape, axis, keepdims)
+    return plan
+
+
+def _label_positions(xp, index, plan, mode):
+    """Flat positions in a C-ordered array of the elements ``index`` picks along the axis
+    (float labels truncated, out-of-range ones wrapped or clipped), shaped like the output."""
+    pos = index.astype(np.int64)  # a new array: updated in place below
+    if not pos.flags.c_contiguous:
+        pos = xp.ascontiguousarray(pos)
+    if mode == "wrap":
+        xp.mod(pos, plan.n, out=pos)
+    else:  # two ufuncs beat xp.clip on small arrays
+        xp.maximum(pos, 0, out=pos)
+        xp.minimum(pos, plan.n - 1, out=pos)
+    lanes = pos if plan.flat else pos.reshape(plan.lanes)
+    if plan.after != 1:
+        lanes *= plan.after
+    lanes += plan.base
+    return pos.reshape(plan.out_shape)
+
+
+def _lsp_kernel(xp, data, index, axis=-1, keepdims=False, mode="clip", scale=1.0,
+                hidden=False):
+    if not data.flags.c_contiguous:  # the flat positions address C order
+        data = xp.ascontiguousarray(data)
+    plan = _plan(xp, data, index.shape, axis, keepdims)
+    if plan.mbase is not None:
+        am = data.argmax(axis=-1, keepdims=True)  # NaN rows pick a NaN, as max does
+        am += plan.mbase
+        z = xp.subtract(data, data.reshape(-1)[am])
+    else:
+        z = xp.subtract(data, data.max(axis=plan.ax, keepdims=True))
+    pos = _label_positions(xp, index, plan, mode)
+    picked = z.reshape(-1)[pos]  # a new array of the output's shape
+    e = xp.exp(z, out=z)
+    s = e.dot(plan.ones).reshape(plan.kept) if plan.ones is not None else \
+        e.sum(axis=plan.ax, keepdims=True)
+    lse = xp.log(s)
+    if plan.flat:
+        lse = lse.reshape(plan.out_shape)
+    if scale == -1.0:  # the loss: log-sum-exp minus the label's shifted logit
+        out = xp.subtract(lse, picked, out=picked)
+    else:
+        out = xp.subtract(picked, lse, out=picked)
+        if scale != 1.0:
+            out *= scale
+    return (out, e, s, pos) if hidden else out
+
+
+def _lsp_infer(data, index, axis=-1, keepdims=False, mode="clip", scale=1.0, hidden=False):
+    out = _pick_infer(data, index, axis, keepdims, mode)
+    if not hidden:
+        return out
+    ax = norm_axis(axis, len(data.shape), "pick")
+    dt = np.dtype(data.dtype)
+    kept = tuple(1 if k == ax else d for k, d in enumerate(data.shape))
+    return out, Aval(tuple(data.shape), dt), Aval(kept, dt), Aval(out.shape, np.dtype(np.int64))
+
+
+def _lsp_grad(ins, outs, gouts, axis=-1, keepdims=False, mode="clip", scale=1.0,
+              hidden=False):
     data, index = ins
-    return F._log_softmax_pick_backward(gouts[0], data, index, axis=axis, mode=mode), None
+    if outs is None or len(outs) < 4:  # called without the hidden outputs: compute them
+        outs = F._log_softmax_pick(data, index, axis=axis, keepdims=keepdims, mode=mode,
+                                   hidden=True)
+    _, e, s, pos = outs
+    return F._log_softmax_pick_backward(gouts[0], e, s, pos, axis=axis, scale=scale), None
 
 
-def _lsp_onnx(g, i, a, o, axis=-1, keepdims=False, mode="clip"):
+def _lsp_onnx(g, i, a, o, axis=-1, keepdims=False, mode="clip", scale=1.0, hidden=False):
+    if hidden:
+        from ...export.onnx_builder import ExportError
+        raise ExportError("_log_softmax_pick with hidden outputs exists only in compiled "
+                          "training graphs (exports keep log_softmax and pick)")
     logp = g.op("LogSoftmax", i[0], axis=norm_axis(axis, len(a[0].shape), "pick"))
-    return _pick_onnx(g, [logp, i[1]], a, o, axis=axis, keepdims=keepdims, mode=mode)
+    out = _pick_onnx(g, [logp, i[1]], a, o, axis=axis, keepdims=keepdims, mode=mode)
+    if float(scale) != 1.0:
+        out = g.op("Mul", out, g.const(np.asarray(scale, dtype=np.dtype(o[0].dtype))))
+    return out
 
 
 def _log_softmax_ref(x, axis):
     return np.log(_softmax_ref(x, axis=axis))
 
 
-def _lsp_ref(data, index, axis=-1, keepdims=False, mode="clip"):
+def _lsp_ref(data, index, axis=-1, keepdims=False, mode="clip", scale=1.0, hidden=False):
     logp = np.moveaxis(_log_softmax_ref(data, axis), axis, -1)
     n = logp.shape[-1]
     idx = np.trunc(index).astype(np.int64)
     idx = idx % n if mode == "wrap" else np.clip(idx, 0, n - 1)
     picked = np.take_along_axis(logp, idx.reshape(logp.shape[:-1] + (1,)), -1)[..., 0]
-    return np.expand_dims(picked, axis) if keepdims else picked
+    return scale * (np.expand_dims(picked, axis) if keepdims else picked)
 
 
-_ATTRS = {"axis": -1, "keepdims": False, "mode": "clip"}
+_ATTRS = {"axis": -1, "keepdims": False, "mode": "clip", "scale": 1.0, "hidden": False}
 
 _log_softmax_pick = register(
     "_log_softmax_pick", _lsp_kernel, inputs=("data", "index"), attrs=dict(_ATTRS),
-    infer=_pick_infer, grad=_lsp_grad, onnx=_lsp_onnx, ref=_lsp_ref,
+    num_outputs=lambda attrs: 4 if attrs.get("hidden") else 1,
+    infer=_lsp_infer, grad=_lsp_grad, onnx=_lsp_onnx, ref=_lsp_ref,
     samples=[Sample(rnd(3, 4) * 3, np.array([0.0, 3.0, 1.0]), wrt=[0]),
              Sample(rnd(4, 3) * 3, np.array([1.0, -1.0, 5.0]), axis=0, keepdims=True,
                     mode="wrap", wrt=[0]),
              Sample(rnd(2, 3, 4), np.array([[0.0, 2.0, 1.0, 1.0], [2.0, 0.0, 0.0, 1.0]]),
-                    axis=1, wrt=[0])],
-    doc="pick(log_softmax(data, axis), index, axis) in one op (compiled graphs only).\n\n"
+                    axis=1, scale=-1.0, wrt=[0]),
+             Sample(rnd(3, 4) * 3, np.array([2.0, 0.0, 1.0]), keepdims=True, scale=-0.5,
+                    wrt=[0])],
+    doc="scale * pick(log_softmax(data, axis), index, axis) in one op (compiled graphs only).\n\n"
+        "    ``hidden=True`` also returns the gradient's inputs: exp(data - max) (data's shape),\n"
+        "    its sum along axis (axis kept) and the flat label positions (output's shape).\n\n"
         "    >>> nd._log_softmax_pick(nd.array([[0., 0.]]), nd.array([1]))  # [-0.6931]")
 
 
-def _lspb_kernel(xp, grad, data, index, axis=-1, mode="clip"):
-    ax, idx, _ = _pick_index(xp, data, index, axis, mode)
-    p = _softmax_core(xp, data, ax)
-    g = grad.reshape(idx.shape)
-    p *= -g
-    p.reshape(-1)[lane_positions(xp, p.shape, idx, ax)] += g  # one position per lane
-    return p
+def _lspb_kernel(xp, grad, e, s, pos, axis=-1, scale=1.0):
+    h = grad.reshape(pos.shape)
+    if scale != -1.0:
+        h = h * (-scale)
+    if pos.size == s.size:  # one label per lane (the loss)
+        res = xp.multiply(e, xp.divide(h.reshape(s.shape), s))
+        res.reshape(-1)[pos] -= h  # res is new and C-ordered: the flat view writes through
+        return res
+    h_sum = h.sum(axis=norm_axis(axis, e.ndim, "pick"), keepdims=True)
+    res = xp.multiply(e, xp.divide(h_sum, s))
+    scatter_add(xp, res.reshape(-1), pos.reshape(-1), -h.reshape(-1))  # labels may repeat
+    return res
 
 
-def _lspb_ref(grad, data, index, axis=-1, mode="clip"):
-    logp = _log_softmax_ref(data, axis)
-    n = data.shape[axis]
-    idx = np.trunc(index).astype(np.int64)
-    idx = idx % n if mode == "wrap" else np.clip(idx, 0, n - 1)
-    idx = idx.reshape(logp.shape[:axis % data.ndim] + (1,) + logp.shape[axis % data.ndim + 1:])
-    onehot = np.arange(n).reshape((-1,) + (1,) * (data.ndim - axis % data.ndim - 1)) == idx
-    return grad.reshape(idx.shape) * (onehot - np.exp(logp))
+def _lspb_ref(grad, e, s, pos, axis=-1, scale=1.0):
+    onehot = np.zeros(e.size)
+    onehot[pos.reshape(-1)] = 1.0
+    return scale * grad.reshape(s.shape) * (onehot.reshape(e.shape) - e / s)
+
+
+def _lspb_sample(x, index, grad_shape, axis=-1, mode="clip", scale=1.0, keepdims=False):
+    """Backward inputs consistent with a forward call (the registry tests need real ones)."""
+    outs = _lsp_kernel(np, x, index, axis=axis, keepdims=keepdims, mode=mode, hidden=True)
+    return Sample(rnd(*grad_shape, salt=3), *outs[1:], axis=axis, scale=scale)
 
 
 _log_softmax_pick_backward = register(
-    "_log_softmax_pick_backward", _lspb_kernel, inputs=("grad", "data", "index"),
-    attrs={"axis": -1, "mode": "clip"},
-    infer=lambda grad, data, index, **_: Aval(tuple(data.shape), np.dtype(data.dtype)),
+    "_log_softmax_pick_backward", _lspb_kernel, inputs=("grad", "e", "s", "pos"),
+    attrs={"axis": -1, "scale": 1.0},
+    infer=lambda grad, e, s, pos, **_: Aval(tuple(e.shape), np.dtype(e.dtype)),
     no_grad="the backward of _log_softmax_pick, used only inside compiled training graphs, "
             "which differentiate once (eager code and create_graph use log_softmax and pick)",
     no_onnx="exists only in compiled training graphs, which are never exported",
     ref=_lspb_ref,
-    samples=[Sample(rnd(3), rnd(3, 4) * 3, np.array([0.0, 3.0, 1.0])),
-             Sample(rnd(1, 3), rnd(4, 3) * 3, np.array([1.0, -1.0, 5.0]), axis=0,
-                    mode="wrap")],
-    doc="Gradient of _log_softmax_pick: grad * (onehot(index) - softmax(data)) (internal).")
+    samples=[_lspb_sample(rnd(3, 4) * 3, np.array([0.0, 3.0, 1.0]), (3,)),
+             _lspb_sample(rnd(4, 3) * 3, np.array([1.0, -1.0, 5.0]), (1, 3), axis=0,
+                          mode="wrap", scale=-1.0, keepdims=True),
+             _lspb_sample(rnd(2, 3, 4), np.array([[0.0, 2.0, 1.0, 1.0], [2.0, 0.0, 0.0, 1.0]]),
+                          (2, 4), axis=1, scale=-2.0)],
+    doc="Gradient of _log_softmax_pick from its hidden outputs (internal): "
+        "scale * grad * (onehot(pos) - e / s).")

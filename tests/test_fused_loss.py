@@ -1,0 +1,186 @@
+"""The fused softmax cross-entropy of compiled graphs: ``-pick(log_softmax(x), label)`` becomes
+one ``_log_softmax_pick`` (negation folded in as ``scale=-1``) whose hidden outputs feed its
+gradient, so the compiled backward never recomputes the softmax. Hybridized == eager."""
+import numpy as np
+import pytest
+from kiln import autograd, gluon, nd
+from kiln.gluon.nn import HybridLambda
+from kiln.ndarray.ops import fused
+
+
+def _eager_and_hybrid(make_block, x, label, dtype=np.float64, head=None):
+    """(loss, gradient) eagerly and hybridized (static_alloc), on ``dtype`` inputs."""
+    results = []
+    for hybrid in (False, True):
+        block = make_block()
+        if hybrid:
+            block.hybridize(static_alloc=True)
+        xs = nd.array(x, dtype=dtype)
+        xs.attach_grad()
+        for _ in range(2):  # the second call runs the cached graphs
+            with autograd.record():
+                loss = block(xs, nd.array(label))
+            loss.backward(None if head is None else nd.array(head, dtype=dtype))
+        results.append((block, loss.asnumpy(), xs.grad.asnumpy()))
+    return results
+
+
+def _assert_same(results, rtol=1e-6, atol=1e-7):
+    (_, l0, g0), (_, l1, g1) = results
+    assert l1.dtype == l0.dtype and l1.shape == l0.shape
+    np.testing.assert_allclose(l1, l0, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(g1, g0, rtol=rtol, atol=atol)
+
+
+def _rng():
+    return np.random.default_rng(7)
+
+
+@pytest.mark.parametrize("kwargs,shape,label_shape", [
+    ({}, (6, 5), (6,)),
+    ({"axis": 0, "batch_axis": 1}, (5, 6), (6,)),
+    ({"axis": 1}, (3, 4, 5), (3, 5)),
+    ({"axis": -1}, (2, 3, 4), (2, 3)),
+    ({"weight": 0.5}, (6, 5), (6,)),
+])
+def test_hybridized_softmax_ce_equals_eager(kwargs, shape, label_shape):
+    rng = _rng()
+    x = rng.normal(size=shape) * 3
+    n = shape[kwargs.get("axis", -1)]
+    label = rng.integers(0, n, size=label_shape).astype(np.float32)
+    res = _eager_and_hybrid(lambda: gluon.loss.SoftmaxCrossEntropyLoss(**kwargs), x, label,
+                            head=rng.uniform(0.5, 1.5, size=shape[kwargs.get("batch_axis", 0)]))
+    _assert_same(res)
+    code = res[1][0].generated_code()
+    assert "_log_softmax_pick" in code
+
+
+def test_negation_and_mean_fold_into_the_fused_op():
+    rng = _rng()
+    x, label = rng.normal(size=(8, 10)), rng.integers(0, 10, size=8).astype(np.float32)
+    res = _eager_and_hybrid(gluon.loss.SoftmaxCrossEntropyLoss, x, label)
+    _assert_same(res)
+    block = res[1][0]
+    entry = block._last_entry()
+    train = list(entry.train.values())[0]
+    fwd, bwd = train.forward.source, train.backward.source
+    assert "negative" not in fwd and "negative" not in bwd
+    # forward: one kernel line returning the loss and the three hidden outputs
+    assert sum(" = k" in line for line in fwd.splitlines()) == 1
+    assert train.saved_count == 3
+    # backward: only the gradient op, from the saved outputs (no softmax recomputed)
+    calls = [line for line in bwd.splitlines() if " = k" in line]
+    assert len(calls) == 1 and "_log_softmax_pick_backward" in calls[0]
+    assert "_log_softmax_pick" in entry.print_graph()
+    assert "'scale': -1.0" in entry.print_graph()
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("mode", ["clip", "wrap"])
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_pick_of_log_softmax_hybridized_equals_eager(keepdims, mode, axis):
+    rng = _rng()
+    x = rng.normal(size=(3, 4, 5)) * 2
+    lshape = tuple(d for k, d in enumerate(x.shape) if k != axis % 3)
+    label = rng.integers(-3, 9, size=lshape).astype(np.float32)  # out of range: clip / wrap
+
+    def make():
+        return HybridLambda(lambda F, p, y: -F.pick(F.log_softmax(p, axis=axis), y, axis=axis,
+                                                    keepdims=keepdims, mode=mode))
+    res = _eager_and_hybrid(make, x, label, head=rng.uniform(0.5, 1.5, size=(
+        lshape[:axis % 3] + (1,) + lshape[axis % 3:] if keepdims else lshape)))
+    _assert_same(res)
+    assert "_log_softmax_pick" in res[1][0].generated_code()
+
+
+def test_unnegated_and_reused_results_are_not_folded():
+    rng = _rng()
+    x, label = rng.normal(size=(4, 6)), np.array([0.0, 5.0, 2.0, 3.0], np.float32)
+
+    def make():  # the picked value is read twice: the negation must stay a separate op
+        return HybridLambda(lambda F, p, y: (lambda v: v * 2 - v * v)(
+            F.pick(F.log_softmax(p), y)))
+    res = _eager_and_hybrid(make, x, label)
+    _assert_same(res)
+    assert "'scale': 1.0" in res[1][0].print_graph()
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_low_precision_losses_match_eager(dtype):
+    rng = _rng()
+    x, label = rng.normal(size=(6, 5)), rng.integers(0, 5, size=6).astype(np.float32)
+    res = _eager_and_hybrid(gluon.loss.SoftmaxCrossEntropyLoss, x, label, dtype=dtype)
+    tol = 2e-3 if dtype == np.float16 else 1e-5
+    _assert_same(res, rtol=tol, atol=tol)
+    assert res[1][1].dtype == dtype and res[1][2].dtype == dtype
+
+
+def test_dense_labels_are_not_fused():
+    rng = _rng()
+    x = rng.normal(size=(4, 3))
+    label = np.eye(3)[[0, 2, 1, 1]].astype(np.float32)
+    res = _eager_and_hybrid(lambda: gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=False),
+                            x, label)
+    _assert_same(res)
+    assert "_log_softmax_pick" not in res[1][0].generated_code()
+
+
+def test_export_keeps_standard_ops(tmp_path):
+    rng = _rng()
+    lf = gluon.loss.SoftmaxCrossEntropyLoss()
+    lf.hybridize()
+    x, label = nd.array(rng.normal(size=(4, 3))), nd.array([0, 2, 1, 1])
+    x.attach_grad()
+    with autograd.record():
+        lf(x, label).backward()
+    assert "_log_softmax_pick" in lf.generated_code()
+    sym_file, _ = lf.export(str(tmp_path / "loss"))
+    with open(sym_file) as f:
+        text = f.read()
+    assert "_log_softmax_pick" not in text and "pick" in text and "log_softmax" in text
+
+
+def test_hidden_outputs_eagerly():
+    rng = _rng()
+    x = rng.normal(size=(3, 4))
+    label = np.array([1.0, 7.0, -2.0])
+    loss, e, s, pos = nd._log_softmax_pick(nd.array(x), nd.array(label), hidden=True,
+                                           scale=-1.0)
+    np.testing.assert_array_equal(pos.asnumpy(), [1, 4 + 3, 8 + 0])  # clipped, flat
+    np.testing.assert_allclose(e.asnumpy() / s.asnumpy(), np.exp(x) / np.exp(x).sum(
+        1, keepdims=True), rtol=1e-6)
+    picked = (x - np.log(np.exp(x).sum(1)[:, None]))[np.arange(3), [1, 3, 0]]
+    np.testing.assert_allclose(loss.asnumpy(), -picked, rtol=1e-6)
+    plain = nd._log_softmax_pick(nd.array(x), nd.array(label), scale=-1.0)
+    np.testing.assert_array_equal(plain.asnumpy(), loss.asnumpy())
+
+
+def test_several_picks_per_lane_scatter_repeated_labels():
+    # an index keeping the axis with several picks (internal use of pick): repeated labels add
+    rng = _rng()
+    x = rng.normal(size=(2, 4))
+    index = np.array([[1.0, 1.0, 3.0], [0.0, 2.0, 2.0]])
+    xs = nd.array(x, dtype=np.float64)
+    xs.attach_grad()
+    with autograd.record():
+        out = nd._log_softmax_pick(xs, nd.array(index), scale=-2.0)
+    out.backward(nd.array(np.arange(6.0).reshape(2, 3), dtype=np.float64))
+    logp = x - np.log(np.exp(x).sum(1, keepdims=True))
+    idx = index.astype(int)
+    np.testing.assert_allclose(out.asnumpy(), -2 * np.take_along_axis(logp, idx, 1),
+                               rtol=1e-12)
+    g = np.arange(6.0).reshape(2, 3)
+    want = 2 * g.sum(1, keepdims=True) * np.exp(logp)
+    for r in range(2):
+        for c in range(3):
+            want[r, idx[r, c]] -= 2 * g[r, c]
+    np.testing.assert_allclose(xs.grad.asnumpy(), want, rtol=1e-12)
+
+
+def test_non_contiguous_data_and_labels():
+    rng = _rng()
+    x = np.asfortranarray(rng.normal(size=(5, 4)))
+    label = np.asfortranarray(rng.integers(0, 4, size=(5, 2)).astype(np.float64))[:, 0]
+    got = fused._lsp_kernel(np, x, label, scale=-1.0)
+    logp = x - np.log(np.exp(x).sum(1, keepdims=True))
+    np.testing.assert_allclose(got, -logp[np.arange(5), label.astype(int)], rtol=1e-12)
