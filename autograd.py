@@ -292,6 +292,8 @@ def _normalize(heads, head_grads):
 def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     """Accumulate gradients of ``heads`` into the ``.grad`` of every variable reached."""
     heads, head_grads = _normalize(heads, head_grads)
+    if len(heads) == 1 and _chain_backward(heads[0], head_grads[0], retain_graph, train_mode):
+        return
     order, variables = _walk(heads)
     state = STATE
     prev_r, prev_t = state.recording, state.training
@@ -303,6 +305,64 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     _write_grads(variables, grads, head_grads)
     if not retain_graph:
         _free(order)
+
+
+def _chain_backward(head, head_grad, retain_graph, train_mode):
+    """The tape of a hybridized training step: a chain of hybridized calls (the network, then
+    the loss), each fed by the one before only, with distinct variables. Runs their compiled
+    backwards back to back, passing raw arrays; returns False, having done nothing, for any
+    other tape (the general engine then runs)."""
+    chain, variables, seen = [], [], set()
+    node = head._node
+    while node is not None:
+        if node.n_out != 1 or node.freed or getattr(node.op, "grad_raw", None) is None:
+            return False
+        chain.append(node)
+        prev = None
+        for a in node.args:  # a hybridized call's inputs are all NDArrays
+            if a._node is not None:
+                if prev is not None:
+                    return False
+                prev = a._node
+            elif a._grad_req is not None:
+                if id(a) in seen:
+                    return False
+                seen.add(id(a))
+                variables.append(a)
+        node = prev
+    if not chain:
+        return False
+    g = _head_data(head, head_grad)
+    grads, state = {}, STATE
+    prev_r, prev_t = state.recording, state.training
+    state.recording, state.training = False, bool(train_mode)
+    try:
+        for node in chain:
+            args, nxt = node.args, None
+            for k, r in node.op.grad_raw(args, g):
+                a = args[k]
+                if a._node is not None:
+                    nxt = r
+                elif a._grad_req is not None:
+                    grads[id(a)] = r
+            g = nxt
+            if g is None:  # no gradient flows further back
+                break
+    finally:
+        state.recording, state.training = prev_r, prev_t
+    _write_grads(variables, grads, () if head_grad is None else (head_grad,))
+    if not retain_graph:
+        _free(chain)
+    return True
+
+
+def _head_data(head, head_grad):
+    """The raw head gradient: ones by default, else the given one in the head's dtype."""
+    d = head._data
+    if head_grad is None:
+        return _ones(head._ctx, d.shape, d.dtype)
+    g = head_grad._data
+    return g if g.dtype == d.dtype else g.astype(d.dtype)
 
 
 def _write_grads(variables, grads, head_grads):

@@ -10,6 +10,8 @@ Example::
     [24.]
     <NDArray 1 @cpu(0)>
 """
+import sys
+
 import numpy as np
 
 from ..base import MXNetError, OpError, user_frame
@@ -199,9 +201,8 @@ class NDArray:
 
     def backward(self, out_grad=None, retain_graph=False, train_mode=True):
         """Compute gradients of this array w.r.t. the variables it was computed from."""
-        from .. import autograd
-        autograd.backward([self], None if out_grad is None else [out_grad],
-                          retain_graph=retain_graph, train_mode=train_mode)
+        _autograd().backward([self], None if out_grad is None else [out_grad],
+                             retain_graph=retain_graph, train_mode=train_mode)
 
     # ---- indexing --------------------------------------------------------------------------
     def __getitem__(self, key):
@@ -297,6 +298,14 @@ def _index_data(k, ctx):
     (MXNet's default) become int64."""
     d = k._data if k._ctx == ctx else _move(k._data, ctx)
     return d if d.dtype.kind in "iub" else d.astype(np.int64)
+
+
+def _autograd():
+    # imported with the package (this module cannot import it at load time: a cycle)
+    return sys.modules[_PACKAGE + ".autograd"]
+
+
+_PACKAGE = __name__.rsplit(".", 2)[0]
 
 
 def _rebuild(data, ctx):

@@ -356,12 +356,16 @@ class _CachedOp:
         """``(input position, raw gradient)`` pairs from one run of the compiled backward."""
         train = self.train
         xp = train.entry.xp
-        if len(gouts) == 1 and gouts[0] is not None:
-            heads = (gouts[0]._data,)
-        else:
-            heads = [g._data if g is not None else xp.zeros(o.shape, o.dtype)
-                     for g, o in zip(gouts, train.out_avals)]
+        heads = [g._data if g is not None else xp.zeros(o.shape, o.dtype)
+                 for g, o in zip(gouts, train.out_avals)]
         res = train.backward(xp, *[a._data for a in ins], *self.saved, *heads)
+        return zip(train.grad_pos, res)
+
+    def grad_raw(self, ins, head):
+        """``grad_data`` for a single-output call given its raw output gradient (the
+        engine's chain path, autograd._chain_backward)."""
+        train = self.train
+        res = train.backward(train.entry.xp, *[a._data for a in ins], *self.saved, head)
         return zip(train.grad_pos, res)
 
 

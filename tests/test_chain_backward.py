@@ -1,0 +1,102 @@
+"""The engine's chain path (autograd._chain_backward: hybridized calls feeding each other) gives
+exactly what the general engine gives, and declines the tapes it does not handle."""
+import kiln
+import numpy as np
+import pytest
+from kiln import autograd, gluon, nd
+
+
+def _net(seed=0):
+    kiln.random.seed(seed)
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Dense(5, activation="tanh", in_units=4),
+            gluon.nn.Dense(3, in_units=5))
+    net.initialize(kiln.init.Xavier())
+    net.cast("float64")
+    net.hybridize(static_alloc=True)
+    return net
+
+
+def _step(net, loss_fn, x, y, head=None, grad_x=False, retain=False):
+    if grad_x:
+        x.attach_grad()
+    with autograd.record():
+        loss = loss_fn(net(x), y)
+    loss.backward(head, retain_graph=retain)
+    if retain:
+        loss.backward(head)
+    grads = {k: p.grad().asnumpy().copy() for k, p in net._collect_params_with_prefix().items()}
+    if grad_x:
+        grads["x"] = x.grad.asnumpy().copy()
+    return loss.asnumpy(), grads
+
+
+CASES = {
+    "plain": {},
+    "head gradient of another dtype": {"head": nd.array([1.0, 2.0, 0.5], dtype="float32")},
+    "input gradient": {"grad_x": True},
+    "retain_graph, twice": {"retain": True},
+}
+
+
+@pytest.mark.parametrize("req", ["write", "add"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_chain_path_equals_general_engine(case, req, monkeypatch):
+    rng = np.random.default_rng(0)
+    x = nd.array(rng.normal(size=(3, 4)), dtype="float64")
+    y = nd.array([0, 2, 1], dtype="float64")
+    results, taken = [], []
+    for chain in (True, False):
+        net = _net()
+        for p in net.collect_params().values():
+            p.grad_req = req
+        loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+        loss_fn.hybridize()
+        real = autograd._chain_backward
+
+        def spy(*a, _real=real, _chain=chain):
+            ok = _chain and _real(*a)
+            taken.append(ok)
+            return ok
+        monkeypatch.setattr(autograd, "_chain_backward", spy)
+        for _ in range(2):      # twice: 'add' accumulates
+            out = _step(net, loss_fn, x.copy(), y, **CASES[case])
+        results.append(out)
+    assert taken[:2] == [True, True]
+    (la, ga), (lb, gb) = results
+    np.testing.assert_array_equal(la, lb)
+    assert ga.keys() == gb.keys()
+    for k in ga:
+        np.testing.assert_allclose(ga[k], gb[k], rtol=1e-12, atol=1e-14, err_msg=k)
+
+
+def test_chain_path_declines_other_tapes():
+    rng = np.random.default_rng(1)
+    x = nd.array(rng.normal(size=(3, 4)), dtype="float64")
+    net = _net()
+    calls = []
+    real = autograd._chain_backward
+
+    def spy(*a):
+        ok = real(*a)
+        calls.append(ok)
+        return ok
+    autograd._chain_backward = spy
+    try:
+        with autograd.record():
+            out = net(x)
+            loss = (out * out).sum()          # eager ops after the hybridized call
+        loss.backward()
+        with autograd.record():
+            loss = net(x) + net(x)            # two calls joined by an eager add
+        loss.backward()
+        square = gluon.nn.Dense(4, in_units=4)      # one block called twice: the same
+        square.initialize()                          # parameters in both calls
+        square.cast("float64")
+        square.hybridize()
+        with autograd.record():
+            loss = square(square(x))
+        loss.backward()
+    finally:
+        autograd._chain_backward = real
+    assert calls == [False, False, False]
