@@ -37,6 +37,11 @@ def _relu(ins, attrs, out):
     return ("xp.maximum({0}, 0)", "xp.maximum({0}, 0, out={out})")
 
 
+def _relu_backward(ins, attrs, out):
+    return ("xp.multiply({0}, xp.greater({1}, 0))",
+            "xp.multiply({0}, xp.greater({1}, 0), out={out})")
+
+
 def _dot(ins, attrs, out):
     a, b = ins
     if a is None or b is None or len(a.shape) != 2 or len(b.shape) != 2:
@@ -102,7 +107,7 @@ EMITTERS = {
     "exp": _ufunc1("exp"), "tanh": _ufunc1("tanh"), "negative": _ufunc1("negative"),
     "sqrt": _ufunc1("sqrt"), "square": _ufunc1("square"), "abs": _ufunc1("abs"),
     "sign": _ufunc1("sign"), "relu": _relu, "dot": _dot, "fully_connected": _fully_connected,
-    "sum": _sum, "reshape": _reshape,
+    "sum": _sum, "reshape": _reshape, "_relu_backward": _relu_backward,
 }
 
 # ops whose inline expression returns a view of input 0 (codegen tracks what it may alias)

@@ -67,7 +67,20 @@ def test_activation_masks_are_computed_in_the_backward_not_saved():
     (train,) = entry.train.values()
     # the two activations' outputs (needed by the weight gradients) and nothing else
     assert train.saved_count == 2
-    assert "sign" not in train.forward.source and "sign" in train.backward.source
+    assert "greater" not in train.forward.source and "greater" in train.backward.source
+
+
+def test_activation_relu_gradient_is_zero_at_nan_eager_and_hybridized():
+    x = nd.array([np.nan, -1.0, 0.0, 2.0, np.inf])     # MXNet 1.9.1: [0, 0, 0, 1, 1]
+    for hybrid in (False, True):
+        block = Lambda(lambda v: nd.Activation(v, act_type="relu"))
+        if hybrid:
+            block.hybridize()
+        x.attach_grad()
+        with autograd.record():
+            y = block(x)
+        y.backward()
+        np.testing.assert_array_equal(x.grad.asnumpy(), [0, 0, 0, 1, 1])
 
 
 def test_relu_gradient_passes_nan_through_eager_and_hybridized():

@@ -164,14 +164,31 @@ def _r_elu(x, alpha=1.0):
 # Derivatives written from the output y: the backward then needs only y, which a following
 # layer's weight gradient keeps anyway, and the forward computes no masks. sign(relu(x)) is 1
 # for x > 0, 0 for x <= 0 and NaN for NaN (MXNet's relu_grad).
-_FROM_OUTPUT = {"relu": lambda y: F.sign(y), "sigmoid": lambda y: y * (1 - y),
-                "tanh": lambda y: 1 - y * y}
+# (nd.relu's gradient lets NaN through, as MXNet's relu; Activation's uses _relu_backward)
+_FROM_OUTPUT = {"relu": lambda y, g: g * F.sign(y),
+                "sigmoid": lambda y, g: g * (y * (1 - y)), "tanh": lambda y, g: g * (1 - y * y)}
 
 
 def _act_grad(name, i, o, g, **kw):
     if name in _FROM_OUTPUT:
-        return (g[0] * _FROM_OUTPUT[name](o[0]),)
+        return (_FROM_OUTPUT[name](o[0], g[0]),)
     return (g[0] * _ACTS[name][1](i[0], **kw),)
+
+
+def _relu_backward_onnx(g, i, a, o):
+    mask = g.op("Greater", i[1], _c(g, a[1:], 0.0))
+    return g.op("Mul", i[0], g.op("Cast", mask, to=g.onnx_dtype(a[0].dtype)))
+
+
+# Activation(relu)'s gradient from its output, one op: a boolean mask (y > 0) costs a quarter
+# of sign(y)'s time and memory, and the compiled backward writes it in place (fastpath)
+_relu_backward = register(
+    "_relu_backward", lambda xp, grad, y: grad * (y > 0), inputs=("grad", "y"),
+    infer=lambda grad, y: same(grad), grad=lambda i, o, g: (F._relu_backward(g[0], i[1]), None),
+    onnx=_relu_backward_onnx, ref=lambda grad, y: grad * (y > 0), second_order=True,
+    samples=[Sample(rnd(2, 3), away(2, 3)), Sample(rnd(4, 5, salt=3), away(4, 5, salt=4))],
+    doc="relu's gradient from its output y: ``grad * (y > 0)`` (internal).\n\n"
+        "    >>> nd._relu_backward(nd.array([1., 2.]), nd.array([0., 3.]))  # [0. 2.]")
 
 
 # name: (kernel, derivative (None: see _FROM_OUTPUT), onnx, reference, smooth, sample maker, attrs)
@@ -275,6 +292,8 @@ def _activation_samples():
 
 def _activation_grad(i, o, g, act_type):
     _act_row(act_type)  # an unknown act_type raises here as in the forward
+    if act_type == "relu":  # a boolean mask: NaN gets gradient 0, as in MXNet's Activation
+        return (F._relu_backward(g[0], o[0]),)
     return _act_grad(act_type, i, o, g)
 
 
