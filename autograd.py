@@ -194,8 +194,8 @@ def _run_backward(heads, head_grads, create_graph, order=None, raw_variables=Fal
     for h, hg in zip(heads, head_grads):
         if hg is None:
             hg = _new(_ones(h._ctx, h._data.shape, h._data.dtype), h._ctx)
-        elif hg._data.dtype != h._data.dtype:  # MXNet keeps a head's gradient in its dtype
-            hg = _new(hg._data.astype(h._data.dtype), hg._ctx)
+        elif hg._data.dtype != h._data.dtype or hg._ctx != h._ctx:
+            hg = _new(_head_data(h, hg), h._ctx)
         _accumulate(grads, _key(h), hg)
     pop = grads.pop
     for node in _topo(heads) if order is None else order:
@@ -362,7 +362,9 @@ def _head_data(head, head_grad):
     if head_grad is None:
         return _ones(head._ctx, d.shape, d.dtype)
     g = head_grad._data
-    return g if g.dtype == d.dtype else g.astype(d.dtype)
+    if head_grad._ctx is not head._ctx and head_grad._ctx != head._ctx:  # copied over
+        g = _move(g, head._ctx)
+    return g if g.dtype == d.dtype else g.astype(d.dtype)  # (MXNet: the head's dtype)
 
 
 def _write_grads(variables, grads, head_grads):

@@ -324,3 +324,24 @@ def test_simple_bind_and_from_numpy_on_gpu():
     assert ex.grad_dict["x"].asnumpy().tolist() == [2.0, 4.0, 6.0]
     with GPU:
         _assert_on_gpu([nd.from_numpy(np.ones(2), zero_copy=False)], "from_numpy copy")
+
+
+def test_head_gradient_from_the_cpu_is_copied_to_the_gpu():
+    for hybridize in (False, True):
+        net = _mlp(GPU)
+        if hybridize:
+            net.hybridize()
+        x = nd.array(np.ones((2, 8)), ctx=GPU)
+        with autograd.record():
+            y = net(x)
+        y.backward(nd.ones((2, 4)))              # a CPU head gradient
+        _assert_on_gpu([net[0].weight.grad()], "gradient")
+
+
+def test_argmax_argmin_with_nan_on_gpu_match_numpy():
+    x = np.array([[1.0, np.nan, 3.0, np.nan], [2.0, 5.0, np.inf, np.inf], [4.0, 1.0, 1.0, 0.5]])
+    for fn, np_fn in ((nd.argmax, np.argmax), (nd.argmin, np.argmin)):
+        for axis in (0, 1, None):
+            got = fn(nd.array(x, ctx=GPU, dtype="float64"), axis=axis)
+            want = np_fn(x) if axis is None else np_fn(x, axis=axis)
+            np.testing.assert_array_equal(got.asnumpy().reshape(-1), np.reshape(want, -1))

@@ -353,8 +353,13 @@ def _arg_shape(shape, axis, keepdims):
 def _arg_kernel(np_name):
     def kernel(xp, x, axis=None, keepdims=False):
         fn = getattr(xp, np_name)
-        idx = fn(x.reshape(-1)) if axis is None else fn(x, axis=int(axis))
-        return xp.asarray(idx).astype(x.dtype).reshape(_arg_shape(x.shape, axis, keepdims))
+        out_shape = _arg_shape(x.shape, axis, keepdims)
+        flat, ax = (x.reshape(-1), 0) if axis is None else (x, int(axis))
+        idx = fn(flat, axis=ax)
+        if xp is not np and x.dtype.kind == "f":  # numpy's (and MXNet's) rule on the GPU too:
+            nan = xp.isnan(flat)                  # a lane with NaN gives its first NaN
+            idx = xp.where(nan.any(axis=ax), xp.argmax(nan, axis=ax), idx)
+        return xp.asarray(idx).astype(x.dtype).reshape(out_shape)
     return kernel
 
 
