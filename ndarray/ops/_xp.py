@@ -1,11 +1,18 @@
 """Array-module helpers for functions numpy lacks (erf) and for random numbers per module."""
 import numpy as np
 
-_scipy_erf = None
-try:  # scipy is optional: exact and fast when present
-    from scipy.special import erf as _scipy_erf  # noqa: F401
-except Exception:  # pragma: no cover - depends on the environment
-    _scipy_erf = None
+_SCIPY_ERF = []  # [scipy's erf or None], looked up on first use: importing scipy.special
+                 # costs a third of a second, which `import kiln` should not pay
+
+
+def _scipy_erf():
+    if not _SCIPY_ERF:
+        try:  # scipy is optional: exact and fast when present
+            from scipy.special import erf
+        except Exception:  # pragma: no cover - depends on the environment
+            erf = None
+        _SCIPY_ERF.append(erf)
+    return _SCIPY_ERF[0]
 
 
 def erf(xp, x):
@@ -13,8 +20,9 @@ def erf(xp, x):
     if xp is not np:
         from cupyx.scipy.special import erf as cupy_erf
         return cupy_erf(x)
-    if _scipy_erf is not None:
-        return _scipy_erf(x).astype(x.dtype, copy=False)
+    scipy_erf = _scipy_erf()
+    if scipy_erf is not None:
+        return scipy_erf(x).astype(x.dtype, copy=False)
     return _erf_numpy(x)
 
 
