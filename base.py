@@ -2,6 +2,8 @@
 import os
 import sys
 
+import numpy as np
+
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -69,3 +71,14 @@ def atomic_write(path, blob):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def py_str(x):
+    """Text from bytes or str (``mxnet.base.py_str``; kiln's callbacks already pass str)."""
+    return x.decode("utf-8") if isinstance(x, (bytes, bytearray)) else str(x)
+
+
+# mxnet.base's type tuples (tests written for MXNet import them)
+string_types = (str,)
+numeric_types = (float, int, np.generic)
+integer_types = (int, np.int32, np.int64)

@@ -130,6 +130,9 @@ def _flat(args):
 
 
 def _extra(op, kw):
+    tracer = STATE.tracer
+    if tracer is not None and "name" in kw and hasattr(tracer, "mx_pending"):
+        tracer.mx_pending = kw["name"]  # MXNet's node name for the op hooks of hybridize
     if not op.attrs:  # MXNet ignores keywords given to an op that has no parameters at all
         return
     bad = [k for k in kw if k not in op.ignored]

@@ -33,6 +33,7 @@ from .. import ndarray as nd
 from ..base import OpError
 from ..ndarray._registry import STATE
 from ..ndarray.ndarray import NDArray
+from ..symbol import codegen
 from ..symbol.cached import CachedGraph, bump_version
 from ..symbol.symbol import Symbol
 from ._block_utils import HookHandle, _BlockScope, summary
@@ -541,16 +542,29 @@ class HybridBlock(Block):
             return self._call_eager(*args, **kwargs)
         if not self._params_ready:
             if any(p._data is None for p in self.collect_params().values()):
-                out = self._call_eager(*args)  # finishes deferred initialization
-                if not any(p._data is None for p in self.collect_params().values()):
-                    self._params_ready = True
-                    self._cached_op = CachedGraph(self, self._hybrid_flags)
-                    self._cached_op.prepare(*args)  # the graph exists for export() now
-                return out
+                return self._first_call(args)
+            self._params_ready = True
             self._params_ready = True
         if self._cached_op is None:
             self._cached_op = CachedGraph(self, self._hybrid_flags)
         return self._cached_op(*args)
+
+    def _first_call(self, args):
+        """Run eagerly to finish deferred initialization, then build the cached graph. With an
+        op hook installed, a predict-mode call then runs the compiled graph instead, so the
+        hook sees this call's ops as MXNet's does (the eager run's hooks are muted)."""
+        hooked = "op_hook" in self._hybrid_flags and not STATE.training
+        codegen.HOOKS_MUTED[0], muted = hooked, codegen.HOOKS_MUTED[0]
+        try:
+            out = self._call_eager(*args)  # finishes deferred initialization
+        finally:
+            codegen.HOOKS_MUTED[0] = muted
+        if any(p._data is None for p in self.collect_params().values()):
+            return out
+        self._params_ready = True
+        self._cached_op = CachedGraph(self, self._hybrid_flags)
+        self._cached_op.prepare(*args)  # the graph exists for export() now
+        return self._cached_op(*args) if hooked else out
 
     def _traced_forward(self, *args):
         """``forward`` as the tracer runs it (hooks stay outside the graph)."""

@@ -18,6 +18,7 @@ from .autodiff import backward_graph
 from .codegen import compile_graph
 from .graph import Node, is_entry, topo_order
 from .symbol import Symbol
+from .symbolic import _block_prefixes
 from .trace import Tracer, const_entry, tracing
 
 RETRACE_WARN = 5
@@ -124,6 +125,9 @@ class CachedGraph:
                           stacklevel=4)
         tracer = Tracer(ctx, STATE.training)
         tracer.paths = _block_paths(self.block)
+        prefixes = _block_prefixes(self.block)
+        tracer.mx_prefixes = {path: prefixes.get(i) for i, path in tracer.paths.items()}
+        tracer.mx_scopes = [(getattr(self.block, "prefix", ""), {})]
         sym_leaves = [tracer.input(f"data{k}", Aval(x.shape, np.dtype(x.dtype)))
                       if isinstance(x, NDArray) else x for k, x in enumerate(leaves)]
         sym_args = unflatten(flatten(args, []), iter(sym_leaves))

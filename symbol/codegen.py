@@ -133,7 +133,7 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None):
         line_nodes[len(lines)] = node
         if op_hook is not None:
             ns.setdefault("_hook", _hook_caller(op_hook[0], op_hook[2]))
-            lines += [f"    _hook({node.name + suffix!r}, {_op_type(node)!r}, {o})"
+            lines += [f"    _hook({_hook_name(node) + suffix!r}, {_op_type(node)!r}, {o})"
                       for suffix, o in zip(_output_suffixes(node), outs)]
         dead = uses.get(idx, ())
         dead = [v for v in dead if v.startswith("t")]
@@ -177,22 +177,38 @@ def _output_suffixes(node):
     return ["_output"] if n == 1 else [f"_output{k}" for k in range(n)]
 
 
+def _hook_name(node):
+    """MXNet 1.9's node name when the trace recorded it (``dense0_fwd``), else kiln's."""
+    return node.meta.get("mx_name") or node.name
+
+
+# MXNet ops that declare no input names: its hooks call their inputs input0, input1...
+_UNNAMED_INPUTS = {"Activation"}
+
+
 def _hook_lines(node, in_vars):
     """Report the array inputs of ``node`` (``monitor_all``), named after the op's inputs."""
     names = [n.lstrip("*").rstrip("?") for n in node.op.inputs] if node.op.inputs else []
+    op_type = _op_type(node)
+    if op_type in _UNNAMED_INPUTS:
+        names = []
     lines = []
     for k, (i, v) in enumerate(zip(node.inputs, in_vars)):
         if is_entry(i):
             label = names[k] if k < len(names) and not node.op.variadic else f"input{k}"
-            lines.append(f"    _hook({node.name + '_' + label!r}, {_op_type(node)!r}, {v})")
+            lines.append(f"    _hook({_hook_name(node) + '_' + label!r}, {op_type!r}, {v})")
     return lines
+
+
+HOOKS_MUTED = [False]  # set while a block's first (eager, initializing) call runs
 
 
 def _hook_caller(callback, ctx):
     from ..ndarray.ndarray import _new
 
     def call(name, op_type, array):
-        callback(name, op_type, _new(array, ctx))
+        if not HOOKS_MUTED[0]:
+            callback(name, op_type, _new(array, ctx))
     return call
 
 

@@ -73,7 +73,7 @@ class _Prefixes(dict):
 
 
 def _block_prefixes(root):
-    prefixes, stack = _Prefixes({id(root): root.prefix}), [root]
+    prefixes, stack = _Prefixes({id(root): getattr(root, "prefix", "")}), [root]
     while stack:
         blk = stack.pop()
         for child in getattr(blk, "_children", {}).values():

@@ -26,6 +26,10 @@ class Tracer:
         self.inputs = []        # var Nodes for the data inputs, in order
         self.block_stack = []
         self.counts = {}
+        # MXNet 1.9's node names, kept beside kiln's for op hooks (``mx_name`` in node.meta):
+        # (prefix, counters) per block call, the ``name=`` of the op call being traced, and
+        # structural path -> block prefix (set by CachedGraph before tracing)
+        self.mx_scopes, self.mx_pending, self.mx_prefixes = [("", {})], None, {}
 
     def input(self, name, aval):
         node = Node("var", name=name, avals=(aval,), meta={"input": True})
@@ -55,10 +59,25 @@ class Tracer:
     def in_block(self, path):
         """Attribute the nodes traced inside to block ``path`` (a full dotted path)."""
         self.block_stack.append(path)
+        self.mx_scopes.append((self.mx_prefixes.get(path, ""), {}))
         try:
             yield
         finally:
             self.block_stack.pop()
+            self.mx_scopes.pop()
+
+    def mx_name(self, op, inputs):
+        """MXNet's name for the node being made: the block prefix plus the op call's ``name=``
+        (``dense0_fwd``) or an automatic ``<hint><n>`` counted per block call."""
+        from .symbolic import op_hint
+        prefix, counts = self.mx_scopes[-1]
+        given, self.mx_pending = self.mx_pending, None
+        if given:
+            return prefix + given
+        hint = op_hint(op, inputs)
+        k = counts.get(hint, 0)
+        counts[hint] = k + 1
+        return f"{prefix}{hint}{k}"
 
     def node_name(self, op, inputs):
         path = self.block_path()
@@ -114,6 +133,8 @@ def trace_op(op, args, attrs):
     avals = _infer(op, inputs, attrs, block, source)
     name = tracer.node_name(op, inputs) if tracer is not None else None
     node = Node("op", op, inputs, attrs, name=name, avals=avals, block=block, source=source)
+    if isinstance(tracer, Tracer):
+        node.meta["mx_name"] = tracer.mx_name(op, inputs)
     n = node.num_outputs
     if n == 1:
         return Symbol([(node, 0)])

@@ -147,3 +147,48 @@ def test_register_op_hook_reports_every_op_output(static_alloc):
         net(x)
     assert [op for _, op in seen] == ["FullyConnected"] * 4 + ["Activation"] * 2
     assert seen[0][0].endswith("_data") and seen[1][0].endswith("_weight")
+
+
+def _hook_names(block, monitor_all=False):
+    names = []
+    block.register_op_hook(lambda name, op, arr: names.append((name, op)), monitor_all)
+    block(nd.ones((2, 3, 4)))
+    return names
+
+
+def test_op_hook_names_are_mxnet_names_from_the_first_call():
+    # the expected lists are what MXNet 1.9.1 reports for the same code (test_gluon's
+    # test_op_hook_output_names), first calls with deferred shapes included
+    model = gluon.nn.HybridSequential(prefix="dense_")
+    with model.name_scope():
+        model.add(gluon.nn.Dense(2))
+    model.initialize()
+    model.hybridize()
+    assert _hook_names(model) == [("dense_dense0_fwd_output", "FullyConnected")]
+    model = gluon.nn.HybridSequential(prefix="relu_")
+    with model.name_scope():
+        model.add(gluon.nn.Activation("relu"))
+    model.initialize()
+    model.hybridize()
+    assert _hook_names(model) == [("relu_relu0_fwd_output", "Activation")]
+    model = gluon.nn.HybridSequential("pool_")
+    with model.name_scope():
+        model.add(gluon.nn.AvgPool1D())
+    model.initialize()
+    model.hybridize()
+    assert _hook_names(model, True) == [("pool_pool0_fwd_data", "Pooling"),
+                                        ("pool_pool0_fwd_output", "Pooling")]
+    expected = [("dense_dense0_fwd_data", "FullyConnected"),
+                ("dense_dense0_fwd_weight", "FullyConnected"),
+                ("dense_dense0_fwd_bias", "FullyConnected"),
+                ("dense_dense0_fwd_output", "FullyConnected"),
+                ("dense_relu0_fwd_input0", "Activation"), ("dense_relu0_fwd_output", "Activation")]
+    model = gluon.nn.HybridSequential("dense_")
+    with model.name_scope():
+        model.add(gluon.nn.Dense(2))
+        model.add(gluon.nn.Activation("relu"))
+    model.initialize()
+    model.hybridize()
+    assert _hook_names(model, True) == expected
+    model.hybridize(static_alloc=True)
+    assert _hook_names(model, True) == expected
