@@ -268,7 +268,7 @@ class TrainGraph:
         self.forward = compile_graph(entry.args, outs + saved, name="forward_train",
                                      static_xp=sx, op_hook=entry.op_hook)
         self.backward = compile_graph(entry.args + saved + heads, gtargets, name="backward",
-                                      static_xp=sx)
+                                      static_xp=sx, last_target_first=True)
         self.n_out = n_out
         self.out_avals = [n.avals[i] for n, i in entry.outputs]
 

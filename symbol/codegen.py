@@ -56,7 +56,8 @@ def _literal(v, ns):
     return name
 
 
-def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None):
+def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
+                  last_target_first=False):
     """Generate ``fn(xp, *args)`` returning the values of ``targets``.
 
     ``args``: entries provided by the caller, in order (graph inputs, parameters, saved values).
@@ -65,6 +66,7 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None):
     (``static_alloc``); such a function must not run in two threads at once.
     ``op_hook``: ``(callback, monitor_all, ctx)`` (``HybridBlock.register_op_hook``): each op's
     output (and with monitor_all its inputs) is passed to the callback as it is computed.
+    ``last_target_first``: schedule the nodes of the last target first (backward graphs).
     """
     ns = {"_partial": functools.partial}
     var_of = {}
@@ -73,7 +75,11 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None):
         var_of[(node.id, i)] = f"a{k}"
         arg_names.append(node.name)
     provided = _provided_nodes(args, targets)
-    nodes = [n for n in topo_order(targets, stop=provided)]
+    # a backward lists its gradients in input order, but the last layer's are ready first:
+    # computing each as soon as possible (as hand-written code does) uses the deltas while
+    # they are still in cache and frees them sooner
+    order = list(reversed(targets)) if last_target_first else targets
+    nodes = [n for n in topo_order(order, stop=provided)]
     uses = _last_uses(nodes, targets, var_of)
     lines = [f"def {name}(xp{''.join(f', a{k}' for k in range(len(args)))}):"]
     line_nodes = {}
