@@ -250,9 +250,12 @@ def fuse(targets):
 
 
 def optimize(targets, xp, fuse_ops=False):
-    """The standard pipeline: simplify, fold constants, CSE, simplify again; ``fuse_ops``
-    (compiled graphs) also fuses op chains into internal ops."""
+    """The standard pipeline: simplify, CSE, fold constants, CSE, simplify again; ``fuse_ops``
+    (compiled graphs) also fuses op chains into internal ops. CSE before folding merges
+    identical creation ops (``ones((100, 100))`` in a loop) into one constant: folding first
+    gave each its own array, and a hundred copies of a weight do not stay in cache."""
     targets = simplify(targets)
+    targets = cse(targets)
     targets = fold_constants(targets, xp)
     targets = cse(targets)
     if fuse_ops:

@@ -192,3 +192,13 @@ def test_op_hook_names_are_mxnet_names_from_the_first_call():
     assert _hook_names(model, True) == expected
     model.hybridize(static_alloc=True)
     assert _hook_names(model, True) == expected
+
+
+def test_identical_creation_ops_fold_into_one_constant():
+    block = Lambda(lambda x: nd.dot(nd.dot(x, nd.ones((3, 3))), nd.ones((3, 3))))
+    block.hybridize()
+    x = nd.array(np.eye(3))
+    np.testing.assert_allclose(block(x).asnumpy(), np.full((3, 3), 3.0))
+    source = list(block._cached_op.entries.values())[-1].forward.source
+    consts = {w for w in source.replace(")", " ").replace(",", " ").split() if w.startswith("c")}
+    assert len(consts) == 1, source      # one (3, 3) ones array, used by both products
