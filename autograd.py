@@ -110,27 +110,24 @@ class _Scope:
         return False
 
 
-_scope = _Scope
-
-
 def record(train_mode=True):
     """Record ops for differentiation inside a ``with`` block (training mode by default)."""
-    return _scope(True, train_mode)
+    return _Scope(True, train_mode)
 
 
 def pause(train_mode=False):
     """Stop recording inside a ``with`` block (predict mode by default)."""
-    return _scope(False, train_mode)
+    return _Scope(False, train_mode)
 
 
 def train_mode():
     """Training mode inside a ``with`` block, recording unchanged."""
-    return _scope(None, True)
+    return _Scope(None, True)
 
 
 def predict_mode():
     """Predict mode inside a ``with`` block, recording unchanged."""
-    return _scope(None, False)
+    return _Scope(None, False)
 
 
 def mark_variables(variables, gradients, grad_reqs="write"):
@@ -154,23 +151,7 @@ def _key(a):
 
 def _topo(heads):
     """Nodes reachable from the heads, in an order where each node precedes its inputs' nodes."""
-    order, seen, stack = [], set(), [(h._node, False) for h in heads if h._node is not None]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if node.freed:
-            _raise_freed()
-        stack.append((node, True))
-        for a in node.args:
-            if isinstance(a, NDArray) and a._node is not None and id(a._node) not in seen:
-                stack.append((a._node, False))
-    order.reverse()
-    return order
+    return _walk(heads)[0]
 
 
 def _raise_freed():
@@ -295,13 +276,8 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     if len(heads) == 1 and _chain_backward(heads[0], head_grads[0], retain_graph, train_mode):
         return
     order, variables = _walk(heads)
-    state = STATE
-    prev_r, prev_t = state.recording, state.training
-    state.recording, state.training = False, bool(train_mode)
-    try:
+    with _Scope(False, train_mode):
         grads = _run_backward(heads, head_grads, False, order, raw_variables=True)
-    finally:
-        state.recording, state.training = prev_r, prev_t
     _write_grads(variables, grads, head_grads)
     if not retain_graph:
         _free(order)
@@ -332,11 +308,8 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
         node = prev
     if not chain:
         return False
-    g = _head_data(head, head_grad)
-    grads, state = {}, STATE
-    prev_r, prev_t = state.recording, state.training
-    state.recording, state.training = False, bool(train_mode)
-    try:
+    g, grads = _head_data(head, head_grad), {}
+    with _Scope(False, train_mode):
         for node in chain:
             args, nxt = node.args, None
             for k, r in node.op.grad_raw(args, g):
@@ -348,8 +321,6 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
             g = nxt
             if g is None:  # no gradient flows further back
                 break
-    finally:
-        state.recording, state.training = prev_r, prev_t
     _write_grads(variables, grads, () if head_grad is None else (head_grad,))
     if not retain_graph:
         _free(chain)
@@ -361,10 +332,14 @@ def _head_data(head, head_grad):
     d = head._data
     if head_grad is None:
         return _ones(head._ctx, d.shape, d.dtype)
-    g = head_grad._data
-    if head_grad._ctx is not head._ctx and head_grad._ctx != head._ctx:  # copied over
-        g = _move(g, head._ctx)
+    g = _data_on(head_grad, head._ctx)
     return g if g.dtype == d.dtype else g.astype(d.dtype)  # (MXNet: the head's dtype)
+
+
+def _data_on(a, ctx):
+    """``a``'s raw data on ``ctx``: copied over when given on another device (as MXNet's
+    executors copy head gradients and gradient buffers)."""
+    return a._data if a._ctx is ctx or a._ctx == ctx else _move(a._data, ctx)
 
 
 def _write_grads(variables, grads, head_grads):
@@ -380,12 +355,7 @@ def _write_grads(variables, grads, head_grads):
                 buf._data[...] = 0
             v._fresh_grad = True
             continue
-        if isinstance(g, NDArray):
-            gd = g._data
-            if g._ctx is not buf._ctx and g._ctx != buf._ctx:  # given on another device (bind)
-                gd = _move(gd, buf._ctx)
-        else:
-            gd = g
+        gd = _data_on(g, buf._ctx) if isinstance(g, NDArray) else g
         if req == "add":
             buf._data += gd
         elif _owned(gd, buf._data, taken):
@@ -451,7 +421,7 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
     if retain_graph is None:
         retain_graph = create_graph
     order = _topo(heads)
-    with _scope(bool(create_graph), train_mode):
+    with _Scope(bool(create_graph), train_mode):
         grads = _run_backward(heads, head_grads, create_graph=bool(create_graph), order=order)
     F = _ops()
     result = []

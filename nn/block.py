@@ -544,7 +544,6 @@ class HybridBlock(Block):
             if any(p._data is None for p in self.collect_params().values()):
                 return self._first_call(args)
             self._params_ready = True
-            self._params_ready = True
         if self._cached_op is None:
             self._cached_op = CachedGraph(self, self._hybrid_flags)
         return self._cached_op(*args)

@@ -362,14 +362,13 @@ class _CachedOp:
         xp = train.entry.xp
         heads = [g._data if g is not None else xp.zeros(o.shape, o.dtype)
                  for g, o in zip(gouts, train.out_avals)]
-        res = train.backward(xp, *[a._data for a in ins], *self.saved, *heads)
-        return zip(train.grad_pos, res)
+        return self.grad_raw(ins, *heads)
 
-    def grad_raw(self, ins, head):
-        """``grad_data`` for a single-output call given its raw output gradient (the
-        engine's chain path, autograd._chain_backward)."""
+    def grad_raw(self, ins, *heads):
+        """``grad_data`` given the raw output gradients (the engine's chain path,
+        autograd._chain_backward, passes the single one it holds)."""
         train = self.train
-        res = train.backward(train.entry.xp, *[a._data for a in ins], *self.saved, head)
+        res = train.backward(train.entry.xp, *[a._data for a in ins], *self.saved, *heads)
         return zip(train.grad_pos, res)
 
 
