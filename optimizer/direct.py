@@ -171,8 +171,7 @@ class StepPlan:
             # plain SGD (the common case): w -= (lr * lr_mult * rescale) * g, in place
             lr = opt.lr
             for w, g, p, _ in self.entries:
-                data = w._data
-                data -= ((lr * p.lr_mult) * rescale) * g._data
+                sgd_kernel(None, w._data, g._data, None, lr * p.lr_mult, 0, 0, rescale, None)
             return
         momentum = opt.momentum
         for k, (w, g, p, s) in enumerate(self.entries):

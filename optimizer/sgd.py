@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 
+from ..ndarray._blas import axpy
 from .optimizer import Optimizer, _copy_as, _warn_fp16, clip_op, clip_py, register, zeros_state
 
 __all__ = ["SGD", "ccSGD", "NAG", "LARS", "Signum", "SGLD", "DCASGD"]
@@ -22,8 +23,10 @@ def sgd_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip):
     ``mom = momentum*mom - lr*wd*w - lr*clip(rescale*g); w += mom`` (without momentum:
     ``w = (1 - lr*wd)*w - lr*clip(rescale*g)``). The gradient is clipped before weight decay.
     """
-    if mom is None and not wd and clip is None:  # plain SGD: one temporary, in place
-        w -= (lr * rescale) * g
+    if mom is None and not wd and clip is None:  # plain SGD: one pass (axpy) or one temporary
+        step = lr * rescale
+        if not axpy(-step, g, w):
+            w -= step * g
         return
     g = clip_op(xp, rescale * g, clip)
     if not (g.dtype == w.dtype and type(lr) in _WEAK and type(wd) in _WEAK):
