@@ -34,7 +34,8 @@ def _ufunc1(name):
 
 
 def _relu(ins, attrs, out):
-    return ("xp.maximum({0}, 0)", "xp.maximum({0}, 0, out={out})")
+    # _relu: ndarray/ops/_xp.relu, numpy's fast loop for maximum(x, 0) (bound by codegen)
+    return ("_relu(xp, {0})", "_relu(xp, {0}, out={out})")
 
 
 def _relu_backward(ins, attrs, out):
@@ -77,7 +78,7 @@ def _sum(ins, attrs, out):
             f"{{0}}.sum(axis={axes}, keepdims={keep}, out={{out}})")
 
 
-_ACT = {"relu": ("xp.maximum({0}, 0)", "xp.maximum({0}, 0, out={out})"),
+_ACT = {"relu": ("_relu(xp, {0})", "_relu(xp, {0}, out={out})"),
         "tanh": ("xp.tanh({0})", "xp.tanh({0}, out={out})")}
 
 

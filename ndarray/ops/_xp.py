@@ -35,3 +35,30 @@ def _erf_numpy(x):
             1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
     r = 1.0 - t * np.exp(poly)
     return np.where(x >= 0, r, -r).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+
+
+_ZEROS = {}  # (shape, dtype) -> read-only zeros: relu's second operand
+
+
+def relu(xp, x, out=None):
+    """``maximum(x, 0)``, bit for bit, faster on numpy.
+
+    numpy's vectorized ``maximum`` loop runs when both operands are contiguous arrays; an
+    array against the scalar 0 takes a slower strided loop (16k float32: ~9 us against ~3 us
+    on the reference machine). For a C-contiguous float array the zeros come from a small
+    cache of read-only arrays (large ones are fresh calloc pages, which cost no memory).
+
+    Example::
+
+        >>> relu(np, np.array([-1., 2.], np.float32))   # array([0., 2.], dtype=float32)
+    """
+    if xp is np and x.dtype.kind == "f" and x.flags.c_contiguous:
+        key = (x.shape, x.dtype)
+        zeros = _ZEROS.get(key)
+        if zeros is None:
+            if len(_ZEROS) > 64:
+                _ZEROS.clear()
+            zeros = _ZEROS[key] = np.zeros(x.shape, x.dtype)
+            zeros.flags.writeable = False
+        return np.maximum(x, zeros, out=out)
+    return xp.maximum(x, 0, out=out)

@@ -193,7 +193,7 @@ _relu_backward = register(
 
 # name: (kernel, derivative (None: see _FROM_OUTPUT), onnx, reference, smooth, sample maker, attrs)
 _ACTS = {
-    "relu": (lambda xp, x: xp.maximum(x, 0), None, _o("Relu"),
+    "relu": (_xp.relu, None, _o("Relu"),
              lambda x: np.where(x > 0, x, 0), False, away, {}),
     "sigmoid": (_sigmoid, None, _o("Sigmoid"), _r_sigmoid, True, rnd, {}),
     "tanh": (lambda xp, x: xp.tanh(x), None, _o("Tanh"), np.tanh, True, rnd, {}),

@@ -1,0 +1,28 @@
+"""ndarray/ops/_xp.relu: numpy's fast loop for maximum(x, 0), bit for bit the same values."""
+import numpy as np
+import pytest
+from kiln.ndarray.ops._xp import _ZEROS, relu
+
+SPECIAL = [np.nan, -np.nan, -np.inf, np.inf, -0.0, 0.0, -1e-45, 1e-45, -3.0, 3.0]
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "strided"])
+def test_relu_equals_maximum_bitwise(dtype, layout):
+    x = np.tile(np.array(SPECIAL, dtype), 12).reshape(12, 10)
+    x = {"contiguous": x, "transposed": x.T, "strided": x[:, ::2]}[layout]
+    assert relu(np, x).tobytes() == np.maximum(x, 0).tobytes()
+
+
+def test_relu_integers_and_out():
+    x = np.arange(-3, 3)
+    assert np.array_equal(relu(np, x), np.maximum(x, 0))
+    y = np.array([-1.0, 2.0], np.float32)
+    assert relu(np, y, out=y) is y and y.tolist() == [0.0, 2.0]
+
+
+def test_cached_zeros_stay_zero_and_read_only():
+    x = np.array([-1.0, 5.0, -2.0])
+    relu(np, x)
+    zeros = _ZEROS[(x.shape, x.dtype)]
+    assert not zeros.flags.writeable and not zeros.any()
