@@ -22,7 +22,7 @@ import os
 
 import numpy as np
 
-__all__ = ["axpy", "available"]
+__all__ = ["axpy", "suits", "available"]
 
 MIN_SIZE = 1 << 14  # below this a numpy call is cheaper than the ctypes call
 _FUNCS = []  # [(saxpy, daxpy) or None], found on first use
@@ -85,16 +85,28 @@ def _address(a):
     return ctypes.addressof(ctypes.c_char.from_buffer(a))
 
 
-def axpy(alpha, x, y):
-    """``y += alpha * x`` in place for large C-contiguous float32/float64 numpy arrays of one
-    dtype and size; False (nothing done) when the caller must use numpy instead."""
-    if (type(y) is not np.ndarray or type(x) is not np.ndarray or y.size < MIN_SIZE
-            or x.dtype != y.dtype or x.size != y.size or not available()):
+def suits(y, *xs):
+    """Whether ``axpy`` can run on ``y`` with each of ``xs``: large C-contiguous writeable
+    float32/float64 numpy arrays of one dtype and size, not overlapping ``y``."""
+    if type(y) is not np.ndarray or y.size < MIN_SIZE or y.dtype.char not in "fd":
         return False
-    fn = _FUNCS[0][0] if y.dtype == np.float32 else \
-        _FUNCS[0][1] if y.dtype == np.float64 else None
-    if (fn is None or not (x.flags.c_contiguous and y.flags.c_contiguous)
-            or not (x.flags.writeable and y.flags.writeable) or np.may_share_memory(x, y)):
+    fy = y.flags
+    if not (fy.c_contiguous and fy.writeable) or not available():
         return False
+    for x in xs:
+        if type(x) is not np.ndarray or x.dtype != y.dtype or x.size != y.size:
+            return False
+        fx = x.flags
+        if not (fx.c_contiguous and fx.writeable) or np.may_share_memory(x, y):
+            return False
+    return True
+
+
+def axpy(alpha, x, y, checked=False):
+    """``y += alpha * x`` in place for arrays that ``suits`` accepts; False (nothing done)
+    when the caller must use numpy instead. ``checked``: the caller asked ``suits`` already."""
+    if not checked and not suits(y, x):
+        return False
+    fn = _FUNCS[0][0] if y.dtype.char == "f" else _FUNCS[0][1]
     fn(y.size, alpha, _address(x), 1, _address(y), 1)
     return True

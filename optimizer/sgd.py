@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from ..ndarray._blas import axpy
+from ..ndarray._blas import axpy, suits
 from .optimizer import Optimizer, _copy_as, _warn_fp16, clip_op, clip_py, register, zeros_state
 
 __all__ = ["SGD", "ccSGD", "NAG", "LARS", "Signum", "SGLD", "DCASGD"]
@@ -27,6 +27,10 @@ def sgd_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip):
         step = lr * rescale
         if not axpy(-step, g, w):
             w -= step * g
+        return
+    if clip is None and type(lr) in _WEAK and type(wd) in _WEAK and (
+            suits(w, g) if mom is None else suits(w, g, mom) and suits(mom, g)):
+        _sgd_blas(w, g, mom, lr, wd, momentum, rescale)
         return
     g = clip_op(xp, rescale * g, clip)
     if not (g.dtype == w.dtype and type(lr) in _WEAK and type(wd) in _WEAK):
@@ -53,6 +57,21 @@ def sgd_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip):
         decay += g
         mom -= decay
         w += mom
+
+
+def _sgd_blas(w, g, mom, lr, wd, momentum, rescale):
+    """``sgd_kernel`` without clipping in axpy passes (no temporaries): with momentum
+    ``mom = momentum*mom - lr*wd*w - lr*rescale*g; w += mom``, else
+    ``w = (1 - lr*wd)*w - lr*rescale*g``. Equal to the numpy expressions up to rounding."""
+    if mom is None:
+        w *= 1 - lr * wd
+        axpy(-lr * rescale, g, w, checked=True)
+        return
+    mom *= momentum
+    if wd:
+        axpy(-lr * wd, w, mom, checked=True)
+    axpy(-lr * rescale, g, mom, checked=True)
+    axpy(1.0, mom, w, checked=True)
 
 
 class _MasterCopy(Optimizer):

@@ -65,3 +65,38 @@ def test_plain_sgd_kernel_same_with_and_without_blas(size, monkeypatch):
     sgd_kernel(np, w2, g, None, 0.1, 0.0, 0.0, 1 / 64, None)
     np.testing.assert_allclose(w1, w2, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(w2, w - np.float32(0.1 / 64) * g, rtol=1e-6, atol=1e-7)
+
+
+@needs_blas
+@pytest.mark.parametrize("momentum,wd", [(0.9, 0.0), (0.9, 1e-3), (0.0, 1e-3)])
+def test_sgd_kernel_blas_route_matches_numpy_route(momentum, wd, monkeypatch):
+    rng = np.random.default_rng(2)
+    w, g, m = rng.normal(size=(3, 256, 130)).astype(np.float32)
+    runs = []
+    for funcs in (_blas._FUNCS[0], None):  # BLAS, then numpy's expressions
+        monkeypatch.setattr(_blas, "_FUNCS", [funcs])
+        wk, mk = w.copy(), (m.copy() if momentum else None)
+        for _ in range(3):
+            sgd_kernel(np, wk, g.copy(), mk, 0.05, wd, momentum, 1 / 32, None)
+        runs.append((wk, mk))
+    (w1, m1), (w2, m2) = runs
+    np.testing.assert_allclose(w1, w2, rtol=1e-5, atol=1e-6)
+    if momentum:
+        np.testing.assert_allclose(m1, m2, rtol=1e-5, atol=1e-6)
+    # and the update is MXNet's formula
+    expected_w, expected_m = w.astype(np.float64), m.astype(np.float64)
+    for _ in range(3):
+        step = -0.05 * wd * expected_w - 0.05 * (g / 32)
+        if momentum:
+            expected_m = momentum * expected_m + step
+            expected_w = expected_w + expected_m
+        else:
+            expected_w = expected_w + step
+    np.testing.assert_allclose(w1, expected_w, rtol=1e-5, atol=1e-6)
+
+
+@needs_blas
+def test_suits_rejects_overlap_with_any_operand():
+    w = np.ones(N, np.float32)
+    assert _blas.suits(w, np.ones(N, np.float32))
+    assert not _blas.suits(w, np.ones(N, np.float32), w)
