@@ -25,6 +25,7 @@ import numpy as np
 from kiln import autograd, gluon, nd
 
 SECTION = "## Hybridize (benchmarks/hybridize.py)"
+ROUNDS = 5  # MLP measurements: the report gives the median round and the spread
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
                     "benchmarks.md")
 
@@ -42,6 +43,16 @@ W100 = np.ones((100, 100), np.float32)
 def seed_numpy(x):
     for _ in range(100):
         x = np.maximum(x @ W100, 0)
+    return x
+
+
+Z100 = np.zeros((100, 100), np.float32)
+
+
+def seed_numpy_tuned(x):
+    """The floor with kiln's relu (numpy's vectorized maximum loop: zeros array, not 0)."""
+    for _ in range(100):
+        x = np.maximum(x @ W100, Z100)
     return x
 
 
@@ -92,6 +103,42 @@ def numpy_step(params, x, labels, lr=0.1, xp=np):
         dw1, db1 = dh1.T @ x, dh1.sum(0)
         for w, g in ((w1, dw1), (b1, db1), (w2, dw2), (b2, db2), (w3, dw3), (b3, db3)):
             w -= lr * g
+    return step
+
+
+def numpy_step_tuned(params, x, labels, lr=0.1):
+    """The floor with the two kernel choices kiln makes (so that the report can say how much
+    of kiln's margin comes from them): relu against a zeros array (numpy's vectorized
+    ``maximum`` loop; the scalar 0 takes a slower one) and the SGD update as BLAS axpy."""
+    from kiln.ndarray._blas import axpy
+    w1, b1, w2, b2, w3, b3 = params
+    n = x.shape[0]
+    onehot = np.zeros((n, 10), np.float32)
+    onehot[np.arange(n), labels] = 1
+    zeros = {}
+
+    def relu(a):
+        z = zeros.get(a.shape)
+        if z is None:
+            z = zeros[a.shape] = np.zeros(a.shape, a.dtype)
+        return np.maximum(a, z, out=a)
+
+    def step():
+        h1 = relu(x @ w1.T + b1)
+        h2 = relu(h1 @ w2.T + b2)
+        z = h2 @ w3.T + b3
+        z = z - z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        dz = (p - onehot) / n
+        dw3, db3 = dz.T @ h2, dz.sum(0)
+        dh2 = (dz @ w3) * (h2 > 0)
+        dw2, db2 = dh2.T @ h1, dh2.sum(0)
+        dh1 = (dh2 @ w2) * (h1 > 0)
+        dw1, db1 = dh1.T @ x, dh1.sum(0)
+        for w, g in ((w1, dw1), (b1, db1), (w2, dw2), (b2, db2), (w3, dw3), (b3, db3)):
+            if not axpy(-lr, g, w):
+                w -= lr * g
     return step
 
 
@@ -153,7 +200,9 @@ def run_seed():
     hyb.hybridize()
     xn = x.asnumpy()
     fns = {"eager": lambda: eager(x), "hybridized": lambda: hyb(x),
-           "numpy": lambda: seed_numpy(xn), "numpy as written": lambda: seed_numpy_as_written(xn)}
+           "numpy": lambda: seed_numpy(xn),
+           "numpy tuned": lambda: seed_numpy_tuned(xn),
+           "numpy as written": lambda: seed_numpy_as_written(xn)}
     peer = torch_variants()
     with np.errstate(all="ignore"):  # the values overflow to inf, as in the seed's own code
         for f in fns.values():
@@ -182,12 +231,15 @@ def run_mlp(batch=64, hidden=256, extras=True):
         variants[name] = kiln_step(net, trainer, loss_fn_h if hybrid else loss_fn, x, y)
     params = [p.data().asnumpy() for p in mlp(hidden).collect_params().values()]
     variants["numpy"] = numpy_step(params, x.asnumpy(), y.asnumpy().astype(int))
+    tuned = [p.copy() for p in params]
+    variants["numpy tuned"] = numpy_step_tuned(tuned, x.asnumpy(), y.asnumpy().astype(int))
     for f in variants.values():
         f()
     times = best(variants, number=60)
     if not extras:
         return times, {}
-    mem = {k: peak_bytes(f) for k, f in variants.items()}  # (tracemalloc cannot see torch's)
+    mem = {k: peak_bytes(f) for k, f in variants.items()
+           if k != "numpy tuned"}  # (tracemalloc cannot see torch's)
     peer = torch_variants()
     if peer is not None:  # timed apart: torch's worker threads keep spinning after a call
         torch = peer[0]
@@ -198,7 +250,7 @@ def run_mlp(batch=64, hidden=256, extras=True):
     return times, mem
 
 
-def table(seed, mlp_times, mem, tiny):
+def table(seed, mlp_times, mem, tiny, ratios, tuned_ratios):
     peer = _torch_version()
     lines = [SECTION, "",
              f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
@@ -207,13 +259,24 @@ def table(seed, mlp_times, mem, tiny):
              "10th percentile of 140 (seed) or 420 (MLP) calls per variant, interleaved call "
              "by call.", "",
              "| benchmark | eager | hybridized | numpy floor | hybridized / floor | "
-             "eager / hybridized | torch (eager) |", "|---|---:|---:|---:|---:|---:|---:|"]
+             "numpy tuned | hybridized / tuned | eager / hybridized | torch (eager) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, t in (("seed: relu(x @ ones) x100", seed), ("MLP training step", mlp_times)):
         torch_ms = f"{t['torch']:.3f}" if "torch" in t else "not installed"
         lines.append(f"| {name} | {t['eager']:.3f} | {t['hybridized']:.3f} | "
                      f"{t['numpy']:.3f} | {t['hybridized'] / t['numpy']:.2f} | "
+                     f"{t['numpy tuned']:.3f} | {t['hybridized'] / t['numpy tuned']:.2f} | "
                      f"{t['eager'] / t['hybridized']:.2f} | {torch_ms} |")
-    lines += ["", f"The seed's numpy code as written (``ones`` re-created in the loop): "
+    spread = " ".join(f"{r:.2f}" for r in sorted(ratios))
+    tuned = " ".join(f"{r:.2f}" for r in sorted(tuned_ratios))
+    lines += ["", f"The MLP row is the median of {len(ratios)} rounds (each 420 interleaved calls "
+              f"per variant; this shared machine's load changes between rounds). Hybridized / "
+              f"floor per round: {spread}; hybridized / tuned floor: {tuned}. The tuned floor "
+              "is the same hand-written numpy with the two kernel choices kiln makes: relu "
+              "against a zeros array (numpy's vectorized `maximum` loop; against the scalar 0 "
+              "it takes a loop ~3x slower) and the SGD update as one BLAS axpy (numpy's "
+              "`w -= lr * g` writes and rereads a temporary the size of the weight).",
+              "", f"The seed's numpy code as written (``ones`` re-created in the loop): "
               f"{seed['numpy as written']:.3f} ms.", "",
               "Peak memory allocated during one MLP training step (tracemalloc): "
               + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in mem.items()) + ".", "",
@@ -222,16 +285,17 @@ def table(seed, mlp_times, mem, tiny):
               f"hybridized {1e3 * (tiny['hybridized'] - tiny['numpy']):.0f} µs, eager "
               f"{1e3 * (tiny['eager'] - tiny['numpy']):.0f} µs (numpy step "
               f"{1e3 * tiny['numpy']:.0f} µs). What separates the hybridized MLP step from the "
-              "floor: this Python work (two block calls and their tape nodes, the chained "
-              "backward, the Trainer's plan), and the loss, whose value kiln computes and the "
-              "floor never does (a fused log-softmax-pick that saves the softmax for its "
-              "one-line gradient). The network's compiled forward and backward run the floor's "
-              "numpy calls (docs/architecture.md). Before this session's work the overhead was "
-              "~185 µs and the MLP step 1.22-1.41x the floor; after it, runs on this noisy "
-              "machine gave 1.14-1.24x (most 1.16-1.18).", "",
-              "The seed loop reached the floor once identical constants were merged (CSE "
-              "before constant folding): its hundred `ones((100, 100))` had been a hundred "
-              "arrays, 4 MB that do not stay in cache, where the floor reuses one.", ""]
+              "tuned floor is this Python work (two block calls and their tape nodes, the "
+              "chained backward, the Trainer's plan) and the loss, whose value kiln computes "
+              "and the floor never does; kiln's compiled functions alone, called back to back "
+              "without the Gluon calls around them, run at the floor (measured 0.99-1.02x). "
+              "Between the large matrix products the Python work runs with cold caches, so it "
+              "costs about twice what the shrunk MLP shows (~80-120 µs in the full step).", "",
+              "History: the MLP step was 1.22-1.41x the floor before session 3's work "
+              "(overhead ~185 µs), 1.14-1.24x after it; session 4's axpy update and "
+              "vectorized relu brought it to the figures above. The seed loop reached the "
+              "floor once identical constants were merged (CSE before constant folding) and "
+              "went below it with the vectorized relu.", ""]
     return "\n".join(lines)
 
 
@@ -258,9 +322,16 @@ def main(argv=None):
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     seed = run_seed()
-    times, mem = run_mlp()
+    first, mem = run_mlp()
+    rounds = [first] + [run_mlp(extras=False)[0] for _ in range(ROUNDS - 1)]
+    for r in rounds[1:]:  # torch is timed once
+        r.setdefault("torch", first.get("torch"))
+    rounds = [{k: v for k, v in r.items() if v is not None} for r in rounds]
+    ratios = [r["hybridized"] / r["numpy"] for r in rounds]
+    times = rounds[int(np.argsort(ratios)[len(ratios) // 2])]
+    tuned_ratios = [r["hybridized"] / r["numpy tuned"] for r in rounds]
     tiny, _ = run_mlp(batch=4, hidden=8, extras=False)
-    text = table(seed, times, mem, tiny)
+    text = table(seed, times, mem, tiny, ratios, tuned_ratios)
     print(text)
     if not args.no_write:
         write_section(text)
