@@ -26,3 +26,15 @@ def test_cached_zeros_stay_zero_and_read_only():
     relu(np, x)
     zeros = _ZEROS[(x.shape, x.dtype)]
     assert not zeros.flags.writeable and not zeros.any()
+
+
+def test_zeros_cache_is_bounded(monkeypatch):
+    from kiln.ndarray.ops import _xp
+    monkeypatch.setattr(_xp, "_ZEROS_MAX_BYTES", 4096)
+    _ZEROS.clear()
+    _xp._ZEROS_BYTES[0] = 0
+    for n in range(100, 140):
+        x = -np.ones(n, np.float64)  # 800-1112 bytes each
+        assert relu(np, x).tolist() == [0.0] * n
+        assert _xp._ZEROS_BYTES[0] <= 4096
+        assert sum(z.nbytes for z in _ZEROS.values()) == _xp._ZEROS_BYTES[0]

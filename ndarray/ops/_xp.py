@@ -38,6 +38,8 @@ def _erf_numpy(x):
 
 
 _ZEROS = {}  # (shape, dtype) -> read-only zeros: relu's second operand
+_ZEROS_MAX_BYTES = 1 << 26  # the cache is emptied before it would hold more (64 MB)
+_ZEROS_BYTES = [0]
 
 
 def relu(xp, x, out=None):
@@ -45,20 +47,22 @@ def relu(xp, x, out=None):
 
     numpy's vectorized ``maximum`` loop runs when both operands are contiguous arrays; an
     array against the scalar 0 takes a slower strided loop (16k float32: ~9 us against ~3 us
-    on the reference machine). For a C-contiguous float array the zeros come from a small
-    cache of read-only arrays (large ones are fresh calloc pages, which cost no memory).
+    on the reference machine). For a C-contiguous float array up to 16 MB the zeros come
+    from a cache of read-only arrays (64 MB at most); larger arrays are memory-bound anyway.
 
     Example::
 
         >>> relu(np, np.array([-1., 2.], np.float32))   # array([0., 2.], dtype=float32)
     """
-    if xp is np and x.dtype.kind == "f" and x.flags.c_contiguous:
+    if xp is np and x.dtype.kind == "f" and x.flags.c_contiguous and x.nbytes <= 1 << 24:
         key = (x.shape, x.dtype)
         zeros = _ZEROS.get(key)
         if zeros is None:
-            if len(_ZEROS) > 64:
+            if _ZEROS_BYTES[0] + x.nbytes > _ZEROS_MAX_BYTES:
                 _ZEROS.clear()
+                _ZEROS_BYTES[0] = 0
             zeros = _ZEROS[key] = np.zeros(x.shape, x.dtype)
             zeros.flags.writeable = False
+            _ZEROS_BYTES[0] += x.nbytes
         return np.maximum(x, zeros, out=out)
     return xp.maximum(x, 0, out=out)
