@@ -81,7 +81,7 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
     # they are still in cache and frees them sooner
     order = list(reversed(targets)) if last_target_first else targets
     nodes = [n for n in topo_order(order, stop=provided)]
-    uses = _last_uses(nodes, targets, var_of)
+    uses = _last_uses(nodes, targets, var_of, provided)
     lines = [f"def {name}(xp{''.join(f', a{k}' for k in range(len(args)))}):"]
     line_nodes = {}
     fresh = set()  # temporaries known to own their buffer (safe to overwrite when they die)
@@ -230,12 +230,12 @@ def _aval(entry):
     return None if node.avals is None else node.avals[i]
 
 
-def _last_uses(nodes, targets, var_of):
+def _last_uses(nodes, targets, var_of, provided=frozenset()):
     """Map node index -> temporaries whose last use is that node (never targets)."""
     keep = {(n.id, i) for n, i in targets}
     last = {}
     for idx, node in enumerate(nodes):
-        if all((node.id, k) in var_of for k in range(node.num_outputs)):
+        if node.id in provided or all((node.id, k) in var_of for k in range(node.num_outputs)):
             continue  # provided by the caller: its inputs are never computed here
         for i in node.inputs:
             if is_entry(i):

@@ -184,3 +184,44 @@ def test_non_contiguous_data_and_labels():
     got = fused._lsp_kernel(np, x, label, scale=-1.0)
     logp = x - np.log(np.exp(x).sum(1, keepdims=True))
     np.testing.assert_allclose(got, -logp[np.arange(5), label.astype(int)], rtol=1e-12)
+
+
+class _NetWithLoss(gluon.HybridBlock):
+    """A network and its loss in one hybridized block: the fused loss's input is computed
+    inside the same graph (its hidden outputs are saved, the loss value is not)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.net = gluon.nn.Dense(5, in_units=4)
+        self.loss = gluon.loss.SoftmaxCrossEntropyLoss()
+
+    def forward(self, x, label):
+        return self.loss(self.net(x), label)
+
+
+@pytest.mark.parametrize("x_needs_grad", [False, True])
+def test_loss_inside_the_hybridized_network(x_needs_grad):
+    x = _rng().normal(size=(6, 4))
+    label = np.array([0, 4, 2, 1, 3, 0], np.float32)
+    results = []
+    for hybrid in (False, True):
+        block = _NetWithLoss()
+        block.initialize()
+        block.net.weight.set_data(nd.array(np.arange(20).reshape(5, 4) / 20.0))
+        if hybrid:
+            block.hybridize(static_alloc=True)
+        xs = nd.array(x)
+        if x_needs_grad:
+            xs.attach_grad()
+        for _ in range(2):
+            with autograd.record():
+                loss = block(xs, nd.array(label))
+            loss.backward()
+        grads = [block.net.weight.grad().asnumpy(), block.net.bias.grad().asnumpy()]
+        if x_needs_grad:
+            grads.append(xs.grad.asnumpy())
+        results.append((loss.asnumpy(), grads))
+    (l0, g0), (l1, g1) = results
+    np.testing.assert_allclose(l1, l0, rtol=1e-6, atol=1e-7)
+    for a, b in zip(g1, g0):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
