@@ -13,6 +13,8 @@ calls for intermediates that never leave the function.
 """
 import numpy as np
 
+from ..ndarray.ops._xp import is_plus_zero
+
 
 def _same(av_in, av_out):
     return av_in is not None and av_out is not None and tuple(av_in.shape) == tuple(
@@ -36,6 +38,12 @@ def _ufunc1(name):
 def _relu(ins, attrs, out):
     # _relu: ndarray/ops/_xp.relu, numpy's fast loop for maximum(x, 0) (bound by codegen)
     return ("_relu(xp, {0})", "_relu(xp, {0}, out={out})")
+
+
+def _maximum(ins, attrs, out):
+    if len(ins) == 2 and ins[0] is not None and is_plus_zero(ins[1]):
+        return _relu(ins, attrs, out)  # maximum(x, 0): relu's vectorized numpy loop
+    return _ufunc2("maximum")(ins, attrs, out)
 
 
 def _relu_backward(ins, attrs, out):
@@ -104,7 +112,7 @@ EMITTERS = {
     "activation": _activation, "greater": _compare("greater"), "lesser": _compare("less"),
     "greater_equal": _compare("greater_equal"), "lesser_equal": _compare("less_equal"),
     "add": _ufunc2("add"), "subtract": _ufunc2("subtract"), "multiply": _ufunc2("multiply"),
-    "maximum": _ufunc2("maximum"), "minimum": _ufunc2("minimum"),
+    "maximum": _maximum, "minimum": _ufunc2("minimum"),
     "exp": _ufunc1("exp"), "tanh": _ufunc1("tanh"), "negative": _ufunc1("negative"),
     "sqrt": _ufunc1("sqrt"), "square": _ufunc1("square"), "abs": _ufunc1("abs"),
     "sign": _ufunc1("sign"), "relu": _relu, "dot": _dot, "fully_connected": _fully_connected,

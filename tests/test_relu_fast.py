@@ -38,3 +38,15 @@ def test_zeros_cache_is_bounded(monkeypatch):
         assert relu(np, x).tolist() == [0.0] * n
         assert _xp._ZEROS_BYTES[0] <= 4096
         assert sum(z.nbytes for z in _ZEROS.values()) == _xp._ZEROS_BYTES[0]
+
+
+@pytest.mark.parametrize("scalar", [0, 0.0, -0.0, 1.5])
+def test_maximum_with_a_scalar_equals_numpy_eagerly_and_compiled(scalar):
+    from kiln import gluon, nd
+    x = np.tile(np.array(SPECIAL, np.float32), 6).reshape(6, 10)
+    expected = np.maximum(x, scalar)
+    assert nd.maximum(nd.array(x), scalar).asnumpy().tobytes() == expected.tobytes()
+    block = gluon.nn.HybridLambda(lambda F, a: F.maximum(a * 1, scalar))
+    block.hybridize()
+    for _ in range(2):
+        assert block(nd.array(x)).asnumpy().tobytes() == expected.tobytes()

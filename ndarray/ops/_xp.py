@@ -1,4 +1,6 @@
 """Array-module helpers for functions numpy lacks (erf) and for random numbers per module."""
+import math
+
 import numpy as np
 
 _SCIPY_ERF = []  # [scipy's erf or None], looked up on first use: importing scipy.special
@@ -66,3 +68,15 @@ def relu(xp, x, out=None):
             _ZEROS_BYTES[0] += x.nbytes
         return np.maximum(x, zeros, out=out)
     return xp.maximum(x, 0, out=out)
+
+
+def is_plus_zero(v):
+    """Whether ``v`` is the Python scalar +0 (``maximum(x, v)`` is then relu)."""
+    return type(v) in (int, float) and v == 0 and math.copysign(1.0, v) > 0
+
+
+def maximum(xp, a, b):
+    """``xp.maximum``; ``maximum(x, 0)`` takes relu's vectorized numpy loop (same bits)."""
+    if is_plus_zero(b) and hasattr(a, "dtype"):
+        return relu(xp, a)
+    return xp.maximum(a, b)

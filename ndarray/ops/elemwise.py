@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import ops as F
 from .._registry import REQUIRED, Sample, register
+from . import _xp
 from ._rules import broadcast, same
 from ._samples import away, pos, rnd
 
@@ -121,7 +122,7 @@ def _minmax_grad(pick_lhs):
     return grad
 
 
-maximum = _binary("maximum", lambda xp, a, b: xp.maximum(a, b), _minmax_grad(True),
+maximum = _binary("maximum", _xp.maximum, _minmax_grad(True),
                   lambda g, i, a, o: g.op("Max", *i), _bsamples(lo=away, rhs=away), np.maximum,
                   aliases=("broadcast_maximum", "_maximum"))
 minimum = _binary("minimum", lambda xp, a, b: xp.minimum(a, b), _minmax_grad(False),
