@@ -309,18 +309,18 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
     if not chain:
         return False
     g, grads = _head_data(head, head_grad), {}
-    with _Scope(False, train_mode):
-        for node in chain:
-            args, nxt = node.args, None
-            for k, r in node.op.grad_raw(args, g):
-                a = args[k]
-                if a._node is not None:
-                    nxt = r
-                elif a._grad_req is not None:
-                    grads[id(a)] = r
-            g = nxt
-            if g is None:  # no gradient flows further back
-                break
+    # (no record/train scope: compiled backwards run raw kernels, their mode fixed when traced)
+    for node in chain:
+        args, nxt = node.args, None
+        for k, r in node.op.grad_raw(args, g):
+            a = args[k]
+            if a._node is not None:
+                nxt = r
+            elif a._grad_req is not None:
+                grads[id(a)] = r
+        g = nxt
+        if g is None:  # no gradient flows further back
+            break
     _write_grads(variables, grads, () if head_grad is None else (head_grad,))
     if not retain_graph:
         _free(chain)

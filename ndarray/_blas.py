@@ -97,7 +97,10 @@ def suits(y, *xs):
         if type(x) is not np.ndarray or x.dtype != y.dtype or x.size != y.size:
             return False
         fx = x.flags
-        if not (fx.c_contiguous and fx.writeable) or np.may_share_memory(x, y):
+        if not (fx.c_contiguous and fx.writeable) or x is y:
+            return False
+        # two arrays that own their memory cannot overlap; views need numpy's bounds check
+        if (x.base is not None or y.base is not None) and np.may_share_memory(x, y):
             return False
     return True
 

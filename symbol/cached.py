@@ -345,9 +345,10 @@ class _CachedOp:
     save_outputs = False
     exact_grad_shapes = True  # the compiled backward returns each gradient in its input's shape
 
+    name = "hybridized block"
+
     def __init__(self, train, saved):
         self.train, self.saved = train, saved
-        self.name = f"hybridized {train.entry.__class__.__name__}"
 
     def grad(self, ins, outs, gouts):
         grads = [None] * len(ins)

@@ -27,8 +27,8 @@ def test_axpy_on_a_matrix_updates_every_element():
     assert (w == 2).all()
 
 
-@pytest.mark.parametrize("case", ["small", "strided", "mixed", "overlap", "readonly", "int",
-                                  "list"])
+@pytest.mark.parametrize("case", ["small", "strided", "mixed", "overlap", "view", "readonly",
+                                  "int", "list"])
 def test_axpy_declines_what_it_cannot_do(case):
     x, y = np.ones(N, np.float32), np.ones(N, np.float32)
     if case == "small":
@@ -39,6 +39,9 @@ def test_axpy_declines_what_it_cannot_do(case):
         x = x.astype(np.float64)
     elif case == "overlap":
         x = y
+    elif case == "view":  # a view of the same memory, shifted
+        y = np.ones(N + 8, np.float32)
+        x, y = y[8:], y[:N]
     elif case == "readonly":
         x.flags.writeable = False
     elif case == "int":
