@@ -345,3 +345,28 @@ def test_argmax_argmin_with_nan_on_gpu_match_numpy():
             got = fn(nd.array(x, ctx=GPU, dtype="float64"), axis=axis)
             want = np_fn(x) if axis is None else np_fn(x, axis=axis)
             np.testing.assert_array_equal(got.asnumpy().reshape(-1), np.reshape(want, -1))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("mode,scale,keepdims", [("clip", -1.0, False), ("wrap", -1.0, False),
+                                                 ("clip", 0.5, True), ("wrap", 1.0, False)])
+def test_fused_softmax_cross_entropy_kernels_match_cpu(dtype, mode, scale, keepdims):
+    """The one-launch CUDA kernels (ndarray/ops/_cuda_fused.py): out-of-range and fractional
+    labels, a NaN row, each output and the gradient as the CPU computes them."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(9, 7)) * 4
+    x[4, 2] = np.nan
+    labels = np.array([0, 6, 3.7, -2, 9, 1, 13, 5, 2.2])
+    grad = rng.normal(size=(9, 1) if keepdims else (9,))
+    outs = []
+    for ctx in (kiln.cpu(), GPU):
+        data, index = nd.array(x, dtype=dtype, ctx=ctx), nd.array(labels, ctx=ctx)
+        fwd = nd._log_softmax_pick(data, index, keepdims=keepdims, mode=mode, scale=scale,
+                                   hidden=True)
+        bwd = nd._log_softmax_pick_backward(nd.array(grad, dtype=dtype, ctx=ctx), *fwd[1:],
+                                            scale=scale)
+        outs.append([*fwd, bwd])
+    for k, (c, g) in enumerate(zip(*outs)):
+        assert g.context == GPU
+        np.testing.assert_allclose(g.asnumpy(), c.asnumpy(), rtol=1e-5, atol=1e-6,
+                                   err_msg=f"output {k}")

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import ops as F
 from .._registry import Aval, Sample, register
+from ._cuda_fused import lsp_backward_rows, lsp_rows
 from ._rules import norm_axis
 from ._samples import rnd
 from .activation import _softmax_ref
@@ -83,6 +84,10 @@ def _label_positions(xp, index, plan, mode):
 
 def _lsp_kernel(xp, data, index, axis=-1, keepdims=False, mode="clip", scale=1.0,
                 hidden=False):
+    if xp is not np:  # one CUDA kernel for the usual layout (launches dominate on the GPU)
+        res = lsp_rows(xp, data, index, axis, keepdims, mode, scale)
+        if res is not None:
+            return res if hidden else res[0]
     if not data.flags.c_contiguous:  # the flat positions address C order
         data = xp.ascontiguousarray(data)
     plan = _plan(xp, data, index.shape, axis, keepdims)
@@ -174,6 +179,10 @@ _log_softmax_pick = register(
 
 
 def _lspb_kernel(xp, grad, e, s, pos, axis=-1, scale=1.0):
+    if xp is not np:
+        res = lsp_backward_rows(xp, grad, e, s, pos, scale)
+        if res is not None:
+            return res
     h = grad.reshape(pos.shape)
     if scale != -1.0:
         h = h * (-scale)
