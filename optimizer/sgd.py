@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from ..ndarray._blas import axpy, suits
+from ..ndarray.ops._cuda_fused import sgd_update
 from .optimizer import Optimizer, _copy_as, _warn_fp16, clip_op, clip_py, register, zeros_state
 
 __all__ = ["SGD", "ccSGD", "NAG", "LARS", "Signum", "SGLD", "DCASGD"]
@@ -23,6 +24,9 @@ def sgd_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip):
     ``mom = momentum*mom - lr*wd*w - lr*clip(rescale*g); w += mom`` (without momentum:
     ``w = (1 - lr*wd)*w - lr*clip(rescale*g)``). The gradient is clipped before weight decay.
     """
+    if clip is None and type(w) is not np.ndarray and sgd_update(w, g, mom, lr, wd, momentum,
+                                                                 rescale):
+        return  # cupy: one kernel launch
     if mom is None and not wd and clip is None:  # plain SGD: one pass (axpy) or one temporary
         step = lr * rescale
         if not axpy(-step, g, w):

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 from ..base import OpError
-from ..ndarray.ops._xp import relu
+from ..ndarray.ops._xp import relu, relu_backward
 from . import fastpath
 from .graph import is_entry, topo_order
 
@@ -69,7 +69,7 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
     output (and with monitor_all its inputs) is passed to the callback as it is computed.
     ``last_target_first``: schedule the nodes of the last target first (backward graphs).
     """
-    ns = {"_partial": functools.partial, "_relu": relu}
+    ns = {"_partial": functools.partial, "_relu": relu, "_relu_bwd": relu_backward}
     var_of = {}
     arg_names = []
     for k, (node, i) in enumerate(args):

@@ -370,3 +370,31 @@ def test_fused_softmax_cross_entropy_kernels_match_cpu(dtype, mode, scale, keepd
         assert g.context == GPU
         np.testing.assert_allclose(g.asnumpy(), c.asnumpy(), rtol=1e-5, atol=1e-6,
                                    err_msg=f"output {k}")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("momentum,wd", [(0.0, 0.0), (0.0, 1e-2), (0.9, 0.0), (0.9, 1e-2)])
+def test_sgd_update_kernel_matches_cpu(dtype, momentum, wd):
+    import cupy
+    from kiln.optimizer.sgd import sgd_kernel
+    rng = np.random.default_rng(6)
+    w, g, m = rng.normal(size=(3, 40, 30)).astype(dtype)
+    results = []
+    for xp in (np, cupy):
+        wk, gk = xp.asarray(w.copy()), xp.asarray(g)
+        mk = xp.asarray(m.copy()) if momentum else None
+        for _ in range(3):
+            sgd_kernel(xp, wk, gk, mk, 0.05, wd, momentum, 1 / 8, None)
+        results.append([cupy.asnumpy(a) if xp is cupy else a for a in (wk, mk) if a is not None])
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_backward_kernel_matches_cpu(dtype):
+    g = np.array([1.0, -2.0, np.inf, np.nan, 3.0, -np.inf, 0.5], dtype)
+    y = np.array([1.0, 0.0, 0.0, 2.0, np.nan, -1.0, 0.0], dtype)
+    want = nd._relu_backward(nd.array(g, dtype=dtype), nd.array(y, dtype=dtype)).asnumpy()
+    got = nd._relu_backward(nd.array(g, dtype=dtype, ctx=GPU), nd.array(y, dtype=dtype, ctx=GPU))
+    assert got.context == GPU
+    np.testing.assert_array_equal(got.asnumpy(), want)

@@ -94,3 +94,53 @@ def lsp_backward_rows(cupy, grad, e, s, pos, scale):
                               cupy.ascontiguousarray(pos.reshape(n)), c,
                               e.dtype.type(-scale), res)
     return res
+
+
+# ---- the training step's other hot spots: relu's gradient and SGD's update ------------------
+_ELEMENTWISE = {
+    # g * (y > 0) (the mask as 0/1: an infinite or NaN gradient where y <= 0 gives NaN, as numpy)
+    "relu_backward": ("T g, T y", "T r", "r = y > 0 ? g : g * T(0)"),
+    # the expressions of optimizer/sgd.py's sgd_kernel, in their order
+    "sgd": ("T g, T step", "T w", "w = w - step * g"),
+    "sgd_wd": ("T g, T lr, T decay, T rescale", "T w", "w = decay * w - lr * (rescale * g)"),
+    "sgd_mom": ("T g, T lr, T wd, T momentum, T rescale", "T w, T mom",
+                "mom = momentum * mom - (lr * wd * w + lr * (rescale * g)); w = w + mom"),
+}
+
+
+def _elementwise(cupy, name):
+    k = _KERNELS.get(name)
+    if k is None:
+        ins, outs, body = _ELEMENTWISE[name]
+        k = _KERNELS[name] = cupy.ElementwiseKernel(ins, outs, body, f"kiln_{name}")
+    return k
+
+
+def _floats(*arrays):
+    dt = arrays[0].dtype
+    return dt in (np.float32, np.float64) and all(a.dtype == dt for a in arrays)
+
+
+def relu_backward(cupy, g, y, out=None):
+    """``g * (y > 0)`` in one launch (float32/float64; else None)."""
+    if not _floats(g, y) or g.shape != y.shape:
+        return None
+    return _elementwise(cupy, "relu_backward")(g, y, *(() if out is None else (out,)))
+
+
+def sgd_update(w, g, mom, lr, wd, momentum, rescale):
+    """``sgd_kernel`` without clipping in one launch on cupy arrays; False when it does not
+    apply (numpy arrays, mixed or non-float dtypes, numpy scalars)."""
+    if isinstance(w, np.ndarray) or not (type(lr) in (int, float) and type(wd) in (int, float)):
+        return False
+    import cupy
+    if not isinstance(w, cupy.ndarray) or not _floats(w, g, *([] if mom is None else [mom])):
+        return False
+    t = w.dtype.type
+    if mom is not None:
+        _elementwise(cupy, "sgd_mom")(g, t(lr), t(wd), t(momentum), t(rescale), w, mom)
+    elif wd:
+        _elementwise(cupy, "sgd_wd")(g, t(lr), t(1 - lr * wd), t(rescale), w)
+    else:
+        _elementwise(cupy, "sgd")(g, t(lr * rescale), w)
+    return True

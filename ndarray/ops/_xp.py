@@ -80,3 +80,13 @@ def maximum(xp, a, b):
     if is_plus_zero(b) and hasattr(a, "dtype"):
         return relu(xp, a)
     return xp.maximum(a, b)
+
+
+def relu_backward(xp, g, y, out=None):
+    """``g * (y > 0)`` (relu's gradient from its output): one kernel launch on cupy."""
+    if xp is not np:
+        from ._cuda_fused import relu_backward as on_gpu
+        res = on_gpu(xp, g, y, out)
+        if res is not None:
+            return res
+    return xp.multiply(g, xp.greater(y, 0), out=out)

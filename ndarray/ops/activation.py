@@ -183,7 +183,7 @@ def _relu_backward_onnx(g, i, a, o):
 # Activation(relu)'s gradient from its output, one op: a boolean mask (y > 0) costs a quarter
 # of sign(y)'s time and memory, and the compiled backward writes it in place (fastpath)
 _relu_backward = register(
-    "_relu_backward", lambda xp, grad, y: grad * (y > 0), inputs=("grad", "y"),
+    "_relu_backward", _xp.relu_backward, inputs=("grad", "y"),
     infer=lambda grad, y: same(grad), grad=lambda i, o, g: (F._relu_backward(g[0], i[1]), None),
     onnx=_relu_backward_onnx, ref=lambda grad, y: grad * (y > 0), second_order=True,
     samples=[Sample(rnd(2, 3), away(2, 3)), Sample(rnd(4, 5, salt=3), away(4, 5, salt=4))],
