@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from ..ndarray.ops._cuda_fused import adam_update
 from .optimizer import Optimizer, clip_op, clip_py, register, zeros_state
 
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam", "LAMB"]
@@ -29,6 +30,9 @@ def adam_kernel(xp, w, g, mean, var, lr, wd, beta1, beta2, epsilon, rescale, cli
         g = clip(rescale * g + wd * w, clip);  mean, var = moments of g
         w -= lr * mean / (sqrt(var) + epsilon)
     """
+    if clip is None and type(w) is not np.ndarray and adam_update(
+            w, g, mean, var, lr, wd, beta1, beta2, epsilon, rescale):
+        return  # cupy: one kernel launch
     g = rescale * g
     if not (g.dtype == w.dtype and mean.dtype == var.dtype and type(wd) in _WEAK
             and type(beta2) in _WEAK and type(epsilon) in _WEAK):

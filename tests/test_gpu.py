@@ -398,3 +398,21 @@ def test_relu_backward_kernel_matches_cpu(dtype):
     got = nd._relu_backward(nd.array(g, dtype=dtype, ctx=GPU), nd.array(y, dtype=dtype, ctx=GPU))
     assert got.context == GPU
     np.testing.assert_array_equal(got.asnumpy(), want)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("wd", [0.0, 1e-2])
+def test_adam_update_kernel_matches_cpu(dtype, wd):
+    import cupy
+    from kiln.optimizer.adam import adam_kernel
+    rng = np.random.default_rng(7)
+    w, g = rng.normal(size=(2, 40, 30)).astype(dtype)
+    results = []
+    for xp in (np, cupy):
+        wk, gk = xp.asarray(w.copy()), xp.asarray(g)
+        mean, var = xp.zeros_like(wk), xp.zeros_like(wk)
+        for t in range(1, 4):
+            adam_kernel(xp, wk, gk, mean, var, 0.01 * t, wd, 0.9, 0.999, 1e-8, 1 / 8, None)
+        results.append([cupy.asnumpy(a) if xp is cupy else a for a in (wk, mean, var)])
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

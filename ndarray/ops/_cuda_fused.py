@@ -105,6 +105,11 @@ _ELEMENTWISE = {
     "sgd_wd": ("T g, T lr, T decay, T rescale", "T w", "w = decay * w - lr * (rescale * g)"),
     "sgd_mom": ("T g, T lr, T wd, T momentum, T rescale", "T w, T mom",
                 "mom = momentum * mom - (lr * wd * w + lr * (rescale * g)); w = w + mom"),
+    # optimizer/adam.py's adam_kernel (lr bias-corrected by the caller), in its order
+    "adam": ("T g, T rescale, T wd, T beta1, T c1, T beta2, T c2, T lr, T eps",
+             "T w, T mean, T var",
+             "T d = rescale * g + wd * w; mean = beta1 * mean + c1 * d;"
+             " var = beta2 * var + d * d * c2; w = w - lr * mean / (sqrt(var) + eps)"),
 }
 
 
@@ -143,4 +148,19 @@ def sgd_update(w, g, mom, lr, wd, momentum, rescale):
         _elementwise(cupy, "sgd_wd")(g, t(lr), t(1 - lr * wd), t(rescale), w)
     else:
         _elementwise(cupy, "sgd")(g, t(lr * rescale), w)
+    return True
+
+
+def adam_update(w, g, mean, var, lr, wd, beta1, beta2, epsilon, rescale):
+    """``adam_kernel`` without clipping in one launch on cupy arrays; False when it does not
+    apply (numpy arrays, mixed or non-float dtypes, numpy scalars)."""
+    if isinstance(w, np.ndarray) or not all(type(v) in (int, float) for v in
+                                            (lr, wd, beta1, beta2, epsilon, rescale)):
+        return False
+    import cupy
+    if not isinstance(w, cupy.ndarray) or not _floats(w, g, mean, var):
+        return False
+    t = w.dtype.type
+    _elementwise(cupy, "adam")(g, t(rescale), t(wd), t(beta1), t(1 - beta1), t(beta2),
+                               t(1 - beta2), t(lr), t(epsilon), w, mean, var)
     return True
