@@ -60,10 +60,13 @@ def _kernel(cupy, name):
     return k
 
 
+_FLOATS = (np.float32, np.float64)  # (float16 has no arithmetic of its own in these kernels)
+
+
 def _fits(data, index, axis):
     return (data.ndim == 2 and axis in (-1, 1) and index.shape == data.shape[:1]
-            and data.dtype in (np.float32, np.float64) and data.shape[1] > 0
-            and data.flags.c_contiguous)
+            and data.dtype in _FLOATS and data.shape[1] > 0 and data.flags.c_contiguous
+            and (index.dtype in _FLOATS or index.dtype.kind in "iu"))
 
 
 def lsp_rows(cupy, data, index, axis, keepdims, mode, scale):
@@ -85,7 +88,8 @@ def lsp_rows(cupy, data, index, axis, keepdims, mode, scale):
 
 def lsp_backward_rows(cupy, grad, e, s, pos, scale):
     """The gradient as the generic backward computes it, or None for another layout."""
-    if e.ndim != 2 or pos.size != e.shape[0] or s.size != e.shape[0] or grad.size != pos.size:
+    if (e.ndim != 2 or pos.size != e.shape[0] or s.size != e.shape[0] or grad.size != pos.size
+            or e.dtype not in _FLOATS or s.dtype != e.dtype or grad.dtype.kind != "f"):
         return None
     n, c = e.shape
     res = cupy.empty_like(e)
@@ -123,7 +127,7 @@ def _elementwise(cupy, name):
 
 def _floats(*arrays):
     dt = arrays[0].dtype
-    return dt in (np.float32, np.float64) and all(a.dtype == dt for a in arrays)
+    return dt in _FLOATS and all(a.dtype == dt for a in arrays)
 
 
 def relu_backward(cupy, g, y, out=None):
