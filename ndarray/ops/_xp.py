@@ -56,7 +56,9 @@ def relu(xp, x, out=None):
 
         >>> relu(np, np.array([-1., 2.], np.float32))   # array([0., 2.], dtype=float32)
     """
-    if xp is np and x.dtype.kind == "f" and x.flags.c_contiguous and x.nbytes <= 1 << 24:
+    # (below ~128 elements the call costs more than the loop saves)
+    if (xp is np and x.size >= 128 and x.dtype.kind == "f" and x.flags.c_contiguous
+            and x.nbytes <= 1 << 24):
         key = (x.shape, x.dtype)
         zeros = _ZEROS.get(key)
         if zeros is None:
