@@ -312,7 +312,7 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
     # (no record/train scope: compiled backwards run raw kernels, their mode fixed when traced)
     for node in chain:
         args, nxt = node.args, None
-        for k, r in node.op.grad_raw(args, g):
+        for k, r in _grads_of(node, args, g):
             a = args[k]
             if a._node is not None:
                 nxt = r
@@ -325,6 +325,29 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
     if not retain_graph:
         _free(chain)
     return True
+
+
+def _grads_of(node, args, g):
+    """``(input position, raw gradient)`` pairs of a hybridized call in the chain path; the
+    gradients of variables with grad_req 'write' whose ``.grad`` array fits are computed
+    right into it (no new array each step), the others are new arrays."""
+    op = node.op
+    train = op.train
+    mask, buffers = [], []
+    for k, av in zip(train.grad_pos, train.grad_avals):
+        a = args[k]
+        buf = a._grad
+        if a._node is None and a._grad_req == "write" and buf._ctx is a._ctx:
+            b = buf._data
+            if (b.shape == av.shape and b.dtype == av.dtype and b is not g
+                    and b.flags.c_contiguous and getattr(b.flags, "writeable", True)):
+                mask.append(True)
+                buffers.append(b)
+                continue
+        mask.append(False)
+    if True in mask:
+        return op.grad_into(args, g, tuple(mask), buffers)
+    return op.grad_raw(args, g)
 
 
 def _head_data(head, head_grad):

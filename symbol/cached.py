@@ -269,8 +269,21 @@ class TrainGraph:
                                      static_xp=sx, op_hook=entry.op_hook)
         self.backward = compile_graph(entry.args + saved + heads, gtargets, name="backward",
                                       static_xp=sx, last_target_first=True)
+        # variants writing gradients straight into .grad buffers (chain path), by mask
+        self._bw_args, self._gtargets, self._into = entry.args + saved + heads, gtargets, {}
+        self.grad_avals = [n.avals[i] for n, i in gtargets]
         self.n_out = n_out
         self.out_avals = [n.avals[i] for n, i in entry.outputs]
+
+    def backward_into(self, mask):
+        """The backward that writes the gradients marked in ``mask`` into buffers passed
+        after its regular arguments (compiled on first use per mask)."""
+        fn = self._into.get(mask)
+        if fn is None:
+            fn = self._into[mask] = compile_graph(
+                self._bw_args, self._gtargets, name="backward", static_xp=self.entry.static_xp,
+                last_target_first=True, out_mask=mask)
+        return fn
 
     def run_forward(self, datas):
         res = self.forward(self.entry.xp, *datas)
@@ -364,6 +377,14 @@ class _CachedOp:
         heads = [g._data if g is not None else xp.zeros(o.shape, o.dtype)
                  for g, o in zip(gouts, train.out_avals)]
         return self.grad_raw(ins, *heads)
+
+    def grad_into(self, ins, head, mask, buffers):
+        """``grad_raw`` for one head, with the gradients marked in ``mask`` written into
+        ``buffers`` (the variables' ``.grad`` arrays) instead of new arrays."""
+        train = self.train
+        res = train.backward_into(mask)(train.entry.xp, *[a._data for a in ins], *self.saved,
+                                        head, *buffers)
+        return zip(train.grad_pos, res)
 
     def grad_raw(self, ins, *heads):
         """``grad_data`` given the raw output gradients (the engine's chain path,

@@ -58,7 +58,7 @@ def _literal(v, ns):
 
 
 def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
-                  last_target_first=False):
+                  last_target_first=False, out_mask=None):
     """Generate ``fn(xp, *args)`` returning the values of ``targets``.
 
     ``args``: entries provided by the caller, in order (graph inputs, parameters, saved values).
@@ -68,6 +68,9 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
     ``op_hook``: ``(callback, monitor_all, ctx)`` (``HybridBlock.register_op_hook``): each op's
     output (and with monitor_all its inputs) is passed to the callback as it is computed.
     ``last_target_first``: schedule the nodes of the last target first (backward graphs).
+    ``out_mask``: one bool per target; the function then takes, after ``args``, one array
+    per True target and writes that result into it (computed there directly when its op has
+    an ``out=`` form, else copied), as gradients go into ``.grad`` buffers without allocating.
     """
     ns = {"_partial": functools.partial, "_relu": relu, "_relu_bwd": relu_backward}
     var_of = {}
@@ -82,7 +85,11 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
     order = list(reversed(targets)) if last_target_first else targets
     nodes = [n for n in topo_order(order, stop=provided)]
     uses = _last_uses(nodes, targets, var_of, provided)
-    lines = [f"def {name}(xp{''.join(f', a{k}' for k in range(len(args)))}):"]
+    masked = [k for k, m in enumerate(out_mask or ()) if m]
+    into = _direct_outputs(targets, masked)  # target entry -> caller's buffer it is built in
+    written = set()
+    lines = [f"def {name}(xp{''.join(f', a{k}' for k in range(len(args)))}"
+             f"{''.join(f', o{k}' for k in masked)}):"]
     line_nodes = {}
     fresh = set()  # temporaries known to own their buffer (safe to overwrite when they die)
     static = set()  # temporaries living in persistent static_alloc buffers
@@ -113,7 +120,10 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
             dying = uses.get(idx, ())
             first = node.inputs[0] if node.inputs else None
             escapes = (node.id, 0) in keep
-            if (out_expr and is_entry(first) and in_vars[0] in fresh and in_vars[0] in dying
+            if out_expr and (node.id, 0) in into and node.op.name not in fastpath.VIEWS:
+                expr = out_expr.replace("{out}", into[(node.id, 0)])
+                written.add((node.id, 0))
+            elif (out_expr and is_entry(first) and in_vars[0] in fresh and in_vars[0] in dying
                     and not (escapes and in_vars[0] in static)
                     and fastpath.can_overwrite(node, _aval(first), node.avals[0])):
                 expr = out_expr.replace("{out}", in_vars[0])
@@ -148,15 +158,27 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
             lines.append(f"    del {', '.join(dead)}")
     # graph inputs and constants returned as results are copied, and so is a result that is
     # (a view of) a static buffer, which the next call overwrites: the caller owns results
+    for k in masked:  # results not built in the caller's buffer are copied into it
+        key = (targets[k][0].id, targets[k][1])
+        if not (key in written and into[key] == f"o{k}"):
+            lines.append(f"    o{k}[...] = {var_of[key]}")
     ns["_own"] = _owner_check({id(v) for k, v in ns.items() if k.startswith("_buf")})
-    ret = ", ".join(v if v.startswith("t") and v not in static else
+    ret = ", ".join(f"o{k}" if k in masked else
+                    v if v.startswith("t") and v not in static else
                     f"_own({v})" if v.startswith("t") else f"{v}.copy()"
-                    for v in (var_of[(n.id, i)] for n, i in targets))
+                    for k, v in enumerate(var_of[(n.id, i)] for n, i in targets))
     lines.append(f"    return ({ret}{',' if len(targets) == 1 else ''})")
     source = "\n".join(lines) + "\n"
     code = compile(source, "<kiln-graph>", "exec")
     exec(code, ns)  # noqa: S102 - our own generated straight-line code
     return Compiled(ns[name], source, line_nodes, arg_names)
+
+
+def _direct_outputs(targets, masked):
+    """``{target entry: 'o<k>'}``: the masked targets that can be computed right in the
+    caller's buffer (an entry listed twice is computed once, then copied)."""
+    keys = [(n.id, i) for n, i in targets]
+    return {keys[k]: f"o{k}" for k in masked if keys.count(keys[k]) == 1}
 
 
 def _provided_nodes(args, targets):
