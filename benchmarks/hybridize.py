@@ -305,10 +305,9 @@ def table(seed, mlp_times, mem, tiny, ratios, tuned_ratios, one_block):
               "With the loss inside the hybridized block (`WithLoss`: `forward(x, y)` returns "
               "`loss_fn(net(x), y)`, one compiled graph and one tape node per step): "
               f"{mlp_times['hybridized, one block']:.3f} ms in the median round; per round "
-              f"{one} times the floor. (Five full runs in one session on this machine gave "
-              "median two-block ratios of 0.97, 0.97, 1.05, 1.07 and 1.09 (the last one with "
-              "earlier code), one-block 0.94, 0.94, 1.00 and 1.02 (four runs): the load of "
-              "the shared machine moves them more than the code does.)",
+              f"{one} times the floor. (Three full runs of this code in one session gave "
+              "median two-block ratios of 1.00, 0.98 and 1.06, one-block 0.95, 0.93 and 1.01; "
+              "the load of the shared machine moves them more than small code changes do.)",
               "", f"The seed's numpy code as written (``ones`` re-created in the loop): "
               f"{seed['numpy as written']:.3f} ms.", "",
               "Peak memory allocated during one MLP training step (tracemalloc): "
