@@ -324,8 +324,9 @@ def table(seed, mlp_times, mem, tiny, ratios, tuned_ratios, one_block):
               "Between the large matrix products the Python work runs with cold caches, so it "
               "costs about twice what the shrunk MLP shows (~80-120 µs in the full step).", "",
               "History: the MLP step was 1.22-1.41x the floor before session 3's work "
-              "(overhead ~185 µs), 1.14-1.24x after it; session 4's axpy update and "
-              "vectorized relu brought it to the figures above. The seed loop reached the "
+              "(overhead ~185 µs), 1.14-1.24x after it; session 4's axpy update, "
+              "vectorized relu and gradients computed in the .grad arrays brought it to "
+              "the figures above. The seed loop reached the "
               "floor once identical constants were merged (CSE before constant folding) and "
               "went below it with the vectorized relu.", ""]
     return "\n".join(lines)
