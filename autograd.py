@@ -340,8 +340,8 @@ def _grads_of(node, args, g):
         if a._node is None and a._grad_req == "write" and buf._ctx is a._ctx:
             b = buf._data
             # (numpy only for now: the cupy variant awaits a run of tests/test_gpu.py)
-            if (type(b) is np.ndarray and b.shape == av.shape and b.dtype == av.dtype and b is not g
-                    and b.flags.c_contiguous and b.flags.writeable):
+            if (type(b) is np.ndarray and b.shape == av.shape and b.dtype == av.dtype
+                    and b is not g and _fits_in_place(b.flags)):
                 mask.append(True)
                 buffers.append(b)
                 continue
@@ -349,6 +349,10 @@ def _grads_of(node, args, g):
     if True in mask:
         return op.grad_into(args, g, tuple(mask), buffers)
     return op.grad_raw(args, g)
+
+
+def _fits_in_place(flags):
+    return flags.c_contiguous and flags.writeable
 
 
 def _head_data(head, head_grad):

@@ -100,17 +100,23 @@ def kiln_step(net, trainer, loss_fn, x, y):
     return step
 
 
-def numpy_step(params, x, labels, lr=0.1, xp=np):
+def numpy_step(params, x, labels, lr=0.1, xp=np, relu=None, update=None):
     """The same training step by hand: the floor kiln is measured against (``xp``: numpy, or
-    cupy for the GPU floor)."""
+    cupy for the GPU floor). ``relu(a)`` and ``update(w, g)`` replace the plain
+    ``xp.maximum(a, 0)`` and ``w -= lr * g`` (the tuned floor)."""
     w1, b1, w2, b2, w3, b3 = params
     n = x.shape[0]
     onehot = xp.zeros((n, 10), np.float32)
     onehot[xp.arange(n), labels] = 1
+    relu = relu or (lambda a: xp.maximum(a, 0))
+
+    def sgd(w, g):
+        w -= lr * g
+    update = update or sgd
 
     def step():
-        h1 = xp.maximum(x @ w1.T + b1, 0)
-        h2 = xp.maximum(h1 @ w2.T + b2, 0)
+        h1 = relu(x @ w1.T + b1)
+        h2 = relu(h1 @ w2.T + b2)
         z = h2 @ w3.T + b3
         z = z - z.max(axis=1, keepdims=True)
         p = xp.exp(z)
@@ -122,7 +128,7 @@ def numpy_step(params, x, labels, lr=0.1, xp=np):
         dh1 = (dh2 @ w2) * (h1 > 0)
         dw1, db1 = dh1.T @ x, dh1.sum(0)
         for w, g in ((w1, dw1), (b1, db1), (w2, dw2), (b2, db2), (w3, dw3), (b3, db3)):
-            w -= lr * g
+            update(w, g)
     return step
 
 
@@ -131,10 +137,6 @@ def numpy_step_tuned(params, x, labels, lr=0.1):
     of kiln's margin comes from them): relu against a zeros array (numpy's vectorized
     ``maximum`` loop; the scalar 0 takes a slower one) and the SGD update as BLAS axpy."""
     from kiln.ndarray._blas import axpy
-    w1, b1, w2, b2, w3, b3 = params
-    n = x.shape[0]
-    onehot = np.zeros((n, 10), np.float32)
-    onehot[np.arange(n), labels] = 1
     zeros = {}
 
     def relu(a):
@@ -143,23 +145,10 @@ def numpy_step_tuned(params, x, labels, lr=0.1):
             z = zeros[a.shape] = np.zeros(a.shape, a.dtype)
         return np.maximum(a, z, out=a)
 
-    def step():
-        h1 = relu(x @ w1.T + b1)
-        h2 = relu(h1 @ w2.T + b2)
-        z = h2 @ w3.T + b3
-        z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        dz = (p - onehot) / n
-        dw3, db3 = dz.T @ h2, dz.sum(0)
-        dh2 = (dz @ w3) * (h2 > 0)
-        dw2, db2 = dh2.T @ h1, dh2.sum(0)
-        dh1 = (dh2 @ w2) * (h1 > 0)
-        dw1, db1 = dh1.T @ x, dh1.sum(0)
-        for w, g in ((w1, dw1), (b1, db1), (w2, dw2), (b2, db2), (w3, dw3), (b3, db3)):
-            if not axpy(-lr, g, w):
-                w -= lr * g
-    return step
+    def update(w, g):
+        if not axpy(-lr, g, w):
+            w -= lr * g
+    return numpy_step(params, x, labels, lr, relu=relu, update=update)
 
 
 def torch_variants():

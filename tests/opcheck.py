@@ -1,10 +1,19 @@
 """The one helper that checks an op facet by facet (used by the registry-walking tests)."""
 import kiln as kl
 import numpy as np
+import pytest
 from kiln import autograd, nd
-from kiln.ndarray._registry import Aval
+from kiln.ndarray._registry import OPS, Aval
 
 FLOAT = (np.float16, np.float32, np.float64)
+ALL_OPS = sorted(OPS.values(), key=lambda op: op.name)
+
+
+def cases(pred=lambda op, s: True):
+    """``pytest.param(op, sample)`` for every registry op's samples that ``pred`` accepts (a
+    list: pytest 9 no longer takes generators)."""
+    return [pytest.param(op, s, id=f"{op.name}-{k}")
+            for op in ALL_OPS for k, s in enumerate(op.samples) if pred(op, s)]
 
 
 def is_float_array(a):

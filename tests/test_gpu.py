@@ -9,23 +9,11 @@ import numpy as np
 import opcheck
 import pytest
 from kiln import autograd, gluon, nd
-from kiln.ndarray._registry import OPS
 from test_layers import CASE_IDS, CASES, RANDOM, _build, _run, _x
 
 pytestmark = pytest.mark.skipif(kiln.num_gpus() == 0, reason="needs cupy and a CUDA device")
 GPU = kiln.gpu(0)
-ALL_OPS = sorted(OPS.values(), key=lambda op: op.name)
-
-
-def _cases(pred=lambda op, s: True):
-    return list(_iter_cases(pred))
-
-
-def _iter_cases(pred):
-    for op in ALL_OPS:
-        for k, s in enumerate(op.samples):
-            if pred(op, s):
-                yield pytest.param(op, s, id=f"{op.name}-{k}")
+ALL_OPS, _cases = opcheck.ALL_OPS, opcheck.cases
 
 
 def _on_gpu(values):

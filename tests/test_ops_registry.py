@@ -5,20 +5,8 @@ An op that lacks samples or a facet without a written reason fails ``test_facets
 import numpy as np
 import opcheck
 import pytest
-from kiln.ndarray._registry import OPS
 
-ALL_OPS = sorted(OPS.values(), key=lambda op: op.name)
-
-
-def _cases(pred=lambda op, s: True):
-    return list(_iter_cases(pred))
-
-
-def _iter_cases(pred):
-    for op in ALL_OPS:
-        for k, s in enumerate(op.samples):
-            if pred(op, s):
-                yield pytest.param(op, s, id=f"{op.name}-{k}")
+ALL_OPS, _cases = opcheck.ALL_OPS, opcheck.cases
 
 
 @pytest.mark.parametrize("op", ALL_OPS, ids=lambda op: op.name)
