@@ -12,28 +12,38 @@ Example::
 """
 import sys as _sys
 
-from . import autograd, base, initializer, lr_scheduler, ndarray, optimizer, random
+from . import autograd, base, device, initializer, ndarray
 from . import ndarray as nd
 from .base import MXNetError
 from .device import Context, Device, cpu, cpu_pinned, current_context, current_device, gpu, num_gpus
 
 init = initializer
-# these need the names above
+context = device
 from . import symbol  # noqa: E402
 from . import symbol as sym  # noqa: E402
-from . import gluon, nn, viz  # noqa: E402
-from . import data, metric  # noqa: E402
-from . import io  # noqa: E402  (mx.io: NDArrayIter, DataBatch, DataDesc)
-from . import model  # noqa: E402  (mx.model: save/load_checkpoint)
-from . import test_utils  # noqa: E402  (mx.test_utils)
-from . import _mx_onnx as onnx  # noqa: E402  (mx.onnx; see _mx_onnx.py for the name)
+from . import export, nn, optimizer  # noqa: E402
+from . import data, gluon, metric, model_zoo, tools  # noqa: E402
+from .data import io  # noqa: E402
+from .export import checkpoint as model  # noqa: E402
+from .ndarray import random  # noqa: E402
+from .nn import loss  # noqa: E402
+from .optimizer import lr_scheduler  # noqa: E402
+from .tools import mx_onnx as onnx  # noqa: E402
+from .tools import test_utils, viz  # noqa: E402
 
-_sys.modules.setdefault(__name__ + ".onnx", onnx)  # `import kiln.onnx` works too
+# MXNet's top-level modules, kept where their concept lives (no root module may shadow the
+# standard library's io/random): registered here once so `import kiln.io`, `from kiln.random
+# import seed` and `kiln.lr_scheduler.FactorScheduler` work as in MXNet.
+MODULE_ALIASES = {"io": io, "random": random, "model": model, "loss": loss,
+                  "lr_scheduler": lr_scheduler, "onnx": onnx, "test_utils": test_utils,
+                  "viz": viz, "context": context}
+for _name, _module in MODULE_ALIASES.items():
+    _sys.modules.setdefault(f"{__name__}.{_name}", _module)
 
 __version__ = "0.1.0"
-context = __import__("kiln.device", fromlist=["device"])
 
 __all__ = ["nd", "ndarray", "autograd", "random", "cpu", "gpu", "num_gpus", "Context", "Device",
            "current_context", "current_device", "cpu_pinned", "MXNetError", "base",
            "optimizer", "lr_scheduler", "initializer", "init", "nn", "gluon", "sym", "symbol",
-           "viz", "data", "metric", "io", "model", "test_utils", "onnx"]
+           "viz", "data", "metric", "io", "model", "test_utils", "onnx", "context", "device",
+           "export", "model_zoo", "tools", "loss"]

@@ -24,7 +24,7 @@ import re
 
 import numpy as np
 
-from . import random as _random
+from .ndarray import rng as _random
 
 __all__ = ["InitDesc", "Initializer", "register", "alias", "create", "Zero", "One", "Constant",
            "Uniform", "Normal", "Orthogonal", "Xavier", "MSRAPrelu", "Bilinear", "LSTMBias",

@@ -72,7 +72,7 @@ def _worker_loop(dataset, batchify_fn, tasks, results, seed, parent_pid):
     Context._stack.value = []  # CPU batches, as MXNet's workers: CUDA does not survive fork()
     np.random.seed(seed % (2 ** 32))
     random.seed(seed)
-    from .. import random as _krandom
+    from ..ndarray import rng as _krandom
     _krandom.seed(seed % (2 ** 31))
     while True:
         try:

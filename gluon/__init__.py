@@ -1,8 +1,9 @@
 """``kiln.gluon``: MXNet Gluon's namespace (``from kiln import gluon``; ``gluon.nn.Dense``...).
 
-The classes live in ``kiln.nn`` and friends; this package only gathers them under Gluon's names.
-Parts written elsewhere (losses, data, Trainer, utils, rnn, model_zoo) are picked up when
-present, so the package imports whatever is missing.
+The classes live in ``kiln.nn``, ``kiln.data``, ``kiln.model_zoo`` and friends; this package
+gathers them under Gluon's names. ``gluon.nn``, ``gluon.loss``, ``gluon.data``,
+``gluon.model_zoo`` and ``gluon.metric`` are the same module objects as ``kiln.nn``,
+``kiln.nn.loss``, ``kiln.data``... (``import kiln.gluon.data.vision`` works too).
 
 Example::
 
@@ -11,62 +12,38 @@ Example::
     >>> isinstance(net, gluon.HybridBlock)
     True
 """
-import importlib
-import sys
+import sys as _sys
 
-from ..nn import Block, Constant, DeferredInitializationError, HybridBlock, Parameter, ParameterDict
-from . import nn
-
-# Gluon submodule name -> kiln modules that may provide it (first importable wins): a real
-# kiln/gluon/<name>.py, else the module another part of kiln keeps.
-_OPTIONAL = {
-    "loss": ("kiln.gluon.loss", "kiln.nn.loss", "kiln.loss"),
-    "data": ("kiln.gluon.data", "kiln.data", "kiln.nn.data"),
-    "utils": ("kiln.gluon.utils", "kiln.gluon_utils", "kiln.utils", "kiln.nn.utils"),
-    "rnn": ("kiln.gluon.rnn", "kiln.nn.rnn", "kiln.rnn"),
-    "model_zoo": ("kiln.gluon.model_zoo", "kiln.model_zoo"),
-    "contrib": ("kiln.gluon.contrib", "kiln.nn.contrib", "kiln.contrib"),
-    "metric": ("kiln.gluon.metric", "kiln.metric"),
-}
-
-
-def _first_importable(candidates):
-    for name in candidates:
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError as e:  # that module not written yet; a broken one raises
-            if e.name is None or not name.startswith(e.name):
-                raise
-    return None
+from .. import data, metric, model_zoo, nn
+from ..nn import loss
+from ..nn import (
+    Block,
+    Constant,
+    DeferredInitializationError,
+    HybridBlock,
+    Parameter,
+    ParameterDict,
+    SymbolBlock,
+    parameter,
+)
+from . import utils
+from .trainer import Trainer
 
 
-def _alias(sub, mod):
-    """Make ``kiln.gluon.<sub>`` (and its already-loaded submodules) name ``mod``."""
-    alias = f"{__name__}.{sub}"
-    if mod.__name__ == alias:
-        return
-    for name, m in list(sys.modules.items()):
-        if name == mod.__name__ or name.startswith(mod.__name__ + "."):
-            sys.modules.setdefault(alias + name[len(mod.__name__):], m)
+def _alias_package(alias, module):
+    """Register ``module`` and its loaded submodules under the dotted name ``alias`` too."""
+    for name, mod in list(_sys.modules.items()):
+        if name == module.__name__ or name.startswith(module.__name__ + "."):
+            _sys.modules.setdefault(alias + name[len(module.__name__):], mod)
 
 
-def _gather():
-    g = globals()
-    for sub, candidates in _OPTIONAL.items():
-        mod = _first_importable(candidates)
-        if mod is not None:
-            g[sub] = mod
-            _alias(sub, mod)
-    for attr, candidates in (("Trainer", ("kiln.gluon.trainer", "kiln.trainer")),
-                             ("SymbolBlock", ("kiln.gluon.symbol_block", "kiln.nn.symbol_block",
-                                              "kiln.symbol"))):
-        mod = _first_importable(candidates)
-        if mod is not None and hasattr(mod, attr):
-            g[attr] = getattr(mod, attr)
+_alias_package(__name__ + ".nn", nn)
+_alias_package(__name__ + ".loss", loss)
+_alias_package(__name__ + ".data", data)
+_alias_package(__name__ + ".metric", metric)
+_alias_package(__name__ + ".model_zoo", model_zoo)
+_alias_package(__name__ + ".parameter", parameter)
 
-
-_gather()
-
-__all__ = ["Block", "HybridBlock", "Parameter", "ParameterDict", "Constant",
-           "DeferredInitializationError", "nn"] + [
-    n for n in ("Trainer", "SymbolBlock", *_OPTIONAL) if n in globals()]
+__all__ = ["Block", "HybridBlock", "SymbolBlock", "Parameter", "ParameterDict", "Constant",
+           "DeferredInitializationError", "Trainer", "nn", "loss", "data", "utils",
+           "model_zoo", "metric", "parameter"]

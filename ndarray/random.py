@@ -14,8 +14,10 @@ from ..base import MXNetError
 from ..device import current_context
 from . import ops as _ops
 from .ndarray import NDArray
+from .rng import generator, seed  # noqa: F401  (mx.random.seed; kiln.random is this module)
 
-__all__ = ["uniform", "normal", "randn", "randint", "shuffle", "uniform_like", "normal_like"]
+__all__ = ["seed", "uniform", "normal", "randn", "randint", "shuffle", "uniform_like",
+           "normal_like"]
 
 _NUMBER = (int, float)
 

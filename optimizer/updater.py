@@ -123,7 +123,7 @@ def _encode(obj, arrays):
         return [_encode(o, arrays) for o in obj]
     if isinstance(obj, dict):
         return {"__dict__": [[_encode(k, arrays), _encode(v, arrays)] for k, v in obj.items()]}
-    from ..lr_scheduler import LRScheduler
+    from .lr_scheduler import LRScheduler
     if isinstance(obj, LRScheduler):
         cls = type(obj)
         return {"__sched__": cls.__qualname__, "module": cls.__module__,
@@ -156,7 +156,7 @@ def _hashable(key):
 
 def _scheduler_class(qualname, module):
     """Only LRScheduler subclasses already defined in this process can be rebuilt."""
-    from ..lr_scheduler import LRScheduler
+    from .lr_scheduler import LRScheduler
     todo, seen = [LRScheduler], set()
     while todo:
         cls = todo.pop()

@@ -7,8 +7,10 @@ import sys
 import kiln as kl
 import numpy as np
 import pytest
-from kiln import _demo, cli, nd
+from kiln import nd
 from kiln import sym as S
+from kiln.tools import cli
+from kiln.tools import demo as _demo
 
 
 # ---- a small saved model, written with kiln.sym and nd.save ------------------------------------
@@ -106,7 +108,7 @@ def test_no_command_prints_help(capsys):
 
 
 def test_module_entry_point():
-    r = subprocess.run([sys.executable, "-m", "kiln.cli", "--version"], capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "kiln.tools.cli", "--version"], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == f"kiln {kl.__version__}"
 

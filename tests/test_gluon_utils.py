@@ -1,11 +1,11 @@
-"""kiln.gluon_utils: split_data, split_and_load, clip_global_norm, check_sha1, download."""
+"""kiln.gluon.utils: split_data, split_and_load, clip_global_norm, check_sha1, download."""
 import hashlib
 import math
 
 import kiln as kl
 import numpy as np
 import pytest
-from kiln import gluon_utils as gu
+from kiln.gluon import utils as gu
 
 
 def test_split_data_even_and_uneven():

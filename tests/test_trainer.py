@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from kiln import autograd, nd
 from kiln import optimizer as opt
+from kiln.gluon import Trainer
 from kiln.ndarray.ndarray import NDArray
-from kiln.trainer import Trainer
 
 try:
     from kiln.nn.parameter import Parameter

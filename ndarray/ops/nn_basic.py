@@ -98,7 +98,7 @@ def _mask_shape(shape, axes):
 
 
 def _dropout_mask_kernel(xp, x, p=0.5, axes=()):
-    from ... import random as _random
+    from .. import rng as _random
     shape = _mask_shape(x.shape, axes)
     keep = 1.0 - float(p)
     if keep <= 0.0:

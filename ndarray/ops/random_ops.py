@@ -14,7 +14,7 @@ Example::
 """
 import numpy as np
 
-from ... import random as _krandom
+from .. import rng as _krandom
 from .._registry import REQUIRED, Aval, Sample, register
 from ._samples import pos, rnd
 

@@ -13,7 +13,7 @@ Example::
 import logging
 from collections import namedtuple
 
-from .base import MXNetError
+from ..base import MXNetError
 
 # what MXNet passes to batch_end_callback
 BatchEndParam = namedtuple("BatchEndParams", ["epoch", "nbatch", "eval_metric", "locals"])
@@ -31,8 +31,8 @@ def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, remove_amp_ca
     on the CPU). Example: ``save_checkpoint('mlp', 1, net_sym, args, auxs)`` writes
     ``mlp-symbol.json`` and ``mlp-0001.params``.
     """
-    from . import ndarray as nd
-    from .device import cpu
+    from .. import ndarray as nd
+    from ..device import cpu
     if symbol is not None:
         symbol.save("%s-symbol.json" % prefix, remove_amp_cast=remove_amp_cast)
     save_dict = {f"arg:{k}": v.as_in_context(cpu()) for k, v in (arg_params or {}).items()}
@@ -47,7 +47,7 @@ def load_params(prefix, epoch):
 
     Example: ``args, auxs = load_params('mlp', 1)``.
     """
-    from . import ndarray as nd
+    from .. import ndarray as nd
     fname = _params_file(prefix, epoch)
     save_dict = nd.load(fname)
     arg_params, aux_params = {}, {}
@@ -75,7 +75,7 @@ def load_checkpoint(prefix, epoch):
         >>> sym, args, auxs = load_checkpoint('mlp', 1)
         >>> net = kiln.gluon.SymbolBlock(sym, kiln.sym.var('data'))   # or bind / export_model
     """
-    from . import symbol as sym_mod
+    from .. import symbol as sym_mod
     symbol = sym_mod.load("%s-symbol.json" % prefix)
     arg_params, aux_params = load_params(prefix, epoch)
     return symbol, arg_params, aux_params

@@ -12,8 +12,8 @@ else 1.
 
 Example::
 
-    >>> from kiln import _demo
-    >>> _demo.run(epochs=1, out="/tmp/kiln-demo")     # prints the progress and the checks
+    >>> from kiln.tools import demo
+    >>> demo.run(epochs=1, out="/tmp/kiln-demo")     # prints the progress and the checks
     0
 """
 import os

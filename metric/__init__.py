@@ -16,7 +16,7 @@ Example::
     ('accuracy', 0.6666666666666666)
 """
 # ruff: noqa: F401
-from ._metric_base import (
+from .base import (
     CompositeEvalMetric,
     EvalMetric,
     alias,
@@ -24,7 +24,7 @@ from ._metric_base import (
     create,
     register,
 )
-from ._metric_cls import (
+from .classification import (
     F1,
     MCC,
     PCC,
@@ -34,7 +34,7 @@ from ._metric_cls import (
     Perplexity,
     TopKAccuracy,
 )
-from ._metric_reg import (
+from .regression import (
     MAE,
     MSE,
     RMSE,

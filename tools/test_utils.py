@@ -18,8 +18,8 @@ import sys
 import numpy as np
 import numpy.testing as npt
 
-from .base import MXNetError
-from .device import _ctx_stack, as_context, current_context
+from ..base import MXNetError
+from ..device import _ctx_stack, as_context, current_context
 
 _FLOAT_RTOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-4,
                np.dtype(np.float64): 1e-5}
@@ -242,7 +242,7 @@ def rand_ndarray(shape, stype="default", density=None, dtype=None, modifier_func
     if stype != "default":
         raise MXNetError(f"rand_ndarray(stype={stype!r}): kiln arrays are dense only; "
                          "use stype='default'")
-    from . import ndarray as nd
+    from .. import ndarray as nd
     return nd.array(random_arrays(tuple(shape)), ctx=ctx or default_context(), dtype=dtype)
 
 
@@ -285,7 +285,7 @@ def np_reduce(dat, axis, keepdims, numpy_reduce_func):
 def _parse_arrays(names, values, ctx, dtype, what):
     """name -> NDArray from a list (in ``names`` order) or a dict; ``dtype='asnumpy'`` keeps
     each value's dtype."""
-    from . import ndarray as nd
+    from .. import ndarray as nd
     if values is None:
         return None
     if not isinstance(values, dict):
@@ -341,7 +341,7 @@ def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=
 
     Example: ``check_symbolic_backward(2 * sym.var('x'), [np.ones(2)], [np.ones(2)], [[2, 2]])``.
     """
-    from . import ndarray as nd
+    from .. import ndarray as nd
     ctx = ctx or default_context()
     names = sym.list_arguments()
     args = _parse_arrays(names, location, ctx, dtype, "location")
@@ -369,7 +369,7 @@ def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=
 
 
 def _head_grads(sym, out_grads, ctx, dtype):
-    from . import ndarray as nd
+    from .. import ndarray as nd
     if out_grads is None:
         return None
     if isinstance(out_grads, dict):
@@ -392,7 +392,7 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=None, rto
         >>> x = sym.var('x')
         >>> check_numeric_gradient(sym.tanh(x), [np.random.rand(3, 2)])
     """
-    from . import ndarray as nd
+    from .. import ndarray as nd
     ctx = ctx or default_context()
     names = sym.list_arguments()
     args = _parse_arrays(names, location, ctx, dtype, "location")

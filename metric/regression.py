@@ -2,8 +2,8 @@
 Loss (Torch, Caffe), CustomMetric and ``np`` (MXNet 1.9 semantics)."""
 import numpy
 
-from ._metric_base import EvalMetric, _asnumpy, alias, check_label_shapes, register
-from .ndarray import NDArray
+from ..ndarray import NDArray
+from .base import EvalMetric, _asnumpy, alias, check_label_shapes, register
 
 
 def _as_columns(label, pred):

@@ -16,11 +16,11 @@ Example::
 import os
 import tempfile
 
-from . import optimizer as opt
-from .ndarray.ndarray import _move
-from .nn.parameter import Parameter
-from .optimizer.direct import StepPlan
-from .symbol.cached import PARAM_DATA_VERSION
+from .. import optimizer as opt
+from ..ndarray.ndarray import _move
+from ..nn.parameter import Parameter
+from ..optimizer.direct import StepPlan
+from ..symbol.cached import PARAM_DATA_VERSION
 
 __all__ = ["Trainer"]
 

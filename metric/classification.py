@@ -4,7 +4,7 @@ import math
 
 import numpy
 
-from ._metric_base import EvalMetric, _asnumpy, alias, check_label_shapes, register
+from .base import EvalMetric, _asnumpy, alias, check_label_shapes, register
 
 
 @register

@@ -29,7 +29,7 @@ def export_model(sym, params, in_shapes=None, in_types=np.float32, onnx_file_pat
 
     Example: ``export_model(sym, params, [(1, 4)], np.float32, 'fc.onnx')``.
     """
-    from .export import onnx as kiln_onnx
+    from ..export import onnx as kiln_onnx
     if input_shape is not None:
         in_shapes = input_shape
     if input_type is not None:
@@ -47,8 +47,8 @@ def get_operator_support(opset_version=None):
 
     Example: ``'FullyConnected' in get_operator_support()`` is True.
     """
-    from .export.onnx import MIN_OPSET
-    from .ndarray import _registry
+    from ..export.onnx import MIN_OPSET
+    from ..ndarray import _registry
     if opset_version is not None and int(opset_version) < MIN_OPSET:
         return []
     names = {n for n, op in _registry.OPS.items() if op.onnx is not None}
@@ -61,7 +61,7 @@ def import_model(model_file):
 
     Example: ``sym, args, auxs = import_model('net.onnx')``.
     """
-    from .export.onnx import import_symbol
+    from ..export.onnx import import_symbol
     return import_symbol(model_file)
 
 
@@ -71,7 +71,7 @@ def import_to_gluon(model_file, ctx=None):
 
     Example: ``net = import_to_gluon('net.onnx', kiln.cpu()); y = net(x)``.
     """
-    from .export.onnx import import_model as _to_block
+    from ..export.onnx import import_model as _to_block
     return _to_block(model_file, ctx=ctx)
 
 

@@ -7,7 +7,7 @@ from collections import OrderedDict
 
 import numpy
 
-from .ndarray import NDArray
+from ..ndarray import NDArray
 
 _REGISTRY = {}
 
@@ -157,7 +157,7 @@ def create(metric, *args, **kwargs):
         (['accuracy', 'mse'], [nan, nan])
     """
     if callable(metric) and not isinstance(metric, EvalMetric):
-        from ._metric_reg import CustomMetric
+        from .regression import CustomMetric
         return CustomMetric(metric, *args, **kwargs)
     if isinstance(metric, list):
         composite = CompositeEvalMetric()

@@ -10,7 +10,7 @@ Subcommands::
 
 Example::
 
-    >>> from kiln.cli import main
+    >>> from kiln.tools.cli import main
     >>> main(["summary", "net-symbol.json", "--shape", "data:1,3,32,32"])   # prints a table
     0
 """
@@ -62,13 +62,13 @@ def resolve_model(model, params=None, epoch=0):
 
 
 def cmd_demo(args):
-    from ._demo import run
+    from .demo import run
     return run(epochs=args.epochs, batch_size=args.batch_size, out=args.out, steps=args.steps,
                seed=args.seed)
 
 
 def cmd_export(args):
-    from .export.onnx import export_model
+    from ..export.onnx import export_model
     symbol_json, params, stem = resolve_model(args.model, args.params, args.epoch)
     shapes = parse_shapes(args.shape)
     dynamic = {name: {0: "batch"} for name in shapes} \
@@ -81,7 +81,8 @@ def cmd_export(args):
 
 
 def cmd_summary(args):
-    from . import symbol, viz
+    from .. import symbol
+    from . import viz
     model = args.symbol
     if not model.endswith(".json") and os.path.exists(f"{model}-symbol.json"):
         model = f"{model}-symbol.json"
@@ -93,7 +94,7 @@ def cmd_summary(args):
 
 
 def build_parser():
-    from . import __version__
+    from .. import __version__
     p = argparse.ArgumentParser(prog="kiln", description="kiln: Gluon-style deep learning.")
     p.add_argument("--version", action="version", version=f"kiln {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -128,7 +129,7 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the ``kiln`` console script; returns the exit status."""
-    from .base import MXNetError
+    from ..base import MXNetError
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

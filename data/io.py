@@ -13,7 +13,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from . import ndarray as nd
+from .. import ndarray as nd
 
 _LAST_BATCH = ("pad", "discard", "roll_over")
 

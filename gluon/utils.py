@@ -13,9 +13,9 @@ import warnings
 
 import numpy as np
 
-from .ndarray import NDArray
-from .ndarray import array as _nd_array
-from .ndarray import minimum as _nd_minimum
+from ..ndarray import NDArray
+from ..ndarray import array as _nd_array
+from ..ndarray import minimum as _nd_minimum
 
 __all__ = ["split_data", "split_and_load", "clip_global_norm", "check_sha1", "download",
            "replace_file", "shape_is_known"]
