@@ -14,7 +14,7 @@ import sys as _sys
 
 from . import autograd, base, device, initializer, ndarray
 from . import ndarray as nd
-from .base import MXNetError
+from .base import ExportError, FileFormatError, MXNetError, checks_enabled, set_checks
 from .device import Context, Device, cpu, cpu_pinned, current_context, current_device, gpu, num_gpus
 
 init = initializer
@@ -43,7 +43,8 @@ for _name, _module in MODULE_ALIASES.items():
 __version__ = "0.1.0"
 
 __all__ = ["nd", "ndarray", "autograd", "random", "cpu", "gpu", "num_gpus", "Context", "Device",
-           "current_context", "current_device", "cpu_pinned", "MXNetError", "base",
+           "current_context", "current_device", "cpu_pinned", "MXNetError", "FileFormatError",
+           "ExportError", "set_checks", "checks_enabled", "base",
            "optimizer", "lr_scheduler", "initializer", "init", "nn", "gluon", "sym", "symbol",
            "viz", "data", "metric", "io", "model", "test_utils", "onnx", "context", "device",
            "export", "model_zoo", "tools", "loss"]

@@ -7,11 +7,34 @@ import numpy as np
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-class MXNetError(Exception):
-    """Base class of kiln's errors (named as in MXNet so ``except MXNetError`` keeps working)."""
+class MXNetError(RuntimeError):
+    """Base class of kiln's errors (named as in MXNet so ``except MXNetError`` keeps working).
+
+    A ``RuntimeError``, as MXNet's is: Gluon code that catches ``RuntimeError`` catches it."""
 
 
 KilnError = MXNetError
+
+
+class FileFormatError(MXNetError, ValueError):
+    """A file (parameters, symbol JSON, ONNX model, trainer states) is corrupt, truncated or does
+    not fit what it is loaded into. The message names the file and what is wrong; nothing has
+    been written or allocated from the file's declared sizes when it is raised.
+
+    Example::
+
+        >>> kiln.nd.load("broken.params")
+        FileFormatError: broken.params: truncated: record 2 declares 4000000 bytes, 12 remain
+    """
+
+    def __init__(self, path, reason):
+        self.path = None if path is None else str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}" if self.path else reason)
+
+
+class ExportError(MXNetError):
+    """A graph cannot be exported (an op without an ONNX lowering, a shape that does not fit)."""
 
 
 class OpError(MXNetError, ValueError):
@@ -20,6 +43,29 @@ class OpError(MXNetError, ValueError):
 
 class DeviceMismatchError(OpError):
     """Inputs of one operator live on different devices."""
+
+
+_CHECKS = [False]
+
+
+def set_checks(enabled):
+    """Turn on (``True``) or off kiln's checked mode; returns the previous setting.
+
+    Checked mode validates values that MXNet 1.9 trusts for speed, e.g. class labels outside
+    ``[0, num_classes)`` given to ``SoftmaxCrossEntropyLoss`` raise instead of being clipped.
+    Off by default (MXNet's behaviour).
+
+    Example::
+
+        >>> previous = kiln.set_checks(True)
+    """
+    previous, _CHECKS[0] = _CHECKS[0], bool(enabled)
+    return previous
+
+
+def checks_enabled():
+    """Whether checked mode is on (see ``set_checks``)."""
+    return _CHECKS[0]
 
 
 def _is_internal(filename):

@@ -136,7 +136,7 @@ def _lsp_grad(ins, outs, gouts, axis=-1, keepdims=False, mode="clip", scale=1.0,
 
 def _lsp_onnx(g, i, a, o, axis=-1, keepdims=False, mode="clip", scale=1.0, hidden=False):
     if hidden:
-        from ...export.onnx_builder import ExportError
+        from ...base import ExportError
         raise ExportError("_log_softmax_pick with hidden outputs exists only in compiled "
                           "training graphs (exports keep log_softmax and pick)")
     logp = g.op("LogSoftmax", i[0], axis=norm_axis(axis, len(a[0].shape), "pick"))

@@ -64,7 +64,7 @@ def scatter_add(xp, out, key, vals):
 
 
 def _export_error(msg):
-    from ...export.onnx_builder import ExportError  # only reached while exporting
+    from ...base import ExportError
     return ExportError(msg)
 
 
