@@ -294,7 +294,7 @@ def table(seed, mlp_times, mem, tiny, ratios, tuned_ratios, one_block):
               "With the loss inside the hybridized block (`WithLoss`: `forward(x, y)` returns "
               "`loss_fn(net(x), y)`, one compiled graph and one tape node per step): "
               f"{mlp_times['hybridized, one block']:.3f} ms in the median round; per round "
-              f"{one} times the floor. (Three full runs of this code in one session gave "
+              f"{one} times the floor. (Three full runs of this code on one day gave "
               "median two-block ratios of 1.00, 0.98 and 1.06, one-block 0.95, 0.93 and 1.01; "
               "the load of the shared machine moves them more than small code changes do.)",
               "", f"The seed's numpy code as written (``ones`` re-created in the loop): "
@@ -312,8 +312,8 @@ def table(seed, mlp_times, mem, tiny, ratios, tuned_ratios, one_block):
               "without the Gluon calls around them, run at the floor (measured 0.99-1.02x). "
               "Between the large matrix products the Python work runs with cold caches, so it "
               "costs about twice what the shrunk MLP shows (~80-120 µs in the full step).", "",
-              "History: the MLP step was 1.22-1.41x the floor before session 3's work "
-              "(overhead ~185 µs), 1.14-1.24x after it; session 4's axpy update, "
+              "History (kiln 0.1.0, 2026-11): the MLP step was 1.22-1.41x the floor before "
+              "the training-step work (overhead ~185 µs), 1.14-1.24x after it; the axpy update, "
               "vectorized relu and gradients computed in the .grad arrays brought it to "
               "the figures above. The seed loop reached the "
               "floor once identical constants were merged (CSE before constant folding) and "
