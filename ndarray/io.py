@@ -16,7 +16,11 @@ Layout (little-endian), as written by MXNet 1.9's ``NDArray::Save`` (src/ndarray
 
 Older files are read too: V1 (0xF993fac8: no storage type) and the legacy layout whose first
 word is ndim itself (uint32 dims). Loading never unpickles; a malformed file raises
-``NDArrayFormatError`` naming the file, the byte offset and what was wrong.
+``NDArrayFormatError`` (a ``kiln.FileFormatError``) naming the file, the byte offset and what
+was wrong. Every declared size is checked against the bytes that remain before anything is
+allocated from it. Sparse records are densified (kiln arrays are dense); their dense size is not
+bounded by the file, so it is limited to ``max(SPARSE_DENSE_MIN_BYTES, SPARSE_DENSE_RATIO * file
+size)`` (module settings a caller may raise for a genuinely huge sparse array).
 
 Example::
 
@@ -24,13 +28,14 @@ Example::
     >>> nd.load("w.params")["w"].shape
     (2, 3)
 """
+import math
 import os
 import struct
 import tempfile
 
 import numpy as np
 
-from ..base import MXNetError
+from ..base import FileFormatError
 from ..device import Context, num_gpus
 from .ndarray import NDArray
 
@@ -50,7 +55,12 @@ _STYPES = {0: "default", 1: "row_sparse", 2: "csr"}
 _N_AUX = {0: 0, 1: 1, 2: 2}
 
 
-class NDArrayFormatError(MXNetError, ValueError):
+_MAX_DIM = 1 << 48   # no real array has a longer axis; zero-size arrays could declare any
+SPARSE_DENSE_MIN_BYTES = 1 << 24
+SPARSE_DENSE_RATIO = 256
+
+
+class NDArrayFormatError(FileFormatError):
     """A file or buffer is not a valid MXNet NDArray list (bad magic, truncated, bad dtype)."""
 
 
@@ -156,10 +166,13 @@ class _Reader:
         self.buf, self.pos, self.source = memoryview(buf), 0, source
 
     def fail(self, what):
-        return NDArrayFormatError(f"{self.source}: not a valid MXNet NDArray file: {what}")
+        return NDArrayFormatError(self.source, f"not a valid MXNet NDArray file: {what}")
+
+    def remaining(self):
+        return len(self.buf) - self.pos
 
     def take(self, n, what):
-        if n < 0 or self.pos + n > len(self.buf):
+        if n < 0 or n > self.remaining():
             raise self.fail(f"truncated at byte {len(self.buf)} while reading {what} "
                             f"({n} bytes needed at byte {self.pos})")
         out = self.buf[self.pos:self.pos + n]
@@ -175,14 +188,14 @@ class _Reader:
 def _read_shape(r, what, dim_fmt="q"):
     start = r.pos
     ndim = r.unpack("i", f"{what} ndim")
-    if ndim < -1 or ndim > 64:
+    if ndim < -1 or ndim > 32:
         raise r.fail(f"bad ndim {ndim} for {what} at byte {start}")
     if ndim <= 0:
         return ndim, ()
     dims = r.unpack(f"{ndim}{dim_fmt}", f"{what} dims")
     dims = (dims,) if ndim == 1 else tuple(dims)
-    if any(d < 0 for d in dims):
-        raise r.fail(f"negative dimension in {what} {dims} at byte {start}")
+    if any(d < 0 or d > _MAX_DIM for d in dims):
+        raise r.fail(f"bad dimension in {what} {dims} at byte {start}")
     return ndim, dims
 
 
@@ -195,12 +208,17 @@ def _dtype_of(r, flag, at):
     return np.dtype(dt)
 
 
+def _itemsize(dtype):
+    return 2 if dtype == "bfloat16" else dtype.itemsize
+
+
 def _read_values(r, dtype, shape, what):
-    n = int(np.prod(shape, dtype=np.int64))
+    """The next ``prod(shape)`` values; the byte count is checked before any copy is made."""
+    n = math.prod(shape)   # a Python int: no overflow however large the declared dims
+    raw = r.take(_itemsize(dtype) * n, what)
     if dtype == "bfloat16":  # no numpy type: the high half of a float32
-        raw = np.frombuffer(r.take(2 * n, what), dtype="<u2").astype(np.uint32) << 16
-        return raw.view(np.float32).reshape(shape)
-    raw = r.take(dtype.itemsize * n, what)
+        wide = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
+        return wide.view(np.float32).reshape(shape)
     return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype).reshape(shape)
 
 
@@ -217,6 +235,8 @@ def _read_array(r, index):
             sshape = _read_shape(r, f"array {index} storage shape")[1]
         ndim, shape = _read_shape(r, f"array {index} shape")
         if ndim == -1 or (ndim == 0 and magic == V2_MAGIC):
+            if stype:
+                raise r.fail(f"sparse array {index} at byte {at} has no shape")
             return None, None
     elif magic == V1_MAGIC:
         ndim, shape = _read_shape(r, f"array {index} shape")
@@ -238,26 +258,58 @@ def _read_array(r, index):
 
 
 def _read_sparse(r, index, stype, shape, sshape, dtype):
-    """Densify a row_sparse / csr record (kiln arrays are dense)."""
+    """Densify a row_sparse / csr record (kiln arrays are dense), after checking that the
+    storage fits the shape and that the dense size is within the module's limit."""
+    at = r.pos
     aux = []
     for k in range(_N_AUX[stype]):
-        at = r.pos
-        adt = _dtype_of(r, r.unpack("i", f"array {index} aux {k} dtype"), at)
+        flag_at = r.pos
+        adt = _dtype_of(r, r.unpack("i", f"array {index} aux {k} dtype"), flag_at)
+        if adt == "bfloat16" or adt.kind not in "iu":
+            raise r.fail(f"sparse array {index}: aux {k} has non-integer dtype {adt}")
         aux.append((adt, _read_shape(r, f"array {index} aux {k} shape")[1]))
+    _check_sparse_layout(r, index, stype, shape, sshape, [a[1] for a in aux], at)
     values = _read_values(r, dtype, sshape, f"array {index} values")
-    aux_data = [_read_values(r, adt, ash, f"array {index} aux {k} data")
+    aux_data = [_read_values(r, adt, ash, f"array {index} aux {k} data").astype(np.int64)
                 for k, (adt, ash) in enumerate(aux)]
+    if stype == 1:   # row_sparse: aux 0 = row indices
+        rows = aux_data[0]
+        if rows.size and (rows.min() < 0 or rows.max() >= shape[0]):
+            raise r.fail(f"sparse array {index}: row index out of range [0, {shape[0]})")
+    else:            # csr: aux 0 = indptr, aux 1 = column indices
+        indptr, cols = aux_data
+        if indptr[0] != 0 or indptr[-1] != cols.size or np.any(np.diff(indptr) < 0):
+            raise r.fail(f"sparse array {index}: indptr is not a non-decreasing run from 0 to "
+                         f"the {cols.size} stored values")
+        if cols.size and (cols.min() < 0 or cols.max() >= shape[1]):
+            raise r.fail(f"sparse array {index}: column index out of range [0, {shape[1]})")
+    limit = max(SPARSE_DENSE_MIN_BYTES, SPARSE_DENSE_RATIO * len(r.buf))
+    nbytes = math.prod(shape) * values.dtype.itemsize
+    if nbytes > limit:
+        raise r.fail(f"sparse array {index} densifies to {shape} ({nbytes} bytes), more than "
+                     f"the limit of {limit} bytes (kiln.ndarray.io.SPARSE_DENSE_RATIO)")
     dense = np.zeros(shape, dtype=values.dtype)
-    try:
-        if stype == 1:  # row_sparse: aux 0 = row indices
-            dense[aux_data[0].astype(np.int64)] = values
-        else:           # csr: aux 0 = indptr, aux 1 = column indices
-            indptr, cols = aux_data[0].astype(np.int64), aux_data[1].astype(np.int64)
-            rows = np.repeat(np.arange(shape[0]), np.diff(indptr))
-            dense[rows, cols] = values
-    except (IndexError, ValueError) as e:
-        raise r.fail(f"inconsistent sparse array {index}: {e}") from None
+    if stype == 1:
+        dense[aux_data[0]] = values
+    else:
+        dense[np.repeat(np.arange(shape[0]), np.diff(aux_data[0])), aux_data[1]] = values
     return dense
+
+
+def _check_sparse_layout(r, index, stype, shape, sshape, aux_shapes, at):
+    """The storage, aux and dense shapes of a sparse record agree (before reading its data)."""
+    what = f"sparse array {index} at byte {at}"
+    if not shape or not sshape:
+        raise r.fail(f"{what}: missing shape or storage shape")
+    if stype == 1:
+        ok = (len(sshape) == len(shape) and sshape[1:] == shape[1:] and sshape[0] <= shape[0]
+              and aux_shapes[0] == (sshape[0],))
+    else:
+        ok = (len(shape) == 2 and len(sshape) == 1 and aux_shapes[0] == (shape[0] + 1,)
+              and aux_shapes[1] == sshape)
+    if not ok:
+        raise r.fail(f"{what}: storage shape {sshape} and aux shapes {aux_shapes} do not fit "
+                     f"shape {shape}")
 
 
 def _place(data, device):
