@@ -21,6 +21,12 @@ init = initializer
 context = device
 from . import symbol  # noqa: E402
 from . import symbol as sym  # noqa: E402
+
+# The ndarray layer's calls into the layers above it, installed once, here (docs/architecture.md,
+# "Layers and hooks"): NDArray for the dispatch point, autograd's tape, symbol's tracer.
+ndarray._registry.install_hooks(array_type=ndarray.NDArray, new_array=ndarray.ndarray._new,
+                                record=autograd._record, backward=autograd.backward,
+                                trace=symbol.trace.trace_op)
 from . import export, nn, optimizer  # noqa: E402
 from . import data, gluon, metric, model_zoo, tools  # noqa: E402
 from .data import io  # noqa: E402

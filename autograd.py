@@ -17,7 +17,7 @@ Example::
 import numpy as np
 
 from .base import MXNetError, user_frame
-from .ndarray import _registry
+from .ndarray import ops as F
 from .ndarray._registry import STATE
 from .ndarray.ndarray import NDArray, _move, _new
 
@@ -54,9 +54,6 @@ def _record(op, args, attrs, outs):
     node = Node(op, args, attrs, outs)
     for i, o in enumerate(outs):
         o._node, o._index = node, i
-
-
-_registry._record = _record
 
 
 # ---- recording and training scopes ----
@@ -169,7 +166,6 @@ def _run_backward(heads, head_grads, create_graph, order=None, raw_variables=Fal
 
     With ``raw_variables`` (a plain ``backward``), ops that offer ``grad_data`` (hybridized
     calls) give their variables' gradients as raw arrays: no NDArray is built for them."""
-    F = _ops()
     grads = {}
     get = grads.get
     for h, hg in zip(heads, head_grads):
@@ -451,7 +447,6 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
     order = _topo(heads)
     with _Scope(bool(create_graph), train_mode):
         grads = _run_backward(heads, head_grads, create_graph=bool(create_graph), order=order)
-    F = _ops()
     result = []
     for v in variables:
         g = grads.get(_key(v))
@@ -459,17 +454,6 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
     if not retain_graph:
         _free(order)
     return result[0] if single else result
-
-
-def _ops():
-    global _OPS
-    if _OPS is None:
-        from .ndarray import ops
-        _OPS = ops
-    return _OPS
-
-
-_OPS = None
 
 
 # ---- custom functions ----

@@ -162,3 +162,14 @@ def as_context(ctx):
             return Context(kind, int(idx))
         return Context(name, 0)
     raise TypeError(f"expected a device (kiln.cpu(), kiln.gpu(i)), got {ctx!r}")
+
+
+def move_data(data, ctx, copy=False):
+    """Raw array data (numpy or cupy) on ``ctx``'s array module; ``copy`` forces a new array."""
+    if ctx.device_type == "cpu":
+        if isinstance(data, np.ndarray):
+            return data.copy() if copy else data
+        return data.get()
+    xp = ctx.xp
+    with ctx.use():
+        return xp.array(data, copy=True) if copy else xp.asarray(data)

@@ -17,8 +17,6 @@ from .io import load, load_frombuffer, save  # noqa: F401
 from .ndarray import NDArray
 from .ops import *  # noqa: F401,F403  (every op and alias)
 
-ndarray.F = _ops
-ndarray.install_operators(NDArray)  # again, now binding the op functions directly
 for _name in list(vars(_ops)):
     if not _name.startswith("__") and _name not in globals():
         globals()[_name] = getattr(_ops, _name)

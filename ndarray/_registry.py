@@ -38,7 +38,31 @@ class _State(threading.local):
 
 
 STATE = _State()
-trace_hook = None    # set by kiln.symbol: trace_hook(op, args, attrs) -> Symbol outputs
+
+# ---- Hooks: the dispatch point's only calls into code above it ------------------------------
+# ``invoke`` wraps results in NDArray (ndarray.py imports this module), records tape nodes for
+# autograd and hands traced calls to symbol/ (both higher layers). kiln/__init__.py installs all
+# of them once through ``install_hooks``; docs/architecture.md ("Layers and hooks") lists them.
+# Plain module globals: the hot path reads them as cheaply as any global.
+_NDArray = None     # the NDArray class
+_new = None         # _new(data, ctx) -> NDArray, the fast constructor
+_record = None      # autograd: _record(op, args, attrs, outputs) attaches a tape node
+trace_hook = None   # symbol: trace_hook(op, args, attrs) -> the traced outputs
+_backward = None    # autograd.backward, for NDArray.backward
+
+
+def install_hooks(*, array_type, new_array, record, trace, backward):
+    """Install the functions the ndarray layer calls in the layers above it, all at once.
+
+    Called once, by ``kiln/__init__.py``; installing the same functions again is a no-op,
+    different ones raise (a second copy of a layer would silently split the program's state).
+    """
+    global _NDArray, _new, _record, trace_hook, _backward
+    new = (array_type, new_array, record, trace, backward)
+    old = (_NDArray, _new, _record, trace_hook, _backward)
+    if old[0] is not None and any(a is not b for a, b in zip(old, new)):
+        raise RuntimeError("kiln's layer hooks are installed already (kiln imported twice?)")
+    _NDArray, _new, _record, trace_hook, _backward = new
 
 
 class Sample:
@@ -185,11 +209,6 @@ def get(name):
 
 # ---------------------------------------------------------------------------------------------
 # The dispatch point.
-
-_NDArray = None     # set by ndarray.py (avoids an import cycle)
-_new = None         # fast NDArray constructor from (data, ctx)
-_record = None      # autograd's recorder: _record(op, args, attrs, outputs, datas)
-
 
 def invoke(op, args, attrs, out=None):
     """Run ``op`` on ``args`` in the active mode and return its public result."""

@@ -10,15 +10,13 @@ Example::
     [24.]
     <NDArray 1 @cpu(0)>
 """
-import sys
-
 import numpy as np
 
 from ..base import MXNetError, OpError, user_frame
 from ..device import _CPU0, as_context
+from ..device import move_data as _move
 from . import _registry
-
-F = None  # the op namespace (kiln.ndarray.ops), bound by kiln.ndarray once ops are registered
+from . import ops as F  # the op namespace (the ops never import this module at load time)
 
 
 class NDArray:
@@ -201,8 +199,8 @@ class NDArray:
 
     def backward(self, out_grad=None, retain_graph=False, train_mode=True):
         """Compute gradients of this array w.r.t. the variables it was computed from."""
-        _autograd().backward([self], None if out_grad is None else [out_grad],
-                             retain_graph=retain_graph, train_mode=train_mode)
+        _registry._backward([self], None if out_grad is None else [out_grad],
+                            retain_graph=retain_graph, train_mode=train_mode)
 
     # ---- indexing --------------------------------------------------------------------------
     def __getitem__(self, key):
@@ -300,28 +298,9 @@ def _index_data(k, ctx):
     return d if d.dtype.kind in "iub" else d.astype(np.int64)
 
 
-def _autograd():
-    # imported with the package (this module cannot import it at load time: a cycle)
-    return sys.modules[_PACKAGE + ".autograd"]
-
-
-_PACKAGE = __name__.rsplit(".", 2)[0]
-
-
 def _rebuild(data, ctx):
     return NDArray(data if ctx.startswith("cpu") else as_context(ctx).xp.asarray(data),
                    as_context(ctx))
-
-
-def _move(data, ctx, copy=False):
-    """Move raw array data onto ``ctx``'s array module."""
-    if ctx.device_type == "cpu":
-        if isinstance(data, np.ndarray):
-            return data.copy() if copy else data
-        return data.get()
-    xp = ctx.xp
-    with ctx.use():
-        return xp.array(data, copy=True) if copy else xp.asarray(data)
 
 
 def _is_full_key(key):
@@ -400,10 +379,6 @@ def _new(data, ctx):
     a._grad = None
     a._grad_req = None
     return a
-
-
-_registry._NDArray = NDArray
-_registry._new = _new
 
 
 # ---- operators and methods generated from the registry ----

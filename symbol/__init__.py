@@ -8,17 +8,19 @@ Example::
     >>> y.list_arguments()
     ['data', 'fc_weight', 'fc_bias']
 """
-from . import api as _api  # noqa: F401  (Symbol.infer_shape, tojson, ...)
+from . import api as _api
+from . import executor as _executor
 from . import sym_ops as _sym_ops
-from . import trace as _trace  # noqa: F401  (installs the registry's trace hook)
+from . import trace  # noqa: F401  (trace.trace_op: the registry's trace hook, see kiln/__init__)
 from .api import load, load_json
 from .symbol import Group, Symbol, Variable, var
+
+# Symbol's methods live beside what they do (inference and JSON in api.py, bind in executor.py)
+# and are attached here, once.
+_api.install(Symbol)
+_executor.install(Symbol)
 
 _sym_ops.install(globals())
 zeros = globals()["zeros"]
 
 __all__ = ["Symbol", "var", "Variable", "Group", "load", "load_json"]
-
-from . import executor as _executor  # noqa: E402
-
-_executor.install(Symbol)

@@ -13,7 +13,6 @@ import numpy as np
 from ..base import MXNetError, OpError
 from ..ndarray._registry import Aval
 from .graph import is_entry, topo_order
-from .symbol import Symbol
 
 
 def _param_shapes(op_name, attrs, data_shape):
@@ -212,13 +211,11 @@ def eval_(self, ctx=None, **kwargs):
     return evaluate(self._entries, kwargs)
 
 
-def _install():
-    Symbol.infer_shape = infer_shape
-    Symbol.infer_shape_partial = infer_shape_partial
-    Symbol.infer_type = infer_type
-    Symbol.tojson = tojson
-    Symbol.save = save
-    Symbol.eval = eval_
-
-
-_install()
+def install(cls):
+    """Give ``cls`` (Symbol) these methods; kiln/symbol/__init__.py calls it once."""
+    cls.infer_shape = infer_shape
+    cls.infer_shape_partial = infer_shape_partial
+    cls.infer_type = infer_type
+    cls.tojson = tojson
+    cls.save = save
+    cls.eval = eval_

@@ -17,48 +17,18 @@ Example::
 import types
 from contextlib import contextmanager
 
+from .. import ndarray as _nd
 from ..device import current_context
 from ..ndarray import _registry
 from ..ndarray._registry import STATE
+from .api import load, load_json
 from .graph import _ids, is_entry
-from .symbol import Symbol
+from .mx_names import op_hint
+from .symbol import Group, Symbol, Variable, var
 from .trace import tracing
 
-# MXNet's Symbol operators call the C++ ops below, and those names are the naming hints:
-# (both operands symbols, scalar on the right, scalar on the left)
-_OPERATOR_HINTS = {
-    "add": ("_plus", "_plusscalar", "_plusscalar"),
-    "subtract": ("_minus", "_minusscalar", "_rminusscalar"),
-    "multiply": ("_mul", "_mulscalar", "_mulscalar"),
-    "divide": ("_div", "_divscalar", "_rdivscalar"),
-    "power": ("_power", "_powerscalar", "_rpower_scalar"),
-    "mod": ("_mod", "_modscalar", "_rmodscalar"),
-    "maximum": ("_maximum", "_maximumscalar", "_maximumscalar"),
-    "minimum": ("_minimum", "_minimumscalar", "_minimumscalar"),
-    "equal": ("_equal", "_equal_scalar", "_equal_scalar"),
-    "not_equal": ("_not_equal", "_not_equal_scalar", "_not_equal_scalar"),
-    "greater": ("_greater", "_greater_scalar", "_lesser_scalar"),
-    "greater_equal": ("_greater_equal", "_greater_equal_scalar", "_lesser_equal_scalar"),
-    "lesser": ("_lesser", "_lesser_scalar", "_greater_scalar"),
-    "lesser_equal": ("_lesser_equal", "_lesser_equal_scalar", "_greater_equal_scalar"),
-}
 # ``F.<name>`` functions MXNet writes in Python over an internal op (the hint is the op's)
 _FUNCTION_HINTS = {"zeros": "_zeros", "ones": "_ones", "full": "_full", "arange": "_arange"}
-_OP_HINTS = {"negative": "_mulscalar"}
-
-
-def op_hint(op, inputs):
-    """MXNet's automatic-name hint for a node of ``op`` made by an operator or a method
-    (``x + 1`` is ``_plusscalar``, ``x.reshape`` is ``reshape``)."""
-    pair = _OPERATOR_HINTS.get(op.name)
-    if pair is not None and len(inputs) == 2:
-        left, right = is_entry(inputs[0]), is_entry(inputs[1])
-        return pair[0] if left and right else pair[1] if left else pair[2]
-    hint = _OP_HINTS.get(op.name)
-    if hint is None:
-        camel = [a for a in op.aliases if a[:1].isupper()]
-        hint = _OP_HINTS[op.name] = camel[0].lower() if camel else op.name
-    return hint
 
 
 class _Prefixes(dict):
@@ -211,10 +181,8 @@ class _Namespace(types.ModuleType):
         return hit
 
     def _wrap(self, attr):
-        from .. import symbol as sym_mod
-        if not self._hint_prefix and attr in ("Symbol", "var", "Variable", "Group", "load",
-                                              "load_json"):
-            return getattr(sym_mod, attr)
+        if not self._hint_prefix and attr in _FROM_SYM:
+            return _FROM_SYM[attr]
         value = getattr(self._module, attr)
         if isinstance(value, types.ModuleType):
             prefix = "_random_" if attr == "random" else ""
@@ -228,9 +196,6 @@ class _Namespace(types.ModuleType):
         return dir(self._module)
 
 
-def _make_namespace():
-    from .. import ndarray as nd
-    return _Namespace(nd)
-
-
-F = _make_namespace()
+_FROM_SYM = {"Symbol": Symbol, "var": var, "Variable": Variable, "Group": Group, "load": load,
+             "load_json": load_json}
+F = _Namespace(_nd)

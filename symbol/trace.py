@@ -8,10 +8,10 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..base import OpError, describe_args, user_frame
-from ..ndarray import _registry
 from ..ndarray._registry import STATE, Aval
 from ..ndarray.ndarray import NDArray
 from .graph import Node, hashable
+from .mx_names import op_hint
 from .symbol import Symbol
 
 
@@ -69,7 +69,6 @@ class Tracer:
     def mx_name(self, op, inputs):
         """MXNet's name for the node being made: the block prefix plus the op call's ``name=``
         (``dense0_fwd``) or an automatic ``<hint><n>`` counted per block call."""
-        from .symbolic import op_hint
         prefix, counts = self.mx_scopes[-1]
         given, self.mx_pending = self.mx_pending, None
         if given:
@@ -156,6 +155,3 @@ def _infer(op, inputs, attrs, block, source):
                       f"(input shapes {describe_args(in_avals)}, attrs {shown}) in {where}")
         raise err from e
     return (out,) if isinstance(out, Aval) else tuple(out)
-
-
-_registry.trace_hook = trace_op

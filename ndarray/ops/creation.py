@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ...device import as_context, move_data
 from .. import ops as F
 from .._registry import REQUIRED, Aval, Sample, register
 from ._rules import same
@@ -216,9 +217,7 @@ sum_to = register("sum_to", _sum_to_kernel, attrs={"shape": REQUIRED},
 
 
 def _to_device_kernel(xp, x, device):
-    from ...device import as_context
-    from ..ndarray import _move
-    return _move(x, as_context(device), copy=True)
+    return move_data(x, as_context(device), copy=True)
 
 
 to_device = register("to_device", _to_device_kernel, attrs={"device": REQUIRED}, infer=same,
