@@ -17,61 +17,21 @@ from ..base import MXNetError
 from ..ndarray import _registry
 from ..ndarray.ndarray import NDArray
 from ..symbol.graph import Node, is_entry, topo_order
+from ..symbol.op_names import _SCALAR_OPS, export_name, format_attr
 from ..symbol.symbol import Symbol
 
 MXNET_VERSION = 10901
 
-# binary ops with a scalar operand: (kiln op, scalar on the right?) -> MXNet op
-_SCALAR_OPS = {
-    ("add", True): "_plus_scalar", ("add", False): "_plus_scalar",
-    ("subtract", True): "_minus_scalar", ("subtract", False): "_rminus_scalar",
-    ("multiply", True): "_mul_scalar", ("multiply", False): "_mul_scalar",
-    ("divide", True): "_div_scalar", ("divide", False): "_rdiv_scalar",
-    ("power", True): "_power_scalar", ("power", False): "_rpower_scalar",
-    ("mod", True): "_mod_scalar", ("mod", False): "_rmod_scalar",
-    ("maximum", True): "_maximum_scalar", ("maximum", False): "_maximum_scalar",
-    ("minimum", True): "_minimum_scalar", ("minimum", False): "_minimum_scalar",
-    ("equal", True): "_equal_scalar", ("equal", False): "_equal_scalar",
-    ("not_equal", True): "_not_equal_scalar", ("not_equal", False): "_not_equal_scalar",
-    ("greater", True): "_greater_scalar", ("greater", False): "_lesser_scalar",
-    ("greater_equal", True): "_greater_equal_scalar",
-    ("greater_equal", False): "_lesser_equal_scalar",
-    ("lesser", True): "_lesser_scalar", ("lesser", False): "_greater_scalar",
-    ("lesser_equal", True): "_lesser_equal_scalar",
-    ("lesser_equal", False): "_greater_equal_scalar",
-}
 _SCALAR_IMPORT = {}
 for (_k, _right), _m in _SCALAR_OPS.items():
     _SCALAR_IMPORT.setdefault(_m, (_k, _right))
 
-_BROADCAST_NAMES = {"add": ("elemwise_add", "broadcast_add"),
-                    "subtract": ("elemwise_sub", "broadcast_sub"),
-                    "multiply": ("elemwise_mul", "broadcast_mul"),
-                    "divide": ("elemwise_div", "broadcast_div")}
-_EXPORT_NAMES = {"identity": "_copy", "zeros": "_zeros", "ones": "_ones", "full": "_full",
-                 "arange": "_arange", "power": "broadcast_power", "maximum": "broadcast_maximum",
-                 "minimum": "broadcast_minimum", "mod": "broadcast_mod",
-                 "equal": "broadcast_equal", "not_equal": "broadcast_not_equal",
-                 "greater": "broadcast_greater", "greater_equal": "broadcast_greater_equal",
-                 "lesser": "broadcast_lesser", "lesser_equal": "broadcast_lesser_equal",
-                 "random_uniform": "_random_uniform", "random_normal": "_random_normal"}
 _IMPORT_NAMES = {"_zeros": "zeros", "_ones": "ones", "_full": "full", "_arange": "arange",
                  "SoftmaxOutput": "softmax", "_copy": "identity", "Softmax": "softmax",
                  "_linalg_gemm2": "linalg_gemm2", "_power": "power", "_hypot": "hypot"}
 _DROP_ON_IMPORT = {"SoftmaxOutput": ("label",)}
 # MXNet counts hidden outputs in ``node_row_ptr``: Dropout's mask, BatchNorm's mean and var
 _MXNET_NUM_OUTPUTS = {"Dropout": 2, "BatchNorm": 3}
-
-
-def format_attr(v):
-    """A kiln attribute value as MXNet writes it."""
-    if isinstance(v, bool) or v is None:
-        return str(v)
-    if isinstance(v, tuple):
-        return "(" + ", ".join(format_attr(x) for x in v) + ("," if len(v) == 1 else "") + ")"
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
 
 
 def parse_attr(text):
@@ -92,26 +52,6 @@ def parse_attr(text):
     if isinstance(v, list):
         v = tuple(v)
     return v
-
-
-def export_name(node):
-    """MXNet op name for a kiln node (and any scalar attribute it needs)."""
-    op = node.op
-    arrays = [i for i in node.inputs if is_entry(i)]
-    scalars = [i for i in node.inputs if not is_entry(i) and i is not None]
-    if len(node.inputs) == 2 and len(arrays) == 1 and len(scalars) == 1:
-        right = is_entry(node.inputs[0])
-        key = (op.name, right)
-        if key in _SCALAR_OPS:
-            return _SCALAR_OPS[key], {"scalar": format_attr(float(scalars[0]))}
-    if op.name in _BROADCAST_NAMES and len(arrays) == 2:
-        shapes = [a[0].avals[a[1]].shape if a[0].avals else None for a in arrays]
-        same = shapes[0] is not None and shapes[0] == shapes[1]
-        return _BROADCAST_NAMES[op.name][0 if same else 1], {}
-    if op.name in _EXPORT_NAMES:
-        return _EXPORT_NAMES[op.name], {}
-    camel = [a for a in op.aliases if a[:1].isupper()]
-    return (camel[0] if camel else op.name), {}
 
 
 def symbol_to_json(sym, rename=None):

@@ -15,6 +15,7 @@ from ..base import OpError
 from ..ndarray.ops._xp import relu, relu_backward
 from . import fastpath
 from .graph import is_entry, topo_order
+from .op_names import export_name
 
 
 class Compiled:
@@ -197,7 +198,6 @@ def _provided_nodes(args, targets):
 
 
 def _op_type(node):
-    from ..export.mxnet_json import export_name
     return export_name(node)[0]
 
 
