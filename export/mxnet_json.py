@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 
-from ..base import MXNetError
+from ..base import FileFormatError
 from ..ndarray import _registry
 from ..ndarray.ndarray import NDArray
 from ..symbol.graph import Node, is_entry, topo_order
@@ -21,6 +21,8 @@ from ..symbol.op_names import _SCALAR_OPS, export_name, format_attr
 from ..symbol.symbol import Symbol
 
 MXNET_VERSION = 10901
+_MAX_OUTPUTS = 1 << 14      # outputs one imported node may declare (split's num_outputs)
+_MAX_ATTR_CHARS = 1 << 16   # longer attribute strings are not parsed as Python literals
 
 _SCALAR_IMPORT = {}
 for (_k, _right), _m in _SCALAR_OPS.items():
@@ -35,7 +37,8 @@ _MXNET_NUM_OUTPUTS = {"Dropout": 2, "BatchNorm": 3}
 
 
 def parse_attr(text):
-    """An MXNet attribute string as a Python value (tuples, numbers, bools, None, strings)."""
+    """An MXNet attribute string as a Python value (tuples, numbers, bools, None, strings);
+    text that is no Python literal comes back unchanged."""
     s = text.strip()
     if s in ("True", "true"):
         return True
@@ -45,9 +48,11 @@ def parse_attr(text):
         return None
     if s.startswith("[") and s.endswith("]"):
         s = "(" + s[1:-1] + ("," if s[1:-1].strip() and "," not in s else "") + ")"
+    if len(s) > _MAX_ATTR_CHARS:
+        return text
     try:
         v = ast.literal_eval(s)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text
     if isinstance(v, list):
         v = tuple(v)
@@ -134,30 +139,125 @@ def _var_attrs(node):
     return attrs
 
 
-def json_to_symbol(text):
-    """Parse MXNet 1.x (or kiln) symbol JSON into a Symbol; unsupported ops raise one error."""
-    try:
-        doc = json.loads(text)
-        raw_nodes, heads = doc["nodes"], doc["heads"]
-    except (ValueError, KeyError, TypeError) as e:
-        raise MXNetError(f"not an MXNet symbol JSON document: {e}") from None
-    missing = sorted({n["op"] for n in raw_nodes if n["op"] != "null" and _lookup(n["op"])
-                      is None})
+def json_to_symbol(text, source=None):
+    """Parse MXNet 1.x (or kiln) symbol JSON (str or bytes) into a Symbol.
+
+    The whole document is validated while it is read, before a Symbol exists: every node's
+    inputs must refer to an existing output of an earlier node (so no node reads itself and
+    there are no cycles), ``heads`` and ``arg_nodes`` must be valid, every operator known and
+    every attribute parseable. Anything else raises ``FileFormatError`` naming ``source`` (the
+    file path, when there is one).
+
+    Example::
+
+        >>> json_to_symbol(open("net-symbol.json", "rb").read(), "net-symbol.json")
+    """
+    doc = _read_doc(text, source)
+    nodes = [_node_fields(k, raw, source) for k, raw in enumerate(doc["nodes"])]
+    missing = sorted({op for op, *_ in nodes if op != "null" and _lookup(op) is None})
     if missing:
-        raise MXNetError(f"the graph uses operators kiln does not support: {missing}")
-    built = []
-    for raw in raw_nodes:
-        attrs = raw.get("attrs") or raw.get("attr") or raw.get("param") or {}
-        if raw["op"] == "null":
-            meta = {"attr": {k: v for k, v in attrs.items()}}
-            if "__shape__" in attrs:
-                meta["shape"] = parse_attr(attrs["__shape__"])
-            built.append([(Node("var", name=raw["name"], meta=meta), 0)])
+        raise FileFormatError(source, f"the graph uses operators kiln does not support: "
+                                      f"{missing}")
+    _check_arg_nodes(doc.get("arg_nodes"), nodes, source)
+    built, var_names = [], set()
+    for k, (op_name, name, attrs, inputs) in enumerate(nodes):
+        where = f"node {k} ({name!r})"
+        if op_name == "null":
+            if inputs:
+                raise FileFormatError(source, f"{where} is a variable but has inputs")
+            if name in var_names:
+                raise FileFormatError(source, f"{where}: two variables are named {name!r}")
+            var_names.add(name)
+            built.append([(Node("var", name=name, meta=_var_meta(attrs, where, source)), 0)])
             continue
-        built.append(_import_op(raw, attrs, built))
-    entries = [built[h[0]][h[1]] for h in heads]
+        ins = [_entry(built, i, k, f"{where} input {j}", source) for j, i in enumerate(inputs)]
+        built.append(_import_op(op_name, name, attrs, ins, where, source))
+    heads = doc["heads"]
+    if not heads:
+        raise FileFormatError(source, "symbol JSON has no heads (outputs)")
+    entries = [_entry(built, h, len(built), f"head {j}", source) for j, h in enumerate(heads)]
     _mark_aux(entries)
     return Symbol(entries)
+
+
+def _read_doc(text, source):
+    """The JSON document with its top-level structure checked."""
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise FileFormatError(source, f"not an MXNet symbol JSON document: not utf-8 text "
+                                          f"(byte {e.start})") from None
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise FileFormatError(source, f"not an MXNet symbol JSON document: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("nodes"), list) or \
+            not isinstance(doc.get("heads"), list):
+        raise FileFormatError(source, "not an MXNet symbol JSON document: it needs 'nodes' and "
+                                      "'heads' lists")
+    return doc
+
+
+def _node_fields(k, raw, source):
+    """``(op, name, attrs, inputs)`` of raw node ``k``, every field type-checked."""
+    if not isinstance(raw, dict):
+        raise FileFormatError(source, f"node {k} is not a JSON object")
+    op, name, inputs = raw.get("op"), raw.get("name"), raw.get("inputs", [])
+    if not isinstance(op, str) or not isinstance(name, str):
+        raise FileFormatError(source, f"node {k} needs string 'op' and 'name' fields")
+    attrs = raw.get("attrs") or raw.get("attr") or raw.get("param") or {}
+    if not isinstance(attrs, dict) or not all(isinstance(v, str) for v in attrs.values()):
+        raise FileFormatError(source, f"node {k} ({name!r}): attributes must be an object of "
+                                      "strings")
+    if not isinstance(inputs, list):
+        raise FileFormatError(source, f"node {k} ({name!r}): 'inputs' must be a list")
+    return op, name, attrs, inputs
+
+
+def _is_int(x):
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _entry(built, ref, limit, what, source):
+    """The entry ``[node, output(, version)]`` refers to; ``node`` must be below ``limit``."""
+    if not isinstance(ref, list) or len(ref) not in (2, 3) or not all(map(_is_int, ref)):
+        raise FileFormatError(source, f"{what}: {ref!r} is not [node, output, version]")
+    node, out = ref[0], ref[1]
+    if not 0 <= node < limit:
+        raise FileFormatError(source, f"{what} refers to node {node}, which is not an earlier "
+                                      f"node (0..{limit - 1}): a missing node, or a cycle")
+    if not 0 <= out < len(built[node]):
+        raise FileFormatError(source, f"{what} refers to output {out} of node {node}, which has "
+                                      f"{len(built[node])} output(s)")
+    return built[node][out]
+
+
+def _check_arg_nodes(arg_nodes, nodes, source):
+    if arg_nodes is None:
+        return
+    if not isinstance(arg_nodes, list) or not all(
+            _is_int(i) and 0 <= i < len(nodes) and nodes[i][0] == "null" for i in arg_nodes):
+        raise FileFormatError(source, "'arg_nodes' must list indices of variable ('null') "
+                                      "nodes")
+
+
+def _var_meta(attrs, where, source):
+    meta = {"attr": dict(attrs)}
+    if "__shape__" in attrs:
+        shape = parse_attr(attrs["__shape__"])
+        shape = (shape,) if _is_int(shape) else shape
+        if not isinstance(shape, tuple) or not all(_is_int(d) and d >= -1 for d in shape):
+            raise FileFormatError(source, f"{where}: bad __shape__ {attrs['__shape__']!r}")
+        meta["shape"] = shape
+    for key in ("__lr_mult__", "__wd_mult__"):
+        if key in attrs and not _is_number(parse_attr(attrs[key])):
+            raise FileFormatError(source, f"{where}: {key} {attrs[key]!r} is not a number")
+    return meta
 
 
 def _lookup(name):
@@ -170,33 +270,78 @@ def _lookup(name):
         return None
 
 
-def _import_op(raw, attrs, built):
-    name = raw["op"]
+def _is_literal(v):
+    """What MXNet attribute strings hold: None, bools, numbers, strings and tuples of them."""
+    if isinstance(v, tuple):
+        return all(map(_is_literal, v))
+    return v is None or isinstance(v, (bool, int, float, str))
+
+
+def _fits_default(value, default):
+    """Whether a parsed attribute value has the kind of the op's default (None fits all)."""
+    if value is None or default is None or default is _registry.REQUIRED:
+        return True
+    if isinstance(default, bool):
+        return isinstance(value, bool) or value in (0, 1)
+    if isinstance(default, (int, float)):   # MXNet widens some: flip's axis, pad's value
+        return isinstance(value, (int, float)) or (
+            isinstance(value, tuple) and all(map(_is_number, value)))
+    if isinstance(default, tuple):
+        return isinstance(value, tuple) or _is_int(value)
+    if isinstance(default, str):
+        return isinstance(value, str)
+    return True
+
+
+def _expected(op, key):
+    """The op's default for attribute ``key``; for a required one, a value from its samples."""
+    default = op.attrs[key]
+    if default is _registry.REQUIRED:
+        return next((smp.attrs[key] for smp in op.samples if smp.attrs.get(key) is not None),
+                    default)
+    return default
+
+
+def _import_op(name, node_name, attrs, ins, where, source):
     op = _lookup(name)
-    ins = [built[i[0]][i[1]] for i in raw["inputs"]]
     kattrs = {}
     for k, v in attrs.items():
         if k.startswith("__") or k in ("scalar", "is_int") or k in op.ignored:
             continue
         if k in op.attrs:
-            kattrs[k] = parse_attr(v)
-    drop = _DROP_ON_IMPORT.get(name, ())
-    if drop and len(ins) > len([i for i in op.inputs]):
+            value = parse_attr(v)
+            if not _is_literal(value) or not _fits_default(value, _expected(op, k)):
+                raise FileFormatError(source, f"{where}: attribute {k}={v!r} is not a valid "
+                                              f"value for {name}")
+            kattrs[k] = value
+    required = [k for k, v in op.attrs.items() if v is _registry.REQUIRED and k not in kattrs]
+    if required:
+        raise FileFormatError(source, f"{where}: {name} needs attribute(s) {required}")
+    if _DROP_ON_IMPORT.get(name) and len(ins) > len(op.inputs):
         ins = ins[:len(op.inputs)]
     if name in _SCALAR_IMPORT:
-        scalar = float(parse_attr(attrs.get("scalar", "0")))
-        right = _SCALAR_IMPORT[name][1]
-        inputs = (ins[0], scalar) if right else (scalar, ins[0])
+        scalar = parse_attr(attrs.get("scalar", "0"))
+        if len(ins) != 1 or not _is_number(scalar):
+            raise FileFormatError(source, f"{where}: {name} takes one input and a numeric "
+                                          f"'scalar' attribute")
+        inputs = (ins[0], float(scalar)) if _SCALAR_IMPORT[name][1] else (float(scalar), ins[0])
     else:
         fixed = [i for i in op.inputs if not i.startswith("*")]
-        inputs = list(ins)
+        inputs = list(ins)[:1] if name == "SoftmaxOutput" else list(ins)
         if not op.variadic:
-            while len(inputs) < len(fixed):
-                inputs.append(None)
-        if name == "SoftmaxOutput":
-            inputs = inputs[:1]
-    node = Node("op", op, tuple(inputs), {k: v for k, v in kattrs.items()}, name=raw["name"])
-    return [(node, k) for k in range(node.num_outputs)]
+            if len(inputs) > len(fixed):
+                raise FileFormatError(source, f"{where}: {name} takes at most {len(fixed)} "
+                                              f"inputs, the node has {len(inputs)}")
+            inputs += [None] * (len(fixed) - len(inputs))
+    node = Node("op", op, tuple(inputs), kattrs, name=node_name)
+    try:
+        n_out = int(node.num_outputs)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        n_out = -1
+    if not 1 <= n_out <= _MAX_OUTPUTS:
+        raise FileFormatError(source, f"{where}: {name} would have {n_out} outputs "
+                                      f"(1..{_MAX_OUTPUTS})")
+    return [(node, k) for k in range(n_out)]
 
 
 def _mark_aux(entries):
@@ -209,4 +354,5 @@ def _mark_aux(entries):
 
 
 def constant_params(consts):
+    """Graph constants (``symbol_to_json``'s second result) as NDArrays, by name."""
     return {k: NDArray(np.asarray(v)) for k, v in consts.items()}

@@ -316,13 +316,29 @@ def _device_mismatch(op, args):
 def op_error(op, args, attrs, exc):
     """Translate a kernel failure into kiln's error: the op, its inputs, attributes and line."""
     shown = {k: v for k, v in attrs.items() if not k.startswith("_")}
-    msg = str(exc).split("\n")[0]
+    msg = _infer_message(op, args, attrs) or str(exc).split("\n")[0]
     if msg.startswith(op.name + ":"):  # kernels often name the op themselves
         msg = msg[len(op.name) + 1:].lstrip()
     err = OpError(f"{op.name}: {msg} (inputs {describe_args(args)}, attrs {shown}) "
                   f"at {user_frame()}")
     err.op = op.name
     return err
+
+
+def _infer_message(op, args, attrs):
+    """The ``infer`` facet's reason to refuse these inputs, if it has one: a kernel failure
+    then reads as the same error the hybridized trace gives, not numpy's wording."""
+    if op.infer is None:
+        return None
+    avals = [Aval(tuple(a.shape), a.dtype) if hasattr(a, "shape") and hasattr(a, "dtype")
+             else a for a in args]
+    try:
+        op.infer(*avals, **attrs)
+    except OpError as e:
+        return str(e).split("\n")[0]
+    except Exception:  # noqa: BLE001 - infer's own trouble: keep the kernel's message
+        return None
+    return None
 
 
 def current_mode():

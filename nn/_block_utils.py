@@ -93,6 +93,48 @@ class HookHandle:
         self.detach()
 
 
+def _name_block_in(err, block):
+    """Name ``block`` in an op error raised inside it (called by each block the error leaves).
+
+    The message gains ``[in block fc: Dense(net0_dense0), inside Net(net0)]``: the attribute
+    path from the outermost block, the innermost block's class and name, and the outermost one.
+    An error from a compiled graph names its node's block path (``err.graph_block``), resolved
+    here against the hybridized block."""
+    blocks = getattr(err, "blocks", None)
+    if blocks is None:
+        blocks = err.blocks = []
+        err.base_message = str(err.args[0]) if err.args else str(err)
+    if blocks and blocks[0] is block:
+        return
+    blocks.insert(0, block)
+    if len(blocks) == 1 and getattr(err, "graph_block", ""):
+        blocks.extend(_resolve_path(block, err.graph_block))
+    err.args = (f"{err.base_message} [{_describe_blocks(blocks)}]",) + tuple(err.args[1:])
+
+
+def _resolve_path(root, path):
+    """The blocks along a dotted structural path below ``root`` (as far as it resolves)."""
+    found, block = [], root
+    for key in path.split("."):
+        block = block._children.get(key) if hasattr(block, "_children") else None
+        if block is None:
+            break
+        found.append(block)
+    return found
+
+
+def _describe_blocks(blocks):
+    """``in block fc: Dense(net0_dense0), inside Net(net0)`` for blocks outermost first."""
+    def label(b):
+        return f"{type(b).__name__}({b.name})"
+    if len(blocks) == 1:
+        return f"in block {label(blocks[0])}"
+    keys = []
+    for parent, child in zip(blocks, blocks[1:]):
+        keys.append(next((k for k, c in parent._children.items() if c is child), child.name))
+    return f"in block {'.'.join(keys)}: {label(blocks[-1])}, inside {label(blocks[0])}"
+
+
 def _shape_str(args):
     """Shapes of (nested) outputs as Gluon's summary prints them: ``(2, 10)``, ``(1, 3), (2,)``."""
     def shapes(a):

@@ -36,7 +36,7 @@ from ..ndarray.ndarray import NDArray
 from ..symbol import codegen
 from ..symbol.cached import CachedGraph, bump_version
 from ..symbol.symbol import Symbol
-from ._block_utils import HookHandle, _BlockScope, summary
+from ._block_utils import HookHandle, _BlockScope, _name_block_in, summary
 from .parameter import DeferredInitializationError, Parameter, _indent
 from .parameter_dict import ParameterDict, load_into
 
@@ -352,7 +352,11 @@ class Block:
         tracer = STATE.tracer
         if tracer is not None:  # inside a hybridized parent: trace inline, named by path
             with tracer.in_block(getattr(tracer, "paths", {}).get(id(self), self.name)):
-                return self.forward(*args, **kwargs)
+                try:
+                    return self.forward(*args, **kwargs)
+                except OpError as e:
+                    _name_block_in(e, self)
+                    raise
         if self._forward_pre_hooks:
             for hook in list(self._forward_pre_hooks.values()):
                 hook(self, args)
@@ -372,16 +376,6 @@ class Block:
     def forward(self, *args):
         """The computation; override in subclasses."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
-
-
-def _name_block_in(err, block):
-    """Add the block path (outermost first) to an op error raised inside ``block``."""
-    path = getattr(err, "block_path", None)
-    if path is None:
-        path = err.block_path = []
-        err.base_message = str(err.args[0]) if err.args else str(err)
-    path.insert(0, f"{type(block).__name__}({block.name})")
-    err.args = (f"{err.base_message} [in block {' > '.join(path)}]",) + tuple(err.args[1:])
 
 
 def _check_input_kinds(args):

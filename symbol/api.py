@@ -197,12 +197,9 @@ def load(fname):
     """Read an MXNet 1.x ``*-symbol.json`` file."""
     if not os.path.exists(fname):
         raise MXNetError(f"symbol file {fname!r} does not exist")
-    with open(fname, encoding="utf-8") as f:
-        text = f.read()
-    try:
-        return load_json(text)
-    except MXNetError as e:
-        raise MXNetError(f"{fname}: {e}") from None
+    from ..export.mxnet_json import json_to_symbol
+    with open(fname, "rb") as f:   # bytes: a binary file is a FileFormatError, not Unicode's
+        return json_to_symbol(f.read(), source=os.fspath(fname))
 
 
 def eval_(self, ctx=None, **kwargs):

@@ -31,9 +31,11 @@ class Compiled:
             node = self._failing_node(e)
             if node is None:
                 raise
-            raise OpError(f"{node.op.name} failed while running the compiled graph: "
+            err = OpError(f"{node.op.name} failed while running the compiled graph: "
                           f"{str(e).splitlines()[0] if str(e) else type(e).__name__} "
-                          f"(node {node.name}, {node.where()})") from e
+                          f"(node {node.name}, {node.where()})")
+            err.graph_block = node.block  # the hybridized block names the layer (nn/block.py)
+            raise err from e
 
     def _failing_node(self, exc):
         tb = exc.__traceback__

@@ -97,3 +97,90 @@ def test_ndarray_format_error_is_the_kiln_error_class():
     with pytest.raises(FileFormatError) as ei:
         nd.load_frombuffer(b"\x00" * 7)
     assert ei.value.path == "<buffer>" and isinstance(ei.value, MXNetError)
+
+
+# ---- symbol JSON ----------------------------------------------------------------------------
+def _graph():
+    """x -> FullyConnected(w, b) -> relu, as MXNet 1.x writes it."""
+    return {"nodes": [{"op": "null", "name": "x", "inputs": []},
+                      {"op": "null", "name": "w", "inputs": []},
+                      {"op": "null", "name": "b", "inputs": []},
+                      {"op": "FullyConnected", "name": "fc", "attrs": {"num_hidden": "2"},
+                       "inputs": [[0, 0, 0], [1, 0, 0], [2, 0, 0]]},
+                      {"op": "Activation", "name": "act", "attrs": {"act_type": "relu"},
+                       "inputs": [[3, 0, 0]]}],
+            "arg_nodes": [0, 1, 2], "node_row_ptr": [0, 1, 2, 3, 4, 5], "heads": [[4, 0, 0]],
+            "attrs": {"mxnet_version": ["int", 10901]}}
+
+
+def _json_error(doc):
+    import json
+
+    from kiln import sym
+    with pytest.raises(FileFormatError) as ei:
+        sym.load_json(json.dumps(doc))
+    return str(ei.value)
+
+
+def test_valid_graph_json_loads():
+    import json
+
+    from kiln import sym
+    assert sym.load_json(json.dumps(_graph())).list_inputs() == ["x", "w", "b"]
+
+
+@pytest.mark.parametrize("ref,match", [([4, 0, 0], "not an earlier node"),      # reads itself
+                                       ([9, 0, 0], "not an earlier node"),      # missing node
+                                       ([-1, 0, 0], "not an earlier node"),
+                                       ([3, 5, 0], "output 5 of node 3"),
+                                       ([3], "not \\[node, output, version\\]")])
+def test_graph_inputs_must_point_to_earlier_nodes(ref, match):
+    doc = _graph()
+    doc["nodes"][4]["inputs"] = [ref]
+    assert __import__("re").search(match, _json_error(doc))
+
+
+def test_graph_heads_arg_nodes_and_fields_are_checked():
+    doc = _graph()
+    doc["heads"] = [[7, 0, 0]]
+    assert "head 0" in _json_error(doc)
+    doc = _graph()
+    doc["arg_nodes"] = [3]
+    assert "arg_nodes" in _json_error(doc)
+    doc = _graph()
+    del doc["nodes"][3]["op"]
+    assert "'op' and 'name'" in _json_error(doc)
+    doc = _graph()
+    doc["nodes"][0]["inputs"] = [[1, 0, 0]]
+    assert "variable but has inputs" in _json_error(doc)
+    doc = _graph()
+    doc["nodes"][3]["op"] = "NoSuchOp"
+    assert "NoSuchOp" in _json_error(doc)
+
+
+@pytest.mark.parametrize("attrs,match", [({"num_hidden": "(2"}, "num_hidden='\\(2'"),
+                                         ({"num_hidden": "2", "flatten": "maybe"}, "flatten"),
+                                         ({}, "needs attribute")])
+def test_graph_attributes_must_parse(attrs, match):
+    doc = _graph()
+    doc["nodes"][3]["attrs"] = attrs
+    assert __import__("re").search(match, _json_error(doc))
+
+
+def test_graph_node_cannot_declare_a_huge_output_count():
+    doc = _graph()
+    doc["nodes"][4] = {"op": "SliceChannel", "name": "s", "inputs": [[3, 0, 0]],
+                       "attrs": {"num_outputs": str(10 ** 6)}}
+    out, peak = peak_bytes(_json_error, doc)
+    assert "outputs" in out and peak < 16 * MB
+
+
+def test_binary_symbol_file_names_the_path(tmp_path):
+    from kiln import sym
+    from kiln.gluon import SymbolBlock
+    path = tmp_path / "net-symbol.json"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    for load in (lambda: sym.load(str(path)), lambda: SymbolBlock.imports(str(path), ["x"])):
+        with pytest.raises(FileFormatError, match="net-symbol.json.*utf-8") as ei:
+            load()
+        assert ei.value.path == str(path)

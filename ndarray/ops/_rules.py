@@ -103,3 +103,38 @@ def check_shapes(op, **pairs):
         if aval is not None and tuple(aval.shape) != tuple(expected):
             raise OpError(f"{op}: {name} has shape {tuple(aval.shape)}, expected "
                           f"{tuple(expected)}")
+
+
+def check_param_dtypes(data, want=None, **params):
+    """Raise a clear error when a parameter's dtype is not ``want`` (the data's by default).
+
+    MXNet's FullyConnected, Convolution and the normalizations require one dtype for data and
+    parameters (BatchNorm: float32 parameters for float16 data) and raise otherwise, where numpy
+    would promote or truncate silently. ``params``: name -> array or Aval (None skipped).
+    ``infer`` calls this; a kernel calls it only after one dtype comparison has failed, so the
+    eager hot path pays that comparison only.
+
+    Example::
+
+        >>> check_param_dtypes(Aval((2, 3), np.int32), weight=Aval((4, 3), np.float32))
+        OpError: expected input dtype float32 (the dtype of weight), got int32: ...
+    """
+    given = np.dtype(data.dtype)
+    want = given if want is None else np.dtype(want)
+    dts = {k: np.dtype(p.dtype) for k, p in params.items() if p is not None}
+    if all(d == want for d in dts.values()):
+        return
+    names = ", ".join(dts)
+    kinds = set(dts.values())
+    if len(kinds) > 1:
+        listing = ", ".join(f"{k} {d.name}" for k, d in dts.items())
+        raise OpError(f"parameters of different dtypes ({listing}): the data's dtype "
+                      f"{given.name} needs them all {want.name}; cast the layer with "
+                      f".cast('{want.name}')")
+    have = kinds.pop()
+    if want == given:
+        raise OpError(f"expected input dtype {have.name} (the dtype of {names}), got "
+                      f"{given.name}: cast the input with x.astype('{have.name}'), or the "
+                      f"layer with .cast('{given.name}')")
+    raise OpError(f"input dtype {given.name} needs parameters ({names}) of dtype {want.name}, "
+                  f"got {have.name}: cast the input or the layer")

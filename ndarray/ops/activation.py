@@ -12,7 +12,7 @@ import numpy as np
 from .. import ops as F
 from .._registry import REQUIRED, Sample, register
 from . import _xp
-from ._rules import same
+from ._rules import check_param_dtypes, same
 from ._samples import away, rnd
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -346,6 +346,8 @@ def _leaky_kernel(xp, x, gamma=None, act_type="leaky", slope=0.25, lower_bound=0
     if act_type == "prelu":
         if gamma is None:
             raise ValueError("act_type='prelu' needs the gamma input")
+        if gamma.dtype != x.dtype:  # MXNet raises; numpy would promote or truncate
+            check_param_dtypes(x, gamma=gamma)
         gb = gamma.reshape(_gamma_shape(gamma.shape, x.shape)).astype(x.dtype, copy=False)
         return xp.where(x > 0, x, gb * x)
     if act_type == "rrelu":  # deterministic: the mean slope (MXNet's inference behaviour)
@@ -431,6 +433,7 @@ def _leaky_samples():
 def _leaky_infer(x, gamma=None, act_type="leaky", **_):
     if act_type == "prelu" and gamma is not None:
         _gamma_shape(gamma.shape, x.shape)  # raises where MXNet cannot broadcast gamma
+        check_param_dtypes(x, gamma=gamma)
     return same(x)
 
 

@@ -17,7 +17,7 @@ from .. import ops as F
 from .._registry import REQUIRED, Aval, Sample, register
 from . import _im2col as im
 from ._conv_onnx import onnx_crop
-from ._rules import check_shapes
+from ._rules import check_param_dtypes, check_shapes
 from ._samples import rnd
 
 _IGNORED = ("workspace", "cudnn_tune", "cudnn_off")
@@ -107,6 +107,8 @@ def _conv_kernel(xp, data, weight, bias=None, kernel=REQUIRED, stride=(), dilate
 
         >>> y = nd.Convolution(x, w, b, kernel=(3, 3), pad=(1, 1), num_filter=8)
     """
+    if weight.dtype != data.dtype or (bias is not None and bias.dtype != data.dtype):
+        check_param_dtypes(data, weight=weight, bias=None if no_bias else bias)
     geo = Geom(kernel, stride, dilate, pad, data.ndim)
     im.check_layout(layout, geo.n, "convolution")
     y = _conv_core(xp, data, weight, geo, int(num_group))
@@ -117,6 +119,7 @@ def _conv_kernel(xp, data, weight, bias=None, kernel=REQUIRED, stride=(), dilate
 
 def _conv_infer(data, weight, bias=None, kernel=REQUIRED, stride=(), dilate=(), pad=(),
                 num_filter=REQUIRED, num_group=1, no_bias=False, **_):
+    check_param_dtypes(data, weight=weight, bias=None if no_bias else bias)
     geo = Geom(kernel, stride, dilate, pad, len(data.shape))
     f, g = int(num_filter), int(num_group)
     check_shapes("Convolution",
@@ -224,6 +227,8 @@ def _deconv_kernel(xp, data, weight, bias=None, kernel=REQUIRED, stride=(), dila
 
         >>> y = nd.Deconvolution(x, w, kernel=(4, 4), stride=(2, 2), pad=(1, 1), num_filter=8)
     """
+    if weight.dtype != data.dtype or (bias is not None and bias.dtype != data.dtype):
+        check_param_dtypes(data, weight=weight, bias=None if no_bias else bias)
     geo, a = _deconv_geom(data.shape, kernel, stride, dilate, pad, adj, target_shape)
     im.check_layout(layout, geo.n, "deconvolution")
     y = _deconv_core(xp, data, weight, geo, a, int(num_group))
@@ -237,7 +242,8 @@ def _deconv_out(geo, a, in_sp):
 
 
 def _deconv_infer(data, weight, bias=None, kernel=REQUIRED, stride=(), dilate=(), pad=(),
-                  adj=(), target_shape=(), num_filter=REQUIRED, **_):
+                  adj=(), target_shape=(), num_filter=REQUIRED, no_bias=True, **_):
+    check_param_dtypes(data, weight=weight, bias=None if no_bias else bias)
     geo, a = _deconv_geom(data.shape, kernel, stride, dilate, pad, adj, target_shape)
     return Aval((data.shape[0], int(num_filter)) + _deconv_out(geo, a, data.shape[2:]),
                 np.dtype(data.dtype))

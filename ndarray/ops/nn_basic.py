@@ -10,18 +10,21 @@ import numpy as np
 from ...base import OpError
 from .. import ops as F
 from .._registry import REQUIRED, STATE, Aval, Sample, register
-from ._rules import check_shapes, norm_axis
+from ._rules import check_param_dtypes, check_shapes, norm_axis
 from ._samples import rnd
 from .indexing import scatter_add
 
 
 # ---- FullyConnected ------------------------------------------------------------------------
 def _fc_kernel(xp, x, w, b=None, num_hidden=None, no_bias=False, flatten=True):
-    x2 = x.reshape(x.shape[0], -1) if flatten else x
+    if w.dtype != x.dtype or (b is not None and b.dtype != x.dtype):
+        check_param_dtypes(x, weight=w, bias=None if no_bias else b)
+    # explicit sizes, not -1: an empty batch (0, ...) reshapes too
+    x2 = x.reshape(x.shape[0], math.prod(x.shape[1:])) if flatten and x.ndim != 2 else x
     y = xp.matmul(x2, w.T)
     if b is not None and not no_bias:
         y = y + b
-    return y.astype(x.dtype, copy=False)
+    return y
 
 
 def _embedding_infer(d, w, input_dim, output_dim, **_):
@@ -30,6 +33,7 @@ def _embedding_infer(d, w, input_dim, output_dim, **_):
 
 
 def _fc_infer(x, w, b=None, num_hidden=None, no_bias=False, flatten=True):
+    check_param_dtypes(x, weight=w, bias=None if no_bias else b)
     lead = tuple(x.shape[:1]) if flatten else tuple(x.shape[:-1])
     in_units = math.prod(x.shape[1:]) if flatten else x.shape[-1]
     if tuple(w.shape) != (int(num_hidden), in_units):
@@ -274,7 +278,7 @@ embedding = register(
 
 def _scatter_add_kernel(xp, data, ograd, input_dim):
     idx = _indices(xp, data, input_dim).reshape(-1)
-    rows = ograd.reshape(idx.shape[0], -1)
+    rows = ograd.reshape(idx.shape[0], ograd.shape[-1])   # not -1: an empty batch too
     out = xp.zeros((int(input_dim), rows.shape[1]), ograd.dtype)
     return scatter_add(xp, out, idx, rows)
 

@@ -9,13 +9,23 @@ import numpy as np
 
 from .. import ops as F
 from .._registry import Aval, Sample, register
-from ._rules import check_shapes, norm_axis
+from ._rules import check_param_dtypes, check_shapes, norm_axis
 from ._samples import pos, rnd
 
 
 def _acc(dtype):
     """Accumulation dtype: float16 data is reduced in float32."""
     return np.promote_types(dtype, np.float32)
+
+
+def _check_dtypes(x, **params):
+    """Parameters have the data's dtype, or float32 for float16 data (computed in float32, as
+    MXNet's BatchNorm keeps them); anything else raises instead of promoting or truncating.
+    Kernels call this only when a parameter's dtype differs from the data's."""
+    if np.dtype(x.dtype) == np.float16 and all(
+            np.dtype(p.dtype) == np.float32 for p in params.values() if p is not None):
+        return
+    check_param_dtypes(x, **params)
 
 
 def _bshape(ndim, axis, size):
@@ -71,10 +81,13 @@ def _onnx_affine(g, y, gamma, beta, bshape):
 def _bn_kernel(xp, x, gamma, beta, mm, mv, eps=1e-3, momentum=0.9, fix_gamma=True,
                use_global_stats=False, output_mean_var=False, axis=1, cudnn_off=False,
                min_calib_range=None, max_calib_range=None, _train=False):
+    dt = x.dtype
+    if gamma.dtype != dt or beta.dtype != dt or mm.dtype != dt or mv.dtype != dt:
+        _check_dtypes(x, gamma=gamma, beta=beta, moving_mean=mm, moving_var=mv)
     ax = norm_axis(axis, x.ndim, "BatchNorm")
     bs = _bshape(x.ndim, ax, x.shape[ax])
     xa = x.astype(_acc(x.dtype), copy=False)
-    if _train and not use_global_stats:
+    if _train and not use_global_stats and x.size:  # an empty batch keeps the statistics
         red = _others(x.ndim, ax)
         mean = xa.mean(axis=red)
         var = xp.square(xa - mean.reshape(bs)).mean(axis=red)
@@ -92,6 +105,7 @@ def _bn_kernel(xp, x, gamma, beta, mm, mv, eps=1e-3, momentum=0.9, fix_gamma=Tru
 
 
 def _bn_infer(x, gamma, beta, mm, mv, output_mean_var=False, axis=1, **_):
+    _check_dtypes(x, gamma=gamma, beta=beta, moving_mean=mm, moving_var=mv)
     out = Aval(tuple(x.shape), np.dtype(x.dtype))
     ch = (x.shape[norm_axis(axis, len(x.shape), "BatchNorm")],)
     check_shapes("BatchNorm", gamma=(gamma, ch), beta=(beta, ch), moving_mean=(mm, ch),
@@ -111,7 +125,7 @@ def _bn_grad(i, o, g, eps=1e-3, momentum=0.9, fix_gamma=True, use_global_stats=F
     bs = _bshape(x.ndim, ax, x.shape[ax])
     gy = g[0]
     gam = 1.0 if fix_gamma else F.reshape(gamma, shape=bs)
-    if _train and not use_global_stats:
+    if _train and not use_global_stats and 0 not in tuple(x.shape):  # as the forward
         _, xc, var = _moments(x, red)
         s = F.rsqrt(var + eps)
         xhat = xc * s
@@ -206,6 +220,8 @@ batch_norm = register(
 
 # ---- LayerNorm -----------------------------------------------------------------------------
 def _ln_kernel(xp, x, gamma, beta, axis=-1, eps=1e-5, output_mean_var=False):
+    if gamma.dtype != x.dtype or beta.dtype != x.dtype:
+        _check_dtypes(x, gamma=gamma, beta=beta)
     ax = norm_axis(axis, x.ndim, "LayerNorm")
     bs = _bshape(x.ndim, ax, x.shape[ax])
     xa = x.astype(_acc(x.dtype), copy=False)
@@ -218,6 +234,7 @@ def _ln_kernel(xp, x, gamma, beta, axis=-1, eps=1e-5, output_mean_var=False):
 
 
 def _ln_infer(x, gamma, beta, axis=-1, eps=1e-5, output_mean_var=False):
+    _check_dtypes(x, gamma=gamma, beta=beta)
     out = Aval(tuple(x.shape), np.dtype(x.dtype))
     if not output_mean_var:
         return out
@@ -290,12 +307,19 @@ layer_norm = register(
 
 # ---- InstanceNorm --------------------------------------------------------------------------
 def _in_kernel(xp, x, gamma, beta, eps=1e-3):
+    if gamma.dtype != x.dtype or beta.dtype != x.dtype:
+        _check_dtypes(x, gamma=gamma, beta=beta)
     red = tuple(range(2, x.ndim))
     bs = _bshape(x.ndim, 1, x.shape[1])
     xa = x.astype(_acc(x.dtype), copy=False)
     mean = xa.mean(axis=red, keepdims=True)
     std = xp.sqrt(xp.square(xa - mean).mean(axis=red, keepdims=True) + eps)
     return ((xa - mean) / std * gamma.reshape(bs) + beta.reshape(bs)).astype(x.dtype)
+
+
+def _in_infer(x, gamma, beta, eps=1e-3):
+    _check_dtypes(x, gamma=gamma, beta=beta)
+    return Aval(tuple(x.shape), np.dtype(x.dtype))
 
 
 def _in_grad(i, o, g, eps=1e-3):
@@ -319,7 +343,7 @@ def _in_ref(x, gamma, beta, eps=1e-3):
 
 instance_norm = register(
     "instance_norm", _in_kernel, inputs=("data", "gamma", "beta"), attrs={"eps": 1e-3},
-    infer=lambda x, *_, **__: Aval(tuple(x.shape), np.dtype(x.dtype)), grad=_in_grad,
+    infer=_in_infer, grad=_in_grad,
     onnx=lambda g, i, a, o, eps=1e-3: g.op("InstanceNormalization", *i, epsilon=float(eps)),
     ref=_in_ref, second_order=True,
     samples=[Sample(rnd(2, 3, 4), rnd(3, salt=1), rnd(3, salt=2)),
@@ -338,8 +362,11 @@ instance_norm = register(
 
 # ---- GroupNorm -----------------------------------------------------------------------------
 def _gn_kernel(xp, x, gamma, beta, num_groups=1, eps=1e-5, output_mean_var=False):
+    if gamma.dtype != x.dtype or beta.dtype != x.dtype:
+        _check_dtypes(x, gamma=gamma, beta=beta)
     n, grp = x.shape[0], int(num_groups)
-    xa = x.astype(_acc(x.dtype), copy=False).reshape(n, grp, -1)
+    # explicit sizes, not -1: an empty batch (0, C, ...) reshapes too
+    xa = x.astype(_acc(x.dtype), copy=False).reshape(n, grp, int(np.prod(x.shape[1:])) // grp)
     mean = xa.mean(axis=2, keepdims=True)
     std = xp.sqrt(xp.square(xa - mean).mean(axis=2, keepdims=True) + eps)
     # MXNet 1.9: gamma and beta hold one value per group
@@ -351,6 +378,7 @@ def _gn_kernel(xp, x, gamma, beta, num_groups=1, eps=1e-5, output_mean_var=False
 
 
 def _gn_infer(x, gamma, beta, num_groups=1, eps=1e-5, output_mean_var=False):
+    _check_dtypes(x, gamma=gamma, beta=beta)
     out = Aval(tuple(x.shape), np.dtype(x.dtype))
     if not output_mean_var:
         return out
@@ -361,7 +389,7 @@ def _gn_infer(x, gamma, beta, num_groups=1, eps=1e-5, output_mean_var=False):
 def _gn_grad(i, o, g, num_groups=1, eps=1e-5, output_mean_var=False):
     x, gamma, beta = i
     grp = int(num_groups)
-    gshape = (x.shape[0], grp, -1)
+    gshape = (x.shape[0], grp, int(np.prod(x.shape[1:])) // grp)
     xr, gy = F.reshape(x, shape=gshape), F.reshape(g[0], shape=gshape)
     _, xc, var = _moments(xr, (2,))
     s = F.rsqrt(var + eps)

@@ -1,0 +1,216 @@
+"""Bad input to layers and ops: a clear kiln error (layer class, name and attribute path, the
+shapes or dtypes, the user's file:line), the same eagerly and hybridized; empty batches give
+empty outputs in both modes."""
+import inspect
+import sys
+
+import numpy as np
+import pytest
+from kiln import autograd, gluon, nd
+from kiln.base import MXNetError, OpError
+
+nn = gluon.nn
+
+
+def _error_of(block, *args):
+    """The message of the error ``block(*args)`` raises, and the file:line of that call."""
+    where = f"{__file__}:{sys._getframe().f_lineno + 2}"
+    with pytest.raises(MXNetError) as info:
+        block(*args)
+    assert isinstance(info.value, OpError)
+    return str(info.value), where
+
+
+def _ready(block, x_ok, hybridize):
+    """Initialize ``block``; hybridized, run it once on good input so the compiled graph
+    exists and the bad call takes the retrace path."""
+    block.initialize()
+    if hybridize:
+        block.hybridize()
+        block(x_ok)
+    return block
+
+
+# ---- dtypes of input and parameters --------------------------------------------------------
+# (id, factory, input shape)
+PARAM_LAYERS = [
+    ("dense", lambda: nn.Dense(3, in_units=2), (2, 2)),
+    ("conv2d", lambda: nn.Conv2D(2, 3, in_channels=1), (1, 1, 5, 5)),
+    ("conv1d_transpose", lambda: nn.Conv1DTranspose(2, 3, in_channels=1), (1, 1, 5)),
+    ("batchnorm", lambda: nn.BatchNorm(in_channels=2), (2, 2, 3)),
+    ("layernorm", lambda: nn.LayerNorm(in_channels=3), (2, 3)),
+    ("instancenorm", lambda: nn.InstanceNorm(in_channels=2), (2, 2, 3)),
+    ("groupnorm", lambda: nn.GroupNorm(1), (2, 2, 3)),
+    ("prelu", lambda: nn.PReLU(), (2, 3)),
+]
+
+
+@pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
+@pytest.mark.parametrize("dtype", ["int32", "uint8", "float64"])
+@pytest.mark.parametrize("case", PARAM_LAYERS, ids=[c[0] for c in PARAM_LAYERS])
+def test_input_dtype_other_than_the_parameters_raises(case, dtype, hybridize):
+    """A float32 layer given int/uint8 input used to return integers (1.8 -> 1), and float64
+    input silently gave float64; MXNet 1.9 raises, and so does kiln, in both modes."""
+    _, factory, shape = case
+    block = _ready(factory(), nd.ones(shape), hybridize)
+    x = nd.array(np.full(shape, 1.8), dtype=dtype)
+    msg, where = _error_of(block, x)
+    assert f"{type(block).__name__}({block.name})" in msg
+    assert "expected input dtype float32" in msg and f"got {dtype}" in msg
+    assert where in msg
+
+
+@pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
+def test_dense_int_input_does_not_truncate(hybridize):
+    block = _ready(nn.Dense(1, in_units=2, weight_initializer="ones"), nd.ones((1, 2)),
+                   hybridize)
+    with pytest.raises(OpError, match="got int32"):
+        block(nd.array([[1.8, 2.2]], dtype="int32"))
+    out = block(nd.array([[1.8, 2.2]]))
+    assert out.dtype == np.float32 and np.allclose(out.asnumpy(), 4.0)
+
+
+@pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
+@pytest.mark.parametrize("dtype", ["int32", "float64"])
+def test_embedding_takes_indices_of_any_dtype(dtype, hybridize):
+    block = _ready(nn.Embedding(4, 2), nd.array([0, 1]), hybridize)
+    idx = nd.array([[3, 1]], dtype=dtype)
+    out = block(idx)
+    assert out.dtype == np.float32 and out.shape == (1, 2, 2)
+    assert np.array_equal(out.asnumpy()[0], block.weight.data().asnumpy()[[3, 1]])
+
+
+@pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
+@pytest.mark.parametrize("factory", [lambda: nn.BatchNorm(in_channels=2),
+                                     lambda: nn.LayerNorm(in_channels=2)],
+                         ids=["batchnorm", "layernorm"])
+def test_norm_float16_input_with_float32_parameters_runs(factory, hybridize):
+    """BatchNorm keeps float32 parameters under ``cast('float16')`` (as MXNet's does): float16
+    data with float32 parameters is computed in float32, not refused."""
+    block = _ready(factory(), nd.ones((3, 2), dtype="float16"), hybridize)
+    out = block(nd.array([[1, 2], [3, 4], [5, 6]], dtype="float16"))
+    assert out.dtype == np.float16 and out.shape == (3, 2)
+
+
+def test_op_level_dtype_mismatch_raises():
+    x, w = nd.ones((2, 3), dtype="float64"), nd.ones((4, 3))
+    with pytest.raises(OpError, match=r"fully_connected: expected input dtype float32 .*"
+                                      r"got float64"):
+        nd.FullyConnected(x, w, no_bias=True, num_hidden=4)
+
+
+# ---- the layer named in shape errors -------------------------------------------------------
+class _Net(nn.HybridBlock):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.fc = nn.Dense(3, in_units=4)
+
+    def hybrid_forward(self, F, x):
+        return self.fc(x)
+
+
+class _Deep(nn.HybridBlock):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.features = nn.HybridSequential()
+        self.features.add(nn.Dense(4, in_units=4), nn.Dense(2, in_units=4))
+
+    def hybrid_forward(self, F, x):
+        return self.features(x)
+
+
+def _forward_line(cls):
+    """file:line of the last line (the child call) of ``cls.hybrid_forward``."""
+    lines, first = inspect.getsourcelines(cls.hybrid_forward)
+    return f"{__file__}:{first + len(lines) - 1}"
+
+
+@pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
+def test_shape_error_names_class_name_and_attribute_path(hybridize):
+    net = _ready(_Net(), nd.ones((2, 4)), hybridize)
+    msg, _ = _error_of(net, nd.ones((2, 5)))
+    assert f"in block fc: Dense({net.fc.name}), inside _Net({net.name})" in msg
+    assert "(2, 5)" in msg and "(3, 4)" in msg
+    assert _forward_line(_Net) in msg   # the user's innermost line: the call of self.fc
+
+
+@pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
+def test_shape_error_names_a_nested_path(hybridize):
+    net = _ready(_Deep(), nd.ones((2, 4)), hybridize)
+    msg, _ = _error_of(net, nd.ones((2, 5)))
+    inner = net.features[0]
+    assert f"in block features.0: Dense({inner.name}), inside _Deep({net.name})" in msg
+    assert _forward_line(_Deep) in msg
+
+
+@pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
+def test_standalone_layer_is_named(hybridize):
+    dense = _ready(nn.Dense(3, in_units=4), nd.ones((2, 4)), hybridize)
+    msg, where = _error_of(dense, nd.ones((2, 5)))
+    assert f"[in block Dense({dense.name})]" in msg and where in msg
+
+
+# ---- empty batches -------------------------------------------------------------------------
+# (id, factory, input shape with batch 0)
+EMPTY_CASES = [
+    ("dense", lambda: nn.Dense(3, in_units=4), (0, 4)),
+    ("dense_flatten_3d", lambda: nn.Dense(3, in_units=8), (0, 2, 4)),
+    ("dense_no_flatten", lambda: nn.Dense(3, in_units=4, flatten=False), (0, 5, 4)),
+    ("conv2d", lambda: nn.Conv2D(2, 3, in_channels=1), (0, 1, 5, 5)),
+    ("maxpool", lambda: nn.MaxPool2D(), (0, 1, 4, 4)),
+    ("batchnorm", lambda: nn.BatchNorm(in_channels=2), (0, 2, 3)),
+    ("layernorm", lambda: nn.LayerNorm(in_channels=3), (0, 3)),
+    ("groupnorm", lambda: nn.GroupNorm(2, in_channels=4), (0, 4, 3)),
+    ("embedding", lambda: nn.Embedding(5, 3), (0, 3)),
+    ("flatten", lambda: nn.Flatten(), (0, 3, 4)),
+    ("relu", lambda: nn.Activation("relu"), (0, 3)),
+    ("prelu", lambda: nn.PReLU(), (0, 3)),
+    ("dropout", lambda: nn.Dropout(0.5), (0, 3)),
+]
+
+
+def _run_empty(factory, shape, hybridize, train):
+    block = factory()
+    block.initialize()
+    if hybridize:
+        block.hybridize()
+    x = nd.zeros(shape)
+    x.attach_grad()
+    if not train:
+        return block(x).shape, None
+    with autograd.record():
+        y = block(x)
+    y.backward()
+    grads = {k: p.grad().asnumpy() for k, p in block.collect_params().items()
+             if p.grad_req != "null"}
+    return y.shape, (x.grad.shape, grads)
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["predict", "train"])
+@pytest.mark.parametrize("case", EMPTY_CASES, ids=[c[0] for c in EMPTY_CASES])
+def test_empty_batch_same_eager_and_hybridized(case, train):
+    """Eager Dense failed on a reshape of the empty batch while hybridized returned (0, units);
+    both now return the empty output (and zero parameter gradients when training)."""
+    _, factory, shape = case
+    eager = _run_empty(factory, shape, False, train)
+    hybrid = _run_empty(factory, shape, True, train)
+    assert eager[0] == hybrid[0] and eager[0][0] == 0
+    if train:
+        assert eager[1][0] == hybrid[1][0] == shape
+        for (_, ge), (_, gh) in zip(sorted(eager[1][1].items()), sorted(hybrid[1][1].items())):
+            assert np.array_equal(ge, gh) and not np.any(ge)
+
+
+@pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
+def test_empty_batch_keeps_batchnorm_statistics(hybridize):
+    """Training on an empty batch used to write NaN into the running statistics."""
+    bn = nn.BatchNorm(in_channels=2)
+    bn.initialize()
+    if hybridize:
+        bn.hybridize()
+    with autograd.record():
+        out = bn(nd.zeros((0, 2, 3)))
+    assert out.shape == (0, 2, 3)
+    assert np.array_equal(bn.running_mean.data().asnumpy(), [0, 0])
+    assert np.array_equal(bn.running_var.data().asnumpy(), [1, 1])
