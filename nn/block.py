@@ -288,9 +288,11 @@ class Block:
     def load_parameters(self, filename, ctx=None, allow_missing=False, ignore_extra=False,
                         cast_dtype=False, dtype_source="current"):
         """Load a file from ``save_parameters`` or MXNet (structural keys, or 1.x prefixed keys
-        such as ``dense0_weight`` / ``model_dense0_weight``)."""
+        such as ``dense0_weight`` / ``model_dense0_weight``). Every key, shape and dtype is
+        checked before any parameter is written; a file that is corrupt or does not fit raises
+        a ``FileFormatError`` naming it."""
         self._load_dict(nd.load(filename), f"file '{filename}'", ctx, allow_missing,
-                        ignore_extra, cast_dtype, dtype_source)
+                        ignore_extra, cast_dtype, dtype_source, path=filename)
 
     def load_dict(self, param_dict, ctx=None, allow_missing=False, ignore_extra=False,
                   cast_dtype=False, dtype_source="current"):
@@ -299,12 +301,12 @@ class Block:
                         dtype_source)
 
     def _load_dict(self, loaded, source, ctx, allow_missing, ignore_extra, cast_dtype,
-                   dtype_source):
+                   dtype_source, path=None):
         named = self._collect_params_with_prefix()
         if not loaded and not named:
             return
         load_into(loaded, named, source, ctx, allow_missing, ignore_extra, self.prefix,
-                  cast_dtype, dtype_source)
+                  cast_dtype, dtype_source, path=path)
 
     def save_params(self, filename):
         """Deprecated (MXNet 1.x): saves with prefixed names; use save_parameters."""

@@ -20,13 +20,22 @@ import numpy as np
 
 from .. import initializer
 from .. import ndarray as nd
-from .parameter import Constant, Parameter, ParameterError, _brief_print_list, _indent
+from ..base import FileFormatError
+from .parameter import Constant, Parameter, ParameterError, _brief_print_list, _ctx_list, _indent
 
-__all__ = ["ParameterDict", "match_loaded", "strip_checkpoint_prefix"]
+__all__ = ["ParameterDict", "ParameterFileError", "match_loaded", "strip_checkpoint_prefix"]
+
+
+class ParameterFileError(ParameterError, FileFormatError):
+    """A parameter file that does not fit the model (keys, shapes, dtypes, entries that hold no
+    array): a ``ParameterError`` as Gluon raises, and a ``FileFormatError`` naming the file."""
+
+    def __init__(self, path, reason):
+        FileFormatError.__init__(self, path, reason)
 
 
 def strip_checkpoint_prefix(loaded):
-    """Drop Module checkpoints' ``arg:``/``aux:`` key prefixes; a list becomes ``{}``-less."""
+    """Drop Module checkpoints' ``arg:``/``aux:`` key prefixes (``loaded`` must be a dict)."""
     if not isinstance(loaded, dict):
         raise ParameterError("the file holds an unnamed list of arrays; parameters need names "
                              "(save them with save_parameters or nd.save of a dict)")
@@ -81,23 +90,59 @@ def match_loaded(loaded, named, restore_prefix=""):
 
 
 def load_into(loaded, named, source, ctx=None, allow_missing=False, ignore_extra=False,
-              restore_prefix="", cast_dtype=False, dtype_source="current"):
-    """Check and load saved arrays into parameters (all checks happen before any write)."""
-    loaded = strip_checkpoint_prefix(loaded)
+              restore_prefix="", cast_dtype=False, dtype_source="current", path=None):
+    """Check and load saved arrays into parameters: every key, entry, shape, dtype and device
+    is checked before the first parameter is written. ``path``: the file the arrays came from
+    (its errors are then ``ParameterFileError``s, which are ``FileFormatError``s too)."""
+    def fail(reason):
+        return ParameterFileError(path, reason) if path is not None else ParameterError(reason)
+    if cast_dtype and dtype_source not in ("current", "saved"):
+        raise ParameterError(f"dtype_source must be 'current' or 'saved', got {dtype_source!r}")
+    try:
+        loaded = strip_checkpoint_prefix(loaded)
+    except ParameterError as e:
+        raise fail(str(e)) from None
     pairs, missing, extra = match_loaded(loaded, named, restore_prefix)
     if missing and not allow_missing:
         names = [f"{k} ({named[k].name})" if named[k].name != k else k for k in missing]
-        raise ParameterError(
+        raise fail(
             f"Parameter(s) {_brief_print_list(names)} missing in {source}, which contains "
             f"parameters: {_brief_print_list(loaded.keys())}. Set allow_missing=True to ignore "
             f"missing parameters.")
     if extra and not ignore_extra:
-        raise ParameterError(
+        raise fail(
             f"Parameter(s) {_brief_print_list(extra)} loaded from {source} not present in the "
             f"model, which contains parameters {_brief_print_list(named.keys())}. Set "
             f"ignore_extra=True to ignore.")
+    ctx = None if ctx is None else _ctx_list(ctx)
+    for k, p in pairs:
+        problem = _load_problem(p, loaded[k], ctx, cast_dtype)
+        if problem:
+            raise fail(f"Failed loading Parameter '{p.name}' from saved params (key {k!r} in "
+                       f"{source}): {problem}")
     for k, p in pairs:
         p._load_init(loaded[k], ctx, cast_dtype=cast_dtype, dtype_source=dtype_source)
+
+
+def _load_problem(p, data, ctx, cast_dtype):
+    """Why ``data`` cannot be loaded into ``p`` (what ``Parameter._load_init`` would refuse),
+    or None."""
+    if not (hasattr(data, "shape") and hasattr(data, "dtype")):
+        return f"the saved entry holds no array ({type(data).__name__})"
+    saved = tuple(data.shape)
+    if p._shape is not None and (len(saved) != len(p._shape) or any(
+            s not in (-1, 0, d) for s, d in zip(p._shape, saved))):
+        return f"shape incompatible expected {p.shape} vs saved {saved}"
+    if p._dtype is not None and np.dtype(p._dtype) != np.dtype(data.dtype) and not cast_dtype:
+        return (f"dtype incompatible expected {np.dtype(p._dtype).name} vs saved "
+                f"{np.dtype(data.dtype).name}. Set cast_dtype=True to cast the dtype of saved "
+                f"params.")
+    if ctx is not None:
+        have = p.list_ctx() if p._data is not None else (
+            p._deferred_init[1] if p._deferred_init else None)
+        if have is not None and set(ctx) != set(have):
+            return f"it is initialized on {list(have)}, not on {ctx}"
+    return None
 
 
 class ParameterDict:
@@ -301,7 +346,7 @@ class ParameterDict:
         """Load from a dict name -> NDArray (same matching as ``load``)."""
         source = f"file '{filename}'" if filename else "param_dict"
         load_into(param_dict, self._params, source, ctx, allow_missing, ignore_extra,
-                  restore_prefix, cast_dtype, dtype_source)
+                  restore_prefix, cast_dtype, dtype_source, path=filename)
 
 
 def _merge_shape(param, shape):

@@ -184,3 +184,71 @@ def test_binary_symbol_file_names_the_path(tmp_path):
         with pytest.raises(FileFormatError, match="net-symbol.json.*utf-8") as ei:
             load()
         assert ei.value.path == str(path)
+
+
+# ---- load_parameters ----------------------------------------------------------------------------
+def _dense_net():
+    from kiln.gluon import nn
+    net = nn.HybridSequential()
+    net.add(nn.Dense(2, in_units=3), nn.Dense(4, in_units=2))
+    net.initialize()
+    return net
+
+
+def test_load_parameters_checks_every_key_before_writing(tmp_path):
+    net = _dense_net()
+    path = str(tmp_path / "w.params")
+    before = {k: p.data().asnumpy().copy() for k, p in net.collect_params().items()}
+    arrays = {"0.weight": nd.ones((2, 3)), "0.bias": nd.ones((2,)),
+              "1.weight": nd.ones((4, 2)), "1.bias": nd.ones((5,))}   # the last key is wrong
+    nd.save(path, arrays)
+    with pytest.raises(FileFormatError, match="shape incompatible") as ei:
+        net.load_parameters(path)
+    assert ei.value.path == path and isinstance(ei.value, kiln_parameter_error())
+    for k, p in net.collect_params().items():
+        np.testing.assert_array_equal(p.data().asnumpy(), before[k])   # nothing written
+    with pytest.raises(FileFormatError):
+        net.collect_params().load(path)
+    for k, p in net.collect_params().items():
+        np.testing.assert_array_equal(p.data().asnumpy(), before[k])
+
+
+def kiln_parameter_error():
+    from kiln.gluon.parameter import ParameterError
+    return ParameterError
+
+
+def test_load_parameters_dtype_mismatch_writes_nothing(tmp_path):
+    net = _dense_net()
+    path = str(tmp_path / "w.params")
+    before = net[0].weight.data().asnumpy().copy()
+    nd.save(path, {"0.weight": nd.ones((2, 3)), "0.bias": nd.ones((2,)),
+                   "1.weight": nd.ones((4, 2), dtype="float64"), "1.bias": nd.ones((4,))})
+    with pytest.raises(FileFormatError, match="dtype incompatible"):
+        net.load_parameters(path)
+    np.testing.assert_array_equal(net[0].weight.data().asnumpy(), before)
+
+
+def test_load_parameters_entry_holding_no_array(tmp_path):
+    # MXNet's 'none' array (V2 record with ndim 0) under one key: was an AttributeError
+    from kiln.ndarray.io import save_tobytes
+    none = struct.pack("<Iii", 0xF993FAC9, 0, 0)
+    good = [save_tobytes([a])[24:-8] for a in (nd.ones((2, 3)), nd.ones((2,)),
+                                                 nd.ones((4, 2)))]
+    path = tmp_path / "none.params"
+    path.write_bytes(_params_blob(*good, none, names=("0.weight", "0.bias", "1.weight",
+                                                      "1.bias")))
+    net = _dense_net()
+    with pytest.raises(FileFormatError, match="holds no array"):
+        net.load_parameters(str(path))
+    with pytest.raises(kiln_parameter_error(), match="holds no array"):
+        net.load_dict({"0.weight": None, "0.bias": nd.ones((2,)), "1.weight": nd.ones((4, 2)),
+                       "1.bias": nd.ones((4,))})
+
+
+def test_load_parameters_from_an_unnamed_list_names_the_file(tmp_path):
+    path = str(tmp_path / "list.params")
+    nd.save(path, [nd.ones((2, 3))])
+    with pytest.raises(FileFormatError, match="unnamed list") as ei:
+        _dense_net().load_parameters(path)
+    assert ei.value.path == path
