@@ -23,9 +23,24 @@ from ..device import as_context, current_context
 Aval = namedtuple("Aval", ["shape", "dtype"])
 Aval.__doc__ = "Abstract value: what ``infer`` sees and returns (a shape tuple and a numpy dtype)."
 
-REQUIRED = object()  # marks an attribute that has no default
 OPS = {}             # name -> Op
 ALIASES = {}         # alias -> name
+
+
+class _Required:
+    """The default of an attribute that has none: reads ``REQUIRED`` in signatures and
+    ``help()``; one instance, kept by copy and pickle."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "REQUIRED"
+
+    def __reduce__(self):
+        return "REQUIRED"
+
+
+REQUIRED = _Required()
 
 
 class _State(threading.local):

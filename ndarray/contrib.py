@@ -1,8 +1,8 @@
 """``kiln.nd.contrib``: MXNet 1.9's ``mx.nd.contrib`` namespace.
 
-Every registered op or alias named ``_contrib_<name>`` is reachable here as ``<name>``
-(``contrib.ctc_loss``, ``contrib.CTCLoss``), looked up when first used so that ops registered
-later appear too. The Python-level contrib functions (control flow ``foreach``/``while_loop``/
+Every registered op or alias named ``_contrib_<name>`` is here as ``<name>`` (``contrib.ctc_loss``,
+``contrib.CTCLoss``), imported by name below; tests/test_namespace_sync.py fails when one is
+missing. The Python-level contrib functions (control flow ``foreach``/``while_loop``/
 ``cond``, ``isnan``/``isinf``/``isfinite``, ``boolean_mask``, ``arange_like``, the
 straight-through estimators) are composed from registry ops, so autograd sees through them.
 
@@ -14,27 +14,10 @@ Example::
 """
 import numpy as np
 
-from . import _registry
 from . import ops as F
-
-_PREFIX = "_contrib_"
-
-
-def _contrib_names():
-    return sorted({n[len(_PREFIX):] for n in list(_registry.OPS) + list(_registry.ALIASES)
-                   if n.startswith(_PREFIX)})
-
-
-def __getattr__(name):
-    """``contrib.<name>`` for every registry op or alias ``_contrib_<name>``."""
-    full = _PREFIX + name
-    if full in _registry.OPS or full in _registry.ALIASES:
-        return _registry.get(full).func
-    raise AttributeError(f"module 'kiln.nd.contrib' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_contrib_names()))
+from .convert import array
+from .ops._namespace import _contrib_ctc_loss as ctc_loss
+from .ops._namespace import _contrib_CTCLoss as CTCLoss
 
 
 # ---- element tests (MXNet keeps the input dtype: 1 where true, 0 elsewhere) ----
@@ -109,7 +92,6 @@ def arange_like(data, start=0.0, step=1.0, repeat=1, ctx=None, axis=None):
 
     Example: ``contrib.arange_like(nd.ones((2, 2)))`` is ``[[0, 1], [2, 3]]``.
     """
-    from . import array
     shape = tuple(data.shape) if axis is None else (data.shape[axis],)
     n = int(np.prod(shape))
     vals = start + step * (np.arange(n) // int(repeat))
@@ -123,7 +105,6 @@ def boolean_mask(data, index, axis=0):
     Example: ``contrib.boolean_mask(nd.array([[1, 2], [3, 4]]), nd.array([0, 1]))`` is
     ``[[3. 4.]]``.
     """
-    from . import array
     keep = np.flatnonzero(index.asnumpy() if hasattr(index, "asnumpy") else np.asarray(index))
     return F.take(data, array(keep, ctx=data.context, dtype="int64"), axis=axis)
 
@@ -209,4 +190,5 @@ def _truth(value):
 
 
 __all__ = ["isnan", "isinf", "isfinite", "div_sqrt_dim", "quadratic", "round_ste", "sign_ste",
-           "arange_like", "boolean_mask", "foreach", "while_loop", "cond"] + _contrib_names()
+           "arange_like", "boolean_mask", "foreach", "while_loop", "cond",
+           "CTCLoss", "ctc_loss"]  # the registry's _contrib_<name> ops and aliases

@@ -10,8 +10,8 @@ Example::
 """
 from . import api as _api
 from . import executor as _executor
-from . import sym_ops as _sym_ops
 from . import trace  # noqa: F401  (trace.trace_op: the registry's trace hook, see kiln/__init__)
+from ._namespace import *  # noqa: F403  (every op and alias, by name: generated, see there)
 from .api import load, load_json
 from .symbol import Group, Symbol, Variable, var
 
@@ -19,8 +19,5 @@ from .symbol import Group, Symbol, Variable, var
 # and are attached here, once.
 _api.install(Symbol)
 _executor.install(Symbol)
-
-_sym_ops.install(globals())
-zeros = globals()["zeros"]
 
 __all__ = ["Symbol", "var", "Variable", "Group", "load", "load_json"]

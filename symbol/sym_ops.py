@@ -196,14 +196,3 @@ def _collect(op, in_names, given, attrs, name, attr=None):
             v._entries[0][0].meta["aux"] = True
         inputs.append(v)
     return inputs
-
-
-def install(namespace):
-    """Fill ``namespace`` with a sym function per op and alias."""
-    generic = {name: make_sym_function(op) for name, op in _registry.OPS.items()}
-    namespace.update(generic)
-    for alias, name in _registry.ALIASES.items():
-        namespace.setdefault(alias, generic[name])
-    for fname, opname in SCALAR_FRIENDLY.items():
-        if opname in _registry.OPS:
-            namespace[fname] = make_scalar_binary(_registry.OPS[opname], fname)

@@ -1,0 +1,333 @@
+"""Every op, MXNet alias and family export of ``kiln.nd``, by name.
+
+Generated from the op registry by `python -m kiln.tools.gen_namespace`: do not edit.
+"""
+from .activation import (
+    _relu_backward,
+    activation,
+    elu,
+    gelu,
+    hard_sigmoid,
+    leaky_relu,
+    log_sigmoid,
+    log_softmax,
+    mish,
+    relu,
+    selu,
+    sigmoid,
+    softmax,
+    softmax_activation,
+    softmin,
+    softrelu,
+    softsign,
+    swish,
+)
+from .conv import _conv_weight_grad, convolution, deconvolution
+from .creation import (
+    arange,
+    cast,
+    eye,
+    full_like,
+    linspace,
+    mx_empty,
+    mx_full,
+    mx_ones,
+    mx_zeros,
+    ones_like,
+    sum_to,
+    to_device,
+    zeros_like,
+)
+from .ctc import _ctc_loss_grad, ctc_loss
+from .elemwise import (
+    add,
+    add_n,
+    clip,
+    divide,
+    equal,
+    floor_divide,
+    greater,
+    greater_equal,
+    lesser,
+    lesser_equal,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    maximum,
+    minimum,
+    mod,
+    multiply,
+    not_equal,
+    power,
+    subtract,
+    where,
+)
+from .fused import _log_softmax_pick, _log_softmax_pick_backward
+from .indexing import (
+    _getitem_backward,
+    _put_along_axis,
+    batch_take,
+    gather_nd,
+    getitem,
+    one_hot,
+    pick,
+    scatter_nd,
+    take,
+)
+from .linalg import batch_dot, dot, linalg_gemm, linalg_gemm2, matmul
+from .nn_basic import (
+    _embedding_weight_grad,
+    dropout,
+    dropout_mask,
+    embedding,
+    fully_connected,
+    sequence_mask,
+)
+from .norm import batch_norm, group_norm, instance_norm, l2_normalization, layer_norm
+from .pool import _pooling_backward, _pooling_gather, pooling
+from .random_ops import (
+    random_normal,
+    random_normal_like,
+    random_randint,
+    random_uniform,
+    random_uniform_like,
+    sample_normal,
+    sample_uniform,
+    shuffle,
+)
+from .reduce import (
+    _broadcast_reduced,
+    argmax,
+    argmax_channel,
+    argmin,
+    logsumexp,
+    max,
+    mean,
+    min,
+    nanprod,
+    nansum,
+    norm,
+    prod,
+    sum,
+)
+from .shape import (
+    concat,
+    concatenate,
+    expand_dims,
+    flatten,
+    moveaxis,
+    reshape,
+    reshape_like,
+    shape_array,
+    size_array,
+    split,
+    split_v2,
+    squeeze,
+    stack,
+    swapaxes,
+    transpose,
+)
+from .shape_broadcast import (
+    broadcast_axis,
+    broadcast_like,
+    broadcast_to,
+    depth_to_space,
+    diag,
+    space_to_depth,
+)
+from .shape_slicing import _slice_assign, flip, pad, repeat, slice_axis, slice_like, slice_op, tile
+from .sort import argsort, sort, topk
+from .unary import (
+    abs,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctanh,
+    cbrt,
+    ceil,
+    cos,
+    cosh,
+    degrees,
+    erf,
+    exp,
+    expm1,
+    fix,
+    floor,
+    identity,
+    log,
+    log1p,
+    log2,
+    log10,
+    negative,
+    radians,
+    rcbrt,
+    reciprocal,
+    rint,
+    round,
+    rsqrt,
+    sign,
+    sin,
+    sinh,
+    sqrt,
+    square,
+    stop_gradient,
+    tan,
+    tanh,
+    trunc,
+)
+
+# MXNet's names (CamelCase, broadcast_*), and functions kept under another name
+Activation = activation
+BatchNorm = batch_norm
+BlockGrad = stop_gradient
+CTCLoss = ctc_loss
+Cast = cast
+Concat = concat
+Convolution = convolution
+Deconvolution = deconvolution
+Dropout = dropout
+ElementWiseSum = add_n
+Embedding = embedding
+Flatten = flatten
+FullyConnected = fully_connected
+GroupNorm = group_norm
+InstanceNorm = instance_norm
+L2Normalization = l2_normalization
+LayerNorm = layer_norm
+LeakyReLU = leaky_relu
+Pad = pad
+Pooling = pooling
+Reshape = reshape
+SequenceMask = sequence_mask
+SliceChannel = split
+SoftmaxActivation = softmax_activation
+SwapAxis = swapaxes
+_add = add
+_contrib_CTCLoss = ctc_loss
+_contrib_ctc_loss = ctc_loss
+_copy = identity
+_crop_assign = _slice_assign
+_div = divide
+_equal = equal
+_greater = greater
+_greater_equal = greater_equal
+_lesser = lesser
+_lesser_equal = lesser_equal
+_linalg_gemm = linalg_gemm
+_linalg_gemm2 = linalg_gemm2
+_logical_and = logical_and
+_logical_or = logical_or
+_logical_xor = logical_xor
+_maximum = maximum
+_minimum = minimum
+_minus = subtract
+_mod = mod
+_mul = multiply
+_not_equal = not_equal
+_plus = add
+_power = power
+_random_normal = random_normal
+_random_normal_like = random_normal_like
+_random_randint = random_randint
+_random_uniform = random_uniform
+_random_uniform_like = random_uniform_like
+_sample_normal = sample_normal
+_sample_uniform = sample_uniform
+_shuffle = shuffle
+_sub = subtract
+amp_cast = cast
+block_grad = stop_gradient
+broadcast_add = add
+broadcast_axes = broadcast_axis
+broadcast_div = divide
+broadcast_equal = equal
+broadcast_greater = greater
+broadcast_greater_equal = greater_equal
+broadcast_lesser = lesser
+broadcast_lesser_equal = lesser_equal
+broadcast_logical_and = logical_and
+broadcast_logical_or = logical_or
+broadcast_logical_xor = logical_xor
+broadcast_maximum = maximum
+broadcast_minimum = minimum
+broadcast_minus = subtract
+broadcast_mod = mod
+broadcast_mul = multiply
+broadcast_not_equal = not_equal
+broadcast_plus = add
+broadcast_power = power
+broadcast_sub = subtract
+copy = identity
+crop = slice_op
+elemwise_add = add
+elemwise_div = divide
+elemwise_mul = multiply
+elemwise_sub = subtract
+empty = mx_empty
+full = mx_full
+less = lesser
+less_equal = lesser_equal
+max_axis = max
+min_axis = min
+modulo = mod
+normal = random_normal
+normal_like = random_normal_like
+ones = mx_ones
+pow = power
+randint = random_randint
+reverse = flip
+silu = swish
+slice = slice_op
+softplus = softrelu
+sum_axis = sum
+true_divide = divide
+uniform = random_uniform
+uniform_like = random_uniform_like
+zeros = mx_zeros
+
+__all__ = [
+    "Activation", "BatchNorm", "BlockGrad", "CTCLoss", "Cast", "Concat", "Convolution",
+    "Deconvolution", "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected",
+    "GroupNorm", "InstanceNorm", "L2Normalization", "LayerNorm", "LeakyReLU", "Pad", "Pooling",
+    "Reshape", "SequenceMask", "SliceChannel", "SoftmaxActivation", "SwapAxis", "_add",
+    "_broadcast_reduced", "_contrib_CTCLoss", "_contrib_ctc_loss", "_conv_weight_grad", "_copy",
+    "_crop_assign", "_ctc_loss_grad", "_div", "_embedding_weight_grad", "_equal",
+    "_getitem_backward", "_greater", "_greater_equal", "_lesser", "_lesser_equal", "_linalg_gemm",
+    "_linalg_gemm2", "_log_softmax_pick", "_log_softmax_pick_backward", "_logical_and",
+    "_logical_or", "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul", "_not_equal",
+    "_plus", "_pooling_backward", "_pooling_gather", "_power", "_put_along_axis", "_random_normal",
+    "_random_normal_like", "_random_randint", "_random_uniform", "_random_uniform_like",
+    "_relu_backward", "_sample_normal", "_sample_uniform", "_shuffle", "_slice_assign", "_sub",
+    "abs", "activation", "add", "add_n", "amp_cast", "arange", "arccos", "arccosh", "arcsin",
+    "arcsinh", "arctan", "arctanh", "argmax", "argmax_channel", "argmin", "argsort", "batch_dot",
+    "batch_norm", "batch_take", "block_grad", "broadcast_add", "broadcast_axes", "broadcast_axis",
+    "broadcast_div", "broadcast_equal", "broadcast_greater", "broadcast_greater_equal",
+    "broadcast_lesser", "broadcast_lesser_equal", "broadcast_like", "broadcast_logical_and",
+    "broadcast_logical_or", "broadcast_logical_xor", "broadcast_maximum", "broadcast_minimum",
+    "broadcast_minus", "broadcast_mod", "broadcast_mul", "broadcast_not_equal", "broadcast_plus",
+    "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil", "clip", "concat",
+    "concatenate", "convolution", "copy", "cos", "cosh", "crop", "ctc_loss", "deconvolution",
+    "degrees", "depth_to_space", "diag", "divide", "dot", "dropout", "dropout_mask", "elemwise_add",
+    "elemwise_div", "elemwise_mul", "elemwise_sub", "elu", "embedding", "empty", "equal", "erf",
+    "exp", "expand_dims", "expm1", "eye", "fix", "flatten", "flip", "floor", "floor_divide", "full",
+    "full_like", "fully_connected", "gather_nd", "gelu", "getitem", "greater", "greater_equal",
+    "group_norm", "hard_sigmoid", "identity", "instance_norm", "l2_normalization", "layer_norm",
+    "leaky_relu", "less", "less_equal", "lesser", "lesser_equal", "linalg_gemm", "linalg_gemm2",
+    "linspace", "log", "log10", "log1p", "log2", "log_sigmoid", "log_softmax", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "logsumexp", "matmul", "max", "max_axis", "maximum",
+    "mean", "min", "min_axis", "minimum", "mish", "mod", "modulo", "moveaxis", "multiply",
+    "nanprod", "nansum", "negative", "norm", "normal", "normal_like", "not_equal", "one_hot",
+    "ones", "ones_like", "pad", "pick", "pooling", "pow", "power", "prod", "radians", "randint",
+    "random_normal", "random_normal_like", "random_randint", "random_uniform",
+    "random_uniform_like", "rcbrt", "reciprocal", "relu", "repeat", "reshape", "reshape_like",
+    "reverse", "rint", "round", "rsqrt", "sample_normal", "sample_uniform", "scatter_nd", "selu",
+    "sequence_mask", "shape_array", "shuffle", "sigmoid", "sign", "silu", "sin", "sinh",
+    "size_array", "slice", "slice_axis", "slice_like", "softmax", "softmax_activation", "softmin",
+    "softplus", "softrelu", "softsign", "sort", "space_to_depth", "split", "split_v2", "sqrt",
+    "square", "squeeze", "stack", "stop_gradient", "subtract", "sum", "sum_axis", "sum_to",
+    "swapaxes", "swish", "take", "tan", "tanh", "tile", "to_device", "topk", "transpose",
+    "true_divide", "trunc", "uniform", "uniform_like", "where", "zeros", "zeros_like",
+]

@@ -1,0 +1,332 @@
+"""Every op and MXNet alias of ``kiln.sym``: functions that build graph nodes.
+
+Generated from the op registry by `python -m kiln.tools.gen_namespace`: do not edit.
+"""
+from ..ndarray._registry import OPS as _OPS
+from .sym_ops import make_scalar_binary as _scalar
+from .sym_ops import make_sym_function as _sym
+
+_add = _sym(_OPS["add"])
+_broadcast_reduced = _sym(_OPS["_broadcast_reduced"])
+_conv_weight_grad = _sym(_OPS["_conv_weight_grad"])
+_ctc_loss_grad = _sym(_OPS["_ctc_loss_grad"])
+_div = _sym(_OPS["divide"])
+_embedding_weight_grad = _sym(_OPS["_embedding_weight_grad"])
+_equal = _sym(_OPS["equal"])
+_getitem_backward = _sym(_OPS["_getitem_backward"])
+_greater = _sym(_OPS["greater"])
+_greater_equal = _sym(_OPS["greater_equal"])
+_lesser = _sym(_OPS["lesser"])
+_lesser_equal = _sym(_OPS["lesser_equal"])
+_log_softmax_pick = _sym(_OPS["_log_softmax_pick"])
+_log_softmax_pick_backward = _sym(_OPS["_log_softmax_pick_backward"])
+_maximum = _sym(_OPS["maximum"])
+_minimum = _sym(_OPS["minimum"])
+_minus = _sym(_OPS["subtract"])
+_mod = _sym(_OPS["mod"])
+_mul = _sym(_OPS["multiply"])
+_not_equal = _sym(_OPS["not_equal"])
+_pooling_backward = _sym(_OPS["_pooling_backward"])
+_pooling_gather = _sym(_OPS["_pooling_gather"])
+_power = _sym(_OPS["power"])
+_put_along_axis = _sym(_OPS["_put_along_axis"])
+_relu_backward = _sym(_OPS["_relu_backward"])
+_slice_assign = _sym(_OPS["_slice_assign"])
+abs = _sym(_OPS["abs"])
+activation = _sym(_OPS["activation"])
+add = _scalar(_OPS["add"], "add")
+add_n = _sym(_OPS["add_n"])
+arange = _sym(_OPS["arange"])
+arccos = _sym(_OPS["arccos"])
+arccosh = _sym(_OPS["arccosh"])
+arcsin = _sym(_OPS["arcsin"])
+arcsinh = _sym(_OPS["arcsinh"])
+arctan = _sym(_OPS["arctan"])
+arctanh = _sym(_OPS["arctanh"])
+argmax = _sym(_OPS["argmax"])
+argmax_channel = _sym(_OPS["argmax_channel"])
+argmin = _sym(_OPS["argmin"])
+argsort = _sym(_OPS["argsort"])
+batch_dot = _sym(_OPS["batch_dot"])
+batch_norm = _sym(_OPS["batch_norm"])
+broadcast_axis = _sym(_OPS["broadcast_axis"])
+broadcast_like = _sym(_OPS["broadcast_like"])
+broadcast_to = _sym(_OPS["broadcast_to"])
+cast = _sym(_OPS["cast"])
+cbrt = _sym(_OPS["cbrt"])
+ceil = _sym(_OPS["ceil"])
+clip = _sym(_OPS["clip"])
+concat = _sym(_OPS["concat"])
+convolution = _sym(_OPS["convolution"])
+cos = _sym(_OPS["cos"])
+cosh = _sym(_OPS["cosh"])
+ctc_loss = _sym(_OPS["ctc_loss"])
+deconvolution = _sym(_OPS["deconvolution"])
+degrees = _sym(_OPS["degrees"])
+depth_to_space = _sym(_OPS["depth_to_space"])
+diag = _sym(_OPS["diag"])
+divide = _scalar(_OPS["divide"], "divide")
+dot = _sym(_OPS["dot"])
+dropout = _sym(_OPS["dropout"])
+dropout_mask = _sym(_OPS["dropout_mask"])
+elu = _sym(_OPS["elu"])
+embedding = _sym(_OPS["embedding"])
+empty = _sym(_OPS["empty"])
+equal = _scalar(_OPS["equal"], "equal")
+erf = _sym(_OPS["erf"])
+exp = _sym(_OPS["exp"])
+expand_dims = _sym(_OPS["expand_dims"])
+expm1 = _sym(_OPS["expm1"])
+eye = _sym(_OPS["eye"])
+fix = _sym(_OPS["fix"])
+flatten = _sym(_OPS["flatten"])
+flip = _sym(_OPS["flip"])
+floor = _sym(_OPS["floor"])
+floor_divide = _sym(_OPS["floor_divide"])
+full = _sym(_OPS["full"])
+full_like = _sym(_OPS["full_like"])
+fully_connected = _sym(_OPS["fully_connected"])
+gather_nd = _sym(_OPS["gather_nd"])
+gelu = _sym(_OPS["gelu"])
+getitem = _sym(_OPS["getitem"])
+greater = _scalar(_OPS["greater"], "greater")
+greater_equal = _scalar(_OPS["greater_equal"], "greater_equal")
+group_norm = _sym(_OPS["group_norm"])
+hard_sigmoid = _sym(_OPS["hard_sigmoid"])
+identity = _sym(_OPS["identity"])
+instance_norm = _sym(_OPS["instance_norm"])
+l2_normalization = _sym(_OPS["l2_normalization"])
+layer_norm = _sym(_OPS["layer_norm"])
+leaky_relu = _sym(_OPS["leaky_relu"])
+lesser = _scalar(_OPS["lesser"], "lesser")
+lesser_equal = _scalar(_OPS["lesser_equal"], "lesser_equal")
+linalg_gemm = _sym(_OPS["linalg_gemm"])
+linalg_gemm2 = _sym(_OPS["linalg_gemm2"])
+linspace = _sym(_OPS["linspace"])
+log = _sym(_OPS["log"])
+log1p = _sym(_OPS["log1p"])
+log2 = _sym(_OPS["log2"])
+log10 = _sym(_OPS["log10"])
+log_sigmoid = _sym(_OPS["log_sigmoid"])
+log_softmax = _sym(_OPS["log_softmax"])
+logical_and = _sym(_OPS["logical_and"])
+logical_not = _sym(_OPS["logical_not"])
+logical_or = _sym(_OPS["logical_or"])
+logical_xor = _sym(_OPS["logical_xor"])
+logsumexp = _sym(_OPS["logsumexp"])
+matmul = _sym(_OPS["matmul"])
+max = _sym(_OPS["max"])
+maximum = _scalar(_OPS["maximum"], "maximum")
+mean = _sym(_OPS["mean"])
+min = _sym(_OPS["min"])
+minimum = _scalar(_OPS["minimum"], "minimum")
+mish = _sym(_OPS["mish"])
+mod = _scalar(_OPS["mod"], "mod")
+modulo = _scalar(_OPS["mod"], "modulo")
+multiply = _scalar(_OPS["multiply"], "multiply")
+nanprod = _sym(_OPS["nanprod"])
+nansum = _sym(_OPS["nansum"])
+negative = _sym(_OPS["negative"])
+norm = _sym(_OPS["norm"])
+not_equal = _scalar(_OPS["not_equal"], "not_equal")
+one_hot = _sym(_OPS["one_hot"])
+ones = _sym(_OPS["ones"])
+ones_like = _sym(_OPS["ones_like"])
+pad = _sym(_OPS["pad"])
+pick = _sym(_OPS["pick"])
+pooling = _sym(_OPS["pooling"])
+pow = _scalar(_OPS["power"], "pow")
+power = _scalar(_OPS["power"], "power")
+prod = _sym(_OPS["prod"])
+radians = _sym(_OPS["radians"])
+random_normal = _sym(_OPS["random_normal"])
+random_normal_like = _sym(_OPS["random_normal_like"])
+random_randint = _sym(_OPS["random_randint"])
+random_uniform = _sym(_OPS["random_uniform"])
+random_uniform_like = _sym(_OPS["random_uniform_like"])
+rcbrt = _sym(_OPS["rcbrt"])
+reciprocal = _sym(_OPS["reciprocal"])
+relu = _sym(_OPS["relu"])
+repeat = _sym(_OPS["repeat"])
+reshape = _sym(_OPS["reshape"])
+reshape_like = _sym(_OPS["reshape_like"])
+rint = _sym(_OPS["rint"])
+round = _sym(_OPS["round"])
+rsqrt = _sym(_OPS["rsqrt"])
+sample_normal = _sym(_OPS["sample_normal"])
+sample_uniform = _sym(_OPS["sample_uniform"])
+scatter_nd = _sym(_OPS["scatter_nd"])
+selu = _sym(_OPS["selu"])
+sequence_mask = _sym(_OPS["sequence_mask"])
+shape_array = _sym(_OPS["shape_array"])
+shuffle = _sym(_OPS["shuffle"])
+sigmoid = _sym(_OPS["sigmoid"])
+sign = _sym(_OPS["sign"])
+sin = _sym(_OPS["sin"])
+sinh = _sym(_OPS["sinh"])
+size_array = _sym(_OPS["size_array"])
+slice = _sym(_OPS["slice"])
+slice_axis = _sym(_OPS["slice_axis"])
+slice_like = _sym(_OPS["slice_like"])
+softmax = _sym(_OPS["softmax"])
+softmax_activation = _sym(_OPS["softmax_activation"])
+softmin = _sym(_OPS["softmin"])
+softrelu = _sym(_OPS["softrelu"])
+softsign = _sym(_OPS["softsign"])
+sort = _sym(_OPS["sort"])
+space_to_depth = _sym(_OPS["space_to_depth"])
+split = _sym(_OPS["split"])
+split_v2 = _sym(_OPS["split_v2"])
+sqrt = _sym(_OPS["sqrt"])
+square = _sym(_OPS["square"])
+squeeze = _sym(_OPS["squeeze"])
+stack = _sym(_OPS["stack"])
+stop_gradient = _sym(_OPS["stop_gradient"])
+subtract = _scalar(_OPS["subtract"], "subtract")
+sum = _sym(_OPS["sum"])
+sum_to = _sym(_OPS["sum_to"])
+swapaxes = _sym(_OPS["swapaxes"])
+swish = _sym(_OPS["swish"])
+take = _sym(_OPS["take"])
+tan = _sym(_OPS["tan"])
+tanh = _sym(_OPS["tanh"])
+tile = _sym(_OPS["tile"])
+to_device = _sym(_OPS["to_device"])
+topk = _sym(_OPS["topk"])
+transpose = _sym(_OPS["transpose"])
+true_divide = _scalar(_OPS["divide"], "true_divide")
+trunc = _sym(_OPS["trunc"])
+where = _sym(_OPS["where"])
+zeros = _sym(_OPS["zeros"])
+zeros_like = _sym(_OPS["zeros_like"])
+
+# MXNet's names for the same functions
+Activation = activation
+BatchNorm = batch_norm
+BlockGrad = stop_gradient
+CTCLoss = ctc_loss
+Cast = cast
+Concat = concat
+Convolution = convolution
+Deconvolution = deconvolution
+Dropout = dropout
+ElementWiseSum = add_n
+Embedding = embedding
+Flatten = flatten
+FullyConnected = fully_connected
+GroupNorm = group_norm
+InstanceNorm = instance_norm
+L2Normalization = l2_normalization
+LayerNorm = layer_norm
+LeakyReLU = leaky_relu
+Pad = pad
+Pooling = pooling
+Reshape = reshape
+SequenceMask = sequence_mask
+SliceChannel = split
+SoftmaxActivation = softmax_activation
+SwapAxis = swapaxes
+_contrib_CTCLoss = ctc_loss
+_contrib_ctc_loss = ctc_loss
+_copy = identity
+_crop_assign = _slice_assign
+_linalg_gemm = linalg_gemm
+_linalg_gemm2 = linalg_gemm2
+_logical_and = logical_and
+_logical_or = logical_or
+_logical_xor = logical_xor
+_plus = _add
+_random_normal = random_normal
+_random_normal_like = random_normal_like
+_random_randint = random_randint
+_random_uniform = random_uniform
+_random_uniform_like = random_uniform_like
+_sample_normal = sample_normal
+_sample_uniform = sample_uniform
+_shuffle = shuffle
+_sub = _minus
+amp_cast = cast
+block_grad = stop_gradient
+broadcast_add = _add
+broadcast_axes = broadcast_axis
+broadcast_div = _div
+broadcast_equal = _equal
+broadcast_greater = _greater
+broadcast_greater_equal = _greater_equal
+broadcast_lesser = _lesser
+broadcast_lesser_equal = _lesser_equal
+broadcast_logical_and = logical_and
+broadcast_logical_or = logical_or
+broadcast_logical_xor = logical_xor
+broadcast_maximum = _maximum
+broadcast_minimum = _minimum
+broadcast_minus = _minus
+broadcast_mod = _mod
+broadcast_mul = _mul
+broadcast_not_equal = _not_equal
+broadcast_plus = _add
+broadcast_power = _power
+broadcast_sub = _minus
+copy = identity
+crop = slice
+elemwise_add = _add
+elemwise_div = _div
+elemwise_mul = _mul
+elemwise_sub = _minus
+less = _lesser
+less_equal = _lesser_equal
+max_axis = max
+min_axis = min
+normal = random_normal
+normal_like = random_normal_like
+randint = random_randint
+reverse = flip
+silu = swish
+softplus = softrelu
+sum_axis = sum
+uniform = random_uniform
+uniform_like = random_uniform_like
+
+__all__ = [
+    "Activation", "BatchNorm", "BlockGrad", "CTCLoss", "Cast", "Concat", "Convolution",
+    "Deconvolution", "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected",
+    "GroupNorm", "InstanceNorm", "L2Normalization", "LayerNorm", "LeakyReLU", "Pad", "Pooling",
+    "Reshape", "SequenceMask", "SliceChannel", "SoftmaxActivation", "SwapAxis", "_add",
+    "_broadcast_reduced", "_contrib_CTCLoss", "_contrib_ctc_loss", "_conv_weight_grad", "_copy",
+    "_crop_assign", "_ctc_loss_grad", "_div", "_embedding_weight_grad", "_equal",
+    "_getitem_backward", "_greater", "_greater_equal", "_lesser", "_lesser_equal", "_linalg_gemm",
+    "_linalg_gemm2", "_log_softmax_pick", "_log_softmax_pick_backward", "_logical_and",
+    "_logical_or", "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul", "_not_equal",
+    "_plus", "_pooling_backward", "_pooling_gather", "_power", "_put_along_axis", "_random_normal",
+    "_random_normal_like", "_random_randint", "_random_uniform", "_random_uniform_like",
+    "_relu_backward", "_sample_normal", "_sample_uniform", "_shuffle", "_slice_assign", "_sub",
+    "abs", "activation", "add", "add_n", "amp_cast", "arange", "arccos", "arccosh", "arcsin",
+    "arcsinh", "arctan", "arctanh", "argmax", "argmax_channel", "argmin", "argsort", "batch_dot",
+    "batch_norm", "block_grad", "broadcast_add", "broadcast_axes", "broadcast_axis",
+    "broadcast_div", "broadcast_equal", "broadcast_greater", "broadcast_greater_equal",
+    "broadcast_lesser", "broadcast_lesser_equal", "broadcast_like", "broadcast_logical_and",
+    "broadcast_logical_or", "broadcast_logical_xor", "broadcast_maximum", "broadcast_minimum",
+    "broadcast_minus", "broadcast_mod", "broadcast_mul", "broadcast_not_equal", "broadcast_plus",
+    "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil", "clip", "concat",
+    "convolution", "copy", "cos", "cosh", "crop", "ctc_loss", "deconvolution", "degrees",
+    "depth_to_space", "diag", "divide", "dot", "dropout", "dropout_mask", "elemwise_add",
+    "elemwise_div", "elemwise_mul", "elemwise_sub", "elu", "embedding", "empty", "equal", "erf",
+    "exp", "expand_dims", "expm1", "eye", "fix", "flatten", "flip", "floor", "floor_divide", "full",
+    "full_like", "fully_connected", "gather_nd", "gelu", "getitem", "greater", "greater_equal",
+    "group_norm", "hard_sigmoid", "identity", "instance_norm", "l2_normalization", "layer_norm",
+    "leaky_relu", "less", "less_equal", "lesser", "lesser_equal", "linalg_gemm", "linalg_gemm2",
+    "linspace", "log", "log10", "log1p", "log2", "log_sigmoid", "log_softmax", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "logsumexp", "matmul", "max", "max_axis", "maximum",
+    "mean", "min", "min_axis", "minimum", "mish", "mod", "modulo", "multiply", "nanprod", "nansum",
+    "negative", "norm", "normal", "normal_like", "not_equal", "one_hot", "ones", "ones_like", "pad",
+    "pick", "pooling", "pow", "power", "prod", "radians", "randint", "random_normal",
+    "random_normal_like", "random_randint", "random_uniform", "random_uniform_like", "rcbrt",
+    "reciprocal", "relu", "repeat", "reshape", "reshape_like", "reverse", "rint", "round", "rsqrt",
+    "sample_normal", "sample_uniform", "scatter_nd", "selu", "sequence_mask", "shape_array",
+    "shuffle", "sigmoid", "sign", "silu", "sin", "sinh", "size_array", "slice", "slice_axis",
+    "slice_like", "softmax", "softmax_activation", "softmin", "softplus", "softrelu", "softsign",
+    "sort", "space_to_depth", "split", "split_v2", "sqrt", "square", "squeeze", "stack",
+    "stop_gradient", "subtract", "sum", "sum_axis", "sum_to", "swapaxes", "swish", "take", "tan",
+    "tanh", "tile", "to_device", "topk", "transpose", "true_divide", "trunc", "uniform",
+    "uniform_like", "where", "zeros", "zeros_like",
+]
