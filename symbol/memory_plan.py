@@ -1,0 +1,234 @@
+"""The schedule and memory plan of a compiled graph, before any code is written.
+
+``plan_graph(args, targets, ...)`` decides, for one function the code generator will emit:
+
+* the **order**: the nodes to compute, topologically sorted (a backward computes the last
+  target's nodes first), skipping what the caller provides;
+* **liveness**: after which step each temporary is dead (``Step.dead``), so the generated code
+  releases it there and numpy's allocator reuses its memory;
+* **buffers**: where each inline (``fastpath``) op writes its result (``Step.dest``): a new
+  array, right into a dying input of the same shape and dtype (in place), into a persistent
+  buffer kept across calls (``static_alloc``), or into the caller's buffer (``out_mask``);
+* **results**: how each target is returned: as computed, copied (graph inputs, constants), or
+  copied only when it is, or may be a view of, a persistent buffer.
+
+Invariants the plan keeps (tests/test_memory_plan.py): a temporary is overwritten only at its
+last use and only when it owns its memory (no view); a target is never released nor
+overwritten; a target never lives in a persistent buffer, and anything that may alias one is
+copied on return, so the caller owns every result.
+
+The result is plain data (``MemoryPlan``, ``Step``); ``codegen.emit`` turns it into Python.
+"""
+from dataclasses import dataclass, field
+
+from ..base import OpError
+from . import fastpath
+from .graph import is_entry, topo_order
+
+
+@dataclass(eq=False)
+class Lit:
+    """A literal input (scalar, None, string...) of a node: the emitter names or inlines it."""
+
+    value: object
+
+
+@dataclass(eq=False)
+class Step:
+    """One node to compute.
+
+    ``ins``: a variable name per array input, ``Lit`` per literal; ``outs``: the variables it
+    defines (``c<id>`` for a constant). ``fast``: the inline ``(expr, out_expr)`` templates, or
+    None to call the op's kernel. ``dest``: where an inline op writes (None: a new array;
+    ``("inplace", var)``, ``("static", buffer)`` or ``("caller", "o<k>")``). ``dead``: the
+    temporaries whose last use is this step.
+    """
+
+    node: object
+    ins: list = field(default_factory=list)
+    outs: list = field(default_factory=list)
+    fast: tuple = None
+    dest: tuple = None
+    dead: list = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class MemoryPlan:
+    """What ``plan_graph`` decided; see the module docstring.
+
+    ``n_args``: arguments ``a0..``; ``masked``: target positions written into caller buffers
+    ``o<k>`` (passed after the arguments); ``steps``: in execution order; ``buffers``:
+    persistent buffer name -> its node's aval (shape, dtype); ``static``: variables that are
+    (or may be views of) persistent buffers; ``copies``: ``(o<k>, var)`` results copied into
+    the caller's buffer at the end; ``returns``: per target ``(how, name)`` with how one of
+    ``"caller"`` (the buffer ``o<k>``), ``"owned"``, ``"check"`` (copied if it is or views a
+    persistent buffer) or ``"copy"`` (an argument or constant).
+    """
+
+    n_args: int
+    masked: list
+    steps: list = field(default_factory=list)
+    buffers: dict = field(default_factory=dict)
+    static: set = field(default_factory=set)
+    copies: list = field(default_factory=list)
+    returns: list = field(default_factory=list)
+
+    @property
+    def order(self):
+        """The nodes computed (or bound, for constants), in execution order."""
+        return [s.node for s in self.steps]
+
+
+def plan_graph(args, targets, static_alloc=False, last_target_first=False, out_mask=None):
+    """Plan ``fn(xp, *args[, *out buffers]) -> targets`` (arguments as ``compile_graph``'s)."""
+    var_of = {(node.id, i): f"a{k}" for k, (node, i) in enumerate(args)}
+    provided = _provided_nodes(args, targets)
+    # a backward lists its gradients in input order, but the last layer's are ready first:
+    # computing each as soon as possible (as hand-written code does) uses the deltas while
+    # they are still in cache and frees them sooner
+    order = list(reversed(targets)) if last_target_first else targets
+    nodes = list(topo_order(order, stop=provided))
+    uses = _last_uses(nodes, targets, var_of, provided)
+    masked = [k for k, m in enumerate(out_mask or ()) if m]
+    plan = MemoryPlan(len(args), masked)
+    state = _PlanState(var_of, {(n.id, i) for n, i in targets},
+                       _direct_outputs(targets, masked), static_alloc)
+    for idx, node in enumerate(nodes):
+        if node.id in provided or all((node.id, k) in var_of for k in range(node.num_outputs)):
+            continue  # a provided multi-output node: the outputs read here are all given
+        if node.kind == "const":
+            var_of[(node.id, 0)] = f"c{node.id}"
+            plan.steps.append(Step(node, outs=[f"c{node.id}"]))
+            continue
+        if node.kind == "var":
+            raise OpError(f"graph input {node.name!r} was not provided ({node.where()})")
+        plan.steps.append(_op_step(node, uses.get(idx, ()), state, plan))
+    _plan_results(plan, targets, state)
+    return plan
+
+
+class _PlanState:
+    """What the planner tracks while walking the nodes."""
+
+    def __init__(self, var_of, keep, into, static_alloc):
+        self.var_of, self.keep, self.into, self.static_alloc = var_of, keep, into, static_alloc
+        self.fresh = set()    # temporaries known to own their buffer (safe to overwrite)
+        self.written = set()  # target entries computed right in the caller's buffer
+
+
+def _op_step(node, dying, state, plan):
+    var_of, static = state.var_of, plan.static
+    ins = [var_of[(i[0].id, i[1])] if is_entry(i) else Lit(i) for i in node.inputs]
+    n_out = node.num_outputs
+    outs = [f"t{node.id}_{k}" if n_out > 1 else f"t{node.id}" for k in range(n_out)]
+    for k, o in enumerate(outs):
+        var_of[(node.id, k)] = o
+    step = Step(node, ins, outs, dead=[v for v in dying if v.startswith("t")])
+    step.fast = fastpath.emit(node, [_aval(i) if is_entry(i) else i for i in node.inputs])
+    if step.fast is None:  # the kernel: it may return a view of a static input
+        if any(isinstance(v, str) and v in static for v in ins):
+            static.update(outs)
+        return step
+    step.dest = _destination(node, ins, outs[0], step.fast[1], dying, state, plan)
+    first = ins[0] if ins else None
+    if node.op.name not in fastpath.VIEWS:
+        state.fresh.add(outs[0])
+    elif isinstance(first, str) and first in static:
+        static.add(outs[0])  # a view of a static buffer is as volatile as the buffer
+    return step
+
+
+def _destination(node, ins, out, out_expr, dying, state, plan):
+    """Where an inline op writes its result (see ``Step.dest``)."""
+    if not out_expr:
+        return None
+    key = (node.id, 0)
+    first = node.inputs[0] if node.inputs else None
+    escapes = key in state.keep
+    static = plan.static
+    if key in state.into and node.op.name not in fastpath.VIEWS:
+        state.written.add(key)
+        return ("caller", state.into[key])
+    if is_entry(first):
+        v = ins[0]
+        if (v in state.fresh and v in dying and not (escapes and v in static)
+                and fastpath.can_overwrite(node, _aval(first), node.avals[0])):
+            if v in static:
+                static.add(out)
+            return ("inplace", v)
+    if state.static_alloc and not escapes:
+        buf = f"_buf{node.id}"
+        plan.buffers[buf] = node.avals[0]
+        static.add(out)
+        return ("static", buf)
+    return None
+
+
+def _plan_results(plan, targets, state):
+    """Graph inputs and constants returned as results are copied, and so is a result that is
+    (a view of) a static buffer, which the next call overwrites: the caller owns results."""
+    var_of, static = state.var_of, plan.static
+    for k in plan.masked:  # results not built in the caller's buffer are copied into it
+        key = (targets[k][0].id, targets[k][1])
+        if not (key in state.written and state.into[key] == f"o{k}"):
+            plan.copies.append((f"o{k}", var_of[key]))
+    for k, (n, i) in enumerate(targets):
+        v = var_of[(n.id, i)]
+        if k in plan.masked:
+            plan.returns.append(("caller", f"o{k}"))
+        elif not v.startswith("t"):
+            plan.returns.append(("copy", v))
+        else:
+            plan.returns.append(("check" if v in static else "owned", v))
+
+
+def _direct_outputs(targets, masked):
+    """``{target entry: 'o<k>'}``: the masked targets that can be computed right in the
+    caller's buffer (an entry listed twice is computed once, then copied)."""
+    keys = [(n.id, i) for n, i in targets]
+    return {keys[k]: f"o{k}" for k in masked if keys.count(keys[k]) == 1}
+
+
+def _provided_nodes(args, targets):
+    """Nodes the caller provides: single-output ones given as arguments, and multi-output ones
+    whose every output this function reads is given (a node is never run again for an output
+    nobody reads: a random op would draw anew)."""
+    provided = {n.id for n, _ in args if n.num_outputs == 1}
+    multi = {n.id for n, _ in args if n.num_outputs > 1}
+    if not multi:
+        return provided
+    given = {(n.id, i) for n, i in args}
+    read = {(n.id, i) for n, i in targets}
+    for node in topo_order(targets, stop=provided | multi):
+        read.update((e[0].id, e[1]) for e in node.inputs if is_entry(e))
+    return provided | {m for m in multi if all(k in given for k in read if k[0] == m)}
+
+
+def _aval(entry):
+    node, i = entry
+    return None if node.avals is None else node.avals[i]
+
+
+def _last_uses(nodes, targets, var_of, provided=frozenset()):
+    """Map node index -> temporaries whose last use is that node (never targets)."""
+    keep = {(n.id, i) for n, i in targets}
+    last = {}
+    for idx, node in enumerate(nodes):
+        if node.id in provided or all((node.id, k) in var_of for k in range(node.num_outputs)):
+            continue  # provided by the caller: its inputs are never computed here
+        for i in node.inputs:
+            if is_entry(i):
+                last[(i[0].id, i[1])] = idx
+    by_id = {n.id: n for n in nodes}
+    out = {}
+    for key, idx in last.items():
+        if key in keep or key in var_of:
+            continue
+        node_id, k = key
+        src = by_id[node_id]
+        if src.kind != "op":
+            continue
+        n_out = src.num_outputs
+        name = f"t{node_id}_{k}" if n_out > 1 else f"t{node_id}"
+        out.setdefault(idx, []).append(name)
+    return out
