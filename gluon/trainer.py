@@ -14,19 +14,21 @@ Example::
     >>> trainer.step(batch_size=x.shape[0])
 """
 import os
-import tempfile
 
 from .. import optimizer as opt
+from ..base import MXNetError, atomic_write
 from ..ndarray.ndarray import _move
 from ..nn.parameter import Parameter
+from ..optimizer import states_format
 from ..optimizer.direct import StepPlan
 from ..symbol.cached import PARAM_DATA_VERSION
 
 __all__ = ["Trainer"]
 
 
-class _TrainerArgError(ValueError, AssertionError):
-    """A bad Trainer argument; MXNet asserts these (AssertionError), kiln also says ValueError."""
+class _TrainerArgError(MXNetError, ValueError, AssertionError):
+    """A bad Trainer argument; MXNet asserts these (AssertionError), kiln also says ValueError
+    (and MXNetError, kiln's error class)."""
 
 
 class Trainer:
@@ -129,6 +131,9 @@ class Trainer:
         ``rescale_grad = scale / batch_size`` (``scale``: the optimizer's rescale_grad when the
         Trainer was made). Parameters whose gradient was not refreshed by a backward since the
         last step raise ``UserWarning``, unless ``ignore_stale_grad`` (they are then skipped)."""
+        if not batch_size > 0:
+            raise _TrainerArgError(f"step: batch_size must be positive, got {batch_size!r} "
+                                   "(gradients are rescaled by 1/batch_size)")
         if self._plan is not None:  # the common case in a few microseconds, same numbers
             self._optimizer.rescale_grad = self._scale / batch_size
             if self._plan.run(self._optimizer, self._updaters):
@@ -149,6 +154,9 @@ class Trainer:
         """The update half of ``step`` (call ``allreduce_grads`` first on several devices)."""
         self._ensure_ready()
         self._check_not_on_kvstore("update()")
+        if not batch_size > 0:
+            raise _TrainerArgError(f"update: batch_size must be positive, got {batch_size!r} "
+                                   "(gradients are rescaled by 1/batch_size)")
         self._optimizer.rescale_grad = self._scale / batch_size
         if self._plan is not None and self._plan.run(self._optimizer, self._updaters):
             return
@@ -225,29 +233,38 @@ class Trainer:
         """Save the optimizer and its states to ``fname`` (a safe, pickle-free format; the
         file is written atomically)."""
         self._ensure_ready()
-        blob = self._updaters[0].get_states(dump_optimizer=True)
-        folder = os.path.dirname(os.path.abspath(fname))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-states-", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(blob)
-            os.replace(tmp, fname)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write(fname, self._updaters[0].get_states(dump_optimizer=True))
 
     def load_states(self, fname):
         """Load what ``save_states`` wrote: the optimizer (settings, update counts, scheduler)
-        and its states, moved onto each device on first use."""
+        and its states, moved onto each device on first use.
+
+        The file is read and checked against this trainer's parameters (indices in range, each
+        state's shapes and dtypes those the optimizer makes for that parameter) before anything
+        is replaced: a corrupt file, or the states of another model, raise ``FileFormatError``
+        naming the file and leave the trainer as it was."""
         self._ensure_ready()
         with open(fname, "rb") as f:
             blob = f.read()
-        for updater in self._updaters:
-            updater.set_states(blob)
-            updater.optimizer = self._updaters[0].optimizer
-        self._optimizer = self._updaters[0].optimizer
-        self._optimizer.param_dict = dict(enumerate(self._params))
+        current = self._optimizer
+        # one copy of the states per device (each updater changes its own in place)
+        parsed = [states_format.parse(blob, os.fspath(fname), current=current)
+                  for _ in self._updaters]
+        optimizer = parsed[0][1] or current
+        optimizer.param_dict = dict(enumerate(self._params))
+        states_format.check_states(parsed[0][0], optimizer,
+                                   [_weight_or_none(p) for p in self._params], os.fspath(fname))
+        for updater, (states, _) in zip(self._updaters, parsed):
+            updater.adopt_states(states, optimizer)
+        self._optimizer = optimizer
+
+
+def _weight_or_none(param):
+    """The parameter's array on its first device, or None while it has none (deferred)."""
+    try:
+        return param.list_data()[0]
+    except RuntimeError:
+        return None
 
 
 def _fresh(arr):

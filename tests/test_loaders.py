@@ -252,3 +252,110 @@ def test_load_parameters_from_an_unnamed_list_names_the_file(tmp_path):
     with pytest.raises(FileFormatError, match="unnamed list") as ei:
         _dense_net().load_parameters(path)
     assert ei.value.path == path
+
+
+# ---- Trainer.load_states ------------------------------------------------------------------------
+def _trainer(shape=(3,), n=1, dtype="float32", optimizer="sgd"):
+    from kiln.gluon import Parameter, Trainer
+    params = []
+    for k in range(n):
+        p = Parameter(f"w{k}", shape=shape, dtype=dtype, init="ones")
+        p.initialize()
+        params.append(p)
+    return Trainer(params, optimizer, {"learning_rate": 0.1, "momentum": 0.9}
+                   if optimizer == "sgd" else {"learning_rate": 0.1}), params
+
+
+def _train_step(trainer, params):
+    from kiln import autograd
+    with autograd.record():
+        loss = sum((p.data() * p.data()).sum() for p in params)
+    loss.backward()
+    trainer.step(1)
+
+
+def _saved_states(tmp_path, **kwargs):
+    trainer, params = _trainer(**kwargs)
+    _train_step(trainer, params)
+    path = str(tmp_path / "other.states")
+    trainer.save_states(path)
+    return path
+
+
+def _npy(shape, payload, descr="<f4"):
+    import io
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False,
+                                               "shape": shape})
+    return buf.getvalue() + payload
+
+
+@pytest.mark.parametrize("blob", [b"", b"PK\x03\x04truncated", b"\x80\x04\x95 a pickle",
+                                  _npy((2,), b"\0" * 8)], ids=["empty", "zip", "pickle", "npy"])
+def test_load_states_corrupt_files_raise_file_format_error(tmp_path, blob):
+    path = tmp_path / "bad.states"
+    path.write_bytes(blob)
+    trainer, _ = _trainer()
+    with pytest.raises(FileFormatError) as ei:
+        trainer.load_states(str(path))
+    assert ei.value.path == str(path) and "allow_pickle" not in str(ei.value)
+
+
+def test_load_states_truncated_file(tmp_path):
+    path = _saved_states(tmp_path)
+    blob = (tmp_path / "other.states").read_bytes()
+    for cut in (len(blob) // 3, len(blob) - 5):
+        (tmp_path / "other.states").write_bytes(blob[:cut])
+        with pytest.raises(FileFormatError, match="other.states"):
+            _trainer()[0].load_states(path)
+
+
+def test_load_states_cannot_declare_a_huge_array(tmp_path):
+    import io
+    import json
+    import zipfile
+    meta = json.dumps({"format": "kiln-optimizer-states", "version": 1,
+                       "states": {"__dict__": [[0, {"__nd__": 0}]]}, "optimizer": None})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("__meta__.npy", _npy((len(meta),), meta.encode(), "|u1"))
+        z.writestr("arr_0.npy", _npy((1 << 28,), b"\0" * 16))   # declares 1 GB, holds 16 bytes
+    path = tmp_path / "huge.states"
+    path.write_bytes(buf.getvalue())
+    trainer, _ = _trainer()
+    out, peak = peak_bytes(trainer.load_states, str(path))
+    assert isinstance(out, FileFormatError) and "needs 1073741824 bytes" in str(out), out
+    assert peak < 16 * MB
+
+
+@pytest.mark.parametrize("other,match", [({"shape": (4,)}, "expected \\(3,\\)"),
+                                         ({"n": 2}, "parameter index 1"),
+                                         ({"dtype": "float64"}, "float64")])
+def test_load_states_of_another_model_is_refused_before_replacing(tmp_path, other, match):
+    path = _saved_states(tmp_path, **other)
+    trainer, params = _trainer()
+    _train_step(trainer, params)
+    states_before = trainer._updaters[0].states
+    opt_before = trainer.optimizer
+    with pytest.raises(FileFormatError, match=match):
+        trainer.load_states(path)
+    assert trainer._updaters[0].states is states_before and trainer.optimizer is opt_before
+    _train_step(trainer, params)   # still trains
+
+
+def test_load_states_of_the_same_model_still_works(tmp_path):
+    path = _saved_states(tmp_path)
+    trainer, params = _trainer()
+    trainer.load_states(path)
+    assert trainer.optimizer.num_update == 1
+    _train_step(trainer, params)
+
+
+@pytest.mark.parametrize("batch_size", [0, -2, 0.0])
+def test_step_with_a_batch_size_that_is_not_positive(batch_size):
+    trainer, params = _trainer()
+    with pytest.raises(ValueError, match="batch_size must be positive") as ei:
+        trainer.step(batch_size)
+    assert isinstance(ei.value, MXNetError)
+    with pytest.raises(ValueError, match="batch_size must be positive"):
+        trainer.update(batch_size)
