@@ -72,11 +72,22 @@ def layer(module):
     return next((i for i, names in enumerate(LAYERS) if parts[1] in names), TOP)
 
 
+_TREES = {}
+
+
+def _tree(module):
+    """The parsed source of ``module`` (read once: files can change while the tests run)."""
+    if module not in _TREES:
+        path = MODULES[module][0]
+        with open(path, encoding="utf-8") as f:
+            _TREES[module] = ast.parse(f.read(), path)
+    return _TREES[module]
+
+
 def _imports(module):
     """``[(imported module, line, inside a function?)]`` for the kiln imports of ``module``."""
-    path, is_pkg = MODULES[module]
-    with open(path, encoding="utf-8") as f:
-        tree = ast.parse(f.read(), path)
+    is_pkg = MODULES[module][1]
+    tree = _tree(module)
     package = module if is_pkg else module.rsplit(".", 1)[0]
     found = []
 
@@ -213,9 +224,8 @@ def patched_modules():
     """``[(module, line, target)]``: assignments to attributes of other kiln modules and
     reads of ``sys.modules[...]``."""
     found = []
-    for m, (path, _) in MODULES.items():
-        with open(path, encoding="utf-8") as f:
-            tree = ast.parse(f.read(), path)
+    for m in MODULES:
+        tree = _tree(m)
         aliases = _module_aliases(tree, m)
         for node in ast.walk(tree):
             targets = []
@@ -249,6 +259,7 @@ def test_detects_an_upward_import(tmp_path, source, expected, monkeypatch):
     path = tmp_path / "planted.py"
     path.write_text(source)
     monkeypatch.setitem(MODULES, "kiln.ndarray.planted", (str(path), False))
+    monkeypatch.delitem(_TREES, "kiln.ndarray.planted", raising=False)
     monkeypatch.setitem(IMPORTS, "kiln.ndarray.planted", _imports("kiln.ndarray.planted"))
     assert ("kiln.ndarray.planted", expected) in upward_imports()
 
@@ -259,6 +270,7 @@ def test_detects_a_cycle_and_a_patch(tmp_path, monkeypatch):
     b.write_text("from . import a\n")
     for name, path in (("kiln.symbol.a", a), ("kiln.symbol.b", b)):
         monkeypatch.setitem(MODULES, name, (str(path), False))
+        monkeypatch.delitem(_TREES, name, raising=False)
     for name in ("kiln.symbol.a", "kiln.symbol.b"):
         monkeypatch.setitem(IMPORTS, name, _imports(name))
     assert [sorted(c) for c in cycles()] == [["kiln.symbol.a", "kiln.symbol.b"]]
