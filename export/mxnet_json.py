@@ -306,7 +306,8 @@ def _import_op(name, node_name, attrs, ins, where, source):
     op = _lookup(name)
     kattrs = {}
     for k, v in attrs.items():
-        if k.startswith("__") or k in ("scalar", "is_int") or k in op.ignored:
+        if k.startswith("__") or (k in ("scalar", "is_int") and k not in op.attrs) \
+                or k in op.ignored:  # smooth_l1's scalar is its own attribute
             continue
         if k in op.attrs:
             value = parse_attr(v)

@@ -16,6 +16,7 @@ _equal = _sym(_OPS["equal"])
 _getitem_backward = _sym(_OPS["_getitem_backward"])
 _greater = _sym(_OPS["greater"])
 _greater_equal = _sym(_OPS["greater_equal"])
+_hypot = _sym(_OPS["hypot"])
 _lesser = _sym(_OPS["lesser"])
 _lesser_equal = _sym(_OPS["lesser_equal"])
 _log_softmax_pick = _sym(_OPS["_log_softmax_pick"])
@@ -93,6 +94,7 @@ greater = _scalar(_OPS["greater"], "greater")
 greater_equal = _scalar(_OPS["greater_equal"], "greater_equal")
 group_norm = _sym(_OPS["group_norm"])
 hard_sigmoid = _sym(_OPS["hard_sigmoid"])
+hypot = _scalar(_OPS["hypot"], "hypot")
 identity = _sym(_OPS["identity"])
 instance_norm = _sym(_OPS["instance_norm"])
 l2_normalization = _sym(_OPS["l2_normalization"])
@@ -168,6 +170,7 @@ size_array = _sym(_OPS["size_array"])
 slice = _sym(_OPS["slice"])
 slice_axis = _sym(_OPS["slice_axis"])
 slice_like = _sym(_OPS["slice_like"])
+smooth_l1 = _sym(_OPS["smooth_l1"])
 softmax = _sym(_OPS["softmax"])
 softmax_activation = _sym(_OPS["softmax_activation"])
 softmin = _sym(_OPS["softmin"])
@@ -253,6 +256,7 @@ broadcast_div = _div
 broadcast_equal = _equal
 broadcast_greater = _greater
 broadcast_greater_equal = _greater_equal
+broadcast_hypot = _hypot
 broadcast_lesser = _lesser
 broadcast_lesser_equal = _lesser_equal
 broadcast_logical_and = logical_and
@@ -294,39 +298,39 @@ __all__ = [
     "Reshape", "SequenceMask", "SliceChannel", "SoftmaxActivation", "SwapAxis", "_add",
     "_broadcast_reduced", "_contrib_CTCLoss", "_contrib_ctc_loss", "_conv_weight_grad", "_copy",
     "_crop_assign", "_ctc_loss_grad", "_div", "_embedding_weight_grad", "_equal",
-    "_getitem_backward", "_greater", "_greater_equal", "_lesser", "_lesser_equal", "_linalg_gemm",
-    "_linalg_gemm2", "_log_softmax_pick", "_log_softmax_pick_backward", "_logical_and",
-    "_logical_or", "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul", "_not_equal",
-    "_plus", "_pooling_backward", "_pooling_gather", "_power", "_put_along_axis", "_random_normal",
-    "_random_normal_like", "_random_randint", "_random_uniform", "_random_uniform_like",
-    "_relu_backward", "_sample_normal", "_sample_uniform", "_shuffle", "_slice_assign", "_sub",
-    "abs", "activation", "add", "add_n", "amp_cast", "arange", "arccos", "arccosh", "arcsin",
-    "arcsinh", "arctan", "arctanh", "argmax", "argmax_channel", "argmin", "argsort", "batch_dot",
-    "batch_norm", "block_grad", "broadcast_add", "broadcast_axes", "broadcast_axis",
-    "broadcast_div", "broadcast_equal", "broadcast_greater", "broadcast_greater_equal",
-    "broadcast_lesser", "broadcast_lesser_equal", "broadcast_like", "broadcast_logical_and",
-    "broadcast_logical_or", "broadcast_logical_xor", "broadcast_maximum", "broadcast_minimum",
-    "broadcast_minus", "broadcast_mod", "broadcast_mul", "broadcast_not_equal", "broadcast_plus",
-    "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil", "clip", "concat",
-    "convolution", "copy", "cos", "cosh", "crop", "ctc_loss", "deconvolution", "degrees",
-    "depth_to_space", "diag", "divide", "dot", "dropout", "dropout_mask", "elemwise_add",
-    "elemwise_div", "elemwise_mul", "elemwise_sub", "elu", "embedding", "empty", "equal", "erf",
-    "exp", "expand_dims", "expm1", "eye", "fix", "flatten", "flip", "floor", "floor_divide", "full",
-    "full_like", "fully_connected", "gather_nd", "gelu", "getitem", "greater", "greater_equal",
-    "group_norm", "hard_sigmoid", "identity", "instance_norm", "l2_normalization", "layer_norm",
-    "leaky_relu", "less", "less_equal", "lesser", "lesser_equal", "linalg_gemm", "linalg_gemm2",
-    "linspace", "log", "log10", "log1p", "log2", "log_sigmoid", "log_softmax", "logical_and",
-    "logical_not", "logical_or", "logical_xor", "logsumexp", "matmul", "max", "max_axis", "maximum",
-    "mean", "min", "min_axis", "minimum", "mish", "mod", "modulo", "multiply", "nanprod", "nansum",
-    "negative", "norm", "normal", "normal_like", "not_equal", "one_hot", "ones", "ones_like", "pad",
-    "pick", "pooling", "pow", "power", "prod", "radians", "randint", "random_normal",
-    "random_normal_like", "random_randint", "random_uniform", "random_uniform_like", "rcbrt",
-    "reciprocal", "relu", "repeat", "reshape", "reshape_like", "reverse", "rint", "round", "rsqrt",
-    "sample_normal", "sample_uniform", "scatter_nd", "selu", "sequence_mask", "shape_array",
-    "shuffle", "sigmoid", "sign", "silu", "sin", "sinh", "size_array", "slice", "slice_axis",
-    "slice_like", "softmax", "softmax_activation", "softmin", "softplus", "softrelu", "softsign",
-    "sort", "space_to_depth", "split", "split_v2", "sqrt", "square", "squeeze", "stack",
-    "stop_gradient", "subtract", "sum", "sum_axis", "sum_to", "swapaxes", "swish", "take", "tan",
-    "tanh", "tile", "to_device", "topk", "transpose", "true_divide", "trunc", "uniform",
-    "uniform_like", "where", "zeros", "zeros_like",
+    "_getitem_backward", "_greater", "_greater_equal", "_hypot", "_lesser", "_lesser_equal",
+    "_linalg_gemm", "_linalg_gemm2", "_log_softmax_pick", "_log_softmax_pick_backward",
+    "_logical_and", "_logical_or", "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul",
+    "_not_equal", "_plus", "_pooling_backward", "_pooling_gather", "_power", "_put_along_axis",
+    "_random_normal", "_random_normal_like", "_random_randint", "_random_uniform",
+    "_random_uniform_like", "_relu_backward", "_sample_normal", "_sample_uniform", "_shuffle",
+    "_slice_assign", "_sub", "abs", "activation", "add", "add_n", "amp_cast", "arange", "arccos",
+    "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmax_channel", "argmin",
+    "argsort", "batch_dot", "batch_norm", "block_grad", "broadcast_add", "broadcast_axes",
+    "broadcast_axis", "broadcast_div", "broadcast_equal", "broadcast_greater",
+    "broadcast_greater_equal", "broadcast_hypot", "broadcast_lesser", "broadcast_lesser_equal",
+    "broadcast_like", "broadcast_logical_and", "broadcast_logical_or", "broadcast_logical_xor",
+    "broadcast_maximum", "broadcast_minimum", "broadcast_minus", "broadcast_mod", "broadcast_mul",
+    "broadcast_not_equal", "broadcast_plus", "broadcast_power", "broadcast_sub", "broadcast_to",
+    "cast", "cbrt", "ceil", "clip", "concat", "convolution", "copy", "cos", "cosh", "crop",
+    "ctc_loss", "deconvolution", "degrees", "depth_to_space", "diag", "divide", "dot", "dropout",
+    "dropout_mask", "elemwise_add", "elemwise_div", "elemwise_mul", "elemwise_sub", "elu",
+    "embedding", "empty", "equal", "erf", "exp", "expand_dims", "expm1", "eye", "fix", "flatten",
+    "flip", "floor", "floor_divide", "full", "full_like", "fully_connected", "gather_nd", "gelu",
+    "getitem", "greater", "greater_equal", "group_norm", "hard_sigmoid", "hypot", "identity",
+    "instance_norm", "l2_normalization", "layer_norm", "leaky_relu", "less", "less_equal", "lesser",
+    "lesser_equal", "linalg_gemm", "linalg_gemm2", "linspace", "log", "log10", "log1p", "log2",
+    "log_sigmoid", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "logsumexp", "matmul", "max", "max_axis", "maximum", "mean", "min", "min_axis", "minimum",
+    "mish", "mod", "modulo", "multiply", "nanprod", "nansum", "negative", "norm", "normal",
+    "normal_like", "not_equal", "one_hot", "ones", "ones_like", "pad", "pick", "pooling", "pow",
+    "power", "prod", "radians", "randint", "random_normal", "random_normal_like", "random_randint",
+    "random_uniform", "random_uniform_like", "rcbrt", "reciprocal", "relu", "repeat", "reshape",
+    "reshape_like", "reverse", "rint", "round", "rsqrt", "sample_normal", "sample_uniform",
+    "scatter_nd", "selu", "sequence_mask", "shape_array", "shuffle", "sigmoid", "sign", "silu",
+    "sin", "sinh", "size_array", "slice", "slice_axis", "slice_like", "smooth_l1", "softmax",
+    "softmax_activation", "softmin", "softplus", "softrelu", "softsign", "sort", "space_to_depth",
+    "split", "split_v2", "sqrt", "square", "squeeze", "stack", "stop_gradient", "subtract", "sum",
+    "sum_axis", "sum_to", "swapaxes", "swish", "take", "tan", "tanh", "tile", "to_device", "topk",
+    "transpose", "true_divide", "trunc", "uniform", "uniform_like", "where", "zeros", "zeros_like",
 ]

@@ -27,6 +27,7 @@ _SCALAR_OPS = {
     ("lesser", True): "_lesser_scalar", ("lesser", False): "_greater_scalar",
     ("lesser_equal", True): "_lesser_equal_scalar",
     ("lesser_equal", False): "_greater_equal_scalar",
+    ("hypot", True): "_hypot_scalar", ("hypot", False): "_hypot_scalar",
 }
 
 _BROADCAST_NAMES = {"add": ("elemwise_add", "broadcast_add"),
@@ -35,7 +36,7 @@ _BROADCAST_NAMES = {"add": ("elemwise_add", "broadcast_add"),
                     "divide": ("elemwise_div", "broadcast_div")}
 _EXPORT_NAMES = {"identity": "_copy", "zeros": "_zeros", "ones": "_ones", "full": "_full",
                  "arange": "_arange", "power": "broadcast_power", "maximum": "broadcast_maximum",
-                 "minimum": "broadcast_minimum", "mod": "broadcast_mod",
+                 "minimum": "broadcast_minimum", "mod": "broadcast_mod", "hypot": "broadcast_hypot",
                  "equal": "broadcast_equal", "not_equal": "broadcast_not_equal",
                  "greater": "broadcast_greater", "greater_equal": "broadcast_greater_equal",
                  "lesser": "broadcast_lesser", "lesser_equal": "broadcast_lesser_equal",

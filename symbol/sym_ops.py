@@ -37,7 +37,7 @@ SCALAR_FRIENDLY = {
     "add": "add", "subtract": "subtract", "multiply": "multiply", "divide": "divide",
     "true_divide": "divide", "mod": "mod", "modulo": "mod", "equal": "equal",
     "not_equal": "not_equal", "greater": "greater", "greater_equal": "greater_equal",
-    "lesser": "lesser", "lesser_equal": "lesser_equal",
+    "lesser": "lesser", "lesser_equal": "lesser_equal", "hypot": "hypot",
 }
 # what MXNet's Python wrappers return when both operands are numbers (comparisons give 1/0)
 _ON_NUMBERS = {
@@ -47,6 +47,7 @@ _ON_NUMBERS = {
     "equal": lambda a, b: int(a == b), "not_equal": lambda a, b: int(a != b),
     "greater": lambda a, b: int(a > b), "greater_equal": lambda a, b: int(a >= b),
     "lesser": lambda a, b: int(a < b), "lesser_equal": lambda a, b: int(a <= b),
+    "hypot": lambda a, b: (a * a + b * b) ** 0.5,
 }
 
 

@@ -214,3 +214,51 @@ def test_empty_batch_keeps_batchnorm_statistics(hybridize):
     assert out.shape == (0, 2, 3)
     assert np.array_equal(bn.running_mean.data().asnumpy(), [0, 0])
     assert np.array_equal(bn.running_var.data().asnumpy(), [1, 1])
+
+
+# ---- ops of MXNet 1.9 that were missing: smooth_l1, hypot ----------------------------------
+def test_smooth_l1_as_mxnet_documents():
+    assert np.allclose(nd.smooth_l1(nd.array([1, 2, 3, 4])).asnumpy(), [0.5, 1.5, 2.5, 3.5])
+    assert np.allclose(nd.smooth_l1(nd.array([1, 2, 3, 4]), scalar=1).asnumpy(),
+                       [0.5, 1.5, 2.5, 3.5])
+    # sigma = 2: quadratic 0.5 * (2x)^2 inside |x| < 1/4, else |x| - 1/8
+    x = nd.array([0.1, -0.2, 0.5, -2.0])
+    assert np.allclose(nd.smooth_l1(x, scalar=2.0).asnumpy(), [0.02, 0.08, 0.375, 1.875])
+    x.attach_grad()
+    with autograd.record():
+        y = nd.smooth_l1(x, scalar=2.0)
+    y.backward()
+    assert np.allclose(x.grad.asnumpy(), [0.4, -0.8, 1.0, -1.0])
+
+
+def test_hypot_forward_and_gradient_as_mxnet():
+    a, b = nd.array([[3.0, 3, 3]]), nd.array([[4.0], [0]])
+    assert np.allclose(nd.broadcast_hypot(a, b).asnumpy(), [[5, 5, 5], [3, 3, 3]])
+    x, y = nd.array([3.0, 5]), nd.array([4.0, 12])
+    assert np.allclose(nd._hypot(x, y).asnumpy(), [5, 13])
+    assert np.allclose(nd.hypot(x, 4.0).asnumpy(), [5, np.hypot(5, 4)])
+    x.attach_grad()
+    y.attach_grad()
+    with autograd.record():
+        out = nd.hypot(x, y)
+    out.backward()
+    assert np.allclose(x.grad.asnumpy(), [3 / 5, 5 / 13])
+    assert np.allclose(y.grad.asnumpy(), [4 / 5, 12 / 13])
+
+
+def test_hypot_and_smooth_l1_round_trip_mxnet_json(tmp_path):
+    class Net(nn.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return F.smooth_l1(F.broadcast_hypot(x, x * 2) + F.hypot(x, 2.0), scalar=0.5)
+
+    net = Net()
+    net.hybridize()
+    x = nd.array([[1.0, -2.0], [3.0, 0.5]])
+    want = net(x).asnumpy()
+    sym_file, _ = net.export(str(tmp_path / "net"))
+    with open(sym_file) as f:
+        text = f.read()
+    # MXNet's own op names, and smooth_l1 keeps its sigma
+    assert '"broadcast_hypot"' in text and '"_hypot_scalar"' in text
+    loaded = nn.SymbolBlock.imports(sym_file, ["data"])
+    assert np.allclose(loaded(x).asnumpy(), want)

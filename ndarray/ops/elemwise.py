@@ -130,6 +130,32 @@ minimum = _binary("minimum", lambda xp, a, b: xp.minimum(a, b), _minmax_grad(Fal
                   aliases=("broadcast_minimum", "_minimum"))
 
 
+def _hypot_grad(i, o, g):
+    # d/da sqrt(a^2 + b^2) = a / hypot (MXNet's hypot_grad_left; NaN where a = b = 0)
+    a, b = i
+    return (g[0] * a / o[0] if is_tensor(a) else None,
+            g[0] * b / o[0] if is_tensor(b) else None)
+
+
+def _hypot_onnx(g, i, a, o):
+    return g.op("Sqrt", g.op("Add", g.op("Mul", i[0], i[0]), g.op("Mul", i[1], i[1])))
+
+
+hypot = _binary("hypot", lambda xp, a, b: _keep_dtype(xp, xp.hypot(a, b), a, b), _hypot_grad,
+                _hypot_onnx, _bsamples(lo=away, rhs=away) + [Sample(np.array([3.0, 0]), 4.0)],
+                np.hypot, save_outputs=True, second_order=True,
+                aliases=("broadcast_hypot", "_hypot"),
+                doc="""Hypotenuse ``sqrt(lhs^2 + rhs^2)``, elementwise with numpy broadcasting
+    (MXNet ``broadcast_hypot``, ``_hypot``; a number as either side is MXNet's
+    ``_hypot_scalar``). Integer inputs give an integer result, as in MXNet. Output: the
+    broadcast shape.
+
+    Example::
+
+        >>> nd.broadcast_hypot(nd.array([[3, 3, 3]]), nd.array([[4], [4]]))   # 2x3 of 5.
+    """)
+
+
 def _input_dtype(a, b):
     dts = [x.dtype for x in (a, b) if hasattr(x, "dtype") and not isinstance(x, np.generic)]
     return np.result_type(*dts) if dts else np.dtype(np.float32)

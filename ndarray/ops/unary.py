@@ -178,3 +178,56 @@ stop_gradient = register("stop_gradient", lambda xp, x: x, infer=same, grad=None
                          onnx=_onnx1("Identity"), samples=[Sample(rnd(2, 3))],
                          ref=lambda x: x, aliases=("BlockGrad", "block_grad"),
                          no_grad="stops gradients by definition: its gradient is None")
+
+
+# ---- smooth_l1 (MXNet's elemwise_binary_scalar_op_extended: ``scalar`` is sigma) ----
+def _smooth_l1_kernel(xp, x, scalar=1.0):
+    s2 = float(scalar) ** 2
+    if s2 == 0.0:  # 1/sigma^2 is infinite: all quadratic, times sigma^2 = 0
+        return xp.zeros_like(x)
+    ax = xp.abs(x)
+    res = xp.where(ax > 1.0 / s2, ax - 0.5 / s2, (0.5 * s2) * x * x)
+    return res if res.dtype == x.dtype else res.astype(x.dtype)
+
+
+def _smooth_l1_grad(i, o, g, scalar=1.0):
+    s2 = float(scalar) ** 2
+    x = i[0]
+    if s2 == 0.0:
+        return (F.zeros_like(x),)
+    linear = F.greater(F.abs(x), 1.0 / s2)
+    return (g[0] * F.where(linear, F.sign(x), x * s2),)
+
+
+def _smooth_l1_onnx(g, i, a, o, scalar=1.0):
+    s2 = float(scalar) ** 2
+    dt = a[0].dtype
+    if s2 == 0.0:
+        return g.op("Mul", i[0], g.const(np.asarray(0, dt)))
+    ax = g.op("Abs", i[0])
+    linear = g.op("Greater", ax, g.const(np.asarray(1.0 / s2, dt)))
+    quad = g.op("Mul", g.op("Mul", i[0], i[0]), g.const(np.asarray(0.5 * s2, dt)))
+    return g.op("Where", linear, g.op("Sub", ax, g.const(np.asarray(0.5 / s2, dt))), quad)
+
+
+def _smooth_l1_ref(x, scalar=1.0):
+    s2 = float(scalar) ** 2
+    return np.where(np.abs(x) < 1.0 / s2, 0.5 * (float(scalar) * x) ** 2, np.abs(x) - 0.5 / s2)
+
+
+_KINKED = np.array([[-2.5, -0.6, -0.2], [0.3, 0.8, 1.7]])  # away from +-1 and +-1/4
+
+smooth_l1 = register(
+    "smooth_l1", _smooth_l1_kernel, attrs={"scalar": 1.0}, infer=same, grad=_smooth_l1_grad,
+    onnx=_smooth_l1_onnx, ref=_smooth_l1_ref, second_order=True,
+    samples=[Sample(_KINKED), Sample(_KINKED, scalar=2.0),
+             Sample(np.array([-6.0, -1.5, 0.5, 5.0]), scalar=0.5)],
+    doc="""Smooth L1 (Huber-like) function of MXNet 1.9, elementwise, ``scalar`` being sigma:
+    ``0.5 * (sigma * x)^2`` where ``|x| < 1 / sigma^2``, else ``|x| - 0.5 / sigma^2``.
+    Output: like data.
+
+    Example::
+
+        >>> nd.smooth_l1(nd.array([1, 2, 3, 4]))              # [0.5 1.5 2.5 3.5]
+        >>> nd.smooth_l1(nd.array([0.1, -2]), scalar=2.0)     # [0.02 1.875]
+    """)

@@ -458,7 +458,7 @@ def test_mathematical():
     # arctan
     mathematical_core("arctan", lambda x: mx.sym.arctan(x), lambda x: np.arctan(x),
                       lambda x: 1. / (x ** 2. + 1.), 0.5, 0.5)
-    # (hypot is left out: kiln has no hypot op)
+    # (hypot, a binary op: tests/test_bad_input.py::test_hypot_forward_and_gradient_as_mxnet)
     # degrees
     mathematical_core("degrees",
                       lambda x: mx.sym.degrees(x),
