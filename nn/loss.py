@@ -284,6 +284,11 @@ class SoftmaxCrossEntropyLoss(Loss):
     else ``label`` is a distribution shaped like ``pred``. ``from_logits=True`` means ``pred``
     already holds log-probabilities. Output ``(batch_size,)``.
 
+    Class indices outside ``[0, num_classes)`` are clipped into range, as MXNet's ``pick``
+    does (-1 reads class 0). In checked mode (``kiln.set_checks(True)``) they raise an
+    ``OpError`` instead, eagerly and hybridized alike: the compiled graph checks each call's
+    labels.
+
     Example::
 
         >>> SoftmaxCELoss()(nd.array([[0., 0.]]), nd.array([1]))   # log(2)

@@ -6,6 +6,7 @@ mode, the structure version of all blocks), traces the block's ``forward`` on a 
 and compiles it. While autograd records, one tape node stands for the whole call; its gradient
 runs the symbolically differentiated graph, compiled the same way.
 """
+import threading
 import warnings
 
 import numpy as np
@@ -64,6 +65,7 @@ class CachedGraph:
         self.entries = {}
         self.fast = {}  # a second index into the same entries, for arrays-only calls
         self.trace_count = 0
+        self._lock = threading.RLock()  # held while tracing and changing the cache
 
     def clear(self):
         self.entries.clear()
@@ -101,7 +103,10 @@ class CachedGraph:
         key = (_VERSION[0], tree, tuple(_leaf_key(x) for x in leaves), ctx, STATE.training)
         entry = self.entries.get(key)
         if entry is None or not entry.params_match():
-            entry = self.entries[key] = self._trace(args, leaves, ctx)
+            with self._lock:  # one trace per signature when threads miss together
+                entry = self.entries.get(key)
+                if entry is None or not entry.params_match():
+                    entry = self.entries[key] = self._trace(args, leaves, ctx)
         return entry, leaves
 
     def inference_entry(self):

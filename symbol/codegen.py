@@ -7,6 +7,8 @@ function is reported with the failing node's block path and source line.
 """
 import functools
 import math
+import threading
+import types
 
 from ..base import OpError
 from ..ndarray.ops._xp import relu, relu_backward
@@ -25,14 +27,18 @@ class Compiled:
         try:
             return self.fn(xp, *args)
         except Exception as e:
-            node = self._failing_node(e)
-            if node is None:
-                raise
-            err = OpError(f"{node.op.name} failed while running the compiled graph: "
-                          f"{str(e).splitlines()[0] if str(e) else type(e).__name__} "
-                          f"(node {node.name}, {node.where()})")
-            err.graph_block = node.block  # the hybridized block names the layer (nn/block.py)
-            raise err from e
+            self._reraise(e)
+
+    def _reraise(self, e):
+        """Raise ``e`` (being handled) as an OpError naming the failing node, if known."""
+        node = self._failing_node(e)
+        if node is None:
+            raise  # e: _reraise runs inside the except clause that handles it
+        err = OpError(f"{node.op.name} failed while running the compiled graph: "
+                      f"{str(e).splitlines()[0] if str(e) else type(e).__name__} "
+                      f"(node {node.name}, {node.where()})")
+        err.graph_block = node.block  # the hybridized block names the layer (nn/block.py)
+        raise err from e
 
     def _failing_node(self, exc):
         tb = exc.__traceback__
@@ -45,6 +51,46 @@ class Compiled:
 
     def __repr__(self):
         return self.source
+
+
+class StaticCompiled(Compiled):
+    """A compiled function with persistent (``static_alloc``) buffers. Each thread runs its
+    own copy of the function, with its own buffers, made at its first call: two threads never
+    write into the same buffers, and they still run in parallel where numpy releases the GIL.
+    (A lock would serialize them and cost more per call than the thread-local lookup.)"""
+
+    def __init__(self, fn, source, line_nodes, arg_names, xp):
+        super().__init__(fn, source, line_nodes, arg_names)
+        self.xp = xp
+        self.local = threading.local()
+        self.local.fn = fn  # the compiling thread uses the first copy
+
+    def __call__(self, xp, *args):
+        try:
+            fn = self.local.fn
+        except AttributeError:
+            fn = self.local.fn = self._thread_copy()
+        try:
+            return fn(xp, *args)
+        except Exception as e:
+            self._reraise(e)
+
+    def _thread_copy(self):
+        """The function again, over globals where every buffer is a new one."""
+        ns = dict(self.fn.__globals__)
+        for name, buf in list(ns.items()):
+            if name.startswith("_buf"):
+                ns[name] = _empty_like(self.xp, buf)
+        ns["_own"] = _owner_check({id(v) for k, v in ns.items() if k.startswith("_buf")})
+        return types.FunctionType(self.fn.__code__, ns, self.fn.__name__)
+
+
+def _empty_like(xp, buf):
+    device = getattr(buf, "device", None)
+    if hasattr(device, "__enter__"):  # cupy: allocate on the buffer's GPU
+        with device:
+            return xp.empty(buf.shape, buf.dtype)
+    return xp.empty(buf.shape, buf.dtype)
 
 
 def _literal(v, ns):
@@ -64,7 +110,7 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
     ``args``: entries provided by the caller, in order (graph inputs, parameters, saved values).
     ``targets``: entries to return. Constant nodes are bound into the function's globals.
     ``static_xp``: the array module to preallocate persistent intermediate buffers with
-    (``static_alloc``); such a function must not run in two threads at once.
+    (``static_alloc``); each thread then gets its own buffers (``StaticCompiled``).
     ``op_hook``: ``(callback, monitor_all, ctx)`` (``HybridBlock.register_op_hook``): each op's
     output (and with monitor_all its inputs) is passed to the callback as it is computed.
     ``last_target_first``: schedule the nodes of the last target first (backward graphs).
@@ -111,6 +157,8 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None):
     source = "\n".join(lines) + "\n"
     code = compile(source, "<kiln-graph>", "exec")
     exec(code, ns)  # noqa: S102 - our own generated straight-line code
+    if plan.buffers:
+        return StaticCompiled(ns[name], source, line_nodes, arg_names, static_xp)
     return Compiled(ns[name], source, line_nodes, arg_names)
 
 

@@ -1,9 +1,11 @@
 """Bad input to layers and ops: a clear kiln error (layer class, name and attribute path, the
 shapes or dtypes, the user's file:line), the same eagerly and hybridized; empty batches give
-empty outputs in both modes."""
+empty outputs in both modes; class labels out of range are clipped as in MXNet and raise in
+checked mode (at call time in compiled graphs too); MXNet's smooth_l1 and hypot ops."""
 import inspect
 import sys
 
+import kiln
 import numpy as np
 import pytest
 from kiln import autograd, gluon, nd
@@ -262,3 +264,87 @@ def test_hypot_and_smooth_l1_round_trip_mxnet_json(tmp_path):
     assert '"broadcast_hypot"' in text and '"_hypot_scalar"' in text
     loaded = nn.SymbolBlock.imports(sym_file, ["data"])
     assert np.allclose(loaded(x).asnumpy(), want)
+
+
+# ---- class labels out of range: clipped as in MXNet, raising in checked mode ---------------
+@pytest.fixture
+def checked():
+    """Checked mode on for the test (``kiln.set_checks``), restored after it."""
+    previous = kiln.set_checks(True)
+    yield
+    kiln.set_checks(previous)
+
+
+_PRED = nd.array(np.random.default_rng(0).normal(size=(3, 4)))
+_GOOD, _BAD = nd.array([0, 3, 1]), nd.array([0, 7, -1])
+
+
+def _ce(hybridize, train, label, loss=None):
+    loss = loss or gluon.loss.SoftmaxCrossEntropyLoss()
+    if hybridize:
+        loss.hybridize()
+    if not train:
+        return loss(_PRED, label)
+    with autograd.record():
+        return loss(_PRED, label)
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["predict", "train"])
+@pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
+def test_out_of_range_labels_are_clipped_without_checks(hybridize, train):
+    """MXNet's pick clips (mode='clip'): 7 reads class 3, -1 reads class 0."""
+    got = _ce(hybridize, train, _BAD).asnumpy()
+    assert np.allclose(got, _ce(hybridize, train, nd.array([0, 3, 0])).asnumpy())
+
+
+@pytest.mark.parametrize("train", [False, True], ids=["predict", "train"])
+@pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
+def test_out_of_range_labels_raise_in_checked_mode(hybridize, train, checked):
+    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    want = _ce(hybridize, train, _GOOD, loss)  # hybridized: the graph for these shapes exists
+    with pytest.raises(OpError, match=r"index 7 is outside \[0, 4\) along axis -1 \(2 of 3"):
+        _ce(hybridize, train, _BAD, loss)          # same shapes: the check runs at call time
+    assert np.array_equal(_ce(hybridize, train, _GOOD, loss).asnumpy(), want.asnumpy())
+
+
+@pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
+def test_checked_mode_turned_on_after_compiling_still_checks(hybridize):
+    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    _ce(hybridize, True, _GOOD, loss)
+    previous = kiln.set_checks(True)
+    try:
+        with pytest.raises(OpError, match="outside"):
+            _ce(hybridize, True, _BAD, loss)
+    finally:
+        kiln.set_checks(previous)
+    _ce(hybridize, True, _BAD, loss)   # off again: clipped
+
+
+class _WithLoss(nn.HybridBlock):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.loss = gluon.loss.SoftmaxCrossEntropyLoss()
+
+    def hybrid_forward(self, F, pred, label):
+        return self.loss(pred, label)
+
+
+@pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
+def test_label_error_names_the_loss_block(hybridize, checked):
+    net = _WithLoss()
+    if hybridize:
+        net.hybridize()
+        net(_PRED, _GOOD)
+    with pytest.raises(OpError) as info:
+        net(_PRED, _BAD)
+    msg = str(info.value)
+    assert f"in block loss: SoftmaxCrossEntropyLoss({net.loss.name}), inside _WithLoss(" in msg
+    assert _forward_line(_WithLoss) in msg
+
+
+def test_checked_mode_keeps_what_is_in_range(checked):
+    data = nd.array([[1.0, 2, 3], [4, 5, 6]])
+    assert np.array_equal(nd.pick(data, nd.array([2.7, -0.5])).asnumpy(), [3, 4])  # truncated
+    assert np.array_equal(nd.pick(data, nd.array([4, -1]), mode="wrap").asnumpy(), [2, 6])
+    with pytest.raises(OpError, match="index 3 is outside"):
+        nd.pick(data, nd.array([3, 0]))

@@ -13,13 +13,14 @@ import math
 
 import numpy as np
 
+from ...base import _CHECKS
 from .. import ops as F
 from .._registry import Aval, Sample, register
 from ._cuda_fused import lsp_backward_rows, lsp_rows
 from ._rules import norm_axis
 from ._samples import rnd
 from .activation import _softmax_ref
-from .indexing import _pick_infer, _pick_onnx, scatter_add
+from .indexing import _pick_infer, _pick_onnx, check_index_range, scatter_add
 
 
 class _Plan:
@@ -84,6 +85,8 @@ def _label_positions(xp, index, plan, mode):
 
 def _lsp_kernel(xp, data, index, axis=-1, keepdims=False, mode="clip", scale=1.0,
                 hidden=False):
+    if _CHECKS[0] and mode != "wrap":  # checked mode: labels out of range raise (as pick)
+        check_index_range(index, data.shape[norm_axis(axis, data.ndim, "pick")], axis)
     if xp is not np:  # one CUDA kernel for the usual layout (launches dominate on the GPU)
         res = lsp_rows(xp, data, index, axis, keepdims, mode, scale)
         if res is not None:

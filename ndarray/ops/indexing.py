@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ...base import OpError
+from ...base import _CHECKS, OpError
 from .. import ops as F
 from .._registry import REQUIRED, Aval, Sample, register
 from ._rules import norm_axis
@@ -34,6 +34,20 @@ def norm_index(xp, idx, n, mode):
     if mode == "wrap":
         return xp.mod(idx, n)
     return xp.minimum(xp.maximum(idx, 0), n - 1)  # (xp.clip is slower on small arrays)
+
+
+def check_index_range(index, n, axis):
+    """Checked mode (``kiln.set_checks(True)``): raise where ``mode='clip'`` would clamp an
+    index silently, i.e. one outside ``[0, n)`` (for a loss: a class label out of range).
+    Float indices truncate toward zero as MXNet's cast does, so -0.5 reads 0 and passes."""
+    ok = (index > -1) & (index < n)   # NaN fails both
+    if bool(ok.all()):
+        return
+    bad = index[~ok].reshape(-1)
+    raise OpError(f"index {bad[0].item():g} is outside [0, {n}) along axis {axis} "
+                  f"({bad.size} of {index.size} out of range). Checked mode is on "
+                  f"(kiln.set_checks(True)); without it they are clipped into range, as in "
+                  f"MXNet")
 
 
 def lane_positions(xp, shape, idx, axis):
@@ -394,6 +408,8 @@ def _pick_index(xp, data, index, axis, mode):
 
 
 def _pick_kernel(xp, data, index, axis=-1, keepdims=False, mode="clip"):
+    if _CHECKS[0] and mode != "wrap":
+        check_index_range(index, data.shape[norm_axis(axis, data.ndim, "pick")], axis)
     axis, idx, squeeze = _pick_index(xp, data, index, axis, mode)
     if idx.shape[axis] == 1:
         out = data.reshape(-1)[lane_positions(xp, data.shape, idx, axis)]
