@@ -1,5 +1,9 @@
 """Whole-graph ONNX export and import (MXNet's ``mx.onnx.export_model``).
 
+Import here gives MXNet's ``(sym, arg_params, aux_params)`` (``import_symbol``); the trainable
+``SymbolBlock`` is built one layer up, by ``SymbolBlock.from_onnx`` (export/ never imports
+nn/).
+
 The exporter lowers the optimized inference graph (parameters as initializers, BatchNorm folded
 into the preceding Convolution/FullyConnected) through each op's ``onnx`` facet, cleans the ONNX
 graph (``onnx_passes``), makes dynamic axes symbolic, checks the model with
@@ -324,32 +328,13 @@ def _example_feed(examples, data, shapes, types):
     return feed
 
 
-def import_model(model_or_path, ctx=None):
-    """An ONNX model as a ``SymbolBlock`` with trainable parameters.
-
-    Graph inputs keep their ONNX names; BatchNorm statistics become ``grad_req='null'``
-    parameters. ``import_symbol`` gives MXNet's ``(sym, arg_params, aux_params)`` instead.
-
-    Example::
-
-        >>> net = kiln.export.onnx.import_model("model.onnx")
-        >>> y = net(nd.ones((1, 3, 32, 32)))
-    """
-    from ..nn.symbol_block import SymbolBlock
-    from ..symbol.graph import topo_order
-    from ..symbol.symbol import Symbol as _Symbol
-    sym, arg_params, aux_params = import_symbol(model_or_path)
-    inputs = [_Symbol([(n, 0)]) for n in topo_order(sym._entries)
-              if n.kind == "var" and n.meta.get("input")]
-    block = SymbolBlock(sym, inputs)
-    values = dict(arg_params)
-    values.update(aux_params)
-    for name, p in block.collect_params().items():
-        if name in values:
-            p.shape = tuple(values[name].shape)
-            p.initialize(ctx=ctx)
-            p.set_data(values[name])
-    return block
+def __getattr__(name):
+    if name == "import_model":   # it returned a SymbolBlock, which export/ cannot build
+        raise AttributeError(
+            "kiln.export.onnx.import_model moved up to nn/: use "
+            "kiln.gluon.SymbolBlock.from_onnx(path) (or kiln.onnx.import_to_gluon) for a "
+            "block, kiln.export.onnx.import_symbol(path) for (sym, arg_params, aux_params)")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["export_model", "import_model", "import_symbol", "ExportError"]
+__all__ = ["export_model", "import_symbol", "ExportError"]

@@ -1,5 +1,10 @@
 """Read an ONNX model into a kiln Symbol built from registry ops.
 
+A file that is not a valid ONNX model for kiln (unreadable, no graph, no inputs, structure
+refused by ``onnx.checker``, an operator kiln cannot convert) raises ``FileFormatError`` naming
+it. Constant folding never materializes a value larger than ``max(FOLD_MIN_BYTES, the bytes of
+the model's initializers)``: output sizes are inferred before anything is evaluated.
+
 Float initializers become parameters (``arg_params``; BatchNormalization's mean/variance become
 ``aux_params``); Constant nodes, integer initializers and anything computed only from them (the
 ``Shape -> Gather -> Concat -> Reshape`` patterns, with static input shapes) are evaluated at
@@ -10,11 +15,14 @@ Example::
     >>> sym, arg_params, aux_params = import_model("net.onnx")
     >>> out = sym.eval(data=x, **arg_params, **aux_params)
 """
+import math
+import os
+
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from ..base import MXNetError
+from ..base import FileFormatError, MXNetError
 from ..ndarray import _registry
 from ..ndarray.ndarray import NDArray
 from ..symbol.graph import Node, hashable
@@ -23,14 +31,36 @@ from .onnx_import_ops import CONVERTERS
 from .onnx_import_shape import track
 from .onnx_passes import value_types
 
+FOLD_MIN_BYTES = 1 << 24
+# folding these (convolutions, pooling) in onnx's reference evaluator costs more than running
+# them: they stay graph nodes even when every input is constant
+_NO_FOLD = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalMaxPool",
+            "GlobalAveragePool", "BatchNormalization", "InstanceNormalization",
+            "LayerNormalization"}
+# outputs no larger than the inputs (a bound when shape inference cannot say)
+_SIZE_KEEPING = {"Identity", "Cast", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
+                 "Slice", "Neg", "Abs", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Floor",
+                 "Ceil", "Sign", "Not", "Erf", "Reciprocal", "Clip", "Softmax", "LogSoftmax",
+                 "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd"}
+
 
 class Importer:
     """State while converting one graph: tensors, static values, parameters."""
 
     def __init__(self, model):
         self.model = model
-        self.types = value_types(model)
-        self.inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+        try:
+            self.types = value_types(model)
+        except Exception as e:   # onnx's shape inference refusing the graph
+            raise MXNetError(f"ONNX import: shape inference fails: {e}") from None
+        self.inits = {}
+        for t in model.graph.initializer:
+            try:
+                self.inits[t.name] = numpy_helper.to_array(t)
+            except Exception as e:   # onnx's decoding of a damaged tensor, in many ways
+                raise MXNetError(f"ONNX import: initializer {t.name!r} cannot be read "
+                                 f"({type(e).__name__}: {e})") from None
+        self.limit = max(FOLD_MIN_BYTES, sum(v.nbytes for v in self.inits.values()))
         self.static = {k: v for k, v in self.inits.items() if v.dtype.kind != "f"}
         self.entries, self.params, self.aux = {}, {}, set()
         self.symdims = {}   # symbolic shape tensors (see onnx_import_shape)
@@ -82,6 +112,12 @@ class Importer:
         self.entries[name] = (node, 0)
         return self.entries[name]
 
+    def check_bytes(self, nbytes, what):
+        """Refuse to materialize more than ``self.limit`` bytes for ``what``."""
+        if nbytes > self.limit:
+            raise MXNetError(f"ONNX import: {what} would materialize {nbytes} bytes, more than "
+                             f"the limit of {self.limit} (the model's initializers' size)")
+
     def mark_aux(self, name):
         entry = self.t(name)
         if entry[0].kind == "var":
@@ -107,7 +143,7 @@ def _clean(name):
 
 
 def _fold(model, node, imp):
-    """Evaluate a node whose inputs are all static values."""
+    """Evaluate a node whose inputs are all static values (outputs' sizes checked first)."""
     from onnx.reference import ReferenceEvaluator
     if node.op_type == "Shape":
         shape = np.asarray(imp.shape(node.input[0]), np.int64)
@@ -119,10 +155,39 @@ def _fold(model, node, imp):
     outs = [helper.make_value_info(o, onnx.TypeProto()) for o in node.output]
     graph = helper.make_graph([node], "fold", [], outs, initializer=inits)
     m = helper.make_model(graph, opset_imports=list(model.opset_import))
-    return [np.asarray(r) for r in ReferenceEvaluator(m).run(None, {})]
+    imp.check_bytes(_folded_bytes(m, node, imp), f"folding constant node "
+                                                 f"{node.name or node.output[0]!r}")
+    try:
+        return [np.asarray(r) for r in ReferenceEvaluator(m).run(None, {})]
+    except Exception as e:   # onnx's reference evaluator, on values read from the file
+        raise MXNetError(f"ONNX import: cannot evaluate constant node "
+                         f"{node.name or node.output[0]!r} ({node.op_type}): "
+                         f"{type(e).__name__}: {e}") from None
+
+
+def _folded_bytes(m, node, imp):
+    """The bytes a fold's outputs take, from ONNX shape inference (nothing is evaluated)."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(m, strict_mode=True, data_prop=True)
+        total = 0
+        for vi in inferred.graph.output:
+            tt = vi.type.tensor_type
+            dims = [d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim]
+            if not tt.HasField("shape") or None in dims or any(d < 0 for d in dims):
+                raise ValueError("an output shape is not static")
+            size = helper.tensor_dtype_to_np_dtype(tt.elem_type).itemsize
+            total += math.prod(dims) * size
+        return total
+    except Exception as e:   # onnx's shape inference refusing the node, in many ways
+        if node.op_type in _SIZE_KEEPING:
+            return sum(np.asarray(imp.value(i)).nbytes for i in node.input if i)
+        raise MXNetError(f"ONNX import: cannot bound the size of constant node "
+                         f"{node.name or node.output[0]!r} ({node.op_type}): {e}") from None
 
 
 def _is_static(imp, node):
+    if node.op_type in _NO_FOLD:
+        return False
     if node.op_type == "Shape":
         t = imp.types.get(node.input[0])
         return t is not None and t[1] is not None and None not in t[1]
@@ -133,12 +198,76 @@ def _is_static(imp, node):
 
 
 def import_model(model_or_path):
-    """``(sym, arg_params, aux_params)`` from an ONNX file or ModelProto.
+    """``(sym, arg_params, aux_params)`` from an ONNX file (path), its bytes, a binary file
+    object or a ModelProto.
 
-    Raises MXNetError listing every ONNX operator kiln cannot convert.
+    Raises ``FileFormatError`` naming the file when it is unreadable, has no graph or no
+    inputs, fails ``onnx.checker``, uses ONNX operators kiln cannot convert (all listed), or
+    would materialize constants beyond the folding limit.
+
+    Example::
+
+        >>> sym, arg_params, aux_params = import_model("net.onnx")
     """
-    model = onnx.load(model_or_path) if not isinstance(model_or_path, onnx.ModelProto) \
-        else model_or_path
+    model, source = read_model(model_or_path)
+    try:
+        _check_model(model, source)
+        return _import(model)
+    except FileFormatError:
+        raise
+    except MXNetError as e:
+        raise FileFormatError(source, str(e)) from None
+
+
+def read_model(model_or_path):
+    """``(ModelProto, source)`` from a path (external data loaded), bytes, a binary file object
+    or a ModelProto; ``source`` names the file in messages. An unreadable file raises
+    ``FileFormatError`` naming it; a missing one ``FileNotFoundError``."""
+    if isinstance(model_or_path, onnx.ModelProto):
+        return model_or_path, None
+    if isinstance(model_or_path, (bytes, bytearray, memoryview)):
+        source, blob = "<bytes>", bytes(model_or_path)
+    elif hasattr(model_or_path, "read"):
+        source, blob = str(getattr(model_or_path, "name", "<file object>")), model_or_path.read()
+    elif isinstance(model_or_path, (str, os.PathLike)):
+        source = os.fspath(model_or_path)
+        with open(source, "rb") as f:   # a missing file is FileNotFoundError, as for open()
+            blob = f.read()
+    else:
+        raise TypeError(f"import_model: expected a path, bytes, a file object or a ModelProto, "
+                        f"got {type(model_or_path).__name__}")
+    try:
+        model = onnx.load_model_from_string(blob)
+        if isinstance(model_or_path, (str, os.PathLike)):
+            from onnx.external_data_helper import load_external_data_for_model
+            load_external_data_for_model(model, os.path.dirname(os.path.abspath(source)))
+    except Exception as e:   # protobuf and onnx report damaged files in many ways
+        raise FileFormatError(source, f"not a readable ONNX model ({type(e).__name__}: "
+                                      f"{e})") from None
+    return model, source
+
+
+def _check_model(model, source):
+    """The structure kiln relies on, then onnx.checker's own checks."""
+    graph = model.graph
+    if not model.HasField("graph") or not graph.output:
+        raise MXNetError("ONNX import: the model has no graph outputs (an empty or damaged "
+                         "file?)")
+    inits = {t.name for t in graph.initializer}
+    if not [vi for vi in graph.input if vi.name not in inits]:
+        raise MXNetError("ONNX import: the model has no inputs")
+    if not any(o.domain in ("", "ai.onnx") for o in model.opset_import):
+        raise MXNetError("ONNX import: the model names no ai.onnx opset")
+    try:
+        if model.ByteSize() < (1 << 31) - (1 << 20):
+            onnx.checker.check_model(model)
+    except Exception as e:   # onnx.checker's ValidationError and its parsing errors
+        raise MXNetError(f"ONNX import: onnx.checker refuses the model: "
+                         f"{str(e).strip().splitlines()[0] if str(e).strip() else e!r}") \
+            from None
+
+
+def _import(model):
     imp = Importer(model)
     graph = model.graph
     bad = sorted({n.op_type for n in graph.node if n.op_type not in CONVERTERS and
@@ -150,32 +279,15 @@ def import_model(model_or_path):
             continue
         tt = vi.type.tensor_type
         shape = tuple(d.dim_value if d.HasField("dim_value") else 0 for d in tt.shape.dim)
-        dtype = helper.tensor_dtype_to_np_dtype(tt.elem_type)
+        try:
+            dtype = helper.tensor_dtype_to_np_dtype(tt.elem_type)
+        except Exception:   # onnx's KeyError for an unknown element type
+            raise MXNetError(f"ONNX import: input {vi.name!r} has no known element "
+                             f"type") from None
         node = Node("var", name=vi.name, meta={"shape": shape, "dtype": dtype, "input": True})
         imp.entries[vi.name] = (node, 0)
     for node in graph.node:
-        if _is_static(imp, node):
-            if node.op_type == "Constant":
-                vals = [numpy_helper.to_array(node.attribute[0].t)] \
-                    if node.attribute[0].name == "value" else _fold(model, node, imp)
-            else:
-                vals = _fold(model, node, imp)
-            imp.static.update(zip(node.output, vals))
-            continue
-        if track(imp, node):
-            continue
-        try:
-            outs = CONVERTERS[node.op_type](imp, node)
-        except MXNetError:
-            raise
-        except Exception as e:
-            raise MXNetError(f"ONNX import: cannot convert {node.op_type} node "
-                             f"{node.name or node.output[0]!r}: {e}") from e
-        outs = [outs] if isinstance(outs, tuple) and len(outs) == 2 and \
-            isinstance(outs[0], Node) else list(outs)
-        for name, entry in zip(node.output, outs):
-            if name:
-                imp.entries[name] = entry
+        _convert(model, imp, node)
     entries = [imp.t(o.name) for o in graph.output]
     sym = Symbol(entries)
     used = set(sym.list_inputs())
@@ -184,4 +296,38 @@ def import_model(model_or_path):
     return sym, arg, aux
 
 
-__all__ = ["import_model"]
+def _convert(model, imp, node):
+    """Fold one node into static values, track it as a shape, or convert it to kiln ops."""
+    if _is_static(imp, node):
+        if node.op_type == "Constant":
+            value = next((a for a in node.attribute if a.name == "value"), None)
+            vals = [_tensor(value.t, node)] if value is not None else _fold(model, node, imp)
+        else:
+            vals = _fold(model, node, imp)
+        imp.static.update(zip(node.output, vals))
+        return
+    try:
+        if track(imp, node):
+            return
+        outs = CONVERTERS[node.op_type](imp, node)
+    except MXNetError:
+        raise
+    except Exception as e:
+        raise MXNetError(f"ONNX import: cannot convert {node.op_type} node "
+                         f"{node.name or node.output[0]!r}: {e}") from e
+    outs = [outs] if isinstance(outs, tuple) and len(outs) == 2 and \
+        isinstance(outs[0], Node) else list(outs)
+    for name, entry in zip(node.output, outs):
+        if name:
+            imp.entries[name] = entry
+
+
+def _tensor(t, node):
+    try:
+        return numpy_helper.to_array(t)
+    except Exception as e:   # onnx's decoding of a damaged tensor
+        raise MXNetError(f"ONNX import: the value of Constant node "
+                         f"{node.name or node.output[0]!r} cannot be read ({e})") from None
+
+
+__all__ = ["import_model", "read_model"]

@@ -3,6 +3,8 @@
 A converter ``fn(imp, node)`` returns the kiln entry (or list of entries) for the node's
 outputs, building registry ops with ``imp.op(node, kiln_name, inputs, **attrs)``.
 """
+import math
+
 import numpy as np
 from onnx import helper
 
@@ -142,7 +144,7 @@ def _flatten(imp, n):
     if axis == 0:
         return imp.op(n, "reshape", [imp.t(n.input[0])], shape=(1, -1))
     shape = imp.shape(n.input[0])
-    return imp.op(n, "reshape", [imp.t(n.input[0])], shape=(-1, int(np.prod(shape[axis:]))))
+    return imp.op(n, "reshape", [imp.t(n.input[0])], shape=(-1, math.prod(shape[axis:])))
 
 
 def _reshape(imp, n):
@@ -241,6 +243,7 @@ def _layer_norm(imp, n):
     if beta is None:
         from ..symbol.graph import Node
         c = imp.shape(n.input[0])[-1]
+        imp.check_bytes(4 * c, f"LayerNormalization {n.name!r}'s zero beta")
         beta = (Node("const", value=np.zeros(c, np.float32)), 0)
     return imp.op(n, "layer_norm", [imp.t(n.input[0]), imp.t(n.input[1]), beta], axis=-1,
                   eps=float(a.get("epsilon", 1e-5)))

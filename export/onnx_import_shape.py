@@ -14,10 +14,20 @@ from ..base import MXNetError
 _PASS = ("Unsqueeze", "Squeeze", "Cast", "Identity", "Reshape")
 
 
+_MAX_ITEMS = 64   # a shape tensor has one item per axis: larger static values are not shapes
+
+
+class _NotShape(Exception):
+    """A static value too large to be a shape tensor: the node is converted as an op."""
+
+
 def _items(imp, name):
     if name in imp.symdims:
         return list(imp.symdims[name])
-    return [int(v) for v in np.asarray(imp.static[name]).reshape(-1)]
+    value = np.asarray(imp.static[name])
+    if value.size > _MAX_ITEMS:
+        raise _NotShape(name)
+    return [int(v) for v in value.reshape(-1)]
 
 
 def _shape_of(imp, node):
@@ -40,6 +50,13 @@ def _slice(imp, node, src):
 
 def track(imp, node):
     """Record ``node``'s output if it computes a symbolic shape; True when handled."""
+    try:
+        return _track(imp, node)
+    except _NotShape:
+        return False
+
+
+def _track(imp, node):
     op = node.op_type
     if op == "Shape":
         items = _shape_of(imp, node)
@@ -50,8 +67,8 @@ def track(imp, node):
             return False
         src = _items(imp, ins[0])
         if op == "Gather":
-            idx = np.asarray(imp.static.get(node.input[1], []), np.int64).reshape(-1)
-            items = [src[int(i)] for i in idx] if node.input[1] in imp.static else None
+            items = [src[i] for i in _items(imp, node.input[1])] \
+                if node.input[1] in imp.static else None
         elif op == "Slice":
             items = _slice(imp, node, src)
         elif op == "Concat":

@@ -98,6 +98,32 @@ class SymbolBlock(HybridBlock):
                 p.shape = tuple(av.shape)
 
     @staticmethod
+    def from_onnx(model_or_path, ctx=None):
+        """An ONNX model (path, bytes or ModelProto) as a SymbolBlock with trainable parameters.
+
+        Graph inputs keep their ONNX names; BatchNorm statistics become ``grad_req='null'``
+        parameters. A file kiln cannot import raises ``FileFormatError`` naming it;
+        ``kiln.export.onnx.import_symbol`` gives MXNet's ``(sym, arg_params, aux_params)``.
+
+        Example::
+
+            >>> net = SymbolBlock.from_onnx("model.onnx")
+            >>> y = net(nd.ones((1, 3, 32, 32)))
+        """
+        from ..export.onnx import import_symbol
+        sym, arg_params, aux_params = import_symbol(model_or_path)
+        values = {**arg_params, **aux_params}
+        inputs = [Symbol([(n, 0)]) for n in topo_order(sym._entries)
+                  if n.kind == "var" and n.name not in values]
+        block = SymbolBlock(sym, inputs)
+        for name, p in block.collect_params().items():
+            if name in values:
+                p.shape = tuple(values[name].shape)
+                p.initialize(ctx=ctx)
+                p.set_data(values[name])
+        return block
+
+    @staticmethod
     def imports(symbol_file, input_names, param_file=None, ctx=None, allow_missing=False,
                 ignore_extra=False):
         """Load ``*-symbol.json`` (+ ``.params``) written by ``export`` or by MXNet 1.x."""

@@ -359,3 +359,97 @@ def test_step_with_a_batch_size_that_is_not_positive(batch_size):
     assert isinstance(ei.value, MXNetError)
     with pytest.raises(ValueError, match="batch_size must be positive"):
         trainer.update(batch_size)
+
+
+# ---- ONNX import --------------------------------------------------------------------------------
+def _onnx_model(nodes, inputs=("x",), inits=(), outputs=("y",), shape=(2, 3)):
+    from onnx import TensorProto, helper, numpy_helper
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info(i, TensorProto.FLOAT, list(shape))
+                     for i in inputs],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, list(shape)) for o in outputs],
+        initializer=[numpy_helper.from_array(np.asarray(v), k) for k, v in inits])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _relu_model():
+    from onnx import helper
+    return _onnx_model([helper.make_node("Relu", ["x"], ["y"])])
+
+
+@pytest.mark.parametrize("blob,match", [(b"", "no graph outputs"),
+                                        (b"\x08\x07\x12\xff\xff\xff\xff\x0f", "not a readable"),
+                                        (b"\xff" * 64, "not a readable")],
+                         ids=["empty", "bad-length", "garbage"])
+def test_onnx_import_of_empty_or_corrupt_files_names_the_path(tmp_path, blob, match):
+    from kiln.export.onnx import import_symbol
+    path = tmp_path / "m.onnx"
+    path.write_bytes(blob)
+    with pytest.raises(FileFormatError, match=match) as ei:
+        import_symbol(str(path))
+    assert ei.value.path == str(path)
+
+
+def test_onnx_import_truncated_file_names_the_path(tmp_path):
+    from kiln.export.onnx import import_symbol
+    from kiln.gluon import SymbolBlock
+    blob = _relu_model().SerializeToString()
+    path = tmp_path / "cut.onnx"
+    path.write_bytes(blob[:len(blob) // 2])
+    for load in (import_symbol, SymbolBlock.from_onnx):
+        with pytest.raises(FileFormatError) as ei:
+            load(str(path))
+        assert ei.value.path == str(path)
+    sym, _, _ = import_symbol(_relu_model().SerializeToString())   # bytes load too
+    assert sym.list_inputs() == ["x"]
+
+
+def test_onnx_model_without_inputs_is_refused(tmp_path):
+    from kiln.export.onnx import import_symbol
+    from onnx import helper
+    model = _onnx_model([helper.make_node("Relu", ["c"], ["y"])], inputs=(),
+                        inits=[("c", np.ones((2, 3), np.float32))])
+    with pytest.raises(FileFormatError, match="no inputs"):
+        import_symbol(model)
+
+
+def test_onnx_constant_folding_is_bounded_before_allocating():
+    from kiln.export.onnx import import_symbol
+    from onnx import helper
+    # y = x + float(Expand(1, [4096, 4096])): folding the int64 Expand would make 128 MB
+    model = _onnx_model(
+        [helper.make_node("Expand", ["one", "big"], ["e"]),
+         helper.make_node("Cast", ["e"], ["f"], to=1), helper.make_node("Add", ["x", "f"], ["y"])],
+        inits=[("one", np.array([1], np.int64)), ("big", np.array([4096, 4096], np.int64))],
+        shape=(4096, 4096))
+    out, peak = peak_bytes(import_symbol, model)
+    assert isinstance(out, FileFormatError) and "materialize" in str(out), out
+    assert peak < 32 * MB
+
+
+def test_onnx_layer_norm_zero_beta_is_bounded():
+    from kiln.export.onnx import import_symbol
+    from onnx import helper
+    model = _onnx_model([helper.make_node("LayerNormalization", ["x", "s"], ["y"])],
+                        inits=[("s", np.ones((1,), np.float32))], shape=(1, 1 << 24))
+    out, peak = peak_bytes(import_symbol, model)
+    assert isinstance(out, FileFormatError) and "materialize" in str(out), out
+    assert peak < 32 * MB
+
+
+def test_export_never_imports_nn():
+    import ast
+    import os
+
+    import kiln.export
+    folder = os.path.dirname(kiln.export.__file__)
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py"):
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                tree = ast.parse(f.read())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom):
+                    target = "." * node.level + (node.module or "")
+                    assert not target.startswith(("..nn", "kiln.nn")), (name, target)
+    with pytest.raises(AttributeError, match="SymbolBlock.from_onnx"):
+        assert kiln.export.onnx.import_model is None   # raises

@@ -5,7 +5,7 @@ import numpy as np
 import onnx
 import pytest
 from kiln import nd
-from kiln.export.onnx import ExportError, export_model, import_model, import_symbol
+from kiln.export.onnx import ExportError, export_model, import_symbol
 from kiln.export.onnx_builder import MIN_IR
 from kiln.export.onnx_verify import session
 from onnx.reference import ReferenceEvaluator
@@ -239,7 +239,7 @@ def test_op_mix_round_trip_and_groups(tmp_path, opset):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_import_model_gives_a_trainable_symbolblock(tmp_path):
+def test_from_onnx_gives_a_trainable_symbolblock(tmp_path):
     from kiln import autograd, gluon, nd
     net = gluon.nn.HybridSequential()
     net.add(gluon.nn.Conv2D(3, 3, padding=1), gluon.nn.BatchNorm(), gluon.nn.Activation("relu"),
@@ -248,7 +248,7 @@ def test_import_model_gives_a_trainable_symbolblock(tmp_path):
     x = nd.array(np.random.default_rng(0).normal(size=(2, 2, 5, 5)))
     net(x)
     path = net.export_onnx(str(tmp_path / "a.onnx"), x)
-    block = import_model(path)
+    block = gluon.SymbolBlock.from_onnx(path)
     np.testing.assert_allclose(block(x).asnumpy(), net(x).asnumpy(), rtol=1e-5, atol=1e-5)
     again = block.export_onnx(str(tmp_path / "b.onnx"), x)   # export -> import -> export
     import onnxruntime as ort

@@ -71,15 +71,15 @@ def import_to_gluon(model_file, ctx=None):
 
     Example: ``net = import_to_gluon('net.onnx', kiln.cpu()); y = net(x)``.
     """
-    from ..export.onnx import import_model as _to_block
-    return _to_block(model_file, ctx=ctx)
+    from ..nn.symbol_block import SymbolBlock
+    return SymbolBlock.from_onnx(model_file, ctx=ctx)
 
 
 def get_model_metadata(model_file):
     """``{'input_tensor_data': [(name, shape)], 'output_tensor_data': [(name, shape)]}`` of an
     ONNX file's graph inputs (initializers excluded) and outputs; unknown sizes are 0."""
-    import onnx
-    graph = onnx.load(model_file).graph
+    from ..export.onnx_import import read_model
+    graph = read_model(model_file)[0].graph
     inits = {t.name for t in graph.initializer}
 
     def shapes(values):
