@@ -9,6 +9,7 @@ import numpy as np
 from onnx import helper
 
 from ..base import MXNetError
+from ..ndarray._registry import param_shapes
 
 _INT_BIG = 2 ** 62
 
@@ -242,7 +243,7 @@ def _layer_norm(imp, n):
     beta = imp.t(n.input[2]) if len(n.input) > 2 and n.input[2] else None
     if beta is None:
         from ..symbol.graph import Node
-        c = imp.shape(n.input[0])[-1]
+        (c,) = param_shapes("layer_norm", imp.shape(n.input[0]), axis=-1)["beta"]
         imp.check_bytes(4 * c, f"LayerNormalization {n.name!r}'s zero beta")
         beta = (Node("const", value=np.zeros(c, np.float32)), 0)
     return imp.op(n, "layer_norm", [imp.t(n.input[0]), imp.t(n.input[1]), beta], axis=-1,

@@ -7,6 +7,9 @@ An op is defined once with its facets (see docs/architecture.md):
 * ``grad(ins, outs, gouts, **attrs)``: input gradients written with registry ops.
 * ``onnx(g, ins, attrs, avals)``: the lowering through ``kiln.export``'s builder ``g``.
 * ``samples``: small inputs for the registry-walking tests; ``ref``: a numpy reference.
+* ``param_shapes(data_aval, **attrs)``: ``{input name: shape}`` of the parameter inputs (weight,
+  bias, gamma...) that the data's shape determines; layers' deferred initialization,
+  ``sym.infer_shape`` and the ONNX importer read it through ``param_shapes(op, shape, **attrs)``.
 
 ``invoke`` runs the kernel eagerly (recording a tape node while autograd records), or hands the
 call to the tracer installed by ``hybridize`` when an input is a traced symbol.
@@ -102,8 +105,10 @@ class Op:
     def __init__(self, name, kernel, *, inputs=("data",), attrs=None, infer=None, grad=None,
                  onnx=None, samples=(), ref=None, num_outputs=1, save_outputs=False,
                  second_order=False, no_grad=None, no_onnx=None, no_ref=None, uses_mode=False,
-                 mutates=(), random=False, ignored=(), doc=None, aliases=(), places=False):
+                 mutates=(), random=False, ignored=(), doc=None, aliases=(), places=False,
+                 param_shapes=None):
         self.name, self.kernel, self.infer, self.grad, self.onnx = name, kernel, infer, grad, onnx
+        self.param_shapes = param_shapes
         self.inputs = tuple(inputs)
         self.variadic = bool(self.inputs) and self.inputs[-1].startswith("*")
         self.attrs = dict(attrs or {})
@@ -220,6 +225,23 @@ def get(name):
     if op is None:
         raise KeyError(f"no operator named {name!r}")
     return op
+
+
+def param_shapes(op, data_shape, **attrs):
+    """``{input name: shape}`` of ``op``'s parameter inputs for a data input of ``data_shape``.
+
+    ``op`` is an Op, a name or an alias; ``attrs`` are the call's attributes (the op's defaults
+    fill the rest, other keys are ignored). ``{}`` for an op without the ``param_shapes`` facet.
+
+    Example: ``param_shapes("Convolution", (8, 3, 32, 32), kernel=(3, 3), num_filter=16)`` is
+    ``{"weight": (16, 3, 3, 3), "bias": (16,)}``.
+    """
+    op = get(op) if isinstance(op, str) else op
+    if op.param_shapes is None:
+        return {}
+    full = {k: attrs.get(k, v) for k, v in op.attrs.items()}
+    data = Aval(tuple(int(d) for d in data_shape), None)
+    return {k: tuple(int(d) for d in s) for k, s in op.param_shapes(data, **full).items()}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ Example::
 """
 import numpy as np
 
+from ..ndarray._registry import param_shapes
 from .activations import Activation
 from .block import HybridBlock
 
@@ -60,8 +61,8 @@ class Dense(HybridBlock):
                 self.act = None
 
     def infer_shape(self, x, *args):
-        in_units = int(np.prod(x.shape[1:])) if self._flatten else x.shape[-1]
-        self.weight.shape = (self._units, in_units)
+        self.weight.shape = param_shapes("fully_connected", x.shape, num_hidden=self._units,
+                                         flatten=self._flatten)["weight"]
 
     def hybrid_forward(self, F, x, weight, bias=None):
         out = F.FullyConnected(x, weight, bias, num_hidden=self._units, no_bias=bias is None,
@@ -119,13 +120,18 @@ class _Norm(HybridBlock):
                                     allow_deferred_init=True,
                                     differentiable=center or not fixed)
 
+    _op = "layer_norm"  # the op whose param_shapes facet sizes gamma and beta
+
     def _channel_params(self):
         return (self.gamma, self.beta)
 
+    def _op_data_shape(self, shape):
+        return shape
+
     def infer_shape(self, x, *args):
-        channels = x.shape[self._axis]
-        for p in self._channel_params():
-            p.shape = (channels,)
+        shapes = param_shapes(self._op, self._op_data_shape(x.shape), axis=self._axis)
+        for p, name in zip(self._channel_params(), ("gamma", "beta", "moving_mean", "moving_var")):
+            p.shape = shapes[name]
 
     def __repr__(self):
         in_channels = self.gamma.shape[0]
@@ -178,6 +184,7 @@ class BatchNorm(_Norm):
                                            allow_deferred_init=True, differentiable=False)
 
     _fuse_relu = False
+    _op = "batch_norm"
 
     def _channel_params(self):
         return (self.gamma, self.beta, self.running_mean, self.running_var)
@@ -234,6 +241,13 @@ class InstanceNorm(_Norm):
         self._axis = axis
         self._epsilon = epsilon
         self._make_affine(in_channels, center, scale, gamma_initializer, beta_initializer)
+
+    _op = "instance_norm"
+
+    def _op_data_shape(self, shape):  # the op sees the channel axis moved to 1
+        shape = list(shape)
+        shape[1], shape[self._axis] = shape[self._axis], shape[1]
+        return shape
 
     def hybrid_forward(self, F, x, gamma, beta):
         if self._axis == 1:

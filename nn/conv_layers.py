@@ -16,6 +16,7 @@ Example::
 """
 import numbers
 
+from ..ndarray._registry import param_shapes
 from .activations import Activation
 from .block import HybridBlock
 
@@ -88,15 +89,13 @@ class _Conv(HybridBlock):
         return self._kwargs["layout"].endswith("C")
 
     def _weight_shape(self, in_channels):
-        groups = self._kwargs["num_group"]
-        kernel = tuple(self._kwargs["kernel"])
-        if self._op_name == "Deconvolution":
-            lead, per_group = in_channels, self._channels // groups
-        else:
-            lead, per_group = self._channels, in_channels // groups
+        # the op's rule, for its channel-first input; channel-last layers store the weight
+        # with the channels last too (MXNet's OHWI), and transpose it for the op
+        data = (0, in_channels) + (1,) * len(self._kwargs["kernel"])
+        shape = param_shapes(self._op_name, data, **self._kwargs)["weight"]
         if self._channel_last:
-            return (lead,) + kernel + (per_group,)
-        return (lead, per_group) + kernel
+            return shape[:1] + shape[2:] + shape[1:2]
+        return shape
 
     def infer_shape(self, x, *args):
         self.weight.shape = self._weight_shape(x.shape[self._kwargs["layout"].find("C")])

@@ -11,35 +11,8 @@ import os
 import numpy as np
 
 from ..base import MXNetError, OpError
-from ..ndarray._registry import Aval
+from ..ndarray._registry import Aval, param_shapes
 from .graph import is_entry, topo_order
-
-
-def _param_shapes(op_name, attrs, data_shape):
-    """Shapes of an op's parameter inputs from its data shape (MXNet's backward inference)."""
-    if data_shape is None:
-        return {}
-    c_axis = attrs.get("axis", 1)
-    if op_name == "fully_connected":
-        n = attrs["num_hidden"]
-        k = int(np.prod(data_shape[1:])) if attrs.get("flatten", True) else data_shape[-1]
-        return {1: (n, k), 2: (n,)}
-    if op_name == "convolution":
-        f, g = attrs["num_filter"], attrs.get("num_group", 1)
-        return {1: (f, data_shape[1] // g) + tuple(attrs["kernel"]), 2: (f,)}
-    if op_name == "deconvolution":
-        f, g = attrs["num_filter"], attrs.get("num_group", 1)
-        return {1: (data_shape[1], f // g) + tuple(attrs["kernel"]), 2: (f,)}
-    if op_name in ("batch_norm", "layer_norm", "instance_norm"):
-        c = data_shape[c_axis if op_name != "instance_norm" else 1]
-        return {k: (c,) for k in range(1, 5)}
-    if op_name == "group_norm":
-        return {1: (attrs.get("num_groups", 1),), 2: (attrs.get("num_groups", 1),)}
-    if op_name == "embedding":
-        return {1: (attrs["input_dim"], attrs["output_dim"])}
-    if op_name == "leaky_relu" and attrs.get("act_type") == "prelu":
-        return {1: (data_shape[1],)}
-    return {}
 
 
 def _param_dtype(op_name, attrs, data_dtype):
@@ -68,9 +41,11 @@ def infer_avals(sym, shapes, dtypes=None, partial=False):
             data = node.inputs[0] if node.inputs else None
             dav = known.get((data[0].id, data[1])) if is_entry(data) else None
             attrs = _attrs(node)
-            for k, shp in _param_shapes(node.op.name, attrs,
-                                        dav.shape if dav else None).items():
-                if k < len(node.inputs) and is_entry(node.inputs[k]):
+            # MXNet's backward inference: parameter shapes from the data's (the op's facet)
+            shapes = param_shapes(node.op, dav.shape, **attrs) if dav else {}
+            for k, name in enumerate(n.lstrip("*").rstrip("?") for n in node.op.inputs):
+                shp = shapes.get(name)
+                if shp is not None and k < len(node.inputs) and is_entry(node.inputs[k]):
                     var = node.inputs[k][0]
                     if var.kind == "var" and var.name not in var_shape:
                         var_shape[var.name] = shp

@@ -430,6 +430,12 @@ def _leaky_samples():
     return s
 
 
+def _leaky_param_shapes(x, act_type="leaky", **_):
+    """prelu's ``gamma``: ``(C,)`` for ``x (N, C, ...)`` (MXNet's default; gamma may also be
+    ``(1,)`` or cover axes 0 and 1); the other types have no parameter."""
+    return {"gamma": (x.shape[1],)} if act_type == "prelu" else {}
+
+
 def _leaky_infer(x, gamma=None, act_type="leaky", **_):
     if act_type == "prelu" and gamma is not None:
         _gamma_shape(gamma.shape, x.shape)  # raises where MXNet cannot broadcast gamma
@@ -442,6 +448,7 @@ leaky_relu = register(
     attrs={"act_type": "leaky", "slope": 0.25, "lower_bound": 0.125, "upper_bound": 0.334},
     infer=_leaky_infer, grad=_leaky_grad, onnx=_leaky_onnx,
     samples=_leaky_samples(), ref=_leaky_ref, aliases=("LeakyReLU",),
+    param_shapes=_leaky_param_shapes,
     doc="LeakyReLU(data, gamma=None, act_type='leaky', slope=0.25, lower_bound=0.125, "
         "upper_bound=0.334): leaky (slope), elu (alpha=slope), selu, gelu, prelu (learned "
         "gamma over axis 1, or axes 0 and 1) or rrelu (mean slope).\n\n"

@@ -117,14 +117,23 @@ def _conv_kernel(xp, data, weight, bias=None, kernel=REQUIRED, stride=(), dilate
     return y
 
 
+def _conv_param_shapes(data, kernel=REQUIRED, num_filter=REQUIRED, num_group=1, no_bias=False,
+                       **_):
+    """``weight (num_filter, C/num_group, *kernel)``, ``bias (num_filter,)``."""
+    f = int(num_filter)
+    shapes = {"weight": (f, data.shape[1] // int(num_group)) + tuple(int(k) for k in kernel)}
+    if not no_bias:
+        shapes["bias"] = (f,)
+    return shapes
+
+
 def _conv_infer(data, weight, bias=None, kernel=REQUIRED, stride=(), dilate=(), pad=(),
                 num_filter=REQUIRED, num_group=1, no_bias=False, **_):
     check_param_dtypes(data, weight=weight, bias=None if no_bias else bias)
     geo = Geom(kernel, stride, dilate, pad, len(data.shape))
-    f, g = int(num_filter), int(num_group)
-    check_shapes("Convolution",
-                 weight=(weight, (f, data.shape[1] // g) + tuple(int(k) for k in kernel)),
-                 bias=(None if no_bias else bias, (f,)))
+    want = _conv_param_shapes(data, kernel, num_filter, num_group, no_bias)
+    check_shapes("Convolution", weight=(weight, want["weight"]),
+                 bias=(None if no_bias else bias, want.get("bias")))
     return Aval((data.shape[0], int(num_filter)) + geo.conv_out(data.shape[2:]),
                 np.dtype(data.dtype))
 
@@ -195,7 +204,8 @@ convolution = register(
            "num_group": 1, "workspace": 1024, "no_bias": False, "cudnn_tune": None,
            "cudnn_off": False, "layout": None},
     infer=_conv_infer, grad=_conv_grad, onnx=_conv_onnx, samples=_CONV_SAMPLES, ref=_conv_ref,
-    second_order=True, ignored=_IGNORED, aliases=("Convolution",))
+    second_order=True, ignored=_IGNORED, aliases=("Convolution",),
+    param_shapes=_conv_param_shapes)
 
 
 # ---- deconvolution ----------------------------------------------------------------------------
@@ -239,6 +249,16 @@ def _deconv_kernel(xp, data, weight, bias=None, kernel=REQUIRED, stride=(), dila
 
 def _deconv_out(geo, a, in_sp):
     return tuple(f - 2 * p + j for f, p, j in zip(geo.deconv_full(in_sp), geo.p, a))
+
+
+def _deconv_param_shapes(data, kernel=REQUIRED, num_filter=REQUIRED, num_group=1, no_bias=True,
+                         **_):
+    """``weight (C, num_filter/num_group, *kernel)``, ``bias (num_filter,)``."""
+    f = int(num_filter)
+    shapes = {"weight": (data.shape[1], f // int(num_group)) + tuple(int(k) for k in kernel)}
+    if not no_bias:
+        shapes["bias"] = (f,)
+    return shapes
 
 
 def _deconv_infer(data, weight, bias=None, kernel=REQUIRED, stride=(), dilate=(), pad=(),
@@ -321,7 +341,8 @@ deconvolution = register(
            "target_shape": (), "num_filter": REQUIRED, "num_group": 1, "workspace": 512,
            "no_bias": True, "cudnn_tune": None, "cudnn_off": False, "layout": None},
     infer=_deconv_infer, grad=_deconv_grad, onnx=_deconv_onnx, samples=_DECONV_SAMPLES,
-    ref=_deconv_ref, second_order=True, ignored=_IGNORED, aliases=("Deconvolution",))
+    ref=_deconv_ref, second_order=True, ignored=_IGNORED, aliases=("Deconvolution",),
+    param_shapes=_deconv_param_shapes)
 
 
 # ---- weight gradient --------------------------------------------------------------------------

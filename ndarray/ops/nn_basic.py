@@ -27,15 +27,31 @@ def _fc_kernel(xp, x, w, b=None, num_hidden=None, no_bias=False, flatten=True):
     return y
 
 
+def _embedding_param_shapes(d, input_dim=REQUIRED, output_dim=REQUIRED, **_):
+    """``weight (input_dim, output_dim)``."""
+    return {"weight": (int(input_dim), int(output_dim))}
+
+
 def _embedding_infer(d, w, input_dim, output_dim, **_):
-    check_shapes("Embedding", weight=(w, (int(input_dim), int(output_dim))))
+    want = _embedding_param_shapes(d, input_dim, output_dim)
+    check_shapes("Embedding", weight=(w, want["weight"]))
     return Aval(tuple(d.shape) + (int(output_dim),), np.dtype(w.dtype))
+
+
+def _fc_param_shapes(x, num_hidden=REQUIRED, no_bias=False, flatten=True, **_):
+    """``weight (num_hidden, in_units)``, in_units the trailing axes' size (``flatten``) or the
+    last axis; ``bias (num_hidden,)``."""
+    in_units = math.prod(x.shape[1:]) if flatten else x.shape[-1]
+    shapes = {"weight": (int(num_hidden), int(in_units))}
+    if not no_bias:
+        shapes["bias"] = (int(num_hidden),)
+    return shapes
 
 
 def _fc_infer(x, w, b=None, num_hidden=None, no_bias=False, flatten=True):
     check_param_dtypes(x, weight=w, bias=None if no_bias else b)
     lead = tuple(x.shape[:1]) if flatten else tuple(x.shape[:-1])
-    in_units = math.prod(x.shape[1:]) if flatten else x.shape[-1]
+    in_units = _fc_param_shapes(x, num_hidden, no_bias, flatten)["weight"][1]
     if tuple(w.shape) != (int(num_hidden), in_units):
         raise OpError(f"weight shape {tuple(w.shape)} does not match (num_hidden, input "
                       f"units) = ({num_hidden}, {in_units}) for data {tuple(x.shape)}")
@@ -80,7 +96,7 @@ fully_connected = register(
              Sample(rnd(2, 2, 3), rnd(4, 6, salt=1), None, num_hidden=4, no_bias=True),
              Sample(rnd(2, 2, 3), rnd(4, 3, salt=1), rnd(4, salt=2), num_hidden=4,
                     flatten=False)],
-    aliases=("FullyConnected",),
+    aliases=("FullyConnected",), param_shapes=_fc_param_shapes,
     doc="""Affine layer ``y = x W^T + b`` (MXNet ``FullyConnected``).
 
     data (N, d1, ...) is flattened to (N, d1*...) when ``flatten`` (the default); otherwise the
@@ -263,7 +279,7 @@ embedding = register(
                     wrt=[1]),
              Sample(np.array([1.0, 1, 5, -1]), rnd(5, 2), input_dim=5, output_dim=2, wrt=[1])],
     ref=lambda d, w, input_dim, output_dim, **_: w[np.clip(d.astype(int), 0, input_dim - 1)],
-    aliases=("Embedding",),
+    aliases=("Embedding",), param_shapes=_embedding_param_shapes,
     doc="""Look up rows of ``weight`` (input_dim, output_dim) at the indices in ``data``.
 
     Indices arrive as floats and are clipped into range. Output: data.shape + (output_dim,).

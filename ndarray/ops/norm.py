@@ -104,12 +104,19 @@ def _bn_kernel(xp, x, gamma, beta, mm, mv, eps=1e-3, momentum=0.9, fix_gamma=Tru
     return out, mean.astype(mm.dtype), invstd.astype(mm.dtype)
 
 
+def _bn_param_shapes(x, axis=1, **_):
+    """gamma, beta, moving_mean, moving_var: ``(x.shape[axis],)``."""
+    ch = (x.shape[norm_axis(axis, len(x.shape), "BatchNorm")],)
+    return {"gamma": ch, "beta": ch, "moving_mean": ch, "moving_var": ch}
+
+
 def _bn_infer(x, gamma, beta, mm, mv, output_mean_var=False, axis=1, **_):
     _check_dtypes(x, gamma=gamma, beta=beta, moving_mean=mm, moving_var=mv)
     out = Aval(tuple(x.shape), np.dtype(x.dtype))
-    ch = (x.shape[norm_axis(axis, len(x.shape), "BatchNorm")],)
-    check_shapes("BatchNorm", gamma=(gamma, ch), beta=(beta, ch), moving_mean=(mm, ch),
-                 moving_var=(mv, ch))
+    want = _bn_param_shapes(x, axis)
+    check_shapes("BatchNorm", **{k: (v, want[k]) for k, v in
+                                 (("gamma", gamma), ("beta", beta), ("moving_mean", mm),
+                                  ("moving_var", mv))})
     if not output_mean_var:
         return out
     c = x.shape[norm_axis(axis, len(x.shape), "BatchNorm")]
@@ -201,6 +208,7 @@ batch_norm = register(
     num_outputs=lambda attrs: 3 if attrs.get("output_mean_var") else 1,
     infer=_bn_infer, grad=_bn_grad, onnx=_bn_onnx, ref=_bn_ref, samples=_bn_samples(),
     uses_mode=True, mutates=(3, 4), second_order=True, aliases=("BatchNorm",),
+    param_shapes=_bn_param_shapes,
     doc="""Batch normalization over every axis but ``axis`` (MXNet ``BatchNorm``).
 
     In training mode (and not ``use_global_stats``) it normalises with the batch mean and biased
@@ -231,6 +239,12 @@ def _ln_kernel(xp, x, gamma, beta, axis=-1, eps=1e-5, output_mean_var=False):
     if not output_mean_var:
         return out
     return out, mean.astype(x.dtype), std.astype(x.dtype)
+
+
+def _ln_param_shapes(x, axis=-1, **_):
+    """gamma, beta: ``(x.shape[axis],)``."""
+    ch = (x.shape[norm_axis(axis, len(x.shape), "LayerNorm")],)
+    return {"gamma": ch, "beta": ch}
 
 
 def _ln_infer(x, gamma, beta, axis=-1, eps=1e-5, output_mean_var=False):
@@ -291,7 +305,7 @@ layer_norm = register(
     samples=[Sample(rnd(2, 3, 4), rnd(4, salt=1), rnd(4, salt=2)),
              Sample(rnd(2, 3, 4), rnd(3, salt=1), rnd(3, salt=2), axis=1, eps=1e-3),
              Sample(rnd(3, 5), rnd(5, salt=1), rnd(5, salt=2), output_mean_var=True)],
-    aliases=("LayerNorm",),
+    aliases=("LayerNorm",), param_shapes=_ln_param_shapes,
     doc="""Layer normalization over one axis (MXNet ``LayerNorm``).
 
     out = (x - mean) / sqrt(var + eps) * gamma + beta, statistics over ``axis``. data: any
@@ -315,6 +329,11 @@ def _in_kernel(xp, x, gamma, beta, eps=1e-3):
     mean = xa.mean(axis=red, keepdims=True)
     std = xp.sqrt(xp.square(xa - mean).mean(axis=red, keepdims=True) + eps)
     return ((xa - mean) / std * gamma.reshape(bs) + beta.reshape(bs)).astype(x.dtype)
+
+
+def _in_param_shapes(x, **_):
+    """gamma, beta: ``(C,)``, the channels of ``x (N, C, ...)``."""
+    return {"gamma": (x.shape[1],), "beta": (x.shape[1],)}
 
 
 def _in_infer(x, gamma, beta, eps=1e-3):
@@ -348,7 +367,7 @@ instance_norm = register(
     ref=_in_ref, second_order=True,
     samples=[Sample(rnd(2, 3, 4), rnd(3, salt=1), rnd(3, salt=2)),
              Sample(rnd(1, 2, 3, 3), rnd(2, salt=1), rnd(2, salt=2), eps=1e-5)],
-    aliases=("InstanceNorm",),
+    aliases=("InstanceNorm",), param_shapes=_in_param_shapes,
     doc="""Instance normalization: each (sample, channel) over its spatial axes.
 
     data: (N, C, ...) with at least 3 dimensions; gamma, beta: (C,). Output: like data.
@@ -375,6 +394,11 @@ def _gn_kernel(xp, x, gamma, beta, num_groups=1, eps=1e-5, output_mean_var=False
     if not output_mean_var:
         return out
     return out, mean.reshape(n, grp).astype(x.dtype), std.reshape(n, grp).astype(x.dtype)
+
+
+def _gn_param_shapes(x, num_groups=1, **_):
+    """gamma, beta: ``(num_groups,)``, one per group as in MXNet 1.9."""
+    return {"gamma": (int(num_groups),), "beta": (int(num_groups),)}
 
 
 def _gn_infer(x, gamma, beta, num_groups=1, eps=1e-5, output_mean_var=False):
@@ -435,7 +459,7 @@ group_norm = register(
              Sample(rnd(2, 3, 2, 2), rnd(1, salt=1), rnd(1, salt=2), eps=1e-3),
              Sample(rnd(2, 4, 3), rnd(2, salt=1), rnd(2, salt=2), num_groups=2,
                     output_mean_var=True)],
-    aliases=("GroupNorm",),
+    aliases=("GroupNorm",), param_shapes=_gn_param_shapes,
     doc="""Group normalization: channels split into ``num_groups`` groups per sample.
 
     data: (N, C, ...) with C divisible by num_groups; gamma, beta: (num_groups,) as in MXNet
