@@ -24,6 +24,7 @@ Example::
 """
 import re
 import warnings
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -34,7 +35,7 @@ from ..base import OpError
 from ..ndarray._registry import STATE
 from ..ndarray.ndarray import NDArray
 from ..symbol import codegen
-from ..symbol.cached import CachedGraph, bump_version
+from ..symbol.cached import CachedGraph
 from ..symbol.symbol import Symbol
 from ._block_utils import HookHandle, _BlockScope, _name_block_in, summary
 from .parameter import DeferredInitializationError, Parameter, _indent
@@ -44,10 +45,11 @@ __all__ = ["Block", "HybridBlock", "HookHandle"]
 
 # Keywords hybridize() accepts (MXNet 1.9's, plus Gluon 2's); anything else is a TypeError.
 # MXNet 1.9's hybridize keywords and the CachedOp flags it forwards (data_indices and
-# param_indices are accepted and ignored: kiln tells inputs from parameters itself)
+# param_indices are accepted and ignored: kiln tells inputs from parameters itself), and
+# kiln's max_graphs (compiled graphs kept per block, symbol/cached.py)
 _HYBRID_KWARGS = ("static_alloc", "static_shape", "backend", "backend_opts", "clear",
                   "partition_if_dynamic", "inline_limit", "forward_bulk_size",
-                  "backward_bulk_size", "data_indices", "param_indices")
+                  "backward_bulk_size", "data_indices", "param_indices", "max_graphs")
 
 
 def _check_hybrid_kwargs(kwargs):
@@ -55,6 +57,10 @@ def _check_hybrid_kwargs(kwargs):
     if bad:
         raise TypeError(f"hybridize() got unexpected keyword argument(s) {bad}; accepted: "
                         f"active, {', '.join(_HYBRID_KWARGS)}")
+    limit = kwargs.get("max_graphs")
+    if limit is not None and (type(limit) is not int or limit < 1):
+        raise ValueError(f"hybridize(max_graphs=...) takes a positive int or None (the default, "
+                         f"kiln.symbol.cached.MAX_GRAPHS), got {limit!r}")
 
 
 class Block:
@@ -245,7 +251,10 @@ class Block:
             child.cast(dtype)
         for p in self._own_params().values():
             p.cast(dtype)
-        bump_version()
+        self._clear_cached_op()
+
+    def _clear_cached_op(self):
+        """Drop compiled graphs (HybridBlock; a plain Block keeps none)."""
 
     def share_parameters(self, shared):
         """Use the Parameters of ``shared`` (structural name -> Parameter, or another block's
@@ -437,6 +446,7 @@ class HybridBlock(Block):
         self._cached_graph = ()
         self._cached_op = None
         self._params_ready = False
+        self._parents = weakref.WeakSet()  # blocks holding this one: their graphs include it
 
     def __setattr__(self, name, value):
         super().__setattr__(name, value)
@@ -448,7 +458,11 @@ class HybridBlock(Block):
             raise ValueError(f"Children of HybridBlock must also be HybridBlock, but {block} has "
                              f"type {type(block)}. If you are using Sequential, please try "
                              f"HybridSequential instead.")
+        old = self._children.get(name) if name is not None else None
         super().register_child(block, name)
+        if old is not None and all(c is not old for c in self._children.values()):
+            getattr(old, "_parents", set()).discard(self)  # replaced: no longer inside
+        block._parents.add(self)
         self._clear_cached_op()
 
     def register_op_hook(self, callback, monitor_all=False):
@@ -478,10 +492,18 @@ class HybridBlock(Block):
         return seen
 
     def _clear_cached_op(self):
-        self._cached_graph = ()
-        self._cached_op = None
-        self._params_ready = False
-        bump_version()  # parents' cached graphs include this block: invalidate them too
+        """Drop the compiled graphs of this block and of every block that contains it (their
+        graphs include this one); unrelated blocks keep theirs."""
+        stack, seen = [self], set()
+        while stack:
+            block = stack.pop()
+            if id(block) in seen:
+                continue
+            seen.add(id(block))
+            block._cached_graph = ()
+            block._cached_op = None
+            block._params_ready = False
+            stack.extend(getattr(block, "_parents", ()))
 
     def hybridize(self, active=True, static_alloc=False, static_shape=False, backend=None,
                   **kwargs):
@@ -489,7 +511,9 @@ class HybridBlock(Block):
 
         Accepts MXNet's flags (static_alloc, static_shape, backend, backend_opts, clear,
         partition_if_dynamic, inline_limit, forward/backward_bulk_size); any other keyword is a
-        TypeError.
+        TypeError. kiln's ``max_graphs=n`` bounds the compiled graphs kept per block (one per
+        input shapes/dtypes/mode signature; default ``kiln.symbol.cached.MAX_GRAPHS``, 8): the
+        least recently used one is dropped beyond it, with a warning the first time.
         """
         _check_hybrid_kwargs(kwargs)
         self._active = bool(active)
@@ -635,11 +659,11 @@ class HybridBlock(Block):
                            **kwargs)
 
     def print_graph(self):
-        """The optimized graph of the last traced call signature, one node per line."""
+        """The optimized graph of the last used call signature, one node per line."""
         return self._last_entry().print_graph()
 
     def generated_code(self):
-        """The generated Python source of the last traced forward (and backward, once run)."""
+        """The generated Python source of the last used forward (and backward, once run)."""
         entry = self._last_entry()
         code = entry.forward.source
         for train in entry.train.values():
@@ -649,7 +673,7 @@ class HybridBlock(Block):
     def _last_entry(self):
         if self._cached_op is None or not self._cached_op.entries:
             raise RuntimeError(f"{self.name} has no compiled graph yet: hybridize() and call it")
-        return list(self._cached_op.entries.values())[-1]
+        return next(reversed(self._cached_op.entries.values()))  # the most recently used
 
     def optimize_for(self, x, *args, backend=None, **kwargs):
         """Partition for a backend (not supported in kiln)."""

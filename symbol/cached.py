@@ -2,15 +2,25 @@
 
 ``CachedGraph(block)`` is called with the block's inputs. It keys its cache on everything that
 can change the graph (input structure including None positions, shapes, dtypes, device, training
-mode, the structure version of all blocks), traces the block's ``forward`` on a miss, optimizes
-and compiles it. While autograd records, one tape node stands for the whole call; its gradient
-runs the symbolically differentiated graph, compiled the same way.
+mode), traces the block's ``forward`` on a miss, optimizes and compiles it. While autograd
+records, one tape node stands for the whole call; its gradient runs the symbolically
+differentiated graph, compiled the same way.
+
+The cache is per block and bounded: at most ``MAX_GRAPHS`` graphs (8, as torch.compile's
+``cache_size_limit``; ``hybridize(max_graphs=n)`` per block), least recently used out first.
+Retracing warns, naming the block and what changed, on the 6th trace and on the first
+eviction. A block whose structure changes (a child added or replaced, a cast) drops its own
+cache and its ancestors' (nn/block.py); nothing else invalidates it, so blocks created or
+changed elsewhere never make a hybridized network retrace.
 """
+import sys
 import threading
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 
+from ..base import _is_internal
 from ..ndarray import _registry
 from ..ndarray._registry import STATE, Aval
 from ..ndarray.ndarray import NDArray, _new
@@ -23,13 +33,8 @@ from .symbolic import _block_prefixes
 from .trace import Tracer, const_entry, tracing
 
 RETRACE_WARN = 5
-_VERSION = [0]
+MAX_GRAPHS = 8  # compiled graphs kept per hybridized block (hybridize(max_graphs=...) overrides)
 PARAM_DATA_VERSION = [0]  # bumped when a Parameter replaces its arrays (nn/parameter.py)
-
-
-def bump_version():
-    """Invalidate every cached graph (a child was added or replaced, a block was cast...)."""
-    _VERSION[0] += 1
 
 
 def flatten(obj, leaves):
@@ -58,18 +63,28 @@ def _leaf_key(x):
 
 
 class CachedGraph:
-    """The per-block cache of compiled graphs (one entry per call signature)."""
+    """The per-block cache of compiled graphs (one entry per call signature).
+
+    At most ``max_graphs`` graphs are kept (the ``hybridize`` flag, else ``MAX_GRAPHS``); a new
+    signature beyond that evicts the least recently used one, with a warning the first time.
+    The cache belongs to its block alone: the block drops it when its structure changes
+    (``HybridBlock._clear_cached_op``, which also clears the blocks that contain it).
+    """
 
     def __init__(self, block, flags=None):
         self.block, self.flags = block, dict(flags or {})
-        self.entries = {}
+        self.entries = OrderedDict()  # signature -> GraphEntry, least recently used first
         self.fast = {}  # a second index into the same entries, for arrays-only calls
         self.trace_count = 0
+        self.evictions = 0
+        self._mru = None  # the entry used last: a hit on it leaves the LRU order alone
         self._lock = threading.RLock()  # held while tracing and changing the cache
 
     def clear(self):
-        self.entries.clear()
-        self.fast.clear()
+        with self._lock:
+            self.entries.clear()
+            self.fast.clear()
+            self._mru = None
 
     def prepare(self, *args):
         """Trace and compile the graph for this call signature without running it."""
@@ -77,7 +92,7 @@ class CachedGraph:
 
     def __call__(self, *args):
         # the common call (arrays only, no nesting) keys on the arrays directly
-        key = [_VERSION[0], STATE.training]
+        key = [STATE.training]
         for a in args:
             if not isinstance(a, NDArray):
                 break
@@ -90,24 +105,70 @@ class CachedGraph:
                 entry = self.fast.get(key)
                 if entry is None or (entry.param_version != PARAM_DATA_VERSION[0]
                                      and not entry.params_match()):
-                    entry, _ = self._entry(args)
-                    self.fast[key] = entry
+                    entry, _ = self._entry(args, key)
+                elif entry is not self._mru:
+                    self._touch(entry)
                 return entry.run(args)
         entry, leaves = self._entry(args)
         return entry.run(leaves)
 
-    def _entry(self, args):
+    def _entry(self, args, fast_key=None):
         leaves = []
         tree = flatten(args, leaves)
         ctx = next((x._ctx for x in leaves if isinstance(x, NDArray)), None)
-        key = (_VERSION[0], tree, tuple(_leaf_key(x) for x in leaves), ctx, STATE.training)
+        key = (tree, tuple(_leaf_key(x) for x in leaves), ctx, STATE.training)
         entry = self.entries.get(key)
-        if entry is None or not entry.params_match():
+        if entry is None or not entry.params_match() or fast_key is not None:
             with self._lock:  # one trace per signature when threads miss together
                 entry = self.entries.get(key)
                 if entry is None or not entry.params_match():
-                    entry = self.entries[key] = self._trace(args, leaves, ctx)
+                    change = _describe_change(self._mru, key, entry)
+                    entry = self._add(key, self._trace(args, leaves, ctx, change=change),
+                                      change)
+                if fast_key is not None:
+                    self.fast[fast_key] = entry
+                    entry.fast_keys.append(fast_key)
+        if entry is not self._mru:
+            self._touch(entry)
         return entry, leaves
+
+    def _touch(self, entry):
+        """Mark ``entry`` most recently used."""
+        try:
+            self.entries.move_to_end(entry.key)
+        except KeyError:  # evicted meanwhile by another thread: it still runs this call
+            pass
+        self._mru = entry
+
+    def _add(self, key, entry, change):
+        """Insert a new graph, evicting the least recently used ones beyond the limit."""
+        old = self.entries.pop(key, None)
+        if old is not None:  # replaced: its parameters changed shape or dtype
+            self._forget(old)
+        limit = self.flags.get("max_graphs") or MAX_GRAPHS
+        while self.entries and len(self.entries) >= limit:
+            _, victim = self.entries.popitem(last=False)
+            self._forget(victim)
+            self.evictions += 1
+            if self.evictions == 1:
+                warnings.warn(f"{self._who()} keeps at most {limit} compiled graphs "
+                              f"(hybridize(max_graphs=...), kiln.symbol.cached.MAX_GRAPHS): a "
+                              f"new call signature ({change}) evicted the least recently used "
+                              "one, which is traced again if called again",
+                              stacklevel=_user_stacklevel())
+        entry.key = key
+        self.entries[key] = entry
+        return entry
+
+    def _forget(self, entry):
+        for k in entry.fast_keys:
+            if self.fast.get(k) is entry:
+                del self.fast[k]
+        if self._mru is entry:
+            self._mru = None
+
+    def _who(self):
+        return f"{self.block.__class__.__name__} block {self.block.name!r}"
 
     def inference_entry(self):
         """A predict-mode graph for the last call signature (what ``export`` writes)."""
@@ -118,16 +179,16 @@ class CachedGraph:
             flatten(args, leaves)
             return self._trace(args, leaves, self.last_ctx, count=False)
 
-    def _trace(self, args, leaves, ctx, count=True):
+    def _trace(self, args, leaves, ctx, count=True, change=None):
         from ..device import current_context
         ctx = ctx or current_context()
         self.last_args, self.last_ctx = args, ctx
         self.trace_count += count
         if self.trace_count == RETRACE_WARN + 1:
-            warnings.warn(f"{self.block.__class__.__name__} block {self.block.name!r} has been "
-                          f"traced {self.trace_count} times (input shapes, dtypes or modes keep "
-                          "changing); each new signature costs a trace and a compile",
-                          stacklevel=4)
+            warnings.warn(f"{self._who()} has been traced {self.trace_count} times (input "
+                          f"shapes, dtypes or modes keep changing; this time: {change}); each "
+                          "new signature costs a trace and a compile",
+                          stacklevel=_user_stacklevel())
         tracer = Tracer(ctx, STATE.training)
         tracer.paths = _block_paths(self.block)
         prefixes = _block_prefixes(self.block)
@@ -139,6 +200,51 @@ class CachedGraph:
         with tracing(tracer):
             out = self.block._traced_forward(*sym_args)
         return GraphEntry(self.block, tracer, leaves, out, ctx, self.flags)
+
+
+def _describe_change(last, key, stale=None):
+    """What differs between call signature ``key`` and the last used graph's (for warnings)."""
+    if stale is not None:
+        return "parameter shapes or dtypes changed"
+    if last is None or last.key is None:
+        return "first call since the cache was cleared"
+    (otree, oleaves, octx, otrain), (tree, leaves, ctx, train) = last.key, key
+    changes = []
+    if otrain != train:
+        changes.append(f"training mode {otrain} -> {train}")
+    if octx != ctx:
+        changes.append(f"device {octx} -> {ctx}")
+    if otree != tree:
+        changes.append("input structure (count, nesting or None positions)")
+    else:
+        for k, (a, b) in enumerate(zip(oleaves, leaves)):
+            if a == b:
+                continue
+            if a[0] == "lit" or b[0] == "lit":
+                changes.append(f"input {k} {_leaf_str(a)} -> {_leaf_str(b)}")
+                continue
+            if a[0] != b[0]:
+                changes.append(f"input {k} shape {a[0]} -> {b[0]}")
+            if a[1] != b[1]:
+                changes.append(f"input {k} dtype {np.dtype(a[1]).name} -> "
+                               f"{np.dtype(b[1]).name}")
+    return ", ".join(changes)
+
+
+def _leaf_str(leaf):
+    if leaf[0] == "lit":
+        return repr(leaf[1])
+    return f"array {leaf[0]} {np.dtype(leaf[1]).name}"
+
+
+def _user_stacklevel():
+    """``warnings.warn``'s stacklevel for the innermost frame outside kiln (the user's line),
+    counted from the function that calls this one."""
+    f, level = sys._getframe(1), 1
+    while f is not None and (_is_internal(f.f_code.co_filename)
+                             or "contextlib" in f.f_code.co_filename):
+        f, level = f.f_back, level + 1
+    return level
 
 
 def _block_paths(root):
@@ -164,6 +270,7 @@ class GraphEntry:
         self.input_pos = [k for k, x in enumerate(leaves) if isinstance(x, NDArray)]
         self.has_literals = len(self.input_pos) != len(leaves)
         self.param_version, self.slots, self.param_arrays = PARAM_DATA_VERSION[0], None, None
+        self.key, self.fast_keys = None, []  # its keys in the CachedGraph's two indexes
         self.input_entries = [(n, 0) for n in tracer.inputs]
         self.params = [p for p, _ in tracer.params.values()]
         self.param_entries = [s._entry() for _, s in tracer.params.values()]
