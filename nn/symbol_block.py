@@ -16,13 +16,13 @@ import numpy as np
 
 from .. import ndarray as nd
 from ..base import MXNetError, atomic_write
-from ..export.mxnet_json import _mark_aux, symbol_to_json
 from ..ndarray._registry import STATE
 from ..symbol import api as sym_api
 from ..symbol import passes
 from ..symbol.cached import CachedGraph
 from ..symbol.evaluate import evaluate
 from ..symbol.graph import Node, topo_order
+from ..symbol.mxnet_json import _mark_aux, symbol_to_json
 from ..symbol.symbol import Group, Symbol
 from .block import HybridBlock
 from .parameter import Parameter

@@ -10,9 +10,11 @@ import os
 
 import numpy as np
 
-from ..base import MXNetError, OpError
+from ..base import MXNetError, OpError, atomic_write
 from ..ndarray._registry import Aval, param_shapes
+from .evaluate import evaluate
 from .graph import is_entry, topo_order
+from .mxnet_json import json_to_symbol, symbol_to_json
 
 
 def _param_dtype(op_name, attrs, data_dtype):
@@ -153,18 +155,16 @@ def infer_type(self, *args, **kwargs):
 
 def tojson(self):
     """MXNet 1.x graph JSON (constants captured while tracing become ``_const`` variables)."""
-    from ..export.mxnet_json import symbol_to_json
     return symbol_to_json(self)[0]
 
 
 def save(self, fname, remove_amp_cast=True):
     """Write the graph JSON atomically."""
-    from ..base import atomic_write
     atomic_write(fname, tojson(self).encode())
 
 
 def load_json(json_str):
-    from ..export.mxnet_json import json_to_symbol
+    """A Symbol from MXNet 1.x (or kiln) graph JSON text."""
     return json_to_symbol(json_str)
 
 
@@ -172,14 +172,12 @@ def load(fname):
     """Read an MXNet 1.x ``*-symbol.json`` file."""
     if not os.path.exists(fname):
         raise MXNetError(f"symbol file {fname!r} does not exist")
-    from ..export.mxnet_json import json_to_symbol
     with open(fname, "rb") as f:   # bytes: a binary file is a FileFormatError, not Unicode's
         return json_to_symbol(f.read(), source=os.fspath(fname))
 
 
 def eval_(self, ctx=None, **kwargs):
     """Evaluate with the given input arrays; returns a list of NDArrays."""
-    from .evaluate import evaluate
     return evaluate(self._entries, kwargs)
 
 

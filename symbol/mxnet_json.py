@@ -16,9 +16,9 @@ import numpy as np
 from ..base import FileFormatError
 from ..ndarray import _registry
 from ..ndarray.ndarray import NDArray
-from ..symbol.graph import Node, is_entry, topo_order
-from ..symbol.op_names import _SCALAR_OPS, export_name, format_attr
-from ..symbol.symbol import Symbol
+from .graph import Node, is_entry, topo_order
+from .op_names import _SCALAR_OPS, export_name, format_attr
+from .symbol import Symbol
 
 MXNET_VERSION = 10901
 _MAX_OUTPUTS = 1 << 14      # outputs one imported node may declare (split's num_outputs)

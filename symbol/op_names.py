@@ -1,7 +1,7 @@
 """MXNet 1.x op types of kiln graph nodes (``FullyConnected``, ``_plus_scalar``...).
 
 One table serves every place that names a node's op as MXNet does: the symbol JSON writer
-(``export/mxnet_json.py``), op hooks in compiled graphs (``codegen``) and ``tools/viz``. It lives
+(``symbol/mxnet_json.py``), op hooks in compiled graphs (``codegen``) and ``tools/viz``. It lives
 in ``symbol/`` so that the code generator needs nothing from ``export/`` (imports run down).
 
 Example: ``x + 1`` is ``_plus_scalar`` with ``{"scalar": "1.0"}``; ``nd.relu``'s Activation

@@ -12,9 +12,9 @@ import json
 
 import numpy as np
 
-from ..export.mxnet_json import export_name
 from ..symbol.api import infer_avals
 from ..symbol.graph import is_entry, topo_order
+from ..symbol.op_names import export_name
 
 
 def _layers(symbol, shape):

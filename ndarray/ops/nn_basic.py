@@ -228,7 +228,7 @@ def dropout(data, p=0.5, mode="training", axes=(), cudnn_off=False, out=None, **
         # A trace that draws a mask spells it out as its own node: a compiled backward reads
         # only the mask, and symbol/codegen recomputes a multi-output node (a new random draw)
         # unless every output of it is provided. Same draws as the op, so hybridized == eager.
-        # (Export writes this pair back as MXNet's Dropout: export/mxnet_json.py.)
+        # (Export writes this pair back as MXNet's Dropout: symbol/mxnet_json.py.)
         res = data * F.dropout_mask(data, p=p, axes=tuple(axes or ()))
     else:
         res = _dropout_op_func(data, p, mode, axes, cudnn_off, **kwargs)
