@@ -204,6 +204,35 @@ def test_empty_batch_same_eager_and_hybridized(case, train):
             assert np.array_equal(ge, gh) and not np.any(ge)
 
 
+_EMPTY_LOSSES = [
+    ("softmax_ce", lambda: gluon.loss.SoftmaxCrossEntropyLoss(), (0,)),
+    ("softmax_ce_dense", lambda: gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=False),
+     (0, 5)),
+    ("l2", lambda: gluon.loss.L2Loss(), (0, 5)),
+    ("l1", lambda: gluon.loss.L1Loss(), (0, 5)),
+    ("sigmoid_bce", lambda: gluon.loss.SigmoidBinaryCrossEntropyLoss(), (0, 5)),
+    ("huber", lambda: gluon.loss.HuberLoss(), (0, 5)),
+    ("kl_div", lambda: gluon.loss.KLDivLoss(), (0, 5)),
+]
+
+
+@pytest.mark.parametrize("case", _EMPTY_LOSSES, ids=[c[0] for c in _EMPTY_LOSSES])
+def test_empty_batch_losses_same_eager_and_hybridized(case):
+    _, factory, label_shape = case
+    shapes = []
+    for hybridize in (False, True):
+        loss = factory()
+        if hybridize:
+            loss.hybridize()
+        pred = nd.zeros((0, 5))
+        pred.attach_grad()
+        with autograd.record():
+            out = loss(pred, nd.zeros(label_shape))
+        out.backward()
+        shapes.append((out.shape, pred.grad.shape))
+    assert shapes[0] == shapes[1] == ((0,), (0, 5))
+
+
 @pytest.mark.parametrize("hybridize", [False, True], ids=["eager", "hybrid"])
 def test_empty_batch_keeps_batchnorm_statistics(hybridize):
     """Training on an empty batch used to write NaN into the running statistics."""
