@@ -24,7 +24,7 @@ import numpy as np
 
 from ..ndarray import _registry
 from .graph import Node, hashable
-from .symbol import Symbol
+from .symbol import Symbol, var
 from .trace import _infer, const_entry
 
 _counter = itertools.count()
@@ -183,7 +183,6 @@ def _mult_attrs(attr, kwargs):
 
 
 def _collect(op, in_names, given, attrs, name, attr=None):
-    from .symbol import var
     inputs = []
     for spec, nm in zip(op.inputs, in_names):
         if nm in given:
