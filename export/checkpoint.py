@@ -13,7 +13,7 @@ Example::
 import logging
 from collections import namedtuple
 
-from ..base import MXNetError
+from ..base import FileFormatError
 
 # what MXNet passes to batch_end_callback
 BatchEndParam = namedtuple("BatchEndParams", ["epoch", "nbatch", "eval_metric", "locals"])
@@ -43,7 +43,8 @@ def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, remove_amp_ca
 
 
 def load_params(prefix, epoch):
-    """``(arg_params, aux_params)`` from ``<prefix>-<epoch:04d>.params``.
+    """``(arg_params, aux_params)`` from ``<prefix>-<epoch:04d>.params``; a file that is not a
+    checkpoint raises ``FileFormatError`` naming it.
 
     Example: ``args, auxs = load_params('mlp', 1)``.
     """
@@ -55,13 +56,16 @@ def load_params(prefix, epoch):
         logging.warning("Params file '%s' is empty", fname)
         return arg_params, aux_params
     if not isinstance(save_dict, dict):
-        raise MXNetError(f"{fname!r} holds an unnamed list of arrays, not a checkpoint "
-                         "(a dict with 'arg:'/'aux:' keys)")
+        raise FileFormatError(fname, "holds an unnamed list of arrays, not a checkpoint (a dict "
+                                     "with 'arg:'/'aux:' keys)")
     for k, v in save_dict.items():
         tp, sep, name = k.partition(":")
         if not sep or tp not in ("arg", "aux"):
-            raise MXNetError(f"{fname!r}: key {k!r} has no 'arg:'/'aux:' prefix; a file written "
-                             "by save_parameters is read with Block.load_parameters instead")
+            raise FileFormatError(fname, f"key {k!r} has no 'arg:'/'aux:' prefix; a file written "
+                                         "by save_parameters is read with "
+                                         "Block.load_parameters instead")
+        if v is None:
+            raise FileFormatError(fname, f"key {k!r} holds no array")
         (arg_params if tp == "arg" else aux_params)[name] = v
     return arg_params, aux_params
 

@@ -215,6 +215,8 @@ def _itemsize(dtype):
 def _read_values(r, dtype, shape, what):
     """The next ``prod(shape)`` values; the byte count is checked before any copy is made."""
     n = math.prod(shape)   # a Python int: no overflow however large the declared dims
+    if math.prod(d for d in shape if d) > _MAX_DIM:   # numpy refuses even a zero-size one
+        raise r.fail(f"{what}: shape {shape} is too large")
     raw = r.take(_itemsize(dtype) * n, what)
     if dtype == "bfloat16":  # no numpy type: the high half of a float32
         wide = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16

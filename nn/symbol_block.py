@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from .. import ndarray as nd
-from ..base import MXNetError, atomic_write
+from ..base import FileFormatError, MXNetError, atomic_write
 from ..ndarray._registry import STATE
 from ..symbol import api as sym_api
 from ..symbol import passes
@@ -132,7 +132,10 @@ class SymbolBlock(HybridBlock):
         if isinstance(input_names, str):
             input_names = [input_names]
         inputs = [sym.var(n) for n in input_names]
-        block = SymbolBlock(graph, inputs)
+        try:
+            block = SymbolBlock(graph, inputs)
+        except MXNetError as e:   # the file's graph does not fit input_names
+            raise FileFormatError(os.fspath(symbol_file), str(e)) from None
         if param_file is not None:
             # MXNet 1.9: parameters take the saved dtypes (a float16 export stays float16)
             block.collect_params().load(param_file, ctx=ctx, allow_missing=allow_missing,

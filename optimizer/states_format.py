@@ -155,8 +155,8 @@ def _npy(data, what):
             shape, fortran, dtype = fmt.read_array_header_2_0(f, max_header_size=_MAX_HEADER)
         else:
             raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, SyntaxError, TypeError, OverflowError, RecursionError) as e:
-        raise _Bad(f"{what}: bad .npy header ({e})") from None
+    except Exception as e:   # numpy's header parser (a tokenizer) reports it in many ways
+        raise _Bad(f"{what}: bad .npy header ({type(e).__name__}: {e})") from None
     if dtype.kind not in "biufc" or dtype.hasobject or any(d < 0 for d in shape):
         raise _Bad(f"{what}: unsupported array {dtype} {shape}")
     count = math.prod(shape)

@@ -82,12 +82,18 @@ def test_csr_indptr_cannot_declare_huge_row_lengths():
     assert peak < 16 * MB
 
 
-def test_dims_whose_product_overflows_int64_are_truncation_not_numpy_errors():
-    rec = struct.pack("<Iiiqqiii", 0xF993FAC9, 0, 2, 1 << 32, 1 << 32, 1, 0, 0)
+def test_huge_dims_are_clear_errors_not_numpy_errors():
+    rec = struct.pack("<Iiiqqiii", 0xF993FAC9, 0, 2, 1 << 20, 1 << 20, 1, 0, 0)
     with pytest.raises(FileFormatError, match="truncated"):
+        nd.load_frombuffer(_params_blob(rec))
+    rec = struct.pack("<Iiiqqiii", 0xF993FAC9, 0, 2, 1 << 32, 1 << 32, 1, 0, 0)   # > int64
+    with pytest.raises(FileFormatError, match="too large"):
         nd.load_frombuffer(_params_blob(rec))
     rec = struct.pack("<Iiiqqiii", 0xF993FAC9, 0, 2, 1 << 62, 0, 1, 0, 0)   # zero-size, huge dim
     with pytest.raises(FileFormatError, match="bad dimension"):
+        nd.load_frombuffer(_params_blob(rec))
+    rec = struct.pack("<Iiiqqqiii", 0xF993FAC9, 0, 3, 0, 1 << 40, 1 << 40, 1, 0, 0)
+    with pytest.raises(FileFormatError, match="too large"):   # numpy's 'array is too big'
         nd.load_frombuffer(_params_blob(rec))
 
 
@@ -453,3 +459,26 @@ def test_export_never_imports_nn():
                     assert not target.startswith(("..nn", "kiln.nn")), (name, target)
     with pytest.raises(AttributeError, match="SymbolBlock.from_onnx"):
         assert kiln.export.onnx.import_model is None   # raises
+
+
+def test_symbolblock_imports_a_graph_without_the_input_names_the_file(tmp_path):
+    import json
+
+    from kiln.gluon import SymbolBlock
+    path = tmp_path / "g-symbol.json"
+    path.write_text(json.dumps(_graph()))
+    with pytest.raises(FileFormatError, match="not variables of the graph") as ei:
+        SymbolBlock.imports(str(path), ["data"])
+    assert ei.value.path == str(path)
+
+
+def test_load_checkpoint_of_a_non_checkpoint_names_the_file(tmp_path):
+    from kiln.model import load_params
+    prefix = str(tmp_path / "net")
+    nd.save(prefix + "-0001.params", [nd.ones((2,))])
+    with pytest.raises(FileFormatError, match="unnamed list") as ei:
+        load_params(prefix, 1)
+    assert ei.value.path == prefix + "-0001.params"
+    nd.save(prefix + "-0002.params", {"weight": nd.ones((2,))})
+    with pytest.raises(FileFormatError, match="no 'arg:'/'aux:' prefix"):
+        load_params(prefix, 2)
