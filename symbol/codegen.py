@@ -4,6 +4,9 @@ The generated source is readable (``print(compiled.source)``): one line per op, 
 node, with the block path and the user's line as a comment. Temporaries are released right after
 their last use (liveness), so numpy's allocator reuses their memory. A failure inside the
 function is reported with the failing node's block path and source line.
+
+``compile_graph`` is two passes: ``memory_plan.plan_graph`` decides the order, the last uses and
+where each result is written (plain data), and ``emit`` turns that plan into the function.
 """
 import functools
 import math
