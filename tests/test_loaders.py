@@ -482,3 +482,19 @@ def test_load_checkpoint_of_a_non_checkpoint_names_the_file(tmp_path):
     nd.save(prefix + "-0002.params", {"weight": nd.ones((2,))})
     with pytest.raises(FileFormatError, match="no 'arg:'/'aux:' prefix"):
         load_params(prefix, 2)
+
+
+def test_onnx_static_value_too_large_for_a_shape_is_not_tracked_as_one():
+    from kiln.export.onnx import import_symbol
+    from onnx import TensorProto, helper, numpy_helper
+    # Reshape(x, Concat(Shape(x), 1000 int64 values)): a 'shape' of 1002 axes is no shape
+    nodes = [helper.make_node("Shape", ["x"], ["s"]),
+             helper.make_node("Concat", ["s", "many"], ["t"], axis=0),
+             helper.make_node("Reshape", ["x", "t"], ["y"])]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        initializer=[numpy_helper.from_array(np.ones(1000, np.int64), "many")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(FileFormatError, match="'s' is used before"):
+        import_symbol(model)
