@@ -18,10 +18,9 @@ import os
 from .. import optimizer as opt
 from ..base import MXNetError, atomic_write
 from ..ndarray.ndarray import _move
-from ..nn.parameter import Parameter
+from ..nn.parameter import DATA_VERSION, Parameter
 from ..optimizer import states_format
 from ..optimizer.direct import StepPlan
-from ..symbol.cached import PARAM_DATA_VERSION
 
 __all__ = ["Trainer"]
 
@@ -47,7 +46,7 @@ class Trainer:
             raise ValueError(f"First argument must be a list or dict of Parameters, got "
                              f"{type(params)}.")
         self._params = []
-        self._active_cache = None  # (PARAM_DATA_VERSION, active parameters): see _active
+        self._active_cache = None  # (DATA_VERSION, active parameters): see _active
         self._plan = None  # the fast path (optimizer/direct.py), set after a regular step
         self._param2idx = {}
         for i, param in enumerate(params):
@@ -185,8 +184,8 @@ class Trainer:
 
     def _active(self):
         """``(index, param, data arrays, gradient arrays)`` of the parameters with gradients,
-        kept between steps while no Parameter replaced its arrays (PARAM_DATA_VERSION)."""
-        version = PARAM_DATA_VERSION[0]
+        kept between steps while no Parameter replaced its arrays (DATA_VERSION)."""
+        version = DATA_VERSION[0]
         cache = self._active_cache
         if cache is not None and cache[0] == version:
             return cache[1]

@@ -27,6 +27,11 @@ from ..base import MXNetError
 from ..device import Context, as_context, cpu, current_context
 from ..ndarray import _registry
 from ..ndarray.ndarray import NDArray
+from ..symbol.cached import PARAM_DATA_VERSION as DATA_VERSION
+
+# DATA_VERSION: bumped whenever a Parameter replaces its arrays. The list lives in symbol/
+# because compiled graphs (a lower layer) poll it on every call; Parameter owns it, and readers
+# above nn (the Trainer, the optimizer's step plan) take it from here, not from graph internals.
 
 __all__ = ["DeferredInitializationError", "Parameter", "Constant",
            "ParameterError", "tensor_types"]
@@ -528,6 +533,6 @@ def __getattr__(name):
 
 
 def _data_replaced():
-    """Tell compiled graphs that some parameter's arrays were replaced (they re-check theirs)."""
-    from ..symbol.cached import PARAM_DATA_VERSION
-    PARAM_DATA_VERSION[0] += 1
+    """Tell compiled graphs, the Trainer and its step plan that some parameter's arrays were
+    replaced (they re-gather theirs)."""
+    DATA_VERSION[0] += 1

@@ -4,8 +4,8 @@
 (index, grad, weight) lists, ``Updater.__call__``, per-index update counts, learning rates and
 weight decays looked up one by one. A ``StepPlan`` does that work once: it is built after a
 regular step and keeps the parameters' arrays and states, plus everything it depends on
-(``PARAM_DATA_VERSION`` for the parameters' arrays, the optimizer, updater, states and count
-objects...). A later step takes the plan only when ``valid`` says none of that changed and
+(``nn.parameter.DATA_VERSION`` for the parameters' arrays, the optimizer, updater, states and
+count objects...). A later step takes the plan only when ``valid`` says none of that changed and
 the step is the common case, checked cheaply every time:
 
 * every gradient is fresh (otherwise the regular path raises or skips stale ones);
@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from ..ndarray.ndarray import NDArray
-from ..symbol.cached import PARAM_DATA_VERSION
+from ..nn.parameter import DATA_VERSION
 from .adam import Adam, adam_kernel
 from .sgd import SGD, ccSGD, sgd_kernel
 from .updater import Updater
@@ -58,7 +58,7 @@ class StepPlan:
         # what the plan depends on beyond what ``run`` checks every step: compared by identity
         # (or value for the ints) in ``valid``
         upd = updaters[0]
-        self.version = PARAM_DATA_VERSION[0]
+        self.version = DATA_VERSION[0]
         self.opt, self.updaters, self.upd = optimizer, updaters, upd
         self.nattrs = len(optimizer.__dict__)  # a new instance attribute may override a method
         self.param_dict = optimizer.param_dict
@@ -73,7 +73,7 @@ class StepPlan:
         """Whether nothing the plan depends on changed (parameter arrays, optimizer, updater,
         states, counts...)."""
         upd = self.upd
-        return (self.version == PARAM_DATA_VERSION[0] and opt is self.opt
+        return (self.version == DATA_VERSION[0] and opt is self.opt
                 and updaters is self.updaters and len(updaters) == 1 and updaters[0] is upd
                 and len(opt.__dict__) == self.nattrs and opt.param_dict is self.param_dict
                 and opt._device_key == self.device_key and opt._index_update_count is self.counts
