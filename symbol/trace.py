@@ -149,9 +149,12 @@ def _infer(op, inputs, attrs, block, source):
     try:
         out = op.infer(*in_avals, **attrs)
     except Exception as e:
-        where = " at ".join(p for p in (f"block {block}" if block else "", source) if p)
         shown = {k: v for k, v in attrs.items() if not k.startswith("_")}
         err = OpError(f"{op.name}: {str(e).splitlines()[0] if str(e) else type(e).__name__} "
-                      f"(input shapes {describe_args(in_avals)}, attrs {shown}) in {where}")
+                      f"(input shapes {describe_args(in_avals)}, attrs {shown}) at "
+                      f"{source or '?'}")
+        # the blocks the error leaves name themselves (nn/_block_utils._name_block_in), with
+        # this node's structural path resolved below the hybridized block
+        err.graph_block = block or ""
         raise err from e
     return (out,) if isinstance(out, Aval) else tuple(out)
