@@ -15,7 +15,7 @@ Example::
 import sys as _sys
 
 from .. import data, metric, model_zoo, nn
-from ..nn import loss
+from ..nn import loss, rnn
 from ..nn import (
     Block,
     Constant,
@@ -39,6 +39,7 @@ def _alias_package(alias, module):
 
 _alias_package(__name__ + ".nn", nn)
 _alias_package(__name__ + ".loss", loss)
+_alias_package(__name__ + ".rnn", rnn)
 _alias_package(__name__ + ".data", data)
 _alias_package(__name__ + ".metric", metric)
 _alias_package(__name__ + ".model_zoo", model_zoo)
@@ -46,4 +47,4 @@ _alias_package(__name__ + ".parameter", parameter)
 
 __all__ = ["Block", "HybridBlock", "SymbolBlock", "Parameter", "ParameterDict", "Constant",
            "DeferredInitializationError", "Trainer", "nn", "loss", "data", "utils",
-           "model_zoo", "metric", "parameter"]
+           "model_zoo", "metric", "parameter", "rnn"]

@@ -1,0 +1,2 @@
+"""Recurrent cells (MXNet Gluon 1.9 ``gluon.rnn.*Cell``)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""Fused recurrent layers (MXNet Gluon 1.9 ``gluon.rnn.RNN/LSTM/GRU``)."""
+__all__ = []
