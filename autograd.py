@@ -25,17 +25,25 @@ __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_
            "set_recording", "set_training", "backward", "grad", "mark_variables", "Function"]
 
 
+# Backward passes that freed their graph so far. A node records the count when it is made
+# (``born``) and, when freed, the count after its backward (``freed``; 0 while alive): an input
+# whose node was freed before the consumer was recorded is a constant (truncated BPTT, as in
+# MXNet 1.9), one freed after it was recorded is an error (its graph is gone).
+_FREES = 0
+
+
 class Node:
     """One recorded op call: what its gradient needs (inputs, attributes, maybe outputs)."""
 
-    __slots__ = ("op", "args", "attrs", "outs", "n_out", "freed", "__weakref__")
+    __slots__ = ("op", "args", "attrs", "outs", "n_out", "freed", "born", "__weakref__")
 
     def __init__(self, op, args, attrs, outs):
         self.op, self.args, self.attrs = op, args, attrs
         self.n_out = len(outs)
         keep = len(outs) > 1 or getattr(op, "save_outputs", True)
         self.outs = tuple(o._data for o in outs) if keep else None
-        self.freed = False
+        self.freed = 0
+        self.born = _FREES
 
     def output(self, i):
         """A fresh NDArray for output ``i`` that is connected to this node (for create_graph)."""
@@ -151,6 +159,17 @@ def _topo(heads):
     return _walk(heads)[0]
 
 
+def _cut(consumer, producer):
+    """Whether ``producer``'s output is a constant to ``consumer``: it was freed by a backward
+    before ``consumer`` was recorded (an old RNN state fed to the next batch)."""
+    return producer.freed and producer.freed <= consumer.born
+
+
+def _reaches_cut(order):
+    return any(isinstance(a, NDArray) and a._node is not None and _cut(n, a._node)
+               for n in order for a in n.args)
+
+
 def _raise_freed():
     raise MXNetError("backward through a graph that has already been freed: pass "
                      f"retain_graph=True to the first backward to run it again (at {user_frame()})")
@@ -201,7 +220,10 @@ def _run_backward(heads, head_grads, create_graph, order=None, raw_variables=Fal
         for a, g in zip(node.args, in_grads):
             if g is None or not isinstance(a, NDArray):
                 continue
-            if a._node is None and a._grad_req is None:
+            if a._node is None:
+                if a._grad_req is None:
+                    continue
+            elif a._node.freed and _cut(node, a._node):
                 continue
             if not exact and g.shape != a.shape:
                 g = F.sum_to(g, shape=a.shape)
@@ -236,6 +258,8 @@ def _add_raw_grads(grads, node, pairs):
             if a._grad_req is None:
                 continue
             key = id(a)
+        elif a._node.freed and _cut(node, a._node):
+            continue
         else:
             key, r = (id(a._node), a._index), _new(r, a._ctx)
         prev = grads.get(key)
@@ -243,8 +267,10 @@ def _add_raw_grads(grads, node, pairs):
 
 
 def _free(order):
+    global _FREES
+    _FREES += 1
     for node in order:
-        node.freed = True
+        node.freed = _FREES
         node.args = ()
         node.outs = None
 
@@ -272,6 +298,11 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     if len(heads) == 1 and _chain_backward(heads[0], head_grads[0], retain_graph, train_mode):
         return
     order, variables = _walk(heads)
+    if not variables and _reaches_cut(order):
+        raise MXNetError(
+            "cannot differentiate: the head depends on variables only through arrays whose "
+            "graph an earlier backward freed, which are constants now (MXNet 1.9 raises too); "
+            f"record the computation from the variables again (at {user_frame()})")
     with _Scope(False, train_mode):
         grads = _run_backward(heads, head_grads, False, order, raw_variables=True)
     _write_grads(variables, grads, head_grads)
@@ -292,7 +323,7 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
         chain.append(node)
         prev = None
         for a in node.args:  # a hybridized call's inputs are all NDArrays
-            if a._node is not None:
+            if a._node is not None and not _cut(node, a._node):
                 if prev is not None:
                     return False
                 prev = a._node
@@ -311,7 +342,8 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
         for k, r in _grads_of(node, args, g):
             a = args[k]
             if a._node is not None:
-                nxt = r
+                if not _cut(node, a._node):
+                    nxt = r
             elif a._grad_req is not None:
                 grads[id(a)] = r
         g = nxt
@@ -422,7 +454,7 @@ def _walk(heads):
             if isinstance(a, NDArray):
                 n = a._node
                 if n is not None:
-                    if id(n) not in seen:
+                    if id(n) not in seen and not (n.freed and _cut(node, n)):
                         stack.append((n, False))
                 elif a._grad_req is not None and id(a) not in seen_vars:
                     seen_vars.add(id(a))
