@@ -1,0 +1,307 @@
+"""The fused RNN's forward and backward passes over raw arrays (``xp`` is numpy or cupy).
+
+Per layer and direction the forward does one GEMM for the input projection of the whole
+sequence, then one recurrent GEMM per step with the gate nonlinearities applied to the
+(N, G*H) block in place. Everything the backward needs (gate activations, states, projected
+and GRU candidate terms, the inputs of inner layers) is written into one flat ``reserve``
+array, so the backward (BPTT with the same structure: one GEMM per step, then three GEMMs
+over the whole sequence for the input and weight gradients) recomputes nothing.
+
+Layouts follow MXNet: ``parameters`` holds every weight first (per layer, per direction:
+i2h (G*H, in), h2h (G*H, R), h2r (P, H) with a projection), then every bias (i2h, h2h);
+gates are LSTM i, f, g, o; GRU r, z, n with ``n = tanh(x_n + r * (W_hn h + b_hn))``.
+"""
+import numpy as np
+
+from ...base import OpError
+
+GATES = {"rnn_relu": 1, "rnn_tanh": 1, "lstm": 4, "gru": 3}
+
+
+class Layout:
+    """Offsets of the weights in the flat parameters and of the saved arrays in the reserve.
+
+    ``w[k]`` for k = layer * dirs + direction: ``(i2h, h2h, h2r or None, bi, bh)``, each an
+    ``(offset, shape)``; ``r[k]``: name -> (offset, shape) in the reserve; ``inner[l]``: the
+    output of layer l < L-1 (the next layer's input)."""
+
+    def __init__(self, mode, T, N, C, H, L, D, P):
+        G = GATES[mode]
+        R = P or H
+        self.G, self.H, self.R, self.L, self.D, self.P = G, H, R, L, D, P
+        self.w, off = [], 0
+        for layer in range(L):
+            ni = C if layer == 0 else D * R
+            for _ in range(D):
+                wi, off = (off, (G * H, ni)), off + G * H * ni
+                wh, off = (off, (G * H, R)), off + G * H * R
+                wr = None
+                if P:
+                    wr, off = (off, (P, H)), off + P * H
+                self.w.append([wi, wh, wr])
+        for k in range(L * D):
+            self.w[k] += [(off, (G * H,)), (off + G * H, (G * H,))]
+            off += 2 * G * H
+        self.size = off
+        self.r, roff = [], 0
+        names = [("act", G * H), ("h", R)]
+        if mode == "lstm":
+            names.append(("c", H))
+        if P:
+            names.append(("hp", H))
+        if mode == "gru":
+            names.append(("hn", H))
+        for _ in range(L * D):
+            d = {}
+            for nm, width in names:
+                d[nm] = (roff, (T, N, width))
+                roff += T * N * width
+            self.r.append(d)
+        self.inner = []
+        for _ in range(L - 1):
+            self.inner.append((roff, (T, N, D * R)))
+            roff += T * N * D * R
+        self.reserve = roff
+
+
+def split_inputs(mode, use_sequence_length, state_cell, sequence_length):
+    """(state_cell, sequence_length) of a call: MXNet passes a GRU's or RNN's sequence lengths
+    as the fourth input, where an LSTM has its cell state."""
+    if mode != "lstm" and sequence_length is None and state_cell is not None:
+        state_cell, sequence_length = None, state_cell
+    if not use_sequence_length:
+        sequence_length = None
+    return state_cell, sequence_length
+
+
+def layout(shape, attrs):
+    """The Layout of a call with data of ``shape`` and the op's attributes."""
+    T, N, C = shape
+    mode = attrs["mode"]
+    if mode not in GATES:
+        raise OpError(f"RNN: mode must be one of {sorted(GATES)}, got {mode!r}")
+    P = attrs.get("projection_size") or 0
+    if P and mode != "lstm":
+        raise OpError("RNN: projection_size needs mode='lstm'")
+    return Layout(mode, T, N, C, int(attrs["state_size"]), int(attrs["num_layers"]),
+                  2 if attrs.get("bidirectional") else 1, int(P))
+
+
+def view(flat, spec):
+    off, shape = spec
+    return flat[off:off + int(np.prod(shape))].reshape(shape)
+
+
+def _sig_inplace(xp, a):
+    # sigmoid(x) = (1 + tanh(x/2)) / 2: no exp overflow (warnings are errors), one pass each
+    a *= 0.5
+    xp.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+
+
+def step_masks(xp, seq, T, N, dtype):
+    """(T, N, 1) masks of the valid steps (None without sequence lengths)."""
+    if seq is None:
+        return None
+    lens = seq.astype(np.int64).reshape(1, N)
+    return (xp.arange(T).reshape(T, 1) < lens).astype(dtype).reshape(T, N, 1)
+
+
+def _clip(xp, c, lo, hi, nan):
+    if lo is None and hi is None:   # MXNet ignores lstm_state_clip_nan without a range
+        return
+    if nan:
+        xp.nan_to_num(c, copy=False, nan=lo if lo is not None else hi)
+    xp.clip(c, -np.inf if lo is None else lo, np.inf if hi is None else hi, out=c)
+
+
+def forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, clip):
+    """Fill ``out`` (T, N, D*R), ``hy``/``cy`` (L*D, N, R/H) and the reserve."""
+    x = data
+    T, N = data.shape[:2]
+    for layer in range(lay.L):
+        dst = out if layer == lay.L - 1 else view(reserve, lay.inner[layer])
+        for d in range(lay.D):
+            k = layer * lay.D + d
+            o = dst[:, :, d * lay.R:(d + 1) * lay.R]
+            _layer_forward(xp, x, params, lay, k, h0[k], None if c0 is None else c0[k],
+                           masks, mode, reserve, o, hy[k], None if cy is None else cy[k],
+                           d == 1, clip)
+        x = dst
+    return out
+
+
+def _layer_forward(xp, x, params, lay, k, h0, c0, masks, mode, reserve, o, hy, cy, rev, clip):
+    T, N, ni = x.shape
+    H, G = lay.H, lay.G
+    wi, wh, wr, bi, bh = (None if s is None else view(params, s) for s in lay.w[k])
+    rs = {nm: view(reserve, s) for nm, s in lay.r[k].items()}
+    act, hs = rs["act"], rs["h"]
+    xw = act.reshape(T * N, G * H)
+    xp.dot(x.reshape(T * N, ni), wi.T, out=xw)
+    xw += bi
+    if mode != "gru":   # a GRU adds b_h with the recurrent product (r scales its n part)
+        xw += bh
+    whT = xp.ascontiguousarray(wh.T)
+    wrT = None if wr is None else xp.ascontiguousarray(wr.T)
+    h, c = h0, c0
+    hw = xp.empty((N, G * H), x.dtype)
+    steps = range(T - 1, -1, -1) if rev else range(T)
+    for t in steps:
+        a = act[t]
+        if mode == "gru":
+            xp.dot(h, whT, out=hw)
+            hw += bh
+            hn = rs["hn"][t]
+            hn[...] = hw[:, 2 * H:]
+            a[:, :2 * H] += hw[:, :2 * H]
+            _sig_inplace(xp, a[:, :2 * H])
+            n = a[:, 2 * H:]
+            n += a[:, :H] * hn
+            xp.tanh(n, out=n)
+            z = a[:, H:2 * H]
+            hnew = n + z * (h - n)
+        else:
+            a += xp.dot(h, whT, out=hw)
+            if mode == "lstm":
+                _sig_inplace(xp, a[:, :2 * H])
+                xp.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
+                _sig_inplace(xp, a[:, 3 * H:])
+                cnew = a[:, H:2 * H] * c
+                cnew += a[:, :H] * a[:, 2 * H:3 * H]
+                _clip(xp, cnew, *clip)
+                hp = xp.tanh(cnew)
+                hp *= a[:, 3 * H:]
+                if wrT is not None:
+                    rs["hp"][t] = hp
+                    hnew = xp.dot(hp, wrT)
+                else:
+                    hnew = hp
+            elif mode == "rnn_tanh":
+                hnew = xp.tanh(a, out=a).copy()
+            else:
+                hnew = xp.maximum(a, 0, out=a).copy()
+        if masks is not None:
+            m = masks[t]
+            hnew = h + m * (hnew - h)
+            o[t] = hnew * m
+            if mode == "lstm":
+                cnew = c + m * (cnew - c)
+        else:
+            o[t] = hnew
+        hs[t] = hnew
+        h = hs[t]
+        if mode == "lstm":
+            rs["c"][t] = cnew
+            c = rs["c"][t]
+    hy[...] = h
+    if cy is not None:
+        cy[...] = c
+
+
+def backward(xp, data, params, h0, c0, masks, mode, lay, reserve, gout, ghy, gcy, clip):
+    """Gradients (data, params, h0, c0 or None) of the outputs given their gradients."""
+    T, N = data.shape[:2]
+    dparams = xp.zeros_like(params)
+    dh0 = xp.empty_like(h0)
+    dc0 = None if c0 is None else xp.empty_like(c0)
+    g = gout
+    for layer in range(lay.L - 1, -1, -1):
+        x = data if layer == 0 else view(reserve, lay.inner[layer - 1])
+        dx = xp.zeros(x.shape, x.dtype)
+        for d in range(lay.D):
+            k = layer * lay.D + d
+            gk = g[:, :, d * lay.R:(d + 1) * lay.R]
+            _layer_backward(xp, x, params, dparams, lay, k, h0[k],
+                            None if c0 is None else c0[k], masks, mode, reserve, gk,
+                            None if ghy is None else ghy[k], None if gcy is None else gcy[k],
+                            d == 1, dx, dh0[k], None if dc0 is None else dc0[k], clip)
+        g = dx
+    return g, dparams, dh0, dc0
+
+
+def _layer_backward(xp, x, params, dparams, lay, k, h0, c0, masks, mode, reserve, gk, ghy,
+                    gcy, rev, dx, dh0, dc0, clip):
+    T, N, ni = x.shape
+    H, R, G = lay.H, lay.R, lay.G
+    wi, wh, wr, bi, bh = (None if s is None else view(params, s) for s in lay.w[k])
+    dwi, dwh, dwr, dbi, dbh = (None if s is None else view(dparams, s) for s in lay.w[k])
+    rs = {nm: view(reserve, s) for nm, s in lay.r[k].items()}
+    act, hs = rs["act"], rs["h"]
+    dX = xp.empty((T, N, G * H), x.dtype)        # gradient of the input-side pre-activations
+    dH = dX if mode != "gru" else xp.empty_like(dX)  # of the recurrent side (GRU differs)
+    hprev = xp.empty((T, N, R), x.dtype)
+    dh = xp.zeros((N, R), x.dtype) if ghy is None else ghy.copy()
+    dc = None
+    if mode == "lstm":
+        dc = xp.zeros((N, H), x.dtype) if gcy is None else gcy.copy()
+    steps = range(T) if rev else range(T - 1, -1, -1)
+    last = T - 1 if rev else 0
+    for t in steps:
+        hprev[t] = h0 if t == last else hs[t + 1 if rev else t - 1]
+        m = None if masks is None else masks[t]
+        dh = dh + (gk[t] if m is None else gk[t] * m)
+        a = act[t]
+        if mode == "lstm":
+            cprev = c0 if t == last else rs["c"][t + 1 if rev else t - 1]
+            i, f, gg, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            dhp = dh if wr is None else dh.dot(wr)
+            if wr is not None:
+                dwr += (dh if m is None else dh * m).T.dot(rs["hp"][t])
+            tc = xp.tanh(rs["c"][t])
+            dct = dhp * o * (1 - tc * tc) + dc
+            if clip[0] is not None or clip[1] is not None:
+                dct *= _inside(rs["c"][t], clip)
+            dpre = dX[t]
+            dpre[:, :H] = dct * gg * i * (1 - i)
+            dpre[:, H:2 * H] = dct * cprev * f * (1 - f)
+            dpre[:, 2 * H:3 * H] = dct * i * (1 - gg * gg)
+            dpre[:, 3 * H:] = dhp * tc * o * (1 - o)
+            dcprev = dct * f
+        elif mode == "gru":
+            r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+            hn = rs["hn"][t]
+            dpre, dhr = dX[t], dH[t]
+            dn = dh * (1 - z) * (1 - n * n)
+            dpre[:, 2 * H:] = dn
+            dhr[:, 2 * H:] = dn * r
+            dpre[:, :H] = dn * hn * r * (1 - r)
+            dpre[:, H:2 * H] = dh * (hprev[t] - n) * z * (1 - z)
+            dhr[:, :2 * H] = dpre[:, :2 * H]
+        else:
+            dpre = dX[t]
+            hcur = act[t]
+            if mode == "rnn_tanh":
+                xp.multiply(dh, 1 - hcur * hcur, out=dpre)
+            else:
+                xp.multiply(dh, hcur > 0, out=dpre)
+        if m is not None:
+            dX[t] *= m
+            if mode == "gru":
+                dH[t] *= m
+        dnew = dH[t].dot(wh)
+        if mode == "gru":
+            dnew += dh * z
+        if mode == "lstm":
+            dc = dcprev if m is None else dc + m * (dcprev - dc)
+        dh = dnew if m is None else dh + m * (dnew - dh)
+    dh0[...] = dh
+    if dc0 is not None:
+        dc0[...] = dc
+    dX2, dH2 = dX.reshape(T * N, G * H), dH.reshape(T * N, G * H)
+    dwi += dX2.T.dot(x.reshape(T * N, ni))
+    dwh += dH2.T.dot(hprev.reshape(T * N, R))
+    dbi += dX2.sum(axis=0)
+    dbh += dH2.sum(axis=0)
+    dx += dX2.dot(wi).reshape(T, N, ni)
+
+
+def _inside(c, clip):
+    """1 where the clip left the cell state unchanged (its gradient passes), else 0."""
+    keep = c == c
+    if clip[0] is not None:
+        keep &= c > clip[0]
+    if clip[1] is not None:
+        keep &= c < clip[1]
+    return keep
