@@ -26,7 +26,7 @@ from ..nn import (
     SymbolBlock,
     parameter,
 )
-from . import utils
+from . import contrib, utils
 from .trainer import Trainer
 
 
@@ -40,6 +40,7 @@ def _alias_package(alias, module):
 _alias_package(__name__ + ".nn", nn)
 _alias_package(__name__ + ".loss", loss)
 _alias_package(__name__ + ".rnn", rnn)
+_alias_package(__name__ + ".contrib.rnn", contrib.rnn)
 _alias_package(__name__ + ".data", data)
 _alias_package(__name__ + ".metric", metric)
 _alias_package(__name__ + ".model_zoo", model_zoo)
@@ -47,4 +48,4 @@ _alias_package(__name__ + ".parameter", parameter)
 
 __all__ = ["Block", "HybridBlock", "SymbolBlock", "Parameter", "ParameterDict", "Constant",
            "DeferredInitializationError", "Trainer", "nn", "loss", "data", "utils",
-           "model_zoo", "metric", "parameter", "rnn"]
+           "model_zoo", "metric", "parameter", "rnn", "contrib"]

@@ -1,0 +1,271 @@
+"""The recurrent cell bases (MXNet Gluon 1.9 ``RecurrentCell``, ``HybridRecurrentCell``) and
+the sequence helpers that ``unroll`` shares: formatting inputs as one tensor or a list of
+steps, masking outputs past ``valid_length``, taking states at ``valid_length`` and reversing
+sequences within their lengths.
+
+A cell maps one step ``(x, states) -> (out, new_states)``; x is (batch, input_size), each state
+(batch, ...) as ``state_info`` says. ``unroll`` steps the cell over a sequence in Python, so
+under a hybridized parent every step is traced into the parent's one graph; a hybridized cell
+unrolled eagerly runs one compiled graph per step.
+
+Example::
+
+    >>> cell = LSTMCell(8); cell.initialize()
+    >>> out, states = cell.unroll(5, nd.ones((2, 5, 3)), merge_outputs=True)
+    >>> out.shape, [s.shape for s in states]
+    ((2, 5, 8), [(2, 8), (2, 8)])
+"""
+from ... import ndarray as nd
+from ...ndarray._registry import STATE
+from ...ndarray.ndarray import NDArray
+from ...symbol.symbol import Symbol
+from ..activations import LeakyReLU
+from ..block import Block, HybridBlock
+
+__all__ = ["RecurrentCell", "HybridRecurrentCell"]
+
+
+def _is_tensor(x):
+    return isinstance(x, (NDArray, Symbol))
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _cells_state_info(cells, batch_size):
+    return sum([c.state_info(batch_size) for c in cells], [])
+
+
+def _cells_begin_state(cells, **kwargs):
+    return sum([c.begin_state(**kwargs) for c in cells], [])
+
+
+def _get_begin_state(cell, begin_state, inputs, batch_size):
+    """``begin_state`` or zeros on the inputs' device, of their dtype."""
+    if begin_state is not None:
+        return begin_state
+    first = inputs if _is_tensor(inputs) else inputs[0]
+    kwargs = {"dtype": first.dtype}
+    if isinstance(first, NDArray):
+        kwargs["ctx"] = first.context
+    return cell.begin_state(func=nd.zeros, batch_size=batch_size, **kwargs)
+
+
+def _format_sequence(length, inputs, layout, merge, in_layout=None):
+    """Inputs as one (layout) tensor when ``merge`` is True, a list of (N, ...) steps when
+    False, as given when None. Returns ``(inputs, time_axis, batch_size)``."""
+    assert inputs is not None, ("unroll(inputs=None) has been deprecated. Please create input "
+                                "variables outside unroll.")
+    axis = layout.find("T")
+    batch_axis = layout.find("N")
+    in_axis = in_layout.find("T") if in_layout is not None else axis
+    if _is_tensor(inputs):
+        batch_size = inputs.shape[batch_axis]
+        if merge is False:
+            assert length is None or length == inputs.shape[in_axis]
+            inputs = _as_list(nd.split(inputs, axis=in_axis, num_outputs=inputs.shape[in_axis],
+                                       squeeze_axis=1))
+    else:
+        assert length is None or len(inputs) == length
+        batch_size = inputs[0].shape[0]
+        if merge is True:
+            inputs = nd.stack(*inputs, axis=axis)
+            in_axis = axis
+    if _is_tensor(inputs) and axis != in_axis:
+        inputs = nd.swapaxes(inputs, dim1=axis, dim2=in_axis)
+    return inputs, axis, batch_size
+
+
+def _mask_sequence_variable_length(data, length, valid_length, time_axis, merge):
+    """Zero the steps past each sample's ``valid_length``; one tensor if ``merge``."""
+    if not _is_tensor(data):
+        data = nd.stack(*data, axis=time_axis)
+    outputs = nd.SequenceMask(data, sequence_length=valid_length, use_sequence_length=True,
+                              axis=time_axis)
+    if not merge:
+        outputs = _as_list(nd.split(outputs, num_outputs=length, axis=time_axis,
+                                    squeeze_axis=True))
+    return outputs
+
+
+def _sequence_last(data, valid_length):
+    """``data[valid_length[n] - 1, n]`` for each n: data (T, N, ...) -> (N, ...)."""
+    op = getattr(nd, "SequenceLast", None)  # the registry's op where present
+    if op is None:
+        return _last_by_one_hot(data, valid_length)
+    return op(data, sequence_length=valid_length, use_sequence_length=True, axis=0)
+
+
+def _last_by_one_hot(data, valid_length):
+    """SequenceLast from other ops: a one-hot (T, N) selection summed over T."""
+    steps, batch = data.shape[0], data.shape[1]
+    select = nd.one_hot(valid_length - 1, depth=steps, dtype=data.dtype)     # (N, T)
+    select = nd.reshape(nd.transpose(select), (steps, batch) + (1,) * (len(data.shape) - 2))
+    return nd.sum(nd.broadcast_mul(data, select), axis=0)
+
+
+def _sequence_reverse(data, valid_length):
+    """Reverse each sample's first ``valid_length`` steps, the padding stays in place:
+    data (T, N, ...) -> (T, N, ...)."""
+    op = getattr(nd, "SequenceReverse", None)
+    if op is None:
+        return _reverse_by_permutation(data, valid_length)
+    return op(data, sequence_length=valid_length, use_sequence_length=True)
+
+
+def _reverse_by_permutation(data, valid_length):
+    """SequenceReverse from other ops: a one-hot permutation per sample, applied by
+    batch_dot (source step ``L - 1 - t`` inside the length, ``t`` past it)."""
+    shape = data.shape
+    steps, batch = shape[0], shape[1]
+    t = nd.reshape(nd.arange(steps, dtype=data.dtype), (steps, 1))
+    lengths = nd.reshape(nd.cast(valid_length, dtype=data.dtype), (1, batch))
+    inside = nd.broadcast_lesser(t, lengths)                               # (T, N)
+    source = inside * nd.broadcast_sub(lengths - 1, t) + (1 - inside) * nd.broadcast_mul(
+        t, nd.ones_like(lengths))
+    perm = nd.transpose(nd.one_hot(source, depth=steps, dtype=data.dtype), axes=(1, 0, 2))
+    flat = nd.transpose(nd.reshape(data, (steps, batch, -1)), axes=(1, 0, 2))  # (N, T, C)
+    out = nd.transpose(nd.batch_dot(perm, flat), axes=(1, 0, 2))
+    return nd.reshape(out, shape)
+
+
+def _reverse_sequences(sequences, unroll_step, valid_length=None):
+    if valid_length is None:
+        return list(reversed(sequences))
+    rev = _sequence_reverse(nd.stack(*sequences, axis=0), valid_length)
+    return _as_list(nd.split(rev, axis=0, num_outputs=unroll_step, squeeze_axis=True))
+
+
+def _current_trace():
+    """An identity for values made now: values kept across steps (zoneout's last output,
+    variational dropout's masks) are reused only within the same trace (or eagerly)."""
+    return id(STATE.tracer) if STATE.tracer is not None else None
+
+
+class RecurrentCell(Block):
+    """Abstract base class of recurrent cells (MXNet Gluon 1.9 ``gluon.rnn.RecurrentCell``).
+
+    Subclasses define ``state_info(batch_size)`` (one ``{'shape': ..., '__layout__': ...}``
+    per state) and the one-step ``forward(inputs, states) -> (output, new_states)``.
+    ``prefix``/``params`` as for every Block.
+
+    Example::
+
+        >>> cell = RNNCell(4); cell.state_info(2)
+        [{'shape': (2, 4), '__layout__': 'NC'}]
+    """
+
+    def __init__(self, prefix=None, params=None):
+        super().__init__(prefix=prefix, params=params)
+        self._modified = False
+        self.reset()
+
+    def reset(self):
+        """Reset before re-using the cell for another sequence (and its children)."""
+        self._init_counter = -1
+        self._counter = -1
+        for cell in self._children.values():
+            cell.reset()
+
+    def state_info(self, batch_size=0):
+        """Shape and layout of each state: a list of dicts."""
+        raise NotImplementedError()
+
+    def begin_state(self, batch_size=0, func=nd.zeros, **kwargs):
+        """Initial states: ``func(name=..., shape=(batch_size, ...), **kwargs)`` per state
+        (``nd.zeros``, ``nd.ones``, ``nd.random.uniform``...); kwargs such as ``dtype`` or
+        ``ctx`` go to ``func``.
+
+        Example::
+
+            >>> LSTMCell(3).begin_state(2)[0].shape
+            (2, 3)
+        """
+        assert not self._modified, ("After applying modifier cells (e.g. ZoneoutCell) the base "
+                                    "cell cannot be called directly. Call the modifier cell "
+                                    "instead.")
+        states = []
+        for info in self.state_info(batch_size):
+            self._init_counter += 1
+            info = dict(info or {})
+            info.pop("__layout__", None)  # kiln arrays carry no layout
+            info.update(kwargs)
+            states.append(func(name=f"{self._prefix}begin_state_{self._init_counter}", **info))
+        return states
+
+    def unroll(self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None,
+               valid_length=None):
+        """Step the cell ``length`` times over ``inputs``.
+
+        inputs: one tensor (N, T, C) for layout 'NTC' or (T, N, C) for 'TNC', or a list of T
+        (N, C) steps. ``begin_state``: states (``begin_state()`` zeros if None).
+        ``merge_outputs``: True gives one tensor in ``layout``, False a list of steps, None
+        whichever the inputs were. ``valid_length`` (N,): outputs past it are zero and the
+        states returned are those at step ``valid_length[n]``.
+        Returns ``(outputs, states)``.
+
+        Example::
+
+            >>> cell = GRUCell(4); cell.initialize()
+            >>> out, st = cell.unroll(3, nd.ones((2, 3, 5)), valid_length=nd.array([1, 3]))
+        """
+        self.reset()
+        inputs, axis, batch_size = _format_sequence(length, inputs, layout, False)
+        states = _get_begin_state(self, begin_state, inputs, batch_size)
+        outputs, all_states = [], []
+        for i in range(length):
+            output, states = self(inputs[i], states)
+            outputs.append(output)
+            if valid_length is not None:
+                all_states.append(states)
+        if valid_length is not None:
+            states = [_sequence_last(nd.stack(*ele, axis=0), valid_length)
+                      for ele in zip(*all_states)]
+            outputs = _mask_sequence_variable_length(outputs, length, valid_length, axis, True)
+        outputs, _, _ = _format_sequence(length, outputs, layout, merge_outputs)
+        return outputs, states
+
+    def _get_activation(self, F, inputs, activation, **kwargs):
+        """Apply ``activation``: a name ('tanh', 'relu'... any ``Activation`` act_type), a
+        ``LeakyReLU`` block or any callable."""
+        func = {"tanh": F.tanh, "relu": F.relu, "sigmoid": F.sigmoid,
+                "softsign": F.softsign}.get(activation) if isinstance(activation, str) else None
+        if func:
+            return func(inputs, **kwargs)
+        if isinstance(activation, str):
+            return F.Activation(inputs, act_type=activation, **kwargs)
+        if isinstance(activation, LeakyReLU):
+            return F.LeakyReLU(inputs, act_type="leaky", slope=activation._alpha, **kwargs)
+        return activation(inputs)
+
+    def forward(self, inputs, states):
+        """One step: ``(inputs (N, C), states) -> (output, new_states)``."""
+        self._counter += 1
+        return super().forward(inputs, states)
+
+
+class HybridRecurrentCell(RecurrentCell, HybridBlock):
+    """A recurrent cell that hybridizes: define ``hybrid_forward(F, inputs, states,
+    **params)``. Hybridized, each step (``cell(x, states)``) runs one compiled graph.
+
+    Example::
+
+        >>> cell = RNNCell(4); cell.initialize(); cell.hybridize()
+        >>> out, states = cell(nd.ones((2, 3)), cell.begin_state(2))
+    """
+
+    def __init__(self, prefix=None, params=None):
+        super().__init__(prefix=prefix, params=params)
+
+    def hybrid_forward(self, F, x, *args, **kwargs):
+        raise NotImplementedError
+
+    _steps_state = False  # True: keeps Python values across steps (zoneout, variational)
+
+    def _run_forward(self, *args, **kwargs):
+        # a cell whose steps share Python-side values (the last output, fixed masks) cannot
+        # be one compiled graph per step: it runs eagerly and its children compile themselves
+        if self._active and any(getattr(b, "_steps_state", False) for b in self._all_blocks()):
+            return self._call_eager(*args, **kwargs)
+        return super()._run_forward(*args, **kwargs)
