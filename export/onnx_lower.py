@@ -11,7 +11,7 @@ Example::
     >>> g, tensors = emit(entries, inputs, opset=17)
 """
 import numpy as np
-from onnx import numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 from ..ndarray._registry import Aval
 from ..symbol import passes
@@ -165,6 +165,8 @@ def _rename(g, start, old, new):
 def _lower(g, node, tensors):
     """Emit one op node; returns its output tensor names."""
     op = node.op
+    if getattr(op, "subgraphs", None):
+        return _lower_control_flow(g, node, [tensors[(i[0].id, i[1])] for i in node.inputs])
     if op.onnx is None:
         reason = f": {op.no_onnx}" if op.no_onnx else ""
         raise ExportError(f"operator {op.name!r} (node {node.name!r}, {node.where()}) has no "
@@ -202,7 +204,16 @@ def emit(targets, data_nodes, opset):
     tensors = {}
     for n in data_nodes:
         g._names.add(n.name)
+    _emit_into(g, targets, tensors)
+    return g, tensors
+
+
+def _emit_into(g, targets, tensors):
+    """Lower the nodes ``targets`` need into ``g``; ``tensors`` may already name some entries
+    (a subgraph's placeholders), which are not lowered again."""
     for node in topo_order(targets):
+        if (node.id, 0) in tensors:
+            continue
         if node.kind == "var":
             tensors[(node.id, 0)] = node.name
         elif node.kind == "const":
@@ -224,7 +235,151 @@ def emit(targets, data_nodes, opset):
                     produced.discard(t)
                     t = new
                 tensors[(node.id, k)] = t
-    return g, tensors
+
+
+# ---- control flow: foreach -> Scan, while_loop -> Loop, cond -> If ----------------------------
+# (symbol/control_flow.py: the node's inputs are its arrays, then the subgraphs' free values.)
+# Bodies are self-contained: free values enter as loop-carried values passed through unchanged
+# and constants are Constant nodes inside, never outer-scope names, so the top-level passes
+# (export/onnx_passes.py: pruning, renaming inputs, bypassing Identity) cannot break them. An
+# If reads only outer scope, so a cond is an If inside a one-iteration Loop carrying its values.
+def _child(g):
+    """A builder for a body: names unique with ``g``'s, its own constants."""
+    c = Builder(g.opset)
+    c._names = g._names
+    return c
+
+
+def _inline(g, sub, names):
+    """Lower ``sub`` into ``g`` with its params (inputs, then free values) bound to tensor
+    names; returns its output tensor names."""
+    tensors = {(n.id, 0): t for (n, _), t in zip(sub.params, names)}
+    _emit_into(g, sub.outputs, tensors)
+    return [tensors[(n.id, i)] for n, i in sub.outputs]
+
+
+def _vi(name, aval):
+    return helper.make_tensor_value_info(name, Builder.onnx_dtype(aval.dtype), list(aval.shape))
+
+
+def _graph(c, name, inputs, outputs):
+    """A GraphProto of ``c``'s nodes: ``inputs``/``outputs`` are (tensor, aval) pairs; every
+    output gets its own Identity (a body output may be one of its inputs)."""
+    nodes = [helper.make_node("Constant", [], [t.name], name=c.fresh(f"{t.name}_const"), value=t)
+             for t in c.initializers] + c.nodes
+    outs = []
+    for t, aval in outputs:
+        o = c.fresh(f"{name}_out")
+        nodes.append(helper.make_node("Identity", [t], [o], name=c.fresh(f"{name}_id")))
+        outs.append(_vi(o, aval))
+    return helper.make_graph(nodes, name, [_vi(t, a) for t, a in inputs], outs)
+
+
+def _fresh_all(g, hint, n):
+    return [g.fresh(f"{hint}{k}") for k in range(n)]
+
+
+def _bool_scalar(g, t):
+    return g.op("Reshape", g.op("Cast", t, to=TensorProto.BOOL), g.ints([]))
+
+
+_SCALAR_B, _SCALAR_I = Aval((), np.dtype(np.bool_)), Aval((), np.dtype(np.int64))
+
+
+def _lower_control_flow(g, node, names):
+    a = node.attrs
+    lower = {"_foreach": lambda: _lower_foreach(g, node, names, a["body"], a["n_data"],
+                                                a["n_outputs"]),
+             "_while_loop": lambda: _lower_while(g, node, names, a["cond"], a["func"],
+                                                 a["n_outputs"], a["max_iterations"]),
+             "_cond": lambda: _lower_cond(g, node, names, a["then_graph"], a["else_graph"])}
+    if node.op.name not in lower:
+        raise ExportError(f"operator {node.op.name!r} (node {node.name!r}, {node.where()}) has "
+                          "no ONNX lowering (the gradient of a control-flow op)")
+    try:
+        return lower[node.op.name]()
+    except ExportError:
+        raise
+    except Exception as e:
+        raise ExportError(f"lowering {node.op.name!r} (node {node.name!r}, {node.where()}) "
+                          f"failed: {type(e).__name__}: {e}") from e
+
+
+def _lower_foreach(g, node, names, body, n_data, n_out):
+    """Scan: carried = states, then the free values; scanned = the data."""
+    n_in, pav, oav = body.n_in, body.param_avals, body.out_avals
+    c = _child(g)
+    ins = _fresh_all(g, f"{node.name}_in", len(body.params))
+    outs = _inline(c, body, ins)
+    carried = list(range(n_data, len(ins)))   # states, free values
+    n_carried = len(carried)
+    gp = _graph(c, f"{node.name}_body", [(ins[k], pav[k]) for k in carried + list(range(n_data))],
+                [(outs[k], oav[k]) for k in range(n_out, len(outs))] +
+                [(ins[k], pav[k]) for k in range(n_in, len(ins))] +
+                [(outs[k], oav[k]) for k in range(n_out)])
+    res = g.op("Scan", *[names[k] for k in carried], *names[:n_data],
+               outputs=n_carried + n_out, body=gp, num_scan_inputs=n_data)
+    res = [res] if isinstance(res, str) else list(res)
+    return res[n_carried:] + res[:n_in - n_data]
+
+
+def _lower_while(g, node, names, cond, func, n_out, max_iterations):
+    """Loop: carried = the loop variables, then both functions' free values; the condition is
+    computed before the loop and at the end of each iteration. Rows past the last iteration
+    are zeros, as eagerly."""
+    nv, kc = cond.n_in, len(cond.params)
+    first = _bool_scalar(g, _inline(g, cond, names[:kc])[0])
+    c = _child(g)
+    it, cin = c.fresh(f"{node.name}_iter"), c.fresh(f"{node.name}_cond_in")
+    ins = _fresh_all(g, f"{node.name}_in", len(names))
+    variables, cfree, ffree = ins[:nv], ins[nv:kc], ins[kc:]
+    outs = _inline(c, func, variables + ffree)
+    cout = _bool_scalar(c, _inline(c, cond, outs[n_out:] + cfree)[0])
+    avals = func.param_avals[:nv] + cond.param_avals[nv:] + func.param_avals[nv:]
+    oav = func.out_avals
+    gp = _graph(c, f"{node.name}_body", [(it, _SCALAR_I), (cin, _SCALAR_B)] +
+                list(zip(ins, avals)),
+                [(cout, _SCALAR_B)] + [(outs[k], oav[k]) for k in range(n_out, len(outs))] +
+                list(zip(ins[nv:], avals[nv:])) + [(outs[k], oav[k]) for k in range(n_out)])
+    res = g.op("Loop", g.const(np.array(max_iterations, np.int64), name="max_iterations"),
+               first, *names, outputs=len(names) + n_out, body=gp)
+    res = [res] if isinstance(res, str) else list(res)
+    padded = []
+    for s, aval in zip(res[len(names):], oav[:n_out]):
+        rows = g.op("Gather", g.op("Shape", s), g.ints([0]), axis=0)
+        pads = g.op("Concat", g.ints([0] * (len(aval.shape) + 1)),
+                    g.op("Sub", g.ints([max_iterations]), rows),
+                    g.ints([0] * len(aval.shape)), axis=0)
+        padded.append(g.op("Pad", s, pads))
+    return padded + res[:nv]
+
+
+def _lower_cond(g, node, names, then_graph, else_graph):
+    """If, inside a one-iteration Loop that carries the predicate and the free values (the
+    branches read them from the Loop body's scope)."""
+    nt = len(then_graph.params)
+    c = _child(g)
+    it, cin = c.fresh(f"{node.name}_iter"), c.fresh(f"{node.name}_cond_in")
+    ins = _fresh_all(g, f"{node.name}_in", len(names))
+    branches = []
+    for sub, free, label in ((then_graph, ins[1:1 + nt], "then"),
+                             (else_graph, ins[1 + nt:], "else")):
+        b = _child(c)
+        outs = _inline(b, sub, free)
+        branches.append(_graph(b, f"{node.name}_{label}", [], list(zip(outs, sub.out_avals))))
+    n = len(then_graph.outputs)
+    res = c.op("If", _bool_scalar(c, ins[0]), outputs=n, then_branch=branches[0],
+               else_branch=branches[1])
+    res = [res] if isinstance(res, str) else list(res)
+    in_avals = [node.inputs[k][0].avals[node.inputs[k][1]] for k in range(len(names))]
+    gp = _graph(c, f"{node.name}_body", [(it, _SCALAR_I), (cin, _SCALAR_B)] +
+                list(zip(ins, in_avals)),
+                [(cin, _SCALAR_B)] + list(zip(ins, in_avals)) +
+                list(zip(res, then_graph.out_avals)))
+    out = g.op("Loop", g.const(np.array(1, np.int64), name="one"), None, *names,
+               outputs=len(names) + n, body=gp)
+    out = [out] if isinstance(out, str) else list(out)
+    return [g.op("Squeeze", s, g.ints([0])) for s in out[len(names):]]
 
 
 def finish_outputs(g, targets, tensors, out_names):

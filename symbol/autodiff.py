@@ -7,9 +7,8 @@ Each op's ``grad`` facet is called on Symbols, so the backward pass is itself tr
 import numpy as np
 
 from ..ndarray import ops as F
-from .graph import Node, is_entry, topo_order
+from .graph import Node, TraceScope, is_entry, topo_order, tracing
 from .symbol import Symbol
-from .trace import Tracer, tracing
 
 
 def _depends_on(nodes, wrt_ids):
@@ -32,7 +31,7 @@ def backward_graph(outputs, wrt, ctx):
     need = _depends_on(nodes, {n.id for n, _ in wrt})
     heads = []
     grads = {}
-    tracer = Tracer(ctx)
+    tracer = TraceScope()  # (ctx: the graph's device, unused while differentiating)
     with tracing(tracer), tracer.in_block("backward"):
         for k, (node, i) in enumerate(outputs):
             av = node.avals[i]

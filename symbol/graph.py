@@ -4,8 +4,11 @@ A node is immutable once built except for ``name``. Inputs are entries or litera
 scalars and None, which ops accept in place of arrays).
 """
 import itertools
+from contextlib import contextmanager
 
 import numpy as np
+
+from ..ndarray._registry import STATE
 
 _ids = itertools.count()
 
@@ -98,3 +101,46 @@ def hashable(value):
     if value.__class__.__name__ == "Context":
         return str(value)
     return value
+
+
+class TraceScope:
+    """What every tracer keeps: the block path of the nodes being made and per-path op
+    counters naming them (``features.0.fully_connected0``). ``symbol/trace.py:Tracer`` adds
+    inputs, parameters and MXNet's names; the symbolic differentiation traces under a bare
+    one. Installed as ``STATE.tracer`` by ``tracing``."""
+
+    records_mode = True  # mode-dependent ops are traced for this call's mode (``_train``)
+
+    def __init__(self):
+        self.block_stack = []
+        self.counts = {}
+
+    def block_path(self):
+        return self.block_stack[-1] if self.block_stack else ""
+
+    @contextmanager
+    def in_block(self, path):
+        """Attribute the nodes traced inside to block ``path`` (a full dotted path)."""
+        self.block_stack.append(path)
+        try:
+            yield
+        finally:
+            self.block_stack.pop()
+
+    def node_name(self, op, inputs):
+        path = self.block_path()
+        key = (path, op.name)
+        k = self.counts.get(key, 0)
+        self.counts[key] = k + 1
+        base = f"{op.name}{k}"
+        return f"{path}.{base}" if path else base
+
+
+@contextmanager
+def tracing(tracer):
+    """Install ``tracer`` for the duration of a ``with`` block."""
+    prev, STATE.tracer = STATE.tracer, tracer
+    try:
+        yield tracer
+    finally:
+        STATE.tracer = prev

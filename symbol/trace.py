@@ -10,22 +10,20 @@ import numpy as np
 from ..base import OpError, describe_args, user_frame
 from ..ndarray._registry import STATE, Aval
 from ..ndarray.ndarray import NDArray
-from .graph import Node, hashable
+from . import control_flow
+from .graph import Node, TraceScope, hashable, tracing  # noqa: F401 - tracing: re-exported
 from .mx_names import op_hint
 from .symbol import Symbol
 
 
-class Tracer:
+class Tracer(TraceScope):
     """Collects the graph of one traced call."""
 
-    records_mode = True  # mode-dependent ops are traced for this call's mode (``_train``)
-
     def __init__(self, ctx, training=False):
+        super().__init__()
         self.ctx, self.training = ctx, training
         self.params = {}        # id(Parameter) -> (Parameter, Symbol)
         self.inputs = []        # var Nodes for the data inputs, in order
-        self.block_stack = []
-        self.counts = {}
         # MXNet 1.9's node names, kept beside kiln's for op hooks (``mx_name`` in node.meta):
         # (prefix, counters) per block call, the ``name=`` of the op call being traced, and
         # structural path -> block prefix (set by CachedGraph before tracing)
@@ -52,18 +50,14 @@ class Tracer:
             hit = self.params[id(param)] = (param, Symbol([(node, 0)]))
         return hit[1]
 
-    def block_path(self):
-        return self.block_stack[-1] if self.block_stack else ""
-
     @contextmanager
     def in_block(self, path):
         """Attribute the nodes traced inside to block ``path`` (a full dotted path)."""
-        self.block_stack.append(path)
         self.mx_scopes.append((self.mx_prefixes.get(path, ""), {}))
         try:
-            yield
+            with super().in_block(path):
+                yield
         finally:
-            self.block_stack.pop()
             self.mx_scopes.pop()
 
     def mx_name(self, op, inputs):
@@ -77,24 +71,6 @@ class Tracer:
         k = counts.get(hint, 0)
         counts[hint] = k + 1
         return f"{prefix}{hint}{k}"
-
-    def node_name(self, op, inputs):
-        path = self.block_path()
-        key = (path, op.name)
-        k = self.counts.get(key, 0)
-        self.counts[key] = k + 1
-        base = f"{op.name}{k}"
-        return f"{path}.{base}" if path else base
-
-
-@contextmanager
-def tracing(tracer):
-    """Install ``tracer`` for the duration of a ``with`` block."""
-    prev, STATE.tracer = STATE.tracer, tracer
-    try:
-        yield tracer
-    finally:
-        STATE.tracer = prev
 
 
 def const_entry(arr):
@@ -112,7 +88,12 @@ def _aval_of(x):
 
 
 def trace_op(op, args, attrs):
-    """Append ``op(args, attrs)`` to the graph; return its output Symbol(s)."""
+    """Append ``op(args, attrs)`` to the graph; return its output Symbol(s).
+
+    ``nd.contrib.foreach``/``while_loop``/``cond`` on traced values arrive here too (``op`` is
+    then their ``ndarray/control_flow.Call`` marker): they become one node holding subgraphs."""
+    if getattr(op, "control_flow", False):
+        return control_flow.trace_call(op.name, args, attrs)
     tracer = STATE.tracer
     inputs = []
     for a in args:

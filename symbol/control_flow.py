@@ -1,0 +1,417 @@
+"""Control flow in traced graphs: ``foreach``, ``while_loop`` and ``cond`` as one node each.
+
+``nd.contrib.foreach(body, data, states)`` called on traced values (inside a hybridized block)
+arrives at ``trace_call``: the Python function is traced once into a ``Subgraph`` (its own
+placeholder inputs, then one placeholder per value it reads from the enclosing graph: a
+parameter, an outer intermediate), and one node is added whose inputs are the loop's arrays
+followed by those free values and whose ``attrs`` hold the subgraphs. The node's op is an
+ordinary (unregistered) ``Op``: its kernel runs the subgraph's compiled function (codegen needs
+nothing special), its ``grad`` emits the matching ``*_backward`` node, whose kernel recomputes
+the forward steps and runs the subgraph's symbolic gradient backwards through them (BPTT), and
+``export/onnx_lower.py`` lowers it to ``Scan``/``Loop``/``If`` (``op.subgraphs``).
+
+Semantics are MXNet 1.9's: ``while_loop`` outputs are padded to ``max_iterations`` rows (with
+zeros; MXNet leaves them uninitialised), ``cond`` differentiates the branch taken. Unlike MXNet,
+both ``cond`` branches must give the same shapes and dtypes (a graph has static shapes).
+"""
+import numpy as np
+
+from ..base import MXNetError, user_frame
+from ..ndarray import _registry
+from ..ndarray._registry import Aval, Op
+from ..ndarray.ndarray import NDArray
+from .autodiff import backward_graph
+from .codegen import compile_graph
+from .graph import Node, is_entry
+from .symbol import Symbol
+
+
+class Subgraph:
+    """A traced function: ``params`` (placeholder var entries: ``n_in`` inputs, then one per
+    free value), ``outputs`` (entries). Compiled, and differentiated, on first use."""
+
+    def __init__(self, params, outputs, n_in, name):
+        self.params, self.outputs, self.n_in, self.name = params, outputs, n_in, name
+        self._fn = self._grad = None
+
+    @property
+    def out_avals(self):
+        return [n.avals[i] for n, i in self.outputs]
+
+    @property
+    def param_avals(self):
+        return [n.avals[0] for n, _ in self.params]
+
+    def fn(self):
+        """``fn(xp, *params) -> tuple of outputs``."""
+        if self._fn is None:
+            self._fn = compile_graph(self.params, self.outputs, name=self.name)
+        return self._fn
+
+    def grad_fn(self):
+        """``fn(xp, *params, *output_grads) -> [gradient per param]`` (zeros where none)."""
+        if self._grad is None:
+            heads, grads = backward_graph(self.outputs, self.params, None)
+            have = [g is not None for g in grads]
+            comp = compile_graph(self.params + heads, [g for g in grads if g is not None],
+                                 name=self.name + "_grad")
+            avals = self.param_avals
+
+            def run(xp, *args):
+                res = iter(comp(xp, *args))
+                return [next(res) if h else xp.zeros(a.shape, a.dtype)
+                        for h, a in zip(have, avals)]
+            self._grad = run
+        return self._grad
+
+    def __repr__(self):
+        return f"<Subgraph {self.name}: {self.n_in} inputs, {len(self.params) - self.n_in} " \
+               f"free, {len(self.outputs)} outputs>"
+
+
+# ---- tracing a Python function into a subgraph -------------------------------------------------
+def _entry_of(x, what):
+    if isinstance(x, Symbol):
+        return x._entry()
+    if isinstance(x, NDArray):
+        d = x._data
+        return (Node("const", value=d, avals=(Aval(tuple(d.shape), np.dtype(d.dtype)),)), 0)
+    raise MXNetError(f"{what}: expected arrays, got {type(x).__name__} (at {user_frame()})")
+
+
+def _flat(x):
+    return (list(x), True) if isinstance(x, (list, tuple)) else ([x], False)
+
+
+def _trace(fn, in_avals, call, name):
+    """Trace ``call(fn, input symbols)`` -> (Subgraph, free entries, output structure).
+
+    Nodes made during the call belong to the subgraph (node ids only grow); entries to older
+    nodes and to variables (parameters) are free values, replaced by placeholders."""
+    mark = Node("var").id
+    places = [Node("var", name=f"{name}_in{k}", avals=(av,)) for k, av in enumerate(in_avals)]
+    result = call(fn, [Symbol([(p, 0)]) for p in places])
+    flat, structure = _flatten_result(result)
+    outs = [_entry_of(o, name) for o in flat]
+    params, outputs, free = _close(places, outs, mark, name)
+    return Subgraph(params, outputs, len(places), name), free, structure
+
+
+def _flatten_result(result):
+    """Flat array list plus a structure: a list of (was_list, count) per group."""
+    groups = result if isinstance(result, tuple) else (result,)
+    flat, structure = [], []
+    for g in groups:
+        items, was_list = _flat(g)
+        flat += items
+        structure.append((was_list, len(items)))
+    return flat, structure
+
+
+def _close(places, outs, mark, name):
+    """Clone the subgraph's nodes with free entries turned into placeholders."""
+    own = {p.id for p in places}
+    order, seen, stack = [], set(), [e[0] for e in outs]
+
+    def internal(n):
+        return n.id > mark and n.id not in own and n.kind != "var"
+    while stack:  # iterative post-order over internal nodes
+        n = stack[-1]
+        if n.id in seen:
+            stack.pop()
+            continue
+        pending = [i[0] for i in n.inputs if is_entry(i) and internal(i[0])
+                   and i[0].id not in seen]
+        if pending and internal(n):
+            stack += pending
+            continue
+        stack.pop()
+        seen.add(n.id)
+        if internal(n):
+            order.append(n)
+    new, free_map, free, extra = {}, {}, [], []
+
+    def remap(e):
+        n, i = e
+        if n.id in own:
+            return e
+        if n.id in new:
+            return (new[n.id], i)
+        key = (n.id, i)
+        if key not in free_map:
+            ph = Node("var", name=f"{name}_free{len(free)}", avals=(n.avals[i],))
+            free_map[key] = (ph, 0)
+            free.append(e)
+            extra.append((ph, 0))
+        return free_map[key]
+    for n in order:
+        new[n.id] = Node(n.kind, n.op, [remap(i) if is_entry(i) else i for i in n.inputs],
+                         n.attrs, name=n.name, avals=n.avals, value=n.value, block=n.block,
+                         source=n.source, meta=n.meta)
+    outputs = [remap(e) for e in outs]
+    return [(p, 0) for p in places] + extra, outputs, free
+
+
+def _node(op, inputs, attrs):
+    """Emit ``op`` through the registry's trace hook (a Symbol or a list of them)."""
+    res = _registry.trace_hook(op, tuple(inputs), attrs)
+    return res if isinstance(res, list) else [res]
+
+
+def _regroup(flat, structure):
+    out, k = [], 0
+    for was_list, n in structure:
+        part = flat[k:k + n]
+        k += n
+        out.append(part if was_list else part[0])
+    return out
+
+
+def _avals(syms):
+    return [Aval(tuple(s.shape), np.dtype(s.dtype)) for s in syms]
+
+
+def _symbols(values, what):
+    return [x if isinstance(x, Symbol) else Symbol([_entry_of(x, what)]) for x in values]
+
+
+def trace_call(kind, args, attrs):
+    """The node of ``nd.contrib.<kind>`` called on traced values; returns its results in the
+    structure the eager function returns."""
+    return _TRACERS[kind](*args, **attrs)
+
+
+def _trace_foreach(body, data, init_states):
+    data_l, data_list = _flat(data)
+    states_l, states_list = _flat(init_states)
+    data_s, states_s = _symbols(data_l, "foreach data"), _symbols(states_l, "foreach states")
+    step_avals = [Aval(a.shape[1:], a.dtype) for a in _avals(data_s)]
+
+    def call(fn, syms):
+        xs, st = syms[:len(data_s)], syms[len(data_s):]
+        return fn(xs if data_list else xs[0], st if states_list else st[0])
+    sub, free, structure = _trace(body, step_avals + _avals(states_s), call, "foreach_body")
+    if len(structure) != 2:
+        raise MXNetError(f"foreach: body must return (outputs, states) (at {user_frame()})")
+    n_out, n_states = structure[0][1], structure[1][1]
+    if n_states != len(states_s) or any(
+            a != b for a, b in zip(sub.out_avals[n_out:], _avals(states_s))):
+        raise MXNetError("foreach: the states body returns must match init_states in number, "
+                         f"shapes and dtypes (at {user_frame()})")
+    res = _node(FOREACH, data_s + states_s + [Symbol([e]) for e in free],
+                {"body": sub, "n_data": len(data_s), "n_outputs": n_out})
+    outs, states = _regroup(res, structure)
+    return outs, states
+
+
+def _trace_while_loop(cond, func, loop_vars, max_iterations):
+    vars_l, vars_list = _flat(loop_vars)
+    vars_s = _symbols(vars_l, "while_loop loop_vars")
+    avals = _avals(vars_s)
+    csub, cfree, _ = _trace(cond, avals, lambda f, s: f(*s), "while_cond")
+    fsub, ffree, structure = _trace(func, avals, lambda f, s: f(*s), "while_func")
+    if len(structure) != 2 or structure[1][1] != len(vars_s) or any(
+            a != b for a, b in zip(fsub.out_avals[structure[0][1]:], avals)):
+        raise MXNetError("while_loop: func must return (outputs, loop_vars), the loop_vars "
+                         f"matching the given ones in shapes and dtypes (at {user_frame()})")
+    n_out = structure[0][1]
+    res = _node(WHILE_LOOP, vars_s + [Symbol([e]) for e in cfree + ffree],
+                {"cond": csub, "func": fsub, "n_outputs": n_out,
+                 "max_iterations": int(max_iterations)})
+    outs, new_vars = res[:n_out], res[n_out:]
+    if not structure[0][0]:
+        outs = outs[0] if outs else []
+    return outs, (new_vars if vars_list else new_vars[0])
+
+
+def _trace_cond(pred, then_func, else_func):
+    pred_s = _symbols([pred], "cond pred")[0]
+    def call(f, _):
+        r = f()
+        return list(r) if isinstance(r, tuple) else r
+    tsub, tfree, tstruct = _trace(then_func, [], call, "cond_then")
+    esub, efree, _ = _trace(else_func, [], call, "cond_else")
+    if tsub.out_avals != esub.out_avals:
+        raise MXNetError("cond: in a hybridized block both branches must return the same "
+                         f"number of arrays with the same shapes and dtypes: then gives "
+                         f"{tsub.out_avals}, else {esub.out_avals} (at {user_frame()})")
+    res = _node(COND, [pred_s] + [Symbol([e]) for e in tfree + efree],
+                {"then_graph": tsub, "else_graph": esub})
+    return _regroup(res, tstruct)[0]
+
+
+_TRACERS = {"foreach": _trace_foreach, "while_loop": _trace_while_loop, "cond": _trace_cond}
+
+
+# ---- kernels ------------------------------------------------------------------------------------
+def _one(res):
+    res = tuple(res)
+    return res[0] if len(res) == 1 else res
+
+
+def _truth(xp, v):
+    return bool(np.asarray(v if xp is np else v.get()).reshape(-1)[0])
+
+
+def _foreach_kernel(xp, *arrays, body, n_data, n_outputs):
+    n_in = body.n_in
+    data, states, free = arrays[:n_data], list(arrays[n_data:n_in]), arrays[n_in:]
+    fn, steps = body.fn(), []
+    for t in range(data[0].shape[0]):
+        res = fn(xp, *[d[t] for d in data], *states, *free)
+        steps.append(res[:n_outputs])
+        states = list(res[n_outputs:])
+    avals = body.out_avals[:n_outputs]
+    outs = [xp.stack(col) for col in zip(*steps)] if steps else \
+        [xp.zeros((0,) + tuple(a.shape), a.dtype) for a in avals]
+    return _one(outs + states)
+
+
+def _foreach_backward_kernel(xp, *arrays, body, n_data, n_outputs):
+    """Recompute the steps' states, then run the body's gradient from the last step back."""
+    k, n_in = len(body.params), body.n_in
+    data, states, free = arrays[:n_data], list(arrays[n_data:n_in]), arrays[n_in:k]
+    g_outs, g_states = arrays[k:k + n_outputs], list(arrays[k + n_outputs:])
+    fn, gfn, history = body.fn(), body.grad_fn(), []
+    for t in range(data[0].shape[0]):
+        history.append(states)
+        states = list(fn(xp, *[d[t] for d in data], *states, *free)[n_outputs:])
+    g_data = [xp.zeros(d.shape, d.dtype) for d in data]
+    g_free = [xp.zeros(f.shape, f.dtype) for f in free]
+    for t in reversed(range(len(history))):
+        gs = gfn(xp, *[d[t] for d in data], *history[t], *free, *[g[t] for g in g_outs],
+                 *g_states)
+        for j in range(n_data):
+            g_data[j][t] = gs[j]
+        g_states = gs[n_data:n_in]
+        for j, g in enumerate(gs[n_in:]):
+            g_free[j] += g
+    return _one(g_data + list(g_states) + g_free)
+
+
+def _while_kernel(xp, *arrays, cond, func, n_outputs, max_iterations):
+    nv = cond.n_in
+    variables = list(arrays[:nv])
+    cfree, ffree = arrays[nv:nv + len(cond.params) - nv], arrays[len(cond.params):]
+    cfn, ffn = cond.fn(), func.fn()
+    outs = [xp.zeros((max_iterations,) + tuple(a.shape), a.dtype)
+            for a in func.out_avals[:n_outputs]]
+    n = 0
+    while n < max_iterations and _truth(xp, cfn(xp, *variables, *cfree)[0]):
+        res = ffn(xp, *variables, *ffree)
+        for buf, r in zip(outs, res[:n_outputs]):
+            buf[n] = r
+        variables = list(res[n_outputs:])
+        n += 1
+    return _one(outs + variables)
+
+
+def _while_backward_kernel(xp, *arrays, cond, func, n_outputs, max_iterations):
+    nv, kc, kf = cond.n_in, len(cond.params), len(func.params)
+    k = kc + kf - nv
+    variables, cfree, ffree = list(arrays[:nv]), arrays[nv:kc], arrays[kc:k]
+    g_outs, g_vars = arrays[k:k + n_outputs], list(arrays[k + n_outputs:])
+    cfn, ffn, gfn, history = cond.fn(), func.fn(), func.grad_fn(), []
+    while len(history) < max_iterations and _truth(xp, cfn(xp, *variables, *cfree)[0]):
+        history.append(variables)
+        variables = list(ffn(xp, *variables, *ffree)[n_outputs:])
+    g_ffree = [xp.zeros(f.shape, f.dtype) for f in ffree]
+    for t in reversed(range(len(history))):
+        gs = gfn(xp, *history[t], *ffree, *[g[t] for g in g_outs], *g_vars)
+        g_vars = gs[:nv]
+        for j, g in enumerate(gs[nv:]):
+            g_ffree[j] += g
+    return _one(list(g_vars) + [xp.zeros(f.shape, f.dtype) for f in cfree] + g_ffree)
+
+
+def _cond_kernel(xp, pred, *free, then_graph, else_graph):
+    nt = len(then_graph.params)
+    if _truth(xp, pred):
+        return _one(then_graph.fn()(xp, *free[:nt]))
+    return _one(else_graph.fn()(xp, *free[nt:]))
+
+
+def _cond_backward_kernel(xp, pred, *arrays, then_graph, else_graph):
+    nt, ne = len(then_graph.params), len(else_graph.params)
+    free, gouts = arrays[:nt + ne], arrays[nt + ne:]
+    zeros = [xp.zeros(f.shape, f.dtype) for f in free]
+    if _truth(xp, pred):
+        return _one(then_graph.grad_fn()(xp, *free[:nt], *gouts) + zeros[nt:])
+    return _one(zeros[:nt] + else_graph.grad_fn()(xp, *free[nt:], *gouts))
+
+
+# ---- shapes and gradients ------------------------------------------------------------------------
+def _foreach_infer(*avals, body, n_data, n_outputs):
+    steps = avals[0].shape[0]
+    outs = [Aval((steps,) + tuple(a.shape), a.dtype) for a in body.out_avals[:n_outputs]]
+    return tuple(outs + body.out_avals[n_outputs:])
+
+
+def _while_infer(*avals, cond, func, n_outputs, max_iterations):
+    outs = [Aval((max_iterations,) + tuple(a.shape), a.dtype)
+            for a in func.out_avals[:n_outputs]]
+    return tuple(outs + func.out_avals[n_outputs:])
+
+
+def _cond_infer(*avals, then_graph, else_graph):
+    return tuple(then_graph.out_avals)
+
+
+def _inputs_infer(n_skip):
+    """A backward op's avals: its first inputs' (the forward's inputs), skipping ``n_skip``."""
+    def infer(*avals, **attrs):
+        n = _n_forward_inputs(attrs)
+        return tuple(avals[n_skip:n])
+    return infer
+
+
+def _n_forward_inputs(attrs):
+    if "body" in attrs:
+        return len(attrs["body"].params)
+    if "func" in attrs:
+        return len(attrs["cond"].params) + len(attrs["func"].params) - attrs["cond"].n_in
+    return 1 + len(attrs["then_graph"].params) + len(attrs["else_graph"].params)
+
+
+def _grad_via(backward_op, n_skip):
+    def grad(ins, outs, gouts, **attrs):
+        # build the subgraphs' gradients now, while tracing (the mode of their ops is this one)
+        for sub in attrs.values():
+            if isinstance(sub, Subgraph):
+                sub.grad_fn()
+        res = _registry.invoke(backward_op, tuple(ins) + tuple(gouts), dict(attrs))
+        res = res if isinstance(res, list) else [res]
+        return [None] * n_skip + res
+    return grad
+
+
+_NO_GRAD2 = "a control-flow backward is not differentiated again (no second order)"
+_NO_ONNX = "lowered by export/onnx_lower.py (op.subgraphs) to Scan, Loop or If"
+_NO_REF = "control flow: checked against the eager loop in tests/test_control_flow.py"
+
+
+def _make(name, kernel, infer, n_out, grad=None, subgraphs=()):
+    op = Op(name, kernel, inputs=("*data",), infer=infer, grad=grad, num_outputs=n_out,
+            no_grad=None if grad else _NO_GRAD2, no_onnx=_NO_ONNX, no_ref=_NO_REF)
+    op.subgraphs = subgraphs
+    # (symbol/evaluate.py runs graph nodes through ``op.func``, as for registered ops)
+    op.func = lambda *args, out=None, **attrs: _registry.invoke(op, args, attrs, out)
+    return op
+
+
+def _fwd_count(graph_key):
+    return lambda a: len(a[graph_key].out_avals)
+
+
+FOREACH_BACKWARD = _make("_foreach_backward", _foreach_backward_kernel, _inputs_infer(0),
+                         lambda a: _n_forward_inputs(a))
+FOREACH = _make("_foreach", _foreach_kernel, _foreach_infer, _fwd_count("body"),
+                grad=_grad_via(FOREACH_BACKWARD, 0), subgraphs=("body",))
+WHILE_LOOP_BACKWARD = _make("_while_loop_backward", _while_backward_kernel, _inputs_infer(0),
+                            lambda a: _n_forward_inputs(a))
+WHILE_LOOP = _make("_while_loop", _while_kernel, _while_infer, _fwd_count("func"),
+                   grad=_grad_via(WHILE_LOOP_BACKWARD, 0), subgraphs=("cond", "func"))
+COND_BACKWARD = _make("_cond_backward", _cond_backward_kernel, _inputs_infer(1),
+                      lambda a: _n_forward_inputs(a) - 1)
+COND = _make("_cond", _cond_kernel, _cond_infer, _fwd_count("then_graph"),
+             grad=_grad_via(COND_BACKWARD, 1), subgraphs=("then_graph", "else_graph"))
