@@ -138,9 +138,9 @@ def _reverse_sequences(sequences, unroll_step, valid_length=None):
 
 
 def _current_trace():
-    """An identity for values made now: values kept across steps (zoneout's last output,
-    variational dropout's masks) are reused only within the same trace (or eagerly)."""
-    return id(STATE.tracer) if STATE.tracer is not None else None
+    """The trace values made now belong to (None eagerly): values kept across steps (zoneout's
+    last output, variational dropout's masks) are reused only within the same trace."""
+    return STATE.tracer
 
 
 class RecurrentCell(Block):

@@ -158,7 +158,7 @@ class ZoneoutCell(ModifierCell):
 
         trace = _current_trace()
         prev = self._prev_output
-        prev_output = prev[0] if prev is not None and prev[1] == trace else None
+        prev_output = prev[0] if prev is not None and prev[1] is trace else None
         if prev_output is None:
             prev_output = F.zeros_like(next_output)
         output = (F.where(mask(p_outputs, next_output), next_output, prev_output)
@@ -246,10 +246,13 @@ class VariationalDropoutCell(ModifierCell):
         self._masks = {}
 
     def _mask(self, F, kind, rate, like):
-        key = (kind, _current_trace())
-        if key not in self._masks:
-            self._masks[key] = F.Dropout(F.ones_like(like), p=rate)
-        return self._masks[key]
+        trace = _current_trace()
+        if self._masks.get("trace", trace) is not trace:  # masks of another trace: stale
+            self._masks = {}
+        self._masks["trace"] = trace
+        if kind not in self._masks:
+            self._masks[kind] = F.Dropout(F.ones_like(like), p=rate)
+        return self._masks[kind]
 
     def hybrid_forward(self, F, inputs, states):
         if self.drop_states:
