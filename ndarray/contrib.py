@@ -1,10 +1,11 @@
 """``kiln.nd.contrib``: MXNet 1.9's ``mx.nd.contrib`` namespace.
 
 Every registered op or alias named ``_contrib_<name>`` is here as ``<name>`` (``contrib.ctc_loss``,
-``contrib.CTCLoss``), imported by name below; tests/test_namespace_sync.py fails when one is
+``contrib.CTCLoss``, the transformer ops ``interleaved_matmul_*``, ``div_sqrt_dim``,
+``arange_like``), imported by name below; tests/test_namespace_sync.py fails when one is
 missing. The Python-level contrib functions (control flow ``foreach``/``while_loop``/
-``cond``, ``isnan``/``isinf``/``isfinite``, ``boolean_mask``, ``arange_like``, the
-straight-through estimators) are composed from registry ops, so autograd sees through them.
+``cond``, ``isnan``/``isinf``/``isfinite``, ``boolean_mask``, the straight-through estimators)
+are composed from registry ops, so autograd sees through them.
 
 Example::
 
@@ -17,8 +18,18 @@ import numpy as np
 from . import ops as F
 from .control_flow import cond, foreach, while_loop
 from .convert import array
+from .ops._namespace import _contrib_arange_like as arange_like
 from .ops._namespace import _contrib_ctc_loss as ctc_loss
 from .ops._namespace import _contrib_CTCLoss as CTCLoss
+from .ops._namespace import _contrib_div_sqrt_dim as div_sqrt_dim
+from .ops._namespace import _contrib_interleaved_matmul_encdec_qk as interleaved_matmul_encdec_qk
+from .ops._namespace import (
+    _contrib_interleaved_matmul_encdec_valatt as interleaved_matmul_encdec_valatt,
+)
+from .ops._namespace import _contrib_interleaved_matmul_selfatt_qk as interleaved_matmul_selfatt_qk
+from .ops._namespace import (
+    _contrib_interleaved_matmul_selfatt_valatt as interleaved_matmul_selfatt_valatt,
+)
 
 
 # ---- element tests (MXNet keeps the input dtype: 1 where true, 0 elsewhere) ----
@@ -54,14 +65,6 @@ def isfinite(data):
 
 
 # ---- small composites ----
-def div_sqrt_dim(data):
-    """``data / sqrt(data.shape[-1])`` (scaled dot-product attention's scaling).
-
-    Example: ``contrib.div_sqrt_dim(nd.ones((2, 4)))`` is all 0.5.
-    """
-    return data / float(np.sqrt(data.shape[-1]))
-
-
 def quadratic(data, a=0.0, b=0.0, c=0.0):
     """``a * data**2 + b * data + c`` elementwise.
 
@@ -87,18 +90,6 @@ def sign_ste(data):
     return F.stop_gradient(F.sign(data)) + (data - F.stop_gradient(data))
 
 
-def arange_like(data, start=0.0, step=1.0, repeat=1, ctx=None, axis=None):
-    """``start + step * (i // repeat)`` shaped like ``data`` (or ``(data.shape[axis],)``),
-    in ``data``'s dtype.
-
-    Example: ``contrib.arange_like(nd.ones((2, 2)))`` is ``[[0, 1], [2, 3]]``.
-    """
-    shape = tuple(data.shape) if axis is None else (data.shape[axis],)
-    n = int(np.prod(shape))
-    vals = start + step * (np.arange(n) // int(repeat))
-    return array(vals.reshape(shape), ctx=ctx or data.context, dtype=data.dtype)
-
-
 def boolean_mask(data, index, axis=0):
     """The slices of ``data`` along ``axis`` where ``index`` (1-D, length ``data.shape[axis]``)
     is nonzero; the output's length along ``axis`` depends on the values.
@@ -112,4 +103,6 @@ def boolean_mask(data, index, axis=0):
 
 __all__ = ["isnan", "isinf", "isfinite", "div_sqrt_dim", "quadratic", "round_ste", "sign_ste",
            "arange_like", "boolean_mask", "foreach", "while_loop", "cond",
-           "CTCLoss", "ctc_loss"]  # the registry's _contrib_<name> ops and aliases
+           "CTCLoss", "ctc_loss", "interleaved_matmul_selfatt_qk",
+           "interleaved_matmul_selfatt_valatt", "interleaved_matmul_encdec_qk",
+           "interleaved_matmul_encdec_valatt"]  # the registry's _contrib_<name> ops and aliases

@@ -9,6 +9,7 @@ Example::
     ['data', 'fc_weight', 'fc_bias']
 """
 from . import api as _api
+from . import contrib  # noqa: F401  (sym.contrib: MXNet's namespace of the _contrib_ ops)
 from . import executor as _executor
 from . import trace  # noqa: F401  (trace.trace_op: the registry's trace hook, see kiln/__init__)
 from ._namespace import *  # noqa: F403  (every op and alias, by name: generated, see there)

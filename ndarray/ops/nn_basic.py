@@ -332,11 +332,12 @@ _embedding_weight_grad = register(
 def _seq_kernel(xp, data, length=None, use_sequence_length=False, value=0.0, axis=0):
     if not use_sequence_length or length is None:
         return data.copy()
-    steps = xp.arange(data.shape[axis])
+    # step t is kept while t + 1 <= length: a fractional length counts its whole steps (MXNet)
+    steps = xp.arange(1, data.shape[axis] + 1)
     if int(axis) == 0:
-        keep = steps[:, None] < length[None, :]          # (T, B)
+        keep = steps[:, None] <= length[None, :]         # (T, B)
     else:
-        keep = steps[None, :] < length[:, None]          # (B, T)
+        keep = steps[None, :] <= length[:, None]         # (B, T)
     keep = keep.reshape(keep.shape + (1,) * (data.ndim - 2))
     return xp.where(keep, data, xp.asarray(value, dtype=data.dtype))
 
@@ -352,11 +353,14 @@ def _seq_onnx(g, i, a, o, use_sequence_length=False, value=0.0, axis=0):
         return g.op("Identity", data)
     shape = tuple(a[0].shape)
     axis = int(axis)
-    steps = np.arange(shape[axis]).astype(a[1].dtype)
+    steps = np.arange(1, shape[axis] + 1).astype(a[1].dtype)
     if axis == 0:
-        keep = g.op("Less", g.const(steps.reshape(-1, 1)), g.op("Reshape", length, g.ints([1, -1])))
+        drop = g.op("Greater", g.const(steps.reshape(-1, 1)),
+                    g.op("Reshape", length, g.ints([1, -1])))
     else:
-        keep = g.op("Less", g.const(steps.reshape(1, -1)), g.op("Reshape", length, g.ints([-1, 1])))
+        drop = g.op("Greater", g.const(steps.reshape(1, -1)),
+                    g.op("Reshape", length, g.ints([-1, 1])))
+    keep = g.op("Not", drop)
     if len(shape) > 2:
         keep = g.op("Reshape", keep, g.ints(list(shape[:2]) + [1] * (len(shape) - 2)))
     return g.op("Where", keep, data, g.const(np.asarray(value, a[0].dtype)))
@@ -380,6 +384,9 @@ sequence_mask = register(
     samples=[Sample(rnd(4, 3, 2), np.array([1.0, 4, 2]), use_sequence_length=True, wrt=[0]),
              Sample(rnd(3, 4, 2), np.array([1.0, 4, 2]), use_sequence_length=True, axis=1,
                     value=-1.5, wrt=[0]),
+             Sample(rnd(4, 3, 2), np.array([1.5, 3.7, 0]), use_sequence_length=True, wrt=[0]),
+             Sample(rnd(3, 4), np.array([2, 4, 1], dtype=np.int32), use_sequence_length=True,
+                    axis=1, wrt=[0]),
              Sample(rnd(3, 2), np.array([2.0, 1]), use_sequence_length=True, value=0.5,
                     wrt=[0]),
              Sample(rnd(3, 2), None)],
