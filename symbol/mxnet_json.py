@@ -314,6 +314,8 @@ def _import_op(name, node_name, attrs, ins, where, source):
             if not _is_literal(value) or not _fits_default(value, _expected(op, k)):
                 raise FileFormatError(source, f"{where}: attribute {k}={v!r} is not a valid "
                                               f"value for {name}")
+            if _is_int(value) and isinstance(_expected(op, k), tuple):
+                value = (value,)   # MXNet reads a tuple attribute "-1" as (-1,): Reshape's shape
             kattrs[k] = value
     required = [k for k, v in op.attrs.items() if v is _registry.REQUIRED and k not in kattrs]
     if required:
