@@ -185,14 +185,16 @@ batch_dot = register(
         _batch_shape(lhs.shape, rhs.shape, transpose_a, transpose_b, "batch_dot"),
         result_dtype(lhs, rhs)),
     grad=_batch_dot_grad, onnx=_batch_dot_onnx, second_order=True,
-    ref=lambda lhs, rhs, transpose_a=False, transpose_b=False, forward_stype=None: np.einsum(
-        "bij,bjk->bik", _bt(lhs, transpose_a), _bt(rhs, transpose_b)),
+    ref=lambda lhs, rhs, transpose_a=False, transpose_b=False, forward_stype=None: np.matmul(
+        _bt(lhs, transpose_a), _bt(rhs, transpose_b)),
     samples=[Sample(rnd(2, 3, 4), rnd(2, 4, 2, salt=5)),
              Sample(rnd(2, 4, 3), rnd(2, 4, 2, salt=5), transpose_a=True),
              Sample(rnd(2, 3, 4), rnd(2, 2, 4, salt=5), transpose_b=True),
-             Sample(rnd(2, 4, 3), rnd(2, 2, 4, salt=5), transpose_a=True, transpose_b=True)],
+             Sample(rnd(2, 4, 3), rnd(2, 2, 4, salt=5), transpose_a=True, transpose_b=True),
+             Sample(rnd(2, 2, 4, 3), rnd(2, 2, 4, 2, salt=5), transpose_a=True)],
     doc="""Batched matrix product of ``(B, M, K)`` and ``(B, K, N)`` arrays -> ``(B, M, N)``
-    (MXNet ``batch_dot``); ``transpose_a``/``transpose_b`` transpose the last two axes.
+    (MXNet ``batch_dot``); ``transpose_a``/``transpose_b`` transpose the last two axes. More
+    leading batch axes work too, when both operands have the same ones.
 
     Example::
 
