@@ -70,5 +70,7 @@ def export_name(node):
         return _BROADCAST_NAMES[op.name][0 if same else 1], {}
     if op.name in _EXPORT_NAMES:
         return _EXPORT_NAMES[op.name], {}
-    camel = [a for a in op.aliases if a[:1].isupper()]
+    # MXNet's CamelCase name, else its contrib one (``_contrib_arange_like``), else kiln's
+    camel = [a for a in op.aliases if a[:1].isupper()] or [
+        a for a in op.aliases if a.startswith("_contrib_")]
     return (camel[0] if camel else op.name), {}

@@ -408,3 +408,33 @@ def test_matches_mxnet(cid, mx_results):
     kl_res = oracle.run_case(kiln, case, SUITE.arrays, ref=mx_res)
     problems = oracle.compare(case, mx_res, kl_res, SUITE.arrays)
     assert not problems, "\n".join(problems)
+
+
+def test_exported_attention_block_runs_in_mxnet(tmp_path):
+    """The MXNet symbol JSON names the ops as MXNet does (``_contrib_interleaved_...``,
+    ``SequenceLast``), so MXNet 1.9.1 loads the exported block and computes the same values."""
+    if not os.path.exists(MX_PYTHON):
+        pytest.skip("no MXNet 1.9.1 interpreter (KILN_MXNET_PYTHON or .mxnet-venv)")
+    import subprocess
+    import textwrap
+    rng = np.random.default_rng(8)
+    qkv = rng.standard_normal((5, 2, 12)).astype(np.float32)
+    valid = np.array([3, 3, 5, 5], dtype=np.float32)
+    net = _SelfAttention(2)
+    net.hybridize()
+    want = net(nd.array(qkv), nd.array(valid)).asnumpy()
+    net.export(str(tmp_path / "att"))
+    text = (tmp_path / "att-symbol.json").read_text()
+    assert "_contrib_interleaved_matmul_selfatt_qk" in text and "SequenceLast" in text
+    np.save(tmp_path / "qkv.npy", qkv)
+    np.save(tmp_path / "valid.npy", valid)
+    code = """
+        import numpy as np, mxnet as mx
+        net = mx.gluon.SymbolBlock.imports("att-symbol.json", ["data0", "data1"])
+        out = net(mx.nd.array(np.load("qkv.npy")), mx.nd.array(np.load("valid.npy")))
+        np.save("out.npy", out.asnumpy())
+    """
+    proc = subprocess.run([MX_PYTHON, "-c", textwrap.dedent(code)], cwd=tmp_path, text=True,
+                          capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), want, rtol=1e-5, atol=1e-6)
