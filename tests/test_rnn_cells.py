@@ -342,3 +342,34 @@ def test_modifier_values_stay_in_their_trace(name):
     if name == "vardrop":  # one output mask for the whole sequence, inside the graph too
         zero = out.asnumpy() == 0
         assert zero.any() and (zero == zero[:, :1]).all()
+
+
+@pytest.mark.parametrize("name", ["lstm", "hseq", "bi", "residual", "vardrop"])
+@pytest.mark.parametrize("layout", ["NTC", "TNC"])
+def test_symbolic_unroll_evaluates_like_eager(name, layout):
+    """Gluon 1.x: ``cell.unroll(T, sym.var('data'))`` builds a graph without shapes; the
+    begin states are zeros sized from the data when it runs."""
+    cell, x, _ = _cell(name)
+    if layout == "TNC":
+        x = nd.transpose(x, axes=(1, 0, 2))
+    valid = nd.array(VALID)
+    ref, ref_states = cell.unroll(STEPS, x, layout=layout, merge_outputs=True,
+                                  valid_length=valid)
+    out, states = cell.unroll(STEPS, mx.sym.var("data"), layout=layout, merge_outputs=True,
+                              valid_length=mx.sym.var("vl"))
+    params = {k: p.data() for k, p in cell.collect_params().items()}
+    got = mx.sym.Group([out] + list(states)).eval(data=x, vl=valid, **params)
+    for a, b in zip(got, [ref] + list(ref_states)):
+        np.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_symbolic_unroll_arguments_as_mxnet():
+    cell = rnn.LSTMCell(4, prefix="l_")
+    outs, _ = cell.unroll(3, mx.sym.var("data"))
+    assert isinstance(outs, list) and len(outs) == 3
+    # MXNet 1.9.1: the same arguments and step output names
+    assert mx.sym.Group(outs).list_arguments() == ["data", "l_i2h_weight", "l_i2h_bias",
+                                                   "l_h2h_weight", "l_h2h_bias"]
+    assert mx.sym.Group(outs).list_outputs() == ["l_t0_out_output", "l_t1_out_output",
+                                                 "l_t2_out_output"]
+    assert mx.sym.Group(outs).infer_shape(data=(2, 3, 5))[1] == [(2, 4)] * 3

@@ -16,6 +16,7 @@ Example::
     ((2, 5, 8), [(2, 8), (2, 8)])
 """
 from ... import ndarray as nd
+from ...base import MXNetError
 from ...ndarray._registry import STATE
 from ...ndarray.ndarray import NDArray
 from ...symbol.symbol import Symbol
@@ -41,34 +42,62 @@ def _cells_begin_state(cells, **kwargs):
     return sum([c.begin_state(**kwargs) for c in cells], [])
 
 
-def _get_begin_state(cell, begin_state, inputs, batch_size):
-    """``begin_state`` or zeros on the inputs' device, of their dtype."""
+def _shape(x):
+    """``x.shape``, or None for a symbol of unknown shape (a Gluon 1.x symbolic unroll)."""
+    try:
+        return x.shape
+    except MXNetError:
+        return None
+
+
+def _get_begin_state(cell, begin_state, inputs, batch_size, batch_axis=0):
+    """``begin_state``, or zeros on the inputs' device, of their dtype. For symbols of
+    unknown shape the zeros are computed from the inputs (batch on ``batch_axis``), so the
+    graph infers their shape (MXNet writes shape (0, hidden) and infers the 0)."""
     if begin_state is not None:
         return begin_state
     first = inputs if _is_tensor(inputs) else inputs[0]
+    if isinstance(first, Symbol) and _shape(first) is None:
+        axis = batch_axis if _is_tensor(inputs) else 0
+        return cell.begin_state(func=_zeros_from(first, axis), batch_size=0)
     kwargs = {"dtype": first.dtype}
     if isinstance(first, NDArray):
         kwargs["ctx"] = first.context
     return cell.begin_state(func=nd.zeros, batch_size=batch_size, **kwargs)
 
 
+def _zeros_from(x, batch_axis):
+    """A ``begin_state`` func: zeros of the state's shape with x's batch size."""
+    column = nd.sum(nd.zeros_like(x), axis=batch_axis, exclude=True)          # (N,)
+
+    def zeros(name=None, shape=(0,), **kwargs):
+        z = nd.reshape(column, (-1,) + (1,) * (len(shape) - 1))
+        if len(shape) == 1:
+            return z
+        return nd.broadcast_axis(z, axis=tuple(range(1, len(shape))), size=tuple(shape[1:]))
+    return zeros
+
+
 def _format_sequence(length, inputs, layout, merge, in_layout=None):
     """Inputs as one (layout) tensor when ``merge`` is True, a list of (N, ...) steps when
-    False, as given when None. Returns ``(inputs, time_axis, batch_size)``."""
+    False, as given when None. Returns ``(inputs, time_axis, batch_size)`` (batch size 0 for
+    symbols of unknown shape)."""
     assert inputs is not None, ("unroll(inputs=None) has been deprecated. Please create input "
                                 "variables outside unroll.")
     axis = layout.find("T")
     batch_axis = layout.find("N")
     in_axis = in_layout.find("T") if in_layout is not None else axis
     if _is_tensor(inputs):
-        batch_size = inputs.shape[batch_axis]
+        shape = _shape(inputs)
+        batch_size = shape[batch_axis] if shape else 0
         if merge is False:
-            assert length is None or length == inputs.shape[in_axis]
-            inputs = _as_list(nd.split(inputs, axis=in_axis, num_outputs=inputs.shape[in_axis],
-                                       squeeze_axis=1))
+            steps = shape[in_axis] if shape else length
+            assert length is None or length == steps
+            inputs = _as_list(nd.split(inputs, axis=in_axis, num_outputs=steps, squeeze_axis=1))
     else:
         assert length is None or len(inputs) == length
-        batch_size = inputs[0].shape[0]
+        shape = _shape(inputs[0])
+        batch_size = shape[0] if shape else 0
         if merge is True:
             inputs = nd.stack(*inputs, axis=axis)
             in_axis = axis

@@ -276,7 +276,7 @@ class VariationalDropoutCell(ModifierCell):
                                   valid_length=valid_length)
         self.reset()
         inputs, axis, batch_size = _format_sequence(length, inputs, layout, True)
-        states = _get_begin_state(self, begin_state, inputs, batch_size)
+        states = _get_begin_state(self, begin_state, inputs, batch_size, layout.find("N"))
         if self.drop_inputs:
             inputs = nd.Dropout(inputs, p=self.drop_inputs, axes=(axis,))
         outputs, states = self.base_cell.unroll(length, inputs, states, layout,

@@ -66,7 +66,7 @@ class _StackMixin:
         self.reset()
         inputs, _, batch_size = _format_sequence(length, inputs, layout, None)
         num_cells = len(self._children)
-        begin_state = _get_begin_state(self, begin_state, inputs, batch_size)
+        begin_state = _get_begin_state(self, begin_state, inputs, batch_size, layout.find("N"))
         p, next_states = 0, []
         for i, cell in enumerate(self._children.values()):
             n = len(cell.state_info())
