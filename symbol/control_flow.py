@@ -22,7 +22,7 @@ from ..ndarray._registry import Aval, Op
 from ..ndarray.ndarray import NDArray
 from .autodiff import backward_graph
 from .codegen import compile_graph
-from .graph import Node, is_entry
+from .graph import Node, is_entry, topo_order
 from .symbol import Symbol
 
 
@@ -51,6 +51,7 @@ class Subgraph:
     def grad_fn(self):
         """``fn(xp, *params, *output_grads) -> [gradient per param]`` (zeros where none)."""
         if self._grad is None:
+            self._check_no_random()
             heads, grads = backward_graph(self.outputs, self.params, None)
             have = [g is not None for g in grads]
             comp = compile_graph(self.params + heads, [g for g in grads if g is not None],
@@ -63,6 +64,17 @@ class Subgraph:
                         for h, a in zip(have, avals)]
             self._grad = run
         return self._grad
+
+    def _check_no_random(self):
+        """The backward recomputes the body's forward values: a random draw (dropout in
+        training, a sampler) would differ from the forward's, so it is refused."""
+        for n in topo_order(self.outputs):
+            if n.kind == "op" and n.op.random and (not n.op.uses_mode or n.attrs.get("_train")):
+                raise MXNetError(
+                    f"{n.op.name} ({n.where()}): random ops inside a hybridized foreach/"
+                    "while_loop/cond body cannot be differentiated yet (the backward recomputes "
+                    "the steps and would draw again); draw the randomness outside the loop and "
+                    "pass it in, or run the block eagerly")
 
     def __repr__(self):
         return f"<Subgraph {self.name}: {self.n_in} inputs, {len(self.params) - self.n_in} " \

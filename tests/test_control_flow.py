@@ -228,3 +228,19 @@ def test_python_if_on_a_traced_value_points_at_the_control_flow_ops():
     net.hybridize()
     with pytest.raises(MXNetError, match="contrib.cond / foreach / while_loop"):
         net(nd.array([1.0]))
+
+
+def test_random_op_in_a_differentiated_body_raises_clearly():
+    class Drop(HybridBlock):
+        def hybrid_forward(self, F, x, h):
+            out, _ = F.contrib.foreach(lambda xt, s: (F.Dropout(xt + s[0], p=0.5), s),
+                                       x, [h])
+            return out
+    net = Drop()
+    net.hybridize()
+    x, h = nd.ones((3, 2)), nd.zeros((2,))
+    assert net(x, h).shape == (3, 2)          # predict mode: dropout is the identity
+    x.attach_grad()
+    with pytest.raises(MXNetError, match="random ops inside a hybridized foreach"):
+        with autograd.record():
+            net(x, h)
