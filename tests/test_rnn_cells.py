@@ -373,3 +373,21 @@ def test_symbolic_unroll_arguments_as_mxnet():
     assert mx.sym.Group(outs).list_outputs() == ["l_t0_out_output", "l_t1_out_output",
                                                  "l_t2_out_output"]
     assert mx.sym.Group(outs).infer_shape(data=(2, 3, 5))[1] == [(2, 4)] * 3
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from kiln.nn.rnn import (
+        _cell_base,
+        _cell_basic,
+        _cell_contrib,
+        _cell_modifiers,
+        _cell_stack,
+        rnn_cell,
+    )
+    globs = dict(vars(rnn), nd=nd, kiln=mx)
+    for module in (_cell_base, _cell_basic, _cell_stack, _cell_modifiers, _cell_contrib,
+                   rnn_cell, gluon.contrib):
+        result = doctest.testmod(module, extraglobs=globs, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

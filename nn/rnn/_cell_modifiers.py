@@ -177,7 +177,7 @@ class ResidualCell(ModifierCell):
     Example::
 
         >>> cell = ResidualCell(RNNCell(3)); cell.initialize()
-        >>> out, st = cell(nd.ones((2, 3)), cell.begin_state(2)); out.shape
+        >>> out, st = cell(nd.ones((2, 3)), cell.begin_state(batch_size=2)); out.shape
         (2, 3)
     """
 

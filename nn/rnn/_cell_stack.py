@@ -93,7 +93,7 @@ class SequentialRNNCell(_StackMixin, RecurrentCell):
     Example::
 
         >>> stack = SequentialRNNCell(); stack.add(RNNCell(3)); stack.add(RNNCell(3))
-        >>> stack.initialize(); out, st = stack(nd.ones((2, 4)), stack.begin_state(2))
+        >>> stack.initialize(); out, st = stack(nd.ones((2, 4)), stack.begin_state(batch_size=2))
     """
 
     def __init__(self, prefix=None, params=None):
@@ -109,7 +109,7 @@ class HybridSequentialRNNCell(_StackMixin, HybridRecurrentCell):
     Example::
 
         >>> stack = HybridSequentialRNNCell(); stack.add(GRUCell(3)); stack.initialize()
-        >>> stack.hybridize(); out, st = stack(nd.ones((2, 4)), stack.begin_state(2))
+        >>> stack.hybridize(); out, st = stack(nd.ones((2, 4)), stack.begin_state(batch_size=2))
     """
 
     def __init__(self, prefix=None, params=None):
