@@ -32,12 +32,15 @@ _pooling_gather = _sym(_OPS["_pooling_gather"])
 _power = _sym(_OPS["power"])
 _put_along_axis = _sym(_OPS["_put_along_axis"])
 _relu_backward = _sym(_OPS["_relu_backward"])
+_rnn_backward = _sym(_OPS["_rnn_backward"])
+_rnn_param_concat = _sym(_OPS["_rnn_param_concat"])
 _slice_assign = _sym(_OPS["_slice_assign"])
 abs = _sym(_OPS["abs"])
 activation = _sym(_OPS["activation"])
 add = _scalar(_OPS["add"], "add")
 add_n = _sym(_OPS["add_n"])
 arange = _sym(_OPS["arange"])
+arange_like = _sym(_OPS["arange_like"])
 arccos = _sym(_OPS["arccos"])
 arccosh = _sym(_OPS["arccosh"])
 arcsin = _sym(_OPS["arcsin"])
@@ -66,6 +69,7 @@ deconvolution = _sym(_OPS["deconvolution"])
 degrees = _sym(_OPS["degrees"])
 depth_to_space = _sym(_OPS["depth_to_space"])
 diag = _sym(_OPS["diag"])
+div_sqrt_dim = _sym(_OPS["div_sqrt_dim"])
 divide = _scalar(_OPS["divide"], "divide")
 dot = _sym(_OPS["dot"])
 dropout = _sym(_OPS["dropout"])
@@ -97,6 +101,10 @@ hard_sigmoid = _sym(_OPS["hard_sigmoid"])
 hypot = _scalar(_OPS["hypot"], "hypot")
 identity = _sym(_OPS["identity"])
 instance_norm = _sym(_OPS["instance_norm"])
+interleaved_matmul_encdec_qk = _sym(_OPS["interleaved_matmul_encdec_qk"])
+interleaved_matmul_encdec_valatt = _sym(_OPS["interleaved_matmul_encdec_valatt"])
+interleaved_matmul_selfatt_qk = _sym(_OPS["interleaved_matmul_selfatt_qk"])
+interleaved_matmul_selfatt_valatt = _sym(_OPS["interleaved_matmul_selfatt_valatt"])
 l2_normalization = _sym(_OPS["l2_normalization"])
 layer_norm = _sym(_OPS["layer_norm"])
 leaky_relu = _sym(_OPS["leaky_relu"])
@@ -153,13 +161,16 @@ repeat = _sym(_OPS["repeat"])
 reshape = _sym(_OPS["reshape"])
 reshape_like = _sym(_OPS["reshape_like"])
 rint = _sym(_OPS["rint"])
+rnn = _sym(_OPS["rnn"])
 round = _sym(_OPS["round"])
 rsqrt = _sym(_OPS["rsqrt"])
 sample_normal = _sym(_OPS["sample_normal"])
 sample_uniform = _sym(_OPS["sample_uniform"])
 scatter_nd = _sym(_OPS["scatter_nd"])
 selu = _sym(_OPS["selu"])
+sequence_last = _sym(_OPS["sequence_last"])
 sequence_mask = _sym(_OPS["sequence_mask"])
+sequence_reverse = _sym(_OPS["sequence_reverse"])
 shape_array = _sym(_OPS["shape_array"])
 shuffle = _sym(_OPS["shuffle"])
 sigmoid = _sym(_OPS["sigmoid"])
@@ -224,13 +235,22 @@ LayerNorm = layer_norm
 LeakyReLU = leaky_relu
 Pad = pad
 Pooling = pooling
+RNN = rnn
 Reshape = reshape
+SequenceLast = sequence_last
 SequenceMask = sequence_mask
+SequenceReverse = sequence_reverse
 SliceChannel = split
 SoftmaxActivation = softmax_activation
 SwapAxis = swapaxes
 _contrib_CTCLoss = ctc_loss
+_contrib_arange_like = arange_like
 _contrib_ctc_loss = ctc_loss
+_contrib_div_sqrt_dim = div_sqrt_dim
+_contrib_interleaved_matmul_encdec_qk = interleaved_matmul_encdec_qk
+_contrib_interleaved_matmul_encdec_valatt = interleaved_matmul_encdec_valatt
+_contrib_interleaved_matmul_selfatt_qk = interleaved_matmul_selfatt_qk
+_contrib_interleaved_matmul_selfatt_valatt = interleaved_matmul_selfatt_valatt
 _copy = identity
 _crop_assign = _slice_assign
 _linalg_gemm = linalg_gemm
@@ -295,42 +315,49 @@ __all__ = [
     "Activation", "BatchNorm", "BlockGrad", "CTCLoss", "Cast", "Concat", "Convolution",
     "Deconvolution", "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected",
     "GroupNorm", "InstanceNorm", "L2Normalization", "LayerNorm", "LeakyReLU", "Pad", "Pooling",
-    "Reshape", "SequenceMask", "SliceChannel", "SoftmaxActivation", "SwapAxis", "_add",
-    "_broadcast_reduced", "_contrib_CTCLoss", "_contrib_ctc_loss", "_conv_weight_grad", "_copy",
-    "_crop_assign", "_ctc_loss_grad", "_div", "_embedding_weight_grad", "_equal",
-    "_getitem_backward", "_greater", "_greater_equal", "_hypot", "_lesser", "_lesser_equal",
-    "_linalg_gemm", "_linalg_gemm2", "_log_softmax_pick", "_log_softmax_pick_backward",
-    "_logical_and", "_logical_or", "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul",
-    "_not_equal", "_plus", "_pooling_backward", "_pooling_gather", "_power", "_put_along_axis",
-    "_random_normal", "_random_normal_like", "_random_randint", "_random_uniform",
-    "_random_uniform_like", "_relu_backward", "_sample_normal", "_sample_uniform", "_shuffle",
-    "_slice_assign", "_sub", "abs", "activation", "add", "add_n", "amp_cast", "arange", "arccos",
-    "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmax_channel", "argmin",
-    "argsort", "batch_dot", "batch_norm", "block_grad", "broadcast_add", "broadcast_axes",
-    "broadcast_axis", "broadcast_div", "broadcast_equal", "broadcast_greater",
-    "broadcast_greater_equal", "broadcast_hypot", "broadcast_lesser", "broadcast_lesser_equal",
-    "broadcast_like", "broadcast_logical_and", "broadcast_logical_or", "broadcast_logical_xor",
-    "broadcast_maximum", "broadcast_minimum", "broadcast_minus", "broadcast_mod", "broadcast_mul",
-    "broadcast_not_equal", "broadcast_plus", "broadcast_power", "broadcast_sub", "broadcast_to",
-    "cast", "cbrt", "ceil", "clip", "concat", "convolution", "copy", "cos", "cosh", "crop",
-    "ctc_loss", "deconvolution", "degrees", "depth_to_space", "diag", "divide", "dot", "dropout",
-    "dropout_mask", "elemwise_add", "elemwise_div", "elemwise_mul", "elemwise_sub", "elu",
-    "embedding", "empty", "equal", "erf", "exp", "expand_dims", "expm1", "eye", "fix", "flatten",
-    "flip", "floor", "floor_divide", "full", "full_like", "fully_connected", "gather_nd", "gelu",
-    "getitem", "greater", "greater_equal", "group_norm", "hard_sigmoid", "hypot", "identity",
-    "instance_norm", "l2_normalization", "layer_norm", "leaky_relu", "less", "less_equal", "lesser",
-    "lesser_equal", "linalg_gemm", "linalg_gemm2", "linspace", "log", "log10", "log1p", "log2",
-    "log_sigmoid", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor",
-    "logsumexp", "matmul", "max", "max_axis", "maximum", "mean", "min", "min_axis", "minimum",
-    "mish", "mod", "modulo", "multiply", "nanprod", "nansum", "negative", "norm", "normal",
-    "normal_like", "not_equal", "one_hot", "ones", "ones_like", "pad", "pick", "pooling", "pow",
-    "power", "prod", "radians", "randint", "random_normal", "random_normal_like", "random_randint",
-    "random_uniform", "random_uniform_like", "rcbrt", "reciprocal", "relu", "repeat", "reshape",
-    "reshape_like", "reverse", "rint", "round", "rsqrt", "sample_normal", "sample_uniform",
-    "scatter_nd", "selu", "sequence_mask", "shape_array", "shuffle", "sigmoid", "sign", "silu",
-    "sin", "sinh", "size_array", "slice", "slice_axis", "slice_like", "smooth_l1", "softmax",
-    "softmax_activation", "softmin", "softplus", "softrelu", "softsign", "sort", "space_to_depth",
-    "split", "split_v2", "sqrt", "square", "squeeze", "stack", "stop_gradient", "subtract", "sum",
-    "sum_axis", "sum_to", "swapaxes", "swish", "take", "tan", "tanh", "tile", "to_device", "topk",
-    "transpose", "true_divide", "trunc", "uniform", "uniform_like", "where", "zeros", "zeros_like",
+    "RNN", "Reshape", "SequenceLast", "SequenceMask", "SequenceReverse", "SliceChannel",
+    "SoftmaxActivation", "SwapAxis", "_add", "_broadcast_reduced", "_contrib_CTCLoss",
+    "_contrib_arange_like", "_contrib_ctc_loss", "_contrib_div_sqrt_dim",
+    "_contrib_interleaved_matmul_encdec_qk", "_contrib_interleaved_matmul_encdec_valatt",
+    "_contrib_interleaved_matmul_selfatt_qk", "_contrib_interleaved_matmul_selfatt_valatt",
+    "_conv_weight_grad", "_copy", "_crop_assign", "_ctc_loss_grad", "_div",
+    "_embedding_weight_grad", "_equal", "_getitem_backward", "_greater", "_greater_equal", "_hypot",
+    "_lesser", "_lesser_equal", "_linalg_gemm", "_linalg_gemm2", "_log_softmax_pick",
+    "_log_softmax_pick_backward", "_logical_and", "_logical_or", "_logical_xor", "_maximum",
+    "_minimum", "_minus", "_mod", "_mul", "_not_equal", "_plus", "_pooling_backward",
+    "_pooling_gather", "_power", "_put_along_axis", "_random_normal", "_random_normal_like",
+    "_random_randint", "_random_uniform", "_random_uniform_like", "_relu_backward", "_rnn_backward",
+    "_rnn_param_concat", "_sample_normal", "_sample_uniform", "_shuffle", "_slice_assign", "_sub",
+    "abs", "activation", "add", "add_n", "amp_cast", "arange", "arange_like", "arccos", "arccosh",
+    "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmax_channel", "argmin", "argsort",
+    "batch_dot", "batch_norm", "block_grad", "broadcast_add", "broadcast_axes", "broadcast_axis",
+    "broadcast_div", "broadcast_equal", "broadcast_greater", "broadcast_greater_equal",
+    "broadcast_hypot", "broadcast_lesser", "broadcast_lesser_equal", "broadcast_like",
+    "broadcast_logical_and", "broadcast_logical_or", "broadcast_logical_xor", "broadcast_maximum",
+    "broadcast_minimum", "broadcast_minus", "broadcast_mod", "broadcast_mul", "broadcast_not_equal",
+    "broadcast_plus", "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil",
+    "clip", "concat", "convolution", "copy", "cos", "cosh", "crop", "ctc_loss", "deconvolution",
+    "degrees", "depth_to_space", "diag", "div_sqrt_dim", "divide", "dot", "dropout", "dropout_mask",
+    "elemwise_add", "elemwise_div", "elemwise_mul", "elemwise_sub", "elu", "embedding", "empty",
+    "equal", "erf", "exp", "expand_dims", "expm1", "eye", "fix", "flatten", "flip", "floor",
+    "floor_divide", "full", "full_like", "fully_connected", "gather_nd", "gelu", "getitem",
+    "greater", "greater_equal", "group_norm", "hard_sigmoid", "hypot", "identity", "instance_norm",
+    "interleaved_matmul_encdec_qk", "interleaved_matmul_encdec_valatt",
+    "interleaved_matmul_selfatt_qk", "interleaved_matmul_selfatt_valatt", "l2_normalization",
+    "layer_norm", "leaky_relu", "less", "less_equal", "lesser", "lesser_equal", "linalg_gemm",
+    "linalg_gemm2", "linspace", "log", "log10", "log1p", "log2", "log_sigmoid", "log_softmax",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "logsumexp", "matmul", "max",
+    "max_axis", "maximum", "mean", "min", "min_axis", "minimum", "mish", "mod", "modulo",
+    "multiply", "nanprod", "nansum", "negative", "norm", "normal", "normal_like", "not_equal",
+    "one_hot", "ones", "ones_like", "pad", "pick", "pooling", "pow", "power", "prod", "radians",
+    "randint", "random_normal", "random_normal_like", "random_randint", "random_uniform",
+    "random_uniform_like", "rcbrt", "reciprocal", "relu", "repeat", "reshape", "reshape_like",
+    "reverse", "rint", "rnn", "round", "rsqrt", "sample_normal", "sample_uniform", "scatter_nd",
+    "selu", "sequence_last", "sequence_mask", "sequence_reverse", "shape_array", "shuffle",
+    "sigmoid", "sign", "silu", "sin", "sinh", "size_array", "slice", "slice_axis", "slice_like",
+    "smooth_l1", "softmax", "softmax_activation", "softmin", "softplus", "softrelu", "softsign",
+    "sort", "space_to_depth", "split", "split_v2", "sqrt", "square", "squeeze", "stack",
+    "stop_gradient", "subtract", "sum", "sum_axis", "sum_to", "swapaxes", "swish", "take", "tan",
+    "tanh", "tile", "to_device", "topk", "transpose", "true_divide", "trunc", "uniform",
+    "uniform_like", "where", "zeros", "zeros_like",
 ]

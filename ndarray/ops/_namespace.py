@@ -22,6 +22,14 @@ from .activation import (
     softsign,
     swish,
 )
+from .attention import (
+    arange_like,
+    div_sqrt_dim,
+    interleaved_matmul_encdec_qk,
+    interleaved_matmul_encdec_valatt,
+    interleaved_matmul_selfatt_qk,
+    interleaved_matmul_selfatt_valatt,
+)
 from .conv import _conv_weight_grad, convolution, deconvolution
 from .creation import (
     arange,
@@ -112,6 +120,8 @@ from .reduce import (
     prod,
     sum,
 )
+from .rnn import _rnn_backward, _rnn_param_concat, rnn
+from .sequence import sequence_last, sequence_reverse
 from .shape import (
     concat,
     concatenate,
@@ -202,14 +212,23 @@ LayerNorm = layer_norm
 LeakyReLU = leaky_relu
 Pad = pad
 Pooling = pooling
+RNN = rnn
 Reshape = reshape
+SequenceLast = sequence_last
 SequenceMask = sequence_mask
+SequenceReverse = sequence_reverse
 SliceChannel = split
 SoftmaxActivation = softmax_activation
 SwapAxis = swapaxes
 _add = add
 _contrib_CTCLoss = ctc_loss
+_contrib_arange_like = arange_like
 _contrib_ctc_loss = ctc_loss
+_contrib_div_sqrt_dim = div_sqrt_dim
+_contrib_interleaved_matmul_encdec_qk = interleaved_matmul_encdec_qk
+_contrib_interleaved_matmul_encdec_valatt = interleaved_matmul_encdec_valatt
+_contrib_interleaved_matmul_selfatt_qk = interleaved_matmul_selfatt_qk
+_contrib_interleaved_matmul_selfatt_valatt = interleaved_matmul_selfatt_valatt
 _copy = identity
 _crop_assign = _slice_assign
 _div = divide
@@ -296,30 +315,36 @@ __all__ = [
     "Activation", "BatchNorm", "BlockGrad", "CTCLoss", "Cast", "Concat", "Convolution",
     "Deconvolution", "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected",
     "GroupNorm", "InstanceNorm", "L2Normalization", "LayerNorm", "LeakyReLU", "Pad", "Pooling",
-    "Reshape", "SequenceMask", "SliceChannel", "SoftmaxActivation", "SwapAxis", "_add",
-    "_broadcast_reduced", "_contrib_CTCLoss", "_contrib_ctc_loss", "_conv_weight_grad", "_copy",
-    "_crop_assign", "_ctc_loss_grad", "_div", "_embedding_weight_grad", "_equal",
-    "_getitem_backward", "_greater", "_greater_equal", "_hypot", "_lesser", "_lesser_equal",
-    "_linalg_gemm", "_linalg_gemm2", "_log_softmax_pick", "_log_softmax_pick_backward",
-    "_logical_and", "_logical_or", "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul",
-    "_not_equal", "_plus", "_pooling_backward", "_pooling_gather", "_power", "_put_along_axis",
-    "_random_normal", "_random_normal_like", "_random_randint", "_random_uniform",
-    "_random_uniform_like", "_relu_backward", "_sample_normal", "_sample_uniform", "_shuffle",
-    "_slice_assign", "_sub", "abs", "activation", "add", "add_n", "amp_cast", "arange", "arccos",
-    "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmax_channel", "argmin",
-    "argsort", "batch_dot", "batch_norm", "batch_take", "block_grad", "broadcast_add",
-    "broadcast_axes", "broadcast_axis", "broadcast_div", "broadcast_equal", "broadcast_greater",
+    "RNN", "Reshape", "SequenceLast", "SequenceMask", "SequenceReverse", "SliceChannel",
+    "SoftmaxActivation", "SwapAxis", "_add", "_broadcast_reduced", "_contrib_CTCLoss",
+    "_contrib_arange_like", "_contrib_ctc_loss", "_contrib_div_sqrt_dim",
+    "_contrib_interleaved_matmul_encdec_qk", "_contrib_interleaved_matmul_encdec_valatt",
+    "_contrib_interleaved_matmul_selfatt_qk", "_contrib_interleaved_matmul_selfatt_valatt",
+    "_conv_weight_grad", "_copy", "_crop_assign", "_ctc_loss_grad", "_div",
+    "_embedding_weight_grad", "_equal", "_getitem_backward", "_greater", "_greater_equal", "_hypot",
+    "_lesser", "_lesser_equal", "_linalg_gemm", "_linalg_gemm2", "_log_softmax_pick",
+    "_log_softmax_pick_backward", "_logical_and", "_logical_or", "_logical_xor", "_maximum",
+    "_minimum", "_minus", "_mod", "_mul", "_not_equal", "_plus", "_pooling_backward",
+    "_pooling_gather", "_power", "_put_along_axis", "_random_normal", "_random_normal_like",
+    "_random_randint", "_random_uniform", "_random_uniform_like", "_relu_backward", "_rnn_backward",
+    "_rnn_param_concat", "_sample_normal", "_sample_uniform", "_shuffle", "_slice_assign", "_sub",
+    "abs", "activation", "add", "add_n", "amp_cast", "arange", "arange_like", "arccos", "arccosh",
+    "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmax_channel", "argmin", "argsort",
+    "batch_dot", "batch_norm", "batch_take", "block_grad", "broadcast_add", "broadcast_axes",
+    "broadcast_axis", "broadcast_div", "broadcast_equal", "broadcast_greater",
     "broadcast_greater_equal", "broadcast_hypot", "broadcast_lesser", "broadcast_lesser_equal",
     "broadcast_like", "broadcast_logical_and", "broadcast_logical_or", "broadcast_logical_xor",
     "broadcast_maximum", "broadcast_minimum", "broadcast_minus", "broadcast_mod", "broadcast_mul",
     "broadcast_not_equal", "broadcast_plus", "broadcast_power", "broadcast_sub", "broadcast_to",
     "cast", "cbrt", "ceil", "clip", "concat", "concatenate", "convolution", "copy", "cos", "cosh",
-    "crop", "ctc_loss", "deconvolution", "degrees", "depth_to_space", "diag", "divide", "dot",
-    "dropout", "dropout_mask", "elemwise_add", "elemwise_div", "elemwise_mul", "elemwise_sub",
-    "elu", "embedding", "empty", "equal", "erf", "exp", "expand_dims", "expm1", "eye", "fix",
-    "flatten", "flip", "floor", "floor_divide", "full", "full_like", "fully_connected", "gather_nd",
-    "gelu", "getitem", "greater", "greater_equal", "group_norm", "hard_sigmoid", "hypot",
-    "identity", "instance_norm", "l2_normalization", "layer_norm", "leaky_relu", "less",
+    "crop", "ctc_loss", "deconvolution", "degrees", "depth_to_space", "diag", "div_sqrt_dim",
+    "divide", "dot", "dropout", "dropout_mask", "elemwise_add", "elemwise_div", "elemwise_mul",
+    "elemwise_sub", "elu", "embedding", "empty", "equal", "erf", "exp", "expand_dims", "expm1",
+    "eye", "fix", "flatten", "flip", "floor", "floor_divide", "full", "full_like",
+    "fully_connected", "gather_nd", "gelu", "getitem", "greater", "greater_equal", "group_norm",
+    "hard_sigmoid", "hypot", "identity", "instance_norm", "interleaved_matmul_encdec_qk",
+    "interleaved_matmul_encdec_valatt", "interleaved_matmul_selfatt_qk",
+    "interleaved_matmul_selfatt_valatt", "l2_normalization", "layer_norm", "leaky_relu", "less",
     "less_equal", "lesser", "lesser_equal", "linalg_gemm", "linalg_gemm2", "linspace", "log",
     "log10", "log1p", "log2", "log_sigmoid", "log_softmax", "logical_and", "logical_not",
     "logical_or", "logical_xor", "logsumexp", "matmul", "max", "max_axis", "maximum", "mean", "min",
@@ -327,12 +352,12 @@ __all__ = [
     "negative", "norm", "normal", "normal_like", "not_equal", "one_hot", "ones", "ones_like", "pad",
     "pick", "pooling", "pow", "power", "prod", "radians", "randint", "random_normal",
     "random_normal_like", "random_randint", "random_uniform", "random_uniform_like", "rcbrt",
-    "reciprocal", "relu", "repeat", "reshape", "reshape_like", "reverse", "rint", "round", "rsqrt",
-    "sample_normal", "sample_uniform", "scatter_nd", "selu", "sequence_mask", "shape_array",
-    "shuffle", "sigmoid", "sign", "silu", "sin", "sinh", "size_array", "slice", "slice_axis",
-    "slice_like", "smooth_l1", "softmax", "softmax_activation", "softmin", "softplus", "softrelu",
-    "softsign", "sort", "space_to_depth", "split", "split_v2", "sqrt", "square", "squeeze", "stack",
-    "stop_gradient", "subtract", "sum", "sum_axis", "sum_to", "swapaxes", "swish", "take", "tan",
-    "tanh", "tile", "to_device", "topk", "transpose", "true_divide", "trunc", "uniform",
-    "uniform_like", "where", "zeros", "zeros_like",
+    "reciprocal", "relu", "repeat", "reshape", "reshape_like", "reverse", "rint", "rnn", "round",
+    "rsqrt", "sample_normal", "sample_uniform", "scatter_nd", "selu", "sequence_last",
+    "sequence_mask", "sequence_reverse", "shape_array", "shuffle", "sigmoid", "sign", "silu", "sin",
+    "sinh", "size_array", "slice", "slice_axis", "slice_like", "smooth_l1", "softmax",
+    "softmax_activation", "softmin", "softplus", "softrelu", "softsign", "sort", "space_to_depth",
+    "split", "split_v2", "sqrt", "square", "squeeze", "stack", "stop_gradient", "subtract", "sum",
+    "sum_axis", "sum_to", "swapaxes", "swish", "take", "tan", "tanh", "tile", "to_device", "topk",
+    "transpose", "true_divide", "trunc", "uniform", "uniform_like", "where", "zeros", "zeros_like",
 ]
