@@ -180,7 +180,12 @@ def _regroup(flat, structure):
 
 
 def _avals(syms):
-    return [Aval(tuple(s.shape), np.dtype(s.dtype)) for s in syms]
+    try:
+        return [Aval(tuple(s.shape), np.dtype(s.dtype)) for s in syms]
+    except MXNetError as e:
+        raise MXNetError(f"control flow on symbols traces its body with known shapes: {e} "
+                         "(give them, sym.var(name, shape=...), or hybridize the block and "
+                         f"call it on arrays) (at {user_frame()})") from e
 
 
 def _symbols(values, what):

@@ -244,3 +244,16 @@ def test_random_op_in_a_differentiated_body_raises_clearly():
     with pytest.raises(MXNetError, match="random ops inside a hybridized foreach"):
         with autograd.record():
             net(x, h)
+
+
+def test_symbolic_call_with_shapes_builds_the_node():
+    out = Accumulate()(mx.sym.var("x", shape=(4, 3)), mx.sym.var("h", shape=(3,)))
+    group = mx.sym.Group(list(out))
+    assert group.list_arguments() == ["x", "h"]
+    x, h = np.random.default_rng(0).normal(size=(4, 3)), np.zeros(3)
+    got = group.eval(x=nd.array(x), h=nd.array(h))
+    want = Accumulate()(nd.array(x), nd.array(h))
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-6)
+    with pytest.raises(MXNetError, match="known shapes"):
+        Accumulate()(mx.sym.var("x"), mx.sym.var("h"))
