@@ -391,3 +391,38 @@ def test_docstring_examples_run():
                    rnn_cell, gluon.contrib):
         result = doctest.testmod(module, extraglobs=globs, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+class _UserCell(rnn.HybridRecurrentCell):
+    """A cell written by a user against the Gluon 1.x base: ``h = tanh(W x + h)``."""
+
+    def __init__(self, hidden, **kwargs):
+        super().__init__(**kwargs)
+        self._hidden = hidden
+        self.weight = self.params.get("weight", shape=(hidden, IN))
+
+    def state_info(self, batch_size=0):
+        return [{"shape": (batch_size, self._hidden), "__layout__": "NC"}]
+
+    def hybrid_forward(self, F, x, states, weight):
+        h = F.tanh(F.FullyConnected(x, weight, no_bias=True, num_hidden=self._hidden)
+                   + states[0])
+        return h, [h]
+
+
+def test_user_cell_on_the_base_class():
+    cell = _UserCell(3, prefix="mine_")
+    cell.initialize()
+    assert list(cell.collect_params().keys()) == ["mine_weight"]
+    names = [s.name for _ in range(2) for s in cell.begin_state(batch_size=2, func=mx.sym.var)]
+    assert names == ["mine_begin_state_0", "mine_begin_state_1"]  # the counter runs on
+    x = nd.array(np.random.RandomState(0).uniform(-1, 1, (BATCH, STEPS, IN)))
+    w = cell.weight.data().asnumpy()
+    h = np.zeros((BATCH, 3), np.float32)
+    for t in range(STEPS):
+        h = np.tanh(x.asnumpy()[:, t] @ w.T + h)
+    params = cell.collect_params()
+    a = _run(lambda x: cell.unroll(STEPS, x, merge_outputs=True), x, params, True)
+    np.testing.assert_allclose(a[0][-1], h, atol=1e-5)
+    cell.hybridize()
+    _assert_same(a, _run(lambda x: cell.unroll(STEPS, x, merge_outputs=True), x, params, True))
