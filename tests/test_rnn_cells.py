@@ -16,7 +16,6 @@ import pytest
 from _rnn_cell_cases import BATCH, BUILDERS, IN, STEPS, VALID, run_case
 from kiln import autograd, gluon, nd
 from kiln.gluon import rnn
-from kiln.nn.rnn import _cell_base
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MX_PYTHON = os.environ.get("KILN_MXNET_PYTHON") or os.path.join(ROOT, ".mxnet-venv", "bin",
@@ -192,19 +191,6 @@ def test_random_cells_train_mode(name):
     with autograd.record(train_mode=True):
         out2, _ = cell.unroll(STEPS, x, merge_outputs=True)
     assert out2.shape == out.shape
-
-
-def test_sequence_fallbacks_match_numpy():
-    rs = np.random.RandomState(0)
-    data = rs.uniform(-1, 1, (5, 3, 2, 2)).astype(np.float32)
-    lengths = np.array([2, 5, 0], np.float32)
-    last = _cell_base._last_by_one_hot(nd.array(data), nd.array(lengths)).asnumpy()
-    rev = _cell_base._reverse_by_permutation(nd.array(data), nd.array(lengths)).asnumpy()
-    for n, length in enumerate(lengths.astype(int)):
-        want = data[length - 1, n] if length else np.zeros_like(data[0, n])
-        np.testing.assert_allclose(last[n], want)
-        order = list(range(length))[::-1] + list(range(length, 5))
-        np.testing.assert_allclose(rev[:, n], data[order, n])
 
 
 def test_deferred_input_size_state_info_and_begin_state():

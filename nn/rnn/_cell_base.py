@@ -120,43 +120,13 @@ def _mask_sequence_variable_length(data, length, valid_length, time_axis, merge)
 
 def _sequence_last(data, valid_length):
     """``data[valid_length[n] - 1, n]`` for each n: data (T, N, ...) -> (N, ...)."""
-    op = getattr(nd, "SequenceLast", None)  # the registry's op where present
-    if op is None:
-        return _last_by_one_hot(data, valid_length)
-    return op(data, sequence_length=valid_length, use_sequence_length=True, axis=0)
-
-
-def _last_by_one_hot(data, valid_length):
-    """SequenceLast from other ops: a one-hot (T, N) selection summed over T."""
-    steps, batch = data.shape[0], data.shape[1]
-    select = nd.one_hot(valid_length - 1, depth=steps, dtype=data.dtype)     # (N, T)
-    select = nd.reshape(nd.transpose(select), (steps, batch) + (1,) * (len(data.shape) - 2))
-    return nd.sum(nd.broadcast_mul(data, select), axis=0)
+    return nd.SequenceLast(data, sequence_length=valid_length, use_sequence_length=True, axis=0)
 
 
 def _sequence_reverse(data, valid_length):
     """Reverse each sample's first ``valid_length`` steps, the padding stays in place:
     data (T, N, ...) -> (T, N, ...)."""
-    op = getattr(nd, "SequenceReverse", None)
-    if op is None:
-        return _reverse_by_permutation(data, valid_length)
-    return op(data, sequence_length=valid_length, use_sequence_length=True)
-
-
-def _reverse_by_permutation(data, valid_length):
-    """SequenceReverse from other ops: a one-hot permutation per sample, applied by
-    batch_dot (source step ``L - 1 - t`` inside the length, ``t`` past it)."""
-    shape = data.shape
-    steps, batch = shape[0], shape[1]
-    t = nd.reshape(nd.arange(steps, dtype=data.dtype), (steps, 1))
-    lengths = nd.reshape(nd.cast(valid_length, dtype=data.dtype), (1, batch))
-    inside = nd.broadcast_lesser(t, lengths)                               # (T, N)
-    source = inside * nd.broadcast_sub(lengths - 1, t) + (1 - inside) * nd.broadcast_mul(
-        t, nd.ones_like(lengths))
-    perm = nd.transpose(nd.one_hot(source, depth=steps, dtype=data.dtype), axes=(1, 0, 2))
-    flat = nd.transpose(nd.reshape(data, (steps, batch, -1)), axes=(1, 0, 2))  # (N, T, C)
-    out = nd.transpose(nd.batch_dot(perm, flat), axes=(1, 0, 2))
-    return nd.reshape(out, shape)
+    return nd.SequenceReverse(data, sequence_length=valid_length, use_sequence_length=True)
 
 
 def _reverse_sequences(sequences, unroll_step, valid_length=None):
