@@ -259,7 +259,9 @@ def _inline(g, sub, names):
 
 
 def _vi(name, aval):
-    return helper.make_tensor_value_info(name, Builder.onnx_dtype(aval.dtype), list(aval.shape))
+    """A body's input or output: dtype and rank only (its dims follow the dynamic axes)."""
+    return helper.make_tensor_value_info(name, Builder.onnx_dtype(aval.dtype),
+                                         [None] * len(aval.shape))
 
 
 def _graph(c, name, inputs, outputs):

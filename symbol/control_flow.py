@@ -358,20 +358,43 @@ def _cond_backward_kernel(xp, pred, *arrays, then_graph, else_graph):
 
 
 # ---- shapes and gradients ------------------------------------------------------------------------
+def _sub_infer(sub, param_avals):
+    """The subgraph's output avals for these param avals (other shapes than traced: shape
+    inference for another batch size, the ONNX exporter's dynamic axes)."""
+    param_avals = [Aval(tuple(a.shape), np.dtype(a.dtype)) for a in param_avals]
+    if param_avals == sub.param_avals:
+        return sub.out_avals
+    known = {(n.id, 0): a for (n, _), a in zip(sub.params, param_avals)}
+    for n in topo_order(sub.outputs):
+        if (n.id, 0) in known:
+            continue
+        if n.kind == "const":
+            known[(n.id, 0)] = n.avals[0]
+            continue
+        ins = [known[(i[0].id, i[1])] if is_entry(i) else i for i in n.inputs]
+        out = n.op.infer(*ins, **n.attrs)
+        for k, a in enumerate((out,) if isinstance(out, Aval) else out):
+            known[(n.id, k)] = a
+    return [known[(n.id, i)] for n, i in sub.outputs]
+
+
 def _foreach_infer(*avals, body, n_data, n_outputs):
     steps = avals[0].shape[0]
-    outs = [Aval((steps,) + tuple(a.shape), a.dtype) for a in body.out_avals[:n_outputs]]
-    return tuple(outs + body.out_avals[n_outputs:])
+    step_avals = [Aval(tuple(a.shape[1:]), a.dtype) for a in avals[:n_data]]
+    outs = _sub_infer(body, step_avals + list(avals[n_data:]))
+    return tuple([Aval((steps,) + tuple(a.shape), a.dtype) for a in outs[:n_outputs]] +
+                 list(outs[n_outputs:]))
 
 
 def _while_infer(*avals, cond, func, n_outputs, max_iterations):
-    outs = [Aval((max_iterations,) + tuple(a.shape), a.dtype)
-            for a in func.out_avals[:n_outputs]]
-    return tuple(outs + func.out_avals[n_outputs:])
+    nv, kc = cond.n_in, len(cond.params)
+    outs = _sub_infer(func, list(avals[:nv]) + list(avals[kc:]))
+    return tuple([Aval((max_iterations,) + tuple(a.shape), a.dtype) for a in outs[:n_outputs]]
+                 + list(outs[n_outputs:]))
 
 
 def _cond_infer(*avals, then_graph, else_graph):
-    return tuple(then_graph.out_avals)
+    return tuple(_sub_infer(then_graph, avals[1:1 + len(then_graph.params)]))
 
 
 def _inputs_infer(n_skip):

@@ -257,3 +257,19 @@ def test_symbolic_call_with_shapes_builds_the_node():
         np.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-6)
     with pytest.raises(MXNetError, match="known shapes"):
         Accumulate()(mx.sym.var("x"), mx.sym.var("h"))
+
+
+def test_foreach_exports_with_dynamic_time_and_batch_axes(tmp_path):
+    net = _rnn()
+    net.hybridize()
+    rng = np.random.default_rng(4)
+    x, h0 = rng.normal(size=(5, 2, 3)), rng.normal(size=(2, 4))
+    path = str(tmp_path / "rnn.onnx")
+    net.export_onnx(path, nd.array(x, dtype="float64"), nd.array(h0, dtype="float64"),
+                    dynamic_axes={"data0": {0: "T", 1: "N"}, "data1": {0: "N"}})
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    x2, h2 = rng.normal(size=(7, 3, 3)), rng.normal(size=(3, 4))
+    got = sess.run(None, {"data0": x2, "data1": h2})
+    want = net(nd.array(x2, dtype="float64"), nd.array(h2, dtype="float64"))
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b.asnumpy(), rtol=1e-10)
