@@ -258,22 +258,25 @@ def _inline(g, sub, names):
     return [tensors[(n.id, i)] for n, i in sub.outputs]
 
 
-def _vi(name, aval):
-    """A body's input or output: dtype and rank only (its dims follow the dynamic axes)."""
+def _vi(name, aval, static=False):
+    """A body's input or output: dtype and rank only (its dims follow the dynamic axes), or
+    its traced shape when ``static``."""
     return helper.make_tensor_value_info(name, Builder.onnx_dtype(aval.dtype),
-                                         [None] * len(aval.shape))
+                                         list(aval.shape) if static else [None] * len(aval.shape))
 
 
-def _graph(c, name, inputs, outputs):
+def _graph(c, name, inputs, outputs, n_static=0):
     """A GraphProto of ``c``'s nodes: ``inputs``/``outputs`` are (tensor, aval) pairs; every
-    output gets its own Identity (a body output may be one of its inputs)."""
+    output gets its own Identity (a body output may be one of its inputs). The last
+    ``n_static`` outputs declare their traced shapes (a Loop's scan outputs: after zero
+    iterations onnxruntime shapes them from the declaration)."""
     nodes = [helper.make_node("Constant", [], [t.name], name=c.fresh(f"{t.name}_const"), value=t)
              for t in c.initializers] + c.nodes
     outs = []
-    for t, aval in outputs:
+    for k, (t, aval) in enumerate(outputs):
         o = c.fresh(f"{name}_out")
         nodes.append(helper.make_node("Identity", [t], [o], name=c.fresh(f"{name}_id")))
-        outs.append(_vi(o, aval))
+        outs.append(_vi(o, aval, static=k >= len(outputs) - n_static))
     return helper.make_graph(nodes, name, [_vi(t, a) for t, a in inputs], outs)
 
 
@@ -342,7 +345,8 @@ def _lower_while(g, node, names, cond, func, n_out, max_iterations):
     gp = _graph(c, f"{node.name}_body", [(it, _SCALAR_I), (cin, _SCALAR_B)] +
                 list(zip(ins, avals)),
                 [(cout, _SCALAR_B)] + [(outs[k], oav[k]) for k in range(n_out, len(outs))] +
-                list(zip(ins[nv:], avals[nv:])) + [(outs[k], oav[k]) for k in range(n_out)])
+                list(zip(ins[nv:], avals[nv:])) + [(outs[k], oav[k]) for k in range(n_out)],
+                n_static=n_out)
     res = g.op("Loop", g.const(np.array(max_iterations, np.int64), name="max_iterations"),
                first, *names, outputs=len(names) + n_out, body=gp)
     res = [res] if isinstance(res, str) else list(res)
