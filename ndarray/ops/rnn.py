@@ -190,7 +190,7 @@ def rnn(data, parameters, state, state_cell=None, sequence_length=None, state_si
 
     Example::
 
-        >>> out, hy, cy = nd.RNN(nd.ones((5, 2, 3)), nd.zeros(80), nd.zeros((1, 2, 4)),
+        >>> out, hy, cy = nd.RNN(nd.ones((5, 2, 3)), nd.zeros(144), nd.zeros((1, 2, 4)),
         ...                      nd.zeros((1, 2, 4)), state_size=4, num_layers=1,
         ...                      mode="lstm", state_outputs=True)   # out: (5, 2, 4)
     """
