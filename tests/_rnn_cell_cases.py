@@ -22,6 +22,16 @@ def _stack(mx, hybrid):
     return stack
 
 
+def _stack_of_modifiers(mx):
+    rnn = mx.gluon.rnn
+    stack = rnn.HybridSequentialRNNCell()
+    with stack.name_scope():
+        stack.add(rnn.ZoneoutCell(rnn.LSTMCell(5), 0.2, 0.3))
+        stack.add(rnn.DropoutCell(0.3))
+        stack.add(rnn.ResidualCell(rnn.GRUCell(5)))
+    return stack
+
+
 BUILDERS = {  # name -> (builder, input size, predict mode only)
     "rnn_tanh": (lambda mx: mx.gluon.rnn.RNNCell(5), IN, False),
     "rnn_relu": (lambda mx: mx.gluon.rnn.RNNCell(5, activation="relu", input_size=IN), IN,
@@ -38,6 +48,7 @@ BUILDERS = {  # name -> (builder, input size, predict mode only)
     "dropout": (lambda mx: mx.gluon.rnn.DropoutCell(0.5), IN, True),
     "zoneout": (lambda mx: mx.gluon.rnn.ZoneoutCell(mx.gluon.rnn.LSTMCell(5), 0.3, 0.4), IN,
                 True),
+    "hseq_modifiers": (_stack_of_modifiers, IN, True),
     "vardrop": (lambda mx: contrib_rnn(mx).VariationalDropoutCell(
         mx.gluon.rnn.GRUCell(5), 0.3, 0.2, 0.4), IN, True),
 }
