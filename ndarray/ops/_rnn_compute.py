@@ -139,19 +139,43 @@ def _layer_forward(xp, x, params, lay, k, h0, c0, masks, mode, reserve, o, hy, c
     rs = {nm: view(reserve, s) for nm, s in lay.r[k].items()}
     act, hs = rs["act"], rs["h"]
     xw = act.reshape(T * N, G * H)
+    if mode == "lstm":
+        # sigmoid(x) = (1 + tanh(x/2)) / 2: halving the i, f, o rows of the weights and biases
+        # once lets one tanh over the whole (N, 4H) gate block serve all four gates per step
+        scale = xp.full((G * H, 1), 0.5, x.dtype)
+        scale[2 * H:3 * H] = 1.0
+        wi, wh, bsum = wi * scale, wh * scale, (bi + bh) * scale[:, 0]
+    else:
+        bsum = bi + bh if mode != "gru" else bi   # a GRU adds b_h with the recurrent product
     xp.dot(x.reshape(T * N, ni), wi.T, out=xw)
-    xw += bi
-    if mode != "gru":   # a GRU adds b_h with the recurrent product (r scales its n part)
-        xw += bh
+    xw += bsum
     whT = xp.ascontiguousarray(wh.T)
     wrT = None if wr is None else xp.ascontiguousarray(wr.T)
     h, c = h0, c0
     hw = xp.empty((N, G * H), x.dtype)
-    steps = range(T - 1, -1, -1) if rev else range(T)
-    for t in steps:
-        a = act[t]
-        if mode == "gru":
-            xp.dot(h, whT, out=hw)
+    for t in (range(T - 1, -1, -1) if rev else range(T)):
+        a, ht = act[t], hs[t]
+        m = None if masks is None else masks[t]
+        xp.dot(h, whT, out=hw)
+        if mode == "lstm":
+            a += hw
+            xp.tanh(a, out=a)
+            for sl in (a[:, :2 * H], a[:, 3 * H:]):
+                sl *= 0.5
+                sl += 0.5
+            ct = rs["c"][t]
+            xp.multiply(a[:, H:2 * H], c, out=ct)
+            ct += a[:, :H] * a[:, 2 * H:3 * H]
+            _clip(xp, ct, *clip)
+            if m is not None:
+                _blend(ct, c, m)
+            hp = ht if wrT is None else rs["hp"][t]
+            xp.tanh(ct, out=hp)
+            hp *= a[:, 3 * H:]
+            if wrT is not None:
+                xp.dot(hp, wrT, out=ht)
+            c = ct
+        elif mode == "gru":
             hw += bh
             hn = rs["hn"][t]
             hn[...] = hw[:, 2 * H:]
@@ -160,44 +184,32 @@ def _layer_forward(xp, x, params, lay, k, h0, c0, masks, mode, reserve, o, hy, c
             n = a[:, 2 * H:]
             n += a[:, :H] * hn
             xp.tanh(n, out=n)
-            z = a[:, H:2 * H]
-            hnew = n + z * (h - n)
+            xp.subtract(h, n, out=ht)
+            ht *= a[:, H:2 * H]
+            ht += n
         else:
-            a += xp.dot(h, whT, out=hw)
-            if mode == "lstm":
-                _sig_inplace(xp, a[:, :2 * H])
-                xp.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
-                _sig_inplace(xp, a[:, 3 * H:])
-                cnew = a[:, H:2 * H] * c
-                cnew += a[:, :H] * a[:, 2 * H:3 * H]
-                _clip(xp, cnew, *clip)
-                hp = xp.tanh(cnew)
-                hp *= a[:, 3 * H:]
-                if wrT is not None:
-                    rs["hp"][t] = hp
-                    hnew = xp.dot(hp, wrT)
-                else:
-                    hnew = hp
-            elif mode == "rnn_tanh":
-                hnew = xp.tanh(a, out=a).copy()
+            a += hw
+            if mode == "rnn_tanh":
+                xp.tanh(a, out=a)
             else:
-                hnew = xp.maximum(a, 0, out=a).copy()
-        if masks is not None:
-            m = masks[t]
-            hnew = h + m * (hnew - h)
-            o[t] = hnew * m
-            if mode == "lstm":
-                cnew = c + m * (cnew - c)
+                xp.maximum(a, 0, out=a)
+            ht[...] = a
+        if m is not None:
+            _blend(ht, h, m)
+            xp.multiply(ht, m, out=o[t])
         else:
-            o[t] = hnew
-        hs[t] = hnew
-        h = hs[t]
-        if mode == "lstm":
-            rs["c"][t] = cnew
-            c = rs["c"][t]
+            o[t] = ht
+        h = ht
     hy[...] = h
     if cy is not None:
         cy[...] = c
+
+
+def _blend(new, old, m):
+    """new = old + m * (new - old) in place: a finished sample keeps its state."""
+    new -= old
+    new *= m
+    new += old
 
 
 def backward(xp, data, params, h0, c0, masks, mode, lay, reserve, gout, ghy, gcy, clip):
