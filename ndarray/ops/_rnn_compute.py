@@ -245,32 +245,23 @@ def _layer_backward(xp, x, params, dparams, lay, k, h0, c0, masks, mode, reserve
     dH = dX if mode != "gru" else xp.empty_like(dX)  # of the recurrent side (GRU differs)
     hprev = xp.empty((T, N, R), x.dtype)
     dh = xp.zeros((N, R), x.dtype) if ghy is None else ghy.copy()
-    dc = None
+    dc = dhs = None
     if mode == "lstm":
         dc = xp.zeros((N, H), x.dtype) if gcy is None else gcy.copy()
     steps = range(T) if rev else range(T - 1, -1, -1)
-    last = T - 1 if rev else 0
+    if rev:   # the state each step started from
+        hprev[:T - 1], hprev[T - 1] = hs[1:], h0
+    else:
+        hprev[1:], hprev[0] = hs[:T - 1], h0
+    if mode == "lstm":
+        lstm = _lstm_backward_prep(xp, act, rs, c0, rev, clip, H)
+        dhs = None if wr is None else xp.empty((T, N, R), x.dtype)
     for t in steps:
-        hprev[t] = h0 if t == last else hs[t + 1 if rev else t - 1]
         m = None if masks is None else masks[t]
         dh = dh + (gk[t] if m is None else gk[t] * m)
         a = act[t]
         if mode == "lstm":
-            cprev = c0 if t == last else rs["c"][t + 1 if rev else t - 1]
-            i, f, gg, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            dhp = dh if wr is None else dh.dot(wr)
-            if wr is not None:
-                dwr += (dh if m is None else dh * m).T.dot(rs["hp"][t])
-            tc = xp.tanh(rs["c"][t])
-            dct = dhp * o * (1 - tc * tc) + dc
-            if clip[0] is not None or clip[1] is not None:
-                dct *= _inside(rs["c"][t], clip)
-            dpre = dX[t]
-            dpre[:, :H] = dct * gg * i * (1 - i)
-            dpre[:, H:2 * H] = dct * cprev * f * (1 - f)
-            dpre[:, 2 * H:3 * H] = dct * i * (1 - gg * gg)
-            dpre[:, 3 * H:] = dhp * tc * o * (1 - o)
-            dcprev = dct * f
+            dc = _lstm_step_backward(xp, a, dX[t], dh, dc, t, lstm, wr, dhs, m, H)
         elif mode == "gru":
             r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
             hn = rs["hn"][t]
@@ -288,25 +279,70 @@ def _layer_backward(xp, x, params, dparams, lay, k, h0, c0, masks, mode, reserve
                 xp.multiply(dh, 1 - hcur * hcur, out=dpre)
             else:
                 xp.multiply(dh, hcur > 0, out=dpre)
-        if m is not None:
+        if m is not None and mode != "lstm":
             dX[t] *= m
             if mode == "gru":
                 dH[t] *= m
         dnew = dH[t].dot(wh)
         if mode == "gru":
             dnew += dh * z
-        if mode == "lstm":
-            dc = dcprev if m is None else dc + m * (dcprev - dc)
         dh = dnew if m is None else dh + m * (dnew - dh)
     dh0[...] = dh
     if dc0 is not None:
         dc0[...] = dc
+    if dhs is not None:
+        dwr += dhs.reshape(T * N, R).T.dot(rs["hp"].reshape(T * N, H))
     dX2, dH2 = dX.reshape(T * N, G * H), dH.reshape(T * N, G * H)
     dwi += dX2.T.dot(x.reshape(T * N, ni))
     dwh += dH2.T.dot(hprev.reshape(T * N, R))
     dbi += dX2.sum(axis=0)
     dbh += dH2.sum(axis=0)
     dx += dX2.dot(wi).reshape(T, N, ni)
+
+
+def _lstm_backward_prep(xp, act, rs, c0, rev, clip, H):
+    """Whole-sequence factors of the LSTM's backward, computed once instead of per step:
+    tanh(c), o * tanh'(c), each gate's derivative, the previous cell state, the clip mask."""
+    cs = rs["c"]
+    tc = xp.tanh(cs)
+    ot = xp.multiply(tc, tc)
+    xp.subtract(1, ot, out=ot)
+    ot *= act[:, :, 3 * H:]
+    dfac = xp.subtract(1, act)
+    dfac *= act                                   # sigmoid' = s (1 - s)
+    g = act[:, :, 2 * H:3 * H]
+    xp.multiply(g, g, out=dfac[:, :, 2 * H:3 * H])
+    xp.subtract(1, dfac[:, :, 2 * H:3 * H], out=dfac[:, :, 2 * H:3 * H])   # tanh' = 1 - g^2
+    cprev = xp.empty_like(cs)
+    if rev:
+        cprev[:-1], cprev[-1] = cs[1:], c0
+    else:
+        cprev[1:], cprev[0] = cs[:-1], c0
+    inside = None if clip[0] is None and clip[1] is None else _inside(cs, clip)
+    return tc, ot, dfac, cprev, inside
+
+
+def _lstm_step_backward(xp, a, u, dh, dc, t, prep, wr, dhs, m, H):
+    """Fill u (N, 4H), the gradient of step t's gate pre-activations; return dc_{t-1}."""
+    tc, ot, dfac, cprev, inside = prep
+    if wr is not None:
+        dhs[t] = dh
+        dh = dh.dot(wr)
+    dct = xp.multiply(dh, ot[t])
+    dct += dc
+    if inside is not None:
+        dct *= inside[t]
+    xp.multiply(dct, a[:, 2 * H:3 * H], out=u[:, :H])
+    xp.multiply(dct, cprev[t], out=u[:, H:2 * H])
+    xp.multiply(dct, a[:, :H], out=u[:, 2 * H:3 * H])
+    xp.multiply(dh, tc[t], out=u[:, 3 * H:])
+    u *= dfac[t]
+    dct *= a[:, H:2 * H]
+    if m is None:
+        return dct
+    u *= m
+    _blend(dct, dc, m)
+    return dct
 
 
 def _inside(c, clip):
