@@ -5,8 +5,22 @@ Example::
 
     >>> from kiln.gluon import model_zoo
     >>> net = model_zoo.vision.get_model('mobilenet0.25', classes=10)
+    >>> bert = model_zoo.get_model('bert_12_768_12')
 """
-from . import model_store, vision
-from .vision import get_model
+from . import model_store, text, vision
 
-__all__ = ["vision", "model_store", "get_model"]
+
+def get_model(name, **kwargs):
+    """A vision or text model by registry name (``vision.get_model``, ``text.get_model``).
+
+    Example::
+
+        >>> type(get_model('bert_2_128_2')).__name__
+        'BERTModel'
+    """
+    if name.lower() in text._MODELS:
+        return text.get_model(name, **kwargs)
+    return vision.get_model(name, **kwargs)
+
+
+__all__ = ["vision", "text", "model_store", "get_model"]

@@ -80,7 +80,8 @@ def _x(size, seed=0):
 
 def test_registry_names_and_alias():
     assert kiln.gluon.model_zoo.vision is vision
-    assert kiln.gluon.model_zoo.get_model is vision.get_model
+    assert kiln.gluon.model_zoo.get_model is kiln.model_zoo.get_model   # vision and text names
+    assert isinstance(kiln.gluon.model_zoo.get_model("ResNet18_V1"), vision.ResNetV1)
     assert sorted(vision._MODELS) == sorted(EXPECTED_PARAMS)
     with pytest.raises(ValueError, match="not supported"):
         vision.get_model("resnet19_v1")
