@@ -266,6 +266,10 @@ def _one(res):
     return res[0] if len(res) == 1 else res
 
 
+def _aval(x):
+    return Aval(tuple(x.shape), np.dtype(x.dtype))
+
+
 def _truth(xp, v):
     return bool(np.asarray(v if xp is np else v.get()).reshape(-1)[0])
 
@@ -278,7 +282,9 @@ def _foreach_kernel(xp, *arrays, body, n_data, n_outputs):
         res = fn(xp, *[d[t] for d in data], *states, *free)
         steps.append(res[:n_outputs])
         states = list(res[n_outputs:])
-    avals = body.out_avals[:n_outputs]
+    if not steps:
+        avals = _sub_infer(body, [Aval(tuple(d.shape[1:]), np.dtype(d.dtype)) for d in data]
+                           + [_aval(a) for a in arrays[n_data:]])[:n_outputs]
     outs = [xp.stack(col) for col in zip(*steps)] if steps else \
         [xp.zeros((0,) + tuple(a.shape), a.dtype) for a in avals]
     return _one(outs + states)
@@ -311,8 +317,9 @@ def _while_kernel(xp, *arrays, cond, func, n_outputs, max_iterations):
     variables = list(arrays[:nv])
     cfree, ffree = arrays[nv:nv + len(cond.params) - nv], arrays[len(cond.params):]
     cfn, ffn = cond.fn(), func.fn()
-    outs = [xp.zeros((max_iterations,) + tuple(a.shape), a.dtype)
-            for a in func.out_avals[:n_outputs]]
+    # (inferred from the arrays: a subgraph loaded from a file has no shapes of its own)
+    avals = _sub_infer(func, [_aval(a) for a in variables + list(ffree)])
+    outs = [xp.zeros((max_iterations,) + tuple(a.shape), a.dtype) for a in avals[:n_outputs]]
     n = 0
     while n < max_iterations and _truth(xp, cfn(xp, *variables, *cfree)[0]):
         res = ffn(xp, *variables, *ffree)

@@ -16,6 +16,7 @@ import numpy as np
 from ..base import FileFormatError
 from ..ndarray import _registry
 from ..ndarray.ndarray import NDArray
+from . import mxnet_json_subgraph as subgraph
 from .graph import Node, is_entry, topo_order
 from .op_names import _SCALAR_OPS, export_name, format_attr
 from .symbol import Symbol
@@ -63,26 +64,67 @@ def symbol_to_json(sym, rename=None):
     """Serialize a Symbol; returns ``(json_text, constants)`` with constants name -> array.
 
     ``rename``: node id -> name to write instead of the node's own name (graph inputs).
+    Control-flow nodes are written with their subgraphs (symbol/mxnet_json_subgraph.py); one
+    MXNet cannot represent raises ``ExportError`` naming it.
     """
-    rename = rename or {}
-    nodes = topo_order(sym._entries)
-    dropouts, masks = _traced_dropouts(nodes, sym._entries)
-    index, out_nodes, arg_nodes, row_ptr, consts = {}, [], [], [0], {}
+    consts = {}
+    doc, _ = _write_graph(sym._entries, rename or {}, consts, {})
+    doc["attrs"] = {"mxnet_version": ["int", MXNET_VERSION]}
+    return json.dumps(doc, indent=2), consts
+
+
+def _write_graph(entries, rename, consts, const_names):
+    """One graph document; also, per written node, the var ``Node`` or lifted constant name it
+    stands for (``None`` for ops). ``consts``/``const_names`` are shared with subgraphs."""
+    nodes = topo_order(entries)
+    dropouts, masks = _traced_dropouts(nodes, entries)
+    index, out_nodes, arg_nodes, row_ptr, keys, const_vars = {}, [], [], [0], [], {}
+
+    def add(entry, n_out, key=None):
+        out_nodes.append(entry)
+        row_ptr.append(row_ptr[-1] + n_out)
+        keys.append(key)
+        return len(out_nodes) - 1
+
+    def const_var(name):
+        if name not in const_vars:
+            arg_nodes.append(len(out_nodes))
+            const_vars[name] = add({"op": "null", "name": name, "inputs": []}, 1, name)
+        return const_vars[name]
+
+    def write_sub(sub_entries):
+        doc, sub_keys = _write_graph(sub_entries, {}, consts, const_names)
+        order = subgraph.dfs_inputs(
+            [None if n["op"] == "null" else [i[0] for i in n["inputs"]] for n in doc["nodes"]],
+            [h[0] for h in doc["heads"]])
+        return doc, [sub_keys[k] for k in order]
+
     for node in nodes:
         if node.id in masks:
             continue
         if node.id in dropouts:
             node = dropouts[node.id]
-        if node.kind in ("var", "const"):
-            name = rename.get(node.id, node.name)
-            if node.kind == "const":
-                name = f"_const{len(consts)}"
-                consts[name] = node.value
-            entry = {"op": "null", "name": name, "inputs": []}
+        if node.kind == "const":
+            if node.id not in const_names:
+                const_names[node.id] = f"_const{len(consts)}"
+                consts[const_names[node.id]] = node.value
+            index[node.id] = const_var(const_names[node.id])
+            continue
+        if node.kind == "var":
+            entry = {"op": "null", "name": rename.get(node.id, node.name), "inputs": []}
             attrs = _var_attrs(node)
             if attrs:
                 entry["attrs"] = attrs
             arg_nodes.append(len(out_nodes))
+            index[node.id] = add(entry, 1, node)
+            continue
+        if getattr(node.op, "subgraphs", None) or any(
+                isinstance(v, subgraph.cf.Subgraph) for v in node.attrs.values()):
+            op_name, attrs, ins, subs = subgraph.node_json(node, write_sub)
+            refs = [[const_var(i), 0, 0] if isinstance(i, str) else [index[i[0].id], i[1], 0]
+                    for i in ins]
+            entry = {"op": op_name, "name": node.name, "attrs": attrs, "inputs": refs,
+                     "subgraphs": subs}
         else:
             op_name, extra = export_name(node)
             attrs = {k: format_attr(v) for k, v in node.attrs.items()
@@ -90,16 +132,12 @@ def symbol_to_json(sym, rename=None):
             attrs.update(extra)
             ins = [[index[i[0].id], i[1], 0] for i in node.inputs if is_entry(i)]
             entry = {"op": op_name, "name": node.name, "attrs": attrs, "inputs": ins}
-        index[node.id] = len(out_nodes)
-        out_nodes.append(entry)
-        n_out = 1
-        if node.kind == "op":
-            n_out = max(node.num_outputs, _MXNET_NUM_OUTPUTS.get(entry["op"], 1))
-        row_ptr.append(row_ptr[-1] + n_out)
-    heads = [[index[n.id], i, 0] for n, i in sym._entries]
+        n_out = max(node.num_outputs, _MXNET_NUM_OUTPUTS.get(entry["op"], 1))
+        index[node.id] = add(entry, n_out)
+    heads = [[index[n.id], i, 0] for n, i in entries]
     doc = {"nodes": out_nodes, "arg_nodes": arg_nodes, "node_row_ptr": row_ptr,
-           "heads": heads, "attrs": {"mxnet_version": ["int", MXNET_VERSION]}}
-    return json.dumps(doc, indent=2), consts
+           "heads": heads}
+    return doc, keys
 
 
 def _traced_dropouts(nodes, heads):
@@ -153,13 +191,36 @@ def json_to_symbol(text, source=None):
         >>> json_to_symbol(open("net-symbol.json", "rb").read(), "net-symbol.json")
     """
     doc = _read_doc(text, source)
+    entries, _ = _build_graph(doc, source, 0)
+    _mark_aux(entries)
+    return Symbol(entries)
+
+
+def _build_graph(doc, source, depth):
+    """Validate and build one graph document: ``(head entries, built)``, ``built[k]`` the
+    entries of node ``k``. Control-flow nodes build their subgraphs through this, nested at
+    most ``MAX_DEPTH`` deep."""
     nodes = [_node_fields(k, raw, source) for k, raw in enumerate(doc["nodes"])]
-    missing = sorted({op for op, *_ in nodes if op != "null" and _lookup(op) is None})
+    missing = sorted({op for op, *_ in nodes if op != "null" and op not in subgraph.KINDS
+                      and _lookup(op) is None})
     if missing:
         raise FileFormatError(source, f"the graph uses operators kiln does not support: "
                                       f"{missing}")
     _check_arg_nodes(doc.get("arg_nodes"), nodes, source)
     built, var_names = [], set()
+
+    def parse_sub(sub_doc, what):
+        if depth + 1 > subgraph.MAX_DEPTH:
+            raise FileFormatError(source, f"{what}: control flow nested deeper than "
+                                          f"{subgraph.MAX_DEPTH} levels")
+        _check_doc(sub_doc, source, what)
+        heads, sub_built = _build_graph(sub_doc, source, depth + 1)
+        order = subgraph.dfs_inputs(
+            [None if op == "null" else [i[0] for i in ins] for op, _, _, ins in
+             (_node_fields(k, raw, source) for k, raw in enumerate(sub_doc["nodes"]))],
+            [h[0] for h in sub_doc["heads"]])
+        return heads, [sub_built[k][0][0] for k in order]
+
     for k, (op_name, name, attrs, inputs) in enumerate(nodes):
         where = f"node {k} ({name!r})"
         if op_name == "null":
@@ -171,13 +232,23 @@ def json_to_symbol(text, source=None):
             built.append([(Node("var", name=name, meta=_var_meta(attrs, where, source)), 0)])
             continue
         ins = [_entry(built, i, k, f"{where} input {j}", source) for j, i in enumerate(inputs)]
-        built.append(_import_op(op_name, name, attrs, ins, where, source))
+        if op_name in subgraph.KINDS:
+            built.append(subgraph.import_node(op_name, name, attrs, ins,
+                                              doc["nodes"][k].get("subgraphs"), where, source,
+                                              parse_sub))
+        else:
+            built.append(_import_op(op_name, name, attrs, ins, where, source))
     heads = doc["heads"]
     if not heads:
         raise FileFormatError(source, "symbol JSON has no heads (outputs)")
     entries = [_entry(built, h, len(built), f"head {j}", source) for j, h in enumerate(heads)]
-    _mark_aux(entries)
-    return Symbol(entries)
+    return entries, built
+
+
+def _check_doc(doc, source, what="not an MXNet symbol JSON document"):
+    if not isinstance(doc, dict) or not isinstance(doc.get("nodes"), list) or \
+            not isinstance(doc.get("heads"), list):
+        raise FileFormatError(source, f"{what}: it needs 'nodes' and 'heads' lists")
 
 
 def _read_doc(text, source):
@@ -192,10 +263,7 @@ def _read_doc(text, source):
         doc = json.loads(text)
     except (ValueError, RecursionError) as e:
         raise FileFormatError(source, f"not an MXNet symbol JSON document: {e}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("nodes"), list) or \
-            not isinstance(doc.get("heads"), list):
-        raise FileFormatError(source, "not an MXNet symbol JSON document: it needs 'nodes' and "
-                                      "'heads' lists")
+    _check_doc(doc, source)
     return doc
 
 
