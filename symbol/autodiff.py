@@ -31,7 +31,7 @@ def backward_graph(outputs, wrt, ctx):
     need = _depends_on(nodes, {n.id for n, _ in wrt})
     heads = []
     grads = {}
-    tracer = TraceScope()  # (ctx: the graph's device, unused while differentiating)
+    tracer = TraceScope(ctx)  # gradients that move data back to an input's device read it
     with tracing(tracer), tracer.in_block("backward"):
         for k, (node, i) in enumerate(outputs):
             av = node.avals[i]

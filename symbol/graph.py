@@ -111,7 +111,8 @@ class TraceScope:
 
     records_mode = True  # mode-dependent ops are traced for this call's mode (``_train``)
 
-    def __init__(self):
+    def __init__(self, ctx=None):
+        self.ctx = ctx  # the graph's device: what ``Symbol.context`` reports while tracing
         self.block_stack = []
         self.counts = {}
 

@@ -20,8 +20,8 @@ class Tracer(TraceScope):
     """Collects the graph of one traced call."""
 
     def __init__(self, ctx, training=False):
-        super().__init__()
-        self.ctx, self.training = ctx, training
+        super().__init__(ctx)
+        self.training = training
         self.params = {}        # id(Parameter) -> (Parameter, Symbol)
         self.inputs = []        # var Nodes for the data inputs, in order
         # MXNet 1.9's node names, kept beside kiln's for op hooks (``mx_name`` in node.meta):
