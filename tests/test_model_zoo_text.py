@@ -9,8 +9,9 @@ Parameter counts (trainable; the Transformer's constant position tables excluded
 - bert_12_768_12 without MLM decoder and classifier 109,482,240 and bert_24_1024_16
   335,141,888: Hugging Face's bert-base-uncased / bert-large-uncased BertModel (same layers),
   i.e. the published 110M / 340M;
-- transformer_en_de_512 (vocabulary 36794, shared and tied embeddings) 63,015,866: the
-  paper's ~65M "base" Transformer (vocabulary 37000).
+- transformer_en_de_512 (vocabulary 36794, shared and tied embeddings, GluonNLP's bias-free
+  attention projections) 62,979,002: the paper's ~65M "base" Transformer (vocabulary 37000,
+  i.e. 106k more embedding weights, and biased projections).
 """
 import kiln
 import numpy as np
@@ -45,7 +46,7 @@ def _net(name, **kw):
     ("bert_12_768_12", dict(use_decoder=False, use_classifier=False), 109482240),
     ("bert_12_768_12", {}, 110106428),
     ("bert_24_1024_16", dict(use_decoder=False, use_classifier=False), 335141888),
-    ("transformer_en_de_512", {}, 63015866),
+    ("transformer_en_de_512", {}, 62979002),
 ])
 def test_full_config_parameter_counts(name, kw, expected):
     net = get_model(name, **kw)
@@ -119,8 +120,15 @@ def test_transformer_masks():
     np.testing.assert_allclose(out2[:, :3], out[:, :3], rtol=1e-5, atol=1e-6)
     assert np.abs(out2[:, 3:] - out[:, 3:]).max() > 1e-3
     mem = net.encode(nd.array(src), vl)
+    np.testing.assert_array_equal(mem.asnumpy()[1, 3:], 0)        # padded source rows
     np.testing.assert_allclose(net.decode(nd.array(tgt), mem, vl).asnumpy(), out, rtol=1e-5,
                                atol=1e-6)
+    tvl = nd.array([5, 2])                                        # padded target rows: bias only
+    masked = net(nd.array(src), nd.array(tgt), vl, tvl).asnumpy()
+    np.testing.assert_allclose(masked[0], out[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(masked[1, :2], out[1, :2], rtol=1e-5, atol=1e-6)
+    bias = net.tgt_proj.bias.data().asnumpy()
+    np.testing.assert_allclose(masked[1, 2:], np.broadcast_to(bias, (3, 20)), atol=1e-6)
 
 
 def test_bert_outputs_and_padding():
@@ -135,11 +143,12 @@ def test_bert_outputs_and_padding():
     np.testing.assert_allclose(mlm.asnumpy(), net.decoder(nd.array(rows)).asnumpy(),
                                rtol=1e-5, atol=1e-5)
     tok2 = tok.copy()
-    tok2[1, 4:] = (tok2[1, 4:] + 1) % 20
+    tok2[1, 4:] = (tok2[1, 4:] + 1) % 20                          # padding of sample 1
     seq2 = net(nd.array(tok2), nd.array(types), vl, mpos)[0].asnumpy()
-    np.testing.assert_allclose(seq2[1, :4], seq.asnumpy()[1, :4], rtol=1e-5, atol=1e-6)
-    assert np.abs(seq2[1, 4:] - seq.asnumpy()[1, 4:]).max() > 1e-3
-    only = _net("bert_2_128_2", use_pooler=False, use_decoder=False, **TINY_B)
+    np.testing.assert_allclose(seq2, seq.asnumpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(seq.asnumpy()[1, 4:], 0)       # padded rows are zeroed
+    only = _net("bert_2_128_2", use_pooler=False, use_decoder=False, use_classifier=False,
+                **TINY_B)
     assert only(nd.array(tok), nd.array(types), vl).shape == (2, 6, 16)
 
 
@@ -147,7 +156,7 @@ def _outputs_and_grads(net, inputs):
     inputs = [nd.array(x) for x in inputs]
     with autograd.record():
         outs = net(*inputs)
-        outs = outs if isinstance(outs, list) else [outs]
+        outs = list(outs) if isinstance(outs, tuple) else [outs]
         loss = sum((o * o).sum() * (i + 1) for i, o in enumerate(outs))
     loss.backward()
     grads = {k: p.grad().asnumpy().copy() for k, p in net.collect_params().items()
@@ -157,7 +166,8 @@ def _outputs_and_grads(net, inputs):
 
 def _cases():
     rng = np.random.default_rng(3)
-    t_in = [_tokens(rng, (2, 5)), _tokens(rng, (2, 4)), np.array([5, 2], np.float32)]
+    t_in = [_tokens(rng, (2, 5)), _tokens(rng, (2, 4)), np.array([5, 2], np.float32),
+            np.array([4, 3], np.float32)]
     b_in = [_tokens(rng, (2, 5)), np.zeros((2, 5), np.float32), np.array([5, 3], np.float32),
             np.array([[0, 2], [1, 4]], np.float32)]
     return [("transformer_2_64_4", TINY_T, t_in), ("bert_2_128_2", TINY_B, b_in)]
@@ -180,9 +190,10 @@ def test_hybridize_parity(name, kw, inputs):
 def test_onnx_dynamic_batch_and_sequence(tmp_path, name, kw, inputs):
     net = _net(name, **kw)
     seq = {0: "batch", 1: "seq"}
-    axes = [seq, {0: "batch", 1: "seq2"}, {0: "batch"}, {0: "batch", 1: "masked"}]
     if name.startswith("bert"):
-        axes[1] = seq
+        axes = [seq, seq, {0: "batch"}, {0: "batch", 1: "masked"}]
+    else:
+        axes = [seq, {0: "batch", 1: "seq2"}, {0: "batch"}, {0: "batch"}]
     dyn = {f"data{i}": a for i, a in enumerate(axes[:len(inputs)])}
     path = net.export_onnx(str(tmp_path / f"{name}.onnx"), *[nd.array(x) for x in inputs],
                            dynamic_axes=dyn)
@@ -195,10 +206,11 @@ def test_onnx_dynamic_batch_and_sequence(tmp_path, name, kw, inputs):
                     rng.integers(0, length, (batch, 3)).astype(np.float32)]
         else:
             feed = [_tokens(rng, (batch, length)), _tokens(rng, (batch, length + 1)),
-                    rng.integers(1, length + 1, batch).astype(np.float32)]
+                    rng.integers(1, length + 1, batch).astype(np.float32),
+                    rng.integers(1, length + 2, batch).astype(np.float32)]
         got = sess.run(None, {f"data{i}": x for i, x in enumerate(feed)})
         want = net(*[nd.array(x) for x in feed])
-        want = want if isinstance(want, list) else [want]
+        want = list(want) if isinstance(want, tuple) else [want]
         assert len(got) == len(want)
         for g, w in zip(got, want):
             np.testing.assert_allclose(g, w.asnumpy(), rtol=1e-4, atol=1e-4)

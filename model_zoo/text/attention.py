@@ -21,7 +21,7 @@ from ... import nn
 from ...nn import HybridBlock
 
 __all__ = ["MultiHeadAttention", "PositionwiseFFN", "TransformerEncoderCell",
-           "position_encoding_init", "valid_length_mask", "causal_mask"]
+           "position_encoding_init", "valid_length_mask", "causal_mask", "mask_padding"]
 
 _NEG = -1e18   # GluonNLP's fill value for masked scores
 
@@ -42,19 +42,38 @@ def position_encoding_init(max_length, dim):
     return enc.astype(np.float32)
 
 
-def valid_length_mask(F, keys, valid_length):
-    """(B, 1, T_k) mask: 1 where the key position is below ``valid_length`` (B,).
+def _valid(F, x, valid_length):
+    """(B, T) 0/1: position < valid_length, T read from x (B, T, ...)."""
+    steps = F.expand_dims(F.cast(F.contrib.arange_like(x, axis=1), dtype="float32"), axis=0)
+    return F.broadcast_lesser(steps, F.expand_dims(F.cast(valid_length, dtype="float32"), axis=1))
 
-    ``keys``: (B, T_k, ...) (only its shape is read). Broadcasts against (B, T_q, T_k).
+
+def valid_length_mask(F, keys, valid_length, queries=None):
+    """Mask of the key positions below ``valid_length`` (B,): (B, 1, T_k), or with
+    ``queries`` (B, T_q, ...) also of the query rows: (B, T_q, T_k) (GluonNLP's decoder
+    self-attention batch mask). Broadcasts against (B, T_q, T_k).
 
     Example::
 
         >>> valid_length_mask(kiln.nd, kiln.nd.ones((2, 3, 4)), kiln.nd.array([1, 3])).shape
         (2, 1, 3)
     """
-    steps = F.expand_dims(F.contrib.arange_like(keys, axis=1), axis=0)          # (1, T_k)
-    vl = F.expand_dims(F.cast(valid_length, dtype="float32"), axis=1)           # (B, 1)
-    return F.expand_dims(F.broadcast_lesser(F.cast(steps, dtype="float32"), vl), axis=1)
+    mask = F.expand_dims(_valid(F, keys, valid_length), axis=1)
+    if queries is None:
+        return mask
+    return F.broadcast_mul(F.expand_dims(_valid(F, queries, valid_length), axis=2), mask)
+
+
+def mask_padding(F, x, valid_length):
+    """``x`` (B, T, C) with the steps at or past ``valid_length`` (B,) set to 0 (MXNet's
+    ``SequenceMask(axis=1)``, written with ``arange_like`` so that ONNX keeps T dynamic).
+
+    Example::
+
+        >>> mask_padding(kiln.nd, kiln.nd.ones((1, 3, 1)), kiln.nd.array([2]))[0, :, 0].asnumpy()
+        array([1., 1., 0.], dtype=float32)
+    """
+    return F.broadcast_mul(x, F.expand_dims(_valid(F, x, valid_length), axis=2))
 
 
 def causal_mask(F, queries, keys=None):
@@ -159,6 +178,8 @@ class PositionwiseFFN(HybridBlock):
 class TransformerEncoderCell(HybridBlock):
     """One post-norm encoder layer (GluonNLP 0.x's TransformerEncoderCell / BERTEncoderCell):
     ``h = layer_norm(x + dropout(proj(attention(x, x, x, mask))))``, then ``ffn(h)``.
+    GluonNLP's Transformer has no bias in the attention and ``proj`` projections
+    (``attention_use_bias=False``, ``proj_use_bias=False``, the defaults); BERT has both.
 
     x (B, T, units), mask broadcastable to (B, T, T) or None -> (B, T, units).
 
@@ -170,15 +191,17 @@ class TransformerEncoderCell(HybridBlock):
     """
 
     def __init__(self, units=512, hidden_size=2048, num_heads=8, dropout=0.0,
-                 activation="relu", layer_norm_eps=1e-5, weight_initializer=None,
-                 bias_initializer="zeros", **kwargs):
+                 activation="relu", layer_norm_eps=1e-5, attention_use_bias=False,
+                 proj_use_bias=False, weight_initializer=None, bias_initializer="zeros",
+                 **kwargs):
         super().__init__(**kwargs)
         init = dict(weight_initializer=weight_initializer, bias_initializer=bias_initializer)
         with self.name_scope():
-            self.attention_cell = MultiHeadAttention(units, num_heads, dropout=dropout,
-                                                     in_units=units, prefix="attention_cell_",
-                                                     **init)
-            self.proj = nn.Dense(units, flatten=False, in_units=units, prefix="proj_", **init)
+            self.attention_cell = MultiHeadAttention(
+                units, num_heads, dropout=dropout, in_units=units, use_bias=attention_use_bias,
+                prefix="attention_cell_", **init)
+            self.proj = nn.Dense(units, flatten=False, in_units=units, use_bias=proj_use_bias,
+                                 prefix="proj_", **init)
             self.dropout_layer = nn.Dropout(dropout)
             self.layer_norm = nn.LayerNorm(epsilon=layer_norm_eps, in_channels=units)
             self.ffn = PositionwiseFFN(units, hidden_size, dropout=dropout,

@@ -1,6 +1,7 @@
 """BERT (Devlin et al., 2018) with GluonNLP 0.x's BERTModel structure: word and token-type
-embeddings, learned positions (up to ``max_length``) added in the encoder, LayerNorm
-(epsilon 1e-12) then dropout, post-norm encoder cells with GELU (erf) FFNs, a tanh pooler over
+embeddings, learned positions (up to ``max_length``) added in the encoder, dropout then
+LayerNorm (epsilon 1e-12; GluonNLP 0.10's order), post-norm encoder cells with biased
+projections and GELU (erf) FFNs, padded output rows zeroed, a tanh pooler over
 the first token, the next-sentence classifier (``classifier``, Dense(2)) and the masked-LM
 decoder (Dense, GELU, LayerNorm, Dense(vocab) tied to the word embedding).
 
@@ -19,16 +20,17 @@ from ...device import cpu
 from ...nn import HybridBlock
 from ..model_store import DEFAULT_ROOT
 from ._store import load_local
-from .attention import TransformerEncoderCell, valid_length_mask
+from .attention import TransformerEncoderCell, mask_padding, valid_length_mask
 
 __all__ = ["BERTEncoder", "BERTModel", "bert_12_768_12", "bert_24_1024_16", "bert_2_128_2"]
 
 
 class BERTEncoder(HybridBlock):
-    """Adds learned positions (``position_weight`` (max_length, units)), LayerNorm, dropout,
+    """Adds learned positions (``position_weight`` (max_length, units)), dropout, LayerNorm,
     then ``num_layers`` encoder cells (GELU, epsilon 1e-12).
 
-    inputs (B, T, units) embeddings, valid_length (B,) or None -> (B, T, units).
+    inputs (B, T, units) embeddings, valid_length (B,) or None -> (B, T, units), rows at or
+    past valid_length zeroed.
 
     Example::
 
@@ -51,7 +53,8 @@ class BERTEncoder(HybridBlock):
             for i in range(num_layers):
                 self.transformer_cells.add(TransformerEncoderCell(
                     units, hidden_size, num_heads, dropout=dropout, activation="gelu",
-                    layer_norm_eps=layer_norm_eps, weight_initializer=weight_initializer,
+                    layer_norm_eps=layer_norm_eps, attention_use_bias=True, proj_use_bias=True,
+                    weight_initializer=weight_initializer,
                     bias_initializer=bias_initializer, prefix=f"transformer{i}_"))
 
     def hybrid_forward(self, F, inputs, valid_length=None, position_weight=None):
@@ -60,17 +63,17 @@ class BERTEncoder(HybridBlock):
         pos = F.Embedding(steps, position_weight, input_dim=self._max_length,
                           output_dim=self._units)
         x = F.broadcast_add(inputs, F.expand_dims(pos, axis=0))
-        x = self.dropout_layer(self.layer_norm(x))
+        x = self.layer_norm(self.dropout_layer(x))
         for cell in self.transformer_cells:
             x = cell(x, mask)
-        return x
+        return x if valid_length is None else mask_padding(F, x, valid_length)
 
 
 class BERTModel(HybridBlock):
     """GluonNLP's BERTModel.
 
     ``forward(inputs (B, T), token_types (B, T), valid_length (B,) or None,
-    masked_positions (B, M) or None)`` returns a list: the sequence encoding (B, T, units);
+    masked_positions (B, M) or None)`` returns a tuple: the sequence encoding (B, T, units);
     then, when enabled, the pooled first token (B, units) (``use_pooler``), the next-sentence
     logits (B, 2) (``use_classifier``) and, when ``masked_positions`` is given, the masked-LM
     logits (B, M, vocab_size) (``use_decoder``). With only the encoding enabled it is returned
@@ -88,14 +91,15 @@ class BERTModel(HybridBlock):
 
     def __init__(self, vocab_size=30522, token_type_vocab_size=2, num_layers=12, units=768,
                  hidden_size=3072, num_heads=12, max_length=512, dropout=0.0,
-                 embed_dropout=None, use_pooler=True, use_decoder=True, use_classifier=True,
+                 embed_dropout=0.0, use_pooler=True, use_decoder=True, use_classifier=True,
                  use_token_type_embed=True, weight_initializer=None, embed_initializer=None,
                  **kwargs):
         super().__init__(**kwargs)
-        embed_dropout = dropout if embed_dropout is None else embed_dropout
+        if use_classifier and not use_pooler:
+            raise ValueError("use_classifier=True needs use_pooler=True")
         self._units = units
         self._use_pooler, self._use_decoder = use_pooler, use_decoder
-        self._use_classifier = use_classifier and use_pooler
+        self._use_classifier = use_classifier
         self._use_token_type_embed = use_token_type_embed
         with self.name_scope():
             self.encoder = BERTEncoder(num_layers, units, hidden_size, num_heads, max_length,
@@ -153,7 +157,7 @@ class BERTModel(HybridBlock):
                 outputs.append(self.classifier(pooled))
         if self._use_decoder and masked_positions is not None:
             outputs.append(self._decode(F, seq, masked_positions))
-        return outputs[0] if len(outputs) == 1 else outputs
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
 def _bert(name, pretrained, ctx, root, dataset_name, cfg, kwargs):

@@ -1,7 +1,9 @@
 """Transformer encoder-decoder ("Attention Is All You Need") with GluonNLP 0.x's structure:
-post-norm cells, inputs scaled by sqrt(units) plus a constant sinusoidal position table, then
-dropout and a LayerNorm (``norm_inputs``); source padding masked from ``src_valid_length``,
-target self-attention causal.
+post-norm cells without biases in the attention projections, inputs scaled by sqrt(units)
+plus a constant sinusoidal position table, then LayerNorm and dropout (encoder) or dropout and
+LayerNorm (decoder), as GluonNLP orders them. Source padding is masked from
+``src_valid_length`` (keys of both attentions, encoder output rows); target self-attention is
+causal, and with ``tgt_valid_length`` the padded target rows are masked and zeroed too.
 
 ``transformer_en_de_512``: 6 + 6 layers, 8 heads, units 512, hidden 2048, dropout 0.1, one
 embedding shared by source, target and the output projection (WMT14 en-de BPE vocabulary of
@@ -26,6 +28,7 @@ from .attention import (
     PositionwiseFFN,
     TransformerEncoderCell,
     causal_mask,
+    mask_padding,
     position_encoding_init,
     valid_length_mask,
 )
@@ -35,12 +38,14 @@ __all__ = ["TransformerEncoder", "TransformerDecoderCell", "TransformerDecoder",
 
 
 class _Stack(HybridBlock):
-    """Input embedding of GluonNLP's TransformerEncoder/Decoder: scale, add positions, dropout,
-    LayerNorm; ``position_weight`` is a constant (max_length, units) table."""
+    """Input embedding of GluonNLP's TransformerEncoder/Decoder: scale, add positions, then
+    LayerNorm and dropout (``norm_first``, the encoder) or dropout and LayerNorm (the decoder);
+    ``position_weight`` is a constant (max_length, units) table."""
 
-    def _init_inputs(self, units, max_length, dropout, scale_embed, norm_inputs):
+    def _init_inputs(self, units, max_length, dropout, scale_embed, norm_inputs, norm_first):
         self._units, self._max_length = units, max_length
         self._scale_embed, self._norm_inputs = scale_embed, norm_inputs
+        self._norm_first = norm_first
         self.dropout_layer = nn.Dropout(dropout)
         if norm_inputs:
             self.layer_norm = nn.LayerNorm(in_channels=units)
@@ -53,14 +58,19 @@ class _Stack(HybridBlock):
         steps = F.contrib.arange_like(x, axis=1)
         pos = F.Embedding(steps, position_weight, input_dim=self._max_length,
                           output_dim=self._units)
-        x = self.dropout_layer(F.broadcast_add(x, F.expand_dims(pos, axis=0)))
-        return self.layer_norm(x) if self._norm_inputs else x
+        x = F.broadcast_add(x, F.expand_dims(pos, axis=0))
+        if not self._norm_inputs:
+            return self.dropout_layer(x)
+        if self._norm_first:
+            return self.dropout_layer(self.layer_norm(x))
+        return self.layer_norm(self.dropout_layer(x))
 
 
 class TransformerEncoder(_Stack):
     """``num_layers`` TransformerEncoderCells over embedded inputs.
 
-    inputs (B, T, units) embedded tokens, valid_length (B,) or None -> (B, T, units).
+    inputs (B, T, units) embedded tokens, valid_length (B,) or None -> (B, T, units), rows at
+    or past valid_length zeroed.
 
     Example::
 
@@ -74,7 +84,7 @@ class TransformerEncoder(_Stack):
                  bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
-            self._init_inputs(units, max_length, dropout, scale_embed, norm_inputs)
+            self._init_inputs(units, max_length, dropout, scale_embed, norm_inputs, True)
             self.transformer_cells = nn.HybridSequential()
             for i in range(num_layers):
                 self.transformer_cells.add(TransformerEncoderCell(
@@ -87,12 +97,13 @@ class TransformerEncoder(_Stack):
         x = self._embed(F, inputs, position_weight)
         for cell in self.transformer_cells:
             x = cell(x, mask)
-        return x
+        return x if valid_length is None else mask_padding(F, x, valid_length)
 
 
 class TransformerDecoderCell(HybridBlock):
     """Post-norm decoder layer: masked self-attention, attention over the encoder's memory,
-    FFN, each followed by proj, dropout, residual and LayerNorm (GluonNLP's child names).
+    FFN, each followed by proj, dropout, residual and LayerNorm (GluonNLP's child names; no
+    bias in the attention projections, ``proj_in`` and ``proj_inter``).
 
     x (B, T, units), mem (B, S, units), self_mask ~ (B, T, T), mem_mask ~ (B, T, S)
     -> (B, T, units).
@@ -108,15 +119,15 @@ class TransformerDecoderCell(HybridBlock):
                  weight_initializer=None, bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
         init = dict(weight_initializer=weight_initializer, bias_initializer=bias_initializer)
-        att = dict(dropout=dropout, in_units=units, **init)
+        att = dict(dropout=dropout, in_units=units, use_bias=False, **init)
         with self.name_scope():
             self.attention_cell_in = MultiHeadAttention(units, num_heads,
                                                         prefix="attention_cell_in_", **att)
             self.attention_cell_inter = MultiHeadAttention(
                 units, num_heads, prefix="attention_cell_inter_", **att)
-            self.proj_in = nn.Dense(units, flatten=False, in_units=units, prefix="proj_in_",
-                                    **init)
-            self.proj_inter = nn.Dense(units, flatten=False, in_units=units,
+            self.proj_in = nn.Dense(units, flatten=False, in_units=units, use_bias=False,
+                                    prefix="proj_in_", **init)
+            self.proj_inter = nn.Dense(units, flatten=False, in_units=units, use_bias=False,
                                        prefix="proj_inter_", **init)
             self.dropout_layer = nn.Dropout(dropout)
             self.layer_norm_in = nn.LayerNorm(in_channels=units)
@@ -133,9 +144,11 @@ class TransformerDecoderCell(HybridBlock):
 
 class TransformerDecoder(_Stack):
     """``num_layers`` TransformerDecoderCells; self-attention is causal, memory attention masks
-    source positions at or past ``mem_valid_length``.
+    source positions at or past ``mem_valid_length``; with ``valid_length`` the target rows at
+    or past it attend to nothing and the output rows there are zeroed (GluonNLP's decode_seq).
 
-    inputs (B, T, units), mem (B, S, units), mem_valid_length (B,) or None -> (B, T, units).
+    inputs (B, T, units), mem (B, S, units), mem_valid_length (B,) or None,
+    valid_length (B,) or None -> (B, T, units).
 
     Example::
 
@@ -149,7 +162,7 @@ class TransformerDecoder(_Stack):
                  bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
-            self._init_inputs(units, max_length, dropout, scale_embed, norm_inputs)
+            self._init_inputs(units, max_length, dropout, scale_embed, norm_inputs, False)
             self.transformer_cells = nn.HybridSequential()
             for i in range(num_layers):
                 self.transformer_cells.add(TransformerDecoderCell(
@@ -157,14 +170,18 @@ class TransformerDecoder(_Stack):
                     weight_initializer=weight_initializer, bias_initializer=bias_initializer,
                     prefix=f"transformer{i}_"))
 
-    def hybrid_forward(self, F, inputs, mem, mem_valid_length=None, position_weight=None):
+    def hybrid_forward(self, F, inputs, mem, mem_valid_length=None, valid_length=None,
+                       position_weight=None):
         self_mask = causal_mask(F, inputs)
+        if valid_length is not None:
+            self_mask = F.broadcast_mul(self_mask, valid_length_mask(F, inputs, valid_length,
+                                                                     queries=inputs))
         mem_mask = (None if mem_valid_length is None
                     else valid_length_mask(F, mem, mem_valid_length))
         x = self._embed(F, inputs, position_weight)
         for cell in self.transformer_cells:
             x = cell(x, mem, self_mask, mem_mask)
-        return x
+        return x if valid_length is None else mask_padding(F, x, valid_length)
 
 
 class TransformerModel(HybridBlock):
@@ -172,11 +189,11 @@ class TransformerModel(HybridBlock):
     Transformer encoder and decoder; teacher forcing).
 
     ``forward(src (B, S), tgt (B, T), src_valid_length (B,) or None, tgt_valid_length=None)``
-    -> logits (B, T, tgt_vocab_size). Token ids may be float or int. ``tgt_valid_length`` is
-    accepted for GluonNLP's signature; the causal mask already keeps valid target positions
-    from seeing the padding after them (mask the loss with it).
+    -> logits (B, T, tgt_vocab_size). Token ids may be float or int. Logits of target steps
+    at or past ``tgt_valid_length`` are the output bias only (their decoder rows are zeroed,
+    as in GluonNLP): mask the loss there.
     ``encode(src, src_valid_length)`` -> memory (B, S, units);
-    ``decode(tgt, memory, src_valid_length)`` -> logits.
+    ``decode(tgt, memory, src_valid_length, tgt_valid_length)`` -> logits.
 
     Example::
 
@@ -217,11 +234,13 @@ class TransformerModel(HybridBlock):
     def encode(self, src, src_valid_length=None):
         return self.encoder(self.src_embed(src), src_valid_length)
 
-    def decode(self, tgt, memory, src_valid_length=None):
-        return self.tgt_proj(self.decoder(self.tgt_embed(tgt), memory, src_valid_length))
+    def decode(self, tgt, memory, src_valid_length=None, tgt_valid_length=None):
+        return self.tgt_proj(self.decoder(self.tgt_embed(tgt), memory, src_valid_length,
+                                          tgt_valid_length))
 
     def hybrid_forward(self, F, src, tgt, src_valid_length=None, tgt_valid_length=None):
-        return self.decode(tgt, self.encode(src, src_valid_length), src_valid_length)
+        return self.decode(tgt, self.encode(src, src_valid_length), src_valid_length,
+                           tgt_valid_length)
 
 
 def _transformer(name, pretrained, ctx, root, **kwargs):
