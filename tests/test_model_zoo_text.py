@@ -261,3 +261,36 @@ def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(name), extraglobs={"kiln": kiln},
                              optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+class _InterleavedSelfAtt(kiln.nn.HybridBlock):
+    def hybrid_forward(self, F, qkv, length):
+        att = F.softmax(F.contrib.interleaved_matmul_selfatt_qk(qkv, heads=2), axis=-1)
+        out = F.contrib.interleaved_matmul_selfatt_valatt(qkv, att, heads=2)
+        return F.SequenceMask(out, sequence_length=length, use_sequence_length=True, axis=0)
+
+
+class _InterleavedEncDec(kiln.nn.HybridBlock):
+    def hybrid_forward(self, F, q, kv):
+        att = F.softmax(F.contrib.interleaved_matmul_encdec_qk(q, kv, heads=2), axis=-1)
+        return F.contrib.interleaved_matmul_encdec_valatt(kv, att, heads=2)
+
+
+@pytest.mark.parametrize("block, shapes, axes", [
+    (_InterleavedSelfAtt, [(5, 2, 12), (2,)], [{0: "t", 1: "b"}, {0: "b"}]),
+    (_InterleavedEncDec, [(3, 2, 8), (5, 2, 16)], [{0: "tq", 1: "b"}, {0: "tk", 1: "b"}]),
+], ids=["selfatt_sequence_mask", "encdec"])
+def test_attention_ops_onnx_dynamic_time_axis(tmp_path, block, shapes, axes):
+    """MXNet's (T, B, C) attention ops and SequenceMask export with T and B dynamic (their
+    lowerings once baked the traced T into Reshape shapes and the step constants)."""
+    rng = np.random.default_rng(7)
+    net = block()
+    path = net.export_onnx(str(tmp_path / "att.onnx"),
+                           *[nd.array(rng.uniform(1, 5, s)) for s in shapes],
+                           dynamic_axes={f"data{i}": a for i, a in enumerate(axes)})
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    grow = [(s[0] + 3, s[1] + 1) + s[2:] if len(s) == 3 else (s[0] + 1,) for s in shapes]
+    feed = [rng.uniform(1, 5, s).astype(np.float32) for s in grow]
+    got = sess.run(None, {f"data{i}": x for i, x in enumerate(feed)})[0]
+    np.testing.assert_allclose(got, net(*[nd.array(x) for x in feed]).asnumpy(), rtol=1e-5,
+                               atol=1e-5)

@@ -58,16 +58,19 @@ def _f_merge(parts, batch, heads):
 def _o_split(g, x, shape, heads, parts, j):
     t, b, w = shape
     d = w // (heads * parts)
-    y = g.op("Reshape", x, g.ints([t, b, heads, parts, d]))
+    y = g.op("Reshape", x, g.ints([0, 0, heads, parts, d]))     # 0: T and B copied at run time
     y = g.op("Gather", y, g.const(np.int64(j)), axis=3)
     y = g.op("Transpose", y, perm=[1, 2, 0, 3])
-    return g.op("Reshape", y, g.ints([b * heads, t, d]))
+    # (B*heads, T, D) with T and D read at run time: a constant shape would bake T in
+    tail = g.op("Slice", g.op("Shape", y), g.ints([2]), g.ints([4]))
+    return g.op("Reshape", y, g.op("Concat", g.ints([-1]), tail, axis=0))
 
 
 def _o_merge(g, y, batch, heads, t, d):
-    y = g.op("Reshape", y, g.ints([batch, heads, t, d]))
+    tail = g.op("Slice", g.op("Shape", y), g.ints([1]), g.ints([3]))    # (T, D) at run time
+    y = g.op("Reshape", y, g.op("Concat", g.ints([-1, heads]), tail, axis=0))
     y = g.op("Transpose", y, perm=[2, 0, 1, 3])
-    return g.op("Reshape", y, g.ints([t, batch, heads * d]))
+    return g.op("Reshape", y, g.ints([0, 0, heads * d]))
 
 
 def _head_dim(shape, heads, parts, name):

@@ -353,16 +353,21 @@ def _seq_onnx(g, i, a, o, use_sequence_length=False, value=0.0, axis=0):
         return g.op("Identity", data)
     shape = tuple(a[0].shape)
     axis = int(axis)
-    steps = np.arange(1, shape[axis] + 1).astype(a[1].dtype)
+    # steps 1..T with T read at run time, so a dynamic sequence axis is not baked in
+    n = g.op("Slice", g.op("Shape", data), g.ints([axis]), g.ints([axis + 1]))
+    steps = g.op("Range", g.const(np.int64(1)),
+                 g.op("Add", g.op("Reshape", n, g.ints([])), g.const(np.int64(1))),
+                 g.const(np.int64(1)))
+    steps = g.op("Cast", steps, to=g.onnx_dtype(np.dtype(a[1].dtype)))
     if axis == 0:
-        drop = g.op("Greater", g.const(steps.reshape(-1, 1)),
+        drop = g.op("Greater", g.op("Reshape", steps, g.ints([-1, 1])),
                     g.op("Reshape", length, g.ints([1, -1])))
     else:
-        drop = g.op("Greater", g.const(steps.reshape(1, -1)),
+        drop = g.op("Greater", g.op("Reshape", steps, g.ints([1, -1])),
                     g.op("Reshape", length, g.ints([-1, 1])))
     keep = g.op("Not", drop)
-    if len(shape) > 2:
-        keep = g.op("Reshape", keep, g.ints(list(shape[:2]) + [1] * (len(shape) - 2)))
+    if len(shape) > 2:   # 0 copies the (T, B) or (B, T) dims
+        keep = g.op("Reshape", keep, g.ints([0, 0] + [1] * (len(shape) - 2)))
     return g.op("Where", keep, data, g.const(np.asarray(value, a[0].dtype)))
 
 
