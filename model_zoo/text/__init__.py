@@ -19,6 +19,7 @@ import types as _types
 
 from .attention import *
 from .bert import *
+from .lm import *
 from .transformer import *
 
 _MODELS = {
@@ -27,6 +28,11 @@ _MODELS = {
     "bert_12_768_12": bert_12_768_12,
     "bert_24_1024_16": bert_24_1024_16,
     "bert_2_128_2": bert_2_128_2,
+    "standard_lstm_lm_200": standard_lstm_lm_200,
+    "standard_lstm_lm_650": standard_lstm_lm_650,
+    "standard_lstm_lm_1500": standard_lstm_lm_1500,
+    "awd_lstm_lm_600": awd_lstm_lm_600,
+    "awd_lstm_lm_1150": awd_lstm_lm_1150,
 }
 
 
