@@ -7,6 +7,11 @@ values are strings (``"(3, 3)"``, ``"True"``, ``"relu"``). Old files use ``attr`
 
 Graph constants (arrays captured while tracing) cannot live in JSON: they are exported as extra
 variables whose values go into the parameter file.
+
+Control-flow nodes (``_foreach``, ``_while_loop``, ``_cond``) carry a ``subgraphs`` list of
+graph documents; ``symbol/mxnet_json_subgraph.py`` maps them to and from kiln's nodes, and
+``_build_graph`` validates each subgraph like the top-level graph (nested at most
+``MAX_DEPTH`` deep).
 """
 import ast
 import json
@@ -214,7 +219,10 @@ def _build_graph(doc, source, depth):
             raise FileFormatError(source, f"{what}: control flow nested deeper than "
                                           f"{subgraph.MAX_DEPTH} levels")
         _check_doc(sub_doc, source, what)
-        heads, sub_built = _build_graph(sub_doc, source, depth + 1)
+        try:
+            heads, sub_built = _build_graph(sub_doc, source, depth + 1)
+        except FileFormatError as e:   # say which subgraph of which node
+            raise FileFormatError(source, f"{what}: {e.reason}") from None
         order = subgraph.dfs_inputs(
             [None if op == "null" else [i[0] for i in ins] for op, _, _, ins in
              (_node_fields(k, raw, source) for k, raw in enumerate(sub_doc["nodes"]))],

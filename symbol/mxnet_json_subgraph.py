@@ -319,8 +319,13 @@ def _node(op, inputs, attrs, name):
 
 
 class LoadedSubgraph(cf.Subgraph):
-    """A subgraph read from a file: its nodes carry no shapes, so the control-flow kernels
-    infer its outputs from the arrays they run on (``control_flow._sub_infer``)."""
+    """A subgraph read from a file: its nodes carry no shapes. The control-flow kernels infer
+    its outputs from the arrays they run on (``control_flow._sub_infer``), and it runs and is
+    differentiated through a copy specialized to its inputs' shapes and dtypes (cached)."""
+
+    def __init__(self, params, outputs, n_in, name):
+        super().__init__(params, outputs, n_in, name)
+        self._specialized = {}
 
     @property
     def out_avals(self):
@@ -329,3 +334,30 @@ class LoadedSubgraph(cf.Subgraph):
     @property
     def param_avals(self):
         return [n.avals[0] if n.avals else None for n, _ in self.params]
+
+    def at(self, param_avals):
+        """A ``Subgraph`` with the same nodes, shaped for these param avals."""
+        key = tuple((tuple(a.shape), str(a.dtype)) for a in param_avals)
+        if key not in self._specialized:
+            new = {}
+            for (p, _), a in zip(self.params, param_avals):
+                new[p.id] = Node("var", name=p.name, avals=(cf.Aval(tuple(a.shape), a.dtype),))
+            for n in topo_order(self.outputs):
+                if n.id in new:
+                    continue
+                ins = [(new[i[0].id], i[1]) if is_entry(i) else i for i in n.inputs]
+                out = n.op.infer(*[i[0].avals[i[1]] if is_entry(i) else i for i in ins],
+                                 **n.attrs)
+                new[n.id] = Node(n.kind, n.op, ins, n.attrs, name=n.name, value=n.value,
+                                 avals=(out,) if isinstance(out, cf.Aval) else tuple(out))
+            self._specialized[key] = cf.Subgraph(
+                [(new[p.id], 0) for p, _ in self.params],
+                [(new[n.id], i) for n, i in self.outputs], self.n_in, self.name)
+        return self._specialized[key]
+
+    def fn(self):
+        return lambda xp, *args: self.at(list(map(cf._aval, args))).fn()(xp, *args)
+
+    def grad_fn(self):
+        k = len(self.params)
+        return lambda xp, *args: self.at(list(map(cf._aval, args[:k]))).grad_fn()(xp, *args)

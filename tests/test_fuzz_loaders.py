@@ -9,6 +9,7 @@ JSON and ``.npy`` headers) run a fixed number of cases per loader. Each case run
 """
 import io
 import json
+import os
 import random
 import struct
 import tracemalloc
@@ -173,14 +174,41 @@ class JsonMutator:
             self._edit(doc)
         return json.dumps(doc)
 
+    # control-flow nodes (``_foreach``, ``_while_loop``, ``_cond``): their location lists,
+    # counts and ``subgraphs`` field
+    CF_ATTRS = ["in_data_locs", "in_state_locs", "remain_locs", "cond_input_locs",
+                "func_input_locs", "func_var_locs", "then_input_locs", "else_input_locs",
+                "num_args", "num_outputs", "num_out_data", "max_iterations"]
+    LOCS = ["[]", "[0]", "[0, 0]", "[1, 0]", "[99]", "[-1]", "[1e9]", "(0, 1)", "[" * 50,
+            "9" * 30, "x", "0", "3", "[0, 1, 2, 3, 4, 5, 6, 7]"]
+
+    def _docs(self, doc):
+        """The document and every subgraph document nested in it."""
+        found, stack = [], [doc]
+        while stack:
+            d = stack.pop()
+            if not isinstance(d, dict):
+                continue
+            found.append(d)
+            for n in d.get("nodes") if isinstance(d.get("nodes"), list) else ():
+                if isinstance(n, dict) and isinstance(n.get("subgraphs"), list):
+                    stack += n["subgraphs"]
+        return found
+
     def _edit(self, doc):
         rng = self.rng
+        docs = self._docs(doc)
+        if len(docs) > 1:   # edit a subgraph as often as the graph holding it
+            doc = rng.choice(docs)
         nodes = doc.get("nodes")
         if not isinstance(nodes, list) or not nodes:
             return   # an earlier edit broke the document already
         k = rng.randrange(len(nodes))
         node = nodes[k]
         if not isinstance(node, dict):
+            return
+        if "subgraphs" in node and rng.random() < 0.5:
+            self._edit_control_flow(node)
             return
         what = rng.randrange(7)
         inputs, attrs = node.get("inputs"), node.get("attrs")
@@ -210,6 +238,21 @@ class JsonMutator:
             doc[key] = rng.choice([[], None, [k, 10 ** 6], doc.get(key), "x"])
 
 
+    def _edit_control_flow(self, node):
+        rng, subs = self.rng, node.get("subgraphs")
+        what = rng.randrange(3)
+        if what == 0 and isinstance(node.get("attrs"), dict):   # a location list or count
+            node["attrs"][rng.choice(self.CF_ATTRS)] = rng.choice(self.LOCS)
+        elif what == 1:                                          # the subgraphs field
+            node["subgraphs"] = rng.choice([[], None, "x", [{}], [[]], (subs or [])[:1],
+                                            (subs or []) * 2, list(reversed(subs or []))])
+        elif isinstance(subs, list) and subs and isinstance(subs[0], dict):  # a subgraph's
+            sub = subs[rng.randrange(len(subs))]                            # top level
+            if isinstance(sub, dict):
+                key = rng.choice(["nodes", "heads", "arg_nodes"])
+                sub[key] = rng.choice([[], None, [[0, 0, 0]], [[10 ** 6, 0, 0]], sub.get(key)])
+
+
 def test_fuzz_symbol_json(tmp_path):
     sym_file, params_file = _exported(tmp_path)
     with open(sym_file, "rb") as f:
@@ -225,6 +268,27 @@ def test_fuzz_symbol_json(tmp_path):
     n = run_cases(load, mutated(seed, 300, 5))
     n += run_cases(load, (edit(seed.decode()).encode() for _ in range(600)))
     assert n == 900
+
+
+@pytest.mark.parametrize("kind", ["foreach", "while_loop", "cond"])
+def test_fuzz_symbol_json_control_flow(kind, tmp_path):
+    """MXNet 1.9.1's exports with a control-flow node (tests/data): edits reach into the
+    subgraphs, their location lists and nesting."""
+    base = os.path.join(os.path.dirname(__file__), "data", f"mxnet191_{kind}")
+    with open(base + "-symbol.json", "rb") as f:
+        seed = f.read()
+    names = ["data"] if kind == "cond" else ["data0", "data1"]
+    SymbolBlock.imports(base + "-symbol.json", names, base + "-0000.params")   # the seed loads
+    target = tmp_path / "fuzz-symbol.json"
+
+    def load(blob):
+        target.write_bytes(blob)
+        SymbolBlock.imports(str(target), names, base + "-0000.params")
+
+    edit = JsonMutator({"foreach": 11, "while_loop": 12, "cond": 13}[kind])
+    n = run_cases(load, mutated(seed, 60, 6))
+    n += run_cases(load, (edit(seed.decode()).encode() for _ in range(240)))
+    assert n == 300
 
 
 def test_fuzz_symbolblock_params(tmp_path):

@@ -149,6 +149,38 @@ def test_kiln_loads_mxnet_export(kind, hybrid):
 
 
 @pytest.mark.parametrize("kind", ["foreach", "while_loop", "cond"])
+@pytest.mark.parametrize("hybrid", [False, True])
+def test_gradients_through_loaded_subgraphs(kind, hybrid):
+    """Training an imported graph: the loaded subgraphs are differentiated (specialized to the
+    inputs' shapes), giving MXNet's gradients of the sum of the outputs' squares."""
+    base = os.path.join(DATA, f"mxnet191_{kind}")
+    io = nd.load(base + "-io.params")
+    n_in = len([k for k in io if k.startswith("grad_in")])
+    net = SymbolBlock.imports(base + "-symbol.json", _names(n_in), base + "-0000.params")
+    if hybrid:
+        net.hybridize()
+    args = [io[f"in{k}"].copy() for k in range(n_in)]
+    for a in args:
+        a.attach_grad()
+    with kl.autograd.record():
+        outs = net(*args)
+        outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+        if kind == "while_loop":
+            outs[0] = outs[0][:ITERATIONS]
+        loss = sum((o ** 2).sum() for o in outs)
+    loss.backward()
+    for k, a in enumerate(args):
+        np.testing.assert_allclose(a.grad.asnumpy(), io[f"grad_in{k}"].asnumpy(), rtol=1e-4,
+                                   atol=1e-5)
+    params = {p.name: p for p in net.collect_params().values()}
+    grads = {k[len("grad:"):]: v for k, v in io.items() if k.startswith("grad:")}
+    assert grads and set(grads) <= set(params)
+    for name, g in grads.items():
+        np.testing.assert_allclose(params[name].grad().asnumpy(), g.asnumpy(), rtol=1e-4,
+                                   atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["foreach", "while_loop", "cond"])
 def test_mxnet_json_round_trips_through_kiln(kind):
     """sym.load_json then tojson writes MXNet's node again: same op, locations and subgraph
     ops (names of subgraph inputs may differ)."""
@@ -270,6 +302,7 @@ def test_corrupt_subgraph_raises(k, tmp_path):
     with pytest.raises(FileFormatError, match=message) as info:
         kl.sym.load(str(target))
     assert "bad-symbol.json" in str(info.value)
+    assert repr(_cf_node(doc)["name"]) in str(info.value)   # the node is named
 
 
 def test_nesting_depth_is_bounded(tmp_path):
