@@ -1,9 +1,10 @@
 """kiln.model_zoo.text: the Transformer encoder-decoder and BERT (GluonNLP 0.x's structure).
 
 Full configurations are only built (parameter counts); the behaviour is checked on tiny ones:
-attention against a numpy reference, the masks (padding and causality), hybridize parity of
-outputs and gradients, ONNX export with dynamic batch and sequence axes against onnxruntime at
-two sizes, a few training steps, local-only pretrained files.
+files written by GluonNLP 0.10 (on MXNet 1.9.1) load and give GluonNLP's outputs
+(``data/gluonnlp``), attention against a numpy reference, the masks (padding and causality),
+hybridize parity of outputs and gradients, ONNX export with dynamic batch and sequence axes
+against onnxruntime at two sizes, a few training steps, local-only pretrained files.
 
 Parameter counts (trainable; the Transformer's constant position tables excluded):
 - bert_12_768_12 without MLM decoder and classifier 109,482,240 and bert_24_1024_16
@@ -13,6 +14,8 @@ Parameter counts (trainable; the Transformer's constant position tables excluded
   attention projections) 62,979,002: the paper's ~65M "base" Transformer (vocabulary 37000,
   i.e. 106k more embedding weights, and biased projections).
 """
+import os
+
 import kiln
 import numpy as np
 import onnxruntime as ort
@@ -67,6 +70,25 @@ def test_registry_and_structure():
         text.get_model("bert_3_3_3")
 
 
+GNLP = os.path.join(os.path.dirname(__file__), "data", "gluonnlp")
+
+
+def test_gluonnlp_files_load_with_gluonnlp_outputs():
+    io = np.load(os.path.join(GNLP, "gluonnlp010_text_io.npz"))
+    bert = text.BERTModel(vocab_size=20, num_layers=2, units=16, hidden_size=32, num_heads=2,
+                          max_length=16)
+    bert.load_parameters(os.path.join(GNLP, "gluonnlp010_bert.params"))
+    outs = bert(*[nd.array(io[k]) for k in ("bert_tok", "bert_tt", "bert_vl", "bert_mp")])
+    assert len(outs) == 4
+    for i, o in enumerate(outs):
+        np.testing.assert_allclose(o.asnumpy(), io[f"bert_out{i}"], rtol=1e-5, atol=1e-5)
+    nmt = text.TransformerModel(20, num_layers=2, units=16, hidden_size=32, num_heads=2,
+                                max_src_length=16, max_tgt_length=16)
+    nmt.load_parameters(os.path.join(GNLP, "gluonnlp010_transformer.params"))
+    logits = nmt(*[nd.array(io[k]) for k in ("nmt_src", "nmt_tgt", "nmt_svl", "nmt_tvl")])
+    np.testing.assert_allclose(logits.asnumpy(), io["nmt_out"], rtol=1e-5, atol=1e-6)
+
+
 def test_pretrained_is_local_only(tmp_path):
     with pytest.raises(FileNotFoundError, match="bert_2_128_2.params"):
         get_model("bert_2_128_2", pretrained=True, root=str(tmp_path))
@@ -75,6 +97,14 @@ def test_pretrained_is_local_only(tmp_path):
     loaded = get_model("bert_2_128_2", pretrained=True, root=str(tmp_path))
     np.testing.assert_array_equal(loaded.pooler.weight.data().asnumpy(),
                                   net.pooler.weight.data().asnumpy())
+    headless = get_model("bert_2_128_2", pretrained=True, root=str(tmp_path), use_decoder=False,
+                         use_classifier=False)    # extra heads in the file are ignored
+    np.testing.assert_array_equal(headless.encoder.position_weight.data().asnumpy(),
+                                  net.encoder.position_weight.data().asnumpy())
+    os.rename(tmp_path / "bert_2_128_2.params", tmp_path / "bert_2_128_2-0123abcd.params")
+    assert get_model("bert_2_128_2", pretrained=True, root=str(tmp_path)) is not None
+    with pytest.raises(FileNotFoundError, match="transformer_en_de_512_WMT2014"):
+        get_model("transformer_en_de_512", pretrained=True, root=str(tmp_path))
 
 
 def _softmax(x):

@@ -163,15 +163,18 @@ class BERTModel(HybridBlock):
 def _bert(name, pretrained, ctx, root, dataset_name, cfg, kwargs):
     cfg.update(kwargs)
     net = BERTModel(**cfg)
-    if pretrained:
-        load_local(net, f"{name}_{dataset_name}" if dataset_name else name, ctx, root)
+    if pretrained:   # a file with the pooler and both heads also loads into a model without
+        heads = [cfg.get(k, True) for k in ("use_pooler", "use_decoder", "use_classifier")]
+        load_local(net, f"{name}_{dataset_name}" if dataset_name else name, ctx, root,
+                   ignore_extra=not all(heads))
     return net
 
 
 def bert_12_768_12(pretrained=False, ctx=cpu(), root=DEFAULT_ROOT,
                    dataset_name="book_corpus_wiki_en_uncased", **kwargs):
     """BERT-base: 12 layers, units 768, 12 heads, hidden 3072, dropout 0.1, vocabulary 30522.
-    ``pretrained=True`` loads ``<root>/bert_12_768_12_<dataset_name>.params`` (no download).
+    ``pretrained=True`` loads ``<root>/bert_12_768_12_<dataset_name>.params`` or GluonNLP's
+    ``...-<hash>.params`` (no download).
 
     Example::
 
