@@ -20,6 +20,10 @@ inputs then the free values; writing maps them onto these lists and back. A subg
 is a variable is written through ``_copy``, as MXNet does. Graph constants inside a subgraph are
 lifted to extra node inputs (variables ``_constN`` whose values go into the parameter file).
 """
+import copy
+
+import numpy as np
+
 from ..base import ExportError, FileFormatError
 from ..ndarray import _registry
 from . import control_flow as cf
@@ -168,17 +172,20 @@ def _fmt(attrs):
 _SUBGRAPHS = {"_foreach": 1, "_while_loop": 2, "_cond": 3}
 
 
-def _int_list(attrs, key, where, source, required=True):
+def _is_count(t):
+    """ASCII decimal digits, at most 18 (no ``"²"``, no int conversion over the limit)."""
+    return t.isascii() and t.isdigit() and len(t) <= 18
+
+
+def _int_list(attrs, key, where, source):
     """A location list attribute (``"[0, 3]"``) as a list of non-negative ints."""
     text = attrs.get(key)
-    if text is None and not required:
-        return None
     s = (text or "").strip()
     if not (s.startswith(("[", "(")) and s.endswith(("]", ")"))) or len(s) > 1 << 16:
         raise FileFormatError(source, f"{where}: attribute {key} must be a list of indices, "
                                       f"got {text!r}")
     body = s[1:-1].replace(",", " ").split()
-    if not all(t.isdigit() for t in body):
+    if not all(map(_is_count, body)):
         raise FileFormatError(source, f"{where}: attribute {key}={text!r} is not a list of "
                                       "non-negative integers")
     return [int(t) for t in body]
@@ -188,10 +195,10 @@ def _int_attr(attrs, key, where, source, default=None):
     text = attrs.get(key)
     if text is None and default is not None:
         return default
-    if text is None or not text.strip().isdigit() or len(text) > 18:
+    if text is None or not _is_count(text.strip()):
         raise FileFormatError(source, f"{where}: attribute {key} must be a non-negative integer, "
                                       f"got {text!r}")
-    return int(text)
+    return int(text.strip())
 
 
 def _check(ok, where, source, reason):
@@ -257,6 +264,8 @@ def import_node(op_name, name, attrs, ins, raw_subgraphs, where, source, parse):
                f"num_outputs={n_out}, num_out_data={n_data_out} and {len(var_locs)} loop "
                f"variable(s) do not fit the func subgraph's {len(fheads)} heads")
         max_it = _int_attr(attrs, "max_iterations", where, source)
+        _check(max_it < 1 << 31, where, source, f"max_iterations={max_it} is not an int32 "
+                                                "(MXNet's type for it)")
         # kiln's layout: loop variables, cond's free inputs, func's free inputs
         var_ins = [flocs[k] for k in var_locs]
         _check(len(set(var_ins)) == len(var_ins), where, source,
@@ -314,8 +323,43 @@ def _evaluate_into(heads, sub_in, outer, name):
 
 
 def _node(op, inputs, attrs, name):
-    node = Node("op", op, tuple(inputs), attrs, name=name)
+    node = Node("op", LOADED[op.name], tuple(inputs), attrs, name=name)
     return [(node, k) for k in range(node.num_outputs)]
+
+
+def specialize(kind, attrs, avals):
+    """``attrs`` with each ``LoadedSubgraph`` replaced by its copy shaped for the node's input
+    ``avals``, so that what runs, traces and exports (ONNX) is an ordinary shaped subgraph."""
+    a = dict(attrs)
+    if kind == "_foreach":
+        n = a["n_data"]
+        a["body"] = a["body"].at([cf.Aval(tuple(x.shape[1:]), x.dtype) for x in avals[:n]]
+                                 + list(avals[n:]))
+    elif kind == "_while_loop":
+        nv, kc = a["cond"].n_in, len(a["cond"].params)
+        a["cond"] = a["cond"].at(avals[:kc])
+        a["func"] = a["func"].at(list(avals[:nv]) + list(avals[kc:]))
+    else:
+        nt = len(a["then_graph"].params)
+        a["then_graph"] = a["then_graph"].at(avals[1:1 + nt])
+        a["else_graph"] = a["else_graph"].at(avals[1 + nt:])
+    return a
+
+
+def _loaded(op):
+    """A twin of a control-flow op for nodes read from a file: same name, kernel, shapes and
+    gradient, but called (``op.func``: ``evaluate``, a SymbolBlock) it first specializes the
+    loaded subgraphs to its inputs and calls the real op."""
+    twin = copy.copy(op)
+
+    def func(*args, out=None, **attrs):
+        avals = [cf.Aval(tuple(x.shape), np.dtype(x.dtype)) for x in args]
+        return op.func(*args, out=out, **specialize(op.name, attrs, avals))
+    twin.func = func
+    return twin
+
+
+LOADED = {op.name: _loaded(op) for op in (cf.FOREACH, cf.WHILE_LOOP, cf.COND)}
 
 
 class LoadedSubgraph(cf.Subgraph):

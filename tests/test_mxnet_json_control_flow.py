@@ -181,6 +181,27 @@ def test_gradients_through_loaded_subgraphs(kind, hybrid):
 
 
 @pytest.mark.parametrize("kind", ["foreach", "while_loop", "cond"])
+def test_mxnet_export_converts_to_onnx(kind, tmp_path):
+    """MXNet's file -> kiln -> ONNX: the loaded subgraphs, shaped by the trace, lower to
+    Scan/Loop/If and onnxruntime gives MXNet's outputs."""
+    ort = pytest.importorskip("onnxruntime")
+    base = os.path.join(DATA, f"mxnet191_{kind}")
+    io = nd.load(base + "-io.params")
+    n_in = len([k for k in io if k.startswith("grad_in")])
+    args = [io[f"in{k}"] for k in range(n_in)]
+    net = SymbolBlock.imports(base + "-symbol.json", _names(n_in), base + "-0000.params")
+    net.hybridize()
+    net(*args)
+    path = str(tmp_path / f"{kind}.onnx")
+    net.export_onnx(path, *args)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    feed = {i.name: a.asnumpy() for i, a in zip(sess.get_inputs(), args)}
+    got = sess.run(None, feed)
+    _close(got, [io[f"out{k}"].asnumpy() for k in range(len(got))],
+           while_rows=kind == "while_loop")
+
+
+@pytest.mark.parametrize("kind", ["foreach", "while_loop", "cond"])
 def test_mxnet_json_round_trips_through_kiln(kind):
     """sym.load_json then tojson writes MXNet's node again: same op, locations and subgraph
     ops (names of subgraph inputs may differ)."""
@@ -269,6 +290,9 @@ CORRUPT = [
     ("foreach", _set(("attrs", "in_data_locs"), "[7]"), "name each subgraph input once"),
     ("foreach", _set(("attrs", "remain_locs"), "[1, 1]"), "name each subgraph input once"),
     ("foreach", _set(("attrs", "in_state_locs"), "[3, x]"), "not a list of non-negative"),
+    ("foreach", _set(("attrs", "in_state_locs"), "[3, \u00b2]"), "not a list of non-negative"),
+    ("foreach", _set(("attrs", "remain_locs"), "[" + "9" * 5000 + "]"), "not a list of non-neg"),
+    ("foreach", _set(("attrs", "num_outputs"), "\u0663"), "must be a non-negative integer"),
     ("foreach", _set(("attrs", "num_out_data"), "2"), "do not fit"),
     ("foreach", _set(("attrs", "num_args"), "9"), "num_args=9"),
     ("foreach", _set(("subgraphs",), []), "needs a 'subgraphs' list"),
@@ -284,6 +308,7 @@ CORRUPT = [
     ("while_loop", _set(("attrs", "cond_input_locs"), "[0]"), "one node input per"),
     ("while_loop", _set(("attrs", "func_input_locs"), "[2, 3, 4, 12]"), "does not exist"),
     ("while_loop", _set(("attrs", "max_iterations"), "-1"), "max_iterations"),
+    ("while_loop", _set(("attrs", "max_iterations"), "4294967296"), "not an int32"),
     ("while_loop", _set(("subgraphs", 0, "heads"), [[0, 0, 0], [1, 0, 0]]), "one head"),
     ("cond", _set(("attrs", "then_input_locs"), "[1, 2]"), "one existing node input"),
     ("cond", _set(("attrs", "else_input_locs"), "[8]"), "one existing node input"),
