@@ -324,3 +324,22 @@ def test_attention_ops_onnx_dynamic_time_axis(tmp_path, block, shapes, axes):
     got = sess.run(None, {f"data{i}": x for i, x in enumerate(feed)})[0]
     np.testing.assert_allclose(got, net(*[nd.array(x) for x in feed]).asnumpy(), rtol=1e-5,
                                atol=1e-5)
+
+
+@pytest.mark.skipif(not os.environ.get("KILN_TEST_ZOO_FULL"), reason="KILN_TEST_ZOO_FULL=1")
+@pytest.mark.parametrize("name", ["bert_12_768_12", "transformer_en_de_512"])
+def test_full_config_forward(name):
+    kiln.random.seed(0)
+    net = get_model(name)
+    net.initialize(kiln.init.Normal(0.02))
+    net.hybridize()
+    x, vl = nd.array(np.arange(16).reshape(1, 16) % 7), nd.array([12])
+    if name.startswith("bert"):
+        seq, pooled, nsp, mlm = net(x, nd.zeros((1, 16)), vl, nd.array([[1, 3]]))
+        assert (seq.shape, pooled.shape, nsp.shape, mlm.shape) == (
+            (1, 16, 768), (1, 768), (1, 2), (1, 2, 30522))
+        out = mlm
+    else:
+        out = net(x, x, vl, vl)
+        assert out.shape == (1, 16, 36794)
+    assert np.isfinite(out.asnumpy()).all()
