@@ -20,6 +20,9 @@ def get_model(name, **kwargs):
     """
     if name.lower() in text._MODELS:
         return text.get_model(name, **kwargs)
+    if name.lower() not in vision._MODELS:
+        raise ValueError("Model %s is not supported. Available options are\n\t%s" % (
+            name, "\n\t".join(sorted(vision._MODELS) + sorted(text._MODELS))))
     return vision.get_model(name, **kwargs)
 
 

@@ -68,6 +68,8 @@ def test_registry_and_structure():
     assert bert.encoder.position_weight.shape == (64, 128)
     with pytest.raises(ValueError, match="bert_12_768_12"):
         text.get_model("bert_3_3_3")
+    with pytest.raises(ValueError, match="(?s)resnet18_v1.*transformer_en_de_512"):
+        get_model("bert_3_3_3")                 # the zoo-wide get_model lists both families
 
 
 GNLP = os.path.join(os.path.dirname(__file__), "data", "gluonnlp")
