@@ -6,7 +6,7 @@ outputs, building registry ops with ``imp.op(node, kiln_name, inputs, **attrs)``
 import math
 
 import numpy as np
-from onnx import helper
+from onnx import helper, numpy_helper
 
 from ..base import MXNetError
 from ..ndarray._registry import param_shapes
@@ -261,6 +261,28 @@ def _expand(imp, n):
     return imp.op(n, "broadcast_to", [imp.t(n.input[0])], shape=tuple(shape))
 
 
+def _tile(imp, n):
+    return imp.op(n, "tile", [imp.t(n.input[0])], reps=_ints(imp.value(n.input[1])))
+
+
+def _constant_of_shape(imp, n):
+    """ConstantOfShape of ``Shape(x)`` with dynamic dims: ``zeros_like(x)`` (+ the value)."""
+    value = _attrs(n).get("value")
+    value = np.zeros(1, np.float32) if value is None else numpy_helper.to_array(value)
+    items = imp.symdims.get(n.input[0])
+    srcs = {it[1] for it in items or () if not isinstance(it, int)}
+    if len(srcs) != 1 or any(isinstance(it, int) or it[2] != k for k, it in enumerate(items)) \
+            or len(items) != imp.rank(next(iter(srcs))) or value.size != 1:
+        raise MXNetError("ONNX import: ConstantOfShape needs a constant shape or the whole "
+                         "Shape of one tensor")
+    src = next(iter(srcs))
+    y = imp.op(_sub(n, 0), "zeros_like", [imp.t(src)])
+    if imp.types.get(src, (None,))[0] != helper.np_dtype_to_tensor_dtype(value.dtype):
+        y = imp.op(_sub(n, 1), "cast", [y], dtype=value.dtype.name)
+    v = value.reshape(-1)[0].item()
+    return imp.op(n, "add", [y, v]) if v else imp.op(n, "identity", [y])
+
+
 def _softmax(kiln):
     return lambda imp, n: imp.op(n, kiln, [imp.t(n.input[0])],
                                  axis=int(_attrs(n).get("axis", -1)))
@@ -307,7 +329,8 @@ CONVERTERS = {
     "Squeeze": _squeeze, "Unsqueeze": _unsqueeze, "ReduceMean": _reduce("mean"),
     "ReduceSum": _reduce("sum"), "ReduceMax": _reduce("max"), "ReduceMin": _reduce("min"),
     "ReduceProd": _reduce("prod"), "LayerNormalization": _layer_norm, "Cast": _cast,
-    "Expand": _expand, "Where": lambda imp, n: imp.op(n, "where", [imp.t(i) for i in n.input]),
+    "Expand": _expand, "Tile": _tile, "ConstantOfShape": _constant_of_shape,
+    "Where": lambda imp, n: imp.op(n, "where", [imp.t(i) for i in n.input]),
     "InstanceNormalization": lambda imp, n: imp.op(
         n, "instance_norm", [imp.t(i) for i in n.input],
         eps=float(_attrs(n).get("epsilon", 1e-5))),
