@@ -278,6 +278,27 @@ def test_weights_computed_in_the_graph_get_gradients(tmp_path):
         assert np.abs(p.grad().asnumpy()).sum() > 0, p.name
 
 
+def test_imported_block_exports_again(tmp_path):
+    """import_to_gluon of a reverse LSTM with sequence lengths, hybridized, exports to ONNX
+    again (ReverseSequence around a forward LSTM) and onnxruntime agrees with the file it came
+    from."""
+    model = _node_model("LSTM", 5, 3, 3, 4, "reverse", 0, True, True,
+                        rng=np.random.default_rng(12))
+    path = tmp_path / "rev.onnx"
+    path.write_bytes(model.SerializeToString())
+    feed = _node_feed(model, np.random.default_rng(13), 5)
+    want = _run_ort(path, feed)
+    block = kiln.onnx.import_to_gluon(str(path), kiln.cpu())
+    block.hybridize()
+    args = [nd.array(feed[n], dtype=feed[n].dtype) for n in block._input_names]
+    got = block(*args)
+    again = block.export_onnx(str(tmp_path / "again.onnx"), *args,
+                              input_names=block._input_names)
+    for g, w, o in zip(got, want, _run_ort(again, feed)):
+        np.testing.assert_allclose(g.asnumpy(), w, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(o, w, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("op_type,attrs,words", [
     ("LSTM", {"clip": 3.0}, "clip"),
     ("LSTM", {"input_forget": 1}, "input_forget"),
