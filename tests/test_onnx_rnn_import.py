@@ -133,6 +133,31 @@ def test_gradients_equal_the_original_layers(tmp_path, kind, bidirectional, laye
         np.testing.assert_allclose(match[0].grad().asnumpy(), grad, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("kind", ["standard", "awd"])
+def test_language_models_round_trip_with_states(tmp_path, kind):
+    """The model zoo's (tiny) LSTM language models: embedding, chained LSTM nodes with state
+    inputs and outputs, dynamic sequence and batch axes."""
+    from test_model_zoo_lm import _flat, _net, _tokens
+    net = _net(kind)
+    rng = np.random.default_rng(3)
+    states = _flat(net.begin_state(batch_size=2))
+    names = ["data"] + [f"state{i}" for i in range(len(states))]
+    dyn = {"data": {0: "seq", 1: "batch"}, **{n: {1: "batch"} for n in names[1:]}}
+    path = net.export_onnx(str(tmp_path / "lm.onnx"), _tokens(rng, (4, 2)), *states,
+                           dynamic_axes=dyn, input_names=names)
+    block = SymbolBlock.from_onnx(path)
+    for length, batch in [(1, 3), (7, 5)]:
+        args = [_tokens(rng, (length, batch))] + [
+            nd.array(rng.normal(size=(s.shape[0], batch, s.shape[2])).astype(np.float32))
+            for s in states]
+        logits, out = net(*args)
+        want = [logits] + _flat(out)
+        got = block(*_feed(block, names, args))
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g.asnumpy(), w.asnumpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_training_the_imported_block_lowers_the_loss(tmp_path):
     rng = np.random.default_rng(4)
     net = _layer("lstm", True, 2, False, seed=5)
@@ -314,6 +339,26 @@ def test_unsupported_attributes_raise_naming_the_node(tmp_path, op_type, attrs, 
     path.write_bytes(model.SerializeToString())
     with pytest.raises(FileFormatError, match=f"{op_type} node 'rec'.*{words}"):
         SymbolBlock.from_onnx(str(path))
+
+
+@pytest.mark.parametrize("scale", [0.0, 1.0])
+def test_peepholes_import_only_when_zero(tmp_path, scale):
+    rng = np.random.default_rng(14)
+    model = _node_model("LSTM", 4, 2, 3, 4, "bidirectional", rng=rng)
+    model.graph.node[0].input.append("P")
+    model.graph.initializer.append(numpy_helper.from_array(
+        rng.normal(size=(2, 12)).astype(np.float32) * scale, "P"))
+    path = tmp_path / "peep.onnx"
+    path.write_bytes(model.SerializeToString())
+    if scale:
+        with pytest.raises(FileFormatError, match="LSTM node 'rec'.*peephole"):
+            SymbolBlock.from_onnx(str(path))
+        return
+    feed = _node_feed(model, rng, 4)
+    block = SymbolBlock.from_onnx(str(path))
+    got = block(*[nd.array(feed[n]) for n in block._input_names])
+    for g, w in zip(got, _run_ort(path, feed)):
+        np.testing.assert_allclose(g.asnumpy(), w, rtol=1e-4, atol=1e-5)
 
 
 def test_inconsistent_weight_shapes_raise(tmp_path):
