@@ -292,24 +292,30 @@ def export_model(sym, params, in_shapes=None, in_types=np.float32, onnx_file_pat
 
 def _verify(model, path, sym, params, data, shapes, types, in_map, outs, examples, lowered,
             dyn):
-    feed = _example_feed(examples, data, shapes, types)
+    param_shapes = {k: v.shape for k, v in params.items()}
+    try:
+        ranges = onnx_verify.input_ranges(sym, infer_avals(sym, {**shapes, **param_shapes}))
+    except Exception:   # shapes kiln cannot infer statically: plain random inputs
+        ranges = {}
+    feed = _example_feed(examples, data, shapes, types, ranges)
     target = path or model
     onnx_feed = {in_map[k]: v for k, v in feed.items()}
     onnx_verify.compare(target, sym, params, feed, onnx_feed, outs, lowered)
     if dyn:   # the model must also run at other sizes along the dynamic axes
         other = _perturbed(shapes, dyn)
         try:
-            infer_avals(sym, {**other, **{k: v.shape for k, v in params.items()}})
+            avals = infer_avals(sym, {**other, **param_shapes})
         except Exception:
             return   # kiln itself cannot run at the perturbed size: nothing to compare
-        feed2 = onnx_verify.random_inputs({d: other[d] for d in data}, types, seed=1)
+        feed2 = onnx_verify.random_inputs({d: other[d] for d in data}, types, seed=1,
+                                          ranges=onnx_verify.input_ranges(sym, avals))
         onnx_verify.compare(target, sym, params, feed2, {in_map[k]: v for k, v in feed2.items()},
                             outs, None, where=f" at input shapes {other}")
 
 
-def _example_feed(examples, data, shapes, types):
+def _example_feed(examples, data, shapes, types, ranges):
     if examples is None:
-        return onnx_verify.random_inputs({d: shapes[d] for d in data}, types)
+        return onnx_verify.random_inputs({d: shapes[d] for d in data}, types, ranges=ranges)
     if not isinstance(examples, dict):
         examples = [examples] if hasattr(examples, "shape") else list(examples)
         if len(examples) != len(data):

@@ -10,19 +10,23 @@ Example::
 import numpy as np
 from onnx import helper
 
+from ..ndarray import _registry
 from ..ndarray.ndarray import NDArray
 from ..symbol.evaluate import evaluate
 from ..symbol.graph import topo_order
 from .onnx_builder import Builder, ExportError
 
 
-def random_inputs(shapes, dtypes, seed=0):
-    """Random arrays for each input: normal floats, small non-negative ints, booleans."""
+def random_inputs(shapes, dtypes, seed=0, ranges=None):
+    """Random arrays for each input: normal floats, small non-negative ints, booleans; an input
+    named in ``ranges`` (``{name: (low, high)}``) draws integers in [low, high) instead."""
     rng = np.random.default_rng(seed)
-    out = {}
+    out, ranges = {}, ranges or {}
     for name, shape in shapes.items():
         dt = np.dtype(dtypes[name])
-        if dt.kind == "f":
+        if name in ranges:
+            out[name] = rng.integers(*ranges[name], size=shape).astype(dt)
+        elif dt.kind == "f":
             out[name] = rng.standard_normal(shape).astype(dt)
         elif dt.kind == "b":
             out[name] = rng.random(shape) < 0.5
@@ -118,3 +122,20 @@ def first_diverging(model, lowered, feed, onnx_feed):
         if not _close(o, r)[0]:
             return n
     return None
+
+
+def input_ranges(sym, avals):
+    """``{variable name: (low, high)}`` for graph variables that feed an op input whose values
+    the op constrains (its ``value_ranges`` facet: sequence lengths within the time axis);
+    ``avals`` are the graph's inferred avals (``symbol.api.infer_avals``)."""
+    ranges = {}
+    for node in topo_order(sym._entries):
+        if node.kind != "op" or node.op.value_ranges is None:
+            continue
+        ins = [avals.get((e[0].id, e[1])) if e is not None else None for e in node.inputs]
+        for k, (lo, hi) in _registry.value_ranges(node.op, ins, node.attrs).items():
+            src = node.inputs[k] if k < len(node.inputs) else None
+            if src is not None and src[0].kind == "var":
+                old = ranges.get(src[0].name, (lo, hi))
+                ranges[src[0].name] = (max(lo, old[0]), min(hi, old[1]))
+    return ranges

@@ -10,6 +10,9 @@ An op is defined once with its facets (see docs/architecture.md):
 * ``param_shapes(data_aval, **attrs)``: ``{input name: shape}`` of the parameter inputs (weight,
   bias, gamma...) that the data's shape determines; layers' deferred initialization,
   ``sym.infer_shape`` and the ONNX importer read it through ``param_shapes(op, shape, **attrs)``.
+* ``value_ranges(*avals, **attrs)``: ``{input name: (low, high)}``, the integer values an input
+  must hold for the op to be defined (sequence lengths within the time axis); the export's
+  verification draws its random inputs there, read through ``value_ranges(op, avals, attrs)``.
 
 ``invoke`` runs the kernel eagerly (recording a tape node while autograd records), or hands the
 call to the tracer installed by ``hybridize`` when an input is a traced symbol.
@@ -106,9 +109,9 @@ class Op:
                  onnx=None, samples=(), ref=None, num_outputs=1, save_outputs=False,
                  second_order=False, no_grad=None, no_onnx=None, no_ref=None, uses_mode=False,
                  mutates=(), random=False, ignored=(), doc=None, aliases=(), places=False,
-                 param_shapes=None):
+                 param_shapes=None, value_ranges=None):
         self.name, self.kernel, self.infer, self.grad, self.onnx = name, kernel, infer, grad, onnx
-        self.param_shapes = param_shapes
+        self.param_shapes, self.value_ranges = param_shapes, value_ranges
         self.inputs = tuple(inputs)
         self.variadic = bool(self.inputs) and self.inputs[-1].startswith("*")
         self.attrs = dict(attrs or {})
@@ -242,6 +245,22 @@ def param_shapes(op, data_shape, **attrs):
     full = {k: attrs.get(k, v) for k, v in op.attrs.items()}
     data = Aval(tuple(int(d) for d in data_shape), None)
     return {k: tuple(int(d) for d in s) for k, s in op.param_shapes(data, **full).items()}
+
+
+def value_ranges(op, in_avals, attrs):
+    """``{input position: (low, high)}``: the half-open integer ranges that ``op``'s inputs must
+    take for inputs of avals ``in_avals`` (``None`` for absent ones) and the call's ``attrs``
+    (defaults fill the rest). ``{}`` for an op without the ``value_ranges`` facet.
+
+    Example: an ``RNN`` over data (35, 20, 256) with ``use_sequence_length=True`` gives
+    ``{4: (1, 36)}`` (each sequence's length lies in 1..35).
+    """
+    if op.value_ranges is None:
+        return {}
+    full = {k: attrs.get(k, v) for k, v in op.attrs.items()}
+    names = [n.lstrip("*").rstrip("?") for n in op.inputs]
+    return {names.index(k): (int(lo), int(hi))
+            for k, (lo, hi) in op.value_ranges(*in_avals, **full).items()}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -261,3 +261,23 @@ def test_from_onnx_gives_a_trainable_symbolblock(tmp_path):
     loss.backward()
     trainer.step(1)
     assert np.abs(block(x).asnumpy() - before).max() > 1e-4
+
+
+def test_verification_draws_sequence_lengths_within_the_time_axis(tmp_path):
+    # The check at other sizes used to feed random normal values as sequence lengths, which
+    # onnxruntime rejects: the op's value_ranges facet keeps them in 1..T.
+    from kiln import gluon
+    from kiln.export import onnx_verify
+    from kiln.ndarray import _registry
+    net = gluon.rnn.GRU(4, input_size=3, use_sequence_length=True)
+    net.initialize()
+    x, h0, seq = nd.ones((5, 2, 3)), nd.zeros((1, 2, 4)), nd.array([5, 2])
+    dyn = {"data": {0: "T", 1: "N"}, "h0": {1: "N"}, "seq": {0: "N"}}
+    net.export_onnx(str(tmp_path / "gru.onnx"), x, h0, seq, dynamic_axes=dyn,
+                    input_names=["data", "h0", "seq"])
+    data = _registry.Aval((7, 3, 3), np.float32)
+    assert _registry.value_ranges(_registry.get("RNN"), [data, None, None, None, None],
+                                  {"use_sequence_length": True, "mode": "lstm"}) == {4: (1, 8)}
+    assert _registry.value_ranges(_registry.get("RNN"), [data] + [None] * 4, {}) == {}
+    drawn = onnx_verify.random_inputs({"seq": (1000,)}, {"seq": np.float32}, ranges={"seq": (1, 8)})
+    assert drawn["seq"].min() >= 1 and drawn["seq"].max() <= 7

@@ -138,3 +138,15 @@ def check_param_dtypes(data, want=None, **params):
                       f"layer with .cast('{given.name}')")
     raise OpError(f"input dtype {given.name} needs parameters ({names}) of dtype {want.name}, "
                   f"got {have.name}: cast the input or the layer")
+
+
+def sequence_length_range(time_axis=None):
+    """The ``value_ranges`` facet of ops taking ``sequence_length`` with ``use_sequence_length``:
+    each length lies in 1..T, T the data's size along ``time_axis`` (the ``axis`` attribute when
+    None)."""
+    def ranges(data, *_, use_sequence_length=False, **attrs):
+        if not use_sequence_length or data is None:
+            return {}
+        axis = attrs.get("axis", 0) if time_axis is None else time_axis
+        return {"sequence_length": (1, int(data.shape[axis]) + 1)}
+    return ranges

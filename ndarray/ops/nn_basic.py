@@ -10,7 +10,7 @@ import numpy as np
 from ...base import OpError
 from .. import ops as F
 from .._registry import REQUIRED, STATE, Aval, Sample, register
-from ._rules import check_param_dtypes, check_shapes, norm_axis
+from ._rules import check_param_dtypes, check_shapes, norm_axis, sequence_length_range
 from ._samples import rnd
 from .indexing import scatter_add
 
@@ -395,7 +395,7 @@ sequence_mask = register(
              Sample(rnd(3, 2), np.array([2.0, 1]), use_sequence_length=True, value=0.5,
                     wrt=[0]),
              Sample(rnd(3, 2), None)],
-    aliases=("SequenceMask",),
+    aliases=("SequenceMask",), value_ranges=sequence_length_range(),
     doc="""Set steps at or beyond each sequence's length to ``value`` (MXNet ``SequenceMask``).
 
     data: (T, B, ...) for axis=0 or (B, T, ...) for axis=1; sequence_length: (B,). Without

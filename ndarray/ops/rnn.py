@@ -164,11 +164,21 @@ def _samples():
     return out
 
 
+def _rnn_value_ranges(data, parameters, state, state_cell=None, sequence_length=None,
+                      use_sequence_length=False, mode="lstm", **_):
+    """Each sequence length lies in 1..T; a GRU's or RNN's may sit in the fourth input."""
+    if not use_sequence_length or data is None:
+        return {}
+    length_slot = ("state_cell" if mode != "lstm" and sequence_length is None
+                   and state_cell is not None else "sequence_length")
+    return {length_slot: (1, int(data.shape[0]) + 1)}
+
+
 _rnn_op_func = register(
     "rnn", _rnn_kernel, inputs=("data", "parameters", "state", "state_cell?",
                                 "sequence_length?"),
     attrs=dict(_ATTRS), num_outputs=_n_out, infer=_rnn_infer, grad=_rnn_grad, onnx=rnn_onnx,
-    ref=_rnn_ref, samples=_samples(), aliases=("RNN",))
+    ref=_rnn_ref, samples=_samples(), aliases=("RNN",), value_ranges=_rnn_value_ranges)
 _RNN = _rnn_op_func.op
 _RNN_FUNC = _rnn_op_func
 

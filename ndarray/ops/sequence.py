@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import ops as F
 from .._registry import Aval, Sample, register
+from ._rules import sequence_length_range
 from ._samples import rnd
 
 _ATTRS = {"use_sequence_length": False, "axis": 0}
@@ -88,6 +89,7 @@ def _last_ref(data, length=None, use_sequence_length=False, axis=0):
 sequence_last = register(
     "sequence_last", _last_kernel, inputs=("data", "sequence_length?"), attrs=dict(_ATTRS),
     infer=_last_infer, grad=_last_grad, onnx=_last_onnx, ref=_last_ref, second_order=True,
+    value_ranges=sequence_length_range(),
     samples=[Sample(rnd(4, 3, 2), np.array([1.0, 4, 2]), use_sequence_length=True, wrt=[0]),
              Sample(rnd(3, 4, 2), np.array([1.5, 4, 2.7]), use_sequence_length=True, axis=1,
                     wrt=[0]),
@@ -157,6 +159,7 @@ sequence_reverse = register(
     attrs=dict(_ATTRS),
     infer=lambda d, *_, **__: Aval(tuple(d.shape), np.dtype(d.dtype)),
     grad=_reverse_grad, onnx=_reverse_onnx, ref=_reverse_ref, second_order=True,
+    value_ranges=sequence_length_range(),
     samples=[Sample(rnd(4, 3, 2), np.array([1.0, 4, 2]), use_sequence_length=True, wrt=[0]),
              Sample(rnd(3, 4, 2), np.array([0.0, 4, 2.7]), use_sequence_length=True, axis=1,
                     wrt=[0]),
