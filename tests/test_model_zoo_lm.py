@@ -111,6 +111,27 @@ def test_states_and_inference_is_deterministic(kind):
     assert not np.allclose(train1, logits.asnumpy()) and not np.allclose(train1, train2)
 
 
+def test_awd_weight_drop_and_embedding_drop():
+    x = _tokens(np.random.default_rng(5), (4, 3))
+    kw = dict(TINY_A, dropout=0.0, drop_h=0.0, drop_i=0.0, drop_e=0.0)
+    outs = {}
+    for wd in (0.0, 0.5):
+        kiln.random.seed(0)
+        net = lm.AWDRNN(**dict(kw, weight_drop=wd))
+        net.initialize(kiln.init.Xavier())
+        with autograd.record():
+            outs[wd] = net(x)[0].asnumpy()
+        np.testing.assert_allclose(net(x)[0].asnumpy(), outs[0.0], rtol=1e-6)
+    assert not np.allclose(outs[0.5], outs[0.0])       # only the h2h weights were dropped
+    emb = lm._DropEmbedding(V, 4, 0.5)
+    emb.initialize(kiln.init.One())
+    with autograd.record():
+        rows = emb(nd.arange(V)).asnumpy()
+    assert set(np.unique(rows.sum(axis=1))) <= {0.0, 8.0}   # whole rows dropped, kept x2
+    assert 0 < (rows.sum(axis=1) == 0).sum() < V
+    np.testing.assert_array_equal(emb(nd.arange(V)).asnumpy(), np.ones((V, 4)))
+
+
 def _outputs_and_grads(net, x, states):
     with autograd.record(train_mode=False):          # dropout off: comparable outputs
         logits, out = net(x, states)
