@@ -1,5 +1,5 @@
 """``kiln.model_zoo.text`` (also ``kiln.gluon.model_zoo.text``): text models with GluonNLP 0.x's
-structure: the Transformer encoder-decoder and BERT.
+structure: the Transformer encoder-decoder, BERT and the LSTM language models (``lm``).
 
 Construct with random weights (``text.bert_12_768_12()``) or by registry name
 (``get_model('transformer_en_de_512', src_vocab_size=32000)``). ``pretrained=True`` never
