@@ -22,10 +22,11 @@ import os
 
 import numpy as np
 
-__all__ = ["axpy", "suits", "available"]
+__all__ = ["axpy", "suits", "available", "threads"]
 
 MIN_SIZE = 1 << 14  # below this a numpy call is cheaper than the ctypes call
 _FUNCS = []  # [(saxpy, daxpy) or None], found on first use
+_THREADS = []  # [(get_num_threads, set_num_threads) or None], found on first use
 
 
 def _library_paths():
@@ -43,6 +44,14 @@ def _bind(lib, name, ctype, int_t):
     return fn
 
 
+def _libraries():
+    for path in _library_paths():
+        try:
+            yield ctypes.CDLL(path)
+        except OSError:
+            continue
+
+
 def _find():
     if os.environ.get("KILN_BLAS", "1") == "0":
         return None
@@ -51,11 +60,7 @@ def _find():
              ("cblas_saxpy64_", "cblas_daxpy64_", ctypes.c_int64),
              ("scipy_cblas_saxpy", "scipy_cblas_daxpy", ctypes.c_int),
              ("cblas_saxpy", "cblas_daxpy", ctypes.c_int))
-    for path in _library_paths():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
+    for lib in _libraries():
         for s, d, int_t in names:
             fs, fd = _bind(lib, s, ctypes.c_float, int_t), _bind(lib, d, ctypes.c_double, int_t)
             if fs is not None and fd is not None and _works(fs, fd):
@@ -113,3 +118,62 @@ def axpy(alpha, x, y, checked=False):
     fn = _FUNCS[0][0] if y.dtype.char == "f" else _FUNCS[0][1]
     fn(y.size, alpha, _address(x), 1, _address(y), 1)
     return True
+
+
+def _find_threads():
+    if os.environ.get("KILN_BLAS", "1") == "0":
+        return None
+    # scipy-openblas (numpy >= 2, 64-bit and 32-bit integer builds), then plain OpenBLAS
+    names = (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+             ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+             ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+             ("openblas_get_num_threads", "openblas_set_num_threads"))
+    for lib in _libraries():
+        for g, s in names:
+            get, set_ = getattr(lib, g, None), getattr(lib, s, None)
+            if get is None or set_ is None:
+                continue
+            get.restype, get.argtypes = ctypes.c_int, []
+            set_.restype, set_.argtypes = None, [ctypes.c_int]
+            if get() >= 1:
+                return get, set_
+    return None
+
+
+class threads:
+    """``with threads(n):`` runs numpy's BLAS on at most ``n`` threads inside the block and
+    restores the previous count after it (also on an exception). A no-op where the BLAS, or
+    its thread-count symbols, were not found, or with one thread already.
+
+    For loops of small GEMMs (an RNN's per-step recurrent products, (20, 256) x (256, 1024)):
+    waking and joining OpenBLAS's threads for each costs more than the product itself, and on
+    a shared machine a descheduled worker stalls every call. (Not thread-safe across Python
+    threads: OpenBLAS's count is process-wide.)
+
+    Example::
+
+        >>> with threads(1):
+        ...     for t in range(35):
+        ...         h = np.tanh(x[t] + h @ w)
+    """
+    __slots__ = ("n", "old")
+
+    def __init__(self, n=1):
+        self.n, self.old = int(n), None
+
+    def __enter__(self):
+        if not _THREADS:
+            _THREADS.append(_find_threads())
+        fns = _THREADS[0]
+        if fns is not None:
+            old = fns[0]()
+            if old > self.n:
+                self.old = old
+                fns[1](self.n)
+        return self
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            _THREADS[0][1](self.old)
+            self.old = None
+        return False

@@ -14,6 +14,7 @@ gates are LSTM i, f, g, o; GRU r, z, n with ``n = tanh(x_n + r * (W_hn h + b_hn)
 import numpy as np
 
 from ...base import OpError
+from .._blas import threads as blas_threads
 
 GATES = {"rnn_relu": 1, "rnn_tanh": 1, "lstm": 4, "gru": 3}
 
@@ -116,8 +117,22 @@ def _clip(xp, c, lo, hi, nan):
     xp.clip(c, -np.inf if lo is None else lo, np.inf if hi is None else hi, out=c)
 
 
+# numpy's BLAS threads inside the op. Its GEMMs are small: per step (N, R) x (R, G*H), per
+# sequence (T*N, in) x (in, G*H); waking OpenBLAS's workers for each costs more than it saves,
+# and on a shared machine a descheduled worker stalls every call (W4's op, forward + backward
+# under load: 298 ms with the step loops on one thread against 514 ms on two, interleaved;
+# the whole op on one thread 85 ms against 104 ms for the loops only; docs/architecture.md,
+# "Recurrent kernels").
+THREADS = 1
+
+
 def forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, clip):
     """Fill ``out`` (T, N, D*R), ``hy``/``cy`` (L*D, N, R/H) and the reserve."""
+    with blas_threads(THREADS):
+        return _forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, clip)
+
+
+def _forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, clip):
     x = data
     T, N = data.shape[:2]
     for layer in range(lay.L):
@@ -214,6 +229,12 @@ def _blend(new, old, m):
 
 def backward(xp, data, params, h0, c0, masks, mode, lay, reserve, gout, ghy, gcy, clip):
     """Gradients (data, params, h0, c0 or None) of the outputs given their gradients."""
+    with blas_threads(THREADS):
+        return _backward(xp, data, params, h0, c0, masks, mode, lay, reserve, gout, ghy, gcy,
+                         clip)
+
+
+def _backward(xp, data, params, h0, c0, masks, mode, lay, reserve, gout, ghy, gcy, clip):
     T, N = data.shape[:2]
     dparams = xp.zeros_like(params)
     dh0 = xp.empty_like(h0)
