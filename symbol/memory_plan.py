@@ -200,7 +200,8 @@ def _provided_nodes(args, targets):
     given = {(n.id, i) for n, i in args}
     read = {(n.id, i) for n, i in targets}
     for node in topo_order(targets, stop=provided | multi):
-        read.update((e[0].id, e[1]) for e in node.inputs if is_entry(e))
+        if node.id not in provided:  # a provided node is not run: its inputs are not read
+            read.update((e[0].id, e[1]) for e in node.inputs if is_entry(e))
     return provided | {m for m in multi if all(k in given for k in read if k[0] == m)}
 
 

@@ -20,11 +20,16 @@ def _fc_kernel(xp, x, w, b=None, num_hidden=None, no_bias=False, flatten=True):
     if w.dtype != x.dtype or (b is not None and b.dtype != x.dtype):
         check_param_dtypes(x, weight=w, bias=None if no_bias else b)
     # explicit sizes, not -1: an empty batch (0, ...) reshapes too
-    x2 = x.reshape(x.shape[0], math.prod(x.shape[1:])) if flatten and x.ndim != 2 else x
+    if flatten and x.ndim != 2:
+        x2, shape = x.reshape(x.shape[0], math.prod(x.shape[1:])), None
+    elif x.ndim > 2:  # one 2-d product: numpy's matmul of a 3-d array by a matrix skips BLAS
+        x2, shape = x.reshape(math.prod(x.shape[:-1]), x.shape[-1]), x.shape[:-1]
+    else:
+        x2, shape = x, None
     y = xp.matmul(x2, w.T)
     if b is not None and not no_bias:
-        y = y + b
-    return y
+        y += b  # y is the product's own new array: no second output-sized temporary
+    return y if shape is None else y.reshape(shape + (w.shape[0],))
 
 
 def _embedding_param_shapes(d, input_dim=REQUIRED, output_dim=REQUIRED, **_):
