@@ -500,17 +500,19 @@ def report(results, load, mx_version, notes=()):
 
 
 NOTES = (
-    "What the profile of these steps shows (kiln 0.1.0, 2026-12): (1) `Dense(flatten=False)` "
-    "on (T, N, C) data runs numpy's `matmul` of a 3-d array by a transposed 2-d weight, which "
-    "numpy computes without BLAS (its stacked loop does not take a broadcast operand): the "
-    "LM's decoder forward (700x256 by 256x10000) took 320-570 ms against 45-130 ms as one 2-d "
-    "GEMM, and every Dense of the encoder layer pays the same. (2) In the hybridized training "
-    "graph the backward ran the fused RNN forward a second time: the memory plan "
-    "(`symbol/memory_plan.py`, `_provided_nodes`) counted the inputs of saved single-output "
-    "nodes (the `zeros_like` of the unused state outputs' gradients) as reads of the RNN "
-    "node's state outputs, so the saved outputs looked incomplete and the node was re-run. "
-    "Both are outside this benchmark's changes; docs/architecture.md, \"Recurrent "
-    "kernels\", gives the step times measured with both fixed.",
+    "History (kiln 0.1.0, 2026-12-06): the first run of this benchmark measured W4 hybridized "
+    "at 1.5-1.9x torch (250.9 ms against 133.0 ms, peak 124.6 MB). Its profile showed two "
+    "costs, both fixed since: (1) `Dense(flatten=False)` on (T, N, C) data ran numpy's `matmul` "
+    "of a 3-d array by a transposed 2-d weight, which numpy computes without BLAS: the LM's "
+    "decoder forward (700x256 by 256x10000) took 320-570 ms against 45-130 ms as one 2-d GEMM, "
+    "and every Dense of the encoder layer paid the same; it is now one 2-d product with the "
+    "bias added in place. (2) In the hybridized training graph the backward ran the fused RNN "
+    "forward a second time: the memory plan (`symbol/memory_plan.py`, `_provided_nodes`) "
+    "counted the inputs of saved single-output nodes (the `zeros_like` of the unused state "
+    "outputs' gradients) as reads of the RNN node's outputs. What is left above torch: the "
+    "(700, 10000) logits path holds about four output-sized arrays (the Dense output, the "
+    "loss's saved exp, the logits' gradient, the decoder's weight-gradient input), and the "
+    "RNN backward always computes the data gradient.",
 )
 
 
