@@ -8,6 +8,7 @@ Example::
     >>> bert = model_zoo.get_model('bert_12_768_12')
 """
 from . import model_store, text, vision
+from ._names import build
 
 
 def get_model(name, **kwargs):
@@ -18,12 +19,7 @@ def get_model(name, **kwargs):
         >>> type(get_model('bert_2_128_2')).__name__
         'BERTModel'
     """
-    if name.lower() in text._MODELS:
-        return text.get_model(name, **kwargs)
-    if name.lower() not in vision._MODELS:
-        raise ValueError("Model %s is not supported. Available options are\n\t%s" % (
-            name, "\n\t".join(sorted(vision._MODELS) + sorted(text._MODELS))))
-    return vision.get_model(name, **kwargs)
+    return build({**vision._MODELS, **text._MODELS}, name, **kwargs)
 
 
 __all__ = ["vision", "text", "model_store", "get_model"]

@@ -17,6 +17,7 @@ Example::
 # ruff: noqa: F401, F403, F405
 import types as _types
 
+from .._names import build as _build
 from .attention import *
 from .bert import *
 from .lm import *
@@ -46,11 +47,7 @@ def get_model(name, **kwargs):
         >>> type(get_model('bert_2_128_2', vocab_size=50)).__name__
         'BERTModel'
     """
-    name = name.lower()
-    if name not in _MODELS:
-        raise ValueError("Model %s is not supported. Available options are\n\t%s" % (
-            name, "\n\t".join(sorted(_MODELS))))
-    return _MODELS[name](**kwargs)
+    return _build(_MODELS, name, **kwargs)
 
 
 __all__ = sorted(n for n, v in dict(globals()).items()

@@ -19,6 +19,7 @@ Example::
 # ruff: noqa: F401, F403, F405
 import types as _types
 
+from .._names import build as _build
 from .alexnet import *
 from .densenet import *
 from .inception import *
@@ -58,11 +59,7 @@ def get_model(name, **kwargs):
         >>> type(get_model('squeezenet1.1', classes=10)).__name__
         'SqueezeNet'
     """
-    name = name.lower()
-    if name not in _MODELS:
-        raise ValueError("Model %s is not supported. Available options are\n\t%s" % (
-            name, "\n\t".join(sorted(_MODELS))))
-    return _MODELS[name](**kwargs)
+    return _build(_MODELS, name, **kwargs)
 
 
 __all__ = sorted(n for n, v in dict(globals()).items()
