@@ -266,13 +266,22 @@ def _add_raw_grads(grads, node, pairs):
         grads[key] = r if prev is None else prev + r
 
 
+def _release(node):
+    """Drop what a node's gradient needs: its inputs, outputs and (a hybridized call) the
+    arrays its forward saved for the backward."""
+    node.args = ()
+    node.outs = None
+    release = getattr(node.op, "release", None)
+    if release is not None:
+        release()
+
+
 def _free(order):
     global _FREES
     _FREES += 1
     for node in order:
         node.freed = _FREES
-        node.args = ()
-        node.outs = None
+        _release(node)
 
 
 def _normalize(heads, head_grads):
@@ -337,18 +346,26 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
         return False
     g, grads = _head_data(head, head_grad), {}
     # (no record/train scope: compiled backwards run raw kernels, their mode fixed when traced)
-    for node in chain:
-        args, nxt = node.args, None
-        for k, r in _grads_of(node, args, g):
-            a = args[k]
-            if a._node is not None:
-                if not _cut(node, a._node):
-                    nxt = r
-            elif a._grad_req is not None:
-                grads[id(a)] = r
-        g = nxt
-        if g is None:  # no gradient flows further back
-            break
+    try:
+        for node in chain:
+            args, nxt = node.args, None
+            for k, r in _grads_of(node, args, g):
+                a = args[k]
+                if a._node is not None:
+                    if not _cut(node, a._node):
+                        nxt = r
+                elif a._grad_req is not None:
+                    grads[id(a)] = r
+            g = nxt
+            if not retain_graph:  # its inputs and saved arrays die before the next backward
+                args = a = None
+                _release(node)
+            if g is None:  # no gradient flows further back
+                break
+    except BaseException:
+        if not retain_graph:  # a graph partly released is freed: running it again raises
+            _free(chain)
+        raise
     _write_grads(variables, grads, () if head_grad is None else (head_grad,))
     if not retain_graph:
         _free(chain)

@@ -475,6 +475,11 @@ class _CachedOp:
     def __init__(self, train, saved):
         self.train, self.saved = train, saved
 
+    def release(self):
+        """Drop the saved arrays once the tape is freed (the loss's saved exp is as large as
+        the logits; a loss kept for a metric would hold it into the next step)."""
+        self.saved = ()
+
     def grad(self, ins, outs, gouts):
         grads = [None] * len(ins)
         ctx = self.train.entry.ctx

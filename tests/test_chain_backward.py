@@ -100,3 +100,38 @@ def test_chain_path_declines_other_tapes():
     finally:
         autograd._chain_backward = real
     assert calls == [False, False, False]
+
+
+@pytest.mark.parametrize("chain", [True, False])
+def test_backward_releases_saved_arrays(chain, monkeypatch):
+    """Without retain_graph each hybridized call drops its inputs and saved arrays (the loss's
+    saved exp is as large as the logits): in the chain path the loss's before the network's
+    backward runs, and in both paths none stays reachable from a loss kept for a metric."""
+    rng = np.random.default_rng(0)
+    x = nd.array(rng.normal(size=(3, 4)), dtype="float64")
+    y = nd.array([0, 2, 1], dtype="float64")
+    net = _net()
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    loss_fn.hybridize()
+    if not chain:
+        monkeypatch.setattr(autograd, "_chain_backward", lambda *a: False)
+    with autograd.record():
+        loss = loss_fn(net(x), y)
+    loss_node = loss._node
+    net_node = loss_node.args[0]._node
+    assert loss_node.op.saved and net_node.op.saved
+    seen = []
+    real = type(net_node.op).grad_raw
+
+    def spy(op, ins, *heads):
+        if op is net_node.op:
+            seen.append((loss_node.args, loss_node.op.saved))
+        return real(op, ins, *heads)
+    monkeypatch.setattr(type(net_node.op), "grad_raw", spy)
+    monkeypatch.setattr(type(net_node.op), "grad_into",
+                        lambda op, ins, head, mask, buffers: spy(op, ins, head))
+    loss.backward()
+    if chain:
+        assert seen == [((), ())]
+    assert loss_node.op.saved == () and net_node.op.saved == ()
+    assert loss_node.args == () and net_node.args == ()
