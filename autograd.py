@@ -349,7 +349,7 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
     try:
         for node in chain:
             args, nxt = node.args, None
-            for k, r in _grads_of(node, args, g):
+            for k, r in _grads_of(node, args, g, not retain_graph):
                 a = args[k]
                 if a._node is not None:
                     if not _cut(node, a._node):
@@ -372,7 +372,7 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
     return True
 
 
-def _grads_of(node, args, g):
+def _grads_of(node, args, g, last=False):
     """``(input position, raw gradient)`` pairs of a hybridized call in the chain path; the
     gradients of variables with grad_req 'write' whose ``.grad`` array fits are computed
     right into it (no new array each step), the others are new arrays."""
@@ -392,8 +392,8 @@ def _grads_of(node, args, g):
                 continue
         mask.append(False)
     if True in mask:
-        return op.grad_into(args, g, tuple(mask), buffers)
-    return op.grad_raw(args, g)
+        return op.grad_into(args, g, tuple(mask), buffers, last=last)
+    return op.grad_raw(args, g, last=last)
 
 
 def _fits_in_place(flags):

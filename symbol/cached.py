@@ -24,6 +24,7 @@ from ..base import _is_internal
 from ..ndarray import _registry
 from ..ndarray._registry import STATE, Aval
 from ..ndarray.ndarray import NDArray, _new
+from ..ndarray.ops.fused import donating
 from . import fastpath, passes
 from .autodiff import backward_graph
 from .codegen import compile_graph
@@ -495,19 +496,22 @@ class _CachedOp:
                  for g, o in zip(gouts, train.out_avals)]
         return self.grad_raw(ins, *heads)
 
-    def grad_into(self, ins, head, mask, buffers):
+    def grad_into(self, ins, head, mask, buffers, last=False):
         """``grad_raw`` for one head, with the gradients marked in ``mask`` written into
         ``buffers`` (the variables' ``.grad`` arrays) instead of new arrays."""
         train = self.train
-        res = train.backward_into(mask)(train.entry.xp, *[a._data for a in ins], *self.saved,
-                                        head, *buffers)
+        fn = train.backward_into(mask)
+        with donating(self.saved if last else ()):
+            res = fn(train.entry.xp, *[a._data for a in ins], *self.saved, head, *buffers)
         return zip(train.grad_pos, res)
 
-    def grad_raw(self, ins, *heads):
+    def grad_raw(self, ins, *heads, last=False):
         """``grad_data`` given the raw output gradients (the engine's chain path,
-        autograd._chain_backward, passes the single one it holds)."""
+        autograd._chain_backward, passes the single one it holds). ``last``: the tape is freed
+        right after, so the backward may overwrite the saved arrays (``fused.donating``)."""
         train = self.train
-        res = train.backward(train.entry.xp, *[a._data for a in ins], *self.saved, *heads)
+        with donating(self.saved if last else ()):
+            res = train.backward(train.entry.xp, *[a._data for a in ins], *self.saved, *heads)
         return zip(train.grad_pos, res)
 
 

@@ -123,15 +123,54 @@ def test_backward_releases_saved_arrays(chain, monkeypatch):
     seen = []
     real = type(net_node.op).grad_raw
 
-    def spy(op, ins, *heads):
+    def spy(op, ins, *heads, last=False):
         if op is net_node.op:
             seen.append((loss_node.args, loss_node.op.saved))
-        return real(op, ins, *heads)
+        return real(op, ins, *heads, last=last)
     monkeypatch.setattr(type(net_node.op), "grad_raw", spy)
     monkeypatch.setattr(type(net_node.op), "grad_into",
-                        lambda op, ins, head, mask, buffers: spy(op, ins, head))
+                        lambda op, ins, head, mask, buffers, last=False: spy(op, ins, head))
     loss.backward()
     if chain:
         assert seen == [((), ())]
     assert loss_node.op.saved == () and net_node.op.saved == ()
     assert loss_node.args == () and net_node.args == ()
+
+
+@pytest.mark.parametrize("retain", [False, True])
+def test_last_backward_writes_loss_gradient_into_saved_exp(retain, monkeypatch):
+    """The chain path's last run of the fused softmax-CE backward writes the logits' gradient
+    into the saved exp(x - max) (no second logits-sized array); with retain_graph it leaves
+    the saved arrays intact, and the second backward gives the same gradients."""
+    rng = np.random.default_rng(0)
+    x = nd.array(rng.normal(size=(3, 4)), dtype="float64")
+    y = nd.array([0, 2, 1], dtype="float64")
+    net = _net()
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    loss_fn.hybridize()
+    with autograd.record():
+        loss = loss_fn(net(x), y)
+    loss_node = loss._node
+    net_node = loss_node.args[0]._node
+    exps = [a for a in loss_node.op.saved if a.shape == (3, 3)]
+    assert len(exps) == 1
+    e, e0 = exps[0], exps[0].copy()
+    heads = []
+    real = type(net_node.op).grad_into
+
+    def spy(op, ins, head, mask, buffers, last=False):
+        heads.append(head)
+        return real(op, ins, head, mask, buffers, last=last)
+    monkeypatch.setattr(type(net_node.op), "grad_into", spy)
+    loss.backward(retain_graph=retain)
+    first = {k: p.grad().asnumpy().copy() for k, p in net.collect_params().items()}
+    assert np.shares_memory(heads[0], e) is not retain
+    if retain:
+        np.testing.assert_array_equal(e, e0)
+        loss.backward()
+        for k, p in net.collect_params().items():
+            np.testing.assert_array_equal(p.grad().asnumpy(), first[k])
+    monkeypatch.setattr(autograd, "_chain_backward", lambda *a: False)
+    _, general = _step(_net(), loss_fn, x, y)
+    for k, p in net._collect_params_with_prefix().items():
+        np.testing.assert_allclose(p.grad().asnumpy(), general[k], rtol=1e-12)

@@ -10,6 +10,8 @@ so the gradient ``_log_softmax_pick_backward`` is three array operations,
 ``e * (-scale * g / s)`` with ``-scale * g`` subtracted at ``pos``.
 """
 import math
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -181,6 +183,27 @@ _log_softmax_pick = register(
         "    >>> nd._log_softmax_pick(nd.array([[0., 0.]]), nd.array([1]))  # [-0.6931]")
 
 
+_DONATED = threading.local()  # .ids: the saved arrays the running backward may overwrite
+
+
+@contextmanager
+def donating(arrays):
+    """While a compiled backward runs for the last time (its tape freed right after), the
+    gradient of ``_log_softmax_pick`` may be written into the saved ``e`` among ``arrays``,
+    which only that gradient reads: no second logits-sized array."""
+    prev = getattr(_DONATED, "ids", None)
+    _DONATED.ids = {id(a) for a in arrays}
+    try:
+        yield
+    finally:
+        _DONATED.ids = prev
+
+
+def _donated(e):
+    ids = getattr(_DONATED, "ids", None)
+    return ids is not None and id(e) in ids and e.flags.c_contiguous and e.flags.writeable
+
+
 def _lspb_kernel(xp, grad, e, s, pos, axis=-1, scale=1.0):
     if xp is not np:
         res = lsp_backward_rows(xp, grad, e, s, pos, scale)
@@ -190,8 +213,8 @@ def _lspb_kernel(xp, grad, e, s, pos, axis=-1, scale=1.0):
     if scale != -1.0:
         h = h * (-scale)
     if pos.size == s.size:  # one label per lane (the loss)
-        res = xp.multiply(e, xp.divide(h.reshape(s.shape), s))
-        res.reshape(-1)[pos] -= h  # res is new and C-ordered: the flat view writes through
+        res = xp.multiply(e, xp.divide(h.reshape(s.shape), s), out=e if _donated(e) else None)
+        res.reshape(-1)[pos] -= h  # res is C-ordered (new, or e): the flat view writes through
         return res
     h_sum = h.sum(axis=norm_axis(axis, e.ndim, "pick"), keepdims=True)
     res = xp.multiply(e, xp.divide(h_sum, s))
