@@ -14,6 +14,7 @@ import textwrap
 import kiln as kl
 import numpy as np
 import pytest
+from _control_flow_blocks import make_blocks
 from kiln import nd
 from kiln.base import ExportError, FileFormatError
 from kiln.gluon import HybridBlock, SymbolBlock, nn
@@ -25,50 +26,7 @@ MX_PYTHON = os.environ.get("KILN_MXNET_PYTHON") or os.path.join(
 ITERATIONS = 3   # the while_loop fixtures stop after 3 of their 5 iterations
 
 
-class Foreach(HybridBlock):
-    """foreach with a parameter read in the body and two states."""
-
-    def __init__(self, **kw):
-        super().__init__(**kw)
-        with self.name_scope():
-            self.dense = nn.Dense(3, in_units=2, flatten=False)
-
-    def hybrid_forward(self, F, x, h):
-        def body(d, s):
-            o = F.tanh(self.dense(d) + s[0])
-            return o, [o * 2, s[1] + 1]
-        outs, st = F.contrib.foreach(body, x, [h, F.zeros_like(h)])
-        return outs, st[0], st[1]
-
-
-class While(HybridBlock):
-    """while_loop whose condition reads an outer input and whose body reads a parameter."""
-
-    def __init__(self, **kw):
-        super().__init__(**kw)
-        with self.name_scope():
-            self.dense = nn.Dense(3, in_units=3)
-
-    def hybrid_forward(self, F, x, n):
-        def cond(i, s):
-            return i < n
-
-        def func(i, s):
-            s2 = F.tanh(self.dense(s))
-            return s2 * 2, [i + 1, s2]
-        outs, (i, s) = F.contrib.while_loop(cond, func, [F.zeros_like(n), x], max_iterations=5)
-        return outs, i, s
-
-
-class Cond(HybridBlock):
-    def __init__(self, **kw):
-        super().__init__(**kw)
-        with self.name_scope():
-            self.dense = nn.Dense(3, in_units=3)
-
-    def hybrid_forward(self, F, x):
-        p = F.sum(x) > 0
-        return F.contrib.cond(p, lambda: self.dense(x) * 2, lambda: x - 1)
+Foreach, While, Cond = make_blocks(HybridBlock, nn)
 
 
 class Nested(HybridBlock):

@@ -15,47 +15,10 @@ import mxnet as mx
 import numpy as np
 from mxnet.gluon import HybridBlock, nn
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _control_flow_blocks import make_blocks  # noqa: E402  (tests/, shared with kiln's test)
 
-class Foreach(HybridBlock):
-    def __init__(self, **kw):
-        super().__init__(**kw)
-        with self.name_scope():
-            self.dense = nn.Dense(3, in_units=2, flatten=False)
-
-    def hybrid_forward(self, F, x, h):
-        def body(d, s):
-            o = F.tanh(self.dense(d) + s[0])
-            return o, [o * 2, s[1] + 1]
-        outs, st = F.contrib.foreach(body, x, [h, F.zeros_like(h)])
-        return outs, st[0], st[1]
-
-
-class While(HybridBlock):
-    def __init__(self, **kw):
-        super().__init__(**kw)
-        with self.name_scope():
-            self.dense = nn.Dense(3, in_units=3)
-
-    def hybrid_forward(self, F, x, n):
-        def cond(i, s):
-            return i < n
-
-        def func(i, s):
-            s2 = F.tanh(self.dense(s))
-            return s2 * 2, [i + 1, s2]
-        outs, (i, s) = F.contrib.while_loop(cond, func, [F.zeros_like(n), x], max_iterations=5)
-        return outs, i, s
-
-
-class Cond(HybridBlock):
-    def __init__(self, **kw):
-        super().__init__(**kw)
-        with self.name_scope():
-            self.dense = nn.Dense(3, in_units=3)
-
-    def hybrid_forward(self, F, x):
-        p = F.sum(x) > 0
-        return F.contrib.cond(p, lambda: self.dense(x) * 2, lambda: x - 1)
+Foreach, While, Cond = make_blocks(HybridBlock, nn)
 
 
 def main(out):
