@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import ops as F
 from .._registry import REQUIRED, Aval, Sample, register
+from . import _conv_gemm as cg
 from . import _im2col as im
 from ._conv_onnx import onnx_crop
 from ._rules import check_param_dtypes, check_shapes
@@ -44,51 +45,33 @@ class Geom:
                      for x, k, s, d in zip(size, self.k, self.s, self.d))
 
 
-def _groups(x, g, axis=0):
-    n = x.shape[axis] // g
-    return [x[(slice(None),) * axis + (slice(i * n, (i + 1) * n),)] for i in range(g)]
+def _shape(t):
+    return tuple(int(v) for v in t)
 
 
 def _conv_core(xp, data, weight, geo, g):
     """(N, C, *S) x (F, C/g, *K) -> (N, F, *O), no bias."""
-    n = geo.n
-    out = geo.conv_out(data.shape[2:])
-    cols = im.windows(xp, im.pad(xp, data, geo.p, geo.p), geo.k, geo.s, geo.d, out)
-    w_axes = [1] + list(range(2, 2 + n))
-    c_axes = [1] + list(range(2 + n, 2 + 2 * n))
-    # (F/g, C/g, *K) . (N, C/g, *O, *K) -> (F/g, N, *O): one GEMM per group
-    parts = [xp.tensordot(wg, cg, axes=(w_axes, c_axes))
-             for wg, cg in zip(_groups(weight, g), _groups(cols, g, axis=1))]
-    y = parts[0] if g == 1 else xp.concatenate(parts, axis=0)
-    return xp.ascontiguousarray(xp.moveaxis(y, 0, 1))
+    sp = _shape(data.shape[2:])
+    taps = cg.taps_for(sp, geo.conv_out(sp), geo.k, geo.s, geo.d, geo.p)
+    return cg.conv_forward(xp, data, weight, taps, g)
 
 
 def _deconv_core(xp, data, weight, geo, adj, g):
-    """(N, Cin, *I) x (Cin, F/g, *K) -> (N, F, *O) with O = full - 2 * pad + adj."""
-    in_sp = data.shape[2:]
+    """(N, Cin, *I) x (Cin, F/g, *K) -> (N, F, *O) with O = full - 2 * pad + adj.
+
+    The adjoint of a convolution whose weight is ``weight`` (Cin filters of F/g channels).
+    """
+    in_sp = _shape(data.shape[2:])
     out = tuple(f - 2 * p + a for f, p, a in zip(geo.deconv_full(in_sp), geo.p, adj))
-    full = tuple(max(f, p + o) for f, p, o in zip(geo.deconv_full(in_sp), geo.p, out))
-    res = []
-    for wg, xg in zip(_groups(weight, g), _groups(data, g, axis=1)):
-        # (C/g, *K, F/g) . (N, C/g, *I) -> (*K, F/g, N, *I): slab per kernel offset is contiguous
-        wt = xp.moveaxis(wg, 1, -1)
-        cols = xp.tensordot(wt, xg, axes=([0], [1]))
-        res.append(im.col2im(xp, lambda kidx, c=cols: c[kidx], (wg.shape[1], data.shape[0]) +
-                             full, geo.k, geo.s, geo.d, in_sp, cols.dtype))
-    y = res[0] if g == 1 else xp.concatenate(res, axis=0)
-    y = im.crop(y, geo.p, out)
-    return xp.ascontiguousarray(xp.moveaxis(y, 0, 1))
+    taps = cg.taps_for(out, in_sp, geo.k, geo.s, geo.d, geo.p)
+    return cg.conv_data_grad(xp, data, weight, taps, out, g)
 
 
 def _weight_grad_core(xp, data, grad_out, geo, g):
     """dW[f, c, K] = sum_{n, O} grad_out[n, f, O] * window(data)[n, c, O, K], per group."""
-    n = geo.n
-    out = grad_out.shape[2:]
-    cols = im.windows(xp, im.pad(xp, data, geo.p, geo.p), geo.k, geo.s, geo.d, out)
-    ax = [0] + list(range(2, 2 + n))
-    parts = [xp.tensordot(gg, cg, axes=(ax, ax))
-             for gg, cg in zip(_groups(grad_out, g, axis=1), _groups(cols, g, axis=1))]
-    return parts[0] if g == 1 else xp.concatenate(parts, axis=0)
+    taps = cg.taps_for(_shape(data.shape[2:]), _shape(grad_out.shape[2:]), geo.k, geo.s,
+                       geo.d, geo.p)
+    return cg.conv_weight_grad(xp, data, grad_out, taps, g)
 
 
 def _add_bias(y, bias, n):

@@ -1,0 +1,162 @@
+"""GEMM convolution kernels over a channel-major column buffer (numpy or cupy via ``xp``).
+
+Layout: the columns are ``(C, taps, N, *O)``; a group's rows ``(C/g * taps)`` are contiguous and
+the batch and output positions form one long axis, so every product is one GEMM per group
+(``(F, C*K) @ (C*K, N*O)``) whatever the batch, the weight ``(F, C/g, *K)`` is read in place
+(a reshape, never a transpose-copy), and the weight gradient ``gy (F, N*O) @ cols.T`` and the
+data gradient ``W.T @ gy`` hand BLAS a transposed operand instead of copying one.
+
+No padded copy of the data is ever made: a kernel offset (tap) reads or writes only the output
+range whose input position lies inside the data (``Taps``), the rest of its column block is
+zero. Taps that touch no data at all (the eight border taps of a padded 3x3 convolution on a
+1x1 map) are dropped from the GEMMs and from the scatter.
+"""
+import functools
+
+import numpy as np
+
+_ALL = slice(None)
+
+
+class Taps:
+    """Kernel offsets that touch the data, with the output and data slices of each.
+
+    ``big``: spatial size of the data side (convolution input / deconvolution output);
+    ``small``: the other side. Position ``o`` on the small side reads ``o * s + k * d - p``.
+    """
+
+    def __init__(self, big, small, kernel, stride, dilate, pad):
+        axes = [self._axis(*a) for a in zip(big, small, kernel, stride, dilate, pad)]
+        self.kernel, self.small = tuple(kernel), tuple(small)
+        self.taps = []   # (flat kernel index, small-side slices, big-side slices, covers all)
+        for kidx in np.ndindex(*self.kernel):
+            rng = [axes[a][k] for a, k in enumerate(kidx)]
+            if any(hi <= lo for lo, hi, _, _ in rng):
+                continue
+            sm = tuple(slice(lo, hi) for lo, hi, _, _ in rng)
+            bg = tuple(slice(b, e, s) for _, _, (b, e), s in rng)
+            full = all(lo == 0 and hi == o for (lo, hi, _, _), o in zip(rng, small))
+            self.taps.append((int(np.ravel_multi_index(kidx, self.kernel)), sm, bg, full))
+        self.index = [t[0] for t in self.taps]
+        self.all = len(self.taps) == int(np.prod(self.kernel))
+
+    @staticmethod
+    def _axis(big, small, k, s, d, p):
+        res = []
+        for j in range(k):
+            off = j * d - p
+            lo = max(0, -(off // s))                 # first o with o*s + off >= 0
+            hi = min(small, (big - 1 - off) // s + 1)  # past the last o with o*s + off < big
+            res.append((lo, hi, (lo * s + off, (hi - 1) * s + off + 1), s))
+        return res
+
+
+@functools.lru_cache(maxsize=512)
+def taps_for(big, small, kernel, stride, dilate, pad):
+    """Cached ``Taps`` (all arguments are tuples of ints)."""
+    return Taps(big, small, kernel, stride, dilate, pad)
+
+
+def _zero_border(dst, sm, small):
+    """Zero the parts of ``dst (C, N, *small)`` outside the slices ``sm``."""
+    for a, (sl, o) in enumerate(zip(sm, small)):
+        pre = (_ALL,) * (2 + a)
+        if sl.start:
+            dst[pre + (slice(0, sl.start),)] = 0
+        if sl.stop < o:
+            dst[pre + (slice(sl.stop, o),)] = 0
+
+
+def im2col(xp, x, taps, out=None):
+    """Columns ``(C, len(taps), N, *small)`` of ``x (N, C, *big)``: slab copies, no padding."""
+    n, c = x.shape[:2]
+    if out is None:
+        out = xp.empty((c, len(taps.taps), n) + taps.small, x.dtype)
+    xt = x.swapaxes(0, 1)
+    for t, (_, sm, bg, full) in enumerate(taps.taps):
+        dst = out[:, t]
+        if not full:
+            _zero_border(dst, sm, taps.small)
+        dst[(_ALL, _ALL) + sm] = xt[(_ALL, _ALL) + bg]
+    return out
+
+
+def col2im(xp, cols, taps, big, batch_first=True):
+    """Sum the column blocks ``cols (C, len(taps), N, *small)`` back onto the data side.
+
+    Returns ``(N, C, *big)`` (``batch_first``) or ``(C, N, *big)``.
+    """
+    c, _, n = cols.shape[:3]
+    res = xp.zeros((c, n) + tuple(big), cols.dtype)
+    for t, (_, sm, bg, _) in enumerate(taps.taps):
+        res[(_ALL, _ALL) + bg] += cols[(_ALL, t, _ALL) + sm]
+    return xp.ascontiguousarray(res.swapaxes(0, 1)) if batch_first else res
+
+
+def _mm(xp, a, b, g):
+    """``a @ b`` per group: ``a (g*M, K)``, ``b (g*K, P)`` as ``(g, M, K) @ (g, K, P)``."""
+    if g == 1:
+        return a @ b
+    return xp.matmul(a.reshape(g, a.shape[0] // g, -1), b.reshape(g, b.shape[0] // g, -1))
+
+
+def _weight_taps(w, taps):
+    """``w (F, Cg, *K)`` as ``(F, Cg * len(taps))`` over the taps that touch data."""
+    f, cg = w.shape[:2]
+    w2 = w.reshape(f, cg, -1)
+    if not taps.all:
+        w2 = w2[:, :, taps.index]
+    return w2.reshape(f, -1)
+
+
+def batch_major(xp, y_t):
+    """``(F, N, *O)`` -> C-contiguous ``(N, F, *O)``."""
+    return xp.ascontiguousarray(y_t.swapaxes(0, 1))
+
+
+def conv_forward(xp, x, w, taps, g):
+    """``(N, C, *S) * (F, C/g, *K) -> (N, F, *O)``: one GEMM per group over the columns."""
+    n, f = x.shape[0], w.shape[0]
+    if not taps.taps:
+        return xp.zeros((n, f) + taps.small, x.dtype)
+    cols = im2col(xp, x, taps).reshape(x.shape[1] * len(taps.taps), -1)
+    y = _mm(xp, _weight_taps(w, taps), cols, g)
+    return batch_major(xp, y.reshape((f, n) + taps.small))
+
+
+def conv_data_grad(xp, gy, w, taps, big, g):
+    """Adjoint of ``conv_forward`` in ``x``: ``gy (N, F, *O)``, ``w (F, C/g, *K)`` ->
+    ``(N, C, *big)``; also the deconvolution of ``gy`` by ``w``."""
+    n, f = gy.shape[:2]
+    c = w.shape[1] * g
+    if not taps.taps:
+        return xp.zeros((n, c) + tuple(big), gy.dtype)
+    gyt = xp.ascontiguousarray(gy.swapaxes(0, 1)).reshape(f, -1)
+    wt = _weight_taps(w, taps)                         # (F, Cg * T)
+    if g == 1:
+        cols = wt.T @ gyt                              # (C*T, N*O), W.T read in place
+    else:
+        cols = xp.matmul(wt.reshape(g, f // g, -1).swapaxes(1, 2), gyt.reshape(g, f // g, -1))
+    return col2im(xp, cols.reshape((c, len(taps.taps), n) + taps.small), taps, big)
+
+
+def conv_weight_grad(xp, x, gy, taps, g):
+    """``dW (F, C/g, *K)`` of ``conv_forward``: ``gy (F, N*O) @ cols (C*T, N*O).T``."""
+    n, f = gy.shape[:2]
+    c = x.shape[1]
+    cg, k = c // g, int(np.prod(taps.kernel))
+    if not taps.taps:
+        return xp.zeros((f, cg) + taps.kernel, gy.dtype)
+    cols = im2col(xp, x, taps).reshape(c * len(taps.taps), -1)
+    gyt = xp.ascontiguousarray(gy.swapaxes(0, 1)).reshape(f, -1)
+    if g == 1:
+        dw = gyt @ cols.T
+    else:
+        dw = xp.matmul(gyt.reshape(g, f // g, -1), cols.reshape(g, -1, cols.shape[1])
+                       .swapaxes(1, 2))
+    dw = dw.reshape(f, cg, len(taps.taps))
+    if not taps.all:
+        full = xp.zeros((f, cg, k), dw.dtype)
+        full[:, :, taps.index] = dw
+        dw = full
+    return dw.reshape((f, cg) + taps.kernel)
