@@ -15,6 +15,8 @@ import functools
 
 import numpy as np
 
+from . import _depthwise as dw_
+
 _ALL = slice(None)
 
 
@@ -28,6 +30,7 @@ class Taps:
     def __init__(self, big, small, kernel, stride, dilate, pad):
         axes = [self._axis(*a) for a in zip(big, small, kernel, stride, dilate, pad)]
         self.kernel, self.small = tuple(kernel), tuple(small)
+        self.stride, self.dilate, self.pad = tuple(stride), tuple(dilate), tuple(pad)
         self.taps = []   # (flat kernel index, small-side slices, big-side slices, covers all)
         for kidx in np.ndindex(*self.kernel):
             rng = [axes[a][k] for a, k in enumerate(kidx)]
@@ -39,6 +42,9 @@ class Taps:
             self.taps.append((int(np.ravel_multi_index(kidx, self.kernel)), sm, bg, full))
         self.index = [t[0] for t in self.taps]
         self.all = len(self.taps) == int(np.prod(self.kernel))
+        # a 1x1 stride-1 unpadded convolution is a plain product over the channels
+        self.pointwise = self.all and len(self.taps) == 1 and self.taps[0][3] \
+            and tuple(big) == self.small
 
     @staticmethod
     def _axis(big, small, k, s, d, p):
@@ -114,14 +120,42 @@ def batch_major(xp, y_t):
     return xp.ascontiguousarray(y_t.swapaxes(0, 1))
 
 
+# the batched (per-sample) product reads NCHW in place; below this many positions per sample
+# one GEMM over the transposed batch is faster than N small ones
+_PER_SAMPLE_MIN = 64
+
+
+def _per_sample(taps, n, g):
+    return taps.pointwise and g == 1 and (n == 1 or int(np.prod(taps.small)) >= _PER_SAMPLE_MIN)
+
+
 def conv_forward(xp, x, w, taps, g):
     """``(N, C, *S) * (F, C/g, *K) -> (N, F, *O)``: one GEMM per group over the columns."""
     n, f = x.shape[0], w.shape[0]
     if not taps.taps:
         return xp.zeros((n, f) + taps.small, x.dtype)
+    if _per_sample(taps, n, g):  # (F, C) @ (N, C, P): no columns, no transposes
+        y = xp.matmul(w.reshape(f, -1), x.reshape(n, x.shape[1], -1))
+        return y.reshape((n, f) + taps.small)
     cols = im2col(xp, x, taps).reshape(x.shape[1] * len(taps.taps), -1)
     y = _mm(xp, _weight_taps(w, taps), cols, g)
     return batch_major(xp, y.reshape((f, n) + taps.small))
+
+
+def flipped(w, g):
+    """Weight of the convolution equal to the adjoint: ``(C, F/g, *K)`` reversed in ``K``."""
+    f, cg = w.shape[:2]
+    nsp = w.ndim - 2
+    wg = w.reshape((g, f // g, cg) + w.shape[2:]).swapaxes(1, 2)
+    wf = wg[(_ALL,) * 3 + (slice(None, None, -1),) * nsp]
+    return wf.reshape((g * cg, f // g) + w.shape[2:])
+
+
+def flip_taps(taps, big):
+    """Stride-1 adjoint as a convolution: ``gy`` is the data, ``big`` the output."""
+    k, d = taps.kernel, taps.dilate
+    pads = tuple(dd * (kk - 1) - p for dd, kk, p in zip(d, k, taps.pad))
+    return taps_for(taps.small, tuple(big), k, (1,) * len(k), d, pads)
 
 
 def conv_data_grad(xp, gy, w, taps, big, g):
@@ -131,6 +165,16 @@ def conv_data_grad(xp, gy, w, taps, big, g):
     c = w.shape[1] * g
     if not taps.taps:
         return xp.zeros((n, c) + tuple(big), gy.dtype)
+    if _per_sample(taps, n, g):
+        gx = xp.matmul(w.reshape(f, -1).T, gy.reshape(n, f, -1))
+        return gx.reshape((n, c) + tuple(big))
+    if all(st == 1 for st in taps.stride) and (gy.size * 4 >= w.size or w.shape[1] == 1):
+        # the adjoint of a stride-1 convolution is a convolution: im2col copies instead of
+        # col2im's read-modify-write adds; only where the flipped weight copy is small
+        ft = flip_taps(taps, big)
+        return conv_forward(xp, gy, xp.ascontiguousarray(flipped(w, g)), ft, g)
+    if dw_.is_depthwise(w, g):
+        return dw_.data_grad(xp, gy, w, taps, big, c)
     gyt = xp.ascontiguousarray(gy.swapaxes(0, 1)).reshape(f, -1)
     wt = _weight_taps(w, taps)                         # (F, Cg * T)
     if g == 1:
@@ -147,6 +191,12 @@ def conv_weight_grad(xp, x, gy, taps, g):
     cg, k = c // g, int(np.prod(taps.kernel))
     if not taps.taps:
         return xp.zeros((f, cg) + taps.kernel, gy.dtype)
+    if _per_sample(taps, n, g):  # sum over the batch of (F, P) @ (P, C)
+        x3, g3 = x.reshape(n, c, -1), gy.reshape(n, f, -1)
+        dw = g3[0] @ x3[0].T
+        for i in range(1, n):
+            dw += g3[i] @ x3[i].T
+        return dw.reshape(w_shape(f, cg, taps))
     cols = im2col(xp, x, taps).reshape(c * len(taps.taps), -1)
     gyt = xp.ascontiguousarray(gy.swapaxes(0, 1)).reshape(f, -1)
     if g == 1:
@@ -159,4 +209,8 @@ def conv_weight_grad(xp, x, gy, taps, g):
         full = xp.zeros((f, cg, k), dw.dtype)
         full[:, :, taps.index] = dw
         dw = full
-    return dw.reshape((f, cg) + taps.kernel)
+    return dw.reshape(w_shape(f, cg, taps))
+
+
+def w_shape(f, cg, taps):
+    return (f, cg) + taps.kernel
