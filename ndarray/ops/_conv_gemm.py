@@ -12,6 +12,8 @@ zero. Taps that touch no data at all (the eight border taps of a padded 3x3 conv
 1x1 map) are dropped from the GEMMs and from the scatter.
 """
 import functools
+import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -29,6 +31,8 @@ class Taps:
 
     def __init__(self, big, small, kernel, stride, dilate, pad):
         axes = [self._axis(*a) for a in zip(big, small, kernel, stride, dilate, pad)]
+        self.key = (tuple(big), tuple(small), tuple(kernel), tuple(stride), tuple(dilate),
+                    tuple(pad))
         self.kernel, self.small = tuple(kernel), tuple(small)
         self.stride, self.dilate, self.pad = tuple(stride), tuple(dilate), tuple(pad)
         self.taps = []   # (flat kernel index, small-side slices, big-side slices, covers all)
@@ -73,15 +77,45 @@ def _zero_border(dst, sm, small):
             dst[pre + (slice(sl.stop, o),)] = 0
 
 
-def im2col(xp, x, taps, out=None):
-    """Columns ``(C, len(taps), N, *small)`` of ``x (N, C, *big)``: slab copies, no padding."""
+# Column buffers kept per thread and geometry: a tap writes the same interior every call, so
+# the zero border written once stays valid, and a reused buffer costs no page faults.
+_WS = threading.local()
+WORKSPACE_BYTES = 32 << 20   # per thread; larger buffers are allocated per call
+
+
+def _workspace(xp, shape, dtype, taps):
+    """A cached zero-bordered column buffer, or None (cupy, or too large to keep)."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if xp is not np or nbytes > WORKSPACE_BYTES:
+        return None
+    cache = getattr(_WS, "cols", None)
+    if cache is None:
+        cache = _WS.cols = OrderedDict()
+    key = (shape, np.dtype(dtype).str, taps.key)
+    buf = cache.pop(key, None)
+    if buf is None:
+        buf = np.zeros(shape, dtype)
+        while cache and sum(b.nbytes for b in cache.values()) + nbytes > WORKSPACE_BYTES:
+            cache.popitem(last=False)
+    cache[key] = buf   # most recently used last
+    return buf
+
+
+def im2col(xp, x, taps):
+    """Columns ``(C, len(taps), N, *small)`` of ``x (N, C, *big)``: slab copies, no padding.
+
+    The result may be a cached buffer: use it before the next ``im2col`` call of this thread.
+    """
     n, c = x.shape[:2]
+    shape = (c, len(taps.taps), n) + taps.small
+    out = _workspace(xp, shape, x.dtype, taps)
+    bordered = out is not None
     if out is None:
-        out = xp.empty((c, len(taps.taps), n) + taps.small, x.dtype)
+        out = xp.empty(shape, x.dtype)
     xt = x.swapaxes(0, 1)
     for t, (_, sm, bg, full) in enumerate(taps.taps):
         dst = out[:, t]
-        if not full:
+        if not (full or bordered):
             _zero_border(dst, sm, taps.small)
         dst[(_ALL, _ALL) + sm] = xt[(_ALL, _ALL) + bg]
     return out

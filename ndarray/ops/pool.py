@@ -1,7 +1,8 @@
 """Pooling (max / avg / sum / lp, global, 'valid' / 'full' / 'same') and its backward ops.
 
 Kernels loop over the kernel offsets only (``prod(kernel)`` vectorised strided slices of the
-padded input), never over pixels or batch items; global pooling is one reduction.
+data, no padded copy: ``_pool_kernels``), never over pixels or batch items; global pooling is
+one reduction.
 
 Gradients are registry ops: ``_pooling_backward`` routes (max) or spreads (avg, sum) the output
 gradient; its own gradient w.r.t. the output gradient is ``_pooling_gather`` (max: read the
@@ -14,6 +15,7 @@ import numpy as np
 from .. import ops as F
 from .._registry import Aval, Sample, register
 from . import _im2col as im
+from . import _pool_kernels as pk
 from ._samples import distinct, pos, rnd
 
 _TYPES = ("max", "avg", "sum", "lp")
@@ -43,31 +45,9 @@ def _slabs(xp, data, geo, fill):
         yield j, xpad[(Ellipsis,) + im.offset_slices(kidx, geo.stride, ones, geo.out)]
 
 
-def _window_sum(xp, data, geo):
-    acc = None
-    for _, sl in _slabs(xp, data, geo, 0):
-        acc = sl.copy() if acc is None else xp.add(acc, sl, out=acc)
-    return acc
-
-
 def _argmax(xp, data, geo):
     """Flat kernel offset of each window's maximum (the first maximum wins, as MXNet)."""
-    best, idx = None, None
-    itype = np.int16 if np.prod(geo.kernel) < 2 ** 15 else np.int64
-    for j, sl in _slabs(xp, data, geo, _lowest(xp, data.dtype)):
-        if best is None:
-            best, idx = sl.copy(), xp.zeros(sl.shape, itype)
-            continue
-        idx[sl > best] = j   # strictly greater: an earlier equal maximum keeps the gradient
-        xp.maximum(best, sl, out=best)
-    return idx
-
-
-def _window_max(xp, data, geo):
-    res = None
-    for _, sl in _slabs(xp, data, geo, _lowest(xp, data.dtype)):
-        res = sl.copy() if res is None else xp.maximum(res, sl, out=res)
-    return res
+    return pk.window_argmax(xp, data, geo, _lowest(xp, data.dtype))
 
 
 def _lp_root(xp, acc, p):
@@ -107,11 +87,11 @@ def _pool_kernel(xp, data, kernel=(), pool_type="max", global_pool=False, cudnn_
         return red(data, axis=_spatial_axes(data), keepdims=True)
     geo = _geom(data.shape, kernel, stride, pad, global_pool, pooling_convention)
     if pool_type == "max":
-        return _window_max(xp, data, geo)
+        return pk.window_max(xp, data, geo, _lowest(xp, data.dtype))
     if pool_type == "lp":
         p = _pval(p_value)
-        return _lp_root(xp, _window_sum(xp, data ** p, geo), p)
-    acc = _window_sum(xp, data, geo)
+        return _lp_root(xp, pk.window_sum(xp, data ** p, geo), p)
+    acc = pk.window_sum(xp, data, geo)
     if pool_type == "avg":
         acc = acc / xp.asarray(geo.divisor(_cip(count_include_pad)), dtype=acc.dtype)
     return acc
@@ -217,25 +197,13 @@ def _bw_kernel(xp, grad_out, data, kernel=(), pool_type="max", global_pool=False
     if global_pool:
         return _global_backward(xp, grad_out, data, pool_type)
     if pool_type == "max":
-        idx = _argmax(xp, data, geo)
-        zero = xp.zeros((), grad_out.dtype)
-
-        def slab(kidx):
-            return xp.where(idx == np.ravel_multi_index(kidx, geo.kernel), grad_out, zero)
-    elif pool_type in ("avg", "sum"):
-        g = grad_out
-        if pool_type == "avg":
-            g = g / xp.asarray(geo.divisor(_cip(count_include_pad)), dtype=g.dtype)
-
-        def slab(kidx):
-            return g
-    else:
+        return pk.route(xp, grad_out, _argmax(xp, data, geo), data.shape, geo)
+    if pool_type not in ("avg", "sum"):
         raise ValueError(f"_pooling_backward supports max/avg/sum, not {pool_type!r}")
-    full = tuple(n + b + e for n, b, e in zip(geo.size, geo.begin, geo.end))
-    ones = (1,) * len(full)
-    dx = im.col2im(xp, slab, data.shape[:2] + full, geo.kernel, geo.stride, ones, geo.out,
-                   grad_out.dtype)
-    return xp.ascontiguousarray(im.crop(dx, geo.begin, geo.size))
+    g = grad_out
+    if pool_type == "avg":
+        g = g / xp.asarray(geo.divisor(_cip(count_include_pad)), dtype=g.dtype)
+    return pk.spread(xp, g, data.shape, geo)
 
 
 def _flat_argmax(xp, data):

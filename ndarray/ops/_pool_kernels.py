@@ -1,0 +1,101 @@
+"""Pooling window loops without a padded copy (numpy or cupy via ``xp``).
+
+Each kernel offset (tap) touches the output range whose input position lies inside the data
+(``_conv_gemm.Taps`` with the pooling's begin padding; the end padding is whatever runs past
+the data). Padding never holds a value: for a sum it would add 0, for a maximum it would be
+``-inf``, so skipping it gives the same result without ``np.pad`` copies or cropping.
+
+Max-pool routing: the window argmax is one small-int array built by running comparisons
+(branch-free ufuncs, no boolean indexing or masked copies); numpy then sends every output
+gradient to its input pixel with one ``bincount`` over flat input indices (overlapping windows
+add up there), instead of a masked add per tap.
+"""
+import numpy as np
+
+from ._conv_gemm import taps_for
+
+_ALL = (slice(None), slice(None))
+
+
+def pool_taps(geo):
+    """Taps of a pooling geometry (``im2col.PoolGeom``); dilation 1."""
+    ones = (1,) * len(geo.kernel)
+    return taps_for(tuple(geo.size), tuple(geo.out), tuple(geo.kernel), tuple(geo.stride), ones,
+                    tuple(geo.begin))
+
+
+def window_sum(xp, data, geo):
+    """Sum over each window, ``(N, C, *out)``; padding adds nothing."""
+    taps = pool_taps(geo)
+    acc = xp.zeros(data.shape[:2] + geo.out, data.dtype)
+    for _, sm, bg, _ in taps.taps:
+        acc[_ALL + sm] += data[_ALL + bg]
+    return acc
+
+
+def window_max(xp, data, geo, lowest):
+    """Maximum over each window, ``(N, C, *out)``; a window of padding only gives ``lowest``."""
+    taps = pool_taps(geo)
+    res = xp.full(data.shape[:2] + geo.out, lowest, data.dtype)
+    for _, sm, bg, _ in taps.taps:
+        r = res[_ALL + sm]
+        xp.maximum(r, data[_ALL + bg], out=r)
+    return res
+
+
+def window_argmax(xp, data, geo, lowest):
+    """Flat kernel offset of each window's first maximum, ``(N, C, *out)`` small ints."""
+    taps = pool_taps(geo)
+    itype = np.int16 if int(np.prod(geo.kernel)) < 2 ** 15 else np.int64
+    best = xp.full(data.shape[:2] + geo.out, lowest, data.dtype)
+    idx = xp.zeros(best.shape, itype)
+    for kf, sm, bg, _ in taps.taps:
+        b, sl, i = best[_ALL + sm], data[_ALL + bg], idx[_ALL + sm]
+        # strictly greater: an earlier equal maximum keeps the gradient (MXNet). Offsets grow
+        # tap by tap, so "take kf where greater" is max(idx, greater * kf): branch-free ufuncs
+        # where a masked copy stalls on a random mask
+        xp.maximum(i, (sl > b) * itype(kf), out=i)
+        xp.maximum(b, sl, out=b)
+    return idx
+
+
+def spread(xp, g, shape, geo):
+    """Adjoint of ``window_sum``: add each window's ``g`` back over its inputs."""
+    taps = pool_taps(geo)
+    dx = xp.zeros(shape, g.dtype)
+    for _, sm, bg, _ in taps.taps:
+        dx[_ALL + bg] += g[_ALL + sm]
+    return dx
+
+
+def route(xp, gy, idx, shape, geo):
+    """Adjoint of max pooling: ``gy`` goes to the input pixel at each window's argmax."""
+    if xp is not np:
+        return _route_per_tap(xp, gy, idx, shape, geo)
+    full = tuple(n + b + e for n, b, e in zip(geo.size, geo.begin, geo.end))
+    # flat index into the padded (N*C, *full) grid: window start + the argmax's offset in it
+    pstr = np.cumprod((1,) + full[:0:-1])[::-1]          # row-major strides of ``full``
+    nc = int(np.prod(shape[:2]))
+    lin = (np.arange(nc, dtype=np.int64) * int(np.prod(full))).reshape(shape[:2] +
+                                                                       (1,) * len(full))
+    for a, (o, s, st) in enumerate(zip(geo.out, geo.stride, pstr)):
+        ax = np.arange(o, dtype=np.int64) * (s * int(st))
+        lin = lin + ax.reshape((1, 1) + tuple(o if i == a else 1 for i in range(len(full))))
+    koff = np.zeros(int(np.prod(geo.kernel)), np.int64)
+    for j, kidx in enumerate(np.ndindex(*geo.kernel)):
+        koff[j] = sum(k * int(st) for k, st in zip(kidx, pstr))
+    lin = lin + koff[idx]
+    acc = np.bincount(lin.ravel(), weights=gy.ravel(), minlength=nc * int(np.prod(full)))
+    acc = acc.reshape(tuple(shape[:2]) + full)
+    inner = tuple(slice(b, b + n) for b, n in zip(geo.begin, geo.size))
+    return acc[_ALL + inner].astype(gy.dtype)
+
+
+def _route_per_tap(xp, gy, idx, shape, geo):
+    """The same routing as masked adds per tap (cupy: no float32 bincount weights there)."""
+    taps = pool_taps(geo)
+    dx = xp.zeros(shape, gy.dtype)
+    zero = xp.zeros((), gy.dtype)
+    for kf, sm, bg, _ in taps.taps:
+        dx[_ALL + bg] += xp.where(idx[_ALL + sm] == kf, gy[_ALL + sm], zero)
+    return dx
