@@ -8,7 +8,8 @@ and ``_norm_dx`` (the input gradient of ``(x - mean) / sqrt(var + eps)`` given `
 import numpy as np
 
 from .. import ops as F
-from .._registry import Aval, Sample, register
+from .._registry import STATE, Aval, Sample, register
+from . import _bn_kernels as bk
 from ._rules import check_param_dtypes, check_shapes, norm_axis
 from ._samples import pos, rnd
 
@@ -85,20 +86,24 @@ def _bn_kernel(xp, x, gamma, beta, mm, mv, eps=1e-3, momentum=0.9, fix_gamma=Tru
     if gamma.dtype != dt or beta.dtype != dt or mm.dtype != dt or mv.dtype != dt:
         _check_dtypes(x, gamma=gamma, beta=beta, moving_mean=mm, moving_var=mv)
     ax = norm_axis(axis, x.ndim, "BatchNorm")
-    bs = _bshape(x.ndim, ax, x.shape[ax])
-    xa = x.astype(_acc(x.dtype), copy=False)
+    x3 = bk.as3(x.astype(_acc(x.dtype), copy=False), ax)
     if _train and not use_global_stats and x.size:  # an empty batch keeps the statistics
-        red = _others(x.ndim, ax)
-        mean = xa.mean(axis=red)
-        var = xp.square(xa - mean.reshape(bs)).mean(axis=red)
+        mean, out, var = bk.centred(xp, x3)   # ``out`` is x - mean, normalized in place below
         # running statistics are updated in the forward pass, with the biased batch variance
         mm[...] = momentum * mm + (1.0 - momentum) * mean
         mv[...] = momentum * mv + (1.0 - momentum) * var
     else:
-        mean, var = mm.astype(xa.dtype), mv.astype(xa.dtype)
+        mean, var = mm.astype(x3.dtype), mv.astype(x3.dtype)
+        out = None
     invstd = 1.0 / xp.sqrt(var + eps)
     scale = invstd if fix_gamma else invstd * gamma
-    out = ((xa - mean.reshape(bs)) * scale.reshape(bs) + beta.reshape(bs)).astype(x.dtype)
+    if out is None:  # x * scale + (beta - mean * scale): two passes
+        out = x3 * scale.astype(x3.dtype, copy=False)[:, None]
+        out += (beta - mean * scale).astype(out.dtype, copy=False)[:, None]
+    else:
+        out = bk.normalize(xp, out, scale.astype(out.dtype, copy=False),
+                           beta.astype(out.dtype, copy=False))
+    out = out.reshape(x.shape).astype(x.dtype, copy=False)
     if not output_mean_var:
         return out
     return out, mean.astype(mm.dtype), invstd.astype(mm.dtype)
@@ -131,8 +136,15 @@ def _bn_grad(i, o, g, eps=1e-3, momentum=0.9, fix_gamma=True, use_global_stats=F
     red = _others(x.ndim, ax)
     bs = _bshape(x.ndim, ax, x.shape[ax])
     gy = g[0]
+    batch = _train and not use_global_stats and 0 not in tuple(x.shape)  # as the forward
+    if batch and not output_mean_var and (STATE.tracer is not None or not STATE.recording):
+        # a first-order gradient (compiled graphs, plain backward): the fused op; under
+        # create_graph the registry-op form below is differentiated again
+        dx, dgamma, dbeta = _batch_norm_backward(gy, x, gamma, eps=eps, fix_gamma=fix_gamma,
+                                                 axis=axis)
+        return dx, dgamma, dbeta, None, None
     gam = 1.0 if fix_gamma else F.reshape(gamma, shape=bs)
-    if _train and not use_global_stats and 0 not in tuple(x.shape):  # as the forward
+    if batch:
         _, xc, var = _moments(x, red)
         s = F.rsqrt(var + eps)
         xhat = xc * s
@@ -224,6 +236,63 @@ batch_norm = register(
         >>> nd.BatchNorm(nd.ones((2, 3)), c, nd.zeros(3), nd.zeros(3), c).shape
         (2, 3)
     """)
+
+
+# ---- BatchNorm's fused first-order gradient ---------------------------------------------------
+def _bnb_kernel(xp, grad, x, gamma, eps=1e-3, fix_gamma=True, axis=1):
+    """``(dx, dgamma, dbeta)`` of ``batch_norm`` with batch statistics, in ~9 passes."""
+    ax = norm_axis(axis, x.ndim, "_batch_norm_backward")
+    return bk.backward(xp, grad, x, gamma, eps, fix_gamma, ax, _acc(x.dtype))
+
+
+def _bnb_infer(grad, x, gamma, **_):
+    g = Aval(tuple(gamma.shape), np.dtype(gamma.dtype))
+    return Aval(tuple(x.shape), np.dtype(x.dtype)), g, g
+
+
+def _bnb_onnx(g, i, a, o, eps=1e-3, fix_gamma=True, axis=1):
+    gy, x, gamma = i
+    shape, dt = tuple(a[1].shape), a[1].dtype
+    ax = norm_axis(axis, len(shape), "_batch_norm_backward")
+    red, bs = _others(len(shape), ax), _bshape(len(shape), ax, shape[ax])
+    xhat, _, std = _onnx_normalize(g, x, red, eps, dt)
+    gx = gy if fix_gamma else g.op("Mul", gy, g.op("Reshape", gamma, g.ints(bs)))
+    inner = g.op("Sub", g.op("Sub", gx, _onnx_mean(g, gx, red)),
+                 g.op("Mul", xhat, _onnx_mean(g, g.op("Mul", gx, xhat), red)))
+    dx = g.op("Div", inner, std)
+    dbeta = g.op("ReduceSum", gy, g.ints(red), keepdims=0)
+    if fix_gamma:
+        dgamma = g.op("Mul", dbeta, g.const(np.zeros((), a[2].dtype)))
+    else:
+        dgamma = g.op("ReduceSum", g.op("Mul", gy, xhat), g.ints(red), keepdims=0)
+    return [dx, dgamma, dbeta]
+
+
+def _bnb_ref(gy, x, gamma, eps=1e-3, fix_gamma=True, axis=1):
+    """The textbook formulas, channel moved last (float64)."""
+    xm, gm = np.moveaxis(x, axis, -1), np.moveaxis(gy, axis, -1)
+    red = tuple(range(xm.ndim - 1))
+    mean, var = xm.mean(red), xm.var(red)
+    xhat = (xm - mean) / np.sqrt(var + eps)
+    gam = np.ones_like(gamma) if fix_gamma else gamma
+    gx = gm * gam
+    dx = (gx - gx.mean(red) - xhat * (gx * xhat).mean(red)) / np.sqrt(var + eps)
+    dgamma = np.zeros_like(gamma) if fix_gamma else (gm * xhat).sum(red)
+    return [np.moveaxis(dx, -1, axis), dgamma, gm.sum(red)]
+
+
+_batch_norm_backward = register(
+    "_batch_norm_backward", _bnb_kernel, inputs=("grad", "data", "gamma"),
+    attrs={"eps": 1e-3, "fix_gamma": True, "axis": 1}, num_outputs=3,
+    infer=_bnb_infer, onnx=_bnb_onnx, ref=_bnb_ref,
+    no_grad="the first-order gradient of batch_norm; create_graph differentiates batch_norm's "
+            "registry-op gradient instead (second order), compiled graphs differentiate once",
+    samples=[Sample(rnd(2, 3, 2, 2, salt=4), rnd(2, 3, 2, 2), rnd(3, salt=1), fix_gamma=False),
+             Sample(rnd(4, 3, salt=4), rnd(4, 3), rnd(3, salt=1), eps=1e-5),
+             Sample(rnd(2, 2, 3, salt=4), rnd(2, 2, 3), rnd(3, salt=1), fix_gamma=False,
+                    axis=-1),
+             Sample(rnd(3, 4, 1, 1, salt=4), rnd(3, 4, 1, 1), rnd(4, salt=1), fix_gamma=False)],
+    doc="Gradients (data, gamma, beta) of batch_norm with batch statistics (internal).")
 
 
 # ---- LayerNorm -----------------------------------------------------------------------------
