@@ -1,16 +1,31 @@
-"""Benchmark: a ResNet-18-sized conv/pool stack, forward and forward+backward.
+"""Benchmark: convolution, pooling and BatchNorm kernels, a conv/pool stack, and whole models.
 
-Compares kiln (eager, autograd tape) with a hand-written numpy implementation of the same stack
-(im2col by ``sliding_window_view`` + one ``tensordot`` per layer: the floor a numpy library can
-reach) and, when importable, PyTorch on the CPU. Prints a table and writes/replaces the section
-"## Convolution stack (benchmarks/conv.py)" of docs/benchmarks.md.
+Three tables, all timed with the implementations interleaved round-robin in one process (median
+of ``--repeat`` rounds after a warm-up), BLAS/PyTorch/onnxruntime on ``--threads`` threads:
 
-Run: ``python benchmarks/conv.py [--repeat 5] [--no-doc]``
+* kernels: each op's kernel before the kernel rewrite (``_conv_baseline.py``, a numpy copy of
+  the old code) and now, on ResNet-18 (batch 32, 32x32) and MobileNet (1x3x224x224) layer
+  shapes, with PyTorch's kernel for scale;
+* a ResNet-18-sized conv/pool stack, kiln eager against a hand-written numpy floor (im2col by
+  ``sliding_window_view`` + one ``tensordot`` per layer) and PyTorch;
+* models: ResNet-18 training step and MobileNet 1.0 / MobileNetV2 inference, kiln hybridized
+  against onnxruntime on kiln's own ONNX export and PyTorch where available. The "before"
+  column runs the same kiln workloads from ``git archive --before`` in a subprocess (another
+  process: compare it with the "after" column, not round by round).
+
+Writes/replaces the section "## Convolution stack (benchmarks/conv.py)" of docs/benchmarks.md.
+
+Run: ``python benchmarks/conv.py [--repeat 5] [--threads 1] [--no-doc] [--no-before]``
 """
 import argparse
+import json
 import os
 import platform
 import re
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
 
 import kiln
@@ -187,22 +202,122 @@ def table(rows):
     return "\n".join(lines)
 
 
-def section(rows, tver, repeat):
+def kernel_rows(repeat, torch):
+    """``(kernel, shape, before ms, after ms, torch ms or None)`` per kernel case."""
+    import _conv_kernel_cases as kc
+    rows = []
+    for name, shape, before, after, tor in kc.all_cases(torch):
+        kc.check(before, after)
+        fns = [before, after] + ([tor] if tor is not None else [])
+        ts = interleaved(fns, repeat)
+        rows.append((name, shape, ts[0], ts[1], ts[2] if tor is not None else None))
+    return rows
+
+
+def kernel_table(rows):
+    lines = ["| kernel | shape | before (ms) | after (ms) | speed-up | PyTorch (ms) |",
+             "|---|---|---:|---:|---:|---:|"]
+    for name, shape, b, a, t in rows:
+        tt = f"{t:.2f}" if t is not None else "-"
+        lines.append(f"| {name} | {shape} | {b:.2f} | {a:.2f} | {b / a:.1f}x | {tt} |")
+    return "\n".join(lines)
+
+
+def model_rows(repeat, threads, before):
+    """Per workload: kiln now, onnxruntime, PyTorch (interleaved here) and kiln before."""
+    import _conv_models as cm
+    kiln_fns = cm.kiln_workloads()
+    others = {cm.RESNET_TRAIN[0]: [("PyTorch eager", cm.torch_resnet_train())]}
+    for label, name, shape in cm.INFER:
+        others[label] = [("onnxruntime (kiln's export)", cm.ort_infer(name, shape, threads))]
+    rows = []
+    for label, fn in kiln_fns.items():
+        impls = [("kiln hybridized", fn)] + [(n, f) for n, f in others[label] if f is not None]
+        ts = interleaved([f for _, f in impls], repeat)
+        rows.append((label, before.get(label), [(n, t) for (n, _), t in zip(impls, ts)]))
+    return rows
+
+
+def model_table(rows, before_rev):
+    lines = [f"| workload | kiln before ({before_rev}, ms) | kiln after (ms) | other (ms) | "
+             "kiln after / other |", "|---|---:|---:|---|---:|"]
+    for label, b, impls in rows:
+        kiln_t = impls[0][1]
+        bt = f"{b:.1f}" if b is not None else "-"
+        rest = impls[1:] or [("-", None)]
+        for k, (name, t) in enumerate(rest):
+            other = f"{name} {t:.1f}" if t is not None else "-"
+            ratio = f"{kiln_t / t:.2f}x" if t is not None else "-"
+            head = (label, bt, f"{kiln_t:.1f}") if k == 0 else ("", "", "")
+            lines.append(f"| {head[0]} | {head[1]} | {head[2]} | {other} | {ratio} |")
+    return "\n".join(lines)
+
+
+def kiln_before(rev, repeat, threads):
+    """Medians of the kiln model workloads at git revision ``rev`` (a subprocess)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    tmp = tempfile.mkdtemp(prefix="kiln-before-")
+    arch = subprocess.run(["git", "-C", root, "archive", rev], capture_output=True, check=True)
+    tar_path = os.path.join(tmp, "src.tar")
+    with open(tar_path, "wb") as f:
+        f.write(arch.stdout)
+    with tarfile.open(tar_path) as t:
+        t.extractall(os.path.join(tmp, "kiln"), filter="data")
+    env = dict(os.environ, PYTHONPATH=tmp + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--kiln-json",
+                          "--repeat", str(repeat), "--threads", str(threads)],
+                         capture_output=True, text=True, env=env, cwd=tmp, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def kiln_json(repeat):
+    """Subprocess mode: time the kiln model workloads of whatever kiln is importable."""
+    import _conv_models as cm
+    fns = cm.kiln_workloads()
+    ts = interleaved(list(fns.values()), repeat)
+    print(json.dumps({"kiln": os.path.dirname(kiln.__file__), **dict(zip(fns, ts))}))
+
+
+def section(rows, tver, repeat, krows=None, mrows=None, threads=1, before_rev=None):
     stack = ", ".join(f"{ci}->{co}" + (f"/s{s}" if s > 1 else "") for ci, co, s in CONVS)
-    return "\n".join([
+    parts = [
         SECTION, "",
-        f"Batch {BATCH}, input 3x{IMG}x{IMG} float32: 3x3 convolutions (pad 1, no bias) "
-        f"{stack}; a 3x3/2 max pool after the first; global average pool. Median of {repeat} "
-        "runs after a warm-up, implementations interleaved; backward = gradients of all "
-        "weights (head gradient of ones).",
+        f"Median of {repeat} runs after a warm-up, implementations interleaved round-robin; "
+        f"numpy's BLAS, PyTorch and onnxruntime on {threads} thread(s).",
         "",
         f"- machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs; 1-min load average {os.getloadavg()[0]:.1f} at the end of "
         "the run (well above 1 means other processes shared the CPUs: timings are noisy)",
-        f"- numpy {np.__version__}, torch {tver or 'not installed'}, kiln {kiln.__version__}"
-        if hasattr(kiln, "__version__") else
-        f"- numpy {np.__version__}, torch {tver or 'not installed'}",
-        "", table(rows), ""])
+        f"- numpy {np.__version__}, torch {tver or 'not installed'}, onnxruntime "
+        f"{_version('onnxruntime')}", ""]
+    if krows:
+        parts += ["### Kernels, before and after the kernel rewrite", "",
+                  "float32; \"before\" is a numpy copy of the previous kernels "
+                  "(benchmarks/_conv_baseline.py), \"after\" kiln's kernel called directly. "
+                  "PyTorch's kernel (oneDNN) for scale.", "", kernel_table(krows), ""]
+    if mrows:
+        parts += ["### Models", "",
+                  "kiln hybridized (numpy executor) against onnxruntime running kiln's own ONNX "
+                  "export and PyTorch eager (a hand-written ResNet-18; torchvision is not "
+                  "installed, so no PyTorch MobileNets), interleaved in this process. \"kiln "
+                  f"before\" times the same workloads from `git archive {before_rev}` in a "
+                  "subprocess (a different process: compare columns, not rounds).", "",
+                  model_table(mrows, before_rev), ""]
+    if not rows:
+        return "\n".join(parts)
+    parts += ["### Convolution stack", "",
+              f"Batch {BATCH}, input 3x{IMG}x{IMG} float32: 3x3 convolutions (pad 1, no bias) "
+              f"{stack}; a 3x3/2 max pool after the first; global average pool. Backward = "
+              "gradients of all weights (head gradient of ones); kiln eager with the tape.",
+              "", table(rows), ""]
+    return "\n".join(parts)
+
+
+def _version(mod):
+    try:
+        return __import__(mod).__version__
+    except ImportError:
+        return "not installed"
 
 
 def write_doc(text):
@@ -214,16 +329,44 @@ def write_doc(text):
         f.write(new.rstrip("\n") + "\n")
 
 
+BEFORE_REV = "8d9e235"   # the last commit before the kernel rewrite
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--no-before", action="store_true", help="skip the old-kiln subprocess")
+    ap.add_argument("--before", default=BEFORE_REV, help="git revision of the 'before' kiln")
+    ap.add_argument("--skip", default="", help="comma list of: kernels, models, stack")
+    ap.add_argument("--kiln-json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    rows, tver = run(args.repeat)
-    text = section(rows, tver, args.repeat)
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(args.threads)
+    if args.kiln_json:
+        return kiln_json(args.repeat)
+    skip = set(filter(None, args.skip.split(",")))
+    torch = _torch(args.threads)
+    before = {} if args.no_before or "models" in skip else \
+        kiln_before(args.before, args.repeat, args.threads)
+    krows = None if "kernels" in skip else kernel_rows(args.repeat, torch)
+    mrows = None if "models" in skip else model_rows(args.repeat, args.threads, before)
+    rows, tver = ([], None) if "stack" in skip else run(args.repeat)
+    text = section(rows, tver or (torch.__version__ if torch else None), args.repeat, krows,
+                   mrows, args.threads, args.before)
     print(text)
     if not args.no_doc:
         write_doc(text)
+
+
+def _torch(threads):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    return torch
 
 
 if __name__ == "__main__":

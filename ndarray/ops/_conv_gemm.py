@@ -13,7 +13,6 @@ zero. Taps that touch no data at all (the eight border taps of a padded 3x3 conv
 """
 import functools
 import threading
-from collections import OrderedDict
 
 import numpy as np
 
@@ -78,26 +77,29 @@ def _zero_border(dst, sm, small):
 
 
 # Column buffers kept per thread and geometry: a tap writes the same interior every call, so
-# the zero border written once stays valid, and a reused buffer costs no page faults.
+# the zero border written once stays valid, and a reused buffer costs no page faults. A full
+# cache admits nothing new rather than evicting: a network cycles through its layers, and LRU
+# over a cycle larger than the cache would miss every time.
 _WS = threading.local()
-WORKSPACE_BYTES = 32 << 20   # per thread; larger buffers are allocated per call
+WORKSPACE_BYTES = 32 << 20   # per thread; buffers past the cap are allocated per call
 
 
 def _workspace(xp, shape, dtype, taps):
-    """A cached zero-bordered column buffer, or None (cupy, or too large to keep)."""
-    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    if xp is not np or nbytes > WORKSPACE_BYTES:
+    """A cached zero-bordered column buffer, or None (cupy, or no room in the cache)."""
+    if xp is not np:
         return None
     cache = getattr(_WS, "cols", None)
     if cache is None:
-        cache = _WS.cols = OrderedDict()
+        cache = _WS.cols = {}
+        _WS.nbytes = 0
     key = (shape, np.dtype(dtype).str, taps.key)
-    buf = cache.pop(key, None)
+    buf = cache.get(key)
     if buf is None:
-        buf = np.zeros(shape, dtype)
-        while cache and sum(b.nbytes for b in cache.values()) + nbytes > WORKSPACE_BYTES:
-            cache.popitem(last=False)
-    cache[key] = buf   # most recently used last
+        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        if _WS.nbytes + nbytes > WORKSPACE_BYTES:
+            return None
+        buf = cache[key] = np.zeros(shape, dtype)
+        _WS.nbytes += nbytes
     return buf
 
 
