@@ -19,6 +19,7 @@ Example::
 import ctypes
 import glob
 import os
+import threading
 
 import numpy as np
 
@@ -142,13 +143,17 @@ def _find_threads():
 
 class threads:
     """``with threads(n):`` runs numpy's BLAS on at most ``n`` threads inside the block and
-    restores the previous count after it (also on an exception). A no-op where the BLAS, or
-    its thread-count symbols, were not found, or with one thread already.
+    restores the count after it (also on an exception). A no-op where the BLAS, or its
+    thread-count symbols, were not found, or with one thread already.
 
     For loops of small GEMMs (an RNN's per-step recurrent products, (20, 256) x (256, 1024)):
     waking and joining OpenBLAS's threads for each costs more than the product itself, and on
-    a shared machine a descheduled worker stalls every call. (Not thread-safe across Python
-    threads: OpenBLAS's count is process-wide.)
+    a shared machine a descheduled worker stalls every call.
+
+    OpenBLAS's count is process-wide (its ``openblas_set_num_threads_local`` is not
+    thread-local in numpy's build: measured), so scopes opened by several Python threads are
+    counted together: the count is the smallest any open scope asks for, and the count from
+    before the first scope comes back when the last one closes, in whatever order they close.
 
     Example::
 
@@ -156,24 +161,38 @@ class threads:
         ...     for t in range(35):
         ...         h = np.tanh(x[t] + h @ w)
     """
-    __slots__ = ("n", "old")
+    __slots__ = ("n", "entered")
+    _lock = threading.Lock()
+    _open = []      # the limits of the open scopes, all threads together
+    _base = [None]  # the count before the first scope opened
 
     def __init__(self, n=1):
-        self.n, self.old = int(n), None
+        self.n, self.entered = int(n), False
 
     def __enter__(self):
         if not _THREADS:
             _THREADS.append(_find_threads())
         fns = _THREADS[0]
-        if fns is not None:
-            old = fns[0]()
-            if old > self.n:
-                self.old = old
-                fns[1](self.n)
+        if fns is None:
+            return self
+        with self._lock:
+            if not self._open:
+                self._base[0] = fns[0]()
+            self._open.append(self.n)
+            self.entered = True
+            self._apply(fns)
         return self
 
     def __exit__(self, *exc):
-        if self.old is not None:
-            _THREADS[0][1](self.old)
-            self.old = None
+        if self.entered:
+            with self._lock:
+                self._open.remove(self.n)
+                self.entered = False
+                self._apply(_THREADS[0])
         return False
+
+    @classmethod
+    def _apply(cls, fns):
+        want = min(cls._open + [cls._base[0]])
+        if fns[0]() != want:
+            fns[1](want)

@@ -14,6 +14,11 @@ An op is defined once with its facets (see docs/architecture.md):
   must hold for the op to be defined (sequence lengths within the time axis); the export's
   verification draws its random inputs there, read through ``value_ranges(op, avals, attrs)``.
 
+* ``overlap``: a compute-bound kernel (a matrix product) that a compiled function may run on a
+  worker thread when nothing after it reads its result (a weight's gradient), beside the next
+  ``serial`` kernel; ``serial``: a kernel that keeps one core busy (an RNN's step loop) and so
+  leaves the others to such work (``symbol/memory_plan.py``).
+
 ``invoke`` runs the kernel eagerly (recording a tape node while autograd records), or hands the
 call to the tracer installed by ``hybridize`` when an input is a traced symbol.
 """
@@ -109,9 +114,10 @@ class Op:
                  onnx=None, samples=(), ref=None, num_outputs=1, save_outputs=False,
                  second_order=False, no_grad=None, no_onnx=None, no_ref=None, uses_mode=False,
                  mutates=(), random=False, ignored=(), doc=None, aliases=(), places=False,
-                 param_shapes=None, value_ranges=None):
+                 param_shapes=None, value_ranges=None, overlap=False, serial=False):
         self.name, self.kernel, self.infer, self.grad, self.onnx = name, kernel, infer, grad, onnx
         self.param_shapes, self.value_ranges = param_shapes, value_ranges
+        self.overlap, self.serial = overlap, serial
         self.inputs = tuple(inputs)
         self.variadic = bool(self.inputs) and self.inputs[-1].startswith("*")
         self.attrs = dict(attrs or {})

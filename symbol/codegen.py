@@ -10,10 +10,15 @@ where each result is written (plain data), and ``emit`` turns that plan into the
 """
 import functools
 import math
+import re
 import threading
 import types
 
+import numpy as np
+
 from ..base import OpError
+from ..ndarray._blas import threads as blas_threads
+from ..ndarray._parallel import _Done, background
 from ..ndarray.ops._xp import relu, relu_backward
 from .graph import is_entry
 from .memory_plan import Lit, plan_graph
@@ -132,11 +137,13 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
 def emit(plan, name, arg_names, static_xp=None, op_hook=None):
     """The ``Compiled`` function of a ``MemoryPlan``: one line per step, ``del`` after last
     uses, persistent buffers (``plan.buffers``) allocated with ``static_xp``."""
-    ns = {"_partial": functools.partial, "_relu": relu, "_relu_bwd": relu_backward}
+    ns = {"_partial": functools.partial, "_relu": relu, "_relu_bwd": relu_backward,
+          "_beside": run_beside}
     masked = plan.masked
     lines = [f"def {name}(xp{''.join(f', a{k}' for k in range(plan.n_args))}"
              f"{''.join(f', o{k}' for k in masked)}):"]
     line_nodes = {}
+    joins = []  # (line, node): the results of the steps run beside the others
     for step in plan.steps:
         node = step.node
         if node.kind == "const":
@@ -145,7 +152,11 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None):
         in_vars = [_literal(v.value, ns) if isinstance(v, Lit) else v for v in step.ins]
         if op_hook is not None and op_hook[1]:
             lines += _hook_lines(node, in_vars)
-        lines.append(_step_line(step, in_vars, ns, plan, static_xp))
+        line = _step_line(step, in_vars, ns, plan, static_xp)
+        if step.background and op_hook is None:
+            line = _beside_line(step, line, in_vars)
+            joins.append((f"    {step.outs[0]} = _j{node.id}.result()", node))
+        lines.append(line)
         line_nodes[len(lines)] = node
         if op_hook is not None:
             ns.setdefault("_hook", _hook_caller(op_hook[0], op_hook[2]))
@@ -153,6 +164,9 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None):
                       for suffix, o in zip(_output_suffixes(node), step.outs)]
         if step.dead:
             lines.append(f"    del {', '.join(step.dead)}")
+    for line, node in joins:
+        lines.append(line)
+        line_nodes[len(lines)] = node
     lines += [f"    {o}[...] = {v}" for o, v in plan.copies]
     ns["_own"] = _owner_check({id(v) for k, v in ns.items() if k.startswith("_buf")})
     ret = ", ".join(_RETURN[how].format(v) for how, v in plan.returns)
@@ -188,6 +202,34 @@ def _step_line(step, in_vars, ns, plan, static_xp):
     ins = ", ".join(in_vars)
     lhs = outs[0] if len(outs) == 1 else ", ".join(outs) + ", *_"
     return f"    {lhs} = {kname}(xp{', ' if ins else ''}{ins}){comment}"
+
+
+_LOCAL = re.compile(r"[tao]\d+(_\d+)?")
+
+
+def _beside_line(step, line, in_vars):
+    """``line`` (``    t7 = <expr>  # comment``) as work started on a worker thread: the
+    expression becomes a lambda over the current values of the locals it reads."""
+    code, _, comment = line.partition("  # ")
+    target, _, expr = code.strip().partition(" = ")
+    names = [v for v in in_vars if isinstance(v, str) and _LOCAL.fullmatch(v)]
+    if step.dest is not None and step.dest[0] == "caller":
+        names.append(step.dest[1])
+    binds = "".join(f", {v}={v}" for v in dict.fromkeys(names))
+    return f"    _j{step.node.id} = _beside(xp, lambda xp=xp{binds}: {expr})  # {comment}"
+
+
+def run_beside(xp, fn):
+    """Start ``fn()`` on a worker thread with one BLAS thread (numpy; cupy runs it now): the
+    handle's ``result()`` joins it."""
+    if xp is not np:
+        return _Done(fn)
+    return background(_one_blas_thread, fn)
+
+
+def _one_blas_thread(fn):
+    with blas_threads(1):
+        return fn()
 
 
 def _op_type(node):

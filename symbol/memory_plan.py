@@ -41,7 +41,8 @@ class Step:
     defines (``c<id>`` for a constant). ``fast``: the inline ``(expr, out_expr)`` templates, or
     None to call the op's kernel. ``dest``: where an inline op writes (None: a new array;
     ``("inplace", var)``, ``("static", buffer)`` or ``("caller", "o<k>")``). ``dead``: the
-    temporaries whose last use is this step.
+    temporaries whose last use is this step. ``background``: run on a worker thread beside
+    the steps that follow; its result is joined before the function returns.
     """
 
     node: object
@@ -50,6 +51,7 @@ class Step:
     fast: tuple = None
     dest: tuple = None
     dead: list = field(default_factory=list)
+    background: bool = False
 
 
 @dataclass(eq=False)
@@ -88,13 +90,14 @@ def plan_graph(args, targets, static_alloc=False, last_target_first=False, out_m
     # they are still in cache and frees them sooner
     order = list(reversed(targets)) if last_target_first else targets
     nodes = list(topo_order(order, stop=provided))
-    uses = _last_uses(nodes, targets, var_of, provided)
+    nodes, beside = _overlap_schedule(nodes, var_of, provided)
+    uses = _last_uses(nodes, targets, var_of, provided, beside)
     masked = [k for k, m in enumerate(out_mask or ()) if m]
     plan = MemoryPlan(len(args), masked)
     state = _PlanState(var_of, {(n.id, i) for n, i in targets},
                        _direct_outputs(targets, masked), static_alloc)
     for idx, node in enumerate(nodes):
-        if node.id in provided or all((node.id, k) in var_of for k in range(node.num_outputs)):
+        if _skipped(node, provided, var_of):
             continue  # a provided multi-output node: the outputs read here are all given
         if node.kind == "const":
             var_of[(node.id, 0)] = f"c{node.id}"
@@ -103,6 +106,7 @@ def plan_graph(args, targets, static_alloc=False, last_target_first=False, out_m
         if node.kind == "var":
             raise OpError(f"graph input {node.name!r} was not provided ({node.where()})")
         plan.steps.append(_op_step(node, uses.get(idx, ()), state, plan))
+        plan.steps[-1].background = node.id in beside
     _plan_results(plan, targets, state)
     return plan
 
@@ -210,20 +214,53 @@ def _aval(entry):
     return None if node.avals is None else node.avals[i]
 
 
-def _last_uses(nodes, targets, var_of, provided=frozenset()):
-    """Map node index -> temporaries whose last use is that node (never targets)."""
+def _skipped(node, provided, var_of):
+    """Whether the function does not compute ``node`` (the caller provides its outputs)."""
+    return node.id in provided or all((node.id, k) in var_of for k in range(node.num_outputs))
+
+
+def _overlap_schedule(nodes, var_of, provided):
+    """Move each ``overlap`` node whose result nothing here reads (a weight's gradient) to just
+    before the next ``serial`` node, to run on a worker thread beside it: the serial kernel
+    (an RNN's step loop) keeps one core busy and leaves the others idle. Returns the new order
+    and the ids of the nodes to run beside. Nothing moves in a function without a serial node:
+    elsewhere the BLAS already uses every core."""
+    ops = {n.id: n for n in nodes if n.kind == "op" and not _skipped(n, provided, var_of)}
+    serial = [k for k, n in enumerate(nodes) if n.id in ops and n.op.serial]
+    if not serial:
+        return nodes, set()
+    read = {i[0].id for n in ops.values() for i in n.inputs if is_entry(i)}
+    dest = {}
+    for k, n in enumerate(nodes):
+        if n.id in ops and n.op.overlap and n.num_outputs == 1 and n.id not in read:
+            after = [j for j in serial if j > k]
+            if after:
+                dest.setdefault(after[0], []).append(n)
+    moved = {n.id for group in dest.values() for n in group}
+    order = []
+    for k, n in enumerate(nodes):
+        order += dest.get(k, [])
+        if n.id not in moved:
+            order.append(n)
+    return order, moved
+
+
+def _last_uses(nodes, targets, var_of, provided=frozenset(), beside=frozenset()):
+    """Map node index -> temporaries whose last use is that node (never targets). The inputs
+    of nodes run ``beside`` the others live to the end: a worker may still read them."""
     keep = {(n.id, i) for n, i in targets}
     last = {}
     for idx, node in enumerate(nodes):
-        if node.id in provided or all((node.id, k) in var_of for k in range(node.num_outputs)):
+        if _skipped(node, provided, var_of):
             continue  # provided by the caller: its inputs are never computed here
         for i in node.inputs:
             if is_entry(i):
                 last[(i[0].id, i[1])] = idx
+    held = {(i[0].id, i[1]) for n in nodes if n.id in beside for i in n.inputs if is_entry(i)}
     by_id = {n.id: n for n in nodes}
     out = {}
     for key, idx in last.items():
-        if key in keep or key in var_of:
+        if key in keep or key in var_of or key in held:
             continue
         node_id, k = key
         src = by_id[node_id]

@@ -259,3 +259,16 @@ def test_dot_gradient():
     b = nd.array(_x(3, 2))
     g = _grad_of(_x(4, 3), lambda x: nd.dot(x, b).sum())
     np.testing.assert_allclose(g, np.tile(_x(3, 2).sum(axis=1), (4, 1)))
+
+
+@pytest.mark.parametrize("keys", [[3, 0, 3, 7, 3, 0], [5], [-1, 9, 2, -1], [4, 4, 4, 4]])
+def test_scatter_rows_equals_add_at(keys):
+    from kiln.ndarray.ops.indexing import scatter_rows
+    rng = np.random.default_rng(len(keys))
+    key = np.array(keys, np.int64)
+    vals = rng.standard_normal((len(keys), 20)).astype(np.float32)
+    want = np.zeros((10, 20), np.float32)
+    np.add.at(want, key, vals)
+    got = scatter_rows(np, np.zeros((10, 20), np.float32), key, vals)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    assert (got[np.setdiff1d(np.arange(10), key % 10)] == 0).all()

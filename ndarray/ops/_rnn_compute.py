@@ -11,10 +11,13 @@ Layouts follow MXNet: ``parameters`` holds every weight first (per layer, per di
 i2h (G*H, in), h2h (G*H, R), h2r (P, H) with a projection), then every bias (i2h, h2h);
 gates are LSTM i, f, g, o; GRU r, z, n with ``n = tanh(x_n + r * (W_hn h + b_hn))``.
 """
+import functools
+
 import numpy as np
 
 from ...base import OpError
 from .._blas import threads as blas_threads
+from .._parallel import run_blocks
 
 GATES = {"rnn_relu": 1, "rnn_tanh": 1, "lstm": 4, "gru": 3}
 
@@ -122,50 +125,79 @@ def _clip(xp, c, lo, hi, nan):
 # and on a shared machine a descheduled worker stalls every call (W4's op, forward + backward
 # under load: 298 ms with the step loops on one thread against 514 ms on two, interleaved;
 # the whole op on one thread 85 ms against 104 ms for the loops only; docs/architecture.md,
-# "Recurrent kernels").
+# "Recurrent kernels"). The cores are used instead by running batch blocks side by side.
 THREADS = 1
+BLOCK_ROWS = 8  # the smallest batch block worth a thread of its own
+
+
+def batch_blocks(xp, N):
+    """The batch rows ``(lo, hi)`` the step loops run as independent blocks, side by side on
+    the cores (``_parallel.run_blocks``). Fixed by N alone, never by the machine, so every
+    thread count computes the same numbers; cupy runs one block (its kernels are parallel)."""
+    nb = 1 if xp is not np else max(1, min(4, N // BLOCK_ROWS))
+    return [(N * k // nb, N * (k + 1) // nb) for k in range(nb)]
 
 
 def forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, clip):
     """Fill ``out`` (T, N, D*R), ``hy``/``cy`` (L*D, N, R/H) and the reserve."""
+    weights = [_layer_weights(xp, params, lay, k, mode, data.dtype) for k in range(lay.L * lay.D)]
+
+    def block(lo, hi):
+        bs = slice(lo, hi)
+        x = data[:, bs]
+        for layer in range(lay.L):
+            dst = (out if layer == lay.L - 1 else view(reserve, lay.inner[layer]))[:, bs]
+            for d in range(lay.D):
+                k = layer * lay.D + d
+                _layer_forward(xp, x, weights[k], lay, k, h0[k, bs],
+                               None if c0 is None else c0[k, bs],
+                               None if masks is None else masks[:, bs], mode,
+                               _reserve_views(reserve, lay, k, bs),
+                               dst[:, :, d * lay.R:(d + 1) * lay.R], hy[k, bs],
+                               None if cy is None else cy[k, bs], d == 1, clip)
+            x = dst
     with blas_threads(THREADS):
-        return _forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, clip)
-
-
-def _forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, clip):
-    x = data
-    T, N = data.shape[:2]
-    for layer in range(lay.L):
-        dst = out if layer == lay.L - 1 else view(reserve, lay.inner[layer])
-        for d in range(lay.D):
-            k = layer * lay.D + d
-            o = dst[:, :, d * lay.R:(d + 1) * lay.R]
-            _layer_forward(xp, x, params, lay, k, h0[k], None if c0 is None else c0[k],
-                           masks, mode, reserve, o, hy[k], None if cy is None else cy[k],
-                           d == 1, clip)
-        x = dst
+        run_blocks(block, batch_blocks(xp, data.shape[1]))
     return out
 
 
-def _layer_forward(xp, x, params, lay, k, h0, c0, masks, mode, reserve, o, hy, cy, rev, clip):
-    T, N, ni = x.shape
-    H, G = lay.H, lay.G
+def _reserve_views(reserve, lay, k, bs):
+    return {nm: view(reserve, spec)[:, bs] for nm, spec in lay.r[k].items()}
+
+
+def _layer_weights(xp, params, lay, k, mode, dtype):
+    """``(wi, whT, wrT, bsum, bh)`` of layer-direction k as the forward's loops use them."""
+    G, H = lay.G, lay.H
     wi, wh, wr, bi, bh = (None if s is None else view(params, s) for s in lay.w[k])
-    rs = {nm: view(reserve, s) for nm, s in lay.r[k].items()}
-    act, hs = rs["act"], rs["h"]
-    xw = act.reshape(T * N, G * H)
     if mode == "lstm":
         # sigmoid(x) = (1 + tanh(x/2)) / 2: halving the i, f, o rows of the weights and biases
         # once lets one tanh over the whole (N, 4H) gate block serve all four gates per step
-        scale = xp.full((G * H, 1), 0.5, x.dtype)
+        scale = xp.full((G * H, 1), 0.5, dtype)
         scale[2 * H:3 * H] = 1.0
         wi, wh, bsum = wi * scale, wh * scale, (bi + bh) * scale[:, 0]
     else:
         bsum = bi + bh if mode != "gru" else bi   # a GRU adds b_h with the recurrent product
-    xp.dot(x.reshape(T * N, ni), wi.T, out=xw)
-    xw += bsum
-    whT = xp.ascontiguousarray(wh.T)
     wrT = None if wr is None else xp.ascontiguousarray(wr.T)
+    return wi, xp.ascontiguousarray(wh.T), wrT, bsum, bh
+
+
+def _input_projection(xp, x, wi, bsum, act):
+    """act = x @ wi.T + bsum over the whole sequence, one GEMM (act may be a batch block)."""
+    T, N, ni = x.shape
+    if act.flags.c_contiguous:
+        xw = act.reshape(T * N, act.shape[-1])
+        xp.dot(x.reshape(T * N, ni), wi.T, out=xw)
+    else:   # a batch block of the reserve: rows are strided by the other blocks'
+        act[...] = xp.dot(x.reshape(T * N, ni), wi.T).reshape(act.shape)
+    act += bsum
+
+
+def _layer_forward(xp, x, weights, lay, k, h0, c0, masks, mode, rs, o, hy, cy, rev, clip):
+    T, N, ni = x.shape
+    H, G = lay.H, lay.G
+    wi, whT, wrT, bsum, bh = weights
+    act, hs = rs["act"], rs["h"]
+    _input_projection(xp, x, wi, bsum, act)
     h, c = h0, c0
     hw = xp.empty((N, G * H), x.dtype)
     for t in (range(T - 1, -1, -1) if rev else range(T)):
@@ -239,53 +271,74 @@ def _backward(xp, data, params, h0, c0, masks, mode, lay, reserve, gout, ghy, gc
     dparams = xp.zeros_like(params)
     dh0 = xp.empty_like(h0)
     dc0 = None if c0 is None else xp.empty_like(c0)
+    blocks = batch_blocks(xp, N)
     g = gout
     for layer in range(lay.L - 1, -1, -1):
         x = data if layer == 0 else view(reserve, lay.inner[layer - 1])
         dx = xp.zeros(x.shape, x.dtype)
         for d in range(lay.D):
             k = layer * lay.D + d
+            st = _BackwardState(xp, x, params, lay, k, h0[k], None if c0 is None else c0[k],
+                                mode, reserve, d == 1, clip)
             gk = g[:, :, d * lay.R:(d + 1) * lay.R]
-            _layer_backward(xp, x, params, dparams, lay, k, h0[k],
-                            None if c0 is None else c0[k], masks, mode, reserve, gk,
-                            None if ghy is None else ghy[k], None if gcy is None else gcy[k],
-                            d == 1, dx, dh0[k], None if dc0 is None else dc0[k], clip)
+            ends = (None if ghy is None else ghy[k], None if gcy is None else gcy[k],
+                    dh0[k], None if dc0 is None else dc0[k])
+            run_blocks(functools.partial(_backward_loop, xp, st, gk, masks, *ends), blocks)
+            _weight_grads(xp, st, x, params, dparams, lay, k, dx)
         g = dx
     return g, dparams, dh0, dc0
 
 
-def _layer_backward(xp, x, params, dparams, lay, k, h0, c0, masks, mode, reserve, gk, ghy,
-                    gcy, rev, dx, dh0, dc0, clip):
-    T, N, ni = x.shape
-    H, R, G = lay.H, lay.R, lay.G
-    wi, wh, wr, bi, bh = (None if s is None else view(params, s) for s in lay.w[k])
-    dwi, dwh, dwr, dbi, dbh = (None if s is None else view(dparams, s) for s in lay.w[k])
-    rs = {nm: view(reserve, s) for nm, s in lay.r[k].items()}
-    act, hs = rs["act"], rs["h"]
-    dX = xp.empty((T, N, G * H), x.dtype)        # gradient of the input-side pre-activations
-    dH = dX if mode != "gru" else xp.empty_like(dX)  # of the recurrent side (GRU differs)
-    hprev = xp.empty((T, N, R), x.dtype)
-    dh = xp.zeros((N, R), x.dtype) if ghy is None else ghy.copy()
-    dc = dhs = None
+class _BackwardState:
+    """One layer-direction's backward, shared by its batch blocks: the saved forward arrays,
+    the whole-sequence factors, and the pre-activation gradients the loops fill (dX, dH),
+    which the weight gradients then read as whole-sequence GEMMs."""
+
+    def __init__(self, xp, x, params, lay, k, h0, c0, mode, reserve, rev, clip):
+        T, N = x.shape[:2]
+        H, R, G = lay.H, lay.R, lay.G
+        self.mode, self.rev, self.H = mode, rev, H
+        _, wh, wr, _, bh = (None if s is None else view(params, s) for s in lay.w[k])
+        self.wh, self.wr = wh, wr
+        self.rs = rs = {nm: view(reserve, s) for nm, s in lay.r[k].items()}
+        self.act = rs["act"]
+        self.dX = xp.empty((T, N, G * H), x.dtype)  # gradient of the input-side pre-acts
+        self.dH = self.dX if mode != "gru" else xp.empty_like(self.dX)  # recurrent side
+        hs = rs["h"]
+        self.hprev = hprev = xp.empty((T, N, R), x.dtype)  # the state each step started from
+        if rev:
+            hprev[:T - 1], hprev[T - 1] = hs[1:], h0
+        else:
+            hprev[1:], hprev[0] = hs[:T - 1], h0
+        self.lstm = self.dhs = None
+        if mode == "lstm":
+            self.lstm = _lstm_backward_prep(xp, self.act, rs, c0, rev, clip, H)
+            self.dhs = None if wr is None else xp.empty((T, N, R), x.dtype)
+
+
+def _backward_loop(xp, st, gk, masks, ghy, gcy, dh0, dc0, lo, hi):
+    """BPTT over the batch rows lo:hi: fills st.dX, st.dH there and dh0/dc0's rows."""
+    bs = slice(lo, hi)
+    T, N = gk.shape[0], hi - lo
+    H, mode = st.H, st.mode
+    act, dX, dH, hprev = st.act[:, bs], st.dX[:, bs], st.dH[:, bs], st.hprev[:, bs]
+    masks = None if masks is None else masks[:, bs]
+    dh = xp.zeros((N, st.wh.shape[1]), gk.dtype) if ghy is None else ghy[bs].copy()
+    dc = None
     if mode == "lstm":
-        dc = xp.zeros((N, H), x.dtype) if gcy is None else gcy.copy()
-    steps = range(T) if rev else range(T - 1, -1, -1)
-    if rev:   # the state each step started from
-        hprev[:T - 1], hprev[T - 1] = hs[1:], h0
-    else:
-        hprev[1:], hprev[0] = hs[:T - 1], h0
-    if mode == "lstm":
-        lstm = _lstm_backward_prep(xp, act, rs, c0, rev, clip, H)
-        dhs = None if wr is None else xp.empty((T, N, R), x.dtype)
-    for t in steps:
+        dc = xp.zeros((N, H), gk.dtype) if gcy is None else gcy[bs].copy()
+        lstm = tuple(None if a is None else a[:, bs] for a in st.lstm)
+        dhs = None if st.dhs is None else st.dhs[:, bs]
+    hn_all = st.rs["hn"][:, bs] if mode == "gru" else None
+    for t in (range(T) if st.rev else range(T - 1, -1, -1)):
         m = None if masks is None else masks[t]
-        dh = dh + (gk[t] if m is None else gk[t] * m)
+        dh = dh + (gk[t, bs] if m is None else gk[t, bs] * m)
         a = act[t]
         if mode == "lstm":
-            dc = _lstm_step_backward(xp, a, dX[t], dh, dc, t, lstm, wr, dhs, m, H)
+            dc = _lstm_step_backward(xp, a, dX[t], dh, dc, t, lstm, st.wr, dhs, m, H)
         elif mode == "gru":
             r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-            hn = rs["hn"][t]
+            hn = hn_all[t]
             dpre, dhr = dX[t], dH[t]
             dn = dh * (1 - z) * (1 - n * n)
             dpre[:, 2 * H:] = dn
@@ -304,18 +357,27 @@ def _layer_backward(xp, x, params, dparams, lay, k, h0, c0, masks, mode, reserve
             dX[t] *= m
             if mode == "gru":
                 dH[t] *= m
-        dnew = dH[t].dot(wh)
+        dnew = dH[t].dot(st.wh)
         if mode == "gru":
             dnew += dh * z
         dh = dnew if m is None else dh + m * (dnew - dh)
-    dh0[...] = dh
+    dh0[bs] = dh
     if dc0 is not None:
-        dc0[...] = dc
-    if dhs is not None:
-        dwr += dhs.reshape(T * N, R).T.dot(rs["hp"].reshape(T * N, H))
-    dX2, dH2 = dX.reshape(T * N, G * H), dH.reshape(T * N, G * H)
+        dc0[bs] = dc
+
+
+def _weight_grads(xp, st, x, params, dparams, lay, k, dx):
+    """The weight, bias and input gradients of layer-direction k from the loops' dX/dH:
+    whole-sequence GEMMs over every batch row."""
+    T, N, ni = x.shape
+    R, G, H = lay.R, lay.G, lay.H
+    wi = view(params, lay.w[k][0])
+    dwi, dwh, dwr, dbi, dbh = (None if s is None else view(dparams, s) for s in lay.w[k])
+    if st.dhs is not None:
+        dwr += st.dhs.reshape(T * N, R).T.dot(st.rs["hp"].reshape(T * N, H))
+    dX2, dH2 = st.dX.reshape(T * N, G * H), st.dH.reshape(T * N, G * H)
     dwi += dX2.T.dot(x.reshape(T * N, ni))
-    dwh += dH2.T.dot(hprev.reshape(T * N, R))
+    dwh += dH2.T.dot(st.hprev.reshape(T * N, R))
     dbi += dX2.sum(axis=0)
     dbh += dH2.sum(axis=0)
     dx += dX2.dot(wi).reshape(T, N, ni)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ...base import _CHECKS
 from .. import ops as F
+from .._parallel import MIN_SPLIT, split_rows
 from .._registry import Aval, Sample, register
 from ._cuda_fused import lsp_backward_rows, lsp_rows
 from ._rules import norm_axis
@@ -96,6 +97,9 @@ def _lsp_kernel(xp, data, index, axis=-1, keepdims=False, mode="clip", scale=1.0
     if not data.flags.c_contiguous:  # the flat positions address C order
         data = xp.ascontiguousarray(data)
     plan = _plan(xp, data, index.shape, axis, keepdims)
+    if plan.mbase is not None and plan.flat and data.size >= MIN_SPLIT:  # any thread count
+        out, e, s, pos = _lsp_split(data, index, plan, mode, scale)
+        return (out, e, s, pos) if hidden else out
     if plan.mbase is not None:
         am = data.argmax(axis=-1, keepdims=True)  # NaN rows pick a NaN, as max does
         am += plan.mbase
@@ -117,6 +121,40 @@ def _lsp_kernel(xp, data, index, axis=-1, keepdims=False, mode="clip", scale=1.0
         if scale != 1.0:
             out *= scale
     return (out, e, s, pos) if hidden else out
+
+
+def _lsp_split(data, index, plan, mode, scale):
+    """The numpy kernel for one label per row of a large last axis (the loss), its rows cut
+    into one block per core (``split_rows``): the max, the shifted exp and its row sum of
+    each block run beside the others."""
+    n = plan.n
+    rows = data.size // n
+    x = data.reshape(rows, n)
+    pos = _label_positions(np, index, plan, mode)
+    e = np.empty_like(data)
+    z = e.reshape(rows, n)
+    s = np.empty(plan.kept, data.dtype)
+    s_rows, picked = s.reshape(rows), np.empty(rows, data.dtype)
+    flat_pos = pos.reshape(rows)
+
+    def block(lo, hi):
+        am = x[lo:hi].argmax(axis=1)  # NaN rows pick a NaN, as max does
+        m = x[lo:hi][np.arange(hi - lo), am]
+        zb = z[lo:hi]
+        np.subtract(x[lo:hi], m[:, None], out=zb)
+        picked[lo:hi] = zb.reshape(-1)[flat_pos[lo:hi] - lo * n]
+        np.exp(zb, out=zb)
+        np.add.reduce(zb, axis=1, out=s_rows[lo:hi])  # per row: the same sums in any block
+    split_rows(block, rows, data.size)
+    lse = np.log(s_rows).reshape(plan.out_shape)
+    picked = picked.reshape(plan.out_shape)
+    if scale == -1.0:
+        out = np.subtract(lse, picked, out=picked)
+    else:
+        out = np.subtract(picked, lse, out=picked)
+        if scale != 1.0:
+            out *= scale
+    return out, e, s, pos
 
 
 def _lsp_infer(data, index, axis=-1, keepdims=False, mode="clip", scale=1.0, hidden=False):
@@ -213,7 +251,15 @@ def _lspb_kernel(xp, grad, e, s, pos, axis=-1, scale=1.0):
     if scale != -1.0:
         h = h * (-scale)
     if pos.size == s.size:  # one label per lane (the loss)
-        res = xp.multiply(e, xp.divide(h.reshape(s.shape), s), out=e if _donated(e) else None)
+        factor = xp.divide(h.reshape(s.shape), s)
+        res = e if _donated(e) else xp.empty_like(e)
+        if xp is np and s.shape[-1] == 1 and e.flags.c_contiguous and e.size:  # rows per core
+            rows = s.size
+            e2, r2, f2 = e.reshape(rows, -1), res.reshape(rows, -1), factor.reshape(rows, 1)
+            split_rows(lambda lo, hi: np.multiply(e2[lo:hi], f2[lo:hi], out=r2[lo:hi]),
+                       rows, e.size)
+        else:
+            xp.multiply(e, factor, out=res)
         res.reshape(-1)[pos] -= h  # res is C-ordered (new, or e): the flat view writes through
         return res
     h_sum = h.sum(axis=norm_axis(axis, e.ndim, "pick"), keepdims=True)

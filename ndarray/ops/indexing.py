@@ -77,6 +77,21 @@ def scatter_add(xp, out, key, vals):
     return out
 
 
+def scatter_rows(xp, out, key, vals):
+    """``scatter_add`` of whole rows into a zero ``out`` (an embedding's gradient): on numpy a
+    third faster than ``add.at``. The rows are sorted by key and summed per key by one
+    ``reduceat`` (whose summation order may differ from add.at's: the last bit may too)."""
+    if xp is not np or len(key) < 2 or key.dtype.kind not in "iu":
+        return scatter_add(xp, out, key, vals)
+    order = np.argsort(key, kind="stable")
+    keys = key[order]
+    if keys[0] < 0:  # -1 and n-1 name one row: add.at resolves that, the grouping does not
+        return scatter_add(xp, out, key, vals)
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    out[keys[starts]] += np.add.reduceat(vals[order], starts, axis=0)
+    return out
+
+
 def _export_error(msg):
     from ...base import ExportError
     return ExportError(msg)

@@ -116,6 +116,7 @@ def _dot_ref(lhs, rhs, transpose_a=False, transpose_b=False, forward_stype=None)
 dot = register(
     "dot", _dot_kernel, inputs=("lhs", "rhs"), attrs=dict(_T, forward_stype=None),
     infer=_dot_infer, grad=_dot_grad, onnx=_dot_onnx, ref=_dot_ref, second_order=True,
+    overlap=True,
     samples=[Sample(rnd(3, 4), rnd(4, 2, salt=5)),
              Sample(rnd(4), rnd(4, salt=5)),
              Sample(rnd(3), rnd(3, 2, salt=5)),
@@ -181,6 +182,7 @@ def _bt(x, flag):
 
 batch_dot = register(
     "batch_dot", _batch_dot_kernel, inputs=("lhs", "rhs"), attrs=dict(_T, forward_stype=None),
+    overlap=True,
     infer=lambda lhs, rhs, transpose_a=False, transpose_b=False, forward_stype=None: Aval(
         _batch_shape(lhs.shape, rhs.shape, transpose_a, transpose_b, "batch_dot"),
         result_dtype(lhs, rhs)),
@@ -234,6 +236,7 @@ def _gemm2_onnx(g, i, a, o, transpose_a=False, transpose_b=False, alpha=1.0, axi
 
 linalg_gemm2 = register(
     "linalg_gemm2", _gemm2_kernel, inputs=("A", "B"), attrs=dict(_T, alpha=1.0, axis=-2),
+    overlap=True,
     infer=lambda A, B, transpose_a=False, transpose_b=False, alpha=1.0, axis=-2: Aval(
         _batch_shape(A.shape, B.shape, transpose_a, transpose_b, "linalg_gemm2", True),
         result_dtype(A, B)),
@@ -285,7 +288,7 @@ def _matmul_infer(lhs, rhs):
 
 matmul = register(
     "matmul", lambda xp, lhs, rhs: xp.asarray(xp.matmul(lhs, rhs)), inputs=("lhs", "rhs"),
-    infer=_matmul_infer, grad=_matmul_grad,
+    infer=_matmul_infer, grad=_matmul_grad, overlap=True,
     onnx=lambda g, i, a, o: g.op("MatMul", i[0], i[1]), ref=np.matmul, second_order=True,
     samples=[Sample(rnd(3, 4), rnd(4, 2, salt=5)),
              Sample(rnd(2, 3, 4), rnd(4, 2, salt=5)),

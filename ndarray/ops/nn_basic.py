@@ -12,7 +12,7 @@ from .. import ops as F
 from .._registry import REQUIRED, STATE, Aval, Sample, register
 from ._rules import check_param_dtypes, check_shapes, norm_axis, sequence_length_range
 from ._samples import rnd
-from .indexing import scatter_add
+from .indexing import scatter_rows
 
 
 # ---- FullyConnected ------------------------------------------------------------------------
@@ -97,6 +97,7 @@ fully_connected = register(
     "fully_connected", _fc_kernel, inputs=("data", "weight", "bias?"),
     attrs={"num_hidden": REQUIRED, "no_bias": False, "flatten": True},
     infer=_fc_infer, grad=_fc_grad, onnx=_fc_onnx, ref=_fc_ref, second_order=True,
+    overlap=True,
     samples=[Sample(rnd(2, 3), rnd(4, 3, salt=1), rnd(4, salt=2), num_hidden=4),
              Sample(rnd(2, 2, 3), rnd(4, 6, salt=1), None, num_hidden=4, no_bias=True),
              Sample(rnd(2, 2, 3), rnd(4, 3, salt=1), rnd(4, salt=2), num_hidden=4,
@@ -301,7 +302,7 @@ def _scatter_add_kernel(xp, data, ograd, input_dim):
     idx = _indices(xp, data, input_dim).reshape(-1)
     rows = ograd.reshape(idx.shape[0], ograd.shape[-1])   # not -1: an empty batch too
     out = xp.zeros((int(input_dim), rows.shape[1]), ograd.dtype)
-    return scatter_add(xp, out, idx, rows)
+    return scatter_rows(xp, out, idx, rows)
 
 
 def _scatter_add_onnx(g, i, a, o, input_dim):

@@ -178,7 +178,8 @@ _rnn_op_func = register(
     "rnn", _rnn_kernel, inputs=("data", "parameters", "state", "state_cell?",
                                 "sequence_length?"),
     attrs=dict(_ATTRS), num_outputs=_n_out, infer=_rnn_infer, grad=_rnn_grad, onnx=rnn_onnx,
-    ref=_rnn_ref, samples=_samples(), aliases=("RNN",), value_ranges=_rnn_value_ranges)
+    ref=_rnn_ref, samples=_samples(), aliases=("RNN",), value_ranges=_rnn_value_ranges,
+    serial=True)
 _RNN = _rnn_op_func.op
 _RNN_FUNC = _rnn_op_func
 
@@ -326,7 +327,7 @@ _rnn_backward = register(
     inputs=("data", "parameters", "state", "output", "reserve", "gout", "state_cell?",
             "sequence_length?", "ghy?", "gcy?"),
     attrs=dict(_BATTRS), num_outputs=lambda attrs: 4 if attrs.get("mode") == "lstm" else 3,
-    infer=_bwd_infer,
+    infer=_bwd_infer, serial=True,
     no_grad="the backward of rnn, read from the forward's reserve; compiled graphs and eager "
             "code differentiate the forward once (no second order through RNN)",
     no_onnx="exists only in training graphs, which are never exported",
