@@ -514,12 +514,23 @@ class HybridBlock(Block):
         TypeError. kiln's ``max_graphs=n`` bounds the compiled graphs kept per block (one per
         input shapes/dtypes/mode signature; default ``kiln.symbol.cached.MAX_GRAPHS``, 8): the
         least recently used one is dropped beyond it, with a warning the first time.
+
+        ``backend='onnxruntime'`` (or ``'ort'``) runs each compiled graph (inference, and the
+        training forward and backward) as an onnxruntime session; ``backend_opts`` takes
+        ``intra_op_num_threads``, ``inter_op_num_threads``, ``graph_optimization_level``,
+        ``opset``. A graph with an op onnxruntime cannot run falls back to numpy, logged once
+        (logger ``kiln.ort``) and listed by ``backend_plan()``. Other backend names are ignored.
         """
         _check_hybrid_kwargs(kwargs)
         self._active = bool(active)
         hook = self._hybrid_flags.get("op_hook")  # an installed op hook survives re-hybridizing
         self._hybrid_flags = dict(static_alloc=static_alloc, static_shape=static_shape,
                                   backend=backend, **kwargs)
+        if active and backend is not None:  # onnx loads only for a backend that needs it
+            from ..export.ort_executor import make_executor
+            executor = make_executor(backend, kwargs.get("backend_opts"))
+            if executor is not None:
+                self._hybrid_flags["executor"] = executor
         if hook is not None:
             self._hybrid_flags["op_hook"] = hook
         self._clear_cached_op()
@@ -669,6 +680,13 @@ class HybridBlock(Block):
         for train in entry.train.values():
             code += "\n" + train.forward.source + "\n" + train.backward.source
         return code
+
+    def backend_plan(self):
+        """Where each graph compiled for this block runs: ``[(graph name, executor), ...]``
+        (``'onnxruntime'``, or ``'numpy: <reason>'`` for a graph that fell back); empty
+        without ``hybridize(backend='onnxruntime')``."""
+        executor = self._hybrid_flags.get("executor")
+        return [tuple(p) for p in executor.plan] if executor is not None else []
 
     def _last_entry(self):
         if self._cached_op is None or not self._cached_op.entries:

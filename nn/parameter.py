@@ -28,6 +28,7 @@ from ..device import Context, as_context, cpu, current_context
 from ..ndarray import _registry
 from ..ndarray.ndarray import NDArray
 from ..symbol.cached import PARAM_DATA_VERSION as DATA_VERSION
+from ..symbol.cached import PARAM_WRITE_VERSION
 
 # DATA_VERSION: bumped whenever a Parameter replaces its arrays. The list lives in symbol/
 # because compiled graphs (a lower layer) poll it on every call; Parameter owns it, and readers
@@ -339,6 +340,7 @@ class Parameter:
                 trainer, "_kv_initialized", False) and getattr(trainer, "_update_on_kvstore",
                                                                 False):
             trainer._reset_kvstore()
+        PARAM_WRITE_VERSION[0] += 1  # sessions holding a copy of the values rebuild
         with autograd.pause():
             for arr in self._data:
                 value = data.as_in_context(arr.context) if isinstance(data, NDArray) else data

@@ -12,6 +12,10 @@ Retracing warns, naming the block and what changed, on the 6th trace and on the 
 eviction. A block whose structure changes (a child added or replaced, a cast) drops its own
 cache and its ancestors' (nn/block.py); nothing else invalidates it, so blocks created or
 changed elsewhere never make a hybridized network retrace.
+
+Each graph is compiled by kiln's numpy code generator, or by the executor in the block's flags
+(``flags["executor"]``: ``hybridize(backend='onnxruntime')`` puts export/ort_executor.py's
+there, which symbol/ never imports), through ``GraphEntry.compile``.
 """
 import sys
 import threading
@@ -36,6 +40,10 @@ from .trace import Tracer, const_entry, tracing
 RETRACE_WARN = 5
 MAX_GRAPHS = 8  # compiled graphs kept per hybridized block (hybridize(max_graphs=...) overrides)
 PARAM_DATA_VERSION = [0]  # bumped when a Parameter replaces its arrays (nn/parameter.py)
+# bumped when parameter values may change in place: set_data/load_parameters, a training
+# forward or backward (a step follows); executors that bake parameters into a compiled graph
+# (onnxruntime's inference sessions) rebuild when it moves
+PARAM_WRITE_VERSION = [0]
 
 
 def flatten(obj, leaves):
@@ -280,13 +288,24 @@ class GraphEntry:
         self.out_tree = flatten(out, out_leaves)
         self.outputs = [_as_entry(o) for o in out_leaves]
         self.args = self.input_entries + self.param_entries
-        self.graph = passes.optimize(self.outputs, self.xp, fuse_ops=True)
+        self.executor = flags.get("executor")  # None: kiln's numpy code generator
+        self.fuse = getattr(self.executor, "fuse_ops", True)
+        self.graph = passes.optimize(self.outputs, self.xp, fuse_ops=self.fuse)
         self.static_xp = self.xp if flags.get("static_alloc") else None
         hook = flags.get("op_hook")
         self.op_hook = None if hook is None else (hook[0], hook[1], ctx)
-        self.forward = compile_graph(self.args, self.graph, name="forward",
-                                     static_xp=self.static_xp, op_hook=self.op_hook)
+        self.forward = self.compile(self.args, self.graph, name="forward",
+                                    static_xp=self.static_xp, op_hook=self.op_hook,
+                                    params=self.params)
         self.train = {}
+
+    def compile(self, args, targets, **kw):
+        """``compile_graph`` through this block's executor (``hybridize(backend=...)``: the
+        onnxruntime one lives in export/ort_executor.py), else kiln's code generator."""
+        if self.executor is None:
+            kw.pop("params", None)
+            return compile_graph(args, targets, **kw)
+        return self.executor.compile(args, targets, xp=self.xp, **kw)
 
     def params_match(self):
         """Whether the parameters still have the traced shapes and dtypes (re-checked only
@@ -370,7 +389,7 @@ class TrainGraph:
         heads, grads = backward_graph(entry.graph, [args[k] for k in positions], entry.ctx)
         self.grad_pos = [positions[k] for k, g in enumerate(grads) if g is not None]
         grads = [g for g in grads if g is not None]
-        targets = passes.optimize(entry.graph + grads, entry.xp, fuse_ops=True)
+        targets = passes.optimize(entry.graph + grads, entry.xp, fuse_ops=entry.fuse)
         n_out = len(entry.outputs)
         outs, gtargets = targets[:n_out], targets[n_out:]
         head_ids = {h.id for h, _ in heads}
@@ -378,9 +397,9 @@ class TrainGraph:
                                {n.id for n, _ in outs})
         self.saved_count = len(saved)
         sx = entry.static_xp
-        self.forward = compile_graph(entry.args, outs + saved, name="forward_train",
+        self.forward = entry.compile(entry.args, outs + saved, name="forward_train",
                                      static_xp=sx, op_hook=entry.op_hook)
-        self.backward = compile_graph(entry.args + saved + heads, gtargets, name="backward",
+        self.backward = entry.compile(entry.args + saved + heads, gtargets, name="backward",
                                       static_xp=sx, last_target_first=True)
         # variants writing gradients straight into .grad buffers (chain path), by mask
         self._bw_args, self._gtargets, self._into = entry.args + saved + heads, gtargets, {}
@@ -391,14 +410,17 @@ class TrainGraph:
     def backward_into(self, mask):
         """The backward that writes the gradients marked in ``mask`` into buffers passed
         after its regular arguments (compiled on first use per mask)."""
+        if getattr(self.backward, "returns_new_arrays", False):  # onnxruntime's: autograd
+            return self.backward  # adopts its new arrays as .grad; the buffers are ignored
         fn = self._into.get(mask)
         if fn is None:
-            fn = self._into[mask] = compile_graph(
+            fn = self._into[mask] = self.entry.compile(
                 self._bw_args, self._gtargets, name="backward", static_xp=self.entry.static_xp,
                 last_target_first=True, out_mask=mask)
         return fn
 
     def run_forward(self, datas):
+        PARAM_WRITE_VERSION[0] += 1
         res = self.forward(self.entry.xp, *datas)
         return res[:self.n_out], res[self.n_out:]
 
@@ -500,6 +522,7 @@ class _CachedOp:
         """``grad_raw`` for one head, with the gradients marked in ``mask`` written into
         ``buffers`` (the variables' ``.grad`` arrays) instead of new arrays."""
         train = self.train
+        PARAM_WRITE_VERSION[0] += 1
         fn = train.backward_into(mask)
         with donating(self.saved if last else ()):
             res = fn(train.entry.xp, *[a._data for a in ins], *self.saved, head, *buffers)
@@ -510,6 +533,7 @@ class _CachedOp:
         autograd._chain_backward, passes the single one it holds). ``last``: the tape is freed
         right after, so the backward may overwrite the saved arrays (``fused.donating``)."""
         train = self.train
+        PARAM_WRITE_VERSION[0] += 1
         with donating(self.saved if last else ()):
             res = train.backward(train.entry.xp, *[a._data for a in ins], *self.saved, *heads)
         return zip(train.grad_pos, res)

@@ -1,0 +1,256 @@
+"""The onnxruntime executor behind ``hybridize(backend='onnxruntime')``.
+
+A hybridized block's cache (``symbol/cached.py``) compiles each graph it needs (the forward for
+inference; the training forward, which also returns what the backward needs, and the backward)
+through a compiler. The default is kiln's numpy code generator (``symbol/codegen.py``); an
+``OrtExecutor`` put into the block's flags (``flags["executor"]``, which ``nn/block.py`` sets
+from ``backend``) lowers the same optimized graph to ONNX instead (``ort_lower.lower_graph``:
+arguments become graph inputs, fed without copies) and runs it as one onnxruntime
+``InferenceSession``. Sessions live in the compiled-graph cache, so there is one per call
+signature, like the numpy functions.
+
+A graph that cannot be lowered (an op without an ONNX lowering, a random op in training mode,
+a device other than the CPU, an op hook) is compiled by the numpy code generator instead: the
+whole graph falls back, and the executor logs it once (``logging`` name ``kiln.ort``) and
+lists it in ``OrtExecutor.plan``.
+
+Example::
+
+    >>> net.hybridize(backend="onnxruntime", backend_opts={"intra_op_num_threads": 2})
+    >>> net(x)                       # one onnxruntime session for this input signature
+"""
+import logging
+
+import numpy as np
+
+from ..base import ExportError
+from ..symbol.cached import PARAM_DATA_VERSION, PARAM_WRITE_VERSION
+from ..symbol.codegen import compile_graph
+from .ort_lower import DEFAULT_OPSET, lower_graph
+
+log = logging.getLogger("kiln.ort")
+
+BACKENDS = ("onnxruntime", "ort")
+_LEVELS = {"ORT_DISABLE_ALL": 0, "ORT_ENABLE_BASIC": 1, "ORT_ENABLE_EXTENDED": 2,
+           "ORT_ENABLE_LAYOUT": 3, "ORT_ENABLE_ALL": 99}
+_OPTIONS = ("intra_op_num_threads", "inter_op_num_threads", "graph_optimization_level", "opset",
+            "params")
+
+
+def _level(value):
+    """An ``ort.GraphOptimizationLevel`` from its name (``'ORT_ENABLE_ALL'``, ``'all'``), its
+    number (0, 1, 2, 99) or itself."""
+    import onnxruntime as ort
+    if isinstance(value, ort.GraphOptimizationLevel):
+        return value
+    if isinstance(value, str):
+        key = value.upper()
+        key = key if key.startswith("ORT_") else ("ORT_DISABLE_ALL" if key == "DISABLE_ALL"
+                                                  else f"ORT_ENABLE_{key}")
+        if key not in _LEVELS:
+            raise ValueError(f"graph_optimization_level {value!r}: choose one of "
+                             f"{sorted(_LEVELS)}")
+        return getattr(ort.GraphOptimizationLevel, key)
+    for name, num in _LEVELS.items():
+        if int(value) == num and hasattr(ort.GraphOptimizationLevel, name):
+            return getattr(ort.GraphOptimizationLevel, name)
+    raise ValueError(f"graph_optimization_level {value!r}: choose 0, 1, 2 or 99")
+
+
+class OrtExecutor:
+    """Compiles kiln graphs into onnxruntime sessions (``compile_graph``'s contract).
+
+    ``opts`` (``hybridize``'s ``backend_opts``): ``intra_op_num_threads``,
+    ``inter_op_num_threads``, ``graph_optimization_level`` (onnxruntime's names or numbers;
+    default ``ORT_ENABLE_ALL``), ``opset`` (default 17), ``params``: ``'initializers'``
+    (default: inference sessions hold a copy of the parameters, see ``OrtInference``) or
+    ``'inputs'`` (fed on every call, without copies; training graphs always do this).
+    """
+
+    fuse_ops = False  # kiln's fused ops are numpy kernels; onnxruntime fuses on its own
+
+    def __init__(self, opts=None):
+        opts = dict(opts or {})
+        bad = sorted(set(opts) - set(_OPTIONS))
+        if bad:
+            raise ValueError(f"backend_opts {bad} not understood by the onnxruntime backend; "
+                             f"accepted: {', '.join(_OPTIONS)}")
+        import onnxruntime  # noqa: F401  (fail at hybridize(), not at the first call)
+        self.opts = opts
+        self.opset = int(opts.get("opset", DEFAULT_OPSET))
+        self.plan = []  # (graph name, "onnxruntime" or "numpy: reason"), one per compile
+        self._logged = set()
+
+    def session_options(self):
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        so.log_severity_level = 3
+        for key in ("intra_op_num_threads", "inter_op_num_threads"):
+            if key in self.opts:
+                setattr(so, key, int(self.opts[key]))
+        if "graph_optimization_level" in self.opts:
+            so.graph_optimization_level = _level(self.opts["graph_optimization_level"])
+        return so
+
+    def compile(self, args, targets, xp=np, name="graph", static_xp=None, op_hook=None,
+                last_target_first=False, out_mask=None, params=None):
+        """``fn(xp, *arrays)`` returning the values of ``targets`` (see ``compile_graph``).
+
+        ``params``: the Parameters behind the last arguments of an inference forward; unless
+        ``backend_opts={'params': 'inputs'}``, their values are baked into the session
+        (``OrtInference``)."""
+        def numpy_fn(reason, entry=None):
+            """kiln's compiled function for this graph; logs why (once per reason)."""
+            if entry is None:
+                entry = [name, None]
+                self.plan.append(entry)
+            entry[1] = f"numpy: {reason}"
+            if reason not in self._logged:
+                self._logged.add(reason)
+                log.info("hybridize(backend='onnxruntime'): graph %r runs in numpy: %s", name,
+                         reason)
+            return compile_graph(args, targets, name=name, static_xp=static_xp,
+                                 op_hook=op_hook, last_target_first=last_target_first,
+                                 out_mask=out_mask)
+        if xp is not np:
+            return numpy_fn("onnxruntime runs on the CPU only")
+        if op_hook is not None:
+            return numpy_fn("an op hook is installed (it sees each op)")
+        try:
+            model, mutations = lower_graph(args, targets, self.opset)
+        except ExportError as e:
+            return numpy_fn(str(e))
+        entry = [name, "onnxruntime"]
+        self.plan.append(entry)
+        fallback = lambda reason: numpy_fn(reason, entry)  # noqa: E731
+        if params and not mutations and self.opts.get("params") != "inputs":
+            return OrtInference(model, len(args) - len(params), params, self.session_options(),
+                                name, fallback)
+        return OrtFunction(model, mutations, len(args), self.session_options(), name, fallback)
+
+
+def _session(model, options, fallback):
+    """``(session, run)`` for ``model``, or ``(None, numpy function)`` when onnxruntime refuses
+    it (a lowering that onnxruntime lacks, mixed dtypes that ONNX does not promote)."""
+    import onnxruntime as ort
+    try:
+        sess = ort.InferenceSession(model.SerializeToString(), options,
+                                    providers=["CPUExecutionProvider"])
+    except Exception as e:
+        return None, fallback(f"onnxruntime could not load the graph: {type(e).__name__}: "
+                              f"{str(e)[:300]}")
+    return sess, getattr(sess, "_sess", sess).run  # _sess.run: skips the Python checks
+
+
+class OrtFunction:
+    """One onnxruntime session called like a compiled numpy function: ``fn(xp, *arrays)``.
+
+    Arrays go in without copies (onnxruntime wraps contiguous numpy buffers); arguments past
+    the graph's inputs (``out_mask`` buffers) are ignored: the gradients come back as new
+    arrays, which autograd adopts as ``.grad`` without copying. Moving statistics updated by
+    a training-mode BatchNorm are written back into their arrays.
+    """
+
+    returns_new_arrays = True  # symbol/cached.py: no per-mask variants of the backward
+
+    def __init__(self, model, mutations, n_args, options, name, fallback):
+        self.name, self.mutations, self.n_args = name, mutations, n_args
+        self.model, self.options, self.fallback = model, options, fallback
+        self.session, self._run, self.numpy_fn = None, None, None
+        self.in_names = [i.name for i in model.graph.input]
+        self.out_names = [o.name for o in model.graph.output]
+        self.n_targets = len(self.out_names) - len(mutations)
+        self.source = (f"# {name}: onnxruntime session, {len(model.graph.node)} ONNX nodes, "
+                       f"inputs {self.in_names}, outputs {self.out_names}\n")
+
+    def __call__(self, xp, *arrays):
+        if self._run is None:  # built at the first call: some graphs never run
+            if self.numpy_fn is None:
+                self.session, run = _session(self.model, self.options, self.fallback)
+                self.model = None
+                if self.session is None:
+                    self.numpy_fn = run
+                else:
+                    self._run = run
+            if self.numpy_fn is not None:
+                return self.numpy_fn(xp, *arrays[:self.n_args])
+        outs = self._run(self.out_names, dict(zip(self.in_names, arrays[:self.n_args])), None)
+        if self.mutations:
+            for pos, new in zip(self.mutations, outs[self.n_targets:]):
+                arrays[pos][...] = new
+            outs = outs[:self.n_targets]
+        return outs
+
+
+def _grads_fresh(params):
+    """Whether some parameter holds a gradient no optimizer step has used yet."""
+    return any(getattr(d, "_fresh_grad", False) for p in params for d in (p._data or ()))
+
+
+def _version():
+    return PARAM_DATA_VERSION[0], PARAM_WRITE_VERSION[0]
+
+
+class OrtInference:
+    """An inference session with the parameters' values baked in as initializers, so that
+    onnxruntime folds BatchNorm into convolutions and pre-packs the weights as for an exported
+    model; called like ``OrtFunction`` (the parameter arguments are read only to rebuild).
+
+    The session is built at the first call and rebuilt when the parameters may have changed:
+    arrays replaced (``PARAM_DATA_VERSION``), values overwritten by ``set_data``/
+    ``load_parameters`` or a training forward/backward of any hybridized block
+    (``PARAM_WRITE_VERSION``), or, for a session built while some gradient was fresh, once an
+    optimizer step has used the gradients. Other in-place writes (``p.data()[:] = v``) are not
+    seen: ``backend_opts={'params': 'inputs'}`` feeds the parameters on every call instead.
+    """
+
+    returns_new_arrays = True
+
+    def __init__(self, model, n_data, params, options, name, fallback):
+        self.template, self.n_data, self.params = model, n_data, params
+        self.options, self.name, self.fallback, self.numpy_fn = options, name, fallback, None
+        inputs = [i.name for i in model.graph.input]
+        self.in_names, self.param_names = inputs[:n_data], inputs[n_data:]
+        self.out_names = [o.name for o in model.graph.output]
+        self.session, self._run, self.version, self.pending = None, None, None, False
+        self.builds = 0  # how many sessions were built (tests, benchmarks)
+        self.source = (f"# {name}: onnxruntime session, {len(model.graph.node)} ONNX nodes, "
+                       f"inputs {self.in_names}, parameters {self.param_names} baked in, "
+                       f"outputs {self.out_names}\n")
+
+    def _build(self, values):
+        import onnx
+        from onnx import numpy_helper
+        m = onnx.ModelProto()
+        m.CopyFrom(self.template)
+        keep = list(m.graph.input[:self.n_data])
+        del m.graph.input[:]
+        m.graph.input.extend(keep)
+        m.graph.initializer.extend(numpy_helper.from_array(np.ascontiguousarray(v), n)
+                                   for n, v in zip(self.param_names, values))
+        self.version, self.pending = _version(), _grads_fresh(self.params)
+        self.session, self._run = _session(m, self.options, self.fallback)
+        if self.session is None:
+            self.numpy_fn = self._run
+        self.builds += 1
+
+    def __call__(self, xp, *arrays):
+        if self.numpy_fn is not None:
+            return self.numpy_fn(xp, *arrays)
+        if (self.version != _version() or self.session is None
+                or (self.pending and not _grads_fresh(self.params))):
+            self._build(arrays[self.n_data:])
+            if self.numpy_fn is not None:
+                return self.numpy_fn(xp, *arrays)
+        return self._run(self.out_names, dict(zip(self.in_names, arrays[:self.n_data])), None)
+
+
+def make_executor(backend, opts=None):
+    """The executor for ``hybridize(backend=...)``: an OrtExecutor for 'onnxruntime'/'ort',
+    None (kiln's numpy code generator) otherwise."""
+    if backend is None or str(backend).lower() not in BACKENDS:
+        return None
+    return OrtExecutor(opts)
+
+
+__all__ = ["OrtExecutor", "OrtFunction", "OrtInference", "make_executor", "BACKENDS"]
