@@ -36,6 +36,9 @@ CASES = [
     (2, 3, (8, 7), 6, (3, 3), (2, 2), (1, 1), (1, 1), 3),      # strided depthwise, m = 2
     (2, 6, (6, 6), 4, (3, 3), (1, 1), (1, 1), (1, 1), 2),      # grouped, 3 channels a group
     (2, 2, (5, 6), 3, (3, 3), (1, 1), (1, 1), (4, 3), 1),      # padding beyond the kernel
+    (2, 5, (7, 6), 5, (3, 1), (1, 1), (2, 1), (2, 0), 5),      # depthwise 3x1, dilated
+    (1, 3, (4, 5), 3, (3, 3), (1, 1), (1, 1), (0, 0), 3),      # depthwise, no padding
+    (2, 3, (5, 4), 3, (2, 2), (1, 1), (1, 1), (3, 1), 3),      # depthwise, pad past kernel
 ]
 
 
@@ -144,3 +147,12 @@ def test_deconvolution_odd_output_sizes():
     fwd = _ref_conv(gy, conv_w, (2, 3), (1, 1), (1, 2), 2)
     assert fwd.shape == x.shape
     np.testing.assert_allclose(float((y * gy).sum()), float((fwd * x).sum()), rtol=1e-10)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[-1] > 1 and c[1] == c[-1]], ids=str)
+def test_depthwise_channel_blocks(case, monkeypatch):
+    """The flat depthwise kernel walks channels in cache-sized blocks: one channel a block."""
+    from kiln.ndarray.ops import _depthwise
+    monkeypatch.setattr(_depthwise, "_BLOCK_BYTES", 1)
+    test_forward_matches_loops(case, np.float64)
+    test_gradients_are_adjoints(case)

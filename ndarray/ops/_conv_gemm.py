@@ -173,6 +173,8 @@ def conv_forward(xp, x, w, taps, g):
     if _per_sample(taps, n, g):  # (F, C) @ (N, C, P): no columns, no transposes
         y = xp.matmul(w.reshape(f, -1), x.reshape(n, x.shape[1], -1))
         return y.reshape((n, f) + taps.small)
+    if dw_.flat_ok(x, w, taps, g):
+        return dw_.forward_flat(xp, x, w, taps)
     cols = im2col(xp, x, taps).reshape(x.shape[1] * len(taps.taps), -1)
     y = _mm(xp, _weight_taps(w, taps), cols, g)
     return batch_major(xp, y.reshape((f, n) + taps.small))

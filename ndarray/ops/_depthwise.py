@@ -30,3 +30,49 @@ def data_grad(xp, gy, w, taps, big, c):
         part = g[(_ALL, _ALL, _ALL) + sm] * w3[:, :, kf].reshape((1, c, m) + (1,) * nsp)
         gx[(_ALL, _ALL) + bg] += part[:, :, 0] if m == 1 else part.sum(axis=2)
     return gx
+
+
+def flat_ok(x, w, taps, g):
+    """Whether ``forward_flat`` applies: 2-D, stride 1, one filter per channel, no negative
+    padding."""
+    return (x.ndim == 4 and g == x.shape[1] and w.shape[0] == g and w.shape[1] == 1
+            and taps.stride == (1, 1) and min(taps.pad) >= 0)
+
+
+# channels per block: the block's output and scratch stay in cache across the taps
+_BLOCK_BYTES = 1 << 20
+
+
+def forward_flat(xp, x, w, taps):
+    """Stride-1 depthwise 2-D convolution as per-tap multiply-adds on flattened rows.
+
+    The data is copied once into a zero-padded ``(N, C, Hp + 1, Wp)`` buffer; tap ``(i, j)``
+    is then the flat window ``[i*d*Wp + j*d, ... + OH*Wp)`` of every channel, so each
+    multiply-add runs over one long contiguous run instead of ``OH`` short rows. The output
+    is computed ``Wp`` wide and cropped to ``OW`` at the end.
+    """
+    n, c, h, wd = x.shape
+    (ph, pw), (dh, dw), (kh, kw) = taps.pad, taps.dilate, taps.kernel
+    oh, ow = taps.small
+    hp, wp = max(h + 2 * ph, oh + dh * (kh - 1)), max(wd + 2 * pw, ow + dw * (kw - 1))
+    xpad = xp.zeros((n, c, hp + 1, wp), x.dtype)
+    xpad[:, :, ph:ph + h, pw:pw + wd] = x
+    xf = xpad.reshape(n, c, -1)
+    length = oh * wp
+    y = xp.empty((n, c, length), x.dtype)
+    tmp = xp.empty_like(y)
+    w2 = w.reshape(c, kh * kw).astype(x.dtype, copy=False)
+    block = max(1, _BLOCK_BYTES // max(1, 2 * n * length * x.itemsize))
+    for c0 in range(0, c, block):
+        cs = slice(c0, min(c, c0 + block))
+        yb, tb, xb = y[:, cs], tmp[:, cs], xf[:, cs]
+        for t in range(kh * kw):
+            i, j = divmod(t, kw)
+            off = i * dh * wp + j * dw
+            wt = w2[cs, t].reshape(1, -1, 1)
+            if t == 0:
+                xp.multiply(xb[:, :, off:off + length], wt, out=yb)
+            else:
+                xp.multiply(xb[:, :, off:off + length], wt, out=tb)
+                yb += tb
+    return xp.ascontiguousarray(y.reshape(n, c, oh, wp)[:, :, :, :ow])
