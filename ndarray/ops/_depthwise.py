@@ -1,13 +1,17 @@
-"""Data gradient of a strided depthwise convolution (``weight (C*m, 1, *K)``), no col2im.
+"""Depthwise convolution kernels (``weight (C*m, 1, *K)``) that need no column buffer.
 
-Forward and weight gradient of a depthwise convolution run as the grouped GEMM
-(``_conv_gemm``: a ``(1, K) @ (K, N*O)`` product per channel, measured faster than a per-tap
-multiply-accumulate, whose short strided inner loops cost more than the im2col copies), and a
-stride-1 data gradient is the flipped-weight convolution. What is left is the strided data
-gradient, where the GEMM would be an outer product per channel followed by a col2im: here each
-kernel offset (tap) is one multiply-add of the output gradient into the shifted input range,
-``gx[..., o*s + tap*d - p] += w[c, tap] * gy[..., o]`` over the positions inside the data
-(``_conv_gemm.Taps``), in the C-contiguous ``(N, C, *S)`` layout.
+* ``forward_flat``: the stride-1 2-D forward (MobileNet's 3x3 depthwise layers, and through
+  the flipped weight their stride-1 data gradient). Per tap one multiply-add over flattened
+  padded rows: long contiguous runs, channels walked in cache-sized blocks. A per-tap
+  multiply-add over 2-D shifted views was slower than the im2col GEMM (an inner loop per short
+  output row); flattened, it beats it by skipping the 9x column buffer.
+* ``data_grad``: the strided data gradient, where the GEMM would be an outer product per
+  channel and a col2im: per tap ``gx[..., o*s + tap*d - p] += w[c, tap] * gy[..., o]`` over
+  the positions inside the data (``_conv_gemm.Taps``), in the ``(N, C, *S)`` layout.
+
+Everything else depthwise (strided forward, weight gradient, 1-D/3-D) runs as the grouped GEMM
+of ``_conv_gemm``: a ``(1, K) @ (K, N*O)`` product per channel, measured faster than per-tap
+multiply-adds there.
 """
 _ALL = slice(None)
 

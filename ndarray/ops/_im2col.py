@@ -1,9 +1,8 @@
 """Window geometry shared by convolution, deconvolution and pooling (numpy or cupy via ``xp``).
 
-* ``windows`` is im2col without a copy: a strided view ``(N, C, *out, *kernel)`` of the padded
-  input. ``tensordot`` then copies it once into the GEMM operand and runs one BLAS call.
-* ``col2im`` is the adjoint: it adds per-kernel-offset slabs back into the padded input. It loops
-  over the ``prod(kernel)`` offsets only; each step is one vectorised strided add.
+Attribute normalisation (``tup``, ``spatial``), output sizes, pooling geometry and the slicing
+helpers the numpy references and max-pool's second-order gather use. The kernels' im2col and
+col2im live in ``_conv_gemm`` (column buffer without padded copies).
 """
 import math
 
@@ -54,29 +53,10 @@ def pad(xp, x, begin, end, value=0):
     return xp.pad(x, widths, mode="constant", constant_values=value)
 
 
-def windows(xp, x, kernel, stride, dilate, out):
-    """Strided view ``(*lead, *out, *kernel)`` of ``x`` (already padded): no copy."""
-    nsp = len(kernel)
-    nl = x.ndim - nsp
-    st = x.strides
-    shape = x.shape[:nl] + tuple(out) + tuple(kernel)
-    strides = (st[:nl] + tuple(a * s for a, s in zip(st[nl:], stride))
-               + tuple(a * d for a, d in zip(st[nl:], dilate)))
-    return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
-
-
 def offset_slices(kidx, stride, dilate, out):
     """Slices of the padded input that kernel offset ``kidx`` touches, one per spatial axis."""
     return tuple(slice(k * d, k * d + s * (o - 1) + 1, s)
                  for k, d, s, o in zip(kidx, dilate, stride, out))
-
-
-def col2im(xp, slab, full_shape, kernel, stride, dilate, out, dtype):
-    """Sum ``slab(kidx)`` (shape ``(*lead, *out)``) into zeros ``full_shape`` at each offset."""
-    res = xp.zeros(full_shape, dtype)
-    for kidx in np.ndindex(*kernel):
-        res[(Ellipsis,) + offset_slices(kidx, stride, dilate, out)] += slab(kidx)
-    return res
 
 
 def crop(x, begin, size):
