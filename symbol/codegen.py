@@ -26,7 +26,12 @@ from .op_names import export_name
 
 
 class Compiled:
-    """A generated function ``fn(xp, *args) -> tuple`` plus its source and node table."""
+    """A generated function ``fn(xp, *args) -> tuple`` plus its source and node table.
+
+    ``peak_temporaries`` and ``static_bytes``: the memory plan's estimate of a call's memory
+    beyond its arguments (``memory_plan.MemoryPlan``)."""
+
+    peak_temporaries = static_bytes = 0
 
     def __init__(self, fn, source, line_nodes, arg_names):
         self.fn, self.source, self.line_nodes, self.arg_names = fn, source, line_nodes, arg_names
@@ -131,7 +136,9 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
     """
     plan = plan_graph(args, targets, static_alloc=static_xp is not None,
                       last_target_first=last_target_first, out_mask=out_mask)
-    return emit(plan, name, [node.name for node, _ in args], static_xp, op_hook)
+    compiled = emit(plan, name, [node.name for node, _ in args], static_xp, op_hook)
+    compiled.peak_temporaries, compiled.static_bytes = plan.peak_temporaries, plan.static_bytes
+    return compiled
 
 
 def emit(plan, name, arg_names, static_xp=None, op_hook=None):
@@ -191,7 +198,7 @@ def _step_line(step, in_vars, ns, plan, static_xp):
         expr, out_expr = step.fast
         if step.dest is not None:
             kind, target = step.dest
-            if kind == "static":
+            if kind == "static" and target not in ns:  # buffers are shared by same-size nodes
                 aval = plan.buffers[target]
                 ns[target] = static_xp.empty(aval.shape, aval.dtype)
             expr = out_expr.replace("{out}", target)

@@ -21,6 +21,8 @@ The result is plain data (``MemoryPlan``, ``Step``); ``codegen.emit`` turns it i
 """
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..base import OpError
 from . import fastpath
 from .graph import is_entry, topo_order
@@ -64,7 +66,9 @@ class MemoryPlan:
     (or may be views of) persistent buffers; ``copies``: ``(o<k>, var)`` results copied into
     the caller's buffer at the end; ``returns``: per target ``(how, name)`` with how one of
     ``"caller"`` (the buffer ``o<k>``), ``"owned"``, ``"check"`` (copied if it is or views a
-    persistent buffer) or ``"copy"`` (an argument or constant).
+    persistent buffer) or ``"copy"`` (an argument or constant). ``peak_temporaries``: the most
+    bytes of new arrays alive at once during a call (an estimate: a kernel's outputs count as
+    new arrays); with ``static_bytes`` it is the function's memory beyond its arguments.
     """
 
     n_args: int
@@ -74,6 +78,12 @@ class MemoryPlan:
     static: set = field(default_factory=set)
     copies: list = field(default_factory=list)
     returns: list = field(default_factory=list)
+    peak_temporaries: int = 0
+
+    @property
+    def static_bytes(self):
+        """Bytes of the persistent buffers (``static_alloc``), allocated once."""
+        return sum(_nbytes(a) for a in self.buffers.values())
 
     @property
     def order(self):
@@ -108,7 +118,33 @@ def plan_graph(args, targets, static_alloc=False, last_target_first=False, out_m
         plan.steps.append(_op_step(node, uses.get(idx, ()), state, plan))
         plan.steps[-1].background = node.id in beside
     _plan_results(plan, targets, state)
+    plan.peak_temporaries = _peak_temporaries(plan)
     return plan
+
+
+def _nbytes(aval):
+    return int(np.prod(aval.shape, dtype=np.int64)) * np.dtype(aval.dtype).itemsize
+
+
+def _peak_temporaries(plan):
+    """Replay the plan: the most bytes of new arrays (not views, not written into a dying
+    input, a persistent or the caller's buffer) alive at once."""
+    live, now, peak = {}, 0, 0
+    for step in plan.steps:
+        node = step.node
+        if node.kind != "op" or node.avals is None:
+            continue
+        new = step.fast is None or (step.dest is None and node.op.name not in fastpath.VIEWS)
+        if new:
+            for o, aval in zip(step.outs, node.avals):
+                live[o] = _nbytes(aval)
+                now += live[o]
+        elif step.dest is not None and step.dest[0] == "inplace":  # the buffer changes hands
+            live[step.outs[0]] = live.pop(step.dest[1], 0)
+        peak = max(peak, now)
+        for v in step.dead:
+            now -= live.pop(v, 0)
+    return peak
 
 
 class _PlanState:
@@ -118,6 +154,40 @@ class _PlanState:
         self.var_of, self.keep, self.into, self.static_alloc = var_of, keep, into, static_alloc
         self.fresh = set()    # temporaries known to own their buffer (safe to overwrite)
         self.written = set()  # target entries computed right in the caller's buffer
+        self.owner = {}       # variable -> the persistent buffers it is (or may view)
+        self.users = {}       # persistent buffer -> the live variables that may view it
+        self.free = {}        # (shape, dtype) -> persistent buffers no live variable views
+
+    def bind(self, var, bufs):
+        """``var`` is (or may view) the persistent buffers ``bufs``."""
+        if bufs:
+            self.owner[var] = frozenset(bufs) | self.owner.get(var, frozenset())
+            for b in bufs:
+                self.users.setdefault(b, set()).add(var)
+
+    def release(self, var, plan):
+        """``var`` died: a buffer no live variable views is free for a later node."""
+        for b in self.owner.pop(var, ()):
+            users = self.users[b]
+            users.discard(var)
+            if not users:
+                aval = plan.buffers[b]
+                self.free.setdefault(_buffer_key(aval), []).append(b)
+
+    def buffer_for(self, node, plan):
+        """A persistent buffer for ``node``'s output: a free one of its shape and dtype (its
+        last viewer died), else a new one."""
+        aval = node.avals[0]
+        free = self.free.get(_buffer_key(aval))
+        if free:
+            return free.pop()
+        buf = f"_buf{node.id}"
+        plan.buffers[buf] = aval
+        return buf
+
+
+def _buffer_key(aval):
+    return tuple(aval.shape), np.dtype(aval.dtype).str
 
 
 def _op_step(node, dying, state, plan):
@@ -130,15 +200,21 @@ def _op_step(node, dying, state, plan):
     step = Step(node, ins, outs, dead=[v for v in dying if v.startswith("t")])
     step.fast = fastpath.emit(node, [_aval(i) if is_entry(i) else i for i in node.inputs])
     if step.fast is None:  # the kernel: it may return a view of a static input
-        if any(isinstance(v, str) and v in static for v in ins):
+        viewed = [v for v in ins if isinstance(v, str) and v in static]
+        if viewed:
             static.update(outs)
-        return step
-    step.dest = _destination(node, ins, outs[0], step.fast[1], dying, state, plan)
-    first = ins[0] if ins else None
-    if node.op.name not in fastpath.VIEWS:
-        state.fresh.add(outs[0])
-    elif isinstance(first, str) and first in static:
-        static.add(outs[0])  # a view of a static buffer is as volatile as the buffer
+            for o in outs:
+                state.bind(o, set().union(*(state.owner.get(v, ()) for v in viewed)))
+    else:
+        step.dest = _destination(node, ins, outs[0], step.fast[1], dying, state, plan)
+        first = ins[0] if ins else None
+        if node.op.name not in fastpath.VIEWS:
+            state.fresh.add(outs[0])
+        elif isinstance(first, str) and first in static:
+            static.add(outs[0])  # a view of a static buffer is as volatile as the buffer
+            state.bind(outs[0], state.owner.get(first, ()))
+    for v in step.dead:
+        state.release(v, plan)
     return step
 
 
@@ -159,11 +235,12 @@ def _destination(node, ins, out, out_expr, dying, state, plan):
                 and fastpath.can_overwrite(node, _aval(first), node.avals[0])):
             if v in static:
                 static.add(out)
+                state.bind(out, state.owner.get(v, ()))
             return ("inplace", v)
     if state.static_alloc and not escapes:
-        buf = f"_buf{node.id}"
-        plan.buffers[buf] = node.avals[0]
+        buf = state.buffer_for(node, plan)
         static.add(out)
+        state.bind(out, {buf})
         return ("static", buf)
     return None
 

@@ -143,3 +143,65 @@ def test_the_emitted_function_follows_the_plan():
             assert f"del {', '.join(step.dead)}" in compiled.source
     v = np.arange(6, dtype=np.float32).reshape(2, 3) / 6
     np.testing.assert_allclose(compiled(np, v)[0], np.tanh(np.exp(v)) * np.exp(v), rtol=1e-6)
+
+
+def _static_aliases(plan):
+    """Per step: the buffer each static variable lives in (recomputed from the plan alone)."""
+    from kiln.symbol import fastpath
+    buf_of = {}
+    for step in plan.steps:
+        if step.node.kind != "op":
+            continue
+        if step.dest is not None and step.dest[0] == "static":
+            buf_of[step.outs[0]] = {step.dest[1]}
+        elif step.dest is not None and step.dest[0] == "inplace":
+            buf_of[step.outs[0]] = set(buf_of.get(step.dest[1], ()))
+        elif step.fast is None or step.node.op.name in fastpath.VIEWS:
+            viewed = set().union(*(buf_of.get(v, set()) for v in _reads(step)))
+            for o in step.outs:
+                buf_of[o] = set(viewed)
+    return buf_of
+
+
+def test_static_buffers_are_shared_only_between_disjoint_lifetimes():
+    x = _x((4, 5))
+    a = sym.exp(x)
+    b = sym.tanh(a)
+    c = sym.sin(b) + a                     # a lives across b and c
+    d = sym.cos(sym.reshape(c, (5, 4)))    # a view of c's buffer, then another shape
+    e = sym.exp(sym.sigmoid(sym.reshape(d, (4, 5)))) * b
+    out = sym.softmax(e) + sym.sum(e, axis=1, keepdims=True)
+    plan = plan_graph(_entries(x), _entries(out), static_alloc=True)
+    _check_liveness(plan)
+    writes = [s for s in plan.steps if s.dest is not None and s.dest[0] == "static"]
+    assert len(plan.buffers) < len(writes), "no buffer was reused"
+    buf_of = _static_aliases(plan)
+    live = {}
+    for k, step in enumerate(plan.steps):
+        if step.dest is not None and step.dest[0] == "static":
+            readers = [v for v, b in buf_of.items() if step.dest[1] in b and v in live]
+            later = {v for s in plan.steps[k:] for v in _reads(s)}
+            assert not (set(readers) & later), (step.node.name, readers)
+        for o in step.outs:
+            live[o] = k
+        for v in step.dead:
+            live.pop(v, None)
+    static = compile_graph(_entries(x), _entries(out), static_xp=np)
+    plain = compile_graph(_entries(x), _entries(out))
+    for seed in range(2):  # the second call runs over the buffers the first left behind
+        xs = np.random.default_rng(seed).standard_normal((4, 5)).astype(np.float32)
+        np.testing.assert_array_equal(static(np, xs)[0], plain(np, xs)[0])
+
+
+def test_peak_temporaries_replays_the_plan():
+    x = _x((4, 5))                          # float32: 80 bytes per (4, 5) array
+    a = sym.exp(x)                          # new: 80
+    b = sym.tanh(a)                         # into a's buffer (a dies here): still 80
+    out = sym.sum(b * sym.sin(b), axis=1)   # sin: +80, the product into sin's: 160; sum +16
+    plan = plan_graph(_entries(x), _entries(out))
+    assert plan.peak_temporaries == 160
+    assert plan.static_bytes == 0
+    static = plan_graph(_entries(x), _entries(out), static_alloc=True)
+    assert static.static_bytes == 80 * len(static.buffers) and static.buffers
+    compiled = compile_graph(_entries(x), _entries(out))
+    assert compiled.peak_temporaries == 160
