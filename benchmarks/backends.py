@@ -1,0 +1,172 @@
+"""Executors side by side: kiln's numpy executor, ``hybridize(backend='onnxruntime')`` and
+onnxruntime standalone on kiln's own ONNX export.
+
+* W2: MLP 784-256-256-10, batch 64: inference, and a training step (softmax cross-entropy, SGD
+  lr 0.1 through ``gluon.Trainer``).
+* W3: ResNet-18 v1 (1000 classes) at 32x3x32x32: inference, and a training step (SGD momentum
+  0.9).
+
+Standalone onnxruntime runs the file ``export_onnx`` writes (BatchNorm folded, weights as
+initializers) with the same session options as the backend (onnxruntime's defaults); it has no
+training step. Each round calls every variant once, in turn, so that the shared machine's load
+hits all alike; the table gives per-call medians and the backend's ratios, computed within the
+run. First call: trace, compile and (for the backend) session build, in a fresh block.
+
+Usage: ``python benchmarks/backends.py [--no-write] [--calls N]``.
+"""
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+
+import kiln as kl
+import numpy as np
+import onnxruntime as ort
+from kiln import autograd, gluon, nd
+from kiln.gluon.model_zoo import vision
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hybridize import write_section  # noqa: E402
+
+SECTION = "## Executors: numpy vs onnxruntime (benchmarks/backends.py)"
+
+
+def mlp():
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Dense(256, activation="relu"), gluon.nn.Dense(256, activation="relu"),
+            gluon.nn.Dense(10))
+    return net
+
+
+def resnet():
+    return vision.resnet18_v1(classes=1000)
+
+
+def _net(make, x, backend):
+    kl.random.seed(0)
+    net = make()
+    net.initialize(kl.init.Xavier())
+    net(x)
+    t = time.perf_counter()
+    net.hybridize(backend=backend)
+    net(x).asnumpy()
+    return net, time.perf_counter() - t
+
+
+def _step_fn(net, x, y, momentum):
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    opts = {"learning_rate": 0.1, **({"momentum": momentum} if momentum else {})}
+    trainer = gluon.Trainer(net.collect_params(), "sgd", opts)
+
+    def step():
+        with autograd.record():
+            loss = loss_fn(net(x), y)
+        loss.backward()
+        trainer.step(x.shape[0])
+        return loss
+    return step
+
+
+def _first_train_call(step):
+    t = time.perf_counter()
+    step().asnumpy()
+    return time.perf_counter() - t
+
+
+def workload(make, shape, momentum, calls):
+    """Medians (ms) per variant for inference and the training step, and first-call times."""
+    rng = np.random.default_rng(0)
+    x = nd.array(rng.standard_normal(shape).astype(np.float32))
+    y = nd.array(rng.integers(0, 10, shape[0]).astype(np.float32))
+    ref, first_np = _net(make, x, None)
+    onx, first_ort = _net(make, x, "onnxruntime")
+    path = os.path.join(tempfile.mkdtemp(), "model.onnx")
+    ref.export_onnx(path, x)
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    feed = {sess.get_inputs()[0].name: x.asnumpy()}
+    np.testing.assert_allclose(onx(x).asnumpy(), sess.run(None, feed)[0], rtol=1e-3, atol=1e-4)
+    infer = {"numpy": lambda: ref(x).asnumpy(), "onnxruntime backend": lambda: onx(x).asnumpy(),
+             "onnxruntime standalone": lambda: sess.run(None, feed)}
+    res = {"infer": _interleaved(infer, calls)}
+    steps = {"numpy": _step_fn(ref, x, y, momentum), "onnxruntime backend":
+             _step_fn(onx, x, y, momentum)}
+    first = {"numpy": (first_np, _first_train_call(steps["numpy"])),
+             "onnxruntime backend": (first_ort, _first_train_call(steps["onnxruntime backend"]))}
+    res["train"] = _interleaved({k: (lambda s=s: s().asnumpy()) for k, s in steps.items()},
+                                max(calls // 2, 5))
+    res["first"] = first
+    res["plan"] = sorted(set(onx.backend_plan()))
+    return res
+
+
+def _interleaved(fns, calls):
+    for f in fns.values():  # warm
+        f()
+    times = {k: [] for k in fns}
+    for _ in range(calls):
+        for k, f in fns.items():
+            t = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t)
+    return {k: (float(np.median(v)) * 1e3, float(np.percentile(v, 10)) * 1e3,
+                float(np.percentile(v, 90)) * 1e3) for k, v in times.items()}
+
+
+def _row(name, r):
+    num, be = r["numpy"][0], r["onnxruntime backend"][0]
+    sa = r.get("onnxruntime standalone")
+    cells = [f"{num:.2f}", f"{be:.2f}", f"{sa[0]:.2f}" if sa else "-", f"{num / be:.2f}",
+             f"{be / sa[0]:.2f}" if sa else "-"]
+    spread = "; ".join(f"{k.split()[-1]} {v[1]:.2f}-{v[2]:.2f}" for k, v in r.items())
+    return f"| {name} | " + " | ".join(cells) + f" | {spread} |"
+
+
+def table(results, calls):
+    lines = [SECTION, "",
+             f"Machine: {platform.machine()}, {os.cpu_count()} cores; Python "
+             f"{platform.python_version()}, numpy {np.__version__}, onnxruntime "
+             f"{ort.__version__}, kiln {getattr(kl, '__version__', '?')}. Milliseconds per "
+             f"call, medians of {calls} inference calls and {max(calls // 2, 5)} training "
+             "steps per variant, interleaved call by call (10th-90th percentiles in the last "
+             "column). Backend and standalone use onnxruntime's default session options.", "",
+             "| workload | numpy executor | onnxruntime backend | onnxruntime standalone | "
+             "numpy / backend | backend / standalone | spread (p10-p90) |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for label, res in results:
+        lines.append(_row(f"{label} inference", res["infer"]))
+        lines.append(_row(f"{label} training step", res["train"]))
+    lines += ["", "First calls (seconds; inference: trace, compile, session build; training: "
+              "the first recorded step, which traces and compiles the training graphs):", ""]
+    for label, res in results:
+        f = res["first"]
+        lines.append(f"- {label}: numpy {f['numpy'][0]:.3f} / {f['numpy'][1]:.3f}, onnxruntime "
+                     f"backend {f['onnxruntime backend'][0]:.3f} / "
+                     f"{f['onnxruntime backend'][1]:.3f}; graphs: "
+                     + ", ".join(f"{n} {w}" for n, w in res["plan"]))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument("--only", choices=["mlp", "resnet"])
+    args = parser.parse_args(argv)
+    results = []
+    if args.only != "resnet":
+        results.append(("W2 MLP", workload(mlp, (64, 784), 0.0, args.calls)))
+    if args.only != "mlp":
+        results.append(("W3 ResNet-18", workload(resnet, (32, 3, 32, 32), 0.9,
+                                                 max(args.calls // 5, 10))))
+    text = table(results, args.calls)
+    print(text)
+    if not args.no_write:
+        write_section(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
