@@ -254,10 +254,18 @@ def optimize(targets, xp, fuse_ops=False):
     (compiled graphs) also fuses op chains into internal ops. CSE before folding merges
     identical creation ops (``ones((100, 100))`` in a loop) into one constant: folding first
     gave each its own array, and a hundred copies of a weight do not stay in cache."""
-    targets = simplify(targets)
-    targets = cse(targets)
-    targets = fold_constants(targets, xp)
-    targets = cse(targets)
+    targets = cse(simplify(targets))
+    folded = fold_constants(targets, xp)
+    changed = not _same_entries(folded, targets)
+    targets = cse(folded) if changed else folded
     if fuse_ops:
-        targets = fuse(targets)
-    return simplify(targets)
+        fused = fuse(targets)
+        changed = changed or not _same_entries(fused, targets)
+        targets = fused
+    # a pass that changed nothing returns the very same nodes; simplify, CSE and fusion
+    # create nothing the first simplify would not have removed, folding does (x * c -> x * 1)
+    return simplify(targets) if changed else targets
+
+
+def _same_entries(a, b):
+    return len(a) == len(b) and all(x[0] is y[0] and x[1] == y[1] for x, y in zip(a, b))
