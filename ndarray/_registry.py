@@ -14,9 +14,9 @@ An op is defined once with its facets (see docs/architecture.md):
   must hold for the op to be defined (sequence lengths within the time axis); the export's
   verification draws its random inputs there, read through ``value_ranges(op, avals, attrs)``.
 
-* ``overlap``: a compute-bound kernel (a matrix product) that a compiled function may run on a
-  worker thread when nothing after it reads its result (a weight's gradient), beside the next
-  ``serial`` kernel; ``serial``: a kernel that keeps one core busy (an RNN's step loop) and so
+* ``overlap``: a kernel (a matrix product, a sum) that a compiled function may run on a worker
+  thread when nothing after it reads its result (a weight's or a bias's gradient), beside the
+  next ``serial`` kernel; ``serial``: a kernel that keeps one core busy (an RNN's step loop) and so
   leaves the others to such work (``symbol/memory_plan.py``).
 
 ``invoke`` runs the kernel eagerly (recording a tape node while autograd records), or hands the

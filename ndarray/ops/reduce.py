@@ -219,7 +219,7 @@ def _with_nans(*shape):
 
 sum = _register_reduce(  # noqa: A001 - MXNet's name
     "sum", _make_kernel("sum"), _sum_grad, _reduce_onnx("ReduceSum"), _ref(np.sum),
-    _samples(), True, aliases=("sum_axis",),
+    _samples(), True, aliases=("sum_axis",), overlap=True,
     doc="Sum over ``axis`` (all by default; shape (1,) when nothing is left).\n\n"
         "    >>> nd.sum(nd.ones((2, 3)), axis=1)  # [3. 3.], shape (2,)")
 mean = _register_reduce(
