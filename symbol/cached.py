@@ -399,13 +399,23 @@ class TrainGraph:
         sx = entry.static_xp
         self.forward = entry.compile(entry.args, outs + saved, name="forward_train",
                                      static_xp=sx, op_hook=entry.op_hook)
-        self.backward = entry.compile(entry.args + saved + heads, gtargets, name="backward",
-                                      static_xp=sx, last_target_first=True)
         # variants writing gradients straight into .grad buffers (chain path), by mask
         self._bw_args, self._gtargets, self._into = entry.args + saved + heads, gtargets, {}
+        self._backward = None
         self.grad_avals = [n.avals[i] for n, i in gtargets]
         self.n_out = n_out
         self.out_avals = [n.avals[i] for n, i in entry.outputs]
+
+    @property
+    def backward(self):
+        """The compiled backward returning new gradient arrays, compiled on first use: the
+        usual ``loss.backward()`` (the engine's chain path) runs ``backward_into`` instead,
+        so a training graph's first call compiles one backward, not two."""
+        if self._backward is None:
+            self._backward = self.entry.compile(
+                self._bw_args, self._gtargets, name="backward", static_xp=self.entry.static_xp,
+                last_target_first=True)
+        return self._backward
 
     def backward_into(self, mask):
         """The backward that writes the gradients marked in ``mask`` into buffers passed
