@@ -19,7 +19,7 @@ import numpy as np
 from ..base import OpError
 from ..ndarray._blas import threads as blas_threads
 from ..ndarray._parallel import _Done, background
-from ..ndarray.ops._xp import relu, relu_backward
+from ..ndarray.ops._xp import add_into, relu, relu_backward
 from .graph import is_entry
 from .memory_plan import Lit, plan_graph
 from .op_names import export_name
@@ -145,6 +145,7 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None):
     """The ``Compiled`` function of a ``MemoryPlan``: one line per step, ``del`` after last
     uses, persistent buffers (``plan.buffers``) allocated with ``static_xp``."""
     ns = {"_partial": functools.partial, "_relu": relu, "_relu_bwd": relu_backward,
+          "_add_into": add_into,
           "_beside": run_beside}
     masked = plan.masked
     lines = [f"def {name}(xp{''.join(f', a{k}' for k in range(plan.n_args))}"

@@ -66,7 +66,8 @@ def _fully_connected(ins, attrs, out):
         return None
     if attrs.get("no_bias") or len(ins) < 3 or ins[2] is None:
         return ("xp.matmul({0}, {1}.T)", "xp.matmul({0}, {1}.T, out={out})")
-    return ("xp.add(xp.matmul({0}, {1}.T), {2})",
+    # _add_into: ndarray/ops/_xp.add_into, the bias added in the product's own new buffer
+    return ("_add_into(xp.matmul({0}, {1}.T), {2})",
             "xp.add(xp.matmul({0}, {1}.T, out={out}), {2}, out={out})")
 
 

@@ -94,3 +94,15 @@ def relu_backward(xp, g, y, out=None):
             return res
     mask = xp.greater(y, 0)
     return xp.multiply(g, mask) if out is None else xp.multiply(g, mask, out=out)
+
+
+def add_into(a, b):
+    """``a + b`` written into ``a`` (a fresh product the caller owns): a Dense layer's bias
+    added to its matrix product without a second output-sized array.
+
+    Example::
+
+        >>> add_into(x @ w.T, bias)   # the product's buffer now holds the sum
+    """
+    a += b
+    return a
