@@ -20,7 +20,6 @@ table gives the median over rounds of each variant's median and the ratios withi
 Usage: ``python benchmarks/models.py [--no-write] [--rounds R] [--calls N] [--only W2|W3]``.
 """
 import argparse
-import gc
 import json
 import os
 import platform
@@ -198,25 +197,18 @@ def run_mxnet(workload, mode, calls):
 
 
 # ---- one variant in this (fresh) process --------------------------------------------------------
-def _status_kb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return None
-
-
 def _step_rss(step):
-    """Growth of the resident set during one step, MB (peak reset through clear_refs)."""
-    try:
-        gc.collect()
-        before = _status_kb("VmRSS")
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        step()
-        return (_status_kb("VmHWM") - before) / 1024
-    except (OSError, TypeError):
-        return None
+    """Growth of the resident set during one step, MB (benchmarks/sequence.py's measure)."""
+    sys.path.insert(0, HERE)
+    from sequence import rss_peak_growth
+    grown = rss_peak_growth(step)
+    return None if grown is None else grown / 2**20
+
+
+def _peak_rss():
+    sys.path.insert(0, HERE)
+    from sequence import _status_kb
+    return (_status_kb("VmHWM") or 0) / 1024
 
 
 def child(workload, mode, variant, calls):
@@ -241,7 +233,7 @@ def child(workload, mode, variant, calls):
         times.append(time.perf_counter() - t)
     return {"median": float(np.median(times)) * 1e3, "p10": float(np.percentile(times, 10)) * 1e3,
             "p90": float(np.percentile(times, 90)) * 1e3, "first": first * 1e3,
-            "step_rss": _step_rss(step), "peak_rss": (_status_kb("VmHWM") or 0) / 1024}
+            "step_rss": _step_rss(step), "peak_rss": _peak_rss()}
 
 
 def spawn(workload, mode, variant, calls):
@@ -289,47 +281,43 @@ def _ratio(a, b):
     return f"{a['median'] / b['median']:.2f}" if a and b else "-"
 
 
+def _rows(summ, workloads, cell):
+    """One table row per workload and mode, one ``cell(summary)`` per variant."""
+    rows = []
+    for w in workloads:
+        for mode in ("infer", "train"):
+            cells = [cell(summ.get((w, mode, v))) for v in VARIANTS]
+            label = f"{w} {'inference' if mode == 'infer' else 'training step'}"
+            rows.append(f"| {label} | " + " | ".join(c or "-" for c in cells) + " |")
+    return rows
+
+
 def table(results, rounds, calls, workloads):
+    head = ["| workload | " + " | ".join(VARIANTS) + " |", "|---|" + "---:|" * len(VARIANTS)]
+    summ = {k: summarize(v) for k, v in results.items()}
     lines = [SECTION, "", _machine(), "",
              f"Milliseconds per call: median over {rounds} rounds of each fresh process's "
              f"median of {calls} calls ({max(calls // 3, 5)} for the ResNet-18 training step), "
              "range of the round medians in brackets. First call: the first call after "
-             "hybridize (trace, passes, code generation or session build, and the call).", "",
-             "| workload | " + " | ".join(VARIANTS) + " |", "|---|" + "---:|" * len(VARIANTS)]
-    summ = {k: summarize(v) for k, v in results.items()}
-    for w in workloads:
-        for mode in ("infer", "train"):
-            cells = []
-            for v in VARIANTS:
-                s = summ.get((w, mode, v))
-                cells.append("-" if s is None else
-                             f"{s['median']:.2f} [{s['lo']:.2f}-{s['hi']:.2f}]")
-            label = f"{w} {'inference' if mode == 'infer' else 'training step'}"
-            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+             "hybridize (trace, passes, code generation or session build, and the call).", ""]
+    lines += head + _rows(summ, workloads, lambda s: s and
+                          f"{s['median']:.2f} [{s['lo']:.2f}-{s['hi']:.2f}]")
     lines += ["", "Ratios within the run (lower is better for kiln):", "",
               "| workload | numpy / PyTorch | onnxruntime backend / PyTorch | "
               "onnxruntime backend / standalone | static_alloc / plain | numpy / MXNet |",
               "|---|---:|---:|---:|---:|---:|"]
+    pairs = [("kiln numpy", "PyTorch eager"), ("kiln onnxruntime", "PyTorch eager"),
+             ("kiln onnxruntime", "onnxruntime standalone"),
+             ("kiln numpy static_alloc", "kiln numpy"), ("kiln numpy", "MXNet 1.9")]
     for w in workloads:
         for mode in ("infer", "train"):
             g = {v: summ.get((w, mode, v)) for v in VARIANTS}
-            lines.append(
-                f"| {w} {mode} | {_ratio(g['kiln numpy'], g['PyTorch eager'])} | "
-                f"{_ratio(g['kiln onnxruntime'], g['PyTorch eager'])} | "
-                f"{_ratio(g['kiln onnxruntime'], g['onnxruntime standalone'])} | "
-                f"{_ratio(g['kiln numpy static_alloc'], g['kiln numpy'])} | "
-                f"{_ratio(g['kiln numpy'], g['MXNet 1.9'])} |")
+            lines.append(f"| {w} {mode} | " +
+                         " | ".join(_ratio(g[a], g[b]) for a, b in pairs) + " |")
     lines += ["", "First call (ms) / process peak RSS (MB, imports included) / growth of the "
-              "resident set during one step (MB):", "",
-              "| workload | " + " | ".join(VARIANTS) + " |", "|---|" + "---:|" * len(VARIANTS)]
-    for w in workloads:
-        for mode in ("infer", "train"):
-            cells = []
-            for v in VARIANTS:
-                s = summ.get((w, mode, v))
-                cells.append("-" if s is None else
-                             f"{s['first']:.0f} / {s['peak_rss']:.0f} / {s['step_rss']:.0f}")
-            lines.append(f"| {w} {mode} | " + " | ".join(cells) + " |")
+              "resident set during one step (MB):", ""]
+    lines += head + _rows(summ, workloads, lambda s: s and
+                          f"{s['first']:.0f} / {s['peak_rss']:.0f} / {s['step_rss']:.0f}")
     return "\n".join(lines) + "\n"
 
 
