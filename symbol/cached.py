@@ -294,10 +294,18 @@ class GraphEntry:
         self.static_xp = self.xp if flags.get("static_alloc") else None
         hook = flags.get("op_hook")
         self.op_hook = None if hook is None else (hook[0], hook[1], ctx)
-        self.forward = self.compile(self.args, self.graph, name="forward",
-                                    static_xp=self.static_xp, op_hook=self.op_hook,
-                                    params=self.params)
+        self._forward = None
         self.train = {}
+
+    @property
+    def forward(self):
+        """The compiled inference forward, compiled on first use (a training call runs
+        ``TrainGraph.forward`` instead)."""
+        if self._forward is None:
+            self._forward = self.compile(self.args, self.graph, name="forward",
+                                         static_xp=self.static_xp, op_hook=self.op_hook,
+                                         params=self.params)
+        return self._forward
 
     def compile(self, args, targets, **kw):
         """``compile_graph`` through this block's executor (``hybridize(backend=...)``: the
