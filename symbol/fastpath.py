@@ -68,7 +68,7 @@ def _fully_connected(ins, attrs, out):
         return ("xp.matmul({0}, {1}.T)", "xp.matmul({0}, {1}.T, out={out})")
     # _add_into: ndarray/ops/_xp.add_into, the bias added in the product's own new buffer
     return ("_add_into(xp.matmul({0}, {1}.T), {2})",
-            "xp.add(xp.matmul({0}, {1}.T, out={out}), {2}, out={out})")
+            "_add_into(xp.matmul({0}, {1}.T, out={out}), {2})")
 
 
 def _sum(ins, attrs, out):

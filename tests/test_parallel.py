@@ -202,3 +202,15 @@ def test_rnn_is_the_same_on_any_thread_count(monkeypatch, case):
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_bias_added_in_row_blocks_equals_numpy(monkeypatch, threads):
+    from kiln.ndarray.ops._xp import add_into
+    monkeypatch.setenv("KILN_THREADS", threads)
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((97, 6000)).astype(np.float32)   # above MIN_SPLIT elements
+    b = rng.standard_normal(6000).astype(np.float32)
+    want = a + b
+    assert add_into(a, b) is a
+    np.testing.assert_array_equal(a, want)

@@ -3,6 +3,8 @@ import math
 
 import numpy as np
 
+from .._parallel import MIN_SPLIT, split_rows
+
 _SCIPY_ERF = []  # [scipy's erf or None], looked up on first use: importing scipy.special
                  # costs a third of a second, which `import kiln` should not pay
 
@@ -97,12 +99,16 @@ def relu_backward(xp, g, y, out=None):
 
 
 def add_into(a, b):
-    """``a + b`` written into ``a`` (a fresh product the caller owns): a Dense layer's bias
-    added to its matrix product without a second output-sized array.
+    """``a + b`` written into ``a`` (a product the caller owns): a Dense layer's bias added to
+    its matrix product without a second output-sized array; a large numpy product's rows are
+    split across the cores (``_parallel.split_rows``: numpy adds on one core).
 
     Example::
 
         >>> add_into(x @ w.T, bias)   # the product's buffer now holds the sum
     """
+    if type(a) is np.ndarray and a.ndim == 2 and a.size >= MIN_SPLIT:
+        split_rows(lambda lo, hi: np.add(a[lo:hi], b, out=a[lo:hi]), a.shape[0], a.size)
+        return a
     a += b
     return a
