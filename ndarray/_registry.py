@@ -18,6 +18,9 @@ An op is defined once with its facets (see docs/architecture.md):
   thread when nothing after it reads its result (a weight's or a bias's gradient), beside the
   next ``serial`` kernel; ``serial``: a kernel that keeps one core busy (an RNN's step loop) and so
   leaves the others to such work (``symbol/memory_plan.py``).
+* ``out_arg``: the kernel takes ``out=``, an array of its (single) output's shape and dtype that
+  it overwrites whole: a compiled backward then writes that gradient straight into the
+  parameter's ``.grad`` buffer, with no temporary of the gradient's size and no copy.
 
 ``invoke`` runs the kernel eagerly (recording a tape node while autograd records), or hands the
 call to the tracer installed by ``hybridize`` when an input is a traced symbol.
@@ -114,10 +117,11 @@ class Op:
                  onnx=None, samples=(), ref=None, num_outputs=1, save_outputs=False,
                  second_order=False, no_grad=None, no_onnx=None, no_ref=None, uses_mode=False,
                  mutates=(), random=False, ignored=(), doc=None, aliases=(), places=False,
-                 param_shapes=None, value_ranges=None, overlap=False, serial=False):
+                 param_shapes=None, value_ranges=None, overlap=False, serial=False,
+                 out_arg=False):
         self.name, self.kernel, self.infer, self.grad, self.onnx = name, kernel, infer, grad, onnx
         self.param_shapes, self.value_ranges = param_shapes, value_ranges
-        self.overlap, self.serial = overlap, serial
+        self.overlap, self.serial, self.out_arg = overlap, serial, out_arg
         self.inputs = tuple(inputs)
         self.variadic = bool(self.inputs) and self.inputs[-1].startswith("*")
         self.attrs = dict(attrs or {})

@@ -208,6 +208,8 @@ def _step_line(step, in_vars, ns, plan, static_xp):
     ns[kname] = functools.partial(node.op.kernel, **node.attrs) if node.attrs \
         else node.op.kernel
     ins = ", ".join(in_vars)
+    if step.dest is not None:  # a kernel with out= (facet out_arg) into the caller's buffer
+        ins += f", out={step.dest[1]}"
     lhs = outs[0] if len(outs) == 1 else ", ".join(outs) + ", *_"
     return f"    {lhs} = {kname}(xp{', ' if ins else ''}{ins}){comment}"
 

@@ -134,7 +134,7 @@ def _peak_temporaries(plan):
         node = step.node
         if node.kind != "op" or node.avals is None:
             continue
-        new = step.fast is None or (step.dest is None and node.op.name not in fastpath.VIEWS)
+        new = step.dest is None and (step.fast is None or node.op.name not in fastpath.VIEWS)
         if new:
             for o, aval in zip(step.outs, node.avals):
                 live[o] = _nbytes(aval)
@@ -200,6 +200,10 @@ def _op_step(node, dying, state, plan):
     step = Step(node, ins, outs, dead=[v for v in dying if v.startswith("t")])
     step.fast = fastpath.emit(node, [_aval(i) if is_entry(i) else i for i in node.inputs])
     if step.fast is None:  # the kernel: it may return a view of a static input
+        key = (node.id, 0)
+        if node.op.out_arg and n_out == 1 and key in state.into:
+            state.written.add(key)
+            step.dest = ("caller", state.into[key])  # it writes into the caller's buffer
         viewed = [v for v in ins if isinstance(v, str) and v in static]
         if viewed:
             static.update(outs)

@@ -247,6 +247,33 @@ def test_chain_backward_computes_gradients_in_the_grad_buffers():
     assert "out=o" in variant.source
 
 
+def test_embedding_gradient_is_scattered_into_its_grad_buffer():
+    """A kernel with the out_arg facet (Embedding's weight gradient) writes the .grad buffer
+    itself: no gradient-sized temporary, no copy; the gradient equals the eager one."""
+    grads = []
+    for hybrid in (False, True):
+        net = gluon.nn.HybridSequential()
+        net.add(gluon.nn.Embedding(7, 3), gluon.nn.Dense(2, flatten=False, in_units=3))
+        net.initialize()
+        for p in net.collect_params().values():
+            p.set_data(nd.array(np.random.default_rng(p.shape[0]).uniform(-1, 1, p.shape)))
+        if hybrid:
+            net.hybridize()
+        x = nd.array([[1, 3, 3], [6, 0, 1]])
+        for _ in range(2):
+            with autograd.record():
+                y = net(x)
+            y.backward(nd.array(np.arange(12.0).reshape(2, 3, 2)))
+        grads.append(net[0].weight.grad().asnumpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-6)
+    assert (grads[1][[2, 4, 5]] == 0).all() and (grads[1][[0, 1, 3, 6]] != 0).all()
+    entry = list(net._cached_op.entries.values())[-1]
+    (train,) = entry.train.values()
+    (variant,) = train._into.values()
+    line = next(s for s in variant.source.splitlines() if "_embedding_weight_grad" in s)
+    assert "out=o0" in line and "o0[...]" not in variant.source
+
+
 def _infer(targets, values):
     """Give the nodes of a small symbol graph their avals (as tracing does)."""
     from kiln.ndarray._registry import Aval

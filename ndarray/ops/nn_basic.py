@@ -298,10 +298,13 @@ embedding = register(
     """)
 
 
-def _scatter_add_kernel(xp, data, ograd, input_dim):
+def _scatter_add_kernel(xp, data, ograd, input_dim, out=None):
     idx = _indices(xp, data, input_dim).reshape(-1)
     rows = ograd.reshape(idx.shape[0], ograd.shape[-1])   # not -1: an empty batch too
-    out = xp.zeros((int(input_dim), rows.shape[1]), ograd.dtype)
+    if out is None:
+        out = xp.zeros((int(input_dim), rows.shape[1]), ograd.dtype)
+    else:  # the .grad buffer (facet out_arg): cleared, then scattered into
+        out.fill(0)
     return scatter_rows(xp, out, idx, rows)
 
 
@@ -329,7 +332,7 @@ _embedding_weight_grad = register(
     infer=lambda d, og, input_dim: Aval((int(input_dim), int(og.shape[-1])), np.dtype(og.dtype)),
     grad=lambda i, o, g, input_dim: (None, F.embedding(
         i[0], g[0], input_dim=input_dim, output_dim=int(g[0].shape[-1]))),
-    onnx=_scatter_add_onnx, ref=_scatter_add_ref, second_order=True,
+    onnx=_scatter_add_onnx, ref=_scatter_add_ref, second_order=True, out_arg=True,
     samples=[Sample(np.array([[0.0, 2, 2], [2, 3, 0]]), rnd(2, 3, 2), input_dim=4, wrt=[1])],
     doc="Embedding's weight gradient: rows of ``ograd`` scatter-added at ``data``'s indices.")
 
