@@ -19,6 +19,7 @@ copied on return, so the caller owns every result.
 
 The result is plain data (``MemoryPlan``, ``Step``); ``codegen.emit`` turns it into Python.
 """
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -123,7 +124,7 @@ def plan_graph(args, targets, static_alloc=False, last_target_first=False, out_m
 
 
 def _nbytes(aval):
-    return int(np.prod(aval.shape, dtype=np.int64)) * np.dtype(aval.dtype).itemsize
+    return math.prod(aval.shape) * np.dtype(aval.dtype).itemsize
 
 
 def _peak_temporaries(plan):
