@@ -310,7 +310,9 @@ class _BackwardState:
             hprev[:T - 1], hprev[T - 1] = hs[1:], h0
         else:
             hprev[1:], hprev[0] = hs[:T - 1], h0
-        self.lstm = self.dhs = None
+        self.lstm = self.dhs = self.gru = None
+        if mode == "gru":
+            self.gru = _gru_backward_prep(xp, self.act, rs["hn"], hprev, H)
         if mode == "lstm":
             self.lstm = _lstm_backward_prep(xp, self.act, rs, c0, rev, clip, H)
             self.dhs = None if wr is None else xp.empty((T, N, R), x.dtype)
@@ -321,7 +323,7 @@ def _backward_loop(xp, st, gk, masks, ghy, gcy, dh0, dc0, lo, hi):
     bs = slice(lo, hi)
     T, N = gk.shape[0], hi - lo
     H, mode = st.H, st.mode
-    act, dX, dH, hprev = st.act[:, bs], st.dX[:, bs], st.dH[:, bs], st.hprev[:, bs]
+    act, dX, dH = st.act[:, bs], st.dX[:, bs], st.dH[:, bs]
     masks = None if masks is None else masks[:, bs]
     dh = xp.zeros((N, st.wh.shape[1]), gk.dtype) if ghy is None else ghy[bs].copy()
     dc = None
@@ -329,7 +331,7 @@ def _backward_loop(xp, st, gk, masks, ghy, gcy, dh0, dc0, lo, hi):
         dc = xp.zeros((N, H), gk.dtype) if gcy is None else gcy[bs].copy()
         lstm = tuple(None if a is None else a[:, bs] for a in st.lstm)
         dhs = None if st.dhs is None else st.dhs[:, bs]
-    hn_all = st.rs["hn"][:, bs] if mode == "gru" else None
+    gru = None if st.gru is None else tuple(a[:, bs] for a in st.gru)
     for t in (range(T) if st.rev else range(T - 1, -1, -1)):
         m = None if masks is None else masks[t]
         dh = dh + (gk[t, bs] if m is None else gk[t, bs] * m)
@@ -337,15 +339,7 @@ def _backward_loop(xp, st, gk, masks, ghy, gcy, dh0, dc0, lo, hi):
         if mode == "lstm":
             dc = _lstm_step_backward(xp, a, dX[t], dh, dc, t, lstm, st.wr, dhs, m, H)
         elif mode == "gru":
-            r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-            hn = hn_all[t]
-            dpre, dhr = dX[t], dH[t]
-            dn = dh * (1 - z) * (1 - n * n)
-            dpre[:, 2 * H:] = dn
-            dhr[:, 2 * H:] = dn * r
-            dpre[:, :H] = dn * hn * r * (1 - r)
-            dpre[:, H:2 * H] = dh * (hprev[t] - n) * z * (1 - z)
-            dhr[:, :2 * H] = dpre[:, :2 * H]
+            _gru_step_backward(xp, a, dX[t], dH[t], dh, t, gru, H)
         else:
             dpre = dX[t]
             hcur = act[t]
@@ -359,7 +353,7 @@ def _backward_loop(xp, st, gk, masks, ghy, gcy, dh0, dc0, lo, hi):
                 dH[t] *= m
         dnew = dH[t].dot(st.wh)
         if mode == "gru":
-            dnew += dh * z
+            dnew += dh * a[:, H:2 * H]   # z: the state's direct share
         dh = dnew if m is None else dh + m * (dnew - dh)
     dh0[bs] = dh
     if dc0 is not None:
@@ -381,6 +375,33 @@ def _weight_grads(xp, st, x, params, dparams, lay, k, dx):
     dbi += dX2.sum(axis=0)
     dbh += dH2.sum(axis=0)
     dx += dX2.dot(wi).reshape(T, N, ni)
+
+
+def _gru_backward_prep(xp, act, hn, hprev, H):
+    """Whole-sequence factors of the GRU's backward (r, z, n the gates, hn = W_hn h + b_hn):
+    dn/dh = (1 - z)(1 - n^2), dr_pre/dn = hn r (1 - r), dz_pre/dh = (h_prev - n) z (1 - z)."""
+    r, z, n = act[:, :, :H], act[:, :, H:2 * H], act[:, :, 2 * H:]
+    fn = xp.multiply(n, n)
+    xp.subtract(1, fn, out=fn)
+    fn *= 1 - z
+    fr = xp.subtract(1, r)
+    fr *= r
+    fr *= hn
+    fz = xp.subtract(1, z)
+    fz *= z
+    fz *= hprev - n
+    return fn, fr, fz
+
+
+def _gru_step_backward(xp, a, dpre, dhr, dh, t, prep, H):
+    """Fill step t's pre-activation gradients: dpre (input side), dhr (recurrent side)."""
+    fn, fr, fz = prep
+    dn = dpre[:, 2 * H:]
+    xp.multiply(dh, fn[t], out=dn)
+    xp.multiply(dn, a[:, :H], out=dhr[:, 2 * H:])      # through r * (W_hn h + b_hn)
+    xp.multiply(dn, fr[t], out=dpre[:, :H])
+    xp.multiply(dh, fz[t], out=dpre[:, H:2 * H])
+    dhr[:, :2 * H] = dpre[:, :2 * H]
 
 
 def _lstm_backward_prep(xp, act, rs, c0, rev, clip, H):
