@@ -282,7 +282,7 @@ def _bnb_ref(gy, x, gamma, eps=1e-3, fix_gamma=True, axis=1):
 
 
 _batch_norm_backward = register(
-    "_batch_norm_backward", _bnb_kernel, inputs=("grad", "data", "gamma"),
+    "_batch_norm_backward", _bnb_kernel, inputs=("grad", "data", "scale"),
     attrs={"eps": 1e-3, "fix_gamma": True, "axis": 1}, num_outputs=3,
     infer=_bnb_infer, onnx=_bnb_onnx, ref=_bnb_ref,
     no_grad="the first-order gradient of batch_norm; create_graph differentiates batch_norm's "
@@ -292,7 +292,8 @@ _batch_norm_backward = register(
              Sample(rnd(2, 2, 3, salt=4), rnd(2, 2, 3), rnd(3, salt=1), fix_gamma=False,
                     axis=-1),
              Sample(rnd(3, 4, 1, 1, salt=4), rnd(3, 4, 1, 1), rnd(4, salt=1), fix_gamma=False)],
-    doc="Gradients (data, gamma, beta) of batch_norm with batch statistics (internal).")
+    doc="Gradients (data, gamma, beta) of batch_norm with batch statistics (internal); the "
+        "input ``scale`` is gamma (not named so: it is no parameter of this op).")
 
 
 # ---- LayerNorm -----------------------------------------------------------------------------
