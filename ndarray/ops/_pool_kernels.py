@@ -36,10 +36,16 @@ def window_sum(xp, data, geo):
 def window_max(xp, data, geo, lowest):
     """Maximum over each window, ``(N, C, *out)``; a window of padding only gives ``lowest``."""
     taps = pool_taps(geo)
-    res = xp.full(data.shape[:2] + geo.out, lowest, data.dtype)
-    for _, sm, bg, _ in taps.taps:
-        r = res[_ALL + sm]
-        xp.maximum(r, data[_ALL + bg], out=r)
+    full = [t for t in taps.taps if t[3]]
+    if full:  # a tap that covers every window starts the maximum (no fill pass)
+        res = xp.array(data[_ALL + full[0][2]], copy=True)
+    else:
+        res = xp.full(data.shape[:2] + geo.out, lowest, data.dtype)
+    for t in taps.taps:
+        if full and t is full[0]:
+            continue
+        r = res[_ALL + t[1]]
+        xp.maximum(r, data[_ALL + t[2]], out=r)
     return res
 
 
