@@ -7,10 +7,11 @@ onnxruntime standalone on kiln's own ONNX export.
   0.9).
 
 Standalone onnxruntime runs the file ``export_onnx`` writes (BatchNorm folded, weights as
-initializers) with the same session options as the backend (onnxruntime's defaults); it has no
-training step. Each round calls every variant once, in turn, so that the shared machine's load
-hits all alike; the table gives per-call medians and the backend's ratios, computed within the
-run. First call: trace, compile and (for the backend) session build, in a fresh block.
+initializers) with the backend's session options (onnxruntime's defaults except that idle
+workers do not spin, see export/ort_executor.py); it has no training step. Each round calls
+every variant once, in turn, so that the shared machine's load hits all alike; the table
+gives per-call medians and the backend's ratios, computed within the run. First call: trace,
+compile and (for the backend) session build, in a fresh block.
 
 Usage: ``python benchmarks/backends.py [--no-write] [--calls N]``.
 """
@@ -84,8 +85,7 @@ def workload(make, shape, momentum, calls):
     onx, first_ort = _net(make, x, "onnxruntime")
     path = os.path.join(tempfile.mkdtemp(), "model.onnx")
     ref.export_onnx(path, x)
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
+    so = onx._hybrid_flags["executor"].session_options()  # the backend's options exactly
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     feed = {sess.get_inputs()[0].name: x.asnumpy()}
     np.testing.assert_allclose(onx(x).asnumpy(), sess.run(None, feed)[0], rtol=1e-3, atol=1e-4)
@@ -97,7 +97,7 @@ def workload(make, shape, momentum, calls):
     first = {"numpy": (first_np, _first_train_call(steps["numpy"])),
              "onnxruntime backend": (first_ort, _first_train_call(steps["onnxruntime backend"]))}
     res["train"] = _interleaved({k: (lambda s=s: s().asnumpy()) for k, s in steps.items()},
-                                max(calls // 2, 5))
+                                max(calls // 2, 5))  # (median, p10, p90)
     res["first"] = first
     res["plan"] = sorted(set(onx.backend_plan()))
     return res
@@ -117,11 +117,11 @@ def _interleaved(fns, calls):
 
 
 def _row(name, r):
-    num, be = r["numpy"][0], r["onnxruntime backend"][0]
+    num, be = r["numpy"][1], r["onnxruntime backend"][1]
     sa = r.get("onnxruntime standalone")
-    cells = [f"{num:.2f}", f"{be:.2f}", f"{sa[0]:.2f}" if sa else "-", f"{num / be:.2f}",
-             f"{be / sa[0]:.2f}" if sa else "-"]
-    spread = "; ".join(f"{k.split()[-1]} {v[1]:.2f}-{v[2]:.2f}" for k, v in r.items())
+    cells = [f"{num:.2f}", f"{be:.2f}", f"{sa[1]:.2f}" if sa else "-", f"{num / be:.2f}",
+             f"{be / sa[1]:.2f}" if sa else "-"]
+    spread = "; ".join(f"{k.split()[-1]} {v[0]:.2f} ({v[2]:.2f})" for k, v in r.items())
     return f"| {name} | " + " | ".join(cells) + f" | {spread} |"
 
 
@@ -130,17 +130,21 @@ def table(results, calls):
              f"Machine: {platform.machine()}, {os.cpu_count()} cores; Python "
              f"{platform.python_version()}, numpy {np.__version__}, onnxruntime "
              f"{ort.__version__}, kiln {getattr(kl, '__version__', '?')}. Milliseconds per "
-             f"call, medians of {calls} inference calls and {max(calls // 2, 5)} training "
-             "steps per variant, interleaved call by call (10th-90th percentiles in the last "
-             "column). Backend and standalone use onnxruntime's default session options.", "",
+             f"call: 10th percentiles of {calls} calls per variant ({max(calls // 5, 10)} for "
+             "ResNet-18 inference, half as many training steps), interleaved call by call; "
+             "the last column gives the medians (and 90th percentiles), which the shared "
+             "machine's load moves much more. Backend and standalone use the same session "
+             "options (onnxruntime's defaults, idle workers not spinning).", "",
              "| workload | numpy executor | onnxruntime backend | onnxruntime standalone | "
-             "numpy / backend | backend / standalone | spread (p10-p90) |",
+             "numpy / backend | backend / standalone | medians (p90) |",
              "|---|---:|---:|---:|---:|---:|---|"]
     for label, res in results:
         lines.append(_row(f"{label} inference", res["infer"]))
         lines.append(_row(f"{label} training step", res["train"]))
-    lines += ["", "First calls (seconds; inference: trace, compile, session build; training: "
-              "the first recorded step, which traces and compiles the training graphs):", ""]
+    lines += ["", "First calls (seconds; inference: trace, compile, session build, and for the "
+              "first backend block of the process the import of onnx and onnxruntime; "
+              "training: the first recorded step, which traces and compiles the training "
+              "graphs):", ""]
     for label, res in results:
         f = res["first"]
         lines.append(f"- {label}: numpy {f['numpy'][0]:.3f} / {f['numpy'][1]:.3f}, onnxruntime "

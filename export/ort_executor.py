@@ -34,7 +34,7 @@ BACKENDS = ("onnxruntime", "ort")
 _LEVELS = {"ORT_DISABLE_ALL": 0, "ORT_ENABLE_BASIC": 1, "ORT_ENABLE_EXTENDED": 2,
            "ORT_ENABLE_LAYOUT": 3, "ORT_ENABLE_ALL": 99}
 _OPTIONS = ("intra_op_num_threads", "inter_op_num_threads", "graph_optimization_level", "opset",
-            "params")
+            "params", "allow_spinning")
 
 
 def _level(value):
@@ -64,7 +64,9 @@ class OrtExecutor:
     ``inter_op_num_threads``, ``graph_optimization_level`` (onnxruntime's names or numbers;
     default ``ORT_ENABLE_ALL``), ``opset`` (default 17), ``params``: ``'initializers'``
     (default: inference sessions hold a copy of the parameters, see ``OrtInference``) or
-    ``'inputs'`` (fed on every call, without copies; training graphs always do this).
+    ``'inputs'`` (fed on every call, without copies; training graphs always do this),
+    ``allow_spinning`` (default False, unlike onnxruntime: spinning workers slow the numpy
+    code that runs between sessions, the optimizer's BLAS calls above all).
     """
 
     fuse_ops = False  # kiln's fused ops are numpy kernels; onnxruntime fuses on its own
@@ -88,6 +90,10 @@ class OrtExecutor:
         for key in ("intra_op_num_threads", "inter_op_num_threads"):
             if key in self.opts:
                 setattr(so, key, int(self.opts[key]))
+        # onnxruntime's idle workers spin by default: between two sessions they take the cores
+        # from the numpy code around them (the optimizer's BLAS calls ran 5-10x slower)
+        spin = self.opts.get("allow_spinning", False)
+        so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         if "graph_optimization_level" in self.opts:
             so.graph_optimization_level = _level(self.opts["graph_optimization_level"])
         return so
