@@ -156,3 +156,18 @@ def test_depthwise_channel_blocks(case, monkeypatch):
     monkeypatch.setattr(_depthwise, "_BLOCK_BYTES", 1)
     test_forward_matches_loops(case, np.float64)
     test_gradients_are_adjoints(case)
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[1], CASES[2], CASES[4], CASES[6]], ids=str)
+def test_empty_batch(case):
+    """A batch of 0 gives empty outputs and zero weight gradients (no reshape of -1 over 0)."""
+    from kiln import autograd
+    x, w = _inputs(case, np.float32)
+    xa, wa = _nd(x[:0]), _nd(w)
+    xa.attach_grad()
+    wa.attach_grad()
+    with autograd.record():
+        y = nd.Convolution(xa, wa, num_filter=w.shape[0], no_bias=True, **_attrs(case))
+    y.backward()
+    assert y.shape[0] == 0 and xa.grad.shape == xa.shape
+    assert not wa.grad.asnumpy().any()

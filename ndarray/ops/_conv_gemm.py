@@ -141,11 +141,26 @@ def col2im(xp, cols, taps, big, batch_first=True):
     return xp.ascontiguousarray(res.swapaxes(0, 1)) if batch_first else res
 
 
+def _size(shape):
+    return int(np.prod(shape))
+
+
+def _split(a, g):
+    """``(g*M, K)`` as ``(g, M, K)`` (explicit sizes: an empty batch reshapes too)."""
+    return a.reshape(g, a.shape[0] // g, a.shape[1])
+
+
+def _channel_major(xp, gy):
+    """``gy (N, F, *O)`` as a C-contiguous ``(F, N*O)``."""
+    n, f = gy.shape[:2]
+    return xp.ascontiguousarray(gy.swapaxes(0, 1)).reshape(f, n * _size(gy.shape[2:]))
+
+
 def _mm(xp, a, b, g):
     """``a @ b`` per group: ``a (g*M, K)``, ``b (g*K, P)`` as ``(g, M, K) @ (g, K, P)``."""
     if g == 1:
         return a @ b
-    return xp.matmul(a.reshape(g, a.shape[0] // g, -1), b.reshape(g, b.shape[0] // g, -1))
+    return xp.matmul(_split(a, g), _split(b, g))
 
 
 def _weight_taps(w, taps):
@@ -168,7 +183,8 @@ _PER_SAMPLE_MIN = 64
 
 
 def _per_sample(taps, n, g):
-    return taps.pointwise and g == 1 and (n == 1 or int(np.prod(taps.small)) >= _PER_SAMPLE_MIN)
+    return taps.pointwise and g == 1 and (n == 1 or (n > 1 and _size(taps.small) >=
+                                                     _PER_SAMPLE_MIN))
 
 
 def conv_forward(xp, x, w, taps, g):
@@ -177,11 +193,11 @@ def conv_forward(xp, x, w, taps, g):
     if not taps.taps:
         return xp.zeros((n, f) + taps.small, x.dtype)
     if _per_sample(taps, n, g):  # (F, C) @ (N, C, P): no columns, no transposes
-        y = xp.matmul(w.reshape(f, -1), x.reshape(n, x.shape[1], -1))
+        y = xp.matmul(w.reshape(f, -1), x.reshape(n, x.shape[1], _size(taps.small)))
         return y.reshape((n, f) + taps.small)
     if dw_.flat_ok(x, w, taps, g):
         return dw_.forward_flat(xp, x, w, taps)
-    cols = im2col(xp, x, taps).reshape(x.shape[1] * len(taps.taps), -1)
+    cols = im2col(xp, x, taps).reshape(x.shape[1] * len(taps.taps), n * _size(taps.small))
     y = _mm(xp, _weight_taps(w, taps), cols, g)
     return batch_major(xp, y.reshape((f, n) + taps.small))
 
@@ -210,7 +226,7 @@ def conv_data_grad(xp, gy, w, taps, big, g):
     if not taps.taps:
         return xp.zeros((n, c) + tuple(big), gy.dtype)
     if _per_sample(taps, n, g):
-        gx = xp.matmul(w.reshape(f, -1).T, gy.reshape(n, f, -1))
+        gx = xp.matmul(w.reshape(f, -1).T, gy.reshape(n, f, _size(taps.small)))
         return gx.reshape((n, c) + tuple(big))
     if all(st == 1 for st in taps.stride) and (gy.size * 4 >= w.size or w.shape[1] == 1):
         # the adjoint of a stride-1 convolution is a convolution: im2col copies instead of
@@ -219,12 +235,12 @@ def conv_data_grad(xp, gy, w, taps, big, g):
         return conv_forward(xp, gy, xp.ascontiguousarray(flipped(w, g)), ft, g)
     if dw_.is_depthwise(w, g):
         return dw_.data_grad(xp, gy, w, taps, big, c)
-    gyt = xp.ascontiguousarray(gy.swapaxes(0, 1)).reshape(f, -1)
+    gyt = _channel_major(xp, gy)
     wt = _weight_taps(w, taps)                         # (F, Cg * T)
     if g == 1:
         cols = wt.T @ gyt                              # (C*T, N*O), W.T read in place
     else:
-        cols = xp.matmul(wt.reshape(g, f // g, -1).swapaxes(1, 2), gyt.reshape(g, f // g, -1))
+        cols = xp.matmul(_split(wt, g).swapaxes(1, 2), _split(gyt, g))
     return col2im(xp, cols.reshape((c, len(taps.taps), n) + taps.small), taps, big)
 
 
@@ -236,18 +252,18 @@ def conv_weight_grad(xp, x, gy, taps, g):
     if not taps.taps:
         return xp.zeros((f, cg) + taps.kernel, gy.dtype)
     if _per_sample(taps, n, g):  # sum over the batch of (F, P) @ (P, C)
-        x3, g3 = x.reshape(n, c, -1), gy.reshape(n, f, -1)
+        p = _size(taps.small)
+        x3, g3 = x.reshape(n, c, p), gy.reshape(n, f, p)
         dw = g3[0] @ x3[0].T
         for i in range(1, n):
             dw += g3[i] @ x3[i].T
         return dw.reshape(w_shape(f, cg, taps))
-    cols = im2col(xp, x, taps).reshape(c * len(taps.taps), -1)
-    gyt = xp.ascontiguousarray(gy.swapaxes(0, 1)).reshape(f, -1)
+    cols = im2col(xp, x, taps).reshape(c * len(taps.taps), n * _size(taps.small))
+    gyt = _channel_major(xp, gy)
     if g == 1:
         dw = gyt @ cols.T
     else:
-        dw = xp.matmul(gyt.reshape(g, f // g, -1), cols.reshape(g, -1, cols.shape[1])
-                       .swapaxes(1, 2))
+        dw = xp.matmul(_split(gyt, g), _split(cols, g).swapaxes(1, 2))
     dw = dw.reshape(f, cg, len(taps.taps))
     if not taps.all:
         full = xp.zeros((f, cg, k), dw.dtype)

@@ -61,7 +61,7 @@ def forward_flat(xp, x, w, taps):
     hp, wp = max(h + 2 * ph, oh + dh * (kh - 1)), max(wd + 2 * pw, ow + dw * (kw - 1))
     xpad = xp.zeros((n, c, hp + 1, wp), x.dtype)
     xpad[:, :, ph:ph + h, pw:pw + wd] = x
-    xf = xpad.reshape(n, c, -1)
+    xf = xpad.reshape(n, c, (hp + 1) * wp)
     length = oh * wp
     y = xp.empty((n, c, length), x.dtype)
     tmp = xp.empty_like(y)
