@@ -6,6 +6,7 @@ Subcommands::
     kiln export SYMBOL_JSON PARAMS --shape data:1,3,224,224 [--opset 17] [--out model.onnx]
     kiln export PREFIX --shape ...              PREFIX-symbol.json + PREFIX-0000.params
     kiln summary SYMBOL_JSON [--shape data:1,3,224,224]
+    kiln quantize MODEL.onnx [-o OUT.onnx] --mode static|dynamic|fp16 [--calib DIR] | --demo
     kiln --version
 
 Example::
@@ -93,6 +94,34 @@ def cmd_summary(args):
     return 0
 
 
+def cmd_quantize(args):
+    from .quantize_cli import run
+    return run(args)
+
+
+def _add_quantize(sub):
+    q = sub.add_parser("quantize", help="ONNX model -> int8 (static/dynamic) or fp16, with an "
+                                        "accuracy report")
+    q.add_argument("model", nargs="?", help="the float32 .onnx file (not with --demo)")
+    q.add_argument("-o", "--out", help="output .onnx (default MODEL-int8.onnx / MODEL-fp16.onnx)")
+    q.add_argument("--mode", default="static", choices=("static", "dynamic", "fp16", "bf16"))
+    src = q.add_mutually_exclusive_group()
+    src.add_argument("--calib", metavar="DIR", help="calibration batches: one .npy per batch")
+    src.add_argument("--demo", action="store_true",
+                     help="train the digits CNN of `kiln demo`, export and quantize it")
+    q.add_argument("--eval", metavar="DIR", help="held-out .npy batches for the report "
+                                                 "(default: the calibration batches)")
+    q.add_argument("--method", default="minmax", choices=("minmax", "entropy", "percentile"))
+    q.add_argument("--per-tensor", action="store_true", help="per-tensor weight scales")
+    q.add_argument("--symmetric", action="store_true", help="symmetric activation ranges")
+    q.add_argument("--activation-type", default="uint8", choices=("int8", "uint8"))
+    q.add_argument("--full-range", action="store_true",
+                   help="8-bit weights (for VNNI/ARM CPUs; default 7-bit, see the guide)")
+    q.add_argument("--epochs", type=int, default=2, help="--demo training epochs (default 2)")
+    q.add_argument("--seed", type=int, default=0)
+    q.set_defaults(func=cmd_quantize)
+
+
 def build_parser():
     from .. import __version__
     p = argparse.ArgumentParser(prog="kiln", description="kiln: Gluon-style deep learning.")
@@ -124,6 +153,7 @@ def build_parser():
     s.add_argument("symbol", help="SYMBOL_JSON (or a saved-model PREFIX)")
     s.add_argument("--shape", action="append", help="input shape NAME:D1,D2,...")
     s.set_defaults(func=cmd_summary)
+    _add_quantize(sub)
     return p
 
 
