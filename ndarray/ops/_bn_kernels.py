@@ -11,12 +11,12 @@ one centred array that becomes the output:
 * backward: ``dx = k1 * gy + k2 * (x - mean) + k3`` with per-channel ``k`` from four sums
   (x, (x - mean)^2, gy, gy * (x - mean)); nine passes where the registry-op gradient took ~17.
 """
-import numpy as np
+import math
 
 
 def as3(x, ax):
     """``x`` viewed as ``(A, C, B)`` around axis ``ax`` (a copy only if it must)."""
-    a = int(np.prod(x.shape[:ax]))
+    a = math.prod(x.shape[:ax])
     return x.reshape(a, x.shape[ax], -1) if x.size else x.reshape(a, x.shape[ax], 0)
 
 

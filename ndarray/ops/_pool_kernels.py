@@ -10,6 +10,8 @@ Max-pool routing: the window argmax is one small-int array built by running comp
 gradient to its input pixel with one ``bincount`` over flat input indices (overlapping windows
 add up there), instead of a masked add per tap.
 """
+import math
+
 import numpy as np
 
 from ._conv_gemm import taps_for
@@ -52,7 +54,7 @@ def window_max(xp, data, geo, lowest):
 def window_argmax(xp, data, geo, lowest):
     """Flat kernel offset of each window's first maximum, ``(N, C, *out)`` small ints."""
     taps = pool_taps(geo)
-    itype = np.int16 if int(np.prod(geo.kernel)) < 2 ** 15 else np.int64
+    itype = np.int16 if math.prod(geo.kernel) < 2 ** 15 else np.int64
     best = xp.full(data.shape[:2] + geo.out, lowest, data.dtype)
     idx = xp.zeros(best.shape, itype)
     for kf, sm, bg, _ in taps.taps:
@@ -81,17 +83,17 @@ def route(xp, gy, idx, shape, geo):
     full = tuple(n + b + e for n, b, e in zip(geo.size, geo.begin, geo.end))
     # flat index into the padded (N*C, *full) grid: window start + the argmax's offset in it
     pstr = np.cumprod((1,) + full[:0:-1])[::-1]          # row-major strides of ``full``
-    nc = int(np.prod(shape[:2]))
-    lin = (np.arange(nc, dtype=np.int64) * int(np.prod(full))).reshape(shape[:2] +
+    nc = math.prod(shape[:2])
+    lin = (np.arange(nc, dtype=np.int64) * math.prod(full)).reshape(shape[:2] +
                                                                        (1,) * len(full))
     for a, (o, s, st) in enumerate(zip(geo.out, geo.stride, pstr)):
         ax = np.arange(o, dtype=np.int64) * (s * int(st))
         lin = lin + ax.reshape((1, 1) + tuple(o if i == a else 1 for i in range(len(full))))
-    koff = np.zeros(int(np.prod(geo.kernel)), np.int64)
+    koff = np.zeros(math.prod(geo.kernel), np.int64)
     for j, kidx in enumerate(np.ndindex(*geo.kernel)):
         koff[j] = sum(k * int(st) for k, st in zip(kidx, pstr))
     lin = lin + koff[idx]
-    acc = np.bincount(lin.ravel(), weights=gy.ravel(), minlength=nc * int(np.prod(full)))
+    acc = np.bincount(lin.ravel(), weights=gy.ravel(), minlength=nc * math.prod(full))
     acc = acc.reshape(tuple(shape[:2]) + full)
     inner = tuple(slice(b, b + n) for b, n in zip(geo.begin, geo.size))
     return acc[_ALL + inner].astype(gy.dtype)
