@@ -7,6 +7,7 @@ from .sym_ops import make_scalar_binary as _scalar
 from .sym_ops import make_sym_function as _sym
 
 _add = _sym(_OPS["add"])
+_batch_norm_backward = _sym(_OPS["_batch_norm_backward"])
 _broadcast_reduced = _sym(_OPS["_broadcast_reduced"])
 _conv_weight_grad = _sym(_OPS["_conv_weight_grad"])
 _ctc_loss_grad = _sym(_OPS["_ctc_loss_grad"])
@@ -316,8 +317,8 @@ __all__ = [
     "Deconvolution", "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected",
     "GroupNorm", "InstanceNorm", "L2Normalization", "LayerNorm", "LeakyReLU", "Pad", "Pooling",
     "RNN", "Reshape", "SequenceLast", "SequenceMask", "SequenceReverse", "SliceChannel",
-    "SoftmaxActivation", "SwapAxis", "_add", "_broadcast_reduced", "_contrib_CTCLoss",
-    "_contrib_arange_like", "_contrib_ctc_loss", "_contrib_div_sqrt_dim",
+    "SoftmaxActivation", "SwapAxis", "_add", "_batch_norm_backward", "_broadcast_reduced",
+    "_contrib_CTCLoss", "_contrib_arange_like", "_contrib_ctc_loss", "_contrib_div_sqrt_dim",
     "_contrib_interleaved_matmul_encdec_qk", "_contrib_interleaved_matmul_encdec_valatt",
     "_contrib_interleaved_matmul_selfatt_qk", "_contrib_interleaved_matmul_selfatt_valatt",
     "_conv_weight_grad", "_copy", "_crop_assign", "_ctc_loss_grad", "_div",

@@ -4,6 +4,9 @@ from typing import Any
 from .symbol import Symbol
 
 def _add(lhs, rhs, name=..., attr=..., **kwargs) -> Symbol: ...
+def _batch_norm_backward(
+    grad, data, scale, eps=..., fix_gamma=..., axis=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
 def _broadcast_reduced(data, shape=..., axes=..., name=..., attr=..., **kwargs) -> Symbol: ...
 def _conv_weight_grad(
     data, grad_out, kernel, stride=..., dilate=..., pad=..., num_group=..., name=..., attr=...,

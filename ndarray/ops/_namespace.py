@@ -93,7 +93,14 @@ from .nn_basic import (
     fully_connected,
     sequence_mask,
 )
-from .norm import batch_norm, group_norm, instance_norm, l2_normalization, layer_norm
+from .norm import (
+    _batch_norm_backward,
+    batch_norm,
+    group_norm,
+    instance_norm,
+    l2_normalization,
+    layer_norm,
+)
 from .pool import _pooling_backward, _pooling_gather, pooling
 from .random_ops import (
     random_normal,
@@ -316,8 +323,8 @@ __all__ = [
     "Deconvolution", "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected",
     "GroupNorm", "InstanceNorm", "L2Normalization", "LayerNorm", "LeakyReLU", "Pad", "Pooling",
     "RNN", "Reshape", "SequenceLast", "SequenceMask", "SequenceReverse", "SliceChannel",
-    "SoftmaxActivation", "SwapAxis", "_add", "_broadcast_reduced", "_contrib_CTCLoss",
-    "_contrib_arange_like", "_contrib_ctc_loss", "_contrib_div_sqrt_dim",
+    "SoftmaxActivation", "SwapAxis", "_add", "_batch_norm_backward", "_broadcast_reduced",
+    "_contrib_CTCLoss", "_contrib_arange_like", "_contrib_ctc_loss", "_contrib_div_sqrt_dim",
     "_contrib_interleaved_matmul_encdec_qk", "_contrib_interleaved_matmul_encdec_valatt",
     "_contrib_interleaved_matmul_selfatt_qk", "_contrib_interleaved_matmul_selfatt_valatt",
     "_conv_weight_grad", "_copy", "_crop_assign", "_ctc_loss_grad", "_div",

@@ -3,6 +3,9 @@ from typing import Any
 
 from ..ndarray import NDArray
 
+def _batch_norm_backward(
+    grad, data, scale, eps=..., fix_gamma=..., axis=..., out=..., **kwargs,
+) -> list[NDArray]: ...
 def _broadcast_reduced(data, shape=..., axes=..., out=..., **kwargs) -> NDArray: ...
 def _conv_weight_grad(
     data, grad_out, kernel, stride=..., dilate=..., pad=..., num_group=..., out=..., **kwargs,
