@@ -28,7 +28,7 @@ ndarray._registry.install_hooks(array_type=ndarray.NDArray, new_array=ndarray.nd
                                 record=autograd._record, backward=autograd.backward,
                                 trace=symbol.trace.trace_op)
 from . import export, nn, optimizer  # noqa: E402
-from . import data, gluon, metric, model_zoo, tools  # noqa: E402
+from . import data, gluon, metric, model_zoo, profiler, tools  # noqa: E402
 from .data import io  # noqa: E402
 from .export import checkpoint as model  # noqa: E402
 from .ndarray import random  # noqa: E402
@@ -53,4 +53,4 @@ __all__ = ["nd", "ndarray", "autograd", "random", "cpu", "gpu", "num_gpus", "Con
            "ExportError", "set_checks", "checks_enabled", "base",
            "optimizer", "lr_scheduler", "initializer", "init", "nn", "gluon", "sym", "symbol",
            "viz", "data", "metric", "io", "model", "test_utils", "onnx", "context", "device",
-           "export", "model_zoo", "tools", "loss"]
+           "export", "model_zoo", "tools", "loss", "profiler"]

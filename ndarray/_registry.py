@@ -33,6 +33,7 @@ import numpy as np
 
 from ..base import OpError, describe_args, user_frame
 from ..device import as_context, current_context
+from ._profile import ACTIVE as PROFILE
 
 Aval = namedtuple("Aval", ["shape", "dtype"])
 Aval.__doc__ = "Abstract value: what ``infer`` sees and returns (a shape tuple and a numpy dtype)."
@@ -309,9 +310,13 @@ def invoke(op, args, attrs, out=None):
         ctx = as_context(attrs.get("ctx")) if "ctx" in attrs else current_context()
     if raw and ctx.device_type != "cpu":  # numpy arrays and lists join the GPU computation
         datas = [ctx.xp.asarray(d) if isinstance(d, np.ndarray) else d for d in datas]
+    prof = PROFILE[0]
     if op.plain:  # the common case: one output, no mode, no device move
         try:
-            res = op.kernel(ctx._xp or ctx.xp, *datas, **attrs)
+            if prof is None:
+                res = op.kernel(ctx._xp or ctx.xp, *datas, **attrs)
+            else:
+                res = prof.kernel(op, ctx._xp or ctx.xp, datas, attrs)
         except RuntimeWarning as w:
             res = _quiet_retry(op, args, datas, attrs, ctx._xp or ctx.xp, w)
         except Exception as e:
@@ -323,7 +328,10 @@ def invoke(op, args, attrs, out=None):
     if op.uses_mode:
         attrs["_train"] = state.training
     try:
-        res = op.kernel(ctx._xp or ctx.xp, *datas, **attrs)
+        if prof is None:
+            res = op.kernel(ctx._xp or ctx.xp, *datas, **attrs)
+        else:
+            res = prof.kernel(op, ctx._xp or ctx.xp, datas, attrs)
     except RuntimeWarning as w:
         res = _quiet_retry(op, args, datas, attrs, ctx._xp or ctx.xp, w)
     except Exception as e:

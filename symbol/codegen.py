@@ -19,6 +19,7 @@ import numpy as np
 from ..base import OpError
 from ..ndarray._blas import threads as blas_threads
 from ..ndarray._parallel import _Done, background
+from ..ndarray._profile import ACTIVE as PROFILE
 from ..ndarray.ops._xp import add_into, relu, relu_backward
 from .graph import is_entry
 from .memory_plan import Lit, plan_graph
@@ -32,15 +33,28 @@ class Compiled:
     beyond its arguments (``memory_plan.MemoryPlan``)."""
 
     peak_temporaries = static_bytes = 0
+    plan = None  # (MemoryPlan, name, arg names, static_xp, op_hook): to emit variants
 
     def __init__(self, fn, source, line_nodes, arg_names):
         self.fn, self.source, self.line_nodes, self.arg_names = fn, source, line_nodes, arg_names
+        self._timed = None
 
     def __call__(self, xp, *args):
+        prof = PROFILE[0]
+        if prof is not None and prof.symbolic and self.plan is not None:
+            return self.timed()(xp, *args)
         try:
             return self.fn(xp, *args)
         except Exception as e:
             self._reraise(e)
+
+    def timed(self):
+        """The same function timing every node into the running profiler (``kiln.profiler``),
+        emitted on first use: graphs cost nothing extra while no profiler runs."""
+        if self._timed is None:
+            plan, name, arg_names, static_xp, op_hook = self.plan
+            self._timed = emit(plan, name, arg_names, static_xp, op_hook, timed=True)
+        return self._timed
 
     def _reraise(self, e):
         """Raise ``e`` (being handled) as an OpError naming the failing node, if known."""
@@ -79,6 +93,9 @@ class StaticCompiled(Compiled):
         self.local.fn = fn  # the compiling thread uses the first copy
 
     def __call__(self, xp, *args):
+        prof = PROFILE[0]
+        if prof is not None and prof.symbolic and self.plan is not None:
+            return self.timed()(xp, *args)
         try:
             fn = self.local.fn
         except AttributeError:
@@ -136,14 +153,17 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
     """
     plan = plan_graph(args, targets, static_alloc=static_xp is not None,
                       last_target_first=last_target_first, out_mask=out_mask)
-    compiled = emit(plan, name, [node.name for node, _ in args], static_xp, op_hook)
+    arg_names = [node.name for node, _ in args]
+    compiled = emit(plan, name, arg_names, static_xp, op_hook)
     compiled.peak_temporaries, compiled.static_bytes = plan.peak_temporaries, plan.static_bytes
+    compiled.plan = (plan, name, arg_names, static_xp, op_hook)
     return compiled
 
 
-def emit(plan, name, arg_names, static_xp=None, op_hook=None):
+def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False):
     """The ``Compiled`` function of a ``MemoryPlan``: one line per step, ``del`` after last
-    uses, persistent buffers (``plan.buffers``) allocated with ``static_xp``."""
+    uses, persistent buffers (``plan.buffers``) allocated with ``static_xp``. ``timed``: each
+    step also reports its span to the running profiler (``ndarray/_profile.py``)."""
     ns = {"_partial": functools.partial, "_relu": relu, "_relu_bwd": relu_backward,
           "_add_into": add_into,
           "_beside": run_beside}
@@ -152,6 +172,9 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None):
              f"{''.join(f', o{k}' for k in masked)}):"]
     line_nodes = {}
     joins = []  # (line, node): the results of the steps run beside the others
+    if timed:
+        ns["_P"] = PROFILE
+        lines.append("    _prof = _P[0]")
     for step in plan.steps:
         node = step.node
         if node.kind == "const":
@@ -164,8 +187,17 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None):
         if step.background and op_hook is None:
             line = _beside_line(step, line, in_vars)
             joins.append((f"    {step.outs[0]} = _j{node.id}.result()", node))
+        if timed and node.kind == "op":
+            ns[f"_node{node.id}"] = node
+            lines.append("    _t = _prof.now() if _prof is not None else 0")
         lines.append(line)
         line_nodes[len(lines)] = node
+        if timed and node.kind == "op":
+            outs = ", ".join(step.outs) + ("," if len(step.outs) == 1 else "")
+            if step.background and op_hook is None:
+                outs = ""  # started beside: only its start is timed here
+            lines.append(f"    _prof is None or _prof.node({_op_type(node)!r}, _t, ({outs}), "
+                         f"_node{node.id})")
         if op_hook is not None:
             ns.setdefault("_hook", _hook_caller(op_hook[0], op_hook[2]))
             lines += [f"    _hook({_hook_name(node) + suffix!r}, {_op_type(node)!r}, {o})"

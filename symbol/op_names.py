@@ -7,6 +7,8 @@ in ``symbol/`` so that the code generator needs nothing from ``export/`` (import
 Example: ``x + 1`` is ``_plus_scalar`` with ``{"scalar": "1.0"}``; ``nd.relu``'s Activation
 alias makes ``Activation``; ``add`` of two equal shapes is ``elemwise_add``.
 """
+import numpy as np
+
 from .graph import is_entry
 
 # binary ops with a scalar operand: (kiln op, scalar on the right?) -> MXNet op
@@ -56,17 +58,37 @@ def format_attr(v):
 
 def export_name(node):
     """MXNet op name for a kiln node (and any scalar attribute it needs)."""
-    op = node.op
-    arrays = [i for i in node.inputs if is_entry(i)]
-    scalars = [i for i in node.inputs if not is_entry(i) and i is not None]
-    if len(node.inputs) == 2 and len(arrays) == 1 and len(scalars) == 1:
-        right = is_entry(node.inputs[0])
-        key = (op.name, right)
+    inputs = [(_Shaped(i[0].avals[i[1]].shape if i[0].avals else None) if is_entry(i) else i)
+              for i in node.inputs]
+    return call_name(node.op, inputs)
+
+
+def _is_array(x):
+    return hasattr(x, "shape") and not isinstance(x, np.generic)
+
+
+class _Shaped:
+    """An array input seen by its shape only (None: unknown)."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = shape
+
+
+def call_name(op, inputs):
+    """MXNet op name (and any scalar attribute it needs) of ``op`` called on ``inputs``: arrays
+    (anything with a ``shape``) and literals. Example: ``add`` of an array and 1.0 is
+    ``("_plus_scalar", {"scalar": "1.0"})``; the profiler names eager calls with it."""
+    arrays = [i for i in inputs if _is_array(i)]
+    scalars = [i for i in inputs if not _is_array(i) and i is not None]
+    if len(inputs) == 2 and len(arrays) == 1 and len(scalars) == 1:
+        key = (op.name, _is_array(inputs[0]))
         if key in _SCALAR_OPS:
             return _SCALAR_OPS[key], {"scalar": format_attr(float(scalars[0]))}
     if op.name in _BROADCAST_NAMES and len(arrays) == 2:
-        shapes = [a[0].avals[a[1]].shape if a[0].avals else None for a in arrays]
-        same = shapes[0] is not None and shapes[0] == shapes[1]
+        shapes = [a.shape for a in arrays]
+        same = shapes[0] is not None and tuple(shapes[0]) == tuple(shapes[1])
         return _BROADCAST_NAMES[op.name][0 if same else 1], {}
     if op.name in _EXPORT_NAMES:
         return _EXPORT_NAMES[op.name], {}
