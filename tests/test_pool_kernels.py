@@ -50,3 +50,13 @@ def test_float32_max_routing(case):
     assert gx.dtype == np.float32
     np.testing.assert_allclose(gx, pool._bw_ref(gy.astype(np.float64), x.astype(np.float64),
                                                 **case), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_max_routing_in_the_lanes_last_layout(case, monkeypatch):
+    """Short output rows take the argmax with (sample, channel) innermost: same routing."""
+    from kiln.ndarray.ops import _pool_kernels
+    monkeypatch.setattr(_pool_kernels, "_LANES_MIN", 1)
+    monkeypatch.setattr(_pool_kernels, "_ROW_MAX", 10 ** 6)
+    test_forward_and_backward_match_references(case, "max", True)
+    test_forward_and_backward_match_references(case, "max", False)

@@ -51,14 +51,42 @@ def window_max(xp, data, geo, lowest):
     return res
 
 
+# output rows shorter than this, over at least _LANES_MIN (sample, channel) pairs: run the
+# argmax with (sample, channel) innermost, where every ufunc call has long contiguous loops
+_ROW_MAX, _LANES_MIN = 16, 256
+
+
 def window_argmax(xp, data, geo, lowest):
     """Flat kernel offset of each window's first maximum, ``(N, C, *out)`` small ints."""
     taps = pool_taps(geo)
     itype = np.int16 if math.prod(geo.kernel) < 2 ** 15 else np.int64
-    best = xp.full(data.shape[:2] + geo.out, lowest, data.dtype)
-    idx = xp.zeros(best.shape, itype)
+    lanes = math.prod(data.shape[:2])
+    if geo.out[-1] >= _ROW_MAX or lanes < _LANES_MIN:
+        return _argmax_taps(xp, data, taps, geo.out, lowest, itype, True)
+    # short rows: an inner loop per row dominates; transpose to (*S, N*C) once instead
+    flat = data.reshape((lanes,) + tuple(geo.size))
+    last = xp.ascontiguousarray(xp.moveaxis(flat, 0, -1))
+    idx = _argmax_taps(xp, last, taps, geo.out, lowest, itype, False)
+    first = xp.ascontiguousarray(xp.moveaxis(idx, -1, 0))
+    return first.reshape(tuple(data.shape[:2]) + tuple(geo.out))
+
+
+def _argmax_taps(xp, data, taps, out, lowest, itype, channels_first):
+    """The running argmax over ``data (N, C, *S)`` or, not ``channels_first``, ``(*S, L)``."""
+    if channels_first:
+        shape = tuple(data.shape[:2]) + tuple(out)
+
+        def ix(sl):
+            return _ALL + sl
+    else:
+        shape = tuple(out) + (data.shape[-1],)
+
+        def ix(sl):
+            return sl
+    best = xp.full(shape, lowest, data.dtype)
+    idx = xp.zeros(shape, itype)
     for kf, sm, bg, _ in taps.taps:
-        b, sl, i = best[_ALL + sm], data[_ALL + bg], idx[_ALL + sm]
+        b, sl, i = best[ix(sm)], data[ix(bg)], idx[ix(sm)]
         # strictly greater: an earlier equal maximum keeps the gradient (MXNet). Offsets grow
         # tap by tap, so "take kf where greater" is max(idx, greater * kf): branch-free ufuncs
         # where a masked copy stalls on a random mask
