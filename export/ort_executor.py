@@ -47,7 +47,7 @@ def _level(value):
         key = value.upper()
         key = key if key.startswith("ORT_") else ("ORT_DISABLE_ALL" if key == "DISABLE_ALL"
                                                   else f"ORT_ENABLE_{key}")
-        if key not in _LEVELS:
+        if key not in _LEVELS or not hasattr(ort.GraphOptimizationLevel, key):
             raise ValueError(f"graph_optimization_level {value!r}: choose one of "
                              f"{sorted(_LEVELS)}")
         return getattr(ort.GraphOptimizationLevel, key)
@@ -77,7 +77,12 @@ class OrtExecutor:
         if bad:
             raise ValueError(f"backend_opts {bad} not understood by the onnxruntime backend; "
                              f"accepted: {', '.join(_OPTIONS)}")
+        if opts.get("params", "initializers") not in ("initializers", "inputs"):
+            raise ValueError(f"backend_opts params={opts['params']!r}: 'initializers' or "
+                             "'inputs'")
         import onnxruntime  # noqa: F401  (fail at hybridize(), not at the first call)
+        if "graph_optimization_level" in opts:
+            _level(opts["graph_optimization_level"])  # a bad name fails here too
         self.opts = opts
         self.opset = int(opts.get("opset", DEFAULT_OPSET))
         self.plan = []  # (graph name, "onnxruntime" or "numpy: reason"), one per compile

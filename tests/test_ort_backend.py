@@ -279,4 +279,8 @@ def test_backend_opts():
     assert so.intra_op_num_threads == 1 and int(so.graph_optimization_level) == 1
     with pytest.raises(ValueError, match="intra_op_threads"):
         ort.hybridize(backend="onnxruntime", backend_opts={"intra_op_threads": 1})
+    with pytest.raises(ValueError, match="params"):
+        ort.hybridize(backend="onnxruntime", backend_opts={"params": "constants"})
+    with pytest.raises(ValueError, match="graph_optimization_level"):
+        ort.hybridize(backend="onnxruntime", backend_opts={"graph_optimization_level": "max"})
     assert ref.backend_plan() == []
