@@ -68,6 +68,8 @@ def _quantize_dynamic(src, dst):
         from kiln.export import quantize
     except ImportError:
         quantize = None
+    if quantize is not None and not callable(quantize):   # the module, not the call
+        quantize = getattr(quantize, "quantize", None)
     if quantize is not None:
         quantize(src, dst, mode="dynamic", verbose=False)
         return "kiln.export.quantize"
