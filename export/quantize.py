@@ -61,7 +61,7 @@ def quantize(src, dst, calibration=None, mode="static", *, eval_data=None, metho
     ``eval_data``: held-out batches (same forms) for the report; default the calibration
     batches, or random inputs when there are none. ``method``: 'minmax', 'entropy' or
     'percentile' (``percentile``). ``activation_type``/``weight_type``: 'int8' or 'uint8';
-    ``reduce_range``: 7-bit weights (see "Why uint8 activations and reduce_range"). ``op_types``: op
+    ``reduce_range``: 7-bit weights (the module docstring says why). ``op_types``: op
     types to quantize (default all that onnxruntime can; dynamic: MatMul, Gemm, LSTM).
     ``keep_io_types``/``keep_float32`` (fp16): float32 graph inputs/outputs; op types to keep
     float32. ``progress(done, total)`` is called as onnxruntime calibrates on each batch.
@@ -91,7 +91,7 @@ def quantize(src, dst, calibration=None, mode="static", *, eval_data=None, metho
     elif feeds is None and calibration is not None:
         eval_feeds = collect(calibration, specs)
     else:
-        eval_feeds = feeds or [_random_feed(model, specs)]
+        eval_feeds = feeds or [_random_feed(specs)]
     details = {}
     folder = os.path.dirname(os.path.abspath(dst))
     with tempfile.TemporaryDirectory(prefix=".kiln-quantize-", dir=folder) as tmp:
@@ -174,15 +174,14 @@ def _dynamic(src, dst, op_types, weight_type, reduce_range):
             "reduce_range": reduce_range}
 
 
-def _random_feed(model, specs):
+def _random_feed(specs):
     """One random batch (symbolic dims 1) when the user gave no data at all."""
     rng = np.random.RandomState(0)
-    dims = {v.name: v.type.tensor_type.shape.dim for v in model.graph.input}
     feed = {}
-    for name, dtype, _ in specs:
-        shape = [d.dim_value if d.HasField("dim_value") else 1 for d in dims[name]]
-        feed[name] = rng.standard_normal(shape).astype(dtype) if np.issubdtype(dtype, np.floating) \
-            else np.zeros(shape, dtype)
+    for name, dtype, dims in specs:
+        shape = [d or 1 for d in dims]
+        feed[name] = rng.standard_normal(shape).astype(dtype) \
+            if np.issubdtype(dtype, np.floating) else np.zeros(shape, dtype)
     return feed
 
 

@@ -7,14 +7,15 @@ the dtype each graph input declares.
 
 Example::
 
-    >>> specs = input_specs(onnx.load("net.onnx"))          # [("data", np.float32, 4)]
+    >>> specs = input_specs(onnx.load("net.onnx"))   # [("data", np.float32, (None, 1, 8, 8))]
     >>> feed = to_feed((x_batch, y_batch), specs)          # {"data": x_batch as float32}
 """
 import numpy as np
 
 
 def input_specs(model):
-    """``[(name, numpy dtype, rank), ...]`` of the graph inputs that are not initializers."""
+    """``[(name, numpy dtype, dims), ...]`` of the graph inputs that are not initializers;
+    ``dims`` holds an int per fixed axis and None per symbolic one (a dynamic batch)."""
     from onnx import helper
     inits = {i.name for i in model.graph.initializer}
     specs = []
@@ -22,7 +23,8 @@ def input_specs(model):
         if v.name in inits:
             continue
         t = v.type.tensor_type
-        specs.append((v.name, helper.tensor_dtype_to_np_dtype(t.elem_type), len(t.shape.dim)))
+        dims = tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)
+        specs.append((v.name, helper.tensor_dtype_to_np_dtype(t.elem_type), dims))
     return specs
 
 
@@ -49,11 +51,12 @@ def to_feed(batch, specs):
                              "give each calibration batch as a tuple or a dict of arrays")
         items = [batch]
     feed = {}
-    for (name, dtype, rank), x in zip(specs, items):
+    for (name, dtype, dims), x in zip(specs, items):
         a = _array(x)
-        if a.ndim != rank:
+        if a.ndim != len(dims) or any(d is not None and d != n for d, n in zip(dims, a.shape)):
+            want = "x".join("?" if d is None else str(d) for d in dims)
             raise ValueError(f"calibration input {name!r}: got an array of shape {a.shape}, "
-                             f"the model expects rank {rank}")
+                             f"the model expects {want} (rank {len(dims)}; ? is free)")
         feed[name] = np.ascontiguousarray(a, dtype=dtype)
     return feed
 

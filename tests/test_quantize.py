@@ -200,6 +200,8 @@ def test_bad_input_errors(digits, tmp_path):
         quantize(digits["fp32"], tmp_path / "o.onnx", [x], method="kl")
     with pytest.raises(ValueError, match="rank 4"):
         quantize(digits["fp32"], tmp_path / "o.onnx", [x[0]])
+    with pytest.raises(ValueError, match=r"expects \?x1x8x8"):
+        quantize(digits["fp32"], tmp_path / "o.onnx", [x[:, :, :4]])
     assert sorted(os.listdir(tmp_path)) == ["corrupt.onnx"]   # nothing written, no temp left
 
 
