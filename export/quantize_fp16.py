@@ -45,7 +45,7 @@ def to_float16(model, keep_io_types=True, keep_float32=(), min_cast_size=16):
     """A float16 copy of ``model`` (``onnx.ModelProto``); ``keep_float32``: more op types to keep
     float32. Constant float32 inputs of kept ops with at least ``min_cast_size`` elements are
     stored float16 and cast back to float32 in the graph (onnxruntime folds the Cast at load)."""
-    from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
+    DEFAULT_OP_BLOCK_LIST, convert_float_to_float16 = _converter()
     block = sorted(set(DEFAULT_OP_BLOCK_LIST) | set(KEEP_FLOAT32) | set(keep_float32))
     model16 = convert_float_to_float16(model, keep_io_types=keep_io_types, op_block_list=block,
                                        disable_shape_infer=False)
@@ -73,6 +73,18 @@ def _sort_nodes(graph):
         pending = rest
     del graph.node[:]
     graph.node.extend(ordered)
+
+
+def _converter():
+    # onnxruntime/transformers/__init__.py appends its own folder to sys.path (so its ~100
+    # modules, `benchmark`, `constants`, ..., become importable top-level names): undo that.
+    import sys
+    saved = list(sys.path)
+    try:
+        from onnxruntime.transformers import float16
+    finally:
+        sys.path[:] = saved
+    return float16.DEFAULT_OP_BLOCK_LIST, float16.convert_float_to_float16
 
 
 def _halve_kept_weights(model, kept_ops, min_size):
