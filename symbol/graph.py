@@ -23,7 +23,7 @@ class Node:
     """
 
     __slots__ = ("id", "kind", "op", "inputs", "attrs", "name", "avals", "value", "block",
-                 "source", "meta")
+                 "source", "meta", "_n_out")
 
     def __init__(self, kind, op=None, inputs=(), attrs=None, name=None, avals=None,
                  value=None, block="", source="", meta=None):
@@ -34,12 +34,14 @@ class Node:
         self.avals, self.value = avals, value
         self.block, self.source = block, source
         self.meta = dict(meta or {})
+        self._n_out = None
 
     @property
     def num_outputs(self):
-        if self.kind != "op":
-            return 1
-        return self.op.n_out(self.attrs)
+        n = self._n_out
+        if n is None:  # read by every pass: computed once (a node's op and attrs never change)
+            n = self._n_out = 1 if self.kind != "op" else self.op.n_out(self.attrs)
+        return n
 
     def input_entries(self):
         return [i for i in self.inputs if is_entry(i)]
