@@ -29,7 +29,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .. import initializer
+from .. import export, initializer
 from .. import ndarray as nd
 from ..base import OpError
 from ..ndarray._registry import STATE
@@ -680,6 +680,35 @@ class HybridBlock(Block):
         for train in entry.train.values():
             code += "\n" + train.forward.source + "\n" + train.backward.source
         return code
+
+    def memory_plan(self):
+        """The memory plan's estimate for each function compiled for the last used signature:
+        ``[(function name, peak bytes of temporaries, bytes of persistent buffers)]``
+        (``symbol/memory_plan.py``; arguments and parameters not counted).
+
+        Example::
+
+            >>> net.hybridize(); net(x)
+            >>> net.memory_plan()   # [('forward', 401408, 0)]
+        """
+        entry = self._last_entry()
+        fns = [entry.forward] + [f for t in entry.train.values()
+                                 for f in [t.forward, *t._into.values()]]
+        return [(f.source.split("(", 1)[0][4:], f.peak_temporaries, f.static_bytes)
+                for f in fns if hasattr(f, "peak_temporaries")]
+
+    def export_quantized(self, path, *example_inputs, calibration=None, mode="static",
+                         **kwargs):
+        """Export this block to ONNX and quantize it into ``path`` in one step
+        (``kiln.export.quantize_block``: static or dynamic int8, fp16); returns the accuracy
+        report.
+
+        Example::
+
+            >>> report = net.export_quantized("net-int8.onnx", calibration=train_loader)
+        """
+        return export.quantize_block(self, path, *example_inputs, calibration=calibration,
+                                     mode=mode, **kwargs)
 
     def backend_plan(self):
         """Where each graph compiled for this block runs: ``[(graph name, executor), ...]``

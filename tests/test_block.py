@@ -417,3 +417,17 @@ def test_symbolblock_imports_keeps_saved_dtype(tmp_path):
     block = gluon.SymbolBlock.imports(sym_file, ["data"], params_file)
     assert list(block.collect_params()) == ["half_dense0_weight", "half_dense0_bias"]
     assert all(p.data().dtype == np.float16 for p in block.collect_params().values())
+
+
+def test_export_quantized_in_one_step(tmp_path):
+    import onnx
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Dense(16, activation="relu"), gluon.nn.Dense(4))
+    net.initialize()
+    batches = [np.random.default_rng(k).random((8, 10)).astype(np.float32) for k in range(4)]
+    net(nd.array(batches[0]))
+    path = str(tmp_path / "q.onnx")
+    report = net.export_quantized(path, calibration=batches, mode="dynamic")
+    ops = {n.op_type for n in onnx.load(path).graph.node}
+    assert any("Integer" in o or "Quant" in o for o in ops), ops
+    assert report is not None

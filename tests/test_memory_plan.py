@@ -205,3 +205,21 @@ def test_peak_temporaries_replays_the_plan():
     assert static.static_bytes == 80 * len(static.buffers) and static.buffers
     compiled = compile_graph(_entries(x), _entries(out))
     assert compiled.peak_temporaries == 160
+
+
+def test_block_reports_each_compiled_functions_memory():
+    from kiln import autograd, gluon, nd
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Dense(16, activation="relu"), gluon.nn.Dense(4))
+    net.initialize()
+    x = nd.ones((8, 10))
+    net(x)
+    net.hybridize(static_alloc=True)
+    net(x)
+    with autograd.record():
+        y = net(x)
+    y.backward()
+    report = dict((name, (peak, static)) for name, peak, static in net.memory_plan())
+    assert set(report) == {"forward", "forward_train", "backward"}
+    assert report["forward"][0] + report["forward"][1] >= 8 * 16 * 4  # the hidden layer
+    assert all(peak >= 0 and static >= 0 for peak, static in report.values())
