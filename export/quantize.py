@@ -211,7 +211,9 @@ def quantize_block(net, path, *example_inputs, calibration=None, mode="static", 
         (["data"] if len(example_inputs) == 1 else [f"data{i}" for i in range(len(example_inputs))])
     axes = {n: {0: "batch"} for n in names} if dynamic_batch else None
     with tempfile.TemporaryDirectory(prefix="kiln-quantize-") as tmp:
-        src = fp32_path or os.path.join(tmp, "fp32.onnx")
+        stem = os.path.basename(os.fspath(path))
+        stem = stem[:-5] if stem.endswith(".onnx") else stem
+        src = fp32_path or os.path.join(tmp, f"{stem}-fp32.onnx")
         net.export_onnx(src, *example_inputs, opset=opset, dynamic_axes=axes, input_names=names)
         report = quantize(src, path, calibration, mode=mode, **kwargs)
     if fp32_path is None:

@@ -227,6 +227,8 @@ def test_cli_quantize_calib_dir(digits, tmp_path, capsys):
     assert "QuantizeLinear" in _ops(out)
     assert cli.main(["quantize", digits["fp32"], "--mode", "static"]) == 1   # no --calib
     assert "--calib" in capsys.readouterr().err
+    assert cli.main(["quantize", "--demo", "--mode", "bf16"]) == 1   # refused before training
+    assert "bfloat16 kernels" in capsys.readouterr().err
 
 
 def test_cli_quantize_dynamic_default_out(digits, capsys):

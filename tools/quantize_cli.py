@@ -77,6 +77,9 @@ def run(args, stream=None):
     """``kiln quantize``; returns the exit status."""
     from ..export import quantize
     stream = stream or sys.stdout
+    if args.mode == "bf16":   # before --demo trains for nothing
+        from ..export.quantize_fp16 import BF16_UNSUPPORTED
+        raise ValueError(BF16_UNSUPPORTED)
     if args.demo:
         return run_demo(args, stream)
     if not args.model:
@@ -110,6 +113,7 @@ def run_demo(args, stream):
     demo.train(net, gluon.loss.SoftmaxCrossEntropyLoss(), trainer, loader, args.epochs, stream)
     out = args.out or os.path.join(tempfile.mkdtemp(prefix="kiln-quantize-"),
                                    default_out("digits.onnx", args.mode))
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     fp32 = os.path.join(os.path.dirname(os.path.abspath(out)), "digits-fp32.onnx")
     calib = gluon.data.DataLoader(gluon.data.ArrayDataset(x_train, y_train), batch_size=64)
     test = gluon.data.DataLoader(gluon.data.ArrayDataset(x_test, y_test), batch_size=64)
