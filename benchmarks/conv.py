@@ -278,6 +278,15 @@ def kiln_json(repeat):
     print(json.dumps({"kiln": os.path.dirname(kiln.__file__), **dict(zip(fns, ts))}))
 
 
+MODEL_NOTES = (
+    "Where the rest of the time goes: the ResNet-18 step and the MobileNets' pointwise layers "
+    "are GEMM-bound (numpy's OpenBLAS sgemm, ~60-85 GFLOP/s on one thread here, and poor on "
+    "the last stages' 32-column products); onnxruntime adds faster GEMM kernels and conv + "
+    "bias + activation fused in one pass. The max-pool gradient stays far behind PyTorch's "
+    "(an argmax rebuilt from the data, since the op's backward is given the data, not an "
+    "index saved by the forward).")
+
+
 def section(rows, tver, repeat, krows=None, mrows=None, threads=1, before_rev=None):
     stack = ", ".join(f"{ci}->{co}" + (f"/s{s}" if s > 1 else "") for ci, co, s in CONVS)
     parts = [
@@ -302,7 +311,7 @@ def section(rows, tver, repeat, krows=None, mrows=None, threads=1, before_rev=No
                   "installed, so no PyTorch MobileNets), interleaved in this process. \"kiln "
                   f"before\" times the same workloads from `git archive {before_rev}` in a "
                   "subprocess (a different process: compare columns, not rounds).", "",
-                  model_table(mrows, before_rev), ""]
+                  model_table(mrows, before_rev), "", MODEL_NOTES, ""]
     if not rows:
         return "\n".join(parts)
     parts += ["### Convolution stack", "",
