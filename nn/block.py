@@ -681,6 +681,22 @@ class HybridBlock(Block):
             code += "\n" + train.forward.source + "\n" + train.backward.source
         return code
 
+    def checkpoint(self, active=True):
+        """Recompute this block's activations in the backward instead of keeping them
+        (gradient checkpointing): a hybridized training step (this block's graph or a
+        hybridized parent's) then saves only what enters the block, and its backward runs the
+        block's forward again from there (``symbol/remat.py``). Random ops and BatchNorm's
+        training statistics are kept, not recomputed. Returns the block.
+
+        Example::
+
+            >>> for stage in net.features[4:]:
+            ...     stage.checkpoint()     # less peak memory, one more forward of each stage
+        """
+        self._checkpointed = bool(active)
+        self._clear_cached_op()
+        return self
+
     def memory_plan(self):
         """The memory plan's estimate for each function compiled for the last used signature:
         ``[(function name, peak bytes of temporaries, bytes of persistent buffers)]``

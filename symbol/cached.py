@@ -33,6 +33,7 @@ from . import fastpath, passes
 from .autodiff import backward_graph
 from .codegen import compile_graph
 from .graph import Node, is_entry, topo_order
+from .remat import rematerialize
 from .symbol import Symbol
 from .symbolic import _block_prefixes
 from .trace import Tracer, const_entry, tracing
@@ -258,16 +259,25 @@ def _user_stacklevel():
 
 def _block_paths(root):
     """Map id(block) -> structural path ('features.0') for every block under ``root``."""
-    paths, stack = {id(root): ""}, [(root, "")]
+    return {id(blk): path for blk, path in _walk_blocks(root)}
+
+
+def _walk_blocks(root):
+    """``(block, structural path)`` for ``root`` and every block under it, each once."""
+    seen, stack = {id(root)}, [(root, "")]
     while stack:
         blk, path = stack.pop()
+        yield blk, path
         for name, child in getattr(blk, "_children", {}).items():
             child = child() if callable(child) and not hasattr(child, "forward") else child
-            cpath = f"{path}.{name}" if path else str(name)
-            if id(child) not in paths:
-                paths[id(child)] = cpath
-                stack.append((child, cpath))
-    return paths
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append((child, f"{path}.{name}" if path else str(name)))
+
+
+def _checkpoint_paths(root):
+    """Paths of the blocks under ``root`` marked by ``HybridBlock.checkpoint()``."""
+    return {path for blk, path in _walk_blocks(root) if getattr(blk, "_checkpointed", False)}
 
 
 class GraphEntry:
@@ -288,6 +298,7 @@ class GraphEntry:
         self.out_tree = flatten(out, out_leaves)
         self.outputs = [_as_entry(o) for o in out_leaves]
         self.args = self.input_entries + self.param_entries
+        self.remat_paths = _checkpoint_paths(block)
         self.executor = flags.get("executor")  # None: kiln's numpy code generator
         self.fuse = getattr(self.executor, "fuse_ops", True)
         self.graph = passes.optimize(self.outputs, self.xp, fuse_ops=self.fuse)
@@ -401,7 +412,9 @@ class TrainGraph:
         n_out = len(entry.outputs)
         outs, gtargets = targets[:n_out], targets[n_out:]
         head_ids = {h.id for h, _ in heads}
-        saved = _saved_entries(gtargets, head_ids, {n.id for n, _ in entry.args},
+        # checkpointed blocks: the backward recomputes their nodes from what enters them
+        gtargets, clone_ids = rematerialize(gtargets, head_ids, entry.remat_paths)
+        saved = _saved_entries(gtargets, head_ids | clone_ids, {n.id for n, _ in entry.args},
                                {n.id for n, _ in outs})
         self.saved_count = len(saved)
         sx = entry.static_xp

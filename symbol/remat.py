@@ -1,0 +1,69 @@
+"""Rematerialization for hybridized training graphs (``HybridBlock.checkpoint()``).
+
+A compiled training step saves every forward value its backward reads. For the nodes of a
+checkpointed block the backward reads clones instead: copies of those forward nodes placed in
+the backward graph, computed there again from the block's saved inputs. The forward still
+computes the block once (its output is needed), but saves only what enters the block, so the
+block's activations are freed during the forward and exist again only while its gradient runs:
+less peak memory for one more forward of the block.
+
+Only pure nodes are cloned: a random op (dropout) would draw a new mask and an op that updates
+state in place (BatchNorm's running statistics in training) would update it twice, so their
+outputs are saved as without checkpointing.
+"""
+from .graph import Node, is_entry, topo_order
+
+
+def in_checkpoint(block_path, paths):
+    """Whether a node of block ``block_path`` lies in a checkpointed block (one of ``paths``;
+    ``""`` is the hybridized root itself)."""
+    return any(p == "" or block_path == p or block_path.startswith(p + ".") for p in paths)
+
+
+def rematerialize(targets, head_ids, paths):
+    """``(targets, clone ids)``: the backward ``targets`` with every read of a checkpointed
+    forward node redirected to a clone of it (clones read clones, down to the values that
+    enter the checkpointed region). ``head_ids``: the output-gradient nodes (what makes a node
+    part of the backward)."""
+    if not paths:
+        return targets, set()
+    nodes = topo_order(targets)
+    backward = set(head_ids)
+    for n in nodes:
+        if any(is_entry(i) and i[0].id in backward for i in n.inputs):
+            backward.add(n.id)
+    clones, new = {}, {}
+
+    def clone(node):
+        if node.id not in clones:
+            inputs = tuple(redirect(i) for i in node.inputs)
+            clones[node.id] = Node(node.kind, node.op, inputs, node.attrs,
+                                   name=node.name + "_remat", avals=node.avals,
+                                   block=node.block, source=node.source, meta=node.meta)
+        return clones[node.id]
+
+    def redirect(entry):
+        if not is_entry(entry):
+            return entry
+        node, k = entry
+        if node.id in new:
+            return (new[node.id], k)
+        if node.id in backward or not _clonable(node, paths):
+            return entry
+        return (clone(node), k)
+
+    for n in nodes:
+        if n.id not in backward:
+            continue
+        inputs = tuple(redirect(i) for i in n.inputs)
+        if any(a is not b for a, b in zip(inputs, n.inputs)):
+            new[n.id] = Node(n.kind, n.op, inputs, n.attrs, name=n.name, avals=n.avals,
+                             block=n.block, source=n.source, meta=n.meta)
+    out = [(new.get(n.id, n), k) for n, k in targets]
+    return out, {c.id for c in clones.values()}
+
+
+def _clonable(node, paths):
+    op = node.op
+    return (node.kind == "op" and not op.random and not op.mutates and not op.places
+            and in_checkpoint(node.block, paths))
