@@ -37,6 +37,7 @@ from ..ndarray.ndarray import NDArray
 from ..symbol import codegen
 from ..symbol.cached import CachedGraph
 from ..symbol.symbol import Symbol
+from . import _checkpoint
 from ._block_utils import HookHandle, _BlockScope, _name_block_in, summary
 from .parameter import DeferredInitializationError, Parameter, _indent
 from .parameter_dict import ParameterDict, load_into
@@ -601,6 +602,11 @@ class HybridBlock(Block):
         return self.forward(*args)
 
     def _call_eager(self, *args, **kwargs):
+        if (getattr(self, "_checkpointed", False) and STATE.recording and not kwargs
+                and all(p._data is not None for p in self.collect_params().values())):
+            out = _checkpoint.call(self, self.forward, args)  # one recomputed tape node
+            if out is not None:
+                return out
         try:
             return self.forward(*args, **kwargs)
         except DeferredInitializationError:
@@ -685,8 +691,10 @@ class HybridBlock(Block):
         """Recompute this block's activations in the backward instead of keeping them
         (gradient checkpointing): a hybridized training step (this block's graph or a
         hybridized parent's) then saves only what enters the block, and its backward runs the
-        block's forward again from there (``symbol/remat.py``). Random ops and BatchNorm's
-        training statistics are kept, not recomputed. Returns the block.
+        block's forward again from there (``symbol/remat.py``; random ops and BatchNorm's
+        training statistics are kept, not recomputed). Called eagerly while autograd records,
+        the block leaves one tape node whose backward reruns its forward with the same random
+        draws (``nn/_checkpoint.py``). Returns the block.
 
         Example::
 

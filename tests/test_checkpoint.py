@@ -84,3 +84,33 @@ def test_checkpoint_drops_compiled_graphs_and_can_be_undone():
         net(x).sum().backward()
     train = list(list(net._cached_op.entries.values())[-1].train.values())[0]
     assert train.saved_count == before.saved_count
+
+
+def _eager(checkpoint):
+    kl.random.seed(0)
+    net = gluon.nn.HybridSequential()
+    inner = gluon.nn.HybridSequential()
+    inner.add(gluon.nn.Dense(32, activation="tanh"), gluon.nn.Dropout(0.5),
+              gluon.nn.BatchNorm(in_channels=32))
+    net.add(inner, gluon.nn.Dense(4))
+    net.initialize()
+    x = nd.array(np.random.default_rng(0).standard_normal((16, 12)).astype(np.float32))
+    net(x)
+    if checkpoint:
+        inner.checkpoint()
+    kl.random.seed(1)
+    x.attach_grad()
+    with autograd.record():
+        hidden = inner(x)
+        y = net[1](hidden)
+    y.backward(nd.array(np.cos(np.arange(y.size)).reshape(y.shape)))
+    grads = [p.grad().asnumpy() for p in net.collect_params().values() if p.grad_req != "null"]
+    return grads + [x.grad.asnumpy(), inner[2].running_mean.data().asnumpy()], hidden
+
+
+def test_eager_checkpoint_recomputes_with_the_same_draws():
+    plain, _ = _eager(False)
+    ck, hidden = _eager(True)
+    assert type(hidden._node.op.fn).__name__ == "Recompute"  # one tape node for the block
+    for a, b in zip(ck, plain):
+        np.testing.assert_array_equal(a, b)
