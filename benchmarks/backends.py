@@ -145,10 +145,13 @@ from other work, which moved medians 2-10x between runs and 10th percentiles far
   computation (kiln's predict-mode graph with the weights as initializers; onnxruntime folds the
   BatchNorms as kiln's exporter does). Timed directly, interleaved, 60 calls: backend session
   75.0 ms, standalone 78.3, the hybridized block (kiln's call path included) 71.3 (10th
-  percentiles): backend / standalone is 1.0 within noise (goal <= 1.05); whole-table runs gave
-  0.86-1.36. With the parameters as inputs instead (``backend_opts={'params': 'inputs'}``, no
+  percentiles): backend / standalone is 1.0 within noise (goal <= 1.05). Table runs that
+  interleaved numpy in the same loop gave 0.86-1.71, depending on which variant followed
+  numpy's busy-waiting BLAS threads; timed in a loop of their own (the table now), 1.00-1.02.
+  With the parameters as inputs instead (``backend_opts={'params': 'inputs'}``, no
   BN folding, no NCHWc convolutions) the backend took ~2.5-3x standalone.
-- ResNet-18 training step: 1.7-1.8x faster than the numpy executor. onnxruntime's profiler on
+- ResNet-18 training step: 1.25-4.3x faster than the numpy executor across runs (p10; the
+  numpy executor suffers more from the load). onnxruntime's profiler on
   one step (load ~5): forward 167 ms of kernels, 138 of them Conv (weights are inputs here:
   none of the weight pre-packing inference gets); backward 479 ms: ConvTranspose (data
   gradients) 200, Conv (weight gradients, a Conv over the transposed batch) 136, Transpose 57,
@@ -158,14 +161,15 @@ from other work, which moved medians 2-10x between runs and 10th percentiles far
   forward session with its 80 saved arrays (13 MB) took 96.7 ms against 86.1 returning the
   loss only, so re-running the forward inside one forward+backward graph would cost ~86 ms a
   step to save ~10; keeping the saved arrays in onnxruntime memory (I/O binding) saved ~9 ms.
-- MLP: inference matches standalone (1.04-1.08); the training step is slower than kiln's numpy
-  executor (0.13-0.83x across runs): two session calls and thread wake-ups per step against a
-  numpy step already at its floor, and two thread pools on two cores: onnxruntime's workers
-  and OpenBLAS's (the optimizer's axpy), each busy-waiting after its work. onnxruntime's
-  default spinning made the axpy 5-10x slower (the backend turns spinning off); at load ~9,
-  the step alone took 15.9 ms (p10) with OpenBLAS on 2 threads and 2.1 ms with
-  ``OPENBLAS_NUM_THREADS=1`` (numpy executor: 1.5 / 1.8 ms). A parallel kernel that needs
-  both cores at once suffers most when other processes hold one.
+- MLP: inference 1.03-1.08x standalone (goal <= 1.05: met in some runs, not in others; a
+  few tens of microseconds of kiln's call path on 0.35-0.5 ms). The training step is slower
+  than kiln's numpy executor (0.13-0.83x across runs): two session calls and thread wake-ups
+  per step against a numpy step already at its floor, and two thread pools on two cores,
+  onnxruntime's workers and OpenBLAS's (the optimizer's axpy), each busy-waiting after its
+  work. onnxruntime's default spinning made the axpy 5-10x slower (the backend turns spinning
+  off); at load ~9, the step alone took 15.9 ms (p10) with OpenBLAS on 2 threads and 2.1 ms
+  with ``OPENBLAS_NUM_THREADS=1`` (numpy executor: 1.5 / 1.8 ms). A parallel kernel that
+  needs both cores at once suffers most when other processes hold one.
 - First calls: the first backend block of a process also imports onnx and onnxruntime
   (1-3 s here); ResNet-18's inference session then takes ~0.7 s to lower and build.
 """
