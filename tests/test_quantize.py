@@ -75,6 +75,12 @@ def test_static_int8_cnn_from_block(digits, tmp_path):
         axis = [a.i for a in dq.attribute if a.name == "axis"]
         assert axis == [0]
     assert report.dst_bytes < report.src_bytes
+    # onnxruntime fuses the QDQ pairs into its int8 kernels (what it would run, saved)
+    opts = ort.SessionOptions()
+    opts.optimized_model_filepath, opts.log_severity_level = str(tmp_path / "ort.onnx"), 3
+    ort.InferenceSession(out, opts, providers=["CPUExecutionProvider"])
+    fused = _ops(opts.optimized_model_filepath)
+    assert fused.count("QLinearConv") == 2 and "QGemm" in fused and "Conv" not in fused
     ref, got = _run(report.src, digits["x_test"]), _run(out, digits["x_test"])
     agreement = float((ref.argmax(1) == got.argmax(1)).mean())
     assert agreement >= 0.9 and report.top1_agreement == pytest.approx(agreement)
