@@ -60,3 +60,12 @@ def test_max_routing_in_the_lanes_last_layout(case, monkeypatch):
     monkeypatch.setattr(_pool_kernels, "_ROW_MAX", 10 ** 6)
     test_forward_and_backward_match_references(case, "max", True)
     test_forward_and_backward_match_references(case, "max", False)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize("pool_type", ["max", "avg"])
+def test_long_rows_path(case, pool_type, monkeypatch):
+    """Long output rows take the in-data tap ranges (no padded copy): same results."""
+    from kiln.ndarray.ops import _pool_kernels
+    monkeypatch.setattr(_pool_kernels, "_ROW_MAX", 0)
+    test_forward_and_backward_match_references(case, pool_type, True)

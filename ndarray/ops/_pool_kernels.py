@@ -3,7 +3,9 @@
 Each kernel offset (tap) touches the output range whose input position lies inside the data
 (``_conv_gemm.Taps`` with the pooling's begin padding; the end padding is whatever runs past
 the data). Padding never holds a value: for a sum it would add 0, for a maximum it would be
-``-inf``, so skipping it gives the same result without ``np.pad`` copies or cropping.
+``-inf``, so skipping it gives the same result without ``np.pad`` copies or cropping. (The
+max-pool forward over short output rows is the exception: there the whole-row slabs of one
+padded copy measured faster than the ragged ranges.)
 
 Max-pool routing: the window argmax is one small-int array built by running comparisons
 (branch-free ufuncs, no boolean indexing or masked copies); numpy then sends every output
@@ -14,6 +16,7 @@ import math
 
 import numpy as np
 
+from . import _im2col as im
 from ._conv_gemm import taps_for
 
 _ALL = (slice(None), slice(None))
@@ -37,6 +40,8 @@ def window_sum(xp, data, geo):
 
 def window_max(xp, data, geo, lowest):
     """Maximum over each window, ``(N, C, *out)``; a window of padding only gives ``lowest``."""
+    if geo.out[-1] < _ROW_MAX:  # short rows: whole-row slabs of a padded copy beat the
+        return _padded_max(xp, data, geo, lowest)   # ragged in-data ranges (measured)
     taps = pool_taps(geo)
     full = [t for t in taps.taps if t[3]]
     if full:  # a tap that covers every window starts the maximum (no fill pass)
@@ -48,6 +53,16 @@ def window_max(xp, data, geo, lowest):
             continue
         r = res[_ALL + t[1]]
         xp.maximum(r, data[_ALL + t[2]], out=r)
+    return res
+
+
+def _padded_max(xp, data, geo, lowest):
+    xpad = im.pad(xp, data, geo.begin, geo.end, lowest)
+    ones = (1,) * len(geo.kernel)
+    res = None
+    for kidx in np.ndindex(*geo.kernel):
+        sl = xpad[(Ellipsis,) + im.offset_slices(kidx, geo.stride, ones, geo.out)]
+        res = xp.array(sl, copy=True) if res is None else xp.maximum(res, sl, out=res)
     return res
 
 
