@@ -331,7 +331,10 @@ def _torch_version():
 
 def write_section(text, section=SECTION):
     """Replace ``section`` (a ``## `` heading and its body) in docs/benchmarks.md."""
-    old = open(DOCS).read() if os.path.exists(DOCS) else "# Benchmarks\n"
+    old = "# Benchmarks\n"
+    if os.path.exists(DOCS):
+        with open(DOCS) as f:
+            old = f.read()
     pattern = re.compile(re.escape(section) + r".*?(?=\n## |\Z)", re.S)
     new = pattern.sub(text.rstrip() + "\n", old) if section in old else \
         old.rstrip() + "\n\n" + text

@@ -1,7 +1,7 @@
 """Predict-mode BatchNorm folded into the convolution before it (symbol/fold_bn.py): outputs and
 gradients equal the eager ones, and the fold happens exactly where it is valid."""
-import numpy as np
 import kiln as kl
+import numpy as np
 import pytest
 from kiln import autograd, gluon, nd
 

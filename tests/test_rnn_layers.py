@@ -6,7 +6,7 @@ import os
 import kiln as kl
 import numpy as np
 import pytest
-from kiln import autograd, nd
+from kiln import autograd, gluon, nd
 from kiln.gluon import rnn
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
@@ -247,3 +247,33 @@ def test_hybridized_training_step_runs_the_rnn_forward_once(monkeypatch):
             loss = net(x, h, c).sum()
         loss.backward()
         assert len(calls) == 1
+
+
+def test_nested_layer_without_states_exports_with_dynamic_batch(tmp_path):
+    """Zero states of a layer traced inside a parent come from the input (not constants of the
+    traced batch size), so the ONNX export runs at other batch sizes and lengths."""
+    import onnxruntime as ort
+
+    class Tagger(gluon.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.rnn = gluon.nn.Embedding(50, 8), gluon.rnn.LSTM(16, 2)
+            self.out = gluon.nn.Dense(5, flatten=False)
+
+        def forward(self, x):
+            return self.out(self.rnn(self.emb(x)))
+    net = Tagger()
+    net.initialize()
+    x = nd.array(np.random.default_rng(0).integers(0, 50, (7, 3)))
+    eager = net(x).asnumpy()
+    net.hybridize()
+    np.testing.assert_allclose(net(x).asnumpy(), eager, rtol=1e-6, atol=1e-7)
+    path = str(tmp_path / "tagger.onnx")
+    net.export_onnx(path, x, dynamic_axes={"data": {0: "T", 1: "N"}})
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    feed = sess.get_inputs()[0]
+    for shape in [(7, 3), (4, 6)]:
+        xi = np.random.default_rng(1).integers(0, 50, shape)
+        got = sess.run(None, {feed.name: xi.astype(np.int64 if "int64" in feed.type
+                                                    else np.float32)})[0]
+        np.testing.assert_allclose(got, net(nd.array(xi)).asnumpy(), rtol=1e-5, atol=1e-6)

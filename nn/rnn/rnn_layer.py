@@ -128,6 +128,12 @@ class _RNNLayer(HybridBlock):
 
     def __call__(self, inputs, states=None, sequence_length=None, **kwargs):
         skip = states is None
+        if skip and hasattr(inputs, "_trace_node"):
+            # traced inside a parent's graph: zero states built from the input itself keep the
+            # batch axis dynamic (begin_state's arrays would be constants of this batch size)
+            if self._use_sequence_length:
+                return super().__call__(inputs, None, sequence_length, **kwargs)
+            return super().__call__(inputs, **kwargs)
         if skip:
             batch_size = inputs.shape[self._layout.find("N")]
             ctx = inputs.context if isinstance(inputs, NDArray) else None
