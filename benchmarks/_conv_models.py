@@ -85,8 +85,9 @@ def ort_infer(name, shape, threads):
 
 
 # ---- PyTorch ------------------------------------------------------------------------------------
-def torch_resnet_train():
-    """The same ResNet-18 V1 (7x7/2 stem, max pool, BasicBlocks, 1000 classes) in PyTorch."""
+def torch_resnet18():
+    """The same ResNet-18 V1 (7x7/2 stem, max pool, BasicBlocks, 1000 classes) in PyTorch, or
+    None without torch (benchmarks/models.py uses it too)."""
     try:
         import torch
     except ImportError:
@@ -113,7 +114,16 @@ def torch_resnet_train():
         layers += [Block(cin, cout, stride), Block(cout, cout, 1)]
         cin = cout
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 1000)]
-    net = nn.Sequential(*layers)
+    return nn.Sequential(*layers)
+
+
+def torch_resnet_train():
+    """A training step (SGD momentum) of ``torch_resnet18``, or None without torch."""
+    net = torch_resnet18()
+    if net is None:
+        return None
+    import torch
+    from torch import nn
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     shape = RESNET_TRAIN[1]
     x = torch.tensor(_input(shape))
