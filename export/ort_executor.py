@@ -157,12 +157,10 @@ class OrtFunction:
     """One onnxruntime session called like a compiled numpy function: ``fn(xp, *arrays)``.
 
     Arrays go in without copies (onnxruntime wraps contiguous numpy buffers); arguments past
-    the graph's inputs (``out_mask`` buffers) are ignored: the gradients come back as new
-    arrays, which autograd adopts as ``.grad`` without copying. Moving statistics updated by
-    a training-mode BatchNorm are written back into their arrays.
+    the graph's inputs are ignored (``into`` writes gradients into the ``.grad`` buffers
+    instead). Moving statistics updated by a training-mode BatchNorm are written back into
+    their arrays.
     """
-
-    returns_new_arrays = True  # symbol/cached.py: no per-mask variants of the backward
 
     def __init__(self, model, mutations, n_args, options, name, fallback):
         self.name, self.mutations, self.n_args = name, mutations, n_args
@@ -191,6 +189,31 @@ class OrtFunction:
                 arrays[pos][...] = new
             outs = outs[:self.n_targets]
         return outs
+
+    def into(self, mask):
+        """``fn(xp, *arrays, *buffers)``: the results marked in ``mask`` are written into
+        ``buffers`` (the ``.grad`` arrays, through onnxruntime's I/O binding) and returned;
+        the others come back as new arrays (``compile_graph(out_mask=...)``'s contract)."""
+        return lambda xp, *arrays: self._run_into(mask, xp, arrays)
+
+    def _run_into(self, mask, xp, arrays):
+        args, buffers = arrays[:self.n_args], arrays[self.n_args:]
+        if self._run is None or self.mutations:  # first call (builds) or numpy fallback
+            return self(xp, *args)
+        binding = self.session.io_binding()
+        for name, a in zip(self.in_names, args):
+            binding.bind_cpu_input(name, np.ascontiguousarray(a))
+        it = iter(buffers)
+        for name, m in zip(self.out_names, mask):
+            if m:
+                buf = next(it)
+                binding.bind_output(name, "cpu", 0, buf.dtype.type, list(buf.shape),
+                                    buf.ctypes.data)
+            else:
+                binding.bind_output(name, "cpu")
+        self.session.run_with_iobinding(binding)
+        it = iter(buffers)
+        return [next(it) if m else v.numpy() for m, v in zip(mask, binding.get_outputs())]
 
 
 def _grads_fresh(params):

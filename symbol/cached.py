@@ -441,9 +441,9 @@ class TrainGraph:
     def backward_into(self, mask):
         """The backward that writes the gradients marked in ``mask`` into buffers passed
         after its regular arguments (compiled on first use per mask)."""
-        if getattr(self.backward, "returns_new_arrays", False):  # onnxruntime's: autograd
-            return self.backward  # adopts its new arrays as .grad; the buffers are ignored
         fn = self._into.get(mask)
+        if fn is None and hasattr(self.backward, "into"):  # an executor's own way (I/O binding)
+            fn = self._into[mask] = self.backward.into(mask)
         if fn is None:
             fn = self._into[mask] = self.entry.compile(
                 self._bw_args, self._gtargets, name="backward", static_xp=self.entry.static_xp,

@@ -284,3 +284,29 @@ def test_backend_opts():
     with pytest.raises(ValueError, match="graph_optimization_level"):
         ort.hybridize(backend="onnxruntime", backend_opts={"graph_optimization_level": "max"})
     assert ref.backend_plan() == []
+
+
+def test_hybridized_loss_writes_gradients_into_grad_buffers():
+    """Network and loss hybridized: autograd's chain path asks the backward for the gradients
+    in the .grad arrays (onnxruntime's I/O binding writes them there)."""
+    rng = np.random.default_rng(3)
+    x = nd.array(rng.standard_normal((8, 20)).astype(np.float32))
+    y = nd.array(rng.integers(0, 10, 8).astype(np.float32))
+    results = []
+    for net, backend in zip(_twins(_mlp, x), (None, "onnxruntime")):
+        loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+        loss_fn.hybridize(backend=backend)
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.5})
+        buffers = set()
+        for _ in range(3):
+            with autograd.record():
+                loss = loss_fn(net(x), y)
+            loss.backward()
+            buffers.add(id(net[0].weight.grad()._data))
+            trainer.step(8)
+        train = list(net._cached_op.entries.values())[-1].train
+        assert any(t._into for t in train.values())  # the chain path ran
+        assert len(buffers) == 1
+        results.append([loss.asnumpy()] + [p.data().asnumpy()
+                                           for p in net.collect_params().values()])
+    _close(results[1], results[0], "chain path")
