@@ -167,7 +167,16 @@ def _bn_grad(i, o, g, eps=1e-3, momentum=0.9, fix_gamma=True, use_global_stats=F
             dmv = dmv + g[2] * (-0.5 * sv * sv * sv)
     dbeta = F.sum(gy, axis=red)
     dgamma = F.zeros_like(gamma) if fix_gamma else F.sum(gy * xhat, axis=red)
-    return dx, dgamma, dbeta, dmm, dmv
+    # float16 data with float32 statistics (as MXNet keeps them): each gradient in the dtype
+    # of what it differentiates, as the forward's output is in the data's
+    return tuple(_as_dtype_of(gr, ref) for gr, ref in
+                 zip((dx, dgamma, dbeta, dmm, dmv), (x, gamma, beta, mm, mv)))
+
+
+def _as_dtype_of(grad, ref):
+    if grad is None or np.dtype(grad.dtype) == np.dtype(ref.dtype):
+        return grad
+    return grad.astype(ref.dtype)
 
 
 def _bn_onnx(g, i, a, o, eps=1e-3, momentum=0.9, fix_gamma=True, output_mean_var=False, axis=1,
