@@ -276,9 +276,7 @@ def _import(model):
                   n.op_type not in ("Constant", "Shape")})
     if bad:
         raise MXNetError(f"ONNX import: unsupported operator(s) {bad}")
-    for vi in graph.input:
-        if vi.name in imp.inits:
-            continue
+    for index, vi in enumerate(vi for vi in graph.input if vi.name not in imp.inits):
         tt = vi.type.tensor_type
         shape = tuple(d.dim_value if d.HasField("dim_value") else 0 for d in tt.shape.dim)
         try:
@@ -286,7 +284,9 @@ def _import(model):
         except Exception:   # onnx's KeyError for an unknown element type
             raise MXNetError(f"ONNX import: input {vi.name!r} has no known element "
                              f"type") from None
-        node = Node("var", name=vi.name, meta={"shape": shape, "dtype": dtype, "input": True})
+        # input_index: graph.input's order (a block's positional inputs), not first use
+        node = Node("var", name=vi.name, meta={"shape": shape, "dtype": dtype, "input": True,
+                                               "input_index": index})
         imp.entries[vi.name] = (node, 0)
     for node in graph.node:
         _convert(model, imp, node)

