@@ -7,9 +7,9 @@ computes the block once (its output is needed), but saves only what enters the b
 block's activations are freed during the forward and exist again only while its gradient runs:
 less peak memory for one more forward of the block.
 
-Only pure nodes are cloned: a random op (dropout) would draw a new mask and an op that updates
-state in place (BatchNorm's running statistics in training) would update it twice, so their
-outputs are saved as without checkpointing.
+A random op (dropout) is never cloned (it would draw a new mask): its output is saved as
+without checkpointing. A training BatchNorm is cloned with copies of its running statistics,
+which the clone updates in place instead of the parameters (the forward updated those once).
 """
 from .graph import Node, is_entry, topo_order
 
@@ -32,11 +32,12 @@ def rematerialize(targets, head_ids, paths):
     for n in nodes:
         if any(is_entry(i) and i[0].id in backward for i in n.inputs):
             backward.add(n.id)
-    clones, new = {}, {}
+    clones, new, copies = {}, {}, set()
 
     def clone(node):
         if node.id not in clones:
-            inputs = tuple(redirect(i) for i in node.inputs)
+            inputs = tuple(_private(redirect(i), node, k, copies)
+                           for k, i in enumerate(node.inputs))
             clones[node.id] = Node(node.kind, node.op, inputs, node.attrs,
                                    name=node.name + "_remat", avals=node.avals,
                                    block=node.block, source=node.source, meta=node.meta)
@@ -60,10 +61,29 @@ def rematerialize(targets, head_ids, paths):
             new[n.id] = Node(n.kind, n.op, inputs, n.attrs, name=n.name, avals=n.avals,
                              block=n.block, source=n.source, meta=n.meta)
     out = [(new.get(n.id, n), k) for n, k in targets]
-    return out, {c.id for c in clones.values()}
+    return out, {c.id for c in clones.values()} | copies
+
+
+# ops whose in-place updates never feed their own outputs: a clone may update copies instead
+_STATE_UPDATES = {"batch_norm"}
 
 
 def _clonable(node, paths):
     op = node.op
-    return (node.kind == "op" and not op.random and not op.mutates and not op.places
+    return (node.kind == "op" and not op.random and not op.places
+            and (not op.mutates or op.name in _STATE_UPDATES)
             and in_checkpoint(node.block, paths))
+
+
+def _private(entry, node, k, copies):
+    """Input ``k`` of a clone of ``node``: a copy when the op updates it in place (a training
+    BatchNorm's running statistics, updated once by the forward already)."""
+    if k not in node.op.mutates or not is_entry(entry):
+        return entry
+    from ..ndarray._registry import OPS
+    src, i = entry
+    copy = Node("op", OPS["identity"], (entry,), {}, name=f"{node.name}_remat_state{k}",
+                avals=None if src.avals is None else (src.avals[i],), block=node.block,
+                source=node.source)
+    copies.add(copy.id)
+    return (copy, 0)
