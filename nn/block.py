@@ -691,8 +691,8 @@ class HybridBlock(Block):
         """Recompute this block's activations in the backward instead of keeping them
         (gradient checkpointing): a hybridized training step (this block's graph or a
         hybridized parent's) then saves only what enters the block, and its backward runs the
-        block's forward again from there (``symbol/remat.py``; random ops and BatchNorm's
-        training statistics are kept, not recomputed). Called eagerly while autograd records,
+        block's forward again from there (``symbol/remat.py``; random ops are kept, not
+        recomputed, and BatchNorm's running statistics are updated once). Called eagerly while autograd records,
         the block leaves one tape node whose backward reruns its forward with the same random
         draws (``nn/_checkpoint.py``). Returns the block.
 
