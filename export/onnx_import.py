@@ -66,6 +66,9 @@ class Importer:
         self.static = {k: v for k, v in self.inits.items() if v.dtype.kind != "f"}
         self.entries, self.params, self.aux = {}, {}, set()
         self.symdims = {}   # symbolic shape tensors (see onnx_import_shape)
+        # the default domain's opset: converters apply each op's semantics for this version
+        self.opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
+                         default=1)
 
     # ---- tensors ----
     def shape(self, name):

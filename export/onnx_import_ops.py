@@ -283,9 +283,33 @@ def _constant_of_shape(imp, n):
     return imp.op(n, "add", [y, v]) if v else imp.op(n, "identity", [y])
 
 
+def _flat2d(imp, n, axis):
+    """Before opset 13, Softmax/LogSoftmax see the input as 2-D, ``[:axis]`` x
+    ``[axis:]``: reshape codes (a dynamic batch is kept at axis 0 or 1), None at the last."""
+    r = imp.rank(n.input[0])
+    axis %= max(r, 1)
+    if axis == r - 1:
+        return None
+    if axis <= 1:
+        return (1, -1) if axis == 0 else (0, -1)
+    t = imp.types.get(n.input[0])
+    if t is None or t[1] is None or None in t[1][axis:]:
+        raise MXNetError(f"ONNX import: {n.op_type} {n.name or n.output[0]!r} (opset "
+                         f"{imp.opset}) at axis {axis} needs static dims from that axis on")
+    return (-1, math.prod(t[1][axis:]))
+
+
 def _softmax(kiln):
-    return lambda imp, n: imp.op(n, kiln, [imp.t(n.input[0])],
-                                 axis=int(_attrs(n).get("axis", -1)))
+    def conv(imp, n):
+        axis = int(_attrs(n).get("axis", -1 if imp.opset >= 13 else 1))
+        x = imp.t(n.input[0])
+        codes = _flat2d(imp, n, axis) if imp.opset < 13 else None
+        if codes is None:
+            return imp.op(n, kiln, [x], axis=axis)
+        flat = imp.op(_sub(n, 0), "reshape", [x], shape=codes)
+        y = imp.op(_sub(n, 1), kiln, [flat], axis=-1)
+        return imp.op(n, "reshape_like", [y, x])
+    return conv
 
 
 def _leaky(imp, n):

@@ -115,3 +115,22 @@ def test_importer_records_graph_input_order():
     index = {n.name: n.meta.get("input_index") for n in topo_order(sym._entries)
              if n.kind == "var"}
     assert index == {"a": 0, "b": 1}
+
+
+# ---- 2. the model's opset decides the semantics ----
+
+@pytest.mark.parametrize("op", ["Softmax", "LogSoftmax"])
+@pytest.mark.parametrize("opset,axis", [(11, 1), (11, None), (11, 0), (11, -1), (13, 1),
+                                        (13, None)])
+def test_softmax_family_per_opset(op, opset, axis):
+    kw = {} if axis is None else {"axis": axis}
+    m = _model([helper.make_node(op, ["x"], ["y"], **kw)], [("x", F, [2, 3, 4])],
+               [("y", F, [2, 3, 4])], opset=opset)
+    _same(m, {"x": _rand(2, 3, 4) / 3})
+
+
+def test_softmax11_gradient_and_dynamic_batch():
+    m = _model([helper.make_node("Softmax", ["x"], ["y"], axis=1)], [("x", F, [None, 3, 2])],
+               [("y", F, [None, 3, 2])], opset=11)
+    _same(m, {"x": _rand(2, 3, 2) / 3}, grad=True)
+    _same(m, {"x": _rand(4, 3, 2) / 3})
