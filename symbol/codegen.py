@@ -319,6 +319,17 @@ def _hook_caller(callback, ctx):
 
 
 def _owner_check(static_ids):
+    """``own(a)``: ``a``, or a copy when it is a persistent buffer or a view of one (the next
+    call overwrites those). numpy and cupy point a view's ``base`` at the array owning the
+    memory, so one step up the chain decides; a view of a fresh array (a kernel's reshape of
+    its own product) is returned as it is."""
     def own(a):
-        return a.copy() if a.base is not None or id(a) in static_ids else a
+        if id(a) in static_ids:
+            return a.copy()
+        base = a.base
+        while base is not None and hasattr(base, "base"):
+            if id(base) in static_ids:
+                return a.copy()
+            base = base.base
+        return a
     return own

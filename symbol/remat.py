@@ -23,10 +23,9 @@ def in_checkpoint(block_path, paths):
 def rematerialize(targets, head_ids, paths):
     """``(targets, clone ids)``: the backward ``targets`` with every read of a checkpointed
     forward node redirected to a clone of it (clones read clones, down to the values that
-    enter the checkpointed region). ``head_ids``: the output-gradient nodes (what makes a node
-    part of the backward)."""
-    if not paths:
-        return targets, set()
+    enter the checkpointed region), and likewise every read of a copy of the parameters
+    (``_FROM_PARAMS``). ``head_ids``: the output-gradient nodes (what makes a node part of
+    the backward)."""
     nodes = topo_order(targets)
     backward = set(head_ids)
     for n in nodes:
@@ -70,9 +69,22 @@ _STATE_UPDATES = {"batch_norm"}
 
 def _clonable(node, paths):
     op = node.op
-    return (node.kind == "op" and not op.random and not op.places
-            and (not op.mutates or op.name in _STATE_UPDATES)
-            and in_checkpoint(node.block, paths))
+    if node.kind != "op" or op.random or op.places:
+        return False
+    if _from_params(node):
+        return True
+    return (not op.mutates or op.name in _STATE_UPDATES) and in_checkpoint(node.block, paths)
+
+
+# always recomputed rather than saved: a copy of the parameters themselves (the fused RNN's
+# flat parameter vector, 4 MB for W4) costs a pass over them in the backward instead of being
+# held from the forward to the backward, across the loss's peak
+_FROM_PARAMS = {"_rnn_param_concat", "reshape"}
+
+
+def _from_params(node):
+    return node.kind == "op" and node.op.name in _FROM_PARAMS and all(
+        not is_entry(i) or i[0].kind == "var" or _from_params(i[0]) for i in node.inputs)
 
 
 def _private(entry, node, k, copies):
