@@ -223,3 +223,16 @@ def test_block_reports_each_compiled_functions_memory():
     assert set(report) == {"forward", "forward_train", "backward"}
     assert report["forward"][0] + report["forward"][1] >= 8 * 16 * 4  # the hidden layer
     assert all(peak >= 0 and static >= 0 for peak, static in report.values())
+
+
+def test_results_are_copied_only_when_they_view_a_persistent_buffer():
+    from kiln.symbol.codegen import _owner_check
+    buf = np.zeros((4, 6), np.float32)
+    own = _owner_check({id(buf)})
+    fresh = np.ones((4, 6), np.float32)
+    for a in (fresh, fresh.reshape(24), fresh.T, fresh[1:3]):
+        assert own(a) is a                      # the caller may keep it: nobody reuses it
+    for a in (buf, buf.reshape(24), buf[1:], buf.reshape(2, 12).T):
+        got = own(a)
+        assert got is not a and not np.shares_memory(got, buf)
+        np.testing.assert_array_equal(got, a)
