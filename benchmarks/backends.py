@@ -150,13 +150,18 @@ from other work, which moved medians 2-10x between runs and 10th percentiles far
   numpy's busy-waiting BLAS threads; timed in a loop of their own (the table now), 1.00-1.02.
   With the parameters as inputs instead (``backend_opts={'params': 'inputs'}``, no
   BN folding, no NCHWc convolutions) the backend took ~2.5-3x standalone.
-- ResNet-18 training step: 1.25-4.3x faster than the numpy executor across runs (p10; the
-  numpy executor suffers more from the load). onnxruntime's profiler on
-  one step (load ~5): forward 167 ms of kernels, 138 of them Conv (weights are inputs here:
-  none of the weight pre-packing inference gets); backward 479 ms: ConvTranspose (data
-  gradients) 200, Conv (weight gradients, a Conv over the transposed batch) 136, Transpose 57,
-  Slice 27. A data gradient as a Conv with flipped weights measured 0.9-1.1x ConvTranspose on
-  ResNet-18's shapes: not worth a second lowering yet.
+- ResNet-18 training step: it depends on the load, and the numpy executor wins at its best.
+  Separate processes, load ~4-5: numpy executor 170 ms (p10) / 821 ms (median), backend 289 /
+  312 ms; one table run at load ~4 gave 161 / 331 ms (p10, backend 0.49x numpy), runs at
+  load 9-12 gave the backend 1.25-4.3x (p10). The backend is steady (its medians stay near
+  its p10); the numpy executor's new convolution kernels are faster but suffer more when other
+  processes take a core. onnxruntime's profiler on one step (load ~5): forward 167 ms of
+  kernels, 138 of them Conv (weights are inputs here: none of the weight pre-packing inference
+  gets); backward 479 ms: ConvTranspose (data gradients) 200, Conv (weight gradients, a Conv
+  over the transposed batch) 136, Transpose 57, Slice 27. A data gradient as a Conv with
+  flipped weights measured 0.9-1.1x ConvTranspose on ResNet-18's shapes. For training on such
+  a machine, ``backend_opts={'training': 'numpy'}`` keeps the training graphs on kiln's
+  executor and inference on onnxruntime.
 - Training as two sessions (forward returning the saved values, then the backward): the
   forward session with its 80 saved arrays (13 MB) took 96.7 ms against 86.1 returning the
   loss only, so re-running the forward inside one forward+backward graph would cost ~86 ms a

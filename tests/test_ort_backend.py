@@ -310,3 +310,17 @@ def test_hybridized_loss_writes_gradients_into_grad_buffers():
         results.append([loss.asnumpy()] + [p.data().asnumpy()
                                            for p in net.collect_params().values()])
     _close(results[1], results[0], "chain path")
+
+
+def test_training_graphs_can_stay_in_numpy():
+    rng = np.random.default_rng(4)
+    x = nd.array(rng.standard_normal((8, 20)).astype(np.float32))
+    y = nd.array(rng.integers(0, 10, 8).astype(np.float32))
+    ref, ort = _twins(_mlp, x, backend_opts={"training": "numpy"})
+    _close(_train(ort, x, y, steps=2), _train(ref, x, y, steps=2), "losses")
+    _close([ort(x).asnumpy()], [ref(x).asnumpy()], "inference after training")
+    plan = ort.backend_plan()
+    assert all(w == "onnxruntime" for n, w in plan if n == "forward")
+    assert {w for n, w in plan if n != "forward"} == {"numpy: backend_opts training='numpy'"}
+    with pytest.raises(ValueError, match="training"):
+        ort.hybridize(backend="ort", backend_opts={"training": "torch"})
