@@ -46,35 +46,6 @@ class _sub:
         self.name, self.output = f"{n.name or n.output[0]}_{k}", [f"{n.output[0]}_{k}"]
 
 
-def _sym_pads(pads, what):
-    pads = list(pads or [])
-    half = len(pads) // 2
-    if pads[:half] != pads[half:]:
-        raise MXNetError(f"ONNX import: {what} with asymmetric pads {pads}")
-    return tuple(pads[:half])
-
-
-def _conv(imp, n, deconv=False):
-    a = _attrs(n)
-    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-        raise MXNetError("ONNX import: Conv auto_pad is not supported")
-    wshape = imp.inits[n.input[1]].shape if n.input[1] in imp.inits else imp.shape(n.input[1])
-    kernel = tuple(a.get("kernel_shape", wshape[2:]))
-    nd_ = len(kernel)
-    group = int(a.get("group", 1))
-    ins = [imp.t(n.input[0]), imp.t(n.input[1])]
-    bias = len(n.input) > 2 and n.input[2]
-    ins.append(imp.t(n.input[2]) if bias else None)
-    common = dict(kernel=kernel, stride=tuple(a.get("strides", (1,) * nd_)),
-                  dilate=tuple(a.get("dilations", (1,) * nd_)),
-                  pad=_sym_pads(a.get("pads", [0] * 2 * nd_), n.op_type), num_group=group,
-                  no_bias=not bias)
-    if deconv:
-        return imp.op(n, "deconvolution", ins, num_filter=wshape[1] * group,
-                      adj=tuple(a.get("output_padding", (0,) * nd_)), **common)
-    return imp.op(n, "convolution", ins, num_filter=wshape[0], **common)
-
-
 def _gemm(imp, n):
     a = _attrs(n)
     ta, tb = int(a.get("transA", 0)), int(a.get("transB", 0))
@@ -104,31 +75,6 @@ def _bn(imp, n):
     return imp.op(n, "batch_norm", ins, eps=float(a.get("epsilon", 1e-5)),
                   momentum=float(a.get("momentum", 0.9)), fix_gamma=False,
                   use_global_stats=True)
-
-
-def _pool(kind):
-    def conv(imp, n):
-        a = _attrs(n)
-        kernel = tuple(a["kernel_shape"])
-        nd_ = len(kernel)
-        pads = list(a.get("pads", [0] * 2 * nd_))
-        x = imp.t(n.input[0])
-        cip = bool(a.get("count_include_pad", 0))
-        if pads[:nd_] != pads[nd_:]:
-            if kind == "avg" and not cip:
-                raise MXNetError("ONNX import: AveragePool with asymmetric pads")
-            width = (0, 0, 0, 0) + tuple(v for b, e in zip(pads[:nd_], pads[nd_:])
-                                         for v in (b, e))
-            x = imp.op(_sub(n, 0), "pad", [x], mode="constant", pad_width=width,
-                       constant_value=-np.inf if kind == "max" else 0.0)
-            pads = [0] * 2 * nd_
-        conv_ = "full" if a.get("ceil_mode", 0) else "valid"
-        if any(d != 1 for d in a.get("dilations", [1] * nd_)):
-            raise MXNetError("ONNX import: dilated pooling is not supported")
-        return imp.op(n, "pooling", [x], kernel=kernel, pool_type=kind,
-                      stride=tuple(a.get("strides", (1,) * nd_)), pad=tuple(pads[:nd_]),
-                      pooling_convention=conv_, count_include_pad=cip if kind == "avg" else None)
-    return conv
 
 
 def _global_pool(kind):
@@ -318,7 +264,7 @@ def _leaky(imp, n):
 
 
 CONVERTERS = {
-    "Conv": _conv, "ConvTranspose": lambda imp, n: _conv(imp, n, deconv=True), "Gemm": _gemm,
+    "Gemm": _gemm,
     "MatMul": _binary("matmul"), "Add": _binary("add"), "Sub": _binary("subtract"),
     "Mul": _binary("multiply"), "Div": _binary("divide"), "Pow": _binary("power"),
     "Max": _variadic("maximum"), "Min": _variadic("minimum"), "Sum": _variadic("add"),
@@ -339,7 +285,7 @@ CONVERTERS = {
     "LeakyRelu": _leaky,
     "PRelu": lambda imp, n: imp.op(n, "leaky_relu", [imp.t(n.input[0]), imp.t(n.input[1])],
                                    act_type="prelu"),
-    "BatchNormalization": _bn, "MaxPool": _pool("max"), "AveragePool": _pool("avg"),
+    "BatchNormalization": _bn,
     "GlobalMaxPool": _global_pool("max"), "GlobalAveragePool": _global_pool("avg"),
     "Flatten": _flatten, "Reshape": _reshape,
     "Transpose": lambda imp, n: imp.op(n, "transpose", [imp.t(n.input[0])],

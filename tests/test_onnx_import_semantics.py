@@ -18,9 +18,11 @@ _NP = {F: np.float32, I64: np.int64, B: np.bool_}
 
 
 def _model(nodes, inputs, outputs, inits=(), opset=17):
-    """``inputs``/``outputs``: ``(name, elem_type, shape)``; shapes may hold None (dynamic)."""
+    """``inputs``/``outputs``: ``(name, elem_type, shape)``; shapes may hold None (dynamic),
+    an int shape is a rank (dims unknown)."""
     vi = [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs]
-    vo = [helper.make_tensor_value_info(n, t, s) for n, t, s in outputs]
+    vo = [helper.make_tensor_value_info(n, t, [None] * s if isinstance(s, int) else s)
+          for n, t, s in outputs]
     inits = [numpy_helper.from_array(np.asarray(v), k) for k, v in dict(inits).items()]
     graph = helper.make_graph(nodes, "t", vi, vo, initializer=inits)
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
@@ -134,3 +136,60 @@ def test_softmax11_gradient_and_dynamic_batch():
                [("y", F, [None, 3, 2])], opset=11)
     _same(m, {"x": _rand(2, 3, 2) / 3}, grad=True)
     _same(m, {"x": _rand(4, 3, 2) / 3})
+
+
+# ---- 3. padding modes of pooling and convolution ----
+
+_POOLS = [
+    dict(kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER"),
+    dict(kernel_shape=[2, 2], strides=[2, 2], auto_pad="SAME_LOWER"),
+    dict(kernel_shape=[3, 3], auto_pad="SAME_LOWER"),
+    dict(kernel_shape=[2, 2], auto_pad="VALID"),
+    dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+    dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1),
+    dict(kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1),
+    dict(kernel_shape=[3, 2], strides=[2, 1], pads=[0, 1, 1, 0]),
+    dict(kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+]
+
+
+@pytest.mark.parametrize("attrs", _POOLS)
+@pytest.mark.parametrize("op,cip", [("MaxPool", None), ("AveragePool", 0),
+                                    ("AveragePool", 1)])
+def test_pool_padding(op, cip, attrs):
+    kw = dict(attrs) if cip is None else dict(attrs, count_include_pad=cip)
+    m = _model([helper.make_node(op, ["x"], ["y"], **kw)], [("x", F, [None, 2, 5, 6])],
+               [("y", F, 4)])
+    _same(m, {"x": _rand(1, 2, 5, 6)}, grad=attrs is _POOLS[0] or attrs is _POOLS[5])
+    _same(m, {"x": _rand(3, 2, 5, 6, seed=1)})
+
+
+def test_pool_same_upper_shape():
+    m = _model([helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2],
+                                 auto_pad="SAME_UPPER")],
+               [("x", F, [1, 2, 7, 7])], [("y", F, 4)])
+    assert _same(m, {"x": _rand(1, 2, 7, 7)})[0].shape == (1, 2, 4, 4)
+
+
+@pytest.mark.parametrize("attrs", [dict(auto_pad="SAME_UPPER", strides=[2, 2]),
+                                   dict(auto_pad="SAME_LOWER"),
+                                   dict(pads=[1, 0, 0, 1])])
+def test_conv_padding(attrs):
+    w = _rand(3, 2, 2, 3, seed=2)
+    m = _model([helper.make_node("Conv", ["x", "w"], ["y"], **attrs)],
+               [("x", F, [1, 2, 5, 6])], [("y", F, 4)], inits={"w": w})
+    _same(m, {"x": _rand(1, 2, 5, 6)}, atol=1e-4, grad=True)
+
+
+@pytest.mark.parametrize("attrs", [dict(strides=[2, 2], output_shape=[8, 10]),
+                                   dict(strides=[2, 2], output_padding=[1, 0]),
+                                   dict(strides=[2, 2], auto_pad="SAME_UPPER"),
+                                   dict(strides=[2, 2], auto_pad="SAME_LOWER"),
+                                   dict(strides=[2, 2], output_shape=[9, 11],
+                                        auto_pad="SAME_UPPER"),
+                                   dict(pads=[1, 0, 0, 1])])
+def test_conv_transpose_output_shape(attrs):
+    w = _rand(2, 3, 3, 3, seed=3)
+    m = _model([helper.make_node("ConvTranspose", ["x", "w"], ["y"], **attrs)],
+               [("x", F, [1, 2, 4, 5])], [("y", F, 4)], inits={"w": w})
+    _same(m, {"x": _rand(1, 2, 4, 5)}, atol=1e-4, grad=attrs.get("pads") is not None)
