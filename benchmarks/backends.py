@@ -138,45 +138,46 @@ def _row(name, r):
 
 
 NOTES = """
-Reading the numbers (2026-12-07; every run on this shared machine had a load average of 4-7
-from other work, which moved medians 2-10x between runs and 10th percentiles far less):
+Reading the numbers (2026-12-07; every run on this shared machine had a load average of 4-7 from
+other work, which moved medians 2-10x between runs and 10th percentiles far less):
 
 - ResNet-18 inference: the backend's session and standalone onnxruntime's are the same
   computation (kiln's predict-mode graph with the weights as initializers; onnxruntime folds the
   BatchNorms as kiln's exporter does). Timed directly, interleaved, 60 calls: backend session
   75.0 ms, standalone 78.3, the hybridized block (kiln's call path included) 71.3 (10th
   percentiles): backend / standalone is 1.0 within noise (goal <= 1.05). Table runs that
-  interleaved numpy in the same loop gave 0.86-1.71, depending on which variant followed
-  numpy's busy-waiting BLAS threads; timed in a loop of their own (the table now), 1.00-1.02.
-  With the parameters as inputs instead (``backend_opts={'params': 'inputs'}``, no
+  interleaved numpy in the same loop gave 0.86-1.71, depending on which variant followed numpy's
+  busy-waiting BLAS threads; timed in a loop of their own (the table now), 1.00-1.02. Against
+  the numpy executor: 1.6x at load ~3.5 (the table above; kiln's new convolution kernels), 4-7x
+  at load 9-12. With the parameters as inputs instead (``backend_opts={'params': 'inputs'}``, no
   BN folding, no NCHWc convolutions) the backend took ~2.5-3x standalone.
 - ResNet-18 training step: it depends on the load, and the numpy executor wins at its best.
   Separate processes, load ~4-5: numpy executor 170 ms (p10) / 821 ms (median), backend 289 /
-  312 ms; one table run at load ~4 gave 161 / 331 ms (p10, backend 0.49x numpy), runs at
-  load 9-12 gave the backend 1.25-4.3x (p10). The backend is steady (its medians stay near
-  its p10); the numpy executor's new convolution kernels are faster but suffer more when other
-  processes take a core. onnxruntime's profiler on one step (load ~5): forward 167 ms of
-  kernels, 138 of them Conv (weights are inputs here: none of the weight pre-packing inference
-  gets); backward 479 ms: ConvTranspose (data gradients) 200, Conv (weight gradients, a Conv
-  over the transposed batch) 136, Transpose 57, Slice 27. A data gradient as a Conv with
-  flipped weights measured 0.9-1.1x ConvTranspose on ResNet-18's shapes. For training on such
-  a machine, ``backend_opts={'training': 'numpy'}`` keeps the training graphs on kiln's
+  312 ms; table runs at load ~3.5-4 gave 133-161 / 250-331 ms (p10, backend 0.49-0.53x numpy:
+  the table above), runs at load 9-12 gave the backend 1.25-4.3x (p10). The backend is steady
+  (its medians stay near its p10); the numpy executor's new convolution kernels are faster but
+  suffer more when other processes take a core. onnxruntime's profiler on one step (load ~5):
+  forward 167 ms of kernels, 138 of them Conv (weights are inputs here: none of the weight
+  pre-packing inference gets); backward 479 ms: ConvTranspose (data gradients) 200, Conv (weight
+  gradients, a Conv over the transposed batch) 136, Transpose 57, Slice 27. A data gradient as a
+  Conv with flipped weights measured 0.9-1.1x ConvTranspose on ResNet-18's shapes. For training
+  on such a machine, ``backend_opts={'training': 'numpy'}`` keeps the training graphs on kiln's
   executor and inference on onnxruntime.
-- Training as two sessions (forward returning the saved values, then the backward): the
-  forward session with its 80 saved arrays (13 MB) took 96.7 ms against 86.1 returning the
-  loss only, so re-running the forward inside one forward+backward graph would cost ~86 ms a
-  step to save ~10; keeping the saved arrays in onnxruntime memory (I/O binding) saved ~9 ms.
-- MLP: inference 1.03-1.08x standalone (goal <= 1.05: met in some runs, not in others; a
-  few tens of microseconds of kiln's call path on 0.35-0.5 ms). The training step is slower
-  than kiln's numpy executor (0.13-0.83x across runs): two session calls and thread wake-ups
-  per step against a numpy step already at its floor, and two thread pools on two cores,
-  onnxruntime's workers and OpenBLAS's (the optimizer's axpy), each busy-waiting after its
-  work. onnxruntime's default spinning made the axpy 5-10x slower (the backend turns spinning
-  off); at load ~9, the step alone took 15.9 ms (p10) with OpenBLAS on 2 threads and 2.1 ms
-  with ``OPENBLAS_NUM_THREADS=1`` (numpy executor: 1.5 / 1.8 ms). A parallel kernel that
-  needs both cores at once suffers most when other processes hold one.
-- First calls: the first backend block of a process also imports onnx and onnxruntime
-  (1-3 s here); ResNet-18's inference session then takes ~0.7 s to lower and build.
+- Training as two sessions (forward returning the saved values, then the backward): the forward
+  session with its 80 saved arrays (13 MB) took 96.7 ms against 86.1 returning the loss only, so
+  re-running the forward inside one forward+backward graph would cost ~86 ms a step to save ~10;
+  keeping the saved arrays in onnxruntime memory (I/O binding) saved ~9 ms.
+- MLP: inference 1.03-1.08x standalone (goal <= 1.05: met in some runs, not in others; a few
+  tens of microseconds of kiln's call path on 0.35-0.5 ms). The training step is slower than
+  kiln's numpy executor (0.13-0.83x across runs): two session calls and thread wake-ups per step
+  against a numpy step already at its floor, and two thread pools on two cores, onnxruntime's
+  workers and OpenBLAS's (the optimizer's axpy), each busy-waiting after its work. onnxruntime's
+  default spinning made the axpy 5-10x slower (the backend turns spinning off); at load ~9, the
+  step alone took 15.9 ms (p10) with OpenBLAS on 2 threads and 2.1 ms with
+  ``OPENBLAS_NUM_THREADS=1`` (numpy executor: 1.5 / 1.8 ms). A parallel kernel that needs both
+  cores at once suffers most when other processes hold one.
+- First calls: the first backend block of a process also imports onnx and onnxruntime (1-3 s
+  here); ResNet-18's inference session then takes ~0.7 s to lower and build.
 """
 
 
