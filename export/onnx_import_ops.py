@@ -117,11 +117,16 @@ def _axes(imp, n, pos=1):
 def _reduce(kiln):
     def conv(imp, n):
         a = _attrs(n)
-        axes = _axes(imp, n)
+        axes = _axes(imp, n) or None   # an empty axes input is the same as none
         if axes is None and a.get("noop_with_empty_axes", 0):
             return imp.op(n, "identity", [imp.t(n.input[0])])
-        return imp.op(n, kiln, [imp.t(n.input[0])], axis=axes,
-                      keepdims=bool(a.get("keepdims", 1)))
+        keep = bool(a.get("keepdims", 1))
+        r = imp.rank(n.input[0])
+        if keep or (axes is not None and len({ax % r for ax in axes}) < r):
+            return imp.op(n, kiln, [imp.t(n.input[0])], axis=axes, keepdims=keep)
+        # reducing every axis: kiln (as MXNet) keeps shape (1,), ONNX gives a scalar
+        y = imp.op(_sub(n, 0), kiln, [imp.t(n.input[0])], axis=axes, keepdims=False)
+        return imp.op(n, "reshape", [y], shape=())
     return conv
 
 

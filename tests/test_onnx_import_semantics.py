@@ -193,3 +193,26 @@ def test_conv_transpose_output_shape(attrs):
     m = _model([helper.make_node("ConvTranspose", ["x", "w"], ["y"], **attrs)],
                [("x", F, [1, 2, 4, 5])], [("y", F, 4)], inits={"w": w})
     _same(m, {"x": _rand(1, 2, 4, 5)}, atol=1e-4, grad=attrs.get("pads") is not None)
+
+
+# ---- 4. reductions: axes as an input, noop_with_empty_axes ----
+
+@pytest.mark.parametrize("op,opset", [("ReduceSum", 13), ("ReduceMean", 18),
+                                      ("ReduceMax", 18), ("ReduceProd", 18)])
+@pytest.mark.parametrize("axes,noop,keep", [(None, 1, 1), ([], 1, 0), ([], 0, 1), (None, 0, 0),
+                                            ([1], 0, 1), ([-1, 0], 1, 0)])
+def test_reduce_axes_input(op, opset, axes, noop, keep):
+    ins, inits = ["x"], {}
+    if axes is not None:
+        ins.append("axes")
+        inits["axes"] = np.array(axes, np.int64)
+    rank = 3 if noop and not axes or keep else 3 - (len(axes) if axes else 3)
+    m = _model([helper.make_node(op, ins, ["y"], keepdims=keep, noop_with_empty_axes=noop)],
+               [("x", F, [2, 3, 4])], [("y", F, rank)], inits=inits, opset=opset)
+    _same(m, {"x": _rand(2, 3, 4) / 8}, atol=1e-4, grad=op == "ReduceSum" and bool(axes))
+
+
+def test_reduce_axes_attribute_opset11():
+    m = _model([helper.make_node("ReduceMean", ["x"], ["y"], axes=[0, 2], keepdims=0)],
+               [("x", F, [2, 3, 4])], [("y", F, [3])], opset=11)
+    _same(m, {"x": _rand(2, 3, 4)})
