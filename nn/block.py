@@ -692,9 +692,9 @@ class HybridBlock(Block):
         (gradient checkpointing): a hybridized training step (this block's graph or a
         hybridized parent's) then saves only what enters the block, and its backward runs the
         block's forward again from there (``symbol/remat.py``; random ops are kept, not
-        recomputed, and BatchNorm's running statistics are updated once). Called eagerly while autograd records,
-        the block leaves one tape node whose backward reruns its forward with the same random
-        draws (``nn/_checkpoint.py``). Returns the block.
+        recomputed, and BatchNorm's running statistics are updated once). Called eagerly while
+        autograd records, the block leaves one tape node whose backward reruns its forward with
+        the same random draws (``nn/_checkpoint.py``). Returns the block.
 
         Example::
 
