@@ -263,6 +263,37 @@ def _softmax(kiln):
     return conv
 
 
+def _gather(imp, n):
+    """take(mode='raise') on indices in [-n, n) made non-negative: out of range raises, as
+    in onnxruntime (constant indices at import time)."""
+    axis = int(_attrs(n).get("axis", 0))
+    t = imp.types.get(n.input[0])
+    size = None
+    if t is not None and t[1] is not None:
+        size = t[1][axis % len(t[1])]
+    idx = imp.value(n.input[1], required=False)
+    if idx is not None:
+        idx = np.asarray(idx).astype(np.int64)
+        if size is not None:
+            if idx.size and (idx.min() < -size or idx.max() >= size):
+                raise MXNetError(f"ONNX import: Gather {n.name or n.output[0]!r}: indices "
+                                 f"out of range [{-size}, {size - 1}]: {idx.min()}..{idx.max()}")
+            idx = np.where(idx < 0, idx + size, idx)
+        elif idx.size and idx.min() < 0:
+            raise MXNetError(f"ONNX import: Gather {n.name or n.output[0]!r}: negative indices "
+                             "need a static size along the axis")
+        from ..symbol.graph import Node
+        ind = (Node("const", value=idx, name=f"{n.output[0]}_indices"), 0)
+    elif size is None:
+        raise MXNetError(f"ONNX import: Gather {n.name or n.output[0]!r} needs a static size "
+                         "along its axis (for negative indices)")
+    else:
+        ind = imp.t(n.input[1])
+        neg = imp.op(_sub(n, 0), "lesser", [ind, 0])
+        ind = imp.op(_sub(n, 2), "add", [ind, imp.op(_sub(n, 1), "multiply", [neg, size])])
+    return imp.op(n, "take", [imp.t(n.input[0]), ind], axis=axis, mode="raise")
+
+
 def _leaky(imp, n):
     return imp.op(n, "leaky_relu", [imp.t(n.input[0])], act_type="leaky",
                   slope=float(_attrs(n).get("alpha", 0.01)))
@@ -299,8 +330,7 @@ CONVERTERS = {
                                     dim=int(_attrs(n)["axis"]), num_args=len(n.input)),
     "Softmax": _softmax("softmax"), "LogSoftmax": _softmax("log_softmax"), "Clip": _clip,
     "Pad": _pad, "Slice": _slice,
-    "Gather": lambda imp, n: imp.op(n, "take", [imp.t(n.input[0]), imp.t(n.input[1])],
-                                    axis=int(_attrs(n).get("axis", 0)), mode="wrap"),
+    "Gather": _gather,
     "Squeeze": _squeeze, "Unsqueeze": _unsqueeze, "ReduceMean": _reduce("mean"),
     "ReduceSum": _reduce("sum"), "ReduceMax": _reduce("max"), "ReduceMin": _reduce("min"),
     "ReduceProd": _reduce("prod"), "LayerNormalization": _layer_norm, "Cast": _cast,

@@ -8,6 +8,7 @@ comparisons, attribute forms of old opsets, multi-output nodes, Clip forms.
 import numpy as np
 import pytest
 from kiln import autograd, nd
+from kiln.base import FileFormatError
 from kiln.nn.symbol_block import SymbolBlock
 from onnx import TensorProto, helper, numpy_helper
 
@@ -216,3 +217,32 @@ def test_reduce_axes_attribute_opset11():
     m = _model([helper.make_node("ReduceMean", ["x"], ["y"], axes=[0, 2], keepdims=0)],
                [("x", F, [2, 3, 4])], [("y", F, [3])], opset=11)
     _same(m, {"x": _rand(2, 3, 4)})
+
+
+# ---- 5. Gather: negative indices in range work, out of range raises ----
+
+def _gather_model(axis=0, static=None):
+    inputs = [("x", F, [4, 3])] + ([] if static is not None else [("i", I64, [2])])
+    inits = {} if static is None else {"i": np.array(static, np.int64)}
+    return _model([helper.make_node("Gather", ["x", "i"], ["y"], axis=axis)], inputs,
+                  [("y", F, 2)], inits=inits)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_gather_negative_indices(axis):
+    x = _rand(4, 3)
+    _same(_gather_model(axis), {"x": x, "i": np.array([-1, 1], np.int64)}, grad=True)
+    _same(_gather_model(axis, static=[-3, 2]), {"x": x}, grad=True)
+
+
+def test_gather_out_of_range_raises():
+    x = _rand(4, 3)
+    feed = {"x": x, "i": np.array([0, 4], np.int64)}
+    with pytest.raises(Exception, match="out of bounds|invalid|INVALID"):
+        _ort(_gather_model(), feed)
+    with pytest.raises(Exception, match="out of range"):
+        _kiln(_gather_model(), feed)
+    with pytest.raises(Exception, match="out of range"):
+        _kiln(_gather_model(), {**feed, "i": np.array([-5, 0], np.int64)})
+    with pytest.raises(FileFormatError, match="Gather.*out of range"):
+        _kiln(_gather_model(static=[4]), {"x": x})
