@@ -30,6 +30,14 @@ def _binary(kiln):
     return lambda imp, n: imp.op(n, kiln, [imp.t(n.input[0], True), imp.t(n.input[1], True)])
 
 
+def _logical(kiln, arity=2):
+    """Comparisons and logic: kiln's ops give the inputs' dtype (MXNet), ONNX gives bool."""
+    def conv(imp, n):
+        y = imp.op(_sub(n, 0), kiln, [imp.t(i, arity == 2) for i in n.input[:arity]])
+        return imp.op(n, "cast", [y], dtype="bool")
+    return conv
+
+
 def _variadic(kiln):
     def conv(imp, n):
         cur = imp.t(n.input[0])
@@ -304,14 +312,16 @@ CONVERTERS = {
     "MatMul": _binary("matmul"), "Add": _binary("add"), "Sub": _binary("subtract"),
     "Mul": _binary("multiply"), "Div": _binary("divide"), "Pow": _binary("power"),
     "Max": _variadic("maximum"), "Min": _variadic("minimum"), "Sum": _variadic("add"),
-    "Equal": _binary("equal"), "Greater": _binary("greater"), "Less": _binary("lesser"),
-    "GreaterOrEqual": _binary("greater_equal"), "LessOrEqual": _binary("lesser_equal"),
+    "Equal": _logical("equal"), "Greater": _logical("greater"), "Less": _logical("lesser"),
+    "GreaterOrEqual": _logical("greater_equal"), "LessOrEqual": _logical("lesser_equal"),
+    "And": _logical("logical_and"), "Or": _logical("logical_or"),
+    "Xor": _logical("logical_xor"), "Not": _logical("logical_not", 1),
     "Relu": _unary("relu"), "Sigmoid": _unary("sigmoid"), "Tanh": _unary("tanh"),
     "Exp": _unary("exp"), "Log": _unary("log"), "Sqrt": _unary("sqrt"), "Abs": _unary("abs"),
     "Neg": _unary("negative"), "Erf": _unary("erf"), "Reciprocal": _unary("reciprocal"),
     "Floor": _unary("floor"), "Ceil": _unary("ceil"), "Sin": _unary("sin"),
     "Cos": _unary("cos"), "Softplus": _unary("softrelu"), "Softsign": _unary("softsign"),
-    "Sign": _unary("sign"), "Not": _unary("logical_not"), "Identity": _unary("identity"),
+    "Sign": _unary("sign"), "Identity": _unary("identity"),
     "Dropout": _unary("identity"),
     "Elu": lambda imp, n: imp.op(n, "elu", [imp.t(n.input[0])],
                                  alpha=float(_attrs(n).get("alpha", 1.0))),

@@ -246,3 +246,36 @@ def test_gather_out_of_range_raises():
         _kiln(_gather_model(), {**feed, "i": np.array([-5, 0], np.int64)})
     with pytest.raises(FileFormatError, match="Gather.*out of range"):
         _kiln(_gather_model(static=[4]), {"x": x})
+
+
+# ---- 6. comparisons and logic give bool; Where and Cast with bool ----
+
+@pytest.mark.parametrize("op", ["Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual"])
+@pytest.mark.parametrize("elem", [F, I64])
+def test_comparisons_give_bool(op, elem):
+    m = _model([helper.make_node(op, ["a", "b"], ["y"])], [("a", elem, [2, 3]), ("b", elem, [3])],
+               [("y", B, [2, 3])])
+    a = np.array([[1, 2, 3], [3, 2, 1]], _NP[elem])
+    _same(m, {"a": a, "b": np.array([2, 2, 2], _NP[elem])})
+
+
+@pytest.mark.parametrize("op", ["And", "Or", "Xor", "Not"])
+def test_logic_ops(op):
+    ins = ["a", "b"] if op != "Not" else ["a"]
+    m = _model([helper.make_node(op, ins, ["y"])], [(i, B, [4]) for i in ins],
+               [("y", B, [4])], opset=13)
+    _same(m, {"a": np.array([0, 0, 1, 1], bool), "b": np.array([0, 1, 0, 1], bool)}
+          if op != "Not" else {"a": np.array([0, 0, 1, 1], bool)})
+
+
+def test_where_on_comparison_and_casts():
+    nodes = [helper.make_node("Greater", ["x", "t"], ["c"]),
+             helper.make_node("Where", ["c", "x", "z"], ["y"]),
+             helper.make_node("Cast", ["c"], ["cf"], to=F),
+             helper.make_node("Cast", ["x"], ["xb"], to=B),
+             helper.make_node("Cast", ["xb"], ["xi"], to=I64)]
+    m = _model(nodes, [("x", F, [2, 3])], [("y", F, [2, 3]), ("cf", F, [2, 3]),
+                                           ("xb", B, [2, 3]), ("xi", I64, [2, 3])],
+               inits={"t": np.float32(0.1), "z": np.zeros(3, np.float32)})
+    x = np.array([[0.0, 0.5, -1.0], [2.0, 0.0, 0.05]], np.float32)
+    _same(m, {"x": x}, grad=True)
