@@ -153,11 +153,18 @@ def _unsqueeze(imp, n):
 
 
 def _slice(imp, n):
-    starts, ends = _ints(imp.value(n.input[1])), _ints(imp.value(n.input[2]))
+    a = _attrs(n)
     r = imp.rank(n.input[0])
-    axes = _ints(imp.value(n.input[3])) if len(n.input) > 3 and n.input[3] else range(len(starts))
-    steps = _ints(imp.value(n.input[4])) if len(n.input) > 4 and n.input[4] else \
-        (1,) * len(starts)
+    if "starts" in a:   # Slice-1: starts, ends and axes are attributes
+        starts, ends = tuple(a["starts"]), tuple(a["ends"])
+        axes = tuple(a.get("axes", range(len(starts))))
+        steps = (1,) * len(starts)
+    else:
+        starts, ends = _ints(imp.value(n.input[1])), _ints(imp.value(n.input[2]))
+        axes = _ints(imp.value(n.input[3])) if len(n.input) > 3 and n.input[3] else \
+            range(len(starts))
+        steps = _ints(imp.value(n.input[4])) if len(n.input) > 4 and n.input[4] else \
+            (1,) * len(starts)
     begin, end, step = [None] * r, [None] * r, [None] * r
     for ax, b, e, s in zip(axes, starts, ends, steps):
         ax %= r
@@ -181,11 +188,14 @@ def _clip(imp, n):
 
 def _pad(imp, n):
     a = _attrs(n)
-    pads = _ints(imp.value(n.input[1]))
+    if "pads" in a:   # Pad-1/2: pads and value are attributes
+        pads, value = tuple(a["pads"]), float(a.get("value", 0.0))
+    else:
+        pads = _ints(imp.value(n.input[1]))
+        value = float(imp.value(n.input[2])) if len(n.input) > 2 and n.input[2] else 0.0
     half = len(pads) // 2
     if len(n.input) > 3 and n.input[3]:
         raise MXNetError("ONNX import: Pad with axes is not supported")
-    value = float(imp.value(n.input[2])) if len(n.input) > 2 and n.input[2] else 0.0
     mode = a.get("mode", b"constant")
     mode = mode.decode() if isinstance(mode, bytes) else mode
     width = tuple(v for b, e in zip(pads[:half], pads[half:]) for v in (b, e))

@@ -279,3 +279,24 @@ def test_where_on_comparison_and_casts():
                inits={"t": np.float32(0.1), "z": np.zeros(3, np.float32)})
     x = np.array([[0.0, 0.5, -1.0], [2.0, 0.0, 0.05]], np.float32)
     _same(m, {"x": x}, grad=True)
+
+
+# ---- 7. attribute forms of old opsets: Pad-2, Slice-1 ----
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect"])
+def test_pad2_attributes(mode):
+    kw = dict(value=1.5) if mode == "constant" else {}
+    m = _model([helper.make_node("Pad", ["x"], ["y"], pads=[0, 0, 1, 2, 0, 0, 2, 1], mode=mode,
+                                 **kw)],
+               [("x", F, [1, 2, 3, 4])], [("y", F, [1, 2, 6, 7])], opset=2)
+    _same(m, {"x": _rand(1, 2, 3, 4)}, grad=True)
+
+
+def test_slice1_attributes():
+    m = _model([helper.make_node("Slice", ["x"], ["y"], starts=[1, -3], ends=[2**40, -1],
+                                 axes=[0, 2])],
+               [("x", F, [3, 2, 5])], [("y", F, [2, 2, 2])], opset=1)
+    _same(m, {"x": _rand(3, 2, 5)}, grad=True)
+    m = _model([helper.make_node("Slice", ["x"], ["y"], starts=[0, 1], ends=[2, 2])],
+               [("x", F, [3, 2])], [("y", F, [2, 1])], opset=9)
+    _same(m, {"x": _rand(3, 2)})
