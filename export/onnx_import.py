@@ -67,6 +67,7 @@ class Importer:
         self.static = {k: v for k, v in self.inits.items() if v.dtype.kind != "f"}
         self.entries, self.params, self.aux = {}, {}, set()
         self.symdims = {}   # symbolic shape tensors (see onnx_import_shape)
+        self.consumed = set()   # tensors some node or graph output reads
         # the default domain's opset: converters apply each op's semantics for this version
         self.opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
                          default=1)
@@ -292,6 +293,7 @@ def _import(model):
         node = Node("var", name=vi.name, meta={"shape": shape, "dtype": dtype, "input": True,
                                                "input_index": index})
         imp.entries[vi.name] = (node, 0)
+    imp.consumed = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
     for node in graph.node:
         _convert(model, imp, node)
     entries = [imp.t(o.name) for o in graph.output]
@@ -323,6 +325,10 @@ def _convert(model, imp, node):
                          f"{node.name or node.output[0]!r}: {e}") from e
     outs = [outs] if isinstance(outs, tuple) and len(outs) == 2 and \
         isinstance(outs[0], Node) else list(outs)
+    missing = [o for o in node.output[len(outs):] if o and o in imp.consumed]
+    if missing:
+        raise MXNetError(f"ONNX import: {node.op_type} node {node.name or node.output[0]!r}: "
+                         f"kiln does not produce its output(s) {missing} (used by the graph)")
     for name, entry in zip(node.output, outs):
         if name:
             imp.entries[name] = entry

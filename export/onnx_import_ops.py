@@ -78,6 +78,10 @@ def _gemm(imp, n):
 
 def _bn(imp, n):
     a = _attrs(n)
+    if a.get("training_mode", 0):
+        raise MXNetError(f"ONNX import: BatchNormalization {n.name or n.output[0]!r} with "
+                         "training_mode=1 (batch statistics and running-statistics outputs) "
+                         "is not supported")
     ins = [imp.t(n.input[0]), imp.t(n.input[1]), imp.t(n.input[2]), imp.mark_aux(n.input[3]),
            imp.mark_aux(n.input[4])]
     return imp.op(n, "batch_norm", ins, eps=float(a.get("epsilon", 1e-5)),
@@ -215,8 +219,33 @@ def _layer_norm(imp, n):
         (c,) = param_shapes("layer_norm", imp.shape(n.input[0]), axis=-1)["beta"]
         imp.check_bytes(4 * c, f"LayerNormalization {n.name!r}'s zero beta")
         beta = (Node("const", value=np.zeros(c, np.float32)), 0)
-    return imp.op(n, "layer_norm", [imp.t(n.input[0]), imp.t(n.input[1]), beta], axis=-1,
-                  eps=float(a.get("epsilon", 1e-5)))
+    eps = float(a.get("epsilon", 1e-5))
+    y = imp.op(n, "layer_norm", [imp.t(n.input[0]), imp.t(n.input[1]), beta], axis=-1, eps=eps)
+    if not any(o in imp.consumed for o in n.output[1:] if o):
+        return y
+    # Mean and InvStdDev (the statistics over the last axis, kept as size-1 axes)
+    x = imp.t(n.input[0])
+    mean = imp.op(_sub(n, 0), "mean", [x], axis=-1, keepdims=True)
+    dev = imp.op(_sub(n, 1), "subtract", [x, mean])
+    var = imp.op(_sub(n, 2), "mean", [imp.op(_sub(n, 3), "square", [dev])], axis=-1,
+                 keepdims=True)
+    return [y, mean, imp.op(_sub(n, 4), "rsqrt", [imp.op(_sub(n, 5), "add", [var, eps])])]
+
+
+def _dropout(imp, n):
+    """Inference: the identity, and a mask of ones (bool). Dropout-12's training_mode must be
+    a constant False."""
+    if len(n.input) > 2 and n.input[2]:
+        train = imp.value(n.input[2], required=False)
+        if train is None or bool(np.asarray(train).reshape(-1)[0]):
+            raise MXNetError(f"ONNX import: Dropout {n.name or n.output[0]!r} in training "
+                             "mode (training_mode not a constant False) is not supported")
+    x = imp.t(n.input[0])
+    y = imp.op(n, "identity", [x])
+    if not (len(n.output) > 1 and n.output[1] in imp.consumed):
+        return y
+    ones = imp.op(_sub(n, 0), "ones_like", [x])
+    return [y, imp.op(_sub(n, 1), "cast", [ones], dtype="bool")]
 
 
 def _cast(imp, n):
@@ -332,7 +361,7 @@ CONVERTERS = {
     "Floor": _unary("floor"), "Ceil": _unary("ceil"), "Sin": _unary("sin"),
     "Cos": _unary("cos"), "Softplus": _unary("softrelu"), "Softsign": _unary("softsign"),
     "Sign": _unary("sign"), "Identity": _unary("identity"),
-    "Dropout": _unary("identity"),
+    "Dropout": _dropout,
     "Elu": lambda imp, n: imp.op(n, "elu", [imp.t(n.input[0])],
                                  alpha=float(_attrs(n).get("alpha", 1.0))),
     "HardSigmoid": lambda imp, n: imp.op(n, "hard_sigmoid", [imp.t(n.input[0])],

@@ -300,3 +300,58 @@ def test_slice1_attributes():
     m = _model([helper.make_node("Slice", ["x"], ["y"], starts=[0, 1], ends=[2, 2])],
                [("x", F, [3, 2])], [("y", F, [2, 1])], opset=9)
     _same(m, {"x": _rand(3, 2)})
+
+
+# ---- 8. multi-output forms: produced, or a clear error naming the node ----
+
+def test_dropout_inference_identity_and_mask():
+    nodes = [helper.make_node("Dropout", ["x", "r"], ["y", "mask"], name="drop")]
+    m = _model(nodes, [("x", F, [2, 3])], [("y", F, [2, 3]), ("mask", B, [2, 3])],
+               inits={"r": np.float32(0.5)}, opset=13)
+    _same(m, {"x": _rand(2, 3)}, grad=True)
+    m = _model([helper.make_node("Dropout", ["x"], ["y"], ratio=0.3)], [("x", F, [2, 3])],
+               [("y", F, [2, 3])], opset=7)
+    _same(m, {"x": _rand(2, 3)}, grad=True)
+
+
+def test_dropout_training_mode_refused():
+    nodes = [helper.make_node("Dropout", ["x", "r", "t"], ["y"], name="drop")]
+    m = _model(nodes, [("x", F, [2, 3])], [("y", F, [2, 3])],
+               inits={"r": np.float32(0.5), "t": np.bool_(True)}, opset=13)
+    with pytest.raises(FileFormatError, match="Dropout 'drop' in training mode"):
+        SymbolBlock.from_onnx(m)
+
+
+def test_layer_norm_mean_inv_std_dev():
+    nodes = [helper.make_node("LayerNormalization", ["x", "s", "b"], ["y", "mu", "inv"],
+                              epsilon=1e-3)]
+    m = _model(nodes, [("x", F, [2, 3, 4])], [("y", F, [2, 3, 4]), ("mu", F, [2, 3, 1]),
+                                              ("inv", F, [2, 3, 1])],
+               inits={"s": _rand(4, seed=4), "b": _rand(4, seed=5)}, opset=17)
+    _same(m, {"x": _rand(2, 3, 4)}, atol=1e-4, grad=True)
+
+
+def test_unproduced_outputs_name_the_node():
+    nodes = [helper.make_node("MaxPool", ["x"], ["y", "idx"], name="pool", kernel_shape=[2, 2])]
+    m = _model(nodes, [("x", F, [1, 1, 4, 4])], [("y", F, 4), ("idx", I64, 4)])
+    with pytest.raises(FileFormatError, match="MaxPool node 'pool'.*'idx'"):
+        SymbolBlock.from_onnx(m)
+    # an output nobody reads is fine
+    m = _model(nodes, [("x", F, [1, 1, 4, 4])], [("y", F, 4)])
+    _same(m, {"x": _rand(1, 1, 4, 4)})
+
+
+def test_batch_norm_training_mode_refused():
+    c = np.ones(2, np.float32)
+    nodes = [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"],
+                              ["y", "rm", "rv"], name="bn", training_mode=1)]
+    m = _model(nodes, [("x", F, [3, 2])], [("y", F, [3, 2]), ("rm", F, [2]), ("rv", F, [2])],
+               inits={"s": c, "b": c * 0, "m": c * 0, "v": c}, opset=15)
+    with pytest.raises(FileFormatError, match="BatchNormalization 'bn' with training_mode=1"):
+        SymbolBlock.from_onnx(m)
+    nodes = [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"],
+                              ["y", "rm", "rv", "sm", "sv"], name="bn7")]
+    m = _model(nodes, [("x", F, [3, 2])], [("y", F, [3, 2]), ("sm", F, [2])],
+               inits={"s": c, "b": c * 0, "m": c * 0, "v": c}, opset=7)
+    with pytest.raises(FileFormatError, match="BatchNormalization node 'bn7'.*'sm'"):
+        SymbolBlock.from_onnx(m)
