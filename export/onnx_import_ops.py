@@ -183,11 +183,26 @@ def _clip(imp, n):
     a = _attrs(n)
     lo = a.get("min", -np.inf)
     hi = a.get("max", np.inf)
-    if len(n.input) > 1 and n.input[1]:
-        lo = float(imp.value(n.input[1]))
-    if len(n.input) > 2 and n.input[2]:
-        hi = float(imp.value(n.input[2]))
-    return imp.op(n, "clip", [imp.t(n.input[0])], a_min=float(lo), a_max=float(hi))
+    bounds = [n.input[k] if len(n.input) > k and n.input[k] else None for k in (1, 2)]
+    if any(b is not None and imp.value(b, required=False) is None for b in bounds):
+        # a bound computed at run time: max(x, min) then min(., max), as ONNX's definition
+        y = imp.t(n.input[0])
+        for k, (b, kiln) in enumerate(zip(bounds, ("maximum", "minimum"))):
+            if b is not None:
+                last = bounds[1] is None or k == 1
+                y = imp.op(n if last else _sub(n, k), kiln, [y, imp.t(b, True)])
+        return y
+    if bounds[0] is not None:
+        lo = float(imp.value(bounds[0]))
+    if bounds[1] is not None:
+        hi = float(imp.value(bounds[1]))
+    t = imp.types.get(n.input[0])
+    dt = np.dtype(helper.tensor_dtype_to_np_dtype(t[0])) if t is not None and t[0] else None
+    if dt is None or dt.kind == "f":
+        return imp.op(n, "clip", [imp.t(n.input[0])], a_min=float(lo), a_max=float(hi))
+    # kiln's clip of integers gives float64 (float bounds): cast back to the input's type
+    y = imp.op(_sub(n, 0), "clip", [imp.t(n.input[0])], a_min=float(lo), a_max=float(hi))
+    return imp.op(n, "cast", [y], dtype=dt.name)
 
 
 def _pad(imp, n):

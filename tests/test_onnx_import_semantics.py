@@ -355,3 +355,32 @@ def test_batch_norm_training_mode_refused():
                inits={"s": c, "b": c * 0, "m": c * 0, "v": c}, opset=7)
     with pytest.raises(FileFormatError, match="BatchNormalization node 'bn7'.*'sm'"):
         SymbolBlock.from_onnx(m)
+
+
+# ---- 9. Clip: attributes (opset 6), inputs (opset >= 11), run-time bounds ----
+
+@pytest.mark.parametrize("form", ["attrs", "both", "min_only", "max_only", "none",
+                                  "runtime", "runtime_max", "int64"])
+def test_clip_forms(form):
+    x = _rand(2, 5)
+    inputs, inits, kw, opset, ins = [("x", F, [2, 5])], {}, {}, 13, ["x"]
+    if form == "attrs":
+        kw, opset = dict(min=-0.5, max=0.7), 6
+    elif form in ("both", "min_only", "max_only"):
+        inits = {"lo": np.float32(-0.5), "hi": np.float32(0.7)}
+        ins = ["x", "lo" if form != "max_only" else "", "hi" if form != "min_only" else ""]
+    elif form == "runtime":
+        inputs += [("lo", F, []), ("hi", F, [])]
+        ins = ["x", "lo", "hi"]
+    elif form == "runtime_max":
+        inputs += [("hi", F, [])]
+        ins = ["x", "", "hi"]
+    elif form == "int64":
+        inputs, x = [("x", I64, [2, 5])], np.arange(-5, 5, dtype=np.int64).reshape(2, 5)
+        inits, ins = {"lo": np.int64(-2), "hi": np.int64(3)}, ["x", "lo", "hi"]
+    elem = I64 if form == "int64" else F
+    m = _model([helper.make_node("Clip", ins, ["y"], **kw)], inputs, [("y", elem, [2, 5])],
+               inits=inits, opset=opset)
+    feed = {"x": x, "lo": np.array(-0.5, np.float32), "hi": np.array(0.7, np.float32)}
+    feed = {k: v for k, v in feed.items() if k in [i[0] for i in inputs]}
+    _same(m, feed, grad=form in ("attrs", "runtime"))
