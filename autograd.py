@@ -441,8 +441,10 @@ def _write_grads(variables, grads, head_grads):
 
 def _owned(data, target, taken):
     """Whether a computed gradient buffer can become ``.grad``'s data instead of being copied."""
-    # (an array without a base owns its memory, in numpy and cupy alike)
-    return (id(data) not in taken and getattr(data, "base", 0) is None
+    # an array without a base owns its memory (numpy and cupy alike); one whose base is no
+    # array (onnxruntime's outputs hold their memory through a capsule) is no view either
+    base = getattr(data, "base", 0)
+    return (id(data) not in taken and (base is None or type(base).__name__ == "PyCapsule")
             and data.shape == target.shape and data.dtype == target.dtype
             and getattr(data.flags, "writeable", True))  # not a shared read-only ones
 

@@ -246,3 +246,20 @@ def test_function_forward_is_not_recorded_inside():
     with autograd.record():
         y = Sigmoid()(x)
     assert y._node is not None and y._node.op.name == "Sigmoid"
+
+
+def test_gradient_arrays_owned_through_a_capsule_are_adopted_not_copied():
+    """onnxruntime's outputs own their memory through a capsule (their base is no array): such
+    a gradient becomes .grad's data as it is; a view of another array is still copied."""
+    import onnxruntime as ort
+    from kiln.autograd import _owned
+    from onnx import TensorProto, helper
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    from_ort = sess.run(None, {"x": np.ones((2, 3), np.float32)})[0]
+    target = np.zeros((2, 3), np.float32)
+    assert _owned(from_ort, target, set())
+    assert not _owned(np.ones((4, 3), np.float32)[:2], target, set())
