@@ -22,12 +22,14 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["workers", "split_rows", "run_blocks", "background", "MIN_SPLIT"]
+__all__ = ["workers", "cores", "split_rows", "run_blocks", "background", "reserved",
+           "is_reserved", "MIN_SPLIT"]
 
 MIN_SPLIT = 1 << 19  # elements below which a thread handoff costs more than it saves
 _POOL = [None]
 _LOCK = threading.Lock()
 _IN_WORKER = threading.local()  # .flag: set in the pool's threads (their work runs inline)
+_RESERVED = threading.local()   # .n: open reserved() scopes of this thread
 
 
 def _cores():
@@ -52,6 +54,32 @@ def workers():
 
 def _mark_worker():
     _IN_WORKER.flag = True
+
+
+def cores():
+    """The cores this process may run on (a property of the machine, not of KILN_THREADS)."""
+    return _CORES
+
+
+class reserved:
+    """``with reserved():`` tells the kernels inside that a worker is busy with work started
+    beside them (``background``): a kernel then keeps its work on the calling thread rather
+    than cutting it into blocks that would run one after the other there. A compiled function
+    opens it around a serial kernel that follows such work (codegen), so the choice follows
+    the graph alone and the numbers never depend on timing."""
+
+    def __enter__(self):
+        _RESERVED.n = getattr(_RESERVED, "n", 0) + 1
+        return self
+
+    def __exit__(self, *exc):
+        _RESERVED.n -= 1
+        return False
+
+
+def is_reserved():
+    """Whether the calling thread runs inside ``reserved()``."""
+    return getattr(_RESERVED, "n", 0) > 0
 
 
 def _pool():

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..base import OpError
 from ..ndarray._blas import threads as blas_threads
-from ..ndarray._parallel import _Done, background
+from ..ndarray._parallel import _Done, background, reserved
 from ..ndarray._profile import ACTIVE as PROFILE
 from ..ndarray.ops._xp import add_into, relu, relu_backward
 from .graph import is_entry
@@ -165,7 +165,7 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False):
     uses, persistent buffers (``plan.buffers``) allocated with ``static_xp``. ``timed``: each
     step also reports its span to the running profiler (``ndarray/_profile.py``)."""
     ns = {"_partial": functools.partial, "_relu": relu, "_relu_bwd": relu_backward,
-          "_add_into": add_into,
+          "_add_into": add_into, "_reserved": reserved,
           "_beside": run_beside}
     masked = plan.masked
     lines = [f"def {name}(xp{''.join(f', a{k}' for k in range(plan.n_args))}"
@@ -184,12 +184,15 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False):
         if op_hook is not None and op_hook[1]:
             lines += _hook_lines(node, in_vars)
         line = _step_line(step, in_vars, ns, plan, static_xp)
-        if step.background and op_hook is None:
-            line = _beside_line(step, line, in_vars)
-            joins.append((f"    {step.outs[0]} = _j{node.id}.result()", node))
         if timed and node.kind == "op":
             ns[f"_node{node.id}"] = node
             lines.append("    _t = _prof.now() if _prof is not None else 0")
+        if step.background and op_hook is None:
+            line = _beside_line(step, line, in_vars)
+            joins.append((f"    {step.outs[0]} = _j{node.id}.result()", node))
+        elif joins and node.kind == "op" and node.op.serial:
+            lines.append("    with _reserved():")  # a worker runs the work started beside
+            line = "    " + line
         lines.append(line)
         line_nodes[len(lines)] = node
         if timed and node.kind == "op":

@@ -136,6 +136,7 @@ def test_weight_gradient_beside_the_rnn_backward_is_right(monkeypatch, threads):
     net, hybrid = _lm_grads(True, x, threads, monkeypatch)
     sources = [c.source for c in _compiled(net)]
     assert any("_beside(" in s for s in sources), "the decoder's dW was not run beside"
+    assert any("with _reserved():" in s for s in sources)  # the RNN backward: one block
     assert len(eager) == len(hybrid) == 10
     for (k, h), (_, e) in zip(hybrid, eager):
         np.testing.assert_allclose(h, e, rtol=1e-5, atol=1e-6, err_msg=k)
@@ -185,7 +186,11 @@ def _rnn_call(case, N, dtype, seq=True):
 @pytest.mark.parametrize("N", [17, 33])   # two and four batch blocks
 def test_rnn_batch_blocks_equal_one_block(monkeypatch, case, N):
     from kiln.ndarray.ops import _rnn_compute
+    if _parallel.cores() < 2:
+        pytest.skip("one core: the RNN runs one block")
     assert len(_rnn_compute.batch_blocks(np, N)) == N // 8
+    with _parallel.reserved():    # a worker is busy beside the op: one block
+        assert _rnn_compute.batch_blocks(np, N) == [(0, N)]
     blocked = _rnn_call(case, N, np.float64)
     monkeypatch.setattr(_rnn_compute, "BLOCK_ROWS", 1000)  # one block: the plain loops
     whole = _rnn_call(case, N, np.float64)

@@ -16,6 +16,7 @@ import functools
 import numpy as np
 
 from ...base import OpError
+from .. import _parallel
 from .._blas import threads as blas_threads
 from .._parallel import run_blocks
 
@@ -132,9 +133,13 @@ BLOCK_ROWS = 8  # the smallest batch block worth a thread of its own
 
 def batch_blocks(xp, N):
     """The batch rows ``(lo, hi)`` the step loops run as independent blocks, side by side on
-    the cores (``_parallel.run_blocks``). Fixed by N alone, never by the machine, so every
-    thread count computes the same numbers; cupy runs one block (its kernels are parallel)."""
-    nb = 1 if xp is not np else max(1, min(4, N // BLOCK_ROWS))
+    the cores (``_parallel.run_blocks``). Fixed by N, the machine's cores and the graph (one
+    block inside ``_parallel.reserved()``: a worker is busy beside this op, and blocks run one
+    after the other cost more than one whole block: a step's GEMM reads the whole weight
+    whatever the rows), never by timing or KILN_THREADS, so a program computes the same
+    numbers every run; cupy runs one block (its kernels are parallel)."""
+    one = xp is not np or _parallel.cores() < 2 or _parallel.is_reserved()
+    nb = 1 if one else max(1, min(4, N // BLOCK_ROWS))
     return [(N * k // nb, N * (k + 1) // nb) for k in range(nb)]
 
 
