@@ -144,6 +144,14 @@ def pool(kind):
             return imp.op(n, "pooling", [x], kernel=kernel, pool_type=kind, stride=strides,
                           pad=tuple(begins), pooling_convention="valid",
                           count_include_pad=cip if kind == "avg" else None)
+        t = imp.types.get(n.input[0])
+        if dims is None and kind == "max" and not any(begins + ends) and \
+                all(k >= s for k, s in zip(kernel, strides)) and \
+                (t is None or t[1] is None or None in t[1][2:]):
+            # dynamic spatial dims, ceil_mode, no pads: no window can start past the input,
+            # so MXNet's "full" convention is ONNX's (torchvision's ceil-mode max pools)
+            return imp.op(n, "pooling", [x], kernel=kernel, pool_type=kind, stride=strides,
+                          pad=(0,) * nd_, pooling_convention="full")
         dims = dims or _spatial(imp, n, nd_)
         outs, extra = [], []
         for i, k, s, b, e in zip(dims, kernel, strides, begins, ends):

@@ -387,3 +387,16 @@ def test_clip_forms(form):
     feed = {"x": x, "lo": np.array(-0.5, np.float32), "hi": np.array(0.7, np.float32)}
     feed = {k: v for k, v in feed.items() if k in [i[0] for i in inputs]}
     _same(m, feed, grad=form in ("attrs", "runtime"))
+
+
+def test_ceil_max_pool_dynamic_spatial_dims():
+    m = _model([helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2],
+                                 ceil_mode=1)], [("x", F, [None, 2, None, None])],
+               [("y", F, 4)])
+    for h, w in ((6, 7), (8, 5)):
+        _same(m, {"x": _rand(1, 2, h, w)})
+    avg = _model([helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3],
+                                   strides=[2, 2], ceil_mode=1, name="avg")],
+                 [("x", F, [None, 2, None, None])], [("y", F, 4)])
+    with pytest.raises(FileFormatError, match="AveragePool 'avg' needs static spatial dims"):
+        SymbolBlock.from_onnx(avg)
