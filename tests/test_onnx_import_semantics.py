@@ -400,3 +400,12 @@ def test_ceil_max_pool_dynamic_spatial_dims():
                  [("x", F, [None, 2, None, None])], [("y", F, 4)])
     with pytest.raises(FileFormatError, match="AveragePool 'avg' needs static spatial dims"):
         SymbolBlock.from_onnx(avg)
+
+
+def test_gather_embedding_table():
+    table = _rand(10, 4)
+    m = _model([helper.make_node("Gather", ["w", "i"], ["y"])], [("i", I64, [None, 3])],
+               [("y", F, [None, 3, 4])], inits={"w": table})
+    _same(m, {"i": np.array([[0, -1, 9], [3, 3, -10]], np.int64)})
+    with pytest.raises(Exception, match="out of range"):
+        _kiln(m, {"i": np.array([[0, 10, 1]], np.int64)})
