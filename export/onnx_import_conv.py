@@ -98,9 +98,13 @@ def conv_transpose(imp, n):
                 for i, k, s, d, p in zip(dims, kernel, strides, dil, adj)]
         want = out_shape if out_shape is not None else [i * s for i, s in zip(dims, strides)]
         totals = [f - w for f, w in zip(full, want)]
-        if any(t < 0 for t in totals):
+        if any(t <= -s for t, s in zip(totals, strides)):
             raise MXNetError(f"ONNX import: ConvTranspose {n.name or n.output[0]!r}: "
-                             f"output_shape {want} is larger than the full output {full}")
+                             f"output_shape {want} exceeds the full output {full} by a "
+                             "stride or more")
+        # a larger output_shape (by less than a stride) extends the end, as output_padding
+        adj = tuple(p - min(t, 0) for p, t in zip(adj, totals))
+        totals = [max(t, 0) for t in totals]
         # onnxruntime's split: the extra pixel goes to the end for SAME_UPPER, else the start
         begins = [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in totals]
         ends = [t - b for t, b in zip(totals, begins)]

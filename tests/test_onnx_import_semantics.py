@@ -186,6 +186,7 @@ def test_conv_padding(attrs):
 
 
 @pytest.mark.parametrize("attrs", [dict(strides=[2, 2], output_shape=[8, 10]),
+                                   dict(strides=[2, 2], output_shape=[10, 12]),
                                    dict(strides=[2, 2], output_padding=[1, 0]),
                                    dict(strides=[2, 2], auto_pad="SAME_UPPER"),
                                    dict(strides=[2, 2], auto_pad="SAME_LOWER"),
@@ -409,3 +410,13 @@ def test_gather_embedding_table():
     _same(m, {"i": np.array([[0, -1, 9], [3, 3, -10]], np.int64)})
     with pytest.raises(Exception, match="out of range"):
         _kiln(m, {"i": np.array([[0, 10, 1]], np.int64)})
+
+
+def test_conv_transpose_bias_and_larger_output_shape():
+    w, b = _rand(2, 3, 3, 3, seed=3), np.array([0.5, -1.0, 2.0], np.float32)
+    for attrs in (dict(output_shape=[10, 12]), dict(output_shape=[8, 9], pads=[0, 0, 0, 0]),
+                  dict(pads=[1, 0, 0, 2])):
+        m = _model([helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], strides=[2, 2],
+                                     **attrs)],
+                   [("x", F, [1, 2, 4, 5])], [("y", F, 4)], inits={"w": w, "b": b})
+        _same(m, {"x": _rand(1, 2, 4, 5)}, atol=1e-4)
