@@ -113,8 +113,12 @@ class SymbolBlock(HybridBlock):
         from ..export.onnx import import_symbol
         sym, arg_params, aux_params = import_symbol(model_or_path)
         values = {**arg_params, **aux_params}
-        inputs = [Symbol([(n, 0)]) for n in topo_order(sym._entries)
-                  if n.kind == "var" and n.name not in values]
+        # positional inputs in the file's graph.input order (the importer records it), not
+        # in order of first use: Sub(b, a) with inputs [a, b] must not swap them
+        nodes = sorted((n for n in topo_order(sym._entries)
+                        if n.kind == "var" and n.name not in values),
+                       key=lambda n: n.meta.get("input_index", 0))
+        inputs = [Symbol([(n, 0)]) for n in nodes]
         block = SymbolBlock(sym, inputs)
         for name, p in block.collect_params().items():
             if name in values:

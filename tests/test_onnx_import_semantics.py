@@ -106,9 +106,7 @@ def test_inputs_follow_graph_input_order():
                [("a", F, [3]), ("b", F, [3])], [("y", F, [3])])
     net = SymbolBlock.from_onnx(m)
     a, b = np.array([1, 2, 3], np.float32), np.array([10, 20, 30], np.float32)
-    if net._input_names != ["a", "b"]:
-        pytest.xfail("nn/symbol_block.from_onnx orders inputs by first use (needs the "
-                     "importer's meta['input_index'])")
+    assert net._input_names == ["a", "b"]
     np.testing.assert_allclose(net(nd.array(a), nd.array(b)).asnumpy(), b - a)
 
 
