@@ -18,7 +18,7 @@ import numpy as np
 
 from ..base import OpError
 from ..ndarray._blas import threads as blas_threads
-from ..ndarray._parallel import _Done, background, reserved
+from ..ndarray._parallel import _Done, background, reserved, workers
 from ..ndarray._profile import ACTIVE as PROFILE
 from ..ndarray.ops._xp import add_into, relu, relu_backward
 from .graph import is_entry
@@ -267,8 +267,8 @@ def _beside_line(step, line, in_vars):
 def run_beside(xp, fn):
     """Start ``fn()`` on a worker thread with one BLAS thread (numpy; cupy runs it now): the
     handle's ``result()`` joins it."""
-    if xp is not np:
-        return _Done(fn)
+    if xp is not np or workers() <= 0:
+        return _Done(fn)  # inline: the BLAS keeps all its threads
     return background(_one_blas_thread, fn)
 
 

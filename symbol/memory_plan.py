@@ -20,6 +20,7 @@ copied on return, so the caller owns every result.
 The result is plain data (``MemoryPlan``, ``Step``); ``codegen.emit`` turns it into Python.
 """
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -301,12 +302,21 @@ def _skipped(node, provided, var_of):
     return node.id in provided or all((node.id, k) in var_of for k in range(node.num_outputs))
 
 
+# Off by default: on the 2-vCPU reference machine W4's step ran slower with the decoder's
+# weight gradient beside the RNN backward (p10 273-292 against 237-255 ms without, fresh
+# processes interleaved): the 28 MB GEMM evicts the cache the step loop's small GEMMs live in.
+# ``KILN_OVERLAP=1`` turns it on where cores do not share that cache.
+OVERLAP = os.environ.get("KILN_OVERLAP") == "1"
+
+
 def _overlap_schedule(nodes, var_of, provided):
     """Move each ``overlap`` node whose result nothing here reads (a weight's gradient) to just
     before the next ``serial`` node, to run on a worker thread beside it: the serial kernel
     (an RNN's step loop) keeps one core busy and leaves the others idle. Returns the new order
     and the ids of the nodes to run beside. Nothing moves in a function without a serial node:
     elsewhere the BLAS already uses every core."""
+    if not OVERLAP:
+        return nodes, set()
     ops = {n.id: n for n in nodes if n.kind == "op" and not _skipped(n, provided, var_of)}
     serial = [k for k, n in enumerate(nodes) if n.id in ops and n.op.serial]
     if not serial:

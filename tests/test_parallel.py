@@ -131,6 +131,8 @@ def _lm_grads(hybrid, x, threads, monkeypatch):
 
 @pytest.mark.parametrize("threads", ["1", "2"])
 def test_weight_gradient_beside_the_rnn_backward_is_right(monkeypatch, threads):
+    from kiln.symbol import memory_plan
+    monkeypatch.setattr(memory_plan, "OVERLAP", True)   # off by default (see its comment)
     x = np.random.default_rng(0).standard_normal((4, 3, 5))
     _, eager = _lm_grads(False, x, threads, monkeypatch)
     net, hybrid = _lm_grads(True, x, threads, monkeypatch)
@@ -186,6 +188,7 @@ def _rnn_call(case, N, dtype, seq=True):
 @pytest.mark.parametrize("N", [17, 33])   # two and four batch blocks
 def test_rnn_batch_blocks_equal_one_block(monkeypatch, case, N):
     from kiln.ndarray.ops import _rnn_compute
+    monkeypatch.setattr(_rnn_compute, "BLOCKS", True)   # off by default (see its comment)
     if _parallel.cores() < 2:
         pytest.skip("one core: the RNN runs one block")
     assert len(_rnn_compute.batch_blocks(np, N)) == N // 8
@@ -200,6 +203,8 @@ def test_rnn_batch_blocks_equal_one_block(monkeypatch, case, N):
 
 @pytest.mark.parametrize("case", RNN_CASES[:3], ids=lambda c: "-".join(map(str, c.values())))
 def test_rnn_is_the_same_on_any_thread_count(monkeypatch, case):
+    from kiln.ndarray.ops import _rnn_compute
+    monkeypatch.setattr(_rnn_compute, "BLOCKS", True)
     runs = []
     for threads in ("1", "2", "3"):
         monkeypatch.setenv("KILN_THREADS", threads)

@@ -12,6 +12,7 @@ i2h (G*H, in), h2h (G*H, R), h2r (P, H) with a projection), then every bias (i2h
 gates are LSTM i, f, g, o; GRU r, z, n with ``n = tanh(x_n + r * (W_hn h + b_hn))``.
 """
 import functools
+import os
 
 import numpy as np
 
@@ -129,6 +130,11 @@ def _clip(xp, c, lo, hi, nan):
 # "Recurrent kernels"). The cores are used instead by running batch blocks side by side.
 THREADS = 1
 BLOCK_ROWS = 8  # the smallest batch block worth a thread of its own
+# Off by default: on the 2-vCPU reference machine W4's step ran faster in one block (p10
+# 193-236 against 240-255 ms, fresh processes interleaved): a step's GEMM reads the whole
+# weight whatever the rows, so two half blocks cost about what one whole block does.
+# ``KILN_RNN_BLOCKS=1`` turns the batch blocks on.
+BLOCKS = os.environ.get("KILN_RNN_BLOCKS") == "1"
 
 
 def batch_blocks(xp, N):
@@ -138,7 +144,7 @@ def batch_blocks(xp, N):
     after the other cost more than one whole block: a step's GEMM reads the whole weight
     whatever the rows), never by timing or KILN_THREADS, so a program computes the same
     numbers every run; cupy runs one block (its kernels are parallel)."""
-    one = xp is not np or _parallel.cores() < 2 or _parallel.is_reserved()
+    one = not BLOCKS or xp is not np or _parallel.cores() < 2 or _parallel.is_reserved()
     nb = 1 if one else max(1, min(4, N // BLOCK_ROWS))
     return [(N * k // nb, N * (k + 1) // nb) for k in range(nb)]
 
