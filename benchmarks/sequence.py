@@ -516,6 +516,17 @@ NOTES = (
     "softmax-CE gradient into the saved exp (`fused.donating`). What is left above torch in "
     "time: the loss forward's exp goes into a new logits-sized array (the Dense output is "
     "still held by the tape), and the extra page faults and Python dispatch of the graph.",
+    "2026-12-07: peak memory of the hybridized step is now below torch's (66.9 MB tracemalloc"
+    " / 66.6 MB RSS against 68.4 MB): the backward recomputes the RNN's flat parameter vector"
+    " instead of holding it across the loss (symbol/remat.py), Embedding's gradient is "
+    'scattered straight into its .grad buffer, and a result is copied on return only when it '
+    "views a persistent buffer. Time is unchanged (1.49x torch): running the decoder's weight"
+    " gradient on a second thread beside the RNN backward, and the RNN's step loops in batch "
+    'blocks on both cores, both measured slower on this 2-vCPU machine (see '
+    'docs/architecture.md, "Work beside the caller"; both are off by default). What is left: '
+    "numpy's single-threaded exp and tanh (the loss's exp over 7M logits is ~2 ns an element,"
+    " torch's vectorized one a third of that), and the per-step Python dispatch of the LSTM "
+    'loop.',
 )
 
 
