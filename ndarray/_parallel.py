@@ -7,7 +7,9 @@ cores at once. kiln uses that in two places where a core would otherwise sit idl
   array) split into row blocks, one per core; numpy runs every ufunc on one core.
 * ``background``: an independent product (a weight's gradient, which nothing else in the
   backward reads) computed while the calling thread runs a kernel that keeps one core busy
-  (an RNN's step loop).
+  (an RNN's step loop); opt-in (``KILN_OVERLAP=1``, symbol/memory_plan.py), as is the RNN's
+  ``run_blocks`` (``KILN_RNN_BLOCKS=1``): both measured slower on a 2-vCPU machine, where the
+  two threads share one cache.
 
 The pool has ``cpu_count - 1`` workers (at most 3): the calling thread is the last worker.
 ``KILN_THREADS=1`` (or a one-core machine) turns both off: the work then runs inline.
