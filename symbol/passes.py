@@ -12,8 +12,17 @@ from .graph import Node, is_entry, topo_order
 
 
 def _same_inputs(a, b):
-    return len(a) == len(b) and all(x is y or (not is_entry(x) and x == y and type(x) is type(y))
-                                    for x, y in zip(a, b))
+    return len(a) == len(b) and all(_same_input(x, y) for x, y in zip(a, b))
+
+
+def _same_input(x, y):
+    # entries by their node and output index: rewrite builds new (node, k) tuples, and
+    # comparing the tuples by identity copied every node below the inputs in every pass
+    if x is y:
+        return True
+    if is_entry(x):
+        return is_entry(y) and x[0] is y[0] and x[1] == y[1]
+    return not is_entry(y) and x == y and type(x) is type(y)
 
 
 def _copy(node, inputs):

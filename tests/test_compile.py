@@ -282,3 +282,20 @@ def _infer(targets, values):
         if n.kind == "var":
             v = values[n.name]
             n.avals = (Aval(v.shape, v.dtype),)
+
+
+def test_a_pass_that_changes_nothing_keeps_every_node():
+    """rewrite compares inputs by node and output index: a no-op pass returns the very same
+    nodes (it once copied every node below the inputs in every pass, so optimize could never
+    tell that a pass changed nothing)."""
+    from kiln import sym
+    from kiln.symbol import passes
+    from kiln.symbol.graph import topo_order
+    x = sym.var("x", shape=(2, 3))
+    out = sym.relu(sym.exp(x) * 2.0 + sym.tanh(x))
+    targets = [out._entry()]
+    again = passes.rewrite(targets, lambda node, inputs: None)
+    assert [n for n in topo_order(again)] == [n for n in topo_order(targets)]
+    assert all(a is b for a, b in zip(topo_order(again), topo_order(targets)))
+    optimized = passes.optimize(targets, np)
+    assert passes.optimize(optimized, np)[0][0] is optimized[0][0]
