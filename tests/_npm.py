@@ -23,6 +23,17 @@ NETWORK_ERRORS = re.compile(r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMED
 STAMP = ".kiln-npm-ci"
 
 
+def load_make_model():
+    """examples/serve_node/make_model.py as a module (both serving tests export with it)."""
+    import importlib.util
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        "serve_make_model", os.path.join(root, "examples", "serve_node", "make_model.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def node_missing():
     """The skip reason when node or npm is absent, else None."""
     for tool in ("node", "npm"):

@@ -22,19 +22,6 @@ FULL = bool(os.environ.get("KILN_TEST_ZOO_FULL"))
 RTOL, ATOL = 2e-4, 2e-5
 
 
-class _FnBlock:
-    """The minimal block protocol CachedGraph needs, around a plain function."""
-
-    name = "fn"
-    _children = {}
-
-    def __init__(self, fn):
-        self.fn = fn
-
-    def _traced_forward(self, *args):
-        return self.fn(*args)
-
-
 def _run_op(op, sample, flags):
     """Predict-mode outputs, recorded outputs and input gradients through one CachedGraph."""
     inputs = [a.astype(np.float32) if opcheck.is_float_array(a) else a for a in sample.inputs]
@@ -46,7 +33,7 @@ def _run_op(op, sample, flags):
             args[k] = a
         return op.func(*args, **sample.attrs)
 
-    cg = CachedGraph(_FnBlock(fn), flags)
+    cg = CachedGraph(opcheck._FnBlock(fn), flags)
     xs = opcheck.to_nd([inputs[k] for k in pos], np.float32)
     predict = [o.asnumpy() for o in opcheck.as_list(cg(*xs))]
     wrt = opcheck._wrt(sample) if (op.grad is not None and sample.grad) else []

@@ -4,7 +4,6 @@ node_modules) and must reproduce kiln's outputs: the float CNN at two batch size
 file (atol 1e-5), its dynamic-int8 version (the same int8 graph in Python's onnxruntime, and
 loosely kiln's float model), a text model with int64 token ids, float and int8. Skipped only
 where node/npm is missing or the npm registry can't be reached for the first install."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -12,7 +11,7 @@ import urllib.request
 
 import numpy as np
 import pytest
-from _npm import node_missing, npm_ci
+from _npm import load_make_model, node_missing, npm_ci
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                        "examples", "serve_node")
@@ -20,15 +19,7 @@ EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 pytestmark = pytest.mark.skipif(node_missing() is not None, reason=str(node_missing()))
 
 
-def _make_model_module():
-    spec = importlib.util.spec_from_file_location(
-        "serve_make_model", os.path.join(EXAMPLE, "make_model.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-make_model = _make_model_module()
+make_model = load_make_model()
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,11 @@ Python's onnxruntime, loosely kiln's float model), int64-token text model, float
 Everything installs with the example's own `npm ci` from its lockfile, once (cached in its
 node_modules). Skipped only where node/npm is missing or the npm registry can't be reached
 for the first install."""
-import importlib.util
 import os
 import subprocess
 
 import pytest
-from _npm import node_missing, npm_ci
+from _npm import load_make_model, node_missing, npm_ci
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "examples", "serve_web")
@@ -22,15 +21,7 @@ CASES = {"cnn_b2", "cnn_b5", "cnn_int8_b2", "cnn_int8_b5", "text_b2_t7", "text_b
 pytestmark = pytest.mark.skipif(node_missing() is not None, reason=str(node_missing()))
 
 
-def _make_model_module():
-    spec = importlib.util.spec_from_file_location(
-        "serve_make_model", os.path.join(ROOT, "examples", "serve_node", "make_model.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-make_model = _make_model_module()
+make_model = load_make_model()
 
 
 @pytest.fixture(scope="module")
