@@ -58,3 +58,27 @@ def test_pytest_runs_from_the_root_in_a_clean_interpreter():
                        env={**os.environ, "PYTHONPATH": ROOT})
     assert r.returncode == 0, r.stderr
     assert not os.path.abspath(r.stdout.strip()).startswith(ROOT + os.sep)
+
+
+def _listed_packages():
+    import tomllib
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        return set(tomllib.load(f)["tool"]["setuptools"]["packages"])
+
+
+def _package_folders():
+    skip = {"tests", "benchmarks", "examples", "docs", "build"}
+    found = {"kiln"}
+    for folder, dirs, files in os.walk(ROOT):
+        rel = os.path.relpath(folder, ROOT)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in skip
+                   and not d.endswith(".egg-info") and d != "__pycache__"]
+        if rel != "." and "__init__.py" in files:
+            found.add("kiln." + rel.replace(os.sep, "."))
+    return found
+
+
+def test_every_package_folder_is_installed():
+    """A folder missing from pyproject's package list works in an editable install (CI) and is
+    absent from a wheel, so ``pip install .`` users would get an ImportError."""
+    assert _package_folders() == _listed_packages()
