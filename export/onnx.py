@@ -5,10 +5,10 @@ Import here gives MXNet's ``(sym, arg_params, aux_params)`` (``import_symbol``);
 nn/).
 
 The exporter lowers the optimized inference graph (parameters as initializers, BatchNorm folded
-into the preceding Convolution/FullyConnected) through each op's ``onnx`` facet, cleans the ONNX
-graph (``onnx_passes``), makes dynamic axes symbolic, checks the model with
-``onnx.checker.check_model(full_check=True)`` and, by default, compares onnxruntime's outputs with
-kiln's eager outputs (``onnx_verify``).
+into the preceding Convolution/FullyConnected unless ``fold_batchnorm=False``) through each op's
+``onnx`` facet, cleans the ONNX graph (``onnx_passes``), makes dynamic axes symbolic, checks the
+model with ``onnx.checker.check_model(full_check=True)`` and, by default, compares onnxruntime's
+outputs with kiln's eager outputs (``onnx_verify``).
 
 Example::
 
@@ -27,7 +27,7 @@ import onnx
 from ..symbol.api import infer_avals
 from ..symbol.symbol import Symbol
 from . import onnx_passes, onnx_verify
-from .onnx_builder import MIN_IR, ExportError
+from .onnx_builder import MIN_IR, TRAINABLE_BN_KEY, TRAINABLE_BN_VALUE, ExportError
 from .onnx_import import import_model as import_symbol
 from .onnx_lower import emit, finish_outputs, prepare
 
@@ -174,8 +174,9 @@ def _output_dims(sym, params, shapes, types, dyn, out_names, dynamic_axes):
 
 
 # ---- the exporter ---------------------------------------------------------------------------
-def _build(sym, params, data, shapes, types, opset, in_map, out_names, dyn, dynamic_axes):
-    targets, data_nodes = prepare(sym._entries, params, shapes, types)
+def _build(sym, params, data, shapes, types, opset, in_map, out_names, dyn, dynamic_axes,
+           fold_bn=True):
+    targets, data_nodes = prepare(sym._entries, params, shapes, types, fold_bn=fold_bn)
     g, tensors = emit(targets, data_nodes, opset)
     finals = finish_outputs(g, targets, tensors, out_names)
     outputs = _output_dims(sym, params, shapes, types, dyn, finals, dynamic_axes)
@@ -197,6 +198,8 @@ def _build(sym, params, data, shapes, types, opset, in_map, out_names, dyn, dyna
             else:
                 dim.dim_value = int(d)
     _rename_inputs(model, in_map)
+    if not fold_bn and any(n.op_type == "BatchNormalization" for n in model.graph.node):
+        onnx.helper.set_model_props(model, {TRAINABLE_BN_KEY: TRAINABLE_BN_VALUE})
     return model, (targets, tensors)
 
 
@@ -245,7 +248,8 @@ def _check_opset(opset):
 
 def export_model(sym, params, in_shapes=None, in_types=np.float32, onnx_file_path="model.onnx",
                  opset=None, dynamic_axes=None, input_names=None, output_names=None,
-                 verify=True, example_inputs=None, large_model=False, **legacy):
+                 verify=True, example_inputs=None, large_model=False, fold_batchnorm=True,
+                 **legacy):
     """Export a Symbol and its parameters to an ONNX file; returns ``onnx_file_path``.
 
     ``sym``: a Symbol or a ``-symbol.json`` path; ``params``: name -> NDArray (``arg:``/``aux:``
@@ -255,6 +259,12 @@ def export_model(sym, params, in_shapes=None, in_types=np.float32, onnx_file_pat
     ``verify``: run the model in onnxruntime on ``example_inputs`` (one array per data input, or
     a dict; random when omitted) and raise an ExportError if it differs from kiln's outputs.
     ``large_model``: store the weights as external data (automatic above 2 GB).
+    ``fold_batchnorm``: fold each BatchNorm into the Convolution/FullyConnected before it (the
+    default: a smaller, faster inference file, but an imported copy has no BatchNorm left to
+    fine-tune); ``False`` keeps BatchNormalization nodes with their running statistics and
+    marks the file (``metadata_props`` ``kiln.batchnorm=trainable``) so that
+    ``SymbolBlock.from_onnx`` gives BatchNorm layers that train: batch statistics and running
+    mean/var updates in training mode, the running statistics in predict mode.
 
     Example: ``export_model(net, params, [(1, 3, 224, 224)], onnx_file_path="net.onnx")``.
     """
@@ -280,7 +290,7 @@ def export_model(sym, params, in_shapes=None, in_types=np.float32, onnx_file_pat
     in_map, out_names = _onnx_names(data, input_names, sym.list_outputs(), output_names)
     dyn = _dynamic(dynamic_axes, in_map)
     model, lowered = _build(sym, params, data, shapes, types, opset, in_map, out_names, dyn,
-                            dynamic_axes)
+                            dynamic_axes, fold_bn=bool(fold_batchnorm))
     path = os.fspath(onnx_file_path)
     large = large_model or sum(v.nbytes for v in params.values()) > _TWO_GB
     _save(model, path, large)

@@ -19,6 +19,10 @@ MIN_IR = {13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10
           24: 11, 25: 11, 26: 12, 27: 12, 28: 13}
 
 
+# metadata_props entry of an export that kept BatchNorm unfolded (``fold_batchnorm=False``): the
+# importer then makes those BatchNorm layers trainable (batch statistics in training mode)
+TRAINABLE_BN_KEY, TRAINABLE_BN_VALUE = "kiln.batchnorm", "trainable"
+
 # ExportError lives in kiln.base so the op definitions (ndarray/) can raise it.
 
 

@@ -10,6 +10,7 @@ from onnx import helper, numpy_helper
 
 from ..base import MXNetError
 from ..ndarray._registry import param_shapes
+from .onnx_builder import TRAINABLE_BN_KEY, TRAINABLE_BN_VALUE
 
 _INT_BIG = 2 ** 62
 
@@ -84,9 +85,12 @@ def _bn(imp, n):
                          "is not supported")
     ins = [imp.t(n.input[0]), imp.t(n.input[1]), imp.t(n.input[2]), imp.mark_aux(n.input[3]),
            imp.mark_aux(n.input[4])]
+    # kiln's unfolded exports (fold_batchnorm=False) ask for BatchNorm that fine-tunes
+    trainable = any(p.key == TRAINABLE_BN_KEY and p.value == TRAINABLE_BN_VALUE
+                    for p in imp.model.metadata_props)
     return imp.op(n, "batch_norm", ins, eps=float(a.get("epsilon", 1e-5)),
                   momentum=float(a.get("momentum", 0.9)), fix_gamma=False,
-                  use_global_stats=True)
+                  use_global_stats=not trainable)
 
 
 def _global_pool(kind):

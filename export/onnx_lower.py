@@ -1,9 +1,10 @@
 """Lower a kiln graph to ONNX nodes: prepare the inference graph, fold BatchNorm, emit.
 
 ``prepare`` turns parameters into constants, attaches avals from shape inference, forces
-inference mode (``_train=False``), runs ``passes.optimize`` and folds BatchNorm into a preceding
-Convolution/FullyConnected. ``emit`` drives every op's ``onnx`` facet through a ``Builder`` and
-names each kiln node's output tensor after the node (``fc``, ``stage1.conv0``...).
+inference mode (``_train=False``), runs ``passes.optimize`` and (unless ``fold_bn=False``) folds
+BatchNorm into a preceding Convolution/FullyConnected. ``emit`` drives every op's ``onnx`` facet
+through a ``Builder`` and names each kiln node's output tensor after the node (``fc``,
+``stage1.conv0``...).
 
 Example::
 
@@ -22,11 +23,13 @@ from .onnx_builder import Builder, ExportError
 
 
 # ---- preparing the inference graph ----------------------------------------------------------
-def prepare(entries, params, shapes, dtypes):
+def prepare(entries, params, shapes, dtypes, fold_bn=True):
     """The optimized inference graph: ``(targets, data_var_nodes)``.
 
     ``params``: name -> numpy array (become constants); ``shapes``/``dtypes``: data input name ->
     shape / dtype. Variables neither in ``params`` nor in ``shapes`` raise an ExportError.
+    ``fold_bn=False`` keeps BatchNorm as its own node (with its statistics as initializers), so
+    an imported copy can fine-tune it.
     """
     all_shapes = dict(shapes)
     all_types = dict(dtypes)
@@ -62,7 +65,8 @@ def prepare(entries, params, shapes, dtypes):
 
     targets = passes.rewrite(list(entries), visit)
     targets = passes.optimize(targets, np)
-    targets = fold_batchnorm(targets)
+    if fold_bn:
+        targets = fold_batchnorm(targets)
     data = [n for n in topo_order(targets) if n.kind == "var"]
     return targets, data
 
