@@ -1,0 +1,16 @@
+"""``kiln.gluon.contrib``: MXNet Gluon 1.9's contrib namespace.
+
+* ``contrib.rnn``: ``LSTMPCell`` and ``VariationalDropoutCell`` (``kiln.nn.rnn._cell_contrib``);
+* ``contrib.nn``: ``Concurrent``, ``HybridConcurrent``, ``Identity``, ``PixelShuffle1D/2D/3D``;
+* ``contrib.estimator``: ``Estimator`` and its event handlers (a training loop with logging,
+  validation, checkpoints and early stopping).
+
+Example::
+
+    >>> from kiln.gluon.contrib import rnn
+    >>> cell = rnn.VariationalDropoutCell(kiln.gluon.rnn.GRUCell(4), drop_inputs=0.1)
+"""
+from ...nn.rnn import _cell_contrib as rnn
+from . import estimator, nn
+
+__all__ = ["rnn", "nn", "estimator"]
