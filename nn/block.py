@@ -659,11 +659,15 @@ class HybridBlock(Block):
         return export_block(self, path, epoch)
 
     def export_onnx(self, path, *example_inputs, opset=None, dynamic_axes=None,
-                    input_names=None, output_names=None, verify=True, **kwargs):
+                    input_names=None, output_names=None, verify=True, fold_batchnorm=True,
+                    **kwargs):
         """Export to an ONNX file (see ``kiln.export.onnx.export_model``).
 
         ``example_inputs``: arrays (or shape tuples) the graph is traced and verified with;
-        ``dynamic_axes`` like ``{"data": {0: "batch"}}``. Returns the file path.
+        ``dynamic_axes`` like ``{"data": {0: "batch"}}``. BatchNorm is folded into the
+        convolution/dense before it (for inference); ``fold_batchnorm=False`` keeps it, so
+        ``SymbolBlock.from_onnx`` of the file gives BatchNorm layers that fine-tune (batch
+        statistics and running-statistics updates in training mode). Returns the file path.
 
         Example::
 
@@ -673,7 +677,7 @@ class HybridBlock(Block):
         from .symbol_block import export_onnx
         return export_onnx(self, path, *example_inputs, opset=opset, dynamic_axes=dynamic_axes,
                            input_names=input_names, output_names=output_names, verify=verify,
-                           **kwargs)
+                           fold_batchnorm=fold_batchnorm, **kwargs)
 
     def print_graph(self):
         """The optimized graph of the last used call signature, one node per line."""
