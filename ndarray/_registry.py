@@ -21,6 +21,10 @@ An op is defined once with its facets (see docs/architecture.md):
 * ``out_arg``: the kernel takes ``out=``, an array of its (single) output's shape and dtype that
   it overwrites whole: a compiled backward then writes that gradient straight into the
   parameter's ``.grad`` buffer, with no temporary of the gradient's size and no copy.
+* ``amp``: the precision automatic mixed precision (``kiln.amp``) runs the op in: ``"lp16"``
+  (its float inputs cast to float16), ``"fp32"`` (cast to float32), ``"widest"`` (float16
+  inputs cast to float32 when another input is float32), ``None`` (any dtype: no cast), or a
+  function of the attributes giving one of these (``Activation`` is fp32 for softrelu only).
 
 ``invoke`` runs the kernel eagerly (recording a tape node while autograd records), or hands the
 call to the tracer installed by ``hybridize`` when an input is a traced symbol.
@@ -40,6 +44,7 @@ Aval.__doc__ = "Abstract value: what ``infer`` sees and returns (a shape tuple a
 
 OPS = {}             # name -> Op
 ALIASES = {}         # alias -> name
+AMP_RULES = (None, "lp16", "fp32", "widest")  # the values of the ``amp`` facet
 
 
 class _Required:
@@ -81,6 +86,19 @@ trace_hook = None   # symbol: trace_hook(op, args, attrs) -> the traced outputs
 _backward = None    # autograd.backward, for NDArray.backward
 
 
+# Automatic mixed precision (kiln.amp): ``_amp(op, args, attrs) -> args`` casts an op's inputs
+# to the precision its ``amp`` facet asks for. None while AMP is off: one global test per call.
+_amp = None
+
+
+def set_amp(hook):
+    """Install (or, with None, remove) the mixed-precision input cast that ``invoke`` applies
+    to every op call; returns the previous one. ``ndarray/ops/amp_ops.py`` provides it."""
+    global _amp
+    prev, _amp = _amp, hook
+    return prev
+
+
 def install_hooks(*, array_type, new_array, record, trace, backward):
     """Install the functions the ndarray layer calls in the layers above it, all at once.
 
@@ -119,10 +137,14 @@ class Op:
                  second_order=False, no_grad=None, no_onnx=None, no_ref=None, uses_mode=False,
                  mutates=(), random=False, ignored=(), doc=None, aliases=(), places=False,
                  param_shapes=None, value_ranges=None, overlap=False, serial=False,
-                 out_arg=False):
+                 out_arg=False, amp=None):
         self.name, self.kernel, self.infer, self.grad, self.onnx = name, kernel, infer, grad, onnx
         self.param_shapes, self.value_ranges = param_shapes, value_ranges
         self.overlap, self.serial, self.out_arg = overlap, serial, out_arg
+        if amp not in AMP_RULES and not callable(amp):
+            raise ValueError(f"operator {name!r}: amp must be one of {AMP_RULES} or a "
+                             f"function of the attributes, got {amp!r}")
+        self.amp = amp
         self.inputs = tuple(inputs)
         self.variadic = bool(self.inputs) and self.inputs[-1].startswith("*")
         self.attrs = dict(attrs or {})
@@ -279,6 +301,8 @@ def value_ranges(op, in_avals, attrs):
 
 def invoke(op, args, attrs, out=None):
     """Run ``op`` on ``args`` in the active mode and return its public result."""
+    if _amp is not None:  # mixed precision: inputs cast here, so eager and traced calls agree
+        args = _amp(op, args, attrs)
     NDArray = _NDArray
     ctx = None
     needs_tape = raw = False
