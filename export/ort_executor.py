@@ -9,10 +9,12 @@ arguments become graph inputs, fed without copies) and runs it as one onnxruntim
 ``InferenceSession``. Sessions live in the compiled-graph cache, so there is one per call
 signature, like the numpy functions.
 
-A graph that cannot be lowered (an op without an ONNX lowering, a random op in training mode,
-a device other than the CPU, an op hook) is compiled by the numpy code generator instead: the
-whole graph falls back, and the executor logs it once (``logging`` name ``kiln.ort``) and
-lists it in ``OrtExecutor.plan``.
+A graph with ops that cannot be lowered (an op without an ONNX lowering, a random op in
+training mode) is split into partitions (``ort_partition``): the ops that lower run in
+onnxruntime sessions, the others in kiln's numpy code, values passed between them without
+copies. A graph with no op that lowers, or on a device other than the CPU, or with an op hook,
+is compiled by the numpy code generator whole. The executor logs either once (``logging``
+name ``kiln.ort``) and lists it in ``OrtExecutor.plan`` (``net.backend_plan()``).
 
 Example::
 
@@ -27,6 +29,7 @@ from ..base import ExportError
 from ..symbol.cached import PARAM_DATA_VERSION, PARAM_WRITE_VERSION
 from ..symbol.codegen import compile_graph
 from .ort_lower import DEFAULT_OPSET, lower_graph
+from .ort_partition import PartitionedFunction, describe, partition
 
 log = logging.getLogger("kiln.ort")
 
@@ -139,7 +142,10 @@ class OrtExecutor:
         try:
             model, mutations = lower_graph(args, targets, self.opset)
         except ExportError as e:
-            return numpy_fn(str(e))
+            parts = partition(args, targets, self.opset)
+            if not any(p.executor == "onnxruntime" for p in parts):
+                return numpy_fn(str(e))
+            return self._partitioned(parts, args, targets, name, static_xp, out_mask)
         entry = [name, "onnxruntime"]
         self.plan.append(entry)
         fallback = lambda reason: numpy_fn(reason, entry)  # noqa: E731
@@ -147,6 +153,32 @@ class OrtExecutor:
             return OrtInference(model, len(args) - len(params), params, self.session_options(),
                                 name, fallback)
         return OrtFunction(model, mutations, len(args), self.session_options(), name, fallback)
+
+
+    def _partitioned(self, parts, args, targets, name, static_xp, out_mask):
+        """The graph as partitions (``ort_partition``): the ops that lower run in onnxruntime
+        sessions, the others in numpy; logged once per description."""
+        how = describe(parts)
+        self.plan.append([name, how])
+        if how not in self._logged:
+            self._logged.add(how)
+            log.info("hybridize(backend='onnxruntime'): graph %r is %s", name, how)
+        steps = []
+        for k, p in enumerate(parts):
+            part_name = f"{name}_part{k}"
+            numpy_part = lambda reason=None, p=p, nm=part_name: compile_graph(  # noqa: E731
+                p.args, p.targets, name=nm, static_xp=static_xp)
+            fn = None
+            if p.executor == "onnxruntime":
+                try:
+                    model, mutations = lower_graph(p.args, p.targets, self.opset)
+                    fn = OrtFunction(model, mutations, len(p.args), self.session_options(),
+                                     part_name, numpy_part)
+                except ExportError:  # e.g. a partition of constants only
+                    fn = None
+            steps.append((fn or numpy_part(), [(n.id, i) for n, i in p.args],
+                          [(n.id, i) for n, i in p.targets]))
+        return PartitionedFunction(args, targets, steps, name, out_mask)
 
 
 def _session(model, options, fallback):

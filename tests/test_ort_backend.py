@@ -230,7 +230,9 @@ class _Dropper(nn.HybridBlock):
         return nd.Dropout(self.dense(x), p=0.5)
 
 
-def test_unlowerable_graph_falls_back_to_numpy(caplog):
+def test_unlowerable_ops_run_in_a_numpy_partition(caplog):
+    """A training-mode Dropout draws its mask from kiln's generator: only the mask op runs in
+    numpy, the layers around it in onnxruntime, with numpy's results."""
     x = nd.ones((3, 5))
     net = _Dropper()
     net.initialize()
@@ -242,19 +244,103 @@ def test_unlowerable_graph_falls_back_to_numpy(caplog):
             kiln.random.seed(3)
             out = net(x)
         out.backward()
+        grad = net.dense.weight.grad().asnumpy()
         with autograd.record():  # the same graph again: logged once
             net(x).backward()
     plan = net.backend_plan()
     assert plan[0] == ("forward", "onnxruntime")  # predict mode
     assert ("backward", "onnxruntime") in plan  # the mask is an input there
-    assert "random" in dict(plan)["forward_train"]
+    train = dict(plan)["forward_train"]
+    assert train.startswith("partitioned: 2 onnxruntime, 1 numpy") and "random" in train
     kiln.random.seed(3)
     net.hybridize()
     with autograd.record():
         want = net(x)
-    _close([out.asnumpy()], [want.asnumpy()], "dropout in numpy")
-    msgs = [r.getMessage() for r in caplog.records if "runs in numpy" in r.getMessage()]
-    assert len(msgs) == 1 and "dropout" in msgs[0]
+    want.backward()
+    _close([out.asnumpy(), grad], [want.asnumpy(), net.dense.weight.grad().asnumpy()],
+           "dropout partition")
+    msgs = [r.getMessage() for r in caplog.records if "partitioned" in r.getMessage()]
+    assert len(msgs) == 1 and "dropout_mask" in msgs[0]
+
+
+class _CTCNet(nn.HybridBlock):
+    """A network and CTC loss in one graph: ctc_loss and its gradient have no ONNX lowering."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = nn.Dense(6, flatten=False)
+        self.loss = gluon.loss.CTCLoss()
+
+    def forward(self, x, label):
+        return self.loss(self.dense(x), label)
+
+
+def test_partitioned_training_matches_numpy():
+    """Forward and backward split around CTC; the chain path writes the gradients of the
+    partitioned backward into the .grad buffers."""
+    rng = np.random.default_rng(5)
+    x = nd.array(rng.standard_normal((2, 7, 4)).astype(np.float32))
+    label = nd.array(np.array([[1, 2, 1], [3, 4, 0]], np.float32))
+    results = []
+    for backend in (None, "onnxruntime"):
+        net = _CTCNet()
+        kiln.random.seed(1)
+        net.initialize()
+        net.hybridize(backend=backend)
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+        losses = []
+        for _ in range(3):
+            with autograd.record():
+                loss = net(x, label)
+            loss.backward()
+            trainer.step(2)
+            losses.append(loss.asnumpy())
+        results.append(losses + [net.dense.weight.data().asnumpy()])
+        if backend:
+            plan = dict(net.backend_plan())
+            assert "_ctc_loss_grad" in plan["forward_train"], plan
+    _close(results[1], results[0], "ctc training")
+
+
+class _LSTMNet(nn.HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self.lstm = gluon.rnn.LSTM(5, layout="NTC")
+        self.dense = nn.Dense(3, flatten=False)
+
+    def forward(self, x):
+        return self.dense(self.lstm(x))
+
+
+def test_partitioned_backward_writes_into_grad_buffers():
+    """The RNN gradient has no ONNX lowering: the backward is partitioned around it, and the
+    chain path (network and loss hybridized) gets its gradients in the .grad buffers."""
+    rng = np.random.default_rng(6)
+    x = nd.array(rng.standard_normal((2, 4, 3)).astype(np.float32))
+    y = nd.array(rng.standard_normal((2, 4, 3)).astype(np.float32))
+    results = []
+    for backend in (None, "onnxruntime"):
+        kiln.random.seed(2)
+        net = _LSTMNet()
+        net.initialize()
+        net.hybridize(backend=backend)
+        loss_fn = gluon.loss.L2Loss()
+        loss_fn.hybridize(backend=backend)
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.5})
+        buffers = set()
+        for _ in range(2):
+            with autograd.record():
+                loss = loss_fn(net(x), y)
+            loss.backward()
+            buffers.add(id(net.dense.weight.grad()._data))
+            trainer.step(2)
+        assert len(buffers) == 1
+        results.append([loss.asnumpy()] + [p.data().asnumpy()
+                                           for p in net.collect_params().values()])
+        if backend:
+            plan = dict(net.backend_plan())
+            assert "_rnn_backward" in plan["backward"], plan
+    _close(results[1], results[0], "lstm training")
 
 
 def test_backend_opts():
