@@ -255,6 +255,11 @@ def _keep_int(kernel):
     return run
 
 
+# Activations that mixed precision runs in float32 (MXNet's AMP list: softrelu, elu, selu; the
+# others built on softplus/log follow it).
+_AMP_FP32_ACTS = frozenset({"softrelu", "elu", "selu", "log_sigmoid", "mish"})
+
+
 def _register_act(name, kernel, deriv, onnx, ref, smooth, make, attrs):
     def grad(i, o, g, **kw):
         return _act_grad(name, i, o, g, **kw)
@@ -268,7 +273,8 @@ def _register_act(name, kernel, deriv, onnx, ref, smooth, make, attrs):
                     onnx=lower, save_outputs=name in _FROM_OUTPUT,
                     samples=samples, ref=ref, second_order=smooth,
                     aliases=_ALIASES.get(name, ()),
-                    doc=f"{name}(data): " + _DOCS.get(name, name))
+                    doc=f"{name}(data): " + _DOCS.get(name, name),
+                    amp="fp32" if name in _AMP_FP32_ACTS else None)
 
 
 for _name, _row in _ACTS.items():
@@ -297,6 +303,10 @@ def _activation_grad(i, o, g, act_type):
     return _act_grad(act_type, i, o, g)
 
 
+def _amp_activation(act_type, **_):
+    return "fp32" if act_type in _AMP_FP32_ACTS else None
+
+
 activation = register(
     "activation", lambda xp, x, act_type: _act_row(act_type)[0](xp, x),
     attrs={"act_type": REQUIRED}, infer=same,
@@ -308,7 +318,7 @@ activation = register(
     aliases=("Activation",),
     doc="Activation(data, act_type): act_type in relu, sigmoid, tanh, softrelu, softsign, "
         "log_sigmoid, mish.\n\n    >>> nd.Activation(nd.array([-1, 1]), act_type='relu')"
-        "  # [0. 1.]")
+        "  # [0. 1.]", amp=_amp_activation)
 
 
 # ---- LeakyReLU(data, gamma=None, act_type='leaky', slope, lower_bound, upper_bound) ----
@@ -443,6 +453,10 @@ def _leaky_infer(x, gamma=None, act_type="leaky", **_):
     return same(x)
 
 
+def _amp_leaky(act_type="leaky", **_):
+    return "fp32" if act_type in ("elu", "selu") else None
+
+
 leaky_relu = register(
     "leaky_relu", _leaky_kernel, inputs=("data", "gamma?"),
     attrs={"act_type": "leaky", "slope": 0.25, "lower_bound": 0.125, "upper_bound": 0.334},
@@ -452,7 +466,7 @@ leaky_relu = register(
     doc="LeakyReLU(data, gamma=None, act_type='leaky', slope=0.25, lower_bound=0.125, "
         "upper_bound=0.334): leaky (slope), elu (alpha=slope), selu, gelu, prelu (learned "
         "gamma over axis 1, or axes 0 and 1) or rrelu (mean slope).\n\n"
-        "    >>> nd.LeakyReLU(nd.array([-1, 2]), slope=0.1)  # [-0.1  2. ]")
+        "    >>> nd.LeakyReLU(nd.array([-1, 2]), slope=0.1)  # [-0.1  2. ]", amp=_amp_leaky)
 
 
 # ---- softmax family ----
@@ -574,7 +588,7 @@ softmax = register(
                     use_length=True)],
     doc="softmax(data, length=None, axis=-1, temperature=None, dtype=None, use_length=False):\n"
         "exp(x/t) normalized along ``axis``; with ``use_length`` positions >= length are 0.\n\n"
-        "    >>> nd.softmax(nd.array([[1, 1]]))  # [[0.5 0.5]]")
+        "    >>> nd.softmax(nd.array([[1, 1]]))  # [[0.5 0.5]]", amp="fp32")
 
 
 def _log_softmax_kernel(xp, x, axis=-1, temperature=None, dtype=None, use_length=False):
@@ -608,7 +622,7 @@ log_softmax = register(
     ref=lambda x, axis=-1, temperature=None, **_: np.log(_softmax_ref(x, None, axis,
                                                                       temperature)),
     doc="log_softmax(data, axis=-1, temperature=None, dtype=None): log of softmax, stable.\n\n"
-        "    >>> nd.log_softmax(nd.array([0, 0]))  # [-0.6931 -0.6931]")
+        "    >>> nd.log_softmax(nd.array([0, 0]))  # [-0.6931 -0.6931]", amp="fp32")
 
 
 def _softmin_kernel(xp, x, axis=-1, temperature=None, dtype=None, use_length=False):
@@ -633,7 +647,7 @@ softmin = register(
     save_outputs=True, second_order=True, samples=_sm_samples(),
     ref=lambda x, axis=-1, temperature=None, **_: _softmax_ref(-x, None, axis, temperature),
     doc="softmin(data, axis=-1, temperature=None, dtype=None): softmax of -data.\n\n"
-        "    >>> nd.softmin(nd.array([0, 0]))  # [0.5 0.5]")
+        "    >>> nd.softmin(nd.array([0, 0]))  # [0.5 0.5]", amp="fp32")
 
 
 def _sa_axis(ndim, mode):
@@ -661,4 +675,4 @@ softmax_activation = register(
     aliases=("SoftmaxActivation",),
     doc="SoftmaxActivation(data, mode='instance'): softmax over the last axis ('instance') or "
         "over axis 1 at each position ('channel').\n\n"
-        "    >>> nd.SoftmaxActivation(nd.array([[1, 1]]))  # [[0.5 0.5]]")
+        "    >>> nd.SoftmaxActivation(nd.array([[1, 1]]))  # [[0.5 0.5]]", amp="fp32")

@@ -147,7 +147,7 @@ class Policy:
         if rule is None or (self.excluded is not None and self.excluded(op)):
             return args
         if not isinstance(rule, str):
-            rule = rule(attrs)
+            rule = rule(**attrs)
         if rule == "lp16":
             return _cast_all(args, self.target)
         if rule == "fp32":

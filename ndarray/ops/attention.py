@@ -152,7 +152,7 @@ interleaved_matmul_selfatt_qk = register(
 
         >>> nd.contrib.interleaved_matmul_selfatt_qk(nd.ones((5, 2, 24)), heads=2).shape
         (4, 5, 5)
-    """)
+    """, amp="widest")
 
 
 def _sva_kernel(xp, qkv, att, heads):
@@ -207,7 +207,7 @@ interleaved_matmul_selfatt_valatt = register(
         >>> nd.contrib.interleaved_matmul_selfatt_valatt(
         ...     nd.ones((5, 2, 24)), nd.ones((4, 5, 5)), heads=2).shape
         (5, 2, 8)
-    """)
+    """, amp="widest")
 
 
 # ---- encoder-decoder attention -------------------------------------------------------------
@@ -266,7 +266,7 @@ interleaved_matmul_encdec_qk = register(
         >>> nd.contrib.interleaved_matmul_encdec_qk(nd.ones((3, 2, 8)), nd.ones((5, 2, 16)),
         ...                                         heads=2).shape
         (4, 3, 5)
-    """)
+    """, amp="widest")
 
 
 def _eva_kernel(xp, kv, att, heads):
@@ -321,7 +321,7 @@ interleaved_matmul_encdec_valatt = register(
         >>> nd.contrib.interleaved_matmul_encdec_valatt(nd.ones((5, 2, 16)),
         ...                                             nd.ones((4, 3, 5)), heads=2).shape
         (3, 2, 8)
-    """)
+    """, amp="widest")
 
 
 # ---- div_sqrt_dim, arange_like -----------------------------------------------------------

@@ -190,7 +190,7 @@ convolution = register(
            "cudnn_off": False, "layout": None},
     infer=_conv_infer, grad=_conv_grad, onnx=_conv_onnx, samples=_CONV_SAMPLES, ref=_conv_ref,
     second_order=True, ignored=_IGNORED, aliases=("Convolution",),
-    param_shapes=_conv_param_shapes)
+    param_shapes=_conv_param_shapes, amp="lp16")
 
 
 # ---- deconvolution ----------------------------------------------------------------------------
@@ -327,7 +327,7 @@ deconvolution = register(
            "no_bias": True, "cudnn_tune": None, "cudnn_off": False, "layout": None},
     infer=_deconv_infer, grad=_deconv_grad, onnx=_deconv_onnx, samples=_DECONV_SAMPLES,
     ref=_deconv_ref, second_order=True, ignored=_IGNORED, aliases=("Deconvolution",),
-    param_shapes=_deconv_param_shapes)
+    param_shapes=_deconv_param_shapes, amp="lp16")
 
 
 # ---- weight gradient --------------------------------------------------------------------------

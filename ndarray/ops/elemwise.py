@@ -40,19 +40,20 @@ def _keep_dtype(xp, res, a, b):
 add = _binary("add", lambda xp, a, b: xp.add(a, b),
               lambda i, o, g: (g[0], g[0]),
               lambda g, i, a, o: g.op("Add", *i), _bsamples(), np.add, second_order=True,
-              aliases=("broadcast_add", "elemwise_add", "_plus", "_add", "broadcast_plus"))
+              aliases=("broadcast_add", "elemwise_add", "_plus", "_add", "broadcast_plus"),
+              amp="widest")
 subtract = _binary("subtract", lambda xp, a, b: xp.subtract(a, b),
                    lambda i, o, g: (g[0], F.negative(g[0])),
                    lambda g, i, a, o: g.op("Sub", *i), _bsamples(), np.subtract,
                    second_order=True,
                    aliases=("broadcast_sub", "elemwise_sub", "_minus", "_sub",
-                            "broadcast_minus"))
+                            "broadcast_minus"), amp="widest")
 multiply = _binary("multiply", lambda xp, a, b: xp.multiply(a, b),
                    lambda i, o, g: (g[0] * i[1] if is_tensor(i[0]) else None,
                                     g[0] * i[0] if is_tensor(i[1]) else None),
                    lambda g, i, a, o: g.op("Mul", *i), _bsamples(), np.multiply,
                    second_order=True,
-                   aliases=("broadcast_mul", "elemwise_mul", "_mul"))
+                   aliases=("broadcast_mul", "elemwise_mul", "_mul"), amp="widest")
 
 
 def _divide_kernel(xp, a, b):
@@ -70,7 +71,7 @@ divide = _binary("divide", _divide_kernel, _divide_grad,
                  lambda g, i, a, o: g.op("Div", *i),
                  _bsamples(rhs=lambda *s, salt=0: pos(*s, salt=salt)), np.true_divide,
                  second_order=True,
-                 aliases=("broadcast_div", "elemwise_div", "_div", "true_divide"))
+                 aliases=("broadcast_div", "elemwise_div", "_div", "true_divide"), amp="widest")
 
 
 def _power_grad(i, o, g):
@@ -84,7 +85,8 @@ power = _binary("power", lambda xp, a, b: xp.power(a, b), _power_grad,
                 lambda g, i, a, o: g.op("Pow", *i),
                 [Sample(pos(2, 3), rnd(2, 3, salt=9)), Sample(pos(3, 1), rnd(1, 4)),
                  Sample(pos(3, 2), 2.0), Sample(pos(2, 2), 0.5)],
-                np.power, second_order=True, aliases=("broadcast_power", "_power", "pow"))
+                np.power, second_order=True, aliases=("broadcast_power", "_power", "pow"),
+                amp="fp32")
 
 
 def _mod_onnx(g, i, a, o):
@@ -104,12 +106,12 @@ def _mod_grad(i, o, g):
 mod = _binary("mod", lambda xp, a, b: xp.mod(a, b), _mod_grad, _mod_onnx,
               [Sample(rnd(2, 3, lo=0.1, hi=0.9) + np.array([0., 1, 2]), 1.25),
                Sample(rnd(2, 3, lo=1.1, hi=1.9), pos(2, 3, lo=1.0, hi=1.05))],
-              np.mod, aliases=("broadcast_mod", "_mod", "modulo"))
+              np.mod, aliases=("broadcast_mod", "_mod", "modulo"), amp="widest")
 floor_divide = _binary("floor_divide", lambda xp, a, b: xp.floor_divide(a, b),
                        lambda i, o, g: (None, None),
                        lambda g, i, a, o: g.op("Floor", g.op("Div", *i)),
                        [Sample(rnd(2, 3, lo=-3, hi=3) + 0.05, 0.7)], np.floor_divide,
-                       no_grad="piecewise constant: zero gradient almost everywhere")
+                       no_grad="piecewise constant: zero gradient almost everywhere", amp="widest")
 
 
 def _minmax_grad(pick_lhs):
@@ -124,10 +126,10 @@ def _minmax_grad(pick_lhs):
 
 maximum = _binary("maximum", _xp.maximum, _minmax_grad(True),
                   lambda g, i, a, o: g.op("Max", *i), _bsamples(lo=away, rhs=away), np.maximum,
-                  aliases=("broadcast_maximum", "_maximum"))
+                  aliases=("broadcast_maximum", "_maximum"), amp="widest")
 minimum = _binary("minimum", lambda xp, a, b: xp.minimum(a, b), _minmax_grad(False),
                   lambda g, i, a, o: g.op("Min", *i), _bsamples(lo=away, rhs=away), np.minimum,
-                  aliases=("broadcast_minimum", "_minimum"))
+                  aliases=("broadcast_minimum", "_minimum"), amp="widest")
 
 
 def _hypot_grad(i, o, g):
@@ -153,7 +155,7 @@ hypot = _binary("hypot", lambda xp, a, b: _keep_dtype(xp, xp.hypot(a, b), a, b),
     Example::
 
         >>> nd.broadcast_hypot(nd.array([[3, 3, 3]]), nd.array([[4], [4]]))   # 2x3 of 5.
-    """)
+    """, amp="fp32")
 
 
 def _input_dtype(a, b):
@@ -178,7 +180,7 @@ def _compare(name, np_fn, onnx_fn, aliases=()):
     samples = [Sample(away(2, 3), away(2, 3, salt=7)), Sample(away(2, 1, 3), away(4, 1)),
                Sample(away(3, 2), 0.0), Sample(np.array([1.0, 2, 3]), np.array([1.0, 0, 3]))]
     return register(name, kernel, inputs=("lhs", "rhs"), infer=broadcast, grad=None,
-                    onnx=onnx, samples=samples, ref=ref, aliases=aliases,
+                    onnx=onnx, samples=samples, ref=ref, aliases=aliases, amp="widest",
                     no_grad="comparison: piecewise constant, zero gradient")
 
 
@@ -297,7 +299,8 @@ where = register(
     doc="""Elementwise ``x if condition else y``. A 1-D condition with ``x`` of higher rank
     selects whole rows (its size must be ``x.shape[0]``), as in MXNet; other shapes broadcast.
 
-    >>> nd.where(nd.array([1, 0]), nd.ones((2, 2)), nd.zeros((2, 2)))  # [[1. 1.] [0. 0.]]""")
+    >>> nd.where(nd.array([1, 0]), nd.ones((2, 2)), nd.zeros((2, 2)))  # [[1. 1.] [0. 0.]]""",
+    amp="widest")
 
 
 def _add_n_kernel(xp, *args, num_args=None):
@@ -320,4 +323,4 @@ add_n = register(
     doc="""Sum of same-shape arrays: ``add_n(a, b, c)`` is ``a + b + c`` (no broadcasting).
 
     >>> nd.add_n(nd.ones((2,)), nd.ones((2,)))  # [2. 2.]""",
-    second_order=True, aliases=("ElementWiseSum",))
+    second_order=True, aliases=("ElementWiseSum",), amp="widest")

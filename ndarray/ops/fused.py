@@ -218,7 +218,8 @@ _log_softmax_pick = register(
     doc="scale * pick(log_softmax(data, axis), index, axis) in one op (compiled graphs only).\n\n"
         "    ``hidden=True`` also returns the gradient's inputs: exp(data - max) (data's shape),\n"
         "    its sum along axis (axis kept) and the flat label positions (output's shape).\n\n"
-        "    >>> nd._log_softmax_pick(nd.array([[0., 0.]]), nd.array([1]))  # [-0.6931]")
+        "    >>> nd._log_softmax_pick(nd.array([[0., 0.]]), nd.array([1]))  # [-0.6931]",
+        amp="fp32")
 
 
 _DONATED = threading.local()  # .ids: the saved arrays the running backward may overwrite

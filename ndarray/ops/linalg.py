@@ -133,7 +133,7 @@ dot = register(
 
         >>> nd.dot(nd.ones((2, 3)), nd.ones((3, 4))).shape
         (2, 4)
-    """)
+    """, amp="widest")
 
 
 # ---- batch_dot -----------------------------------------------------------------------------
@@ -202,7 +202,7 @@ batch_dot = register(
 
         >>> nd.batch_dot(nd.ones((5, 2, 3)), nd.ones((5, 3, 4))).shape
         (5, 2, 4)
-    """)
+    """, amp="widest")
 
 
 # ---- linalg_gemm2 and matmul ---------------------------------------------------------------
@@ -255,7 +255,7 @@ linalg_gemm2 = register(
 
         >>> nd.linalg_gemm2(nd.ones((2, 3)), nd.ones((3, 4)), alpha=2).shape
         (2, 4)
-    """)
+    """, amp="fp32")
 
 
 def _matmul_grad(ins, outs, gouts):
@@ -303,7 +303,7 @@ matmul = register(
 
         >>> (nd.ones((5, 2, 3)) @ nd.ones((3, 4))).shape
         (5, 2, 4)
-    """)
+    """, amp="widest")
 
 
 def _gemm_kernel(xp, A, B, C, transpose_a=False, transpose_b=False, alpha=1.0, beta=1.0,
@@ -345,4 +345,4 @@ linalg_gemm = register(
 
         >>> nd.linalg_gemm(nd.ones((2, 3)), nd.ones((3, 4)), nd.ones((2, 4)), beta=0.5).shape
         (2, 4)
-    """)
+    """, amp="fp32")

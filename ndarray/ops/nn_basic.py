@@ -112,7 +112,7 @@ fully_connected = register(
     Example::
 
         >>> nd.FullyConnected(nd.ones((2, 3)), nd.ones((4, 3)), nd.zeros(4), num_hidden=4)
-    """)
+    """, amp="lp16")
 
 
 # ---- Dropout -------------------------------------------------------------------------------

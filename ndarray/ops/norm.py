@@ -395,7 +395,7 @@ layer_norm = register(
 
         >>> nd.LayerNorm(nd.ones((2, 4)), nd.ones(4), nd.zeros(4)).shape
         (2, 4)
-    """)
+    """, amp="fp32")
 
 
 # ---- InstanceNorm --------------------------------------------------------------------------
@@ -455,7 +455,7 @@ instance_norm = register(
 
         >>> nd.InstanceNorm(nd.ones((1, 2, 3)), nd.ones(2), nd.zeros(2)).shape
         (1, 2, 3)
-    """)
+    """, amp="fp32")
 
 
 # ---- GroupNorm -----------------------------------------------------------------------------
@@ -548,7 +548,7 @@ group_norm = register(
 
         >>> nd.GroupNorm(nd.ones((2, 4, 3)), nd.ones(2), nd.zeros(2), num_groups=2).shape
         (2, 4, 3)
-    """)
+    """, amp="fp32")
 
 
 # ---- L2Normalization -----------------------------------------------------------------------
@@ -610,4 +610,4 @@ l2_normalization = register(
 
         >>> nd.L2Normalization(nd.array([[3., 4.]]))
         [[0.6 0.8]]
-    """)
+    """, amp="fp32")

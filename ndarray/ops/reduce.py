@@ -221,15 +221,16 @@ sum = _register_reduce(  # noqa: A001 - MXNet's name
     "sum", _make_kernel("sum"), _sum_grad, _reduce_onnx("ReduceSum"), _ref(np.sum),
     _samples(), True, aliases=("sum_axis",), overlap=True,
     doc="Sum over ``axis`` (all by default; shape (1,) when nothing is left).\n\n"
-        "    >>> nd.sum(nd.ones((2, 3)), axis=1)  # [3. 3.], shape (2,)")
+        "    >>> nd.sum(nd.ones((2, 3)), axis=1)  # [3. 3.], shape (2,)", amp="fp32")
 mean = _register_reduce(
     "mean", _make_kernel("mean"), _mean_grad, _reduce_onnx("ReduceMean"), _ref(np.mean),
     _samples(), True,
-    doc="Mean over ``axis``.\n\n    >>> nd.mean(nd.array([[1, 3]]))  # [2.], shape (1,)")
+    doc="Mean over ``axis``.\n\n    >>> nd.mean(nd.array([[1, 3]]))  # [2.], shape (1,)",
+    amp="fp32")
 prod = _register_reduce(
     "prod", _make_kernel("prod"), _prod_grad, _reduce_onnx("ReduceProd"), _ref(np.prod),
     _samples(pos), True,
-    doc="Product over ``axis``.\n\n    >>> nd.prod(nd.array([2, 3]))  # [6.]")
+    doc="Product over ``axis``.\n\n    >>> nd.prod(nd.array([2, 3]))  # [6.]", amp="fp32")
 max = _register_reduce(  # noqa: A001
     "max", _make_kernel("max", acc=False), _extremum_grad, _reduce_onnx("ReduceMax"),
     _ref(np.max), _samples(distinct), False, aliases=("max_axis",), save_outputs=True,
@@ -241,12 +242,14 @@ min = _register_reduce(  # noqa: A001
 nansum = _register_reduce(
     "nansum", _make_kernel("nansum"), _nansum_grad, _reduce_onnx("ReduceSum", _nan_to(0.0)),
     _ref(np.nansum), _samples(_with_nans), True,
-    doc="Sum treating NaN as 0.\n\n    >>> nd.nansum(nd.array([1, float('nan'), 2]))  # [3.]")
+    doc="Sum treating NaN as 0.\n\n    >>> nd.nansum(nd.array([1, float('nan'), 2]))  # [3.]",
+    amp="fp32")
 nanprod = _register_reduce(
     "nanprod", _make_kernel("nanprod"), _nanprod_grad,
     _reduce_onnx("ReduceProd", _nan_to(1.0)), _ref(np.nanprod),
     _samples(lambda *s: np.where(np.isnan(_with_nans(*s)), np.nan, pos(*s))), True,
-    doc="Product treating NaN as 1.\n\n    >>> nd.nanprod(nd.array([2, float('nan'), 3]))  # [6.]")
+    doc="Product treating NaN as 1.\n\n    >>> nd.nanprod(nd.array([2, float('nan'), 3]))  # [6.]",
+    amp="fp32")
 
 
 # ---- norm ----
@@ -303,7 +306,7 @@ norm = register(
              Sample(rnd(3, 4), axis=-1, out_dtype="float64"), Sample(rnd(2, 3), ord=1)],
     ref=_norm_ref,
     doc="L1 or L2 norm over ``axis`` (all elements by default, giving shape (1,)).\n\n"
-        "    >>> nd.norm(nd.array([3, 4]))  # [5.]")
+        "    >>> nd.norm(nd.array([3, 4]))  # [5.]", amp="fp32")
 
 
 # ---- logsumexp ----
@@ -339,7 +342,7 @@ logsumexp = register(
              Sample(rnd(2, 3, 4), axis=(0, 2), keepdims=True)],
     ref=_lse_ref,
     doc="log(sum(exp(x))) over ``axis``, computed stably (max subtracted).\n\n"
-        "    >>> nd.logsumexp(nd.array([0, 0]))  # [0.6931472]")
+        "    >>> nd.logsumexp(nd.array([0, 0]))  # [0.6931472]", amp="fp32")
 
 
 # ---- argmax / argmin ----

@@ -179,7 +179,7 @@ _rnn_op_func = register(
                                 "sequence_length?"),
     attrs=dict(_ATTRS), num_outputs=_n_out, infer=_rnn_infer, grad=_rnn_grad, onnx=rnn_onnx,
     ref=_rnn_ref, samples=_samples(), aliases=("RNN",), value_ranges=_rnn_value_ranges,
-    serial=True)
+    serial=True, amp="lp16")
 _RNN = _rnn_op_func.op
 _RNN_FUNC = _rnn_op_func
 

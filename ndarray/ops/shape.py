@@ -356,7 +356,7 @@ concat = register(
     samples=[Sample(rnd(2, 3), rnd(2, 1), rnd(2, 2)), Sample(rnd(2, 3), rnd(1, 3), dim=0),
              Sample(rnd(2, 2, 3), rnd(2, 2, 1, salt=3), dim=-1), Sample(rnd(3, 2), dim=0)],
     ref=lambda *xs, dim=1, num_args=None: np.concatenate(xs, axis=dim), second_order=True,
-    aliases=("Concat",))
+    aliases=("Concat",), amp="widest")
 
 
 def _stack_infer(*xs, axis=0, num_args=None):
@@ -390,7 +390,7 @@ stack = register(
     ref=lambda *xs, axis=0, num_args=None: np.stack(xs, axis=axis),
     doc="""Join same-shaped arrays along a new axis: ``stack(a (2, 3), b (2, 3), axis=1)`` is
     ``(2, 2, 3)``.""",
-    second_order=True)
+    second_order=True, amp="widest")
 
 
 def _split_bounds(n, num_outputs, op="split"):

@@ -151,6 +151,13 @@ def _keep_int(kernel):
     return run
 
 
+# The ops that mixed precision runs in float32 (MXNet's AMP list FP32_FUNCS): exponents, logs,
+# powers and the functions whose float16 range or accuracy is too small.
+_AMP_FP32 = frozenset({"exp", "expm1", "log", "log1p", "log2", "log10", "rsqrt", "rcbrt",
+                       "square", "reciprocal", "tan", "arcsin", "arccos", "sinh", "cosh",
+                       "arctanh"})
+
+
 def _register_unary(name, kernel, grad, onnx, make, ref, second, saves):
     def grad_facet(i, o, g):
         return (grad(i[0], o[0] if o else None, g[0]),)
@@ -159,7 +166,7 @@ def _register_unary(name, kernel, grad, onnx, make, ref, second, saves):
         name, _keep_int(kernel), infer=same, grad=grad_facet if grad else None, onnx=onnx,
         samples=[Sample(make(2, 3)), Sample(make(4))], save_outputs=saves,
         ref=ref or (lambda x: np.sign(x) * np.floor(np.abs(x) + 0.5)),
-        second_order=second,
+        second_order=second, amp="fp32" if name in _AMP_FP32 else None,
         no_grad=None if grad else "piecewise constant: zero gradient almost everywhere")
 
 
@@ -230,4 +237,4 @@ smooth_l1 = register(
 
         >>> nd.smooth_l1(nd.array([1, 2, 3, 4]))              # [0.5 1.5 2.5 3.5]
         >>> nd.smooth_l1(nd.array([0.1, -2]), scalar=2.0)     # [0.02 1.875]
-    """)
+    """, amp="fp32")
