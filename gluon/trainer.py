@@ -1,9 +1,11 @@
 """``gluon.Trainer``: applies an optimizer to a set of Parameters (MXNet Gluon 1.9).
 
-There is no parameter server in kiln: gradients of a parameter that lives on several devices
-are summed across them (what MXNet's ``'device'`` kvstore does), then every device applies the
-same update to its own copy. ``kvstore`` and ``update_on_kvstore`` are accepted for
-compatibility.
+Gradients go through a kvstore (``kiln.kvstore``) as in MXNet 1.9: none for one device in one
+process; ``'device'``/``'local'`` sums across the devices of a parameter; ``'dist_sync'`` also
+allreduces across the processes of an MPI job (all of a step's gradients in one bucketed
+``pushpull``). With ``update_on_kvstore`` (MXNet's default where the store can, i.e.
+``MXNET_UPDATE_ON_KVSTORE`` unset or 1) the store runs the optimizer on its copy of each weight
+and the devices pull the result; otherwise every device updates its own copy.
 
 Example::
 
@@ -15,9 +17,9 @@ Example::
 """
 import os
 
+from .. import kvstore as kvs
 from .. import optimizer as opt
 from ..base import MXNetError, atomic_write
-from ..ndarray.ndarray import _move
 from ..nn.parameter import DATA_VERSION, Parameter
 from ..optimizer import states_format
 from ..optimizer.direct import StepPlan
@@ -60,9 +62,10 @@ class Trainer:
         self._compression_params = compression_params
         self._kvstore_params = {"kvstore": kvstore, "update_on_kvstore": update_on_kvstore}
         self._kvstore = None
-        self._update_on_kvstore = bool(update_on_kvstore)
+        self._update_on_kvstore = None
+        self._distributed = None
         self._kv_initialized = False
-        self._params_to_init = []
+        self._params_to_init = list(self._params)
         self._contexts = self._check_contexts(strict=False)
         self._init_optimizer(optimizer, optimizer_params if optimizer_params else {})
         self._scale = self._optimizer.rescale_grad
@@ -104,11 +107,64 @@ class Trainer:
             self._contexts = self._check_contexts(strict=True)
         if self._updaters is None:
             self._updaters = [opt.get_updater(self._optimizer) for _ in self._contexts]
+        if not self._kv_initialized:
+            self._init_kvstore()
+        if self._params_to_init:
+            self._init_params()
+
+    def _init_kvstore(self):
+        """Make the store (MXNet's ``_create_kvstore`` rules) and give it the optimizer."""
+        config = self._kvstore_params
+        kv, update_on_kvstore = _create_kvstore(config["kvstore"], len(self._contexts),
+                                                self._params)
+        self._distributed = kv is not None and "dist" in kv.type
+        if config["update_on_kvstore"] is not None:
+            update_on_kvstore = bool(config["update_on_kvstore"])
+        if kv is not None:
+            if update_on_kvstore and not kv.is_capable("optimizer"):
+                if config["update_on_kvstore"]:
+                    raise _TrainerArgError(f"Please set update_on_kvstore=False when training "
+                                           f"with kvstore {kv.type!r}")
+                update_on_kvstore = False
+            if self._compression_params:
+                kv.set_gradient_compression(self._compression_params)
+            if update_on_kvstore:
+                kv.set_optimizer(self._optimizer)
+            self._kvstore, self._update_on_kvstore = kv, update_on_kvstore
+        else:
+            self._kvstore, self._update_on_kvstore = None, None
         self._kv_initialized = True
 
+    def _init_params(self):
+        """Put the initialized parameters in the store; on a dist store every rank takes
+        rank 0's values. Parameters still deferred wait for a later step."""
+        if self._kvstore is None:
+            self._params_to_init = []
+            return
+        waiting, keys, values, outs = [], [], [], []
+        for param in self._params_to_init:
+            if getattr(param, "_deferred_init", None) and param._data is None:
+                waiting.append(param)
+                continue
+            keys.append(self._param2idx[param.name])
+            datas = param.list_data()
+            values.append(datas[0])
+            outs.append(datas)
+        if keys:
+            self._kvstore.init(keys, values)
+            self._kvstore.pull(keys, out=outs)
+        self._params_to_init = waiting
+
     def _reset_kvstore(self):
-        """Kept for Parameter.set_data (MXNet re-initializes its kvstore there)."""
+        """Called by Parameter.set_data: the store's copies are stale, so the next step makes
+        a new store and puts the parameters in it again (MXNet; refused on a dist store)."""
+        if self._kvstore is not None and "dist" in self._kvstore.type:
+            raise RuntimeError("Cannot reset distributed KVStore.")
         self._kv_initialized = False
+        self._kvstore = None
+        self._distributed = None
+        self._update_on_kvstore = None
+        self._params_to_init = list(self._params)
 
     # ---- public API -------------------------------------------------------------------------
     @property
@@ -133,14 +189,19 @@ class Trainer:
         if not batch_size > 0:
             raise _TrainerArgError(f"step: batch_size must be positive, got {batch_size!r} "
                                    "(gradients are rescaled by 1/batch_size)")
-        if self._plan is not None:  # the common case in a few microseconds, same numbers
+        if self._plan is not None and self._kvstore is None and self._kv_initialized:
+            # the common case (one device, no store) in a few microseconds, same numbers
             self._optimizer.rescale_grad = self._scale / batch_size
             if self._plan.run(self._optimizer, self._updaters):
-                self._kv_initialized = True  # what _ensure_ready would leave
                 return
         self._ensure_ready()
         self._optimizer.rescale_grad = self._scale / batch_size
+        if not ignore_stale_grad:
+            self._check_fresh()  # before the store consumes anything
         self._allreduce_grads()
+        if self._plan is not None and not self._update_on_kvstore and \
+                self._plan.run(self._optimizer, self._updaters):
+            return
         self._update(ignore_stale_grad)
 
     def allreduce_grads(self):
@@ -162,25 +223,29 @@ class Trainer:
         self._update(ignore_stale_grad)
 
     def _check_not_on_kvstore(self, what):
-        if self._update_on_kvstore and len(self._contexts) > 1:
+        if self._kvstore is not None and self._update_on_kvstore:
             raise AssertionError(f"{what} when parameters are updated on kvstore is not "
                                  f"supported. Try setting `update_on_kvstore` to False when "
                                  f"creating trainer.")
 
     # ---- internals --------------------------------------------------------------------------
     def _allreduce_grads(self):
-        if len(self._contexts) <= 1:
+        """One ``pushpull`` of every gradient (so a dist store can bucket them); with
+        ``update_on_kvstore`` the store updates its weights and the devices pull them."""
+        if self._kvstore is None:
             return
-        for param in self._params:
-            if param.grad_req == "null":
-                continue
-            grads = param.list_grad()
-            first = grads[0]
-            total = first._data.copy()
-            for g in grads[1:]:
-                total += _move(g._data, first.context)
-            for g in grads:
-                g._data[...] = _move(total, g.context)
+        active = self._active()
+        if not active:
+            return
+        keys = [i for i, *_ in active]
+        grads = [g for *_, g in active]
+        if self._update_on_kvstore:
+            self._kvstore.pushpull(keys, grads, out=[d for _, _, d, _ in active])
+            for _, _, datas, _ in active:  # the store used them: as a local update would
+                for d in datas:
+                    _mark_used(d)
+        else:
+            self._kvstore.pushpull(keys, grads)
 
     def _active(self):
         """``(index, param, data arrays, gradient arrays)`` of the parameters with gradients,
@@ -195,14 +260,19 @@ class Trainer:
             self._active_cache = (version, active)
         return active
 
+    def _check_fresh(self):
+        """Raise MXNet's UserWarning for a stale gradient before any flag is consumed."""
+        for _, param, datas, _ in self._active():
+            for data in datas:
+                if _fresh(data) is False:
+                    raise UserWarning(_stale_message(param.name, data.context))
+
     def _update(self, ignore_stale_grad=False):
-        active = self._active()
+        if self._kvstore is not None and self._update_on_kvstore:
+            return  # the store updated the weights in _allreduce_grads (after the check)
         if not ignore_stale_grad:
-            # check every parameter before consuming any flag, so a raise changes nothing
-            for _, param, datas, _ in active:
-                for data in datas:
-                    if _fresh(data) is False:
-                        raise UserWarning(_stale_message(param.name, data.context))
+            self._check_fresh()
+        active = self._active()
         updates = [[] for _ in self._updaters]
         for i, _, datas, grads in active:
             for upd, arr, grad in zip(updates, datas, grads):
@@ -232,6 +302,9 @@ class Trainer:
         """Save the optimizer and its states to ``fname`` (a safe, pickle-free format; the
         file is written atomically)."""
         self._ensure_ready()
+        if self._kvstore is not None and self._update_on_kvstore:
+            self._kvstore.save_optimizer_states(fname, dump_optimizer=True)
+            return
         atomic_write(fname, self._updaters[0].get_states(dump_optimizer=True))
 
     def load_states(self, fname):
@@ -255,7 +328,40 @@ class Trainer:
                                    [_weight_or_none(p) for p in self._params], os.fspath(fname))
         for updater, (states, _) in zip(self._updaters, parsed):
             updater.adopt_states(states, optimizer)
+        if self._kvstore is not None and self._update_on_kvstore:
+            self._kvstore._updater.adopt_states(
+                states_format.parse(blob, os.fspath(fname), current=current)[0], optimizer)
         self._optimizer = optimizer
+
+
+def _create_kvstore(kvstore, num_device, params):
+    """``(store or None, update_on_kvstore)`` as MXNet 1.9's ``model._create_kvstore``: no
+    store for one device in one process; 'local' does not update on the store when a
+    parameter has more than 16M elements."""
+    update_on_kvstore = bool(int(os.getenv("MXNET_UPDATE_ON_KVSTORE", "1")))
+    if kvstore is None:
+        kv = None
+    elif isinstance(kvstore, kvs.KVStoreBase):
+        kv = kvstore
+    elif isinstance(kvstore, str):
+        if num_device == 1 and "dist" not in kvstore and kvstore != "horovod":
+            kv = None
+        else:
+            kv = kvs.create(kvstore)
+            if kvstore == "local" and max(_size(p) for p in params) > 1024 * 1024 * 16:
+                update_on_kvstore = False
+    else:
+        raise TypeError(f"kvstore must be KVStore, str or None, got {type(kvstore).__name__}")
+    if kv is None:
+        return None, False
+    return kv, update_on_kvstore and kv.is_capable(kvs.KVStoreBase.OPTIMIZER)
+
+
+def _size(param):
+    size = 1
+    for d in param.shape or ():
+        size *= max(int(d), 1)
+    return size
 
 
 def _weight_or_none(param):
