@@ -18,8 +18,9 @@ from .sampler import (
     RandomSampler,
     Sampler,
     SequentialSampler,
+    SplitSampler,
 )
 
 __all__ = ["Dataset", "SimpleDataset", "ArrayDataset", "DataLoader", "default_batchify_fn",
            "default_mp_batchify_fn", "Sampler", "SequentialSampler", "RandomSampler",
-           "FilterSampler", "BatchSampler", "IntervalSampler", "vision"]
+           "FilterSampler", "BatchSampler", "IntervalSampler", "SplitSampler", "vision"]

@@ -11,7 +11,7 @@ Example::
 import numpy as np
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "FilterSampler", "BatchSampler",
-           "IntervalSampler"]
+           "IntervalSampler", "SplitSampler"]
 
 _LAST_BATCH = ("keep", "discard", "rollover")
 
@@ -161,3 +161,46 @@ class IntervalSampler(Sampler):
     def __len__(self):
         # MXNet reports the full length even without rollover.
         return self._length
+
+
+class SplitSampler(Sampler):
+    """Part ``part_index`` of ``num_parts`` contiguous, equal parts of ``[0, length)``: the
+    data shard of one worker in data-parallel training (``num_parts=kv.num_workers``,
+    ``part_index=kv.rank``; GluonNLP's ``SplitSampler``).
+
+    Every part has ``length // num_parts`` indices (the last ``length % num_parts`` indices
+    are left out, so all workers run the same number of batches); ``even_size=False`` gives
+    them to the first parts instead. With ``shuffle`` the part's indices are permuted each
+    epoch by ``numpy.random.shuffle``.
+
+    Example::
+
+        >>> list(SplitSampler(10, num_parts=3, part_index=1))
+        [3, 4, 5]
+    """
+
+    def __init__(self, length, num_parts=1, part_index=0, shuffle=False, even_size=True):
+        if not (isinstance(num_parts, int) and num_parts >= 1):
+            raise ValueError(f"SplitSampler: num_parts must be a positive int, got {num_parts!r}")
+        if not (isinstance(part_index, int) and 0 <= part_index < num_parts):
+            raise ValueError(f"SplitSampler: part_index must be in [0, {num_parts}), got "
+                             f"{part_index!r}")
+        if length < num_parts:
+            raise ValueError(f"SplitSampler: length {length} is smaller than num_parts "
+                             f"{num_parts}: some part would be empty")
+        size, extra = divmod(length, num_parts)
+        if even_size:
+            self._start, self._end = part_index * size, (part_index + 1) * size
+        else:
+            self._start = part_index * size + min(part_index, extra)
+            self._end = self._start + size + (part_index < extra)
+        self._shuffle = shuffle
+
+    def __iter__(self):
+        indices = np.arange(self._start, self._end)
+        if self._shuffle:
+            np.random.shuffle(indices)
+        return iter(indices.tolist())
+
+    def __len__(self):
+        return self._end - self._start

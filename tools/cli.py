@@ -7,6 +7,7 @@ Subcommands::
     kiln export PREFIX --shape ...              PREFIX-symbol.json + PREFIX-0000.params
     kiln summary SYMBOL_JSON [--shape data:1,3,224,224]
     kiln quantize MODEL.onnx [-o OUT.onnx] --mode static|dynamic|fp16 [--calib DIR] | --demo
+    kiln launch -n 2 [--threads 1] [--timeout S] python train.py ...   an MPI job (mpirun)
     kiln --version
 
 Example::
@@ -99,6 +100,22 @@ def cmd_quantize(args):
     return run(args)
 
 
+def cmd_launch(args):
+    from .launch import launch
+    command = args.command_args[1:] if args.command_args[:1] == ["--"] else args.command_args
+    return launch(args.n, command, threads=args.threads, timeout=args.timeout)
+
+
+def _add_launch(sub):
+    la = sub.add_parser("launch", help="run a command as an N-process MPI job (data-parallel "
+                                       "training with kvstore 'dist_sync')")
+    la.add_argument("-n", "--np", dest="n", type=int, required=True, help="number of ranks")
+    la.add_argument("--threads", type=int, default=1, help="BLAS threads per rank (default 1)")
+    la.add_argument("--timeout", type=float, default=None, help="stop the job after S seconds")
+    la.add_argument("command_args", nargs=argparse.REMAINDER, metavar="COMMAND ...")
+    la.set_defaults(func=cmd_launch)
+
+
 def _add_quantize(sub):
     q = sub.add_parser("quantize", help="ONNX model -> int8 (static/dynamic) or fp16, with an "
                                         "accuracy report")
@@ -154,6 +171,7 @@ def build_parser():
     s.add_argument("--shape", action="append", help="input shape NAME:D1,D2,...")
     s.set_defaults(func=cmd_summary)
     _add_quantize(sub)
+    _add_launch(sub)
     return p
 
 
