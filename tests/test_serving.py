@@ -1,6 +1,8 @@
 """Python-free serving: examples/serve_c builds a C program against the onnxruntime wheel's
-libonnxruntime, runs a kiln-exported ONNX model on raw float32 files and must print kiln's
-eager outputs (atol 1e-5). Skipped where gcc or the shared library is missing."""
+libonnxruntime, runs a kiln-exported ONNX model on raw little-endian files of each input's
+element type (float32 images, int64/int32 token ids, bool masks) and must print kiln's eager
+outputs (atol 1e-5). Skipped where gcc or the shared library is missing (onnxruntime wheels
+before 1.19 ship none)."""
 import glob
 import os
 import shutil
@@ -9,11 +11,13 @@ import sys
 
 import kiln.symbol as sym
 import numpy as np
+import onnx
 import onnxruntime
 import pytest
 from kiln import nd
 from kiln.export.onnx import export_model
 from kiln.gluon import nn
+from kiln.model_zoo import text
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                        "examples", "serve_c")
@@ -42,11 +46,13 @@ def serve(tmp_path_factory):
 
 
 def _run(serve, model, inputs, tmp_path, check=True):
-    """Run ``serve model name shape file ...``; inputs: name -> float32 array."""
+    """Run ``serve model name shape file ...``; inputs: name -> array, written as raw
+    little-endian values of its own dtype."""
     args = [serve, str(model)]
     for name, x in inputs.items():
         path = tmp_path / f"{name}.bin"
-        np.ascontiguousarray(x, dtype="<f4").tofile(path)
+        x = np.asarray(x)
+        np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("<")).tofile(path)
         args += [name, ",".join(map(str, x.shape)), str(path)]
     res = subprocess.run(args, capture_output=True, text=True, timeout=60)
     if check:
@@ -115,7 +121,10 @@ def test_errors_are_reported(serve, tmp_path):
     net(x)
     model = net.export_onnx(str(tmp_path / "cnn.onnx"), x)
     res = _run(serve, model, {"nope": np.ones((1, 1, 6, 6), "f4")}, tmp_path, check=False)
-    assert res.returncode == 1 and "Run failed" in res.stderr and "nope" in res.stderr
+    assert res.returncode == 1 and "no input named 'nope'" in res.stderr
+    assert "inputs are: data" in res.stderr
+    res = _run(serve, model, {"data": np.ones((1, 1, 6, 7), "f4")}, tmp_path, check=False)
+    assert res.returncode == 1 and "Run failed" in res.stderr   # onnxruntime's shape check
     short = tmp_path / "short.bin"
     np.ones(3, "<f4").tofile(short)
     res = subprocess.run([serve, model, "data", "1,1,6,6", str(short)], capture_output=True,
@@ -123,3 +132,50 @@ def test_errors_are_reported(serve, tmp_path):
     assert res.returncode == 1 and "fewer values" in res.stderr
     res = subprocess.run([serve, model], capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "usage" in res.stderr
+
+
+def _lm():
+    """The model zoo's LSTM language model (StandardRNN), small."""
+    net = text.StandardRNN("lstm", 50, 8, 16, 2, 0.0, False)
+    net.initialize()
+    net.hybridize()
+    return net
+
+
+def test_lstm_lm_serves_int64_token_ids(serve, tmp_path):
+    net = _lm()
+    rng = np.random.default_rng(2)
+    x = nd.array(rng.integers(0, 50, (4, 2)), dtype="int64")
+    net(x)
+    model = net.export_onnx(str(tmp_path / "lm.onnx"), x,
+                            dynamic_axes={"data": {0: "seq", 1: "batch"}})
+    [(name, kind)] = [(i.name, i.type.tensor_type.elem_type)
+                      for i in onnx.load(model).graph.input]
+    assert kind == onnx.TensorProto.INT64
+    for shape in [(4, 2), (7, 3)]:   # other lengths and batch sizes, same file
+        ids = rng.integers(0, 50, shape).astype(np.int64)
+        logits, (h, c) = net(nd.array(ids, dtype="int64"))
+        got = _parse(_run(serve, model, {name: ids}, tmp_path).stdout)
+        assert [g.shape for _, g in got] == [logits.shape, h.shape, c.shape]
+        for (_, g), w in zip(got, (logits, h, c)):
+            np.testing.assert_allclose(g, w.asnumpy(), rtol=0, atol=1e-5)
+    res = _run(serve, model, {name: ids.astype(np.int32)}, tmp_path, check=False)
+    assert res.returncode == 1 and "fewer values" in res.stderr and "int64" in res.stderr
+
+
+def test_int32_ids_and_bool_mask(serve, tmp_path):
+    ids, mask = sym.var("ids"), sym.var("mask")
+    emb = sym.Embedding(ids, input_dim=10, output_dim=3, name="emb")
+    y = sym.where(mask, emb, sym.zeros_like(emb) - 1.0, name="out")
+    rng = np.random.default_rng(3)
+    params = {"emb_weight": nd.array(rng.standard_normal((10, 3)).astype("f4"))}
+    xi = rng.integers(0, 10, (2, 5)).astype(np.int32)
+    xm = rng.integers(0, 2, (2, 5, 3)).astype(bool)
+    model = export_model(y, params, {"ids": (2, 5), "mask": (2, 5, 3)},
+                         in_types={"ids": np.int32, "mask": np.bool_},
+                         onnx_file_path=str(tmp_path / "m.onnx"))
+    want = y.eval(ids=nd.array(xi, dtype="int32"), mask=nd.array(xm, dtype="bool"),
+                  **params)[0].asnumpy()
+    np.testing.assert_array_equal(want[~xm], -1.0)   # the mask did select
+    [(_, got)] = _parse(_run(serve, model, {"ids": xi, "mask": xm}, tmp_path).stdout)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)

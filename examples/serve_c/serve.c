@@ -6,7 +6,9 @@
  *
  *   NAME   a graph input name (e.g. "data")
  *   SHAPE  its dimensions, comma separated (e.g. "2,1,6,6"; "" or "scalar" for a 0-d input)
- *   FILE   the input values: raw little-endian float32, C order (numpy: x.astype("<f4").tofile)
+ *   FILE   the input values, raw little-endian in C order, of the element type the model
+ *          declares for that input (read from the session): float32, float64, float16, int64,
+ *          int32, int8, uint8 or bool (one byte, 0/1); numpy: x.astype("<i8").tofile(FILE)
  *
  * For every model output it prints one header line, then one value per line (%.9g, which
  * round-trips a float32 exactly):
@@ -44,13 +46,14 @@ typedef struct OrtValue OrtValue;
 typedef struct OrtRunOptions OrtRunOptions;
 typedef struct OrtTensorTypeAndShapeInfo OrtTensorTypeAndShapeInfo;
 typedef struct OrtAllocator OrtAllocator;
+typedef struct OrtTypeInfo OrtTypeInfo;
 
 enum { ORT_LOGGING_LEVEL_WARNING = 2 };                       /* OrtLoggingLevel */
 enum { OrtArenaAllocator = 1 };                               /* OrtAllocatorType */
 enum { OrtMemTypeDefault = 0 };                               /* OrtMemType */
 enum {                                                        /* ONNXTensorElementDataType */
     ONNX_FLOAT = 1, ONNX_UINT8 = 2, ONNX_INT8 = 3, ONNX_INT32 = 6, ONNX_INT64 = 7,
-    ONNX_BOOL = 9, ONNX_DOUBLE = 11
+    ONNX_BOOL = 9, ONNX_FLOAT16 = 10, ONNX_DOUBLE = 11
 };
 
 typedef void (*OrtUnused)(void);   /* a slot this program never calls: one pointer wide */
@@ -77,11 +80,15 @@ typedef struct OrtApi {
         SetSessionGraphOptimizationLevel;                                                /* 23 */
     OrtStatus *(*SetIntraOpNumThreads)(OrtSessionOptions *options, int n);               /* 24 */
     OrtUnused SetInterOpNumThreads, CreateCustomOpDomain, CustomOpDomain_Add,            /* 25 */
-        AddCustomOpDomain, RegisterCustomOpsLibrary, SessionGetInputCount;               /* 28 */
+        AddCustomOpDomain, RegisterCustomOpsLibrary;                                     /* 28 */
+    OrtStatus *(*SessionGetInputCount)(const OrtSession *session, size_t *out);          /* 30 */
     OrtStatus *(*SessionGetOutputCount)(const OrtSession *session, size_t *out);         /* 31 */
-    OrtUnused SessionGetOverridableInitializerCount, SessionGetInputTypeInfo,            /* 32 */
-        SessionGetOutputTypeInfo, SessionGetOverridableInitializerTypeInfo,              /* 34 */
-        SessionGetInputName;                                                             /* 36 */
+    OrtUnused SessionGetOverridableInitializerCount;                                     /* 32 */
+    OrtStatus *(*SessionGetInputTypeInfo)(const OrtSession *session, size_t index,       /* 33 */
+                                          OrtTypeInfo **type_info);
+    OrtUnused SessionGetOutputTypeInfo, SessionGetOverridableInitializerTypeInfo;        /* 34 */
+    OrtStatus *(*SessionGetInputName)(const OrtSession *session, size_t index,           /* 36 */
+                                      OrtAllocator *allocator, char **value);
     OrtStatus *(*SessionGetOutputName)(const OrtSession *session, size_t index,          /* 37 */
                                        OrtAllocator *allocator, char **value);
     OrtUnused SessionGetOverridableInitializerName, CreateRunOptions,                    /* 38 */
@@ -94,8 +101,10 @@ typedef struct OrtApi {
         size_t shape_len, int type, OrtValue **out);
     OrtUnused IsTensor;                                                                  /* 50 */
     OrtStatus *(*GetTensorMutableData)(OrtValue *value, void **out);                     /* 51 */
-    OrtUnused FillStringTensor, GetStringTensorDataLength, GetStringTensorContent,       /* 52 */
-        CastTypeInfoToTensorInfo, GetOnnxTypeFromTypeInfo, CreateTensorTypeAndShapeInfo,  /* 55 */
+    OrtUnused FillStringTensor, GetStringTensorDataLength, GetStringTensorContent;       /* 52 */
+    OrtStatus *(*CastTypeInfoToTensorInfo)(const OrtTypeInfo *type_info,                 /* 55 */
+                                           const OrtTensorTypeAndShapeInfo **out);
+    OrtUnused GetOnnxTypeFromTypeInfo, CreateTensorTypeAndShapeInfo,                     /* 56 */
         SetTensorElementType, SetDimensions;                                             /* 58 */
     OrtStatus *(*GetTensorElementType)(const OrtTensorTypeAndShapeInfo *info, int *out); /* 60 */
     OrtStatus *(*GetDimensionsCount)(const OrtTensorTypeAndShapeInfo *info, size_t *out);  /* 61 */
@@ -123,7 +132,8 @@ typedef struct OrtApi {
     void (*ReleaseMemoryInfo)(OrtMemoryInfo *input);                                     /* 94 */
     void (*ReleaseSession)(OrtSession *input);                                           /* 95 */
     void (*ReleaseValue)(OrtValue *input);                                               /* 96 */
-    OrtUnused ReleaseRunOptions, ReleaseTypeInfo;                                        /* 97 */
+    OrtUnused ReleaseRunOptions;                                                         /* 97 */
+    void (*ReleaseTypeInfo)(OrtTypeInfo *input);                                         /* 98 */
     void (*ReleaseTensorTypeAndShapeInfo)(OrtTensorTypeAndShapeInfo *input);             /* 99 */
     void (*ReleaseSessionOptions)(OrtSessionOptions *input);                             /* 100 */
 } OrtApi;
@@ -132,13 +142,15 @@ typedef struct OrtApi {
 #define SLOT(name, index) \
     _Static_assert(offsetof(OrtApi, name) == (index) * sizeof(void *), "OrtApi slot " #name)
 SLOT(GetErrorMessage, 2); SLOT(CreateEnv, 3); SLOT(CreateSession, 7); SLOT(Run, 9);
-SLOT(CreateSessionOptions, 10); SLOT(SetIntraOpNumThreads, 24); SLOT(SessionGetOutputCount, 31);
-SLOT(SessionGetOutputName, 37); SLOT(CreateTensorWithDataAsOrtValue, 49);
+SLOT(CreateSessionOptions, 10); SLOT(SetIntraOpNumThreads, 24); SLOT(SessionGetInputCount, 30);
+SLOT(SessionGetOutputCount, 31); SLOT(SessionGetInputTypeInfo, 33); SLOT(SessionGetInputName, 36);
+SLOT(SessionGetOutputName, 37); SLOT(CastTypeInfoToTensorInfo, 55); SLOT(CreateTensorWithDataAsOrtValue, 49);
 SLOT(GetTensorMutableData, 51); SLOT(GetTensorElementType, 60); SLOT(GetDimensionsCount, 61);
 SLOT(GetDimensions, 62); SLOT(GetTensorShapeElementCount, 64); SLOT(GetTensorTypeAndShape, 65);
 SLOT(CreateCpuMemoryInfo, 69); SLOT(AllocatorFree, 76); SLOT(GetAllocatorWithDefaultOptions, 78);
 SLOT(ReleaseEnv, 92); SLOT(ReleaseStatus, 93); SLOT(ReleaseMemoryInfo, 94);
-SLOT(ReleaseSession, 95); SLOT(ReleaseValue, 96); SLOT(ReleaseTensorTypeAndShapeInfo, 99);
+SLOT(ReleaseSession, 95); SLOT(ReleaseValue, 96); SLOT(ReleaseTypeInfo, 98);
+SLOT(ReleaseTensorTypeAndShapeInfo, 99);
 SLOT(ReleaseSessionOptions, 100);
 
 typedef struct OrtApiBase {
@@ -191,27 +203,73 @@ static int host_is_little_endian(void) {
     return *(const uint8_t *)&one == 1;
 }
 
-/* Read exactly `count` little-endian float32 values from `path`. */
-static float *read_floats(const char *path, size_t count) {
+/* The input element types this program reads: size in bytes and a name (NULL: unsupported). */
+static size_t type_size(int type, const char **name) {
+    switch (type) {
+    case ONNX_FLOAT: *name = "float32"; return 4;
+    case ONNX_DOUBLE: *name = "float64"; return 8;
+    case ONNX_FLOAT16: *name = "float16"; return 2;
+    case ONNX_INT64: *name = "int64"; return 8;
+    case ONNX_INT32: *name = "int32"; return 4;
+    case ONNX_INT8: *name = "int8"; return 1;
+    case ONNX_UINT8: *name = "uint8"; return 1;
+    case ONNX_BOOL: *name = "bool"; return 1;
+    default: *name = NULL; return 0;
+    }
+}
+
+/* Read exactly `count` little-endian values of `size` bytes each from `path`. */
+static void *read_values(const char *path, size_t count, size_t size, const char *type_name) {
     FILE *f = fopen(path, "rb");
     if (!f) die("cannot open input file ", path);
-    float *data = xmalloc(count * sizeof(float));
-    size_t got = fread(data, sizeof(float), count, f);
+    uint8_t *data = xmalloc(count * size);
+    size_t got = fread(data, size, count, f);
     int extra = fgetc(f) != EOF;
     fclose(f);
     if (got != count || extra) {
-        fprintf(stderr, "serve: %s holds %s values than its shape needs (%zu float32)\n",
-                path, got != count ? "fewer" : "more", count);
+        fprintf(stderr, "serve: %s holds %s values than its shape needs (%zu %s)\n",
+                path, got != count ? "fewer" : "more", count, type_name);
         exit(1);
     }
     if (!host_is_little_endian()) {   /* the file format is little-endian on every host */
-        uint8_t *b = (uint8_t *)data;
-        for (size_t i = 0; i < count * 4; i += 4) {
-            uint8_t t0 = b[i], t1 = b[i + 1];
-            b[i] = b[i + 3]; b[i + 1] = b[i + 2]; b[i + 2] = t1; b[i + 3] = t0;
-        }
+        for (size_t i = 0; i < count * size; i += size)
+            for (size_t a = i, b = i + size - 1; a < b; a++, b--) {
+                uint8_t t = data[a]; data[a] = data[b]; data[b] = t;
+            }
     }
     return data;
+}
+
+/* The element type the session declares for the input `name`; exits naming the inputs when
+ * the model has none of that name (Run's own message would not list them). */
+static int input_type(OrtSession *session, OrtAllocator *alloc, const char *name) {
+    size_t n;
+    int type = -1;
+    ORT(SessionGetInputCount, session, &n);
+    for (size_t i = 0; i < n && type < 0; i++) {
+        char *have;
+        ORT(SessionGetInputName, session, i, alloc, &have);
+        if (strcmp(have, name) == 0) {
+            OrtTypeInfo *info;
+            const OrtTensorTypeAndShapeInfo *tensor;   /* owned by info */
+            ORT(SessionGetInputTypeInfo, session, i, &info);
+            ORT(CastTypeInfoToTensorInfo, info, &tensor);
+            if (!tensor) die("input is not a tensor (sequences and maps are not read): ", name);
+            ORT(GetTensorElementType, tensor, &type);
+            g_ort->ReleaseTypeInfo(info);
+        }
+        ORT(AllocatorFree, alloc, have);
+    }
+    if (type >= 0) return type;
+    fprintf(stderr, "serve: the model has no input named '%s'; its inputs are:", name);
+    for (size_t i = 0; i < n; i++) {
+        char *have;
+        ORT(SessionGetInputName, session, i, alloc, &have);
+        fprintf(stderr, " %s", have);
+        ORT(AllocatorFree, alloc, have);
+    }
+    fprintf(stderr, "\n");
+    exit(1);
 }
 
 static void print_value(const void *data, size_t i, int type) {
@@ -255,7 +313,9 @@ int main(int argc, char **argv) {
     if (argc < 5 || (argc - 2) % 3 != 0) {
         fprintf(stderr, "usage: %s MODEL.onnx NAME SHAPE FILE [NAME SHAPE FILE ...]\n"
                         "  SHAPE: comma-separated dims, e.g. 2,1,6,6\n"
-                        "  FILE: raw little-endian float32 values in C order\n", argv[0]);
+                        "  FILE: raw little-endian values in C order, of the input's element\n"
+                        "        type (float32/64, float16, int64, int32, int8, uint8, bool)\n",
+                argv[0]);
         return 2;
     }
     g_ort = OrtGetApiBase()->GetApi(ORT_API_VERSION);
@@ -274,11 +334,14 @@ int main(int argc, char **argv) {
     if (threads) ORT(SetIntraOpNumThreads, options, atoi(threads));
     ORT(CreateSession, env, argv[1], options, &session);
 
-    /* Inputs: wrap each file's buffer in a tensor without copying it. */
+    /* Inputs: wrap each file's buffer, read as the input's declared element type (float32
+     * images, int64 token ids, bool masks...), in a tensor without copying it. */
+    OrtAllocator *alloc;
+    ORT(GetAllocatorWithDefaultOptions, &alloc);
     size_t n_in = (size_t)(argc - 2) / 3;
     const char **in_names = xmalloc(n_in * sizeof(char *));
     OrtValue **inputs = xmalloc(n_in * sizeof(OrtValue *));
-    float **buffers = xmalloc(n_in * sizeof(float *));
+    void **buffers = xmalloc(n_in * sizeof(void *));
     OrtMemoryInfo *cpu;
     ORT(CreateCpuMemoryInfo, OrtArenaAllocator, OrtMemTypeDefault, &cpu);
     for (size_t k = 0; k < n_in; k++) {
@@ -286,16 +349,22 @@ int main(int argc, char **argv) {
         size_t ndim = parse_shape(argv[3 + 3 * k], dims, MAX_DIMS), count = 1;
         for (size_t d = 0; d < ndim; d++) count *= (size_t)dims[d];
         in_names[k] = argv[2 + 3 * k];
-        buffers[k] = read_floats(argv[4 + 3 * k], count);
+        const char *type_name;
+        int type = input_type(session, alloc, in_names[k]);
+        size_t size = type_size(type, &type_name);
+        if (!size) {
+            fprintf(stderr, "serve: input '%s' has ONNX element type %d, which this program "
+                            "does not read\n", in_names[k], type);
+            return 1;
+        }
+        buffers[k] = read_values(argv[4 + 3 * k], count, size, type_name);
         inputs[k] = NULL;
-        ORT(CreateTensorWithDataAsOrtValue, cpu, buffers[k], count * sizeof(float), dims, ndim,
-            ONNX_FLOAT, &inputs[k]);
+        ORT(CreateTensorWithDataAsOrtValue, cpu, buffers[k], count * size, dims, ndim, type,
+            &inputs[k]);
     }
 
     /* Outputs: ask the session for every output by name; Run allocates them. */
-    OrtAllocator *alloc;
     size_t n_out;
-    ORT(GetAllocatorWithDefaultOptions, &alloc);
     ORT(SessionGetOutputCount, session, &n_out);
     char **out_names = xmalloc(n_out * sizeof(char *));
     OrtValue **outputs = xmalloc(n_out * sizeof(OrtValue *));
