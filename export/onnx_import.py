@@ -28,12 +28,13 @@ from ..ndarray.ndarray import NDArray
 from ..symbol.graph import Node, hashable
 from ..symbol.symbol import Symbol
 from .onnx_import_conv import CONVERTERS as _CONV_CONVERTERS
+from .onnx_import_math import CONVERTERS as _MATH_CONVERTERS
 from .onnx_import_ops import CONVERTERS as _OP_CONVERTERS
 from .onnx_import_rnn import CONVERTERS as _RNN_CONVERTERS
 from .onnx_import_shape import track
 from .onnx_passes import value_types
 
-CONVERTERS = {**_OP_CONVERTERS, **_CONV_CONVERTERS, **_RNN_CONVERTERS}
+CONVERTERS = {**_OP_CONVERTERS, **_CONV_CONVERTERS, **_RNN_CONVERTERS, **_MATH_CONVERTERS}
 FOLD_MIN_BYTES = 1 << 24
 # folding these (convolutions, pooling) in onnx's reference evaluator costs more than running
 # them: they stay graph nodes even when every input is constant
@@ -50,8 +51,10 @@ _SIZE_KEEPING = {"Identity", "Cast", "Reshape", "Flatten", "Squeeze", "Unsqueeze
 class Importer:
     """State while converting one graph: tensors, static values, parameters."""
 
-    def __init__(self, model):
+    def __init__(self, model, values=None):
         self.model = model
+        # graph inputs read as constants (shape, axes, pads...) are bound from ``values``
+        self.values, self.bound = dict(values or {}), []
         try:
             self.types = value_types(model)
         except Exception as e:   # onnx's shape inference refusing the graph
@@ -93,6 +96,11 @@ class Importer:
             return self.static[name]
         if name in self.inits:
             return self.inits[name]
+        if required and name in self.values:   # a graph input read as a constant: bind it
+            v = np.asarray(self.values.pop(name))
+            (self.inits if v.dtype.kind == "f" else self.static)[name] = v
+            self.bound.append(name)
+            return v
         if required:
             raise MXNetError(f"ONNX import: {name!r} must be a constant (shape, axes, pads...)")
         return None
@@ -274,8 +282,36 @@ def _check_model(model, source):
             from None
 
 
-def _import(model):
-    imp = Importer(model)
+def specialize(model, feed):
+    """``model`` with the graph inputs that kiln reads as constants (a Reshape's ``shape``, a
+    Slice's ``starts``, a Resize's ``scales`` given as graph inputs) replaced by initializers
+    holding their values in ``feed``; ``(model, bound names)``. kiln's graphs have static
+    semantics per op, so such a model is imported once per value of those inputs.
+
+    Example::
+
+        >>> m, bound = specialize(model, {"x": x, "shape": np.array([2, -1])})   # ["shape"]
+    """
+    model, _ = read_model(model)
+    imp = Importer(model, values={k: v for k, v in feed.items()})
+    try:
+        _import(model, imp)
+    except MXNetError:   # the bound model reports the same error when imported
+        pass
+    if not imp.bound:
+        return model, []
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    keep = [vi for vi in out.graph.input if vi.name not in imp.bound]
+    del out.graph.input[:]
+    out.graph.input.extend(keep)
+    out.graph.initializer.extend(numpy_helper.from_array(np.asarray(feed[k]), k)
+                                 for k in imp.bound)
+    return out, list(imp.bound)
+
+
+def _import(model, imp=None):
+    imp = imp or Importer(model)
     graph = model.graph
     bad = sorted({n.op_type for n in graph.node if n.op_type not in CONVERTERS and
                   n.op_type not in ("Constant", "Shape")})
@@ -342,4 +378,4 @@ def _tensor(t, node):
                          f"{node.name or node.output[0]!r} cannot be read ({e})") from None
 
 
-__all__ = ["import_model", "read_model"]
+__all__ = ["import_model", "read_model", "specialize"]

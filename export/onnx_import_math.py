@@ -1,0 +1,222 @@
+"""ONNX elementwise and reduction operators that kiln composes from its registry ops.
+
+Each converter ``fn(imp, node)`` builds kiln ops (so gradients flow through imported models):
+the activations kiln has under another name or with fixed constants (Selu, Celu, HardSwish,
+Gelu...), ONNX's integer Mod/fmod, the Reduce* family beyond kiln's own reductions (L1, L2,
+LogSum, LogSumExp, SumSquare), ArgMax/ArgMin (int64, ``select_last_index``), CastLike, Size,
+IsInf/IsNaN.
+
+Example: ``ReduceL2(x, axes=[1])`` imports as ``sqrt(sum(square(x), axis=(1,), keepdims=True))``.
+"""
+import numpy as np
+from onnx import helper
+
+from ..base import MXNetError
+from .onnx_import_ops import _attrs, _axes, _sub, _unary
+
+
+def dtype_of(imp, name):
+    """The numpy dtype of tensor ``name`` (from ONNX type inference or its constant value)."""
+    if name in imp.static:
+        return np.asarray(imp.static[name]).dtype
+    if name in imp.inits:
+        return imp.inits[name].dtype
+    t = imp.types.get(name)
+    if t is None or not t[0]:
+        raise MXNetError(f"ONNX import: the element type of {name!r} is unknown")
+    return np.dtype(helper.tensor_dtype_to_np_dtype(t[0]))
+
+
+def const(imp, n, k, value):
+    """A graph constant entry holding ``value`` (checked against the folding limit)."""
+    from ..symbol.graph import Node
+    value = np.asarray(value)
+    imp.check_bytes(value.nbytes, f"{n.op_type} {n.name or n.output[0]!r}'s constant")
+    return (Node("const", value=value, name=f"{n.output[0]}_c{k}"), 0)
+
+
+def _cast_like(imp, n):
+    return imp.op(n, "cast", [imp.t(n.input[0])], dtype=dtype_of(imp, n.input[1]).name)
+
+
+def _mod(imp, n):
+    a, b = imp.t(n.input[0]), imp.t(n.input[1])
+    if not _attrs(n).get("fmod", 0):
+        return imp.op(n, "mod", [a, b])
+    # fmod: the remainder takes the dividend's sign, a - b * trunc(a / b) (kiln's integer
+    # divide truncates, as C)
+    q = imp.op(_sub(n, 0), "divide", [a, b])
+    if dtype_of(imp, n.input[0]).kind == "f":
+        q = imp.op(_sub(n, 1), "trunc", [q])
+    return imp.op(n, "subtract", [a, imp.op(_sub(n, 2), "multiply", [b, q])])
+
+
+def _size(imp, n):
+    t = imp.types.get(n.input[0])
+    if t is not None and t[1] is not None and None not in t[1]:
+        return const(imp, n, 0, np.int64(np.prod(t[1], dtype=np.int64)))
+    y = imp.op(_sub(n, 0), "size_array", [imp.t(n.input[0])])
+    y = imp.op(_sub(n, 1), "cast", [y], dtype="int64")
+    return imp.op(n, "reshape", [y], shape=())
+
+
+def _shape(imp, n):
+    """Shape with dynamic dims (static shapes fold): ``shape_array`` then the start/end."""
+    a = _attrs(n)
+    y = imp.op(_sub(n, 0) if a else n, "shape_array", [imp.t(n.input[0])])
+    y = imp.op(_sub(n, 1), "cast", [y], dtype="int64")
+    if not a:
+        return y
+    r = imp.rank(n.input[0])
+    return imp.op(n, "slice", [y], begin=(a.get("start", 0),), end=(a.get("end", r),))
+
+
+def _arg(kiln):
+    def conv(imp, n):
+        a = _attrs(n)
+        axis, keep = int(a.get("axis", 0)), bool(a.get("keepdims", 1))
+        x = imp.t(n.input[0])
+        if a.get("select_last_index", 0):
+            # the last extreme: the first of the flipped axis, counted from the end
+            size = imp.shape(n.input[0])[axis]
+            flip = imp.op(_sub(n, 0), "flip", [x], axis=axis)
+            y = imp.op(_sub(n, 1), kiln, [flip], axis=axis, keepdims=keep)
+            y = imp.op(_sub(n, 2), "subtract", [size - 1, y])
+        else:
+            y = imp.op(_sub(n, 1), kiln, [x], axis=axis, keepdims=keep)
+        return imp.op(n, "cast", [y], dtype="int64")
+    return conv
+
+
+def _reduce(kiln, pre=None, post=None):
+    """ReduceX: ``post(kiln(pre(x)))`` with ONNX's axes/keepdims/noop_with_empty_axes."""
+    def conv(imp, n):
+        a = _attrs(n)
+        axes = _axes(imp, n) or None
+        x = imp.t(n.input[0])
+        if axes is None and a.get("noop_with_empty_axes", 0):
+            y = pre(imp, n, x) if pre else x
+            return imp.op(n, "identity", [y])
+        keep = bool(a.get("keepdims", 1))
+        r = imp.rank(n.input[0])
+        y = pre(imp, n, x) if pre else x
+        y = imp.op(_sub(n, 5), kiln, [y], axis=axes, keepdims=keep)
+        if not keep and (axes is None or len({ax % r for ax in axes}) == r):
+            y = imp.op(_sub(n, 6), "reshape", [y], shape=())   # ONNX gives a scalar
+        return post(imp, n, y) if post else imp.op(n, "identity", [y])
+    return conv
+
+
+def _pre(kiln):
+    return lambda imp, n, x: imp.op(_sub(n, 3), kiln, [x])
+
+
+def _post(kiln):
+    return lambda imp, n, y: imp.op(n, kiln, [y])
+
+
+def _selu(imp, n):
+    a = _attrs(n)
+    alpha, gamma = float(a.get("alpha", 1.67326319217681884765625)), \
+        float(a.get("gamma", 1.05070102214813232421875))
+    y = imp.op(_sub(n, 0), "elu", [imp.t(n.input[0])], alpha=alpha)
+    return imp.op(n, "multiply", [y, gamma])
+
+
+def _celu(imp, n):
+    alpha = float(_attrs(n).get("alpha", 1.0))
+    x = imp.op(_sub(n, 0), "divide", [imp.t(n.input[0]), alpha])
+    y = imp.op(_sub(n, 1), "elu", [x], alpha=1.0)
+    return imp.op(n, "multiply", [y, alpha])
+
+
+def _thresholded_relu(imp, n):
+    x = imp.t(n.input[0])
+    mask = imp.op(_sub(n, 0), "greater", [x, float(_attrs(n).get("alpha", 1.0))])
+    return imp.op(n, "multiply", [x, mask])
+
+
+def _shrink(imp, n):
+    a = _attrs(n)
+    lambd, bias = float(a.get("lambd", 0.5)), float(a.get("bias", 0.0))
+    x = imp.t(n.input[0])
+    lo = imp.op(_sub(n, 0), "lesser", [x, -lambd])
+    hi = imp.op(_sub(n, 1), "greater", [x, lambd])
+    ylo = imp.op(_sub(n, 2), "multiply", [imp.op(_sub(n, 3), "add", [x, bias]), lo])
+    yhi = imp.op(_sub(n, 4), "multiply", [imp.op(_sub(n, 5), "subtract", [x, bias]), hi])
+    return imp.op(n, "add", [ylo, yhi])
+
+
+def _hard_swish(imp, n):
+    x = imp.t(n.input[0])
+    s = imp.op(_sub(n, 0), "hard_sigmoid", [x], alpha=1 / 6, beta=0.5)
+    return imp.op(n, "multiply", [x, s])
+
+
+def _gelu(imp, n):
+    approx = _attrs(n).get("approximate", b"none")
+    approx = approx.decode() if isinstance(approx, bytes) else approx
+    return imp.op(n, "gelu", [imp.t(n.input[0])],
+                  approximation="tanh" if approx == "tanh" else "erf")
+
+
+def _mean(imp, n):
+    cur = imp.t(n.input[0])
+    for k, i in enumerate(n.input[1:]):
+        cur = imp.op(_sub(n, k), "add", [cur, imp.t(i)])
+    return imp.op(n, "divide", [cur, float(len(n.input))])
+
+
+def _is_nan(imp, n):
+    x = imp.t(n.input[0])
+    return imp.op(n, "cast", [imp.op(_sub(n, 0), "not_equal", [x, x])], dtype="bool")
+
+
+def _is_inf(imp, n):
+    a = _attrs(n)
+    pos, neg = a.get("detect_positive", 1), a.get("detect_negative", 1)
+    x = imp.t(n.input[0])
+    if pos and neg:
+        y = imp.op(_sub(n, 0), "equal", [imp.op(_sub(n, 1), "abs", [x]), float("inf")])
+    elif pos or neg:
+        y = imp.op(_sub(n, 0), "equal", [x, float("inf") if pos else float("-inf")])
+    else:
+        y = imp.op(_sub(n, 0), "zeros_like", [x])
+    return imp.op(n, "cast", [y], dtype="bool")
+
+
+def _swish(imp, n):
+    return imp.op(n, "swish", [imp.t(n.input[0])], beta=float(_attrs(n).get("alpha", 1.0)))
+
+
+def _bit_shift(imp, n):
+    """Shifts as products with powers of two in the input's unsigned type (a left shift wraps
+    as the product does; a right shift is the floor division)."""
+    x, s = imp.t(n.input[0]), imp.t(n.input[1])
+    dt = dtype_of(imp, n.input[0])
+    two = imp.op(_sub(n, 0), "full_like", [s], fill_value=2)
+    p = imp.op(_sub(n, 1), "cast", [imp.op(_sub(n, 2), "power", [two, s])], dtype=dt.name)
+    left = _attrs(n).get("direction", b"") in (b"LEFT", "LEFT")
+    return imp.op(n, "multiply" if left else "floor_divide", [x, p])
+
+
+def _logsum_post(imp, n, y):
+    return imp.op(n, "log", [y])
+
+
+CONVERTERS = {
+    "CastLike": _cast_like, "Mod": _mod, "Size": _size, "Shape": _shape,
+    "ArgMax": _arg("argmax"), "ArgMin": _arg("argmin"),
+    "ReduceL1": _reduce("sum", _pre("abs")),
+    "ReduceL2": _reduce("sum", _pre("square"), _post("sqrt")),
+    "ReduceSumSquare": _reduce("sum", _pre("square")),
+    "ReduceLogSum": _reduce("sum", None, _logsum_post),
+    "ReduceLogSumExp": _reduce("logsumexp"),
+    "Selu": _selu, "Celu": _celu, "ThresholdedRelu": _thresholded_relu, "Shrink": _shrink,
+    "HardSwish": _hard_swish, "Gelu": _gelu, "Mish": _unary("mish"), "Swish": _swish,
+    "Mean": _mean, "IsNaN": _is_nan, "IsInf": _is_inf, "BitShift": _bit_shift,
+    "Tan": _unary("tan"), "Sinh": _unary("sinh"), "Cosh": _unary("cosh"),
+    "Asin": _unary("arcsin"), "Acos": _unary("arccos"), "Atan": _unary("arctan"),
+    "Asinh": _unary("arcsinh"), "Acosh": _unary("arccosh"), "Atanh": _unary("arctanh"),
+    "Round": _unary("rint"),
+}
