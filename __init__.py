@@ -29,6 +29,9 @@ ndarray._registry.install_hooks(array_type=ndarray.NDArray, new_array=ndarray.nd
                                 trace=symbol.trace.trace_op)
 from . import export, nn, optimizer  # noqa: E402
 from . import data, gluon, metric, model_zoo, profiler, tools  # noqa: E402
+from . import kvstore  # noqa: E402
+
+kv = kvstore
 from .data import io  # noqa: E402
 from .export import checkpoint as model  # noqa: E402
 from .ndarray import random  # noqa: E402
@@ -42,7 +45,7 @@ from .tools import test_utils, viz  # noqa: E402
 # import seed` and `kiln.lr_scheduler.FactorScheduler` work as in MXNet.
 MODULE_ALIASES = {"io": io, "random": random, "model": model, "loss": loss,
                   "lr_scheduler": lr_scheduler, "onnx": onnx, "test_utils": test_utils,
-                  "viz": viz, "context": context}
+                  "viz": viz, "context": context, "kv": kvstore}
 for _name, _module in MODULE_ALIASES.items():
     _sys.modules.setdefault(f"{__name__}.{_name}", _module)
 
@@ -53,4 +56,4 @@ __all__ = ["nd", "ndarray", "autograd", "random", "cpu", "gpu", "num_gpus", "Con
            "ExportError", "set_checks", "checks_enabled", "base",
            "optimizer", "lr_scheduler", "initializer", "init", "nn", "gluon", "sym", "symbol",
            "viz", "data", "metric", "io", "model", "test_utils", "onnx", "context", "device",
-           "export", "model_zoo", "tools", "loss", "profiler"]
+           "export", "model_zoo", "tools", "loss", "profiler", "kvstore", "kv"]
