@@ -69,6 +69,10 @@ class Trainer:
         self._contexts = self._check_contexts(strict=False)
         self._init_optimizer(optimizer, optimizer_params if optimizer_params else {})
         self._scale = self._optimizer.rescale_grad
+        if self._contexts is not None and _is_dist(kvstore):
+            # every rank starts from rank 0's weights before its first forward (MXNet puts
+            # them in the store at the first step, after each rank's first backward)
+            self._ensure_ready()
 
     # ---- setup ------------------------------------------------------------------------------
     def _check_contexts(self, strict=True):
@@ -355,6 +359,11 @@ def _create_kvstore(kvstore, num_device, params):
     if kv is None:
         return None, False
     return kv, update_on_kvstore and kv.is_capable(kvs.KVStoreBase.OPTIMIZER)
+
+
+def _is_dist(kvstore):
+    name = kvstore if isinstance(kvstore, str) else getattr(kvstore, "type", "")
+    return isinstance(name, str) and ("dist" in name or name == "horovod")
 
 
 def _size(param):

@@ -15,7 +15,7 @@ Example (run under ``mpirun -n 2``)::
     >>> kv = kiln.kv.create('dist_sync'); kv.rank, kv.num_workers
     (0, 2)
 """
-import hashlib
+import numpy as np
 
 from ..ndarray.ndarray import NDArray
 from . import base
@@ -67,7 +67,7 @@ class DistKVStore(KVStore):
         return NDArray(data, value.context)
 
     def _allreduce(self, keys, merged):
-        self._check_same(keys, merged)
+        self._check_same(keys, merged, "push")
         host = [m._data for m in merged if _is_host(m._data)]
         dev = [m._data for m in merged if not _is_host(m._data)]
         what = f"allreduce of {len(keys)} key(s) starting with {keys[0]!r}" if keys else ""
@@ -76,17 +76,26 @@ class DistKVStore(KVStore):
         if dev:
             self._device_comm().allreduce_(dev, what)
 
-    def _check_same(self, keys, merged):
-        sig = repr([(k, m.shape, str(m.dtype)) for k, m in zip(keys, merged)])
+    def init(self, key, value):
+        """Store rank 0's ``value`` under ``key`` on every rank (after checking that every rank
+        inits the same keys, shapes and dtypes)."""
+        pairs = self._pairs(key, value, "init")
+        self._check_same([k for k, _ in pairs], [v[0] for _, v in pairs], "init")
+        super().init(key, value)
+
+    def _check_same(self, keys, arrays, what="push"):
+        lines = [f"{k!r}: {tuple(a.shape)} {np.dtype(a.dtype).name}" for k, a in zip(keys, arrays)]
+        sig = "\n".join(lines)
         if sig in self._checked:
             return
-        digest = hashlib.sha1(sig.encode()).hexdigest()
-        found = self._comm.allgather(digest, "the key check of a push")
-        if len(set(found)) > 1:
-            other = next(r for r, d in enumerate(found) if d != digest)
-            raise KVStoreError(f"kvstore {self._type}: rank {self.rank} pushed keys/shapes "
-                               f"{sig[:300]} but rank {other} pushed different ones; every "
-                               "rank must push the same keys in the same order")
+        found = self._comm.allgather(sig, f"the key check of a {what}")
+        for other, theirs in enumerate(found):
+            if theirs != sig:
+                mine, them = _first_difference(lines, theirs.split("\n"))
+                raise KVStoreError(
+                    f"kvstore {self._type}: every rank must {what} the same keys, shapes and "
+                    f"dtypes in the same order; rank {self.rank} has {mine} where rank {other} "
+                    f"has {them}")
         self._checked.add(sig)
 
     def _host_comm(self):
@@ -99,6 +108,14 @@ class DistKVStore(KVStore):
             self._nccl = NCCLComm(self._comm) if self._type == "dist_device_sync" \
                 else StagedComm(self._comm)
         return self._nccl
+
+
+def _first_difference(mine, theirs):
+    for a, b in zip(mine, theirs):
+        if a != b:
+            return a, b
+    n, m = len(mine), len(theirs)
+    return (f"{n} keys", f"{m} keys")
 
 
 def _is_host(data):

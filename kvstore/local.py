@@ -29,6 +29,7 @@ class KVStore(KVStoreBase):
     def __init__(self, name="local"):
         self._type = name
         self._store = {}
+        self._index = {}  # key -> the optimizer's index: the key itself, or init order for strs
         self._updater = None
         self._key_type = None
         self._compression = None
@@ -62,6 +63,7 @@ class KVStore(KVStoreBase):
             if k in self._store:
                 raise KVStoreError(f"kvstore.init: duplicate init of key {k!r}")
             self._store[k] = self._initial(k, vals[0])
+            self._index[k] = k if isinstance(k, int) else len(self._index)
 
     def push(self, key, value, priority=0):
         """Sum ``value`` (one NDArray per device) into ``key``'s stored array, or apply the
@@ -173,7 +175,7 @@ class KVStore(KVStoreBase):
             for s, m in zip(stored, merged):
                 s._data[...] = m._data
         elif isinstance(self._updater, opt.Updater):  # all keys in one call (multi-tensor SGD)
-            self._updater(keys, merged, stored)
+            self._updater([self._index[k] for k in keys], merged, stored)
         else:
             for k, m, s in zip(keys, merged, stored):
                 self._updater(k, m, s)
