@@ -184,10 +184,13 @@ class CheckpointHandler(TrainBegin, BatchEnd, EpochEnd):
         else:
             estimator.max_epoch = total - done - 1
         path = os.path.join(self.model_dir, prefix)
+        # read every file before setting anything (MXNet's checkpoints have no .rng.json)
+        rng_states = (_rng_state.read(path + ".rng.json")
+                      if os.path.exists(path + ".rng.json") else None)
         estimator.net.load_parameters(path + ".params", ctx=estimator.context)
         estimator.trainer.load_states(path + ".states")
-        if os.path.exists(path + ".rng.json"):
-            _rng_state.load(path + ".rng.json")
+        if rng_states is not None:
+            _rng_state.apply(rng_states)
         estimator.logger.warning("CheckpointHandler: checkpoint resumed from epoch %d batch %d, "
                                  "continue to train for %d %s", self.trained_epoch,
                                  self.trained_batch, total - done - 1,

@@ -7,7 +7,7 @@ The file is JSON (never unpickled), written atomically, checked before anything 
 Example::
 
     >>> save("ckpt/model-epoch1batch8.rng.json")
-    >>> load("ckpt/model-epoch1batch8.rng.json")     # both generators back where they were
+    >>> apply(read("ckpt/model-epoch1batch8.rng.json"))   # both generators back there
 """
 import json
 
@@ -29,9 +29,9 @@ def save(path):
     atomic_write(path, json.dumps(state).encode())
 
 
-def load(path):
-    """Set both generators from a file ``save`` wrote; anything else raises
-    ``FileFormatError`` and leaves the generators as they were."""
+def read(path):
+    """The checked states in a file ``save`` wrote; anything else raises ``FileFormatError``
+    naming it (nothing is set: ``apply`` sets them)."""
     try:
         with open(path, "rb") as f:
             state = json.loads(f.read().decode())
@@ -40,12 +40,21 @@ def load(path):
         legacy = dict(state["numpy_global"])
         legacy["state"] = {"key": np.asarray(legacy["state"]["key"], dtype=np.uint32),
                            "pos": int(legacy["state"]["pos"])}
-        # try both on scratch generators first: set_state validates keys, lengths and types
+        if legacy["state"]["key"].shape != (624,) or not 0 <= legacy["state"]["pos"] <= 624:
+            raise ValueError("numpy_global: an MT19937 state has 624 words and a position "
+                             "in [0, 624]")
+        # set_state validates keys, lengths and types: try both on scratch generators
         np.random.RandomState().set_state(legacy)
         kiln_state = state["kiln"]
         type(rng.generator(np).bit_generator)().state = kiln_state
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
         raise FileFormatError(path, f"not a random-state file of CheckpointHandler: {err}") \
             from None
+    return legacy, kiln_state
+
+
+def apply(states):
+    """Set numpy's global generator and kiln's numpy generator from ``read``'s result."""
+    legacy, kiln_state = states
     np.random.set_state(legacy)
     rng.generator(np).bit_generator.state = kiln_state
