@@ -16,6 +16,11 @@ from . import autograd, base, device, initializer, ndarray
 from . import ndarray as nd
 from .base import ExportError, FileFormatError, MXNetError, checks_enabled, set_checks
 from .device import Context, Device, cpu, cpu_pinned, current_context, current_device, gpu, num_gpus
+# MXNet's small root modules (util: the NumPy-semantics switches; runtime: feature flags)
+from . import attribute, name, runtime, util
+from .attribute import AttrScope
+from .util import (is_np_array, is_np_shape, np_array, np_shape, set_np_shape, use_np,
+                   use_np_array, use_np_shape)
 
 init = initializer
 context = device
@@ -38,14 +43,15 @@ from .ndarray import random  # noqa: E402
 from .nn import loss  # noqa: E402
 from .optimizer import lr_scheduler  # noqa: E402
 from .tools import mx_onnx as onnx  # noqa: E402
-from .tools import test_utils, viz  # noqa: E402
+from .tools import callback, test_utils, viz  # noqa: E402
 
 # MXNet's top-level modules, kept where their concept lives (no root module may shadow the
 # standard library's io/random): registered here once so `import kiln.io`, `from kiln.random
 # import seed` and `kiln.lr_scheduler.FactorScheduler` work as in MXNet.
 MODULE_ALIASES = {"io": io, "random": random, "model": model, "loss": loss,
                   "lr_scheduler": lr_scheduler, "onnx": onnx, "test_utils": test_utils,
-                  "viz": viz, "context": context, "kv": kvstore}
+                  "viz": viz, "context": context, "kv": kvstore,
+                  "callback": callback}
 for _name, _module in MODULE_ALIASES.items():
     _sys.modules.setdefault(f"{__name__}.{_name}", _module)
 
@@ -56,4 +62,7 @@ __all__ = ["nd", "ndarray", "autograd", "random", "cpu", "gpu", "num_gpus", "Con
            "ExportError", "set_checks", "checks_enabled", "base",
            "optimizer", "lr_scheduler", "initializer", "init", "nn", "gluon", "sym", "symbol",
            "viz", "data", "metric", "io", "model", "test_utils", "onnx", "context", "device",
-           "export", "model_zoo", "tools", "loss", "profiler", "kvstore", "kv"]
+           "export", "model_zoo", "tools", "loss", "profiler", "kvstore", "kv",
+           "callback"]
+__all__ += ["util", "runtime", "name", "attribute", "AttrScope", "is_np_shape", "set_np_shape",
+            "np_shape", "use_np_shape", "is_np_array", "np_array", "use_np_array", "use_np"]
