@@ -128,3 +128,83 @@ def py_str(x):
 string_types = (str,)
 numeric_types = (float, int, np.generic)
 integer_types = (int, np.int32, np.int64)
+
+
+class NotImplementedForSymbol(MXNetError):
+    """A function exists for NDArray but not for Symbol (``mxnet.base.NotImplementedForSymbol``).
+
+    Example::
+
+        >>> raise NotImplementedForSymbol(len, None)
+        NotImplementedForSymbol: Function len is not implemented for Symbol and only ...
+    """
+
+    def __init__(self, function, alias, *args):
+        super().__init__()
+        self.function = getattr(function, "__name__", str(function))
+        self.alias = alias
+        self.args = [str(type(a)) for a in args]
+
+    def __str__(self):
+        msg = f"Function {self.function}"
+        if self.alias:
+            msg += f' (namely operator "{self.alias}")'
+        if self.args:
+            msg += f" with arguments ({', '.join(self.args)})"
+        return msg + " is not implemented for Symbol and only available in NDArray."
+
+
+class NotSupportedForSparseNDArray(NotImplementedForSymbol):
+    """A function is not available for sparse arrays (kiln has none; kept for imports)."""
+
+    def __str__(self):
+        return super().__str__().replace("is not implemented for Symbol",
+                                         "is not supported for SparseNDArray")
+
+
+class _NullType:
+    """MXNet's placeholder for an argument that was not given (``mxnet.base._Null``)."""
+
+    def __repr__(self):
+        return "_Null"
+
+
+_Null = _NullType()
+
+
+def _as_list(obj):
+    """``obj`` itself if it is a list or tuple, else ``[obj]`` (``mxnet.base._as_list``).
+
+    Example::
+
+        >>> _as_list(3), _as_list((1, 2))
+        ([3], (1, 2))
+    """
+    return obj if isinstance(obj, (list, tuple)) else [obj]
+
+
+def data_dir_default():
+    """MXNet's default data folder: ``~/.mxnet`` (``%APPDATA%/mxnet`` on Windows)."""
+    if sys.platform == "win32":
+        return os.path.join(os.environ.get("APPDATA", ""), "mxnet")
+    return os.path.join(os.path.expanduser("~"), ".mxnet")
+
+
+def data_dir():
+    """The folder for downloads: ``$MXNET_HOME``, else :func:`data_dir_default`."""
+    return os.getenv("MXNET_HOME", data_dir_default())
+
+
+class _CurrentScope(type):
+    """Metaclass of MXNet's ``with``-scopes (NameManager, AttrScope): ``cls.current`` is the
+    innermost scope of this thread (the class's default one outside any ``with``)."""
+
+    @property
+    def current(cls):
+        if not hasattr(cls._current, "value"):
+            cls._current.value = cls._default()
+        return cls._current.value
+
+    @current.setter
+    def current(cls, value):
+        cls._current.value = value
