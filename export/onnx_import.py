@@ -30,13 +30,14 @@ from ..symbol.symbol import Symbol
 from .onnx_import_conv import CONVERTERS as _CONV_CONVERTERS
 from .onnx_import_index import CONVERTERS as _INDEX_CONVERTERS
 from .onnx_import_math import CONVERTERS as _MATH_CONVERTERS
+from .onnx_import_norm import CONVERTERS as _NORM_CONVERTERS
 from .onnx_import_ops import CONVERTERS as _OP_CONVERTERS
 from .onnx_import_rnn import CONVERTERS as _RNN_CONVERTERS
 from .onnx_import_shape import track
 from .onnx_passes import value_types
 
 CONVERTERS = {**_OP_CONVERTERS, **_CONV_CONVERTERS, **_RNN_CONVERTERS, **_MATH_CONVERTERS,
-              **_INDEX_CONVERTERS}
+              **_INDEX_CONVERTERS, **_NORM_CONVERTERS}
 FOLD_MIN_BYTES = 1 << 24
 # folding these (convolutions, pooling) in onnx's reference evaluator costs more than running
 # them: they stay graph nodes even when every input is constant
