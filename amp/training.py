@@ -9,6 +9,8 @@ import contextlib
 import logging
 import warnings
 
+import numpy as np
+
 from ..gluon.trainer import Trainer
 from ..ndarray import _registry
 from ..ndarray.ops.amp_ops import Policy
@@ -145,10 +147,13 @@ def scale_loss(loss, optimizer_or_trainer):
                            "amp.init_trainer(trainer) first")
     scale = scaler.loss_scale
     trainer._scale = trainer._amp_original_scale / scale
-    if isinstance(loss, (list, tuple)):
-        yield [x * scale for x in loss]
-    else:
-        yield loss * scale
+    # float16 gradients may overflow here: that is expected, the Trainer's step finds the
+    # inf/NaN and skips the update, so numpy's overflow warnings are noise inside the block
+    with np.errstate(over="ignore", invalid="ignore"):
+        if isinstance(loss, (list, tuple)):
+            yield [x * scale for x in loss]
+        else:
+            yield loss * scale
 
 
 def unscale(optimizer_or_trainer):
