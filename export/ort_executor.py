@@ -28,6 +28,7 @@ import numpy as np
 from ..base import ExportError
 from ..symbol.cached import PARAM_DATA_VERSION, PARAM_WRITE_VERSION
 from ..symbol.codegen import compile_graph
+from .ort_autotune import AutoChoice
 from .ort_lower import DEFAULT_OPSET, lower_graph
 from .ort_partition import PartitionedFunction, describe, partition
 
@@ -71,9 +72,10 @@ class OrtExecutor:
     ``'inputs'`` (fed on every call, without copies; training graphs always do this),
     ``allow_spinning`` (default False, unlike onnxruntime: spinning workers slow the numpy
     code that runs between sessions, the optimizer's BLAS calls above all), ``training``:
-    ``'onnxruntime'`` (default) or ``'numpy'`` (training graphs stay on kiln's executor,
-    which trained ResNet-18 faster at its best on a quiet 2-core machine; inference still
-    runs in onnxruntime).
+    ``'auto'`` (default: each training graph runs in onnxruntime and in kiln's numpy code on
+    its first calls and keeps the faster, ``ort_autotune``; onnxruntime's convolution
+    gradients lost to kiln's on ResNet-18, its MLP won), ``'onnxruntime'`` or ``'numpy'``
+    (inference graphs run in onnxruntime either way).
     """
 
     fuse_ops = False  # kiln's fused ops are numpy kernels; onnxruntime fuses on its own
@@ -84,9 +86,9 @@ class OrtExecutor:
         if bad:
             raise ValueError(f"backend_opts {bad} not understood by the onnxruntime backend; "
                              f"accepted: {', '.join(_OPTIONS)}")
-        if opts.get("training", "onnxruntime") not in ("onnxruntime", "numpy"):
-            raise ValueError(f"backend_opts training={opts['training']!r}: 'onnxruntime' or "
-                             "'numpy'")
+        if opts.get("training", "auto") not in ("auto", "onnxruntime", "numpy"):
+            raise ValueError(f"backend_opts training={opts['training']!r}: 'auto', "
+                             "'onnxruntime' or 'numpy'")
         if opts.get("params", "initializers") not in ("initializers", "inputs"):
             raise ValueError(f"backend_opts params={opts['params']!r}: 'initializers' or "
                              "'inputs'")
@@ -120,46 +122,60 @@ class OrtExecutor:
         ``params``: the Parameters behind the last arguments of an inference forward; unless
         ``backend_opts={'params': 'inputs'}``, their values are baked into the session
         (``OrtInference``)."""
-        def numpy_fn(reason, entry=None):
-            """kiln's compiled function for this graph; logs why (once per reason)."""
-            if entry is None:
-                entry = [name, None]
-                self.plan.append(entry)
-            entry[1] = f"numpy: {reason}"
-            if reason not in self._logged:
-                self._logged.add(reason)
-                log.info("hybridize(backend='onnxruntime'): graph %r runs in numpy: %s", name,
-                         reason)
-            return compile_graph(args, targets, name=name, static_xp=static_xp,
-                                 op_hook=op_hook, last_target_first=last_target_first,
-                                 out_mask=out_mask)
+        kw = dict(static_xp=static_xp, op_hook=op_hook, last_target_first=last_target_first,
+                  out_mask=out_mask)
+        entry = [name, None]
+        self.plan.append(entry)
         if xp is not np:
-            return numpy_fn("onnxruntime runs on the CPU only")
+            return self._numpy(args, targets, entry, "onnxruntime runs on the CPU only", kw)
         if op_hook is not None:
-            return numpy_fn("an op hook is installed (it sees each op)")
-        if name in _TRAINING_GRAPHS and self.opts.get("training") == "numpy":
-            return numpy_fn("backend_opts training='numpy'")
+            return self._numpy(args, targets, entry, "an op hook is installed (it sees each op)",
+                               kw)
+        mode = self.opts.get("training", "auto")
+        if name in _TRAINING_GRAPHS and mode == "numpy":
+            return self._numpy(args, targets, entry, "backend_opts training='numpy'", kw)
+        fn = self._onnxruntime(args, targets, entry, kw, params)
+        if name not in _TRAINING_GRAPHS or mode != "auto" or entry[1].startswith("numpy"):
+            return fn
+        return AutoChoice(name, {"onnxruntime": fn,
+                                 "numpy": compile_graph(args, targets, name=name, **kw)},
+                          entry, lambda mask: compile_graph(args, targets, name=name,
+                                                            **dict(kw, out_mask=mask)))
+
+    def _numpy(self, args, targets, entry, reason, kw):
+        """kiln's compiled function for this graph; logs why (once per reason)."""
+        entry[1] = f"numpy: {reason}"
+        if reason not in self._logged:
+            self._logged.add(reason)
+            log.info("hybridize(backend='onnxruntime'): graph %r runs in numpy: %s", entry[0],
+                     reason)
+        return compile_graph(args, targets, name=entry[0], **kw)
+
+    def _onnxruntime(self, args, targets, entry, kw, params=None):
+        """The graph as one onnxruntime session, or as partitions, or (nothing lowers) in
+        numpy."""
+        whole = dict(kw, out_mask=None)  # OrtFunction.into returns new arrays on a fallback
+        fallback = lambda reason: self._numpy(args, targets, entry, reason, whole)  # noqa: E731
         try:
             model, mutations = lower_graph(args, targets, self.opset)
         except ExportError as e:
             parts = partition(args, targets, self.opset)
             if not any(p.executor == "onnxruntime" for p in parts):
-                return numpy_fn(str(e))
-            return self._partitioned(parts, args, targets, name, static_xp, out_mask)
-        entry = [name, "onnxruntime"]
-        self.plan.append(entry)
-        fallback = lambda reason: numpy_fn(reason, entry)  # noqa: E731
+                return self._numpy(args, targets, entry, str(e), kw)
+            return self._partitioned(parts, args, targets, entry, kw)
+        entry[1] = "onnxruntime"
+        name = entry[0]
         if params and not mutations and self.opts.get("params") != "inputs":
             return OrtInference(model, len(args) - len(params), params, self.session_options(),
                                 name, fallback)
-        return OrtFunction(model, mutations, len(args), self.session_options(), name, fallback)
+        fn = OrtFunction(model, mutations, len(args), self.session_options(), name, fallback)
+        return fn.into(tuple(kw["out_mask"])) if kw.get("out_mask") else fn
 
-
-    def _partitioned(self, parts, args, targets, name, static_xp, out_mask):
+    def _partitioned(self, parts, args, targets, entry, kw):
         """The graph as partitions (``ort_partition``): the ops that lower run in onnxruntime
         sessions, the others in numpy; logged once per description."""
-        how = describe(parts)
-        self.plan.append([name, how])
+        name, how = entry[0], describe(parts)
+        entry[1] = how
         if how not in self._logged:
             self._logged.add(how)
             log.info("hybridize(backend='onnxruntime'): graph %r is %s", name, how)
@@ -167,7 +183,7 @@ class OrtExecutor:
         for k, p in enumerate(parts):
             part_name = f"{name}_part{k}"
             numpy_part = lambda reason=None, p=p, nm=part_name: compile_graph(  # noqa: E731
-                p.args, p.targets, name=nm, static_xp=static_xp)
+                p.args, p.targets, name=nm, static_xp=kw["static_xp"])
             fn = None
             if p.executor == "onnxruntime":
                 try:
@@ -178,7 +194,7 @@ class OrtExecutor:
                     fn = None
             steps.append((fn or numpy_part(), [(n.id, i) for n, i in p.args],
                           [(n.id, i) for n, i in p.targets]))
-        return PartitionedFunction(args, targets, steps, name, out_mask)
+        return PartitionedFunction(args, targets, steps, name, kw["out_mask"])
 
 
 def _session(model, options, fallback):

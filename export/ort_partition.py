@@ -14,6 +14,8 @@ Example::
     >>> [(p.executor, len(p.nodes)) for p in parts]
     [('onnxruntime', 12), ('numpy', 1), ('onnxruntime', 9)]
 """
+import copy
+
 from ..symbol.graph import is_entry
 from .onnx_builder import Builder, ExportError
 from .onnx_lower import _lower
@@ -104,6 +106,12 @@ class PartitionedFunction:
         self.peak_temporaries = max((getattr(f, "peak_temporaries", 0) for f in fns), default=0)
         self.static_bytes = sum(getattr(f, "static_bytes", 0) for f in fns)
         self.source = f"# {name}: {len(steps)} partitions\n" + "".join(f.source for f in fns)
+
+    def into(self, mask):
+        """The same partitions, writing the results marked in ``mask`` into buffers."""
+        other = copy.copy(self)
+        other.out_mask = tuple(mask)
+        return other
 
     def __call__(self, xp, *arrays):
         n = len(self.arg_keys)

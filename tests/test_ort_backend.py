@@ -13,6 +13,7 @@ import numpy as np
 import opcheck
 import pytest
 from kiln import autograd, gluon, nd
+from kiln.export.ort_autotune import ROUNDS
 from kiln.export.ort_executor import OrtExecutor, OrtInference
 from kiln.gluon import nn
 from kiln.gluon.model_zoo import vision
@@ -74,7 +75,7 @@ _KNOWN_GAPS = {("norm", 3): "float32 data, float64 out_dtype: the gradient's Mul
 def test_registry_op_matches_numpy(op, idx):
     sample = op.samples[idx]
     want = _run_op(op, sample, {})
-    ex = OrtExecutor()
+    ex = OrtExecutor({"training": "onnxruntime"})
     got = _run_op(op, sample, {"executor": ex})
     for name, where in ex.plan:
         if where == "onnxruntime":
@@ -106,20 +107,23 @@ def _cnn():
 
 
 def _twins(make, x, **hybridize):
-    """Two identically initialized nets: numpy executor, onnxruntime executor."""
+    """Two identically initialized nets: numpy executor, onnxruntime executor (training graphs
+    in onnxruntime too unless ``backend_opts`` says otherwise)."""
+    opts = hybridize.setdefault("backend_opts", {})
+    opts.setdefault("training", "onnxruntime")
     nets = []
     for backend in (None, "onnxruntime"):
         kiln.random.seed(7)
         net = make()
         net.initialize(kiln.init.Xavier())
         net(x)
-        net.hybridize(backend=backend, **hybridize)
+        net.hybridize(backend=backend, **(hybridize if backend else {}))
         nets.append(net)
     return nets
 
 
-def _train(net, x, y, steps=3):
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+def _train(net, x, y, steps=3, loss_fn=None):
+    loss_fn = loss_fn or gluon.loss.SoftmaxCrossEntropyLoss()
     trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1,
                                                           "momentum": 0.9})
     losses = []
@@ -237,7 +241,7 @@ def test_unlowerable_ops_run_in_a_numpy_partition(caplog):
     net = _Dropper()
     net.initialize()
     net(x)
-    net.hybridize(backend="ort")
+    net.hybridize(backend="ort", backend_opts={"training": "onnxruntime"})
     with caplog.at_level(logging.INFO, logger="kiln.ort"):
         net(x)  # predict mode: Dropout is the identity, which lowers
         with autograd.record():
@@ -286,7 +290,7 @@ def test_partitioned_training_matches_numpy():
         net = _CTCNet()
         kiln.random.seed(1)
         net.initialize()
-        net.hybridize(backend=backend)
+        net.hybridize(backend=backend, backend_opts={"training": "onnxruntime"})
         trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
         losses = []
         for _ in range(3):
@@ -323,9 +327,9 @@ def test_partitioned_backward_writes_into_grad_buffers():
         kiln.random.seed(2)
         net = _LSTMNet()
         net.initialize()
-        net.hybridize(backend=backend)
+        net.hybridize(backend=backend, backend_opts={"training": "onnxruntime"})
         loss_fn = gluon.loss.L2Loss()
-        loss_fn.hybridize(backend=backend)
+        loss_fn.hybridize(backend=backend, backend_opts={"training": "onnxruntime"})
         trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.5})
         buffers = set()
         for _ in range(2):
@@ -368,7 +372,7 @@ def test_hybridized_loss_writes_gradients_into_grad_buffers():
     results = []
     for net, backend in zip(_twins(_mlp, x), (None, "onnxruntime")):
         loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-        loss_fn.hybridize(backend=backend)
+        loss_fn.hybridize(backend=backend, backend_opts={"training": "onnxruntime"})
         trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.5})
         buffers = set()
         for _ in range(3):
@@ -397,3 +401,26 @@ def test_training_graphs_can_stay_in_numpy():
     assert {w for n, w in plan if n != "forward"} == {"numpy: backend_opts training='numpy'"}
     with pytest.raises(ValueError, match="training"):
         ort.hybridize(backend="ort", backend_opts={"training": "torch"})
+
+
+@pytest.mark.parametrize("chain", [False, True], ids=["net", "net+loss"])
+def test_training_auto_measures_both_executors_and_keeps_one(chain):
+    """The default backend_opts training='auto': each training graph runs in both executors on
+    its first calls (alternating, every call a real one), then keeps the faster; the results
+    equal numpy training throughout (BatchNorm statistics included)."""
+    rng = np.random.default_rng(8)
+    x = nd.array(rng.standard_normal((4, 3, 12, 12)).astype(np.float32))
+    y = nd.array(rng.integers(0, 10, 4).astype(np.float32))
+    ref, ort = _twins(_cnn, x, backend_opts={"training": "auto"})
+    losses = [gluon.loss.SoftmaxCrossEntropyLoss() for _ in range(2)]
+    if chain:  # loss hybridized too: the backward writes into .grad (the `into` path)
+        losses[1].hybridize(backend="onnxruntime")
+    steps = 2 * (1 + ROUNDS) + 1  # each candidate: one untimed call, ROUNDS timed ones
+    _close(_train(ort, x, y, steps, losses[1]), _train(ref, x, y, steps, losses[0]),
+           "auto losses")
+    _close([p.data().asnumpy() for p in ort.collect_params().values()],
+           [p.data().asnumpy() for p in ref.collect_params().values()], "auto parameters")
+    plan = dict(ort.backend_plan())
+    for graph in ("forward_train", "backward"):
+        assert "(auto: onnxruntime" in plan[graph] and "numpy" in plan[graph], plan
+        assert plan[graph].split(" ")[0] in ("onnxruntime", "numpy"), plan
