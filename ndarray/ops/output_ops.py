@@ -8,9 +8,10 @@ gradient. The shapes line up one of three ways:
 * ``label.shape == data.shape``: probability labels, ``grad = (out - label) * grad_scale``
   (no ignore, no normalization);
 * ``multi_output``: data (N, K, d...), label (N, d...), softmax over axis 1;
-* otherwise label ``data.shape[:-1]``; the softmax runs over the last axis with
-  ``preserve_shape``, else over each row of ``data.reshape(N, -1)``. The backward views the
-  output as ``(label.size, -1)``, as MXNet does (the two agree whenever data is 2-D).
+* otherwise label ``data.shape[:-1]``, softmax over the last axis (``preserve_shape``, or
+  2-D data). Without ``preserve_shape``, data of more axes with class labels is refused: MXNet
+  softmaxes the rows of ``data.reshape(N, -1)`` but its backward reads only the first N labels,
+  a silently wrong gradient (probability labels like data are fine there).
 
 ``normalization`` divides the gradient by: ``'null'`` 1 (``multi_output``: ``prod(d...)``),
 ``'batch'`` ``label.size``, ``'valid'`` the number of labels not ignored (at least 1).
@@ -45,6 +46,10 @@ def _check(data, label, attrs):
     if ls not in (want, ds):
         raise OpError(f"SoftmaxOutput: label shape {ls} does not fit data {ds}: expected {want} "
                       f"(class indices) or {ds} (probabilities)")
+    if ls != ds and len(ds) > 2 and not (attrs["multi_output"] or attrs["preserve_shape"]):
+        raise OpError(f"SoftmaxOutput: class labels {ls} for data {ds} of more than 2 axes "
+                      "need multi_output=True (softmax over axis 1) or preserve_shape=True "
+                      "(over the last axis)")
 
 
 def _softmax(xp, x, axis):
@@ -90,7 +95,7 @@ _SAMPLES = [
            multi_output=True, grad=False),
     Sample(rnd(2, 3, 4) * 2, np.array([[0.0, 1.0, 3.0], [3.0, 1.0, 0.0]]), preserve_shape=True,
            grad=False),
-    Sample(rnd(2, 3, 2) * 2, np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 1.0]]), grad=False),
+    Sample(rnd(2, 3, 2) * 2, _softmax(np, rnd(2, 6, salt=8), 1).reshape(2, 3, 2), grad=False),
     Sample(rnd(3, 4) * 2, _softmax(np, rnd(3, 4, salt=9), 1), grad=False),
 ]
 

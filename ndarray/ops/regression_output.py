@@ -67,7 +67,8 @@ linear_regression_output = _regression(
     """)
 
 mae_regression_output = _regression(
-    "mae_regression_output", "MAERegressionOutput", lambda xp, x: x.copy(), "Identity", lambda d: F.sign(d),
+    "mae_regression_output", "MAERegressionOutput", lambda xp, x: x.copy(), "Identity",
+    lambda d: F.sign(d),
     """Identity forward; backward ``sign(data - label) * grad_scale / m`` whatever the head
     gradient (MXNet ``MAERegressionOutput``, absolute loss; ``m`` = outputs per sample).
 
