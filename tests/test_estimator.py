@@ -30,14 +30,14 @@ def make_data(n=24, seed=0, batch_size=6, shuffle=False):
                                  shuffle=shuffle)
 
 
-def make_net(seed=0, dropout=0.0):
+def make_net(seed=0, dropout=0.0, ctx=None):
     kiln.random.seed(seed)
     net = gluon.nn.HybridSequential()
     net.add(gluon.nn.Dense(5, activation="tanh"))
     if dropout:
         net.add(gluon.nn.Dropout(dropout))
     net.add(gluon.nn.Dense(2))
-    net.initialize(kiln.init.Xavier())
+    net.initialize(kiln.init.Xavier(), ctx=ctx)
     net(nd.zeros((1, 4)))
     return net
 
@@ -79,6 +79,18 @@ def test_fit_equals_a_manual_loop(kind):
     got = params(est.net)
     for k in want:
         np.testing.assert_allclose(got[k], want[k], rtol=1e-6, atol=1e-7, err_msg=k)
+
+
+def test_several_devices_equal_one():
+    # each batch is split over two devices; their gradients add up to the one-device gradient
+    devices = [kiln.cpu(0), kiln.cpu(1)]
+    data = make_data()
+    want = manual_fit(make_net(), data, 8)
+    est = make_estimator(make_net(ctx=devices), context=devices)
+    est.fit(data, epochs=2)
+    for k, p in est.net._collect_params_with_prefix().items():
+        for device in devices:
+            np.testing.assert_allclose(p.data(device).asnumpy(), want[k], rtol=1e-5, atol=1e-6)
 
 
 def test_default_metrics_and_validation():
