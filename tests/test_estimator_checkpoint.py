@@ -115,3 +115,16 @@ def test_resume_without_checkpoints_trains_from_scratch(tmp_path):
         CheckpointHandler(str(tmp_path / "empty"), resume_from_checkpoint=True)])
     assert sorted(os.listdir(tmp_path / "empty")) == [
         "model-epoch0batch4.params", "model-epoch0batch4.rng.json", "model-epoch0batch4.states"]
+
+
+def test_batch_period_names(tmp_path):
+    # MXNet names a batch checkpoint by the epoch it falls in and the 0-based batch index
+    est = make_estimator(make_net())
+    handler = CheckpointHandler(str(tmp_path), epoch_period=None, batch_period=2,
+                                max_checkpoints=2)
+    est.fit(make_data(), batches=10, event_handlers=[handler])      # 4 batches per epoch
+    saved = [b for b in range(10) if (b + 1) % 2 == 0][-2:]
+    want = [f"model-epoch{b // 4}batch{b}{s}" for b in saved
+            for s in (".params", ".rng.json", ".states")]
+    assert sorted(os.listdir(tmp_path)) == sorted(want)
+    assert (handler.current_batch, handler.current_epoch) == (10, 3)   # 3rd epoch cut short
