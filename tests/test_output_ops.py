@@ -173,3 +173,22 @@ def test_softmax_output_gradient_ignores_the_head_gradient():
 def test_bad_input_names_the_op(call):
     with pytest.raises(OpError, match="SoftmaxOutput|LinearRegressionOutput|SVMOutput|MakeLoss"):
         call()
+
+
+def test_module_style_executor_backward_without_head_gradient():
+    """The Module-era use: an executor's backward() with no head gradient trains through it."""
+    rng = np.random.default_rng(2)
+    data, w = rng.uniform(-1, 1, (4, 5)), rng.uniform(-1, 1, (3, 5))
+    lab = np.array([0, 2, 1, 2])
+    net = kiln.sym.SoftmaxOutput(kiln.sym.FullyConnected(kiln.sym.var("data"), num_hidden=3,
+                                                         no_bias=True, name="fc"),
+                                 kiln.sym.var("softmax_label"), name="softmax")
+    assert net.infer_shape(data=(4, 5))[0][-1] == (4,)  # the label's shape, inferred
+    ex = net.simple_bind(kiln.cpu(), data=(4, 5), type_dict={"data": "float64"})
+    ex.arg_dict["fc_weight"][:] = w
+    ex.forward(is_train=True, data=nd.array(data, dtype="float64"),
+               softmax_label=nd.array(lab, dtype="float64"))
+    ex.backward()
+    p = _softmax(data @ w.T, 1)
+    np.testing.assert_allclose(ex.grad_dict["fc_weight"].asnumpy(), (p - np.eye(3)[lab]).T @ data,
+                               rtol=1e-5)

@@ -12,7 +12,8 @@ OPS = _registry.OPS
 FACET_OPS = sorted(n for n, op in OPS.items() if op.param_shapes is not None)
 PARAMETER_NAMES = {"weight", "bias", "gamma", "beta", "moving_mean", "moving_var"}
 # prelu's gamma may also be (1,) or cover axes 0 and 1: its samples use those shapes too
-OTHER_SHAPES_ALLOWED = {"leaky_relu"}
+OTHER_SHAPES_ALLOWED = {"leaky_relu", "softmax_output", "linear_regression_output",
+                        "logistic_regression_output", "mae_regression_output"}
 
 
 def _input_names(op):

@@ -34,6 +34,14 @@ def _label_shape(shape, multi_output=False, **_):
     return (shape[0],) + tuple(shape[2:]) if multi_output else tuple(shape[:-1])
 
 
+def _param_shapes(data, **attrs):
+    """The label's shape for ``sym.infer_shape``: class indices where the layout takes them."""
+    shape, attrs = tuple(data.shape), {**_ATTRS, **attrs}
+    if len(shape) > 2 and not (attrs["multi_output"] or attrs["preserve_shape"]):
+        return {"label": shape}  # only probabilities fit (see _check)
+    return {"label": _label_shape(shape, **attrs)}
+
+
 def _check(data, label, attrs):
     attrs = {**_ATTRS, **attrs}
     ds, ls = tuple(data.shape), tuple(label.shape)
@@ -105,6 +113,8 @@ softmax_output = register(
                                         Aval(tuple(data.shape), np.dtype(data.dtype)))[1],
     grad=_grad, save_outputs=True, onnx=_onnx, ref=_ref, samples=_SAMPLES,
     aliases=("SoftmaxOutput", "Softmax"), amp="fp32",
+    # sym.infer_shape sizes an unbound label as MXNet does (class indices)
+    param_shapes=_param_shapes,
     doc="""Softmax forward; backward the cross-entropy gradient ``(out - onehot(label))`` times
     ``grad_scale`` / normalization, ignoring the head gradient (MXNet ``SoftmaxOutput``).
 
