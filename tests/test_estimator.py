@@ -215,3 +215,24 @@ def test_argument_checks(tmp_path):
         est.fit(data, epochs=1, event_handlers=[foreign])
     with pytest.warns(UserWarning, match="no trainer given"):
         Estimator(make_net(), gluon.loss.L2Loss())
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_redraws_in_place_on_a_terminal():
+    from kiln.gluon.contrib.estimator._logging import TextProgressBar
+    out = _Terminal()
+    bar = TextProgressBar(width=4, stream=out)
+    for done in range(1, 4):
+        bar.update("[Epoch 0]", done, 3, "loss: 1.0")
+    bar.close()
+    bar.update("[Epoch 1]", 25, None)          # unknown epoch length: the count only
+    text = out.getvalue()
+    frames = text.split("\r")[1:]
+    assert len(frames) == 4 and text.count("\n") == 1
+    assert frames[0] == "[Epoch 0] 1/3 [=>  ]  33%  loss: 1.0"
+    assert frames[2] == "[Epoch 0] 3/3 [====] 100%  loss: 1.0\n"
+    assert frames[3] == "[Epoch 1] 25 batches"
