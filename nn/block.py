@@ -519,7 +519,9 @@ class HybridBlock(Block):
         ``backend='onnxruntime'`` (or ``'ort'``) runs each compiled graph (inference, and the
         training forward and backward) as an onnxruntime session; ``backend_opts`` takes
         ``intra_op_num_threads``, ``inter_op_num_threads``, ``graph_optimization_level``,
-        ``opset``. A graph with an op onnxruntime cannot run falls back to numpy, logged once
+        ``opset``, ``params``, ``training`` (``'auto'``: each training graph keeps the faster of
+        onnxruntime and numpy, timed on its first calls; ``'onnxruntime'``; ``'numpy'``). Ops
+        onnxruntime cannot run stay in numpy partitions between onnxruntime ones, logged once
         (logger ``kiln.ort``) and listed by ``backend_plan()``. Other backend names are ignored.
         """
         _check_hybrid_kwargs(kwargs)
