@@ -575,7 +575,7 @@ class HybridBlock(Block):
         if kwargs:
             return self._call_eager(*args, **kwargs)
         if not self._params_ready:
-            if any(p._data is None for p in self.collect_params().values()):
+            if any(p._data is None for p in self._collect_params_with_prefix().values()):
                 return self._first_call(args)
             self._params_ready = True
         if self._cached_op is None:
@@ -592,7 +592,7 @@ class HybridBlock(Block):
             out = self._call_eager(*args)  # finishes deferred initialization
         finally:
             codegen.HOOKS_MUTED[0] = muted
-        if any(p._data is None for p in self.collect_params().values()):
+        if any(p._data is None for p in self._collect_params_with_prefix().values()):
             return out
         self._params_ready = True
         self._cached_op = CachedGraph(self, self._hybrid_flags)
@@ -605,7 +605,8 @@ class HybridBlock(Block):
 
     def _call_eager(self, *args, **kwargs):
         if (getattr(self, "_checkpointed", False) and STATE.recording and not kwargs
-                and all(p._data is not None for p in self.collect_params().values())):
+                and all(p._data is not None
+                        for p in self._collect_params_with_prefix().values())):
             out = _checkpoint.call(self, self.forward, args)  # one recomputed tape node
             if out is not None:
                 return out
