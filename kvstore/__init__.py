@@ -15,9 +15,8 @@ Example::
 """
 from . import dist, local
 from .base import KVStoreBase, KVStoreError, create
-from .comm import KVStoreTimeoutError
 from .dist import DistKVStore
 from .local import KVStore
 
-__all__ = ["create", "KVStore", "KVStoreBase", "DistKVStore", "KVStoreError",
-           "KVStoreTimeoutError", "dist", "local"]
+__all__ = ["create", "KVStore", "KVStoreBase", "DistKVStore", "KVStoreError", "dist",
+           "local"]

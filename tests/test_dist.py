@@ -96,5 +96,5 @@ def test_hung_rank_times_out_with_a_clear_error(tmp_path):
                                 env={"KILN_TEST_FAILURE": "hang", "KILN_KVSTORE_TIMEOUT": "1"})
     assert res.returncode != 0
     assert seconds < 60, f"the job hung ({seconds:.0f} s)"
-    assert "KVStoreTimeoutError: kvstore: rank 0 of 2 waited 1 s in allreduce" in res.stderr, \
+    assert "kiln kvstore timeout: rank 0 of 2 waited 1 s in allreduce" in res.stderr, \
         res.stderr[-2000:]

@@ -53,6 +53,8 @@ def mpi_env(threads=1, env=None):
     env.setdefault("OMPI_MCA_btl", "self,sm,tcp")
     env.setdefault("OMPI_MCA_pml", "ob1")
     env.setdefault("PRTE_MCA_quiet", "1")
+    # a rank waiting in a blocking collective yields its core (it spins otherwise)
+    env.setdefault("OMPI_MCA_mpi_yield_when_idle", "1")
     return env
 
 

@@ -1,0 +1,186 @@
+"""Data-parallel training: 2 MPI ranks x 1 thread against 1 process x 2 threads.
+
+Workloads (as benchmarks/models.py): the MLP 784-256-256-10 (relu) and ResNet-18 v1 (1000
+classes, 3x32x32 inputs), SGD momentum 0.9, global batch 64: 32 per rank under ``kiln launch
+-n 2`` with kvstore 'dist_sync' (the store runs the optimizer: MXNet's default), 64 in one
+process. Both see the same global batches from the same initial weights, so their loss curves
+can be compared (ResNet-18's BatchNorm normalizes each rank's 32 samples on their own, so its
+curve differs by design; the MLP's must agree to float tolerance).
+
+Measured per step (median of ``--steps`` after ``--warmup``): wall time, samples/s, and for the
+ranks the time inside the gradient allreduce (packing, MPI, waiting for the other rank).
+Writes docs/benchmarks-distributed.md (``--out``).
+
+    python benchmarks/distributed.py [--steps 10] [--models mlp,resnet18]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GLOBAL_BATCH = 64
+MODELS = {"mlp": ("MLP 784-256-256-10", (784,), 10, 0.1),
+          "resnet18": ("ResNet-18 v1, 3x32x32", (3, 32, 32), 1000, 0.01)}
+
+
+def build(model):
+    import kiln
+    from kiln.gluon import nn
+    kiln.random.seed(0)
+    np.random.seed(0)
+    if model == "mlp":
+        net = nn.HybridSequential()
+        net.add(nn.Dense(256, activation="relu", in_units=784),
+                nn.Dense(256, activation="relu", in_units=256), nn.Dense(10, in_units=256))
+    else:
+        net = kiln.model_zoo.vision.resnet18_v1(classes=1000)
+    net.initialize(kiln.init.Xavier())
+    net.hybridize()
+    return net
+
+
+def global_batch(model, k):
+    _, shape, classes, _ = MODELS[model]
+    rng = np.random.RandomState(1000 + k)
+    x = rng.standard_normal((GLOBAL_BATCH,) + shape).astype(np.float32)
+    return x, (np.arange(GLOBAL_BATCH) * 7 + k) % classes
+
+
+def worker(mode, model, steps, warmup, out):
+    """Train ``warmup + steps`` steps; rank 0 writes timings and the loss curve to ``out``."""
+    import kiln
+    kv = kiln.kv.create("dist_sync") if mode == "dist" else "device"
+    rank, n = (kv.rank, kv.num_workers) if mode == "dist" else (0, 1)
+    net = build(model)
+    if model == "resnet18":  # materialize deferred shapes before the store broadcasts
+        net(kiln.nd.zeros((1, 3, 32, 32)))
+    trainer = kiln.gluon.Trainer(net.collect_params(), "sgd",
+                                 {"learning_rate": MODELS[model][3], "momentum": 0.9},
+                                 kvstore=kv)
+    loss_fn = kiln.gluon.loss.SoftmaxCrossEntropyLoss()
+    per = GLOBAL_BATCH // n
+    times, reduce_s, losses = [], [], []
+    for k in range(warmup + steps):
+        xg, yg = global_batch(model, k)
+        x, y = kiln.nd.array(xg[rank * per:(rank + 1) * per]), kiln.nd.array(yg[rank * per:][:per])
+        before = kv.allreduce_seconds if mode == "dist" else 0.0
+        start = time.perf_counter()
+        with kiln.autograd.record():
+            loss = loss_fn(net(x), y)
+        loss.backward()
+        trainer.step(GLOBAL_BATCH)
+        losses.append(float(loss.mean().asscalar()))
+        times.append(time.perf_counter() - start)
+        reduce_s.append((kv.allreduce_seconds if mode == "dist" else 0.0) - before)
+    grads = [p.grad() for p in net.collect_params().values() if p.grad_req != "null"]
+    pure = 0.0
+    if mode == "dist":
+        from mpi4py import MPI
+        losses = np.mean(MPI.COMM_WORLD.allgather(losses), axis=0).tolist()
+        pure = _pure_allreduce(kv, [g.asnumpy() for g in grads])
+    if rank == 0:
+        from kiln.kvstore.comm import bucket_plan
+        bucket_bytes = int(float(os.environ.get("KILN_KVSTORE_BUCKET_MB", 25)) * 2 ** 20)
+        result = {"times": times[warmup:], "reduce": reduce_s[warmup:], "losses": losses,
+                  "pure_reduce": pure,
+                  "grad_mb": sum(g.size * 4 for g in grads) / 2 ** 20, "tensors": len(grads),
+                  "buckets": len(bucket_plan([g.asnumpy() for g in grads], bucket_bytes))}
+        with open(out, "w") as f:
+            json.dump(result, f)
+
+
+def _pure_allreduce(kv, arrays, repeat=20):
+    """Median seconds of the store's bucketed allreduce of ``arrays`` alone, each after a
+    barrier (no waiting for a slower rank)."""
+    comm, times = kv._comm, []
+    for _ in range(repeat):
+        comm.barrier()
+        start = time.perf_counter()
+        comm.allreduce_(arrays)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def run(mode, model, steps, warmup):
+    sys.path.insert(0, os.path.dirname(HERE))
+    out = tempfile.mktemp(suffix=".json")
+    me = [sys.executable, os.path.abspath(__file__), "--worker", mode, "--models", model,
+          "--steps", str(steps), "--warmup", str(warmup), "--json", out]
+    threads = "1" if mode == "dist" else "2"
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads,
+               KILN_THREADS=threads)
+    if mode == "dist":
+        cmd = [sys.executable, "-m", "kiln.tools.cli", "launch", "-n", "2", *me]
+    else:
+        cmd = me
+    subprocess.run(cmd, env=env, check=True, timeout=3600)
+    with open(out) as f:
+        res = json.load(f)
+    os.unlink(out)
+    return res
+
+
+def report(results, steps, warmup):
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines = ["# Data-parallel training: 2 MPI ranks against 1 process", "",
+             f"Written by `benchmarks/distributed.py` (2026-12-07; {os.cpu_count()} cores, "
+             f"load average {load:.1f} when it finished). Global batch {GLOBAL_BATCH}; median "
+             f"of {steps} steps after {warmup} warm-up steps; 'dist' = `kiln launch -n 2`, "
+             "kvstore 'dist_sync', 32 per rank, 1 BLAS thread each; 'single' = one process, "
+             "2 threads (OPENBLAS_NUM_THREADS=KILN_THREADS=2), batch 64.", "",
+             "Allreduce ms/step: the time inside the store's allreduce during training (packing, "
+             "MPI, and waiting for the slower rank); in parentheses the same allreduce alone, "
+             "after a barrier (median of 20).", "",
+             "| model | run | step ms | samples/s | allreduce ms/step | grads | buckets "
+             "| max loss diff |", "|---|---|---|---|---|---|---|---|"]
+    for model, (single, dist) in results.items():
+        diff = float(np.max(np.abs(np.array(dist["losses"]) - np.array(single["losses"]))))
+        for name, r in (("single", single), ("dist", dist)):
+            ms = 1000 * float(np.median(r["times"]))
+            dist_only = name == "dist"
+            red = f"{1000 * float(np.median(r['reduce'])):.1f}" if dist_only else "-"
+            pure = f" ({1000 * r['pure_reduce']:.1f})" if dist_only else ""
+            lines.append(f"| {MODELS[model][0]} | {name} | {ms:.1f} | "
+                         f"{GLOBAL_BATCH / ms * 1000:.0f} | {red}{pure} | {r['tensors']} "
+                         f"tensors, {r['grad_mb']:.1f} MB | "
+                         f"{r['buckets'] if dist_only else '-'} | "
+                         f"{f'{diff:.2e}' if dist_only else '-'} |")
+        lines.append("")
+    for model, (single, dist) in results.items():
+        lines.append(f"Loss curve, {MODELS[model][0]} (single / dist): " + ", ".join(
+            f"{a:.5f}/{b:.5f}" for a, b in zip(single["losses"], dist["losses"])))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--models", default="mlp,resnet18")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "docs",
+                                                 "benchmarks-distributed.md"))
+    p.add_argument("--worker", choices=("single", "dist"), help=argparse.SUPPRESS)
+    p.add_argument("--json", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        worker(args.worker, args.models, args.steps, args.warmup, args.json)
+        return
+    results = {m: (run("single", m, args.steps, args.warmup),
+                   run("dist", m, args.steps, args.warmup)) for m in args.models.split(",")}
+    text = report(results, args.steps, args.warmup)
+    print(text)
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text + "\n")
+    os.replace(tmp, args.out)
+
+
+if __name__ == "__main__":
+    main()
