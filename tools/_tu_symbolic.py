@@ -191,4 +191,104 @@ def _numeric_grads(sym, ctx, args, aux, proj, eps, use_forward_train, names):
     return result
 
 
-__all__ = ["check_symbolic_forward", "check_symbolic_backward", "check_numeric_gradient"]
+def _smaller_dtype(dt1, dt2):
+    """The less precise of two dtypes (``dt1`` when ``dt2`` is None)."""
+    return dt1 if dt2 is None or np.dtype(dt1).itemsize < np.dtype(dt2).itemsize else dt2
+
+
+def check_consistency(sym, ctx_list, scale=1.0, grad_req="write", arg_params=None,
+                      aux_params=None, rtol=None, atol=None, raise_on_err=True,
+                      ground_truth=None, equal_nan=False, use_uniform=False,
+                      rand_type=np.float64):
+    """Check that ``sym`` (or one symbol per entry) gives the same outputs and gradients bound
+    with each entry of ``ctx_list`` (``{'ctx': ..., <arg>: shape, 'type_dict': {...}}``): the
+    most precise output dtype is the reference, tolerances follow the less precise dtype.
+
+    Example::
+
+        >>> s = mx.sym.var('x') * 2
+        >>> check_consistency(s, [{'ctx': mx.cpu(), 'x': (2, 3), 'type_dict': {'x': t}}
+        ...                       for t in (np.float64, np.float32)])
+    """
+    from .. import ndarray as nd
+    assert len(ctx_list) > 1
+    syms = [sym] * len(ctx_list) if not isinstance(sym, (list, tuple)) else list(sym)
+    assert len(syms) == len(ctx_list)
+    output_names, arg_names = syms[0].list_outputs(), syms[0].list_arguments()
+    exes = []
+    for s, spec in zip(syms, ctx_list):
+        assert s.list_arguments() == arg_names and s.list_outputs() == output_names
+        exes.append(s.simple_bind(grad_req=grad_req, **spec))
+    arg_params = {} if arg_params is None else arg_params
+    aux_params = {} if aux_params is None else aux_params
+    for n, arr in sorted(exes[0].arg_dict.items()):   # sorted: reproducible random draws
+        if n not in arg_params:
+            arg_params[n] = (np.random.uniform(-0.92 * scale, 0.92 * scale, size=arr.shape)
+                             if use_uniform else
+                             np.random.normal(size=arr.shape, scale=scale)).astype(rand_type)
+    for n in exes[0].aux_dict:
+        aux_params.setdefault(n, 0)
+    for exe in exes:
+        for name, arr in exe.arg_dict.items():
+            arr[:] = arg_params[name]
+        for name, arr in exe.aux_dict.items():
+            arr[:] = aux_params[name]
+        if grad_req == "add":
+            for arr in exe.grad_arrays:
+                if arr is not None:
+                    arr[:] = 0
+    for exe in exes:
+        exe.forward(is_train=False)
+    dtypes = [np.dtype(exe.outputs[0].dtype) for exe in exes]
+    gt_idx = int(np.argmax(dtypes))
+    gt = ground_truth or {n: a.asnumpy() for n, a in zip(output_names, exes[gt_idx].outputs)}
+    _compare_outputs(exes, gt_idx, output_names, gt, rtol, atol, equal_nan, raise_on_err)
+    if grad_req == "null":
+        return gt
+    for exe in exes:
+        exe.forward(is_train=True)
+    least = [out.dtype for out in exes[0].outputs]
+    for exe in exes:
+        least = [_smaller_dtype(out.dtype, dt) for out, dt in zip(exe.outputs, least)]
+    heads = [out.astype(dt).asnumpy() for out, dt in zip(exes[0].outputs, least)]
+    for exe in exes:
+        exe.backward([nd.array(h, ctx=o.context, dtype=o.dtype)
+                      for h, o in zip(heads, exe.outputs)])
+    if ground_truth is None:
+        gt = {n: a.asnumpy() for n, a in zip(output_names, exes[gt_idx].outputs)}
+        gt.update({n: (None if a is None else a.asnumpy())
+                   for n, a in exes[gt_idx].grad_dict.items()})
+    for i, exe in enumerate(exes):
+        if i == gt_idx:
+            continue
+        named = list(zip(output_names, exe.outputs)) + list(exe.grad_dict.items())
+        for name, arr in named:
+            if gt.get(name) is None:
+                assert arr is None
+                continue
+            dtype = _smaller_dtype(arr.dtype, dtypes[i])
+            _check(arr.astype(dtype) if dtype != arr.dtype else arr, gt[name], rtol, atol,
+                   equal_nan, raise_on_err, f"Train Err: ctx {i} vs ctx {gt_idx} at {name}")
+    return gt
+
+
+def _compare_outputs(exes, gt_idx, names, gt, rtol, atol, equal_nan, raise_on_err):
+    for i, exe in enumerate(exes):
+        if i != gt_idx:
+            for name, arr in zip(names, exe.outputs):
+                _check(arr, gt[name], rtol, atol, equal_nan, raise_on_err,
+                       f"Predict Err: ctx {i} vs ctx {gt_idx} at {name}")
+
+
+def _check(arr, want, rtol, atol, equal_nan, raise_on_err, where):
+    try:
+        assert_almost_equal(arr, want, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    except AssertionError as e:
+        if raise_on_err:
+            raise AssertionError(f"{where}: {e}") from None
+        print(f"{where}: {e}")
+
+
+
+__all__ = ["check_consistency", "check_symbolic_forward", "check_symbolic_backward",
+           "check_numeric_gradient"]
