@@ -14,3 +14,4 @@ from ._namespace import __all__  # noqa: F401
 from . import amp_ops  # noqa: F401,E402 - amp_cast/amp_multicast, until _namespace lists them
 from . import output_ops, regression_output  # noqa: F401,E402 - until _namespace lists them
 from . import linalg_diag  # noqa: F401,E402 - until _namespace lists it
+from . import linalg_decomp  # noqa: F401,E402 - until _namespace lists it
