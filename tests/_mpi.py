@@ -190,10 +190,46 @@ def scenario_trainer(kv_mod, kiln, rank):
     return seen
 
 
+def sync_bn_case():
+    """Input, head gradient, gamma and beta of the SyncBatchNorm check (global batch 8)."""
+    rng = np.random.RandomState(11)
+    x = (rng.randn(8, 3, 4, 4) * 2 + 1).astype(np.float32)
+    dy = rng.randn(8, 3, 4, 4).astype(np.float32)
+    return x, dy, (rng.rand(3) + 0.5).astype(np.float32), rng.rand(3).astype(np.float32)
+
+
+def run_bn(kiln, bn, x, dy, gamma, beta):
+    """Output, input/gamma/beta gradients and running statistics of one training call."""
+    bn.initialize()
+    bn.gamma.set_data(kiln.nd.array(gamma))
+    bn.beta.set_data(kiln.nd.array(beta))
+    xx = kiln.nd.array(x)
+    xx.attach_grad()
+    with kiln.autograd.record():
+        y = bn(xx)
+    y.backward(kiln.nd.array(dy))
+    fixed = bn.gamma.grad_req == "null"  # scale=False
+    return {"y": y.asnumpy(), "dx": xx.grad.asnumpy(),
+            "dgamma": np.zeros(3) if fixed else bn.gamma.grad().asnumpy(),
+            "dbeta": bn.beta.grad().asnumpy(), "mean": bn.running_mean.data().asnumpy(),
+            "var": bn.running_var.data().asnumpy()}
+
+
+def scenario_sync_bn(kv_mod, kiln, rank):
+    """SyncBatchNorm on this rank's half of the batch (the dist store exists already)."""
+    from kiln.kvstore.sync_batchnorm import SyncBatchNorm
+    x, dy, gamma, beta = sync_bn_case()
+    part = slice(rank * 4, rank * 4 + 4)
+    got = run_bn(kiln, SyncBatchNorm(in_channels=3, num_devices=2), x[part], dy[part], gamma,
+                 beta)
+    return {f"syncbn/{k}": v for k, v in got.items()}
+
+
 def scenario_all(kv_mod, kiln, rank):
-    """The semantics and trainer scenarios in one job (one start-up instead of two)."""
+    """The semantics, trainer and SyncBatchNorm scenarios in one job (one start-up)."""
     seen = scenario_semantics(kv_mod, kiln, rank)
     seen.update(scenario_trainer(kv_mod, kiln, rank))
+    seen.update(scenario_sync_bn(kv_mod, kiln, rank))
     return seen
 
 

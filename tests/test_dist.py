@@ -82,6 +82,22 @@ def test_trainer_dist_sync_equals_single_process(ranks):
             np.testing.assert_allclose(mine[0], want, rtol=1e-5, atol=1e-6, err_msg=str(name))
 
 
+def test_sync_batchnorm_equals_batchnorm_on_the_global_batch(ranks):
+    import kiln
+    x, dy, gamma, beta = _mpi.sync_bn_case()
+    want = _mpi.run_bn(kiln, kiln.gluon.nn.BatchNorm(in_channels=3), x, dy, gamma, beta)
+    got = [{k: r[f"syncbn/{k}"] for k in want} for r in ranks]
+    for k in ("y", "dx"):  # each rank holds its half of the batch
+        np.testing.assert_allclose(np.concatenate([g[k] for g in got]), want[k], rtol=1e-4,
+                                   atol=1e-5, err_msg=k)
+    for k in ("dgamma", "dbeta"):  # local sums: the Trainer's store adds them up
+        np.testing.assert_allclose(got[0][k] + got[1][k], want[k], rtol=1e-4, atol=1e-4,
+                                   err_msg=k)
+    for k in ("mean", "var"):  # the same running statistics on every rank
+        for g in got:
+            np.testing.assert_allclose(g[k], want[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
 def test_killed_rank_ends_the_job(tmp_path):
     # plain mpirun (the other job goes through `kiln launch`)
     res, seconds = _mpi.run_job("failure", tmp_path, timeout=120,
