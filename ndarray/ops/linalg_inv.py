@@ -1,0 +1,164 @@
+"""MXNet's ``linalg`` inverse, determinants and LQ factorization: inverse, det, slogdet, gelqf
+(leading axes are batch axes; float32 and float64 only). ``det``/``slogdet`` of one matrix give
+shape (1,), as MXNet; ``gelqf`` returns ``(Q, L)`` in that order.
+"""
+import numpy as np
+
+from ...base import OpError
+from .. import ops as F
+from .._registry import Aval, Sample, register
+from ._samples import rnd
+from .linalg_decomp import float_only, linalg_trsm, square, tri_mask
+from .linalg_diag import linalg_extractdiag, linalg_makediag
+
+
+def _t(x):
+    return F.swapaxes(x, dim1=-1, dim2=-2)
+
+
+def _mm(a, b, ta=False, tb=False):
+    return F.linalg_gemm2(a, b, transpose_a=ta, transpose_b=tb)
+
+
+def _batch_out(shape):
+    return tuple(shape[:-2]) or (1,)
+
+
+def _invertible(name, xp, fn, *args):
+    try:
+        return fn(*args)
+    except np.linalg.LinAlgError:
+        raise OpError(f"{name}: the input matrix is not invertible") from None
+
+
+# ---- inverse ---------------------------------------------------------------------------------
+def _inverse_kernel(xp, A):
+    square("linalg_inverse", A)
+    return _invertible("linalg_inverse", xp, xp.linalg.inv, A)
+
+
+def _inverse_grad(ins, outs, gouts):
+    out = outs[0]
+    return (_mm(_mm(out, gouts[0], ta=True), out, tb=True) * -1.0,)
+
+
+linalg_inverse = register(
+    "linalg_inverse", _inverse_kernel, inputs=("A",),
+    infer=lambda A: Aval(square("linalg_inverse", A), np.dtype(A.dtype)),
+    grad=_inverse_grad, save_outputs=True, second_order=True, ref=np.linalg.inv,
+    no_onnx="Inverse is not in ONNX's default domain (only com.microsoft's)",
+    samples=[Sample(rnd(3, 3) + 2 * np.eye(3)), Sample(rnd(2, 2, 2) + 2 * np.eye(2))],
+    aliases=("_linalg_inverse",), amp="fp32",
+    doc="""Inverse of square matrices (MXNet ``linalg.inverse``): A (..., n, n) -> (..., n, n).
+
+    Example::
+
+        >>> nd.linalg.inverse(nd.array([[2, 0], [0, 4]]))     # [[0.5 0.] [0. 0.25]]
+    """)
+
+
+# ---- det and slogdet -------------------------------------------------------------------------
+def _det_infer(A):
+    return Aval(_batch_out(square("linalg_det", A)), np.dtype(A.dtype))
+
+
+def _scale_inv_t(A, g):
+    """``g`` (one value per matrix) times ``A^-T``."""
+    g = F.reshape(g, shape=tuple(A.shape[:-2]) + (1, 1))
+    return _t(linalg_inverse(A)) * g
+
+
+def _det_onnx(g, i, a, o):
+    return g.op("Reshape", g.op("Det", i[0]), g.ints(tuple(o[0].shape)))
+
+
+linalg_det = register(
+    "linalg_det", lambda xp, A: xp.linalg.det(A).reshape(_det_infer(A).shape),
+    inputs=("A",), infer=_det_infer, save_outputs=True, second_order=True,
+    grad=lambda i, o, g: (_scale_inv_t(i[0], g[0] * o[0]),), onnx=_det_onnx,
+    ref=lambda A: np.linalg.det(A).reshape(_batch_out(A.shape)),
+    samples=[Sample(rnd(3, 3) + 2 * np.eye(3)), Sample(rnd(2, 2, 2) * 2)],
+    aliases=("_linalg_det",), amp="fp32",
+    doc="""Determinant of square matrices (MXNet ``linalg.det``): A (..., n, n) -> (...), shape
+    (1,) for one matrix. Its gradient, ``det(A) A^-T``, needs A invertible.
+
+    Example::
+
+        >>> nd.linalg.det(nd.array([[1, 4], [2, 3]]))        # [-5.]
+    """)
+
+
+def _slogdet_kernel(xp, A):
+    shape = _det_infer(A).shape
+    sign, logdet = xp.linalg.slogdet(A)
+    return sign.reshape(shape).astype(A.dtype), logdet.reshape(shape).astype(A.dtype)
+
+
+def _slogdet_onnx(g, i, a, o):
+    det = g.op("Det", i[0])
+    shape = g.ints(tuple(o[0].shape))
+    return (g.op("Reshape", g.op("Sign", det), shape),
+            g.op("Reshape", g.op("Log", g.op("Abs", det)), shape))
+
+
+linalg_slogdet = register(
+    "linalg_slogdet", _slogdet_kernel, inputs=("A",), num_outputs=2,
+    infer=lambda A: (_det_infer(A),) * 2, second_order=True,
+    grad=lambda i, o, g: (_scale_inv_t(i[0], g[1]),), onnx=_slogdet_onnx,
+    ref=lambda A: tuple(v.reshape(_batch_out(A.shape)) for v in np.linalg.slogdet(A)),
+    samples=[Sample(rnd(3, 3) + 2 * np.eye(3)), Sample(rnd(2, 2, 2) * 2)],
+    aliases=("_linalg_slogdet",), amp="fp32",
+    doc="""Sign and log of the absolute determinant of square matrices (MXNet
+    ``linalg.slogdet``): A (..., n, n) -> (sign, logabsdet), each (...) or (1,) for one matrix.
+    The sign gets no gradient.
+
+    Example::
+
+        >>> nd.linalg.slogdet(nd.array([[2, 3], [1, 4]]))     # [1.], [1.609438]
+    """)
+
+
+# ---- gelqf -----------------------------------------------------------------------------------
+def _gelqf_infer(A):
+    shape = tuple(A.shape)
+    if len(shape) < 2 or shape[-2] > shape[-1]:
+        raise OpError(f"linalg_gelqf: A must have shape (..., x, y) with x <= y, got {shape}")
+    float_only("linalg_gelqf", A)
+    return Aval(shape, np.dtype(A.dtype)), Aval(shape[:-1] + (shape[-2],), np.dtype(A.dtype))
+
+
+def _gelqf_kernel(xp, A):
+    _gelqf_infer(A)
+    # A^T = Q' R (LAPACK's Householder signs, as MXNet's gelqf): A = R^T Q'^T
+    q, r = xp.linalg.qr(xp.swapaxes(A, -1, -2))
+    return xp.swapaxes(q, -1, -2).copy(), xp.swapaxes(r, -1, -2).copy()
+
+
+def _copyltu(M):
+    """The symmetric matrix whose lower triangle is M's."""
+    low = tri_mask(M, True)
+    return low + _t(low) - linalg_makediag(linalg_extractdiag(M))
+
+
+def _gelqf_grad(ins, outs, gouts):
+    Q, L = outs
+    dQ, dL = gouts
+    # MXNet's gelqf backward: dA = L^-T (dQ + copyltu(M) Q), M = L^T dL - dQ Q^T
+    M = _mm(L, dL, ta=True) - _mm(dQ, Q, tb=True)
+    return (linalg_trsm(L, dQ + _mm(_copyltu(M), Q), transpose=True),)
+
+
+linalg_gelqf = register(
+    "linalg_gelqf", _gelqf_kernel, inputs=("A",), num_outputs=2, infer=_gelqf_infer,
+    grad=_gelqf_grad, no_onnx="ONNX has no QR/LQ factorization",
+    ref=lambda A: _gelqf_kernel(np, A),
+    samples=[Sample(rnd(2, 3)), Sample(rnd(2, 3, 4)), Sample(rnd(3, 3) + 2 * np.eye(3))],
+    aliases=("_linalg_gelqf",), amp="fp32",
+    doc="""LQ factorization ``A = L Q`` (MXNet ``linalg.gelqf``) of full-rank A (..., x, y),
+    x <= y: returns ``(Q, L)``, Q (..., x, y) with orthonormal rows, L (..., x, x) lower
+    triangular.
+
+    Example::
+
+        >>> Q, L = nd.linalg.gelqf(nd.array([[1, 2, 3], [4, 5, 6]]))
+    """)
