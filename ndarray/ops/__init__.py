@@ -15,3 +15,4 @@ from . import amp_ops  # noqa: F401,E402 - amp_cast/amp_multicast, until _namesp
 from . import output_ops, regression_output  # noqa: F401,E402 - until _namespace lists them
 from . import linalg_diag  # noqa: F401,E402 - until _namespace lists it
 from . import linalg_decomp  # noqa: F401,E402 - until _namespace lists it
+from . import linalg_inv  # noqa: F401,E402 - until _namespace lists it
