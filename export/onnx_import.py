@@ -27,17 +27,20 @@ from ..ndarray import _registry
 from ..ndarray.ndarray import NDArray
 from ..symbol.graph import Node, hashable
 from ..symbol.symbol import Symbol
+from .onnx_import_attention import CONVERTERS as _ATTENTION_CONVERTERS
 from .onnx_import_conv import CONVERTERS as _CONV_CONVERTERS
 from .onnx_import_index import CONVERTERS as _INDEX_CONVERTERS
 from .onnx_import_math import CONVERTERS as _MATH_CONVERTERS
 from .onnx_import_norm import CONVERTERS as _NORM_CONVERTERS
 from .onnx_import_ops import CONVERTERS as _OP_CONVERTERS
+from .onnx_import_pad import CONVERTERS as _PAD_CONVERTERS
 from .onnx_import_rnn import CONVERTERS as _RNN_CONVERTERS
-from .onnx_import_shape import track
+from .onnx_import_shape import kiln_shape, track
 from .onnx_passes import value_types
 
 CONVERTERS = {**_OP_CONVERTERS, **_CONV_CONVERTERS, **_RNN_CONVERTERS, **_MATH_CONVERTERS,
-              **_INDEX_CONVERTERS, **_NORM_CONVERTERS}
+              **_INDEX_CONVERTERS, **_NORM_CONVERTERS, **_ATTENTION_CONVERTERS,
+              **_PAD_CONVERTERS}
 FOLD_MIN_BYTES = 1 << 24
 # folding these (convolutions, pooling) in onnx's reference evaluator costs more than running
 # them: they stay graph nodes even when every input is constant
@@ -79,18 +82,27 @@ class Importer:
                          default=1)
 
     # ---- tensors ----
-    def shape(self, name):
+    def shape(self, name, required=True):
+        """The static shape of tensor ``name`` (ONNX's inference, else kiln's), or raise."""
+        if name in self.static:
+            return tuple(np.shape(self.static[name]))
         t = self.types.get(name)
-        if t is None or t[1] is None or None in t[1]:
+        if t is not None and t[1] is not None and None not in t[1]:
+            return tuple(t[1])
+        shape = kiln_shape(self, name)
+        if shape is None and required:
             raise MXNetError(f"ONNX import: the shape of {name!r} must be static here")
-        return tuple(t[1])
+        return shape
 
     def rank(self, name):
         if name in self.static:
             return self.static[name].ndim
         t = self.types.get(name)
         if t is None or t[1] is None:
-            raise MXNetError(f"ONNX import: the rank of {name!r} must be known here")
+            shape = kiln_shape(self, name)
+            if shape is None:
+                raise MXNetError(f"ONNX import: the rank of {name!r} must be known here")
+            return len(shape)
         return len(t[1])
 
     def value(self, name, required=True):
@@ -168,6 +180,9 @@ def _fold(model, node, imp):
         start = next((a.i for a in node.attribute if a.name == "start"), 0)
         end = next((a.i for a in node.attribute if a.name == "end"), len(shape))
         return [shape[start:end]]
+    if node.op_type == "CastLike":
+        from .onnx_import_math import dtype_of
+        return [np.asarray(imp.static[node.input[0]]).astype(dtype_of(imp, node.input[1]))]
     ins = [i for i in node.input if i]
     inits = [numpy_helper.from_array(np.asarray(imp.value(i)), i) for i in dict.fromkeys(ins)]
     outs = [helper.make_value_info(o, onnx.TypeProto()) for o in node.output]
@@ -207,8 +222,9 @@ def _is_static(imp, node):
     if node.op_type in _NO_FOLD:
         return False
     if node.op_type == "Shape":
-        t = imp.types.get(node.input[0])
-        return t is not None and t[1] is not None and None not in t[1]
+        return imp.shape(node.input[0], required=False) is not None
+    if node.op_type == "CastLike":   # only the value is read; the other input gives the type
+        return node.input[0] in imp.static
     if node.op_type == "Constant":
         return True
     ins = [i for i in node.input if i]

@@ -83,6 +83,22 @@ def _track(imp, node):
     return True
 
 
+def kiln_shape(imp, name):
+    """The static shape of converted tensor ``name`` from kiln's own shape inference (ONNX's
+    can lose a shape behind a computed Reshape), or None."""
+    from ..symbol.api import infer_avals
+    from ..symbol.symbol import Symbol
+    entry = imp.entries.get(name)
+    if entry is None or isinstance(entry, (int, float)):
+        return None
+    try:
+        known = infer_avals(Symbol([entry]), {}, partial=True)
+    except Exception:   # an op's infer refusing partial knowledge: the shape stays unknown
+        return None
+    av = known.get((entry[0].id, entry[1]))
+    return tuple(int(d) for d in av.shape) if av is not None else None
+
+
 def reshape_codes(imp, shape_name, data):
     """MXNet reshape codes for symbolic shape ``shape_name`` applied to tensor ``data``."""
     codes = []

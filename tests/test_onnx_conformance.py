@@ -217,10 +217,12 @@ def test_conformance(case):
     check(case, run_kiln(case))
 
 
-def _measure(write):
+def _measure(write, only=None):
     """Count every case; print the failures by reason; optionally rewrite the list."""
     import collections
     cases = [c for s in _FILE_SUITES for c in file_cases(s)] + node_cases()
+    if only:
+        cases = [c for c in cases if c.name.startswith(only)]
     stats = collections.Counter()
     fails, reasons = [], collections.Counter()
     for c in cases:
@@ -250,4 +252,4 @@ def _measure(write):
 
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    _measure("--write" in sys.argv)
+    _measure("--write" in sys.argv, next((a for a in sys.argv[1:] if a[0] != "-"), None))
