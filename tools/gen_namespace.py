@@ -76,6 +76,44 @@ def _natural(name):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
+def _linalg_names(names):
+    """``{short: name}``: MXNet's ``linalg.<short>`` for each ``linalg_<short>`` name."""
+    return {n[len("linalg_"):]: n for n in sorted(names, key=_natural)
+            if n.startswith("linalg_")}
+
+
+def _linalg_module(names, qualname, what):
+    """Lines that build MXNet's ``linalg`` sub-namespace (``nd.linalg.gemm2``) as a module."""
+    short = _linalg_names(names)
+    out = ["", f"# MXNet's ``{what}.linalg``: the linalg_* functions under their short names",
+           f'linalg = _types.ModuleType("{qualname}", "{what}.linalg.<name> is '
+           f'{what}.linalg_<name>")',
+           "linalg.__dict__.update("]
+    out += [f"    {k}={v}," for k, v in short.items()]
+    return out + ["    __all__=_LINALG_ALL,", ")"], short
+
+
+def _linalg_all(short):
+    lines, cur = ["_LINALG_ALL = ["], "   "
+    for n in sorted(short):
+        item = f' "{n}",'
+        if len(cur) + len(item) > LINE:
+            lines.append(cur)
+            cur = "   "
+        cur += item
+    return lines + [cur, "]"]
+
+
+def _linalg_stub(names, signature):
+    """Stub lines of the ``linalg`` sub-namespace: a class of static methods and its instance;
+    ``signature(name)`` gives a function's ``(parameters, return type)``."""
+    out = ["", "class _Linalg:"]
+    for short, name in _linalg_names(names).items():
+        out += ["    @staticmethod"]
+        out += ["    " + ln for ln in _stub_def(short, *signature(name), width=LINE - 4)]
+    return out + ["", "linalg = _Linalg()"]
+
+
 def _import_lines(module, attrs):
     """``from <module> import a, b`` the way ruff's isort writes it."""
     items = sorted(attrs, key=_natural)
@@ -95,7 +133,8 @@ def render_nd(registry, families):
         imports.setdefault(fam, set()).add(attr)
         if attr != name:
             renames[name] = attr
-    out = [f'"""Every op, MXNet alias and family export of ``kiln.nd``, by name.\n\n{HEADER}\n"""']
+    out = [f'"""Every op, MXNet alias and family export of ``kiln.nd``, by name.\n\n{HEADER}\n"""',
+           "import types as _types", ""]
     for fam in sorted(imports):
         out += _import_lines(f".{fam}", imports[fam])
     # an alias reads an op's function before an export takes over the op's name (nd.zeros)
@@ -103,7 +142,9 @@ def render_nd(registry, families):
     out += ["", "# MXNet's names (CamelCase, broadcast_*), and functions kept under another name"]
     out += [f"{n} = {renames[n]}" for n in sorted(renames, key=_natural) if n not in late]
     out += [f"{n} = {renames[n]}" for n in sorted(late, key=_natural)]
-    out += ["", *_all_lines(names)]
+    lines, short = _linalg_module(names, "kiln.ndarray.linalg", "nd")
+    out += ["", *_linalg_all(short), *lines]
+    out += ["", *_all_lines({**names, "linalg": None})]
     return "\n".join(out) + "\n"
 
 
@@ -153,6 +194,7 @@ def render_sym(registry, sym_ops):
     made, aliases = sym_plan(registry, sym_ops)
     out = [f'"""Every op and MXNet alias of ``kiln.sym``: functions that build graph nodes.\n\n'
            f'{HEADER}\n"""',
+           "import types as _types", "",
            "from ..ndarray._registry import OPS as _OPS",
            "from .sym_ops import make_scalar_binary as _scalar",
            "from .sym_ops import make_sym_function as _sym", ""]
@@ -161,7 +203,9 @@ def render_sym(registry, sym_ops):
                    f'{name} = _scalar(_OPS["{opname}"], "{name}")')
     out += ["", "# MXNet's names for the same functions"]
     out += [f"{a} = {n}" for a, n in aliases.items()]
-    out += ["", *_all_lines({**made, **aliases})]
+    lines, short = _linalg_module({**made, **aliases}, "kiln.symbol.linalg", "sym")
+    out += ["", *_linalg_all(short), *lines]
+    out += ["", *_all_lines({**made, **aliases, "linalg": None})]
     return "\n".join(out) + "\n"
 
 
@@ -184,14 +228,14 @@ def _stub_params(fn, extra=(), skip=()):
     return ", ".join(parts + list(extra))
 
 
-def _stub_def(name, params, returns):
+def _stub_def(name, params, returns, width=LINE):
     one = f"def {name}({params}) -> {returns}: ..."
-    if len(one) <= LINE:
+    if len(one) <= width:
         return [one]
     lines, cur = [f"def {name}("], "    "
     for part in params.split(", "):
         item = part + ","
-        if len(cur) + len(item) + 1 > LINE:
+        if len(cur) + len(item) + 1 > width:
             lines.append(cur.rstrip())
             cur = "    "
         cur += item + " "
@@ -216,6 +260,8 @@ def render_nd_stub(registry, families):
             aliases.append(f"{name} = {op.name}")
             continue
         out += _stub_def(name, _stub_params(fn), _returns(op, "NDArray", "list[NDArray]"))
+    out += _linalg_stub(names, lambda n: (_stub_params(names[n]), _returns(
+        getattr(names[n], "op", None), "NDArray", "list[NDArray]")))
     return "\n".join(out + [""] + aliases) + "\n"
 
 
@@ -229,6 +275,11 @@ def render_sym_stub(registry, sym_ops):
             out += _stub_def(name, params, "Symbol")
         else:
             out += _stub_def(name, "lhs, rhs, name=..., attr=...", "Symbol | Any")
+
+    def signature(name):
+        op = registry.OPS[made[aliases.get(name, name)][1]]
+        return _stub_params(op.func, ("name=...", "attr=..."), ("out",)), "Symbol"
+    out += _linalg_stub({**made, **aliases}, signature)
     return "\n".join(out + [""] + [f"{a} = {n}" for a, n in aliases.items()]) + "\n"
 
 
