@@ -66,6 +66,8 @@ class MPIComm:
     def __init__(self, comm, mpi):
         self.comm, self.MPI = comm, mpi
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
+        # the rank among the processes of this host (collective, like Dup): picks the GPU
+        self.local_rank = comm.Split_type(mpi.COMM_TYPE_SHARED).Get_rank()
         self.timeout = _env_float("KILN_KVSTORE_TIMEOUT", 600)
         self.bucket_bytes = int(_env_float("KILN_KVSTORE_BUCKET_MB", 25) * 2 ** 20)
         self._buffers = {}  # (bucket signature) -> flat buffer, reused between steps

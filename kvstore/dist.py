@@ -46,6 +46,11 @@ class DistKVStore(KVStore):
         return self._comm.size
 
     @property
+    def local_rank(self):
+        """This process's rank among those of its host: use ``kiln.gpu(kv.local_rank)``."""
+        return self._comm.local_rank
+
+    @property
     def allreduce_seconds(self):
         """Seconds spent in cross-process allreduces so far (for benchmarks)."""
         return self._comm.seconds

@@ -120,7 +120,7 @@ def scenario_semantics(kv_mod, kiln, rank):
     for typ in ("dist_sync", "dist_device_sync", "horovod"):
         kv = kv_mod.create(typ)
         seen[f"{typ}/meta"] = np.array([kv.rank, kv.num_workers,
-                                        int(kv.is_capable("optimizer"))])
+                                        int(kv.is_capable("optimizer")), kv.local_rank])
         kv.init(3, kiln.nd.full((2, 3), rank + 1))
         out = kiln.nd.zeros((2, 3))
         kv.pull(3, out=out)

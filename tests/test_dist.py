@@ -36,7 +36,8 @@ def test_kvstore_semantics_per_type(ranks):
         for r, seen in enumerate(ranks):
             def got(name):
                 return seen[f"{typ}/{name}"]  # noqa: B023
-            np.testing.assert_array_equal(got("meta"), [r, n, typ != "horovod"])
+            # one host: the local rank is the rank
+            np.testing.assert_array_equal(got("meta"), [r, n, typ != "horovod", r])
             np.testing.assert_array_equal(got("init"), np.full((2, 3), 1.0))  # rank 0's value
             # two devices per rank pushed (rank+1) * (device+1)
             total = sum(q + 1 for q in range(n)) * (1 + 2)
