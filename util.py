@@ -23,7 +23,8 @@ from .device import num_gpus
 
 __all__ = ["is_np_shape", "set_np_shape", "np_shape", "use_np_shape", "is_np_array",
            "np_array", "use_np_array", "use_np", "set_np", "reset_np", "getenv", "setenv",
-           "set_module", "wraps_safely", "get_gpu_count", "get_gpu_memory"]
+           "set_module", "wraps_safely", "get_gpu_count", "get_gpu_memory",
+           "get_cuda_compute_capability"]
 
 _STATE = threading.local()   # MXNet keeps both flags per thread
 
@@ -276,3 +277,20 @@ def get_gpu_memory(gpu_dev_id):
     with cupy.cuda.Device(gpu_dev_id):
         free, total = cupy.cuda.runtime.memGetInfo()
     return int(free), int(total)
+
+
+def get_cuda_compute_capability(ctx):
+    """Compute capability of GPU ``ctx`` as an int (70 for sm_70); ``ValueError`` for a CPU.
+
+    Example::
+
+        >>> mx.util.get_cuda_compute_capability(mx.gpu(0))   # on an H100
+        90
+    """
+    if ctx.device_type != "gpu":
+        raise ValueError(f"Expecting a gpu context to get cuda compute capability, while "
+                         f"received ctx {ctx}")
+    if ctx.device_id >= num_gpus():
+        raise ValueError(f"no GPU {ctx.device_id}: kiln sees {num_gpus()} GPU(s)")
+    import cupy
+    return int(cupy.cuda.Device(ctx.device_id).compute_capability)

@@ -113,7 +113,7 @@ NOT_PROVIDED = {
     "verify_generator", "checkShapes", "locationError", "new_matrix_with_real_eigvals_2d",
     "new_matrix_with_real_eigvals_nd", "new_orthonormal_matrix_2d",
     "new_sym_matrix_with_real_eigvals_2d", "new_sym_matrix_with_real_eigvals_nd",
-    "check_gluon_hybridize_consistency", "get_cuda_compute_capability",
+    "check_gluon_hybridize_consistency",
 }
 
 

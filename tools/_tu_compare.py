@@ -11,6 +11,7 @@ import numpy as np
 import numpy.testing as npt
 
 from ..device import _ctx_stack, as_context, current_context
+from ..util import get_cuda_compute_capability
 
 _FLOAT_RTOL = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-4,
                np.dtype(np.float64): 1e-5}
@@ -228,23 +229,8 @@ def _tf32(ctx):
         return False
 
 
-def get_cuda_compute_capability(ctx):
-    """Compute capability of GPU ``ctx`` as an int (70 for sm_70); ``ValueError`` for a CPU.
-
-    Example::
-
-        >>> get_cuda_compute_capability(mx.gpu(0))   # on a GPU machine
-        90
-    """
-    if ctx.device_type != "gpu":
-        raise ValueError(f"Expecting a gpu context to get cuda compute capability, while "
-                         f"received ctx {ctx}")
-    import cupy
-    return int(cupy.cuda.Device(ctx.device_id).compute_capability)
-
-
 __all__ = ["default_context", "set_default_context", "default_dtype", "default_rtols",
            "default_atols", "default_numeric_eps", "get_tolerance", "get_tols", "get_rtol",
            "get_atol", "get_etol", "same", "almost_equal", "assert_almost_equal",
            "assert_allclose", "assert_almost_equal_ignore_nan", "assert_exception",
-           "assertRaises", "effective_dtype", "get_cuda_compute_capability"]
+           "assertRaises", "effective_dtype"]

@@ -41,7 +41,7 @@ from ..device import Context, current_context  # noqa: F401
 from ..ndarray import NDArray, array  # noqa: F401
 from ..runtime import Features  # noqa: F401
 from ..symbol import Symbol  # noqa: F401
-from ..util import getenv, setenv, use_np  # noqa: F401
+from ..util import get_cuda_compute_capability, getenv, setenv, use_np  # noqa: F401
 from ._tu_compare import *  # noqa: F403
 from ._tu_compare import __all__ as _compare_all
 from ._tu_data import *  # noqa: F403
@@ -88,6 +88,7 @@ def discard_stderr():
 
 __all__ = (_compare_all + _data_all + _symbolic_all + _more_all +
            ["environment", "discard_stderr", "getenv", "setenv", "use_np", "mx", "np", "npt",
+            "get_cuda_compute_capability",
             "rnd", "NDArray", "Symbol", "array", "Context", "current_context", "Features",
             "OrderedDict", "contextmanager", "bz2", "errno", "gzip", "json", "logging",
             "numbers", "os", "platform", "struct", "sys", "time", "traceback", "zipfile"])
