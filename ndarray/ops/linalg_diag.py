@@ -109,7 +109,7 @@ linalg_extractdiag = register(
     Example::
 
         >>> nd.linalg.extractdiag(nd.array([[1, 2], [3, 4]]))       # [1. 4.]
-    """)
+    """, amp="fp32")
 
 linalg_makediag = register(
     "linalg_makediag", _makediag_kernel, inputs=("A",), attrs={"offset": 0},
@@ -131,7 +131,7 @@ linalg_makediag = register(
     Example::
 
         >>> nd.linalg.makediag(nd.array([1, 2]))       # [[1. 0.] [0. 2.]]
-    """)
+    """, amp="fp32")
 
 
 # ---- extracttrian / maketrian ----------------------------------------------------------------
@@ -188,7 +188,7 @@ linalg_extracttrian = register(
     Example::
 
         >>> nd.linalg.extracttrian(nd.array([[1, 2], [3, 4]]))       # [1. 3. 4.]
-    """)
+    """, amp="fp32")
 
 linalg_maketrian = register(
     "linalg_maketrian", _maketrian_kernel, inputs=("A",), attrs={"offset": 0, "lower": True},
@@ -211,7 +211,7 @@ linalg_maketrian = register(
     Example::
 
         >>> nd.linalg.maketrian(nd.array([1, 2, 3]))       # [[1. 0.] [2. 3.]]
-    """)
+    """, amp="fp32")
 
 
 # ---- sumlogdiag ------------------------------------------------------------------------------
