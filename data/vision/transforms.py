@@ -21,7 +21,7 @@ import numpy as np
 from ...ndarray import NDArray
 from ...ndarray import array as _nd_array
 from ...nn import Block, HybridBlock, HybridSequential, Sequential
-from . import _image
+from ...image import _numpy as _image
 
 __all__ = ["Compose", "Cast", "ToTensor", "Normalize", "Resize", "CenterCrop",
            "RandomResizedCrop", "RandomCrop", "CropResize", "RandomFlipLeftRight",

@@ -1,0 +1,16 @@
+"""``kiln.image`` (MXNet's ``mx.image``): decode images, resize and crop them, augmenters, and
+``ImageIter``. Decoding needs Pillow (``pip install 'kiln[image]'``).
+
+Example::
+
+    >>> img = kiln.image.imread('cat.jpg')                   # (H, W, 3) uint8 NDArray, RGB
+    >>> img = kiln.image.resize_short(img, 256)
+    >>> img, box = kiln.image.center_crop(img, (224, 224))
+"""
+# ruff: noqa: F401, F403
+from .augmenters import *
+from .image import *
+from .image_iter import ImageIter
+from . import augmenters, image, image_iter
+
+__all__ = (["ImageIter"] + augmenters.__all__ + image.__all__)
