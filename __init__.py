@@ -35,6 +35,7 @@ ndarray._registry.install_hooks(array_type=ndarray.NDArray, new_array=ndarray.nd
 from . import export, nn, optimizer  # noqa: E402
 from . import data, gluon, metric, model_zoo, profiler, tools  # noqa: E402
 from . import kvstore  # noqa: E402
+from . import amp, contrib  # noqa: E402
 
 kv = kvstore
 from .data import io  # noqa: E402
@@ -66,3 +67,4 @@ __all__ = ["nd", "ndarray", "autograd", "random", "cpu", "gpu", "num_gpus", "Con
            "callback"]
 __all__ += ["util", "runtime", "name", "attribute", "AttrScope", "is_np_shape", "set_np_shape",
             "np_shape", "use_np_shape", "is_np_array", "np_array", "use_np_array", "use_np"]
+__all__ += ["amp", "contrib"]
