@@ -74,18 +74,21 @@ def _first_line(message):
     return re.sub(r"\d+", "#", line)[:200]
 
 
-def parse_junit(path):
-    """``{test name: (outcome, first error line)}``; ``<collection>`` holds an import error."""
+def parse_junit(path, module):
+    """``{test id: (outcome, first error line)}`` (``Class::test`` inside a class);
+    ``<collection>`` holds an import error."""
     results = {}
     for case in ET.parse(path).getroot().iter("testcase"):
-        name = case.get("name")
+        name, cls = case.get("name"), case.get("classname") or ""
+        if cls.startswith(module + "."):
+            name = f"{cls[len(module) + 1:]}::{name}"
         outcome, message = "passed", ""
         for child in case:
             if child.tag in ("failure", "error", "skipped"):
                 outcome = "skipped" if child.tag == "skipped" else "failed"
                 message = _first_line(child.get("message") or child.text)
                 break
-        if not case.get("classname"):         # a collection error names no test
+        if not cls:                           # a collection error names no test
             results["<collection>"] = (outcome, message)
         else:
             results[name] = (outcome, message)
@@ -117,7 +120,7 @@ def run_file(python, folder, name, work, alias, timeout, keyword=None):
         return {"<collection>": ("failed", f"timeout after {timeout} s")}
     if not os.path.isfile(xml_path):
         return {"<collection>": ("failed", "pytest wrote no report (crashed)")}
-    return parse_junit(xml_path)
+    return parse_junit(xml_path, name)
 
 
 if __name__ == "__main__":  # run one file: python _mxnet_suite_run.py FOLDER NAME

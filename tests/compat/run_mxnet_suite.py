@@ -22,6 +22,7 @@ import json
 import os
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -96,6 +97,7 @@ def main(argv=None):
     ap.add_argument("--oracle", help="a Python interpreter with real MXNet 1.9.1")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per file and library")
     ap.add_argument("-k", dest="keyword", help="pytest -k expression")
+    ap.add_argument("--jobs", type=int, default=1, help="test files run at once")
     ap.add_argument("--json", help="write the full results here")
     args = ap.parse_args(argv)
     if args.oracle and os.sep in args.oracle:
@@ -103,19 +105,20 @@ def main(argv=None):
     if not os.path.isfile(os.path.join(args.folder, "common.py")):
         print(f"skipped: {args.folder} does not hold MXNet's unittest files (common.py)")
         return 0
-    rows = {}
+    files = [n for n in args.files if os.path.isfile(os.path.join(args.folder, n + ".py"))]
+    for name in sorted(set(args.files) - set(files)):
+        print(f"{name}: not in {args.folder}, skipped", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="kiln-mxsuite-") as work:
-        for name in args.files:
-            if not os.path.isfile(os.path.join(args.folder, name + ".py")):
-                print(f"{name}: not in {args.folder}, skipped", file=sys.stderr)
-                continue
-            kiln = run_file(sys.executable, args.folder, name, work, alias=True,
+        def run(job):
+            name, python, alias = job
+            return run_file(python, args.folder, name, work, alias=alias,
                             timeout=args.timeout, keyword=args.keyword)
-            oracle = None if not args.oracle else run_file(
-                args.oracle, args.folder, name, work, alias=False, timeout=args.timeout,
-                keyword=args.keyword)
-            rows[name] = compare(kiln, oracle)
-            print(f"{name}: done", file=sys.stderr)
+        jobs = [(n, sys.executable, True) for n in files]
+        jobs += [(n, args.oracle, False) for n in files] if args.oracle else []
+        with ThreadPoolExecutor(max(1, args.jobs)) as pool:   # each job is a subprocess
+            results = dict(zip(jobs, pool.map(run, jobs)))
+    rows = {n: compare(results[(n, sys.executable, True)],
+                       results.get((n, args.oracle, False))) for n in files}
     causes = group_causes(rows)
     print_report(rows, causes)
     if args.json:
