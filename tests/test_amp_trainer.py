@@ -202,3 +202,4 @@ def test_contrib_namespace():
     import kiln.contrib
     assert kiln.contrib.amp is amp
     assert kiln.contrib.onnx.export_model is mx.onnx.export_model
+    assert kiln.contrib.nd is mx.nd.contrib and kiln.contrib.sym is mx.sym.contrib
