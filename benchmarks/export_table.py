@@ -36,10 +36,11 @@ DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 
                    "export-table.md")
 OPSETS = (13, 17)
 TEXT_VOCAB = 1000
-# the smallest input each vision model takes: AvgPool(7) heads need 224, Inception's AvgPool(8)
-# 299, AlexNet's stride-4 stem 64; the rest pool globally
-VISION_SIZE = {"alexnet": 64, "inceptionv3": 299, **{f"densenet{d}": 224
-                                                     for d in (121, 161, 169, 201)}}
+# the smallest input each vision model takes: DenseNet's AvgPool(7) and SqueezeNet's
+# AvgPool(13) heads need 224, Inception's AvgPool(8) 299, AlexNet's stride-4 stem 64; the rest
+# pool globally
+VISION_SIZE = {"alexnet": 64, "inceptionv3": 299, "squeezenet1.0": 224, "squeezenet1.1": 224,
+               **{f"densenet{d}": 224 for d in (121, 161, 169, 201)}}
 
 
 # ---- the cases: (net, input maker, input names, dynamic axes, note, top-1 output) ----------
@@ -293,8 +294,8 @@ def zoo_table(rows):
             lines.append(f"| {r['model']} | {r.get('input', '')} | failed: {r['error']} |" +
                          " |" * 10)
             continue
-        t = " / ".join(f"{r['export_s'][o]:.1f}" for o in OPSETS)
-        par = [f"{r['parity'][o]:.1e}" for o in OPSETS]
+        t = " / ".join(_f(r["export_s"].get(o), ".1f") for o in OPSETS)
+        par = [_f(r["parity"].get(o), ".1e") for o in OPSETS]
         q = r.get("int8_mb")
         lines.append(" | ".join([
             f"| {r['model']}", r["input"], t, "ok", *par, str(r["nodes"]),
