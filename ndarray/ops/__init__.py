@@ -16,3 +16,4 @@ from . import output_ops, regression_output  # noqa: F401,E402 - until _namespac
 from . import linalg_diag  # noqa: F401,E402 - until _namespace lists it
 from . import linalg_decomp  # noqa: F401,E402 - until _namespace lists it
 from . import linalg_inv  # noqa: F401,E402 - until _namespace lists it
+from . import math_extra  # noqa: F401,E402 - until _namespace lists it
