@@ -23,7 +23,7 @@ from .device import num_gpus
 
 __all__ = ["is_np_shape", "set_np_shape", "np_shape", "use_np_shape", "is_np_array",
            "np_array", "use_np_array", "use_np", "set_np", "reset_np", "getenv", "setenv",
-           "set_module", "wraps_safely", "get_gpu_count", "get_gpu_memory",
+           "set_module", "get_gpu_count", "get_gpu_memory",
            "get_cuda_compute_capability"]
 
 _STATE = threading.local()   # MXNet keeps both flags per thread
@@ -239,18 +239,6 @@ def set_module(module):
             func.__module__ = module
         return func
     return decorator
-
-
-def wraps_safely(wrapped, assigned=functools.WRAPPER_ASSIGNMENTS):
-    """``functools.wraps`` that skips attributes ``wrapped`` lacks (e.g. on a
-    ``functools.partial``).
-
-    Example::
-
-        >>> @mx.util.wraps_safely(functools.partial(max, 1))
-        ... def g(x): return x
-    """
-    return functools.wraps(wrapped, [a for a in assigned if hasattr(wrapped, a)])
 
 
 def get_gpu_count():
