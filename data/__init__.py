@@ -10,7 +10,7 @@ Example::
 # ruff: noqa: F401
 from . import vision
 from .dataloader import DataLoader, default_batchify_fn, default_mp_batchify_fn
-from .dataset import ArrayDataset, Dataset, SimpleDataset
+from .dataset import ArrayDataset, Dataset, RecordFileDataset, SimpleDataset
 from .sampler import (
     BatchSampler,
     FilterSampler,
@@ -21,6 +21,7 @@ from .sampler import (
     SplitSampler,
 )
 
-__all__ = ["Dataset", "SimpleDataset", "ArrayDataset", "DataLoader", "default_batchify_fn",
+__all__ = ["Dataset", "SimpleDataset", "ArrayDataset", "RecordFileDataset",
+           "DataLoader", "default_batchify_fn",
            "default_mp_batchify_fn", "Sampler", "SequentialSampler", "RandomSampler",
            "FilterSampler", "BatchSampler", "IntervalSampler", "SplitSampler", "vision"]

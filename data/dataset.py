@@ -8,10 +8,13 @@ Example::
     >>> ds.transform_first(lambda x: x + 1)[1]
     (2, 10)
 """
+import os
+
 from ..ndarray import NDArray
+from . import recordio
 from . import sampler as _sampler
 
-__all__ = ["Dataset", "SimpleDataset", "ArrayDataset"]
+__all__ = ["Dataset", "SimpleDataset", "ArrayDataset", "RecordFileDataset"]
 
 
 class Dataset:
@@ -175,3 +178,25 @@ class _SampledDataset(Dataset):
 
     def __getitem__(self, idx):
         return self._dataset[self._indices[idx]]
+
+
+class RecordFileDataset(Dataset):
+    """The raw records (bytes) of a RecordIO file, indexed through the ``.idx`` file beside it
+    (same name, extension ``.idx``), in the index's order.
+
+    Example::
+
+        >>> ds = RecordFileDataset('train.rec')    # reads train.idx too
+        >>> header, payload = kiln.recordio.unpack(ds[0])
+    """
+
+    def __init__(self, filename):
+        self.idx_file = os.path.splitext(filename)[0] + ".idx"
+        self.filename = filename
+        self._record = recordio.MXIndexedRecordIO(self.idx_file, self.filename, "r")
+
+    def __getitem__(self, idx):
+        return self._record.read_idx(self._record.keys[idx])
+
+    def __len__(self):
+        return len(self._record.keys)

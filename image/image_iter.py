@@ -15,8 +15,8 @@ from numbers import Number
 import numpy as np
 
 from .. import ndarray as nd
-from .. import recordio
-from ..data.io import DataBatch, DataDesc, DataIter
+from ..data import recordio
+from ..data.io_base import DataBatch, DataDesc, DataIter
 from .augmenters import CreateAugmenter
 from .image import imdecode
 

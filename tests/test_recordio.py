@@ -9,8 +9,8 @@ import textwrap
 
 import numpy as np
 import pytest
-from kiln import recordio
 from kiln.base import FileFormatError
+from kiln.data import recordio
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MX_PYTHON = os.environ.get("KILN_MXNET_PYTHON") or os.path.join(ROOT, ".mxnet-venv", "bin",

@@ -8,6 +8,8 @@ Example::
 """
 # ruff: noqa: F401
 from . import transforms
-from .datasets import CIFAR10, CIFAR100, MNIST, FashionMNIST
+from .datasets import (CIFAR10, CIFAR100, MNIST, FashionMNIST, ImageFolderDataset,
+                       ImageRecordDataset)
 
-__all__ = ["transforms", "MNIST", "FashionMNIST", "CIFAR10", "CIFAR100"]
+__all__ = ["transforms", "MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "ImageRecordDataset",
+           "ImageFolderDataset"]

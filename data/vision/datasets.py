@@ -14,13 +14,18 @@ Example::
 import gzip
 import os
 import struct
+import warnings
 
 import numpy as np
 
+from ... import image as _image
+from ...base import FileFormatError
 from ...ndarray import array as _nd_array
-from ..dataset import Dataset
+from .. import recordio
+from ..dataset import Dataset, RecordFileDataset
 
-__all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100"]
+__all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "ImageRecordDataset",
+           "ImageFolderDataset"]
 
 
 def _default_root(name):
@@ -62,13 +67,22 @@ class _DownloadedDataset(Dataset):
         raise NotImplementedError
 
 
-def _read_idx(path):
+def read_idx(path):
+    """The array in an idx file (MNIST's format; gzipped when the name ends in ``.gz``),
+    checked against its declared dimensions before it is shaped."""
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as f:
         raw = f.read()
-    magic, = struct.unpack(">I", raw[:4])
-    ndim = magic & 0xFF
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 8:
+        raise FileFormatError(path, "not an idx file of unsigned bytes (bad magic at byte 0)")
+    ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise FileFormatError(path, f"truncated: the header declares {ndim} dimensions")
     dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    need = 4 + 4 * ndim + int(np.prod(dims, dtype=np.int64))
+    if len(raw) != need:
+        raise FileFormatError(path, f"dimensions {dims} need {need} bytes, the file has "
+                                    f"{len(raw)}")
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
@@ -89,8 +103,8 @@ class MNIST(_DownloadedDataset):
         for kind in ("images-idx3", "labels-idx1"):
             base = f"{prefix}-{kind}-ubyte"
             files.append(_find(self._root, (base + ".gz", base), type(self).__name__))
-        data = _read_idx(files[0])
-        label = _read_idx(files[1]).astype(np.int32)
+        data = read_idx(files[0])
+        label = read_idx(files[1]).astype(np.int32)
         data = data.reshape(len(label), 28, 28, 1)
         self._data = _nd_array(data, dtype=data.dtype)
         self._label = label
@@ -152,3 +166,74 @@ class CIFAR100(CIFAR10):
         raw = np.fromfile(path, dtype=np.uint8).reshape(-1, 3072 + 2)
         images = raw[:, 2:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
         return images, raw[:, 0 + self._fine_label]
+
+
+class ImageRecordDataset(RecordFileDataset):
+    """Images in a RecordIO file (with its ``.idx``): samples ``(image, label)``, the image
+    decoded to an (H, W, C) uint8 NDArray (``flag`` 1: RGB, 0: grey), the label the header's
+    (a float, or a float32 array for multi-label records). Needs Pillow.
+
+    Example::
+
+        >>> img, label = ImageRecordDataset('train.rec')[0]
+    """
+
+    def __init__(self, filename, flag=1, transform=None):
+        super().__init__(filename)
+        self._flag = flag
+        self._transform = transform
+
+    def __getitem__(self, idx):
+        header, img = recordio.unpack(super().__getitem__(idx))
+        img = _image.imdecode(img, self._flag)
+        if self._transform is not None:
+            return self._transform(img, header.label)
+        return img, header.label
+
+
+class ImageFolderDataset(Dataset):
+    """Images in class folders, ``root/<class>/<image>``: samples ``(image, label)`` with the
+    label the class's index in ``synsets`` (the sorted folder names). Files other than .jpg,
+    .jpeg and .png are skipped with a warning. Needs Pillow.
+
+    Example::
+
+        >>> ds = ImageFolderDataset('photos/')     # photos/cat/1.jpg, photos/dog/2.png, ...
+        >>> ds.synsets, ds[0][1]
+        (['cat', 'dog'], 0)
+    """
+
+    def __init__(self, root, flag=1, transform=None):
+        self._root = os.path.expanduser(root)
+        self._flag = flag
+        self._transform = transform
+        self._exts = [".jpg", ".jpeg", ".png"]
+        self._list_images(self._root)
+
+    def _list_images(self, root):
+        self.synsets, self.items = [], []
+        for folder in sorted(os.listdir(root)):
+            path = os.path.join(root, folder)
+            if not os.path.isdir(path):
+                warnings.warn(f"Ignoring {path}, which is not a directory.", stacklevel=3)
+                continue
+            label = len(self.synsets)
+            self.synsets.append(folder)
+            for filename in sorted(os.listdir(path)):
+                filename = os.path.join(path, filename)
+                ext = os.path.splitext(filename)[1]
+                if ext.lower() not in self._exts:
+                    warnings.warn(f"Ignoring {filename} of type {ext}. Only support "
+                                  f"{', '.join(self._exts)}", stacklevel=3)
+                    continue
+                self.items.append((filename, label))
+
+    def __getitem__(self, idx):
+        img = _image.imread(self.items[idx][0], self._flag)
+        label = self.items[idx][1]
+        if self._transform is not None:
+            return self._transform(img, label)
+        return img, label
+
+    def __len__(self):
+        return len(self.items)

@@ -18,10 +18,10 @@ Example::
 """
 import numpy as np
 
+from ...image import _numpy as _image
 from ...ndarray import NDArray
 from ...ndarray import array as _nd_array
 from ...nn import Block, HybridBlock, HybridSequential, Sequential
-from ...image import _numpy as _image
 
 __all__ = ["Compose", "Cast", "ToTensor", "Normalize", "Resize", "CenterCrop",
            "RandomResizedCrop", "RandomCrop", "CropResize", "RandomFlipLeftRight",

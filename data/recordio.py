@@ -1,4 +1,5 @@
-"""``kiln.recordio``: MXNet's RecordIO files, byte-compatible with MXNet 1.x (dmlc-core).
+"""``kiln.recordio`` (kept in ``data/``, aliased at the root): MXNet's RecordIO files,
+byte-compatible with MXNet 1.x (dmlc-core).
 
 A record is ``magic (0xced7230a) | lrec | payload | zero padding to 4 bytes``, little-endian;
 ``lrec`` holds the continuation flag in its top 3 bits and the length in the low 29. A payload
@@ -20,7 +21,7 @@ from multiprocessing import current_process
 
 import numpy as np
 
-from .base import FileFormatError
+from ..base import FileFormatError
 
 __all__ = ["MXRecordIO", "MXIndexedRecordIO", "IRHeader", "pack", "unpack", "pack_img",
            "unpack_img"]
@@ -294,7 +295,7 @@ def unpack(s):
 def unpack_img(s, iscolor=-1):
     """``(IRHeader, image)``: the payload decoded to a numpy array in OpenCV's BGR order, as
     ``cv2.imdecode(buf, iscolor)`` gives it (-1 unchanged, 0 grey (H, W), 1 colour)."""
-    from .image import _codec
+    from ..image import _codec
     header, s = unpack(s)
     return header, _codec.cv2_imdecode(s, iscolor)
 
@@ -302,5 +303,5 @@ def unpack_img(s, iscolor=-1):
 def pack_img(header, img, quality=95, img_fmt=".jpg"):
     """Encode a numpy image in OpenCV's BGR order (``.jpg`` with JPEG ``quality`` 1-100, or
     ``.png`` with compression level ``quality`` 0-9) and pack it with ``header``."""
-    from .image import _codec
+    from ..image import _codec
     return pack(header, _codec.cv2_imencode(img, img_fmt, quality))
