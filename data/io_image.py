@@ -35,7 +35,8 @@ class ImageRecordIter(ImageIter):
     (short edge, before cropping), ``rand_crop`` (else a centre crop), ``rand_mirror``,
     ``mean_r/g/b``, ``std_r/g/b``, ``scale``, ``label_width``, ``shuffle`` (needs
     ``path_imgidx``), ``num_parts``/``part_index`` and ``round_batch`` (fill the last batch from
-    the start, else drop it). Decoding threads and prefetch sizes are accepted and ignored;
+    the start and begin the next epoch after the images so served, as the C++ iterator does;
+    else drop the incomplete batch). Decoding threads and prefetch sizes are accepted and ignored;
     wrap it in ``PrefetchingIter`` to decode in the background.
 
     Example: ``ImageRecordIter(path_imgrec='x.rec', data_shape=(3, 32, 32), batch_size=8)``.
@@ -56,3 +57,15 @@ class ImageRecordIter(ImageIter):
                          part_index=part_index, num_parts=num_parts, aug_list=augs,
                          data_name=data_name, label_name=label_name,
                          last_batch_handle="pad" if round_batch else "discard")
+        self._served = 0   # images of the next epoch already served as padding
+
+    def next(self):
+        batch = super().next()
+        self._served = batch.pad
+        return batch
+
+    def reset(self):
+        super().reset()
+        skip, self._served = getattr(self, "_served", 0), 0
+        for _ in range(skip):   # the C++ loader resumes after the wrapped-around images
+            self.next_sample()

@@ -162,7 +162,11 @@ class ImageIter(DataIter):
                 lab, s = self.next_sample()
                 img = self.augmentation_transform(self.imdecode(s))
                 data[i] = self.postprocess_data(img)
-                label[i] = np.asarray(lab).reshape(label[i].shape)
+                lab = np.asarray(lab).reshape(-1)
+                if lab.size != self.label_width:
+                    raise ValueError(f"the record gives {lab.size} labels but label_width is "
+                                     f"{self.label_width}")
+                label[i] = lab.reshape(label[i].shape)
                 i += 1
         except StopIteration:
             if not i:
