@@ -17,3 +17,4 @@ from . import linalg_diag  # noqa: F401,E402 - until _namespace lists it
 from . import linalg_decomp  # noqa: F401,E402 - until _namespace lists it
 from . import linalg_inv  # noqa: F401,E402 - until _namespace lists it
 from . import math_extra  # noqa: F401,E402 - until _namespace lists it
+from . import upsampling  # noqa: F401,E402 - until _namespace lists it
