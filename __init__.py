@@ -36,8 +36,10 @@ from . import export, nn, optimizer  # noqa: E402
 from . import data, gluon, metric, model_zoo, profiler, tools  # noqa: E402
 from . import kvstore  # noqa: E402
 from . import amp, contrib  # noqa: E402
+from . import module  # noqa: E402
 
 kv = kvstore
+mod = module
 from .data import io  # noqa: E402
 from .export import checkpoint as model  # noqa: E402
 from .ndarray import random  # noqa: E402
@@ -52,7 +54,7 @@ from .tools import callback, test_utils, viz  # noqa: E402
 MODULE_ALIASES = {"io": io, "random": random, "model": model, "loss": loss,
                   "lr_scheduler": lr_scheduler, "onnx": onnx, "test_utils": test_utils,
                   "viz": viz, "context": context, "kv": kvstore,
-                  "callback": callback}
+                  "callback": callback, "mod": module}
 for _name, _module in MODULE_ALIASES.items():
     _sys.modules.setdefault(f"{__name__}.{_name}", _module)
 
@@ -68,3 +70,4 @@ __all__ = ["nd", "ndarray", "autograd", "random", "cpu", "gpu", "num_gpus", "Con
 __all__ += ["util", "runtime", "name", "attribute", "AttrScope", "is_np_shape", "set_np_shape",
             "np_shape", "use_np_shape", "is_np_array", "np_array", "use_np_array", "use_np"]
 __all__ += ["amp", "contrib"]
+__all__ += ["mod", "module"]

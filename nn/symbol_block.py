@@ -132,7 +132,7 @@ class SymbolBlock(HybridBlock):
                 ignore_extra=False):
         """Load ``*-symbol.json`` (+ ``.params``) written by ``export`` or by MXNet 1.x."""
         from .. import symbol as sym
-        graph = sym.load(symbol_file)
+        graph = sym.load(symbol_file, predict_outputs=True)  # inputs: the data, no labels
         if isinstance(input_names, str):
             input_names = [input_names]
         inputs = [sym.var(n) for n in input_names]

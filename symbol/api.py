@@ -168,12 +168,14 @@ def load_json(json_str):
     return json_to_symbol(json_str)
 
 
-def load(fname):
-    """Read an MXNet 1.x ``*-symbol.json`` file."""
+def load(fname, predict_outputs=False):
+    """Read an MXNet 1.x ``*-symbol.json`` file (``predict_outputs``: see
+    ``mxnet_json.json_to_symbol``)."""
     if not os.path.exists(fname):
         raise MXNetError(f"symbol file {fname!r} does not exist")
     with open(fname, "rb") as f:   # bytes: a binary file is a FileFormatError, not Unicode's
-        return json_to_symbol(f.read(), source=os.fspath(fname))
+        return json_to_symbol(f.read(), source=os.fspath(fname),
+                              predict_outputs=predict_outputs)
 
 
 def eval_(self, ctx=None, **kwargs):

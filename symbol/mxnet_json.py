@@ -35,9 +35,12 @@ for (_k, _right), _m in _SCALAR_OPS.items():
     _SCALAR_IMPORT.setdefault(_m, (_k, _right))
 
 _IMPORT_NAMES = {"_zeros": "zeros", "_ones": "ones", "_full": "full", "_arange": "arange",
-                 "SoftmaxOutput": "softmax", "_copy": "identity", "Softmax": "softmax",
+                 "_copy": "identity", "Softmax": "softmax",
                  "_linalg_gemm2": "linalg_gemm2", "_power": "power", "_hypot": "hypot"}
-_DROP_ON_IMPORT = {"SoftmaxOutput": ("label",)}
+# read for inference (SymbolBlock.imports: its inputs are the data only), MXNet's output layer
+# becomes what it computes in predict mode and its label input is dropped
+_PREDICT_FORMS = {"SoftmaxOutput": "softmax"}
+_PREDICT = [False]
 # MXNet counts hidden outputs in ``node_row_ptr``: Dropout's mask, BatchNorm's mean and var
 _MXNET_NUM_OUTPUTS = {"Dropout": 2, "BatchNorm": 3}
 
@@ -182,8 +185,13 @@ def _var_attrs(node):
     return attrs
 
 
-def json_to_symbol(text, source=None):
+def json_to_symbol(text, source=None, predict_outputs=False):
     """Parse MXNet 1.x (or kiln) symbol JSON (str or bytes) into a Symbol.
+
+    ``predict_outputs``: MXNet's ``SoftmaxOutput`` is read as the ``softmax`` it computes in
+    predict mode, without its label input (``SymbolBlock.imports`` serves inference from the
+    data inputs alone); by default the op is kept as written, label and all (``Module``
+    resumes training from it).
 
     The whole document is validated while it is read, before a Symbol exists: every node's
     inputs must refer to an existing output of an earlier node (so no node reads itself and
@@ -196,7 +204,11 @@ def json_to_symbol(text, source=None):
         >>> json_to_symbol(open("net-symbol.json", "rb").read(), "net-symbol.json")
     """
     doc = _read_doc(text, source)
-    entries, _ = _build_graph(doc, source, 0)
+    _PREDICT[0], before = bool(predict_outputs), _PREDICT[0]
+    try:
+        entries, _ = _build_graph(doc, source, 0)
+    finally:
+        _PREDICT[0] = before
     _mark_aux(entries)
     return Symbol(entries)
 
@@ -340,6 +352,8 @@ def _lookup(name):
     if name in _SCALAR_IMPORT:
         return _registry.OPS[_SCALAR_IMPORT[name][0]]
     name = _IMPORT_NAMES.get(name, name)
+    if _PREDICT[0]:
+        name = _PREDICT_FORMS.get(name, name)
     try:
         return _registry.get(name)
     except KeyError:
@@ -396,7 +410,7 @@ def _import_op(name, node_name, attrs, ins, where, source):
     required = [k for k, v in op.attrs.items() if v is _registry.REQUIRED and k not in kattrs]
     if required:
         raise FileFormatError(source, f"{where}: {name} needs attribute(s) {required}")
-    if _DROP_ON_IMPORT.get(name) and len(ins) > len(op.inputs):
+    if _PREDICT[0] and name in _PREDICT_FORMS and len(ins) > len(op.inputs):
         ins = ins[:len(op.inputs)]
     if name in _SCALAR_IMPORT:
         scalar = parse_attr(attrs.get("scalar", "0"))
@@ -406,7 +420,7 @@ def _import_op(name, node_name, attrs, ins, where, source):
         inputs = (ins[0], float(scalar)) if _SCALAR_IMPORT[name][1] else (float(scalar), ins[0])
     else:
         fixed = [i for i in op.inputs if not i.startswith("*")]
-        inputs = list(ins)[:1] if name == "SoftmaxOutput" else list(ins)
+        inputs = list(ins)
         if not op.variadic:
             if len(inputs) > len(fixed):
                 raise FileFormatError(source, f"{where}: {name} takes at most {len(fixed)} "
