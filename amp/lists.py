@@ -94,11 +94,23 @@ def _conditions(name, op):
     return [(name, k, v) for k, v in found.items()]
 
 
+# MXNet's LOSS_OUTPUT_FUNCTIONS: ops whose gradient ignores the head gradient, so AMP puts the
+# loss scale into their ``grad_scale`` (an API list of MXNet's, resolved through the registry).
+_LOSS_OUTPUTS = ("SoftmaxOutput", "LinearRegressionOutput", "LogisticRegressionOutput",
+                 "MAERegressionOutput")
+
+
 def list_loss_output_functions(target_dtype="float16"):
-    """MXNet's ``*Output`` loss ops whose gradient takes the loss scale: kiln has none (its
-    losses are blocks whose outputs ``scale_loss`` scales)."""
+    """The ``*Output`` loss ops whose ``grad_scale`` takes the loss scale under AMP (their
+    gradient ignores the head gradient that ``scale_loss`` would scale)."""
     check_target(target_dtype)
-    return []
+    names = []
+    for n in _LOSS_OUTPUTS:
+        try:
+            names.append(_registry.get(n).name)
+        except KeyError:
+            continue
+    return names
 
 
 def list_lp16_use_fp32_params(target_dtype="float16"):

@@ -15,7 +15,7 @@ from ..gluon.trainer import Trainer
 from ..ndarray import _registry
 from ..ndarray.ops.amp_ops import Policy
 from ..optimizer import Optimizer
-from .lists import build_rules, check_target
+from .lists import build_rules, check_target, list_loss_output_functions
 from .loss_scaler import LossScaler
 
 _LOG = logging.getLogger("kiln.amp")
@@ -56,9 +56,11 @@ def init(target_dtype="float16", target_precision_ops=None, conditional_fp32_ops
                           "are ignored (call amp.reset() first to change them)", stacklevel=2)
         return
     rules = build_rules(target_precision_ops, conditional_fp32_ops, fp32_ops)
-    _registry.set_amp(Policy(dtype, rules))
+    scaler = LossScaler()  # the first init_trainer's; the *Output ops read its scale, as in MXNet
+    _registry.set_amp(Policy(dtype, rules, loss_outputs=list_loss_output_functions(dtype),
+                             loss_scale=lambda: scaler.loss_scale))
     _STATE.target, _STATE.args = dtype, args
-    _STATE.scaler, _STATE.scaler_taken = LossScaler(), False
+    _STATE.scaler, _STATE.scaler_taken = scaler, False
     _LOG.info("Using AMP")
 
 

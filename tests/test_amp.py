@@ -37,6 +37,13 @@ def _mxnet_lists():
     return mod
 
 
+# Where kiln departs from MXNet's lists on purpose: op -> why.
+DEPARTURES = {
+    "up_sampling": "lp16: bilinear UpSampling is a deconvolution (lp16); MXNet's dtype-neutral "
+                   "rule fails on float16 data with the float32 bilinear weight",
+}
+
+
 def test_facets_agree_with_mxnet_lists():
     L = _mxnet_lists()
     kinds = {"lp16": L.FP16_FUNCS, None: L.FP16_FP32_FUNCS, "fp32": L.FP32_FUNCS,
@@ -49,7 +56,7 @@ def test_facets_agree_with_mxnet_lists():
     checked, wrong = 0, []
     for name, op in _registry.OPS.items():
         want = set().union(*[where.get(n, set()) for n in (name,) + op.aliases])
-        if not want:
+        if not want or name in DEPARTURES:
             continue  # kiln-only op (or an internal one MXNet does not list)
         got = "conditional" if callable(op.amp) else op.amp
         if got not in want:

@@ -203,3 +203,30 @@ def test_contrib_namespace():
     assert kiln.contrib.amp is amp
     assert kiln.contrib.onnx.export_model is mx.onnx.export_model
     assert kiln.contrib.nd is mx.nd.contrib and kiln.contrib.sym is mx.sym.contrib
+
+
+def test_softmax_output_takes_the_loss_scale():
+    """MXNet's SoftmaxOutput ignores its head gradient: AMP scales its grad_scale instead, so
+    the Trainer's division by the loss scale gives the plain gradient back."""
+    x = mx.nd.array(np.random.default_rng(0).standard_normal((4, 5)))
+    label = mx.nd.array([0, 2, 1, 4])
+
+    def grad(trainer=None):
+        w = mx.nd.ones((5, 5)) * 0.1
+        w.attach_grad()
+        with autograd.record():
+            out = mx.nd.SoftmaxOutput(mx.nd.dot(x, w), label)
+            if trainer is None:
+                out.backward()
+            else:
+                with amp.scale_loss(out, trainer) as s:
+                    autograd.backward(s)
+        return w.grad.asnumpy()
+
+    plain = grad()
+    amp.init()
+    assert "softmax_output" in amp.list_loss_output_functions()
+    trainer = gluon.Trainer([gluon.Parameter("p", shape=(1,))], "sgd")
+    amp.init_trainer(trainer)
+    scaled = grad(trainer)
+    np.testing.assert_allclose(scaled * trainer._scale, plain, rtol=1e-5, atol=1e-7)

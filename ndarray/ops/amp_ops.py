@@ -10,6 +10,8 @@ taped eagerly and become graph nodes while tracing: a hybridized graph, its back
 runs in mixed precision, and each cast's gradient casts back to its input's dtype (float32
 master weights get float32 gradients).
 """
+import warnings
+
 import numpy as np
 
 from .. import ops as F
@@ -137,12 +139,17 @@ class Policy:
     ``convolution`` run in float16 and every ``softmax`` in float32.
     """
 
-    def __init__(self, target_dtype, rules, excluded=None):
+    def __init__(self, target_dtype, rules, excluded=None, loss_outputs=(), loss_scale=None):
         self.target = np.dtype(target_dtype)
         self.rules = dict(rules)
         self.excluded = excluded  # a function of the op: True skips the cast (convert_symbol)
+        # MXNet's *Output loss ops ignore their head gradient, so scaling their output scales
+        # nothing: their ``grad_scale`` takes the loss scale (``loss_scale()``) instead
+        self.loss_outputs, self.loss_scale = frozenset(loss_outputs), loss_scale
 
     def __call__(self, op, args, attrs):
+        if op.name in self.loss_outputs and self.loss_scale is not None:
+            _scale_grad(op, args, attrs, self.loss_scale())
         rule = self.rules.get(op.name)
         if rule is None or (self.excluded is not None and self.excluded(op)):
             return args
@@ -155,6 +162,16 @@ class Policy:
         if rule == "widest":
             return _widest(args, self.target)
         return args
+
+
+def _scale_grad(op, args, attrs, scale):
+    if any(hasattr(a, "_trace_node") for a in args):
+        # a traced graph would keep this call's scale for good (MXNet only logs this)
+        warnings.warn(f"{op.name}: the loss scale of mixed precision is not applied in "
+                      "hybridized or symbolic graphs; use a gluon loss with amp.scale_loss",
+                      stacklevel=4)
+        return
+    attrs["grad_scale"] = attrs.get("grad_scale", 1.0) * scale
 
 
 def _dtype_of(a):
