@@ -18,3 +18,5 @@ from . import linalg_decomp  # noqa: F401,E402 - until _namespace lists it
 from . import linalg_inv  # noqa: F401,E402 - until _namespace lists it
 from . import math_extra  # noqa: F401,E402 - until _namespace lists it
 from . import upsampling  # noqa: F401,E402 - until _namespace lists it
+from . import special  # noqa: F401,E402 - until _namespace lists it
+from . import custom  # noqa: F401,E402 - until _namespace lists it
