@@ -126,12 +126,13 @@ def run(mode, model, steps, warmup):
     return res
 
 
-def report(results, steps, warmup):
+def report(results, steps, warmup, repeat):
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = ["# Data-parallel training: 2 MPI ranks against 1 process", "",
              f"Written by `benchmarks/distributed.py` (2026-12-07; {os.cpu_count()} cores, "
              f"load average {load:.1f} when it finished). Global batch {GLOBAL_BATCH}; median "
-             f"of {steps} steps after {warmup} warm-up steps; 'dist' = `kiln launch -n 2`, "
+             f"of {steps} steps after {warmup} warm-up steps (the best of {repeat} interleaved "
+             "runs of each setting); 'dist' = `kiln launch -n 2`, "
              "kvstore 'dist_sync', 32 per rank, 1 BLAS thread each; 'single' = one process, "
              "2 threads (OPENBLAS_NUM_THREADS=KILN_THREADS=2), batch 64.", "",
              "Allreduce ms/step: the time inside the store's allreduce during training (packing, "
@@ -164,6 +165,8 @@ def main(argv=None):
     p.add_argument("--models", default="mlp,resnet18")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=2,
+                   help="runs of each setting, interleaved; the one with the best median counts")
     p.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "docs",
                                                  "benchmarks-distributed.md"))
     p.add_argument("--worker", choices=("single", "dist"), help=argparse.SUPPRESS)
@@ -172,9 +175,15 @@ def main(argv=None):
     if args.worker:
         worker(args.worker, args.models, args.steps, args.warmup, args.json)
         return
-    results = {m: (run("single", m, args.steps, args.warmup),
-                   run("dist", m, args.steps, args.warmup)) for m in args.models.split(",")}
-    text = report(results, args.steps, args.warmup)
+    results = {}
+    for m in args.models.split(","):
+        runs = {"single": [], "dist": []}
+        for _ in range(args.repeat):  # interleaved: a busy spell hits both alike
+            for mode in runs:
+                runs[mode].append(run(mode, m, args.steps, args.warmup))
+        results[m] = tuple(min(runs[mode], key=lambda r: np.median(r["times"]))
+                           for mode in ("single", "dist"))
+    text = report(results, args.steps, args.warmup, args.repeat)
     print(text)
     tmp = args.out + ".tmp"
     with open(tmp, "w") as f:

