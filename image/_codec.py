@@ -26,23 +26,32 @@ def _pil():
     return Image, ImageOps
 
 
-def _open(buf):
+def _open(buf, gray=False):
     Image, ImageOps = _pil()
     data = bytes(buf.asnumpy() if hasattr(buf, "asnumpy") else buf)
     try:
         img = Image.open(io.BytesIO(data))
+        if gray and img.format == "JPEG":
+            img.draft("L", img.size)   # libjpeg's own grey output (the Y plane), as OpenCV
         img.load()
     except Exception as e:  # Pillow raises several types for bad data
         raise MXNetError(f"Decoding failed. Invalid image data ({len(data)} bytes): {e}") from e
     return img, ImageOps
 
 
-def _to_array(img, flag):
+def _to_array(img, flag, fmt):
     """flag 1: (H, W, 3) RGB; 0: (H, W) grey; -1: as stored ((H, W), RGB or RGBA)."""
     if flag > 0:
         img = img.convert("RGB")
     elif flag == 0:
-        img = img.convert("L")
+        if img.mode == "L":
+            return np.asarray(img)
+        rgb = np.asarray(img.convert("RGB")).astype(np.uint32)
+        if fmt == "PNG":   # OpenCV lets libpng convert: 15-bit weights, truncated
+            grey = (rgb[..., 0] * 9797 + rgb[..., 1] * 19234 + rgb[..., 2] * 3737) >> 15
+        else:                     # cvtColor: 14-bit weights, rounded
+            grey = (rgb[..., 0] * 4899 + rgb[..., 1] * 9617 + rgb[..., 2] * 1868 + 8192) >> 14
+        return grey.astype(np.uint8)
     elif img.mode not in ("L", "RGB", "RGBA"):
         img = img.convert("RGBA" if "A" in img.mode or "transparency" in img.info else "RGB")
     return np.asarray(img)
@@ -50,10 +59,11 @@ def _to_array(img, flag):
 
 def cv2_imdecode(buf, flag=1):
     """``cv2.imdecode(buf, flag)``: BGR (or BGRA) numpy array; grey images are 2-D."""
-    img, ImageOps = _open(buf)
+    img, ImageOps = _open(buf, gray=flag == 0)
+    fmt = img.format
     if flag >= 0:  # OpenCV honours the EXIF orientation except with IMREAD_UNCHANGED
         img = ImageOps.exif_transpose(img)
-    arr = _to_array(img, flag)
+    arr = _to_array(img, flag, fmt)
     if arr.ndim == 3:
         arr = arr[..., [2, 1, 0, 3][:arr.shape[2]]]
     return np.ascontiguousarray(arr)
