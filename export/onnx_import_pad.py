@@ -50,12 +50,26 @@ def pad(imp, n):
         before, after = [max(b, 0) for b in before], [max(e, 0) for e in after]
     if not any(before + after):
         return imp.op(n, "identity", [x])
+    shape = imp.shape(n.input[0], required=False)   # None: dynamic (kiln's pad may still do)
+    if shape is not None:
+        shape = [s + min(b0, 0) + min(e0, 0) for s, b0, e0 in
+                 zip(shape, _full(pads, axes, r, 0), _full(pads, axes, r, 1))]
+    return _pad_core(imp, n, x, shape, before, after, mode, value, n)
+
+
+def pad_entry(imp, n, x, shape, begins, ends, value):
+    """``x`` (N, C, *spatial) of static ``shape`` padded with ``value`` on the spatial axes."""
+    before, after = [0, 0] + list(begins), [0, 0] + list(ends)
+    return _pad_core(imp, n, x, list(shape), before, after, "constant", value, _sub(n, 99))
+
+
+def _pad_core(imp, n, x, shape, before, after, mode, value, out):
+    r = len(before)
     if r in (4, 5) and not any(before[:2] + after[:2]) and mode in _KILN_MODES:
         width = tuple(v for b, e in zip(before, after) for v in (b, e))
-        return imp.op(n, "pad", [x], mode=mode, pad_width=width, constant_value=float(value))
-    shape = list(imp.shape(n.input[0]))
-    shape = [s - (-min(b0, 0)) - (-min(e0, 0)) for s, b0, e0 in
-             zip(shape, _full(pads, axes, r, 0), _full(pads, axes, r, 1))]
+        return imp.op(out, "pad", [x], mode=mode, pad_width=width, constant_value=float(value))
+    if shape is None:
+        shape = list(imp.shape(n.input[0]))   # raises: the border needs static dims
     dt = dtype_of(imp, n.input[0])
     k = 1
     for ax in range(r):
@@ -71,7 +85,7 @@ def pad(imp, n):
                                                               else []),
                    dim=ax, num_args=len(parts) + 1)
         shape[ax] += before[ax] + after[ax]
-    return imp.op(n, "identity", [x])
+    return imp.op(out, "identity", [x])
 
 
 def _full(pads, axes, r, which):
