@@ -4,7 +4,7 @@ numpy has no vectorized gamma, so both use Stirling's series at x + 8, brought b
 recurrence (about 1e-14 relative in float64), with the reflection formula below 1/2. The
 formula is written once over a small algebra (``_Np`` for arrays, ``_Onnx`` for the export's
 builder), so the kernel and the ONNX lowering compute the same thing, both in float64. The
-gradients use ``_digamma`` (recurrence up to 6, then the asymptotic series; reflection below
+gradients use ``_digamma`` (recurrence up to 10, then the asymptotic series; reflection below
 1/2). MXNet's values at the poles: ``gamma(0) = inf``, ``gamma(-n) = nan``, ``gammaln(-n) = inf``.
 """
 import math
@@ -108,9 +108,9 @@ def _digamma_np(xp, x):
     small = x < 0.5
     y = xp.where(small, 1.0 - x, x)
     acc = xp.zeros_like(y)
-    for k in range(6):  # psi(y) = psi(y + 6) - sum 1 / (y + k)
+    for k in range(10):  # psi(y) = psi(y + 10) - sum 1 / (y + k): the series is exact there
         acc = acc - 1.0 / (y + k)
-    z = y + 6.0
+    z = y + 10.0
     iz2 = 1.0 / (z * z)
     series = xp.log(z) - 0.5 / z - iz2 * (1 / 12 - iz2 * (1 / 120 - iz2 * (
         1 / 252 - iz2 * (1 / 240 - iz2 / 132))))
@@ -121,7 +121,9 @@ def _digamma_np(xp, x):
 def _float64_kernel(fn):
     def kernel(xp, x):
         with np.errstate(all="ignore"):  # poles give inf/nan on purpose, as MXNet
-            return fn(xp, x.astype(np.float64)).astype(x.dtype)
+            res = fn(xp, x.astype(np.float64))
+            # integer inputs keep their dtype (MXNet): gamma(5) is 24, not 23.999... truncated
+            return (xp.rint(res) if x.dtype.kind in "iu" else res).astype(x.dtype)
     return kernel
 
 
