@@ -38,6 +38,9 @@ class Trainer:
     ``params``: a ParameterDict, a dict name -> Parameter (taken in sorted-key order, as MXNet
     does) or a list of Parameters. ``optimizer``: a registered name (with
     ``optimizer_params``) or an ``Optimizer`` instance (then ``optimizer_params`` must be empty).
+    ``kvstore``: a type name for ``kiln.kv.create`` or a store (None: gradients are not
+    reduced); ``update_on_kvstore``: run the optimizer on the store (None: MXNet's default).
+    On a dist store, ``step(batch_size)`` takes the global batch (all ranks together).
     """
 
     def __init__(self, params, optimizer, optimizer_params=None, kvstore="device",
