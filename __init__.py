@@ -42,6 +42,7 @@ kv = kvstore
 mod = module
 from .data import io  # noqa: E402
 from .export import checkpoint as model  # noqa: E402
+from .ndarray import custom_op as operator  # noqa: E402  (mx.operator; 'operator' is stdlib's)
 from .ndarray import random  # noqa: E402
 from .nn import loss  # noqa: E402
 from .optimizer import lr_scheduler  # noqa: E402
@@ -54,7 +55,7 @@ from .tools import callback, test_utils, viz  # noqa: E402
 MODULE_ALIASES = {"io": io, "random": random, "model": model, "loss": loss,
                   "lr_scheduler": lr_scheduler, "onnx": onnx, "test_utils": test_utils,
                   "viz": viz, "context": context, "kv": kvstore,
-                  "callback": callback, "mod": module}
+                  "callback": callback, "mod": module, "operator": operator}
 for _name, _module in MODULE_ALIASES.items():
     _sys.modules.setdefault(f"{__name__}.{_name}", _module)
 
@@ -71,3 +72,4 @@ __all__ += ["util", "runtime", "name", "attribute", "AttrScope", "is_np_shape", 
             "np_shape", "use_np_shape", "is_np_array", "np_array", "use_np_array", "use_np"]
 __all__ += ["amp", "contrib"]
 __all__ += ["mod", "module"]
+__all__ += ["operator"]

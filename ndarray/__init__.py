@@ -11,6 +11,7 @@ Example::
     <NDArray 2 @cpu(0)>
 """
 from . import contrib, ndarray, random  # noqa: F401  (nd.contrib, nd.random: MXNet's namespaces)
+from .custom_op import Custom  # noqa: F401  (nd.Custom: kiln.operator's ops)
 from .convert import (  # noqa: F401
     array,
     from_dlpack,
@@ -30,4 +31,4 @@ def waitall():
 
 __all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "to_dlpack_for_read",
            "to_dlpack_for_write", "load", "load_frombuffer", "save", "waitall", "contrib",
-           "random", "ndarray", *_OP_NAMES]
+           "random", "ndarray", "Custom", *_OP_NAMES]

@@ -14,6 +14,7 @@ from . import executor as _executor
 from . import trace  # noqa: F401  (trace.trace_op: the registry's trace hook, see kiln/__init__)
 from ._namespace import *  # noqa: F403  (every op and alias, by name: generated, see there)
 from .api import load, load_json
+from .custom import Custom
 from .symbol import Group, Symbol, Variable, var
 
 # Symbol's methods live beside what they do (inference and JSON in api.py, bind in executor.py)
@@ -21,4 +22,4 @@ from .symbol import Group, Symbol, Variable, var
 _api.install(Symbol)
 _executor.install(Symbol)
 
-__all__ = ["Symbol", "var", "Variable", "Group", "load", "load_json"]
+__all__ = ["Symbol", "var", "Variable", "Group", "load", "load_json", "Custom"]
