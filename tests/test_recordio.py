@@ -15,8 +15,6 @@ from kiln.data import recordio
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MX_PYTHON = os.environ.get("KILN_MXNET_PYTHON") or os.path.join(ROOT, ".mxnet-venv", "bin",
                                                                  "python")
-needs_mxnet = pytest.mark.skipif(not os.path.exists(MX_PYTHON),
-                                 reason="no MXNet 1.9.1 interpreter")
 MAGIC = struct.pack("<I", 0xCED7230A)
 
 
@@ -46,7 +44,9 @@ def _write_kiln(folder, recs):
     w.close()
 
 
-MX_WRITE = """
+# One oracle run: MXNet writes the records and reads kiln's file (written first), and packs
+# headers; the results come back in a pickle that only this test module writes.
+ORACLE = """
     import sys, pickle, mxnet as mx
     folder = sys.argv[1]
     recs = pickle.load(open(folder + '/recs.pkl', 'rb'))
@@ -54,14 +54,9 @@ MX_WRITE = """
     for i, r in enumerate(recs):
         w.write_idx(i, r)
     w.close()
-"""
-
-MX_READ = """
-    import sys, pickle, mxnet as mx
-    folder = sys.argv[1]
     r = mx.recordio.MXIndexedRecordIO(folder + '/k.idx', folder + '/k.rec', 'r')
     keys = list(r.keys)
-    shuffled = [r.read_idx(k) for k in reversed(keys)][::-1]
+    by_key = [r.read_idx(k) for k in reversed(keys)][::-1]
     seq = mx.recordio.MXRecordIO(folder + '/k.rec', 'r')
     out = []
     while True:
@@ -69,48 +64,48 @@ MX_READ = """
         if item is None:
             break
         out.append(item)
-    pickle.dump((keys, shuffled, out), open(folder + '/read.pkl', 'wb'))
+    h = mx.recordio.IRHeader
+    packed = [mx.recordio.pack(x, b'payload') for x in
+              [h(0, 3.5, 7, 0), h(5, 2.0, 1, 9), h(0, [1.0, 2.5, -3.0], 2**40, 1)]]
+    pickle.dump((keys, by_key, out, packed), open(folder + '/read.pkl', 'wb'))
 """
 
 
-@needs_mxnet
-def test_mxnet_writes_kiln_reads_same_bytes(tmp_path):
+@pytest.fixture(scope="module")
+def oracle(tmp_path_factory):
+    if not os.path.exists(MX_PYTHON):
+        pytest.skip("no MXNet 1.9.1 interpreter")
+    folder = tmp_path_factory.mktemp("rec")
     recs = _records()
-    with open(tmp_path / "recs.pkl", "wb") as f:   # test input for the oracle script only
+    with open(folder / "recs.pkl", "wb") as f:   # test input for the oracle script only
         pickle.dump(recs, f)
-    _mx(MX_WRITE, str(tmp_path))
-    _write_kiln(str(tmp_path), recs)
+    _write_kiln(str(folder), recs)
+    _mx(ORACLE, str(folder))
+    with open(folder / "read.pkl", "rb") as f:   # written by the oracle script above
+        return folder, recs, pickle.load(f)
+
+
+def test_mxnet_writes_kiln_reads_same_bytes(oracle):
+    folder, recs, _ = oracle
     for ext in ("rec", "idx"):   # byte-identical files, the index included
-        assert (tmp_path / f"k.{ext}").read_bytes() == (tmp_path / f"m.{ext}").read_bytes()
-    r = recordio.MXIndexedRecordIO(str(tmp_path / "m.idx"), str(tmp_path / "m.rec"), "r")
+        assert (folder / f"k.{ext}").read_bytes() == (folder / f"m.{ext}").read_bytes()
+    r = recordio.MXIndexedRecordIO(str(folder / "m.idx"), str(folder / "m.rec"), "r")
     assert r.keys == list(range(len(recs)))
     assert [r.read_idx(k) for k in reversed(r.keys)] == recs[::-1]
-    seq = recordio.MXRecordIO(str(tmp_path / "m.rec"), "r")
+    seq = recordio.MXRecordIO(str(folder / "m.rec"), "r")
     assert [seq.read() for _ in recs] == recs and seq.read() is None
 
 
-@needs_mxnet
-def test_kiln_writes_mxnet_reads(tmp_path):
-    recs = _records()
-    _write_kiln(str(tmp_path), recs)
-    _mx(MX_READ, str(tmp_path))
-    with open(tmp_path / "read.pkl", "rb") as f:   # written by the oracle script above
-        keys, by_key, seq = pickle.load(f)
+def test_kiln_writes_mxnet_reads(oracle):
+    _, recs, (keys, by_key, seq, _) = oracle
     assert keys == list(range(len(recs))) and by_key == recs and seq == recs
 
 
-@needs_mxnet
-def test_pack_matches_mxnet():
-    out = _mx("""
-        import mxnet as mx
-        h = mx.recordio.IRHeader
-        for hdr in [h(0, 3.5, 7, 0), h(5, 2.0, 1, 9), h(0, [1.0, 2.5, -3.0], 2**40, 1)]:
-            print(mx.recordio.pack(hdr, b'payload').hex())
-    """).split()
+def test_pack_matches_mxnet(oracle):
     h = recordio.IRHeader
-    mine = [recordio.pack(x, b"payload").hex() for x in
+    mine = [recordio.pack(x, b"payload") for x in
             [h(0, 3.5, 7, 0), h(5, 2.0, 1, 9), h(0, [1.0, 2.5, -3.0], 2 ** 40, 1)]]
-    assert mine == out
+    assert mine == oracle[2][3]
 
 
 def test_irheader_label_conventions():
