@@ -132,12 +132,14 @@ class MPIComm:
         return self._watchdog.armed(what)
 
     def _pack(self, group):
-        if len(group) == 1 and group[0].flags.c_contiguous:
+        # MPI has no float16: such buckets are summed in float32
+        dtype = np.float32 if group[0].dtype == np.float16 else group[0].dtype
+        if len(group) == 1 and group[0].flags.c_contiguous and dtype == group[0].dtype:
             return group[0].reshape(-1)  # in place, no copy
         key = tuple((a.shape, a.dtype.str) for a in group)
         flat = self._buffers.get(key)
         if flat is None:
-            flat = self._buffers[key] = np.empty(sum(a.size for a in group), group[0].dtype)
+            flat = self._buffers[key] = np.empty(sum(a.size for a in group), dtype)
         np.concatenate([a.reshape(-1) for a in group], out=flat)
         return flat
 

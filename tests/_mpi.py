@@ -134,6 +134,10 @@ def scenario_semantics(kv_mod, kiln, rank):
         va, vb = kiln.nd.arange(4) * (rank + 1), kiln.nd.ones((2, 2)) * (rank + 10)
         kv2.pushpull(["a", "b"], [va, vb])  # no out: in place
         seen[f"{typ}/pushpull_a"], seen[f"{typ}/pushpull_b"] = va.asnumpy(), vb.asnumpy()
+        half = kiln.nd.full((3,), rank + 0.5, dtype="float16")  # MPI has no float16
+        kv2.init("h", kiln.nd.zeros((3,), dtype="float16"))
+        kv2.pushpull("h", half)
+        seen[f"{typ}/float16"] = half.asnumpy()
         outs = [kiln.nd.zeros(3, ctx=c) for c in two]
         kv2.broadcast("c", kiln.nd.full(3, rank + 5), out=outs)
         seen[f"{typ}/broadcast"] = np.stack([o.asnumpy() for o in outs])

@@ -47,6 +47,9 @@ def test_kvstore_semantics_per_type(ranks):
             np.testing.assert_array_equal(got("pushpull_b"),
                                           np.full((2, 2), sum(q + 10 for q in range(n))))
             np.testing.assert_array_equal(got("broadcast"), np.full((2, 3), 5.0))
+            assert got("float16").dtype == np.float16
+            np.testing.assert_array_equal(got("float16"),
+                                          np.full(3, sum(q + 0.5 for q in range(n))))
             if typ != "horovod":  # SGD on the summed gradient, rescale_grad 1
                 want = np.float32(1) - np.float32(0.1) * np.float32(sum(q + 1 for q in range(n)))
                 np.testing.assert_allclose(got("sgd"), np.full(3, want), rtol=1e-6)
