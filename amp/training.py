@@ -6,6 +6,7 @@ that hybridized blocks trace afterwards. Parameters stay float32 ("master weight
 are ops, and each one's gradient casts back, so optimizers update float32 weights.
 """
 import contextlib
+import copy
 import logging
 import warnings
 
@@ -48,8 +49,7 @@ def init(target_dtype="float16", target_precision_ops=None, conditional_fp32_ops
         >>> nd.FullyConnected(x, w, b, num_hidden=4).dtype   # numpy.float16
     """
     dtype = check_target(target_dtype)
-    args = (dtype, _frozen(target_precision_ops), _frozen(conditional_fp32_ops),
-            _frozen(fp32_ops))
+    args = (dtype, target_precision_ops, conditional_fp32_ops, fp32_ops)
     if _STATE.target is not None:
         if args != _STATE.args:
             warnings.warn("kiln.amp.init: AMP is initialized already; this call's arguments "
@@ -59,16 +59,9 @@ def init(target_dtype="float16", target_precision_ops=None, conditional_fp32_ops
     scaler = LossScaler()  # the first init_trainer's; the *Output ops read its scale, as in MXNet
     _registry.set_amp(Policy(dtype, rules, loss_outputs=list_loss_output_functions(dtype),
                              loss_scale=lambda: scaler.loss_scale))
-    _STATE.target, _STATE.args = dtype, args
+    _STATE.target, _STATE.args = dtype, copy.deepcopy(args)
     _STATE.scaler, _STATE.scaler_taken = scaler, False
     _LOG.info("Using AMP")
-
-
-def _frozen(names):
-    if names is None:
-        return None
-    return tuple(tuple(x) if isinstance(x, (list, tuple)) else x for x in
-                 (tuple(v) if isinstance(v, list) else v for v in names))
 
 
 def reset():
