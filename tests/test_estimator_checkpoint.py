@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from kiln import gluon
 from kiln.base import FileFormatError
-from kiln.gluon.contrib.estimator import CheckpointHandler
+from kiln.gluon.contrib.estimator import CheckpointHandler, EpochEnd
 from test_estimator import make_data, make_estimator, make_net, params
 
 
@@ -70,7 +70,7 @@ def test_file_names_pruning_best_and_symbol(tmp_path):
     # 4 batches per epoch: epoch e ends after 4*(e+1) batches; only the last two are kept
     kept = [f"m-epoch{e}batch{4 * (e + 1)}{s}" for e in (2, 3)
             for s in (".params", ".rng.json", ".states")]
-    best = [f"m-best{s}" for s in (".params", ".rng.json", ".states")]
+    best = [f"m-best{s}" for s in (".json", ".params", ".rng.json", ".states")]
     assert sorted(os.listdir(tmp_path)) == sorted(kept + best + ["m-symbol.json"])
     # the best file holds the parameters of the first epoch with the highest accuracy
     want = seen[int(np.argmax([acc for acc, _ in seen]))][1]
@@ -128,3 +128,52 @@ def test_batch_period_names(tmp_path):
             for s in (".params", ".rng.json", ".states")]
     assert sorted(os.listdir(tmp_path)) == sorted(want)
     assert (handler.current_batch, handler.current_epoch) == (10, 3)   # 3rd epoch cut short
+
+
+class Scripted(kiln.metric.EvalMetric):
+    """A metric whose value at each epoch's end is the next of ``values`` (a shared list)."""
+
+    def __init__(self, values):
+        self.values, self.current = values, float("nan")
+        super().__init__("scripted")
+
+    def update(self, labels, preds):
+        pass
+
+    def get(self):
+        return self.name, self.current
+
+
+class NextValue(EpochEnd):
+    priority = -500         # before the CheckpointHandler reads the metric
+
+    def __init__(self, source):
+        self.source = source
+
+    def epoch_end(self, estimator, *args, **kwargs):
+        self.source.current = self.source.values.pop(0)
+
+
+def test_resumed_run_keeps_the_earlier_best(tmp_path):
+    values = [0.5, 0.9, 0.6, 0.95]       # epoch 2 is worse than epoch 1's best
+
+    def fit(epochs, resume):
+        scripted = Scripted(values)      # the Estimator renames it "training scripted"
+        est = make_estimator(make_net(), train_metrics=[scripted])
+        handler = CheckpointHandler(str(tmp_path), monitor=scripted, save_best=True,
+                                    mode="max", resume_from_checkpoint=resume)
+        est.fit(make_data(), epochs=epochs, event_handlers=[handler, NextValue(scripted)])
+        return handler
+
+    fit(2, False)
+    best = (tmp_path / "model-best.params").read_bytes()
+    assert best == (tmp_path / "model-epoch1batch8.params").read_bytes()
+    handler = fit(3, True)                            # epoch 2 (0.6) must not replace it
+    assert handler.best == 0.9
+    assert (tmp_path / "model-best.params").read_bytes() == best
+    fit(4, True)                                      # epoch 3 (0.95) does
+    assert (tmp_path / "model-best.params").read_bytes() == \
+        (tmp_path / "model-epoch3batch16.params").read_bytes()
+    (tmp_path / "model-best.json").write_text("{broken")
+    with pytest.raises(FileFormatError, match="model-best.json"):
+        fit(5, True)

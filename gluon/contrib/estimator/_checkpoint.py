@@ -5,7 +5,9 @@ once, and resumes training from the newest checkpoint.
 Files in ``model_dir`` (MXNet 1.9's names): ``<prefix>-epoch<E>batch<B>.params`` (the net's
 ``save_parameters``), ``.states`` (``Trainer.save_states``), ``.rng.json`` (kiln: numpy's and
 kiln's generators, so a resumed run shuffles and drops out as the uninterrupted one would),
-``<prefix>-best.*``, and ``<prefix>-symbol.json`` when the net is hybridized.
+``<prefix>-best.*`` (with ``<prefix>-best.json``: the monitored value, so a resumed run
+replaces the best only with a better one), and ``<prefix>-symbol.json`` when the net is
+hybridized.
 
 Example::
 
@@ -13,13 +15,14 @@ Example::
     ...                          mode="max", resume_from_checkpoint=True)
     >>> est.fit(train_data, val_data, epochs=10, event_handlers=[ckpt])
 """
+import json
 import os
 import re
 import warnings
 
 import numpy as np
 
-from ....base import atomic_write
+from ....base import FileFormatError, atomic_write
 from ....metric import EvalMetric
 from ....nn.symbol_block import block_graph
 from ....symbol.mxnet_json import symbol_to_json
@@ -116,6 +119,9 @@ class CheckpointHandler(TrainBegin, BatchEnd, EpochEnd):
         elif self.monitor_op(value, self.best):
             prefix = self.model_prefix + "-best"
             self._save_params_and_trainer(estimator, prefix)
+            # the value beside the files: a resumed run keeps a better earlier best
+            atomic_write(os.path.join(self.model_dir, prefix + ".json"),
+                         json.dumps({"monitor": name, "best": float(value)}).encode())
             if self.verbose > 0:
                 estimator.logger.info("[Epoch %d] CheckpointHandler: %s improved from %0.5f "
                                       "to %0.5f, updating best model at %s with prefix: %s",
@@ -187,11 +193,29 @@ class CheckpointHandler(TrainBegin, BatchEnd, EpochEnd):
         # read every file before setting anything (MXNet's checkpoints have no .rng.json)
         rng_states = (_rng_state.read(path + ".rng.json")
                       if os.path.exists(path + ".rng.json") else None)
+        best = self._read_best()
         estimator.net.load_parameters(path + ".params", ctx=estimator.context)
         estimator.trainer.load_states(path + ".states")
         if rng_states is not None:
             _rng_state.apply(rng_states)
+        if best is not None:
+            self.best = best
         estimator.logger.warning("CheckpointHandler: checkpoint resumed from epoch %d batch %d, "
                                  "continue to train for %d %s", self.trained_epoch,
                                  self.trained_batch, total - done - 1,
                                  "batches" if by_batch else "epochs")
+
+    def _read_best(self):
+        """The best value ``<prefix>-best.json`` records for this monitor, or None (no file,
+        no ``save_best``, another monitor); a damaged file raises ``FileFormatError``."""
+        path = os.path.join(self.model_dir, self.model_prefix + "-best.json")
+        if not self.save_best or not os.path.exists(path):
+            return None
+        try:
+            with open(path, "rb") as f:
+                record = json.loads(f.read().decode())
+            name, best = record["monitor"], float(record["best"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise FileFormatError(path, f"not a best-value record of CheckpointHandler: "
+                                        f"{err}") from None
+        return best if name == self.monitor.get()[0] else None
