@@ -55,7 +55,7 @@ def global_batch(model, k):
 def worker(mode, model, steps, warmup, out):
     """Train ``warmup + steps`` steps; rank 0 writes timings and the loss curve to ``out``."""
     import kiln
-    kv = kiln.kv.create("dist_sync") if mode == "dist" else "device"
+    kv = kiln.kv.create("dist_sync") if mode == "dist" else "device"  # single*: no store
     rank, n = (kv.rank, kv.num_workers) if mode == "dist" else (0, 1)
     net = build(model)
     if model == "resnet18":  # materialize deferred shapes before the store broadcasts
@@ -112,7 +112,7 @@ def run(mode, model, steps, warmup):
     out = tempfile.mktemp(suffix=".json")
     me = [sys.executable, os.path.abspath(__file__), "--worker", mode, "--models", model,
           "--steps", str(steps), "--warmup", str(warmup), "--json", out]
-    threads = "1" if mode == "dist" else "2"
+    threads = "2" if mode == "single" else "1"
     env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads,
                KILN_THREADS=threads)
     if mode == "dist":
@@ -132,19 +132,23 @@ def report(results, steps, warmup, repeat):
              f"Written by `benchmarks/distributed.py` (2026-12-07; {os.cpu_count()} cores, "
              f"load average {load:.1f} when it finished). Global batch {GLOBAL_BATCH}; median "
              f"of {steps} steps after {warmup} warm-up steps (the best of {repeat} interleaved "
-             "runs of each setting); 'dist' = `kiln launch -n 2`, "
-             "kvstore 'dist_sync', 32 per rank, 1 BLAS thread each; 'single' = one process, "
-             "2 threads (OPENBLAS_NUM_THREADS=KILN_THREADS=2), batch 64.", "",
+             "runs of each setting). '2 ranks' = `kiln launch -n 2`, kvstore 'dist_sync', 32 "
+             "per rank, 1 BLAS thread each; '1 process' = batch 64, no store, "
+             "OPENBLAS_NUM_THREADS=KILN_THREADS=2 or 1. Max loss diff: 2 ranks against "
+             "1 process x 2 threads over the whole curve.", "",
              "Allreduce ms/step: the time inside the store's allreduce during training (packing, "
              "MPI, and waiting for the slower rank); in parentheses the same allreduce alone, "
              "after a barrier (median of 20).", "",
              "| model | run | step ms | samples/s | allreduce ms/step | grads | buckets "
              "| max loss diff |", "|---|---|---|---|---|---|---|---|"]
-    for model, (single, dist) in results.items():
+    for model, runs in results.items():
+        single, dist = runs["single"], runs["dist"]
         diff = float(np.max(np.abs(np.array(dist["losses"]) - np.array(single["losses"]))))
-        for name, r in (("single", single), ("dist", dist)):
+        for name, r in runs.items():
             ms = 1000 * float(np.median(r["times"]))
             dist_only = name == "dist"
+            name = {"single": "1 process x 2 threads", "single1": "1 process x 1 thread",
+                    "dist": "2 ranks x 1 thread"}[name]
             red = f"{1000 * float(np.median(r['reduce'])):.1f}" if dist_only else "-"
             pure = f" ({1000 * r['pure_reduce']:.1f})" if dist_only else ""
             lines.append(f"| {MODELS[model][0]} | {name} | {ms:.1f} | "
@@ -152,8 +156,9 @@ def report(results, steps, warmup, repeat):
                          f"tensors, {r['grad_mb']:.1f} MB | "
                          f"{r['buckets'] if dist_only else '-'} | "
                          f"{f'{diff:.2e}' if dist_only else '-'} |")
-        lines.append("")
-    for model, (single, dist) in results.items():
+    lines.append("")
+    for model, runs in results.items():
+        single, dist = runs["single"], runs["dist"]
         lines.append(f"Loss curve, {MODELS[model][0]} (single / dist): " + ", ".join(
             f"{a:.5f}/{b:.5f}" for a, b in zip(single["losses"], dist["losses"])))
         lines.append("")
@@ -169,7 +174,7 @@ def main(argv=None):
                    help="runs of each setting, interleaved; the one with the best median counts")
     p.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "docs",
                                                  "benchmarks-distributed.md"))
-    p.add_argument("--worker", choices=("single", "dist"), help=argparse.SUPPRESS)
+    p.add_argument("--worker", choices=("single", "single1", "dist"), help=argparse.SUPPRESS)
     p.add_argument("--json", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
@@ -177,12 +182,12 @@ def main(argv=None):
         return
     results = {}
     for m in args.models.split(","):
-        runs = {"single": [], "dist": []}
-        for _ in range(args.repeat):  # interleaved: a busy spell hits both alike
+        runs = {"single": [], "single1": [], "dist": []}
+        for _ in range(args.repeat):  # interleaved: a busy spell hits all alike
             for mode in runs:
                 runs[mode].append(run(mode, m, args.steps, args.warmup))
-        results[m] = tuple(min(runs[mode], key=lambda r: np.median(r["times"]))
-                           for mode in ("single", "dist"))
+        results[m] = {mode: min(rs, key=lambda r: np.median(r["times"]))
+                      for mode, rs in runs.items()}
     text = report(results, args.steps, args.warmup, args.repeat)
     print(text)
     tmp = args.out + ".tmp"
