@@ -22,43 +22,11 @@ from ...image import _numpy as _image
 from ...ndarray import NDArray
 from ...ndarray import array as _nd_array
 from ...nn import Block, HybridBlock, HybridSequential, Sequential
+from ._blocks import _nd, _np, _NumpyHybrid, _saturate, _wh
 
 __all__ = ["Compose", "Cast", "ToTensor", "Normalize", "Resize", "CenterCrop",
            "RandomResizedCrop", "RandomCrop", "CropResize", "RandomFlipLeftRight",
            "RandomFlipTopBottom", "RandomBrightness", "RandomContrast"]
-
-
-def _np(x):
-    return x.asnumpy() if isinstance(x, NDArray) else np.asarray(x)
-
-
-def _nd(a, like):
-    ctx = like.context if isinstance(like, NDArray) else None
-    return _nd_array(a, ctx=ctx, dtype=a.dtype)
-
-
-def _wh(size):
-    """An int or (w, h) size as a (w, h) tuple."""
-    if isinstance(size, (int, np.integer)):
-        return (int(size), int(size))
-    return tuple(int(s) for s in size)
-
-
-class _NumpyHybrid(HybridBlock):
-    """A HybridBlock computed by numpy code: ``_apply(np_image) -> np_image``."""
-
-    def _apply(self, img):
-        raise NotImplementedError
-
-    def forward(self, x):
-        if not isinstance(x, (NDArray, np.ndarray)):
-            raise TypeError(f"{type(self).__name__} runs numpy code and cannot be traced inside "
-                            f"a hybridized block; apply it outside (e.g. in a Compose).")
-        return _nd(self._apply(_np(x)), x)
-
-    def __call__(self, x, *args):
-        # Always eager: the numpy computation cannot be traced into a graph.
-        return self.forward(x, *args)
 
 
 class Compose(Sequential):
@@ -279,13 +247,6 @@ class RandomFlipTopBottom(_NumpyHybrid):
         return np.ascontiguousarray(img[..., ::-1, :, :]) if np.random.rand() < self._p else img
 
 
-def _saturate(out, dtype):
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        out = np.clip(np.rint(out), info.min, info.max)
-    return out.astype(dtype)
-
-
 class RandomBrightness(_NumpyHybrid):
     """Multiplies the image by a factor drawn from [max(0, 1 - b), 1 + b]."""
 
@@ -311,3 +272,19 @@ class RandomContrast(_NumpyHybrid):
         coef = np.array([0.299, 0.587, 0.114], dtype=np.float32)
         gray = float((img.astype(np.float32) * coef).sum(-1).mean())
         return _saturate(img.astype(np.float32) * alpha + gray * (1 - alpha), img.dtype)
+
+
+# The transforms of the rest of MXNet 1.9's list (colour jitter, lighting, rotation,
+# RandomApply) live in transforms_color.py; they are part of this namespace.
+from .transforms_color import (  # noqa: E402
+    RandomApply,
+    RandomColorJitter,
+    RandomHue,
+    RandomLighting,
+    RandomRotation,
+    RandomSaturation,
+    Rotate,
+)
+
+__all__ += ["RandomSaturation", "RandomHue", "RandomColorJitter", "RandomLighting", "Rotate",
+            "RandomRotation", "RandomApply"]
