@@ -44,10 +44,12 @@ class NCCLComm:
         import cupy
         from cupy.cuda import nccl
         self.cupy, self.nccl, self.mpi = cupy, nccl, mpi_comm
-        uid = np.frombuffer(bytes(nccl.get_unique_id()) if mpi_comm.rank == 0
-                            else bytes(128), dtype=np.uint8).copy()
+        # cupy's unique id is a tuple of 128 C chars (signed)
+        uid = np.array(nccl.get_unique_id(), dtype=np.int8) if mpi_comm.rank == 0 \
+            else np.zeros(128, dtype=np.int8)
         mpi_comm.bcast_([uid], root=0, what="NCCL setup")
-        self.comm = nccl.NcclCommunicator(mpi_comm.size, tuple(uid.tobytes()), mpi_comm.rank)
+        self.comm = nccl.NcclCommunicator(mpi_comm.size, tuple(int(v) for v in uid),
+                                          mpi_comm.rank)
         self._buffers = {}
 
     def allreduce_(self, arrays, what="allreduce"):
