@@ -114,6 +114,8 @@ class NDArray:
         d = self._data
         if isinstance(d, np.ndarray):
             return d.copy()
+        if isinstance(d, np.generic):   # numpy ufuncs give scalars for 0-d arrays
+            return np.asarray(d)
         return d.get()
 
     def asscalar(self):
