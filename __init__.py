@@ -41,6 +41,8 @@ from . import module  # noqa: E402
 kv = kvstore
 mod = module
 from .data import io  # noqa: E402
+from .data import recordio  # noqa: E402
+from . import image  # noqa: E402
 from .export import checkpoint as model  # noqa: E402
 from .ndarray import custom_op as operator  # noqa: E402  (mx.operator; 'operator' is stdlib's)
 from .ndarray import random  # noqa: E402
@@ -55,7 +57,8 @@ from .tools import callback, test_utils, viz  # noqa: E402
 MODULE_ALIASES = {"io": io, "random": random, "model": model, "loss": loss,
                   "lr_scheduler": lr_scheduler, "onnx": onnx, "test_utils": test_utils,
                   "viz": viz, "context": context, "kv": kvstore,
-                  "callback": callback, "mod": module, "operator": operator}
+                  "callback": callback, "mod": module, "operator": operator,
+                  "recordio": recordio}
 for _name, _module in MODULE_ALIASES.items():
     _sys.modules.setdefault(f"{__name__}.{_name}", _module)
 
@@ -73,3 +76,4 @@ __all__ += ["util", "runtime", "name", "attribute", "AttrScope", "is_np_shape", 
 __all__ += ["amp", "contrib"]
 __all__ += ["mod", "module"]
 __all__ += ["operator"]
+__all__ += ["recordio", "image"]
