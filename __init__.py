@@ -37,6 +37,7 @@ from . import data, gluon, metric, model_zoo, profiler, tools  # noqa: E402
 from . import kvstore  # noqa: E402
 from . import amp, contrib  # noqa: E402
 from . import module  # noqa: E402
+from .module import monitor  # noqa: E402
 
 kv = kvstore
 mod = module
@@ -76,4 +77,5 @@ __all__ += ["util", "runtime", "name", "attribute", "AttrScope", "is_np_shape", 
 __all__ += ["amp", "contrib"]
 __all__ += ["mod", "module"]
 __all__ += ["operator"]
+__all__ += ["monitor"]
 __all__ += ["recordio", "image"]

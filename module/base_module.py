@@ -165,9 +165,9 @@ class BaseModule:
                 _call_all(batch_end_callback, BatchEndParam(epoch, nbatch, eval_metric, locals()))
 
     def install_monitor(self, mon):
-        """Install a ``kiln.monitor.Monitor`` on the executors (not supported here)."""
-        raise NotImplementedError("Module.install_monitor: kiln's executors have no monitor "
-                                  "callback yet")
+        """Install a ``kiln.monitor.Monitor`` on this module's executor."""
+        self._need("binded")
+        mon.install(self._exec)
 
     def prepare(self, data_batch, sparse_row_id_fn=None):
         """Nothing to prepare for dense parameters on one device."""

@@ -11,7 +11,7 @@ Example::
     <NDArray 2 @cpu(0)>
 """
 from . import contrib, ndarray, random  # noqa: F401  (nd.contrib, nd.random: MXNet's namespaces)
-from .custom_op import Custom  # noqa: F401  (nd.Custom: kiln.operator's ops)
+from .ops.custom import Custom  # noqa: F401  (nd.Custom: kiln.operator's ops)
 from .convert import (  # noqa: F401
     array,
     from_dlpack,

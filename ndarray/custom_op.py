@@ -158,19 +158,4 @@ def split_inputs(prop, args, named, make_missing=None):
     return inputs
 
 
-def Custom(*args, op_type=None, **kwargs):
-    """Run the custom operator registered as ``op_type`` (``nd.Custom``). Inputs are
-    positional or NDArray keywords named by ``list_arguments``; the other keywords go to the
-    prop (as strings, as MXNet passes them)."""
-    from .ndarray import NDArray
-    from .ops.custom import _custom
-    if op_type is None:
-        raise MXNetError("Custom: op_type= is required")
-    kwargs.pop("name", None)
-    arrays = {k: v for k, v in kwargs.items() if isinstance(v, NDArray)}
-    params = pack_kwargs({k: v for k, v in kwargs.items() if k not in arrays})
-    inputs = split_inputs(make_prop(op_type, params), args, arrays)
-    return _custom(*inputs, op_type=op_type, kwargs=params)
-
-
-__all__ = ["CustomOp", "CustomOpProp", "register", "get_all_registered_operators", "Custom"]
+__all__ = ["CustomOp", "CustomOpProp", "register", "get_all_registered_operators"]

@@ -13,22 +13,44 @@ def public_attrs(node):
     return {k: v for k, v in node.attrs.items() if not k.startswith("_")}
 
 
-def evaluate(entries, feed):
-    """Values of ``entries`` given ``feed`` (variable name -> NDArray or traced Symbol)."""
+def evaluate(entries, feed, monitor=None):
+    """Values of ``entries`` given ``feed`` (variable name -> NDArray or traced Symbol).
+
+    ``monitor``: ``(callback, monitor_all)``; ``callback(name, array)`` sees each op's outputs
+    as they are computed, named as MXNet's executor names them (``fc_output``,
+    ``split_output1``), and with ``monitor_all`` its array inputs first (``fc_data``,
+    ``fc_weight``)."""
     values = {}
     for node in topo_order(entries):
         if node.kind == "var":
             if node.name not in feed:
                 raise MXNetError(f"no value given for graph input {node.name!r}")
             values[(node.id, 0)] = feed[node.name]
+            if monitor is not None and monitor[1]:
+                monitor[0](node.name, feed[node.name])  # MXNet reports variables too
         elif node.kind == "const":
             values[(node.id, 0)] = NDArray(node.value)
         else:
             args = [values[(i[0].id, i[1])] if is_entry(i) else i for i in node.inputs]
+            if monitor is not None and monitor[1]:
+                _report_inputs(node, args, monitor[0])
             res = node.op.func(*args, **public_attrs(node))
-            if node.num_outputs == 1:
-                values[(node.id, 0)] = res
-            else:
-                for k, r in enumerate(res):
-                    values[(node.id, k)] = r
+            outs = [res] if node.num_outputs == 1 else list(res)
+            for k, r in enumerate(outs):
+                values[(node.id, k)] = r
+            if monitor is not None:
+                suffixes = ["_output"] if len(outs) == 1 else [f"_output{k}"
+                                                               for k in range(len(outs))]
+                for suffix, r in zip(suffixes, outs):
+                    monitor[0](node.name + suffix, r)
     return [values[(n.id, i)] for n, i in entries]
+
+
+def _report_inputs(node, args, callback):
+    from .codegen import _UNNAMED_INPUTS, _op_type  # MXNet's names, as op hooks use them
+    names = [] if _op_type(node) in _UNNAMED_INPUTS else \
+        [n.lstrip("*").rstrip("?") for n in node.op.inputs]
+    for k, (i, a) in enumerate(zip(node.inputs, args)):
+        if is_entry(i) and isinstance(a, NDArray):
+            label = names[k] if k < len(names) and not node.op.variadic else f"input{k}"
+            callback(f"{node.name}_{label}", a)

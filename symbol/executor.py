@@ -41,6 +41,12 @@ class Executor:
             self.grad_dict[n] = g
             autograd.mark_variables([self.arg_dict[n]], [g], req)
         self.outputs = []
+        self._monitor = None
+
+    def set_monitor_callback(self, callback, monitor_all=False):
+        """Call ``callback(name, NDArray)`` with every op's outputs during ``forward`` (and its
+        inputs too with ``monitor_all``), named as MXNet names them (``fc_output``)."""
+        self._monitor = (callback, bool(monitor_all))
 
     @property
     def arg_arrays(self):
@@ -72,7 +78,7 @@ class Executor:
         scope = (autograd.record(train_mode=bool(is_train)) if self.grad_dict
                  else autograd.pause(train_mode=bool(is_train)))
         with scope:
-            self.outputs = evaluate(self._sym._entries, feed)
+            self.outputs = evaluate(self._sym._entries, feed, self._monitor)
         return self.outputs
 
     def backward(self, out_grads=None, is_train=True):

@@ -12,11 +12,11 @@ Example::
 """
 import numpy as np
 
-from ...base import OpError
+from ...base import MXNetError, OpError
 from ...device import cpu, current_context
 from .. import _registry
 from .._registry import Aval, Sample, register
-from ..custom_op import CustomOp, CustomOpProp, make_prop, operator_for
+from ..custom_op import CustomOp, CustomOpProp, make_prop, operator_for, pack_kwargs, split_inputs
 from ..custom_op import register as register_prop
 
 _ATTRS = {"op_type": _registry.REQUIRED, "kwargs": ()}
@@ -119,6 +119,19 @@ _custom_backward = register(
                     op_type="_kiln_sample_cube", kwargs=(("scale", "2"),), grad=False,
                     onnx=False)],
     doc="Gradient of a custom operator: its ``backward`` over inputs, outputs, output grads.")
+
+
+def Custom(*args, op_type=None, **kwargs):
+    """Run the custom operator registered as ``op_type`` (``nd.Custom``). Inputs are
+    positional or NDArray keywords named by ``list_arguments``; the other keywords go to the
+    prop (as strings, as MXNet passes them)."""
+    if op_type is None:
+        raise MXNetError("Custom: op_type= is required")
+    kwargs.pop("name", None)
+    arrays = {k: v for k, v in kwargs.items() if isinstance(v, _registry._NDArray)}
+    params = pack_kwargs({k: v for k, v in kwargs.items() if k not in arrays})
+    inputs = split_inputs(make_prop(op_type, params), args, arrays)
+    return _custom(*inputs, op_type=op_type, kwargs=params)
 
 
 # ---- the registry walk's sample operator: scale * x**3 --------------------------------------
