@@ -2,6 +2,8 @@
 (leading axes are batch axes; float32 and float64 only). ``det``/``slogdet`` of one matrix give
 shape (1,), as MXNet; ``gelqf`` returns ``(Q, L)`` in that order.
 """
+import functools
+
 import numpy as np
 
 from ...base import OpError
@@ -62,10 +64,55 @@ def _det_infer(A):
     return Aval(_batch_out(square("linalg_det", A)), np.dtype(A.dtype))
 
 
-def _scale_inv_t(A, g):
-    """``g`` (one value per matrix) times ``A^-T``."""
-    g = F.reshape(g, shape=tuple(A.shape[:-2]) + (1, 1))
-    return _t(linalg_inverse(A)) * g
+@functools.lru_cache(maxsize=64)
+def _minor_index(n):
+    """Flat indices (n, n, n-1, n-1) of every (i, j) minor of an n x n matrix, and the signs."""
+    keep = [np.delete(np.arange(n), i) for i in range(n)]
+    idx = np.array([[keep[i][:, None] * n + keep[j][None, :] for j in range(n)]
+                    for i in range(n)], np.int64).reshape(n, n, n - 1, n - 1)
+    sign = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
+    return idx, sign
+
+
+def _cofactor_kernel(xp, A):
+    square("_linalg_cofactor", A)
+    n = A.shape[-1]
+    det = xp.linalg.det(A)
+    if n > 1 and not bool(xp.all(det != 0)):  # singular: the minors themselves (small n)
+        idx, sign = _minor_index(n)
+        flat = A.reshape(A.shape[:-2] + (n * n,))
+        return (xp.linalg.det(flat[..., xp.asarray(idx)]) * xp.asarray(sign)).astype(A.dtype)
+    if n == 1:
+        return xp.ones_like(A)
+    return det[..., None, None] * xp.swapaxes(xp.linalg.inv(A), -1, -2)
+
+
+def _cofactor_onnx(g, i, a, o):
+    shape = tuple(a[0].shape)
+    n = shape[-1]
+    if n == 1:
+        return g.op("Add", g.op("Mul", i[0], g.const(np.zeros((), a[0].dtype))),
+                    g.const(np.ones((), a[0].dtype)))
+    idx, sign = _minor_index(n)
+    flat = g.op("Reshape", i[0], g.ints(shape[:-2] + (n * n,)))
+    minors = g.op("Gather", flat, g.const(idx), axis=len(shape) - 2)
+    return g.op("Mul", g.op("Det", minors), g.const(sign.astype(a[0].dtype)))
+
+
+_linalg_cofactor = register(
+    "_linalg_cofactor", _cofactor_kernel, inputs=("A",),
+    infer=lambda A: Aval(square("_linalg_cofactor", A), np.dtype(A.dtype)),
+    onnx=_cofactor_onnx, samples=[Sample(rnd(3, 3)), Sample(np.array([[1.0, 2.0], [2.0, 4.0]])),
+                                  Sample(rnd(2, 1, 1))],
+    ref=lambda A: _cofactor_kernel(np, A),
+    no_grad="the gradient of det's gradient (second order) is not supported",
+    doc="""Cofactor matrices, ``det(A) A^-T`` (defined for singular A too): the gradient of
+    ``det`` (internal). A (..., n, n) -> (..., n, n).""")
+
+
+def _scale(A, g, m):
+    """``g`` (one value per matrix) times the matrices ``m``."""
+    return m * F.reshape(g, shape=tuple(A.shape[:-2]) + (1, 1))
 
 
 def _det_onnx(g, i, a, o):
@@ -74,13 +121,13 @@ def _det_onnx(g, i, a, o):
 
 linalg_det = register(
     "linalg_det", lambda xp, A: xp.linalg.det(A).reshape(_det_infer(A).shape),
-    inputs=("A",), infer=_det_infer, save_outputs=True, second_order=True,
-    grad=lambda i, o, g: (_scale_inv_t(i[0], g[0] * o[0]),), onnx=_det_onnx,
+    inputs=("A",), infer=_det_infer,
+    grad=lambda i, o, g: (_scale(i[0], g[0], _linalg_cofactor(i[0])),), onnx=_det_onnx,
     ref=lambda A: np.linalg.det(A).reshape(_batch_out(A.shape)),
     samples=[Sample(rnd(3, 3) + 2 * np.eye(3)), Sample(rnd(2, 2, 2) * 2)],
     aliases=("_linalg_det",), amp="fp32",
     doc="""Determinant of square matrices (MXNet ``linalg.det``): A (..., n, n) -> (...), shape
-    (1,) for one matrix. Its gradient, ``det(A) A^-T``, needs A invertible.
+    (1,) for one matrix. Its gradient is the cofactor matrix, ``det(A) A^-T``.
 
     Example::
 
@@ -103,8 +150,10 @@ def _slogdet_onnx(g, i, a, o):
 
 linalg_slogdet = register(
     "linalg_slogdet", _slogdet_kernel, inputs=("A",), num_outputs=2,
-    infer=lambda A: (_det_infer(A),) * 2, second_order=True,
-    grad=lambda i, o, g: (_scale_inv_t(i[0], g[1]),), onnx=_slogdet_onnx,
+    infer=lambda A: (_det_infer(A),) * 2,
+    # d logabsdet = A^-T = cofactor / det, det = sign * exp(logabsdet)
+    grad=lambda i, o, g: (_scale(i[0], g[1] / (o[0] * F.exp(o[1])), _linalg_cofactor(i[0])),),
+    onnx=_slogdet_onnx,
     ref=lambda A: tuple(v.reshape(_batch_out(A.shape)) for v in np.linalg.slogdet(A)),
     samples=[Sample(rnd(3, 3) + 2 * np.eye(3)), Sample(rnd(2, 2, 2) * 2)],
     aliases=("_linalg_slogdet",), amp="fp32",

@@ -46,6 +46,7 @@ class _Onnx:
         return lambda self, x: self.g.op(name, x)
 
     log, exp, sin, abs, floor = _un("Log"), _un("Exp"), _un("Sin"), _un("Abs"), _un("Floor")
+    cos = _un("Cos")
 
     def add(self, a, b):
         return self.g.op("Add", a, b)
@@ -104,18 +105,23 @@ def _gammaln(A, x, signed=False):
     return A.where(zero, A.c(np.inf), A.where(pole, A.c(np.nan), val))
 
 
-def _digamma_np(xp, x):
-    small = x < 0.5
-    y = xp.where(small, 1.0 - x, x)
-    acc = xp.zeros_like(y)
+def _psi(A, x):
+    """psi(x): the recurrence up to y + 10, the asymptotic series there, reflection below 1/2."""
+    small = A.less(x, A.c(0.5))
+    y = A.where(small, A.subtract(A.c(1.0), x), x)
+    acc = A.c(0.0)
     for k in range(10):  # psi(y) = psi(y + 10) - sum 1 / (y + k): the series is exact there
-        acc = acc - 1.0 / (y + k)
-    z = y + 10.0
-    iz2 = 1.0 / (z * z)
-    series = xp.log(z) - 0.5 / z - iz2 * (1 / 12 - iz2 * (1 / 120 - iz2 * (
-        1 / 252 - iz2 * (1 / 240 - iz2 / 132))))
-    psi = acc + series
-    return xp.where(small, psi - math.pi / xp.tan(math.pi * x), psi)
+        acc = A.subtract(acc, A.divide(A.c(1.0), A.add(y, A.c(float(k)))))
+    z = A.add(y, A.c(10.0))
+    iz2 = A.divide(A.c(1.0), A.multiply(z, z))
+    tail = A.c(1 / 132)
+    for coef in (1 / 240, 1 / 252, 1 / 120, 1 / 12):  # nested: 1/12 - iz2 (1/120 - iz2 (...))
+        tail = A.subtract(A.c(coef), A.multiply(iz2, tail))
+    series = A.subtract(A.subtract(A.log(z), A.divide(A.c(0.5), z)), A.multiply(iz2, tail))
+    psi = A.add(acc, series)
+    px = A.multiply(A.c(math.pi), x)  # pi cot(pi x), as cos / sin (onnxruntime: no double Tan)
+    cot = A.divide(A.multiply(A.c(math.pi), A.cos(px)), A.sin(px))
+    return A.where(small, A.subtract(psi, cot), psi)
 
 
 def _float64_kernel(fn):
@@ -127,11 +133,10 @@ def _float64_kernel(fn):
     return kernel
 
 
-def _onnx_lowering(signed):
+def _onnx_lowering(fn):
     def lower(g, i, a, o):
         x = g.op("Cast", i[0], to=g.onnx_dtype(np.float64))
-        res = _gammaln(_Onnx(g), x, signed)
-        return g.op("Cast", res, to=g.onnx_dtype(o[0].dtype))
+        return g.op("Cast", fn(_Onnx(g), x), to=g.onnx_dtype(o[0].dtype))
     return lower
 
 
@@ -142,15 +147,15 @@ def _pos_ref(fn):
 _SAMPLES = [Sample(rnd(2, 3, lo=0.2, hi=4.0)), Sample(np.array([-1.5, -0.3, 0.7, 2.5, 7.3]))]
 
 _digamma = register(
-    "_digamma", _float64_kernel(_digamma_np), infer=same, samples=_SAMPLES,
+    "_digamma", _float64_kernel(lambda xp, x: _psi(_Np(xp), x)), infer=same,
+    samples=_SAMPLES, onnx=_onnx_lowering(_psi),
     no_grad="the trigamma function is not implemented: no second-order gamma gradients",
-    no_onnx="used by the gradients of gamma/gammaln only, which are never exported",
     no_ref="checked as gammaln's gradient (finite differences) in the registry tests",
     doc="The digamma function psi(x) = d/dx log Gamma(x), elementwise (internal).")
 
 gammaln = register(
     "gammaln", _float64_kernel(lambda xp, x: _gammaln(_Np(xp), x)), infer=same,
-    grad=lambda i, o, g: (g[0] * _digamma(i[0]),), onnx=_onnx_lowering(False),
+    grad=lambda i, o, g: (g[0] * _digamma(i[0]),), onnx=_onnx_lowering(_gammaln),
     ref=_pos_ref(lambda v: math.lgamma(v)), samples=_SAMPLES, amp="fp32",
     doc="""``log|Gamma(x)|`` elementwise (MXNet ``gammaln``). Output: like data.
 
@@ -162,8 +167,8 @@ gammaln = register(
 gamma = register(
     "gamma", _float64_kernel(lambda xp, x: _gammaln(_Np(xp), x, signed=True)), infer=same,
     grad=lambda i, o, g: (g[0] * o[0] * _digamma(i[0]),), save_outputs=True,
-    onnx=_onnx_lowering(True), ref=_pos_ref(lambda v: math.gamma(v)), samples=_SAMPLES,
-    amp="fp32",
+    onnx=_onnx_lowering(lambda A, x: _gammaln(A, x, signed=True)),
+    ref=_pos_ref(lambda v: math.gamma(v)), samples=_SAMPLES, amp="fp32",
     doc="""The gamma function elementwise (MXNet ``gamma``; ``Gamma(n) = (n-1)!``). Output:
     like data.
 
