@@ -248,3 +248,12 @@ def test_image_folder_skips_other_files(tmp_path):
     with pytest.warns(UserWarning) as rec:
         ds = ImageFolderDataset(str(tmp_path))
     assert len(rec) == 2 and len(ds) == 1 and ds[0][0].shape == (2, 2, 3)
+
+
+def test_image_record_dataset_in_worker_processes(oracle):
+    f, _ = oracle
+    ds = ImageRecordDataset(f + "/im.rec").transform_first(lambda x: x[:10].astype("float32"))
+    loader = kl.data.DataLoader(ds, batch_size=5, num_workers=2)
+    x, y = next(iter(loader))   # each worker reopens the record file
+    np.testing.assert_allclose(y.asnumpy(), [i * 1.5 for i in range(5)])
+    np.testing.assert_array_equal(x.asnumpy()[3], ds[3][0].asnumpy())
