@@ -192,3 +192,76 @@ def test_module_style_executor_backward_without_head_gradient():
     p = _softmax(data @ w.T, 1)
     np.testing.assert_allclose(ex.grad_dict["fc_weight"].asnumpy(), (p - np.eye(3)[lab]).T @ data,
                                rtol=1e-5)
+
+
+_MX_SCRIPT = r"""
+import sys
+from collections import namedtuple
+import mxnet as mx, numpy as np
+d = sys.argv[1]
+z = np.load(d + "/kiln.npz")
+net = mx.gluon.SymbolBlock.imports(d + "/k-symbol.json", ["data0", "data1"], d + "/k-0000.params")
+np.savez(d + "/mx_on_kiln.npz", *[o.asnumpy() for o in net(mx.nd.array(z["x"]),
+                                                            mx.nd.array(z["l"]))])
+x, l = mx.sym.var("data"), mx.sym.var("softmax_label")
+fc = mx.sym.FullyConnected(x, num_hidden=4, name="fc")
+up = mx.sym.UpSampling(mx.sym.reshape(fc, shape=(0, 1, 2, 2)), scale=2, sample_type="nearest",
+                       num_args=1)
+g = mx.sym.Group([
+    mx.sym.SoftmaxOutput(fc, l, name="softmax", normalization="valid", use_ignore=True,
+                         ignore_label=1),
+    mx.sym.LinearRegressionOutput(mx.sym.flatten(up), mx.sym.var("lr_label"), grad_scale=2.0),
+    mx.sym.linalg.potrf(mx.sym.linalg.syrk(mx.sym.reshape(fc, shape=(0, 2, 2))) + 3),
+    mx.sym.gammaln(mx.sym.abs(fc) + 1), mx.sym.cumsum(fc, axis=1),
+    mx.sym.moments(fc, axes=(1,))[1]])
+mod = mx.mod.Module(g, data_names=["data"], label_names=["softmax_label", "lr_label"])
+mod.bind(data_shapes=[("data", (3, 5))], label_shapes=[("softmax_label", (3,)),
+                                                      ("lr_label", (3, 16))])
+mod.init_params(mx.init.Xavier())
+mod.save_checkpoint(d + "/m", 0)
+B = namedtuple("B", ["data", "label"])
+mod.forward(B([mx.nd.array(z["x5"])], [mx.nd.array(z["l"]), mx.nd.zeros((3, 16))]),
+            is_train=False)
+np.savez(d + "/mx.npz", *[o.asnumpy() for o in mod.get_outputs()])
+"""
+
+
+class _Exported(gluon.HybridBlock):
+    def hybrid_forward(self, F, x, label):
+        a = F.reshape(x, shape=(0, 2, 2))
+        return (F.SoftmaxOutput(x, label, normalization="valid"), F.SVMOutput(x, label),
+                F.MakeLoss(x, grad_scale=2.0), F.LogisticRegressionOutput(x, x),
+                F.linalg.potrf(F.linalg.syrk(a) + 3), F.linalg.gelqf(a)[1], F.linalg.det(a),
+                F.cumsum(x, axis=1), F.moments(x, axes=(1,))[0],
+                F.UpSampling(F.reshape(x, shape=(0, 1, 2, 2)), scale=2, sample_type="nearest"))
+
+
+def test_symbol_files_cross_between_kiln_and_mxnet(tmp_path):
+    """kiln's export loads in MXNet 1.9.1, and a Module checkpoint MXNet saved (SoftmaxOutput,
+    LinearRegressionOutput, linalg, UpSampling...) loads in kiln, with the same outputs."""
+    import subprocess
+
+    if not os.path.exists(MX_PYTHON):
+        pytest.skip("no MXNet 1.9.1 interpreter (see tests/test_mxnet_oracle.py)")
+    rng = np.random.default_rng(4)
+    x, x5 = rng.uniform(-1, 1, (3, 4)).astype("f4"), rng.uniform(-1, 1, (3, 5)).astype("f4")
+    lab = np.array([0, 1, 2], "f4")
+    net = _Exported()
+    net.hybridize()
+    ours = [o.asnumpy() for o in net(nd.array(x), nd.array(lab))]
+    net.export(str(tmp_path / "k"))
+    np.savez(tmp_path / "kiln.npz", x=x, x5=x5, l=lab)
+    res = subprocess.run([MX_PYTHON, "-c", _MX_SCRIPT, str(tmp_path)], capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    with np.load(tmp_path / "mx_on_kiln.npz") as z:
+        for k, want in enumerate(ours):
+            np.testing.assert_allclose(z[f"arr_{k}"], want, rtol=1e-5, atol=1e-6)
+    block = gluon.SymbolBlock.imports(str(tmp_path / "m-symbol.json"),
+                                      ["data", "softmax_label", "lr_label"],
+                                      str(tmp_path / "m-0000.params"))
+    got = block(nd.array(x5), nd.array(lab), nd.zeros((3, 16)))
+    with np.load(tmp_path / "mx.npz") as z:
+        assert len(got) == len(z.files)
+        for k, o in enumerate(got):
+            np.testing.assert_allclose(o.asnumpy(), z[f"arr_{k}"], rtol=1e-5, atol=1e-6)
