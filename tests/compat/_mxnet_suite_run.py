@@ -33,7 +33,10 @@ class _Finder(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name != "mxnet" and not name.startswith("mxnet."):
             return None
-        if importlib.util.find_spec("kiln" + name[len("mxnet"):]) is None:
+        try:
+            if importlib.util.find_spec("kiln" + name[len("mxnet"):]) is None:
+                return None
+        except (ImportError, ValueError):  # the parent is a module, not a package
             return None
         return importlib.util.spec_from_loader(name, _Loader())
 
