@@ -35,6 +35,7 @@ from .onnx_import_norm import CONVERTERS as _NORM_CONVERTERS
 from .onnx_import_ops import CONVERTERS as _OP_CONVERTERS
 from .onnx_import_pad import CONVERTERS as _PAD_CONVERTERS
 from .onnx_import_pool import CONVERTERS as _POOL_CONVERTERS
+from .onnx_import_quant import CONVERTERS as _QUANT_CONVERTERS
 from .onnx_import_resize import CONVERTERS as _RESIZE_CONVERTERS
 from .onnx_import_rnn import CONVERTERS as _RNN_CONVERTERS
 from .onnx_import_shape import kiln_shape, track
@@ -42,7 +43,8 @@ from .onnx_passes import value_types
 
 CONVERTERS = {**_OP_CONVERTERS, **_CONV_CONVERTERS, **_RNN_CONVERTERS, **_MATH_CONVERTERS,
               **_INDEX_CONVERTERS, **_NORM_CONVERTERS, **_ATTENTION_CONVERTERS,
-              **_PAD_CONVERTERS, **_RESIZE_CONVERTERS, **_POOL_CONVERTERS}
+              **_PAD_CONVERTERS, **_RESIZE_CONVERTERS, **_POOL_CONVERTERS,
+              **_QUANT_CONVERTERS}
 FOLD_MIN_BYTES = 1 << 24
 # folding these (convolutions, pooling) in onnx's reference evaluator costs more than running
 # them: they stay graph nodes even when every input is constant

@@ -58,7 +58,10 @@ class Case:
     """One conformance case: ``model``, ``inputs`` (list of arrays), ``outputs``, tolerances."""
 
     def __init__(self, name, model, inputs, outputs, rtol=1e-3, atol=1e-7):
-        self.name, self.model, self.inputs, self.outputs = name, model, inputs, outputs
+        self.name, self.model = name, model
+        # numpy scalars (a quantization scale) are 0-d arrays
+        self.inputs = [np.asarray(v) if isinstance(v, np.generic) else v for v in inputs]
+        self.outputs = [np.asarray(v) if isinstance(v, np.generic) else v for v in outputs]
         self.rtol, self.atol = rtol, atol
 
     def __repr__(self):
