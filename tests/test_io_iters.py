@@ -2,20 +2,14 @@
 pads and descriptions MXNet 1.9.1 gives on the same files (one oracle run for the module; skipped
 without the MXNet interpreter), and the wrappers (PrefetchingIter, ResizeIter) against
 NDArrayIter."""
-import os
 import struct
-import subprocess
-import textwrap
 
+import _mxnet_oracle_data
 import numpy as np
 import pytest
 from kiln import io as kio
 from kiln.base import FileFormatError
 from kiln.data import recordio
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MX_PYTHON = os.environ.get("KILN_MXNET_PYTHON") or os.path.join(ROOT, ".mxnet-venv", "bin",
-                                                                 "python")
 
 # Each case: (name, constructor expression over `io` and `folder`, epochs). Both interpreters
 # evaluate the same expression, so the arguments are MXNet's.
@@ -87,16 +81,17 @@ def _run(it, epochs):
     return out
 
 
+def _prepare(f):
+    _write_files(f)
+    return [f, repr(CASES)]
+
+
+_mxnet_oracle_data.register("io_iters", _prepare, ORACLE)
+
+
 @pytest.fixture(scope="module")
 def oracle(tmp_path_factory):
-    pytest.importorskip("PIL")
-    f = str(tmp_path_factory.mktemp("iters"))
-    _write_files(f)
-    if not os.path.exists(MX_PYTHON):
-        pytest.skip("no MXNet 1.9.1 interpreter")
-    r = subprocess.run([MX_PYTHON, "-c", textwrap.dedent(ORACLE), f, repr(CASES)],
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
+    f = _mxnet_oracle_data.folder("io_iters", tmp_path_factory)
     with np.load(f + "/oracle.npz") as z:
         return f, dict(z)
 

@@ -2,19 +2,16 @@
 the MXNet oracle interpreter when present), the IRHeader conventions, corrupt-file errors."""
 import io
 import os
+import pathlib
 import pickle
 import struct
-import subprocess
-import textwrap
 
+import _mxnet_oracle_data
 import numpy as np
 import pytest
 from kiln.base import FileFormatError
 from kiln.data import recordio
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MX_PYTHON = os.environ.get("KILN_MXNET_PYTHON") or os.path.join(ROOT, ".mxnet-venv", "bin",
-                                                                 "python")
 MAGIC = struct.pack("<I", 0xCED7230A)
 
 
@@ -27,13 +24,6 @@ def _records():
     recs += [MAGIC, MAGIC + b"xy", b"1234" + MAGIC + b"5678" + MAGIC + b"z", MAGIC + MAGIC,
              b"x" + MAGIC + b"yyy", b"12345678" + MAGIC]
     return recs
-
-
-def _mx(script, *args):
-    r = subprocess.run([MX_PYTHON, "-c", textwrap.dedent(script), *args], capture_output=True,
-                       text=True, timeout=120)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return r.stdout
 
 
 def _write_kiln(folder, recs):
@@ -71,18 +61,22 @@ ORACLE = """
 """
 
 
+def _prepare(folder):
+    recs = _records()
+    with open(os.path.join(folder, "recs.pkl"), "wb") as f:   # input for the oracle script
+        pickle.dump(recs, f)
+    _write_kiln(folder, recs)
+    return [folder]
+
+
+_mxnet_oracle_data.register("recordio", _prepare, ORACLE)
+
+
 @pytest.fixture(scope="module")
 def oracle(tmp_path_factory):
-    if not os.path.exists(MX_PYTHON):
-        pytest.skip("no MXNet 1.9.1 interpreter")
-    folder = tmp_path_factory.mktemp("rec")
-    recs = _records()
-    with open(folder / "recs.pkl", "wb") as f:   # test input for the oracle script only
-        pickle.dump(recs, f)
-    _write_kiln(str(folder), recs)
-    _mx(ORACLE, str(folder))
+    folder = pathlib.Path(_mxnet_oracle_data.folder("recordio", tmp_path_factory))
     with open(folder / "read.pkl", "rb") as f:   # written by the oracle script above
-        return folder, recs, pickle.load(f)
+        return folder, _records(), pickle.load(f)
 
 
 def test_mxnet_writes_kiln_reads_same_bytes(oracle):

@@ -2,19 +2,14 @@
 (one oracle run; skipped without the MXNet interpreter). MXNet draws its factors from its own
 generator, so the oracle runs its kernels at the factors kiln draws (seeded numpy); rotation
 and RandomApply draw from numpy/Python's generators in both and are compared end to end."""
-import os
 import random
-import subprocess
-import textwrap
 
+import _mxnet_oracle_data
 import kiln as kl
 import numpy as np
 import pytest
 from kiln.data.vision import transforms as T
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MX_PYTHON = os.environ.get("KILN_MXNET_PYTHON") or os.path.join(ROOT, ".mxnet-venv", "bin",
-                                                                 "python")
 IMG = np.random.RandomState(0).randint(0, 256, (5, 7, 3)).astype(np.uint8)
 
 
@@ -68,16 +63,18 @@ def _seeded(seed, ranges):
     return [np.random.uniform(lo, hi) for lo, hi in ranges]
 
 
-@pytest.fixture(scope="module")
-def oracle(tmp_path_factory):
-    if not os.path.exists(MX_PYTHON):
-        pytest.skip("no MXNet 1.9.1 interpreter")
-    f = str(tmp_path_factory.mktemp("tx"))
+def _prepare(f):
     np.save(f + "/img.npy", IMG)
     draws = {name: [_seeded(seed, rng) for seed in range(3)] for name, _, _, rng in KERNELS}
-    r = subprocess.run([MX_PYTHON, "-c", textwrap.dedent(ORACLE), f, repr(KERNELS),
-                        f + "/img.npy", repr(draws)], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
+    return [f, repr(KERNELS), f + "/img.npy", repr(draws)]
+
+
+_mxnet_oracle_data.register("transforms_extra", _prepare, ORACLE)
+
+
+@pytest.fixture(scope="module")
+def oracle(tmp_path_factory):
+    f = _mxnet_oracle_data.folder("transforms_extra", tmp_path_factory)
     with np.load(f + "/oracle.npz") as z:
         return dict(z)
 
