@@ -1,5 +1,5 @@
-"""The base of ``kiln.io`` (``data/io.py``): MXNet 1.9's ``NDArrayIter``, ``DataBatch``,
-``DataDesc``, ``DataIter``, ``ResizeIter``).
+"""The base of ``kiln.io`` (re-exported by ``data/io.py``): MXNet 1.9's ``NDArrayIter``,
+``DataBatch``, ``DataDesc``, ``DataIter`` and ``ResizeIter``.
 
 Example::
 

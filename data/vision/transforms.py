@@ -7,8 +7,10 @@ and ``RandomResizedCrop`` are Blocks, the rest HybridBlocks). ``Cast``, ``ToTens
 stay eager even when hybridized and refuse to be traced inside another hybridized block (keep
 them in a ``Compose``, which puts only the traceable ones in its HybridSequential groups).
 
-Randomness: the flips, brightness and contrast draw from numpy's global generator; the random
-crop draws from Python's ``random`` module, as ``mx.image.random_size_crop`` does.
+Randomness: the flips and colour transforms draw from numpy's global generator; the random
+crop draws from Python's ``random`` module, as ``mx.image.random_size_crop`` does. Integer
+results are clamped and truncated, as MXNet's image kernels store them. The colour jitter,
+lighting, rotation and ``RandomApply`` transforms live in ``transforms_color.py``.
 
 Example::
 
