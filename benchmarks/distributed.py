@@ -157,6 +157,12 @@ def report(results, steps, warmup, repeat):
                          f"{r['buckets'] if dist_only else '-'} | "
                          f"{f'{diff:.2e}' if dist_only else '-'} |")
     lines.append("")
+    lines += ["Reading it: the rows compete for the same cores, so with a load average above "
+              "the core count (other jobs running) the 2-thread and 2-rank rows lose most, and "
+              "2-thread OpenBLAS in a crowded machine can collapse (threads spin waiting for "
+              "each other). ResNet-18's curves differ by design: BatchNorm normalizes each "
+              "rank's 32 samples (SyncBatchNorm would share the statistics). The MLP's agree "
+              "to float rounding: the same global batches, gradients summed across ranks.", ""]
     for model, runs in results.items():
         single, dist = runs["single"], runs["dist"]
         lines.append(f"Loss curve, {MODELS[model][0]} (single / dist): " + ", ".join(
