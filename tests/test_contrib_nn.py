@@ -77,7 +77,8 @@ BLOCKS = [("shuffle1d", lambda: cnn.PixelShuffle1D(2), (2, 4, 3)),
           ("identity", cnn.Identity, (3, 4)),
           ("concurrent", _concurrent, (2, 3, 4)),
           ("concurrent_axis1", lambda: _concurrent(axis=1), (2, 4)),
-          ("conv_shuffle", _residual_shuffle, (1, 2, 3, 3))]
+          ("conv_shuffle", _residual_shuffle, (1, 2, 3, 3)),
+          ("syncbn_one_process", lambda: cnn.SyncBatchNorm(num_devices=1), (4, 3, 2))]
 
 
 def _run(net, x):
@@ -87,7 +88,8 @@ def _run(net, x):
         y = net(x)
         head = nd.array(RNG(3).uniform(0.5, 1.5, size=y.shape), dtype=y.dtype)
         (y * head).sum().backward()
-    grads = {k: p.grad().asnumpy().copy() for k, p in net._collect_params_with_prefix().items()}
+    grads = {k: p.grad().asnumpy().copy() for k, p in net._collect_params_with_prefix().items()
+             if p.grad_req != "null"}
     return y.asnumpy(), x.grad.asnumpy(), grads
 
 
@@ -109,6 +111,12 @@ def test_hybridized_equals_eager(name, factory, shape):
         np.testing.assert_allclose(hybrid[2][k], eager[2][k], rtol=1e-10, atol=1e-12, err_msg=k)
 
 
+def test_sync_batchnorm_is_the_kvstore_block():
+    from kiln.kvstore.sync_batchnorm import SyncBatchNorm
+    assert cnn.SyncBatchNorm is SyncBatchNorm
+    assert issubclass(cnn.SyncBatchNorm, gluon.nn.BatchNorm)
+
+
 def test_concurrent_concatenates_children():
     net = _concurrent(cnn.Concurrent, axis=-1)
     net.initialize()
@@ -118,8 +126,10 @@ def test_concurrent_concatenates_children():
     assert isinstance(net, gluon.nn.Sequential) and not isinstance(net, gluon.HybridBlock)
 
 
-@pytest.mark.parametrize("name, factory, shape", [b for b in BLOCKS if b[0] != "identity"],
-                         ids=[b[0] for b in BLOCKS if b[0] != "identity"])
+ONNX_BLOCKS = [b for b in BLOCKS if b[0] not in ("identity", "syncbn_one_process")]
+
+
+@pytest.mark.parametrize("name, factory, shape", ONNX_BLOCKS, ids=[b[0] for b in ONNX_BLOCKS])
 def test_onnx_export_matches_onnxruntime(name, factory, shape, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     net = factory()
@@ -148,6 +158,9 @@ def _suite():
                     _id=f"{cls.__name__}({factor},{shape},hybridize={hyb})")
     kids = [["gluon.nn.Dense", {"units": 3, "flatten": False}], ["gluon.contrib.nn.Identity", {}],
             ["gluon.nn.Dense", {"units": 2, "flatten": False}]]
+    # one process: SyncBatchNorm is BatchNorm (the 2-rank tests live with kvstore/)
+    s.block("gluon.contrib.nn.SyncBatchNorm", {"in_channels": 3, "num_devices": 1},
+            s.arr((4, 3, 2)), _id="SyncBatchNorm(one process)")
     for cls in ("HybridConcurrent", "Concurrent"):
         for hyb in (False, True) if cls == "HybridConcurrent" else (False,):
             s.block(f"gluon.contrib.nn.{cls}", {"axis": -1}, s.arr((2, 3, 4)), _children=kids,

@@ -4,6 +4,8 @@
 along ``axis``; ``Identity`` passes its input through; ``PixelShuffle1D/2D/3D`` move groups of
 channels into space (sub-pixel upsampling). All but ``Concurrent`` hybridize and export to ONNX
 (the shuffles as Reshape/Transpose with the batch and spatial sizes read at run time).
+``SyncBatchNorm`` (BatchNorm over the batches of every process of the dist kvstore) lives in
+``kiln.kvstore.sync_batchnorm``, next to the communicator it reduces through.
 
 Example::
 
@@ -13,13 +15,14 @@ Example::
     >>> net(kiln.nd.ones((2, 4))).shape
     (2, 7)
 """
+from ...kvstore.sync_batchnorm import SyncBatchNorm
 from ...nn import Concatenate as _Concatenate
 from ...nn import HybridBlock
 from ...nn import HybridConcatenate as _HybridConcatenate
 from ...nn import Identity as _Identity
 
 __all__ = ["Concurrent", "HybridConcurrent", "Identity", "PixelShuffle1D", "PixelShuffle2D",
-           "PixelShuffle3D"]
+           "PixelShuffle3D", "SyncBatchNorm"]
 
 
 class Concurrent(_Concatenate):
