@@ -1,7 +1,8 @@
 """``kiln.gluon.contrib``: MXNet Gluon 1.9's contrib namespace.
 
 * ``contrib.rnn``: ``LSTMPCell`` and ``VariationalDropoutCell`` (``kiln.nn.rnn._cell_contrib``);
-* ``contrib.nn``: ``Concurrent``, ``HybridConcurrent``, ``Identity``, ``PixelShuffle1D/2D/3D``;
+* ``contrib.nn``: ``Concurrent``, ``HybridConcurrent``, ``Identity``, ``PixelShuffle1D/2D/3D``,
+  ``SyncBatchNorm`` (``kiln.kvstore.sync_batchnorm``);
 * ``contrib.estimator``: ``Estimator`` and its event handlers (a training loop with logging,
   validation, checkpoints and early stopping).
 
