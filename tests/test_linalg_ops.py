@@ -56,6 +56,10 @@ def _suite():
         s.op(f"nd.linalg.{name}", s.arr(values=_tri(rng, 2) + rng.uniform(-0.3, 0.3, (3, 3)),
                                         dtype="float64"), _grad=True)
         s.op(f"nd.linalg.{name}", s.arr(values=_spd(rng)), _grad=True, _tol=(1e-3, 1e-4))
+    for batch in ((), (2,)):  # distinct eigenvalues: 1.5, 3, 4.5
+        q = np.linalg.qr(rng.uniform(-1, 1, batch + (3, 3)))[0]
+        sym_ = q @ np.diag([1.5, 3.0, 4.5]) @ np.swapaxes(q, -1, -2)
+        s.op("nd.linalg.syevd", s.arr(values=sym_, dtype="float64"), _grad=True)
     s.op("nd.linalg_gemm2", s.arr((2, 3)), s.arr((3, 4)), alpha=2.0, _grad=True)
     return s
 
@@ -83,7 +87,7 @@ def test_matches_mxnet(cid, mx_results):
 
 def test_linalg_namespaces_name_every_linalg_op():
     names = [n for n in list(_registry.OPS) + list(_registry.ALIASES) if n.startswith("linalg_")]
-    assert len(names) >= 16
+    assert len(names) >= 17
     for full in names:
         short = full[len("linalg_"):]
         assert getattr(nd.linalg, short) is _registry.get(full).func, short

@@ -211,3 +211,52 @@ linalg_gelqf = register(
 
         >>> Q, L = nd.linalg.gelqf(nd.array([[1, 2, 3], [4, 5, 6]]))
     """)
+
+
+# ---- syevd -----------------------------------------------------------------------------------
+def _syevd_infer(A):
+    shape = square("linalg_syevd", A)
+    return Aval(shape, np.dtype(A.dtype)), Aval(shape[:-1], np.dtype(A.dtype))
+
+
+def _syevd_kernel(xp, A):
+    _syevd_infer(A)
+    lam, V = xp.linalg.eigh((A + xp.swapaxes(A, -1, -2)) / 2)
+    U = xp.swapaxes(V, -1, -2)
+    # MXNet's sign: the largest entry (in absolute value) of each eigenvector is positive
+    big = xp.take_along_axis(U, xp.argmax(xp.abs(U), axis=-1)[..., None], axis=-1)
+    return (U * xp.where(big < 0, -1.0, 1.0).astype(U.dtype)).copy(), lam.astype(A.dtype)
+
+
+def _syevd_grad(ins, outs, gouts):
+    U, lam = outs
+    dU, dlam = gouts
+    # dA = U^T (diag(dlam) + F o (U dU^T)) U, F_ij = 1 / (lam_j - lam_i) off the diagonal,
+    # symmetrized (A enters as (A + A^T) / 2)
+    eye = linalg_makediag(F.ones_like(lam))
+    gap = F.expand_dims(lam, axis=-2) - F.expand_dims(lam, axis=-1)
+    inner = linalg_makediag(dlam) + (1.0 / (gap + eye) - eye) * _mm(U, dU, tb=True)
+    g = _mm(_mm(U, inner, ta=True), U)
+    return ((g + _t(g)) * 0.5,)
+
+
+def _sym_distinct(*batch, n=3):
+    """Symmetric matrices with well-separated eigenvalues (gradients need distinct ones)."""
+    q = np.linalg.qr(rnd(*batch, n, n, salt=9))[0]
+    return q @ (np.arange(1.0, n + 1) * 1.5 * np.eye(n)) @ np.swapaxes(q, -1, -2)
+
+
+linalg_syevd = register(
+    "linalg_syevd", _syevd_kernel, inputs=("A",), num_outputs=2, infer=_syevd_infer,
+    grad=_syevd_grad, no_onnx="ONNX has no eigendecomposition",
+    ref=lambda A: _syevd_kernel(np, A),
+    samples=[Sample(_sym_distinct()), Sample(_sym_distinct(2, n=4))],
+    aliases=("_linalg_syevd",), amp="fp32",
+    doc="""Eigendecomposition of symmetric matrices (MXNet ``linalg.syevd``): returns ``(U, L)``
+    with ``U A = diag(L) U``, U (..., n, n) orthonormal (eigenvectors as rows, each with its
+    largest entry positive), L (..., n) ascending. Gradients need distinct eigenvalues.
+
+    Example::
+
+        >>> U, L = nd.linalg.syevd(nd.array([[1, 2], [2, 4]]))      # L = [0. 5.]
+    """)
