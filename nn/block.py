@@ -656,10 +656,10 @@ class HybridBlock(Block):
     def export(self, path, epoch=0, remove_amp_cast=True):
         """Write ``path-symbol.json`` and ``path-%04d.params`` in MXNet 1.x's formats.
 
-        Call the hybridized block once first. Returns the two file names.
+        Call the hybridized block once first. Returns None, as MXNet 1.9 does.
         """
         from .symbol_block import export_block
-        return export_block(self, path, epoch)
+        export_block(self, path, epoch)
 
     def export_onnx(self, path, *example_inputs, opset=None, dynamic_axes=None,
                     input_names=None, output_names=None, verify=True, fold_batchnorm=True,

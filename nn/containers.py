@@ -37,10 +37,10 @@ class _SequentialMixin:
     """Shared list-like behaviour of Sequential and HybridSequential."""
 
     def add(self, *blocks):
-        """Append blocks, in order."""
+        """Append blocks, in order. Returns None, as MXNet 1.9 (a notebook cell ending in
+        ``net.add(...)`` prints nothing)."""
         for block in blocks:
             self.register_child(block)
-        return self
 
     def __repr__(self):
         modstr = "\n".join(f"  ({key}): {_indent(repr(block), 2)}"

@@ -187,7 +187,8 @@ def test_convert_model_casts_optional_params():
     net.hybridize()
     x = mx.nd.ones((1, 3))
     net(x)
-    sym_file, params_file = net.export("m")
+    net.export("m")
+    sym_file, params_file = "m-symbol.json", "m-0000.params"
     sym = mx.sym.load(sym_file)
     saved = mx.nd.load(params_file)
     args = {k[4:]: v for k, v in saved.items() if k.startswith("arg:")}

@@ -413,7 +413,9 @@ def test_symbolblock_imports_keeps_saved_dtype(tmp_path):
     net.cast("float16")
     net.hybridize()
     net(nd.ones((2, 4), dtype="float16"))
-    sym_file, params_file = net.export(str(tmp_path / "half"))
+    net.export(str(tmp_path / "half"))
+    sym_file, params_file = (str(tmp_path / "half-symbol.json"),
+                             str(tmp_path / "half-0000.params"))
     block = gluon.SymbolBlock.imports(sym_file, ["data"], params_file)
     assert list(block.collect_params()) == ["half_dense0_weight", "half_dense0_bias"]
     assert all(p.data().dtype == np.float16 for p in block.collect_params().values())

@@ -155,7 +155,9 @@ def _exported(tmp_path):
     net = _net()
     net.hybridize()
     net(nd.ones((2, 3)))
-    sym_file, params_file = net.export(str(tmp_path / "model"))
+    net.export(str(tmp_path / "model"))
+    sym_file, params_file = (str(tmp_path / "model-symbol.json"),
+                             str(tmp_path / "model-0000.params"))
     return sym_file, params_file
 
 

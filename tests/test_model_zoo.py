@@ -261,7 +261,9 @@ def test_export_resnet_graph(tmp_path):
     net.initialize()
     net.hybridize()
     net(_x(32))
-    sym_file, params_file = net.export(str(tmp_path / "r18"))
+    net.export(str(tmp_path / "r18"))
+    sym_file, params_file = (str(tmp_path / "r18-symbol.json"),
+                             str(tmp_path / "r18-0000.params"))
     saved = nd.load(params_file)
     assert any(k.endswith("features.0.weight") or k.endswith("conv0_weight") for k in saved)
     with open(sym_file) as f:

@@ -60,7 +60,9 @@ def test_export_writes_an_rnn_node_and_imports(tmp_path, with_states):
     net.hybridize()
     x = nd.array(IO["x"])
     want = net(x, net.begin_state(2)) if with_states else net(x)
-    sym_file, params_file = net.export(str(tmp_path / "lstm"))
+    net.export(str(tmp_path / "lstm"))
+    sym_file, params_file = (str(tmp_path / "lstm-symbol.json"),
+                             str(tmp_path / "lstm-0000.params"))
     with open(sym_file) as f:
         doc = json.load(f)
     ops = [n["op"] for n in doc["nodes"]]
