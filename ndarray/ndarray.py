@@ -10,6 +10,8 @@ Example::
     [24.]
     <NDArray 1 @cpu(0)>
 """
+import threading
+
 import numpy as np
 
 from ..base import MXNetError, OpError, user_frame
@@ -26,6 +28,7 @@ class NDArray:
     __slots__ = ("_data", "_ctx", "_node", "_index", "_grad", "_grad_req", "_fresh_grad",
                  "__weakref__")
     __array_priority__ = 1000.0  # numpy scalars defer to our reflected operators
+    _is_np = False  # True on kiln.np.ndarray (numpy semantics); Block outputs follow inputs
 
     def __init__(self, data, ctx=None):
         self._data = data
@@ -144,6 +147,20 @@ class NDArray:
         return self._data.__dlpack__()
 
     to_dlpack_for_write = to_dlpack_for_read
+
+    def as_np_ndarray(self):
+        """This array as a ``kiln.np.ndarray`` (numpy semantics), sharing data and tape link.
+
+        Example::
+
+            >>> kl.nd.ones((2,)).as_np_ndarray().sum().shape
+            ()
+        """
+        return _retype(self, _NP_TYPE[0])
+
+    def as_nd_ndarray(self):
+        """This array as a plain (MXNet legacy semantics) NDArray sharing its data."""
+        return _retype(self, NDArray)
 
     def astype(self, dtype, copy=True):
         """Cast to ``dtype`` (differentiable between float types)."""
@@ -284,6 +301,53 @@ class NDArray:
 
     def squeeze(self, axis=None, inplace=False):
         return _view_if(self, F.squeeze(self, axis=axis), inplace)
+
+
+# The numpy-semantics subclass (kiln.np.ndarray), registered by the package that defines it
+# (a higher layer), and the per-thread switch of MXNet's np_array semantics, read by nn/'s
+# Parameter (its arrays become np arrays when it is initialized with the switch on).
+_NP_TYPE = [None]
+_NP_MODE = threading.local()
+
+
+def register_np_type(cls):
+    """Register ``cls`` (a slot-less NDArray subclass) as the type ``as_np_ndarray`` makes."""
+    if _NP_TYPE[0] not in (None, cls):
+        raise RuntimeError("a numpy-semantics array type is registered already")
+    _NP_TYPE[0] = cls
+
+
+def np_mode():
+    """Whether MXNet's NumPy array semantics (``npx.set_np()``) is on in this thread."""
+    return getattr(_NP_MODE, "on", False)
+
+
+def set_np_mode(active):
+    """Turn NumPy array semantics on or off in this thread; returns the previous state."""
+    previous, _NP_MODE.on = np_mode(), bool(active)
+    return previous
+
+
+def _retype(a, cls, inplace=False):
+    """``a`` as an instance of ``cls``: itself when it already is, ``a`` converted in place
+    when ``inplace`` (a variable's identity keys its gradient), else a new object on its data
+    and tape link."""
+    if cls is None:
+        raise RuntimeError("kiln.np is not imported (import kiln first)")
+    if type(a) is cls:
+        return a
+    if inplace:
+        a.__class__ = cls
+        return a
+    b = object.__new__(cls)
+    b._data, b._ctx, b._node, b._index = a._data, a._ctx, a._node, a._index
+    b._grad, b._grad_req = a._grad, a._grad_req
+    return b
+
+
+def to_np_inplace(a):
+    """Make ``a`` (a fresh result or a Parameter's variable) a ``kiln.np.ndarray`` in place."""
+    return _retype(a, _NP_TYPE[0], inplace=True)
 
 
 def _view_if(src, res, inplace):

@@ -1,0 +1,55 @@
+"""``kiln.np``: MXNet 1.9's numpy-compatible interface (``from mxnet import np, npx``).
+
+``np.ndarray`` is kiln's NDArray with numpy semantics; every function here runs kiln's
+registry ops, so autograd, ``hybridize`` and devices work as for ``kiln.nd``. Gluon blocks
+return np arrays for np inputs, and Parameters created after ``npx.set_np()`` hold np arrays.
+
+Example::
+
+    >>> from kiln import np, npx
+    >>> npx.set_np()
+    >>> x = np.arange(6).reshape(2, 3)
+    >>> np.sum(x, axis=1)
+    array([ 3., 12.])
+"""
+import numpy as _onp
+
+from . import linalg, methods  # noqa: F401  (methods binds x.sum()...)
+from . import random_ops as random
+from .array import ndarray
+from .creation import (arange, array, asarray, empty, empty_like, eye, full, full_like, identity,
+                       linspace, ones, ones_like, zeros, zeros_like)
+from .math_ops import FUNCTIONS as _MATH
+from .math_ops import clip, logical_not, where
+from .reduce_ops import (all, amax, amin, any, argmax, argmin, cumsum, max, mean, min, nonzero,
+                         prod, std, sum, var)
+from .shape_ops import (broadcast_to, concatenate, dot, expand_dims, matmul, moveaxis, ravel,
+                        repeat, reshape, split, squeeze, stack, swapaxes, tensordot, tile,
+                        transpose)
+
+# numpy's dtype names and constants, as MXNet np re-exports them
+float16, float32, float64 = _onp.float16, _onp.float32, _onp.float64
+int8, int32, int64, uint8, bool_ = _onp.int8, _onp.int32, _onp.int64, _onp.uint8, _onp.bool_
+pi, e, inf, nan, newaxis = _onp.pi, _onp.e, _onp.inf, _onp.nan, None
+dtype = _onp.dtype
+
+(abs, absolute, sign, exp, expm1, log, log1p, log2, log10, sqrt, cbrt, square, reciprocal,  # noqa: A001
+ sin, cos, tan, arcsin, arccos, arctan, sinh, cosh, tanh, arcsinh, arccosh, arctanh, floor, ceil,
+ rint, trunc, fix, negative, degrees, radians) = (_MATH[n] for n in (
+    "abs absolute sign exp expm1 log log1p log2 log10 sqrt cbrt square reciprocal sin cos tan "
+    "arcsin arccos arctan sinh cosh tanh arcsinh arccosh arctanh floor ceil rint trunc fix "
+    "negative degrees radians").split())
+(add, subtract, multiply, divide, true_divide, power, mod, remainder, floor_divide, maximum,
+ minimum, hypot, equal, not_equal, less, less_equal, greater, greater_equal, logical_and,
+ logical_or, logical_xor) = (_MATH[n] for n in (
+    "add subtract multiply divide true_divide power mod remainder floor_divide maximum minimum "
+    "hypot equal not_equal less less_equal greater greater_equal logical_and logical_or "
+    "logical_xor").split())
+
+__all__ = ["ndarray", "random", "linalg", "array", "asarray", "zeros", "ones", "empty", "full",
+           "zeros_like", "ones_like", "empty_like", "full_like", "arange", "linspace", "eye",
+           "identity", "where", "clip", "logical_not", "sum", "mean", "prod", "max", "min",
+           "amax", "amin", "var", "std", "argmax", "argmin", "nonzero", "all", "any", "cumsum",
+           "reshape", "ravel", "transpose", "swapaxes", "moveaxis", "expand_dims", "squeeze",
+           "concatenate", "stack", "split", "dot", "matmul", "tensordot", "broadcast_to",
+           "tile", "repeat"] + sorted(_MATH)

@@ -1,0 +1,58 @@
+"""``kiln.np.linalg``: ``norm`` (vector and Frobenius norms, differentiable) and a few
+matrix functions over kiln's linalg ops.
+
+Example::
+
+    >>> float(np.linalg.norm(np.array([3., 4.])))
+    5.0
+"""
+
+from ..ndarray import ops as F
+from ._core import norm_axis, wrap
+from .reduce_ops import _scalar_shape
+
+__all__ = ["norm", "inv", "det", "slogdet"]
+
+
+def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - numpy's name
+    """The 2-norm (Frobenius for matrices) over ``axis`` (all axes when None), or the
+    ``ord``-norm of vectors for ``ord`` 1 or 2.
+
+    Example::
+
+        >>> np.linalg.norm(np.ones((2, 3)), axis=1).shape
+        (2,)
+    """
+    if ord not in (None, 1, 2, "fro"):
+        raise NotImplementedError(f"linalg.norm: ord={ord!r} is not supported (None, 1, 2, "
+                                  "'fro')")
+    if ord == 2 and (axis is None and x.ndim == 2 or isinstance(axis, tuple)):
+        raise NotImplementedError("linalg.norm: the matrix 2-norm (largest singular value) "
+                                  "is not supported; use ord=None (Frobenius)")
+    axis = norm_axis(axis)
+    if ord == 1:
+        res = F.sum(F.abs(x), axis=axis, keepdims=keepdims)
+    else:
+        res = F.sqrt(F.sum(F.square(x), axis=axis, keepdims=keepdims))
+    return wrap(_scalar_shape(res, axis, keepdims))
+
+
+def inv(a):
+    """The inverse of (a stack of) square matrices. Example: ``np.linalg.inv(np.eye(2))``."""
+    return wrap(F.linalg_inverse(a))
+
+
+def det(a):
+    """The determinant of (a stack of) square matrices. Example: ``np.linalg.det(np.eye(2))``."""
+    res = F.linalg_det(a)
+    return wrap(F.reshape(res, shape=()) if a.ndim == 2 and res.shape != () else res)
+
+
+def slogdet(a):
+    """``(sign, log|det|)`` of (a stack of) square matrices."""
+    sign, logdet = F.linalg_slogdet(a)
+    if a.ndim == 2:
+        sign, logdet = F.reshape(sign, shape=()), F.reshape(logdet, shape=())
+    return wrap(sign), wrap(logdet)
+
+

@@ -1,0 +1,54 @@
+"""``kiln.np.ndarray``'s numpy methods (``x.sum(axis=0)``, ``x.argmax()``...), bound to the
+``kiln.np`` functions so methods and functions agree. The nd methods that numpy's ndarray
+lacks or means otherwise are replaced here.
+
+Example::
+
+    >>> np.ones((2, 3)).sum(axis=1).shape
+    (2,)
+"""
+from . import linalg, math_ops, reduce_ops, shape_ops
+from .array import ndarray
+
+_FROM = {reduce_ops: "sum mean prod max min var std argmax argmin all any cumsum nonzero",
+         shape_ops: "transpose swapaxes expand_dims squeeze repeat dot tile ravel",
+         math_ops: "clip"}
+
+
+def _bind(fn):
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+    method.__name__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
+def _transpose(self, *axes):
+    """numpy's ``x.transpose(1, 0)`` / ``x.transpose((1, 0))``."""
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (list, tuple))):
+        axes = axes[0]
+    return shape_ops.transpose(self, axes or None)
+
+
+def _flatten(self, order="C"):
+    """A 1-D copy (numpy's ``flatten``, not MXNet nd's 2-D one)."""
+    return shape_ops.reshape(self, (-1,), order)
+
+
+def _norm(self, *args, **kwargs):
+    return linalg.norm(self, *args, **kwargs)
+
+
+def install():
+    for module, names in _FROM.items():
+        for name in names.split():
+            setattr(ndarray, name, _bind(getattr(module, name)))
+    ndarray.transpose = _transpose
+    ndarray.flatten = _flatten
+    ndarray.norm = _norm
+    for name, fn in math_ops.FUNCTIONS.items():
+        if name in ("abs", "sign", "exp", "log", "sqrt", "square", "round", "floor", "ceil"):
+            setattr(ndarray, name, _bind(fn))
+
+
+install()
