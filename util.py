@@ -2,17 +2,19 @@
 
 MXNet 1.9 can switch to NumPy shape semantics (``()`` is a scalar's shape, ``(2, 0)`` a
 zero-size one; ``np_shape``) and to NumPy array semantics (Gluon makes ``mx.np.ndarray``s;
-``np_array``). kiln keeps MXNet's legacy semantics only: the switches exist, read ``False``, and
-turning one on raises :class:`NotImplementedError` naming the switch, rather than running code
-written for those semantics with different ones. Turning them off is always allowed.
+``np_array``); ``npx.set_np()`` turns both on. In kiln the array switch makes Parameters
+initialized while it is on hold ``kiln.np`` arrays (Gluon blocks return np arrays for np
+inputs either way); ``kiln.np`` arrays always have numpy shapes, and ``kiln.nd`` keeps MXNet's
+legacy shapes whatever the shape switch says. Both switches are per thread, as in MXNet.
 
 Example::
 
     >>> import kiln as mx
     >>> mx.util.is_np_shape()
     False
-    >>> with mx.util.np_shape(False):
-    ...     pass
+    >>> with mx.util.np_shape(True):
+    ...     mx.util.is_np_shape()
+    True
 """
 import functools
 import inspect
@@ -20,6 +22,7 @@ import os
 import threading
 
 from .device import num_gpus
+from .ndarray.ndarray import np_mode, set_np_mode
 
 __all__ = ["is_np_shape", "set_np_shape", "np_shape", "use_np_shape", "is_np_array",
            "np_array", "use_np_array", "use_np", "set_np", "reset_np", "getenv", "setenv",
@@ -33,29 +36,21 @@ def _flag(name):
     return getattr(_STATE, name, False)
 
 
-def _refuse(what):
-    raise NotImplementedError(
-        f"kiln implements MXNet's legacy (mx.nd) semantics only; {what} (MXNet's NumPy "
-        "semantics, mx.np/npx) is not available. Run this code without it, or with MXNet.")
-
-
 def set_np_shape(active):
-    """Turn NumPy shape semantics on or off; returns the previous state. Only ``False`` is
-    supported (see the module's docstring).
+    """Turn NumPy shape semantics on or off; returns the previous state (see the module's
+    docstring for what it changes in kiln).
 
     Example::
 
         >>> mx.util.set_np_shape(False)
         False
     """
-    if active:
-        _refuse("set_np_shape(True)")
-    previous, _STATE.np_shape = _flag("np_shape"), False
+    previous, _STATE.np_shape = _flag("np_shape"), bool(active)
     return previous
 
 
 def is_np_shape():
-    """Whether NumPy shape semantics is on (always ``False`` in kiln).
+    """Whether NumPy shape semantics is on.
 
     Example::
 
@@ -80,7 +75,7 @@ class _Scope:
 
 
 def np_shape(active=True):
-    """A ``with``-scope that turns NumPy shape semantics on (refused) or off.
+    """A ``with``-scope that turns NumPy shape semantics on or off.
 
     Example::
 
@@ -91,25 +86,22 @@ def np_shape(active=True):
 
 
 def _set_np_array(active):
-    if active:
-        _refuse("np_array(True)")
-    previous, _STATE.np_array = _flag("np_array"), False
-    return previous
+    return set_np_mode(active)
 
 
 def is_np_array():
-    """Whether NumPy array semantics is on (always ``False`` in kiln).
+    """Whether NumPy array semantics is on (``npx.set_np()``).
 
     Example::
 
         >>> mx.util.is_np_array()
         False
     """
-    return _flag("np_array")
+    return np_mode()
 
 
 def np_array(active=True):
-    """A ``with``-scope that turns NumPy array semantics on (refused) or off.
+    """A ``with``-scope that turns NumPy array semantics on or off.
 
     Example::
 
@@ -121,7 +113,7 @@ def np_array(active=True):
 
 def _scoped(scope_factory, func, decorator):
     """``func`` (a function or a class's methods and properties) run inside a scope; as in
-    MXNet, decorating never fails: a refused scope raises when the code runs."""
+    MXNet, decorating never fails."""
     if inspect.isclass(func):
         members = inspect.getmembers(func, lambda f: inspect.isfunction(f) or
                                      inspect.ismethod(f) or isinstance(f, property))
@@ -145,28 +137,28 @@ def _scoped(scope_factory, func, decorator):
 
 
 def use_np_shape(func):
-    """Decorator: run ``func`` (or every method of a class) with NumPy shape semantics, which
-    kiln refuses when the code runs.
+    """Decorator: run ``func`` (or every method of a class) with NumPy shape semantics on.
 
     Example::
 
         >>> @mx.util.use_np_shape
         ... def f():
-        ...     pass
-        >>> f()   # raises NotImplementedError
+        ...     return mx.util.is_np_shape()
+        >>> f()
+        True
     """
     return _scoped(lambda: np_shape(True), func, use_np_shape)
 
 
 def use_np_array(func):
-    """Decorator: run ``func`` (or every method of a class) with NumPy array semantics, which
-    kiln refuses when the code runs (see :func:`use_np_shape`)."""
+    """Decorator: run ``func`` (or every method of a class) with NumPy array semantics on
+    (see :func:`use_np_shape`)."""
     return _scoped(lambda: np_array(True), func, use_np_array)
 
 
 def use_np(func):
-    """Decorator: both NumPy shape and array semantics (``use_np_shape(use_np_array(func))``);
-    refused by kiln when the code runs.
+    """Decorator: both NumPy shape and array semantics (``use_np_shape(use_np_array(func))``):
+    a Block class decorated with it creates np Parameters and returns np arrays.
 
     Example::
 
@@ -177,11 +169,14 @@ def use_np(func):
 
 
 def set_np(shape=True, array=True):
-    """Turn NumPy shape and array semantics on or off together; kiln supports off only.
+    """Turn NumPy shape and array semantics on or off together (``npx.set_np``).
 
     Example::
 
-        >>> mx.util.set_np(shape=False, array=False)
+        >>> mx.util.set_np()
+        >>> mx.util.is_np_array()
+        True
+        >>> mx.util.reset_np()
     """
     if not shape and array:
         raise ValueError("NumPy Shape semantics is required in using NumPy array semantics.")

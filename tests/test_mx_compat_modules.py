@@ -130,18 +130,15 @@ def test_star_import_binds_the_libraries():
     assert namespace["NDArray"] is mx.nd.NDArray and namespace["default_context"]() == mx.cpu()
 
 
-def test_np_semantics_refused_when_code_runs():
-    @mx.util.use_np             # decorating succeeds, as in MXNet ...
+def test_np_semantics_switches_scope_per_call():
+    @mx.util.use_np             # the switches are on while the decorated code runs
     def f():
-        return 1
+        return mx.util.is_np_shape(), mx.util.is_np_array()
 
-    with pytest.raises(NotImplementedError, match="NumPy semantics"):
-        f()                     # ... running it cannot pretend to have NumPy semantics
-    with pytest.raises(NotImplementedError):
-        mx.util.set_np_shape(True)
-    with pytest.raises(NotImplementedError):
-        with mx.np_shape(True):
-            pass
+    assert f() == (True, True)
+    assert not mx.util.is_np_shape() and not mx.util.is_np_array()
+    with mx.np_shape(True):
+        assert mx.util.is_np_shape()
     with mx.util.np_shape(False), mx.util.np_array(False):
         assert not mx.util.is_np_shape() and not mx.util.is_np_array()
     assert mx.util.set_np_shape(False) is False

@@ -1,0 +1,23 @@
+"""``kiln.npx``: MXNet 1.9's numpy-extension namespace (``from mxnet import npx``): the
+NumPy-semantics switches and the neural-network operators on ``kiln.np`` arrays.
+
+Example::
+
+    >>> from kiln import np, npx
+    >>> npx.set_np()
+    >>> npx.relu(np.array([-1., 2.]))
+    array([0., 2.])
+"""
+from ..device import cpu, cpu_pinned, current_context, gpu, num_gpus
+from ..util import is_np_array, is_np_shape, reset_np, set_np, use_np, use_np_array, use_np_shape
+from .nn_ops import (activation, batch_dot, batch_flatten, batch_norm, convolution, dropout,
+                     embedding, fully_connected, layer_norm, leaky_relu, log_softmax,
+                     masked_log_softmax, masked_softmax, one_hot, pick, pooling, relu,
+                     reshape_like, sequence_mask, sigmoid, softmax, topk, waitall)
+
+__all__ = ["set_np", "reset_np", "is_np_array", "is_np_shape", "use_np", "use_np_array",
+           "use_np_shape", "cpu", "gpu", "cpu_pinned", "num_gpus", "current_context",
+           "waitall", "relu", "sigmoid", "softmax", "log_softmax", "masked_softmax",
+           "masked_log_softmax", "activation", "leaky_relu", "sequence_mask", "batch_dot",
+           "batch_flatten", "one_hot", "pick", "topk", "layer_norm", "batch_norm", "convolution",
+           "pooling", "fully_connected", "embedding", "dropout", "reshape_like"]

@@ -1,0 +1,123 @@
+"""``npx``'s operators: kiln's registry ops (MXNet's nd operators under their npx names)
+returning ``kiln.np`` arrays; the attributes are MXNet's.
+
+Example::
+
+    >>> npx.softmax(np.array([[1., 1.]])).shape
+    (1, 2)
+"""
+import numpy as onp
+
+from ..ndarray import ops as F
+from ..nparray._core import _BOOL, cast_to, wrap
+
+
+def _wrapped(fn, name, doc):
+    def f(*args, **kwargs):
+        return wrap(fn(*args, **kwargs))
+    f.__name__ = name
+    f.__doc__ = doc
+    return f
+
+
+relu = _wrapped(F.relu, "relu", "max(x, 0). Example: ``npx.relu(x)``.")
+sigmoid = _wrapped(F.sigmoid, "sigmoid", "1 / (1 + exp(-x)). Example: ``npx.sigmoid(x)``.")
+activation = _wrapped(F.activation, "activation",
+                      "MXNet's Activation (``act_type``). Example: "
+                      "``npx.activation(x, act_type='tanh')``.")
+leaky_relu = _wrapped(F.leaky_relu, "leaky_relu", "MXNet's LeakyReLU. Example: "
+                      "``npx.leaky_relu(x, slope=0.1)``.")
+batch_dot = _wrapped(F.batch_dot, "batch_dot",
+                     "Batched matrix product of (B, n, m) and (B, m, k) arrays (``transpose_a``/"
+                     "``transpose_b``). Example: ``npx.batch_dot(q, k, transpose_b=True)``.")
+batch_flatten = _wrapped(F.flatten, "batch_flatten",
+                         "Reshape to (N, -1). Example: ``npx.batch_flatten(x)``.")
+reshape_like = _wrapped(F.reshape_like, "reshape_like", "``lhs`` in ``rhs``'s shape.")
+layer_norm = _wrapped(F.layer_norm, "layer_norm",
+                      "Layer normalization over ``axis`` (data, gamma, beta). Example: "
+                      "``npx.layer_norm(x, g, b, axis=-1)``.")
+batch_norm = _wrapped(F.batch_norm, "batch_norm",
+                      "MXNet's BatchNorm (data, gamma, beta, moving_mean, moving_var, ...).")
+convolution = _wrapped(F.convolution, "convolution",
+                       "MXNet's Convolution (data, weight, bias, kernel=, num_filter=, ...).")
+pooling = _wrapped(F.pooling, "pooling", "MXNet's Pooling (kernel=, pool_type=, stride=, ...).")
+fully_connected = _wrapped(F.fully_connected, "fully_connected",
+                           "MXNet's FullyConnected (data, weight, bias, num_hidden=, ...).")
+embedding = _wrapped(F.embedding, "embedding",
+                     "MXNet's Embedding (data, weight, input_dim=, output_dim=).")
+dropout = _wrapped(F.dropout, "dropout", "Dropout with probability ``p`` (active in training).")
+
+
+def softmax(data, axis=-1, length=None, temperature=None, use_length=False, dtype=None):
+    """Softmax over ``axis`` (``length`` with ``use_length=True`` masks positions past each
+    row's length). Example: ``npx.softmax(np.ones((2, 3)))``."""
+    return wrap(F.softmax(data, length, axis=axis, temperature=temperature, dtype=dtype,
+                          use_length=use_length))
+
+
+def log_softmax(data, axis=-1, length=None, temperature=None, use_length=False, dtype=None):
+    """Log of the softmax over ``axis``. Example: ``npx.log_softmax(np.ones((2, 3)))``."""
+    return wrap(F.log_softmax(data, length, axis=axis, temperature=temperature, dtype=dtype,
+                              use_length=use_length))
+
+
+def _masked(fn, data, mask, axis, temperature):
+    """``fn`` over ``axis`` with positions where ``mask`` is false left out (they get 0)."""
+    keep = cast_to(mask, onp.dtype(data.dtype))
+    low = -6e4 if data.dtype == onp.float16 else -1e30  # far below any logit, still finite
+    scaled = data if temperature in (None, 1.0) else F.divide(data, temperature)
+    masked = F.add(F.multiply(scaled, keep), F.multiply(F.subtract(1.0, keep), low))
+    return fn(masked, axis=axis), keep
+
+
+def masked_softmax(data, mask, axis=-1, temperature=1.0, normalize=True):
+    """Softmax over ``axis`` where ``mask`` is true, 0 elsewhere (MXNet npx's).
+
+    Example::
+
+        >>> npx.masked_softmax(np.ones((1, 3)), np.array([[1, 1, 0]]) > 0)
+        array([[0.5, 0.5, 0. ]])
+    """
+    res, keep = _masked(F.softmax, data, mask, axis, temperature)
+    return wrap(F.multiply(res, keep))
+
+
+def masked_log_softmax(data, mask, axis=-1, temperature=1.0, normalize=True):
+    """Log-softmax over ``axis`` where ``mask`` is true, -inf elsewhere."""
+    res, keep = _masked(F.log_softmax, data, mask, axis, temperature)
+    return wrap(F.where(F.cast(keep, dtype=_BOOL), res, F.full_like(res, -onp.inf)))
+
+
+def sequence_mask(data, sequence_length=None, use_sequence_length=False, value=0.0, axis=0):
+    """Positions past each sequence's length along ``axis`` set to ``value``.
+
+    Example::
+
+        >>> npx.sequence_mask(np.ones((2, 3)), np.array([1, 2]), True, axis=1)
+        array([[1., 0., 0.],
+               [1., 1., 0.]])
+    """
+    return wrap(F.sequence_mask(data, sequence_length, use_sequence_length=use_sequence_length,
+                                value=value, axis=axis))
+
+
+def one_hot(data, depth, on_value=1.0, off_value=0.0, dtype="float32"):
+    """One-hot rows of length ``depth`` for integer indices. Example: ``npx.one_hot(y, 10)``."""
+    return wrap(F.one_hot(data, depth=depth, on_value=on_value, off_value=off_value,
+                          dtype=dtype))
+
+
+def pick(data, index, axis=-1, mode="clip", keepdims=False):
+    """``data``'s element at ``index`` along ``axis`` per row. Example: ``npx.pick(p, y)``."""
+    return wrap(F.pick(data, index, axis=axis, mode=mode, keepdims=keepdims))
+
+
+def topk(data, axis=-1, k=1, ret_typ="indices", is_ascend=False, dtype="float32"):
+    """The ``k`` largest (or smallest) along ``axis``: indices, values or both (MXNet's
+    float32 indices unless ``dtype``). Example: ``npx.topk(x, k=2)``."""
+    return wrap(F.topk(data, axis=axis, k=k, ret_typ=ret_typ, is_ascend=is_ascend,
+                       dtype=dtype))
+
+
+def waitall():
+    """Wait for all pending computation (kiln computes eagerly: nothing to wait for)."""
