@@ -19,18 +19,18 @@ def _ok(res):
     assert res.returncode == 0, f"rc {res.returncode}\n{res.stdout[-2000:]}\n{res.stderr[-4000:]}"
 
 
-@pytest.fixture(scope="module")
-def ranks(tmp_path_factory):
-    """What each rank saw in one 2-rank job (started by `kiln launch`) that runs the
-    semantics and trainer scenarios."""
-    _mpi.require_mpi()
-    out = tmp_path_factory.mktemp("dist")
-    res, _ = _mpi.run_job("all", out, launcher="kiln")
+def test_two_rank_job(tmp_path):
+    """One 2-rank job (started by `kiln launch`; one test, so pytest-xdist never starts it
+    twice) checked three ways."""
+    res, _ = _mpi.run_job("all", tmp_path, launcher="kiln")
     _ok(res)
-    return _mpi.load_ranks(out)
+    ranks = _mpi.load_ranks(tmp_path)
+    check_kvstore_semantics_per_type(ranks)
+    check_trainer_dist_sync_equals_single_process(ranks)
+    check_sync_batchnorm_equals_batchnorm_on_the_global_batch(ranks)
 
 
-def test_kvstore_semantics_per_type(ranks):
+def check_kvstore_semantics_per_type(ranks):
     n = len(ranks)
     for typ in ("dist_sync", "dist_device_sync", "horovod"):
         for r, seen in enumerate(ranks):
@@ -73,7 +73,7 @@ def _reference_training():
     return np.array(losses), params
 
 
-def test_trainer_dist_sync_equals_single_process(ranks):
+def check_trainer_dist_sync_equals_single_process(ranks):
     want_losses, want_params = _reference_training()
     for on_kv in (True, False):
         assert bool(ranks[0][f"{on_kv}/update_on_kvstore"]) is on_kv
@@ -86,7 +86,7 @@ def test_trainer_dist_sync_equals_single_process(ranks):
             np.testing.assert_allclose(mine[0], want, rtol=1e-5, atol=1e-6, err_msg=str(name))
 
 
-def test_sync_batchnorm_equals_batchnorm_on_the_global_batch(ranks):
+def check_sync_batchnorm_equals_batchnorm_on_the_global_batch(ranks):
     import kiln
     x, dy, gamma, beta = _mpi.sync_bn_case()
     want = _mpi.run_bn(kiln, kiln.gluon.nn.BatchNorm(in_channels=3), x, dy, gamma, beta)

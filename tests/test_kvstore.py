@@ -106,31 +106,23 @@ def _kiln_run(typ, tmp_path):
     return seen
 
 
-@pytest.fixture(scope="module")
-def mxnet_seen(tmp_path_factory):
-    """What MXNet 1.9.1 saw for SCENARIO, by kvstore type (one interpreter start)."""
+def test_same_as_mxnet(tmp_path):
+    """SCENARIO in MXNet 1.9.1 (one interpreter start for both types) and in kiln."""
     if not os.path.exists(MX_PYTHON):
         pytest.skip("no MXNet 1.9.1 interpreter (KILN_MXNET_PYTHON or .mxnet-venv)")
-    tmp = tmp_path_factory.mktemp("mxkv")
-    script = tmp / "scenario.py"
+    script = tmp_path / "scenario.py"
     script.write_text(SCENARIO)
-    res = subprocess.run([MX_PYTHON, "-c", ORACLE, str(script), str(tmp / "mx-")],
+    res = subprocess.run([MX_PYTHON, "-c", ORACLE, str(script), str(tmp_path / "mx-")],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
-    seen = {}
     for typ in ("local", "device"):
-        with np.load(tmp / f"mx-{typ}.npz") as f:
-            seen[typ] = {k: f[k] for k in f.files}
-    return seen
-
-
-@pytest.mark.parametrize("typ", ["local", "device"])
-def test_same_as_mxnet(typ, mxnet_seen, tmp_path):
-    want = mxnet_seen[typ]
-    got = _kiln_run(typ, tmp_path)
-    assert sorted(got) == sorted(want)
-    for k in want:
-        np.testing.assert_allclose(got[k], want[k], rtol=1e-5, atol=1e-6, err_msg=k)
+        with np.load(tmp_path / f"mx-{typ}.npz") as f:
+            want = {k: f[k] for k in f.files}
+        got = _kiln_run(typ, tmp_path)
+        assert sorted(got) == sorted(want)
+        for k in want:
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{typ}: {k}")
 
 
 def test_push_pull_numpy_reference():
