@@ -34,7 +34,7 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - numpy's name
         res = F.sum(F.abs(x), axis=axis, keepdims=keepdims)
     else:
         res = F.sqrt(F.sum(F.square(x), axis=axis, keepdims=keepdims))
-    return wrap(_scalar_shape(res, axis, keepdims))
+    return wrap(_scalar_shape(res, axis, keepdims, x.ndim))
 
 
 def inv(a):

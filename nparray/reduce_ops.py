@@ -14,9 +14,12 @@ from ..ndarray import ops as F
 from ._core import _F32, _I64, cast_to, norm_axis, wrap
 
 
-def _scalar_shape(res, axis, keepdims):
-    """kiln's reductions give ``(1,)`` for a full reduction (MXNet nd); numpy gives ``()``."""
-    if not keepdims and (axis is None or axis == ()) and tuple(res.shape) != ():
+def _scalar_shape(res, axis, keepdims, ndim=None):
+    """kiln's reductions give ``(1,)`` when every axis is reduced (MXNet nd); numpy ``()``."""
+    if keepdims or tuple(res.shape) == ():
+        return res
+    if axis is None or axis == () or (ndim is not None and isinstance(axis, tuple)
+                                      and len({a % ndim for a in axis}) == ndim):
         return F.reshape(res, shape=())
     return res
 
@@ -26,7 +29,7 @@ def _reduce(fn, a, axis, keepdims, dtype=None):
     if dtype is not None:
         a = cast_to(a, onp.dtype(dtype))
     res = fn(a, axis=axis, keepdims=keepdims)
-    return wrap(_scalar_shape(res, axis, keepdims))
+    return wrap(_scalar_shape(res, axis, keepdims, a.ndim))
 
 
 def sum(a, axis=None, dtype=None, out=None, keepdims=False):  # noqa: A001 - numpy's name
@@ -69,7 +72,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     m = F.mean(a, axis=axis, keepdims=True)
     n = _size(a.shape) // _size(m.shape)
     res = F.sum(F.square(F.subtract(a, m)), axis=axis, keepdims=keepdims) / (n - ddof)
-    return wrap(_scalar_shape(res, axis, keepdims))
+    return wrap(_scalar_shape(res, axis, keepdims, a.ndim))
 
 
 def _size(shape):
