@@ -377,6 +377,8 @@ class Block:
         except OpError as e:
             _name_block_in(e, self)
             raise
+        if args and getattr(args[0], "_is_np", False):  # np in, np out (kiln.np arrays)
+            out = _as_np(out)
         if self._forward_hooks:
             for hook in list(self._forward_hooks.values()):
                 hook(self, args, out)
@@ -388,6 +390,15 @@ class Block:
     def forward(self, *args):
         """The computation; override in subclasses."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+
+def _as_np(out):
+    """A block's outputs (arrays, or lists/tuples of them) as ``kiln.np`` arrays."""
+    if isinstance(out, NDArray):
+        return out.as_np_ndarray()
+    if isinstance(out, (list, tuple)):
+        return type(out)(_as_np(o) for o in out)
+    return out
 
 
 def _check_input_kinds(args):

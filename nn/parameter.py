@@ -26,7 +26,7 @@ from .. import ndarray as nd
 from ..base import MXNetError
 from ..device import Context, as_context, cpu, current_context
 from ..ndarray import _registry
-from ..ndarray.ndarray import NDArray
+from ..ndarray.ndarray import NDArray, np_mode, to_np_inplace
 from ..symbol.cached import PARAM_DATA_VERSION as DATA_VERSION
 from ..symbol.cached import PARAM_WRITE_VERSION
 
@@ -245,6 +245,8 @@ class Parameter:
         self._ctx_list = list(ctx_list)
         self._ctx_map = {c: i for i, c in enumerate(self._ctx_list)}
         self._data = [data.copyto(c) for c in self._ctx_list]
+        if np_mode():  # initialized under npx.set_np(): np arrays, as MXNet's Parameter makes
+            self._data = [to_np_inplace(d) for d in self._data]
         _data_replaced()
         self._init_grad()
 
