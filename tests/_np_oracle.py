@@ -1,7 +1,8 @@
 """Run numpy-interface programs under kiln and under real MXNet 1.9.1 (np mode) and compare.
 
 A program is Python source over ``mx``, ``np``, ``npx``, ``autograd``, ``gluon``, ``nn``
-(the library's) and ``onp`` (real numpy), storing results with ``put(key, value)``. Data and
+(the library's) and ``onp`` (real numpy), storing results with ``put(key, value)``;
+``set_params(net, rs, scale)`` draws a block's parameters from ``rs``. Data and
 initial weights come from ``onp.random.RandomState`` so both libraries compute on the same
 numbers. All programs run in one MXNet subprocess (started once per test process: MXNet takes
 seconds to import); kiln runs them in-process, resetting np mode afterwards.
@@ -33,6 +34,9 @@ def put(key, value):
             put(f"{key}.{i}", v)
         return
     RESULTS[key] = value.asnumpy() if hasattr(value, "asnumpy") else onp.asarray(value)
+def set_params(net, rs, scale=0.1):
+    for p in net.collect_params().values():
+        p.set_data(np.array(rs.normal(0, scale, p.shape).astype("float32")))
 """
 
 RUNNER = """
@@ -106,6 +110,7 @@ def compare(name, rtol=1e-4, atol=1e-5, exact=()):
     """Run ``name`` in both libraries and assert equal keys, shapes, dtypes and values
     (``exact`` keys bit for bit). Returns kiln's results."""
     mine, theirs = run_kiln(name), run_mxnet(name)
+    assert mine, f"program {name} stored no results"
     assert sorted(mine) == sorted(theirs), (name, sorted(mine), sorted(theirs))
     for key, ref in theirs.items():
         got = mine[key]
