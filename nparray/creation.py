@@ -118,7 +118,9 @@ def arange(start, stop=None, step=1, dtype=None, ctx=None):
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0,
              ctx=None):
-    """``num`` evenly spaced values from ``start`` to ``stop``. Example: ``np.linspace(0, 1, 5)``."""
+    """``num`` evenly spaced values from ``start`` to ``stop``.
+
+    Example: ``np.linspace(0, 1, 5)``."""
     values, step = onp.linspace(start, stop, num, endpoint=endpoint, retstep=True, axis=axis)
     res = _place(values.astype(_dtype(dtype)), ctx)
     return (res, step) if retstep else res

@@ -57,7 +57,9 @@ def rand(*size, **kwargs):
 
 
 def randint(low, high=None, size=None, dtype=None, ctx=None, out=None):
-    """Integers from ``[low, high)`` (int64 by default). Example: ``np.random.randint(0, 5, (3,))``."""
+    """Integers from ``[low, high)`` (int64 by default).
+
+    Example: ``np.random.randint(0, 5, (3,))``."""
     if high is None:
         low, high = 0, low
     res = _nd_random.randint(low, high, shape=_size(size) or (1,), dtype="int32", ctx=ctx)

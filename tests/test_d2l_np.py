@@ -3,7 +3,6 @@ npx.set_np()``), run unchanged by kiln and by real MXNet 1.9.1 on the same data 
 weights: losses, parameters and predictions must agree."""
 from _np_oracle import compare, program
 
-
 LINREG_SCRATCH = program("d2l_linreg_scratch", """
     npx.set_np()
     rs = onp.random.RandomState(0)

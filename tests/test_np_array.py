@@ -1,10 +1,9 @@
 """kiln.np arrays: numpy semantics checked against numpy itself, and MXNet np's own rules
 (dtypes, shapes, printing) against real MXNet 1.9.1."""
+import kiln
 import numpy as onp
 import pytest
 from _np_oracle import compare, program
-
-import kiln
 from kiln import autograd, np
 
 RNG = onp.random.RandomState(0)
@@ -127,7 +126,8 @@ DTYPES = program("np_dtypes", """
              "i32+1.5": i32 + 1.5, "i32*f32": i32 * np.ones(3), "i32/2": i32 / 2,
              "i32/i32": i32 / i32, "bool*1.0": b * 1.0, "bool+1": b + 1, "sum_i32": i32.sum(),
              "sum_bool": b.sum(), "mean_i32": i32.mean(), "argmax": f.argmax(),
-             "argmax1": f.argmax(axis=1), "eq": i32 == i32, "max": f.max(), "dot": np.dot(f[0], f[0]),
+             "argmax1": f.argmax(axis=1), "eq": i32 == i32, "max": f.max(),
+             "dot": np.dot(f[0], f[0]),
              "norm": np.linalg.norm(f), "where": np.where(f > 0, f, 0), "item": f[1, 0],
              "mask": f[f > 0], "sum_ax": f.sum(axis=0, keepdims=True)}
     for k, v in cases.items():
