@@ -46,6 +46,31 @@ fully_connected = _wrapped(F.fully_connected, "fully_connected",
 embedding = _wrapped(F.embedding, "embedding",
                      "MXNet's Embedding (data, weight, input_dim=, output_dim=).")
 dropout = _wrapped(F.dropout, "dropout", "Dropout with probability ``p`` (active in training).")
+deconvolution = _wrapped(F.deconvolution, "deconvolution",
+                         "MXNet's Deconvolution (data, weight, bias, kernel=, num_filter=, ...).")
+rnn = _wrapped(F.rnn, "rnn", "MXNet's fused RNN op (data, parameters, state, ...).")
+cast = _wrapped(F.cast, "cast", "``data`` cast to ``dtype``. Example: ``npx.cast(x, 'int32')``.")
+arange_like = _wrapped(F.arange_like, "arange_like",
+                       "0, 1, 2... in ``data``'s shape (or along ``axis``).")
+gather_nd = _wrapped(F.gather_nd, "gather_nd", "Elements of ``data`` at the (ndim, ...) "
+                     "``indices``. Example: ``npx.gather_nd(x, idx)``.")
+shape_array = _wrapped(F.shape_array, "shape_array", "``data``'s shape as an int64 array.")
+smooth_l1 = _wrapped(F.smooth_l1, "smooth_l1", "MXNet's smooth L1 (``scalar`` = sigma).")
+erf = _wrapped(F.erf, "erf", "The error function. Example: ``npx.erf(x)``.")
+gamma = _wrapped(F.gamma, "gamma", "The gamma function. Example: ``npx.gamma(x)``.")
+gammaln = _wrapped(F.gammaln, "gammaln", "log|gamma(x)|. Example: ``npx.gammaln(x)``.")
+
+
+def nonzero(x):
+    """The (N, ndim) int64 indices of ``x``'s nonzero elements (computed on the host).
+
+    Example::
+
+        >>> npx.nonzero(np.array([0., 1., 2.])).shape
+        (2, 1)
+    """
+    from ..nparray.creation import array
+    return array(onp.argwhere(x.asnumpy()), dtype=onp.int64, ctx=x.context)
 
 
 def softmax(data, axis=-1, length=None, temperature=None, use_length=False, dtype=None):
@@ -57,8 +82,9 @@ def softmax(data, axis=-1, length=None, temperature=None, use_length=False, dtyp
 
 def log_softmax(data, axis=-1, length=None, temperature=None, use_length=False, dtype=None):
     """Log of the softmax over ``axis``. Example: ``npx.log_softmax(np.ones((2, 3)))``."""
-    return wrap(F.log_softmax(data, length, axis=axis, temperature=temperature, dtype=dtype,
-                              use_length=use_length))
+    if use_length:  # kiln's log_softmax takes no lengths: the log of the masked softmax
+        return wrap(F.log(softmax(data, axis, length, temperature, True, dtype)))
+    return wrap(F.log_softmax(data, axis=axis, temperature=temperature, dtype=dtype))
 
 
 def _masked(fn, data, mask, axis, temperature):
