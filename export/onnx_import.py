@@ -28,7 +28,9 @@ from ..ndarray.ndarray import NDArray
 from ..symbol.graph import Node, hashable
 from ..symbol.symbol import Symbol
 from .onnx_import_attention import CONVERTERS as _ATTENTION_CONVERTERS
+from .onnx_import_control import CONVERTERS as _CONTROL_CONVERTERS
 from .onnx_import_conv import CONVERTERS as _CONV_CONVERTERS
+from .onnx_import_function import expand, expandable
 from .onnx_import_index import CONVERTERS as _INDEX_CONVERTERS
 from .onnx_import_math import CONVERTERS as _MATH_CONVERTERS
 from .onnx_import_norm import CONVERTERS as _NORM_CONVERTERS
@@ -44,7 +46,7 @@ from .onnx_passes import value_types
 CONVERTERS = {**_OP_CONVERTERS, **_CONV_CONVERTERS, **_RNN_CONVERTERS, **_MATH_CONVERTERS,
               **_INDEX_CONVERTERS, **_NORM_CONVERTERS, **_ATTENTION_CONVERTERS,
               **_PAD_CONVERTERS, **_RESIZE_CONVERTERS, **_POOL_CONVERTERS,
-              **_QUANT_CONVERTERS}
+              **_QUANT_CONVERTERS, **_CONTROL_CONVERTERS}
 FOLD_MIN_BYTES = 1 << 24
 # folding these (convolutions, pooling) in onnx's reference evaluator costs more than running
 # them: they stay graph nodes even when every input is constant
@@ -81,6 +83,7 @@ class Importer:
         self.entries, self.params, self.aux = {}, {}, set()
         self.symdims = {}   # symbolic shape tensors (see onnx_import_shape)
         self.consumed = set()   # tensors some node or graph output reads
+        self.producer = {o: n for n in model.graph.node for o in n.output if o}
         # the default domain's opset: converters apply each op's semantics for this version
         self.opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
                          default=1)
@@ -120,9 +123,30 @@ class Importer:
             (self.inits if v.dtype.kind == "f" else self.static)[name] = v
             self.bound.append(name)
             return v
+        if required and self._derive(name):   # computed from constants and bound inputs
+            return self.static[name]
         if required:
             raise MXNetError(f"ONNX import: {name!r} must be a constant (shape, axes, pads...)")
         return None
+
+    def _derive(self, name, depth=0):
+        """Make ``name`` static by folding the nodes it is computed from (binding the graph
+        inputs among them from ``values``); True when it worked."""
+        if name in self.static or name in self.inits:
+            return True
+        if name in self.values:
+            return self.value(name) is not None
+        node = self.producer.get(name)
+        if node is None or depth > 64 or node.op_type in _NO_FOLD or \
+                node.op_type in ("If", "Loop", "Scan"):
+            return False
+        if node.op_type != "Shape" and \
+                not all(self._derive(i, depth + 1) for i in node.input if i):
+            return False
+        if node.op_type == "Shape" and not _is_static(self, node):
+            return False
+        self.static.update(zip(node.output, _fold(self.model, node, self)))
+        return name in self.static
 
     def t(self, name, scalar_ok=False):
         """An entry (or a literal scalar) for tensor ``name``."""
@@ -337,7 +361,7 @@ def _import(model, imp=None):
     imp = imp or Importer(model)
     graph = model.graph
     bad = sorted({n.op_type for n in graph.node if n.op_type not in CONVERTERS and
-                  n.op_type not in ("Constant", "Shape")})
+                  n.op_type not in ("Constant", "Shape") and not expandable(imp, n)})
     if bad:
         raise MXNetError(f"ONNX import: unsupported operator(s) {bad}")
     for index, vi in enumerate(vi for vi in graph.input if vi.name not in imp.inits):
@@ -353,6 +377,8 @@ def _import(model, imp=None):
                                                "input_index": index})
         imp.entries[vi.name] = (node, 0)
     imp.consumed = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
+    # If/Loop/Scan bodies are converted inline, node by node, through the same path
+    imp.convert_node = lambda node: _convert(model, imp, node)
     for node in graph.node:
         _convert(model, imp, node)
     entries = [imp.t(o.name) for o in graph.output]
@@ -376,7 +402,7 @@ def _convert(model, imp, node):
     try:
         if track(imp, node):
             return
-        outs = CONVERTERS[node.op_type](imp, node)
+        outs = CONVERTERS.get(node.op_type, expand)(imp, node)
     except MXNetError:
         raise
     except Exception as e:

@@ -279,7 +279,47 @@ def _reverse_sequence(imp, n):
     return imp.op(n, "identity", [y])
 
 
+def _cumprod(imp, n):
+    """Running products along the axis, one multiply per position (static axis size)."""
+    a = _attrs(n)
+    axis = int(np.asarray(imp.value(n.input[1])).reshape(-1)[0])
+    shape = imp.shape(n.input[0])
+    r = len(shape)
+    axis %= r
+    size = shape[axis]
+    x = imp.t(n.input[0])
+    order = range(size - 1, -1, -1) if a.get("reverse", 0) else range(size)
+    parts, acc = {}, None
+    for k, i in enumerate(order):
+        begin, end = [None] * r, [None] * r
+        begin[axis], end[axis] = i, i + 1
+        s = imp.op(_sub(n, 10 + 3 * k), "slice", [x], begin=tuple(begin), end=tuple(end))
+        if a.get("exclusive", 0):
+            parts[i] = acc if acc is not None else imp.op(_sub(n, 11 + 3 * k), "ones_like", [s])
+            acc = s if acc is None else imp.op(_sub(n, 12 + 3 * k), "multiply", [acc, s])
+        else:
+            acc = s if acc is None else imp.op(_sub(n, 12 + 3 * k), "multiply", [acc, s])
+            parts[i] = acc
+    return imp.op(n, "concat", [parts[i] for i in range(size)], dim=axis, num_args=size)
+
+
+def _one_hot(imp, n):
+    depth = int(np.asarray(imp.value(n.input[1])).reshape(-1)[0])
+    values = np.asarray(imp.value(n.input[2])).reshape(-1)
+    axis = int(_attrs(n).get("axis", -1))
+    r = imp.rank(n.input[0]) + 1
+    idx = _nonneg(imp, n, n.input[0], depth)
+    y = imp.op(_sub(n, 0), "one_hot", [idx], depth=depth, on_value=values[1].item(),
+               off_value=values[0].item(), dtype=values.dtype.name)
+    axis %= r
+    if axis == r - 1:
+        return imp.op(n, "identity", [y])
+    perm = tuple(range(axis)) + (r - 1,) + tuple(range(axis, r - 1))
+    return imp.op(n, "transpose", [y], axes=perm)
+
+
 CONVERTERS = {
+    "CumProd": _cumprod, "OneHot": _one_hot,
     "Range": _range, "EyeLike": _eye_like, "Split": _split, "TopK": _topk,
     "GatherElements": _gather_elements, "GatherND": _gather_nd, "Trilu": _trilu,
     "CumSum": _cumsum, "Hardmax": _hardmax, "LpNormalization": _lp_norm,

@@ -23,7 +23,11 @@ def dtype_of(imp, name):
         return imp.inits[name].dtype
     t = imp.types.get(name)
     if t is None or not t[0]:
-        raise MXNetError(f"ONNX import: the element type of {name!r} is unknown")
+        from .onnx_import_shape import kiln_aval
+        av = kiln_aval(imp, name)   # a tensor ONNX's inference did not type (an If branch)
+        if av is None:
+            raise MXNetError(f"ONNX import: the element type of {name!r} is unknown")
+        return np.dtype(av.dtype)
     return np.dtype(helper.tensor_dtype_to_np_dtype(t[0]))
 
 
@@ -204,7 +208,21 @@ def _logsum_post(imp, n, y):
     return imp.op(n, "log", [y])
 
 
+def _pow(imp, n):
+    """ONNX's Pow gives the base's type (kiln's power promotes as numpy)."""
+    bt, et = dtype_of(imp, n.input[0]), dtype_of(imp, n.input[1])
+    if bt == et:
+        return imp.op(n, "power", [imp.t(n.input[0], True), imp.t(n.input[1], True)])
+    if bt.kind == "f":
+        e = imp.op(_sub(n, 0), "cast", [imp.t(n.input[1])], dtype=bt.name)
+        return imp.op(n, "power", [imp.t(n.input[0]), e])
+    b = imp.op(_sub(n, 0), "cast", [imp.t(n.input[0])], dtype="float64")
+    e = imp.op(_sub(n, 1), "cast", [imp.t(n.input[1])], dtype="float64")
+    return imp.op(n, "cast", [imp.op(_sub(n, 2), "power", [b, e])], dtype=bt.name)
+
+
 CONVERTERS = {
+    "Pow": _pow,
     "CastLike": _cast_like, "Mod": _mod, "Size": _size, "Shape": _shape,
     "ArgMax": _arg("argmax"), "ArgMin": _arg("argmin"),
     "ReduceL1": _reduce("sum", _pre("abs")),

@@ -86,6 +86,12 @@ def _track(imp, node):
 def kiln_shape(imp, name):
     """The static shape of converted tensor ``name`` from kiln's own shape inference (ONNX's
     can lose a shape behind a computed Reshape), or None."""
+    av = kiln_aval(imp, name)
+    return tuple(int(d) for d in av.shape) if av is not None else None
+
+
+def kiln_aval(imp, name):
+    """kiln's ``Aval`` (shape, dtype) of converted tensor ``name``, or None."""
     from ..symbol.api import infer_avals
     from ..symbol.symbol import Symbol
     entry = imp.entries.get(name)
@@ -95,8 +101,7 @@ def kiln_shape(imp, name):
         known = infer_avals(Symbol([entry]), {}, partial=True)
     except Exception:   # an op's infer refusing partial knowledge: the shape stays unknown
         return None
-    av = known.get((entry[0].id, entry[1]))
-    return tuple(int(d) for d in av.shape) if av is not None else None
+    return known.get((entry[0].id, entry[1]))
 
 
 def reshape_codes(imp, shape_name, data):
