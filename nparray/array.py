@@ -134,6 +134,7 @@ def _all_ints(key, ndim):
     return len(parts) == ndim and all(isinstance(k, (int, onp.integer)) for k in parts)
 
 
+ndarray.__module__ = "kiln.np"  # where users find it (MXNet: mxnet.numpy.ndarray)
 register_np_type(ndarray)
 
 # ---- operators: MXNet np's dtype rules over the registry ops ---------------------------------
