@@ -10,6 +10,7 @@ Example::
     >>> sym.contrib.interleaved_matmul_selfatt_qk(qkv, heads=2).infer_shape(qkv=(5, 2, 24))[1]
     [(4, 5, 5)]
 """
+from . import control_flow as _control_flow
 from ._namespace import _contrib_arange_like as arange_like
 from ._namespace import _contrib_ctc_loss as ctc_loss
 from ._namespace import _contrib_CTCLoss as CTCLoss
@@ -23,6 +24,34 @@ from ._namespace import (
     _contrib_interleaved_matmul_selfatt_valatt as interleaved_matmul_selfatt_valatt,
 )
 
-__all__ = ["arange_like", "ctc_loss", "CTCLoss", "div_sqrt_dim", "interleaved_matmul_encdec_qk",
+
+def foreach(body, data, init_states):
+    """``nd.contrib.foreach`` on Symbols: one graph node (Scan in ONNX). The body is traced
+    once, so the data and states need known shapes (``sym.var(name, shape=...)``).
+
+    Example::
+
+        >>> x = sym.var("x", shape=(5, 2, 3)); h = sym.var("h", shape=(2, 3))
+        >>> outs, last = sym.contrib.foreach(lambda d, s: (d + s, d + s), x, h)
+    """
+    return _control_flow.trace_call("foreach", (body, data, init_states), {})
+
+
+def while_loop(cond, func, loop_vars, max_iterations=None):
+    """``nd.contrib.while_loop`` on Symbols (Loop in ONNX); outputs are padded to
+    ``max_iterations`` rows, which is required, as in MXNet's symbolic form."""
+    if max_iterations is None:
+        raise ValueError("sym.contrib.while_loop: max_iterations is required for symbols")
+    return _control_flow.trace_call("while_loop", (cond, func, loop_vars, max_iterations), {})
+
+
+def cond(pred, then_func, else_func):
+    """``nd.contrib.cond`` on Symbols (If in ONNX): both branches must give the same shapes
+    and dtypes."""
+    return _control_flow.trace_call("cond", (pred, then_func, else_func), {})
+
+
+__all__ = ["foreach", "while_loop", "cond", "arange_like", "ctc_loss", "CTCLoss", "div_sqrt_dim",
+           "interleaved_matmul_encdec_qk",
            "interleaved_matmul_encdec_valatt", "interleaved_matmul_selfatt_qk",
            "interleaved_matmul_selfatt_valatt"]

@@ -273,3 +273,33 @@ def test_foreach_exports_with_dynamic_time_and_batch_axes(tmp_path):
     want = net(nd.array(x2, dtype="float64"), nd.array(h2, dtype="float64"))
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b.asnumpy(), rtol=1e-10)
+
+
+def test_symbol_contrib_control_flow():
+    """sym.contrib.foreach/while_loop/cond build one node each on Symbols with known shapes,
+    and evaluate as the Python loops they stand for; unknown shapes raise clearly."""
+    from kiln import sym
+    rng = np.random.default_rng(11)
+    xv, hv = rng.standard_normal((5, 2, 3)), rng.standard_normal((2, 3))
+    x, h = sym.var("x", shape=(5, 2, 3)), sym.var("h", shape=(2, 3))
+    outs, last = sym.contrib.foreach(lambda d, s: (d * s, d + s), x, h)
+    got = sym.Group([outs, last]).eval(x=nd.array(xv), h=nd.array(hv))
+    want_outs, state = [], hv.astype(np.float32)
+    for d in xv.astype(np.float32):
+        want_outs.append(d * state)
+        state = d + state
+    np.testing.assert_allclose(got[0].asnumpy(), np.stack(want_outs), rtol=1e-6)
+    np.testing.assert_allclose(got[1].asnumpy(), state, rtol=1e-6)
+    i = sym.var("i", shape=(1,))
+    o, v = sym.contrib.while_loop(lambda i: i < 3, lambda i: (i * 2, i + 1), i,
+                                  max_iterations=5)
+    res = sym.Group([o, v]).eval(i=nd.array([0.0]))
+    np.testing.assert_array_equal(res[0].asnumpy().ravel(), [0, 2, 4, 0, 0])
+    np.testing.assert_array_equal(res[1].asnumpy(), [3])
+    for start, want in ((0.0, 10.0), (2.0, -8.0)):
+        c = sym.contrib.cond(i < 1, lambda: i + 10, lambda: i - 10)
+        np.testing.assert_array_equal(c.eval(i=nd.array([start]))[0].asnumpy(), [want])
+    with pytest.raises(MXNetError, match="known shapes"):
+        sym.contrib.foreach(lambda d, s: (d, s), sym.var("u"), sym.var("w"))
+    with pytest.raises(ValueError, match="max_iterations"):
+        sym.contrib.while_loop(lambda i: i < 3, lambda i: (i, i + 1), i)
