@@ -10,7 +10,7 @@ Example::
     [0. 2.]
     <NDArray 2 @cpu(0)>
 """
-from . import contrib, ndarray, random  # noqa: F401  (nd.contrib, nd.random: MXNet's namespaces)
+from . import contrib, ndarray, random, sparse  # noqa: F401  (MXNet's nd.contrib/random/sparse)
 from .ops.custom import Custom  # noqa: F401  (nd.Custom: kiln.operator's ops)
 from .convert import (  # noqa: F401
     array,
@@ -21,6 +21,7 @@ from .convert import (  # noqa: F401
 )
 from .io import load, load_frombuffer, save  # noqa: F401
 from .ndarray import NDArray
+from .sparse import cast_storage  # noqa: F401  (nd.cast_storage: storage conversion)
 from .ops._namespace import *  # noqa: F403  (every op, alias and family export, by name)
 from .ops._namespace import __all__ as _OP_NAMES
 
@@ -31,4 +32,4 @@ def waitall():
 
 __all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "to_dlpack_for_read",
            "to_dlpack_for_write", "load", "load_frombuffer", "save", "waitall", "contrib",
-           "random", "ndarray", "Custom", *_OP_NAMES]
+           "random", "ndarray", "sparse", "cast_storage", "Custom", *_OP_NAMES]

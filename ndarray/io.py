@@ -18,9 +18,9 @@ Older files are read too: V1 (0xF993fac8: no storage type) and the legacy layout
 word is ndim itself (uint32 dims). Loading never unpickles; a malformed file raises
 ``NDArrayFormatError`` (a ``kiln.FileFormatError``) naming the file, the byte offset and what
 was wrong. Every declared size is checked against the bytes that remain before anything is
-allocated from it. Sparse records are densified (kiln arrays are dense); their dense size is not
-bounded by the file, so it is limited to ``max(SPARSE_DENSE_MIN_BYTES, SPARSE_DENSE_RATIO * file
-size)`` (module settings a caller may raise for a genuinely huge sparse array).
+allocated from it. Sparse records load as ``nd.sparse`` arrays (CSRNDArray, RowSparseNDArray:
+only their stored values are allocated), after their indices are checked against the shape;
+sparse arrays are saved as sparse records, which MXNet reads back as sparse arrays.
 
 Example::
 
@@ -38,6 +38,7 @@ import numpy as np
 from ..base import FileFormatError
 from ..device import Context, num_gpus
 from .ndarray import NDArray
+from .sparse import BaseSparseNDArray, CSRNDArray, RowSparseNDArray
 
 LIST_MAGIC = 0x112
 V1_MAGIC = 0xF993FAC8
@@ -56,8 +57,6 @@ _N_AUX = {0: 0, 1: 1, 2: 2}
 
 
 _MAX_DIM = 1 << 48   # no real array has a longer axis; zero-size arrays could declare any
-SPARSE_DENSE_MIN_BYTES = 1 << 24
-SPARSE_DENSE_RATIO = 256
 
 
 class NDArrayFormatError(FileFormatError):
@@ -90,8 +89,38 @@ def _normalize(data):
     return arrays, names
 
 
+def _flag(dtype):
+    flag = DTYPE_TO_FLAG.get(np.dtype(dtype))
+    if flag is None:
+        raise TypeError(f"save: dtype {dtype} has no MXNet type flag")
+    return flag
+
+
+def _le_bytes(a):
+    a = np.asarray(a, order="C")
+    return a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
+
+
+def _sparse_bytes(arr):
+    """A row_sparse / csr record: storage shape, shape, context, dtype, aux types and shapes,
+    then the values and each aux array (MXNet's aux order: csr indptr before indices)."""
+    stype = 1 if arr.stype == "row_sparse" else 2
+    host = arr.as_in_context(Context("cpu", 0))
+    values, aux = host._values, host._aux
+    ctx = arr.context
+    head = struct.pack(f"<Iii{values.ndim}q", V2_MAGIC, stype, values.ndim, *values.shape)
+    head += struct.pack(f"<i{len(arr.shape)}q", len(arr.shape), *arr.shape)
+    head += struct.pack("<iii", _DEV_TYPES.get(ctx.device_type, 1), ctx.device_id,
+                        _flag(values.dtype))
+    for a in aux:
+        head += struct.pack(f"<ii{a.ndim}q", _flag(a.dtype), a.ndim, *a.shape)
+    return b"".join([head, _le_bytes(values)] + [_le_bytes(a) for a in aux])
+
+
 def _array_bytes(arr):
     """One array's record (see the module docstring)."""
+    if isinstance(arr, BaseSparseNDArray):
+        return _sparse_bytes(arr)
     data = np.asarray(arr.asnumpy(), order="C")  # not ascontiguousarray: it makes 0-d 1-d
     flag = DTYPE_TO_FLAG.get(data.dtype)
     if flag is None:
@@ -260,8 +289,8 @@ def _read_array(r, index):
 
 
 def _read_sparse(r, index, stype, shape, sshape, dtype):
-    """Densify a row_sparse / csr record (kiln arrays are dense), after checking that the
-    storage fits the shape and that the dense size is within the module's limit."""
+    """A row_sparse / csr record as (values, aux arrays, stype, shape), after checking that
+    the storage fits the shape and the indices lie inside it."""
     at = r.pos
     aux = []
     for k in range(_N_AUX[stype]):
@@ -278,24 +307,19 @@ def _read_sparse(r, index, stype, shape, sshape, dtype):
         rows = aux_data[0]
         if rows.size and (rows.min() < 0 or rows.max() >= shape[0]):
             raise r.fail(f"sparse array {index}: row index out of range [0, {shape[0]})")
+        if rows.size > 1 and np.any(np.diff(rows) <= 0):
+            raise r.fail(f"sparse array {index}: row indices are not sorted and unique")
     else:            # csr: aux 0 = indptr, aux 1 = column indices
         indptr, cols = aux_data
         if indptr[0] != 0 or indptr[-1] != cols.size or np.any(np.diff(indptr) < 0):
             raise r.fail(f"sparse array {index}: indptr is not a non-decreasing run from 0 to "
                          f"the {cols.size} stored values")
+        if indptr.size != shape[0] + 1:
+            raise r.fail(f"sparse array {index}: indptr has {indptr.size} entries for "
+                         f"{shape[0]} rows")
         if cols.size and (cols.min() < 0 or cols.max() >= shape[1]):
             raise r.fail(f"sparse array {index}: column index out of range [0, {shape[1]})")
-    limit = max(SPARSE_DENSE_MIN_BYTES, SPARSE_DENSE_RATIO * len(r.buf))
-    nbytes = math.prod(shape) * values.dtype.itemsize
-    if nbytes > limit:
-        raise r.fail(f"sparse array {index} densifies to {shape} ({nbytes} bytes), more than "
-                     f"the limit of {limit} bytes (kiln.ndarray.io.SPARSE_DENSE_RATIO)")
-    dense = np.zeros(shape, dtype=values.dtype)
-    if stype == 1:
-        dense[aux_data[0]] = values
-    else:
-        dense[np.repeat(np.arange(shape[0]), np.diff(aux_data[0])), aux_data[1]] = values
-    return dense
+    return values, aux_data, stype, shape
 
 
 def _check_sparse_layout(r, index, stype, shape, sshape, aux_shapes, at):
@@ -318,6 +342,13 @@ def _place(data, device):
     """Arrays saved from a usable GPU go back to it; everything else loads on cpu(0)."""
     if data is None:
         return None
+    if isinstance(data, tuple):   # a sparse record
+        values, aux, stype, shape = data
+        cls = RowSparseNDArray if stype == 1 else CSRNDArray
+        arr = cls(values, aux, shape, Context("cpu", 0))
+        if device is not None and device[0] == 2 and device[1] < num_gpus():
+            return arr.as_in_context(Context("gpu", device[1]))
+        return arr
     if device is not None and device[0] == 2 and device[1] < num_gpus():
         ctx = Context("gpu", device[1])
         with ctx.use():

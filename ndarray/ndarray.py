@@ -21,6 +21,25 @@ from . import _registry
 from . import ops as F  # the op namespace (the ops never import this module at load time)
 
 
+# MXNet's storage-type tables (mxnet.ndarray.ndarray): -1 is an undefined storage type
+_STORAGE_TYPE_UNDEFINED = -1
+_STORAGE_TYPE_DEFAULT = 0
+_STORAGE_TYPE_ROW_SPARSE = 1
+_STORAGE_TYPE_CSR = 2
+_STORAGE_TYPE_STR_TO_ID = {"undefined": _STORAGE_TYPE_UNDEFINED,
+                           "default": _STORAGE_TYPE_DEFAULT,
+                           "row_sparse": _STORAGE_TYPE_ROW_SPARSE, "csr": _STORAGE_TYPE_CSR}
+_STORAGE_TYPE_ID_TO_STR = {v: k for k, v in _STORAGE_TYPE_STR_TO_ID.items()}
+_TO_SPARSE = None   # (stype, raw dense, ctx) -> sparse NDArray: installed by nd.sparse
+
+
+def register_storage(to_sparse):
+    """Install the dense -> sparse converter of ``nd.sparse`` (which subclasses NDArray, so
+    this module cannot import it)."""
+    global _TO_SPARSE
+    _TO_SPARSE = to_sparse
+
+
 class NDArray:
     """An array on a device. ``_node``/``_index`` link it to the autograd tape."""
 
@@ -192,9 +211,13 @@ class NDArray:
     to_device = as_in_context
 
     def tostype(self, stype):
-        if stype != "default":
-            raise MXNetError("kiln NDArrays are dense; only stype='default' is supported")
-        return self
+        """This array in storage type ``stype``: 'default' (a copy), 'csr' or 'row_sparse'
+        (``nd.sparse``; rows / entries that are not zero are stored)."""
+        if stype == "default":
+            return self.copy()
+        if stype not in _STORAGE_TYPE_STR_TO_ID or _TO_SPARSE is None:
+            raise ValueError(f"tostype: unknown storage type {stype!r}")
+        return _TO_SPARSE(stype, self._data, self._ctx)
 
     def wait_to_read(self):
         return self
@@ -208,6 +231,8 @@ class NDArray:
             raise ValueError(f"grad_req must be 'write', 'add' or 'null', got {grad_req!r}")
         xp = self._ctx.xp
         self._grad = NDArray(xp.zeros_like(self._data), self._ctx)
+        if stype not in (None, "default"):   # a sparse gradient buffer (nd.sparse)
+            self._grad = self._grad.tostype(stype)
         self._grad_req = None if grad_req == "null" else grad_req
         self._node = None
         self._fresh_grad = False

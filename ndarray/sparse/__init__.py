@@ -1,0 +1,20 @@
+"""``nd.sparse``: CSR and row_sparse arrays (MXNet 1.9's ``mxnet.ndarray.sparse``).
+
+See ``arrays.py`` for the representation and the storage fallback.
+
+Example::
+
+    >>> c = nd.sparse.csr_matrix(([1., 2.], [0, 2], [0, 1, 2]), shape=(2, 3))
+    >>> c.stype, c[1].asnumpy()
+    ('csr', array([[0., 0., 2.]], dtype=float32))
+"""
+from ..ndarray import register_storage
+from .arrays import BaseSparseNDArray, CSRNDArray, RowSparseNDArray
+from .creation import array, csr_matrix, empty, from_dense, row_sparse_array, zeros
+from .ops import add, cast_storage, dot, elemwise_add, elemwise_sub, retain, subtract
+
+register_storage(from_dense)
+
+__all__ = ["BaseSparseNDArray", "CSRNDArray", "RowSparseNDArray", "array", "csr_matrix",
+           "empty", "row_sparse_array", "zeros", "add", "cast_storage", "dot", "elemwise_add",
+           "elemwise_sub", "retain", "subtract"]
