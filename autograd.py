@@ -423,6 +423,10 @@ def _write_grads(variables, grads, head_grads):
         if req is None:
             continue
         g, buf = grads.get(id(v)), v._grad
+        if type(buf) is not NDArray and buf.stype != "default":  # nd.sparse stores its own
+            buf._store_grad(g, req)
+            v._fresh_grad = True
+            continue
         if g is None:  # reached only through ops without gradient: MXNet writes zeros
             if req == "write":
                 buf._data[...] = 0

@@ -14,6 +14,8 @@ Example::
 """
 import numpy as np
 
+from .. import autograd
+from ..ndarray import NDArray
 from ..ndarray._registry import param_shapes
 from .activations import Activation
 from .block import HybridBlock
@@ -339,12 +341,22 @@ class Embedding(HybridBlock):
                                       allow_deferred_init=True, grad_stype=grad_stype)
 
     def hybrid_forward(self, F, x, weight):
+        if self._kwargs["sparse_grad"] and isinstance(weight, NDArray):
+            _note_sparse_rows(x, weight, self._kwargs["input_dim"])
         return F.Embedding(x, weight, name="fwd", **self._kwargs)
 
     def __repr__(self):
         k = self._kwargs
         return (f"{self.__class__.__name__}({k['input_dim']} -> {k['output_dim']}, "
                 f"{k['dtype']})")
+
+
+def _note_sparse_rows(x, weight, input_dim):
+    """Tell a row_sparse gradient buffer which rows this eager lookup touches, so that its
+    gradient keeps them all (MXNet's indices: the unique looked-up rows, zero or not)."""
+    grad = weight.grad
+    if autograd.is_recording() and grad is not None and grad.stype == "row_sparse":
+        grad._note_rows(np.clip(x.asnumpy().astype(np.int64), 0, int(input_dim) - 1))
 
 
 class Flatten(HybridBlock):

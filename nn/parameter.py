@@ -91,7 +91,8 @@ class Parameter:
     unknown dimension); ``dtype``; ``lr_mult``/``wd_mult`` (learning-rate and weight-decay
     multipliers); ``init`` (this parameter's own initializer, overriding the global one);
     ``allow_deferred_init``; ``differentiable`` (False forces grad_req 'null'); ``stype`` and
-    ``grad_stype`` (kept for compatibility; kiln arrays are always dense).
+    ``grad_stype`` ('row_sparse' gives ``nd.sparse`` gradient buffers; ``stype`` is kept for
+    compatibility: the data is dense).
 
     Example::
 
@@ -254,7 +255,7 @@ class Parameter:
         if self._grad_req == "null" or self._data is None:
             return
         for d in self._data:
-            d.attach_grad(self._grad_req)
+            d.attach_grad(self._grad_req, stype=self._grad_stype)
 
     # ---- access ----------------------------------------------------------------------------
     def _check_and_get(self, arr_list, ctx):

@@ -30,14 +30,14 @@ IDX = np.int64
 class BaseSparseNDArray(NDArray):
     """Common behaviour of the sparse storage types (not created directly)."""
 
-    __slots__ = ("_values", "_aux", "_shape", "_dense_cache")
+    __slots__ = ("_values", "_aux", "_shape", "_dense_cache", "_rows_hint")
     _stype = None
 
     def __init__(self, values, aux, shape, ctx=None):
         self._values, self._aux, self._shape = values, tuple(aux), tuple(int(s) for s in shape)
         self._ctx = as_context(ctx) if ctx is not None else _CPU0
         self._node, self._index, self._grad, self._grad_req = None, 0, None, None
-        self._dense_cache = None
+        self._dense_cache = self._rows_hint = None
 
     # ---- the storage fallback (see the module docstring) ----------------------------------
     @property
@@ -52,6 +52,22 @@ class BaseSparseNDArray(NDArray):
 
     def _set_components(self, values, aux):
         self._values, self._aux, self._dense_cache = values, tuple(aux), None
+
+    def _store_grad(self, g, req):
+        """Autograd's write of a gradient into this buffer (``grad_req`` 'write' or 'add');
+        ``g`` is None (no gradient reached: zero), an NDArray or a raw array."""
+        xp = self._ctx.xp
+        if isinstance(g, BaseSparseNDArray):
+            g = g._dense()
+        elif isinstance(g, NDArray):
+            g = g._data
+        dense = xp.zeros(self._shape, self.dtype) if g is None else xp.asarray(g, self.dtype)
+        if req == "add":
+            dense = dense + self._dense()
+        self._store_dense(xp, dense, req)
+
+    def _store_dense(self, xp, dense, req):
+        self._set_components(*self._from_dense(xp, dense))
 
     def _dense(self):
         if self._dense_cache is None:
@@ -131,7 +147,7 @@ class BaseSparseNDArray(NDArray):
                          "differentiates only dense inputs of sparse operators)")
 
     def __setitem__(self, key, value):
-        if not (isinstance(key, slice) and key == slice(None)):
+        if not (key is Ellipsis or isinstance(key, slice) and key == slice(None)):
             raise MXNetError(f"{type(self).__name__} supports only x[:] = value assignment")
         if isinstance(value, BaseSparseNDArray) and value.stype == self._stype:
             value.copyto(self)
@@ -205,6 +221,25 @@ class RowSparseNDArray(BaseSparseNDArray):
         rows = xp.nonzero(xp.any(flat != 0, axis=1))[0].astype(IDX)
         return dense[rows].copy(), (rows,)
 
+    def _note_rows(self, rows):
+        """Rows a sparse-gradient lookup touched (``Embedding(sparse_grad=True)`` while
+        recording): the next gradient written here stores them even where it is zero, as
+        MXNet's row_sparse gradient holds every looked-up row."""
+        xp = self._ctx.xp
+        rows = xp.unique(xp.asarray(rows).reshape(-1)).astype(IDX)
+        self._rows_hint = rows if self._rows_hint is None else xp.union1d(self._rows_hint,
+                                                                         rows)
+
+    def _store_dense(self, xp, dense, req):
+        values, (rows,) = self._from_dense(xp, dense)
+        hint, self._rows_hint = self._rows_hint, None
+        if req == "add":
+            hint = self._aux[0] if hint is None else xp.union1d(hint, self._aux[0])
+        if hint is not None:
+            rows = xp.union1d(rows, hint).astype(IDX)
+            values = dense[rows].copy()
+        self._set_components(values, (rows,))
+
     def __getitem__(self, key):
         if isinstance(key, slice) and key == slice(None):
             return self
@@ -257,5 +292,5 @@ class CSRNDArray(BaseSparseNDArray):
         b = max(a, b)
         ptr = self._aux[0]
         lo, hi = int(ptr[a]), int(ptr[b])
-        return CSRNDArray(self._values[lo:hi].copy(), (ptr[a:b + 1] - lo, self._aux[1][lo:hi].copy()),
-                          (b - a, self._shape[1]), self._ctx)
+        aux = (ptr[a:b + 1] - lo, self._aux[1][lo:hi].copy())
+        return CSRNDArray(self._values[lo:hi].copy(), aux, (b - a, self._shape[1]), self._ctx)

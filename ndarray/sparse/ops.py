@@ -54,7 +54,7 @@ def _check(name, a, b):
 
 def _csr_dense(lhs, rhs, transpose_a):
     xp, r = lhs._ctx.xp, rhs._data
-    vals, (ptr, cols) = lhs._values, lhs._aux
+    vals, cols = lhs._values, lhs._aux[1]
     rows = lhs._rows(xp)
     m, k = lhs.shape
     if not transpose_a:
@@ -76,7 +76,7 @@ def _scatter_add(xp, out, idx, vals):
     if xp is np:
         np.add.at(out, idx, vals)
         return
-    import cupyx   # only reached on the GPU, where cupy (and cupyx) are present
+    import cupyx  # only reached on the GPU, where cupy (and cupyx) are present
     cupyx.scatter_add(out, idx, vals)
 
 
