@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ..ndarray.ops._cuda_fused import adam_update
+from .lazy import lazy_apply, lazy_rows
 from .optimizer import Optimizer, clip_op, clip_py, register, zeros_state
 
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam", "LAMB"]
@@ -68,6 +69,8 @@ class Adam(Optimizer):
         weight -= lr * sqrt(1 - beta2**t) / (1 - beta1**t) * m / (sqrt(v) + epsilon)
     """
 
+    _LAZY = True  # row_sparse gradients update lazily (optimizer/lazy.py)
+
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8,
                  lazy_update=True, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
@@ -84,9 +87,16 @@ class Adam(Optimizer):
         lr, wd = self._get_lr(index), self._get_wd(index)
         t = self._index_update_count[index]
         lr *= math.sqrt(1. - self.beta2 ** t) / (1. - self.beta1 ** t)
-        adam_kernel(weight.context.xp, weight._data, grad._data, state[0]._data, state[1]._data,
-                    lr, wd, self.beta1, self.beta2, self.epsilon, self.rescale_grad,
-                    self.clip_gradient)
+        xp = weight.context.xp
+        rows = lazy_rows(self, grad)
+        if rows is None:
+            adam_kernel(xp, weight._data, grad._data, state[0]._data, state[1]._data, lr, wd,
+                        self.beta1, self.beta2, self.epsilon, self.rescale_grad,
+                        self.clip_gradient)
+            return
+        lazy_apply(lambda w, g, m, v: adam_kernel(
+            xp, w, g, m, v, lr, wd, self.beta1, self.beta2, self.epsilon, self.rescale_grad,
+            self.clip_gradient), rows, weight._data, grad, [state[0]._data, state[1]._data])
 
 
 @register

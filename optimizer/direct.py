@@ -102,8 +102,9 @@ class StepPlan:
             if len(datas) != 1 or len(grads) != 1 or params.get(i) is not param:
                 return plan
             w, g = datas[0], grads[0]
-            if (w.dtype == np.float16 or i not in states or not synced.get(i, True)
-                    or i not in counts or getattr(w, "_fresh_grad", None) is None):
+            if (w.dtype == np.float16 or g.stype != "default" or i not in states
+                    or not synced.get(i, True) or i not in counts
+                    or getattr(w, "_fresh_grad", None) is None):
                 return plan
             state = states[i]
             if not _state_ok(kind, state):

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..ndarray._blas import axpy, suits
 from ..ndarray.ops._cuda_fused import sgd_update
+from .lazy import lazy_apply, lazy_rows
 from .optimizer import Optimizer, _copy_as, _warn_fp16, clip_op, clip_py, register, zeros_state
 
 __all__ = ["SGD", "ccSGD", "NAG", "LARS", "Signum", "SGLD", "DCASGD"]
@@ -107,8 +108,17 @@ class _MasterCopy(Optimizer):
                          None if mom is None else mom._data, lr, wd, (weight, grad))
             weight._data[...] = master._data.astype(weight._data.dtype)
         else:
-            self._kernel(xp, index, weight._data, grad._data,
-                         None if state is None else state._data, lr, wd, (weight, grad))
+            self._apply(xp, index, weight, grad, state, lr, wd)
+
+    def _apply(self, xp, index, weight, grad, state, lr, wd):
+        """One weight's update: lazily on a row_sparse gradient's rows (optimizer/lazy.py)."""
+        mom = None if state is None else state._data
+        rows = lazy_rows(self, grad)
+        if rows is None:
+            self._kernel(xp, index, weight._data, grad._data, mom, lr, wd, (weight, grad))
+            return
+        lazy_apply(lambda w, g, m: self._kernel(xp, index, w, g, m, lr, wd, (weight, grad)),
+                   rows, weight._data, grad, [mom])
 
     def _kernel(self, xp, index, w, g, mom, lr, wd, model):
         """Update raw ``w`` (the master copy under multi precision) from raw ``g``;
@@ -127,18 +137,19 @@ class _MasterCopy(Optimizer):
         xp = weights[0].context.xp
         for i, w, g, s, lr, wd in zip(indices, weights, grads, states, self._get_lrs(indices),
                                       self._get_wds(indices)):
-            self._kernel(xp, i, w._data, g._data, None if s is None else s._data, lr, wd,
-                         (w, g))
+            self._apply(xp, i, w, g, s, lr, wd)
 
 
 @register
 class SGD(_MasterCopy):
-    """SGD with momentum and weight decay (``lazy_update`` is accepted and ignored: kiln's
-    arrays are dense)::
+    """SGD with momentum and weight decay; with ``lazy_update`` a row_sparse gradient
+    updates only its rows (weight and momentum; optimizer/lazy.py)::
 
         state = momentum * state - lr * (clip(rescale_grad * grad, clip_gradient) + wd * weight)
         weight = weight + state
     """
+
+    _LAZY = True  # row_sparse gradients update lazily (optimizer/lazy.py)
 
     def __init__(self, momentum=0.0, lazy_update=True, **kwargs):
         super().__init__(**kwargs)
