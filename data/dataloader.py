@@ -18,6 +18,7 @@ from .. import device as _device
 from ..ndarray import NDArray
 from ..ndarray import array as _nd_array
 from ..ndarray import stack as _nd_stack
+from ..ndarray.ndarray import np_mode
 from . import _workers
 from . import sampler as _sampler
 
@@ -38,11 +39,16 @@ def default_batchify_fn(data):
         ((2, 2), <class 'numpy.uint8'>, <class 'numpy.int64'>)
     """
     if isinstance(data[0], NDArray):
-        return _nd_stack(*data)
+        return _np_if(_nd_stack(*data))
     if isinstance(data[0], tuple):
         return [default_batchify_fn(list(i)) for i in zip(*data)]
     arr = np.asarray(data)
-    return _nd_array(arr, dtype=arr.dtype)
+    return _np_if(_nd_array(arr, dtype=arr.dtype))
+
+
+def _np_if(batch):
+    """Batches are ``kiln.np`` arrays under ``npx.set_np()``, as MXNet's batchify makes."""
+    return batch.as_np_ndarray() if np_mode() else batch
 
 
 # MXNet's worker variant only differs by allocating in shared memory.
