@@ -17,7 +17,7 @@ from .. import optimizer as opt
 from ..base import atomic_write
 from ..ndarray.ndarray import NDArray, _move
 from ..symbol.cached import PARAM_WRITE_VERSION
-from . import base
+from . import base, row_sparse
 from .base import KVStoreBase, KVStoreError, key_value_pairs
 
 __all__ = ["KVStore"]
@@ -91,8 +91,12 @@ class KVStore(KVStoreBase):
         self.pull(key, out=out)
 
     def row_sparse_pull(self, key, out=None, priority=0, row_ids=None):
-        """Dense stores only: the same as ``pull`` (kiln has no row_sparse arrays)."""
-        self.pull(key, out=out)
+        """Copy rows ``row_ids`` of ``key``'s row_sparse array into the row_sparse ``out``
+        (one array or one per device; ``row_ids`` one NDArray or one per out)."""
+        if out is None or row_ids is None:
+            raise KVStoreError("kvstore.row_sparse_pull: out and row_ids are required")
+        for k, outs in self._pairs(key, out, "row_sparse_pull"):
+            row_sparse.pull_rows(k, self._store[k], outs, row_ids)
 
     # ---- optimizer ---------------------------------------------------------------------------
     def set_optimizer(self, optimizer):
@@ -149,6 +153,8 @@ class KVStore(KVStoreBase):
         return pairs
 
     def _initial(self, key, value):
+        if row_sparse.is_sparse(value):  # the key keeps its storage type, as in MXNet
+            return value.copy()
         return NDArray(value._data.copy(), value.context)
 
     def _merge(self, key, vals):
@@ -158,6 +164,8 @@ class KVStore(KVStoreBase):
             if v.shape != stored.shape:
                 raise KVStoreError(f"kvstore: key {key!r} holds shape {stored.shape}, got a "
                                    f"value of shape {v.shape}")
+        if row_sparse.is_sparse(vals[0]):
+            return row_sparse.merge(key, stored, vals)
         total = _move(vals[0]._data, stored.context, copy=True)
         for v in vals[1:]:
             total += _move(v._data, stored.context)
@@ -173,7 +181,10 @@ class KVStore(KVStoreBase):
         stored = [self._store[k] for k in keys]
         if self._updater is None:
             for s, m in zip(stored, merged):
-                s._data[...] = m._data
+                if row_sparse.is_sparse(s):
+                    row_sparse.store(s, m)
+                else:
+                    s._data[...] = m._data
         elif isinstance(self._updater, opt.Updater):  # all keys in one call (multi-tensor SGD)
             self._updater([self._index[k] for k in keys], merged, stored)
         else:
