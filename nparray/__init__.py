@@ -19,6 +19,8 @@ from . import random_ops as random
 from .array import ndarray
 from .creation import (arange, array, asarray, empty, empty_like, eye, full, full_like, identity,
                        linspace, ones, ones_like, zeros, zeros_like)
+from .extra_ops import (argsort, around, average, count_nonzero, diag, flip, hstack, isfinite,
+                        isinf, isnan, meshgrid, outer, round, sort, trace, tril, triu, vstack)
 from .math_ops import FUNCTIONS as _MATH
 from .math_ops import clip, logical_not, where
 from .reduce_ops import (all, amax, amin, any, argmax, argmin, cumsum, max, mean, min, nonzero,
@@ -52,4 +54,6 @@ __all__ = ["ndarray", "random", "linalg", "array", "asarray", "zeros", "ones", "
            "amax", "amin", "var", "std", "argmax", "argmin", "nonzero", "all", "any", "cumsum",
            "reshape", "ravel", "transpose", "swapaxes", "moveaxis", "expand_dims", "squeeze",
            "concatenate", "stack", "split", "dot", "matmul", "tensordot", "broadcast_to",
-           "tile", "repeat"] + sorted(_MATH)
+           "tile", "repeat", "sort", "argsort", "flip", "hstack", "vstack", "outer", "meshgrid",
+           "triu", "tril", "diag", "trace", "isnan", "isinf", "isfinite", "round", "around",
+           "count_nonzero", "average"] + sorted(_MATH)

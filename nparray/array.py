@@ -16,7 +16,7 @@ import numpy as onp
 
 from ..ndarray import ops as F
 from ..ndarray.ndarray import NDArray, register_np_type
-from . import _core
+from . import _core, shape_ops
 from ._core import binary, wrap
 
 
@@ -88,10 +88,9 @@ class ndarray(NDArray):  # noqa: N801 - numpy's and MXNet's name
 
     def reshape(self, *shape, order="C"):
         """numpy's reshape (-1 infers one axis; 0 is a zero-size axis, not MXNet's copy code)."""
-        from .shape_ops import reshape
         if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
             shape = tuple(shape[0])
-        return reshape(self, shape, order=order)
+        return shape_ops.reshape(self, shape, order=order)
 
     def __len__(self):
         if self.ndim == 0:

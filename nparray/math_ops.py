@@ -11,6 +11,7 @@ import numpy as onp
 from ..ndarray import ops as F
 from . import _core
 from ._core import binary, wrap
+from .reduce_ops import nonzero
 
 _UNARY = """abs absolute:abs sign exp expm1 log log1p log2 log10 sqrt cbrt square reciprocal
 sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh arccosh arctanh floor ceil rint
@@ -78,7 +79,6 @@ def where(condition, x=None, y=None):
         array([1., 0.])
     """
     if x is None and y is None:
-        from .reduce_ops import nonzero
         return nonzero(condition)
     ref = next((v for v in (x, y, condition) if hasattr(v, "shape")))
     dtype = _core.binary_dtype(x, y, "arith") or _core._F32

@@ -7,12 +7,15 @@ Example::
     >>> np.ones((2, 3)).sum(axis=1).shape
     (2,)
 """
-from . import linalg, math_ops, reduce_ops, shape_ops
+from ..ndarray.ndarray import _METHODS as ND_METHODS
+from ..ndarray.ndarray import NDArray
+from . import extra_ops, linalg, math_ops, reduce_ops, shape_ops
+from ._core import wrap
 from .array import ndarray
 
 _FROM = {reduce_ops: "sum mean prod max min var std argmax argmin all any cumsum nonzero",
          shape_ops: "transpose swapaxes expand_dims squeeze repeat dot tile ravel",
-         math_ops: "clip"}
+         math_ops: "clip", extra_ops: "sort argsort flip round trace"}
 
 
 def _bind(fn):
@@ -39,7 +42,20 @@ def _norm(self, *args, **kwargs):
     return linalg.norm(self, *args, **kwargs)
 
 
+def _nd_method(name):
+    """An nd method (MXNet's semantics) that numpy lacks, returning np arrays."""
+    base = getattr(NDArray, name)
+
+    def method(self, *args, **kwargs):
+        return wrap(base(self, *args, **kwargs))
+    method.__name__ = name
+    method.__doc__ = base.__doc__
+    return method
+
+
 def install():
+    for name in ND_METHODS:  # first, so numpy's versions below replace them
+        setattr(ndarray, name, _nd_method(name))
     for module, names in _FROM.items():
         for name in names.split():
             setattr(ndarray, name, _bind(getattr(module, name)))

@@ -15,7 +15,8 @@ from ..ndarray.rng import generator
 from ._core import _I64, cast_to, wrap
 from .creation import array
 
-__all__ = ["seed", "uniform", "normal", "randn", "rand", "randint", "choice", "shuffle"]
+__all__ = ["seed", "uniform", "normal", "randn", "rand", "randint", "choice", "shuffle",
+           "multinomial"]
 
 
 def seed(seed_state, ctx="all"):
@@ -87,3 +88,16 @@ def shuffle(x):
     """Shuffle ``x`` in place along its first axis. Example: ``np.random.shuffle(x)``."""
     perm = generator(onp).permutation(x.shape[0])
     x[:] = x.asnumpy()[perm]
+
+
+def multinomial(n, pvals, size=None):
+    """Counts of ``n`` draws over the categories of probabilities ``pvals`` (int64).
+
+    Example::
+
+        >>> np.random.multinomial(10, [0.5, 0.5]).sum()
+        array(10)
+    """
+    pr = pvals.asnumpy() if hasattr(pvals, "asnumpy") else onp.asarray(pvals)
+    counts = generator(onp).multinomial(n, pr.astype(onp.float64), size=size)
+    return array(counts, dtype=onp.int64, ctx=current_context())

@@ -12,6 +12,7 @@ import numpy as onp
 
 from ..ndarray import ops as F
 from ._core import _F32, _I64, cast_to, norm_axis, wrap
+from .creation import array
 
 
 def _scalar_shape(res, axis, keepdims, ndim=None):
@@ -117,7 +118,6 @@ def nonzero(a):
         >>> np.nonzero(np.array([0., 2., 3.]))[0]
         array([1, 2])
     """
-    from .creation import array
     return tuple(array(i, dtype=onp.int64, ctx=a.context) for i in onp.nonzero(a.asnumpy()))
 
 

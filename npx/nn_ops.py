@@ -10,6 +10,7 @@ import numpy as onp
 
 from ..ndarray import ops as F
 from ..nparray._core import _BOOL, cast_to, wrap
+from ..nparray.creation import array
 
 
 def _wrapped(fn, name, doc):
@@ -69,7 +70,6 @@ def nonzero(x):
         >>> npx.nonzero(np.array([0., 1., 2.])).shape
         (2, 1)
     """
-    from ..nparray.creation import array
     return array(onp.argwhere(x.asnumpy()), dtype=onp.int64, ctx=x.context)
 
 

@@ -142,3 +142,31 @@ DTYPES = program("np_dtypes", """
 
 def test_dtypes_shapes_and_printing_match_mxnet():
     compare(DTYPES)
+
+
+def test_more_numpy_functions_follow_numpy():
+    x = np.array(A)
+    pairs = [(np.sort(x), onp.sort(A)), (np.sort(x, axis=None), onp.sort(A, axis=None)),
+             (np.argsort(x, axis=0), onp.argsort(A, axis=0, kind="stable")),
+             (np.flip(x, 1), onp.flip(A, 1)), (np.flip(x), onp.flip(A)),
+             (np.hstack([x, x]), onp.hstack([A, A])), (np.vstack([x[0], x[1]]), A[:2]),
+             (np.outer(x[0], x[1]), onp.outer(A[0], A[1])), (np.triu(x, 1), onp.triu(A, 1)),
+             (np.tril(x), onp.tril(A)), (np.diag(x), onp.diag(A)), (np.trace(x), onp.trace(A)),
+             (np.isnan(x / 0 * 0), onp.isnan(onp.zeros_like(A) * onp.nan)),
+             (np.round(x, 2), onp.round(A, 2)), (np.count_nonzero(x > 0), (A > 0).sum()),
+             (np.average(x, axis=1, weights=x * x), onp.average(A, axis=1, weights=A * A)),
+             (np.cumsum(x, axis=1), onp.cumsum(A, axis=1))]
+    pairs += list(zip(np.meshgrid(x[0], x[1, :3]), onp.meshgrid(A[0], A[1, :3])))
+    pairs += list(zip(np.meshgrid(x[0], x[1, :3], indexing="ij"),
+                      onp.meshgrid(A[0], A[1, :3], indexing="ij")))
+    for got, ref in pairs:
+        assert got.shape == ref.shape, (got.shape, ref.shape)
+        onp.testing.assert_allclose(got.asnumpy(), ref, rtol=1e-5, atol=1e-6)
+    counts = np.random.multinomial(20, [0.2, 0.3, 0.5], size=4)
+    assert counts.shape == (4, 3) and (counts.sum(axis=1) == 20).all()
+
+
+def test_nd_methods_return_np_arrays():
+    x = np.array(A)
+    for res in (x.exp(), x.softmax(), x.relu(), x.slice_axis(axis=0, begin=0, end=2)):
+        assert isinstance(res, np.ndarray)
