@@ -106,3 +106,42 @@ def test_use_np_block_makes_np_parameters():
     assert isinstance(hybrid, np.ndarray)
     onp.testing.assert_allclose(hybrid.asnumpy(), eager.asnumpy(), rtol=1e-6)
     assert not npx.is_np_array()
+
+
+def test_np_functions_trace_under_hybridize():
+    class Net(gluon.nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.dense = gluon.nn.Dense(4)
+
+        def forward(self, x):
+            h = self.dense(x)
+            a = np.reshape(h, (-1, 2, 2))
+            s = np.sum(np.concatenate([a, np.tanh(a)], axis=1), axis=(1, 2))
+            t = np.mean(np.maximum(h, 0.5) * 2, axis=1)
+            first, second = np.split(h, 2, axis=1)
+            return (s + t, np.sum(np.where(h > 0, h, np.zeros_like(h))),
+                    np.dot(h, np.transpose(h)), first - second, np.argmax(npx.softmax(h), 1),
+                    np.linalg.norm(h, axis=1))
+
+    npx.set_np()
+    try:
+        net = Net()
+        net.initialize()
+        x = np.array(onp.random.RandomState(0).randn(3, 5).astype("float32"))
+        x.attach_grad()
+        with autograd.record():
+            eager = net(x)
+            eager[0].backward()
+        grad = x.grad.asnumpy()
+        net.hybridize()
+        with autograd.record():
+            hybrid = net(x)
+            hybrid[0].backward()
+    finally:
+        npx.reset_np()
+    for a, b in zip(eager, hybrid):
+        assert isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
+        onp.testing.assert_allclose(b.asnumpy(), a.asnumpy(), rtol=1e-5, atol=1e-6)
+    assert eager[1].shape == () and eager[4].dtype == onp.int64
+    onp.testing.assert_allclose(x.grad.asnumpy(), grad, rtol=1e-5, atol=1e-6)
