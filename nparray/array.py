@@ -16,6 +16,7 @@ import numpy as onp
 
 from ..ndarray import ops as F
 from ..ndarray.ndarray import NDArray, register_np_type
+from ..ndarray.ndarray import _rebuild as _nd_rebuild
 from . import _core, shape_ops
 from ._core import binary, wrap
 
@@ -40,6 +41,9 @@ class ndarray(NDArray):  # noqa: N801 - numpy's and MXNet's name
 
     def __str__(self):
         return str(self.asnumpy())
+
+    def __reduce__(self):
+        return (_rebuild, (self.asnumpy(), str(self._ctx)))
 
     @property
     def dtype(self):
@@ -100,6 +104,10 @@ class ndarray(NDArray):  # noqa: N801 - numpy's and MXNet's name
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
+
+
+def _rebuild(data, ctx):
+    return wrap(_nd_rebuild(data, ctx))
 
 
 def _is_mask(k):

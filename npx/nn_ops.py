@@ -8,6 +8,7 @@ Example::
 """
 import numpy as onp
 
+from ..ndarray import io as _nd_io
 from ..ndarray import ops as F
 from ..nparray._core import _BOOL, cast_to, wrap
 from ..nparray.creation import array
@@ -143,6 +144,21 @@ def topk(data, axis=-1, k=1, ret_typ="indices", is_ascend=False, dtype="float32"
     float32 indices unless ``dtype``). Example: ``npx.topk(x, k=2)``."""
     return wrap(F.topk(data, axis=axis, k=k, ret_typ=ret_typ, is_ascend=is_ascend,
                        dtype=dtype))
+
+
+def save(file, arr):
+    """Save an array, a list or a dict of arrays (MXNet's ``.params`` format, as ``nd.save``).
+
+    Example: ``npx.save("x.params", {"w": np.ones(2)})``."""
+    _nd_io.save(file, arr)
+
+
+def load(file):
+    """Arrays saved by ``npx.save`` (or ``nd.save``/MXNet), as np arrays (a list or a dict)."""
+    res = _nd_io.load(file)
+    if isinstance(res, dict):
+        return {k: wrap(v) for k, v in res.items()}
+    return wrap(res)
 
 
 def waitall():

@@ -145,3 +145,27 @@ def test_np_functions_trace_under_hybridize():
         onp.testing.assert_allclose(b.asnumpy(), a.asnumpy(), rtol=1e-5, atol=1e-6)
     assert eager[1].shape == () and eager[4].dtype == onp.int64
     onp.testing.assert_allclose(x.grad.asnumpy(), grad, rtol=1e-5, atol=1e-6)
+
+
+def test_save_load_and_pickle_keep_np_arrays(tmp_path):
+    import pickle
+    w = np.array(onp.arange(6, dtype="float32").reshape(2, 3))
+    npx.save(str(tmp_path / "a.params"), {"w": w})
+    loaded = npx.load(str(tmp_path / "a.params"))["w"]
+    assert isinstance(loaded, np.ndarray)
+    onp.testing.assert_array_equal(loaded.asnumpy(), w.asnumpy())
+    again = pickle.loads(pickle.dumps(w))
+    assert isinstance(again, np.ndarray)
+    onp.testing.assert_array_equal(again.asnumpy(), w.asnumpy())
+    npx.set_np()
+    try:
+        net = gluon.nn.Dense(3, in_units=2)
+        net.initialize()
+        net.save_parameters(str(tmp_path / "n.params"))
+        other = gluon.nn.Dense(3)
+        other.load_parameters(str(tmp_path / "n.params"))
+        assert isinstance(other.weight.data(), np.ndarray)
+        onp.testing.assert_array_equal(other.weight.data().asnumpy(),
+                                       net.weight.data().asnumpy())
+    finally:
+        npx.reset_np()
