@@ -133,19 +133,28 @@ subtract = elemwise_sub
 
 
 def retain(data, indices):
-    """The rows of row_sparse ``data`` whose index is in ``indices`` (others dropped).
+    """Row_sparse ``data`` restricted to the rows ``indices`` (sorted and made unique): every
+    requested row is stored, zero where ``data`` has none, as MXNet's ``sparse.retain``.
 
     Example::
 
-        >>> nd.sparse.retain(r, nd.array([1])).indices.asnumpy()
-        array([1])
+        >>> nd.sparse.retain(r, nd.array([1, 2])).indices.asnumpy()
+        array([1, 2])
     """
     if not isinstance(data, RowSparseNDArray):
         raise MXNetError(f"retain: data must be row_sparse, got storage type {data.stype}")
     xp = data._ctx.xp
     want = indices._data if isinstance(indices, NDArray) else xp.asarray(indices)
-    keep = xp.isin(data._aux[0], want.astype(IDX))
-    return RowSparseNDArray(data._values[keep], (data._aux[0][keep],), data.shape, data._ctx)
+    rows = xp.unique(want.astype(IDX).reshape(-1))
+    if rows.size and (int(rows[0]) < 0 or int(rows[-1]) >= data.shape[0]):
+        raise MXNetError(f"retain: indices outside [0, {data.shape[0]})")
+    out = xp.zeros((rows.size,) + data.shape[1:], data._values.dtype)
+    have = data._aux[0]
+    pos = xp.searchsorted(have, rows)
+    found = pos < have.size
+    found[found] = have[pos[found]] == rows[found]
+    out[found] = data._values[pos[found]]
+    return RowSparseNDArray(out, (rows,), data.shape, data._ctx)
 
 
 def cast_storage(data, stype):
