@@ -71,6 +71,43 @@ LINREG_GLUON = program("d2l_linreg_gluon", """
             type(X).__name__)
 """)
 
+SOFTMAX_SCRATCH = program("d2l_softmax_scratch", """
+    npx.set_np()
+    rs = onp.random.RandomState(6)
+    features = np.array(rs.normal(0, 1, (40, 2, 4)).astype("float32"))
+    labels = np.array(rs.randint(0, 3, 40).astype("float32"))
+    num_inputs, num_outputs = 8, 3
+    W = np.array(rs.normal(0, 0.01, (num_inputs, num_outputs)).astype("float32"))
+    b = np.zeros(num_outputs)
+    W.attach_grad()
+    b.attach_grad()
+    def softmax(X):
+        X_exp = np.exp(X)
+        partition = X_exp.sum(1, keepdims=True)
+        return X_exp / partition
+    def net(X):
+        return softmax(np.dot(X.reshape((-1, W.shape[0])), W) + b)
+    def cross_entropy(y_hat, y):
+        return - np.log(y_hat[range(len(y_hat)), y])
+    def accuracy(y_hat, y):
+        if len(y_hat.shape) > 1 and y_hat.shape[1] > 1:
+            y_hat = y_hat.argmax(axis=1)
+        cmp = y_hat.astype(y.dtype) == y
+        return float(cmp.astype(y.dtype).sum())
+    for epoch in range(3):
+        for i in range(0, 40, 8):
+            X, y = features[i:i + 8], labels[i:i + 8]
+            with autograd.record():
+                l = cross_entropy(net(X), y)
+            l.backward()
+            for param in (W, b):
+                param[:] = param - 0.5 * param.grad / 8
+        put(f"acc{epoch}", accuracy(net(features), labels))
+        put(f"loss{epoch}", cross_entropy(net(features), labels).mean())
+    put("W", W)
+    put("probs", net(features[:3]))
+""")
+
 MLP = program("d2l_mlp", """
     npx.set_np()
     rs = onp.random.RandomState(2)
@@ -202,6 +239,10 @@ def test_linear_regression_with_gluon_matches_mxnet():
     res = compare(LINREG_GLUON)
     assert str(res["hTrue_type"]) == "ndarray" * 3
     assert res["hTrue_loss2"].mean() < res["hTrue_loss0"].mean()
+
+
+def test_softmax_regression_from_scratch_matches_mxnet():
+    compare(SOFTMAX_SCRATCH)
 
 
 def test_mlp_classification_matches_mxnet():
