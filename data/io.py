@@ -1,6 +1,6 @@
 """``kiln.io`` (MXNet's ``mx.io``): the data iterators.
 
-In memory: ``NDArrayIter``; from files: ``CSVIter``, ``LibSVMIter`` (dense batches),
+In memory: ``NDArrayIter``; from files: ``CSVIter``, ``LibSVMIter`` (CSR batches),
 ``MNISTIter``, ``ImageRecordIter``; wrappers: ``ResizeIter``, ``PrefetchingIter``. Batches are
 ``DataBatch`` objects; ``provide_data``/``provide_label`` list ``DataDesc`` entries.
 

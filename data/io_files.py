@@ -57,9 +57,13 @@ class _ArrayBatcher(DataIter):
             data = np.concatenate([data, old[0][bs - pad:]])
             label = np.concatenate([label, old[1][bs - pad:]])
         self._buf = (data, label)
-        return DataBatch([nd.array(data, dtype=data.dtype)], [nd.array(label, dtype=label.dtype)],
+        return DataBatch([self._to_nd(data)], [nd.array(label, dtype=label.dtype)],
                          pad=pad, provide_data=self.provide_data,
                          provide_label=self.provide_label)
+
+
+    def _to_nd(self, data):
+        return nd.array(data, dtype=data.dtype)
 
 
 def _read_csv(path, shape, dtype):
@@ -122,9 +126,9 @@ def _read_libsvm(path, width):
 
 class LibSVMIter(_ArrayBatcher):
     """Batches from a LibSVM text file (``label idx:value ...``, zero-based feature indices
-    below ``data_shape[0]``). kiln has no sparse storage yet: the data batches are dense
-    (N, num_features) float32 NDArrays where MXNet gives CSR ones (same values).
-    ``label_libsvm`` (optional) holds the labels as LibSVM rows of ``label_shape``.
+    below ``data_shape[0]``): the data batches are CSR arrays (``stype == 'csr'``), as MXNet's.
+    The file is held dense in memory while iterating. ``label_libsvm`` (optional) holds the
+    labels as LibSVM rows of ``label_shape`` (given as dense batches).
 
     Example: ``LibSVMIter(data_libsvm='x.libsvm', data_shape=(5,), batch_size=3)``.
     """
@@ -139,6 +143,9 @@ class LibSVMIter(_ArrayBatcher):
                 raise ValueError(f"LibSVMIter: {data_libsvm} has {len(data)} rows, "
                                  f"{label_libsvm} {len(label)}")
         super().__init__(data, label, batch_size, round_batch, data_name, label_name)
+
+    def _to_nd(self, data):
+        return nd.sparse.csr_matrix(data)
 
 
 class MNISTIter(_ArrayBatcher):

@@ -44,6 +44,7 @@ ORACLE = """
                 out[key + 'data'] = b.data[0].asnumpy()
                 out[key + 'label'] = b.label[0].asnumpy()
                 out[key + 'pad'] = np.array(b.pad)
+                out[key + 'stype'] = np.array(b.data[0].stype)
             it.reset()
     np.savez(f + '/oracle.npz', **out)
 """
@@ -77,6 +78,7 @@ def _run(it, epochs):
             out[f"{e}/{i}/data"] = b.data[0].asnumpy()
             out[f"{e}/{i}/label"] = b.label[0].asnumpy()
             out[f"{e}/{i}/pad"] = b.pad
+            out[f"{e}/{i}/stype"] = b.data[0].stype   # 'csr' for LibSVMIter
         it.reset()
     return out
 
@@ -106,6 +108,9 @@ def test_iterator_matches_mxnet(oracle, name, expr, epochs):
         "DataDesc", "")
     assert sorted(got) == sorted(want)
     for k, v in want.items():
+        if k.endswith("stype"):
+            assert got[k] == str(v), k
+            continue
         np.testing.assert_allclose(np.asarray(got[k], np.float64), v, rtol=1e-6, err_msg=k)
 
 
