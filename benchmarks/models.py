@@ -11,7 +11,8 @@ ResNet-18, torchvision is not installed) and MXNet 1.9 Gluon hybridized (when
 ``.mxnet-venv`` exists; its ``model_zoo`` ResNet-18 v1).
 
 Every (workload, mode, variant) runs in its own fresh process: it builds the model, times the
-first call (kiln: trace, passes, code generation or session build, plus the call), warms up,
+first call (kiln: trace, passes, code generation or session build, plus the call), warms up
+(``WARMUP`` calls),
 then times ``--calls`` calls (median, 10th and 90th percentiles), and reports its resident set:
 the process's peak (VmHWM, imports included) and the growth of one step. Rounds interleave the
 variants (the order rotates each round) so the shared machine's load falls on all alike; the
@@ -36,6 +37,9 @@ MXNET_PY = os.path.join(ROOT, ".mxnet-venv", "bin", "python")
 SECTION = "## Whole models in fresh processes (benchmarks/models.py)"
 WORKLOADS = {"W2": ("MLP 784-256-256-10, batch 64", (64, 784), 10, 0.1, 0.0),
              "W3": ("ResNet-18 v1, 32x3x32x32, 1000 classes", (32, 3, 32, 32), 1000, 0.01, 0.9)}
+# calls after the first, untimed, in every variant: they cover the onnxruntime backend's
+# training='auto' choice (each training graph runs twice + 2*ROUNDS times before it settles)
+WARMUP = 8
 VARIANTS = ["kiln numpy", "kiln numpy static_alloc", "kiln onnxruntime",
             "onnxruntime standalone", "PyTorch eager", "MXNet 1.9"]
 
@@ -172,7 +176,8 @@ def step():
         loss = loss_fn(net(x), y)
     loss.backward(); trainer.step(shape[0]); return loss.asnumpy()
 t = time.perf_counter(); step(); first = time.perf_counter() - t
-step(); step()
+for _ in range(8):
+    step()
 ts = []
 for _ in range(calls):
     t = time.perf_counter(); step(); ts.append(time.perf_counter() - t)
@@ -224,8 +229,8 @@ def child(workload, mode, variant, calls):
     t = time.perf_counter()
     step()
     first = time.perf_counter() - t
-    step()
-    step()
+    for _ in range(WARMUP):
+        step()
     times = []
     for _ in range(calls):
         t = time.perf_counter()
