@@ -13,6 +13,7 @@ from onnx import helper
 
 from ..base import MXNetError
 from .onnx_import_ops import _attrs, _axes, _sub, _unary
+from .onnx_import_ops import _reduce as _ops_reduce
 
 
 def dtype_of(imp, name):
@@ -238,3 +239,79 @@ CONVERTERS = {
     "Asinh": _unary("arcsinh"), "Acosh": _unary("arccosh"), "Atanh": _unary("arctanh"),
     "Round": _unary("rint"),
 }
+
+
+def _bits(imp, n, k, name, width):
+    """The ``width`` bits of integer tensor ``name`` (two's complement), int64 0/1 each."""
+    x = imp.op(_sub(n, k), "cast", [imp.t(name)], dtype="int64")
+    return [imp.op(_sub(n, k + 2 * b + 2), "mod", [imp.op(_sub(n, k + 2 * b + 1), "floor_divide",
+                                                          [x, 2 ** b]), 2])
+            for b in range(width)]
+
+
+def _bitwise(kind):
+    """BitwiseAnd/Or/Xor/Not on integers, bit by bit in int64 (kiln has no bitwise ops);
+    bool operands use the logical ops."""
+    def conv(imp, n):
+        dt = dtype_of(imp, n.input[0])
+        if dt == np.bool_:
+            logical = {"and": "logical_and", "or": "logical_or", "xor": "logical_xor",
+                       "not": "logical_not"}[kind]
+            y = imp.op(_sub(n, 0), logical, [imp.t(i) for i in n.input])
+            return imp.op(n, "cast", [y], dtype="bool")
+        width = dt.itemsize * 8
+        if width > 32:
+            raise MXNetError(f"ONNX import: Bitwise{kind.title()} on {dt} is not supported")
+        a = _bits(imp, n, 1000, n.input[0], width)
+        b = _bits(imp, n, 2000, n.input[1], width) if kind != "not" else None
+        total = None
+        for j in range(width):
+            if kind == "and":
+                bit = imp.op(_sub(n, 3000 + j), "multiply", [a[j], b[j]])
+            elif kind == "or":
+                bit = imp.op(_sub(n, 3000 + j), "maximum", [a[j], b[j]])
+            elif kind == "xor":
+                bit = imp.op(_sub(n, 3000 + j), "mod", [imp.op(_sub(n, 3100 + j), "add",
+                                                               [a[j], b[j]]), 2])
+            else:
+                bit = imp.op(_sub(n, 3000 + j), "subtract", [1, a[j]])
+            weight = -(2 ** j) if (dt.kind == "i" and j == width - 1) else 2 ** j
+            term = imp.op(_sub(n, 3200 + j), "multiply", [bit, weight])
+            total = term if total is None else imp.op(_sub(n, 3300 + j), "add", [total, term])
+        return imp.op(n, "cast", [total], dtype=dt.name)
+    return conv
+
+
+def _empty_ok(base, fill):
+    """A reduction over a zero-size axis gives the reduction's identity (ONNX), which
+    numpy's max/min refuse: a constant of the output shape."""
+    def conv(imp, n):
+        shape = imp.shape(n.input[0], required=False)
+        axes = _axes(imp, n)
+        if shape is None or 0 not in shape:
+            return base(imp, n)
+        r = len(shape)
+        axes = sorted({ax % r for ax in axes}) if axes else list(range(r))
+        if not any(shape[ax] == 0 for ax in axes):
+            return base(imp, n)
+        keep = bool(_attrs(n).get("keepdims", 1))
+        out = [1 if d in axes else s for d, s in enumerate(shape)] if keep else \
+            [s for d, s in enumerate(shape) if d not in axes]
+        return const(imp, n, 0, np.full(out, fill, dtype_of(imp, n.input[0])))
+    return conv
+
+
+def _prelu(imp, n):
+    """max(x, 0) + min(x, 0) * slope, the slope broadcast to x as ONNX does."""
+    x = imp.t(n.input[0])
+    pos = imp.op(_sub(n, 0), "maximum", [x, 0.0])
+    neg = imp.op(_sub(n, 1), "minimum", [x, 0.0])
+    return imp.op(n, "add", [pos, imp.op(_sub(n, 2), "multiply", [neg, imp.t(n.input[1])])])
+
+
+CONVERTERS.update({"ReduceMax": _empty_ok(_ops_reduce("max"), -np.inf),
+                   "ReduceMin": _empty_ok(_ops_reduce("min"), np.inf),
+                   "ReduceLogSumExp": _empty_ok(CONVERTERS["ReduceLogSumExp"], -np.inf),
+                   "PRelu": _prelu})
+CONVERTERS.update({"BitwiseAnd": _bitwise("and"), "BitwiseOr": _bitwise("or"),
+                   "BitwiseXor": _bitwise("xor"), "BitwiseNot": _bitwise("not")})

@@ -286,6 +286,12 @@ def _constant_of_shape(imp, n):
     """ConstantOfShape of ``Shape(x)`` with dynamic dims: ``zeros_like(x)`` (+ the value)."""
     value = _attrs(n).get("value")
     value = np.zeros(1, np.float32) if value is None else numpy_helper.to_array(value)
+    if n.input[0] not in imp.symdims:   # a shape given as a (bound) graph input
+        from ..symbol.graph import Node
+        shape = _ints(imp.value(n.input[0]))
+        imp.check_bytes(int(np.prod(shape)) * value.dtype.itemsize, f"ConstantOfShape {shape}")
+        full = np.full(shape, value.reshape(-1)[0], value.dtype)
+        return (Node("const", value=full, name=f"{n.output[0]}_value"), 0)
     items = imp.symdims.get(n.input[0])
     srcs = {it[1] for it in items or () if not isinstance(it, int)}
     if len(srcs) != 1 or any(isinstance(it, int) or it[2] != k for k, it in enumerate(items)) \
