@@ -16,8 +16,10 @@ _I64 = onp.dtype(onp.int64)
 
 def wrap(res):
     """``res`` (an op's fresh result, or a list/tuple of them) as ``kiln.np.ndarray``s."""
+    if type(res) is NDArray:
+        return to_np_inplace(res)
     if isinstance(res, NDArray):
-        return to_np_inplace(res) if type(res) is NDArray else res
+        return res
     if isinstance(res, (list, tuple)):
         return type(res)(wrap(r) for r in res)
     return res
@@ -67,8 +69,18 @@ def cast_to(x, dtype):
     return F.cast(x, dtype=dtype)
 
 
+_SCALARS = (int, float)
+
+
 def binary(fn, a, b, kind="arith"):
     """Run registry op ``fn`` on ``a``, ``b`` with MXNet np's dtype rule; an np result."""
+    if kind != "compare":  # the common case first: float arrays of one dtype, or with a number
+        da, db = getattr(a, "_data", None), getattr(b, "_data", None)
+        if da is not None and da.dtype.kind == "f" and (
+                (db is not None and db.dtype == da.dtype) or type(b) in _SCALARS):
+            return wrap(fn(a, b))
+        if db is not None and db.dtype.kind == "f" and type(a) in _SCALARS:
+            return wrap(fn(a, b))
     d = binary_dtype(a, b, kind)
     if kind != "compare" and d is not None and d != _BOOL:
         a, b = cast_to(a, d), cast_to(b, d)
