@@ -41,6 +41,12 @@ def _open(buf, gray=False):
 
 def _to_array(img, flag, fmt):
     """flag 1: (H, W, 3) RGB; 0: (H, W) grey; -1: as stored ((H, W), RGB or RGBA)."""
+    if img.mode.startswith("I;16") or img.mode == "I":
+        if flag < 0:   # IMREAD_UNCHANGED keeps 16-bit samples
+            return np.asarray(img).astype(np.uint16)
+        # OpenCV keeps the high byte of 16-bit grey samples
+        Image, _ = _pil()
+        img = Image.fromarray((np.asarray(img).astype(np.uint32) >> 8).astype(np.uint8))
     if flag > 0:
         img = img.convert("RGB")
     elif flag == 0:

@@ -33,6 +33,7 @@ def _make_files(f):
     PIL.fromarray(smooth).save(f + "/a.jpg", quality=90)
     PIL.fromarray(smooth).save(f + "/a.png")
     PIL.fromarray(smooth[..., 1]).save(f + "/g.png")
+    PIL.fromarray((np.arange(120).reshape(12, 10) * 500).astype(np.uint16)).save(f + "/g16.png")
     os.makedirs(f + "/folder/cat")
     os.makedirs(f + "/folder/dog")
     w = recordio.MXIndexedRecordIO(f + "/im.idx", f + "/im.rec", "w")
@@ -54,7 +55,7 @@ ORACLE = """
     from mxnet.gluon.data.vision import ImageFolderDataset, ImageRecordDataset
     f, AUG_KW, ITERS = sys.argv[1], eval(sys.argv[2]), eval(sys.argv[3])
     out, im = {}, mx.image
-    for name in ['a.jpg', 'a.png', 'g.png']:
+    for name in ['a.jpg', 'a.png', 'g.png', 'g16.png']:
         for flag in (0, 1):
             for rgb in (True, False):
                 out['dec/%s/%d/%d' % (name, flag, rgb)] = im.imread(f + '/' + name, flag=flag,
@@ -127,7 +128,7 @@ def _raw(f, dtype="uint8"):
     return kl.nd.array(np.load(f + "/raw.npy"), dtype=dtype)
 
 
-@pytest.mark.parametrize("name", ["a.jpg", "a.png", "g.png"])
+@pytest.mark.parametrize("name", ["a.jpg", "a.png", "g.png", "g16.png"])
 def test_decode_matches_mxnet(oracle, name):
     f, want = oracle
     for flag in (0, 1):
