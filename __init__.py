@@ -51,6 +51,7 @@ from .nn import loss  # noqa: E402
 from .optimizer import lr_scheduler  # noqa: E402
 from .tools import mx_onnx as onnx  # noqa: E402
 from .tools import callback, test_utils, viz  # noqa: E402
+from . import nparray as np, npx  # noqa: E402  (MXNet's numpy interface: mx.np, mx.npx)
 
 # MXNet's top-level modules, kept where their concept lives (no root module may shadow the
 # standard library's io/random): registered here once so `import kiln.io`, `from kiln.random
@@ -59,7 +60,8 @@ MODULE_ALIASES = {"io": io, "random": random, "model": model, "loss": loss,
                   "lr_scheduler": lr_scheduler, "onnx": onnx, "test_utils": test_utils,
                   "viz": viz, "context": context, "kv": kvstore,
                   "callback": callback, "mod": module, "operator": operator,
-                  "recordio": recordio}
+                  "recordio": recordio, "np": np, "npx": npx, "numpy": np,
+                  "numpy_extension": npx}
 for _name, _module in MODULE_ALIASES.items():
     _sys.modules.setdefault(f"{__name__}.{_name}", _module)
 
@@ -79,3 +81,4 @@ __all__ += ["mod", "module"]
 __all__ += ["operator"]
 __all__ += ["monitor"]
 __all__ += ["recordio", "image"]
+__all__ += ["np", "npx"]
