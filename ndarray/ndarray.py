@@ -20,7 +20,6 @@ from ..device import move_data as _move
 from . import _registry
 from . import ops as F  # the op namespace (the ops never import this module at load time)
 
-
 # MXNet's storage-type tables (mxnet.ndarray.ndarray): -1 is an undefined storage type
 _STORAGE_TYPE_UNDEFINED = -1
 _STORAGE_TYPE_DEFAULT = 0
