@@ -40,7 +40,7 @@ from .onnx_import_pool import CONVERTERS as _POOL_CONVERTERS
 from .onnx_import_quant import CONVERTERS as _QUANT_CONVERTERS
 from .onnx_import_resize import CONVERTERS as _RESIZE_CONVERTERS
 from .onnx_import_rnn import CONVERTERS as _RNN_CONVERTERS
-from .onnx_import_shape import kiln_shape, track
+from .onnx_import_shape import dim_symbols, kiln_shape, track
 from .onnx_passes import value_types
 
 CONVERTERS = {**_OP_CONVERTERS, **_CONV_CONVERTERS, **_RNN_CONVERTERS, **_MATH_CONVERTERS,
@@ -82,6 +82,7 @@ class Importer:
         self.static = {k: v for k, v in self.inits.items() if v.dtype.kind != "f"}
         self.entries, self.params, self.aux = {}, {}, set()
         self.symdims = {}   # symbolic shape tensors (see onnx_import_shape)
+        self._symbols = None
         self.consumed = set()   # tensors some node or graph output reads
         self.producer = {o: n for n in model.graph.node for o in n.output if o}
         # the default domain's opset: converters apply each op's semantics for this version
@@ -128,6 +129,12 @@ class Importer:
         if required:
             raise MXNetError(f"ONNX import: {name!r} must be a constant (shape, axes, pads...)")
         return None
+
+    def dim_symbols(self):
+        """tensor -> named dynamic dims (computed once, on the first dynamic Reshape)."""
+        if self._symbols is None:
+            self._symbols = dim_symbols(self.model)
+        return self._symbols
 
     def _derive(self, name, depth=0):
         """Make ``name`` static by folding the nodes it is computed from (binding the graph

@@ -104,6 +104,42 @@ def kiln_aval(imp, name):
     return known.get((entry[0].id, entry[1]))
 
 
+def dim_symbols(model):
+    """tensor name -> its dims as symbols (a name per dynamic dim, None where unknown): the
+    graph inputs' anonymous dynamic dims are named, and ONNX's shape inference carries the
+    names through MatMul, Transpose, elementwise ops... so ``q = x @ w`` is known to share
+    ``x``'s batch and sequence dims."""
+    import onnx
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    inits = {t.name for t in m.graph.initializer}
+    for vi in m.graph.input:
+        if vi.name in inits:
+            continue
+        for k, d in enumerate(vi.type.tensor_type.shape.dim):
+            if not d.HasField("dim_value") and not d.dim_param:
+                d.dim_param = f"{vi.name}:{k}"
+    try:
+        # data_prop: the Shape -> Slice -> Concat values flow into the Reshapes' outputs
+        m = onnx.shape_inference.infer_shapes(m, strict_mode=False, data_prop=True)
+    except Exception:   # shape inference refusing the graph: no symbols, as before
+        return {}
+    out = {}
+    for vi in list(m.graph.value_info) + list(m.graph.input) + list(m.graph.output):
+        dims = vi.type.tensor_type.shape.dim
+        out[vi.name] = tuple(d.dim_param or None for d in dims)
+    return out
+
+
+def _same_dim(imp, it, data, k):
+    """Whether symbolic item ``it`` is ``data``'s own dim ``k``."""
+    if it[1] == data and it[2] == k:
+        return True
+    syms = imp.dim_symbols()
+    a, b = syms.get(it[1], ()), syms.get(data, ())
+    return it[2] < len(a) and k < len(b) and a[it[2]] is not None and a[it[2]] == b[k]
+
+
 def reshape_codes(imp, shape_name, data):
     """MXNet reshape codes for symbolic shape ``shape_name`` applied to tensor ``data``."""
     codes = []
@@ -111,7 +147,7 @@ def reshape_codes(imp, shape_name, data):
         if isinstance(it, int):
             codes.append(it)
         else:
-            codes.append(0 if it[1] == data and it[2] == k else None)
+            codes.append(0 if _same_dim(imp, it, data, k) else None)
     if codes.count(None) + codes.count(-1) > 1:
         raise MXNetError(f"ONNX import: cannot express the dynamic shape of {shape_name!r} "
                          "as reshape codes")

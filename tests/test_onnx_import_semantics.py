@@ -418,3 +418,107 @@ def test_conv_transpose_bias_and_larger_output_shape():
                                      **attrs)],
                    [("x", F, [1, 2, 4, 5])], [("y", F, 4)], inits={"w": w, "b": b})
         _same(m, {"x": _rand(1, 2, 4, 5)}, atol=1e-4)
+
+
+# ---- 9. run-time shapes, specialization, composed operators are trainable ----
+
+def _encoder_attention(opset=17):
+    """torch.onnx/dynamo-style self-attention with a dynamic batch: the head split and merge
+    reshape to shapes built by Shape -> Slice -> Concat (no static batch anywhere)."""
+    e, h = 8, 2
+    wq = _rand(e, e, seed=5) / 4
+    i64 = lambda *v: np.array(v, np.int64)   # noqa: E731
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shp"]),
+        helper.make_node("Slice", ["shp", "c0", "c1"], ["b"]),
+        helper.make_node("Slice", ["shp", "c1", "c2"], ["s"]),
+        helper.make_node("Concat", ["b", "s", "heads", "dh"], ["split_shape"], axis=0),
+        helper.make_node("MatMul", ["x", "wq"], ["q"]),
+        helper.make_node("Reshape", ["q", "split_shape"], ["q4"]),
+        helper.make_node("Transpose", ["q4"], ["qh"], perm=[0, 2, 1, 3]),
+        helper.make_node("Transpose", ["q4"], ["kt"], perm=[0, 2, 3, 1]),
+        helper.make_node("MatMul", ["qh", "kt"], ["scores"]),
+        helper.make_node("Softmax", ["scores"], ["p"], axis=-1),
+        helper.make_node("MatMul", ["p", "qh"], ["ctx"]),
+        helper.make_node("Transpose", ["ctx"], ["ctx_t"], perm=[0, 2, 1, 3]),
+        helper.make_node("Concat", ["b", "s", "minus1"], ["merge_shape"], axis=0),
+        helper.make_node("Reshape", ["ctx_t", "merge_shape"], ["y"]),
+    ]
+    inits = {"wq": wq, "c0": i64(0), "c1": i64(1), "c2": i64(2), "heads": i64(h),
+             "dh": i64(e // h), "minus1": i64(-1)}
+    return _model(nodes, [("x", F, [None, None, e])], [("y", F, 3)], inits=inits, opset=opset)
+
+
+def test_dynamic_batch_shape_chains_import_as_reshape_codes():
+    m = _encoder_attention()
+    for batch, seq in ((2, 3), (3, 5)):
+        _same(m, {"x": _rand(batch, seq, 8, seed=batch) / 20}, atol=1e-4)
+    _grad_check(m, {"x": _rand(1, 2, 8) / 3})
+
+
+def test_runtime_shape_input_is_named_then_specialized():
+    from kiln.export.onnx_import import specialize
+    m = _model([helper.make_node("Reshape", ["x", "shape"], ["y"])],
+               [("x", F, [2, 6]), ("shape", I64, [2])], [("y", F, 2)])
+    with pytest.raises(FileFormatError, match="'shape' must be a constant"):
+        SymbolBlock.from_onnx(m)
+    feed = {"x": _rand(2, 6), "shape": np.array([3, -1], np.int64)}
+    bound, names = specialize(m, feed)
+    assert names == ["shape"]
+    assert [vi.name for vi in bound.graph.input] == ["x"]
+    np.testing.assert_allclose(_kiln(bound, {"x": feed["x"]})[0], _ort(m, feed)[0])
+
+
+@pytest.mark.parametrize("node,shape,inits", [
+    (helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], axis=1), [2, 3, 4],
+     {"g": _rand(3, 4, seed=1), "b": _rand(3, 4, seed=2)}),
+    (helper.make_node("Resize", ["x", "", "sc"], ["y"], mode="linear"), [1, 1, 3, 4],
+     {"sc": np.array([1, 1, 2, 1.5], np.float32)}),
+    (helper.make_node("Pad", ["x", "p"], ["y"], mode="reflect"), [2, 5],
+     {"p": np.array([1, 2, 0, 1], np.int64)}),
+    (helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], dilations=[2, 2]),
+     [1, 1, 5, 5], {}),
+    (helper.make_node("CumSum", ["x", "ax"], ["y"], reverse=1), [3, 4],
+     {"ax": np.array(1, np.int64)}),
+    (helper.make_node("ReduceL2", ["x", "axes"], ["y"]), [3, 4],
+     {"axes": np.array([1], np.int64)}),
+], ids=["layernorm_axis1", "resize_linear", "pad_reflect_2d", "maxpool_dilated", "cumsum",
+        "reduce_l2"])
+def test_composed_converters_match_and_train(node, shape, inits):
+    """Operators kiln composes from its ops: outputs as onnxruntime, gradients as its
+    finite differences (the imported block is trainable)."""
+    m = _model([node], [("x", F, shape)], [("y", F, len(shape))], inits=inits, opset=18)
+    _same(m, {"x": _rand(*shape)}, atol=1e-4, grad=True)
+
+
+def test_attention_op_trains():
+    q, kv = [("q", F, [1, 2, 3, 4])], {"k": _rand(1, 2, 5, 4, seed=3) / 3,
+                                       "v": _rand(1, 2, 5, 4, seed=4)}
+    m = _model([helper.make_node("Attention", ["q", "k", "v"], ["y"], is_causal=1)], q,
+               [("y", F, 4)], inits=kv, opset=23)
+    _same(m, {"q": _rand(1, 2, 3, 4) / 3}, atol=1e-5, grad=True)
+
+
+def test_if_with_runtime_condition_selects_per_output():
+    then = helper.make_graph([helper.make_node("Neg", ["x"], ["t"])], "then", [],
+                             [helper.make_tensor_value_info("t", F, [3])])
+    other = helper.make_graph([helper.make_node("Exp", ["x"], ["e"])], "else", [],
+                              [helper.make_tensor_value_info("e", F, [3])])
+    m = _model([helper.make_node("If", ["c"], ["y"], then_branch=then, else_branch=other)],
+               [("c", B, []), ("x", F, [3])], [("y", F, [3])])
+    for c in (True, False):
+        _same(m, {"c": np.array(c), "x": np.array([0.5, -1.0, 2.0], np.float32)})
+
+
+def test_scan_unrolls_with_gradients():
+    body = helper.make_graph(
+        [helper.make_node("Add", ["s_in", "x_t"], ["s_out"]),
+         helper.make_node("Mul", ["s_out", "x_t"], ["y_t"])], "body",
+        [helper.make_tensor_value_info("s_in", F, [2]),
+         helper.make_tensor_value_info("x_t", F, [2])],
+        [helper.make_tensor_value_info("s_out", F, [2]),
+         helper.make_tensor_value_info("y_t", F, [2])])
+    m = _model([helper.make_node("Scan", ["s0", "xs"], ["s", "ys"], body=body,
+                                 num_scan_inputs=1)],
+               [("xs", F, [4, 2]), ("s0", F, [2])], [("s", F, [2]), ("ys", F, [4, 2])])
+    _same(m, {"xs": _rand(4, 2), "s0": np.array([0.5, -0.5], np.float32)}, grad=True)
