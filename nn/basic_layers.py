@@ -340,9 +340,14 @@ class Embedding(HybridBlock):
                                       init=weight_initializer, dtype=dtype,
                                       allow_deferred_init=True, grad_stype=grad_stype)
 
+    def __call__(self, x, *args, **kwargs):
+        out = super().__call__(x, *args, **kwargs)
+        # (here, not in hybrid_forward: a hybridized call runs no Python forward)
+        if self._kwargs["sparse_grad"] and isinstance(x, NDArray):
+            _note_sparse_rows(x, self.weight.data(x.context), self._kwargs["input_dim"])
+        return out
+
     def hybrid_forward(self, F, x, weight):
-        if self._kwargs["sparse_grad"] and isinstance(weight, NDArray):
-            _note_sparse_rows(x, weight, self._kwargs["input_dim"])
         return F.Embedding(x, weight, name="fwd", **self._kwargs)
 
     def __repr__(self):

@@ -148,8 +148,9 @@ def test_in_place_write_to_the_fallback_raises():
     np.testing.assert_array_equal(r.indices.asnumpy(), [0, 1, 2])
 
 
-def test_embedding_sparse_grad_hybridized_equals_eager(rs):
-    ids, head = nd.array([[0, 3], [3, 5]]), rs.rand(2, 2, 4).astype("f")
+@pytest.mark.parametrize("zero_head", [False, True])
+def test_embedding_sparse_grad_hybridized_equals_eager(rs, zero_head):
+    ids, head = nd.array([[0, 3], [3, 5]]), rs.rand(2, 2, 4).astype("f") * (not zero_head)
     grads = []
     for hybrid in (False, True):
         net = gluon.nn.Embedding(7, 4, sparse_grad=True)

@@ -106,9 +106,12 @@ SCRIPT = textwrap.dedent("""
     outs = [sp.zeros("row_sparse", (4, 3)) for _ in range(2)]
     kv.row_sparse_pull("e", out=outs, row_ids=[nd.array([1]), nd.array([3, 1])])
     put("kv_pull_after_push", outs)
-    # files, both ways
+    # files, both ways (MXNet's engine is asynchronous: without waitall its save can read
+    # the astype result's storage shape before the copy sets it)
+    r64 = r.astype("float64")
+    nd.waitall()
     nd.save(os.path.join(FOLDER, LIBNAME + ".nd"),
-            {"c": c, "r": r.astype("float64"), "z": sp.zeros("csr", (2, 3)), "d": rhs})
+            {"c": c, "r": r64, "z": sp.zeros("csr", (2, 3)), "d": rhs})
     other = os.path.join(FOLDER, ("kiln" if LIBNAME == "mxnet" else "mxnet") + ".nd")
     if os.path.exists(other):
         for k, v in sorted(nd.load(other).items()):
