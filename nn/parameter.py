@@ -299,11 +299,18 @@ class Parameter:
         return self._check_and_get(self._data, list)
 
     def row_sparse_data(self, row_id):
-        """Dense stand-in for MXNet's sparse access: the data on ``row_id``'s device."""
-        return self.data(getattr(row_id, "context", None))
+        """With ``stype='row_sparse'``: rows ``row_id`` of the data on ``row_id``'s device,
+        as a row_sparse array (the weight itself is kept dense); otherwise the dense data."""
+        data = self.data(getattr(row_id, "context", None))
+        return self._rows_of(data, row_id)
 
     def list_row_sparse_data(self, row_id):
-        return self.list_data()
+        return [self._rows_of(d, row_id) for d in self.list_data()]
+
+    def _rows_of(self, data, row_id):
+        if self._stype != "row_sparse":
+            return data
+        return nd.sparse.retain(data.tostype("row_sparse"), row_id)
 
     def grad(self, ctx=None):
         """The gradient buffer on ``ctx``."""

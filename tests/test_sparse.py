@@ -229,3 +229,14 @@ def test_load_checks_sparse_indices():
         nd.load_frombuffer(_rsp_blob([2, 0]))
     with pytest.raises(NDArrayFormatError, match="truncated"):
         nd.load_frombuffer(_rsp_blob([0, 2])[:-12])
+
+
+def test_parameter_row_sparse_data(rs):
+    w0 = rs.rand(5, 2).astype("f")
+    p = gluon.Parameter("w", shape=(5, 2), stype="row_sparse", grad_stype="row_sparse")
+    p.initialize(kiln.init.Constant(0))
+    p.set_data(nd.array(w0))
+    rows = p.row_sparse_data(nd.array([4, 1]))
+    assert rows.stype == "row_sparse" and p.grad().stype == "row_sparse"
+    np.testing.assert_array_equal(rows.indices.asnumpy(), [1, 4])
+    np.testing.assert_array_equal(rows.data.asnumpy(), w0[[1, 4]])
