@@ -240,3 +240,17 @@ def test_parameter_row_sparse_data(rs):
     assert rows.stype == "row_sparse" and p.grad().stype == "row_sparse"
     np.testing.assert_array_equal(rows.indices.asnumpy(), [1, 4])
     np.testing.assert_array_equal(rows.data.asnumpy(), w0[[1, 4]])
+
+
+def test_in_place_arithmetic_keeps_the_storage(rs):
+    vals = rs.rand(2, 3).astype("f")
+    g = sp.row_sparse_array((vals, [0, 2]), shape=(4, 3))
+    g *= 0.5
+    g += sp.row_sparse_array((vals[:1], [3]), shape=(4, 3))
+    want = np.zeros((4, 3), "f")
+    want[[0, 2]] = vals * 0.5
+    want[3] = vals[0]
+    assert g.stype == "row_sparse"
+    np.testing.assert_allclose(g.asnumpy(), want, rtol=1e-6)
+    g *= 0     # the rows stay stored, as MXNet's scalar multiplication keeps them
+    np.testing.assert_array_equal(g.indices.asnumpy(), [0, 2, 3])

@@ -195,6 +195,27 @@ class BaseSparseNDArray(NDArray):
         return NDArray.__sub__(self, other)
 
 
+    def _assign(self, res):
+        """In-place result: the components of ``res`` (sparse) or its re-sparsified values."""
+        if isinstance(res, BaseSparseNDArray) and res.stype == self._stype:
+            self._set_components(res._values.astype(self._values.dtype, copy=False), res._aux)
+        else:
+            self._data = res._data.astype(self._values.dtype, copy=False)
+        return self
+
+    def __iadd__(self, other):
+        return self._assign(self + other)
+
+    def __isub__(self, other):
+        return self._assign(self - other)
+
+    def __imul__(self, other):
+        return self._assign(self * other)
+
+    def __itruediv__(self, other):
+        return self._assign(self / other)
+
+
 _SPARSE_BINARY = {}   # filled by ops.py: sparse kernels of binary ops
 
 
