@@ -16,7 +16,7 @@ bidirectional; ``sequence_lens`` (-> ``use_sequence_length``); ``initial_h``/``i
 (zeros from the input's batch size when absent); ``layout`` 0 and 1. Refused with
 ``FileFormatError`` naming the node: activations other than ONNX's defaults (an RNN may use
 Relu), ``clip`` (ONNX clips the gates' pre-activations, kiln's LSTM clips the cell state),
-GRU ``linear_before_reset=0`` (MXNet's GRU is ONNX's ``linear_before_reset=1``),
+GRU ``linear_before_reset=0`` is not MXNet's cell: it is unrolled instead (onnx_import_gru.py),
 ``input_forget=1`` and non-zero peepholes.
 """
 import numpy as np
@@ -24,6 +24,7 @@ from onnx import helper
 
 from ..base import MXNetError
 from ..symbol.graph import Node
+from .onnx_import_gru import gru_unrolled
 from .onnx_import_ops import _attrs
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -190,6 +191,8 @@ def _state(imp, n, name, x, D, H, layout, tag):
 
 def convert_rnn(imp, n):
     """Convert one ONNX LSTM/GRU/RNN node; returns its output entries (Y, Y_h[, Y_c])."""
+    if n.op_type == "GRU" and int(_attrs(n).get("linear_before_reset", 0)) == 0:
+        return gru_unrolled(imp, n)   # ONNX's default GRU is not MXNet's cell
     a = _attrs(n)
     direction, layout = _check_attrs(n, a)
     D = 2 if direction == "bidirectional" else 1

@@ -324,12 +324,27 @@ def test_imported_block_exports_again(tmp_path):
         np.testing.assert_allclose(o, w, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("direction,seq", [("forward", False), ("bidirectional", True),
+                                           ("reverse", True)])
+def test_gru_without_linear_before_reset_is_unrolled(tmp_path, direction, seq):
+    """ONNX's default GRU (reset before the recurrent product) is not MXNet's cell: it
+    imports as unrolled steps, matching onnxruntime."""
+    T = 4
+    model = _node_model("GRU", T, 2, 3, 4, direction, seq=seq, rng=np.random.default_rng(9))
+    path = tmp_path / "gru.onnx"
+    path.write_bytes(model.SerializeToString())
+    feed = _node_feed(model, np.random.default_rng(10), T)
+    block = SymbolBlock.from_onnx(str(path))
+    got = block(*[nd.array(feed[n], dtype=feed[n].dtype) for n in block._input_names])
+    for g, w in zip(got, _run_ort(path, feed)):
+        np.testing.assert_allclose(g.asnumpy(), w, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("op_type,attrs,words", [
     ("LSTM", {"clip": 3.0}, "clip"),
     ("LSTM", {"input_forget": 1}, "input_forget"),
     ("LSTM", {"activations": ["Sigmoid", "Tanh", "Relu"]}, "activations"),
-    ("GRU", {"linear_before_reset": 0}, "linear_before_reset=0"),
-    ("GRU", {}, "linear_before_reset=0"),
+    ("GRU", {"layout": 1}, "linear_before_reset=0 with a layout"),
     ("RNN", {"activations": ["Sigmoid"]}, "activations"),
 ])
 def test_unsupported_attributes_raise_naming_the_node(tmp_path, op_type, attrs, words):
