@@ -23,7 +23,7 @@ def _like(x, ref):
 
 def _check_label(name, data, label):
     ds, ls = tuple(data.shape), tuple(label.shape)
-    if not ds or int(np.prod(ds)) != int(np.prod(ls)) or ls[0] != ds[0]:
+    if not ds or not ls or int(np.prod(ds)) != int(np.prod(ls)) or ls[0] != ds[0]:
         raise OpError(f"{name}: label shape {ls} does not fit data shape {ds} (same size and "
                       "batch axis needed)")
     return Aval(ds, np.dtype(data.dtype))
