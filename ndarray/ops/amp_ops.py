@@ -174,28 +174,33 @@ def _scale_grad(op, args, attrs, scale):
     attrs["grad_scale"] = attrs.get("grad_scale", 1.0) * scale
 
 
+_SCALARS = (int, float, bool, np.generic)
+
+
 def _dtype_of(a):
-    """An array's or traced value's dtype; None when not an array or not known (``sym.var``
-    without a dtype)."""
+    """An array's or traced value's numpy dtype; None when not an array or not known
+    (``sym.var`` without a dtype)."""
+    data = getattr(a, "_data", None)  # NDArray: the raw array's dtype, the cheap read
+    if data is not None:
+        return data.dtype
     if hasattr(a, "_trace_node"):
         try:
             av = a._aval()
         except Exception:  # noqa: BLE001 - a grouped symbol: let the op raise its own error
             return None
         return None if av is None or av.dtype is None else np.dtype(av.dtype)
-    dt = getattr(a, "dtype", None)
-    return None if dt is None or not hasattr(a, "shape") else np.dtype(dt)
+    return a.dtype if isinstance(a, np.ndarray) else None
 
 
 def _cast_all(args, to):
     out = None
     for k, a in enumerate(args):
-        if a is None or isinstance(a, (int, float, bool, np.generic)):
+        if a is None or isinstance(a, _SCALARS):
             continue
         dt = _dtype_of(a)
         if dt == to or (dt is not None and not _castable(dt)):
             continue
-        if not hasattr(a, "_trace_node") and dt is None:
+        if dt is None and not hasattr(a, "_trace_node"):
             continue  # lists and other non-arrays: the op coerces them itself
         if out is None:
             out = list(args)
@@ -204,22 +209,35 @@ def _cast_all(args, to):
 
 
 def _widest(args, target):
+    """float16 meeting float32 becomes float32; a traced input of unknown dtype gets an
+    ``amp_multicast`` that decides when the graph runs, as MXNet's does."""
+    first, mixed, unknown = None, False, False
+    for a in args:
+        if a is None or isinstance(a, _SCALARS):
+            continue
+        dt = _dtype_of(a)
+        if dt is None:
+            unknown = unknown or hasattr(a, "_trace_node")
+        elif dt in _AMP_TYPES:
+            if first is None:
+                first = dt
+            elif dt != first:
+                mixed = True
+    if unknown:
+        return _multicast(args)
+    return _cast_all(args, _AMP_TYPES[1]) if mixed else args
+
+
+def _multicast(args):
     arrays = [k for k, a in enumerate(args)
-              if a is not None and (hasattr(a, "_trace_node") or hasattr(a, "dtype"))
-              and not isinstance(a, np.generic)]
+              if hasattr(a, "_trace_node") or _dtype_of(a) is not None]
     if len(arrays) < 2:
         return args
-    dts = [_dtype_of(args[k]) for k in arrays]
-    if None in dts:  # a symbol of unknown dtype: decide when the graph runs, as MXNet does
-        outs = F.amp_multicast(*[args[k] for k in arrays], num_outputs=len(arrays))
-        res = list(args)
-        for k, o in zip(arrays, outs):
-            res[k] = o
-        return tuple(res)
-    floats = [d for d in dts if _castable(d)]
-    if len(set(floats)) < 2:
-        return args
-    return _cast_all(args, _AMP_TYPES[1])  # float16 and float32 meet: float32 wins
+    outs = F.amp_multicast(*[args[k] for k in arrays], num_outputs=len(arrays))
+    res = list(args)
+    for k, o in zip(arrays, outs):
+        res[k] = o
+    return tuple(res)
 
 
 def resolve(names):
