@@ -254,3 +254,13 @@ def test_in_place_arithmetic_keeps_the_storage(rs):
     np.testing.assert_allclose(g.asnumpy(), want, rtol=1e-6)
     g *= 0     # the rows stay stored, as MXNet's scalar multiplication keeps them
     np.testing.assert_array_equal(g.indices.asnumpy(), [0, 2, 3])
+
+
+def test_copyto_dense_target_stays_writable(rs):
+    c = sp.csr_matrix(_dense(rs, (3, 4)))
+    target = nd.zeros((3, 4))
+    c.copyto(target)
+    target += 1          # its own buffer, not the read-only fallback copy
+    np.testing.assert_allclose(target.asnumpy(), c.asnumpy() + 1)
+    copy = c.copyto(kiln.cpu())
+    assert copy is not c and copy.stype == "csr" and len(copy) == 3

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...base import MXNetError
 from ...device import _CPU0, as_context
+from ...device import move_data as _move_to
 from ..ndarray import NDArray
 
 LOG = logging.getLogger("kiln.ndarray.sparse")
@@ -111,10 +112,13 @@ class BaseSparseNDArray(NDArray):
                 raise MXNetError(f"copyto: shape {self.shape} does not match {other.shape}")
             if isinstance(other, BaseSparseNDArray) and other.stype == self.stype:
                 other._set_components(*self._component_copy())
-            else:
+            elif isinstance(other, BaseSparseNDArray):
                 other._data = self._dense()
+            else:
+                other._data[...] = _move_to(self._dense(), other.context)
             return other
-        return self.as_in_context(other)
+        out = self.as_in_context(other)
+        return out.copy() if out is self else out
 
     def as_in_context(self, ctx):
         ctx = as_context(ctx)
@@ -183,10 +187,12 @@ class BaseSparseNDArray(NDArray):
     def __neg__(self):
         return self._scaled(lambda v: -v)
 
+    def __len__(self):
+        return self._shape[0]
+
     def __add__(self, other):
-        from_ops = _SPARSE_BINARY.get("add")
         if isinstance(other, BaseSparseNDArray) and other.stype == self._stype:
-            return from_ops(self, other)
+            return _SPARSE_BINARY["add"](self, other)
         return NDArray.__add__(self, other)
 
     def __sub__(self, other):
