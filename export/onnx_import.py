@@ -8,7 +8,12 @@ the model's initializers)``: output sizes are inferred before anything is evalua
 Float initializers become parameters (``arg_params``; BatchNormalization's mean/variance become
 ``aux_params``); Constant nodes, integer initializers and anything computed only from them (the
 ``Shape -> Gather -> Concat -> Reshape`` patterns, with static input shapes) are evaluated at
-import time and used as attribute values or graph constants.
+import time and used as attribute values or graph constants. With dynamic dims such chains
+become MXNet reshape codes (onnx_import_shape.py; dims matched by ONNX's symbolic inference).
+A shape-like operand that is a graph input (a Reshape's ``shape`` fed at run time) cannot be
+a kiln attribute: ``specialize(model, feed)`` binds such inputs to their values, a model per
+value. If/Loop/Scan bodies are inlined (loops unrolled) and operators that ONNX defines as
+functions are expanded into their bodies when kiln has no converter of its own.
 
 Example::
 

@@ -15,6 +15,8 @@ expected output is not a plain tensor of a numpy dtype kiln holds (bool, int8..i
 uint8..uint64, float16/32/64): bfloat16, the float8/float4/int4/uint4/int2/uint2 types and
 complex have no numpy dtype; strings, sequences, optionals and maps have no kiln NDArray.
 Cases that onnxruntime itself fails are skipped too (the goal is measured against it).
+Graph inputs that the importer reads as constants (the node suite feeds a Reshape's shape, a
+Slice's starts... as inputs) are bound with ``specialize`` before importing.
 
 CI runs a fast subset (the op types of ``FAST_OPS`` and the three file suites);
 ``KILN_ONNX_CONFORMANCE=all`` runs every case. Cases listed in
