@@ -35,14 +35,33 @@ def _scalar_shape(res, size):
     return res.reshape(()) if size is None else res
 
 
+def _array_params(params, size):
+    """The output shape when some parameter is an array (numpy broadcasts them with
+    ``size``), else None."""
+    shapes = [tuple(p.shape) for p in params if hasattr(p, "shape") and not onp.isscalar(p)]
+    if not shapes:
+        return None
+    return _size(size) if size is not None else onp.broadcast_shapes(*shapes)
+
+
 def uniform(low=0.0, high=1.0, size=None, dtype=None, ctx=None, out=None):
-    """Samples from U[low, high) (float32 by default). Example: ``np.random.uniform(size=3)``."""
+    """Samples from U[low, high) (float32 by default); ``low``/``high`` may be arrays.
+
+    Example: ``np.random.uniform(size=3)``."""
+    shape = _array_params((low, high), size)
+    if shape is not None:  # low + (high - low) * U[0, 1): differentiable in low and high
+        return low + (high - low) * uniform(0.0, 1.0, shape, dtype, ctx)
     res = _nd_random.uniform(low, high, shape=_size(size) or (1,), dtype=dtype, ctx=ctx)
     return _scalar_shape(wrap(res), size)
 
 
 def normal(loc=0.0, scale=1.0, size=None, dtype=None, ctx=None, out=None):
-    """Samples from N(loc, scale^2) (float32). Example: ``np.random.normal(0, 0.01, (2, 1))``."""
+    """Samples from N(loc, scale^2) (float32); ``loc``/``scale`` may be arrays.
+
+    Example: ``np.random.normal(0, 0.01, (2, 1))``."""
+    shape = _array_params((loc, scale), size)
+    if shape is not None:  # loc + scale * N(0, 1): differentiable in loc and scale
+        return loc + scale * normal(0.0, 1.0, shape, dtype, ctx)
     res = _nd_random.normal(loc, scale, shape=_size(size) or (1,), dtype=dtype, ctx=ctx)
     return _scalar_shape(wrap(res), size)
 

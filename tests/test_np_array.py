@@ -170,3 +170,17 @@ def test_nd_methods_return_np_arrays():
     x = np.array(A)
     for res in (x.exp(), x.softmax(), x.relu(), x.slice_axis(axis=0, begin=0, end=2)):
         assert isinstance(res, np.ndarray)
+
+
+def test_random_with_array_parameters_broadcasts_and_differentiates():
+    loc = np.array([0.0, 10.0, 100.0])
+    loc.attach_grad()
+    with autograd.record():
+        x = np.random.normal(loc, 0.5)
+        y = np.random.uniform(loc, loc + 1, size=(50, 3))
+        (x.sum() + y.sum()).backward()
+    assert x.shape == (3,) and y.shape == (50, 3)
+    assert (onp.abs(x.asnumpy() - loc.asnumpy()) < 5).all()
+    lo = y.asnumpy() - loc.asnumpy()
+    assert (lo >= 0).all() and (lo < 1).all()
+    onp.testing.assert_allclose(loc.grad.asnumpy(), onp.full(3, 51.0), rtol=1e-6)
