@@ -184,3 +184,15 @@ def test_random_with_array_parameters_broadcasts_and_differentiates():
     lo = y.asnumpy() - loc.asnumpy()
     assert (lo >= 0).all() and (lo < 1).all()
     onp.testing.assert_allclose(loc.grad.asnumpy(), onp.full(3, 51.0), rtol=1e-6)
+
+
+def test_bad_shapes_raise_errors_naming_op_and_shapes():
+    from kiln.base import OpError
+    with pytest.raises(OpError, match=r"dot.*\(2, 3\).*\(4,\)"):
+        np.dot(np.ones((2, 3)), np.ones((4,)))
+    with pytest.raises(OpError, match=r"add.*\(2, 3\).*\(4,\)"):
+        np.ones((2, 3)) + np.ones((4,))
+    with pytest.raises(OpError, match=r"concat.*\(2, 4\)"):
+        np.concatenate([np.ones((2, 3)), np.ones((2, 4))])
+    with pytest.raises(NotImplementedError, match="linalg.norm"):
+        np.linalg.norm(np.ones(3), ord=3)
