@@ -72,6 +72,7 @@ def test_goal_verdicts_follow_the_thresholds(et):
 
 def test_doc_lists_every_registry_model(et):
     path = os.path.join(ROOT, "docs", "export-table.md")
-    rows = [line.split("|")[1].strip() for line in open(path) if line.startswith("| ")]
+    with open(path) as f:
+        rows = [line.split("|")[1].strip() for line in f if line.startswith("| ")]
     missing = [n for _, n in et.all_names() if n not in rows]
     assert not missing, f"regenerate docs/export-table.md: {missing} missing"
