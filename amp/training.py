@@ -39,7 +39,7 @@ def init(target_dtype="float16", target_precision_ops=None, conditional_fp32_ops
     ``target_dtype``: ``'float16'`` (``'bfloat16'`` is refused: numpy has no bfloat16).
     ``target_precision_ops`` / ``fp32_ops`` / ``conditional_fp32_ops`` (``(op, attribute,
     [values])`` triples) replace the registry's lists of that kind (see ``list_lp16_ops``).
-    Call it before building and hybridizing the model: graphs traced earlier stay float32.
+    Hybridized blocks trace a new graph for the new policy (it is part of their cache key).
     A second call does nothing (it warns when its arguments differ), as in MXNet.
 
     Example::

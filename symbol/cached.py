@@ -101,8 +101,9 @@ class CachedGraph:
         self._entry(args)
 
     def __call__(self, *args):
-        # the common call (arrays only, no nesting) keys on the arrays directly
-        key = [STATE.training]
+        # the common call (arrays only, no nesting) keys on the arrays directly; the mixed-
+        # precision policy (kiln.amp) is part of every key: its casts are traced into the graph
+        key = [STATE.training, _registry._amp]
         for a in args:
             if not isinstance(a, NDArray):
                 break
@@ -126,7 +127,7 @@ class CachedGraph:
         leaves = []
         tree = flatten(args, leaves)
         ctx = next((x._ctx for x in leaves if isinstance(x, NDArray)), None)
-        key = (tree, tuple(_leaf_key(x) for x in leaves), ctx, STATE.training)
+        key = (tree, tuple(_leaf_key(x) for x in leaves), ctx, STATE.training, _registry._amp)
         entry = self.entries.get(key)
         if entry is None or not entry.params_match() or fast_key is not None:
             with self._lock:  # one trace per signature when threads miss together
@@ -218,10 +219,12 @@ def _describe_change(last, key, stale=None):
         return "parameter shapes or dtypes changed"
     if last is None or last.key is None:
         return "first call since the cache was cleared"
-    (otree, oleaves, octx, otrain), (tree, leaves, ctx, train) = last.key, key
+    (otree, oleaves, octx, otrain, oamp), (tree, leaves, ctx, train, amp) = last.key, key
     changes = []
     if otrain != train:
         changes.append(f"training mode {otrain} -> {train}")
+    if oamp is not amp:
+        changes.append("mixed precision (kiln.amp) " + ("on" if amp is not None else "off"))
     if octx != ctx:
         changes.append(f"device {octx} -> {ctx}")
     if otree != tree:

@@ -207,3 +207,21 @@ def test_convert_symbol_inserts_casts_and_multicast():
     np.testing.assert_allclose(got.asnumpy(), ref.asnumpy(), rtol=2e-2, atol=2e-3)
     excl = amp.convert_symbol(out, excluded_sym_names=[out.name])   # softmax stays as is
     assert [n.op.name for n in excl._nodes() if n.kind == "op"].count("amp_cast") == 3
+
+
+def test_graphs_traced_before_init_are_retraced():
+    """The mixed-precision policy is part of a hybridized block's cache key: a block called
+    before amp.init() runs float32, after it float16 casts, after reset() float32 again."""
+    net = nn.HybridSequential()
+    net.add(nn.Dense(4))
+    net.initialize()
+    net.hybridize()
+    x = mx.nd.array(_rand(2, 3))
+    before = net(x)
+    assert before.dtype == np.float32
+    amp.init()
+    during = net(x)
+    assert during.dtype == np.float16
+    np.testing.assert_allclose(during.asnumpy(), before.asnumpy(), rtol=2e-3, atol=2e-3)
+    amp.reset()
+    assert net(x).dtype == np.float32
