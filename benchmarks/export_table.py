@@ -183,8 +183,6 @@ def _quantized(case, fp32, folder, rng):
     calib = [dict(zip(case.names, case.inputs(n, rng))) for _ in range(2)]
     evals = [dict(zip(case.names, case.inputs(2 * n, rng))) for _ in range(2)]
     out = {}
-    # int8 first: after quantize_fp16 has imported onnxruntime.transformers (and undone its
-    # sys.path entry), onnxruntime.quantization's preprocessing no longer imports
     for mode in ("static" if case.static else "dynamic", "fp16"):
         dst = os.path.join(folder, f"{case.name}-{mode}.onnx")
         kl.export.quantize(fp32, dst, calib, mode=mode, eval_data=evals[:1], verbose=False)

@@ -40,7 +40,7 @@ import tempfile
 
 import numpy as np
 
-from .quantize_calib import collect, input_specs, load_model
+from .quantize_calib import collect, input_specs, load_model, ort_tools_path
 from .quantize_report import QuantReport, evaluate
 
 MODES = ("static", "dynamic", "fp16", "bf16")
@@ -128,12 +128,14 @@ def _preprocess(src, dst):
     # axes and to decide which MatMuls it can quantize) and stops logging "Please consider to
     # run pre-processing". Symbolic shape inference is skipped: kiln's exports have concrete
     # shapes except a named batch axis, which ONNX shape inference carries, and it costs ~4 s.
-    from onnxruntime.quantization import quant_pre_process
-    quant_pre_process(src, dst, skip_symbolic_shape=True)
+    with ort_tools_path():
+        from onnxruntime.quantization import quant_pre_process
+        quant_pre_process(src, dst, skip_symbolic_shape=True)
 
 
 def _quant_type(name):
-    from onnxruntime.quantization import QuantType
+    with ort_tools_path():
+        from onnxruntime.quantization import QuantType
     types = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8}
     if name not in types:
         raise ValueError(f"quantize: activation_type and weight_type must be 'int8' or "
@@ -143,7 +145,8 @@ def _quant_type(name):
 
 def _static(src, dst, feeds, method, per_channel, sym_act, sym_weight, types, pct, op_types,
             progress):
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
+    with ort_tools_path():
+        from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
 
     from .quantize_calib import feed_reader, uniform_batches
     calib = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
@@ -154,7 +157,7 @@ def _static(src, dst, feeds, method, per_channel, sym_act, sym_weight, types, pc
     if method != "minmax":
         feeds = uniform_batches(feeds)
     # The histogram calibrators print() a progress line of their own: kept off stdout.
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), ort_tools_path():
         quantize_static(src, dst, feed_reader(feeds, progress), quant_format=QuantFormat.QDQ,
                         op_types_to_quantize=list(op_types) if op_types else None,
                         per_channel=per_channel, activation_type=types[0],
@@ -166,10 +169,12 @@ def _static(src, dst, feeds, method, per_channel, sym_act, sym_weight, types, pc
 
 
 def _dynamic(src, dst, op_types, weight_type, reduce_range):
-    from onnxruntime.quantization import quantize_dynamic
+    with ort_tools_path():
+        from onnxruntime.quantization import quantize_dynamic
     ops = list(op_types or DYNAMIC_OPS)
-    quantize_dynamic(src, dst, op_types_to_quantize=ops, weight_type=weight_type,
-                     reduce_range=reduce_range)
+    with ort_tools_path():
+        quantize_dynamic(src, dst, op_types_to_quantize=ops, weight_type=weight_type,
+                         reduce_range=reduce_range)
     return {"ops": "/".join(ops), "weights": weight_type.name[1:].lower(),
             "reduce_range": reduce_range}
 

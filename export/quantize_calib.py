@@ -10,6 +10,10 @@ Example::
     >>> specs = input_specs(onnx.load("net.onnx"))   # [("data", np.float32, (None, 1, 8, 8))]
     >>> feed = to_feed((x_batch, y_batch), specs)          # {"data": x_batch as float32}
 """
+import contextlib
+import os
+import sys
+
 import numpy as np
 
 
@@ -92,7 +96,8 @@ def feed_reader(feeds, progress=None):
     """onnxruntime's ``CalibrationDataReader`` over a list of feed dicts (``collect``'s result);
     ``progress(done, total)`` as the calibrator takes each batch (it runs the model on each).
     onnxruntime.quantization is imported here, not when kiln is."""
-    from onnxruntime.quantization import CalibrationDataReader
+    with ort_tools_path():
+        from onnxruntime.quantization import CalibrationDataReader
 
     class FeedReader(CalibrationDataReader):
         def __init__(self):
@@ -123,4 +128,22 @@ def load_model(path):
     return model
 
 
-__all__ = ["input_specs", "to_feed", "collect", "feed_reader", "uniform_batches", "load_model"]
+@contextlib.contextmanager
+def ort_tools_path():
+    """onnxruntime's ``transformers`` modules import each other as top-level names (its package
+    ``__init__`` appends its folder to ``sys.path`` once, at first import): while onnxruntime's
+    quantization and float16 tools run, that folder is on ``sys.path``, and only then, so its
+    ~100 modules (``benchmark``, ``constants``...) never shadow the user's."""
+    import onnxruntime
+    folder = os.path.join(os.path.dirname(onnxruntime.__file__), "transformers")
+    saved = list(sys.path)
+    if folder not in sys.path:
+        sys.path.append(folder)
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
+__all__ = ["ort_tools_path", "input_specs", "to_feed", "collect", "feed_reader",
+           "uniform_batches", "load_model"]

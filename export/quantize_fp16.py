@@ -29,6 +29,8 @@ Example::
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
+from .quantize_calib import ort_tools_path
+
 # Ops kept float32, beyond the converter's own list (ML ops, NonMaxSuppression, TopK, Range,
 # CumSum, Min/Max, ...): see the module docstring for Transpose.
 KEEP_FLOAT32 = ("Transpose",)
@@ -47,8 +49,9 @@ def to_float16(model, keep_io_types=True, keep_float32=(), min_cast_size=16):
     stored float16 and cast back to float32 in the graph (onnxruntime folds the Cast at load)."""
     DEFAULT_OP_BLOCK_LIST, convert_float_to_float16 = _converter()
     block = sorted(set(DEFAULT_OP_BLOCK_LIST) | set(KEEP_FLOAT32) | set(keep_float32))
-    model16 = convert_float_to_float16(model, keep_io_types=keep_io_types, op_block_list=block,
-                                       disable_shape_infer=False)
+    with ort_tools_path():
+        model16 = convert_float_to_float16(model, keep_io_types=keep_io_types,
+                                           op_block_list=block, disable_shape_infer=False)
     _halve_kept_weights(model16, set(block), min_cast_size)
     _sort_nodes(model16.graph)
     return model16
@@ -77,13 +80,10 @@ def _sort_nodes(graph):
 
 def _converter():
     # onnxruntime/transformers/__init__.py appends its own folder to sys.path (so its ~100
-    # modules, `benchmark`, `constants`, ..., become importable top-level names): undo that.
-    import sys
-    saved = list(sys.path)
-    try:
+    # modules, `benchmark`, `constants`, ..., become importable top-level names): only while
+    # onnxruntime's tools run (quantize_calib.ort_tools_path)
+    with ort_tools_path():
         from onnxruntime.transformers import float16
-    finally:
-        sys.path[:] = saved
     return float16.DEFAULT_OP_BLOCK_LIST, float16.convert_float_to_float16
 
 

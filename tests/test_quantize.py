@@ -249,3 +249,36 @@ def test_cli_quantize_demo(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "top-1 agreement" in text and os.path.exists(out)
     assert os.path.exists(tmp_path / "digits-fp32.onnx")
+
+
+def test_fp16_then_int8_in_one_process(tmp_path):
+    """onnxruntime's tools import their own modules as top-level names: an fp16 conversion
+    followed by int8 quantization in a fresh process works, and sys.path is left as it was."""
+    import subprocess
+    import sys
+    import textwrap
+    script = textwrap.dedent(f"""
+        import os, sys
+        import numpy as np
+        import kiln
+        from kiln.gluon import nn
+        net = nn.HybridSequential()
+        net.add(nn.Conv2D(4, 3), nn.Flatten(), nn.Dense(3))
+        net.initialize()
+        net.hybridize()
+        x = kiln.nd.array(np.random.rand(2, 1, 8, 8).astype("f4"))
+        net(x)
+        d = {str(tmp_path)!r}
+        net.export_onnx(os.path.join(d, "m.onnx"), x, dynamic_axes={{"data": {{0: "b"}}}})
+        cal = [np.random.rand(2, 1, 8, 8).astype("f4") for _ in range(2)]
+        before = list(sys.path)
+        for mode in ("fp16", "static", "dynamic"):
+            kiln.export.quantize(os.path.join(d, "m.onnx"), os.path.join(d, mode + ".onnx"),
+                                 calibration=cal, mode=mode, verbose=False)
+        assert sys.path == before
+        print("done")
+    """)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300, env=dict(os.environ, PYTHONPATH=root))
+    assert out.returncode == 0 and "done" in out.stdout, out.stderr[-2000:]
