@@ -2,6 +2,8 @@
 
 Generated from the op registry by `python -m kiln.tools.gen_namespace`: do not edit.
 """
+import types as _types
+
 from ..ndarray._registry import OPS as _OPS
 from .sym_ops import make_scalar_binary as _scalar
 from .sym_ops import make_sym_function as _sym
@@ -11,6 +13,9 @@ _batch_norm_backward = _sym(_OPS["_batch_norm_backward"])
 _broadcast_reduced = _sym(_OPS["_broadcast_reduced"])
 _conv_weight_grad = _sym(_OPS["_conv_weight_grad"])
 _ctc_loss_grad = _sym(_OPS["_ctc_loss_grad"])
+_custom = _sym(_OPS["_custom"])
+_custom_backward = _sym(_OPS["_custom_backward"])
+_digamma = _sym(_OPS["_digamma"])
 _div = _sym(_OPS["divide"])
 _embedding_weight_grad = _sym(_OPS["_embedding_weight_grad"])
 _equal = _sym(_OPS["equal"])
@@ -20,6 +25,7 @@ _greater_equal = _sym(_OPS["greater_equal"])
 _hypot = _sym(_OPS["hypot"])
 _lesser = _sym(_OPS["lesser"])
 _lesser_equal = _sym(_OPS["lesser_equal"])
+_linalg_cofactor = _sym(_OPS["_linalg_cofactor"])
 _log_softmax_pick = _sym(_OPS["_log_softmax_pick"])
 _log_softmax_pick_backward = _sym(_OPS["_log_softmax_pick_backward"])
 _maximum = _sym(_OPS["maximum"])
@@ -36,10 +42,13 @@ _relu_backward = _sym(_OPS["_relu_backward"])
 _rnn_backward = _sym(_OPS["_rnn_backward"])
 _rnn_param_concat = _sym(_OPS["_rnn_param_concat"])
 _slice_assign = _sym(_OPS["_slice_assign"])
+_softmax_output_backward = _sym(_OPS["_softmax_output_backward"])
 abs = _sym(_OPS["abs"])
 activation = _sym(_OPS["activation"])
 add = _scalar(_OPS["add"], "add")
 add_n = _sym(_OPS["add_n"])
+amp_cast = _sym(_OPS["amp_cast"])
+amp_multicast = _sym(_OPS["amp_multicast"])
 arange = _sym(_OPS["arange"])
 arange_like = _sym(_OPS["arange_like"])
 arccos = _sym(_OPS["arccos"])
@@ -66,6 +75,7 @@ convolution = _sym(_OPS["convolution"])
 cos = _sym(_OPS["cos"])
 cosh = _sym(_OPS["cosh"])
 ctc_loss = _sym(_OPS["ctc_loss"])
+cumsum = _sym(_OPS["cumsum"])
 deconvolution = _sym(_OPS["deconvolution"])
 degrees = _sym(_OPS["degrees"])
 depth_to_space = _sym(_OPS["depth_to_space"])
@@ -92,6 +102,8 @@ floor_divide = _sym(_OPS["floor_divide"])
 full = _sym(_OPS["full"])
 full_like = _sym(_OPS["full_like"])
 fully_connected = _sym(_OPS["fully_connected"])
+gamma = _sym(_OPS["gamma"])
+gammaln = _sym(_OPS["gammaln"])
 gather_nd = _sym(_OPS["gather_nd"])
 gelu = _sym(_OPS["gelu"])
 getitem = _sym(_OPS["getitem"])
@@ -99,6 +111,7 @@ greater = _scalar(_OPS["greater"], "greater")
 greater_equal = _scalar(_OPS["greater_equal"], "greater_equal")
 group_norm = _sym(_OPS["group_norm"])
 hard_sigmoid = _sym(_OPS["hard_sigmoid"])
+histogram = _sym(_OPS["histogram"])
 hypot = _scalar(_OPS["hypot"], "hypot")
 identity = _sym(_OPS["identity"])
 instance_norm = _sym(_OPS["instance_norm"])
@@ -111,8 +124,24 @@ layer_norm = _sym(_OPS["layer_norm"])
 leaky_relu = _sym(_OPS["leaky_relu"])
 lesser = _scalar(_OPS["lesser"], "lesser")
 lesser_equal = _scalar(_OPS["lesser_equal"], "lesser_equal")
+linalg_det = _sym(_OPS["linalg_det"])
+linalg_extractdiag = _sym(_OPS["linalg_extractdiag"])
+linalg_extracttrian = _sym(_OPS["linalg_extracttrian"])
+linalg_gelqf = _sym(_OPS["linalg_gelqf"])
 linalg_gemm = _sym(_OPS["linalg_gemm"])
 linalg_gemm2 = _sym(_OPS["linalg_gemm2"])
+linalg_inverse = _sym(_OPS["linalg_inverse"])
+linalg_makediag = _sym(_OPS["linalg_makediag"])
+linalg_maketrian = _sym(_OPS["linalg_maketrian"])
+linalg_potrf = _sym(_OPS["linalg_potrf"])
+linalg_potri = _sym(_OPS["linalg_potri"])
+linalg_slogdet = _sym(_OPS["linalg_slogdet"])
+linalg_sumlogdiag = _sym(_OPS["linalg_sumlogdiag"])
+linalg_syevd = _sym(_OPS["linalg_syevd"])
+linalg_syrk = _sym(_OPS["linalg_syrk"])
+linalg_trmm = _sym(_OPS["linalg_trmm"])
+linalg_trsm = _sym(_OPS["linalg_trsm"])
+linear_regression_output = _sym(_OPS["linear_regression_output"])
 linspace = _sym(_OPS["linspace"])
 log = _sym(_OPS["log"])
 log1p = _sym(_OPS["log1p"])
@@ -124,7 +153,10 @@ logical_and = _sym(_OPS["logical_and"])
 logical_not = _sym(_OPS["logical_not"])
 logical_or = _sym(_OPS["logical_or"])
 logical_xor = _sym(_OPS["logical_xor"])
+logistic_regression_output = _sym(_OPS["logistic_regression_output"])
 logsumexp = _sym(_OPS["logsumexp"])
+mae_regression_output = _sym(_OPS["mae_regression_output"])
+make_loss = _sym(_OPS["make_loss"])
 matmul = _sym(_OPS["matmul"])
 max = _sym(_OPS["max"])
 maximum = _scalar(_OPS["maximum"], "maximum")
@@ -134,6 +166,7 @@ minimum = _scalar(_OPS["minimum"], "minimum")
 mish = _sym(_OPS["mish"])
 mod = _scalar(_OPS["mod"], "mod")
 modulo = _scalar(_OPS["mod"], "modulo")
+moments = _sym(_OPS["moments"])
 multiply = _scalar(_OPS["multiply"], "multiply")
 nanprod = _sym(_OPS["nanprod"])
 nansum = _sym(_OPS["nansum"])
@@ -185,6 +218,7 @@ slice_like = _sym(_OPS["slice_like"])
 smooth_l1 = _sym(_OPS["smooth_l1"])
 softmax = _sym(_OPS["softmax"])
 softmax_activation = _sym(_OPS["softmax_activation"])
+softmax_output = _sym(_OPS["softmax_output"])
 softmin = _sym(_OPS["softmin"])
 softrelu = _sym(_OPS["softrelu"])
 softsign = _sym(_OPS["softsign"])
@@ -200,6 +234,7 @@ stop_gradient = _sym(_OPS["stop_gradient"])
 subtract = _scalar(_OPS["subtract"], "subtract")
 sum = _sym(_OPS["sum"])
 sum_to = _sym(_OPS["sum_to"])
+svm_output = _sym(_OPS["svm_output"])
 swapaxes = _sym(_OPS["swapaxes"])
 swish = _sym(_OPS["swish"])
 take = _sym(_OPS["take"])
@@ -211,6 +246,7 @@ topk = _sym(_OPS["topk"])
 transpose = _sym(_OPS["transpose"])
 true_divide = _scalar(_OPS["divide"], "true_divide")
 trunc = _sym(_OPS["trunc"])
+up_sampling = _sym(_OPS["up_sampling"])
 where = _sym(_OPS["where"])
 zeros = _sym(_OPS["zeros"])
 zeros_like = _sym(_OPS["zeros_like"])
@@ -234,16 +270,24 @@ InstanceNorm = instance_norm
 L2Normalization = l2_normalization
 LayerNorm = layer_norm
 LeakyReLU = leaky_relu
+LinearRegressionOutput = linear_regression_output
+LogisticRegressionOutput = logistic_regression_output
+MAERegressionOutput = mae_regression_output
+MakeLoss = make_loss
 Pad = pad
 Pooling = pooling
 RNN = rnn
 Reshape = reshape
+SVMOutput = svm_output
 SequenceLast = sequence_last
 SequenceMask = sequence_mask
 SequenceReverse = sequence_reverse
 SliceChannel = split
+Softmax = softmax_output
 SoftmaxActivation = softmax_activation
+SoftmaxOutput = softmax_output
 SwapAxis = swapaxes
+UpSampling = up_sampling
 _contrib_CTCLoss = ctc_loss
 _contrib_arange_like = arange_like
 _contrib_ctc_loss = ctc_loss
@@ -254,11 +298,28 @@ _contrib_interleaved_matmul_selfatt_qk = interleaved_matmul_selfatt_qk
 _contrib_interleaved_matmul_selfatt_valatt = interleaved_matmul_selfatt_valatt
 _copy = identity
 _crop_assign = _slice_assign
+_histogram = histogram
+_linalg_det = linalg_det
+_linalg_extractdiag = linalg_extractdiag
+_linalg_extracttrian = linalg_extracttrian
+_linalg_gelqf = linalg_gelqf
 _linalg_gemm = linalg_gemm
 _linalg_gemm2 = linalg_gemm2
+_linalg_inverse = linalg_inverse
+_linalg_makediag = linalg_makediag
+_linalg_maketrian = linalg_maketrian
+_linalg_potrf = linalg_potrf
+_linalg_potri = linalg_potri
+_linalg_slogdet = linalg_slogdet
+_linalg_sumlogdiag = linalg_sumlogdiag
+_linalg_syevd = linalg_syevd
+_linalg_syrk = linalg_syrk
+_linalg_trmm = linalg_trmm
+_linalg_trsm = linalg_trsm
 _logical_and = logical_and
 _logical_or = logical_or
 _logical_xor = logical_xor
+_np_cumsum = cumsum
 _plus = _add
 _random_normal = random_normal
 _random_normal_like = random_normal_like
@@ -269,7 +330,6 @@ _sample_normal = sample_normal
 _sample_uniform = sample_uniform
 _shuffle = shuffle
 _sub = _minus
-amp_cast = cast
 block_grad = stop_gradient
 broadcast_add = _add
 broadcast_axes = broadcast_axis
@@ -312,53 +372,93 @@ sum_axis = sum
 uniform = random_uniform
 uniform_like = random_uniform_like
 
+_LINALG_ALL = [
+    "det", "extractdiag", "extracttrian", "gelqf", "gemm", "gemm2", "inverse", "makediag",
+    "maketrian", "potrf", "potri", "slogdet", "sumlogdiag", "syevd", "syrk", "trmm", "trsm",
+]
+
+# MXNet's ``sym.linalg``: the linalg_* functions under their short names
+linalg = _types.ModuleType("kiln.symbol.linalg", "sym.linalg.<name> is sym.linalg_<name>")
+linalg.__dict__.update(
+    det=linalg_det,
+    extractdiag=linalg_extractdiag,
+    extracttrian=linalg_extracttrian,
+    gelqf=linalg_gelqf,
+    gemm=linalg_gemm,
+    gemm2=linalg_gemm2,
+    inverse=linalg_inverse,
+    makediag=linalg_makediag,
+    maketrian=linalg_maketrian,
+    potrf=linalg_potrf,
+    potri=linalg_potri,
+    slogdet=linalg_slogdet,
+    sumlogdiag=linalg_sumlogdiag,
+    syevd=linalg_syevd,
+    syrk=linalg_syrk,
+    trmm=linalg_trmm,
+    trsm=linalg_trsm,
+    __all__=_LINALG_ALL,
+)
+
 __all__ = [
     "Activation", "BatchNorm", "BlockGrad", "CTCLoss", "Cast", "Concat", "Convolution",
     "Deconvolution", "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected",
-    "GroupNorm", "InstanceNorm", "L2Normalization", "LayerNorm", "LeakyReLU", "Pad", "Pooling",
-    "RNN", "Reshape", "SequenceLast", "SequenceMask", "SequenceReverse", "SliceChannel",
-    "SoftmaxActivation", "SwapAxis", "_add", "_batch_norm_backward", "_broadcast_reduced",
-    "_contrib_CTCLoss", "_contrib_arange_like", "_contrib_ctc_loss", "_contrib_div_sqrt_dim",
+    "GroupNorm", "InstanceNorm", "L2Normalization", "LayerNorm", "LeakyReLU",
+    "LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressionOutput", "MakeLoss", "Pad",
+    "Pooling", "RNN", "Reshape", "SVMOutput", "SequenceLast", "SequenceMask", "SequenceReverse",
+    "SliceChannel", "Softmax", "SoftmaxActivation", "SoftmaxOutput", "SwapAxis", "UpSampling",
+    "_add", "_batch_norm_backward", "_broadcast_reduced", "_contrib_CTCLoss",
+    "_contrib_arange_like", "_contrib_ctc_loss", "_contrib_div_sqrt_dim",
     "_contrib_interleaved_matmul_encdec_qk", "_contrib_interleaved_matmul_encdec_valatt",
     "_contrib_interleaved_matmul_selfatt_qk", "_contrib_interleaved_matmul_selfatt_valatt",
-    "_conv_weight_grad", "_copy", "_crop_assign", "_ctc_loss_grad", "_div",
-    "_embedding_weight_grad", "_equal", "_getitem_backward", "_greater", "_greater_equal", "_hypot",
-    "_lesser", "_lesser_equal", "_linalg_gemm", "_linalg_gemm2", "_log_softmax_pick",
-    "_log_softmax_pick_backward", "_logical_and", "_logical_or", "_logical_xor", "_maximum",
-    "_minimum", "_minus", "_mod", "_mul", "_not_equal", "_plus", "_pooling_backward",
-    "_pooling_gather", "_power", "_put_along_axis", "_random_normal", "_random_normal_like",
-    "_random_randint", "_random_uniform", "_random_uniform_like", "_relu_backward", "_rnn_backward",
-    "_rnn_param_concat", "_sample_normal", "_sample_uniform", "_shuffle", "_slice_assign", "_sub",
-    "abs", "activation", "add", "add_n", "amp_cast", "arange", "arange_like", "arccos", "arccosh",
-    "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmax_channel", "argmin", "argsort",
-    "batch_dot", "batch_norm", "block_grad", "broadcast_add", "broadcast_axes", "broadcast_axis",
-    "broadcast_div", "broadcast_equal", "broadcast_greater", "broadcast_greater_equal",
-    "broadcast_hypot", "broadcast_lesser", "broadcast_lesser_equal", "broadcast_like",
-    "broadcast_logical_and", "broadcast_logical_or", "broadcast_logical_xor", "broadcast_maximum",
-    "broadcast_minimum", "broadcast_minus", "broadcast_mod", "broadcast_mul", "broadcast_not_equal",
-    "broadcast_plus", "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil",
-    "clip", "concat", "convolution", "copy", "cos", "cosh", "crop", "ctc_loss", "deconvolution",
-    "degrees", "depth_to_space", "diag", "div_sqrt_dim", "divide", "dot", "dropout", "dropout_mask",
+    "_conv_weight_grad", "_copy", "_crop_assign", "_ctc_loss_grad", "_custom", "_custom_backward",
+    "_digamma", "_div", "_embedding_weight_grad", "_equal", "_getitem_backward", "_greater",
+    "_greater_equal", "_histogram", "_hypot", "_lesser", "_lesser_equal", "_linalg_cofactor",
+    "_linalg_det", "_linalg_extractdiag", "_linalg_extracttrian", "_linalg_gelqf", "_linalg_gemm",
+    "_linalg_gemm2", "_linalg_inverse", "_linalg_makediag", "_linalg_maketrian", "_linalg_potrf",
+    "_linalg_potri", "_linalg_slogdet", "_linalg_sumlogdiag", "_linalg_syevd", "_linalg_syrk",
+    "_linalg_trmm", "_linalg_trsm", "_log_softmax_pick", "_log_softmax_pick_backward",
+    "_logical_and", "_logical_or", "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul",
+    "_not_equal", "_np_cumsum", "_plus", "_pooling_backward", "_pooling_gather", "_power",
+    "_put_along_axis", "_random_normal", "_random_normal_like", "_random_randint",
+    "_random_uniform", "_random_uniform_like", "_relu_backward", "_rnn_backward",
+    "_rnn_param_concat", "_sample_normal", "_sample_uniform", "_shuffle", "_slice_assign",
+    "_softmax_output_backward", "_sub", "abs", "activation", "add", "add_n", "amp_cast",
+    "amp_multicast", "arange", "arange_like", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
+    "arctanh", "argmax", "argmax_channel", "argmin", "argsort", "batch_dot", "batch_norm",
+    "block_grad", "broadcast_add", "broadcast_axes", "broadcast_axis", "broadcast_div",
+    "broadcast_equal", "broadcast_greater", "broadcast_greater_equal", "broadcast_hypot",
+    "broadcast_lesser", "broadcast_lesser_equal", "broadcast_like", "broadcast_logical_and",
+    "broadcast_logical_or", "broadcast_logical_xor", "broadcast_maximum", "broadcast_minimum",
+    "broadcast_minus", "broadcast_mod", "broadcast_mul", "broadcast_not_equal", "broadcast_plus",
+    "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil", "clip", "concat",
+    "convolution", "copy", "cos", "cosh", "crop", "ctc_loss", "cumsum", "deconvolution", "degrees",
+    "depth_to_space", "diag", "div_sqrt_dim", "divide", "dot", "dropout", "dropout_mask",
     "elemwise_add", "elemwise_div", "elemwise_mul", "elemwise_sub", "elu", "embedding", "empty",
     "equal", "erf", "exp", "expand_dims", "expm1", "eye", "fix", "flatten", "flip", "floor",
-    "floor_divide", "full", "full_like", "fully_connected", "gather_nd", "gelu", "getitem",
-    "greater", "greater_equal", "group_norm", "hard_sigmoid", "hypot", "identity", "instance_norm",
-    "interleaved_matmul_encdec_qk", "interleaved_matmul_encdec_valatt",
+    "floor_divide", "full", "full_like", "fully_connected", "gamma", "gammaln", "gather_nd", "gelu",
+    "getitem", "greater", "greater_equal", "group_norm", "hard_sigmoid", "histogram", "hypot",
+    "identity", "instance_norm", "interleaved_matmul_encdec_qk", "interleaved_matmul_encdec_valatt",
     "interleaved_matmul_selfatt_qk", "interleaved_matmul_selfatt_valatt", "l2_normalization",
-    "layer_norm", "leaky_relu", "less", "less_equal", "lesser", "lesser_equal", "linalg_gemm",
-    "linalg_gemm2", "linspace", "log", "log10", "log1p", "log2", "log_sigmoid", "log_softmax",
-    "logical_and", "logical_not", "logical_or", "logical_xor", "logsumexp", "matmul", "max",
-    "max_axis", "maximum", "mean", "min", "min_axis", "minimum", "mish", "mod", "modulo",
-    "multiply", "nanprod", "nansum", "negative", "norm", "normal", "normal_like", "not_equal",
-    "one_hot", "ones", "ones_like", "pad", "pick", "pooling", "pow", "power", "prod", "radians",
-    "randint", "random_normal", "random_normal_like", "random_randint", "random_uniform",
+    "layer_norm", "leaky_relu", "less", "less_equal", "lesser", "lesser_equal", "linalg",
+    "linalg_det", "linalg_extractdiag", "linalg_extracttrian", "linalg_gelqf", "linalg_gemm",
+    "linalg_gemm2", "linalg_inverse", "linalg_makediag", "linalg_maketrian", "linalg_potrf",
+    "linalg_potri", "linalg_slogdet", "linalg_sumlogdiag", "linalg_syevd", "linalg_syrk",
+    "linalg_trmm", "linalg_trsm", "linear_regression_output", "linspace", "log", "log10", "log1p",
+    "log2", "log_sigmoid", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "logistic_regression_output", "logsumexp", "mae_regression_output", "make_loss", "matmul",
+    "max", "max_axis", "maximum", "mean", "min", "min_axis", "minimum", "mish", "mod", "modulo",
+    "moments", "multiply", "nanprod", "nansum", "negative", "norm", "normal", "normal_like",
+    "not_equal", "one_hot", "ones", "ones_like", "pad", "pick", "pooling", "pow", "power", "prod",
+    "radians", "randint", "random_normal", "random_normal_like", "random_randint", "random_uniform",
     "random_uniform_like", "rcbrt", "reciprocal", "relu", "repeat", "reshape", "reshape_like",
     "reverse", "rint", "rnn", "round", "rsqrt", "sample_normal", "sample_uniform", "scatter_nd",
     "selu", "sequence_last", "sequence_mask", "sequence_reverse", "shape_array", "shuffle",
     "sigmoid", "sign", "silu", "sin", "sinh", "size_array", "slice", "slice_axis", "slice_like",
-    "smooth_l1", "softmax", "softmax_activation", "softmin", "softplus", "softrelu", "softsign",
-    "sort", "space_to_depth", "split", "split_v2", "sqrt", "square", "squeeze", "stack",
-    "stop_gradient", "subtract", "sum", "sum_axis", "sum_to", "swapaxes", "swish", "take", "tan",
-    "tanh", "tile", "to_device", "topk", "transpose", "true_divide", "trunc", "uniform",
-    "uniform_like", "where", "zeros", "zeros_like",
+    "smooth_l1", "softmax", "softmax_activation", "softmax_output", "softmin", "softplus",
+    "softrelu", "softsign", "sort", "space_to_depth", "split", "split_v2", "sqrt", "square",
+    "squeeze", "stack", "stop_gradient", "subtract", "sum", "sum_axis", "sum_to", "svm_output",
+    "swapaxes", "swish", "take", "tan", "tanh", "tile", "to_device", "topk", "transpose",
+    "true_divide", "trunc", "uniform", "uniform_like", "up_sampling", "where", "zeros",
+    "zeros_like",
 ]

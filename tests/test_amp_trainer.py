@@ -180,7 +180,8 @@ def test_convert_hybrid_block_and_fp16_onnx(tmp_path):
     np.testing.assert_allclose(out.astype(np.float32), got.asnumpy(), rtol=1e-2, atol=1e-2)
 
 
-def test_convert_model_casts_optional_params():
+def test_convert_model_casts_optional_params(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # export writes m-symbol.json and m-0000.params here
     net = nn.HybridSequential()
     net.add(nn.Dense(4, activation="relu"), nn.Dense(2))
     net.initialize()

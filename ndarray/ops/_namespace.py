@@ -2,6 +2,8 @@
 
 Generated from the op registry by `python -m kiln.tools.gen_namespace`: do not edit.
 """
+import types as _types
+
 from .activation import (
     _relu_backward,
     activation,
@@ -22,6 +24,7 @@ from .activation import (
     softsign,
     swish,
 )
+from .amp_ops import amp_cast, amp_multicast
 from .attention import (
     arange_like,
     div_sqrt_dim,
@@ -47,6 +50,7 @@ from .creation import (
     zeros_like,
 )
 from .ctc import _ctc_loss_grad, ctc_loss
+from .custom import _custom, _custom_backward
 from .elemwise import (
     add,
     add_n,
@@ -85,6 +89,23 @@ from .indexing import (
     take,
 )
 from .linalg import batch_dot, dot, linalg_gemm, linalg_gemm2, matmul
+from .linalg_decomp import linalg_potrf, linalg_potri, linalg_syrk, linalg_trmm, linalg_trsm
+from .linalg_diag import (
+    linalg_extractdiag,
+    linalg_extracttrian,
+    linalg_makediag,
+    linalg_maketrian,
+    linalg_sumlogdiag,
+)
+from .linalg_inv import (
+    _linalg_cofactor,
+    linalg_det,
+    linalg_gelqf,
+    linalg_inverse,
+    linalg_slogdet,
+    linalg_syevd,
+)
+from .math_extra import cumsum, histogram, moments
 from .nn_basic import (
     _embedding_weight_grad,
     dropout,
@@ -101,6 +122,7 @@ from .norm import (
     l2_normalization,
     layer_norm,
 )
+from .output_ops import _softmax_output_backward, softmax_output
 from .pool import _pooling_backward, _pooling_gather, pooling
 from .random_ops import (
     random_normal,
@@ -126,6 +148,13 @@ from .reduce import (
     norm,
     prod,
     sum,
+)
+from .regression_output import (
+    linear_regression_output,
+    logistic_regression_output,
+    mae_regression_output,
+    make_loss,
+    svm_output,
 )
 from .rnn import _rnn_backward, _rnn_param_concat, rnn
 from .sequence import sequence_last, sequence_reverse
@@ -156,6 +185,7 @@ from .shape_broadcast import (
 )
 from .shape_slicing import _slice_assign, flip, pad, repeat, slice_axis, slice_like, slice_op, tile
 from .sort import argsort, sort, topk
+from .special import _digamma, gamma, gammaln
 from .unary import (
     abs,
     arccos,
@@ -197,6 +227,7 @@ from .unary import (
     tanh,
     trunc,
 )
+from .upsampling import up_sampling
 
 # MXNet's names (CamelCase, broadcast_*), and functions kept under another name
 Activation = activation
@@ -217,16 +248,24 @@ InstanceNorm = instance_norm
 L2Normalization = l2_normalization
 LayerNorm = layer_norm
 LeakyReLU = leaky_relu
+LinearRegressionOutput = linear_regression_output
+LogisticRegressionOutput = logistic_regression_output
+MAERegressionOutput = mae_regression_output
+MakeLoss = make_loss
 Pad = pad
 Pooling = pooling
 RNN = rnn
 Reshape = reshape
+SVMOutput = svm_output
 SequenceLast = sequence_last
 SequenceMask = sequence_mask
 SequenceReverse = sequence_reverse
 SliceChannel = split
+Softmax = softmax_output
 SoftmaxActivation = softmax_activation
+SoftmaxOutput = softmax_output
 SwapAxis = swapaxes
+UpSampling = up_sampling
 _add = add
 _contrib_CTCLoss = ctc_loss
 _contrib_arange_like = arange_like
@@ -242,11 +281,27 @@ _div = divide
 _equal = equal
 _greater = greater
 _greater_equal = greater_equal
+_histogram = histogram
 _hypot = hypot
 _lesser = lesser
 _lesser_equal = lesser_equal
+_linalg_det = linalg_det
+_linalg_extractdiag = linalg_extractdiag
+_linalg_extracttrian = linalg_extracttrian
+_linalg_gelqf = linalg_gelqf
 _linalg_gemm = linalg_gemm
 _linalg_gemm2 = linalg_gemm2
+_linalg_inverse = linalg_inverse
+_linalg_makediag = linalg_makediag
+_linalg_maketrian = linalg_maketrian
+_linalg_potrf = linalg_potrf
+_linalg_potri = linalg_potri
+_linalg_slogdet = linalg_slogdet
+_linalg_sumlogdiag = linalg_sumlogdiag
+_linalg_syevd = linalg_syevd
+_linalg_syrk = linalg_syrk
+_linalg_trmm = linalg_trmm
+_linalg_trsm = linalg_trsm
 _logical_and = logical_and
 _logical_or = logical_or
 _logical_xor = logical_xor
@@ -256,6 +311,7 @@ _minus = subtract
 _mod = mod
 _mul = multiply
 _not_equal = not_equal
+_np_cumsum = cumsum
 _plus = add
 _power = power
 _random_normal = random_normal
@@ -267,7 +323,6 @@ _sample_normal = sample_normal
 _sample_uniform = sample_uniform
 _shuffle = shuffle
 _sub = subtract
-amp_cast = cast
 block_grad = stop_gradient
 broadcast_add = add
 broadcast_axes = broadcast_axis
@@ -318,53 +373,94 @@ uniform = random_uniform
 uniform_like = random_uniform_like
 zeros = mx_zeros
 
+_LINALG_ALL = [
+    "det", "extractdiag", "extracttrian", "gelqf", "gemm", "gemm2", "inverse", "makediag",
+    "maketrian", "potrf", "potri", "slogdet", "sumlogdiag", "syevd", "syrk", "trmm", "trsm",
+]
+
+# MXNet's ``nd.linalg``: the linalg_* functions under their short names
+linalg = _types.ModuleType("kiln.ndarray.linalg", "nd.linalg.<name> is nd.linalg_<name>")
+linalg.__dict__.update(
+    det=linalg_det,
+    extractdiag=linalg_extractdiag,
+    extracttrian=linalg_extracttrian,
+    gelqf=linalg_gelqf,
+    gemm=linalg_gemm,
+    gemm2=linalg_gemm2,
+    inverse=linalg_inverse,
+    makediag=linalg_makediag,
+    maketrian=linalg_maketrian,
+    potrf=linalg_potrf,
+    potri=linalg_potri,
+    slogdet=linalg_slogdet,
+    sumlogdiag=linalg_sumlogdiag,
+    syevd=linalg_syevd,
+    syrk=linalg_syrk,
+    trmm=linalg_trmm,
+    trsm=linalg_trsm,
+    __all__=_LINALG_ALL,
+)
+
 __all__ = [
     "Activation", "BatchNorm", "BlockGrad", "CTCLoss", "Cast", "Concat", "Convolution",
     "Deconvolution", "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected",
-    "GroupNorm", "InstanceNorm", "L2Normalization", "LayerNorm", "LeakyReLU", "Pad", "Pooling",
-    "RNN", "Reshape", "SequenceLast", "SequenceMask", "SequenceReverse", "SliceChannel",
-    "SoftmaxActivation", "SwapAxis", "_add", "_batch_norm_backward", "_broadcast_reduced",
-    "_contrib_CTCLoss", "_contrib_arange_like", "_contrib_ctc_loss", "_contrib_div_sqrt_dim",
+    "GroupNorm", "InstanceNorm", "L2Normalization", "LayerNorm", "LeakyReLU",
+    "LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressionOutput", "MakeLoss", "Pad",
+    "Pooling", "RNN", "Reshape", "SVMOutput", "SequenceLast", "SequenceMask", "SequenceReverse",
+    "SliceChannel", "Softmax", "SoftmaxActivation", "SoftmaxOutput", "SwapAxis", "UpSampling",
+    "_add", "_batch_norm_backward", "_broadcast_reduced", "_contrib_CTCLoss",
+    "_contrib_arange_like", "_contrib_ctc_loss", "_contrib_div_sqrt_dim",
     "_contrib_interleaved_matmul_encdec_qk", "_contrib_interleaved_matmul_encdec_valatt",
     "_contrib_interleaved_matmul_selfatt_qk", "_contrib_interleaved_matmul_selfatt_valatt",
-    "_conv_weight_grad", "_copy", "_crop_assign", "_ctc_loss_grad", "_div",
-    "_embedding_weight_grad", "_equal", "_getitem_backward", "_greater", "_greater_equal", "_hypot",
-    "_lesser", "_lesser_equal", "_linalg_gemm", "_linalg_gemm2", "_log_softmax_pick",
-    "_log_softmax_pick_backward", "_logical_and", "_logical_or", "_logical_xor", "_maximum",
-    "_minimum", "_minus", "_mod", "_mul", "_not_equal", "_plus", "_pooling_backward",
-    "_pooling_gather", "_power", "_put_along_axis", "_random_normal", "_random_normal_like",
-    "_random_randint", "_random_uniform", "_random_uniform_like", "_relu_backward", "_rnn_backward",
-    "_rnn_param_concat", "_sample_normal", "_sample_uniform", "_shuffle", "_slice_assign", "_sub",
-    "abs", "activation", "add", "add_n", "amp_cast", "arange", "arange_like", "arccos", "arccosh",
-    "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmax_channel", "argmin", "argsort",
-    "batch_dot", "batch_norm", "batch_take", "block_grad", "broadcast_add", "broadcast_axes",
-    "broadcast_axis", "broadcast_div", "broadcast_equal", "broadcast_greater",
-    "broadcast_greater_equal", "broadcast_hypot", "broadcast_lesser", "broadcast_lesser_equal",
-    "broadcast_like", "broadcast_logical_and", "broadcast_logical_or", "broadcast_logical_xor",
-    "broadcast_maximum", "broadcast_minimum", "broadcast_minus", "broadcast_mod", "broadcast_mul",
-    "broadcast_not_equal", "broadcast_plus", "broadcast_power", "broadcast_sub", "broadcast_to",
-    "cast", "cbrt", "ceil", "clip", "concat", "concatenate", "convolution", "copy", "cos", "cosh",
-    "crop", "ctc_loss", "deconvolution", "degrees", "depth_to_space", "diag", "div_sqrt_dim",
-    "divide", "dot", "dropout", "dropout_mask", "elemwise_add", "elemwise_div", "elemwise_mul",
-    "elemwise_sub", "elu", "embedding", "empty", "equal", "erf", "exp", "expand_dims", "expm1",
-    "eye", "fix", "flatten", "flip", "floor", "floor_divide", "full", "full_like",
-    "fully_connected", "gather_nd", "gelu", "getitem", "greater", "greater_equal", "group_norm",
-    "hard_sigmoid", "hypot", "identity", "instance_norm", "interleaved_matmul_encdec_qk",
-    "interleaved_matmul_encdec_valatt", "interleaved_matmul_selfatt_qk",
-    "interleaved_matmul_selfatt_valatt", "l2_normalization", "layer_norm", "leaky_relu", "less",
-    "less_equal", "lesser", "lesser_equal", "linalg_gemm", "linalg_gemm2", "linspace", "log",
-    "log10", "log1p", "log2", "log_sigmoid", "log_softmax", "logical_and", "logical_not",
-    "logical_or", "logical_xor", "logsumexp", "matmul", "max", "max_axis", "maximum", "mean", "min",
-    "min_axis", "minimum", "mish", "mod", "modulo", "moveaxis", "multiply", "nanprod", "nansum",
-    "negative", "norm", "normal", "normal_like", "not_equal", "one_hot", "ones", "ones_like", "pad",
-    "pick", "pooling", "pow", "power", "prod", "radians", "randint", "random_normal",
-    "random_normal_like", "random_randint", "random_uniform", "random_uniform_like", "rcbrt",
-    "reciprocal", "relu", "repeat", "reshape", "reshape_like", "reverse", "rint", "rnn", "round",
-    "rsqrt", "sample_normal", "sample_uniform", "scatter_nd", "selu", "sequence_last",
-    "sequence_mask", "sequence_reverse", "shape_array", "shuffle", "sigmoid", "sign", "silu", "sin",
-    "sinh", "size_array", "slice", "slice_axis", "slice_like", "smooth_l1", "softmax",
-    "softmax_activation", "softmin", "softplus", "softrelu", "softsign", "sort", "space_to_depth",
-    "split", "split_v2", "sqrt", "square", "squeeze", "stack", "stop_gradient", "subtract", "sum",
-    "sum_axis", "sum_to", "swapaxes", "swish", "take", "tan", "tanh", "tile", "to_device", "topk",
-    "transpose", "true_divide", "trunc", "uniform", "uniform_like", "where", "zeros", "zeros_like",
+    "_conv_weight_grad", "_copy", "_crop_assign", "_ctc_loss_grad", "_custom", "_custom_backward",
+    "_digamma", "_div", "_embedding_weight_grad", "_equal", "_getitem_backward", "_greater",
+    "_greater_equal", "_histogram", "_hypot", "_lesser", "_lesser_equal", "_linalg_cofactor",
+    "_linalg_det", "_linalg_extractdiag", "_linalg_extracttrian", "_linalg_gelqf", "_linalg_gemm",
+    "_linalg_gemm2", "_linalg_inverse", "_linalg_makediag", "_linalg_maketrian", "_linalg_potrf",
+    "_linalg_potri", "_linalg_slogdet", "_linalg_sumlogdiag", "_linalg_syevd", "_linalg_syrk",
+    "_linalg_trmm", "_linalg_trsm", "_log_softmax_pick", "_log_softmax_pick_backward",
+    "_logical_and", "_logical_or", "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul",
+    "_not_equal", "_np_cumsum", "_plus", "_pooling_backward", "_pooling_gather", "_power",
+    "_put_along_axis", "_random_normal", "_random_normal_like", "_random_randint",
+    "_random_uniform", "_random_uniform_like", "_relu_backward", "_rnn_backward",
+    "_rnn_param_concat", "_sample_normal", "_sample_uniform", "_shuffle", "_slice_assign",
+    "_softmax_output_backward", "_sub", "abs", "activation", "add", "add_n", "amp_cast",
+    "amp_multicast", "arange", "arange_like", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
+    "arctanh", "argmax", "argmax_channel", "argmin", "argsort", "batch_dot", "batch_norm",
+    "batch_take", "block_grad", "broadcast_add", "broadcast_axes", "broadcast_axis",
+    "broadcast_div", "broadcast_equal", "broadcast_greater", "broadcast_greater_equal",
+    "broadcast_hypot", "broadcast_lesser", "broadcast_lesser_equal", "broadcast_like",
+    "broadcast_logical_and", "broadcast_logical_or", "broadcast_logical_xor", "broadcast_maximum",
+    "broadcast_minimum", "broadcast_minus", "broadcast_mod", "broadcast_mul", "broadcast_not_equal",
+    "broadcast_plus", "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil",
+    "clip", "concat", "concatenate", "convolution", "copy", "cos", "cosh", "crop", "ctc_loss",
+    "cumsum", "deconvolution", "degrees", "depth_to_space", "diag", "div_sqrt_dim", "divide", "dot",
+    "dropout", "dropout_mask", "elemwise_add", "elemwise_div", "elemwise_mul", "elemwise_sub",
+    "elu", "embedding", "empty", "equal", "erf", "exp", "expand_dims", "expm1", "eye", "fix",
+    "flatten", "flip", "floor", "floor_divide", "full", "full_like", "fully_connected", "gamma",
+    "gammaln", "gather_nd", "gelu", "getitem", "greater", "greater_equal", "group_norm",
+    "hard_sigmoid", "histogram", "hypot", "identity", "instance_norm",
+    "interleaved_matmul_encdec_qk", "interleaved_matmul_encdec_valatt",
+    "interleaved_matmul_selfatt_qk", "interleaved_matmul_selfatt_valatt", "l2_normalization",
+    "layer_norm", "leaky_relu", "less", "less_equal", "lesser", "lesser_equal", "linalg",
+    "linalg_det", "linalg_extractdiag", "linalg_extracttrian", "linalg_gelqf", "linalg_gemm",
+    "linalg_gemm2", "linalg_inverse", "linalg_makediag", "linalg_maketrian", "linalg_potrf",
+    "linalg_potri", "linalg_slogdet", "linalg_sumlogdiag", "linalg_syevd", "linalg_syrk",
+    "linalg_trmm", "linalg_trsm", "linear_regression_output", "linspace", "log", "log10", "log1p",
+    "log2", "log_sigmoid", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "logistic_regression_output", "logsumexp", "mae_regression_output", "make_loss", "matmul",
+    "max", "max_axis", "maximum", "mean", "min", "min_axis", "minimum", "mish", "mod", "modulo",
+    "moments", "moveaxis", "multiply", "nanprod", "nansum", "negative", "norm", "normal",
+    "normal_like", "not_equal", "one_hot", "ones", "ones_like", "pad", "pick", "pooling", "pow",
+    "power", "prod", "radians", "randint", "random_normal", "random_normal_like", "random_randint",
+    "random_uniform", "random_uniform_like", "rcbrt", "reciprocal", "relu", "repeat", "reshape",
+    "reshape_like", "reverse", "rint", "rnn", "round", "rsqrt", "sample_normal", "sample_uniform",
+    "scatter_nd", "selu", "sequence_last", "sequence_mask", "sequence_reverse", "shape_array",
+    "shuffle", "sigmoid", "sign", "silu", "sin", "sinh", "size_array", "slice", "slice_axis",
+    "slice_like", "smooth_l1", "softmax", "softmax_activation", "softmax_output", "softmin",
+    "softplus", "softrelu", "softsign", "sort", "space_to_depth", "split", "split_v2", "sqrt",
+    "square", "squeeze", "stack", "stop_gradient", "subtract", "sum", "sum_axis", "sum_to",
+    "svm_output", "swapaxes", "swish", "take", "tan", "tanh", "tile", "to_device", "topk",
+    "transpose", "true_divide", "trunc", "uniform", "uniform_like", "up_sampling", "where", "zeros",
+    "zeros_like",
 ]
