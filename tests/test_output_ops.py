@@ -9,6 +9,7 @@ import _mxnet_oracle as oracle
 import kiln
 import numpy as np
 import pytest
+from _oracle_suite import suite_tests
 from kiln import autograd, gluon, nd
 from kiln.base import OpError
 
@@ -91,21 +92,7 @@ SUITE = _suite()
 CASES = {c["id"]: c for c in SUITE.cases}
 
 
-@pytest.fixture(scope="module")
-def mx_results(tmp_path_factory):
-    if not os.path.exists(MX_PYTHON):
-        pytest.skip("no MXNet 1.9.1 interpreter (see tests/test_mxnet_oracle.py)")
-    return oracle.run_mxnet_batch(MX_PYTHON, SUITE.cases, SUITE.arrays,
-                                  tmp_path_factory.mktemp("mxnet_output_ops"))
-
-
-@pytest.mark.parametrize("cid", list(CASES))
-def test_matches_mxnet(cid, mx_results):
-    mx_res = mx_results[cid]
-    assert "error" not in mx_res, f"MXNet refused the case: {mx_res.get('error')}"
-    kl_res = oracle.run_case(kiln, CASES[cid], SUITE.arrays, ref=mx_res)
-    problems = oracle.compare(CASES[cid], mx_res, kl_res, SUITE.arrays)
-    assert not problems, "\n".join(problems)
+mx_results, test_matches_mxnet = suite_tests(SUITE, "mxnet_output_ops")
 
 
 class _Net(gluon.HybridBlock):

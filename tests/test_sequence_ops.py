@@ -13,6 +13,7 @@ import _mxnet_oracle as oracle
 import kiln
 import numpy as np
 import pytest
+from _oracle_suite import suite_tests
 from kiln import autograd, nd, sym
 from kiln.ndarray import _registry
 from kiln.nn import HybridBlock
@@ -393,21 +394,7 @@ SUITE = _oracle_suite()
 CASES = {c["id"]: c for c in SUITE.cases}
 
 
-@pytest.fixture(scope="module")
-def mx_results(tmp_path_factory):
-    if not os.path.exists(MX_PYTHON):
-        pytest.skip("no MXNet 1.9.1 interpreter (KILN_MXNET_PYTHON or .mxnet-venv)")
-    return oracle.run_mxnet_batch(MX_PYTHON, SUITE.cases, SUITE.arrays,
-                                  tmp_path_factory.mktemp("mxnet_sequence"))
-
-
-@pytest.mark.parametrize("cid", list(CASES))
-def test_matches_mxnet(cid, mx_results):
-    case, mx_res = CASES[cid], mx_results[cid]
-    assert "error" not in mx_res, mx_res.get("error")
-    kl_res = oracle.run_case(kiln, case, SUITE.arrays, ref=mx_res)
-    problems = oracle.compare(case, mx_res, kl_res, SUITE.arrays)
-    assert not problems, "\n".join(problems)
+mx_results, test_matches_mxnet = suite_tests(SUITE, "mxnet_sequence")
 
 
 def test_exported_attention_block_runs_in_mxnet(tmp_path):
