@@ -7,8 +7,9 @@ training step, on every executor and peer at hand.
 Variants: kiln's numpy executor (``hybridize()`` and ``hybridize(static_alloc=True)``), kiln's
 onnxruntime backend (``hybridize(backend='onnxruntime')``), onnxruntime standalone on kiln's
 own ONNX export (inference only), PyTorch eager (when importable; W3 as a hand-written
-ResNet-18, torchvision is not installed) and MXNet 1.9 Gluon hybridized (when
-``.mxnet-venv`` exists; its ``model_zoo`` ResNet-18 v1).
+ResNet-18, torchvision is not installed), JAX jit (W2 only, when importable: the whole SGD step
+as one compiled function) and MXNet 1.9 Gluon hybridized (when ``.mxnet-venv`` exists; its
+``model_zoo`` ResNet-18 v1).
 
 Every (workload, mode, variant) runs in its own fresh process: it builds the model, times the
 first call (kiln: trace, passes, code generation or session build, plus the call), warms up
@@ -41,7 +42,7 @@ WORKLOADS = {"W2": ("MLP 784-256-256-10, batch 64", (64, 784), 10, 0.1, 0.0),
 # training='auto' choice (each training graph runs twice + 2*ROUNDS times before it settles)
 WARMUP = 8
 VARIANTS = ["kiln numpy", "kiln numpy static_alloc", "kiln onnxruntime",
-            "onnxruntime standalone", "PyTorch eager", "MXNet 1.9"]
+            "onnxruntime standalone", "PyTorch eager", "JAX jit", "MXNet 1.9"]
 
 
 def _data(workload):
@@ -107,6 +108,53 @@ def ort_standalone(workload, mode):
     sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     feed = {sess.get_inputs()[0].name: x_np}
     return lambda: sess.run(None, feed)
+
+
+# ---- JAX (W2 only) ------------------------------------------------------------------------------
+def jax_variant(workload, mode):
+    """The MLP under ``jax.jit``: inference, or a whole SGD step (forward, gradient, update)
+    as one compiled function, the issue's W2 peer."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    if workload != "W2":
+        return None
+    x_np, y_np = _data(workload)
+    rng = np.random.default_rng(0)
+    dims = [784, 256, 256, 10]
+    params = []
+    for i, o in zip(dims[:-1], dims[1:]):
+        a = np.sqrt(6.0 / (i + o))
+        params.append((jnp.asarray(rng.uniform(-a, a, (i, o)).astype(np.float32)),
+                       jnp.zeros(o, jnp.float32)))
+    x, y = jnp.asarray(x_np), jnp.asarray(y_np)
+
+    def forward(ps, v):
+        for k, (w, b) in enumerate(ps):
+            v = v @ w + b
+            v = jax.nn.relu(v) if k < len(ps) - 1 else v
+        return v
+    if mode == "infer":
+        fwd = jax.jit(forward)
+        return lambda: np.asarray(fwd(params, x))
+    lr = WORKLOADS[workload][3]
+
+    def loss(ps, v, t):
+        logp = jax.nn.log_softmax(forward(ps, v))
+        return -jnp.mean(jnp.take_along_axis(logp, t[:, None], axis=1))
+
+    @jax.jit
+    def step(ps, v, t):
+        value, grads = jax.value_and_grad(loss)(ps, v, t)
+        return [(w - lr * gw, b - lr * gb) for (w, b), (gw, gb) in zip(ps, grads)], value
+    state = [params]
+
+    def run():
+        state[0], value = step(state[0], x, y)
+        return np.asarray(value)
+    return run
 
 
 # ---- PyTorch ------------------------------------------------------------------------------------
@@ -220,6 +268,8 @@ def child(workload, mode, variant, calls):
     """Measure one variant; returns the JSON-able result (or ``{"skip": reason}``)."""
     if variant == "PyTorch eager":
         step = torch_variant(workload, mode)
+    elif variant == "JAX jit":
+        step = jax_variant(workload, mode)
     elif variant == "onnxruntime standalone":
         step = ort_standalone(workload, mode)
     else:
@@ -309,11 +359,13 @@ def table(results, rounds, calls, workloads):
                           f"{s['median']:.2f} [{s['lo']:.2f}-{s['hi']:.2f}]")
     lines += ["", "Ratios within the run (lower is better for kiln):", "",
               "| workload | numpy / PyTorch | onnxruntime backend / PyTorch | "
-              "onnxruntime backend / standalone | static_alloc / plain | numpy / MXNet |",
-              "|---|---:|---:|---:|---:|---:|"]
+              "onnxruntime backend / standalone | static_alloc / plain | numpy / MXNet | "
+              "onnxruntime backend / JAX jit |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
     pairs = [("kiln numpy", "PyTorch eager"), ("kiln onnxruntime", "PyTorch eager"),
              ("kiln onnxruntime", "onnxruntime standalone"),
-             ("kiln numpy static_alloc", "kiln numpy"), ("kiln numpy", "MXNet 1.9")]
+             ("kiln numpy static_alloc", "kiln numpy"), ("kiln numpy", "MXNet 1.9"),
+             ("kiln onnxruntime", "JAX jit")]
     for w in workloads:
         for mode in ("infer", "train"):
             g = {v: summ.get((w, mode, v)) for v in VARIANTS}
