@@ -41,6 +41,11 @@ class OpError(MXNetError, ValueError):
     """An operator was called with inputs it cannot take (shapes, dtypes, axes, devices)."""
 
 
+class OpIndexError(OpError, IndexError):
+    """An index out of range (``gather_nd``, ``take`` in raise mode...): an IndexError too, as
+    MXNet raises it."""
+
+
 class DeviceMismatchError(OpError):
     """Inputs of one operator live on different devices."""
 

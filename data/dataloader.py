@@ -117,7 +117,9 @@ class DataLoader:
     ``batch_sampler`` (excludes the four before); ``batchify_fn`` (default
     ``default_batchify_fn``); ``num_workers``; ``pin_memory``/``pin_device_id`` (batches moved to
     ``cpu_pinned``); ``prefetch`` (batches in flight, default ``2 * num_workers``);
-    ``thread_pool``; ``timeout`` (seconds per batch with workers); ``try_nopython`` (ignored).
+    ``thread_pool``; ``timeout`` (seconds per batch with workers); ``try_nopython`` and
+    ``auto_reload`` (MXNet's hints to compile batchify or prefetch the next epoch: accepted,
+    kiln prefetches each epoch when its iteration starts).
 
     Example::
 
@@ -129,8 +131,10 @@ class DataLoader:
     def __init__(self, dataset, batch_size=None, shuffle=False, sampler=None,
                  last_batch=None, batch_sampler=None, batchify_fn=None,
                  num_workers=0, pin_memory=False, pin_device_id=0,
-                 prefetch=None, thread_pool=False, timeout=120, try_nopython=None):
+                 prefetch=None, thread_pool=False, timeout=120, try_nopython=None,
+                 auto_reload=True):
         self._dataset = dataset
+        self.auto_reload = auto_reload  # MXNet's prefetch of the next epoch: a speed hint
         self._pin_memory = pin_memory
         self._pin_device_id = pin_device_id
         self._thread_pool = thread_pool

@@ -35,7 +35,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..base import OpError, describe_args, user_frame
+from ..base import OpError, OpIndexError, describe_args, user_frame
 from ..device import as_context, current_context
 from ._profile import ACTIVE as PROFILE
 
@@ -417,8 +417,9 @@ def op_error(op, args, attrs, exc):
     msg = _infer_message(op, args, attrs) or str(exc).split("\n")[0]
     if msg.startswith(op.name + ":"):  # kernels often name the op themselves
         msg = msg[len(op.name) + 1:].lstrip()
-    err = OpError(f"{op.name}: {msg} (inputs {describe_args(args)}, attrs {shown}) "
-                  f"at {user_frame()}")
+    kind = OpIndexError if isinstance(exc, IndexError) else OpError
+    err = kind(f"{op.name}: {msg} (inputs {describe_args(args)}, attrs {shown}) "
+               f"at {user_frame()}")
     err.op = op.name
     return err
 

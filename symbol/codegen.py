@@ -16,7 +16,7 @@ import types
 
 import numpy as np
 
-from ..base import OpError
+from ..base import OpError, OpIndexError
 from ..ndarray._blas import threads as blas_threads
 from ..ndarray._parallel import _Done, background, reserved, workers
 from ..ndarray._profile import ACTIVE as PROFILE
@@ -61,7 +61,8 @@ class Compiled:
         node = self._failing_node(e)
         if node is None:
             raise  # e: _reraise runs inside the except clause that handles it
-        err = OpError(f"{node.op.name} failed while running the compiled graph: "
+        kind = OpIndexError if isinstance(e, IndexError) else OpError
+        err = kind(f"{node.op.name} failed while running the compiled graph: "
                       f"{str(e).splitlines()[0] if str(e) else type(e).__name__} "
                       f"(node {node.name}, {node.where()})")
         err.graph_block = node.block  # the hybridized block names the layer (nn/block.py)

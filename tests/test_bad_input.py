@@ -378,3 +378,31 @@ def test_checked_mode_keeps_what_is_in_range(checked):
     assert np.array_equal(nd.pick(data, nd.array([4, -1]), mode="wrap").asnumpy(), [2, 6])
     with pytest.raises(OpError, match="index 3 is outside"):
         nd.pick(data, nd.array([3, 0]))
+
+
+def test_out_of_range_indices_raise_index_error_eager_and_hybridized():
+    """MXNet raises IndexError for an out-of-range gather_nd; kiln's error is both an OpError
+    (naming the op and inputs) and an IndexError, eagerly and in a compiled graph."""
+    from kiln.base import OpError
+    data, idx = nd.array([1.0, 2.0, 3.0]), nd.array([[5.0]])
+    with pytest.raises(IndexError, match="gather_nd") as info:
+        nd.gather_nd(data, idx)
+    assert isinstance(info.value, OpError)
+
+    class Gather(gluon.HybridBlock):
+        def forward(self, d, i):
+            return nd.gather_nd(d, i)
+    net = Gather()
+    net.hybridize()
+    net(data, nd.array([[1.0]]))
+    with pytest.raises(IndexError, match="gather_nd"):
+        net(data, idx)
+
+
+def test_sample_shape_empty_draws_one_per_parameter():
+    """MXNet's _sample_* with shape=() draws one value per parameter element (no extra axis)."""
+    mu, sigma = nd.array([0.0, 10.0]), nd.array([1.0, 1.0])
+    assert nd.sample_normal(mu, sigma, shape=()).shape == (2,)
+    assert nd.sample_normal(mu, sigma).shape == (2,)
+    assert nd.sample_uniform(mu, mu + 1, shape=3).shape == (2, 3)
+    assert nd.sample_normal(mu, sigma, shape=(2, 2)).shape == (2, 2, 2)

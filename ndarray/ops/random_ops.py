@@ -182,15 +182,25 @@ random_normal_like = _like("random_normal_like", _like_normal, {"loc": 0.0, "sca
 
 
 # ---- per-element parameters (MXNet's _sample_*: low/high given as arrays) ----------------------
+def _extra_shape(shape):
+    """The draws per parameter element: ``None`` and ``()`` one (no extra axes, as MXNet),
+    an int ``n`` or a tuple more."""
+    if shape is None:
+        return ()
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(s) for s in shape)
+
+
 def _sample_infer(a, b, shape=None, dtype=None, **_):
-    extra = () if shape is None else _shape(shape)
+    extra = _extra_shape(shape)
     base = np.dtype(a.dtype) if np.dtype(a.dtype).kind == "f" else _F32
     return Aval(tuple(a.shape) + extra, _dt(dtype, base))
 
 
 def _per_element(xp, a, b, shape, dtype, draw):
     """``draw`` over shape ``a.shape + shape``; parameters broadcast over the trailing axes."""
-    extra = () if shape is None else _shape(shape)
+    extra = _extra_shape(shape)
     dt = _dt(dtype, a.dtype if a.dtype.kind == "f" else _F32)
     expand = (slice(None),) * a.ndim + (None,) * len(extra)
     u = draw(xp, a.shape + extra, dt)
