@@ -9,6 +9,7 @@ Example::
     ['data', 'fc_weight', 'fc_bias']
 """
 from . import api as _api
+from . import compose as _compose
 from . import contrib  # noqa: F401  (sym.contrib: MXNet's namespace of the _contrib_ ops)
 from . import executor as _executor
 from . import trace  # noqa: F401  (trace.trace_op: the registry's trace hook, see kiln/__init__)
@@ -20,6 +21,7 @@ from .symbol import Group, Symbol, Variable, var
 # Symbol's methods live beside what they do (inference and JSON in api.py, bind in executor.py)
 # and are attached here, once.
 _api.install(Symbol)
+_compose.install(Symbol)
 _executor.install(Symbol)
 
 __all__ = ["Symbol", "var", "Variable", "Group", "load", "load_json", "Custom"]

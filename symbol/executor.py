@@ -40,8 +40,54 @@ class Executor:
                                                    self.arg_dict[n].dtype), self._ctx)
             self.grad_dict[n] = g
             autograd.mark_variables([self.arg_dict[n]], [g], req)
-        self.outputs = []
+        self.outputs = self._bound_outputs()
+        self._recorded = []  # the last forward's results as autograd recorded them
         self._monitor = None
+
+    def _bound_outputs(self):
+        """Zero arrays of the outputs' shapes when every input's shape is known (MXNet
+        allocates the outputs at bind); filled by each ``forward``."""
+        shapes = {n: a.shape for n, a in list(self.arg_dict.items()) + list(self.aux_dict.items())}
+        try:
+            _, out_shapes, _ = self._sym.infer_shape(**shapes)
+            _, out_types, _ = self._sym.infer_type(
+                **{n: a.dtype for n, a in list(self.arg_dict.items())})
+        except Exception:  # noqa: BLE001 - unknown until the first forward, as MXNet's
+            return []
+        if out_shapes is None or out_types is None:
+            return []
+        return [_nd.NDArray(self._ctx.xp.zeros(s, t), self._ctx)
+                for s, t in zip(out_shapes, out_types)]
+
+    def _into_bound(self, results):
+        """The results in the arrays allocated at bind (a reference to ``outputs[k]`` taken
+        before ``forward`` sees the values, as in MXNet); new shapes get new arrays."""
+        bound = self.outputs
+        if len(bound) != len(results) or any(
+                b.shape != r.shape or b.dtype != r.dtype for b, r in zip(bound, results)):
+            return list(results)
+        for b, r in zip(bound, results):
+            b._data[...] = r._data
+        return bound
+
+    def debug_str(self):
+        """The bound graph, one line per node (MXNet's ``Executor.debug_str``)."""
+        from .graph import is_entry, topo_order
+        lines = ["Symbol Outputs:"] + [f"\toutput[{k}]={n}" for k, n in
+                                       enumerate(self._sym.list_outputs())]
+        for node in topo_order(self._sym._entries):
+            if node.kind == "var":
+                lines.append(f"Variable:{node.name}")
+            elif node.kind == "op":
+                lines.append("-" * 40)
+                lines.append(f"Op:{node.op.name}, Name={node.name}")
+                lines += ["Inputs:"] + [f"\targ[{k}]={i[0].name}({i[1]})"
+                                        for k, i in enumerate(node.inputs) if is_entry(i)]
+        return "\n".join(lines)
+
+    def get_optimized_symbol(self):
+        """The symbol this executor runs (kiln's executor evaluates it as given)."""
+        return self._sym
 
     def set_monitor_callback(self, callback, monitor_all=False):
         """Call ``callback(name, NDArray)`` with every op's outputs during ``forward`` (and its
@@ -78,7 +124,8 @@ class Executor:
         scope = (autograd.record(train_mode=bool(is_train)) if self.grad_dict
                  else autograd.pause(train_mode=bool(is_train)))
         with scope:
-            self.outputs = evaluate(self._sym._entries, feed, self._monitor)
+            self._recorded = evaluate(self._sym._entries, feed, self._monitor)
+        self.outputs = self._into_bound(self._recorded)
         return self.outputs
 
     def backward(self, out_grads=None, is_train=True):
@@ -92,7 +139,7 @@ class Executor:
         if out_grads is not None:  # copied to the outputs' device, as MXNet's CopyFromTo
             out_grads = [g.as_in_context(o.context) if isinstance(g, _nd.NDArray) else g
                          for g, o in zip(out_grads, self.outputs)]
-        autograd.backward(self.outputs, out_grads, retain_graph=True, train_mode=is_train)
+        autograd.backward(self._recorded, out_grads, retain_graph=True, train_mode=is_train)
 
 
 def _as_dict(values, names, what):

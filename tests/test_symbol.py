@@ -300,3 +300,31 @@ def test_op_call_takes_lr_and_wd_mult_like_mxnet():
     for name in ("fc1", "fc1_weight", "fc1_bias"):  # the auto-created variables too (MXNet)
         assert attrs[name]["__lr_mult__"] == "0" and attrs[name]["__wd_mult__"] == "0.5"
     assert '"__lr_mult__": "0"' in fc.tojson()
+
+
+def test_compose_copy_and_executor_surface():
+    """MXNet's Symbol call (compose), copy, outputs allocated at bind and kept by forward,
+    debug_str and get_optimized_symbol."""
+    import copy
+
+    from kiln import sym as S
+    net = S.FullyConnected(S.var("data"), num_hidden=4, name="fc")
+    pre = S.Activation(S.var("x"), act_type="relu", name="pre")
+    composed = net(data=pre)
+    assert composed.list_arguments() == ["x", "fc_weight", "fc_bias"]
+    assert net.list_arguments() == ["data", "fc_weight", "fc_bias"]   # unchanged
+    assert net(S.var("y")).list_arguments()[0] == "y"                  # positional
+    with pytest.raises(MXNetError, match="not variables"):
+        net(nothing=S.var("z"))
+    assert copy.copy(net).list_outputs() == copy.deepcopy(net).list_outputs() == ["fc_output"]
+    ex = composed.simple_bind(mx.cpu(), x=(2, 3))
+    held = ex.outputs[0]
+    assert held.shape == (2, 4)
+    xv = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
+    ex.arg_dict["fc_weight"][:] = w
+    ex.forward(x=nd.array(xv))
+    np.testing.assert_allclose(held.asnumpy(), np.maximum(xv, 0) @ w.T, rtol=1e-5)
+    ex.backward(nd.ones((2, 4)))
+    np.testing.assert_allclose(ex.grad_dict["fc_bias"].asnumpy(), [2, 2, 2, 2])
+    assert "Op:" in ex.debug_str() and ex.get_optimized_symbol() is composed
