@@ -37,3 +37,18 @@ def suite_tests(suite, folder, mx_python=MX_PYTHON):
         assert not problems, "\n".join(problems)
 
     return mx_results, test_matches_mxnet
+
+
+def run_script(python, lib, script, folder, **env):
+    """Run ``script`` (which imports ``sys.argv[1]`` as its library: ``mxnet`` or ``kiln``)
+    under ``python`` in ``folder``; returns the JSON its last stdout line prints. kiln's
+    process sees this checkout (PYTHONPATH), MXNet's none of it."""
+    import json
+    import subprocess
+    path = folder / f"oracle_{lib}.py"
+    path.write_text(script)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(ROOT) if lib == "kiln" else "", **env)
+    out = subprocess.run([python, str(path), lib], capture_output=True, text=True, env=env,
+                         timeout=300, cwd=folder)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -1,15 +1,14 @@
 """kiln.operator (MXNet's mx.operator): the same Python ops in real MXNet 1.9.1 and in kiln give
 the same outputs and gradients; in kiln also through sym.Custom's executor and inside a
 hybridized block; bad uses raise clear errors."""
-import json
 import os
-import subprocess
 import sys
 import textwrap
 
 import kiln
 import numpy as np
 import pytest
+from _oracle_suite import run_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MX_PYTHON = os.environ.get("KILN_MXNET_PYTHON") or os.path.join(ROOT, ".mxnet-venv", "bin",
@@ -84,13 +83,7 @@ SCRIPT = OPS + textwrap.dedent("""
 
 
 def _run(python, lib, tmp_path):
-    path = tmp_path / "custom_ops.py"
-    path.write_text(SCRIPT)
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(ROOT) if lib == "kiln" else "")
-    out = subprocess.run([python, str(path), lib], capture_output=True, text=True, env=env,
-                         timeout=300, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_script(python, lib, SCRIPT, tmp_path)
 
 
 @pytest.mark.skipif(not os.path.exists(MX_PYTHON), reason="no MXNet 1.9.1 oracle (.mxnet-venv)")

@@ -1,15 +1,14 @@
 """kiln.mod (MXNet 1.9's Module API): the same programs in real MXNet 1.9.1 and in kiln learn
 the same parameters (same data, same starting parameters through ``arg_params``); without
 MXNet, Module training is checked against the same training written with autograd."""
-import json
 import os
-import subprocess
 import sys
 import textwrap
 
 import kiln
 import numpy as np
 import pytest
+from _oracle_suite import run_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MX_PYTHON = os.environ.get("KILN_MXNET_PYTHON") or os.path.join(ROOT, ".mxnet-venv", "bin",
@@ -61,13 +60,7 @@ SCRIPT = textwrap.dedent("""
 
 
 def _run(python, lib, tmp_path):
-    path = tmp_path / "fit_outputs.py"
-    path.write_text(SCRIPT)
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(ROOT) if lib == "kiln" else "")
-    out = subprocess.run([python, str(path), lib], capture_output=True, text=True, env=env,
-                         timeout=300, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_script(python, lib, SCRIPT, tmp_path)
 
 
 @pytest.mark.skipif(not os.path.exists(MX_PYTHON), reason="no MXNet 1.9.1 oracle (.mxnet-venv)")

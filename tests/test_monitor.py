@@ -1,14 +1,13 @@
 """kiln.monitor (MXNet's mx.monitor.Monitor) on an executor: the same forward passes in real
 MXNet 1.9.1 and in kiln report the same names, steps and statistics."""
-import json
 import os
-import subprocess
 import sys
 import textwrap
 
 import kiln
 import numpy as np
 import pytest
+from _oracle_suite import run_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MX_PYTHON = os.environ.get("KILN_MXNET_PYTHON") or os.path.join(ROOT, ".mxnet-venv", "bin",
@@ -40,15 +39,8 @@ SCRIPT = textwrap.dedent("""
 
 
 def _run(python, lib, tmp_path):
-    path = tmp_path / "monitor_run.py"
-    path.write_text(SCRIPT)
     # MXNet's MKLDNN build fuses FullyConnected + tanh into one node otherwise
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(ROOT) if lib == "kiln" else "",
-               MXNET_SUBGRAPH_BACKEND="NONE")
-    out = subprocess.run([python, str(path), lib], capture_output=True, text=True, env=env,
-                         timeout=300, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_script(python, lib, SCRIPT, tmp_path, MXNET_SUBGRAPH_BACKEND="NONE")
 
 
 @pytest.mark.skipif(not os.path.exists(MX_PYTHON), reason="no MXNet 1.9.1 oracle (.mxnet-venv)")
