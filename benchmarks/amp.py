@@ -63,24 +63,12 @@ def _trainer_step(net, loss_fn, trainer, x, y, batch, use_amp):
 
 
 def resnet_step(use_amp, checkpoint):
-    import kiln as kl
-    from kiln import amp, gluon, nd
-    from kiln.model_zoo import vision
+    sys.path.insert(0, HERE)
+    from checkpoint import build_resnet
+    from kiln import amp
     if use_amp:
         amp.init()
-    kl.random.seed(0)
-    net = vision.resnet18_v1(classes=1000)
-    net.initialize(kl.init.Xavier())
-    x = nd.array(np.random.default_rng(0).standard_normal((32, 3, 32, 32)).astype(np.float32))
-    y = nd.array(np.arange(32) % 1000)
-    net(x)
-    if checkpoint:
-        for k in range(4, 8):
-            net.features[k].checkpoint()
-    net.hybridize()
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    loss_fn.hybridize()
-    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.01, "momentum": 0.9})
+    net, loss_fn, trainer, x, y = build_resnet(checkpoint)
     if use_amp:
         amp.init_trainer(trainer)
     return _trainer_step(net, loss_fn, trainer, x, y, 32, use_amp)

@@ -28,9 +28,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SECTION = "## Gradient checkpointing (benchmarks/checkpoint.py)"
 
 
-def resnet_step(checkpoint):
+def build_resnet(checkpoint):
+    """ResNet-18 at 32x3x32x32, stages 4-7 checkpointed when asked, hybridized with its loss:
+    ``(net, loss_fn, trainer, x, y)`` (benchmarks/amp.py builds on it too)."""
     import kiln as kl
-    from kiln import autograd, gluon, nd
+    from kiln import gluon, nd
     from kiln.model_zoo import vision
     kl.random.seed(0)
     net = vision.resnet18_v1(classes=1000)
@@ -45,6 +47,12 @@ def resnet_step(checkpoint):
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     loss_fn.hybridize()
     trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.01, "momentum": 0.9})
+    return net, loss_fn, trainer, x, y
+
+
+def resnet_step(checkpoint):
+    from kiln import autograd
+    net, loss_fn, trainer, x, y = build_resnet(checkpoint)
 
     def step():
         with autograd.record():
