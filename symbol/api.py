@@ -56,7 +56,8 @@ def infer_avals(sym, shapes, dtypes=None, partial=False):
             _infer_node(node, known, partial)
         elif node.kind == "var":
             shp = var_shape.get(node.name) or (node.meta or {}).get("shape")
-            if shp is not None and all(int(s) > 0 for s in shp):
+            # 0 marks an unknown dimension (MXNet): partial inference carries it through
+            if shp is not None and all(int(s) > 0 or (partial and int(s) == 0) for s in shp):
                 known[(node.id, 0)] = Aval(tuple(int(s) for s in shp),
                                            _var_dtype(node, dtypes))
         else:
@@ -87,6 +88,8 @@ def _infer_node(node, known, partial):
     try:
         out = node.op.infer(*ins, **attrs)
     except Exception as e:
+        if partial and any(0 in tuple(a.shape) for a in ins if isinstance(a, Aval)):
+            return  # an unknown (0) dimension this op cannot carry: its outputs stay unknown
         raise OpError(f"{node.op.name} ({node.name}): {e}") from e
     outs = [out] if isinstance(out, Aval) else list(out)
     for k, av in enumerate(outs):
@@ -106,7 +109,9 @@ def infer_shape(self, *args, **kwargs):
 
 
 def infer_shape_partial(self, *args, **kwargs):
-    """Like ``infer_shape`` but unknown shapes come back as ``()`` instead of raising."""
+    """Like ``infer_shape`` but unknown shapes come back as ``()`` instead of raising; a 0 in
+    a given shape is an unknown dimension, carried through the ops that can (MXNet's
+    ``data=(0, 3)`` gives ``fc_output`` ``(0, 4)``)."""
     return _infer_shape(self, args, kwargs, partial=True)
 
 

@@ -328,3 +328,14 @@ def test_compose_copy_and_executor_surface():
     ex.backward(nd.ones((2, 4)))
     np.testing.assert_allclose(ex.grad_dict["fc_bias"].asnumpy(), [2, 2, 2, 2])
     assert "Op:" in ex.debug_str() and ex.get_optimized_symbol() is composed
+
+
+def test_infer_shape_partial_carries_unknown_dims():
+    """A 0 in a given shape is an unknown dimension (MXNet): partial inference carries it
+    through the ops that can and infers the parameters from the known ones (MXNet's result
+    for FullyConnected on data (0, 3))."""
+    net = sym.FullyConnected(sym.var("data"), num_hidden=4, name="fc")
+    assert net.infer_shape_partial(data=(0, 3)) == ([(0, 3), (4, 3), (4,)], [(0, 4)], [])
+    assert net.infer_shape_partial() == ([(), (), ()], [()], [])
+    with pytest.raises(MXNetError):
+        net.infer_shape(data=(0, 3))   # complete inference still needs every dimension
