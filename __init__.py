@@ -31,7 +31,7 @@ from . import symbol as sym  # noqa: E402
 # "Layers and hooks"): NDArray for the dispatch point, autograd's tape, symbol's tracer.
 ndarray._registry.install_hooks(array_type=ndarray.NDArray, new_array=ndarray.ndarray._new,
                                 record=autograd._record, backward=autograd.backward,
-                                trace=symbol.trace.trace_op)
+                                trace=symbol.trace.trace_op, to_symbol=symbol.tape.tape_symbol)
 from . import export, nn, optimizer  # noqa: E402
 from . import data, gluon, metric, model_zoo, profiler, tools  # noqa: E402
 from . import kvstore  # noqa: E402

@@ -135,6 +135,21 @@ def predict_mode():
     return _Scope(None, False)
 
 
+def get_symbol(x):
+    """The computation recorded for ``x`` as a Symbol (MXNet's ``autograd.get_symbol``): the
+    arrays it started from become variables ``var0``, ``var1``... in the order first met.
+
+    Example::
+
+        >>> with autograd.record():
+        ...     y = x * x + 2 * x
+        >>> autograd.get_symbol(y).list_arguments()
+        ['var0']
+    """
+    from .ndarray import _registry as registry
+    return registry.tape_symbol(x)
+
+
 def mark_variables(variables, gradients, grad_reqs="write"):
     """Mark arrays as variables whose gradients go into the given buffers."""
     if isinstance(variables, NDArray):

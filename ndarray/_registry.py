@@ -84,6 +84,7 @@ _new = None         # _new(data, ctx) -> NDArray, the fast constructor
 _record = None      # autograd: _record(op, args, attrs, outputs) attaches a tape node
 trace_hook = None   # symbol: trace_hook(op, args, attrs) -> the traced outputs
 _backward = None    # autograd.backward, for NDArray.backward
+tape_symbol = None  # symbol: tape_symbol(array) -> the recorded computation as a Symbol
 
 
 # Automatic mixed precision (kiln.amp): ``_amp(op, args, attrs) -> args`` casts an op's inputs
@@ -99,18 +100,19 @@ def set_amp(hook):
     return prev
 
 
-def install_hooks(*, array_type, new_array, record, trace, backward):
+def install_hooks(*, array_type, new_array, record, trace, backward, to_symbol=None):
     """Install the functions the ndarray layer calls in the layers above it, all at once.
 
     Called once, by ``kiln/__init__.py``; installing the same functions again is a no-op,
     different ones raise (a second copy of a layer would silently split the program's state).
+    ``to_symbol``: the symbol layer's tape-to-Symbol conversion (``autograd.get_symbol``).
     """
-    global _NDArray, _new, _record, trace_hook, _backward
-    new = (array_type, new_array, record, trace, backward)
-    old = (_NDArray, _new, _record, trace_hook, _backward)
+    global _NDArray, _new, _record, trace_hook, _backward, tape_symbol
+    new = (array_type, new_array, record, trace, backward, to_symbol)
+    old = (_NDArray, _new, _record, trace_hook, _backward, tape_symbol)
     if old[0] is not None and any(a is not b for a, b in zip(old, new)):
         raise RuntimeError("kiln's layer hooks are installed already (kiln imported twice?)")
-    _NDArray, _new, _record, trace_hook, _backward = new
+    _NDArray, _new, _record, trace_hook, _backward, tape_symbol = new
 
 
 class Sample:

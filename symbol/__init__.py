@@ -12,6 +12,7 @@ from . import api as _api
 from . import compose as _compose
 from . import contrib  # noqa: F401  (sym.contrib: MXNet's namespace of the _contrib_ ops)
 from . import executor as _executor
+from . import tape  # noqa: F401  (tape.tape_symbol: autograd.get_symbol's hook, see kiln/__init__)
 from . import trace  # noqa: F401  (trace.trace_op: the registry's trace hook, see kiln/__init__)
 from ._namespace import *  # noqa: F403  (every op and alias, by name: generated, see there)
 from .api import load, load_json

@@ -263,3 +263,32 @@ def test_gradient_arrays_owned_through_a_capsule_are_adopted_not_copied():
     target = np.zeros((2, 3), np.float32)
     assert _owned(from_ort, target, set())
     assert not _owned(np.ones((4, 3), np.float32)[:2], target, set())
+
+
+def test_get_symbol_of_the_tape():
+    """autograd.get_symbol: the recorded computation as a Symbol over var0, var1... (in the
+    order MXNet 1.9 names them), evaluating to the recorded value; a hybridized call refuses."""
+    import kiln
+    x, z = kiln.nd.array([2.0]), kiln.nd.array([3.0])
+    x.attach_grad()
+    z.attach_grad()
+    with kiln.autograd.record():
+        y = x * x + 2 * z - 1
+    s = kiln.autograd.get_symbol(y)
+    assert s.list_arguments() == ["var0", "var1"]
+    assert s.eval(var0=x, var1=z)[0].asnumpy().tolist() == y.asnumpy().tolist()
+    with kiln.autograd.record():
+        parts = kiln.nd.split(kiln.nd.array([[1.0, 2.0]]) * x, num_outputs=2, axis=1)
+        w = parts[1] - parts[0]
+    assert kiln.autograd.get_symbol(w).eval(var0=kiln.nd.array([[1.0, 2.0]]),
+                                            var1=x)[0].asnumpy().tolist() == [[2.0]]
+    net = kiln.gluon.nn.Dense(2)
+    net.initialize()
+    net.hybridize()
+    net(kiln.nd.ones((1, 3)))  # the first call runs eagerly (deferred initialization)
+    with kiln.autograd.record():
+        out = net(kiln.nd.ones((1, 3)))
+    with pytest.raises(kiln.MXNetError, match="hybridized"):
+        kiln.autograd.get_symbol(out)
+    with pytest.raises(kiln.MXNetError, match="record"):
+        kiln.autograd.get_symbol(kiln.nd.ones(1))
