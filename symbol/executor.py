@@ -10,6 +10,8 @@ Example::
     >>> ex.backward(nd.ones_like(ex.outputs[0]))
 """
 
+import numpy as np
+
 from .. import autograd
 from ..base import MXNetError
 from ..device import as_context
@@ -40,6 +42,7 @@ class Executor:
                                                    self.arg_dict[n].dtype), self._ctx)
             self.grad_dict[n] = g
             autograd.mark_variables([self.arg_dict[n]], [g], req)
+        self._grad_req = grad_req
         self.outputs = self._bound_outputs()
         self._recorded = []  # the last forward's results as autograd recorded them
         self._monitor = None
@@ -84,6 +87,44 @@ class Executor:
                 lines += ["Inputs:"] + [f"\targ[{k}]={i[0].name}({i[1]})"
                                         for k, i in enumerate(node.inputs) if is_entry(i)]
         return "\n".join(lines)
+
+    def reshape(self, partial_shaping=False, allow_up_sizing=False, **kwargs):
+        """A new Executor for new input shapes (MXNet's ``Executor.reshape``): arrays whose
+        shape stays are shared with this one (parameters, their gradients); others are new.
+        An argument not named in ``kwargs`` may change shape only with ``partial_shaping``;
+        a grown array needs ``allow_up_sizing``."""
+        from .api import bind_avals
+        dtypes = {n: a.dtype for n, a in self.arg_dict.items()}
+        arg_avals, aux_avals = bind_avals(self._sym, kwargs, dtypes)
+        args, grads = {}, {}
+        for name, av in zip(self._sym.list_arguments(), arg_avals):
+            args[name] = self._reshaped(name, self.arg_dict[name], av, kwargs, partial_shaping,
+                                        allow_up_sizing)
+            if name in self.grad_dict:
+                old = self.grad_dict[name]
+                grads[name] = old if args[name] is self.arg_dict[name] else \
+                    _nd.NDArray(self._ctx.xp.zeros(av.shape, av.dtype), self._ctx)
+        aux = {name: self._reshaped(name, self.aux_dict[name], av, kwargs, partial_shaping,
+                                    allow_up_sizing)
+               for name, av in zip(self._sym.list_auxiliary_states(), aux_avals)}
+        reqs = self._grad_req if isinstance(self._grad_req, str) else dict(
+            self._grad_req if isinstance(self._grad_req, dict)
+            else zip(self._sym.list_arguments(), self._grad_req))
+        if isinstance(reqs, dict):
+            reqs = {n: (r if n in grads else "null") for n, r in reqs.items()}
+        return Executor(self._sym, self._ctx, args, grads if grads else None, reqs, aux)
+
+    def _reshaped(self, name, old, av, given, partial, up):
+        if tuple(old.shape) == tuple(av.shape):
+            return old
+        if name not in given and not partial:
+            raise MXNetError(f"Executor.reshape: the new shape of {name!r} {tuple(av.shape)} "
+                             f"differs from {tuple(old.shape)}; pass partial_shaping=True to "
+                             "allow it")
+        if int(np.prod(av.shape)) > int(np.prod(old.shape)) and not up:
+            raise MXNetError(f"Executor.reshape: {name!r} grows from {tuple(old.shape)} to "
+                             f"{tuple(av.shape)}; pass allow_up_sizing=True to allow it")
+        return _nd.NDArray(self._ctx.xp.zeros(av.shape, av.dtype), self._ctx)
 
     def get_optimized_symbol(self):
         """The symbol this executor runs (kiln's executor evaluates it as given)."""

@@ -339,3 +339,21 @@ def test_infer_shape_partial_carries_unknown_dims():
     assert net.infer_shape_partial() == ([(), (), ()], [()], [])
     with pytest.raises(MXNetError):
         net.infer_shape(data=(0, 3))   # complete inference still needs every dimension
+
+
+def test_executor_reshape_shares_unchanged_arrays():
+    """Executor.reshape (MXNet's): parameters and their gradients are shared, new input
+    shapes get new arrays; growing needs allow_up_sizing, other arguments partial_shaping."""
+    net = sym.FullyConnected(sym.var("data"), num_hidden=4, name="fc")
+    ex = net.simple_bind(mx.cpu(), data=(2, 3))
+    ex.arg_dict["fc_weight"][:] = 0.5
+    with pytest.raises(MXNetError, match="allow_up_sizing"):
+        ex.reshape(data=(5, 3))
+    big = ex.reshape(allow_up_sizing=True, data=(5, 3))
+    assert big.arg_dict["fc_weight"] is ex.arg_dict["fc_weight"]
+    assert big.outputs[0].shape == (5, 4) and ex.reshape(data=(1, 3)).outputs[0].shape == (1, 4)
+    big.forward(is_train=True, data=nd.ones((5, 3)))
+    big.backward(nd.ones((5, 4)))
+    assert big.grad_dict["fc_weight"] is ex.grad_dict["fc_weight"]
+    np.testing.assert_allclose(ex.grad_dict["fc_bias"].asnumpy(), [5, 5, 5, 5])
+    np.testing.assert_allclose(big.outputs[0].asnumpy(), np.full((5, 4), 1.5))
