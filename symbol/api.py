@@ -32,8 +32,11 @@ def _var_dtype(var, dtypes, default=np.float32):
     return np.dtype(dtypes.get(var.name) or (var.meta or {}).get("dtype") or default)
 
 
-def infer_avals(sym, shapes, dtypes=None, partial=False):
-    """Avals of every entry: ``{(node_id, i): Aval}`` from variable shapes (and dtypes)."""
+def infer_avals(sym, shapes, dtypes=None, partial=False, unknown_dims=False):
+    """Avals of every entry: ``{(node_id, i): Aval}`` from variable shapes (and dtypes).
+
+    ``unknown_dims`` (``infer_shape_partial``): a 0 in a given shape is an unknown dimension,
+    carried through the ops that can; an op that cannot leaves its outputs unknown."""
     dtypes = dtypes or {}
     known = {}
     nodes = topo_order(sym._entries)
@@ -53,11 +56,12 @@ def infer_avals(sym, shapes, dtypes=None, partial=False):
                         var_shape[var.name] = shp
                         dt = _param_dtype(node.op.name, attrs, dav.dtype if dav else None)
                         known[(var.id, 0)] = Aval(shp, _var_dtype(var, dtypes, dt))
-            _infer_node(node, known, partial)
+            _infer_node(node, known, partial, unknown_dims)
         elif node.kind == "var":
             shp = var_shape.get(node.name) or (node.meta or {}).get("shape")
             # 0 marks an unknown dimension (MXNet): partial inference carries it through
-            if shp is not None and all(int(s) > 0 or (partial and int(s) == 0) for s in shp):
+            if shp is not None and all(int(s) > 0 or (unknown_dims and int(s) == 0)
+                                       for s in shp):
                 known[(node.id, 0)] = Aval(tuple(int(s) for s in shp),
                                            _var_dtype(node, dtypes))
         else:
@@ -69,7 +73,7 @@ def _attrs(node):
     return {k: v for k, v in node.attrs.items() if not k.startswith("_")}
 
 
-def _infer_node(node, known, partial):
+def _infer_node(node, known, partial, unknown_dims=False):
     ins = []
     for i in node.inputs:
         if is_entry(i):
@@ -88,7 +92,7 @@ def _infer_node(node, known, partial):
     try:
         out = node.op.infer(*ins, **attrs)
     except Exception as e:
-        if partial and any(0 in tuple(a.shape) for a in ins if isinstance(a, Aval)):
+        if unknown_dims and any(0 in tuple(a.shape) for a in ins if isinstance(a, Aval)):
             return  # an unknown (0) dimension this op cannot carry: its outputs stay unknown
         raise OpError(f"{node.op.name} ({node.name}): {e}") from e
     outs = [out] if isinstance(out, Aval) else list(out)
@@ -118,7 +122,7 @@ def infer_shape_partial(self, *args, **kwargs):
 def _infer_shape(sym, args, kwargs, partial):
     shapes = dict(zip(sym.list_arguments(), args)) if args else {}
     shapes.update(kwargs)
-    known = infer_avals(sym, shapes, partial=partial)
+    known = infer_avals(sym, shapes, partial=partial, unknown_dims=partial)
     arg_nodes, aux_nodes = _lists(sym, known)
 
     def shp(e):

@@ -33,7 +33,7 @@ def Custom(*args, op_type=None, name=None, **kwargs):
     params = pack_kwargs({k: v for k, v in kwargs.items() if k not in symbols})
     inputs = split_inputs(make_prop(op_type, params), args, symbols,
                           make_missing=lambda arg: var(f"{name}_{arg}"))
-    return _NODE[0](*inputs, op_type=op_type, kwargs=params, name=name)
+    return _NODE[0](*inputs, op_type=op_type, prop_args=params, name=name)
 
 
 __all__ = ["Custom"]

@@ -19,15 +19,15 @@ from .._registry import Aval, Sample, register
 from ..custom_op import CustomOp, CustomOpProp, make_prop, operator_for, pack_kwargs, split_inputs
 from ..custom_op import register as register_prop
 
-_ATTRS = {"op_type": _registry.REQUIRED, "kwargs": ()}
+_ATTRS = {"op_type": _registry.REQUIRED, "prop_args": ()}
 
 
 def _n_out(attrs):
-    return len(make_prop(attrs["op_type"], attrs["kwargs"]).list_outputs())
+    return len(make_prop(attrs["op_type"], attrs["prop_args"]).list_outputs())
 
 
 def _n_in(attrs):
-    return len(make_prop(attrs["op_type"], attrs["kwargs"]).list_arguments())
+    return len(make_prop(attrs["op_type"], attrs["prop_args"]).list_arguments())
 
 
 def _wrap(xp, arrays):
@@ -46,8 +46,8 @@ def _out_avals(prop, avals, op_type):
     return [Aval(tuple(int(d) for d in s), np.dtype(t)) for s, t in zip(out_shapes, out_types)]
 
 
-def _infer(*avals, op_type, kwargs, _train=False):
-    prop = make_prop(op_type, kwargs)
+def _infer(*avals, op_type, prop_args, _train=False):
+    prop = make_prop(op_type, prop_args)
     if len(avals) != len(prop.list_arguments()):
         raise OpError(f"Custom {op_type!r}: {len(avals)} inputs for arguments "
                       f"{prop.list_arguments()}")
@@ -55,13 +55,13 @@ def _infer(*avals, op_type, kwargs, _train=False):
     return outs[0] if len(outs) == 1 else tuple(outs)
 
 
-def _forward(xp, *arrays, op_type, kwargs, _train=False):
-    prop = make_prop(op_type, kwargs)
+def _forward(xp, *arrays, op_type, prop_args, _train=False):
+    prop = make_prop(op_type, prop_args)
     ins, ctx = _wrap(xp, arrays)
     avals = [Aval(a.shape, a.dtype) for a in arrays]
     outs = [_registry._new(xp.zeros(av.shape, av.dtype), ctx)
             for av in _out_avals(prop, avals, op_type)]
-    op = operator_for(op_type, kwargs, prop, ctx, [a.shape for a in arrays],
+    op = operator_for(op_type, prop_args, prop, ctx, [a.shape for a in arrays],
                       [a.dtype for a in arrays])
     op.forward(is_train=bool(_train), req=["write"] * len(outs), in_data=ins, out_data=outs,
                aux=[])
@@ -81,21 +81,21 @@ _custom = register(
     no_onnx="a Python CustomOp has no ONNX form",
     no_ref="the sample op's reference is its own definition (tests/test_custom_op.py)",
     samples=[Sample(np.array([[1.0, -2.0], [0.5, 3.0]]), op_type="_kiln_sample_cube",
-                    kwargs=(("scale", "2"),), onnx=False)],
+                    prop_args=(("scale", "2"),), onnx=False)],
     doc="""A Python operator registered with ``kiln.operator.register`` (``nd.Custom``).
 
     Inputs and outputs as the prop's ``list_arguments``/``list_outputs``, shapes and dtypes
     from its ``infer_shape``/``infer_type``.""")
 
 
-def _backward(xp, *arrays, op_type, kwargs, _train=True):
-    prop = make_prop(op_type, kwargs)
+def _backward(xp, *arrays, op_type, prop_args, _train=True):
+    prop = make_prop(op_type, prop_args)
     n_in, n_out = len(prop.list_arguments()), len(prop.list_outputs())
     wrapped, ctx = _wrap(xp, arrays)
     in_data, out_data = wrapped[:n_in], wrapped[n_in:n_in + n_out]
     out_grad = wrapped[n_in + n_out:]
     in_grad = [_registry._new(xp.zeros(a.shape, a.dtype), ctx) for a in arrays[:n_in]]
-    op = operator_for(op_type, kwargs, prop, ctx, [a.shape for a in arrays[:n_in]],
+    op = operator_for(op_type, prop_args, prop, ctx, [a.shape for a in arrays[:n_in]],
                       [a.dtype for a in arrays[:n_in]])
     op.backward(req=["write"] * n_in, out_grad=out_grad, in_data=in_data, out_data=out_data,
                 in_grad=in_grad, aux=[])
@@ -103,8 +103,8 @@ def _backward(xp, *arrays, op_type, kwargs, _train=True):
     return res[0] if len(res) == 1 else tuple(res)
 
 
-def _backward_infer(*avals, op_type, kwargs, _train=True):
-    n_in = _n_in({"op_type": op_type, "kwargs": kwargs})
+def _backward_infer(*avals, op_type, prop_args, _train=True):
+    n_in = _n_in({"op_type": op_type, "prop_args": prop_args})
     outs = [Aval(tuple(a.shape), np.dtype(a.dtype)) for a in avals[:n_in]]
     return outs[0] if len(outs) == 1 else tuple(outs)
 
@@ -116,7 +116,7 @@ _custom_backward = register(
     no_onnx="backward-only op: never exported",
     no_ref="the sample op's reference is its own definition (tests/test_custom_op.py)",
     samples=[Sample(np.array([[1.0, -2.0]]), np.array([[2.0, -16.0]]), np.array([[1.0, 0.5]]),
-                    op_type="_kiln_sample_cube", kwargs=(("scale", "2"),), grad=False,
+                    op_type="_kiln_sample_cube", prop_args=(("scale", "2"),), grad=False,
                     onnx=False)],
     doc="Gradient of a custom operator: its ``backward`` over inputs, outputs, output grads.")
 
@@ -131,7 +131,7 @@ def Custom(*args, op_type=None, **kwargs):
     arrays = {k: v for k, v in kwargs.items() if isinstance(v, _registry._NDArray)}
     params = pack_kwargs({k: v for k, v in kwargs.items() if k not in arrays})
     inputs = split_inputs(make_prop(op_type, params), args, arrays)
-    return _custom(*inputs, op_type=op_type, kwargs=params)
+    return _custom(*inputs, op_type=op_type, prop_args=params)
 
 
 # ---- the registry walk's sample operator: scale * x**3 --------------------------------------
