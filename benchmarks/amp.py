@@ -20,9 +20,7 @@ import os
 import platform
 import subprocess
 import sys
-import time
 import timeit
-import tracemalloc
 
 import numpy as np
 
@@ -101,20 +99,11 @@ WORKLOADS = {"ResNet-18 training step": resnet_step, "W4 LSTM LM training step":
 
 
 def child(name, use_amp, checkpoint, calls):
-    step = WORKLOADS[name](use_amp, checkpoint)
-    step()  # warm-up (hybridize, buffers); an AMP step that overflows is timed the same
-    step()
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    step()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    times = []
-    for _ in range(calls):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    return {"peak": peak, "ms": float(np.median(times)) * 1e3}
+    # the warm-up steps (hybridize, buffers) run inside measure; an AMP step that overflows
+    # is timed the same
+    sys.path.insert(0, HERE)
+    from checkpoint import measure
+    return measure(WORKLOADS[name](use_amp, checkpoint), calls)
 
 
 def dispatch_child():

@@ -91,7 +91,12 @@ WORKLOADS = {"ResNet-18 training step": resnet_step, "W4 LSTM LM training step":
 
 
 def child(name, checkpoint, calls):
-    step = WORKLOADS[name](checkpoint)
+    return measure(WORKLOADS[name](checkpoint), calls)
+
+
+def measure(step, calls):
+    """Peak traced memory of one step after two warm-up steps, then the median of ``calls``
+    timed steps (benchmarks/amp.py measures the same way)."""
     step()
     step()
     tracemalloc.start()

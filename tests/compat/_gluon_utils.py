@@ -86,35 +86,5 @@ __all__ = ["assert_almost_equal", "almost_equal", "same", "assertRaises", "asser
            "os"]
 
 
-def compare_ndarray_tuple(t1, t2, rtol=None, atol=None):
-    """``mx.test_utils.compare_ndarray_tuple``: optimizer states, nested tuples of arrays."""
-    if t1 is None or t2 is None:
-        return
-    if isinstance(t1, tuple):
-        for s1, s2 in zip(t1, t2):
-            compare_ndarray_tuple(s1, s2, rtol, atol)
-    else:
-        assert_almost_equal(t1, t2, rtol=rtol, atol=atol)
-
-
-def compare_optimizer(opt1, opt2, shape, dtype, w_stype='default', g_stype='default',
-                      rtol=1e-4, atol=1e-5, compare_states=True):
-    """``mx.test_utils.compare_optimizer`` (dense storage only): one update of each optimizer on
-    the same random weight and gradient; states and weights must agree."""
-    import kiln as mx
-    assert w_stype == 'default' and g_stype == 'default', "sparse storage is not ported"
-    w2 = mx.random.uniform(shape=shape, ctx=default_context(), dtype=dtype)
-    w1 = w2.copyto(default_context())
-    g2 = mx.random.uniform(shape=shape, ctx=default_context(), dtype=dtype)
-    g1 = g2.copyto(default_context())
-
-    state1 = opt1.create_state_multi_precision(0, w1)
-    state2 = opt2.create_state_multi_precision(0, w2)
-    if compare_states:
-        compare_ndarray_tuple(state1, state2)
-
-    opt1.update_multi_precision(0, w1, g1, state1)
-    opt2.update_multi_precision(0, w2, g2, state2)
-    if compare_states:
-        compare_ndarray_tuple(state1, state2, rtol=rtol, atol=atol)
-    assert_almost_equal(w1.asnumpy(), w2.asnumpy(), rtol=rtol, atol=atol)
+# MXNet's test_utils helpers, as kiln.test_utils has them
+from kiln.test_utils import compare_ndarray_tuple, compare_optimizer  # noqa: E402,F401
