@@ -14,7 +14,7 @@ Example::
 """
 import numpy as _onp
 
-from . import linalg, methods  # noqa: F401  (methods binds x.sum()...)
+from . import linalg, methods, traced  # noqa: F401  (x.sum()... on arrays and traced values)
 from . import random_ops as random
 from .array import ndarray
 from .creation import (arange, array, asarray, empty, empty_like, eye, full, full_like, identity,

@@ -2,12 +2,14 @@
 
 Every ``kiln.np`` function runs kiln's registry ops (so autograd and hybridize work unchanged)
 and hands their results to :func:`wrap`, which makes them ``kiln.np.ndarray``s. Tracer values
-(hybridize) pass through untouched.
+(hybridize) become np-flavoured traced values (``traced._Symbol``).
 """
 import numpy as onp
 
 from ..ndarray import ops as F
 from ..ndarray.ndarray import NDArray, to_np_inplace
+from ..symbol.symbol import Symbol
+from ..symbol.symbol import to_np_inplace as sym_to_np
 
 _BOOL = onp.dtype(bool)
 _F32 = onp.dtype(onp.float32)
@@ -20,6 +22,8 @@ def wrap(res):
         return to_np_inplace(res)
     if isinstance(res, NDArray):
         return res
+    if type(res) is Symbol:
+        return sym_to_np(res)
     if isinstance(res, (list, tuple)):
         return type(res)(wrap(r) for r in res)
     return res

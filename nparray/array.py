@@ -169,22 +169,27 @@ def _iop(fn, kind):
     return method
 
 
-def _install():
+def install_operators(cls, inplace=True):
+    """Give ``cls`` (``ndarray``, and the traced np value) numpy's operators with MXNet np's
+    dtype rules; ``inplace=False`` (traced values) leaves ``x += y`` to mean ``x = x + y``."""
+    base_hash = cls.__hash__
     for name, fn in _ARITH.items():
-        setattr(ndarray, f"__{name}__", _op(fn, "arith"))
-        setattr(ndarray, f"__r{name}__", _op(fn, "arith", reflected=True))
-        setattr(ndarray, f"__i{name}__", _iop(fn, "arith"))
+        setattr(cls, f"__{name}__", _op(fn, "arith"))
+        setattr(cls, f"__r{name}__", _op(fn, "arith", reflected=True))
+        if inplace:
+            setattr(cls, f"__i{name}__", _iop(fn, "arith"))
     for name in ("truediv", "div"):
-        setattr(ndarray, f"__{name}__", _op(F.divide, "divide"))
-        setattr(ndarray, f"__r{name}__", _op(F.divide, "divide", reflected=True))
-        setattr(ndarray, f"__i{name}__", _iop(F.divide, "divide"))
+        setattr(cls, f"__{name}__", _op(F.divide, "divide"))
+        setattr(cls, f"__r{name}__", _op(F.divide, "divide", reflected=True))
+        if inplace:
+            setattr(cls, f"__i{name}__", _iop(F.divide, "divide"))
     for name, fn in _COMPARE.items():
-        setattr(ndarray, f"__{name}__", _op(fn, "compare"))
-    ndarray.__matmul__ = lambda self, other: wrap(F.matmul(self, other))
-    ndarray.__rmatmul__ = lambda self, other: wrap(F.matmul(other, self))
-    ndarray.__neg__ = lambda self: wrap(F.negative(self))
-    ndarray.__abs__ = lambda self: wrap(F.abs(self))
-    ndarray.__hash__ = NDArray.__hash__
+        setattr(cls, f"__{name}__", _op(fn, "compare"))
+    cls.__matmul__ = lambda self, other: wrap(F.matmul(self, other))
+    cls.__rmatmul__ = lambda self, other: wrap(F.matmul(other, self))
+    cls.__neg__ = lambda self: wrap(F.negative(self))
+    cls.__abs__ = lambda self: wrap(F.abs(self))
+    cls.__hash__ = base_hash  # defining __eq__ would otherwise drop it
 
 
-_install()
+install_operators(ndarray)

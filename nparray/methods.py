@@ -42,9 +42,9 @@ def _norm(self, *args, **kwargs):
     return linalg.norm(self, *args, **kwargs)
 
 
-def _nd_method(name):
+def _nd_method(name, cls):
     """An nd method (MXNet's semantics) that numpy lacks, returning np arrays."""
-    base = getattr(NDArray, name)
+    base = getattr(cls, name)
 
     def method(self, *args, **kwargs):
         return wrap(base(self, *args, **kwargs))
@@ -53,18 +53,21 @@ def _nd_method(name):
     return method
 
 
-def install():
+def install(cls, base):
+    """Give ``cls`` (``ndarray`` over NDArray, or the traced np value over Symbol) numpy's
+    methods; ``base``'s op-backed methods that numpy lacks stay, returning np values."""
     for name in ND_METHODS:  # first, so numpy's versions below replace them
-        setattr(ndarray, name, _nd_method(name))
+        if hasattr(base, name):
+            setattr(cls, name, _nd_method(name, base))
     for module, names in _FROM.items():
         for name in names.split():
-            setattr(ndarray, name, _bind(getattr(module, name)))
-    ndarray.transpose = _transpose
-    ndarray.flatten = _flatten
-    ndarray.norm = _norm
+            setattr(cls, name, _bind(getattr(module, name)))
+    cls.transpose = _transpose
+    cls.flatten = _flatten
+    cls.norm = _norm
     for name, fn in math_ops.FUNCTIONS.items():
         if name in ("abs", "sign", "exp", "log", "sqrt", "square", "round", "floor", "ceil"):
-            setattr(ndarray, name, _bind(fn))
+            setattr(cls, name, _bind(fn))
 
 
-install()
+install(ndarray, NDArray)

@@ -205,7 +205,7 @@ class CachedGraph:
         prefixes = _block_prefixes(self.block)
         tracer.mx_prefixes = {path: prefixes.get(i) for i, path in tracer.paths.items()}
         tracer.mx_scopes = [(getattr(self.block, "prefix", ""), {})]
-        sym_leaves = [tracer.input(f"data{k}", Aval(x.shape, np.dtype(x.dtype)))
+        sym_leaves = [tracer.input(f"data{k}", Aval(x.shape, np.dtype(x.dtype)), like=x)
                       if isinstance(x, NDArray) else x for k, x in enumerate(leaves)]
         sym_args = unflatten(flatten(args, []), iter(sym_leaves))
         with tracing(tracer):
@@ -426,6 +426,7 @@ class TrainGraph:
         # variants writing gradients straight into .grad buffers (chain path), by mask
         self._bw_args, self._gtargets, self._into = entry.args + saved + heads, gtargets, {}
         self._backward = None
+        self._notify = {}  # mask (None: no mask) -> the backward calling ready(k, grad)
         self.grad_avals = [n.avals[i] for n, i in gtargets]
         self.n_out = n_out
         self.out_avals = [n.avals[i] for n, i in entry.outputs]
@@ -451,6 +452,20 @@ class TrainGraph:
             fn = self._into[mask] = self.entry.compile(
                 self._bw_args, self._gtargets, name="backward", static_xp=self.entry.static_xp,
                 last_target_first=True, out_mask=mask)
+        return fn
+
+    def backward_notify(self, mask=None):
+        """``backward`` (``mask`` None) or ``backward_into(mask)`` taking one more argument,
+        ``ready(k, grad)``, called as each gradient is final (autograd's gradient-ready hooks;
+        compiled on first use). None for an executor other than kiln's code generator: the
+        caller then reports the gradients after the call."""
+        if self.entry.executor is not None:
+            return None
+        fn = self._notify.get(mask)
+        if fn is None:
+            fn = self._notify[mask] = self.entry.compile(
+                self._bw_args, self._gtargets, name="backward", static_xp=self.entry.static_xp,
+                last_target_first=True, out_mask=mask, notify=True)
         return fn
 
     def run_forward(self, datas):
@@ -544,33 +559,53 @@ class _CachedOp:
             grads[k] = _new(r, ctx)
         return grads
 
-    def grad_data(self, ins, gouts):
-        """``(input position, raw gradient)`` pairs from one run of the compiled backward."""
+    def grad_data(self, ins, gouts, ready=None):
+        """``(input position, raw gradient)`` pairs from one run of the compiled backward.
+        ``ready(position, grad)``, if given, is called as each gradient is final (before the
+        backward goes on), where the executor can (see ``TrainGraph.backward_notify``)."""
         train = self.train
         xp = train.entry.xp
         heads = [g._data if g is not None else xp.zeros(o.shape, o.dtype)
                  for g, o in zip(gouts, train.out_avals)]
-        return self.grad_raw(ins, *heads)
+        return self.grad_raw(ins, *heads, ready=ready)
 
-    def grad_into(self, ins, head, mask, buffers, last=False):
+    def grad_into(self, ins, head, mask, buffers, last=False, ready=None):
         """``grad_raw`` for one head, with the gradients marked in ``mask`` written into
         ``buffers`` (the variables' ``.grad`` arrays) instead of new arrays."""
         train = self.train
         PARAM_WRITE_VERSION[0] += 1
-        fn = train.backward_into(mask)
+        fn, extra = _notifying(train, mask, ready)
+        if fn is None:
+            fn = train.backward_into(mask)
         with donating(self.saved if last else ()):
-            res = fn(train.entry.xp, *[a._data for a in ins], *self.saved, head, *buffers)
+            res = fn(train.entry.xp, *[a._data for a in ins], *self.saved, head, *buffers,
+                     *extra)
         return zip(train.grad_pos, res)
 
-    def grad_raw(self, ins, *heads, last=False):
+    def grad_raw(self, ins, *heads, last=False, ready=None):
         """``grad_data`` given the raw output gradients (the engine's chain path,
         autograd._chain_backward, passes the single one it holds). ``last``: the tape is freed
         right after, so the backward may overwrite the saved arrays (``fused.donating``)."""
         train = self.train
         PARAM_WRITE_VERSION[0] += 1
+        fn, extra = _notifying(train, None, ready)
+        if fn is None:
+            fn = train.backward
         with donating(self.saved if last else ()):
-            res = train.backward(train.entry.xp, *[a._data for a in ins], *self.saved, *heads)
+            res = fn(train.entry.xp, *[a._data for a in ins], *self.saved, *heads, *extra)
         return zip(train.grad_pos, res)
+
+
+def _notifying(train, mask, ready):
+    """``(backward calling ready, (its ready argument,))``, or ``(None, ())`` without
+    ``ready`` or where the executor has no such variant."""
+    if ready is None:
+        return None, ()
+    fn = train.backward_notify(mask)
+    if fn is None:
+        return None, ()
+    pos = train.grad_pos
+    return fn, (lambda k, grad: ready(pos[k], grad),)
 
 
 _ = Node

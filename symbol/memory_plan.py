@@ -68,7 +68,8 @@ class MemoryPlan:
     (or may be views of) persistent buffers; ``copies``: ``(o<k>, var)`` results copied into
     the caller's buffer at the end; ``returns``: per target ``(how, name)`` with how one of
     ``"caller"`` (the buffer ``o<k>``), ``"owned"``, ``"check"`` (copied if it is or views a
-    persistent buffer) or ``"copy"`` (an argument or constant). ``peak_temporaries``: the most
+    persistent buffer) or ``"copy"`` (an argument or constant); ``target_vars``: the variable
+    holding each target's value once computed. ``peak_temporaries``: the most
     bytes of new arrays alive at once during a call (an estimate: a kernel's outputs count as
     new arrays); with ``static_bytes`` it is the function's memory beyond its arguments.
     """
@@ -80,6 +81,7 @@ class MemoryPlan:
     static: set = field(default_factory=set)
     copies: list = field(default_factory=list)
     returns: list = field(default_factory=list)
+    target_vars: list = field(default_factory=list)
     peak_temporaries: int = 0
 
     @property
@@ -214,7 +216,8 @@ def _op_step(node, dying, state, plan):
     else:
         step.dest = _destination(node, ins, outs[0], step.fast[1], dying, state, plan)
         first = ins[0] if ins else None
-        if node.op.name not in fastpath.VIEWS:
+        if node.op.name not in fastpath.VIEWS and node.avals[0].shape != ():
+            # (numpy's ufuncs give a shape-() result as a scalar, which no out= can name)
             state.fresh.add(outs[0])
         elif isinstance(first, str) and first in static:
             static.add(outs[0])  # a view of a static buffer is as volatile as the buffer
@@ -261,6 +264,7 @@ def _plan_results(plan, targets, state):
             plan.copies.append((f"o{k}", var_of[key]))
     for k, (n, i) in enumerate(targets):
         v = var_of[(n.id, i)]
+        plan.target_vars.append(v)
         if k in plan.masked:
             plan.returns.append(("caller", f"o{k}"))
         elif not v.startswith("t"):

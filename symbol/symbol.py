@@ -29,6 +29,7 @@ class Symbol:
 
     __slots__ = ("_entries", "__weakref__")
     __array_priority__ = 1000.0
+    _is_np = False  # True on kiln.np's traced value (numpy semantics, see register_np_type)
 
     def __init__(self, entries):
         self._entries = list(entries)
@@ -145,6 +146,13 @@ class Symbol:
         return _nd.F.stop_gradient(self)
 
     def as_in_context(self, ctx):
+        return self
+
+    def as_np_ndarray(self):
+        """The same value with kiln.np's semantics (a new handle; MXNet's Symbol method)."""
+        return to_np_inplace(Symbol(self._entries))
+
+    def as_nd_ndarray(self):
         return self
 
     as_in_ctx = to_device = as_in_context
@@ -286,3 +294,23 @@ def Group(symbols):
 
 _nd.install_operators(Symbol, inplace=False)
 _nd.install_methods(Symbol)
+
+# The numpy-semantics traced value (kiln.np's, a slot-less Symbol subclass), registered by the
+# package that defines it (a higher layer). A traced op with an np-flavoured input gives an
+# np-flavoured output (``trace.trace_op``), so ``x.sum()`` inside a hybridized np block means
+# what it means eagerly.
+_NP_TYPE = [None]
+
+
+def register_np_type(cls):
+    """Register ``cls`` (a slot-less Symbol subclass) as the np-flavoured traced value."""
+    if _NP_TYPE[0] not in (None, cls):
+        raise RuntimeError("a numpy-semantics symbol type is registered already")
+    _NP_TYPE[0] = cls
+
+
+def to_np_inplace(sym):
+    """Make ``sym`` (a fresh Symbol) np-flavoured in place; others are returned unchanged."""
+    if type(sym) is Symbol and _NP_TYPE[0] is not None:
+        sym.__class__ = _NP_TYPE[0]
+    return sym

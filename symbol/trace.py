@@ -13,7 +13,7 @@ from ..ndarray.ndarray import NDArray
 from . import control_flow
 from .graph import Node, TraceScope, hashable, tracing  # noqa: F401 - tracing: re-exported
 from .mx_names import op_hint
-from .symbol import Symbol
+from .symbol import Symbol, to_np_inplace
 
 
 class Tracer(TraceScope):
@@ -29,10 +29,12 @@ class Tracer(TraceScope):
         # structural path -> block prefix (set by CachedGraph before tracing)
         self.mx_scopes, self.mx_pending, self.mx_prefixes = [("", {})], None, {}
 
-    def input(self, name, aval):
+    def input(self, name, aval, like=None):
+        """A data input; np-flavoured when the array it stands for (``like``) is a kiln.np one."""
         node = Node("var", name=name, avals=(aval,), meta={"input": True})
         self.inputs.append(node)
-        return Symbol([(node, 0)])
+        sym = Symbol([(node, 0)])
+        return to_np_inplace(sym) if getattr(like, "_is_np", False) else sym
 
     def param_value(self, param):
         """The graph variable standing for ``param`` (one per parameter per trace)."""
@@ -47,7 +49,10 @@ class Tracer(TraceScope):
             node = Node("var", name=param.name, avals=(aval,),
                         meta={"param": param, "aux": param.grad_req == "null"
                               and not getattr(param, "_differentiable", True)})
-            hit = self.params[id(param)] = (param, Symbol([(node, 0)]))
+            sym = Symbol([(node, 0)])
+            if getattr(data, "_is_np", False):  # Parameters made in np mode trace as np values
+                to_np_inplace(sym)
+            hit = self.params[id(param)] = (param, sym)
         return hit[1]
 
     @contextmanager
@@ -116,9 +121,10 @@ def trace_op(op, args, attrs):
     if isinstance(tracer, Tracer):
         node.meta["mx_name"] = tracer.mx_name(op, inputs)
     n = node.num_outputs
-    if n == 1:
-        return Symbol([(node, 0)])
-    return [Symbol([(node, i)]) for i in range(n)]
+    outs = [Symbol([(node, i)]) for i in range(n)]
+    if any(getattr(a, "_is_np", False) for a in args):  # np in, np out, as eager np code
+        outs = [to_np_inplace(o) for o in outs]
+    return outs[0] if n == 1 else outs
 
 
 def _infer(op, inputs, attrs, block, source):
