@@ -1,11 +1,10 @@
 """np-flavoured traced values: a hybridized block in np mode computes what it computes eagerly
 (numpy's shapes for ``x.sum()``, ``x.reshape``, ``x.T``, indexing, bool comparisons, dtype
 rules), outputs and gradients, and both agree with MXNet 1.9.1 in np mode."""
+import kiln as mx
 import numpy as onp
 import pytest
 from _np_oracle import compare, program
-
-import kiln as mx
 from kiln import autograd, np, npx
 from kiln.base import MXNetError
 from kiln.gluon import nn
