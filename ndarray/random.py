@@ -10,14 +10,17 @@ Example::
     >>> nd.random.uniform(-1, 1, shape=(2, 2)).shape
     (2, 2)
 """
-from ..base import MXNetError
+from ..base import MXNetError, numeric_types  # noqa: F401  (MXNet's module exports it)
 from ..device import current_context
 from . import ops as _ops
 from .ndarray import NDArray
+from .ops import random_dists as _dists
 from .rng import generator, seed  # noqa: F401  (mx.random.seed; kiln.random is this module)
 
 __all__ = ["seed", "uniform", "normal", "randn", "randint", "shuffle", "uniform_like",
-           "normal_like"]
+           "normal_like", "exponential", "gamma", "poisson", "negative_binomial",
+           "generalized_negative_binomial", "multinomial", "exponential_like", "gamma_like",
+           "poisson_like", "negative_binomial_like", "generalized_negative_binomial_like"]
 
 _NUMBER = (int, float)
 
@@ -111,3 +114,84 @@ def uniform_like(data=None, low=0, high=1, out=None, **kwargs):
 def normal_like(data=None, loc=0, scale=1, out=None, **kwargs):
     """Normal samples with ``data``'s shape and dtype."""
     return _ops.random_normal_like(data, loc=loc, scale=scale, out=out)
+
+
+# ---- exponential, gamma, poisson, negative binomials, multinomial (ops/random_dists.py) --------
+def _dist(name, params, shape, dtype, ctx, out):
+    return _helper(getattr(_dists, f"random_{name}"), getattr(_dists, f"sample_{name}"), params,
+                   shape, dtype, ctx, out, name)
+
+
+def exponential(scale=1, shape=None, dtype=None, ctx=None, out=None, **kwargs):
+    """Exponential samples with mean ``scale`` (rate ``1/scale``), of ``shape``.
+
+    Example: ``nd.random.exponential(2, shape=(3,)).shape`` is ``(3,)``.
+    """
+    return _dist("exponential", [1.0 / scale], shape, dtype, ctx, out)
+
+
+def gamma(alpha=1, beta=1, shape=None, dtype=None, ctx=None, out=None, **kwargs):
+    """Gamma samples with shape ``alpha`` and scale ``beta`` (mean ``alpha * beta``).
+
+    Example: ``nd.random.gamma(2, 0.5, shape=(2, 2)).shape`` is ``(2, 2)``.
+    """
+    return _dist("gamma", [alpha, beta], shape, dtype, ctx, out)
+
+
+def poisson(lam=1, shape=None, dtype=None, ctx=None, out=None, **kwargs):
+    """Poisson counts (as floats) with mean ``lam``.
+
+    Example: ``nd.random.poisson(3, shape=(4,)).dtype`` is float32.
+    """
+    return _dist("poisson", [lam], shape, dtype, ctx, out)
+
+
+def negative_binomial(k=1, p=1, shape=None, dtype=None, ctx=None, out=None, **kwargs):
+    """Failures before ``k`` successes of probability ``p`` (as floats).
+
+    Example: ``nd.random.negative_binomial(3, 0.4, shape=(5,)).shape`` is ``(5,)``.
+    """
+    return _dist("negative_binomial", [k, p], shape, dtype, ctx, out)
+
+
+def generalized_negative_binomial(mu=1, alpha=1, shape=None, dtype=None, ctx=None, out=None,
+                                  **kwargs):
+    """Counts with mean ``mu`` and variance ``mu + alpha * mu**2`` (as floats).
+
+    Example: ``nd.random.generalized_negative_binomial(2, 0.3, shape=(5,)).shape`` is ``(5,)``.
+    """
+    return _dist("generalized_negative_binomial", [mu, alpha], shape, dtype, ctx, out)
+
+
+def multinomial(data, shape=None, get_prob=False, out=None, dtype="int32", **kwargs):
+    """Indices drawn from the distributions along ``data``'s last axis: output
+    ``data.shape[:-1] + shape``; with ``get_prob`` also their log-probabilities.
+
+    Example: ``nd.random.multinomial(nd.array([[0, 1.0]]), shape=2)`` is ``[[1 1]]``.
+    """
+    return _dists.sample_multinomial(data, shape=shape, get_prob=get_prob, dtype=dtype, out=out)
+
+
+def exponential_like(data=None, scale=1, out=None, **kwargs):
+    """Exponential samples (mean ``scale``) with ``data``'s shape and dtype."""
+    return _dists.random_exponential_like(data, lam=1.0 / scale, out=out)
+
+
+def gamma_like(data=None, alpha=1, beta=1, out=None, **kwargs):
+    """Gamma samples with ``data``'s shape and dtype."""
+    return _dists.random_gamma_like(data, alpha=alpha, beta=beta, out=out)
+
+
+def poisson_like(data=None, lam=1, out=None, **kwargs):
+    """Poisson samples with ``data``'s shape and dtype."""
+    return _dists.random_poisson_like(data, lam=lam, out=out)
+
+
+def negative_binomial_like(data=None, k=1, p=1, out=None, **kwargs):
+    """Negative binomial samples with ``data``'s shape and dtype."""
+    return _dists.random_negative_binomial_like(data, k=k, p=p, out=out)
+
+
+def generalized_negative_binomial_like(data=None, mu=1, alpha=1, out=None, **kwargs):
+    """Generalized negative binomial samples with ``data``'s shape and dtype."""
+    return _dists.random_generalized_negative_binomial_like(data, mu=mu, alpha=alpha, out=out)

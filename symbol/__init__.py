@@ -11,6 +11,8 @@ Example::
 from . import api as _api
 from . import compose as _compose
 from . import contrib  # noqa: F401  (sym.contrib: MXNet's namespace of the _contrib_ ops)
+from . import sparse  # noqa: F401  (sym.sparse: MXNet's names, dense graphs)
+from . import random_api as random  # noqa: F401  (sym.random; no file named after the stdlib)
 from . import executor as _executor
 from . import tape  # noqa: F401  (tape.tape_symbol: autograd.get_symbol's hook, see kiln/__init__)
 from . import trace  # noqa: F401  (trace.trace_op: the registry's trace hook, see kiln/__init__)

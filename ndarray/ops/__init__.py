@@ -20,3 +20,4 @@ from . import math_extra  # noqa: F401,E402 - until _namespace lists it
 from . import upsampling  # noqa: F401,E402 - until _namespace lists it
 from . import special  # noqa: F401,E402 - until _namespace lists it
 from . import custom  # noqa: F401,E402 - until _namespace lists it
+from . import random_dists  # noqa: F401,E402 - until _namespace lists it

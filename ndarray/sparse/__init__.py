@@ -8,13 +8,21 @@ Example::
     >>> c.stype, c[1].asnumpy()
     ('csr', array([[0., 0., 2.]], dtype=float32))
 """
-from ..ndarray import register_storage
+import numpy as np
+
+from ...base import NotSupportedForSparseNDArray, integer_types, numeric_types  # noqa: F401
+from ...device import Context, current_context  # noqa: F401  (MXNet's module imports them)
+from ..ndarray import NDArray, register_storage
+from ..ops import _namespace as _ops
+from . import fallback as _fallback
 from .arrays import BaseSparseNDArray, CSRNDArray, RowSparseNDArray
 from .creation import array, csr_matrix, empty, from_dense, row_sparse_array, zeros
 from .ops import add, cast_storage, dot, elemwise_add, elemwise_sub, retain, subtract
 
 register_storage(from_dense)
+mx_real_t = np.float32      # MXNet's default dtype, as its sparse module exports it
 
 __all__ = ["BaseSparseNDArray", "CSRNDArray", "RowSparseNDArray", "array", "csr_matrix",
            "empty", "row_sparse_array", "zeros", "add", "cast_storage", "dot", "elemwise_add",
-           "elemwise_sub", "retain", "subtract"]
+           "elemwise_sub", "retain", "subtract", "NDArray",
+           *_fallback.install(globals(), _ops)]
