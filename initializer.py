@@ -24,7 +24,10 @@ import re
 
 import numpy as np
 
+from .base import string_types  # noqa: F401  (MXNet's mx.init exports these)
+from .ndarray import NDArray, load  # noqa: F401
 from .ndarray import rng as _random
+from .util import is_np_array  # noqa: F401
 
 __all__ = ["InitDesc", "Initializer", "register", "alias", "create", "Zero", "One", "Constant",
            "Uniform", "Normal", "Orthogonal", "Xavier", "MSRAPrelu", "Bilinear", "LSTMBias",

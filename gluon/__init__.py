@@ -26,6 +26,7 @@ from ..nn import (
     SymbolBlock,
     parameter,
 )
+from ..nn.parameter import tensor_types  # noqa: F401  (MXNet's gluon exports it)
 from . import contrib, utils
 from .trainer import Trainer
 

@@ -16,6 +16,7 @@ import numpy as np
 from ..ndarray import NDArray
 from ..ndarray import array as _nd_array
 from ..ndarray import minimum as _nd_minimum
+from ..nn import HookHandle  # noqa: F401  (MXNet's gluon.utils defines it)
 
 __all__ = ["split_data", "split_and_load", "clip_global_norm", "check_sha1", "download",
            "replace_file", "shape_is_known"]

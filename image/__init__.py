@@ -8,6 +8,8 @@ Example::
     >>> img, box = kiln.image.center_crop(img, (224, 224))
 """
 # ruff: noqa: F401, F403
+from ..base import numeric_types  # noqa: F401  (MXNet's mx.image exports these)
+from ..util import is_np_array  # noqa: F401
 from .augmenters import *
 from .image import *
 from .image_iter import ImageIter

@@ -16,6 +16,7 @@ Example::
     ('accuracy', 0.6666666666666666)
 """
 # ruff: noqa: F401
+from ..base import numeric_types, string_types  # noqa: F401  (MXNet's mx.metric exports)
 from .base import (
     CompositeEvalMetric,
     EvalMetric,

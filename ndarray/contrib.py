@@ -15,6 +15,7 @@ Example::
 """
 import numpy as np
 
+from ..device import current_context  # noqa: F401  (MXNet's nd.contrib exports it)
 from . import ops as F
 from .control_flow import cond, foreach, while_loop
 from .convert import array
@@ -30,6 +31,7 @@ from .ops._namespace import _contrib_interleaved_matmul_selfatt_qk as interleave
 from .ops._namespace import (
     _contrib_interleaved_matmul_selfatt_valatt as interleaved_matmul_selfatt_valatt,
 )
+from .random import uniform
 
 
 # ---- element tests (MXNet keeps the input dtype: 1 where true, 0 elsewhere) ----
@@ -101,8 +103,50 @@ def boolean_mask(data, index, axis=0):
     return F.take(data, array(keep, ctx=data.context, dtype="int64"), axis=axis)
 
 
+def rand_zipfian(true_classes, num_sampled, range_max, ctx=None):
+    """Candidate sampling from the approximately Zipfian (log-uniform) distribution over
+    ``[0, range_max)``, where class ``k`` has probability ``log((k+2)/(k+1)) / log(range_max+1)``
+    (classes sorted by decreasing frequency). Draws ``num_sampled`` classes with replacement.
+
+    Returns ``(sampled_classes (num_sampled,) int64, expected count of each true class
+    (true_classes.shape) float64, expected count of each sampled class (num_sampled,) float64)``,
+    an expected count being ``num_sampled`` times the class's probability.
+
+    Example::
+
+        >>> s, e_true, e_s = nd.contrib.rand_zipfian(nd.array([3]), 4, 5)
+        >>> s.shape, e_true.shape
+        ((4,), (1,))
+    """
+    ctx = true_classes.context if ctx is None else ctx
+    log_range = float(np.log(range_max + 1))
+    draw = uniform(0, log_range, shape=(num_sampled,), dtype="float64", ctx=ctx)
+    # exp(U(0, log(R+1))) - 1 is log-uniform on [0, R); the modulo guards the top edge
+    sampled = F.cast(F.floor(F.expm1(draw)), dtype="int64") % range_max
+
+    def expected(classes):
+        k = F.cast(classes, dtype="float64")
+        return F.log((k + 2.0) / (k + 1.0)) / log_range * num_sampled
+
+    return sampled, expected(true_classes), expected(sampled)
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=True):
+    """1 (shape (), float32) when every ``|a - b| <= atol + rtol * |b|`` (broadcasting), else
+    0; with ``equal_nan`` NaNs in the same places compare equal, as MXNet's default.
+
+    Example: ``nd.contrib.allclose(nd.array([1.0]), nd.array([1.0 + 1e-9]))`` is ``1.``.
+    """
+    close = F.broadcast_lesser_equal(F.abs(F.broadcast_sub(a, b)),
+                                     F.broadcast_add(F.abs(b) * rtol, atol))
+    if equal_nan:
+        close = F.broadcast_logical_or(close, F.broadcast_logical_and(isnan(a), isnan(b)))
+    return F.reshape(F.cast(F.min(close), dtype="float32"), shape=())   # MXNet: shape ()
+
+
 __all__ = ["isnan", "isinf", "isfinite", "div_sqrt_dim", "quadratic", "round_ste", "sign_ste",
-           "arange_like", "boolean_mask", "foreach", "while_loop", "cond",
+           "arange_like", "boolean_mask", "rand_zipfian", "allclose", "foreach", "while_loop",
+           "cond",
            "CTCLoss", "ctc_loss", "interleaved_matmul_selfatt_qk",
            "interleaved_matmul_selfatt_valatt", "interleaved_matmul_encdec_qk",
            "interleaved_matmul_encdec_valatt"]  # the registry's _contrib_<name> ops and aliases

@@ -10,6 +10,7 @@ Example::
     >>> sym.contrib.interleaved_matmul_selfatt_qk(qkv, heads=2).infer_shape(qkv=(5, 2, 24))[1]
     [(4, 5, 5)]
 """
+from ..attribute import AttrScope  # noqa: F401  (MXNet's sym.contrib exports these)
 from . import control_flow as _control_flow
 from ._namespace import _contrib_arange_like as arange_like
 from ._namespace import _contrib_ctc_loss as ctc_loss
@@ -23,6 +24,8 @@ from ._namespace import _contrib_interleaved_matmul_selfatt_qk as interleaved_ma
 from ._namespace import (
     _contrib_interleaved_matmul_selfatt_valatt as interleaved_matmul_selfatt_valatt,
 )
+from .random_api import uniform  # noqa: F401
+from .symbol import Symbol  # noqa: F401
 
 
 def foreach(body, data, init_states):

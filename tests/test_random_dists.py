@@ -85,3 +85,22 @@ def test_sparse_namespaces_expose_mxnet_dense_fallbacks():
     out = sym.sparse.square(x).eval(x=nd.array([3.0]))[0]
     assert out.asnumpy().tolist() == [9.0]
     assert sym.sparse.dot is sym.dot
+
+
+def test_contrib_rand_zipfian_matches_mxnet_expected_counts():
+    s, e_true, e_s = nd.contrib.rand_zipfian(nd.array([3, 0]), 4, 5)
+    assert s.shape == (4,) and s.dtype == np.int64 and e_s.dtype == np.float64
+    assert ((s.asnumpy() >= 0) & (s.asnumpy() < 5)).all()
+    # MXNet 1.9.1 gives [0.49815515 1.54741123] for these classes
+    np.testing.assert_allclose(e_true.asnumpy(), [0.49815515, 1.54741123], rtol=1e-7)
+    np.testing.assert_allclose(e_s.asnumpy(), 4 * np.log((s.asnumpy() + 2.0) / (s.asnumpy() + 1))
+                               / np.log(6), rtol=1e-12)
+
+
+def test_contrib_allclose_as_mxnet():
+    nan = float("nan")
+    r = nd.contrib.allclose(nd.array([1, nan]), nd.array([1 + 1e-9, nan]))
+    assert r.shape == () and r.dtype == np.float32 and r.asscalar() == 1   # MXNet: shape ()
+    assert nd.contrib.allclose(nd.array([1, nan]), nd.array([1, nan]), equal_nan=False) == 0
+    assert nd.contrib.allclose(nd.array([1, 2]), nd.array([1, 2.1])).asscalar() == 0
+    assert sym.contrib.uniform is sym.random.uniform and sym.contrib.Symbol is sym.Symbol
