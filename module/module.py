@@ -24,6 +24,7 @@ from ..device import cpu
 from ..export.checkpoint import load_checkpoint, save_checkpoint
 from ..initializer import InitDesc, Uniform
 from ..ndarray import ndarray as _nd
+from ..symbol.api import infer_shape_complete
 from .base_module import BaseModule
 from .shapes import as_descs, batch_size, check_names
 
@@ -94,7 +95,7 @@ class Module(BaseModule):
         if self._exec.outputs:
             return [o.shape for o in self._exec.outputs]
         feed = {d.name: d.shape for d in self._data_shapes + (self._label_shapes or [])}
-        return self._symbol.infer_shape(**feed)[1]
+        return infer_shape_complete(self._symbol, **feed)[1]
 
     # ---- bind and parameters ---------------------------------------------------------------
     def bind(self, data_shapes, label_shapes=None, for_training=True, inputs_need_grad=False,

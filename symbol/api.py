@@ -7,6 +7,7 @@ Example::
     [(2, 3), (4, 3), (4,)]
 """
 import os
+import warnings
 
 import numpy as np
 
@@ -38,9 +39,27 @@ def infer_avals(sym, shapes, dtypes=None, partial=False, unknown_dims=False):
     ``unknown_dims`` (``infer_shape_partial``): a 0 in a given shape is an unknown dimension,
     carried through the ops that can; an op that cannot leaves its outputs unknown."""
     dtypes = dtypes or {}
-    known = {}
     nodes = topo_order(sym._entries)
     var_shape = dict(shapes)
+    # A variable's shape may be learnt from an op later in the order than a consumer that
+    # needs it (``abs(fc_weight) + sum(fc(data))``): repeat until nothing new is learnt, as
+    # MXNet's inference does, then a complete inference reports what is still unknown.
+    outs = [(n.id, k) for n in nodes if n.kind == "op" for k in range(n.num_outputs)]
+    count = -1
+    while True:
+        known = _infer_pass(nodes, var_shape, dtypes, True, unknown_dims)
+        complete = all(e in known for e in outs)
+        if complete or len(known) == count:
+            break
+        count = len(known)
+    if not partial and not complete:
+        _infer_pass(nodes, var_shape, dtypes, False, unknown_dims)   # raises, naming the node
+    return known
+
+
+def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims):
+    """One walk in graph order; learnt parameter shapes are added to ``var_shape``."""
+    known = {}
     for node in nodes:
         if node.kind == "op":
             data = node.inputs[0] if node.inputs else None
@@ -108,8 +127,31 @@ def _lists(sym, known):
 
 
 def infer_shape(self, *args, **kwargs):
-    """``(arg_shapes, out_shapes, aux_shapes)`` from input shapes (by name or position)."""
-    return _infer_shape(self, args, kwargs, partial=False)
+    """``(arg_shapes, out_shapes, aux_shapes)`` from input shapes (by name or position).
+
+    When the given shapes do not decide every shape, MXNet's answer: ``(None, None, None)``
+    and a warning naming the arguments still unknown (``infer_shape_partial`` shows them).
+
+    Example: ``FullyConnected(var('x'), num_hidden=4).infer_shape(x=(2, 3))`` is
+    ``([(2, 3), (4, 3), (4,)], [(2, 4)], [])``.
+    """
+    try:
+        return _infer_shape(self, args, kwargs, partial=False)
+    except MXNetError as e:
+        if isinstance(e, OpError):   # shapes that contradict an op: an error, as in MXNet
+            raise
+        arg_shapes = _infer_shape(self, args, kwargs, partial=True)[0]
+        unknown = [f"{name}: {shp}" for name, shp in zip(self.list_arguments(), arg_shapes)
+                   if not shp or 0 in shp]
+        warnings.warn(f"Cannot decide shape for the following arguments ({e}); consider "
+                      f"providing them as input: {', '.join(unknown)}", stacklevel=2)
+        return None, None, None
+
+
+def infer_shape_complete(sym, **shapes):
+    """``infer_shape`` for kiln's own callers (executors, modules): raises ``MXNetError``
+    naming the node whose input shape is unknown instead of returning ``None``s."""
+    return _infer_shape(sym, (), shapes, partial=False)
 
 
 def infer_shape_partial(self, *args, **kwargs):
@@ -145,21 +187,68 @@ def bind_avals(sym, shapes, dtypes):
 
 def infer_type(self, *args, **kwargs):
     """``(arg_types, out_types, aux_types)`` as numpy types, from input dtypes."""
-    dtypes = dict(zip(self.list_arguments(), args)) if args else {}
+    return _infer_type(self, args, kwargs, partial=False)
+
+
+def infer_type_partial(self, *args, **kwargs):
+    """Like ``infer_type``, but an argument whose type nothing decides is ``None`` (MXNet)."""
+    return _infer_type(self, args, kwargs, partial=True)
+
+
+def _infer_type(sym, args, kwargs, partial):
+    dtypes = dict(zip(sym.list_arguments(), args)) if args else {}
     dtypes.update(kwargs)
     shapes = {}
-    for n in topo_order(self._entries):
+    for n in topo_order(sym._entries):
         if n.kind == "var" and n.avals:
             shapes[n.name] = n.avals[0].shape
-    known = infer_avals(self, shapes, dtypes, partial=True)
-    arg_nodes, aux_nodes = _lists(self, known)
+    known = infer_avals(sym, shapes, dtypes, partial=True)
+    if partial:
+        known.update(_propagate_dtypes(sym, dtypes, known))
+    arg_nodes, aux_nodes = _lists(sym, known)
 
     def typ(e, default=None):
         av = known.get(e)
         return av.dtype.type if av is not None else default
-    return ([typ((n.id, 0), _var_dtype(n, dtypes).type) for n in arg_nodes],
-            [typ((n.id, i), np.float32) for n, i in self._entries],
-            [typ((n.id, 0), np.float32) for n in aux_nodes])
+
+    def arg_default(n):
+        if partial and not (n.name in dtypes or (n.meta or {}).get("dtype")):
+            return None
+        return _var_dtype(n, dtypes).type
+    return ([typ((n.id, 0), arg_default(n)) for n in arg_nodes],
+            [typ((n.id, i), None if partial else np.float32) for n, i in sym._entries],
+            [typ((n.id, 0), None if partial else np.float32) for n in aux_nodes])
+
+
+def _propagate_dtypes(sym, dtypes, known):
+    """Types alone where shapes are unknown: a variable's given type, an op's ``dtype``
+    attribute (``Cast``'s), else its first typed input's; an untyped parameter input takes the
+    type the op gives its parameters (``_param_dtype``)."""
+    types = {}
+    for e, av in known.items():
+        types[e] = av.dtype
+    for node in topo_order(sym._entries):
+        if node.kind == "var":
+            dt = dtypes.get(node.name) or (node.meta or {}).get("dtype")
+            if (node.id, 0) not in types and dt is not None:
+                types[(node.id, 0)] = np.dtype(dt)
+            continue
+        if node.kind != "op" or (node.id, 0) in types:
+            continue
+        ins = [types.get((i[0].id, i[1])) if is_entry(i) else None for i in node.inputs]
+        attrs = _attrs(node)
+        out = attrs.get("dtype")   # an op with a ``dtype`` attribute (cast, one_hot) makes it
+        data = ins[0] if ins else None
+        out = np.dtype(out) if out is not None else next((t for t in ins if t is not None), None)
+        if out is None:
+            continue
+        for k in range(node.num_outputs):
+            types[(node.id, k)] = out
+        pdt = _param_dtype(node.op.name, attrs, data if data is not None else out)
+        for i in node.inputs[1:]:
+            if is_entry(i) and i[0].kind == "var" and (i[0].id, 0) not in types:
+                types[(i[0].id, 0)] = pdt
+    return {e: Aval((), t) for e, t in types.items() if e not in known}
 
 
 def tojson(self):
@@ -170,6 +259,11 @@ def tojson(self):
 def save(self, fname, remove_amp_cast=True):
     """Write the graph JSON atomically."""
     atomic_write(fname, tojson(self).encode())
+
+
+def _reduce(self):
+    """Pickling goes through the graph JSON, as MXNet's ``Symbol.__getstate__`` does."""
+    return load_json, (tojson(self),)
 
 
 def load_json(json_str):
@@ -197,6 +291,8 @@ def install(cls):
     cls.infer_shape = infer_shape
     cls.infer_shape_partial = infer_shape_partial
     cls.infer_type = infer_type
+    cls.infer_type_partial = infer_type_partial
+    cls.__reduce__ = _reduce
     cls.tojson = tojson
     cls.save = save
     cls.eval = eval_

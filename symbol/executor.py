@@ -16,6 +16,7 @@ from .. import autograd
 from ..base import MXNetError
 from ..device import as_context
 from ..ndarray import ndarray as _nd
+from .api import infer_shape_complete
 from .evaluate import evaluate
 
 
@@ -52,7 +53,7 @@ class Executor:
         allocates the outputs at bind); filled by each ``forward``."""
         shapes = {n: a.shape for n, a in list(self.arg_dict.items()) + list(self.aux_dict.items())}
         try:
-            _, out_shapes, _ = self._sym.infer_shape(**shapes)
+            _, out_shapes, _ = infer_shape_complete(self._sym, **shapes)
             _, out_types, _ = self._sym.infer_type(
                 **{n: a.dtype for n, a in list(self.arg_dict.items())})
         except Exception:  # noqa: BLE001 - unknown until the first forward, as MXNet's

@@ -12,7 +12,7 @@ Example::
     >>> y.list_arguments()
     ['x']
 """
-from ..base import MXNetError, user_frame
+from ..base import MXNetError, NotImplementedForSymbol, user_frame
 from ..ndarray import ndarray as _nd
 from ..ndarray._registry import STATE
 from .graph import Node, is_entry, topo_order
@@ -92,9 +92,14 @@ class Symbol:
         return _nd.F.transpose(self)
 
     def __bool__(self):
+        if STATE.tracer is None:   # a plain graph handle: MXNet's error type
+            raise NotImplementedForSymbol(bool, None)
         raise MXNetError(f"{_CONTROL_FLOW_HINT} (at {user_frame()})")
 
-    __float__ = __int__ = __index__ = __bool__
+    def __float__(self):
+        raise MXNetError(f"{_CONTROL_FLOW_HINT} (at {user_frame()})")
+
+    __int__ = __index__ = __float__
 
     def asnumpy(self):
         raise MXNetError(f"asnumpy() of a traced value: it has no data while hybridize traces; "
@@ -194,9 +199,13 @@ class Symbol:
         return Symbol(entries)
 
     def get_children(self):
-        ins = []
+        """The inputs of the nodes behind these outputs, each node counted once (a group of a
+        multi-output node's outputs has that node's inputs as children, as in MXNet)."""
+        ins, seen = [], set()
         for node, _ in self._entries:
-            ins.extend(i for i in node.inputs if is_entry(i))
+            if id(node) not in seen:
+                seen.add(id(node))
+                ins.extend(i for i in node.inputs if is_entry(i))
         return Symbol(ins) if ins else None
 
     def attr(self, key):

@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 
-from ..symbol.api import infer_avals
+from ..symbol.api import infer_avals, infer_shape_complete
 from ..symbol.graph import is_entry, topo_order
 from ..symbol.op_names import export_name
 
@@ -25,7 +25,7 @@ def _layers(symbol, shape):
 def _shape_dict(symbol, shape):
     """Output name (``conv1_output``, ``data``) -> shape, as MXNet's summary looks them up."""
     internals = symbol.get_internals()
-    _, out_shapes, _ = internals.infer_shape(**shape)
+    _, out_shapes, _ = infer_shape_complete(internals, **shape)
     return dict(zip(internals.list_outputs(), out_shapes))
 
 

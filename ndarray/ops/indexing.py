@@ -474,6 +474,7 @@ pick = register(
     "pick", _pick_kernel, inputs=("data", "index"),
     attrs={"axis": -1, "keepdims": False, "mode": "clip"},
     infer=_pick_infer, grad=_pick_grad, onnx=_pick_onnx, ref=_pick_ref, second_order=True,
+    aliases=("choose_element_0index",),  # MXNet's legacy name (axis -1 of a 2-D array)
     samples=[Sample(rnd(3, 4), np.array([0.0, 3.0, 5.0]), wrt=[0]),
              Sample(rnd(3, 4), np.array([1.0, -1.0, 2.0, 6.0]), axis=0, keepdims=True,
                     mode="wrap", wrt=[0]),
@@ -695,4 +696,33 @@ def batch_take(a, indices):
     return F.pick(a, indices, axis=1)
 
 
-EXPORTS = {"batch_take": batch_take}
+def fill_element_0index(lhs, mhs, rhs):
+    """``lhs`` with ``lhs[i, rhs[i]]`` replaced by ``mhs[i]`` for each row ``i`` (MXNet's
+    legacy NDArray function; a new array). ``lhs`` (N, M), ``mhs`` and ``rhs`` (N,).
+
+    Example::
+
+        >>> nd.fill_element_0index(nd.zeros((2, 3)), nd.array([7, 8]), nd.array([2, 0]))
+        [[0. 0. 7.]
+         [8. 0. 0.]]
+    """
+    mask = F.one_hot(rhs, depth=lhs.shape[1], dtype="bool")
+    values = F.broadcast_like(F.reshape(mhs, shape=(-1, 1)).astype(lhs.dtype), lhs)
+    return F.where(mask, values, lhs)
+
+
+def onehot_encode(indices, out):
+    """Write the one-hot rows of ``indices`` into ``out`` (N, depth) and return it (MXNet's
+    deprecated ``onehot_encode``; ``one_hot`` is the op to use).
+
+    Example::
+
+        >>> out = nd.zeros((2, 3)); nd.onehot_encode(nd.array([2, 0]), out)
+        [[0. 0. 1.]
+         [1. 0. 0.]]
+    """
+    return F.one_hot(indices, depth=out.shape[1], dtype=out.dtype, out=out)
+
+
+EXPORTS = {"batch_take": batch_take, "fill_element_0index": fill_element_0index,
+           "onehot_encode": onehot_encode}

@@ -142,6 +142,51 @@ _slice_assign = register(
     ref=_assign_ref, second_order=True, aliases=("_crop_assign",))
 
 
+def _assign_scalar_kernel(xp, data, scalar, begin, end, step=None):
+    """``data`` with the region (begin, end, step) set to ``scalar`` (a new array)."""
+    out = data.copy()
+    out[region(data.ndim, begin, end, step, "_slice_assign_scalar")] = scalar
+    return out
+
+
+def _assign_scalar_onnx(g, i, a, o, scalar, begin, end, step=None):
+    shape = tuple(a[0].shape)
+    sl = region(len(shape), begin, end, step)
+    sl += (slice(None),) * (len(shape) - len(sl))
+    grids = np.meshgrid(*[np.arange(d)[s] for d, s in zip(shape, sl)], indexing="ij")
+    idx = np.stack(grids, axis=-1).astype(np.int64)
+    upd = np.full(idx.shape[:-1], scalar, dtype=a[0].dtype)
+    return g.op("ScatterND", i[0], g.const(idx, name="indices"), g.const(upd, name="values"))
+
+
+def _assign_scalar_ref(data, scalar, begin, end, step=None):
+    out = data.copy()
+    out[region(data.ndim, begin, end, step)] = scalar
+    return out
+
+
+_slice_assign_scalar = register(
+    "_slice_assign_scalar", _assign_scalar_kernel,
+    attrs={"scalar": 0.0, "begin": REQUIRED, "end": REQUIRED, "step": None},
+    infer=lambda a, **at: _like(a, a.shape),
+    grad=lambda i, o, g, scalar, begin, end, step=None: (F._slice_assign_scalar(
+        g[0], scalar=0.0, begin=begin, end=end, step=step),),
+    onnx=_assign_scalar_onnx, ref=_assign_scalar_ref, second_order=True,
+    samples=[Sample(rnd(3, 4), scalar=5.0, begin=(0, 1), end=(2, 3)),
+             Sample(rnd(3, 4), scalar=-1.5, begin=(None, 1), end=(None, None), step=(-1, 2))],
+    aliases=("_crop_assign_scalar",),
+    doc="""``data`` with a region set to ``scalar`` (MXNet's ``_slice_assign_scalar``, alias
+    ``_crop_assign_scalar``): what ``x[1:3, 0] = 5`` computes, as a new array.
+
+    Example::
+
+        >>> nd._internal._slice_assign_scalar(nd.zeros((2, 3)), scalar=5, begin=(0, 1),
+        ...                                   end=(1, 3))
+        [[0. 5. 5.]
+         [0. 0. 0.]]
+    """)
+
+
 def _axis_region(ndim, axis, begin, end):
     ax = norm_axis(axis, ndim, "slice_axis")
     return (None,) * ax + (begin,), (None,) * ax + (end,)
