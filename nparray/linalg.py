@@ -7,11 +7,17 @@ Example::
     5.0
 """
 
+import numpy as onp
+
 from ..ndarray import ops as F
 from ._core import norm_axis, wrap
+from .fallback import fallback
 from .reduce_ops import _scalar_shape
+from .shape_ops import dot
 
-__all__ = ["norm", "inv", "det", "slogdet"]
+__all__ = ["norm", "inv", "det", "slogdet", "cholesky", "solve", "matrix_power", "multi_dot",
+           "eig", "eigh", "eigvals", "eigvalsh", "svd", "qr", "pinv", "matrix_rank", "cond",
+           "lstsq", "tensorinv", "tensorsolve"]
 
 
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - numpy's name
@@ -56,3 +62,47 @@ def slogdet(a):
     return wrap(sign), wrap(logdet)
 
 
+
+
+def cholesky(a):
+    """The lower Cholesky factor ``L`` of symmetric positive-definite ``a`` (``a = L L^T``).
+
+    Example: ``np.linalg.cholesky(np.eye(2) * 4)`` is ``2 * np.eye(2)``."""
+    return wrap(F.linalg_potrf(a))
+
+
+def solve(a, b):
+    """``x`` with ``a @ x = b`` (differentiable: the inverse times ``b``).
+
+    Example: ``np.linalg.solve(np.eye(2) * 2, np.ones(2))`` is ``[0.5, 0.5]``."""
+    if b.ndim == a.ndim - 1:  # a stack of vectors
+        return wrap(F.reshape(F.matmul(F.linalg_inverse(a), F.expand_dims(b, axis=-1)),
+                              shape=tuple(b.shape)))
+    return wrap(F.matmul(F.linalg_inverse(a), b))
+
+
+def matrix_power(a, n):
+    """``a`` multiplied by itself ``n`` times (the inverse's power for negative ``n``)."""
+    if n < 0:
+        a, n = F.linalg_inverse(a), -n
+    if n == 0:
+        return wrap(F.broadcast_to(F.eye(a.shape[-1], dtype=onp.dtype(a.dtype).name),
+                                   shape=tuple(a.shape)))
+    res = a
+    for _ in range(n - 1):
+        res = F.matmul(res, a)
+    return wrap(res)
+
+
+def multi_dot(arrays):
+    """The chained matrix product of ``arrays`` (1-D ends as in numpy)."""
+    res = arrays[0]
+    for b in arrays[1:]:
+        res = dot(res, b)
+    return res
+
+
+(eig, eigh, eigvals, eigvalsh, svd, qr, pinv, matrix_rank, cond, lstsq, tensorinv,
+ tensorsolve) = (fallback(n, getattr(onp.linalg, n)) for n in (
+    "eig eigh eigvals eigvalsh svd qr pinv matrix_rank cond lstsq tensorinv "
+    "tensorsolve").split())

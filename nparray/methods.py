@@ -9,12 +9,13 @@ Example::
 """
 from ..ndarray.ndarray import _METHODS as ND_METHODS
 from ..ndarray.ndarray import NDArray
-from . import extra_ops, linalg, math_ops, reduce_ops, shape_ops
+from . import extra_ops, linalg, manip_ops, math_ops, reduce_ops, shape_ops
 from ._core import wrap
 from .array import ndarray
 
 _FROM = {reduce_ops: "sum mean prod max min var std argmax argmin all any cumsum nonzero",
          shape_ops: "transpose swapaxes expand_dims squeeze repeat dot tile ravel",
+         manip_ops: "take diagonal ptp",
          math_ops: "clip", extra_ops: "sort argsort flip round trace"}
 
 
@@ -23,6 +24,12 @@ def _bind(fn):
         return fn(self, *args, **kwargs)
     method.__name__ = fn.__name__
     method.__doc__ = fn.__doc__
+    return method
+
+
+def _reflected(fn):
+    def method(self, other):
+        return fn(other, self)
     return method
 
 
@@ -62,6 +69,11 @@ def install(cls, base):
     for module, names in _FROM.items():
         for name in names.split():
             setattr(cls, name, _bind(getattr(module, name)))
+    for name, fn in (("and", manip_ops.bitwise_and), ("or", manip_ops.bitwise_or),
+                     ("xor", manip_ops.bitwise_xor)):  # numpy's & | ^ (bool masks mostly)
+        setattr(cls, f"__{name}__", fn)
+        setattr(cls, f"__r{name}__", _reflected(fn))
+    cls.__invert__ = manip_ops.invert
     cls.transpose = _transpose
     cls.flatten = _flatten
     cls.norm = _norm

@@ -10,13 +10,15 @@ Example::
 import numpy as onp
 
 from ..device import current_context
+from ..ndarray import ops as F
 from ..ndarray import random as _nd_random
 from ..ndarray.rng import generator
 from ._core import _I64, cast_to, wrap
 from .creation import array
 
 __all__ = ["seed", "uniform", "normal", "randn", "rand", "randint", "choice", "shuffle",
-           "multinomial"]
+           "multinomial", "exponential", "gumbel", "logistic", "lognormal", "pareto", "power",
+           "rayleigh", "weibull", "gamma", "beta", "chisquare", "multivariate_normal"]
 
 
 def seed(seed_state, ctx="all"):
@@ -120,3 +122,86 @@ def multinomial(n, pvals, size=None):
     pr = pvals.asnumpy() if hasattr(pvals, "asnumpy") else onp.asarray(pvals)
     counts = generator(onp).multinomial(n, pr.astype(onp.float64), size=size)
     return array(counts, dtype=onp.int64, ctx=current_context())
+
+
+# ---- samplers built on U[0, 1) and N(0, 1) draws (differentiable in array parameters) --------
+def _u(params, size, ctx=None):
+    """U(0, 1] samples of the broadcast shape (1 - U[0, 1): never 0, so logs are finite)."""
+    shape = _array_params(params, size)
+    return 1.0 - uniform(0.0, 1.0, shape if shape is not None else size, ctx=ctx)
+
+
+def exponential(scale=1.0, size=None, ctx=None, out=None):
+    """Samples of the exponential distribution with mean ``scale``.
+
+    Example: ``np.random.exponential(2.0, size=(3,))``."""
+    return -scale * _log(_u((scale,), size, ctx))
+
+
+def _log(x):
+    return wrap(F.log(x))
+
+
+def gumbel(loc=0.0, scale=1.0, size=None, ctx=None, out=None):
+    """Gumbel samples: ``loc - scale * log(-log(U))``."""
+    return loc - scale * _log(-_log(_u((loc, scale), size, ctx)))
+
+
+def logistic(loc=0.0, scale=1.0, size=None, ctx=None, out=None):
+    """Logistic samples: ``loc + scale * log(U / (1 - U))``."""
+    u = _u((loc, scale), size, ctx)
+    return loc + scale * _log(u / (1.0 - u + 1e-12))
+
+
+def lognormal(mean=0.0, sigma=1.0, size=None, dtype=None, ctx=None, out=None):
+    """``exp`` of N(mean, sigma^2) samples."""
+    return normal(mean, sigma, size, dtype, ctx).exp()
+
+
+def pareto(a, size=None, ctx=None, out=None):
+    """Pareto II (Lomax) samples, as numpy's: ``U ** (-1 / a) - 1``."""
+    return _u((a,), size, ctx) ** (-1.0 / a) - 1.0
+
+
+def power(a, size=None, ctx=None, out=None):
+    """Samples of density ``a x^(a-1)`` on [0, 1]: ``(1 - U) ** (1 / a)``."""
+    return (1.0 - _u((a,), size, ctx)) ** (1.0 / a)
+
+
+def rayleigh(scale=1.0, size=None, ctx=None, out=None):
+    """Rayleigh samples: ``scale * sqrt(-2 log U)``."""
+    return scale * (-2.0 * _log(_u((scale,), size, ctx))) ** 0.5
+
+
+def weibull(a, size=None, ctx=None, out=None):
+    """Weibull samples of shape ``a``: ``(-log U) ** (1 / a)``."""
+    return (-_log(_u((a,), size, ctx))) ** (1.0 / a)
+
+
+def gamma(shape, scale=1.0, size=None, dtype=None, ctx=None, out=None):
+    """Gamma(shape, scale) samples (drawn on the host by kiln's generator)."""
+    k = shape.asnumpy() if hasattr(shape, "asnumpy") else shape
+    t = scale.asnumpy() if hasattr(scale, "asnumpy") else scale
+    res = generator(onp).gamma(k, t, size=size)
+    return array(onp.asarray(res), dtype=dtype or "float32", ctx=ctx or current_context())
+
+
+def beta(a, b, size=None, dtype=None, ctx=None):
+    """Beta(a, b) samples: ``X / (X + Y)`` for X ~ Gamma(a), Y ~ Gamma(b)."""
+    x, y = gamma(a, 1.0, size, dtype, ctx), gamma(b, 1.0, size, dtype, ctx)
+    return x / (x + y)
+
+
+def chisquare(df, size=None, dtype=None, ctx=None):
+    """Chi-square samples with ``df`` degrees of freedom (``2 Gamma(df / 2)``)."""
+    half = df / 2 if not hasattr(df, "asnumpy") else df.asnumpy() / 2
+    return 2.0 * gamma(half, 1.0, size, dtype, ctx)
+
+
+def multivariate_normal(mean, cov, size=None, check_valid=None, tol=None):
+    """Samples of N(mean, cov): ``mean + z @ L^T`` with ``L`` cov's Cholesky factor."""
+    m = mean.asnumpy() if hasattr(mean, "asnumpy") else onp.asarray(mean, dtype=onp.float32)
+    c = cov.asnumpy() if hasattr(cov, "asnumpy") else onp.asarray(cov, dtype=onp.float32)
+    lower = onp.linalg.cholesky(c.astype(onp.float64))
+    z = normal(0.0, 1.0, _size(size) + m.shape).asnumpy().astype(onp.float64)
+    return array((m + z @ lower.T).astype(onp.float32), ctx=current_context())

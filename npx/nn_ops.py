@@ -163,3 +163,100 @@ def load(file):
 
 def waitall():
     """Wait for all pending computation (kiln computes eagerly: nothing to wait for)."""
+
+
+def _npx_target(shape, codes, reverse):
+    """MXNet npx.reshape's codes: -1 infers one axis, -2 copies the axis, -3 drops a size-1
+    axis, -4 copies every remaining axis, -5 merges two axes, -6 splits one into the next two
+    values (one may be -1)."""
+    if reverse:
+        return tuple(reversed(_npx_target(tuple(reversed(shape)),
+                                          _reverse_codes(list(codes)), False)))
+    out, i, k, codes = [], 0, 0, list(codes)
+    while k < len(codes):
+        c = codes[k]
+        if c >= 0 or c == -1:
+            out.append(c)
+            i += 1
+        elif c == -2:
+            out.append(shape[i])
+            i += 1
+        elif c == -3:
+            if shape[i] != 1:
+                raise ValueError(f"npx.reshape: -3 drops a size-1 axis, axis {i} has "
+                                 f"size {shape[i]}")
+            i += 1
+        elif c == -4:
+            out.extend(shape[i:])
+            i = len(shape)
+        elif c == -5:
+            out.append(shape[i] * shape[i + 1])
+            i += 2
+        elif c == -6:
+            a, b = codes[k + 1], codes[k + 2]
+            a = shape[i] // b if a == -1 else a
+            b = shape[i] // a if b == -1 else b
+            out.extend([a, b])
+            i, k = i + 1, k + 2
+        k += 1
+    return tuple(out)
+
+
+def _reverse_codes(codes):
+    """Codes read right to left (a -6's two values keep following it)."""
+    out, k = [], len(codes) - 1
+    while k >= 0:
+        if k >= 2 and codes[k - 2] == -6:
+            out.extend([-6, codes[k], codes[k - 1]])
+            k -= 3
+        else:
+            out.append(codes[k])
+            k -= 1
+    return out
+
+
+def reshape(a, newshape, reverse=False, order="C"):
+    """MXNet's ``npx.reshape`` with its special codes (see ``_npx_target``).
+
+    Example::
+
+        >>> npx.reshape(np.ones((2, 3, 4)), (-2, -5)).shape
+        (2, 12)
+    """
+    if isinstance(newshape, int):
+        newshape = (newshape,)
+    target = _npx_target(tuple(int(s) for s in a.shape), newshape, reverse)
+    return wrap(F.reshape(a, shape=target))
+
+
+def slice(data, begin, end, step=None):  # noqa: A001 - MXNet's name
+    """``data[begin:end:step]`` per axis (None keeps an axis whole).
+
+    Example: ``npx.slice(np.arange(10), (2,), (8,), (2,))``."""
+    return wrap(F.slice(data, begin=tuple(begin), end=tuple(end),
+                        step=None if step is None else tuple(step)))
+
+
+def erfinv(data):
+    """The inverse error function, elementwise (-1 and 1 give -inf and inf): Giles'
+    approximation refined by Newton steps on kiln's ``erf``.
+
+    Example: ``npx.erfinv(np.array([0.5]))`` is about ``[0.4769]``."""
+    x = data.asnumpy().astype(onp.float64)
+    with onp.errstate(divide="ignore", invalid="ignore"):
+        w = -onp.log((1.0 - x) * (1.0 + x))
+        y = x * onp.where(w < 5, 1.50140941 + 0.246640727 * (w - 2.5),
+                          2.83297682 + 1.00167406 * (onp.sqrt(w) - 3.0))
+        for _ in range(4):  # Newton on erf(y) = x
+            err = F.erf(array(y, dtype="float64")).asnumpy() - x
+            y = onp.where(onp.abs(x) < 1, y - err / (2 / onp.sqrt(onp.pi) * onp.exp(-y * y)),
+                          onp.sign(x) * onp.inf)
+    return array(y.astype(data.dtype), dtype=data.dtype, ctx=data.context)
+
+
+def constraint_check(input, msg="Constraint violated!"):  # noqa: A002 - MXNet's name
+    """Raise ``ValueError(msg)`` unless every element of the bool array ``input`` is true;
+    returns ``True`` (as an np bool array) otherwise."""
+    if not bool(input.asnumpy().all()):
+        raise ValueError(msg)
+    return array(True, dtype=bool, ctx=input.context)
