@@ -182,16 +182,30 @@ def _mult_attrs(attr, kwargs):
     return dict(attr or {}, **extra) if extra else attr
 
 
+def _default_init(op, nm, v):
+    """Give variable ``v`` (composed as ``op``'s input ``nm``) the op's default initializer
+    as ``__init__`` unless it has one: MXNet sets it on compose, so a given variable gets it too
+    (``LeakyReLU(act_type='prelu')``'s gamma starts at 0.25 in ``Module.init_params``)."""
+    init = op.input_init.get(nm)
+    if init is None or not isinstance(v, Symbol) or len(v._entries) != 1:
+        return
+    node = v._entries[0][0]
+    if node.kind == "var":
+        node.meta.setdefault("attr", {}).setdefault("__init__", init)
+
+
 def _collect(op, in_names, given, attrs, name, attr=None):
     inputs = []
     for spec, nm in zip(op.inputs, in_names):
         if nm in given:
+            _default_init(op, nm, given[nm])
             inputs.append(given[nm])
             continue
         if spec.endswith("?") and not _wanted(op, nm, attrs):
             inputs.append(None)
             continue
         v = var(f"{name}_{nm}", attr=attr)
+        _default_init(op, nm, v)
         if inputs and op.mutates and len(inputs) in op.mutates:
             v._entries[0][0].meta["aux"] = True
         inputs.append(v)

@@ -462,7 +462,7 @@ leaky_relu = register(
     attrs={"act_type": "leaky", "slope": 0.25, "lower_bound": 0.125, "upper_bound": 0.334},
     infer=_leaky_infer, grad=_leaky_grad, onnx=_leaky_onnx,
     samples=_leaky_samples(), ref=_leaky_ref, aliases=("LeakyReLU",),
-    param_shapes=_leaky_param_shapes,
+    param_shapes=_leaky_param_shapes, input_init={"gamma": '["Constant", {"value": 0.25}]'},
     doc="LeakyReLU(data, gamma=None, act_type='leaky', slope=0.25, lower_bound=0.125, "
         "upper_bound=0.334): leaky (slope), elu (alpha=slope), selu, gelu, prelu (learned "
         "gamma over axis 1, or axes 0 and 1) or rrelu (mean slope).\n\n"
