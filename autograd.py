@@ -14,6 +14,9 @@ Example::
     [2. 4. 6.]
     <NDArray 3 @cpu(0)>
 """
+import functools
+import weakref
+
 import numpy as np
 
 from .base import MXNetError, user_frame
@@ -22,7 +25,8 @@ from .ndarray._registry import STATE
 from .ndarray.ndarray import NDArray, _move, _new
 
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
-           "set_recording", "set_training", "backward", "grad", "mark_variables", "Function"]
+           "set_recording", "set_training", "backward", "grad", "mark_variables", "Function",
+           "register_grad_ready_hook"]
 
 
 # Backward passes that freed their graph so far. A node records the count when it is made
@@ -195,11 +199,14 @@ def _accumulate(grads, key, g):
     grads[key] = g if prev is None else prev + g
 
 
-def _run_backward(heads, head_grads, create_graph, order=None, raw_variables=False):
+def _run_backward(heads, head_grads, create_graph, order=None, raw_variables=False,
+                  ready=None):
     """Return ``{key: gradient}`` for every entry and variable reached from the heads.
 
     With ``raw_variables`` (a plain ``backward``), ops that offer ``grad_data`` (hybridized
-    calls) give their variables' gradients as raw arrays: no NDArray is built for them."""
+    calls) give their variables' gradients as raw arrays: no NDArray is built for them.
+    ``ready`` (a ``_Ready``): hooked variables are written and reported as soon as no node
+    left can add to their gradient."""
     grads = {}
     get = grads.get
     for h, hg in zip(heads, head_grads):
@@ -209,7 +216,9 @@ def _run_backward(heads, head_grads, create_graph, order=None, raw_variables=Fal
             hg = _new(_head_data(h, hg), h._ctx)
         _accumulate(grads, _key(h), hg)
     pop = grads.pop
-    for node in _topo(heads) if order is None else order:
+    if order is None:
+        order = _topo(heads)
+    for node in order if ready is None else ready.walk(order, grads):
         if node.n_out == 1:
             g = pop((id(node), 0), None)
             if g is None:
@@ -221,7 +230,11 @@ def _run_backward(heads, head_grads, create_graph, order=None, raw_variables=Fal
                 continue
         op = node.op
         if raw_variables and getattr(op, "grad_data", None) is not None:
-            _add_raw_grads(grads, node, op.grad_data(node.args, gouts))
+            if ready is None:
+                _add_raw_grads(grads, node, op.grad_data(node.args, gouts))
+            else:
+                pairs = op.grad_data(node.args, gouts, ready=ready.callback(node, grads))
+                _add_raw_grads(grads, node, pairs, ready.done)
             continue
         if op.grad is None:  # no gradient (sign, argmax, comparisons): zero contribution
             continue
@@ -263,14 +276,15 @@ def _ones(ctx, shape, dtype):
     return a
 
 
-def _add_raw_grads(grads, node, pairs):
+def _add_raw_grads(grads, node, pairs, done=()):
     """Accumulate ``(input position, raw gradient)`` pairs: raw for variables, NDArrays for
-    entries that feed further nodes (their ops take NDArray output gradients)."""
+    entries that feed further nodes (their ops take NDArray output gradients). Variables in
+    ``done`` were written already (gradient-ready hooks)."""
     args = node.args
     for k, r in pairs:
         a = args[k]
         if a._node is None:
-            if a._grad_req is None:
+            if a._grad_req is None or id(a) in done:
                 continue
             key = id(a)
         elif a._node.freed and _cut(node, a._node):
@@ -327,9 +341,13 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
             "cannot differentiate: the head depends on variables only through arrays whose "
             "graph an earlier backward freed, which are constants now (MXNet 1.9 raises too); "
             f"record the computation from the variables again (at {user_frame()})")
+    ready = _Ready.of(variables, head_grads, order) if _READY_HOOKS else None
     with _Scope(False, train_mode):
-        grads = _run_backward(heads, head_grads, False, order, raw_variables=True)
-    _write_grads(variables, grads, head_grads)
+        grads = _run_backward(heads, head_grads, False, order, raw_variables=True,
+                              ready=ready)
+    if ready is not None:
+        ready.finish_all(variables, grads)
+    _write_grads(variables, grads, head_grads, () if ready is None else ready.done)
     if not retain_graph:
         _free(order)
 
@@ -360,17 +378,21 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
     if not chain:
         return False
     g, grads = _head_data(head, head_grad), {}
+    ready = _Ready.of(variables, (head_grad,)) if _READY_HOOKS else None
     # (no record/train scope: compiled backwards run raw kernels, their mode fixed when traced)
     try:
         for node in chain:
             args, nxt = node.args, None
-            for k, r in _grads_of(node, args, g, not retain_graph):
+            for k, r in _grads_of(node, args, g, not retain_graph, ready):
                 a = args[k]
                 if a._node is not None:
                     if not _cut(node, a._node):
                         nxt = r
                 elif a._grad_req is not None:
-                    grads[id(a)] = r
+                    if ready is not None and id(a) in ready.hooks:
+                        ready.finish(a, r)  # (done already where the backward reported it)
+                    else:
+                        grads[id(a)] = r
             g = nxt
             if not retain_graph:  # its inputs and saved arrays die before the next backward
                 args = a = None
@@ -381,13 +403,16 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
         if not retain_graph:  # a graph partly released is freed: running it again raises
             _free(chain)
         raise
-    _write_grads(variables, grads, () if head_grad is None else (head_grad,))
+    if ready is not None:
+        ready.finish_all(variables, grads)
+    _write_grads(variables, grads, () if head_grad is None else (head_grad,),
+                 () if ready is None else ready.done)
     if not retain_graph:
         _free(chain)
     return True
 
 
-def _grads_of(node, args, g, last=False):
+def _grads_of(node, args, g, last=False, ready=None):
     """``(input position, raw gradient)`` pairs of a hybridized call in the chain path; the
     gradients of variables with grad_req 'write' whose ``.grad`` array fits are computed
     right into it (no new array each step), the others are new arrays."""
@@ -406,9 +431,12 @@ def _grads_of(node, args, g, last=False):
                 buffers.append(b)
                 continue
         mask.append(False)
+    kw = {"last": last}
+    if ready is not None:
+        kw["ready"] = ready.callback(node, None)
     if True in mask:
-        return op.grad_into(args, g, tuple(mask), buffers, last=last)
-    return op.grad_raw(args, g, last=last)
+        return op.grad_into(args, g, tuple(mask), buffers, **kw)
+    return op.grad_raw(args, g, **kw)
 
 
 def _fits_in_place(flags):
@@ -430,32 +458,193 @@ def _data_on(a, ctx):
     return a._data if a._ctx is ctx or a._ctx == ctx else _move(a._data, ctx)
 
 
-def _write_grads(variables, grads, head_grads):
-    """Store each variable's gradient in its ``.grad`` as its grad_req says."""
+def _write_grads(variables, grads, head_grads, done=()):
+    """Store each variable's gradient in its ``.grad`` as its grad_req says (but those in
+    ``done``: written already, as their gradient-ready hooks asked)."""
     taken = {id(h._data) for h in head_grads if h is not None}
     for v in variables:
-        req = v._grad_req
-        if req is None:
-            continue
-        g, buf = grads.get(id(v)), v._grad
-        if type(buf) is not NDArray and buf.stype != "default":  # nd.sparse stores its own
-            buf._store_grad(g, req)
-            v._fresh_grad = True
-            continue
-        if g is None:  # reached only through ops without gradient: MXNet writes zeros
-            if req == "write":
-                buf._data[...] = 0
-            v._fresh_grad = True
-            continue
-        gd = _data_on(g, buf._ctx) if isinstance(g, NDArray) else g
-        if req == "add":
-            buf._data += gd
-        elif _owned(gd, buf._data, taken):
-            buf._data = gd  # a fresh buffer nobody else holds: adopt it, no copy
-            taken.add(id(gd))
-        else:
-            buf._data[...] = gd
+        if v._grad_req is not None and id(v) not in done:
+            _write_one(v, grads.get(id(v)), taken)
+
+
+def _write_one(v, g, taken, adopt=True):
+    """Store ``g`` (raw, an NDArray or None) in ``v.grad`` as ``v``'s grad_req says.
+    ``adopt``: a fresh gradient buffer may become ``.grad``'s data instead of being copied
+    (not while the backward still runs: a later node may read the same array)."""
+    req, buf = v._grad_req, v._grad
+    if type(buf) is not NDArray and buf.stype != "default":  # nd.sparse stores its own
+        buf._store_grad(g, req)
         v._fresh_grad = True
+        return
+    if g is None:  # reached only through ops without gradient: MXNet writes zeros
+        if req == "write":
+            buf._data[...] = 0
+        v._fresh_grad = True
+        return
+    gd = _data_on(g, buf._ctx) if isinstance(g, NDArray) else g
+    if req == "add":
+        buf._data += gd
+    elif gd is buf._data:
+        pass  # computed right in .grad (the compiled backward's out_mask)
+    elif adopt and _owned(gd, buf._data, taken):
+        buf._data = gd  # a fresh buffer nobody else holds: adopt it, no copy
+        taken.add(id(gd))
+    else:
+        buf._data[...] = gd
+    v._fresh_grad = True
+
+
+# ---- gradient-ready hooks ----
+_READY_HOOKS = {}  # id(variable) -> (weak reference to it, [hook, ...]); empty: no cost
+
+
+class HookHandle:
+    """What ``register_grad_ready_hook`` returns: ``remove()`` unregisters the hook."""
+
+    __slots__ = ("_key", "_ref", "_hook")
+
+    def __init__(self, key, ref, hook):
+        self._key, self._ref, self._hook = key, ref, hook
+
+    def remove(self):
+        entry = _READY_HOOKS.get(self._key)
+        if entry is None or entry[0] is not self._ref:
+            return
+        hooks = [h for h in entry[1] if h is not self._hook]
+        if hooks:
+            _READY_HOOKS[self._key] = (entry[0], hooks)
+        else:
+            del _READY_HOOKS[self._key]
+
+
+def register_grad_ready_hook(variable, hook):
+    """Call ``hook(variable)`` each time a ``backward`` has finished ``variable.grad``.
+
+    ``variable``: an array with ``attach_grad()`` (a Parameter's ``list_data()`` arrays).
+    The call comes as soon as no part of the backward left can add to the gradient, while
+    the rest of the backward still runs: in an eager backward after the last recorded op
+    that reads the variable, in a hybridized block's compiled backward right after the line
+    computing that gradient (last layer first). ``.grad`` then holds this backward's value
+    (written or added, as grad_req says); the hook may read it and must not write it.
+    Hooks of one variable run in registration order; an exception in a hook propagates out
+    of ``backward``. ``autograd.grad`` never calls them. Returns a handle whose ``remove()``
+    unregisters the hook; a variable's hooks go away with it. With no hook registered,
+    ``backward`` costs what it did before (Trainer's overlapped allreduce uses these).
+
+    Example::
+
+        >>> w = nd.ones((2,)); w.attach_grad()
+        >>> h = autograd.register_grad_ready_hook(w, lambda v: print(v.grad))
+        >>> with autograd.record():
+        ...     y = (w * w).sum()
+        >>> y.backward()   # prints [2. 2.]
+        >>> h.remove()
+    """
+    if not isinstance(variable, NDArray) or variable._grad_req is None:
+        raise MXNetError("register_grad_ready_hook: the variable must be an NDArray with "
+                         f"attach_grad() (at {user_frame()})")
+    if not callable(hook):
+        raise TypeError(f"register_grad_ready_hook: hook must be callable, got {hook!r}")
+    key = id(variable)
+    entry = _READY_HOOKS.get(key)
+    if entry is None or entry[0]() is not variable:
+        ref = weakref.ref(variable, functools.partial(_drop_hooks, key))
+        entry = (ref, [])
+    _READY_HOOKS[key] = (entry[0], entry[1] + [hook])  # a new list: a running backward
+    return HookHandle(key, entry[0], hook)              # keeps the one it read
+
+
+def _drop_hooks(key, ref, table=_READY_HOOKS):  # (bound now: may run at interpreter exit)
+    entry = table.get(key)
+    if entry is not None and entry[0] is ref:
+        del table[key]
+
+
+class _Ready:
+    """One backward's gradient-ready reporting: each hooked variable's gradient is written
+    into ``.grad`` (never adopted: the backward may still read the array) and its hooks are
+    called as soon as the gradient is final; ``_write_grads`` then skips those (``done``)."""
+
+    __slots__ = ("hooks", "done", "taken", "last", "current")
+
+    def __init__(self, hooks, head_grads):
+        self.hooks, self.done, self.current = hooks, set(), -1
+        self.taken = {id(h._data) for h in head_grads if h is not None}
+        self.last = {}  # id(variable) -> the node (index in order) reading it last
+
+    @classmethod
+    def of(cls, variables, head_grads, order=None):
+        """The reporting for these variables, or None when none of them has hooks."""
+        hooks = {}
+        for v in variables:
+            entry = _READY_HOOKS.get(id(v))
+            if entry is not None and entry[0]() is v:
+                hooks[id(v)] = entry[1]
+        if not hooks:
+            return None
+        ready = cls(hooks, head_grads)
+        for idx, node in enumerate(order or ()):
+            for a in node.args:
+                if isinstance(a, NDArray) and a._node is None and id(a) in hooks:
+                    ready.last[id(a)] = idx
+        return ready
+
+    def finish(self, v, g):
+        """Write ``v``'s final gradient ``g`` and call its hooks (once per backward)."""
+        if id(v) in self.done:
+            return
+        _write_one(v, g, self.taken, adopt=False)
+        self.done.add(id(v))
+        for hook in self.hooks[id(v)]:
+            hook(v)
+
+    def finish_all(self, variables, grads):
+        """At the end of the backward: the hooked variables not reported yet."""
+        for v in variables:
+            if id(v) in self.hooks and id(v) not in self.done and v._grad_req is not None:
+                self.finish(v, grads.get(id(v)))
+
+    def walk(self, order, grads):
+        """``order``, finishing each hooked variable after the last node reading it."""
+        after = {}
+        for v_id, idx in self.last.items():
+            after.setdefault(idx, []).append(v_id)
+        by_id = {}
+        for idx, node in enumerate(order):
+            if idx in after:
+                for a in node.args:
+                    if isinstance(a, NDArray) and id(a) in self.hooks:
+                        by_id[id(a)] = a
+            self.current = idx
+            yield node
+            for v_id in after.get(idx, ()):
+                v = by_id[v_id]
+                if v._grad_req is not None:
+                    self.finish(v, grads.pop(v_id, None))
+
+    def callback(self, node, grads):
+        """``ready(position, raw gradient)`` for a hybridized call's compiled backward: a
+        hooked variable whose last reader is this node is final when its line has run
+        (``grads``: the engine's sums so far, added first; None in the chain path, where
+        every variable feeds one call only)."""
+        args, hooks = node.args, self.hooks
+        if not any(isinstance(a, NDArray) and id(a) in hooks for a in args):
+            return None
+        last_here = None if grads is None else {
+            id(a) for a in args if isinstance(a, NDArray) and id(a) in hooks
+            and self.last.get(id(a)) == self.current}
+
+        def ready(pos, r):
+            a = args[pos]
+            if a._node is not None or a._grad_req is None or id(a) not in hooks:
+                return
+            if last_here is not None:
+                if id(a) not in last_here:
+                    return  # a later node adds to it: reported after that one
+                prev = grads.pop(id(a), None)
+                r = r if prev is None else prev + r
+            self.finish(a, r)
+        return ready
 
 
 def _owned(data, target, taken):

@@ -20,6 +20,8 @@ import os
 from .. import kvstore as kvs
 from .. import optimizer as opt
 from ..base import MXNetError, atomic_write
+from ..kvstore.overlap import GradOverlap
+from ..ndarray.ndarray import NDArray
 from ..nn.parameter import DATA_VERSION, Parameter
 from ..optimizer import states_format
 from ..optimizer.direct import StepPlan
@@ -40,11 +42,14 @@ class Trainer:
     ``optimizer_params``) or an ``Optimizer`` instance (then ``optimizer_params`` must be empty).
     ``kvstore``: a type name for ``kiln.kv.create`` or a store (None: gradients are not
     reduced); ``update_on_kvstore``: run the optimizer on the store (None: MXNet's default).
-    On a dist store, ``step(batch_size)`` takes the global batch (all ranks together).
+    On a dist store, ``step(batch_size)`` takes the global batch (all ranks together), and
+    ``overlap`` (None: ``KILN_KVSTORE_OVERLAP``, default on) allreduces the gradients in
+    buckets while the backward still runs (``kvstore/overlap.py``); until ``step`` (or
+    ``allreduce_grads``) returns, ``.grad`` holds this rank's own gradients.
     """
 
     def __init__(self, params, optimizer, optimizer_params=None, kvstore="device",
-                 compression_params=None, update_on_kvstore=None):
+                 compression_params=None, update_on_kvstore=None, overlap=None):
         if hasattr(params, "keys") and hasattr(params, "__getitem__"):
             params = [params[key] for key in sorted(params.keys())]
         if not isinstance(params, (list, tuple)):
@@ -63,7 +68,9 @@ class Trainer:
             if hasattr(param, "_set_trainer"):
                 param._set_trainer(self)
         self._compression_params = compression_params
-        self._kvstore_params = {"kvstore": kvstore, "update_on_kvstore": update_on_kvstore}
+        self._kvstore_params = {"kvstore": kvstore, "update_on_kvstore": update_on_kvstore,
+                                "overlap": overlap}
+        self._overlap = None  # kvstore/overlap.py's GradOverlap on a dist store
         self._kvstore = None
         self._update_on_kvstore = None
         self._distributed = None
@@ -118,6 +125,8 @@ class Trainer:
             self._init_kvstore()
         if self._params_to_init:
             self._init_params()
+        if self._overlap is not None:
+            self._attach_overlap()
 
     def _init_kvstore(self):
         """Make the store (MXNet's ``_create_kvstore`` rules) and give it the optimizer."""
@@ -141,6 +150,18 @@ class Trainer:
         else:
             self._kvstore, self._update_on_kvstore = None, None
         self._kv_initialized = True
+        self._overlap = _make_overlap(kv, config["overlap"], len(self._contexts))
+
+    def _attach_overlap(self):
+        """(Re)hook the parameters whose gradients the overlap reduces when they changed:
+        one device, grad_req 'write' (an 'add' gradient may grow until the step), dense,
+        on the host; the others go through the store at the step."""
+        active = self._active()
+        signature = (DATA_VERSION[0], tuple((i, p.grad_req, p._grad_stype) for i, p, *_ in
+                                            active))
+        if self._overlap.signature != signature:
+            self._overlap.attach(signature, [(i, datas[0]) for i, p, datas, grads in active
+                                             if _overlappable(p, datas, grads)])
 
     def _init_params(self):
         """Put the initialized parameters in the store; on a dist store every rank takes
@@ -238,12 +259,47 @@ class Trainer:
     # ---- internals --------------------------------------------------------------------------
     def _allreduce_grads(self):
         """One ``pushpull`` of every gradient (so a dist store can bucket them); with
-        ``update_on_kvstore`` the store updates its weights and the devices pull them."""
+        ``update_on_kvstore`` the store updates its weights and the devices pull them. With
+        the overlap, the gradients it reduced during the backward skip the allreduce."""
         if self._kvstore is None:
             return
         active = self._active()
         if not active:
             return
+        ov = self._overlap
+        if ov is not None:
+            self._attach_overlap()  # a changed parameter set: this step learns again
+            hooked = {i: grads[0]._data for i, p, datas, grads in active if i in ov.keys}
+            sums = ov.reduce(hooked)
+            if sums is None:
+                self._pushpull(active)
+                ov.build(self._kvstore._comm, hooked)
+                return
+            self._apply_sums(active, sums)
+            active = [e for e in active if e[0] not in sums]
+            if not active:
+                return
+        self._pushpull(active)
+
+    def _apply_sums(self, active, sums):
+        """Hand the overlap's sums to the store's update, or write them into ``.grad``."""
+        done = [e for e in active if e[0] in sums]
+        values = []
+        for i, _, _, grads in done:
+            s, g = sums[i], grads[0]
+            values.append(s if s.dtype == g._data.dtype else s.astype(g._data.dtype))
+        if self._update_on_kvstore:
+            self._kvstore._pushpull_reduced(
+                [i for i, *_ in done], [NDArray(v, g[0].context) for v, (*_, g) in
+                                        zip(values, done)], out=[d for _, _, d, _ in done])
+            for _, _, datas, _ in done:
+                for d in datas:
+                    _mark_used(d)
+        else:
+            for v, (*_, grads) in zip(values, done):
+                grads[0]._data[...] = v
+
+    def _pushpull(self, active):
         keys = [i for i, *_ in active]
         grads = [g for *_, g in active]
         if self._update_on_kvstore:
@@ -362,6 +418,22 @@ def _create_kvstore(kvstore, num_device, params):
     if kv is None:
         return None, False
     return kv, update_on_kvstore and kv.is_capable(kvs.KVStoreBase.OPTIMIZER)
+
+
+def _make_overlap(kv, wanted, num_device):
+    """A ``GradOverlap`` for a dist store with one device per process, unless turned off
+    (``overlap=False`` or ``KILN_KVSTORE_OVERLAP=0``) or MPI has no thread support."""
+    if wanted is None:
+        wanted = os.environ.get("KILN_KVSTORE_OVERLAP", "1") != "0"
+    if not wanted or not isinstance(kv, kvs.DistKVStore) or num_device != 1:
+        return None
+    side = kv._comm.side()
+    return None if side is None else GradOverlap(side, kv._comm.bucket_bytes)
+
+
+def _overlappable(param, datas, grads):
+    return (param.grad_req == "write" and len(datas) == 1 and type(grads[0]) is NDArray
+            and type(grads[0]._data).__module__ == "numpy")
 
 
 def _is_dist(kvstore):

@@ -88,6 +88,17 @@ class MPIComm:
             _WORLD.append(cls(MPI.COMM_WORLD.Dup(), MPI))
         return _WORLD[0]
 
+    def side(self):
+        """A second communicator over the same processes, with its own deadline watchdog, for
+        a thread that runs collectives while this one is used elsewhere (the Trainer's
+        overlapped allreduce; MPI_THREAD_MULTIPLE). Collective on first call: every rank must
+        reach it at the same point. None where MPI was not initialized for threads."""
+        if getattr(self, "_side", None) is None:
+            if self.MPI.Query_thread() < self.MPI.THREAD_MULTIPLE:
+                return None
+            self._side = MPIComm(self.comm.Dup(), self.MPI)
+        return self._side
+
     # ---- collectives -------------------------------------------------------------------------
     def allreduce_(self, arrays, what="allreduce"):
         """Sum each numpy array of ``arrays`` across the ranks, in place, in buckets."""

@@ -174,10 +174,20 @@ class KVStore(KVStoreBase):
     def _allreduce(self, keys, merged):
         """Across processes: nothing to do in one process (dist stores override)."""
 
+    def _pushpull_reduced(self, keys, values, out):
+        """``pushpull`` of values already summed across devices and processes (the dist
+        Trainer's overlapped allreduce): store them or update with them, then pull."""
+        pairs = self._pairs(keys, values, "pushpull")
+        self._apply(keys, [vals[0] for _, vals in pairs])
+        self._write_out(self._pairs(keys, out, "pushpull"))
+
     def _reduce_and_apply(self, pairs):
         keys = [k for k, _ in pairs]
         merged = [self._merge(k, vals) for k, vals in pairs]
         self._allreduce(keys, merged)
+        self._apply(keys, merged)
+
+    def _apply(self, keys, merged):
         stored = [self._store[k] for k in keys]
         if self._updater is None:
             for s, m in zip(stored, merged):

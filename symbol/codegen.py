@@ -33,7 +33,7 @@ class Compiled:
     beyond its arguments (``memory_plan.MemoryPlan``)."""
 
     peak_temporaries = static_bytes = 0
-    plan = None  # (MemoryPlan, name, arg names, static_xp, op_hook): to emit variants
+    plan = None  # (MemoryPlan, name, arg names, static_xp, op_hook, notify): to emit variants
 
     def __init__(self, fn, source, line_nodes, arg_names):
         self.fn, self.source, self.line_nodes, self.arg_names = fn, source, line_nodes, arg_names
@@ -52,8 +52,9 @@ class Compiled:
         """The same function timing every node into the running profiler (``kiln.profiler``),
         emitted on first use: graphs cost nothing extra while no profiler runs."""
         if self._timed is None:
-            plan, name, arg_names, static_xp, op_hook = self.plan
-            self._timed = emit(plan, name, arg_names, static_xp, op_hook, timed=True)
+            plan, name, arg_names, static_xp, op_hook, notify = self.plan
+            self._timed = emit(plan, name, arg_names, static_xp, op_hook, timed=True,
+                               notify=notify)
         return self._timed
 
     def _reraise(self, e):
@@ -135,7 +136,7 @@ def _literal(v, ns):
 
 
 def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
-                  last_target_first=False, out_mask=None):
+                  last_target_first=False, out_mask=None, notify=False):
     """Generate ``fn(xp, *args)`` returning the values of ``targets``.
 
     ``args``: entries provided by the caller, in order (graph inputs, parameters, saved values).
@@ -148,6 +149,10 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
     ``out_mask``: one bool per target; the function then takes, after ``args``, one array
     per True target and writes that result into it (computed there directly when its op has
     an ``out=`` form, else copied), as gradients go into ``.grad`` buffers without allocating.
+    ``notify``: the function takes one more argument last, ``ready(k, value)``, called right
+    after the step that finalizes target ``k`` (with the array the function will return for
+    it), so a caller can act on each gradient while the backward goes on (autograd's
+    gradient-ready hooks); without it the function has no such call.
 
     The schedule, liveness and buffers come from ``memory_plan.plan_graph``; ``emit`` writes
     the function.
@@ -155,27 +160,31 @@ def compile_graph(args, targets, name="graph", static_xp=None, op_hook=None,
     plan = plan_graph(args, targets, static_alloc=static_xp is not None,
                       last_target_first=last_target_first, out_mask=out_mask)
     arg_names = [node.name for node, _ in args]
-    compiled = emit(plan, name, arg_names, static_xp, op_hook)
+    compiled = emit(plan, name, arg_names, static_xp, op_hook, notify=notify)
     compiled.peak_temporaries, compiled.static_bytes = plan.peak_temporaries, plan.static_bytes
-    compiled.plan = (plan, name, arg_names, static_xp, op_hook)
+    compiled.plan = (plan, name, arg_names, static_xp, op_hook, notify)
     return compiled
 
 
-def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False):
+def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False, notify=False):
     """The ``Compiled`` function of a ``MemoryPlan``: one line per step, ``del`` after last
     uses, persistent buffers (``plan.buffers``) allocated with ``static_xp``. ``timed``: each
-    step also reports its span to the running profiler (``ndarray/_profile.py``)."""
+    step also reports its span to the running profiler (``ndarray/_profile.py``). ``notify``:
+    a last argument ``_ready`` is called after each target is final (``compile_graph``)."""
     ns = {"_partial": functools.partial, "_relu": relu, "_relu_bwd": relu_backward,
           "_add_into": add_into, "_reserved": reserved,
           "_beside": run_beside}
     masked = plan.masked
     lines = [f"def {name}(xp{''.join(f', a{k}' for k in range(plan.n_args))}"
-             f"{''.join(f', o{k}' for k in masked)}):"]
+             f"{''.join(f', o{k}' for k in masked)}{', _ready' if notify else ''}):"]
     line_nodes = {}
     joins = []  # (line, node): the results of the steps run beside the others
     if timed:
         ns["_P"] = PROFILE
         lines.append("    _prof = _P[0]")
+    ready = _Ready(plan) if notify else None
+    if ready is not None:
+        lines += ready.lines_for(ready.early)  # arguments and constants: final from the start
     for step in plan.steps:
         node = step.node
         if node.kind == "const":
@@ -206,14 +215,21 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False):
             ns.setdefault("_hook", _hook_caller(op_hook[0], op_hook[2]))
             lines += [f"    _hook({_hook_name(node) + suffix!r}, {_op_type(node)!r}, {o})"
                       for suffix, o in zip(_output_suffixes(node), step.outs)]
+        if ready is not None and not (step.background and op_hook is None):
+            lines += ready.lines_for(ready.defined_by(step.outs))
         if step.dead:
             lines.append(f"    del {', '.join(step.dead)}")
     for line, node in joins:
         lines.append(line)
         line_nodes[len(lines)] = node
-    lines += [f"    {o}[...] = {v}" for o, v in plan.copies]
+        if ready is not None:  # a target computed beside is final once joined
+            lines += ready.lines_for(ready.defined_by(line.split(" = ")[0].split()))
+    if ready is None:
+        lines += [f"    {o}[...] = {v}" for o, v in plan.copies]
+        ret = ", ".join(_RETURN[how].format(v) for how, v in plan.returns)
+    else:
+        ret = ", ".join(ready.names)
     ns["_own"] = _owner_check({id(v) for k, v in ns.items() if k.startswith("_buf")})
-    ret = ", ".join(_RETURN[how].format(v) for how, v in plan.returns)
     lines.append(f"    return ({ret}{',' if len(plan.returns) == 1 else ''})")
     source = "\n".join(lines) + "\n"
     code = compile(source, "<kiln-graph>", "exec")
@@ -225,6 +241,41 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False):
 
 # how each result is returned (MemoryPlan.returns)
 _RETURN = {"caller": "{}", "owned": "{}", "check": "_own({})", "copy": "{}.copy()"}
+
+
+class _Ready:
+    """The ``_ready(k, value)`` lines of a ``notify`` function: each target's result is made
+    final (copied into the caller's buffer, or copied off a persistent buffer) right after the
+    step computing it instead of at the end, then reported; the function returns the same
+    arrays it reported."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.copy_of = dict(plan.copies)  # o<k> -> the variable copied into it
+        self.names = []  # the name returned for each target
+        self.by_var = {}  # computed variable -> the targets it holds
+        self.early = []
+        for k, ((how, name), var) in enumerate(zip(plan.returns, plan.target_vars)):
+            self.names.append(name if how in ("caller", "owned") else f"r{k}")
+            if var.startswith("t"):
+                self.by_var.setdefault(var, []).append(k)
+            else:
+                self.early.append(k)
+
+    def defined_by(self, outs):
+        return [k for o in outs for k in self.by_var.get(o, ())]
+
+    def lines_for(self, ks):
+        lines = []
+        for k in ks:
+            how, name = self.plan.returns[k]
+            if how == "caller":
+                if name in self.copy_of:
+                    lines.append(f"    {name}[...] = {self.copy_of[name]}")
+            elif how != "owned":
+                lines.append(f"    r{k} = {_RETURN[how].format(name)}")
+            lines.append(f"    _ready({k}, {self.names[k]})")
+        return lines
 
 
 def _step_line(step, in_vars, ns, plan, static_xp):

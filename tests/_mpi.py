@@ -237,6 +237,118 @@ def scenario_all(kv_mod, kiln, rank):
     return seen
 
 
+class OverlapNet:
+    """Two Dense layers and one that no forward uses (its gradient is never written)."""
+
+    @staticmethod
+    def make(seed, hybridize):
+        import kiln
+        from kiln.gluon import nn
+
+        class Net(nn.HybridBlock):
+            def __init__(self):
+                super().__init__()
+                self.a = nn.Dense(16, activation="relu", in_units=IN_UNITS)
+                self.b = nn.Dense(3, in_units=16)
+                self.unused = nn.Dense(3, in_units=16)
+
+            def forward(self, x):
+                return self.b(self.a(x))
+        kiln.random.seed(seed)
+        net = Net()
+        net.initialize(kiln.init.Xavier())
+        if hybridize:
+            net.hybridize()
+        return net
+
+
+OVERLAP_CASES = [(hyb, on_kv, accumulate) for hyb in (False, True) for on_kv in (True, False)
+                 for accumulate in (False, True)]
+
+
+def overlap_case_name(hyb, on_kv, accumulate):
+    return f"{'hybrid' if hyb else 'eager'}-{'kv' if on_kv else 'local'}" \
+        f"{'-accumulate' if accumulate else ''}"
+
+
+def train_overlap_case(net, trainer, batches, x, y, accumulate, probe=None):
+    """Train with ignore_stale_grad (``net.unused`` gets no gradient). ``accumulate``: the
+    first layer accumulates (grad_req 'add') over two backwards of half batches, which the
+    second layer ('write') overwrites: its buckets left during the first backward are sent
+    again. ``probe()`` runs between the backward and the step."""
+    import kiln
+    loss_fn = kiln.gluon.loss.SoftmaxCrossEntropyLoss()
+    if accumulate:
+        for p in net.a.collect_params().values():
+            p.grad_req = "add"
+    losses = []
+    for idx in batches:
+        parts = [idx[:len(idx) // 2], idx[len(idx) // 2:]] if accumulate else [idx]
+        for part in parts:
+            data, label = kiln.nd.array(x[part]), kiln.nd.array(y[part])
+            with kiln.autograd.record():
+                loss = loss_fn(net(data), label)
+            loss.backward()
+        if probe is not None:
+            probe()
+        trainer.step(GLOBAL_BATCH, ignore_stale_grad=True)
+        if accumulate:
+            for p in net.a.collect_params().values():
+                p.zero_grad()
+        losses.append(float(loss.mean().asscalar()))
+    return losses
+
+
+def scenario_overlap(kv_mod, kiln, rank):
+    """Each case trained with the overlapped allreduce and without, on this rank's shard."""
+    x, y = dataset()
+    seen = {}
+    for hyb, on_kv, accumulate in OVERLAP_CASES:
+        name = overlap_case_name(hyb, on_kv, accumulate)
+        for overlap in (True, False):
+            net = OverlapNet.make(100 + rank, hyb)
+            kv = kv_mod.create("dist_sync")
+            trainer = kiln.gluon.Trainer(net.collect_params(), "sgd",
+                                         {"learning_rate": 0.1, "momentum": 0.9}, kvstore=kv,
+                                         update_on_kvstore=on_kv, overlap=overlap)
+            sent = []  # buckets already sent when the backward returned (step 2 on)
+
+            def probe(trainer=trainer, sent=sent):
+                ov = trainer._overlap
+                if ov is not None and ov.buckets is not None:
+                    sent.append([sum(b.launched for b in ov.buckets), len(ov.buckets)])
+            losses = train_overlap_case(net, trainer, part_batches(kv.num_workers, kv.rank),
+                                        x, y, accumulate, probe)
+            seen[f"{name}/{overlap}/losses"] = np.array(losses)
+            for i, p in enumerate(net.collect_params().values()):
+                seen[f"{name}/{overlap}/param/{i}"] = p.data().asnumpy()
+            seen[f"{name}/{overlap}/sent"] = np.array(sent).reshape(-1, 2)
+    return seen
+
+
+def scenario_failure_in_backward(kv_mod, kiln, rank):
+    """Rank 1 dies (KILN_TEST_FAILURE=kill) or hangs (=hang) in the middle of its third
+    backward, while rank 0's buckets are in flight."""
+    import signal
+    x, y = dataset()
+    net = OverlapNet.make(100, hybridize=True)
+    trainer = kiln.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1},
+                                 kvstore="dist_sync")
+    steps = [0]
+
+    def die(v):
+        if rank == 1 and steps[0] == 2:
+            if os.environ["KILN_TEST_FAILURE"] == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(120)
+    # the first layer's gradient is the last one ready: the other buckets have left
+    kiln.autograd.register_grad_ready_hook(net.a.weight.data(), die)
+    for step in range(100):
+        steps[0] = step
+        train_overlap_case(net, trainer, [list(range(rank * 8, rank * 8 + 8))], x, y, False)
+    return {}
+
+
 def scenario_failure(kv_mod, kiln, rank):
     """Rank 1 dies (KILN_TEST_FAILURE=kill) or hangs (=hang) at the third push."""
     import signal

@@ -118,3 +118,59 @@ def test_hung_rank_times_out_with_a_clear_error(tmp_path):
     assert seconds < 60, f"the job hung ({seconds:.0f} s)"
     assert "kiln kvstore timeout: rank 0 of 2 waited 1 s in allreduce" in res.stderr, \
         res.stderr[-2000:]
+
+
+def test_overlapped_allreduce_equals_the_allreduce_at_the_step(tmp_path):
+    """Eager and hybridized nets, the store's update or the local one, with a layer that gets
+    no gradient, and one accumulating over two backwards while the other is written twice:
+    overlapped training equals the non-overlapped one bit for bit (2 ranks: each sum is one
+    addition) and, without accumulation, single-process training on the global batch."""
+    # tiny buckets: the net's 6 gradients go in several buckets, most sent during backward
+    res, _ = _mpi.run_job("overlap", tmp_path, timeout=300,
+                          env={"KILN_KVSTORE_BUCKET_MB": "0.0004"})
+    _ok(res)
+    ranks = _mpi.load_ranks(tmp_path)
+    x, y = _mpi.dataset()
+    parts = [_mpi.part_batches(2, r) for r in range(2)]
+    batches = [a + b for a, b in zip(*parts)]
+    for hyb, on_kv, accumulate in _mpi.OVERLAP_CASES:
+        name = _mpi.overlap_case_name(hyb, on_kv, accumulate)
+        keys = [k for k in ranks[0] if k.startswith(f"{name}/True/param/")]
+        assert len(keys) == 6, keys
+        for r in ranks:
+            np.testing.assert_array_equal(r[f"{name}/True/losses"], r[f"{name}/False/losses"])
+            for k in keys:
+                np.testing.assert_array_equal(r[k], r[k.replace("/True/", "/False/")],
+                                              err_msg=f"{name} {k}")
+            sent = r[f"{name}/True/sent"]
+            # buckets left before the backward returned once the first step learned their
+            # order (the second, where grad_req changed after the Trainer was made)
+            assert len(sent) == len(batches) - 1 - accumulate, (name, sent)
+            assert (sent[:, 0] > 0).all() and sent[0, 1] >= 3 - accumulate, (name, sent)
+        np.testing.assert_array_equal(ranks[0][keys[0]], ranks[1][keys[0]])
+        if accumulate:
+            continue
+        import kiln
+        net = _mpi.OverlapNet.make(100, hyb)
+        trainer = kiln.gluon.Trainer(net.collect_params(), "sgd",
+                                     {"learning_rate": 0.1, "momentum": 0.9})
+        want = _mpi.train_overlap_case(net, trainer, batches, x, y, False)
+        got = np.mean([r[f"{name}/True/losses"] for r in ranks], axis=0)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=name)
+        for i, p in enumerate(net.collect_params().values()):
+            np.testing.assert_allclose(ranks[0][f"{name}/True/param/{i}"], p.data().asnumpy(),
+                                       rtol=1e-5, atol=1e-6, err_msg=f"{name} {i}")
+
+
+@pytest.mark.parametrize("failure", ["kill", "hang"])
+def test_rank_failing_mid_backward_ends_the_job(tmp_path, failure):
+    res, seconds = _mpi.run_job("failure_in_backward", tmp_path, timeout=120,
+                                env={"KILN_TEST_FAILURE": failure,
+                                     "KILN_KVSTORE_TIMEOUT": "30" if failure == "kill" else "2"})
+    assert res.returncode != 0
+    assert seconds < 60, f"the surviving rank was not stopped ({seconds:.0f} s)"
+    if failure == "kill":
+        assert "rank 1" in res.stderr and "signal 9" in res.stderr, res.stderr[-2000:]
+    else:
+        assert "kiln kvstore timeout: rank 0 of 2 waited 2 s in the overlapped allreduce" in \
+            res.stderr, res.stderr[-2000:]
