@@ -17,7 +17,6 @@ Example::
     ((4, 3), (4, 3))
 """
 import warnings
-import weakref
 
 import numpy as np
 
@@ -197,8 +196,17 @@ class Parameter:
         return [d.grad for d in self._data]
 
     def _set_trainer(self, trainer):
-        """Remember (weakly) the Trainer that updates this parameter."""
-        self._trainer = weakref.ref(trainer) if trainer is not None else None
+        """Remember the Trainer that updates this parameter (MXNet's ``_trainer`` attribute).
+
+        A sparse parameter's rows are pulled through its one Trainer's kvstore, so a second
+        Trainer for it is refused (RuntimeError), as MXNet refuses it.
+        """
+        if (self._stype != "default" and trainer is not None
+                and self._trainer is not None and self._trainer is not trainer):
+            raise RuntimeError(
+                f"Failed to set the trainer for Parameter '{self.name}' because it was already "
+                f"set. More than one trainers for a {self._stype} Parameter is not supported.")
+        self._trainer = trainer
 
     # ---- initialization --------------------------------------------------------------------
     def initialize(self, init=None, ctx=None, default_init=initializer.Uniform(),
@@ -345,7 +353,7 @@ class Parameter:
                 data = nd.array(data, dtype=np.dtype(self._dtype))
             self._deferred_init = self._deferred_init[:3] + (data,)
             return
-        trainer = self._trainer() if self._trainer else None
+        trainer = self._trainer
         if trainer is not None and hasattr(trainer, "_reset_kvstore") and getattr(
                 trainer, "_kv_initialized", False) and getattr(trainer, "_update_on_kvstore",
                                                                 False):

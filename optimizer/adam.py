@@ -10,7 +10,7 @@ import numpy as np
 
 from ..ndarray.ops._cuda_fused import adam_update
 from .lazy import lazy_apply, lazy_rows
-from .optimizer import Optimizer, clip_op, clip_py, register, zeros_state
+from .optimizer import Optimizer, clip_op, clip_py, register, sparse_weight, zeros_state
 
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam", "LAMB"]
 
@@ -82,6 +82,7 @@ class Adam(Optimizer):
     def create_state(self, index, weight):
         return (zeros_state(weight), zeros_state(weight))  # mean, variance
 
+    @sparse_weight
     def update(self, index, weight, grad, state):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
@@ -122,6 +123,7 @@ class AdamW(Optimizer):
     def create_state(self, index, weight):
         return (zeros_state(weight), zeros_state(weight))
 
+    @sparse_weight
     def update(self, index, weight, grad, state):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
@@ -153,6 +155,7 @@ class Adamax(Optimizer):
     def create_state(self, index, weight):
         return (zeros_state(weight), zeros_state(weight))
 
+    @sparse_weight
     def update(self, index, weight, grad, state):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
@@ -211,6 +214,7 @@ class Nadam(Optimizer):
         self.m_schedule = sched
         return sched
 
+    @sparse_weight
     def update(self, index, weight, grad, state):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
@@ -254,6 +258,7 @@ class LAMB(Optimizer):
     def create_state(self, index, weight):
         return (zeros_state(weight, np.float32), zeros_state(weight, np.float32))
 
+    @sparse_weight
     def update(self, index, weight, grad, state):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)

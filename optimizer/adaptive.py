@@ -8,7 +8,7 @@ Example::
 """
 import numpy as np
 
-from .optimizer import Optimizer, clip_op, clip_py, register, zeros_state
+from .optimizer import Optimizer, clip_op, clip_py, register, sparse_weight, zeros_state
 
 __all__ = ["AdaGrad", "AdaDelta", "RMSProp"]
 
@@ -29,6 +29,7 @@ class AdaGrad(Optimizer):
     def create_state(self, index, weight):
         return zeros_state(weight, np.float32)  # history
 
+    @sparse_weight
     def update(self, index, weight, grad, state):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
@@ -60,6 +61,7 @@ class AdaDelta(Optimizer):
     def create_state(self, index, weight):
         return (zeros_state(weight, np.float32), zeros_state(weight, np.float32))
 
+    @sparse_weight
     def update(self, index, weight, grad, state):
         wd = self._get_wd(index)
         self._update_count(index)
@@ -102,6 +104,7 @@ class RMSProp(Optimizer):
         n = 3 if self.centered else 1  # (n,) or (n, mean grad, delta)
         return tuple(zeros_state(weight, np.float32) for _ in range(n))
 
+    @sparse_weight
     def update(self, index, weight, grad, state):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)

@@ -6,7 +6,8 @@ Example::
 """
 import numpy as np
 
-from .optimizer import Optimizer, clip_op, register, zeros_state
+from .lazy import grad_rows, lazy_apply
+from .optimizer import Optimizer, clip_op, register, sparse_weight, zeros_state
 
 __all__ = ["Ftrl", "FTML"]
 
@@ -34,17 +35,34 @@ class Ftrl(Optimizer):
         return (zeros_state(weight, np.float32), zeros_state(weight, np.float32))  # z, n
 
     def update(self, index, weight, grad, state):
+        # MXNet's ftrl_update has a row_sparse kernel, taken when the weight and the gradient
+        # are both row_sparse: it updates only the gradient's rows (the others keep their
+        # values); every other combination updates all rows.
+        rows = grad_rows(grad) if getattr(weight, "stype", "") == "row_sparse" else None
+        if rows is None:
+            self._update_dense(index, weight, grad, state)
+            return
         self._update_count(index)
         wd, lr = self._get_wd(index), self._get_lr(index)
-        xp = weight.context.xp
-        w = weight._data
-        g = clip_op(xp, self.rescale_grad * grad._data, self.clip_gradient)
-        z, n = state[0]._data, state[1]._data
+        dense = weight.tostype("default")
+        lazy_apply(lambda w, g, z, n: self._kernel(w, g, z, n, lr, wd, weight.context.xp),
+                   rows, dense._data, grad, [state[0]._data, state[1]._data])
+        weight._data = dense._data
+
+    @sparse_weight
+    def _update_dense(self, index, weight, grad, state):
+        self._update_count(index)
+        wd, lr = self._get_wd(index), self._get_lr(index)
+        self._kernel(weight._data, grad._data, state[0]._data, state[1]._data, lr, wd,
+                     weight.context.xp)
+
+    def _kernel(self, w, g, z, n, lr, wd, xp):
+        """Update the raw arrays ``w``, ``z`` and ``n`` in place from the raw gradient ``g``."""
+        g = clip_op(xp, self.rescale_grad * g, self.clip_gradient)
         z += g - (xp.sqrt(n + g * g) - xp.sqrt(n)) * w / lr
         n += g * g
-        new = ((xp.sign(z) * self.lamda1 - z) / ((self.beta + xp.sqrt(n)) / lr + wd)
-               * (xp.abs(z) > self.lamda1))
-        w[...] = new
+        w[...] = ((xp.sign(z) * self.lamda1 - z) / ((self.beta + xp.sqrt(n)) / lr + wd)
+                  * (xp.abs(z) > self.lamda1))
 
 
 @register
@@ -67,6 +85,7 @@ class FTML(Optimizer):
     def create_state(self, index, weight):
         return tuple(zeros_state(weight) for _ in range(3))  # d_0, v_0, z_0
 
+    @sparse_weight
     def update(self, index, weight, grad, state):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)

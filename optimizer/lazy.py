@@ -11,16 +11,20 @@ Example::
     >>> opt = kiln.optimizer.SGD(learning_rate=0.1, momentum=0.9)   # lazy_update=True
 """
 
-__all__ = ["lazy_rows", "lazy_apply"]
+__all__ = ["lazy_rows", "lazy_apply", "grad_rows"]
 
 
 def lazy_rows(optimizer, grad):
     """The row indices of ``grad`` when ``optimizer`` should update lazily, else None."""
     # (_LAZY: the optimizers whose kernels are elementwise per row, SGD and Adam)
-    if (getattr(optimizer, "_LAZY", False) and optimizer.lazy_update
-            and getattr(grad, "stype", "") == "row_sparse"):
-        return grad._aux[0]
+    if getattr(optimizer, "_LAZY", False) and optimizer.lazy_update:
+        return grad_rows(grad)
     return None
+
+
+def grad_rows(grad):
+    """The raw row indices a row_sparse ``grad`` holds; None for any other storage."""
+    return grad._aux[0] if getattr(grad, "stype", "") == "row_sparse" else None
 
 
 def lazy_apply(kernel, rows, weight, grad, states):

@@ -10,13 +10,34 @@ Example::
     >>> state = opt.create_state(0, w)
     >>> opt.update(0, w, g, state)        # w is now [0.9, 0.9]
 """
+import functools
 import warnings
 
 import numpy as np
 
 from ..ndarray.ndarray import NDArray
 
-__all__ = ["Optimizer", "register", "create", "zeros_state", "clip_op", "clip_py"]
+__all__ = ["Optimizer", "register", "create", "zeros_state", "clip_op", "clip_py",
+           "sparse_weight"]
+
+
+def sparse_weight(method):
+    """Let an ``update(index, weight, grad, state)`` method take a sparse weight.
+
+    The update kernels write the raw dense array in place, which a sparse array
+    (``nd.sparse``) does not have: such a weight is updated through a dense copy that is
+    written back in the weight's own storage type (MXNet updates row_sparse and CSR weights
+    in place too). Dense weights, and lists of weights, go straight through.
+    """
+    @functools.wraps(method)
+    def update(self, index, weight, grad, state):
+        if getattr(weight, "stype", "default") == "default":
+            return method(self, index, weight, grad, state)
+        dense = weight.tostype("default")
+        method(self, index, dense, grad, state)
+        weight._data = dense._data
+        return None
+    return update
 
 
 def zeros_state(weight, dtype=None):
@@ -224,11 +245,15 @@ class Optimizer:
         """``update``, through the float32 master copy for float16 weights when
         ``multi_precision`` is on (the weight receives the master copy cast back)."""
         if self.multi_precision and weight.dtype == np.float16:
-            master, inner = state
-            self.update(index, master, _copy_as(grad, np.float32), inner)
-            weight._data[...] = master._data.astype(weight._data.dtype)
+            self._update_master(index, weight, grad, state)
         else:
             self.update(index, weight, grad, state)
+
+    @sparse_weight
+    def _update_master(self, index, weight, grad, state):
+        master, inner = state
+        self.update(index, master, _copy_as(grad, np.float32), inner)
+        weight._data[...] = master._data.astype(weight._data.dtype)
 
     # ---- pickling (MXNet drops param_dict; the Trainer sets it again) ----------------------
     def __getstate__(self):
@@ -246,7 +271,11 @@ create = Optimizer.create_optimizer
 
 
 def _copy_as(arr, dtype):
-    """A new NDArray: ``arr`` cast to ``dtype`` (a copy even when the dtype already matches)."""
+    """A new NDArray: ``arr`` cast to ``dtype`` (a copy even when the dtype already matches).
+    A sparse ``arr`` stays sparse, so a float16 row_sparse gradient cast for the master copy
+    still updates only its rows (lazy_update)."""
+    if getattr(arr, "stype", "default") != "default":
+        return arr.astype(dtype)
     return NDArray(arr._data.astype(dtype), arr.context)
 
 

@@ -12,7 +12,16 @@ import numpy as np
 from ..ndarray._blas import axpy, suits
 from ..ndarray.ops._cuda_fused import sgd_update
 from .lazy import lazy_apply, lazy_rows
-from .optimizer import Optimizer, _copy_as, _warn_fp16, clip_op, clip_py, register, zeros_state
+from .optimizer import (
+    Optimizer,
+    _copy_as,
+    _warn_fp16,
+    clip_op,
+    clip_py,
+    register,
+    sparse_weight,
+    zeros_state,
+)
 
 __all__ = ["SGD", "ccSGD", "NAG", "LARS", "Signum", "SGLD", "DCASGD"]
 
@@ -90,9 +99,11 @@ class _MasterCopy(Optimizer):
             _warn_fp16(type(self).__name__)
         return self.create_state(index, weight)
 
+    @sparse_weight
     def update(self, index, weight, grad, state):
         self._update_impl(index, weight, grad, state, multi_precision=False)
 
+    @sparse_weight
     def update_multi_precision(self, index, weight, grad, state):
         use_mp = (self.multi_precision and weight.dtype == np.float16
                   and isinstance(state, (tuple, list)))
@@ -190,6 +201,7 @@ class DCASGD(Optimizer):
         mom = zeros_state(weight) if self.momentum != 0.0 else None
         return (mom, _copy_as(weight, weight._data.dtype))  # momentum, previous weight
 
+    @sparse_weight
     def update(self, index, weight, grad, state):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
@@ -318,6 +330,7 @@ class Signum(Optimizer):
     def create_state(self, index, weight):
         return zeros_state(weight) if self.momentum != 0.0 else None
 
+    @sparse_weight
     def update(self, index, weight, grad, state):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
@@ -344,6 +357,7 @@ class SGLD(Optimizer):
     def create_state(self, index, weight):
         return None
 
+    @sparse_weight
     def update(self, index, weight, grad, state):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)

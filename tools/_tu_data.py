@@ -35,16 +35,42 @@ def random_sample(population, k):
 
 def rand_ndarray(shape, stype="default", density=None, dtype=None, modifier_func=None,
                  shuffle_csr_indices=False, distribution=None, ctx=None):
-    """A dense NDArray of standard-normal values (float32 unless ``dtype`` is given).
+    """A random NDArray of ``shape`` (float32 unless ``dtype`` is given).
 
-    Only ``stype='default'`` exists in kiln (dense arrays). Example:
-    ``rand_ndarray((2, 3), dtype='float64').shape`` is ``(2, 3)``.
+    ``stype='default'``: standard-normal values. ``'row_sparse'``: each row is stored with
+    probability ``density`` (a random density when None), its values uniform in [0, 1).
+    ``'csr'`` (2-d only): each element is stored with probability ``density``, values uniform
+    in [0, 1). ``modifier_func`` maps every stored value. Example::
+
+        >>> rand_ndarray((4, 3), "row_sparse", density=1).indices.shape
+        (4,)
     """
-    if stype != "default":
-        raise MXNetError(f"rand_ndarray(stype={stype!r}): kiln arrays are dense only; "
-                         "use stype='default'")
     from .. import ndarray as nd
-    return nd.array(random_arrays(tuple(shape)), ctx=ctx or default_context(), dtype=dtype)
+    ctx = ctx or default_context()
+    if stype == "default":
+        return nd.array(random_arrays(tuple(shape)), ctx=ctx, dtype=dtype)
+    if stype not in ("row_sparse", "csr"):
+        raise MXNetError(f"rand_ndarray: unknown stype {stype!r}")
+    if distribution not in (None, "uniform"):
+        raise MXNetError(f"rand_ndarray: only the uniform distribution is supported for "
+                         f"sparse arrays, got {distribution!r}")
+    density = np.random.rand() if density is None else density
+    dtype = default_dtype() if dtype is None else dtype
+    shape = tuple(shape)
+    if stype == "row_sparse":
+        rows = np.flatnonzero(np.random.rand(shape[0]) < density)
+        values = np.random.rand(rows.size, *shape[1:]).astype(dtype)
+        if modifier_func is not None:
+            values = np.vectorize(modifier_func)(values).astype(dtype)
+        return nd.sparse.row_sparse_array((values, rows), shape=shape, ctx=ctx, dtype=dtype)
+    if len(shape) != 2:
+        raise MXNetError(f"rand_ndarray(stype='csr') needs a 2-d shape, got {shape}")
+    mask = np.random.rand(*shape) < density
+    dense = np.where(mask, np.random.rand(*shape), 0).astype(dtype)
+    if modifier_func is not None:
+        dense[mask] = np.vectorize(modifier_func)(dense[mask])
+    # (a stored value of exactly 0 would vanish in the conversion; rand() < 1 rarely gives 0)
+    return nd.sparse.csr_matrix(dense, ctx=ctx, dtype=dtype)
 
 
 def rand_shape_2d(dim0=10, dim1=10, allow_zero_size=False):

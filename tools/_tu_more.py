@@ -42,18 +42,23 @@ def compare_optimizer(opt1, opt2, shape, dtype, w_stype="default", g_stype="defa
         >>> compare_optimizer(mx.optimizer.SGD(), mx.optimizer.SGD(), (3, 4), np.float32)
     """
     from .. import ndarray as nd
-    if "default" not in (w_stype, g_stype) or w_stype != g_stype != "default":
-        raise MXNetError(f"compare_optimizer: kiln arrays are dense only (w_stype={w_stype!r},"
-                         f" g_stype={g_stype!r})")
+    from ._tu_data import rand_ndarray
+    for stype in (w_stype, g_stype):
+        if stype not in ("default", "row_sparse", "csr"):
+            raise MXNetError(f"compare_optimizer: unknown storage type {stype!r}")
     ctx = default_context()
 
-    def pair(s):
-        a = nd.random.uniform(shape=s, ctx=ctx, dtype=dtype)
-        return a, a.copyto(ctx)
+    def pair(s, stype="default", density=None):
+        # opt2 gets the array of storage ``stype``, opt1 a dense copy (MXNet's arrangement)
+        if stype == "default":
+            a = nd.random.uniform(shape=s, ctx=ctx, dtype=dtype)
+            return a, a.copyto(ctx)
+        a = rand_ndarray(s, stype, density=density, dtype=dtype, ctx=ctx)
+        return a, a.copyto(ctx).tostype("default")
 
     if not isinstance(shape, list):
         assert ntensors == 1
-        (w2, w1), (g2, g1) = pair(shape), pair(shape)
+        (w2, w1), (g2, g1) = pair(shape, w_stype, density=1), pair(shape, g_stype)
         state1 = opt1.create_state_multi_precision(0, w1)
         state2 = opt2.create_state_multi_precision(0, w2)
         if compare_states:
