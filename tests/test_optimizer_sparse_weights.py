@@ -96,3 +96,18 @@ def test_compare_optimizer_csr_and_bad_stype():
     with pytest.raises(mx.base.MXNetError, match="unknown storage type"):
         compare_optimizer(mx.optimizer.SGD(), mx.optimizer.SGD(), (4, 5), np.float32,
                           w_stype="coo")
+
+
+def test_sparse_parameter_belongs_to_one_trainer():
+    x = mx.gluon.Parameter("x", shape=(4,), stype="row_sparse")
+    x.initialize()
+    first = mx.gluon.Trainer([x], "sgd")
+    assert x._trainer is first       # MXNet keeps the Trainer itself, not a weak reference
+    x._set_trainer(None)
+    x._set_trainer(first)
+    with pytest.raises(RuntimeError, match="More than one trainers"):
+        mx.gluon.Trainer([x], "sgd")
+    dense = mx.gluon.Parameter("d", shape=(4,))
+    dense.initialize()
+    mx.gluon.Trainer([dense], "sgd")
+    mx.gluon.Trainer([dense], "sgd")    # a dense parameter may change trainers
