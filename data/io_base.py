@@ -168,9 +168,13 @@ class NDArrayIter(DataIter):
         self.layout = layout
         self._axis = max(DataDesc.get_batch_axis(layout), 0)
         self.num_data = self.data[0][1].shape[self._axis]
-        for k, v in self.data + self.label:
-            if v.shape[self._axis] != self.num_data:
-                raise ValueError(f"NDArrayIter: {k!r} has {v.shape[self._axis]} examples, "
+        # MXNet 1.9 reads the first num_data examples of every source: a label with more
+        # examples is accepted (its tail is never reached, as in MXNet); fewer would give
+        # short or failing batches, so that is refused, as is data of differing lengths
+        for i, (k, v) in enumerate(self.data + self.label):
+            n = v.shape[self._axis]
+            if n != self.num_data and not (n > self.num_data and i >= len(self.data)):
+                raise ValueError(f"NDArrayIter: {k!r} has {n} examples, "
                                  f"{self.data[0][0]!r} has {self.num_data}")
         self.idx = np.arange(self.num_data)
         self.shuffle = shuffle

@@ -155,3 +155,24 @@ def test_resize_iter_over_csv(tmp_path):
     firsts = [b.data[0].asnumpy()[0, 0] for b in it]
     assert len(firsts) == 5
     assert firsts[:2] == [0.0, 8.0]   # second batch wraps (round_batch)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_ndarrayiter_label_longer_than_data_uses_its_head(shuffle):
+    # MXNet 1.9 pairs example i of the data with example i of each label and never reads a
+    # longer label's tail (its test_sample_weight_loss scores data[10:] against 20 labels)
+    data = np.arange(12, dtype="float32").reshape(6, 2)
+    labels = {"label": np.arange(9, dtype="float32"), "w": np.arange(9, dtype="float32") * 10}
+    it = kio.NDArrayIter(data, labels, 3, shuffle=shuffle)
+    seen = []
+    for batch in it:
+        first, lab, w = (batch.data[0].asnumpy()[:, 0], batch.label[0].asnumpy(),
+                         batch.label[1].asnumpy())
+        np.testing.assert_array_equal(first // 2, lab)
+        np.testing.assert_array_equal(lab * 10, w)
+        seen.extend(lab)
+    assert sorted(seen) == [0, 1, 2, 3, 4, 5]
+    with pytest.raises(ValueError, match="'label' has 5 examples, 'data' has 6"):
+        kio.NDArrayIter(data, {"label": np.arange(5)}, 3)
+    with pytest.raises(ValueError, match="has 7 examples"):
+        kio.NDArrayIter({"a": data, "b": np.zeros((7, 2))}, None, 3)
