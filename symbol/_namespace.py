@@ -42,6 +42,7 @@ _relu_backward = _sym(_OPS["_relu_backward"])
 _rnn_backward = _sym(_OPS["_rnn_backward"])
 _rnn_param_concat = _sym(_OPS["_rnn_param_concat"])
 _slice_assign = _sym(_OPS["_slice_assign"])
+_slice_assign_scalar = _sym(_OPS["_slice_assign_scalar"])
 _softmax_output_backward = _sym(_OPS["_softmax_output_backward"])
 abs = _sym(_OPS["abs"])
 activation = _sym(_OPS["activation"])
@@ -183,8 +184,18 @@ pow = _scalar(_OPS["power"], "pow")
 power = _scalar(_OPS["power"], "power")
 prod = _sym(_OPS["prod"])
 radians = _sym(_OPS["radians"])
+random_exponential = _sym(_OPS["random_exponential"])
+random_exponential_like = _sym(_OPS["random_exponential_like"])
+random_gamma = _sym(_OPS["random_gamma"])
+random_gamma_like = _sym(_OPS["random_gamma_like"])
+random_generalized_negative_binomial = _sym(_OPS["random_generalized_negative_binomial"])
+random_generalized_negative_binomial_like = _sym(_OPS["random_generalized_negative_binomial_like"])
+random_negative_binomial = _sym(_OPS["random_negative_binomial"])
+random_negative_binomial_like = _sym(_OPS["random_negative_binomial_like"])
 random_normal = _sym(_OPS["random_normal"])
 random_normal_like = _sym(_OPS["random_normal_like"])
+random_poisson = _sym(_OPS["random_poisson"])
+random_poisson_like = _sym(_OPS["random_poisson_like"])
 random_randint = _sym(_OPS["random_randint"])
 random_uniform = _sym(_OPS["random_uniform"])
 random_uniform_like = _sym(_OPS["random_uniform_like"])
@@ -198,7 +209,13 @@ rint = _sym(_OPS["rint"])
 rnn = _sym(_OPS["rnn"])
 round = _sym(_OPS["round"])
 rsqrt = _sym(_OPS["rsqrt"])
+sample_exponential = _sym(_OPS["sample_exponential"])
+sample_gamma = _sym(_OPS["sample_gamma"])
+sample_generalized_negative_binomial = _sym(_OPS["sample_generalized_negative_binomial"])
+sample_multinomial = _sym(_OPS["sample_multinomial"])
+sample_negative_binomial = _sym(_OPS["sample_negative_binomial"])
 sample_normal = _sym(_OPS["sample_normal"])
+sample_poisson = _sym(_OPS["sample_poisson"])
 sample_uniform = _sym(_OPS["sample_uniform"])
 scatter_nd = _sym(_OPS["scatter_nd"])
 selu = _sym(_OPS["selu"])
@@ -298,6 +315,7 @@ _contrib_interleaved_matmul_selfatt_qk = interleaved_matmul_selfatt_qk
 _contrib_interleaved_matmul_selfatt_valatt = interleaved_matmul_selfatt_valatt
 _copy = identity
 _crop_assign = _slice_assign
+_crop_assign_scalar = _slice_assign_scalar
 _histogram = histogram
 _linalg_det = linalg_det
 _linalg_extractdiag = linalg_extractdiag
@@ -321,12 +339,28 @@ _logical_or = logical_or
 _logical_xor = logical_xor
 _np_cumsum = cumsum
 _plus = _add
+_random_exponential = random_exponential
+_random_exponential_like = random_exponential_like
+_random_gamma = random_gamma
+_random_gamma_like = random_gamma_like
+_random_generalized_negative_binomial = random_generalized_negative_binomial
+_random_generalized_negative_binomial_like = random_generalized_negative_binomial_like
+_random_negative_binomial = random_negative_binomial
+_random_negative_binomial_like = random_negative_binomial_like
 _random_normal = random_normal
 _random_normal_like = random_normal_like
+_random_poisson = random_poisson
+_random_poisson_like = random_poisson_like
 _random_randint = random_randint
 _random_uniform = random_uniform
 _random_uniform_like = random_uniform_like
+_sample_exponential = sample_exponential
+_sample_gamma = sample_gamma
+_sample_generalized_negative_binomial = sample_generalized_negative_binomial
+_sample_multinomial = sample_multinomial
+_sample_negative_binomial = sample_negative_binomial
 _sample_normal = sample_normal
+_sample_poisson = sample_poisson
 _sample_uniform = sample_uniform
 _shuffle = shuffle
 _sub = _minus
@@ -352,6 +386,7 @@ broadcast_not_equal = _not_equal
 broadcast_plus = _add
 broadcast_power = _power
 broadcast_sub = _minus
+choose_element_0index = pick
 copy = identity
 crop = slice
 elemwise_add = _add
@@ -411,34 +446,41 @@ __all__ = [
     "_contrib_arange_like", "_contrib_ctc_loss", "_contrib_div_sqrt_dim",
     "_contrib_interleaved_matmul_encdec_qk", "_contrib_interleaved_matmul_encdec_valatt",
     "_contrib_interleaved_matmul_selfatt_qk", "_contrib_interleaved_matmul_selfatt_valatt",
-    "_conv_weight_grad", "_copy", "_crop_assign", "_ctc_loss_grad", "_custom", "_custom_backward",
-    "_digamma", "_div", "_embedding_weight_grad", "_equal", "_getitem_backward", "_greater",
-    "_greater_equal", "_histogram", "_hypot", "_lesser", "_lesser_equal", "_linalg_cofactor",
-    "_linalg_det", "_linalg_extractdiag", "_linalg_extracttrian", "_linalg_gelqf", "_linalg_gemm",
-    "_linalg_gemm2", "_linalg_inverse", "_linalg_makediag", "_linalg_maketrian", "_linalg_potrf",
-    "_linalg_potri", "_linalg_slogdet", "_linalg_sumlogdiag", "_linalg_syevd", "_linalg_syrk",
-    "_linalg_trmm", "_linalg_trsm", "_log_softmax_pick", "_log_softmax_pick_backward",
-    "_logical_and", "_logical_or", "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul",
-    "_not_equal", "_np_cumsum", "_plus", "_pooling_backward", "_pooling_gather", "_power",
-    "_put_along_axis", "_random_normal", "_random_normal_like", "_random_randint",
+    "_conv_weight_grad", "_copy", "_crop_assign", "_crop_assign_scalar", "_ctc_loss_grad",
+    "_custom", "_custom_backward", "_digamma", "_div", "_embedding_weight_grad", "_equal",
+    "_getitem_backward", "_greater", "_greater_equal", "_histogram", "_hypot", "_lesser",
+    "_lesser_equal", "_linalg_cofactor", "_linalg_det", "_linalg_extractdiag",
+    "_linalg_extracttrian", "_linalg_gelqf", "_linalg_gemm", "_linalg_gemm2", "_linalg_inverse",
+    "_linalg_makediag", "_linalg_maketrian", "_linalg_potrf", "_linalg_potri", "_linalg_slogdet",
+    "_linalg_sumlogdiag", "_linalg_syevd", "_linalg_syrk", "_linalg_trmm", "_linalg_trsm",
+    "_log_softmax_pick", "_log_softmax_pick_backward", "_logical_and", "_logical_or",
+    "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul", "_not_equal", "_np_cumsum",
+    "_plus", "_pooling_backward", "_pooling_gather", "_power", "_put_along_axis",
+    "_random_exponential", "_random_exponential_like", "_random_gamma", "_random_gamma_like",
+    "_random_generalized_negative_binomial", "_random_generalized_negative_binomial_like",
+    "_random_negative_binomial", "_random_negative_binomial_like", "_random_normal",
+    "_random_normal_like", "_random_poisson", "_random_poisson_like", "_random_randint",
     "_random_uniform", "_random_uniform_like", "_relu_backward", "_rnn_backward",
-    "_rnn_param_concat", "_sample_normal", "_sample_uniform", "_shuffle", "_slice_assign",
-    "_softmax_output_backward", "_sub", "abs", "activation", "add", "add_n", "amp_cast",
-    "amp_multicast", "arange", "arange_like", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
-    "arctanh", "argmax", "argmax_channel", "argmin", "argsort", "batch_dot", "batch_norm",
+    "_rnn_param_concat", "_sample_exponential", "_sample_gamma",
+    "_sample_generalized_negative_binomial", "_sample_multinomial", "_sample_negative_binomial",
+    "_sample_normal", "_sample_poisson", "_sample_uniform", "_shuffle", "_slice_assign",
+    "_slice_assign_scalar", "_softmax_output_backward", "_sub", "abs", "activation", "add", "add_n",
+    "amp_cast", "amp_multicast", "arange", "arange_like", "arccos", "arccosh", "arcsin", "arcsinh",
+    "arctan", "arctanh", "argmax", "argmax_channel", "argmin", "argsort", "batch_dot", "batch_norm",
     "block_grad", "broadcast_add", "broadcast_axes", "broadcast_axis", "broadcast_div",
     "broadcast_equal", "broadcast_greater", "broadcast_greater_equal", "broadcast_hypot",
     "broadcast_lesser", "broadcast_lesser_equal", "broadcast_like", "broadcast_logical_and",
     "broadcast_logical_or", "broadcast_logical_xor", "broadcast_maximum", "broadcast_minimum",
     "broadcast_minus", "broadcast_mod", "broadcast_mul", "broadcast_not_equal", "broadcast_plus",
-    "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil", "clip", "concat",
-    "convolution", "copy", "cos", "cosh", "crop", "ctc_loss", "cumsum", "deconvolution", "degrees",
-    "depth_to_space", "diag", "div_sqrt_dim", "divide", "dot", "dropout", "dropout_mask",
-    "elemwise_add", "elemwise_div", "elemwise_mul", "elemwise_sub", "elu", "embedding", "empty",
-    "equal", "erf", "exp", "expand_dims", "expm1", "eye", "fix", "flatten", "flip", "floor",
-    "floor_divide", "full", "full_like", "fully_connected", "gamma", "gammaln", "gather_nd", "gelu",
-    "getitem", "greater", "greater_equal", "group_norm", "hard_sigmoid", "histogram", "hypot",
-    "identity", "instance_norm", "interleaved_matmul_encdec_qk", "interleaved_matmul_encdec_valatt",
+    "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil",
+    "choose_element_0index", "clip", "concat", "convolution", "copy", "cos", "cosh", "crop",
+    "ctc_loss", "cumsum", "deconvolution", "degrees", "depth_to_space", "diag", "div_sqrt_dim",
+    "divide", "dot", "dropout", "dropout_mask", "elemwise_add", "elemwise_div", "elemwise_mul",
+    "elemwise_sub", "elu", "embedding", "empty", "equal", "erf", "exp", "expand_dims", "expm1",
+    "eye", "fix", "flatten", "flip", "floor", "floor_divide", "full", "full_like",
+    "fully_connected", "gamma", "gammaln", "gather_nd", "gelu", "getitem", "greater",
+    "greater_equal", "group_norm", "hard_sigmoid", "histogram", "hypot", "identity",
+    "instance_norm", "interleaved_matmul_encdec_qk", "interleaved_matmul_encdec_valatt",
     "interleaved_matmul_selfatt_qk", "interleaved_matmul_selfatt_valatt", "l2_normalization",
     "layer_norm", "leaky_relu", "less", "less_equal", "lesser", "lesser_equal", "linalg",
     "linalg_det", "linalg_extractdiag", "linalg_extracttrian", "linalg_gelqf", "linalg_gemm",
@@ -450,15 +492,20 @@ __all__ = [
     "max", "max_axis", "maximum", "mean", "min", "min_axis", "minimum", "mish", "mod", "modulo",
     "moments", "multiply", "nanprod", "nansum", "negative", "norm", "normal", "normal_like",
     "not_equal", "one_hot", "ones", "ones_like", "pad", "pick", "pooling", "pow", "power", "prod",
-    "radians", "randint", "random_normal", "random_normal_like", "random_randint", "random_uniform",
-    "random_uniform_like", "rcbrt", "reciprocal", "relu", "repeat", "reshape", "reshape_like",
-    "reverse", "rint", "rnn", "round", "rsqrt", "sample_normal", "sample_uniform", "scatter_nd",
-    "selu", "sequence_last", "sequence_mask", "sequence_reverse", "shape_array", "shuffle",
-    "sigmoid", "sign", "silu", "sin", "sinh", "size_array", "slice", "slice_axis", "slice_like",
-    "smooth_l1", "softmax", "softmax_activation", "softmax_output", "softmin", "softplus",
-    "softrelu", "softsign", "sort", "space_to_depth", "split", "split_v2", "sqrt", "square",
-    "squeeze", "stack", "stop_gradient", "subtract", "sum", "sum_axis", "sum_to", "svm_output",
-    "swapaxes", "swish", "take", "tan", "tanh", "tile", "to_device", "topk", "transpose",
-    "true_divide", "trunc", "uniform", "uniform_like", "up_sampling", "where", "zeros",
+    "radians", "randint", "random_exponential", "random_exponential_like", "random_gamma",
+    "random_gamma_like", "random_generalized_negative_binomial",
+    "random_generalized_negative_binomial_like", "random_negative_binomial",
+    "random_negative_binomial_like", "random_normal", "random_normal_like", "random_poisson",
+    "random_poisson_like", "random_randint", "random_uniform", "random_uniform_like", "rcbrt",
+    "reciprocal", "relu", "repeat", "reshape", "reshape_like", "reverse", "rint", "rnn", "round",
+    "rsqrt", "sample_exponential", "sample_gamma", "sample_generalized_negative_binomial",
+    "sample_multinomial", "sample_negative_binomial", "sample_normal", "sample_poisson",
+    "sample_uniform", "scatter_nd", "selu", "sequence_last", "sequence_mask", "sequence_reverse",
+    "shape_array", "shuffle", "sigmoid", "sign", "silu", "sin", "sinh", "size_array", "slice",
+    "slice_axis", "slice_like", "smooth_l1", "softmax", "softmax_activation", "softmax_output",
+    "softmin", "softplus", "softrelu", "softsign", "sort", "space_to_depth", "split", "split_v2",
+    "sqrt", "square", "squeeze", "stack", "stop_gradient", "subtract", "sum", "sum_axis", "sum_to",
+    "svm_output", "swapaxes", "swish", "take", "tan", "tanh", "tile", "to_device", "topk",
+    "transpose", "true_divide", "trunc", "uniform", "uniform_like", "up_sampling", "where", "zeros",
     "zeros_like",
 ]
