@@ -33,11 +33,15 @@ def _var_dtype(var, dtypes, default=np.float32):
     return np.dtype(dtypes.get(var.name) or (var.meta or {}).get("dtype") or default)
 
 
-def infer_avals(sym, shapes, dtypes=None, partial=False, unknown_dims=False):
+def infer_avals(sym, shapes, dtypes=None, partial=False, unknown_dims=False, alike=False):
     """Avals of every entry: ``{(node_id, i): Aval}`` from variable shapes (and dtypes).
 
     ``unknown_dims`` (``infer_shape_partial``): a 0 in a given shape is an unknown dimension,
-    carried through the ops that can; an op that cannot leaves its outputs unknown."""
+    carried through the ops that can; an op that cannot leaves its outputs unknown.
+    ``alike`` (the public inference and ``simple_bind``): when shapes stay unknown, a variable
+    operand of an op whose operands may share one shape takes a known operand's (MXNet's
+    ``elemwise_add(a, b)`` gives ``b`` the shape of ``a``); never a guess where the given
+    shapes decide everything."""
     dtypes = dtypes or {}
     nodes = topo_order(sym._entries)
     var_shape = dict(shapes)
@@ -45,19 +49,20 @@ def infer_avals(sym, shapes, dtypes=None, partial=False, unknown_dims=False):
     # needs it (``abs(fc_weight) + sum(fc(data))``): repeat until nothing new is learnt, as
     # MXNet's inference does, then a complete inference reports what is still unknown.
     outs = [(n.id, k) for n in nodes if n.kind == "op" for k in range(n.num_outputs)]
-    count = -1
+    count, fill = -1, False
     while True:
-        known = _infer_pass(nodes, var_shape, dtypes, True, unknown_dims)
+        known = _infer_pass(nodes, var_shape, dtypes, True, unknown_dims, fill)
         complete = all(e in known for e in outs)
-        if complete or len(known) == count:
+        if complete or (len(known) == count and (fill or not alike)):
             break
+        fill = fill or (alike and len(known) == count)
         count = len(known)
     if not partial and not complete:
         _infer_pass(nodes, var_shape, dtypes, False, unknown_dims)   # raises, naming the node
     return known
 
 
-def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims):
+def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims, fill=False):
     """One walk in graph order; learnt parameter shapes are added to ``var_shape``."""
     known = {}
     for node in nodes:
@@ -75,6 +80,8 @@ def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims):
                         var_shape[var.name] = shp
                         dt = _param_dtype(node.op.name, attrs, dav.dtype if dav else None)
                         known[(var.id, 0)] = Aval(shp, _var_dtype(var, dtypes, dt))
+            if fill and getattr(node.op.infer, "operands_alike", False):
+                _fill_alike_operands(node, known, var_shape, dtypes)
             _infer_node(node, known, partial, unknown_dims)
         elif node.kind == "var":
             shp = var_shape.get(node.name) or (node.meta or {}).get("shape")
@@ -86,6 +93,23 @@ def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims):
         else:
             known[(node.id, 0)] = Aval(node.value.shape, node.value.dtype)
     return known
+
+
+def _fill_alike_operands(node, known, var_shape, dtypes):
+    """Variables of unknown shape among the operands of an op whose operands may share one
+    shape (its infer rule says ``operands_alike``) take the first known operand's shape."""
+    ins = [i for i in node.inputs if is_entry(i)]
+    first = next((known[(i[0].id, i[1])] for i in ins if (i[0].id, i[1]) in known), None)
+    if first is None:
+        return
+    shape = tuple(first.shape)
+    for var, _ in ins:
+        if var.kind == "var" and (var.id, 0) not in known and var.name not in var_shape:
+            var_shape[var.name] = shape
+            known[(var.id, 0)] = Aval(shape, _var_dtype(var, dtypes))
+    if node.num_outputs == 1 and any((i[0].id, i[1]) not in known for i in ins):
+        # an operand made by an op stays unknown: the output still has the known one's shape
+        known[(node.id, 0)] = Aval(shape, np.dtype(first.dtype))
 
 
 def _attrs(node):
@@ -164,7 +188,7 @@ def infer_shape_partial(self, *args, **kwargs):
 def _infer_shape(sym, args, kwargs, partial):
     shapes = dict(zip(sym.list_arguments(), args)) if args else {}
     shapes.update(kwargs)
-    known = infer_avals(sym, shapes, partial=partial, unknown_dims=partial)
+    known = infer_avals(sym, shapes, partial=partial, unknown_dims=partial, alike=True)
     arg_nodes, aux_nodes = _lists(sym, known)
 
     def shp(e):
@@ -177,7 +201,7 @@ def _infer_shape(sym, args, kwargs, partial):
 def bind_avals(sym, shapes, dtypes):
     """``(arg avals, aux avals)`` for ``simple_bind``: shapes as ``infer_shape`` finds them,
     dtypes from ``dtypes`` (``type_dict``), a Variable's ``dtype=``, or inference."""
-    known = infer_avals(sym, shapes, dtypes)
+    known = infer_avals(sym, shapes, dtypes, alike=True)
     arg_nodes, aux_nodes = _lists(sym, known)
 
     def aval(n):

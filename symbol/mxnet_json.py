@@ -396,6 +396,11 @@ def _import_op(name, node_name, attrs, ins, where, source):
     op = _lookup(name)
     kattrs = {}
     for k, v in attrs.items():
+        if k in op.ignored and k in op.attrs and not k.startswith("__"):
+            # accepted without effect (Convolution's workspace): kept as read, unchecked, so
+            # the graph writes back the JSON it came from (pickling a Symbol goes through it)
+            kattrs[k] = parse_attr(v)
+            continue
         if k.startswith("__") or (k in ("scalar", "is_int") and k not in op.attrs) \
                 or k in op.ignored:  # smooth_l1's scalar is its own attribute
             continue

@@ -46,6 +46,12 @@ def broadcast_float(*xs, **attrs):
     return a if a.dtype.kind in FLOAT_KINDS else Aval(a.shape, np.dtype(np.float32))
 
 
+# Symbolic shape inference (``sym.infer_shape``): an operand whose shape is still unknown takes
+# a known operand's, as MXNet infers it for ``elemwise_add(a, b)`` (equal shapes always
+# broadcast, so the guess never contradicts the op).
+broadcast.operands_alike = broadcast_float.operands_alike = True
+
+
 def norm_axis(axis, ndim, op="op"):
     """Normalize one axis into ``range(ndim)``, raising a clear error when out of range."""
     axis = int(axis)

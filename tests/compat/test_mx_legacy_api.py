@@ -3,7 +3,8 @@ the legacy NDArray functions (``choose_element_0index``, ``fill_element_0index``
 ``onehot_encode``), ``nd._internal`` with ``_crop_assign(_scalar)``, and Symbol behaviour
 (``bool()`` raising ``NotImplementedForSymbol``, ``get_children`` of a multi-output node,
 pickling, ``infer_shape`` returning ``None``s with a warning when shapes stay unknown, shapes
-learnt late in graph order, ``infer_type_partial``).
+learnt late in graph order, an unknown operand of ``elemwise_add`` taking the other's shape,
+``infer_type_partial``).
 
 Each case is one line of a small script run under kiln (and, in ``test_matches_mxnet``, under
 real MXNet 1.9.1 when its interpreter is present); the expected values were read from MXNet.
@@ -47,6 +48,14 @@ with warnings.catch_warnings(record=True) as w:
 fc = mx.sym.FullyConnected(mx.sym.var('data'), num_hidden=2, no_bias=True, name='fc')
 both = mx.sym.sum(mx.sym.abs(fc.get_internals()['fc_weight'])) + mx.sym.sum(fc)
 r["late"] = [[list(s) for s in part] for part in both.infer_shape(data=(5, 13))]
+ab = mx.sym.elemwise_add(mx.sym.Variable('a', shape=(2, 3)), mx.sym.Variable('b'))
+r["alike"] = [[[list(s) for s in part] for part in ab.infer_shape(**kw)]
+              for kw in ({}, {"a": (5, 6)})]
+rnn = mx.sym.elemwise_add(mx.sym.FullyConnected(mx.sym.var('data'), num_hidden=4, name='x2h'),
+                          mx.sym.FullyConnected(mx.sym.var('prev'), num_hidden=4, name='h2h'))
+r["partial_alike"] = [[list(s) for s in part] for part in rnn.infer_shape_partial(data=(3, 5))]
+conv = mx.sym.Convolution(mx.sym.var('d'), kernel=(3, 3), num_filter=4, cudnn_tune='fastest')
+r["pickle_conv"] = pickle.loads(pickle.dumps(conv)).tojson() == conv.tojson()
 m = mx.sym.FullyConnected(mx.sym.Cast(mx.sym.var('data'), dtype='float16'), num_hidden=4)
 r["type_partial"] = [[None if t is None else np.dtype(t).name for t in part]
                      for part in m.infer_type_partial()]
@@ -65,6 +74,9 @@ EXPECTED = {
     "children": ["data"],                            # the node's inputs once, not per output
     "incomplete": [True, ["UserWarning"]],
     "late": [[[2, 13], [5, 13]], [[1]], []],
+    "alike": [[[[2, 3], [2, 3]], [[2, 3]], []], [[[5, 6], [5, 6]], [[5, 6]], []]],
+    "partial_alike": [[[3, 5], [4, 5], [4], [], [], []], [[3, 4]], []],
+    "pickle_conv": True,
     "type_partial": [[None, "float16", "float16"], ["float16"], []],
     "type_partial_none": [[None, None, None], [None], []],
 }
