@@ -131,11 +131,30 @@ class Trainer:
     def _init_kvstore(self):
         """Make the store (MXNet's ``_create_kvstore`` rules) and give it the optimizer."""
         config = self._kvstore_params
-        kv, update_on_kvstore = _create_kvstore(config["kvstore"], len(self._contexts),
-                                                self._params)
-        self._distributed = kv is not None and "dist" in kv.type
-        if config["update_on_kvstore"] is not None:
-            update_on_kvstore = bool(config["update_on_kvstore"])
+        wanted = config["update_on_kvstore"]
+        if any(getattr(p, "_stype", "default") != "default" for p in self._params):
+            # sparse weights live on the store, which updates them (MXNet's
+            # _create_sparse_kvstore): a store even for one device, always updating on it
+            kv, update_on_kvstore = _create_sparse_kvstore(config["kvstore"]), True
+            self._distributed = "dist" in kv.type
+            if wanted is False:
+                raise ValueError("Cannot set update_on_kvstore=False when sparse weights are "
+                                 "present.")
+        elif any(getattr(p, "_grad_stype", "default") != "default" for p in self._params):
+            # dense weights with sparse gradients: on one machine the gradients are reduced
+            # and the update runs here (MXNet finds it faster); a dist store updates on it
+            kv, _ = _create_kvstore(config["kvstore"], len(self._contexts), self._params)
+            self._distributed = kv is not None and "dist" in kv.type
+            if wanted is False and self._distributed:
+                raise ValueError("Cannot set update_on_kvstore=False on dist kvstore when "
+                                 "sparse gradients are present.")
+            update_on_kvstore = self._distributed if wanted is None else bool(wanted)
+        else:
+            kv, update_on_kvstore = _create_kvstore(config["kvstore"], len(self._contexts),
+                                                    self._params)
+            self._distributed = kv is not None and "dist" in kv.type
+            if wanted is not None:
+                update_on_kvstore = bool(wanted)
         if kv is not None:
             if update_on_kvstore and not kv.is_capable("optimizer"):
                 if config["update_on_kvstore"]:
@@ -418,6 +437,22 @@ def _create_kvstore(kvstore, num_device, params):
     if kv is None:
         return None, False
     return kv, update_on_kvstore and kv.is_capable(kvs.KVStoreBase.OPTIMIZER)
+
+
+def _create_sparse_kvstore(kvstore):
+    """The store for row_sparse weights (MXNet's ``model._create_sparse_kvstore``): made from
+    a type name or given, never None, and able to run the optimizer."""
+    if isinstance(kvstore, kvs.KVStoreBase):
+        kv = kvstore
+    elif isinstance(kvstore, str):
+        kv = kvs.create(kvstore)
+    else:
+        raise TypeError(f"Cannot create {kvstore!r} KVStore with row_sparse parameters. The "
+                        "type must be KVStore or str.")
+    if not kv.is_capable(kvs.KVStoreBase.OPTIMIZER):
+        raise _TrainerArgError(f"KVStore {kv.type!r} cannot run the optimizer, which sparse "
+                               "weights need")
+    return kv
 
 
 def _make_overlap(kv, wanted, num_device):

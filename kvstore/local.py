@@ -208,7 +208,10 @@ class KVStore(KVStoreBase):
                 if o.shape != stored.shape:
                     raise KVStoreError(f"kvstore.pull: key {k!r} holds shape {stored.shape}, "
                                        f"out has shape {o.shape}")
-                o._data[...] = _move(stored._data, o.context)
+                if row_sparse.is_sparse(o):   # a sparse gradient buffer: keep its storage
+                    row_sparse.store(o, stored.as_in_context(o.context))
+                else:
+                    o._data[...] = _move(stored._data, o.context)
         PARAM_WRITE_VERSION[0] += 1  # outputs may be Parameters: ort sessions rebuild
 
 

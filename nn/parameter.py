@@ -26,6 +26,7 @@ from ..base import MXNetError
 from ..device import Context, as_context, cpu, current_context
 from ..ndarray import _registry
 from ..ndarray.ndarray import NDArray, np_mode, to_np_inplace
+from ..ndarray.sparse.arrays import RowSparseNDArray
 from ..symbol.cached import PARAM_DATA_VERSION as DATA_VERSION
 from ..symbol.cached import PARAM_WRITE_VERSION
 
@@ -308,7 +309,12 @@ class Parameter:
 
     def row_sparse_data(self, row_id):
         """With ``stype='row_sparse'``: rows ``row_id`` of the data on ``row_id``'s device,
-        as a row_sparse array (the weight itself is kept dense); otherwise the dense data."""
+        as a row_sparse array (the weight itself is kept dense); otherwise the dense data.
+
+        As MXNet's row_sparse weight, the array is a variable of this parameter: the gradient
+        of what is computed from it goes into this parameter's gradient buffer on that device
+        (and counts as fresh for ``Trainer.step``).
+        """
         data = self.data(getattr(row_id, "context", None))
         return self._rows_of(data, row_id)
 
@@ -318,7 +324,8 @@ class Parameter:
     def _rows_of(self, data, row_id):
         if self._stype != "row_sparse":
             return data
-        return nd.sparse.retain(data.tostype("row_sparse"), row_id)
+        rows = nd.sparse.retain(data.tostype("row_sparse"), row_id)
+        return _SparseRows.of(rows, data)
 
     def grad(self, ctx=None):
         """The gradient buffer on ``ctx``."""
@@ -556,3 +563,33 @@ def _data_replaced():
     """Tell compiled graphs, the Trainer and its step plan that some parameter's arrays were
     replaced (they re-gather theirs)."""
     DATA_VERSION[0] += 1
+
+
+class _SparseRows(RowSparseNDArray):
+    """Rows of a row_sparse Parameter's (dense) value, as ``row_sparse_data`` hands them out:
+    a variable whose gradient goes into the value's gradient buffer and whose gradient
+    freshness is the value's, which is what ``Trainer.step`` checks. (Arrays computed from
+    it by the sparse arithmetic share the class but have no owner: plain flags.)"""
+
+    __slots__ = ("_owner", "_own_fresh")
+
+    @classmethod
+    def of(cls, rows, owner):
+        view = cls(rows._values, rows._aux, rows.shape, owner.context)
+        view._owner = owner
+        # not mark_variables: that would reset the owner's freshness
+        view._grad, view._grad_req = owner._grad, owner._grad_req
+        return view
+
+    @property
+    def _fresh_grad(self):
+        owner = getattr(self, "_owner", None)
+        return getattr(self, "_own_fresh", None) if owner is None else owner._fresh_grad
+
+    @_fresh_grad.setter
+    def _fresh_grad(self, value):
+        owner = getattr(self, "_owner", None)
+        if owner is None:
+            self._own_fresh = value
+        else:
+            owner._fresh_grad = value

@@ -111,3 +111,53 @@ def test_sparse_parameter_belongs_to_one_trainer():
     dense.initialize()
     mx.gluon.Trainer([dense], "sgd")
     mx.gluon.Trainer([dense], "sgd")    # a dense parameter may change trainers
+
+
+def _sparse_kv_step(stype, grad_stype, update_on_kvstore, kv="local"):
+    x = mx.gluon.Parameter("x", shape=(6, 1), stype=stype, grad_stype=grad_stype)
+    x.initialize(ctx=[mx.cpu(0), mx.cpu(1)], init="zeros")
+    trainer = mx.gluon.Trainer([x], "sgd", {"learning_rate": 0.1}, kvstore=kv,
+                               update_on_kvstore=update_on_kvstore)
+    rows = mx.nd.arange(0, 6)
+    ws = x.list_data() if stype == "default" else x.list_row_sparse_data(rows)
+    with mx.autograd.record():
+        for w in ws:
+            (w + 1).backward()
+    trainer.step(1)
+    value = x.data(mx.cpu(0)) if stype == "default" else x.row_sparse_data(rows)
+    return trainer, value.asnumpy()
+
+
+@pytest.mark.parametrize("stype, grad_stype, wanted, expected", [
+    ("default", "row_sparse", None, False),        # reduce sparse grads, update here
+    ("default", "row_sparse", True, True),
+    ("default", "default", None, True),
+    ("row_sparse", "row_sparse", None, True),      # sparse weights live on the store
+])
+def test_trainer_update_on_kvstore_follows_the_storage_types(stype, grad_stype, wanted,
+                                                             expected):
+    trainer, value = _sparse_kv_step(stype, grad_stype, wanted)
+    assert trainer._kvstore.type == "local" and trainer._update_on_kvstore is expected
+    np.testing.assert_allclose(value, -0.2)   # both devices' gradients (1 each) summed
+
+
+def test_trainer_refuses_local_updates_of_sparse_weights():
+    with pytest.raises(ValueError, match="sparse weights"):
+        _sparse_kv_step("row_sparse", "row_sparse", False)
+
+
+def test_row_sparse_data_is_a_variable_of_its_parameter():
+    w = mx.gluon.Parameter("w", shape=(4, 3), stype="row_sparse", grad_stype="row_sparse")
+    w.initialize(mx.init.One(), ctx=[mx.cpu(1), mx.cpu(2)])
+    trainer = mx.gluon.Trainer([w], "sgd", {"learning_rate": 1})
+    batches = [mx.nd.array([[0, 2]], ctx=mx.cpu(1)), mx.nd.array([[1, 2]], ctx=mx.cpu(2))]
+    with mx.autograd.record():
+        outs = [mx.nd.Embedding(b, w.row_sparse_data(b), input_dim=4, output_dim=3,
+                                sparse_grad=True) for b in batches]
+    for o in outs:
+        o.backward()
+    rows = w.row_sparse_data(batches[0])        # reading rows keeps the gradients fresh
+    assert rows.stype == "row_sparse" and list(rows.indices.asnumpy()) == [0, 2]
+    trainer.step(1)                              # no stale-gradient UserWarning
+    out = w.row_sparse_data(mx.nd.arange(0, 4, ctx=mx.cpu(1))).asnumpy()
+    np.testing.assert_array_equal(out[:, 0], [0, 0, -1, 1])
