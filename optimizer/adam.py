@@ -8,57 +8,18 @@ import math
 
 import numpy as np
 
-from ..ndarray.ops._cuda_fused import adam_update
+from ..ndarray.ops._update_kernels import (
+    adam_kernel,
+    adamw_kernel,
+    lamb_direction,
+    lamb_ratio,
+    norm32,
+)
+from ..ndarray.ops._update_kernels import moments_kernel as _moments
 from .lazy import lazy_apply, lazy_rows
-from .optimizer import Optimizer, clip_op, clip_py, register, sparse_weight, zeros_state
+from .optimizer import Optimizer, clip_py, register, sparse_weight, zeros_state
 
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam", "LAMB"]
-
-_WEAK = (float, int)  # Python scalars take the array's dtype (NumPy's weak scalars)
-
-
-def _moments(mean, var, g, beta1, beta2):
-    """In place: ``mean = b1*mean + (1-b1)*g``, ``var = b2*var + (1-b2)*g^2``."""
-    mean *= beta1
-    mean += (1 - beta1) * g
-    var *= beta2
-    var += (1 - beta2) * (g * g)
-
-
-def adam_kernel(xp, w, g, mean, var, lr, wd, beta1, beta2, epsilon, rescale, clip):
-    """MXNet's ``adam_update`` on raw arrays, in place (``lr`` already bias-corrected)::
-
-        g = clip(rescale * g + wd * w, clip);  mean, var = moments of g
-        w -= lr * mean / (sqrt(var) + epsilon)
-    """
-    if clip is None and type(w) is not np.ndarray and adam_update(
-            w, g, mean, var, lr, wd, beta1, beta2, epsilon, rescale):
-        return  # cupy: one kernel launch
-    g = rescale * g
-    if not (g.dtype == w.dtype and mean.dtype == var.dtype and type(wd) in _WEAK
-            and type(beta2) in _WEAK and type(epsilon) in _WEAK):
-        # mixed dtypes or numpy scalars: an in-place op could round where the expression
-        # would promote, so keep the plain expressions
-        g = clip_op(xp, g + wd * w, clip)
-        _moments(mean, var, g, beta1, beta2)
-        w -= lr * mean / (xp.sqrt(var) + epsilon)
-        return
-    # the same operations, on temporaries updated in place (each has the dtype the
-    # expression's result would have): large weights avoid most allocations
-    g += wd * w
-    g = clip_op(xp, g, clip)
-    mean *= beta1
-    mean += (1 - beta1) * g
-    g *= g
-    g *= 1 - beta2
-    var *= beta2
-    var += g
-    den = xp.sqrt(var)
-    den += epsilon
-    step = lr * mean
-    step /= den
-    w -= step
-
 
 @register
 class Adam(Optimizer):
@@ -130,12 +91,10 @@ class AdamW(Optimizer):
         t = self._index_update_count[index]
         if self.correct_bias:
             lr *= math.sqrt(1. - self.beta2 ** t) / (1. - self.beta1 ** t)
-        xp = weight.context.xp
-        w = weight._data
-        g = clip_op(xp, self.rescale_grad * grad._data, self.clip_gradient)
-        mean, var = state[0]._data, state[1]._data
-        _moments(mean, var, g, self.beta1, self.beta2)
-        w -= lr * (mean / (xp.sqrt(var) + self.epsilon) + wd * w)
+        # MXNet's adamw_update with the (bias-corrected) lr as its eta and lr 1
+        adamw_kernel(weight.context.xp, weight._data, grad._data, state[0]._data, state[1]._data,
+                     1.0, wd, lr, self.beta1, self.beta2, self.epsilon, self.rescale_grad,
+                     self.clip_gradient)
 
 
 @register
@@ -265,20 +224,10 @@ class LAMB(Optimizer):
         t = self._index_update_count[index]
         xp = weight.context.xp
         w = weight._data
-        g = clip_op(xp, self.rescale_grad * grad._data, self.clip_gradient)
-        mean, var = state[0]._data, state[1]._data
-        _moments(mean, var, g, self.beta1, self.beta2)
-        if self.bias_correction:
-            m_hat = mean / (1. - self.beta1 ** t)
-            v_hat = var / (1. - self.beta2 ** t)
-        else:
-            m_hat, v_hat = mean, var
-        r = m_hat / (xp.sqrt(v_hat) + self.epsilon) + wd * w
-        r1 = float(xp.linalg.norm(w.astype(np.float32).ravel()))
-        r2 = float(xp.linalg.norm(r.astype(np.float32).ravel()))
-        if self.lower_bound:
-            r1 = max(r1, self.lower_bound)
-        if self.upper_bound:
-            r1 = min(r1, self.upper_bound)
-        ratio = lr if r1 == 0 or r2 == 0 else lr * r1 / r2
+        # MXNet's lamb_update_phase1 and phase2 (an unset bound is -1 there)
+        r = lamb_direction(xp, w, grad._data, state[0]._data, state[1]._data, self.beta1,
+                           self.beta2, self.epsilon, t, self.bias_correction, wd,
+                           self.rescale_grad, self.clip_gradient)
+        ratio = lamb_ratio(lr, norm32(xp, w), norm32(xp, r), self.lower_bound or -1,
+                           self.upper_bound or -1)
         w -= (ratio * r).astype(w.dtype)

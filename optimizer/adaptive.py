@@ -8,7 +8,8 @@ Example::
 """
 import numpy as np
 
-from .optimizer import Optimizer, clip_op, clip_py, register, sparse_weight, zeros_state
+from ..ndarray.ops._update_kernels import rmsprop_kernel
+from .optimizer import Optimizer, clip_py, register, sparse_weight, zeros_state
 
 __all__ = ["AdaGrad", "AdaDelta", "RMSProp"]
 
@@ -109,15 +110,7 @@ class RMSProp(Optimizer):
         self._update_count(index)
         lr, wd = self._get_lr(index), self._get_wd(index)
         xp = weight.context.xp
-        w = weight._data
-        g = clip_op(xp, self.rescale_grad * grad._data + wd * w, self.clip_gradient)
-        n = state[0]._data
-        n[...] = (1 - self.gamma1) * (g * g) + self.gamma1 * n
-        if not self.centered:
-            w -= (lr * g / xp.sqrt(n + self.epsilon)).astype(w.dtype)
-        else:
-            mg, delta = state[1]._data, state[2]._data
-            mg[...] = (1 - self.gamma1) * g + self.gamma1 * mg
-            delta[...] = self.gamma2 * delta - lr * g / xp.sqrt(n - mg * mg + self.epsilon)
-            w += delta.astype(w.dtype)
-        w[...] = clip_op(xp, w, self.clip_weights)
+        mg, delta = (state[1]._data, state[2]._data) if self.centered else (None, None)
+        rmsprop_kernel(xp, weight._data, grad._data, state[0]._data, lr, self.gamma1,
+                       self.epsilon, wd, self.rescale_grad, self.clip_gradient,
+                       self.clip_weights, mg, delta, self.gamma2)

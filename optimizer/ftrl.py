@@ -6,8 +6,9 @@ Example::
 """
 import numpy as np
 
+from ..ndarray.ops._update_kernels import ftml_kernel, ftrl_kernel
 from .lazy import grad_rows, lazy_apply
-from .optimizer import Optimizer, clip_op, register, sparse_weight, zeros_state
+from .optimizer import Optimizer, register, sparse_weight, zeros_state
 
 __all__ = ["Ftrl", "FTML"]
 
@@ -58,11 +59,8 @@ class Ftrl(Optimizer):
 
     def _kernel(self, w, g, z, n, lr, wd, xp):
         """Update the raw arrays ``w``, ``z`` and ``n`` in place from the raw gradient ``g``."""
-        g = clip_op(xp, self.rescale_grad * g, self.clip_gradient)
-        z += g - (xp.sqrt(n + g * g) - xp.sqrt(n)) * w / lr
-        n += g * g
-        w[...] = ((xp.sign(z) * self.lamda1 - z) / ((self.beta + xp.sqrt(n)) / lr + wd)
-                  * (xp.abs(z) > self.lamda1))
+        ftrl_kernel(xp, w, g, z, n, lr, self.lamda1, self.beta, wd, self.rescale_grad,
+                    self.clip_gradient)
 
 
 @register
@@ -91,11 +89,6 @@ class FTML(Optimizer):
         lr, wd = self._get_lr(index), self._get_wd(index)
         t = self._index_update_count[index]
         xp = weight.context.xp
-        w = weight._data
-        g = clip_op(xp, self.rescale_grad * grad._data + wd * w, self.clip_gradient)
-        d, v, z = state[0]._data, state[1]._data, state[2]._data
-        v[...] = self.beta2 * v + (1 - self.beta2) * (g * g)
-        d_t = (1 - self.beta1 ** t) / lr * (xp.sqrt(v / (1 - self.beta2 ** t)) + self.epsilon)
-        z[...] = self.beta1 * z + (1 - self.beta1) * g - (d_t - self.beta1 * d) * w
-        d[...] = d_t
-        w[...] = -z / d_t
+        ftml_kernel(xp, weight._data, grad._data, state[0]._data, state[1]._data,
+                    state[2]._data, lr, self.beta1, self.beta2, self.epsilon, t, wd,
+                    self.rescale_grad, self.clip_gradient)

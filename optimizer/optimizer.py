@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from ..ndarray.ndarray import NDArray
+from ..ndarray.ops._update_kernels import clip_op
 
 __all__ = ["Optimizer", "register", "create", "zeros_state", "clip_op", "clip_py",
            "sparse_weight"]
@@ -46,13 +47,6 @@ def zeros_state(weight, dtype=None):
     dtype = weight._data.dtype if dtype is None else np.dtype(dtype)
     with ctx.use():
         return NDArray(ctx.xp.zeros(weight.shape, dtype=dtype), ctx)
-
-
-def clip_op(xp, g, bound):
-    """Clip the way MXNet's fused update ops do: only when ``bound`` is truthy and >= 0."""
-    if bound and bound >= 0:
-        return xp.clip(g, -bound, bound)
-    return g
 
 
 def clip_py(xp, g, bound):

@@ -9,14 +9,12 @@ import os
 
 import numpy as np
 
-from ..ndarray._blas import axpy, suits
-from ..ndarray.ops._cuda_fused import sgd_update
+from ..ndarray.ops._update_kernels import nag_kernel, sgd_kernel, signum_kernel
 from .lazy import lazy_apply, lazy_rows
 from .optimizer import (
     Optimizer,
     _copy_as,
     _warn_fp16,
-    clip_op,
     clip_py,
     register,
     sparse_weight,
@@ -24,69 +22,6 @@ from .optimizer import (
 )
 
 __all__ = ["SGD", "ccSGD", "NAG", "LARS", "Signum", "SGLD", "DCASGD"]
-
-_WEAK = (float, int)  # Python scalars take the array's dtype (NumPy's weak scalars)
-
-
-def sgd_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip):
-    """MXNet's ``sgd_update`` / ``sgd_mom_update`` on raw arrays, in place.
-
-    ``mom = momentum*mom - lr*wd*w - lr*clip(rescale*g); w += mom`` (without momentum:
-    ``w = (1 - lr*wd)*w - lr*clip(rescale*g)``). The gradient is clipped before weight decay.
-    """
-    if clip is None and type(w) is not np.ndarray and sgd_update(w, g, mom, lr, wd, momentum,
-                                                                 rescale):
-        return  # cupy: one kernel launch
-    if mom is None and not wd and clip is None:  # plain SGD: one pass (axpy) or one temporary
-        step = lr * rescale
-        if not axpy(-step, g, w):
-            w -= step * g
-        return
-    if clip is None and type(lr) in _WEAK and type(wd) in _WEAK and (
-            suits(w, g) if mom is None else suits(w, g, mom) and suits(mom, g)):
-        _sgd_blas(w, g, mom, lr, wd, momentum, rescale)
-        return
-    g = clip_op(xp, rescale * g, clip)
-    if not (g.dtype == w.dtype and type(lr) in _WEAK and type(wd) in _WEAK):
-        # mixed dtypes or numpy scalars: an in-place op could round where the expression
-        # would promote, so keep the plain expressions
-        if mom is None:
-            w[...] = (1 - lr * wd) * w - lr * g
-        else:
-            mom *= momentum
-            mom -= lr * wd * w + lr * g
-            w += mom
-        return
-    # the same operations, on temporaries updated in place (each has the dtype the
-    # expression's result would have): large weights avoid most allocations
-    if mom is None:
-        new = (1 - lr * wd) * w
-        g *= lr
-        new -= g
-        w[...] = new
-    else:
-        mom *= momentum
-        decay = lr * wd * w
-        g *= lr
-        decay += g
-        mom -= decay
-        w += mom
-
-
-def _sgd_blas(w, g, mom, lr, wd, momentum, rescale):
-    """``sgd_kernel`` without clipping in axpy passes (no temporaries): with momentum
-    ``mom = momentum*mom - lr*wd*w - lr*rescale*g; w += mom``, else
-    ``w = (1 - lr*wd)*w - lr*rescale*g``. Equal to the numpy expressions up to rounding."""
-    if mom is None:
-        w *= 1 - lr * wd
-        axpy(-lr * rescale, g, w, checked=True)
-        return
-    mom *= momentum
-    if wd:
-        axpy(-lr * wd, w, mom, checked=True)
-    axpy(-lr * rescale, g, mom, checked=True)
-    axpy(1.0, mom, w, checked=True)
-
 
 class _MasterCopy(Optimizer):
     """SGD-style multi precision: the state is ``(inner_state, float32 master weight)``."""
@@ -238,13 +173,7 @@ class NAG(_MasterCopy):
         return zeros_state(weight) if self.momentum != 0.0 else None
 
     def _kernel(self, xp, index, w, g, mom, lr, wd, model):
-        if mom is None:
-            sgd_kernel(xp, w, g, None, lr, wd, 0.0, self.rescale_grad, self.clip_gradient)
-            return
-        g = clip_op(xp, self.rescale_grad * g, self.clip_gradient) + wd * w
-        mom *= self.momentum
-        mom -= lr * g
-        w += self.momentum * mom - lr * g
+        nag_kernel(xp, w, g, mom, lr, wd, self.momentum, self.rescale_grad, self.clip_gradient)
 
 
 @register
@@ -336,15 +265,9 @@ class Signum(Optimizer):
         lr, wd = self._get_lr(index), self._get_wd(index)
         xp = weight.context.xp
         w = weight._data
-        g = clip_op(xp, self.rescale_grad * grad._data, self.clip_gradient)
-        if state is None:
-            # momentum 0 applies wd as decoupled decay (MXNet's signsgd_update)
-            w[...] = (1 - lr * wd) * w - lr * xp.sign(g)
-            return
-        mom = state._data
-        mom *= self.momentum
-        mom -= (1 - self.momentum) * (wd * w + g)
-        w[...] = (1 - lr * self.wd_lh) * w + lr * xp.sign(mom)
+        # momentum 0 (no state) applies wd as decoupled decay (MXNet's signsgd_update)
+        signum_kernel(xp, w, grad._data, None if state is None else state._data, lr, wd,
+                      self.momentum, self.rescale_grad, self.clip_gradient, self.wd_lh)
 
 
 @register
