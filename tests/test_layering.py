@@ -22,8 +22,8 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SKIP = {"tests", "benchmarks", "examples", "docs", "build", "kiln.egg-info"}
-LAYERS = [{"base", "device"}, {"ndarray"}, {"autograd", "initializer"}, {"symbol"}, {"export"},
-          {"nn"}]
+LAYERS = [{"base", "device", "name", "attribute"}, {"ndarray"},
+          {"autograd", "initializer", "util"}, {"symbol"}, {"export"}, {"nn"}]
 TOP = len(LAYERS)  # optimizer/, data/, metric/, gluon/, model_zoo/, tools/ and kiln itself
 
 # (importer, imported): upward imports that another change is removing. Each entry must still
