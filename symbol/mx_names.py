@@ -7,6 +7,7 @@ Both the hybridize tracer (trace.py, for op hooks) and symbolic calls (symbolic.
 Example: ``x + 1`` (``add``, a scalar on the right) gives ``'_plusscalar'``, and
 ``sym.FullyConnected(x, ...)`` gives ``'fullyconnected'`` (its CamelCase alias, lowered).
 """
+from ..name import NameManager
 from .graph import is_entry
 
 # MXNet's Symbol operators call the C++ ops below, and those names are the naming hints:
@@ -28,6 +29,22 @@ _OPERATOR_HINTS = {
     "lesser_equal": ("_lesser_equal", "_lesser_equal_scalar", "_greater_equal_scalar"),
 }
 _OP_HINTS = {"negative": "_mulscalar"}
+
+
+def method_hint(op, inputs):
+    """The hint of a node made by a Symbol operator or method outside any tracer: MXNet's
+    methods call the op by the method's name, which is kiln's op name (``x.split()`` is
+    ``split``, not ``slicechannel``); operators keep their C++ names (``_plusscalar``)."""
+    pair = _OPERATOR_HINTS.get(op.name)
+    if (pair is not None and len(inputs) == 2) or op.name in _OP_HINTS:
+        return op_hint(op, inputs)
+    return op.name
+
+
+def auto_name(hint):
+    """MXNet's automatic name: the active ``NameManager``'s (``with mx.name.Prefix('net_'):``
+    gives ``net_flatten0``) for ``hint`` and its next count."""
+    return NameManager.current.get(None, hint)
 
 
 def op_hint(op, inputs):

@@ -16,7 +16,6 @@ Example::
     >>> sym.power(2, sym.var("e")).list_arguments()      # 2 ** e (MXNet's _rpower_scalar)
     ['e']
 """
-import itertools
 import numbers
 import operator
 
@@ -24,10 +23,9 @@ import numpy as np
 
 from ..ndarray import _registry
 from .graph import Node, hashable
+from .mx_names import auto_name, op_hint
 from .symbol import Symbol, var
 from .trace import _infer, const_entry
-
-_counter = itertools.count()
 
 # Names whose scalar operands become scalar inputs (MXNet's Python-level ``mx.sym.pow/power/
 # maximum/minimum``; the rest are kiln's own names, scalar-friendly like ``kiln.nd``'s).
@@ -143,7 +141,7 @@ def make_sym_function(op):
     in_names = [n.lstrip("*").rstrip("?") for n in op.inputs]
 
     def fn(*args, name=None, attr=None, **kwargs):
-        name = name or f"{op.name}{next(_counter)}"
+        name = name or auto_name(op_hint(op, ()))   # FullyConnected: fullyconnected0
         attr = _mult_attrs(attr, kwargs)
         if op.variadic:
             inputs, attrs = _variadic_args(op, args, kwargs)
@@ -169,7 +167,8 @@ def make_scalar_binary(op, fname):
             raise TypeError(f"types ({type(lhs)}, {type(rhs)}) not supported")
         if not any(nums):
             return generic(lhs, rhs, name=name, attr=attr)
-        return make_node(op, [lhs, rhs], {}, name or f"{op.name}{next(_counter)}", attr)
+        entries = [v._entry() if isinstance(v, Symbol) else v for v in (lhs, rhs)]
+        return make_node(op, [lhs, rhs], {}, name or auto_name(op_hint(op, entries)), attr)
     fn.__name__ = fname
     fn.__doc__ = op.doc
     return fn

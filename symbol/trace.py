@@ -12,7 +12,7 @@ from ..ndarray._registry import STATE, Aval
 from ..ndarray.ndarray import NDArray
 from . import control_flow
 from .graph import Node, TraceScope, hashable, tracing  # noqa: F401 - tracing: re-exported
-from .mx_names import op_hint
+from .mx_names import auto_name, method_hint, op_hint
 from .symbol import Symbol, to_np_inplace
 
 
@@ -116,7 +116,8 @@ def trace_op(op, args, attrs):
     source = user_frame()
     block = tracer.block_path() if tracer is not None else ""
     avals = _infer(op, inputs, attrs, block, source)
-    name = tracer.node_name(op, inputs) if tracer is not None else None
+    name = tracer.node_name(op, inputs) if tracer is not None else auto_name(
+        method_hint(op, inputs))
     node = Node("op", op, inputs, attrs, name=name, avals=avals, block=block, source=source)
     if isinstance(tracer, Tracer):
         node.meta["mx_name"] = tracer.mx_name(op, inputs)

@@ -4,7 +4,7 @@ the legacy NDArray functions (``choose_element_0index``, ``fill_element_0index``
 (``bool()`` raising ``NotImplementedForSymbol``, ``get_children`` of a multi-output node,
 pickling, ``infer_shape`` returning ``None``s with a warning when shapes stay unknown, shapes
 learnt late in graph order, an unknown operand of ``elemwise_add`` taking the other's shape,
-``infer_type_partial``).
+``infer_type_partial``, automatic node names from the active ``NameManager``).
 
 Each case is one line of a small script run under kiln (and, in ``test_matches_mxnet``, under
 real MXNet 1.9.1 when its interpreter is present); the expected values were read from MXNet.
@@ -56,6 +56,14 @@ rnn = mx.sym.elemwise_add(mx.sym.FullyConnected(mx.sym.var('data'), num_hidden=4
 r["partial_alike"] = [[list(s) for s in part] for part in rnn.infer_shape_partial(data=(3, 5))]
 conv = mx.sym.Convolution(mx.sym.var('d'), kernel=(3, 3), num_filter=4, cudnn_tune='fastest')
 r["pickle_conv"] = pickle.loads(pickle.dumps(conv)).tojson() == conv.tojson()
+with mx.name.NameManager():   # automatic names come from the active NameManager
+    v = mx.sym.var('data')
+    r["names"] = [v.flatten().name, (v + 1).name, v.transpose().name,
+                  mx.sym.FullyConnected(v, num_hidden=2).list_arguments(),
+                  mx.sym.flatten(v, name='flatten0').name]
+with mx.name.Prefix('net_'):
+    r["prefixed"] = [mx.sym.relu(mx.sym.var('x')).name, mx.sym.Convolution(
+        mx.sym.var('x'), kernel=(1, 1), num_filter=2).name]
 m = mx.sym.FullyConnected(mx.sym.Cast(mx.sym.var('data'), dtype='float16'), num_hidden=4)
 r["type_partial"] = [[None if t is None else np.dtype(t).name for t in part]
                      for part in m.infer_type_partial()]
@@ -77,6 +85,9 @@ EXPECTED = {
     "alike": [[[[2, 3], [2, 3]], [[2, 3]], []], [[[5, 6], [5, 6]], [[5, 6]], []]],
     "partial_alike": [[[3, 5], [4, 5], [4], [], [], []], [[3, 4]], []],
     "pickle_conv": True,
+    "names": ["flatten0", "_plusscalar0", "transpose0",
+              ["data", "fullyconnected0_weight", "fullyconnected0_bias"], "flatten0"],
+    "prefixed": ["net_relu0", "net_convolution0"],
     "type_partial": [[None, "float16", "float16"], ["float16"], []],
     "type_partial_none": [[None, None, None], [None], []],
 }
