@@ -26,7 +26,7 @@ from .ndarray.ndarray import NDArray, _move, _new
 
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
            "set_recording", "set_training", "backward", "grad", "mark_variables", "Function",
-           "register_grad_ready_hook"]
+           "get_symbol", "register_grad_ready_hook"]
 
 
 # Backward passes that freed their graph so far. A node records the count when it is made

@@ -144,3 +144,10 @@ def test_fill_element_0index_keeps_the_dtype_and_other_values():
     out = mx.nd.fill_element_0index(lhs, mx.nd.array([1, 2]), mx.nd.array([0, 2]))
     assert out.dtype == np.float64
     np.testing.assert_array_equal(out.asnumpy(), [[1, np.inf, np.inf], [np.inf, np.inf, 2]])
+
+
+def test_autograd_star_import_gives_get_symbol():
+    """MXNet's test_autograd does ``from mxnet.autograd import *`` and calls ``get_symbol``."""
+    names = {}
+    exec("from kiln.autograd import *", names)   # noqa: S102 - what the star import gives
+    assert names["get_symbol"] is mx.autograd.get_symbol
