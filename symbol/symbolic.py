@@ -143,7 +143,7 @@ def _named(fn, hint):
 
 
 def _call_composite(tracer, fn, hint, name, args, kwargs):
-    """A kiln function written in Python over registry ops (``batch_take``, ``moveaxis``...):
+    """A kiln function written in Python over registry ops (``moveaxis``, ``concatenate``...):
     its result node takes the name; a result that is an input unchanged becomes a named
     identity node so the graph keeps one node per call, as MXNet's. (``Dropout`` is a registry
     op whose public function carries ``.op``: it takes the single-node path above and makes

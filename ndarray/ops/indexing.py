@@ -684,16 +684,62 @@ scatter_nd = register(
     """)
 
 
-def batch_take(a, indices):
-    """``a[i, indices[i]]`` for each row ``i`` of a 2-D ``a`` (MXNet ``batch_take``; indices
-    are clipped into range). Output shape ``(a.shape[0],)``.
+def _batch_rows(a_shape, idx_shape):
+    """MXNet's batch_take reads ``a`` as rows along its last axis, one index per row."""
+    n = math.prod(idx_shape)
+    if not a_shape or n * a_shape[-1] != math.prod(a_shape):
+        raise OpError(f"batch_take: indices of shape {tuple(idx_shape)} must number the rows of "
+                      f"an array of shape {tuple(a_shape)} (its size without the last axis)")
+    return n, a_shape[-1]
+
+
+def _batch_take_kernel(xp, a, indices):
+    n, m = _batch_rows(a.shape, indices.shape)
+    j = xp.clip(indices.reshape(-1).astype(np.int64), 0, m - 1)
+    return a.reshape(n, m)[xp.arange(n), j].reshape(indices.shape)
+
+
+def _batch_take_infer(a, indices):
+    _batch_rows(a.shape, indices.shape)
+    return Aval(tuple(indices.shape), np.dtype(a.dtype))
+
+
+def _batch_take_grad(ins, outs, gouts):
+    a, indices = ins
+    n, m = _batch_rows(a.shape, indices.shape)
+    g = F._put_along_axis(F.reshape(gouts[0], shape=(n,)), F.reshape(indices, shape=(n,)),
+                          F.reshape(a, shape=(n, m)), axis=1, mode="clip")
+    return F.reshape(g, shape=a.shape), None
+
+
+def _batch_take_onnx(g, i, a, o):
+    n, m = _batch_rows(a[0].shape, a[1].shape)
+    idx = g.op("Reshape", onnx_norm_index(g, i[1], a[1], m, "clip"), g.ints([n, 1]))
+    out = g.op("GatherElements", g.op("Reshape", i[0], g.ints([n, m])), idx, axis=1)
+    return g.op("Reshape", out, g.ints(list(a[1].shape)))
+
+
+def _batch_take_ref(a, indices):
+    n = indices.size
+    j = np.clip(np.trunc(indices).astype(np.int64).reshape(-1), 0, a.shape[-1] - 1)
+    return a.reshape(n, -1)[np.arange(n), j].reshape(indices.shape)
+
+
+batch_take = register(
+    "batch_take", _batch_take_kernel, inputs=("a", "indices"), infer=_batch_take_infer,
+    grad=_batch_take_grad, onnx=_batch_take_onnx, ref=_batch_take_ref, second_order=True,
+    samples=[Sample(rnd(3, 4), np.array([0.0, 3.0, 7.0]), wrt=[0]),
+             Sample(rnd(2, 3, 2), np.array([[1.0, 0.0, 5.0], [-2.0, 1.0, 0.0]]), wrt=[0]),
+             Sample(rnd(4, 3), ints(4, hi=3), wrt=[0])],
+    doc="""``a[i, indices[i]]`` for each row ``i`` (MXNet ``batch_take``): ``a`` is read as
+    ``(N, M)`` rows along its last axis (``M = a.shape[-1]``), one index per row; indices are
+    clipped into ``[0, M)``. The output has the indices' shape.
 
     Example::
 
         >>> nd.batch_take(nd.array([[1, 2], [3, 4]]), nd.array([1, 0]))
         [2. 3.]
-    """
-    return F.pick(a, indices, axis=1)
+    """)
 
 
 def fill_element_0index(lhs, mhs, rhs):
@@ -724,5 +770,4 @@ def onehot_encode(indices, out):
     return F.one_hot(indices, depth=out.shape[1], dtype=out.dtype, out=out)
 
 
-EXPORTS = {"batch_take": batch_take, "fill_element_0index": fill_element_0index,
-           "onehot_encode": onehot_encode}
+EXPORTS = {"fill_element_0index": fill_element_0index, "onehot_encode": onehot_encode}

@@ -1,9 +1,10 @@
 """MXNet 1.9 API that MXNet's own unit tests (test_ndarray, test_symbol) use and kiln lacked:
 the legacy NDArray functions (``choose_element_0index``, ``fill_element_0index``,
-``onehot_encode``), ``nd._internal`` with ``_crop_assign(_scalar)``, and Symbol behaviour
-(``bool()`` raising ``NotImplementedForSymbol``, ``get_children`` of a multi-output node,
-pickling, ``infer_shape`` returning ``None``s with a warning when shapes stay unknown, shapes
-learnt late in graph order, an unknown operand of ``elemwise_add`` taking the other's shape,
+``onehot_encode``), ``batch_take`` as an op (``sym.batch_take`` too), ``nd._internal`` with
+``_crop_assign(_scalar)``, and Symbol behaviour (``bool()`` raising
+``NotImplementedForSymbol``, ``get_children`` of a multi-output node, pickling,
+``infer_shape`` returning ``None``s with a warning when shapes stay unknown, shapes learnt late
+in graph order, an unknown operand of ``elemwise_add`` taking the other's shape,
 ``infer_type_partial``, automatic node names from the active ``NameManager``).
 
 Each case is one line of a small script run under kiln (and, in ``test_matches_mxnet``, under
@@ -32,6 +33,10 @@ r["fill"] = mx.nd.fill_element_0index(a, mx.nd.array([7, 8, 9]),
 out = mx.nd.zeros((3, 4))
 mx.nd.onehot_encode(mx.nd.array([0, 3, 1]), out)
 r["onehot"] = out.asnumpy().tolist()
+r["batch_take"] = mx.nd.batch_take(mx.nd.array(np.arange(12).reshape(3, 4)),
+                                   mx.nd.array([1, 7, -1], dtype='int32')).asnumpy().tolist()
+bt = mx.sym.batch_take(mx.sym.var('a'), mx.sym.var('i'))
+r["batch_take_shape"] = [list(s) for s in bt.infer_shape(a=(3, 4), i=(3,))[1]]
 x = mx.nd.ones((2, 3))
 mx.nd._internal._crop_assign_scalar(x, scalar=5, begin=(0, 1), end=(2, 3), out=x)
 r["crop_assign_scalar"] = x.asnumpy().tolist()
@@ -77,6 +82,8 @@ EXPECTED = {
     "choose": [0.0, 7.0, 11.0],                      # an index past the row is clipped
     "fill": [[7.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 8.0], [8.0, 9.0, 10.0, 11.0]],
     "onehot": [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 0.0]],
+    "batch_take": [1.0, 7.0, 8.0],                   # indices clipped into the row
+    "batch_take_shape": [[3]],
     "crop_assign_scalar": [[1.0, 5.0, 5.0], [1.0, 5.0, 5.0]],
     "slice_assign_scalar_step": [[2.0, 0.0, 2.0], [2.0, 0.0, 2.0]],
     "children": ["data"],                            # the node's inputs once, not per output
