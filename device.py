@@ -42,11 +42,20 @@ def num_gpus():
         return 0
 
 
+class _DefaultContext:
+    """``Context.default_ctx``: the device arrays are made on when none is given (MXNet 1.x's
+    class property, read on the class)."""
+
+    def __get__(self, obj, cls):
+        return current_context()
+
+
 class Context:
     """A device: ``device_type`` is ``'cpu'`` or ``'gpu'``; ``xp`` is its array module."""
 
     __slots__ = ("device_type", "device_id", "_xp")
     _stack = threading.local()
+    default_ctx = _DefaultContext()
 
     def __init__(self, device_type="cpu", device_id=0):
         if isinstance(device_type, Context):
@@ -83,6 +92,10 @@ class Context:
 
     def __hash__(self):
         return hash((self.device_type, self.device_id))
+
+    def __reduce__(self):
+        # the array module is not copied: a copy (deepcopy, pickle) finds it again
+        return (Context, (self.device_type, self.device_id))
 
     def __repr__(self):
         return f"{self.device_type}({self.device_id})"

@@ -45,12 +45,47 @@ def _as_list(x):
     return (list(x), True) if isinstance(x, (list, tuple)) else ([x], False)
 
 
-def _stack_steps(steps, was_list):
-    """Stack per-step outputs (a list of lists) along a new first axis."""
+def flatten(value, what):
+    """``(flat list, format)`` of a nested list/tuple of arrays (MXNet's control-flow format:
+    ``0`` for one array, a list of formats for a list; tuples read as lists)."""
+    if not isinstance(value, (list, tuple)):
+        if value is None:
+            raise TypeError(f"{what} must be an array or a (nested) list of arrays, got None")
+        return [value], 0
+    flat, fmt = [], []
+    for item in value:
+        items, f = flatten(item, what)
+        flat += items
+        fmt.append(f)
+    return flat, fmt
+
+
+def regroup(flat, fmt):
+    """Inverse of :func:`flatten`: ``(nested value, the rest of flat)``; lists come back as
+    lists (MXNet turns a returned tuple into a list too)."""
+    if not isinstance(fmt, list):
+        return flat[0], flat[1:]
+    out = []
+    for f in fmt:
+        item, flat = regroup(flat, f)
+        out.append(item)
+    return out, flat
+
+
+def step_result(result, what):
+    """A loop body's ``(outputs, states)`` with ``None`` read as no arrays, as MXNet does."""
+    if not isinstance(result, (list, tuple)) or len(result) != 2:
+        raise TypeError(f"{what} must return a pair (outputs, states), got {type(result).__name__}")
+    outs, states = ([] if x is None else x for x in result)
+    return outs, states
+
+
+def _stack_steps(steps, fmt):
+    """Stack per-step flat outputs along a new first axis and regroup them as ``fmt``."""
     if not steps:
-        return [] if was_list else None
+        return []
     stacked = [F.stack(*col, axis=0) for col in zip(*steps)]
-    return stacked if was_list else stacked[0]
+    return regroup(stacked, fmt)[0]
 
 
 def foreach(body, data, init_states):
@@ -68,13 +103,13 @@ def foreach(body, data, init_states):
         return _registry.trace_hook(_FOREACH, (body, data, init_states), {})
     seqs, data_list = _as_list(data)
     states = init_states
-    steps, out_list = [], False
+    steps, out_fmt = [], []
     for i in range(seqs[0].shape[0]):
         xs = [s[i] for s in seqs]
-        outs, states = body(xs if data_list else xs[0], states)
-        outs, out_list = _as_list(outs)
+        outs, states = step_result(body(xs if data_list else xs[0], states), "foreach body")
+        outs, out_fmt = flatten(outs, "foreach output")
         steps.append(outs)
-    return _stack_steps(steps, out_list), states
+    return _stack_steps(steps, out_fmt), states
 
 
 def while_loop(cond, func, loop_vars, max_iterations=None):
@@ -96,19 +131,20 @@ def while_loop(cond, func, loop_vars, max_iterations=None):
         return _registry.trace_hook(_WHILE_LOOP, (cond, func, loop_vars),
                                     {"max_iterations": int(max_iterations)})
     variables, vars_list = _as_list(loop_vars)
-    steps, out_list = [], False
+    steps, out_fmt = [], None
     while len(steps) < int(max_iterations) and _truth(cond(*variables)):
-        outs, new_vars = func(*variables)
-        outs, out_list = _as_list(outs)
+        outs, new_vars = step_result(func(*variables), "while_loop func")
+        outs, out_fmt = flatten(outs, "while_loop output")
         variables, _ = _as_list(new_vars)
         steps.append(outs)
-    stacked = _stack_steps(steps, True)
+    if out_fmt is None:   # no step ran: MXNet returns an empty list
+        return [], (variables if vars_list else variables[0])
+    stacked = [F.stack(*col, axis=0) for col in zip(*steps)]
     pad = int(max_iterations) - len(steps)
-    if pad and stacked:
+    if pad:
         stacked = [F.concat(s, F.zeros(shape=(pad,) + tuple(s.shape[1:]), dtype=s.dtype,
                                        ctx=s.context), dim=0) for s in stacked]
-    outputs = stacked if (out_list or not stacked) else stacked[0]
-    return outputs, (variables if vars_list else variables[0])
+    return regroup(stacked, out_fmt)[0], (variables if vars_list else variables[0])
 
 
 def cond(pred, then_func, else_func):

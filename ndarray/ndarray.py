@@ -313,9 +313,6 @@ class NDArray:
             shape = tuple(kwargs.pop("shape"))
         return F.reshape(self, shape=shape, **kwargs)
 
-    def broadcast_to(self, shape):
-        return F.broadcast_to(self, shape=tuple(shape))
-
     # MXNet's shape-only methods take inplace=True to return a view sharing this array's memory
     def flatten(self, inplace=False):
         return _view_if(self, F.flatten(self), inplace)
@@ -545,11 +542,18 @@ argmax_channel
 """.split()
 
 
+def _broadcast_to(self, shape):
+    """``x.broadcast_to(shape)``: the shape may be given positionally (MXNet's method)."""
+    return F.broadcast_to(self, shape=tuple(shape))
+
+
 def install_methods(cls):
     """Give ``cls`` the op-backed methods (``x.sum()``, ``x.relu()``...) it does not define."""
     for name in _METHODS:
         if not hasattr(cls, name):
             setattr(cls, name, _method(name))
+    if not hasattr(cls, "broadcast_to"):
+        cls.broadcast_to = _broadcast_to
 
 
 install_methods(NDArray)

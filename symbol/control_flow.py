@@ -14,11 +14,14 @@ Semantics are MXNet 1.9's: ``while_loop`` outputs are padded to ``max_iterations
 zeros; MXNet leaves them uninitialised), ``cond`` differentiates the branch taken. Unlike MXNet,
 both ``cond`` branches must give the same shapes and dtypes (a graph has static shapes).
 """
+import copy
+
 import numpy as np
 
 from ..base import MXNetError, user_frame
 from ..ndarray import _registry
 from ..ndarray._registry import Aval, Op
+from ..ndarray.control_flow import flatten, regroup, step_result
 from ..ndarray.ndarray import NDArray
 from .autodiff import backward_graph
 from .codegen import compile_graph
@@ -91,33 +94,27 @@ def _entry_of(x, what):
     raise MXNetError(f"{what}: expected arrays, got {type(x).__name__} (at {user_frame()})")
 
 
-def _flat(x):
-    return (list(x), True) if isinstance(x, (list, tuple)) else ([x], False)
+def _places(in_avals, name):
+    """Placeholder vars for a body's inputs (``None``: a shape not known yet)."""
+    return [Node("var", name=f"{name}_in{k}", avals=None if av is None else (av,))
+            for k, av in enumerate(in_avals)]
 
 
-def _trace(fn, in_avals, call, name):
-    """Trace ``call(fn, input symbols)`` -> (Subgraph, free entries, output structure).
+def _trace(in_avals, call, name):
+    """Trace ``call(input symbols) -> (flat outputs, info)`` -> (Subgraph, free entries, info).
 
     Nodes made during the call belong to the subgraph (node ids only grow); entries to older
-    nodes and to variables (parameters) are free values, replaced by placeholders."""
+    nodes and to variables (parameters) are free values, replaced by placeholders. Inputs of
+    unknown shape (``kiln.sym`` without shapes) give a shapeless subgraph, shaped when the
+    node runs (MXNet infers at bind time too)."""
     mark = Node("var").id
-    places = [Node("var", name=f"{name}_in{k}", avals=(av,)) for k, av in enumerate(in_avals)]
-    result = call(fn, [Symbol([(p, 0)]) for p in places])
-    flat, structure = _flatten_result(result)
+    places = _places(in_avals, name)
+    flat, info = call([Symbol([(p, 0)]) for p in places])
     outs = [_entry_of(o, name) for o in flat]
     params, outputs, free = _close(places, outs, mark, name)
-    return Subgraph(params, outputs, len(places), name), free, structure
-
-
-def _flatten_result(result):
-    """Flat array list plus a structure: a list of (was_list, count) per group."""
-    groups = result if isinstance(result, tuple) else (result,)
-    flat, structure = [], []
-    for g in groups:
-        items, was_list = _flat(g)
-        flat += items
-        structure.append((was_list, len(items)))
-    return flat, structure
+    shaped = all(n.avals is not None for n, _ in params + outputs)
+    cls = Subgraph if shaped else ShapelessSubgraph
+    return cls(params, outputs, len(places), name), free, info
 
 
 def _close(places, outs, mark, name):
@@ -151,7 +148,8 @@ def _close(places, outs, mark, name):
             return (new[n.id], i)
         key = (n.id, i)
         if key not in free_map:
-            ph = Node("var", name=f"{name}_free{len(free)}", avals=(n.avals[i],))
+            ph = Node("var", name=f"{name}_free{len(free)}",
+                      avals=None if n.avals is None else (n.avals[i],))
             free_map[key] = (ph, 0)
             free.append(e)
             extra.append((ph, 0))
@@ -161,35 +159,71 @@ def _close(places, outs, mark, name):
                          n.attrs, name=n.name, avals=n.avals, value=n.value, block=n.block,
                          source=n.source, meta=n.meta)
     outputs = [remap(e) for e in outs]
+    # free values in the order MXNet lists a graph's inputs (depth first from the outputs), so
+    # that the node's inputs read back from MXNet's JSON come in the same order
+    rank = {e[0].id: k for k, e in enumerate(extra)}
+    pos = _dfs_rank(outputs, rank)
+    order = sorted(range(len(extra)), key=lambda k: pos.get(k, len(rank)))
+    free, extra = [free[k] for k in order], [extra[k] for k in order]
     return [(p, 0) for p in places] + extra, outputs, free
 
 
+def _dfs_rank(outputs, rank):
+    """``{free index: position}`` of the placeholders ``rank`` maps, in depth-first post-order
+    from the outputs (each node's inputs in order)."""
+    found, seen = {}, set()
+    for head, _ in outputs:
+        stack = [(head, False)]
+        while stack:
+            n, done = stack.pop()
+            if done:
+                if n.id in rank and rank[n.id] not in found:
+                    found[rank[n.id]] = len(found)
+                continue
+            if n.id in seen:
+                continue
+            seen.add(n.id)
+            stack.append((n, True))
+            stack += [(i[0], False) for i in reversed(n.inputs) if is_entry(i)]
+    return found
+
+
 def _node(op, inputs, attrs):
-    """Emit ``op`` through the registry's trace hook (a Symbol or a list of them)."""
+    """Emit ``op`` through the registry's trace hook (a Symbol or a list of them); a node
+    holding a shapeless subgraph gets the op's twin that shapes it when run."""
+    if any(isinstance(v, ShapelessSubgraph) for v in attrs.values()):
+        op = SHAPELESS[op.name]
     res = _registry.trace_hook(op, tuple(inputs), attrs)
     return res if isinstance(res, list) else [res]
 
 
-def _regroup(flat, structure):
-    out, k = [], 0
-    for was_list, n in structure:
-        part = flat[k:k + n]
-        k += n
-        out.append(part if was_list else part[0])
-    return out
-
-
-def _avals(syms):
-    try:
-        return [Aval(tuple(s.shape), np.dtype(s.dtype)) for s in syms]
-    except MXNetError as e:
-        raise MXNetError(f"control flow on symbols traces its body with known shapes: {e} "
-                         "(give them, sym.var(name, shape=...), or hybridize the block and "
-                         f"call it on arrays) (at {user_frame()})") from e
+def _aval_of(sym):
+    n, i = sym._entry()
+    return None if n.avals is None else n.avals[i]
 
 
 def _symbols(values, what):
     return [x if isinstance(x, Symbol) else Symbol([_entry_of(x, what)]) for x in values]
+
+
+def _symbolic():
+    """Whether the call builds a plain ``kiln.sym`` graph (not a hybridized block's trace):
+    MXNet's symbolic control flow then refuses loop inputs that the body never reads."""
+    return not getattr(_registry.STATE.tracer, "records_mode", False)
+
+
+class UnusedLoopInput(MXNetError, AssertionError):
+    """A symbolic foreach's data array or state that the body does not read (MXNet 1.9 raises
+    an AssertionError there; a hybridized block allows it)."""
+
+
+def _check_used(sub, first, count, what):
+    used = {i[0].id for n in topo_order(sub.outputs) for i in n.inputs if is_entry(i)}
+    used |= {n.id for n, _ in sub.outputs}
+    for n, _ in sub.params[first:first + count]:
+        if n.id not in used:
+            raise UnusedLoopInput(f"foreach: the {what} arrays have to be used in the loop "
+                                  f"body (at {user_frame()})")
 
 
 def trace_call(kind, args, attrs):
@@ -199,62 +233,85 @@ def trace_call(kind, args, attrs):
 
 
 def _trace_foreach(body, data, init_states):
-    data_l, data_list = _flat(data)
-    states_l, states_list = _flat(init_states)
+    data_l, data_fmt = flatten(data, "foreach data")
+    states_l, state_fmt = flatten(init_states, "foreach states")
     data_s, states_s = _symbols(data_l, "foreach data"), _symbols(states_l, "foreach states")
-    step_avals = [Aval(a.shape[1:], a.dtype) for a in _avals(data_s)]
+    step_avals = [None if a is None else Aval(a.shape[1:], a.dtype)
+                  for a in map(_aval_of, data_s)]
+    state_avals = [_aval_of(s) for s in states_s]
+    n_data = len(data_s)
 
-    def call(fn, syms):
-        xs, st = syms[:len(data_s)], syms[len(data_s):]
-        return fn(xs if data_list else xs[0], st if states_list else st[0])
-    sub, free, structure = _trace(body, step_avals + _avals(states_s), call, "foreach_body")
-    if len(structure) != 2:
-        raise MXNetError(f"foreach: body must return (outputs, states) (at {user_frame()})")
-    n_out, n_states = structure[0][1], structure[1][1]
-    if n_states != len(states_s) or any(
-            a != b for a, b in zip(sub.out_avals[n_out:], _avals(states_s))):
+    def call(syms):
+        xs, st = syms[:n_data], syms[n_data:]
+        outs, states = step_result(body(regroup(xs, data_fmt)[0], regroup(st, state_fmt)[0]),
+                                   "foreach body")
+        outs, out_fmt = flatten(outs, "foreach output")
+        states, new_fmt = flatten(states, "foreach states")
+        return outs + states, (len(outs), out_fmt, new_fmt)
+    sub, free, (n_out, out_fmt, new_fmt) = _trace(step_avals + state_avals, call,
+                                                  "foreach_body")
+    if len(sub.outputs) - n_out != len(states_s) or any(
+            a is not None and b is not None and a != b
+            for a, b in zip(sub.out_avals[n_out:], state_avals)):
         raise MXNetError("foreach: the states body returns must match init_states in number, "
                          f"shapes and dtypes (at {user_frame()})")
+    if _symbolic():
+        _check_used(sub, 0, n_data, "data")
+        _check_used(sub, n_data, len(states_s), "state")
     res = _node(FOREACH, data_s + states_s + [Symbol([e]) for e in free],
-                {"body": sub, "n_data": len(data_s), "n_outputs": n_out})
-    outs, states = _regroup(res, structure)
-    return outs, states
+                {"body": sub, "n_data": n_data, "n_outputs": n_out})
+    return regroup(res[:n_out], out_fmt)[0], regroup(res[n_out:], new_fmt)[0]
 
 
 def _trace_while_loop(cond, func, loop_vars, max_iterations):
-    vars_l, vars_list = _flat(loop_vars)
+    vars_l, var_fmt = flatten(loop_vars, "while_loop loop_vars")
     vars_s = _symbols(vars_l, "while_loop loop_vars")
-    avals = _avals(vars_s)
-    csub, cfree, _ = _trace(cond, avals, lambda f, s: f(*s), "while_cond")
-    fsub, ffree, structure = _trace(func, avals, lambda f, s: f(*s), "while_func")
-    if len(structure) != 2 or structure[1][1] != len(vars_s) or any(
-            a != b for a, b in zip(fsub.out_avals[structure[0][1]:], avals)):
+    avals = [_aval_of(s) for s in vars_s]
+
+    def args(syms):   # the loop variables as cond and func take them (*loop_vars)
+        value = regroup(syms, var_fmt)[0]
+        return value if isinstance(var_fmt, list) else [value]
+
+    def call_cond(syms):
+        return [cond(*args(syms))], None
+
+    def call_func(syms):
+        outs, new_vars = step_result(func(*args(syms)), "while_loop func")
+        outs, out_fmt = flatten(outs, "while_loop output")
+        new_vars, _ = flatten(new_vars, "while_loop loop_vars")
+        return outs + new_vars, (len(outs), out_fmt)
+    csub, cfree, _ = _trace(avals, call_cond, "while_cond")
+    fsub, ffree, (n_out, out_fmt) = _trace(avals, call_func, "while_func")
+    if len(fsub.outputs) - n_out != len(vars_s) or any(
+            a is not None and b is not None and a != b
+            for a, b in zip(fsub.out_avals[n_out:], avals)):
         raise MXNetError("while_loop: func must return (outputs, loop_vars), the loop_vars "
                          f"matching the given ones in shapes and dtypes (at {user_frame()})")
-    n_out = structure[0][1]
     res = _node(WHILE_LOOP, vars_s + [Symbol([e]) for e in cfree + ffree],
                 {"cond": csub, "func": fsub, "n_outputs": n_out,
                  "max_iterations": int(max_iterations)})
-    outs, new_vars = res[:n_out], res[n_out:]
-    if not structure[0][0]:
-        outs = outs[0] if outs else []
-    return outs, (new_vars if vars_list else new_vars[0])
+    return regroup(res[:n_out], out_fmt)[0], regroup(res[n_out:], var_fmt)[0]
 
 
 def _trace_cond(pred, then_func, else_func):
     pred_s = _symbols([pred], "cond pred")[0]
-    def call(f, _):
-        r = f()
-        return list(r) if isinstance(r, tuple) else r
-    tsub, tfree, tstruct = _trace(then_func, [], call, "cond_then")
-    esub, efree, _ = _trace(else_func, [], call, "cond_else")
-    if tsub.out_avals != esub.out_avals:
+
+    def branch(f):
+        def call(_):
+            outs, fmt = flatten(f(), "cond output")
+            return outs, fmt
+        return call
+    tsub, tfree, tfmt = _trace([], branch(then_func), "cond_then")
+    esub, efree, _ = _trace([], branch(else_func), "cond_else")
+    ta, ea = tsub.out_avals, esub.out_avals
+    if len(ta) != len(ea) or any(a is not None and b is not None and a != b
+                                 for a, b in zip(ta, ea)):
         raise MXNetError("cond: in a hybridized block both branches must return the same "
                          f"number of arrays with the same shapes and dtypes: then gives "
-                         f"{tsub.out_avals}, else {esub.out_avals} (at {user_frame()})")
+                         f"{ta}, else {ea} (at {user_frame()})")
     res = _node(COND, [pred_s] + [Symbol([e]) for e in tfree + efree],
                 {"then_graph": tsub, "else_graph": esub})
-    return _regroup(res, tstruct)[0]
+    return regroup(res, tfmt)[0]
 
 
 _TRACERS = {"foreach": _trace_foreach, "while_loop": _trace_while_loop, "cond": _trace_cond}
@@ -462,3 +519,89 @@ COND_BACKWARD = _make("_cond_backward", _cond_backward_kernel, _inputs_infer(1),
                       lambda a: _n_forward_inputs(a) - 1)
 COND = _make("_cond", _cond_kernel, _cond_infer, _fwd_count("then_graph"),
              grad=_grad_via(COND_BACKWARD, 1), subgraphs=("then_graph", "else_graph"))
+
+
+# ---- subgraphs without shapes (kiln.sym inputs of unknown shape, MXNet files) ------------------
+class ShapelessSubgraph(Subgraph):
+    """A subgraph whose nodes carry no shapes: traced from ``kiln.sym`` inputs of unknown shape,
+    or read from an MXNet file. The control-flow kernels infer its outputs from the arrays they
+    run on (``_sub_infer``), and it runs and is differentiated through a copy specialized to
+    its inputs' shapes and dtypes (cached per shapes)."""
+
+    def __init__(self, params, outputs, n_in, name):
+        super().__init__(params, outputs, n_in, name)
+        self._specialized = {}
+
+    @property
+    def out_avals(self):
+        return [n.avals[i] if n.avals else None for n, i in self.outputs]
+
+    @property
+    def param_avals(self):
+        return [n.avals[0] if n.avals else None for n, _ in self.params]
+
+    def at(self, param_avals):
+        """A ``Subgraph`` with the same nodes, shaped for these param avals."""
+        key = tuple((tuple(a.shape), str(a.dtype)) for a in param_avals)
+        if key not in self._specialized:
+            new = {}
+            for (p, _), a in zip(self.params, param_avals):
+                new[p.id] = Node("var", name=p.name, avals=(Aval(tuple(a.shape), a.dtype),))
+            for n in topo_order(self.outputs):
+                if n.id in new:
+                    continue
+                if n.kind != "op":   # a constant keeps its value and shape
+                    new[n.id] = n
+                    continue
+                ins = [(new[i[0].id], i[1]) if is_entry(i) else i for i in n.inputs]
+                out = n.op.infer(*[i[0].avals[i[1]] if is_entry(i) else i for i in ins],
+                                 **n.attrs)
+                new[n.id] = Node(n.kind, n.op, ins, n.attrs, name=n.name, value=n.value,
+                                 avals=(out,) if isinstance(out, Aval) else tuple(out),
+                                 block=n.block, source=n.source, meta=n.meta)
+            self._specialized[key] = Subgraph(
+                [(new[p.id], 0) for p, _ in self.params],
+                [(new[n.id], i) for n, i in self.outputs], self.n_in, self.name)
+        return self._specialized[key]
+
+    def fn(self):
+        return lambda xp, *args: self.at(list(map(_aval, args))).fn()(xp, *args)
+
+    def grad_fn(self):
+        k = len(self.params)
+        return lambda xp, *args: self.at(list(map(_aval, args[:k]))).grad_fn()(xp, *args)
+
+
+def specialize(kind, attrs, avals):
+    """``attrs`` with each ``ShapelessSubgraph`` replaced by its copy shaped for the node's
+    input ``avals``, so that what runs, traces and exports (ONNX) is an ordinary subgraph."""
+    a = dict(attrs)
+    if kind == "_foreach":
+        n = a["n_data"]
+        a["body"] = a["body"].at([Aval(tuple(x.shape[1:]), x.dtype) for x in avals[:n]]
+                                 + list(avals[n:]))
+    elif kind == "_while_loop":
+        nv, kc = a["cond"].n_in, len(a["cond"].params)
+        a["cond"] = a["cond"].at(avals[:kc])
+        a["func"] = a["func"].at(list(avals[:nv]) + list(avals[kc:]))
+    else:
+        nt = len(a["then_graph"].params)
+        a["then_graph"] = a["then_graph"].at(avals[1:1 + nt])
+        a["else_graph"] = a["else_graph"].at(avals[1 + nt:])
+    return a
+
+
+def _shapeless_twin(op):
+    """A twin of a control-flow op for nodes holding shapeless subgraphs: same name, kernel,
+    shapes and gradient, but called (``op.func``: ``evaluate``, a SymbolBlock) it first
+    specializes the subgraphs to its inputs and calls the real op."""
+    twin = copy.copy(op)
+
+    def func(*args, out=None, **attrs):
+        avals = [Aval(tuple(x.shape), np.dtype(x.dtype)) for x in args]
+        return op.func(*args, out=out, **specialize(op.name, attrs, avals))
+    twin.func = func
+    return twin
+
+
+SHAPELESS = {op.name: _shapeless_twin(op) for op in (FOREACH, WHILE_LOOP, COND)}

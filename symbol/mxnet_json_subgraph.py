@@ -20,9 +20,7 @@ inputs then the free values; writing maps them onto these lists and back. A subg
 is a variable is written through ``_copy``, as MXNet does. Graph constants inside a subgraph are
 lifted to extra node inputs (variables ``_constN`` whose values go into the parameter file).
 """
-import copy
 
-import numpy as np
 
 from ..base import ExportError, FileFormatError
 from ..ndarray import _registry
@@ -327,81 +325,6 @@ def _node(op, inputs, attrs, name):
     return [(node, k) for k in range(node.num_outputs)]
 
 
-def specialize(kind, attrs, avals):
-    """``attrs`` with each ``LoadedSubgraph`` replaced by its copy shaped for the node's input
-    ``avals``, so that what runs, traces and exports (ONNX) is an ordinary shaped subgraph."""
-    a = dict(attrs)
-    if kind == "_foreach":
-        n = a["n_data"]
-        a["body"] = a["body"].at([cf.Aval(tuple(x.shape[1:]), x.dtype) for x in avals[:n]]
-                                 + list(avals[n:]))
-    elif kind == "_while_loop":
-        nv, kc = a["cond"].n_in, len(a["cond"].params)
-        a["cond"] = a["cond"].at(avals[:kc])
-        a["func"] = a["func"].at(list(avals[:nv]) + list(avals[kc:]))
-    else:
-        nt = len(a["then_graph"].params)
-        a["then_graph"] = a["then_graph"].at(avals[1:1 + nt])
-        a["else_graph"] = a["else_graph"].at(avals[1 + nt:])
-    return a
-
-
-def _loaded(op):
-    """A twin of a control-flow op for nodes read from a file: same name, kernel, shapes and
-    gradient, but called (``op.func``: ``evaluate``, a SymbolBlock) it first specializes the
-    loaded subgraphs to its inputs and calls the real op."""
-    twin = copy.copy(op)
-
-    def func(*args, out=None, **attrs):
-        avals = [cf.Aval(tuple(x.shape), np.dtype(x.dtype)) for x in args]
-        return op.func(*args, out=out, **specialize(op.name, attrs, avals))
-    twin.func = func
-    return twin
-
-
-LOADED = {op.name: _loaded(op) for op in (cf.FOREACH, cf.WHILE_LOOP, cf.COND)}
-
-
-class LoadedSubgraph(cf.Subgraph):
-    """A subgraph read from a file: its nodes carry no shapes. The control-flow kernels infer
-    its outputs from the arrays they run on (``control_flow._sub_infer``), and it runs and is
-    differentiated through a copy specialized to its inputs' shapes and dtypes (cached)."""
-
-    def __init__(self, params, outputs, n_in, name):
-        super().__init__(params, outputs, n_in, name)
-        self._specialized = {}
-
-    @property
-    def out_avals(self):
-        return [n.avals[i] if n.avals else None for n, i in self.outputs]
-
-    @property
-    def param_avals(self):
-        return [n.avals[0] if n.avals else None for n, _ in self.params]
-
-    def at(self, param_avals):
-        """A ``Subgraph`` with the same nodes, shaped for these param avals."""
-        key = tuple((tuple(a.shape), str(a.dtype)) for a in param_avals)
-        if key not in self._specialized:
-            new = {}
-            for (p, _), a in zip(self.params, param_avals):
-                new[p.id] = Node("var", name=p.name, avals=(cf.Aval(tuple(a.shape), a.dtype),))
-            for n in topo_order(self.outputs):
-                if n.id in new:
-                    continue
-                ins = [(new[i[0].id], i[1]) if is_entry(i) else i for i in n.inputs]
-                out = n.op.infer(*[i[0].avals[i[1]] if is_entry(i) else i for i in ins],
-                                 **n.attrs)
-                new[n.id] = Node(n.kind, n.op, ins, n.attrs, name=n.name, value=n.value,
-                                 avals=(out,) if isinstance(out, cf.Aval) else tuple(out))
-            self._specialized[key] = cf.Subgraph(
-                [(new[p.id], 0) for p, _ in self.params],
-                [(new[n.id], i) for n, i in self.outputs], self.n_in, self.name)
-        return self._specialized[key]
-
-    def fn(self):
-        return lambda xp, *args: self.at(list(map(cf._aval, args))).fn()(xp, *args)
-
-    def grad_fn(self):
-        k = len(self.params)
-        return lambda xp, *args: self.at(list(map(cf._aval, args[:k]))).grad_fn()(xp, *args)
+# nodes read from a file hold shapeless subgraphs (shaped when they run: control_flow.py)
+LoadedSubgraph = cf.ShapelessSubgraph
+LOADED = cf.SHAPELESS

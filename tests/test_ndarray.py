@@ -203,6 +203,23 @@ def test_devices():
     assert nd.array([1], ctx=kl.cpu(3)).context == kl.cpu(3)
 
 
+def test_devices_copy_and_default_ctx():
+    """A device survives deepcopy and pickling (MXNet's Gluon code deep-copies parameter
+    dicts, which hold devices); ``Context.default_ctx`` is the current device (MXNet 1.x)."""
+    import copy
+    import pickle
+    assert copy.deepcopy([kl.cpu(2)]) == [kl.cpu(2)]
+    assert pickle.loads(pickle.dumps(kl.gpu(1))) == kl.gpu(1)
+    net = kl.gluon.nn.Dense(2, in_units=3)
+    net.initialize()
+    clone = copy.deepcopy(net.collect_params())
+    assert [p.data().asnumpy().tolist() for p in clone.values()] == \
+        [p.data().asnumpy().tolist() for p in net.collect_params().values()]
+    assert kl.Context.default_ctx == kl.cpu(0)
+    with kl.cpu(4):
+        assert kl.Context.default_ctx == kl.cpu(4)
+
+
 @pytest.mark.skipif(kl.num_gpus() > 0, reason="checks the no-GPU error")
 def test_gpu_without_gpu_raises_clear_error_on_use():
     assert kl.num_gpus() == 0

@@ -361,6 +361,33 @@ def test_symbolic_unroll_arguments_as_mxnet():
     assert mx.sym.Group(outs).infer_shape(data=(2, 3, 5))[1] == [(2, 4)] * 3
 
 
+def test_symbolic_unroll_with_known_shapes_stays_symbolic_and_names_bidirectional_steps():
+    """Data of known shape and a symbolic valid_length: the zero begin states are symbols too
+    (MXNet's F = symbol), so the graph binds in a Module; a BidirectionalCell names its step
+    outputs ``<output_prefix>t<i>`` as MXNet 1.9.1 does."""
+    cell = rnn.RNNCell(5)
+    data = mx.sym.var("data", shape=(4, 6, 2))
+    outs, states = cell.unroll(6, data, valid_length=mx.sym.var("vl", shape=(4,)),
+                               merge_outputs=True, layout="NTC")
+    mod = mx.mod.Module(states[0], data_names=("data", "vl"), label_names=None)
+    mod.bind(data_shapes=[("data", (4, 6, 2)), ("vl", (4,))], label_shapes=None)
+    mod.init_params()
+    x, vl = nd.random.normal(shape=(4, 6, 2)), nd.array([3, 6, 1, 2])
+    mod.forward(mx.io.DataBatch([x, vl]))
+    params = {k: v for k, v in mod.get_params()[0].items()}
+    eager = rnn.RNNCell(5, prefix=cell.prefix)
+    eager.initialize()
+    for k, p in eager.collect_params().items():
+        p.set_data(params[k])
+    _, want = eager.unroll(6, x, valid_length=vl, merge_outputs=True)
+    np.testing.assert_allclose(mod.get_outputs()[0].asnumpy(), want[0].asnumpy(), rtol=1e-5)
+
+    bi = rnn.BidirectionalCell(rnn.LSTMCell(3, prefix="l_"), rnn.LSTMCell(3, prefix="r_"),
+                               output_prefix="both_")
+    steps, _ = bi.unroll(2, [mx.sym.var("t0"), mx.sym.var("t1")])
+    assert mx.sym.Group(steps).list_outputs() == ["both_t0_output", "both_t1_output"]
+
+
 def test_docstring_examples_run():
     import doctest
 

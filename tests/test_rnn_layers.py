@@ -279,3 +279,22 @@ def test_nested_layer_without_states_exports_with_dynamic_batch(tmp_path):
         got = sess.run(None, {feed.name: xi.astype(np.int64 if "int64" in feed.type
                                                     else np.float32)})[0]
         np.testing.assert_allclose(got, net(nd.array(xi)).asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode, layers, bidirectional", [("lstm", 3, True), ("gru", 2, False),
+                                                         ("rnn_relu", 2, True)])
+def test_unfuse_gives_cells_sharing_the_layer_parameters(mode, layers, bidirectional):
+    """``_unfuse()`` (MXNet 1.9.1): a stack of cells over the layer's own parameters, made
+    before initialization, computing what the fused layer computes."""
+    make = {"lstm": rnn.LSTM, "gru": rnn.GRU,
+            "rnn_relu": lambda *a, **k: rnn.RNN(*a, activation="relu", **k)}[mode]
+    layer = make(4, num_layers=layers, bidirectional=bidirectional, input_size=3)
+    cells = layer._unfuse()
+    layer.initialize(kl.init.Uniform(0.5))
+    shared = {id(p) for p in layer.collect_params().values()}
+    assert {id(p) for p in cells.collect_params().values()} == shared
+    x = nd.random.uniform(shape=(5, 2, 3))
+    want = layer(x)
+    got, _ = cells.unroll(5, x, layout="TNC", merge_outputs=True)
+    np.testing.assert_allclose(got.asnumpy(), want.asnumpy(), rtol=1e-5, atol=1e-6)
+

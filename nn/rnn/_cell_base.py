@@ -57,7 +57,11 @@ def _get_begin_state(cell, begin_state, inputs, batch_size, batch_axis=0):
     if begin_state is not None:
         return begin_state
     first = inputs if _is_tensor(inputs) else inputs[0]
-    if isinstance(first, Symbol) and _shape(first) is None:
+    # a plain symbolic graph (a Gluon 1.x symbolic unroll, not a hybridized trace) computes
+    # its zeros from the inputs even when their shape is known: a constant NDArray would mix
+    # arrays into the symbols, which MXNet's F = symbol never does
+    symbolic = not getattr(STATE.tracer, "records_mode", False)
+    if isinstance(first, Symbol) and (_shape(first) is None or symbolic):
         axis = batch_axis if _is_tensor(inputs) else 0
         return cell.begin_state(func=_zeros_from(first, axis), batch_size=0)
     kwargs = {"dtype": first.dtype}

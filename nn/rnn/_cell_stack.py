@@ -11,6 +11,9 @@ Example::
     ((2, 5, 3), 3)
 """
 from ... import ndarray as nd
+from ... import symbol as sym
+from ...ndarray._registry import STATE
+from ...symbol.symbol import Symbol
 from ..parameter import _indent
 from ._cell_base import (
     HybridRecurrentCell,
@@ -175,12 +178,20 @@ class BidirectionalCell(HybridRecurrentCell):
                                                         merge_outputs)
         if merge_outputs:
             reversed_r_outputs = nd.stack(*reversed_r_outputs, axis=axis)
-            outputs = nd.concat(l_outputs, reversed_r_outputs, dim=2,
-                                name=f"{self._output_prefix}out")
+            outputs = _concat(l_outputs, reversed_r_outputs, dim=2,
+                              name=f"{self._output_prefix}out")
         else:
-            outputs = [nd.concat(lo, ro, dim=1, name=f"{self._output_prefix}t{i}")
+            outputs = [_concat(lo, ro, dim=1, name=f"{self._output_prefix}t{i}")
                        for i, (lo, ro) in enumerate(zip(l_outputs, reversed_r_outputs))]
         if valid_length is not None:
             outputs = _mask_sequence_variable_length(outputs, length, valid_length, axis,
                                                      merge_outputs)
         return outputs, l_states + r_states
+
+
+def _concat(*xs, dim, name):
+    """``concat``; in a plain ``kiln.sym`` graph (no block call tracing it) the node takes
+    ``name`` as MXNet's ``F.concat(..., name=)`` does (``rnn_bi_t0_output``)."""
+    if STATE.tracer is None and isinstance(xs[0], Symbol):
+        return sym.concat(*xs, dim=dim, name=name)
+    return nd.concat(*xs, dim=dim, name=name)

@@ -14,6 +14,9 @@ from collections import OrderedDict
 from ... import ndarray as _nd
 from ...ndarray.ndarray import NDArray
 from ..block import HybridBlock
+from ._cell_basic import GRUCell, LSTMCell, RNNCell
+from ._cell_modifiers import DropoutCell
+from ._cell_stack import BidirectionalCell, HybridSequentialRNNCell
 
 __all__ = ["RNN", "LSTM", "GRU"]
 
@@ -104,6 +107,42 @@ class _RNNLayer(HybridBlock):
 
     def state_info(self, batch_size=0):
         raise NotImplementedError
+
+    def _unfuse(self):
+        """The layer as a stack of cells sharing its parameters (MXNet 1.9's ``_unfuse``):
+        ``l<i>_``/``r<i>_`` cells in a HybridSequentialRNNCell, DropoutCells between layers.
+        Unroll it with ``layout`` 'TNC' to match the fused layer.
+
+        Example::
+
+            >>> lstm = LSTM(3, num_layers=2); cells = lstm._unfuse(); lstm.initialize()
+            >>> out, _ = cells.unroll(4, nd.ones((4, 2, 5)), layout='TNC', merge_outputs=True)
+        """
+        assert not self._projection_size, "_unfuse does not support projection layer yet!"
+        assert not self._lstm_state_clip_min and not self._lstm_state_clip_max, \
+            "_unfuse does not support state clipping yet!"
+        kinds = {"rnn_relu": (RNNCell, {"activation": "relu"}),
+                 "rnn_tanh": (RNNCell, {"activation": "tanh"}),
+                 "lstm": (LSTMCell, {}), "gru": (GRUCell, {})}
+        cls, extra = kinds[self._mode]
+        stack = HybridSequentialRNNCell(prefix=self.prefix, params=self.params)
+        with stack.name_scope():
+            ni = self._input_size
+            for i in range(self._num_layers):
+                kwargs = dict(extra, input_size=ni,
+                              i2h_weight_initializer=self.l0_i2h_weight.init,
+                              h2h_weight_initializer=self.l0_h2h_weight.init,
+                              i2h_bias_initializer=self.l0_i2h_bias.init,
+                              h2h_bias_initializer=self.l0_h2h_bias.init)
+                if self._dir == 2:
+                    stack.add(BidirectionalCell(cls(self._hidden_size, prefix=f"l{i}_", **kwargs),
+                                                cls(self._hidden_size, prefix=f"r{i}_", **kwargs)))
+                else:
+                    stack.add(cls(self._hidden_size, prefix=f"l{i}_", **kwargs))
+                if self._dropout > 0 and i != self._num_layers - 1:
+                    stack.add(DropoutCell(self._dropout))
+                ni = self._hidden_size * self._dir
+        return stack
 
     def begin_state(self, batch_size=0, func=None, **kwargs):
         """Initial states: a list of arrays made by ``func`` (default ``nd.zeros``) with the
