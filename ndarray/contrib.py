@@ -150,3 +150,9 @@ __all__ = ["isnan", "isinf", "isfinite", "div_sqrt_dim", "quadratic", "round_ste
            "CTCLoss", "ctc_loss", "interleaved_matmul_selfatt_qk",
            "interleaved_matmul_selfatt_valatt", "interleaved_matmul_encdec_qk",
            "interleaved_matmul_encdec_valatt"]  # the registry's _contrib_<name> ops and aliases
+
+# the detection and vision ops (box_nms, ROIAlign, MultiBoxPrior...): one list, see there
+from . import contrib_vision as _vision  # noqa: E402
+from .contrib_vision import *  # noqa: E402,F401,F403
+
+__all__ += _vision.__all__

@@ -58,3 +58,9 @@ __all__ = ["foreach", "while_loop", "cond", "arange_like", "ctc_loss", "CTCLoss"
            "interleaved_matmul_encdec_qk",
            "interleaved_matmul_encdec_valatt", "interleaved_matmul_selfatt_qk",
            "interleaved_matmul_selfatt_valatt"]
+
+# the detection and vision ops (box_nms, ROIAlign, MultiBoxPrior...): one list, see there
+from . import contrib_vision as _vision  # noqa: E402
+from .contrib_vision import *  # noqa: E402,F401,F403
+
+__all__ += _vision.__all__

@@ -21,3 +21,4 @@ from . import upsampling  # noqa: F401,E402 - until _namespace lists it
 from . import special  # noqa: F401,E402 - until _namespace lists it
 from . import custom  # noqa: F401,E402 - until _namespace lists it
 from . import random_dists  # noqa: F401,E402 - until _namespace lists it
+from . import box_ops  # noqa: F401,E402 - until _namespace lists it
