@@ -7,6 +7,9 @@ Both the hybridize tracer (trace.py, for op hooks) and symbolic calls (symbolic.
 Example: ``x + 1`` (``add``, a scalar on the right) gives ``'_plusscalar'``, and
 ``sym.FullyConnected(x, ...)`` gives ``'fullyconnected'`` (its CamelCase alias, lowered).
 """
+import threading
+from contextlib import contextmanager
+
 from ..name import NameManager
 from .graph import is_entry
 
@@ -31,10 +34,28 @@ _OPERATOR_HINTS = {
 _OP_HINTS = {"negative": "_mulscalar"}
 
 
+_CALLED = threading.local()   # .name: the Symbol method being called (its node's hint)
+
+
+@contextmanager
+def called_as(name):
+    """Within: a node made outside any tracer is hinted ``name`` (the Symbol method called:
+    MXNet's ``x.broadcast_axes()`` makes ``broadcast_axes0``, whatever kiln's op is named)."""
+    prev, _CALLED.name = getattr(_CALLED, "name", None), name
+    try:
+        yield
+    finally:
+        _CALLED.name = prev
+
+
 def method_hint(op, inputs):
     """The hint of a node made by a Symbol operator or method outside any tracer: MXNet's
-    methods call the op by the method's name, which is kiln's op name (``x.split()`` is
-    ``split``, not ``slicechannel``); operators keep their C++ names (``_plusscalar``)."""
+    methods call the op by the method's name (``x.split()`` is ``split``, not
+    ``slicechannel``); operators keep their C++ names (``_plusscalar``)."""
+    called = getattr(_CALLED, "name", None)
+    if called is not None:
+        _CALLED.name = None   # the first node of the call is the method's own
+        return called
     pair = _OPERATOR_HINTS.get(op.name)
     if (pair is not None and len(inputs) == 2) or op.name in _OP_HINTS:
         return op_hint(op, inputs)

@@ -16,6 +16,7 @@ from ..base import MXNetError, NotImplementedForSymbol, user_frame
 from ..ndarray import ndarray as _nd
 from ..ndarray._registry import STATE
 from .graph import Node, is_entry, topo_order
+from .mx_names import called_as
 
 _CONTROL_FLOW_HINT = (
     "a traced value cannot decide Python control flow (if/while/bool/int/float) inside a "
@@ -301,6 +302,18 @@ def Group(symbols):
     return Symbol(entries)
 
 
+def _named_method(name):
+    """``x.<name>(...)``: the op function, its node named after the method (MXNet's)."""
+    def method(self, *args, **kwargs):
+        with called_as(name):
+            return getattr(_nd.F, name)(self, *args, **kwargs)
+    method.__name__ = name
+    return method
+
+
+for _name in _nd._METHODS:
+    if not hasattr(Symbol, _name):
+        setattr(Symbol, _name, _named_method(_name))
 _nd.install_operators(Symbol, inplace=False)
 _nd.install_methods(Symbol)
 

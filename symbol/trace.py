@@ -122,8 +122,13 @@ def trace_op(op, args, attrs):
     if isinstance(tracer, Tracer):
         node.meta["mx_name"] = tracer.mx_name(op, inputs)
     n = node.num_outputs
+    is_np = any(getattr(a, "_is_np", False) for a in args)
+    if n > 1 and tracer is None and not is_np:
+        # a method on a plain graph (``data.split(...)``): one Symbol grouping the outputs, as
+        # MXNet's (and kiln.sym's functions) return; it indexes and unpacks like the list
+        return Symbol([(node, i) for i in range(n)])
     outs = [Symbol([(node, i)]) for i in range(n)]
-    if any(getattr(a, "_is_np", False) for a in args):  # np in, np out, as eager np code
+    if is_np:  # np in, np out, as eager np code
         outs = [to_np_inplace(o) for o in outs]
     return outs[0] if n == 1 else outs
 

@@ -65,7 +65,9 @@ with mx.name.NameManager():   # automatic names come from the active NameManager
     v = mx.sym.var('data')
     r["names"] = [v.flatten().name, (v + 1).name, v.transpose().name,
                   mx.sym.FullyConnected(v, num_hidden=2).list_arguments(),
-                  mx.sym.flatten(v, name='flatten0').name]
+                  mx.sym.flatten(v, name='flatten0').name,
+                  v.split(num_outputs=2, axis=1).list_outputs(),   # one grouped Symbol
+                  v.broadcast_axes(axis=(0,), size=(2,)).name]     # named after the method
 with mx.name.Prefix('net_'):
     r["prefixed"] = [mx.sym.relu(mx.sym.var('x')).name, mx.sym.Convolution(
         mx.sym.var('x'), kernel=(1, 1), num_filter=2).name]
@@ -93,7 +95,8 @@ EXPECTED = {
     "partial_alike": [[[3, 5], [4, 5], [4], [], [], []], [[3, 4]], []],
     "pickle_conv": True,
     "names": ["flatten0", "_plusscalar0", "transpose0",
-              ["data", "fullyconnected0_weight", "fullyconnected0_bias"], "flatten0"],
+              ["data", "fullyconnected0_weight", "fullyconnected0_bias"], "flatten0",
+              ["split0_output0", "split0_output1"], "broadcast_axes0"],
     "prefixed": ["net_relu0", "net_convolution0"],
     "type_partial": [[None, "float16", "float16"], ["float16"], []],
     "type_partial_none": [[None, None, None], [None], []],
