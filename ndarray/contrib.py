@@ -19,6 +19,7 @@ from ..device import current_context  # noqa: F401  (MXNet's nd.contrib exports 
 from . import ops as F
 from .control_flow import cond, foreach, while_loop
 from .convert import array
+from .ops import optimizer_adaptive_ops as _opt
 from .ops._namespace import _contrib_arange_like as arange_like
 from .ops._namespace import _contrib_ctc_loss as ctc_loss
 from .ops._namespace import _contrib_CTCLoss as CTCLoss
@@ -32,6 +33,61 @@ from .ops._namespace import (
     _contrib_interleaved_matmul_selfatt_valatt as interleaved_matmul_selfatt_valatt,
 )
 from .random import uniform
+
+adamw_update = _opt._contrib_adamw_update
+mp_adamw_update = _opt._contrib_mp_adamw_update
+group_adagrad_update = _opt._contrib_group_adagrad_update
+
+
+def multi_adamw(op, mp):
+    """MXNet's ``contrib.multi_[mp_]adamw_update`` over the flat op ``op`` (``nd`` or ``sym``):
+    lists of weights, grads, means, vars (and float32 copies when ``mp``), then rescale_grad.
+
+    Example::
+
+        >>> nd.contrib.multi_adamw_update([w], [g], [m], [v], 1.0, lrs=[0.01], wds=[0.0],
+        ...                               etas=[1.0], out=[w])
+    """
+    def multi_adamw_update(weights, grads, mean, var, *rest, out=None, size=0, **kwargs):
+        lists = (weights, grads, mean, var) + ((rest[0],) if mp else ())
+        flat = [a for grp in zip(*lists) for a in grp] + [rest[-1]]
+        return op(*flat, out=out, num_weights=size or len(weights), **kwargs)
+    multi_adamw_update.__doc__ = (
+        f"AdamW (``contrib.adamw_update``) of each weight of the lists ``weights, grads, "
+        f"mean, var{', weights32' if mp else ''}`` with ``rescale_grad`` and per-weight "
+        "``lrs``, ``wds``, ``etas``: the states change in place; returns the new weights.")
+    return multi_adamw_update
+
+
+def multi_lamb(op, mp):
+    """MXNet's ``contrib.multi_[mp_]lamb_update`` over the flat op ``op`` (``nd`` or ``sym``):
+    lists of weights, grads, means, vars (and float32 copies when ``mp``), then step_count,
+    lrs, wds (one per tensor).
+
+    Example::
+
+        >>> nd.contrib.multi_lamb_update([w], [g], [m], [v], [1], [0.01], [0.0], out=[w])
+    """
+    def multi_lamb_update(weights, grads, mean, var, *rest, out=None, num_tensors=0, **kwargs):
+        k = 5 if mp else 4
+        rest = list(rest) + [kwargs.pop(n) for n in ("step_count", "lrs", "wds") if n in kwargs]
+        lists = (weights, grads, mean, var) + tuple(rest[:k - 4])
+        step_count, lrs, wds = rest[k - 4:k - 1]
+        flat = [a for grp in zip(*lists) for a in grp]
+        return op(*flat, out=out, num_tensors=num_tensors or len(weights),
+                  step_count=tuple(step_count), learning_rates=tuple(lrs), wds=tuple(wds),
+                  **kwargs)
+    multi_lamb_update.__doc__ = (
+        f"LAMB (both phases) of each tensor of the lists ``weights, grads, mean, var"
+        f"{', weights32' if mp else ''}`` at per-tensor ``step_count``, ``lrs``, ``wds``: the "
+        "states change in place; returns the new weights.")
+    return multi_lamb_update
+
+
+multi_adamw_update = multi_adamw(_opt._multi_adamw_update, False)
+multi_mp_adamw_update = multi_adamw(_opt._multi_mp_adamw_update, True)
+multi_lamb_update = multi_lamb(_opt._multi_lamb_update, False)
+multi_mp_lamb_update = multi_lamb(_opt._multi_mp_lamb_update, True)
 
 
 # ---- element tests (MXNet keeps the input dtype: 1 where true, 0 elsewhere) ----
@@ -149,7 +205,9 @@ __all__ = ["isnan", "isinf", "isfinite", "div_sqrt_dim", "quadratic", "round_ste
            "cond",
            "CTCLoss", "ctc_loss", "interleaved_matmul_selfatt_qk",
            "interleaved_matmul_selfatt_valatt", "interleaved_matmul_encdec_qk",
-           "interleaved_matmul_encdec_valatt"]  # the registry's _contrib_<name> ops and aliases
+           "interleaved_matmul_encdec_valatt", "adamw_update", "mp_adamw_update",
+           "group_adagrad_update", "multi_adamw_update", "multi_mp_adamw_update",
+           "multi_lamb_update", "multi_mp_lamb_update"]  # _contrib_<name> ops, aliases
 
 # the detection and vision ops (box_nms, ROIAlign, MultiBoxPrior...): one list, see there
 from . import contrib_vision as _vision  # noqa: E402

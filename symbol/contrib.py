@@ -11,6 +11,8 @@ Example::
     [(4, 5, 5)]
 """
 from ..attribute import AttrScope  # noqa: F401  (MXNet's sym.contrib exports these)
+from ..ndarray._registry import OPS as _OPS
+from ..ndarray.contrib import multi_adamw, multi_lamb
 from . import control_flow as _control_flow
 from ._namespace import _contrib_arange_like as arange_like
 from ._namespace import _contrib_ctc_loss as ctc_loss
@@ -25,7 +27,16 @@ from ._namespace import (
     _contrib_interleaved_matmul_selfatt_valatt as interleaved_matmul_selfatt_valatt,
 )
 from .random_api import uniform  # noqa: F401
+from .sym_ops import make_sym_function as _sym
 from .symbol import Symbol  # noqa: F401
+
+adamw_update = _sym(_OPS["_contrib_adamw_update"])
+mp_adamw_update = _sym(_OPS["_contrib_mp_adamw_update"])
+group_adagrad_update = _sym(_OPS["_contrib_group_adagrad_update"])
+multi_adamw_update = multi_adamw(_sym(_OPS["_multi_adamw_update"]), False)
+multi_mp_adamw_update = multi_adamw(_sym(_OPS["_multi_mp_adamw_update"]), True)
+multi_lamb_update = multi_lamb(_sym(_OPS["_multi_lamb_update"]), False)
+multi_mp_lamb_update = multi_lamb(_sym(_OPS["_multi_mp_lamb_update"]), True)
 
 
 def foreach(body, data, init_states):
@@ -57,7 +68,9 @@ def cond(pred, then_func, else_func):
 __all__ = ["foreach", "while_loop", "cond", "arange_like", "ctc_loss", "CTCLoss", "div_sqrt_dim",
            "interleaved_matmul_encdec_qk",
            "interleaved_matmul_encdec_valatt", "interleaved_matmul_selfatt_qk",
-           "interleaved_matmul_selfatt_valatt"]
+           "interleaved_matmul_selfatt_valatt", "adamw_update", "mp_adamw_update",
+           "group_adagrad_update", "multi_adamw_update", "multi_mp_adamw_update",
+           "multi_lamb_update", "multi_mp_lamb_update"]
 
 # the detection and vision ops (box_nms, ROIAlign, MultiBoxPrior...): one list, see there
 from . import contrib_vision as _vision  # noqa: E402

@@ -22,3 +22,5 @@ from . import special  # noqa: F401,E402 - until _namespace lists it
 from . import custom  # noqa: F401,E402 - until _namespace lists it
 from . import random_dists  # noqa: F401,E402 - until _namespace lists it
 from . import box_ops  # noqa: F401,E402 - until _namespace lists it
+from . import optimizer_ops  # noqa: F401,E402 - until _namespace lists it
+from . import optimizer_adaptive_ops  # noqa: F401,E402 - until _namespace lists it

@@ -18,11 +18,13 @@ from . import fallback as _fallback
 from .arrays import BaseSparseNDArray, CSRNDArray, RowSparseNDArray
 from .creation import array, csr_matrix, empty, from_dense, row_sparse_array, zeros
 from .ops import add, cast_storage, dot, elemwise_add, elemwise_sub, retain, subtract
+from .updates import adagrad_update, adam_update, ftrl_update, sgd_mom_update, sgd_update
 
 register_storage(from_dense)
 mx_real_t = np.float32      # MXNet's default dtype, as its sparse module exports it
 
 __all__ = ["BaseSparseNDArray", "CSRNDArray", "RowSparseNDArray", "array", "csr_matrix",
            "empty", "row_sparse_array", "zeros", "add", "cast_storage", "dot", "elemwise_add",
-           "elemwise_sub", "retain", "subtract", "NDArray",
+           "elemwise_sub", "retain", "subtract", "NDArray", "adagrad_update", "adam_update",
+           "ftrl_update", "sgd_mom_update", "sgd_update",
            *_fallback.install(globals(), _ops)]
