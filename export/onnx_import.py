@@ -1,9 +1,12 @@
 """Read an ONNX model into a kiln Symbol built from registry ops.
 
-A file that is not a valid ONNX model for kiln (unreadable, no graph, no inputs, structure
-refused by ``onnx.checker``, an operator kiln cannot convert) raises ``FileFormatError`` naming
-it. Constant folding never materializes a value larger than ``max(FOLD_MIN_BYTES, the bytes of
-the model's initializers)``: output sizes are inferred before anything is evaluated.
+A file that is not a valid ONNX model for kiln (unreadable, no graph, structure refused by
+``onnx.checker``, an operator kiln cannot convert) raises ``FileFormatError`` naming it; a model
+without inputs imports as its constant outputs (a block called with no arguments). Operators
+whose output shape depends on the data (``DATA_DEPENDENT``) import only when their inputs are
+constants; otherwise the error names the node and says how to cut the model before it.
+Constant folding never materializes a value larger than ``max(FOLD_MIN_BYTES, the bytes of the
+model's initializers)``: output sizes are inferred before anything is evaluated.
 
 Float initializers become parameters (``arg_params``; BatchNormalization's mean/variance become
 ``aux_params``); Constant nodes, integer initializers and anything computed only from them (the
@@ -36,6 +39,7 @@ from .onnx_import_attention import CONVERTERS as _ATTENTION_CONVERTERS
 from .onnx_import_control import CONVERTERS as _CONTROL_CONVERTERS
 from .onnx_import_conv import CONVERTERS as _CONV_CONVERTERS
 from .onnx_import_function import expand, expandable
+from .onnx_import_grid import CONVERTERS as _GRID_CONVERTERS
 from .onnx_import_index import CONVERTERS as _INDEX_CONVERTERS
 from .onnx_import_math import CONVERTERS as _MATH_CONVERTERS
 from .onnx_import_norm import CONVERTERS as _NORM_CONVERTERS
@@ -51,8 +55,22 @@ from .onnx_passes import value_types
 CONVERTERS = {**_OP_CONVERTERS, **_CONV_CONVERTERS, **_RNN_CONVERTERS, **_MATH_CONVERTERS,
               **_INDEX_CONVERTERS, **_NORM_CONVERTERS, **_ATTENTION_CONVERTERS,
               **_PAD_CONVERTERS, **_RESIZE_CONVERTERS, **_POOL_CONVERTERS,
-              **_QUANT_CONVERTERS, **_CONTROL_CONVERTERS}
+              **_QUANT_CONVERTERS, **_CONTROL_CONVERTERS, **_GRID_CONVERTERS}
 FOLD_MIN_BYTES = 1 << 24
+# operators whose output shape depends on the input values: imported when their inputs are
+# constants (folded at import time), otherwise refused with the reason and a way around
+DATA_DEPENDENT = ("NonZero", "Unique", "NonMaxSuppression", "Compress")
+
+
+def _data_dependent(imp, n):
+    raise MXNetError(
+        f"ONNX import: {n.op_type} node {n.name or n.output[0]!r}: its output shape depends on "
+        f"the input values, and a kiln graph has static shapes (it is traced, hybridized and "
+        f"exported with them); import the part before it (onnx.utils.extract_model(src, dst, "
+        f"input_names, output_names)) and run this step outside, e.g. in numpy or onnxruntime")
+
+
+CONVERTERS.update({op: _data_dependent for op in DATA_DEPENDENT})
 # folding these (convolutions, pooling) in onnx's reference evaluator costs more than running
 # them: they stay graph nodes even when every input is constant
 _NO_FOLD = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalMaxPool",
@@ -252,14 +270,19 @@ def _folded_bytes(m, node, imp):
             total += math.prod(dims) * size
         return total
     except Exception as e:   # onnx's shape inference refusing the node, in many ways
-        if node.op_type in _SIZE_KEEPING:
+        if node.op_type in _SIZE_KEEPING or node.op_type == "Compress":
             return sum(np.asarray(imp.value(i)).nbytes for i in node.input if i)
+        if node.op_type in ("NonZero", "Unique"):   # int64 indices: at most rank (3) per item
+            x = np.asarray(imp.value(node.input[0]))
+            return x.nbytes + x.size * 8 * max(x.ndim, 3)
         raise MXNetError(f"ONNX import: cannot bound the size of constant node "
                          f"{node.name or node.output[0]!r} ({node.op_type}): {e}") from None
 
 
 def _is_static(imp, node):
-    if node.op_type in _NO_FOLD:
+    # control flow is inlined (its body's nodes fold one by one): onnx's shape inference
+    # cannot bound a Loop's outputs before evaluating it
+    if node.op_type in _NO_FOLD or node.op_type in ("If", "Loop", "Scan"):
         return False
     if node.op_type == "Shape":
         return imp.shape(node.input[0], required=False) is not None
@@ -275,8 +298,8 @@ def import_model(model_or_path):
     """``(sym, arg_params, aux_params)`` from an ONNX file (path), its bytes, a binary file
     object or a ModelProto.
 
-    Raises ``FileFormatError`` naming the file when it is unreadable, has no graph or no
-    inputs, fails ``onnx.checker``, uses ONNX operators kiln cannot convert (all listed), or
+    Raises ``FileFormatError`` naming the file when it is unreadable, has no graph, fails
+    ``onnx.checker``, uses ONNX operators kiln cannot convert (all listed), or
     would materialize constants beyond the folding limit.
 
     Example::
@@ -327,9 +350,6 @@ def _check_model(model, source):
     if not model.HasField("graph") or not graph.output:
         raise MXNetError("ONNX import: the model has no graph outputs (an empty or damaged "
                          "file?)")
-    inits = {t.name for t in graph.initializer}
-    if not [vi for vi in graph.input if vi.name not in inits]:
-        raise MXNetError("ONNX import: the model has no inputs")
     if not any(o.domain in ("", "ai.onnx") for o in model.opset_import):
         raise MXNetError("ONNX import: the model names no ai.onnx opset")
     try:

@@ -112,30 +112,76 @@ def _loop(imp, n):
 def _scan(imp, n):
     a = _attrs(n)
     if imp.opset < 9:
-        raise MXNetError("ONNX import: Scan-8 (batched, sequence_lens) is not supported")
-    body, m = a["body"], int(a["num_scan_inputs"])
+        return _scan8(imp, n, a)
+    m = int(a["num_scan_inputs"])
     n_state = len(n.input) - m
-    in_axes = list(a.get("scan_input_axes", [0] * m))
-    in_dirs = list(a.get("scan_input_directions", [0] * m))
-    states = [imp.t(i) for i in n.input[:n_state]]
     seqs = n.input[n_state:]
-    lens = {imp.shape(s)[ax % imp.rank(s)] for s, ax in zip(seqs, in_axes)}
+    ranks = [imp.rank(s) for s in seqs]
+    in_axes = [ax % r for ax, r in zip(a.get("scan_input_axes", [0] * m), ranks)]
+    lens = {imp.shape(s)[ax] for s, ax in zip(seqs, in_axes)}
     if len(lens) != 1:
         raise MXNetError(f"ONNX import: Scan {n.output[0]!r}: scan inputs of lengths {lens}")
-    T = lens.pop()
+    return _unroll(imp, n, a, [imp.t(i) for i in n.input[:n_state]], [imp.t(s) for s in seqs],
+                   lens.pop(), in_axes, list(a.get("scan_input_directions", [0] * m)), ranks)
+
+
+def _scan8(imp, n, a):
+    """Scan-8: a leading batch axis on every state and scan input (scan axis 1), an optional
+    ``sequence_lens`` first input. Unrolled per batch element, results stacked on axis 0;
+    ``sequence_lens`` must be constant and equal to the scan length (shorter sequences would
+    leave the steps past their end undefined in ONNX's reference)."""
+    m = int(a["num_scan_inputs"])
+    states_in, seqs = n.input[1:len(n.input) - m], n.input[len(n.input) - m:]
+    T = imp.shape(seqs[0])[1]
+    N = imp.shape(seqs[0])[0]
+    if n.input[0]:
+        lens = np.asarray(imp.value(n.input[0])).reshape(-1)
+        if np.any(lens != T):
+            raise MXNetError(f"ONNX import: Scan-8 {n.output[0]!r}: sequence_lens {lens} "
+                             f"shorter than the scan length {T} are not supported")
+    dirs = list(a.get("directions", [0] * m))
+
+    def row(name, b, k):
+        r = imp.rank(name)
+        e = imp.op(_sub(n, 200000 + 1000 * b + 2 * k), "slice", [imp.t(name)],
+                   begin=(b,) + (None,) * (r - 1), end=(b + 1,) + (None,) * (r - 1))
+        if r == 1:   # kiln's squeeze would keep one axis
+            return imp.op(_sub(n, 200001 + 1000 * b + 2 * k), "reshape", [e], shape=()), 0
+        return imp.op(_sub(n, 200001 + 1000 * b + 2 * k), "squeeze", [e], axis=(0,)), r - 1
+    finals, scans = [], []
+    for b in range(N):
+        states = [row(s, b, k)[0] for k, s in enumerate(states_in)]
+        rows = [row(s, b, 100 + k) for k, s in enumerate(seqs)]
+        outs = _unroll(imp, n, a, states, [e for e, _ in rows], T, [0] * m, dirs,
+                       [r for _, r in rows], base=10 ** 7 * (b + 1))
+        finals.append(outs[:len(states)])
+        scans.append(outs[len(states):])
+    finals = [imp.op(_sub(n, 300000 + k), "stack", [f[k] for f in finals], axis=0,
+                     num_args=N) for k in range(len(states_in))]
+    return finals + [imp.op(_sub(n, 310000 + k), "stack", [s[k] for s in scans], axis=0,
+                            num_args=N) for k in range(len(scans[0]) if scans else 0)]
+
+
+def _unroll(imp, n, a, states, seqs, T, in_axes, in_dirs, ranks, base=0):
+    """The body applied T times: states carried, each scan input's step sliced along its
+    axis; returns the final states then the scan outputs stacked along their axes."""
+    body = a["body"]
+    n_state = len(states)
     per_step = []
     for t in range(T):
         elems = []
-        for j, (s, ax, d) in enumerate(zip(seqs, in_axes, in_dirs)):
-            r = imp.rank(s)
-            ax %= r
+        for j, (s, ax, d, r) in enumerate(zip(seqs, in_axes, in_dirs, ranks)):
             idx = T - 1 - t if d else t
             begin, end = [None] * r, [None] * r
             begin[ax], end[ax] = idx, idx + 1
-            e = imp.op(_sub(n, 100000 + 100 * t + 2 * j), "slice", [imp.t(s)],
+            e = imp.op(_sub(n, base + 100000 + 100 * t + 2 * j), "slice", [s],
                        begin=tuple(begin), end=tuple(end))
-            elems.append(imp.op(_sub(n, 100001 + 100 * t + 2 * j), "squeeze", [e], axis=(ax,)))
-        outs = [_entry(imp, n, 100 * t + k, v)
+            # kiln's squeeze keeps one axis (MXNet's rule): a 1-D input's step is reshaped
+            elems.append(imp.op(_sub(n, base + 100001 + 100 * t + 2 * j), "squeeze", [e],
+                                axis=(ax,)) if r > 1 else
+                         imp.op(_sub(n, base + 100001 + 100 * t + 2 * j), "reshape", [e],
+                                shape=()))
+        outs = [_entry(imp, n, base + 100 * t + k, v)
                 for k, v in enumerate(inline(imp, body, states + elems, n.output[0]))]
         states, step = outs[:n_state], outs[n_state:]
         per_step.append(step)
@@ -146,7 +192,7 @@ def _scan(imp, n):
     for j in range(k_out):
         seq = [p[j] for p in per_step]
         seq = seq[::-1] if out_dirs[j] else seq
-        stacked.append(imp.op(_sub(n, 900 + j), "stack", seq, axis=int(out_axes[j]),
+        stacked.append(imp.op(_sub(n, base + 900 + j), "stack", seq, axis=int(out_axes[j]),
                               num_args=len(seq)))
     return states + stacked
 

@@ -80,9 +80,7 @@ def _gemm(imp, n):
 def _bn(imp, n):
     a = _attrs(n)
     if a.get("training_mode", 0):
-        raise MXNetError(f"ONNX import: BatchNormalization {n.name or n.output[0]!r} with "
-                         "training_mode=1 (batch statistics and running-statistics outputs) "
-                         "is not supported")
+        return _bn_training(imp, n, a)
     ins = [imp.t(n.input[0]), imp.t(n.input[1]), imp.t(n.input[2]), imp.mark_aux(n.input[3]),
            imp.mark_aux(n.input[4])]
     # kiln's unfolded exports (fold_batchnorm=False) ask for BatchNorm that fine-tunes
@@ -91,6 +89,36 @@ def _bn(imp, n):
     return imp.op(n, "batch_norm", ins, eps=float(a.get("epsilon", 1e-5)),
                   momentum=float(a.get("momentum", 0.9)), fix_gamma=False,
                   use_global_stats=not trainable)
+
+
+def _bn_training(imp, n, a):
+    """BatchNormalization-14/15 ``training_mode=1``: normalized with the batch's statistics
+    (population variance over every axis but 1); outputs 1 and 2 are the running mean and
+    variance, ``running * momentum + batch * (1 - momentum)``. Built from registry ops, so
+    gradients flow into the scale, bias and input as in a training graph."""
+    x = imp.t(n.input[0])
+    r = imp.rank(n.input[0])
+    axes = (0,) + tuple(range(2, r))
+    eps, mom = float(a.get("epsilon", 1e-5)), float(a.get("momentum", 0.9))
+    keep = (1, -1) + (1,) * (r - 2)   # (C,) parameters broadcast along axis 1
+    mean = imp.op(_sub(n, 0), "mean", [x], axis=axes, keepdims=True)
+    dev = imp.op(_sub(n, 1), "subtract", [x, mean])
+    var = imp.op(_sub(n, 2), "mean", [imp.op(_sub(n, 3), "square", [dev])], axis=axes,
+                 keepdims=True)
+    inv = imp.op(_sub(n, 4), "rsqrt", [imp.op(_sub(n, 5), "add", [var, eps])])
+    scale, bias = (imp.op(_sub(n, 6 + k), "reshape", [imp.t(n.input[1 + k])], shape=keep)
+                   for k in range(2))
+    y = imp.op(n, "add", [imp.op(_sub(n, 8), "multiply", [
+        imp.op(_sub(n, 9), "multiply", [dev, inv]), scale]), bias])
+    outs = [y]
+    for k, (stat, src) in enumerate(((mean, n.input[3]), (var, n.input[4]))):
+        if len(n.output) <= 1 + k or not n.output[1 + k]:
+            break
+        batch = imp.op(_sub(n, 10 + 3 * k), "reshape", [stat], shape=(-1,))
+        outs.append(imp.op(_sub(n, 11 + 3 * k), "add", [
+            imp.op(_sub(n, 12 + 3 * k), "multiply", [imp.t(src), mom]),
+            imp.op(_sub(n, 16 + 3 * k), "multiply", [batch, 1.0 - mom])]))
+    return outs
 
 
 def _global_pool(kind):
@@ -252,19 +280,45 @@ def _layer_norm(imp, n):
 
 
 def _dropout(imp, n):
-    """Inference: the identity, and a mask of ones (bool). Dropout-12's training_mode must be
-    a constant False."""
-    if len(n.input) > 2 and n.input[2]:
-        train = imp.value(n.input[2], required=False)
-        if train is None or bool(np.asarray(train).reshape(-1)[0]):
-            raise MXNetError(f"ONNX import: Dropout {n.name or n.output[0]!r} in training "
-                             "mode (training_mode not a constant False) is not supported")
+    """Inference (no ``training_mode`` or a constant False): the identity, and a mask of ones
+    (bool). Training mode (Dropout-12, a constant True or a run-time bool): elements kept
+    where a fresh ``uniform_like`` draw is >= ``ratio``, scaled by ``1 / (1 - ratio)``; a
+    run-time ``training_mode`` selects between that and the identity with ``where``. The
+    draws are kiln's (the ``seed`` attribute is not reproduced)."""
     x = imp.t(n.input[0])
-    y = imp.op(n, "identity", [x])
-    if not (len(n.output) > 1 and n.output[1] in imp.consumed):
+    train = False   # None: given at run time
+    if len(n.input) > 2 and n.input[2]:
+        v = imp.value(n.input[2], required=False)
+        train = None if v is None else bool(np.asarray(v).reshape(-1)[0])
+    want_mask = len(n.output) > 1 and n.output[1] in imp.consumed
+    if train is False:
+        y = imp.op(n, "identity", [x])
+        if not want_mask:
+            return y
+        ones = imp.op(_sub(n, 0), "ones_like", [x])
+        return [y, imp.op(_sub(n, 1), "cast", [ones], dtype="bool")]
+    ratio = 0.5
+    if len(n.input) > 1 and n.input[1]:
+        rv = imp.value(n.input[1], required=False)
+        ratio = float(np.asarray(rv).reshape(-1)[0]) if rv is not None else imp.t(n.input[1])
+    u = imp.op(_sub(n, 2), "random_uniform_like", [x])
+    keep = imp.op(_sub(n, 3), "greater_equal", [u, ratio])   # 1.0 / 0.0 in x's dtype
+    kept = imp.op(_sub(n, 4), "multiply", [x, keep])
+    if isinstance(ratio, float):
+        scale = 1.0 / (1.0 - ratio) if ratio < 1 else 0.0
+        dropped = imp.op(_sub(n, 5), "multiply", [kept, scale])
+    else:   # a run-time ratio
+        dropped = imp.op(_sub(n, 5), "divide", [kept, imp.op(_sub(n, 6), "subtract", [
+            imp.op(_sub(n, 7), "ones_like", [ratio]), ratio])])
+    if train is None:   # training_mode given at run time
+        t = imp.t(n.input[2])
+        y = imp.op(n, "where", [t, dropped, x])
+        keep = imp.op(_sub(n, 10), "where", [t, keep, imp.op(_sub(n, 11), "ones_like", [x])])
+    else:
+        y = imp.op(n, "identity", [dropped])
+    if not want_mask:
         return y
-    ones = imp.op(_sub(n, 0), "ones_like", [x])
-    return [y, imp.op(_sub(n, 1), "cast", [ones], dtype="bool")]
+    return [y, imp.op(_sub(n, 12), "cast", [keep], dtype="bool")]
 
 
 def _cast(imp, n):

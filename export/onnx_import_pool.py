@@ -91,8 +91,61 @@ def _counts(dims, kernel, strides, dil, begins, ends, extra, outs, cip):
     return np.maximum(count, 1)
 
 
+def _tap_indices(dims, kernel, strides, dil, begins, outs, order):
+    """Per kernel tap, the flat spatial index (row- or column-major, ``order`` 0/1) of the
+    input element each output position reads; padding taps get -1 (their value is -inf)."""
+    place = [int(np.prod(dims[i + 1:])) for i in range(len(dims))] if order == 0 else \
+        [int(np.prod(dims[:i])) for i in range(len(dims))]
+    for offs in itertools.product(*(range(k) for k in kernel)):
+        coords = np.meshgrid(*(np.arange(o) * s + f * d - b for o, s, f, d, b in
+                               zip(outs, strides, offs, dil, begins)), indexing="ij")
+        flat = sum(c * p for c, p in zip(coords, place))
+        inside = np.logical_and.reduce([(c >= 0) & (c < i) for c, i in zip(coords, dims)])
+        yield np.where(inside, flat, -1).astype(np.int64)
+
+
+def _max_pool_indices(imp, n):
+    """MaxPool with its Indices output: the window unrolled, keeping the first maximum's flat
+    index (onnx's rule: a later tap wins only when strictly greater) with ``where``."""
+    a = _attrs(n)
+    kernel = tuple(a["kernel_shape"])
+    nd_ = len(kernel)
+    strides = tuple(a.get("strides", (1,) * nd_))
+    dil = tuple(a.get("dilations", (1,) * nd_))
+    begins, ends, _ = _pads(imp, n, a, nd_, kernel, strides, dil)
+    shape = imp.shape(n.input[0])   # N and C too: the indices count whole (N, C) planes
+    dims = list(shape[2:])
+    outs, extra = _out_sizes(dims, kernel, strides, dil, begins, ends,
+                             bool(a.get("ceil_mode", 0)))
+    ends = [e + x for e, x in zip(ends, extra)]
+    x = imp.t(n.input[0])
+    if any(begins + ends):
+        from .onnx_import_pad import pad_entry
+        x = pad_entry(imp, n, x, shape, begins, ends, -np.inf)
+    taps = _tap_indices(dims, kernel, strides, dil, begins, outs, int(a.get("storage_order", 0)))
+    val = idx = None
+    for k, (win, tap) in enumerate(zip(_window_slices(kernel, strides, dil, outs), taps)):
+        s = imp.op(_sub(n, 10 + 4 * k), "slice", [x], begin=(None, None) +
+                   tuple(w[0] for w in win), end=(None, None) + tuple(w[1] for w in win),
+                   step=(None, None) + tuple(w[2] for w in win))
+        t = const(imp, n, 10 + k, tap.reshape((1, 1) + tuple(outs)))
+        if val is None:
+            val, idx = s, imp.op(_sub(n, 11 + 4 * k), "broadcast_like", [t, s])
+            continue
+        better = imp.op(_sub(n, 12 + 4 * k), "greater", [s, val])
+        idx = imp.op(_sub(n, 13 + 4 * k), "where", [better, t, idx])
+        val = imp.op(_sub(n, 14 + 4 * k), "maximum", [val, s])
+    plane = int(np.prod(dims))
+    base = np.arange(shape[0] * shape[1], dtype=np.int64).reshape(
+        (shape[0], shape[1]) + (1,) * nd_) * plane
+    idx = imp.op(_sub(n, 1), "add", [idx, const(imp, n, 0, base)])
+    return [imp.op(n, "identity", [val]), idx]
+
+
 def _max_pool(imp, n):
     a = _attrs(n)
+    if len(n.output) > 1 and n.output[1] and n.output[1] in imp.consumed:
+        return _max_pool_indices(imp, n)
     if any(d != 1 for d in a.get("dilations", ())):
         return unrolled("max")(imp, n)
     from .onnx_import_conv import pool

@@ -15,9 +15,10 @@ Y_c (D, N, H), so the ops that follow the node in the ONNX graph work unchanged.
 bidirectional; ``sequence_lens`` (-> ``use_sequence_length``); ``initial_h``/``initial_c``
 (zeros from the input's batch size when absent); ``layout`` 0 and 1. Refused with
 ``FileFormatError`` naming the node: activations other than ONNX's defaults (an RNN may use
-Relu), ``clip`` (ONNX clips the gates' pre-activations, kiln's LSTM clips the cell state),
-GRU ``linear_before_reset=0`` is not MXNet's cell: it is unrolled instead (onnx_import_gru.py),
-``input_forget=1`` and non-zero peepholes.
+Relu), GRU/RNN ``clip`` (ONNX clips the gates' pre-activations, kiln's LSTM clips the cell
+state). Cells that are not MXNet's are unrolled instead: GRU ``linear_before_reset=0``
+(onnx_import_gru.py), LSTM with non-zero peepholes, ``input_forget=1`` or ``clip``
+(onnx_import_lstm.py).
 """
 import numpy as np
 from onnx import helper
@@ -25,6 +26,7 @@ from onnx import helper
 from ..base import MXNetError
 from ..symbol.graph import Node
 from .onnx_import_gru import gru_unrolled
+from .onnx_import_lstm import lstm_unrolled
 from .onnx_import_ops import _attrs
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -76,8 +78,6 @@ def _check_attrs(n, a):
     if "clip" in a:
         raise MXNetError(f"{_what(n)}: 'clip' is not supported (ONNX clips the gates' "
                          f"pre-activations; kiln's RNN can only clip the LSTM cell state)")
-    if n.op_type == "LSTM" and int(a.get("input_forget", 0)) != 0:
-        raise MXNetError(f"{_what(n)}: input_forget=1 is not supported")
     if n.op_type == "GRU" and int(a.get("linear_before_reset", 0)) != 1:
         raise MXNetError(f"{_what(n)}: linear_before_reset=0 is not supported (MXNet's and "
                          f"kiln's GRU apply the reset gate after the recurrent linear "
@@ -194,16 +194,17 @@ def convert_rnn(imp, n):
     if n.op_type == "GRU" and int(_attrs(n).get("linear_before_reset", 0)) == 0:
         return gru_unrolled(imp, n)   # ONNX's default GRU is not MXNet's cell
     a = _attrs(n)
+    ins = list(n.input) + [""] * 8
+    if n.op_type == "LSTM" and ("clip" in a or int(a.get("input_forget", 0)) or
+                                (ins[7] and not _peephole_zero(imp, ins[7]))):
+        return lstm_unrolled(imp, n)   # cells MXNet's LSTM cannot say
     direction, layout = _check_attrs(n, a)
     D = 2 if direction == "bidirectional" else 1
     mode = _mode(n, a, D)
     G = _GATES[n.op_type]
-    ins = list(n.input) + [""] * 8
     if not ins[0] or not ins[1] or not ins[2]:
         raise MXNetError(f"{_what(n)}: X, W and R are required")
     lstm = n.op_type == "LSTM"
-    if lstm and ins[7] and not _peephole_zero(imp, ins[7]):
-        raise MXNetError(f"{_what(n)}: peepholes (input P) are not supported")
     if imp.rank(ins[0]) != 3:
         raise MXNetError(f"{_what(n)}: X must be 3-D")
     names = tuple(ins[1:4])

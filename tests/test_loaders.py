@@ -410,13 +410,14 @@ def test_onnx_import_truncated_file_names_the_path(tmp_path):
     assert sym.list_inputs() == ["x"]
 
 
-def test_onnx_model_without_inputs_is_refused(tmp_path):
+def test_onnx_model_without_inputs_imports_its_constants(tmp_path):
     from kiln.export.onnx import import_symbol
     from onnx import helper
     model = _onnx_model([helper.make_node("Relu", ["c"], ["y"])], inputs=(),
-                        inits=[("c", np.ones((2, 3), np.float32))])
-    with pytest.raises(FileFormatError, match="no inputs"):
-        import_symbol(model)
+                        inits=[("c", -np.ones((2, 3), np.float32))])
+    sym, arg, _ = import_symbol(model)   # a graph of parameters only (ONNX allows it)
+    assert sym.list_inputs() == ["c"] and arg["c"].shape == (2, 3)
+    assert (sym.eval(**arg)[0].asnumpy() == 0).all()
 
 
 def test_onnx_constant_folding_is_bounded_before_allocating():

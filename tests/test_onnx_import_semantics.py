@@ -316,12 +316,20 @@ def test_dropout_inference_identity_and_mask():
     _same(m, {"x": _rand(2, 3)}, grad=True)
 
 
-def test_dropout_training_mode_refused():
-    nodes = [helper.make_node("Dropout", ["x", "r", "t"], ["y"], name="drop")]
-    m = _model(nodes, [("x", F, [2, 3])], [("y", F, [2, 3])],
+def test_dropout_training_mode_draws_a_mask():
+    nodes = [helper.make_node("Dropout", ["x", "r", "t"], ["y", "mask"], name="drop")]
+    m = _model(nodes, [("x", F, [40, 50])], [("y", F, [40, 50]), ("mask", B, [40, 50])],
                inits={"r": np.float32(0.5), "t": np.bool_(True)}, opset=13)
-    with pytest.raises(FileFormatError, match="Dropout 'drop' in training mode"):
-        SymbolBlock.from_onnx(m)
+    x = _rand(40, 50) + 3.0   # no zeros: a dropped element is the only 0
+    y, mask = _kiln(m, {"x": x})
+    assert mask.dtype == np.bool_ and 0.4 < mask.mean() < 0.6
+    np.testing.assert_allclose(y, np.where(mask, x * 2, 0), rtol=1e-6)
+    # training_mode given at run time: False is the identity with a mask of ones
+    m = _model(nodes, [("x", F, [2, 3]), ("t", B, [])], [("y", F, [2, 3]), ("mask", B, [2, 3])],
+               inits={"r": np.float32(0.5)}, opset=13)
+    _same(m, {"x": _rand(2, 3), "t": np.array(False)})
+    y, mask = _kiln(m, {"x": x[:2, :3], "t": np.array(True)})
+    np.testing.assert_allclose(y, np.where(mask, x[:2, :3] * 2, 0), rtol=1e-6)
 
 
 def test_layer_norm_mean_inv_std_dev():
@@ -333,24 +341,33 @@ def test_layer_norm_mean_inv_std_dev():
     _same(m, {"x": _rand(2, 3, 4)}, atol=1e-4, grad=True)
 
 
-def test_unproduced_outputs_name_the_node():
-    nodes = [helper.make_node("MaxPool", ["x"], ["y", "idx"], name="pool", kernel_shape=[2, 2])]
-    m = _model(nodes, [("x", F, [1, 1, 4, 4])], [("y", F, 4), ("idx", I64, 4)])
-    with pytest.raises(FileFormatError, match="MaxPool node 'pool'.*'idx'"):
-        SymbolBlock.from_onnx(m)
+@pytest.mark.parametrize("attrs", [dict(kernel_shape=[2, 2]),
+                                   dict(kernel_shape=[3, 2], strides=[2, 1], pads=[1, 0, 1, 1]),
+                                   dict(kernel_shape=[2, 2], storage_order=1),
+                                   dict(kernel_shape=[3, 3], pads=[1, 1, 1, 1], ceil_mode=1,
+                                        strides=[2, 2])])
+def test_max_pool_indices(attrs):
+    nodes = [helper.make_node("MaxPool", ["x"], ["y", "idx"], name="pool", **attrs)]
+    m = _model(nodes, [("x", F, [2, 3, 5, 4])], [("y", F, 4), ("idx", I64, 4)])
+    _same(m, {"x": _rand(2, 3, 5, 4)}, grad=True)
     # an output nobody reads is fine
-    m = _model(nodes, [("x", F, [1, 1, 4, 4])], [("y", F, 4)])
-    _same(m, {"x": _rand(1, 1, 4, 4)})
+    m = _model(nodes, [("x", F, [2, 3, 5, 4])], [("y", F, 4)])
+    _same(m, {"x": _rand(2, 3, 5, 4)})
 
 
-def test_batch_norm_training_mode_refused():
-    c = np.ones(2, np.float32)
+def test_batch_norm_training_mode():
     nodes = [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"],
-                              ["y", "rm", "rv"], name="bn", training_mode=1)]
-    m = _model(nodes, [("x", F, [3, 2])], [("y", F, [3, 2]), ("rm", F, [2]), ("rv", F, [2])],
-               inits={"s": c, "b": c * 0, "m": c * 0, "v": c}, opset=15)
-    with pytest.raises(FileFormatError, match="BatchNormalization 'bn' with training_mode=1"):
-        SymbolBlock.from_onnx(m)
+                              ["y", "rm", "rv"], name="bn", training_mode=1, momentum=0.8,
+                              epsilon=1e-3)]
+    m = _model(nodes, [("x", F, [4, 2, 3])], [("y", F, [4, 2, 3]), ("rm", F, [2]),
+                                              ("rv", F, [2])],
+               inits={"s": _rand(2, seed=1), "b": _rand(2, seed=2), "m": _rand(2, seed=3),
+                      "v": _rand(2, seed=4) + 2}, opset=15)
+    _same(m, {"x": _rand(4, 2, 3)}, atol=1e-4, grad=True)
+
+
+def test_unproduced_outputs_name_the_node():
+    c = np.ones(2, np.float32)
     nodes = [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"],
                               ["y", "rm", "rv", "sm", "sv"], name="bn7")]
     m = _model(nodes, [("x", F, [3, 2])], [("y", F, [3, 2]), ("sm", F, [2])],
