@@ -9,10 +9,11 @@
   agreement is about real data.
 
 Every variant is written by ``kiln.export.quantize`` with its defaults (static: QDQ, per-channel
-7-bit weights, uint8 activations, minmax). Latency: onnxruntime's CPU provider on one
-thread, median of ``--runs`` calls after a warm-up, the variants interleaved call by call so
-machine noise hits them alike. Agreement: top-1 of the variant vs float32 on the evaluation
-inputs; |diff|: max absolute logit difference over max |logit|.
+7-bit weights (8-bit in depthwise convolutions), uint8 activations, minmax, float outputs).
+Latency: onnxruntime's CPU provider on one thread, median of ``--runs`` calls after a warm-up,
+the variants interleaved call by call so machine noise hits them alike. Agreement: top-1 of the
+variant vs float32 on the evaluation inputs; |diff|: max absolute logit difference over max
+|logit|.
 
 Usage: ``python benchmarks/quantize.py [--no-write] [--runs N]`` (about 2 minutes on 2 cores).
 """
@@ -127,7 +128,8 @@ def table(results, runs):
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = [SECTION, "",
              "Each variant written by `kiln.export.quantize` with its defaults (static: QDQ, "
-             "per-channel 7-bit weights, uint8 activations, minmax calibration), run by "
+             "per-channel 7-bit weights (8-bit in depthwise convolutions), uint8 activations, "
+             "minmax calibration, float outputs), run by "
              "onnxruntime's CPU provider on 1 thread; latency is the median of "
              "the calls after a warm-up, variants interleaved call by call. Agreement: top-1 "
              "of the variant vs float32 on the evaluation inputs.", "",

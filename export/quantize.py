@@ -51,8 +51,8 @@ DYNAMIC_OPS = ("MatMul", "Gemm", "LSTM")
 def quantize(src, dst, calibration=None, mode="static", *, eval_data=None, method="minmax",
              per_channel=True, symmetric_activations=False, symmetric_weights=True,
              activation_type="uint8", weight_type="int8", reduce_range=True, percentile=99.999,
-             op_types=None, keep_io_types=True, keep_float32=(), progress=None, verbose=True,
-             stream=None):
+             op_types=None, nodes_to_exclude=(), quantize_outputs=False, keep_io_types=True,
+             keep_float32=(), progress=None, verbose=True, stream=None):
     """Quantize the ONNX file ``src`` into ``dst``; returns a ``QuantReport`` (also printed).
 
     ``calibration``: the batches that calibrate activation ranges (``mode='static'``): an
@@ -61,8 +61,12 @@ def quantize(src, dst, calibration=None, mode="static", *, eval_data=None, metho
     ``eval_data``: held-out batches (same forms) for the report; default the calibration
     batches, or random inputs when there are none. ``method``: 'minmax', 'entropy' or
     'percentile' (``percentile``). ``activation_type``/``weight_type``: 'int8' or 'uint8';
-    ``reduce_range``: 7-bit weights (the module docstring says why). ``op_types``: op
-    types to quantize (default all that onnxruntime can; dynamic: MatMul, Gemm, LSTM).
+    ``reduce_range``: 7-bit weights (the module docstring says why; depthwise convolutions
+    keep 8 bits, see ``quantize_graph``). ``op_types``: op types to quantize (default all
+    that onnxruntime can; dynamic: MatMul, Gemm, LSTM). ``nodes_to_exclude``: node names
+    (of ``src``) left in float. ``quantize_outputs`` (static): keep the quantizer's
+    QuantizeLinear/DequantizeLinear pair on the graph outputs; by default they are removed,
+    so the outputs (logits) are not rounded to 8 bits.
     ``keep_io_types``/``keep_float32`` (fp16): float32 graph inputs/outputs; op types to keep
     float32. ``progress(done, total)`` is called as onnxruntime calibrates on each batch.
     ``dst`` is written atomically, and only once the result runs in onnxruntime.
@@ -108,7 +112,8 @@ def quantize(src, dst, calibration=None, mode="static", *, eval_data=None, metho
                 types = (_quant_type(activation_type), _quant_type(weight_type), reduce_range)
                 details.update(_static(pre, out, feeds, method, per_channel,
                                        symmetric_activations, symmetric_weights, types,
-                                       percentile, op_types, progress))
+                                       percentile, op_types, progress, nodes_to_exclude,
+                                       quantize_outputs))
             else:
                 details.update(_dynamic(pre, out, op_types, _quant_type(weight_type),
                                         reduce_range))
@@ -144,14 +149,19 @@ def _quant_type(name):
 
 
 def _static(src, dst, feeds, method, per_channel, sym_act, sym_weight, types, pct, op_types,
-            progress):
+            progress, exclude=(), quantize_outputs=False):
+    import onnx
     with ort_tools_path():
         from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
 
     from .quantize_calib import feed_reader, uniform_batches
+    from .quantize_graph import depthwise_weights, float_outputs
     calib = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
              "percentile": CalibrationMethod.Percentile}[method]
     extra = {"ActivationSymmetric": bool(sym_act), "WeightSymmetric": bool(sym_weight)}
+    full = depthwise_weights(onnx.load(src)) if types[2] else []
+    if full:   # depthwise kernels accumulate exactly: their weights keep all 8 bits
+        extra["TensorQuantOverrides"] = {w: [{"reduce_range": False}] for w in full}
     if method == "percentile":
         extra["CalibPercentile"] = float(pct)
     if method != "minmax":
@@ -162,10 +172,13 @@ def _static(src, dst, feeds, method, per_channel, sym_act, sym_weight, types, pc
                         op_types_to_quantize=list(op_types) if op_types else None,
                         per_channel=per_channel, activation_type=types[0],
                         weight_type=types[1], reduce_range=types[2], calibrate_method=calib,
-                        extra_options=extra)
+                        nodes_to_exclude=list(exclude) or None, extra_options=extra)
+    if not quantize_outputs:
+        onnx.save(float_outputs(onnx.load(dst)), dst)
     return {"method": method, "per_channel": per_channel,
             "types": f"{types[0].name[1:].lower()}/{types[1].name[1:].lower()}",
-            "reduce_range": types[2], "calibration_batches": len(feeds)}
+            "reduce_range": types[2], "calibration_batches": len(feeds),
+            "float_outputs": not quantize_outputs, "full_range_depthwise": len(full)}
 
 
 def _dynamic(src, dst, op_types, weight_type, reduce_range):

@@ -87,6 +87,72 @@ def test_static_int8_cnn_from_block(digits, tmp_path):
     assert report.n_samples == len(digits["x_test"])
 
 
+def _depthwise_net(tmp_path):
+    """Conv -> depthwise Conv -> 1x1 Conv -> global pool -> Dense, exported (random weights)."""
+    kl.random.seed(1)
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(8, 3, padding=1, activation="relu"),
+            nn.Conv2D(8, 3, padding=1, groups=8, activation="relu"),
+            nn.Conv2D(16, 1, activation="relu"), nn.GlobalAvgPool2D(), nn.Dense(10))
+    net.initialize(kl.init.Xavier())
+    x = np.random.RandomState(1).rand(32, 3, 12, 12).astype(np.float32)
+    path = str(tmp_path / "dw.onnx")
+    net.export_onnx(path, nd.array(x[:1]), dynamic_axes={"data": {0: "batch"}})
+    return path, x
+
+
+def _weight_ranges(path):
+    """{conv or gemm op type + group: largest |int8 weight|} of a QDQ model."""
+    from onnx import numpy_helper
+    model = onnx.load(path)
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    producer = {o: n for n in model.graph.node for o in n.output}
+    out = {}
+    for n in model.graph.node:
+        if n.op_type in ("Conv", "Gemm") and n.input[1] in producer:
+            group = next((a.i for a in n.attribute if a.name == "group"), 1)
+            q = inits[producer[n.input[1]].input[0]].astype(np.int32)
+            out[n.name] = (group, int(np.abs(q).max()))
+    return out
+
+
+def test_static_int8_depthwise_full_range_and_float_outputs(tmp_path):
+    src, x = _depthwise_net(tmp_path)
+    out = str(tmp_path / "dw-int8.onnx")
+    report = quantize(src, out, [x[:16], x[16:]], eval_data=[x], stream=io.StringIO())
+    assert report.details["full_range_depthwise"] == 1 and report.details["float_outputs"]
+    ranges = _weight_ranges(out)
+    # the depthwise kernel accumulates exactly: its weights use all 8 bits; the GEMM-based
+    # ones stay 7-bit (reduce_range) against vpmaddubsw's saturation
+    assert sorted(r for g, r in ranges.values() if g > 1) == [127]
+    assert all(r <= 64 for g, r in ranges.values() if g == 1) and len(ranges) == 4
+    model = onnx.load(out)
+    producer = {o: n for n in model.graph.node for o in n.output}
+    out_name = model.graph.output[0].name
+    assert producer[out_name].op_type == "Gemm"   # the logits are not rounded to 8 bits
+    assert _run(out, x).shape == (32, 10) and report.top1_agreement >= 0.9
+    # the quantizer's own form: a QuantizeLinear/DequantizeLinear pair on the output
+    kept = str(tmp_path / "dw-q-out.onnx")
+    quantize(src, kept, [x[:16]], quantize_outputs=True, reduce_range=False,
+             stream=io.StringIO())
+    model = onnx.load(kept)
+    producer = {o: n for n in model.graph.node for o in n.output}
+    assert producer[model.graph.output[0].name].op_type == "DequantizeLinear"
+    assert all(r == 127 for _, r in _weight_ranges(kept).values())   # 8-bit everywhere
+
+
+def test_static_int8_nodes_to_exclude(tmp_path):
+    src, x = _depthwise_net(tmp_path)
+    first = next(n.name for n in onnx.load(src).graph.node if n.op_type == "Conv")
+    out = str(tmp_path / "ex.onnx")
+    quantize(src, out, [x], nodes_to_exclude=[first], stream=io.StringIO())
+    model = onnx.load(out)
+    producer = {o: n for n in model.graph.node for o in n.output}
+    conv = next(n for n in model.graph.node if n.name == first)
+    assert conv.input[1] not in producer   # its float weight, no DequantizeLinear
+    assert len(_weight_ranges(out)) == 3
+
+
 @pytest.mark.parametrize("method", ["entropy", "percentile"])
 def test_static_int8_histogram_methods_ragged_batches(digits, tmp_path, method):
     x = digits["x_train"]
