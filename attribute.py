@@ -13,6 +13,7 @@ Example::
     True
 """
 import threading
+from collections import defaultdict
 
 from .base import _CurrentScope
 
@@ -30,6 +31,9 @@ class AttrScope(metaclass=_CurrentScope):
     """
 
     _current = threading.local()
+    # control-flow subgraph names made so far, ``{name: count}`` (MXNet 1.9's counters: the
+    # n-th ``cond(name="c")`` names its subgraphs c_pred<n>, c_then<n>, c_else<n>)
+    _subgraph_names = defaultdict(int)
 
     def __init__(self, **kwargs):
         for key, value in kwargs.items():

@@ -88,19 +88,21 @@ def _stack_steps(steps, fmt):
     return regroup(stacked, fmt)[0]
 
 
-def foreach(body, data, init_states):
+def foreach(body, data, init_states, name="foreach"):
     """Run ``body(data[i], states) -> (outputs, states)`` for each ``i`` along axis 0 of
     ``data``; returns ``(outputs stacked along a new axis 0, final states)``.
 
-    ``data`` and ``init_states`` are an NDArray or a list of them; the outputs and states keep
-    the structure ``body`` returns. In a hybridized block the loop is one graph node. Example::
+    ``data`` and ``init_states`` are an NDArray or a (nested) list of them; the outputs and
+    states keep the structure ``body`` returns. ``name`` names the traced subgraph (MXNet's
+    ``AttrScope._subgraph_names`` counts it). In a hybridized block the loop is one graph
+    node. Example::
 
         >>> out, st = contrib.foreach(lambda x, s: (x + s[0], [s[0] + x]),
         ...                           nd.arange(6).reshape((3, 2)), [nd.zeros(2)])
         >>> out.shape, st[0]      # ((3, 2), [6. 9.])
     """
     if _traced(data, init_states):
-        return _registry.trace_hook(_FOREACH, (body, data, init_states), {})
+        return _registry.trace_hook(_FOREACH, (body, data, init_states), {"name": name})
     seqs, data_list = _as_list(data)
     states = init_states
     steps, out_fmt = [], []
@@ -112,7 +114,7 @@ def foreach(body, data, init_states):
     return _stack_steps(steps, out_fmt), states
 
 
-def while_loop(cond, func, loop_vars, max_iterations=None):
+def while_loop(cond, func, loop_vars, max_iterations=None, name="while_loop"):
     """Run ``func(*loop_vars) -> (outputs, loop_vars)`` while ``cond(*loop_vars)`` is true, at
     most ``max_iterations`` times; returns ``(outputs, loop_vars)``.
 
@@ -129,7 +131,7 @@ def while_loop(cond, func, loop_vars, max_iterations=None):
                          "output rows)")
     if _traced(loop_vars):
         return _registry.trace_hook(_WHILE_LOOP, (cond, func, loop_vars),
-                                    {"max_iterations": int(max_iterations)})
+                                    {"max_iterations": int(max_iterations), "name": name})
     variables, vars_list = _as_list(loop_vars)
     steps, out_fmt = [], None
     while len(steps) < int(max_iterations) and _truth(cond(*variables)):
@@ -147,7 +149,7 @@ def while_loop(cond, func, loop_vars, max_iterations=None):
     return regroup(stacked, out_fmt)[0], (variables if vars_list else variables[0])
 
 
-def cond(pred, then_func, else_func):
+def cond(pred, then_func, else_func, name="cond"):
     """``then_func()`` if ``pred`` (a one-element NDArray) is nonzero, else ``else_func()``.
 
     In a hybridized block both branches are traced and the choice is made when the graph runs
@@ -155,7 +157,7 @@ def cond(pred, then_func, else_func):
     ``contrib.cond(nd.array([1]), lambda: nd.ones(2), lambda: nd.zeros(2))`` is ``[1. 1.]``.
     """
     if _traced(pred):
-        return _registry.trace_hook(_COND, (pred, then_func, else_func), {})
+        return _registry.trace_hook(_COND, (pred, then_func, else_func), {"name": name})
     return then_func() if _truth(pred) else else_func()
 
 

@@ -18,6 +18,7 @@ import copy
 
 import numpy as np
 
+from ..attribute import AttrScope
 from ..base import MXNetError, user_frame
 from ..ndarray import _registry
 from ..ndarray._registry import Aval, Op
@@ -100,7 +101,7 @@ def _places(in_avals, name):
             for k, av in enumerate(in_avals)]
 
 
-def _trace(in_avals, call, name):
+def _trace(in_avals, call, name, scope=None):
     """Trace ``call(input symbols) -> (flat outputs, info)`` -> (Subgraph, free entries, info).
 
     Nodes made during the call belong to the subgraph (node ids only grow); entries to older
@@ -109,7 +110,11 @@ def _trace(in_avals, call, name):
     node runs (MXNet infers at bind time too)."""
     mark = Node("var").id
     places = _places(in_avals, name)
-    flat, info = call([Symbol([(p, 0)]) for p in places])
+    _SCOPES.append(scope or name)
+    try:
+        flat, info = call([Symbol([(p, 0)]) for p in places])
+    finally:
+        _SCOPES.pop()
     outs = [_entry_of(o, name) for o in flat]
     params, outputs, free = _close(places, outs, mark, name)
     shaped = all(n.avals is not None for n, _ in params + outputs)
@@ -194,7 +199,8 @@ def _node(op, inputs, attrs):
     if any(isinstance(v, ShapelessSubgraph) for v in attrs.values()):
         op = SHAPELESS[op.name]
     res = _registry.trace_hook(op, tuple(inputs), attrs)
-    return res if isinstance(res, list) else [res]
+    # (outside a tracer several outputs come back as one grouped Symbol: split it)
+    return res if isinstance(res, list) else [Symbol([e]) for e in res._entries]
 
 
 def _aval_of(sym):
@@ -226,13 +232,27 @@ def _check_used(sub, first, count, what):
                                   f"body (at {user_frame()})")
 
 
+_SCOPES = []   # the unique names of the subgraphs being traced, innermost last
+
+
+def _subgraph_name(name):
+    """MXNet's unique name for a subgraph: ``name`` (behind the enclosing subgraph's name and
+    ``$``) plus its count so far, counted in ``AttrScope._subgraph_names``."""
+    if _SCOPES:
+        name = f"{_SCOPES[-1]}${name}"
+    counts = AttrScope._subgraph_names
+    k = counts.get(name, 0)
+    counts[name] = k + 1
+    return f"{name}{k}"
+
+
 def trace_call(kind, args, attrs):
     """The node of ``nd.contrib.<kind>`` called on traced values; returns its results in the
     structure the eager function returns."""
     return _TRACERS[kind](*args, **attrs)
 
 
-def _trace_foreach(body, data, init_states):
+def _trace_foreach(body, data, init_states, name="foreach"):
     data_l, data_fmt = flatten(data, "foreach data")
     states_l, state_fmt = flatten(init_states, "foreach states")
     data_s, states_s = _symbols(data_l, "foreach data"), _symbols(states_l, "foreach states")
@@ -249,7 +269,7 @@ def _trace_foreach(body, data, init_states):
         states, new_fmt = flatten(states, "foreach states")
         return outs + states, (len(outs), out_fmt, new_fmt)
     sub, free, (n_out, out_fmt, new_fmt) = _trace(step_avals + state_avals, call,
-                                                  "foreach_body")
+                                                  "foreach_body", _subgraph_name(name))
     if len(sub.outputs) - n_out != len(states_s) or any(
             a is not None and b is not None and a != b
             for a, b in zip(sub.out_avals[n_out:], state_avals)):
@@ -263,7 +283,7 @@ def _trace_foreach(body, data, init_states):
     return regroup(res[:n_out], out_fmt)[0], regroup(res[n_out:], new_fmt)[0]
 
 
-def _trace_while_loop(cond, func, loop_vars, max_iterations):
+def _trace_while_loop(cond, func, loop_vars, max_iterations, name="while_loop"):
     vars_l, var_fmt = flatten(loop_vars, "while_loop loop_vars")
     vars_s = _symbols(vars_l, "while_loop loop_vars")
     avals = [_aval_of(s) for s in vars_s]
@@ -280,8 +300,9 @@ def _trace_while_loop(cond, func, loop_vars, max_iterations):
         outs, out_fmt = flatten(outs, "while_loop output")
         new_vars, _ = flatten(new_vars, "while_loop loop_vars")
         return outs + new_vars, (len(outs), out_fmt)
-    csub, cfree, _ = _trace(avals, call_cond, "while_cond")
-    fsub, ffree, (n_out, out_fmt) = _trace(avals, call_func, "while_func")
+    csub, cfree, _ = _trace(avals, call_cond, "while_cond", _subgraph_name(name + "_cond"))
+    fsub, ffree, (n_out, out_fmt) = _trace(avals, call_func, "while_func",
+                                           _subgraph_name(name + "_func"))
     if len(fsub.outputs) - n_out != len(vars_s) or any(
             a is not None and b is not None and a != b
             for a, b in zip(fsub.out_avals[n_out:], avals)):
@@ -293,7 +314,7 @@ def _trace_while_loop(cond, func, loop_vars, max_iterations):
     return regroup(res[:n_out], out_fmt)[0], regroup(res[n_out:], var_fmt)[0]
 
 
-def _trace_cond(pred, then_func, else_func):
+def _trace_cond(pred, then_func, else_func, name="cond"):
     pred_s = _symbols([pred], "cond pred")[0]
 
     def branch(f):
@@ -301,8 +322,10 @@ def _trace_cond(pred, then_func, else_func):
             outs, fmt = flatten(f(), "cond output")
             return outs, fmt
         return call
-    tsub, tfree, tfmt = _trace([], branch(then_func), "cond_then")
-    esub, efree, _ = _trace([], branch(else_func), "cond_else")
+    _subgraph_name(name + "_pred")   # (MXNet makes the predicate a subgraph too)
+    tsub, tfree, tfmt = _trace([], branch(then_func), "cond_then",
+                               _subgraph_name(name + "_then"))
+    esub, efree, _ = _trace([], branch(else_func), "cond_else", _subgraph_name(name + "_else"))
     ta, ea = tsub.out_avals, esub.out_avals
     if len(ta) != len(ea) or any(a is not None and b is not None and a != b
                                  for a, b in zip(ta, ea)):

@@ -128,3 +128,25 @@ def test_symbol_broadcast_to_takes_the_shape_positionally():
     out = mx.sym.var("v").reshape((1, 2)).broadcast_to((3, 2))
     got = out.eval(v=mx.nd.array([1.0, 2.0]))[0]
     np.testing.assert_array_equal(got.asnumpy(), [[1, 2]] * 3)
+
+
+def test_subgraph_names_are_counted_as_mxnet_counts_them(monkeypatch):
+    """A traced ``cond(name=...)`` counts its pred/then/else subgraphs in
+    ``AttrScope._subgraph_names`` (MXNet 1.9.1), nested ones behind their parent's name."""
+    from collections import defaultdict
+    monkeypatch.setattr(mx.AttrScope, "_subgraph_names", defaultdict(int))
+
+    class Branch(mx.gluon.HybridBlock):
+        def hybrid_forward(self, F, x):
+            inner = lambda: F.contrib.cond(x < 0, lambda: x, lambda: -x, name="in")  # noqa: E731
+            return F.contrib.cond(x > 0.5, lambda: x * 2, inner, name="out")
+
+    for _ in range(2):
+        net = Branch()
+        net.hybridize()
+        assert net(mx.nd.array([-3.0])).asnumpy().tolist() == [-3.0]
+    names = dict(mx.AttrScope._subgraph_names)
+    assert names == {"out_pred": 2, "out_then": 2, "out_else": 2, "out_else0$in_pred": 1,
+                     "out_else0$in_then": 1, "out_else0$in_else": 1,
+                     "out_else1$in_pred": 1, "out_else1$in_then": 1, "out_else1$in_else": 1}
+
