@@ -19,6 +19,7 @@ from ..device import current_context  # noqa: F401  (MXNet's nd.contrib exports 
 from . import ops as F
 from .control_flow import cond, foreach, while_loop
 from .convert import array
+from .ops import misc_mx as _misc
 from .ops import optimizer_adaptive_ops as _opt
 from .ops._namespace import _contrib_arange_like as arange_like
 from .ops._namespace import _contrib_ctc_loss as ctc_loss
@@ -37,6 +38,9 @@ from .random import uniform
 adamw_update = _opt._contrib_adamw_update
 mp_adamw_update = _opt._contrib_mp_adamw_update
 group_adagrad_update = _opt._contrib_group_adagrad_update
+gradientmultiplier = _misc._contrib_gradientmultiplier
+index_array = _misc._contrib_index_array
+index_copy = _misc._contrib_index_copy
 
 
 def multi_adamw(op, mp):
@@ -207,7 +211,8 @@ __all__ = ["isnan", "isinf", "isfinite", "div_sqrt_dim", "quadratic", "round_ste
            "interleaved_matmul_selfatt_valatt", "interleaved_matmul_encdec_qk",
            "interleaved_matmul_encdec_valatt", "adamw_update", "mp_adamw_update",
            "group_adagrad_update", "multi_adamw_update", "multi_mp_adamw_update",
-           "multi_lamb_update", "multi_mp_lamb_update"]  # _contrib_<name> ops, aliases
+           "multi_lamb_update", "multi_mp_lamb_update", "gradientmultiplier", "index_array",
+           "index_copy"]  # _contrib_<name> ops, aliases
 
 # the detection and vision ops (box_nms, ROIAlign, MultiBoxPrior...): one list, see there
 from . import contrib_vision as _vision  # noqa: E402

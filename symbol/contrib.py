@@ -33,6 +33,9 @@ from .symbol import Symbol  # noqa: F401
 adamw_update = _sym(_OPS["_contrib_adamw_update"])
 mp_adamw_update = _sym(_OPS["_contrib_mp_adamw_update"])
 group_adagrad_update = _sym(_OPS["_contrib_group_adagrad_update"])
+gradientmultiplier = _sym(_OPS["_contrib_gradientmultiplier"])
+index_array = _sym(_OPS["_contrib_index_array"])
+index_copy = _sym(_OPS["_contrib_index_copy"])
 multi_adamw_update = multi_adamw(_sym(_OPS["_multi_adamw_update"]), False)
 multi_mp_adamw_update = multi_adamw(_sym(_OPS["_multi_mp_adamw_update"]), True)
 multi_lamb_update = multi_lamb(_sym(_OPS["_multi_lamb_update"]), False)
@@ -70,7 +73,8 @@ __all__ = ["foreach", "while_loop", "cond", "arange_like", "ctc_loss", "CTCLoss"
            "interleaved_matmul_encdec_valatt", "interleaved_matmul_selfatt_qk",
            "interleaved_matmul_selfatt_valatt", "adamw_update", "mp_adamw_update",
            "group_adagrad_update", "multi_adamw_update", "multi_mp_adamw_update",
-           "multi_lamb_update", "multi_mp_lamb_update"]
+           "multi_lamb_update", "multi_mp_lamb_update", "gradientmultiplier", "index_array",
+           "index_copy"]
 
 # the detection and vision ops (box_nms, ROIAlign, MultiBoxPrior...): one list, see there
 from . import contrib_vision as _vision  # noqa: E402

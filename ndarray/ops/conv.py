@@ -189,7 +189,7 @@ convolution = register(
            "num_group": 1, "workspace": 1024, "no_bias": False, "cudnn_tune": None,
            "cudnn_off": False, "layout": None},
     infer=_conv_infer, grad=_conv_grad, onnx=_conv_onnx, samples=_CONV_SAMPLES, ref=_conv_ref,
-    second_order=True, ignored=_IGNORED, aliases=("Convolution",),
+    second_order=True, ignored=_IGNORED, aliases=("Convolution", "Convolution_v1"),
     param_shapes=_conv_param_shapes, amp="lp16")
 
 

@@ -228,7 +228,7 @@ batch_norm = register(
            "max_calib_range": None},
     num_outputs=lambda attrs: 3 if attrs.get("output_mean_var") else 1,
     infer=_bn_infer, grad=_bn_grad, onnx=_bn_onnx, ref=_bn_ref, samples=_bn_samples(),
-    uses_mode=True, mutates=(3, 4), second_order=True, aliases=("BatchNorm",),
+    uses_mode=True, mutates=(3, 4), second_order=True, aliases=("BatchNorm", "BatchNorm_v1"),
     param_shapes=_bn_param_shapes,
     doc="""Batch normalization over every axis but ``axis`` (MXNet ``BatchNorm``).
 

@@ -182,7 +182,7 @@ pooling = register(
            "pooling_convention": "valid", "stride": (), "pad": (), "p_value": None,
            "count_include_pad": None, "layout": None},
     infer=_pool_infer, grad=_pool_grad, onnx=_pool_onnx, samples=_POOL_SAMPLES, ref=_pool_ref,
-    save_outputs=True, second_order=True, aliases=("Pooling",))
+    save_outputs=True, second_order=True, aliases=("Pooling", "Pooling_v1"))
 
 
 # ---- backward ops -----------------------------------------------------------------------------

@@ -1,0 +1,57 @@
+"""erfinv, ravel_multi_index/unravel_index, khatri_rao, softmax_cross_entropy, the *_v1
+aliases and contrib's gradientmultiplier/index_array/index_copy against real MXNet 1.9.1
+(outputs and input gradients under a fixed head gradient; harness in tests/_mxnet_oracle.py).
+"""
+import _mxnet_oracle as oracle
+import numpy as np
+from _oracle_suite import suite_tests
+from kiln import autograd, nd
+
+
+def _suite():
+    s = oracle.Suite(seed=21)
+    s.op("nd.erfinv", s.arr((3, 4), lo=-0.99, hi=0.99), _grad=True)
+    s.op("nd.erfinv", s.arr(values=[0.0, 0.999, -0.9999, 1.0, -1.0, 1.5]))
+    s.op("nd.ravel_multi_index", s.arr(values=[[1, 2, 0], [0, 3, 1]]), shape=(3, 4))
+    s.op("nd.ravel_multi_index", s.arr(values=[[1, 0], [2, 1], [3, 2]], dtype="int32"),
+         shape=(2, 3, 4))
+    s.op("nd.unravel_index", s.arr(values=[4, 11, 0]), shape=(3, 4))
+    s.op("nd.unravel_index", s.arr(values=[23, 5], dtype="int32"), shape=(2, 3, 4))
+    # MXNet registers no gradient for khatri_rao (kiln has one: the registry tests check it)
+    s.op("nd.khatri_rao", s.arr((2, 3)), s.arr((4, 3)))
+    s.op("nd.khatri_rao", s.arr((2, 2)), s.arr((3, 2)), s.arr((2, 2)))
+    data = s.arr((4, 3))
+    s.op("nd.softmax_cross_entropy", data, s.arr(values=[0, 2, 1, 2]), _grad=[data["$"]])
+    x = s.arr((2, 3))
+    s.op("nd.contrib.gradientmultiplier", x, scalar=-0.5, _grad=True)
+    s.op("nd.contrib.index_array", s.arr((2, 3)))
+    s.op("nd.contrib.index_array", s.arr((2, 3, 4)), axes=(0, -1))
+    old, new = s.arr((5, 3)), s.arr((2, 3))
+    s.op("nd.contrib.index_copy", old, s.arr(values=[0, 3], dtype="int64"), new,
+         _grad=[old["$"], new["$"]])
+    img = s.arr((2, 3, 5, 5))
+    s.op("nd.Pooling_v1", img, kernel=(2, 2), stride=(2, 2), pool_type="max")
+    s.op("nd.Pooling_v1", img, kernel=(3, 3), pool_type="avg", global_pool=True)
+    s.op("nd.Convolution_v1", img, s.arr((4, 3, 3, 3)), s.arr((4,)), kernel=(3, 3),
+         num_filter=4, pad=(1, 1), _grad=True)
+    return s
+
+
+SUITE = _suite()
+mx_results, test_matches_mxnet = suite_tests(SUITE, "mxnet_misc_ops")
+
+
+def test_gradientmultiplier_scales_only_the_gradient():
+    x = nd.array([1.0, -2.0])
+    x.attach_grad()
+    with autograd.record():
+        y = nd.contrib.gradientmultiplier(x, scalar=-1.0)
+    y.backward(nd.array([1.0, 3.0]))
+    np.testing.assert_allclose(y.asnumpy(), [1.0, -2.0])
+    np.testing.assert_allclose(x.grad.asnumpy(), [-1.0, -3.0])
+
+
+def test_erfinv_inverts_erf():
+    x = np.linspace(-0.999, 0.999, 41)
+    y = nd.erfinv(nd.array(x, dtype="float64"))
+    np.testing.assert_allclose(nd.erf(y).asnumpy(), x, atol=1e-6)
