@@ -219,3 +219,9 @@ from . import contrib_vision as _vision  # noqa: E402
 from .contrib_vision import *  # noqa: E402,F401,F403
 
 __all__ += _vision.__all__
+
+# the int8 quantization ops (quantize_v2, quantized_conv...): one list, see there
+from . import contrib_quant as _quant  # noqa: E402
+from .contrib_quant import *  # noqa: E402,F401,F403
+
+__all__ += _quant.__all__

@@ -25,3 +25,4 @@ from . import box_ops  # noqa: F401,E402 - until _namespace lists it
 from . import optimizer_ops  # noqa: F401,E402 - until _namespace lists it
 from . import optimizer_adaptive_ops  # noqa: F401,E402 - until _namespace lists it
 from . import misc_mx  # noqa: F401,E402 - until _namespace lists it
+from . import quantization, quantized_nn, quantized_elem, quant_calib  # noqa: F401,E402 - until _namespace lists them
