@@ -11,6 +11,7 @@ Example::
     <NDArray 2 @cpu(0)>
 """
 from . import contrib, ndarray, random, sparse  # noqa: F401  (MXNet's nd.contrib/random/sparse)
+from . import image  # noqa: F401  (MXNet's nd.image)
 from . import _internal  # noqa: F401  (MXNet's nd._internal: the _-prefixed ops)
 from .ops.custom import Custom  # noqa: F401  (nd.Custom: kiln.operator's ops)
 from .convert import (  # noqa: F401

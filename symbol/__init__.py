@@ -11,6 +11,7 @@ Example::
 from . import api as _api
 from . import compose as _compose
 from . import contrib  # noqa: F401  (sym.contrib: MXNet's namespace of the _contrib_ ops)
+from . import image  # noqa: F401  (sym.image: MXNet's image ops)
 from . import sparse  # noqa: F401  (sym.sparse: MXNet's names, dense graphs)
 from . import random_api as random  # noqa: F401  (sym.random; no file named after the stdlib)
 from . import executor as _executor

@@ -18,57 +18,31 @@ import random
 import numpy as np
 
 from ... import image
+from ...ndarray.ops import _color
 from ...nn import Block, Sequential
 from ._blocks import _NumpyHybrid, _saturate
 
 __all__ = ["RandomSaturation", "RandomHue", "RandomColorJitter", "RandomLighting", "Rotate",
            "RandomRotation", "RandomApply"]
 
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-_EIGVAL = np.array([55.46, 4.794, 1.148], np.float32)
-_EIGVEC = np.array([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140],
-                    [-0.5836, -0.6948, 0.4203]], np.float32)
+# The colour arithmetic is nd.image's (ndarray/ops/_color.py): one implementation for both.
+_EIGVAL, _EIGVEC = _color.EIGVAL, _color.EIGVEC
 
 
 def _brightness(x, alpha):
-    return x * alpha
+    return _color.brightness(np, x, alpha)
 
 
 def _contrast(x, alpha):
-    gray = float((x * _LUMA).sum(-1).mean())
-    return x * alpha + gray * (1 - alpha)
+    return _color.contrast(np, x, alpha)
 
 
 def _saturation(x, alpha):
-    gray = (x * _LUMA).sum(-1, keepdims=True)
-    return x * alpha + gray * (1 - alpha)
+    return _color.saturation(np, x, alpha)
 
 
 def _hue(x, alpha):
-    """Shift the hue by ``alpha * 360`` degrees (RGB -> HLS -> RGB, as MXNet's kernel)."""
-    rgb = x / 255.0
-    vmax, vmin = rgb.max(-1), rgb.min(-1)
-    diff = vmax - vmin
-    light = (vmax + vmin) / 2
-    safe = np.where(diff > 1e-7, diff, 1.0)
-    sat = np.where(light < 0.5, diff / np.where(vmax + vmin > 0, vmax + vmin, 1.0),
-                   diff / np.where(2 - vmax - vmin > 0, 2 - vmax - vmin, 1.0))
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    h = np.where(vmax == r, (g - b) / safe,
-                 np.where(vmax == g, (b - r) / safe + 2, (r - g) / safe + 4)) * 60
-    h = np.where(diff > 1e-7, h, 0.0)
-    h = np.mod(h + alpha * 360.0, 360.0) / 60.0
-    p2 = np.where(light <= 0.5, light * (1 + sat), light + sat - light * sat)
-    p1 = 2 * light - p2
-
-    def channel(offset):   # the standard HLS -> RGB ramp, per channel
-        t = np.mod(h + offset, 6.0)
-        return np.where(t < 1, p1 + (p2 - p1) * t,
-                        np.where(t < 3, p2, np.where(t < 4, p1 + (p2 - p1) * (4 - t), p1)))
-
-    out = np.stack([channel(2.0), channel(0.0), channel(4.0)], -1)
-    out = np.where((diff > 1e-7)[..., None], out, rgb)
-    return (out * 255.0).astype(np.float32)
+    return _color.hue(np, x, alpha)
 
 
 def _factor(amount):
