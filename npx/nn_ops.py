@@ -10,6 +10,7 @@ import numpy as onp
 
 from ..ndarray import io as _nd_io
 from ..ndarray import ops as F
+from ..ndarray.ops import multibox as _multibox
 from ..nparray._core import _BOOL, cast_to, wrap
 from ..nparray.creation import array
 
@@ -260,3 +261,8 @@ def constraint_check(input, msg="Constraint violated!"):  # noqa: A002 - MXNet's
     if not bool(input.asnumpy().all()):
         raise ValueError(msg)
     return array(True, dtype=bool, ctx=input.context)
+
+# the detection ops MXNet's npx serves (registry ops of ndarray/ops/multibox.py)
+multibox_prior = _wrapped(_multibox.multibox_prior, "multibox_prior",
+                          "SSD anchors (``contrib.MultiBoxPrior``). Example: "
+                          "``npx.multibox_prior(x, sizes=(.5,))``.")

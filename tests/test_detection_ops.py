@@ -51,6 +51,10 @@ def _suite():
     for kw in ({"threshold": 0.1}, {"threshold": 0.3, "topk": 2},
                {"threshold": 0.6, "is_ascend": True}):
         s.op("nd.contrib.bipartite_matching", scores, **kw)
+    s.op("nd.contrib.MultiBoxPrior", s.arr((1, 2, 2, 3)), sizes=(0.5, 0.25),
+         ratios=(1.0, 2.0, 0.5))
+    s.op("nd.contrib.MultiBoxPrior", s.arr((2, 1, 3, 4)), sizes=(0.9,), clip=True,
+         steps=(0.3, 0.2), offsets=(0.2, 0.7))
     return s
 
 
@@ -59,7 +63,8 @@ mx_results, test_matches_mxnet = suite_tests(SUITE, "mxnet_detection")
 
 
 @pytest.mark.parametrize("name", ["box_iou", "box_nms", "box_non_maximum_suppression",
-                                  "box_encode", "box_decode", "bipartite_matching"])
+                                  "box_encode", "box_decode", "bipartite_matching",
+                                  "MultiBoxPrior"])
 def test_contrib_namespaces_expose_the_op(name):
     assert getattr(contrib.ndarray, name) is getattr(nd.contrib, name)
     assert callable(getattr(sym.contrib, name)) and callable(getattr(contrib.symbol, name))
@@ -79,3 +84,11 @@ def test_box_nms_in_a_symbol_graph():
     x = sym.var("x")
     y = sym.contrib.box_nms(x, overlap_thresh=0.5, id_index=0)
     assert y.infer_shape(x=(2, 4, 6))[1] == [(2, 4, 6)]
+
+
+def test_npx_multibox_prior_is_the_contrib_op():
+    from kiln import np as knp
+    from kiln import npx
+    a = npx.multibox_prior(knp.zeros((1, 3, 2, 2)), sizes=(0.5,))
+    b = nd.contrib.MultiBoxPrior(nd.zeros((1, 3, 2, 2)), sizes=(0.5,))
+    np.testing.assert_allclose(a.asnumpy(), b.asnumpy())
