@@ -88,6 +88,39 @@ def multi_lamb(op, mp):
     return multi_lamb_update
 
 
+def layer_ops(ns):
+    """MXNet's contrib layer ops that are kiln ops under other names, over the namespace
+    ``ns`` (``nd`` or ``sym``): ``SyncBatchNorm`` (one device: BatchNorm; ``ndev``/``key``
+    name MXNet's cross-device reduction), ``BatchNormWithReLU`` (relu of BatchNorm's output)
+    and ``SparseEmbedding`` (Embedding with a row_sparse weight gradient).
+
+    Example::
+
+        >>> nd.contrib.SyncBatchNorm(x, gamma, beta, mean, var, ndev=1, key="bn0")
+    """
+    def SyncBatchNorm(*args, ndev=1, key=None, **kwargs):  # noqa: N802 - MXNet's name
+        """BatchNorm synchronised across ``ndev`` devices (MXNet ``contrib.SyncBatchNorm``);
+        on one device (kiln's) it is ``BatchNorm`` with the same inputs and attributes."""
+        return ns.BatchNorm(*args, **kwargs)
+
+    def BatchNormWithReLU(*args, **kwargs):  # noqa: N802 - MXNet's name
+        """``relu(BatchNorm(...))`` (MXNet's fused oneDNN op); the same inputs and
+        attributes as ``BatchNorm``, output like data."""
+        out = ns.BatchNorm(*args, **kwargs)
+        if isinstance(out, (list, tuple)):  # output_mean_var: the statistics pass through
+            return [ns.relu(out[0]), *out[1:]]
+        return ns.relu(out)
+
+    def SparseEmbedding(*args, **kwargs):  # noqa: N802 - MXNet's name
+        """``Embedding`` whose weight gradient is row_sparse (MXNet
+        ``contrib.SparseEmbedding``): data (...), weight (input_dim, output_dim)."""
+        kwargs["sparse_grad"] = True
+        return ns.Embedding(*args, **kwargs)
+
+    return SyncBatchNorm, BatchNormWithReLU, SparseEmbedding
+
+
+SyncBatchNorm, BatchNormWithReLU, SparseEmbedding = layer_ops(F)
 multi_adamw_update = multi_adamw(_opt._multi_adamw_update, False)
 multi_mp_adamw_update = multi_adamw(_opt._multi_mp_adamw_update, True)
 multi_lamb_update = multi_lamb(_opt._multi_lamb_update, False)
@@ -212,7 +245,8 @@ __all__ = ["isnan", "isinf", "isfinite", "div_sqrt_dim", "quadratic", "round_ste
            "interleaved_matmul_encdec_valatt", "adamw_update", "mp_adamw_update",
            "group_adagrad_update", "multi_adamw_update", "multi_mp_adamw_update",
            "multi_lamb_update", "multi_mp_lamb_update", "gradientmultiplier", "index_array",
-           "index_copy"]  # _contrib_<name> ops, aliases
+           "index_copy", "SyncBatchNorm", "BatchNormWithReLU",
+           "SparseEmbedding"]  # _contrib_<name> ops, aliases
 
 # the detection and vision ops (box_nms, ROIAlign, MultiBoxPrior...): one list, see there
 from . import contrib_vision as _vision  # noqa: E402

@@ -34,6 +34,12 @@ def _suite():
     s.op("nd.Pooling_v1", img, kernel=(3, 3), pool_type="avg", global_pool=True)
     s.op("nd.Convolution_v1", img, s.arr((4, 3, 3, 3)), s.arr((4,)), kernel=(3, 3),
          num_filter=4, pad=(1, 1), _grad=True)
+    c3 = [s.arr((3,)), s.arr((3,)), s.arr((3,)), s.arr((3,), lo=0.5, hi=1.5)]
+    s.op("nd.contrib.SyncBatchNorm", img, *c3, fix_gamma=False, use_global_stats=True,
+         key="bn0")
+    s.op("nd.contrib.BatchNormWithReLU", img, *c3, fix_gamma=False, use_global_stats=True)
+    s.op("nd.contrib.SparseEmbedding", s.arr(values=[1, 3, 3]), s.arr((5, 2)), input_dim=5,
+         output_dim=2)
     return s
 
 
