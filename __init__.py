@@ -38,6 +38,7 @@ from . import kvstore  # noqa: E402
 from . import amp, contrib  # noqa: E402
 from . import module  # noqa: E402
 from .module import monitor  # noqa: E402
+from .module import rnn_cell as rnn  # noqa: E402  (MXNet 1.x mx.rnn: symbolic cells)
 
 kv = kvstore
 mod = module
@@ -61,7 +62,7 @@ MODULE_ALIASES = {"io": io, "random": random, "model": model, "loss": loss,
                   "viz": viz, "context": context, "kv": kvstore,
                   "callback": callback, "mod": module, "operator": operator,
                   "recordio": recordio, "np": np, "npx": npx, "numpy": np,
-                  "numpy_extension": npx}
+                  "numpy_extension": npx, "rnn": rnn}
 for _name, _module in MODULE_ALIASES.items():
     _sys.modules.setdefault(f"{__name__}.{_name}", _module)
 
