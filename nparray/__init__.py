@@ -17,6 +17,7 @@ import numpy as _onp
 from . import linalg, methods, traced  # noqa: F401  (x.sum()... on arrays and traced values)
 from . import random_ops as random
 from .array import ndarray
+from .einsum import einsum
 from .creation import (arange, array, asarray, empty, empty_like, eye, full, full_like, identity,
                        linspace, ones, ones_like, zeros, zeros_like)
 from .fallback import FUNCTIONS as _FALLBACK
@@ -29,6 +30,8 @@ from .manip_ops import (append, arctan2, array_split, atleast_1d, atleast_2d, at
 from .extra_ops import (argsort, around, average, count_nonzero, diag, flip, hstack, isfinite,
                         isinf, isnan, meshgrid, outer, round, sort, trace, tril, triu, vstack)
 from .math_ops import FUNCTIONS as _MATH
+from .pad_ops import (broadcast_arrays, diagflat, frexp, isclose, pad, real, rollaxis,
+                      take_along_axis)
 from .math_ops import clip, logical_not, where
 from .reduce_ops import (all, amax, amin, any, argmax, argmin, cumsum, max, mean, min, nonzero,
                          prod, std, sum, var)
@@ -103,4 +106,5 @@ __all__ = ["ndarray", "random", "linalg", "array", "asarray", "zeros", "ones", "
            "row_stack", "signbit", "take", "vdot", "vsplit", "shape", "size", "ndim",
            "may_share_memory", "shares_memory", "product", "alltrue", "sometrue", "round_",
            "finfo", "iinfo", "promote_types", "result_type", "min_scalar_type",
-           "set_printoptions"] + sorted(_MATH) + sorted(_FALLBACK)
+           "set_printoptions", "einsum", "pad", "take_along_axis", "broadcast_arrays",
+           "diagflat", "isclose", "frexp", "real", "rollaxis"] + sorted(_MATH) + sorted(_FALLBACK)
