@@ -40,6 +40,26 @@ def _suite():
     s.op("nd.contrib.BatchNormWithReLU", img, *c3, fix_gamma=False, use_global_stats=True)
     s.op("nd.contrib.SparseEmbedding", s.arr(values=[1, 3, 3]), s.arr((5, 2)), input_dim=5,
          output_dim=2)
+    # random_pdf_*: parameters (2,), samples (2, 3); gradients for parameters and (continuous
+    # distributions) samples
+    cont = s.arr((2, 3), lo=0.2, hi=2.0)
+    disc = s.arr(values=[[0, 1, 3], [2, 0, 5]])
+    p1, p2 = s.arr((2,), lo=0.5, hi=1.5), s.arr((2,), lo=0.5, hi=1.5)
+    prob = s.arr(values=[0.3, 0.6])
+    for name, x, ps, wrt in (("normal", cont, (p1, p2), None), ("exponential", cont, (p1,), None),
+                             ("gamma", cont, (p1, p2), None),
+                             ("uniform", cont, (s.arr(values=[0.0, 0.1]), s.arr(values=[2.5, 3.0])),
+                              None),
+                             ("poisson", disc, (p1,), [p1]),
+                             ("negative_binomial", disc, (p2, prob), [p2, prob]),
+                             ("generalized_negative_binomial", disc, (p1, p2), [p1, p2])):
+        grad = [a["$"] for a in (wrt or (x, *ps))]
+        for is_log in (False, True):
+            s.op(f"nd.random_pdf_{name}", x, *ps, is_log=is_log, _grad=grad)
+    alpha = s.arr((2, 3), lo=0.5, hi=3.0)
+    simplex = s.arr(values=[[[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]], [[0.6, 0.3, 0.1], [0.3, 0.3, 0.4]]])
+    for is_log in (False, True):
+        s.op("nd.random_pdf_dirichlet", simplex, alpha, is_log=is_log, _grad=True)
     return s
 
 
