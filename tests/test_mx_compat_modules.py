@@ -102,19 +102,8 @@ def test_module_answers_match_mxnet(answers, key):
 
 
 # names `from mxnet.test_utils import *` gives that kiln deliberately lacks (docs/compat.md):
-# downloads and datasets, sparse arrays, MXNet's numpy symbols, SciPy/requests modules, the
-# statistical generator checks, speed checks and MXNet-internal helpers
-NOT_PROVIDED = {
-    "download", "download_model", "get_bz2_data", "get_cifar10", "get_im2rec_path",
-    "get_mnist", "get_mnist_iterator", "get_mnist_pkl", "get_mnist_ubyte", "get_zip_data",
-    "create_sparse_array", "create_sparse_array_zd", "rand_sparse_ndarray",
-    "shuffle_csr_column_indices", "np_symbol", "ss", "requests", "check_speed", "numeric_grad",
-    "chi_square_check", "gen_buckets_probs_with_ppf", "mean_check", "var_check",
-    "verify_generator", "checkShapes", "locationError", "new_matrix_with_real_eigvals_2d",
-    "new_matrix_with_real_eigvals_nd", "new_orthonormal_matrix_2d",
-    "new_sym_matrix_with_real_eigvals_2d", "new_sym_matrix_with_real_eigvals_nd",
-    "check_gluon_hybridize_consistency",
-}
+# the SciPy and requests modules MXNet's module imports
+NOT_PROVIDED = {"ss", "requests"}
 
 
 def test_star_import_gives_mxnets_names(answers):

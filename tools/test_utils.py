@@ -42,12 +42,18 @@ from ..ndarray import NDArray, array  # noqa: F401
 from ..runtime import Features  # noqa: F401
 from ..symbol import Symbol  # noqa: F401
 from ..util import get_cuda_compute_capability, getenv, setenv, use_np  # noqa: F401
+from ._tu_checks import *  # noqa: F403
+from ._tu_checks import __all__ as _checks_all
 from ._tu_compare import *  # noqa: F403
 from ._tu_compare import __all__ as _compare_all
 from ._tu_data import *  # noqa: F403
 from ._tu_data import __all__ as _data_all
+from ._tu_datasets import *  # noqa: F403
+from ._tu_datasets import __all__ as _datasets_all
 from ._tu_more import *  # noqa: F403
 from ._tu_more import __all__ as _more_all
+from ._tu_sparse import *  # noqa: F403
+from ._tu_sparse import __all__ as _sparse_all
 from ._tu_symbolic import *  # noqa: F403
 from ._tu_symbolic import __all__ as _symbolic_all
 
@@ -86,7 +92,8 @@ def discard_stderr():
             sys.stderr = old
 
 
-__all__ = (_compare_all + _data_all + _symbolic_all + _more_all +
+__all__ = (_compare_all + _data_all + _symbolic_all + _more_all + _checks_all + _datasets_all +
+           _sparse_all +
            ["environment", "discard_stderr", "getenv", "setenv", "use_np", "mx", "np", "npt",
             "get_cuda_compute_capability",
             "rnd", "NDArray", "Symbol", "array", "Context", "current_context", "Features",
