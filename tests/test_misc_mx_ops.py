@@ -60,6 +60,12 @@ def _suite():
     simplex = s.arr(values=[[[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]], [[0.6, 0.3, 0.1], [0.3, 0.3, 0.4]]])
     for is_log in (False, True):
         s.op("nd.random_pdf_dirichlet", simplex, alpha, is_log=is_log, _grad=True)
+    s.op("nd.im2col", s.arr((2, 2, 4, 5)), kernel=(2, 3), _grad=True)
+    s.op("nd.im2col", s.arr((1, 2, 5, 5)), kernel=(3, 3), stride=(2, 2), pad=(1, 1), _grad=True)
+    s.op("nd.im2col", s.arr((1, 1, 6, 6)), kernel=(2, 2), dilate=(2, 2), pad=(1, 0), _grad=True)
+    s.op("nd.col2im", s.arr((2, 12, 9)), output_size=(4, 5), kernel=(2, 3), _grad=True)
+    s.op("nd.col2im", s.arr((1, 18, 9)), output_size=(5, 5), kernel=(3, 3), stride=(2, 2),
+         pad=(1, 1), _grad=True)
     return s
 
 
