@@ -66,6 +66,13 @@ def _suite():
     s.op("nd.col2im", s.arr((2, 12, 9)), output_size=(4, 5), kernel=(2, 3), _grad=True)
     s.op("nd.col2im", s.arr((1, 18, 9)), output_size=(5, 5), kernel=(3, 3), stride=(2, 2),
          pad=(1, 1), _grad=True)
+    s.op("nd.LRN", s.arr((2, 5, 2, 3)), nsize=3, _grad=True)
+    s.op("nd.LRN", s.arr((1, 6, 3, 2)), nsize=5, alpha=0.5, beta=0.6, knorm=1.5, _grad=True)
+    crop_in = s.arr((2, 3, 5, 6))
+    s.op("nd.Crop", crop_in, h_w=(3, 4), offset=(1, 2), _grad=True)
+    s.op("nd.Crop", crop_in, h_w=(4, 3), center_crop=True, _grad=True)
+    s.op("nd.Crop", crop_in, s.arr((1, 1, 2, 3)), num_args=2, center_crop=True,
+         _grad=[crop_in["$"]])
     return s
 
 

@@ -30,3 +30,4 @@ from . import misc_mx  # noqa: F401,E402 - until _namespace lists it
 from . import quantization, quantized_nn, quantized_elem, quant_calib  # noqa: F401,E402 - until _namespace lists them
 from . import random_pdf  # noqa: F401,E402 - until _namespace lists it
 from . import im2col_ops  # noqa: F401,E402 - until _namespace lists it
+from . import legacy_layers  # noqa: F401,E402 - until _namespace lists it
