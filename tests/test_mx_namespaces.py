@@ -266,8 +266,9 @@ def test_test_utils_random_and_context():
     x = tu.rand_ndarray((2, 3))
     assert x.shape == (2, 3) and x.dtype == np.float32
     assert tu.rand_ndarray((2,), dtype="float64").dtype == np.float64
-    with pytest.raises(mx.MXNetError, match="dense"):
-        tu.rand_ndarray((2, 2), stype="csr")
+    assert tu.rand_ndarray((2, 2), stype="csr", density=1).stype == "csr"   # sparse: MXNet's
+    with pytest.raises(mx.MXNetError, match="unknown stype"):
+        tu.rand_ndarray((2, 2), stype="coo")
     assert all(1 <= s <= 4 for s in tu.rand_shape_2d(4, 4))
     assert len(tu.rand_shape_3d()) == 3 and len(tu.rand_shape_nd(5, dim=2)) == 5
     assert 0 in tu.rand_shape_nd(200, dim=1, allow_zero_size=True)
