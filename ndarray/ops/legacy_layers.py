@@ -67,7 +67,7 @@ def _lrn_onnx(g, i, a, o, alpha=1e-4, beta=0.75, knorm=2.0, nsize=REQUIRED):
 lrn = register(
     "lrn", _lrn_kernel, aliases=("LRN",),
     attrs={"alpha": 1e-4, "beta": 0.75, "knorm": 2.0, "nsize": REQUIRED},
-    infer=same, grad=_lrn_grad, onnx=_lrn_onnx, second_order=True,
+    infer=same, grad=_lrn_grad, onnx=_lrn_onnx, second_order=True, amp="fp32",
     ref=lambda data, **a: _lrn_kernel(np, data, **a),
     samples=[Sample(rnd(2, 5, 2, 2), nsize=3), Sample(rnd(1, 4, 3), nsize=5, alpha=0.5,
                                                       beta=0.6, knorm=1.5),

@@ -52,7 +52,7 @@ def _erfinv(xp, x):
 erfinv = register(
     "erfinv", _erfinv_kernel, infer=same,
     grad=lambda i, o, g: (g[0] * (math.sqrt(math.pi) / 2) * F.exp(F.square(o[0])),),
-    save_outputs=True,
+    save_outputs=True, amp="fp32",
     no_onnx="ONNX has Erf but no inverse; a lowering would need an iterative solve",
     ref=lambda x: _erfinv_kernel(np, x),
     samples=[Sample(rnd(3, 4) * 0.9), Sample(np.array([0.0, 0.5, -0.99, 0.999]))],
@@ -158,7 +158,7 @@ def _kr_grad(ins, outs, gouts):
 
 
 khatri_rao = register(
-    "khatri_rao", _kr_kernel, inputs=("*args",), infer=_kr_infer, grad=_kr_grad,
+    "khatri_rao", _kr_kernel, inputs=("*args",), infer=_kr_infer, grad=_kr_grad, amp="fp32",
     no_onnx="no ONNX equivalent (a product of reshaped inputs would do; not written yet)",
     ref=lambda *m: _kr_kernel(np, *m),
     samples=[Sample(rnd(2, 3), rnd(4, 3, salt=1)),
@@ -189,7 +189,7 @@ def _sce_grad(ins, outs, gouts):
 
 softmax_cross_entropy = register(
     "softmax_cross_entropy", _sce_kernel, inputs=("data", "label"),
-    infer=lambda data, label: Aval((1,), np.dtype(data.dtype)), grad=_sce_grad,
+    infer=lambda data, label: Aval((1,), np.dtype(data.dtype)), grad=_sce_grad, amp="fp32",
     no_onnx="no ONNX lowering written (SoftmaxCrossEntropyLoss with reduction=sum would fit)",
     ref=lambda data, label: _sce_kernel(np, data, label),
     samples=[Sample(rnd(4, 3), np.array([0.0, 2.0, 1.0, 2.0]), wrt=[0])],

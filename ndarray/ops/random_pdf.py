@@ -176,7 +176,8 @@ def _register(name):
     return register(
         f"random_pdf_{name}", kernel, inputs=("sample", *names), attrs={"is_log": False},
         infer=lambda sample, *p, is_log=False: Aval(tuple(sample.shape), np.dtype(sample.dtype)),
-        grad=grad, save_outputs=True, no_onnx="no ONNX lowering written for the densities",
+        grad=grad, save_outputs=True, amp="widest",
+        no_onnx="no ONNX lowering written for the densities",
         ref=lambda *a, is_log=False, _k=kernel: _k(np, *a, is_log=is_log),
         samples=_samples(name), aliases=(f"_random_pdf_{name}",),
         doc=f"""The {name.replace('_', ' ')} density of ``sample`` (MXNet ``random_pdf_{name}``)
@@ -234,7 +235,8 @@ random_pdf_dirichlet = register(
     "random_pdf_dirichlet", _dir_kernel, inputs=("sample", "alpha"), attrs={"is_log": False},
     infer=lambda sample, alpha, is_log=False: Aval(tuple(sample.shape[:-1]),
                                                    np.dtype(sample.dtype)),
-    grad=_dir_grad, save_outputs=True, no_onnx="no ONNX lowering written for the densities",
+    grad=_dir_grad, save_outputs=True, amp="widest",
+        no_onnx="no ONNX lowering written for the densities",
     ref=lambda s, a, is_log=False: _dir_kernel(np, s, a, is_log),
     samples=[Sample(np.array([[[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]]]), np.array([[1.5, 2.0, 3.0]])),
              Sample(np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]), np.array([[1.5, 2.0, 3.0],
