@@ -43,7 +43,7 @@ box_iou = register(
     ref=lambda lhs, rhs, format="corner": _iou_kernel(np, lhs, rhs, format),
     samples=[Sample(_corner_boxes(3, 1), _corner_boxes(4, 3)),
              Sample(_corner_boxes(6, 1).reshape(2, 3, 4), _corner_boxes(2, 5), format="center")],
-    aliases=("_contrib_box_iou",),
+    aliases=("_contrib_box_iou",), amp="widest",
     doc="""Intersection over union of every box of ``lhs`` (..., 4) with every box of ``rhs``
     (..., 4): shape lhs.shape[:-1] + rhs.shape[:-1]. ``format``: 'corner' (xmin, ymin, xmax,
     ymax) or 'center' (x, y, w, h).
@@ -173,7 +173,7 @@ box_nms = register(
     "box_nms", _nms_kernel, attrs=dict(_NMS_ATTRS), infer=_nms_infer, grad=_nms_grad,
     no_onnx=_NO_ONNX, ref=lambda data, **a: _nms_kernel(np, data, **a), samples=_nms_samples(),
     aliases=("_contrib_box_nms", "_contrib_box_non_maximum_suppression",
-             "box_non_maximum_suppression"),
+             "box_non_maximum_suppression"), amp="widest",
     doc="""Non-maximum suppression over (..., N, K) rows (MXNet ``contrib.box_nms``): rows
     with score (column ``score_index``) > ``valid_thresh`` (and, with ``id_index`` >= 0, id
     != ``background_id``) are sorted by score, cut to ``topk``, and a row is dropped when its

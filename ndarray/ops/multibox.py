@@ -63,7 +63,7 @@ multibox_prior = register(
     samples=[Sample(rnd(1, 2, 2, 3), sizes=(0.5, 0.25), ratios=(1.0, 2.0)),
              Sample(rnd(2, 1, 3, 2), sizes=(0.9,), clip=True, steps=(0.3, 0.2),
                     offsets=(0.2, 0.7))],
-    aliases=("_contrib_MultiBoxPrior", "_npx_multibox_prior"),
+    aliases=("_contrib_MultiBoxPrior", "_npx_multibox_prior"), amp="fp32",
     doc="""SSD anchor boxes for a (N, C, H, W) feature map (MXNet ``contrib.MultiBoxPrior``):
     output (1, H * W * (len(sizes) + len(ratios) - 1), 4) corner boxes in [0, 1] units.
 
