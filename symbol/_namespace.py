@@ -10,7 +10,30 @@ from .sym_ops import make_sym_function as _sym
 
 _add = _sym(_OPS["add"])
 _batch_norm_backward = _sym(_OPS["_batch_norm_backward"])
+_box_nms_index = _sym(_OPS["_box_nms_index"])
 _broadcast_reduced = _sym(_OPS["_broadcast_reduced"])
+_contrib_adamw_update = _sym(_OPS["_contrib_adamw_update"])
+_contrib_calibrate_entropy = _sym(_OPS["_contrib_calibrate_entropy"])
+_contrib_dequantize = _sym(_OPS["_contrib_dequantize"])
+_contrib_gradientmultiplier = _sym(_OPS["_contrib_gradientmultiplier"])
+_contrib_group_adagrad_update = _sym(_OPS["_contrib_group_adagrad_update"])
+_contrib_index_array = _sym(_OPS["_contrib_index_array"])
+_contrib_index_copy = _sym(_OPS["_contrib_index_copy"])
+_contrib_mp_adamw_update = _sym(_OPS["_contrib_mp_adamw_update"])
+_contrib_quantize = _sym(_OPS["_contrib_quantize"])
+_contrib_quantize_asym = _sym(_OPS["_contrib_quantize_asym"])
+_contrib_quantize_v2 = _sym(_OPS["_contrib_quantize_v2"])
+_contrib_quantized_act = _sym(_OPS["_contrib_quantized_act"])
+_contrib_quantized_batch_norm = _sym(_OPS["_contrib_quantized_batch_norm"])
+_contrib_quantized_concat = _sym(_OPS["_contrib_quantized_concat"])
+_contrib_quantized_conv = _sym(_OPS["_contrib_quantized_conv"])
+_contrib_quantized_elemwise_add = _sym(_OPS["_contrib_quantized_elemwise_add"])
+_contrib_quantized_elemwise_mul = _sym(_OPS["_contrib_quantized_elemwise_mul"])
+_contrib_quantized_embedding = _sym(_OPS["_contrib_quantized_embedding"])
+_contrib_quantized_flatten = _sym(_OPS["_contrib_quantized_flatten"])
+_contrib_quantized_fully_connected = _sym(_OPS["_contrib_quantized_fully_connected"])
+_contrib_quantized_pooling = _sym(_OPS["_contrib_quantized_pooling"])
+_contrib_requantize = _sym(_OPS["_contrib_requantize"])
 _conv_weight_grad = _sym(_OPS["_conv_weight_grad"])
 _ctc_loss_grad = _sym(_OPS["_ctc_loss_grad"])
 _custom = _sym(_OPS["_custom"])
@@ -23,6 +46,21 @@ _getitem_backward = _sym(_OPS["_getitem_backward"])
 _greater = _sym(_OPS["greater"])
 _greater_equal = _sym(_OPS["greater_equal"])
 _hypot = _sym(_OPS["hypot"])
+_image_adjust_lighting = _sym(_OPS["_image_adjust_lighting"])
+_image_crop = _sym(_OPS["_image_crop"])
+_image_flip_left_right = _sym(_OPS["_image_flip_left_right"])
+_image_flip_top_bottom = _sym(_OPS["_image_flip_top_bottom"])
+_image_normalize = _sym(_OPS["_image_normalize"])
+_image_random_brightness = _sym(_OPS["_image_random_brightness"])
+_image_random_color_jitter = _sym(_OPS["_image_random_color_jitter"])
+_image_random_contrast = _sym(_OPS["_image_random_contrast"])
+_image_random_flip_left_right = _sym(_OPS["_image_random_flip_left_right"])
+_image_random_flip_top_bottom = _sym(_OPS["_image_random_flip_top_bottom"])
+_image_random_hue = _sym(_OPS["_image_random_hue"])
+_image_random_lighting = _sym(_OPS["_image_random_lighting"])
+_image_random_saturation = _sym(_OPS["_image_random_saturation"])
+_image_resize = _sym(_OPS["_image_resize"])
+_image_to_tensor = _sym(_OPS["_image_to_tensor"])
 _lesser = _sym(_OPS["lesser"])
 _lesser_equal = _sym(_OPS["lesser_equal"])
 _linalg_cofactor = _sym(_OPS["_linalg_cofactor"])
@@ -33,6 +71,10 @@ _minimum = _sym(_OPS["minimum"])
 _minus = _sym(_OPS["subtract"])
 _mod = _sym(_OPS["mod"])
 _mul = _sym(_OPS["multiply"])
+_multi_adamw_update = _sym(_OPS["_multi_adamw_update"])
+_multi_lamb_update = _sym(_OPS["_multi_lamb_update"])
+_multi_mp_adamw_update = _sym(_OPS["_multi_mp_adamw_update"])
+_multi_mp_lamb_update = _sym(_OPS["_multi_mp_lamb_update"])
 _not_equal = _sym(_OPS["not_equal"])
 _pooling_backward = _sym(_OPS["_pooling_backward"])
 _pooling_gather = _sym(_OPS["_pooling_gather"])
@@ -44,10 +86,13 @@ _rnn_param_concat = _sym(_OPS["_rnn_param_concat"])
 _slice_assign = _sym(_OPS["_slice_assign"])
 _slice_assign_scalar = _sym(_OPS["_slice_assign_scalar"])
 _softmax_output_backward = _sym(_OPS["_softmax_output_backward"])
+_sparse_adagrad_update = _sym(_OPS["_sparse_adagrad_update"])
 abs = _sym(_OPS["abs"])
 activation = _sym(_OPS["activation"])
+adam_update = _sym(_OPS["adam_update"])
 add = _scalar(_OPS["add"], "add")
 add_n = _sym(_OPS["add_n"])
+all_finite = _sym(_OPS["all_finite"])
 amp_cast = _sym(_OPS["amp_cast"])
 amp_multicast = _sym(_OPS["amp_multicast"])
 arange = _sym(_OPS["arange"])
@@ -64,6 +109,12 @@ argmin = _sym(_OPS["argmin"])
 argsort = _sym(_OPS["argsort"])
 batch_dot = _sym(_OPS["batch_dot"])
 batch_norm = _sym(_OPS["batch_norm"])
+batch_take = _sym(_OPS["batch_take"])
+bipartite_matching = _sym(_OPS["bipartite_matching"])
+box_decode = _sym(_OPS["box_decode"])
+box_encode = _sym(_OPS["box_encode"])
+box_iou = _sym(_OPS["box_iou"])
+box_nms = _sym(_OPS["box_nms"])
 broadcast_axis = _sym(_OPS["broadcast_axis"])
 broadcast_like = _sym(_OPS["broadcast_like"])
 broadcast_to = _sym(_OPS["broadcast_to"])
@@ -71,10 +122,12 @@ cast = _sym(_OPS["cast"])
 cbrt = _sym(_OPS["cbrt"])
 ceil = _sym(_OPS["ceil"])
 clip = _sym(_OPS["clip"])
+col2im = _sym(_OPS["col2im"])
 concat = _sym(_OPS["concat"])
 convolution = _sym(_OPS["convolution"])
 cos = _sym(_OPS["cos"])
 cosh = _sym(_OPS["cosh"])
+crop_window = _sym(_OPS["crop_window"])
 ctc_loss = _sym(_OPS["ctc_loss"])
 cumsum = _sym(_OPS["cumsum"])
 deconvolution = _sym(_OPS["deconvolution"])
@@ -91,6 +144,7 @@ embedding = _sym(_OPS["embedding"])
 empty = _sym(_OPS["empty"])
 equal = _scalar(_OPS["equal"], "equal")
 erf = _sym(_OPS["erf"])
+erfinv = _sym(_OPS["erfinv"])
 exp = _sym(_OPS["exp"])
 expand_dims = _sym(_OPS["expand_dims"])
 expm1 = _sym(_OPS["expm1"])
@@ -100,6 +154,8 @@ flatten = _sym(_OPS["flatten"])
 flip = _sym(_OPS["flip"])
 floor = _sym(_OPS["floor"])
 floor_divide = _sym(_OPS["floor_divide"])
+ftml_update = _sym(_OPS["ftml_update"])
+ftrl_update = _sym(_OPS["ftrl_update"])
 full = _sym(_OPS["full"])
 full_like = _sym(_OPS["full_like"])
 fully_connected = _sym(_OPS["fully_connected"])
@@ -115,12 +171,16 @@ hard_sigmoid = _sym(_OPS["hard_sigmoid"])
 histogram = _sym(_OPS["histogram"])
 hypot = _scalar(_OPS["hypot"], "hypot")
 identity = _sym(_OPS["identity"])
+im2col = _sym(_OPS["im2col"])
 instance_norm = _sym(_OPS["instance_norm"])
 interleaved_matmul_encdec_qk = _sym(_OPS["interleaved_matmul_encdec_qk"])
 interleaved_matmul_encdec_valatt = _sym(_OPS["interleaved_matmul_encdec_valatt"])
 interleaved_matmul_selfatt_qk = _sym(_OPS["interleaved_matmul_selfatt_qk"])
 interleaved_matmul_selfatt_valatt = _sym(_OPS["interleaved_matmul_selfatt_valatt"])
+khatri_rao = _sym(_OPS["khatri_rao"])
 l2_normalization = _sym(_OPS["l2_normalization"])
+lamb_update_phase1 = _sym(_OPS["lamb_update_phase1"])
+lamb_update_phase2 = _sym(_OPS["lamb_update_phase2"])
 layer_norm = _sym(_OPS["layer_norm"])
 leaky_relu = _sym(_OPS["leaky_relu"])
 lesser = _scalar(_OPS["lesser"], "lesser")
@@ -156,6 +216,7 @@ logical_or = _sym(_OPS["logical_or"])
 logical_xor = _sym(_OPS["logical_xor"])
 logistic_regression_output = _sym(_OPS["logistic_regression_output"])
 logsumexp = _sym(_OPS["logsumexp"])
+lrn = _sym(_OPS["lrn"])
 mae_regression_output = _sym(_OPS["mae_regression_output"])
 make_loss = _sym(_OPS["make_loss"])
 matmul = _sym(_OPS["matmul"])
@@ -168,7 +229,21 @@ mish = _sym(_OPS["mish"])
 mod = _scalar(_OPS["mod"], "mod")
 modulo = _scalar(_OPS["mod"], "modulo")
 moments = _sym(_OPS["moments"])
+mp_lamb_update_phase1 = _sym(_OPS["mp_lamb_update_phase1"])
+mp_lamb_update_phase2 = _sym(_OPS["mp_lamb_update_phase2"])
+mp_nag_mom_update = _sym(_OPS["mp_nag_mom_update"])
+mp_sgd_mom_update = _sym(_OPS["mp_sgd_mom_update"])
+mp_sgd_update = _sym(_OPS["mp_sgd_update"])
+multi_all_finite = _sym(_OPS["multi_all_finite"])
+multi_lars = _sym(_OPS["multi_lars"])
+multi_mp_sgd_mom_update = _sym(_OPS["multi_mp_sgd_mom_update"])
+multi_mp_sgd_update = _sym(_OPS["multi_mp_sgd_update"])
+multi_sgd_mom_update = _sym(_OPS["multi_sgd_mom_update"])
+multi_sgd_update = _sym(_OPS["multi_sgd_update"])
+multi_sum_sq = _sym(_OPS["multi_sum_sq"])
+multibox_prior = _sym(_OPS["multibox_prior"])
 multiply = _scalar(_OPS["multiply"], "multiply")
+nag_mom_update = _sym(_OPS["nag_mom_update"])
 nanprod = _sym(_OPS["nanprod"])
 nansum = _sym(_OPS["nansum"])
 negative = _sym(_OPS["negative"])
@@ -182,6 +257,10 @@ pick = _sym(_OPS["pick"])
 pooling = _sym(_OPS["pooling"])
 pow = _scalar(_OPS["power"], "pow")
 power = _scalar(_OPS["power"], "power")
+preloaded_multi_mp_sgd_mom_update = _sym(_OPS["preloaded_multi_mp_sgd_mom_update"])
+preloaded_multi_mp_sgd_update = _sym(_OPS["preloaded_multi_mp_sgd_update"])
+preloaded_multi_sgd_mom_update = _sym(_OPS["preloaded_multi_sgd_mom_update"])
+preloaded_multi_sgd_update = _sym(_OPS["preloaded_multi_sgd_update"])
 prod = _sym(_OPS["prod"])
 radians = _sym(_OPS["radians"])
 random_exponential = _sym(_OPS["random_exponential"])
@@ -194,18 +273,30 @@ random_negative_binomial = _sym(_OPS["random_negative_binomial"])
 random_negative_binomial_like = _sym(_OPS["random_negative_binomial_like"])
 random_normal = _sym(_OPS["random_normal"])
 random_normal_like = _sym(_OPS["random_normal_like"])
+random_pdf_dirichlet = _sym(_OPS["random_pdf_dirichlet"])
+random_pdf_exponential = _sym(_OPS["random_pdf_exponential"])
+random_pdf_gamma = _sym(_OPS["random_pdf_gamma"])
+random_pdf_generalized_negative_binomial = _sym(_OPS["random_pdf_generalized_negative_binomial"])
+random_pdf_negative_binomial = _sym(_OPS["random_pdf_negative_binomial"])
+random_pdf_normal = _sym(_OPS["random_pdf_normal"])
+random_pdf_poisson = _sym(_OPS["random_pdf_poisson"])
+random_pdf_uniform = _sym(_OPS["random_pdf_uniform"])
 random_poisson = _sym(_OPS["random_poisson"])
 random_poisson_like = _sym(_OPS["random_poisson_like"])
 random_randint = _sym(_OPS["random_randint"])
 random_uniform = _sym(_OPS["random_uniform"])
 random_uniform_like = _sym(_OPS["random_uniform_like"])
+ravel_multi_index = _sym(_OPS["ravel_multi_index"])
 rcbrt = _sym(_OPS["rcbrt"])
 reciprocal = _sym(_OPS["reciprocal"])
 relu = _sym(_OPS["relu"])
 repeat = _sym(_OPS["repeat"])
+reset_arrays = _sym(_OPS["reset_arrays"])
 reshape = _sym(_OPS["reshape"])
 reshape_like = _sym(_OPS["reshape_like"])
 rint = _sym(_OPS["rint"])
+rmsprop_update = _sym(_OPS["rmsprop_update"])
+rmspropalex_update = _sym(_OPS["rmspropalex_update"])
 rnn = _sym(_OPS["rnn"])
 round = _sym(_OPS["round"])
 rsqrt = _sym(_OPS["rsqrt"])
@@ -222,10 +313,14 @@ selu = _sym(_OPS["selu"])
 sequence_last = _sym(_OPS["sequence_last"])
 sequence_mask = _sym(_OPS["sequence_mask"])
 sequence_reverse = _sym(_OPS["sequence_reverse"])
+sgd_mom_update = _sym(_OPS["sgd_mom_update"])
+sgd_update = _sym(_OPS["sgd_update"])
 shape_array = _sym(_OPS["shape_array"])
 shuffle = _sym(_OPS["shuffle"])
 sigmoid = _sym(_OPS["sigmoid"])
 sign = _sym(_OPS["sign"])
+signsgd_update = _sym(_OPS["signsgd_update"])
+signum_update = _sym(_OPS["signum_update"])
 sin = _sym(_OPS["sin"])
 sinh = _sym(_OPS["sinh"])
 size_array = _sym(_OPS["size_array"])
@@ -235,6 +330,7 @@ slice_like = _sym(_OPS["slice_like"])
 smooth_l1 = _sym(_OPS["smooth_l1"])
 softmax = _sym(_OPS["softmax"])
 softmax_activation = _sym(_OPS["softmax_activation"])
+softmax_cross_entropy = _sym(_OPS["softmax_cross_entropy"])
 softmax_output = _sym(_OPS["softmax_output"])
 softmin = _sym(_OPS["softmin"])
 softrelu = _sym(_OPS["softrelu"])
@@ -263,6 +359,7 @@ topk = _sym(_OPS["topk"])
 transpose = _sym(_OPS["transpose"])
 true_divide = _scalar(_OPS["divide"], "true_divide")
 trunc = _sym(_OPS["trunc"])
+unravel_index = _sym(_OPS["unravel_index"])
 up_sampling = _sym(_OPS["up_sampling"])
 where = _sym(_OPS["where"])
 zeros = _sym(_OPS["zeros"])
@@ -271,11 +368,14 @@ zeros_like = _sym(_OPS["zeros_like"])
 # MXNet's names for the same functions
 Activation = activation
 BatchNorm = batch_norm
+BatchNorm_v1 = batch_norm
 BlockGrad = stop_gradient
 CTCLoss = ctc_loss
 Cast = cast
 Concat = concat
 Convolution = convolution
+Convolution_v1 = convolution
+Crop = crop_window
 Deconvolution = deconvolution
 Dropout = dropout
 ElementWiseSum = add_n
@@ -285,6 +385,7 @@ FullyConnected = fully_connected
 GroupNorm = group_norm
 InstanceNorm = instance_norm
 L2Normalization = l2_normalization
+LRN = lrn
 LayerNorm = layer_norm
 LeakyReLU = leaky_relu
 LinearRegressionOutput = linear_regression_output
@@ -293,6 +394,7 @@ MAERegressionOutput = mae_regression_output
 MakeLoss = make_loss
 Pad = pad
 Pooling = pooling
+Pooling_v1 = pooling
 RNN = rnn
 Reshape = reshape
 SVMOutput = svm_output
@@ -306,7 +408,14 @@ SoftmaxOutput = softmax_output
 SwapAxis = swapaxes
 UpSampling = up_sampling
 _contrib_CTCLoss = ctc_loss
+_contrib_MultiBoxPrior = multibox_prior
 _contrib_arange_like = arange_like
+_contrib_bipartite_matching = bipartite_matching
+_contrib_box_decode = box_decode
+_contrib_box_encode = box_encode
+_contrib_box_iou = box_iou
+_contrib_box_nms = box_nms
+_contrib_box_non_maximum_suppression = box_nms
 _contrib_ctc_loss = ctc_loss
 _contrib_div_sqrt_dim = div_sqrt_dim
 _contrib_interleaved_matmul_encdec_qk = interleaved_matmul_encdec_qk
@@ -338,6 +447,7 @@ _logical_and = logical_and
 _logical_or = logical_or
 _logical_xor = logical_xor
 _np_cumsum = cumsum
+_npx_multibox_prior = multibox_prior
 _plus = _add
 _random_exponential = random_exponential
 _random_exponential_like = random_exponential_like
@@ -349,11 +459,20 @@ _random_negative_binomial = random_negative_binomial
 _random_negative_binomial_like = random_negative_binomial_like
 _random_normal = random_normal
 _random_normal_like = random_normal_like
+_random_pdf_dirichlet = random_pdf_dirichlet
+_random_pdf_exponential = random_pdf_exponential
+_random_pdf_gamma = random_pdf_gamma
+_random_pdf_generalized_negative_binomial = random_pdf_generalized_negative_binomial
+_random_pdf_negative_binomial = random_pdf_negative_binomial
+_random_pdf_normal = random_pdf_normal
+_random_pdf_poisson = random_pdf_poisson
+_random_pdf_uniform = random_pdf_uniform
 _random_poisson = random_poisson
 _random_poisson_like = random_poisson_like
 _random_randint = random_randint
 _random_uniform = random_uniform
 _random_uniform_like = random_uniform_like
+_ravel_multi_index = ravel_multi_index
 _sample_exponential = sample_exponential
 _sample_gamma = sample_gamma
 _sample_generalized_negative_binomial = sample_generalized_negative_binomial
@@ -364,7 +483,9 @@ _sample_poisson = sample_poisson
 _sample_uniform = sample_uniform
 _shuffle = shuffle
 _sub = _minus
+_unravel_index = unravel_index
 block_grad = stop_gradient
+box_non_maximum_suppression = box_nms
 broadcast_add = _add
 broadcast_axes = broadcast_axis
 broadcast_div = _div
@@ -436,76 +557,108 @@ linalg.__dict__.update(
 )
 
 __all__ = [
-    "Activation", "BatchNorm", "BlockGrad", "CTCLoss", "Cast", "Concat", "Convolution",
-    "Deconvolution", "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected",
-    "GroupNorm", "InstanceNorm", "L2Normalization", "LayerNorm", "LeakyReLU",
-    "LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressionOutput", "MakeLoss", "Pad",
-    "Pooling", "RNN", "Reshape", "SVMOutput", "SequenceLast", "SequenceMask", "SequenceReverse",
-    "SliceChannel", "Softmax", "SoftmaxActivation", "SoftmaxOutput", "SwapAxis", "UpSampling",
-    "_add", "_batch_norm_backward", "_broadcast_reduced", "_contrib_CTCLoss",
-    "_contrib_arange_like", "_contrib_ctc_loss", "_contrib_div_sqrt_dim",
+    "Activation", "BatchNorm", "BatchNorm_v1", "BlockGrad", "CTCLoss", "Cast", "Concat",
+    "Convolution", "Convolution_v1", "Crop", "Deconvolution", "Dropout", "ElementWiseSum",
+    "Embedding", "Flatten", "FullyConnected", "GroupNorm", "InstanceNorm", "L2Normalization", "LRN",
+    "LayerNorm", "LeakyReLU", "LinearRegressionOutput", "LogisticRegressionOutput",
+    "MAERegressionOutput", "MakeLoss", "Pad", "Pooling", "Pooling_v1", "RNN", "Reshape",
+    "SVMOutput", "SequenceLast", "SequenceMask", "SequenceReverse", "SliceChannel", "Softmax",
+    "SoftmaxActivation", "SoftmaxOutput", "SwapAxis", "UpSampling", "_add", "_batch_norm_backward",
+    "_box_nms_index", "_broadcast_reduced", "_contrib_CTCLoss", "_contrib_MultiBoxPrior",
+    "_contrib_adamw_update", "_contrib_arange_like", "_contrib_bipartite_matching",
+    "_contrib_box_decode", "_contrib_box_encode", "_contrib_box_iou", "_contrib_box_nms",
+    "_contrib_box_non_maximum_suppression", "_contrib_calibrate_entropy", "_contrib_ctc_loss",
+    "_contrib_dequantize", "_contrib_div_sqrt_dim", "_contrib_gradientmultiplier",
+    "_contrib_group_adagrad_update", "_contrib_index_array", "_contrib_index_copy",
     "_contrib_interleaved_matmul_encdec_qk", "_contrib_interleaved_matmul_encdec_valatt",
     "_contrib_interleaved_matmul_selfatt_qk", "_contrib_interleaved_matmul_selfatt_valatt",
+    "_contrib_mp_adamw_update", "_contrib_quantize", "_contrib_quantize_asym",
+    "_contrib_quantize_v2", "_contrib_quantized_act", "_contrib_quantized_batch_norm",
+    "_contrib_quantized_concat", "_contrib_quantized_conv", "_contrib_quantized_elemwise_add",
+    "_contrib_quantized_elemwise_mul", "_contrib_quantized_embedding", "_contrib_quantized_flatten",
+    "_contrib_quantized_fully_connected", "_contrib_quantized_pooling", "_contrib_requantize",
     "_conv_weight_grad", "_copy", "_crop_assign", "_crop_assign_scalar", "_ctc_loss_grad",
     "_custom", "_custom_backward", "_digamma", "_div", "_embedding_weight_grad", "_equal",
-    "_getitem_backward", "_greater", "_greater_equal", "_histogram", "_hypot", "_lesser",
-    "_lesser_equal", "_linalg_cofactor", "_linalg_det", "_linalg_extractdiag",
-    "_linalg_extracttrian", "_linalg_gelqf", "_linalg_gemm", "_linalg_gemm2", "_linalg_inverse",
-    "_linalg_makediag", "_linalg_maketrian", "_linalg_potrf", "_linalg_potri", "_linalg_slogdet",
-    "_linalg_sumlogdiag", "_linalg_syevd", "_linalg_syrk", "_linalg_trmm", "_linalg_trsm",
-    "_log_softmax_pick", "_log_softmax_pick_backward", "_logical_and", "_logical_or",
-    "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul", "_not_equal", "_np_cumsum",
-    "_plus", "_pooling_backward", "_pooling_gather", "_power", "_put_along_axis",
-    "_random_exponential", "_random_exponential_like", "_random_gamma", "_random_gamma_like",
+    "_getitem_backward", "_greater", "_greater_equal", "_histogram", "_hypot",
+    "_image_adjust_lighting", "_image_crop", "_image_flip_left_right", "_image_flip_top_bottom",
+    "_image_normalize", "_image_random_brightness", "_image_random_color_jitter",
+    "_image_random_contrast", "_image_random_flip_left_right", "_image_random_flip_top_bottom",
+    "_image_random_hue", "_image_random_lighting", "_image_random_saturation", "_image_resize",
+    "_image_to_tensor", "_lesser", "_lesser_equal", "_linalg_cofactor", "_linalg_det",
+    "_linalg_extractdiag", "_linalg_extracttrian", "_linalg_gelqf", "_linalg_gemm", "_linalg_gemm2",
+    "_linalg_inverse", "_linalg_makediag", "_linalg_maketrian", "_linalg_potrf", "_linalg_potri",
+    "_linalg_slogdet", "_linalg_sumlogdiag", "_linalg_syevd", "_linalg_syrk", "_linalg_trmm",
+    "_linalg_trsm", "_log_softmax_pick", "_log_softmax_pick_backward", "_logical_and",
+    "_logical_or", "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul",
+    "_multi_adamw_update", "_multi_lamb_update", "_multi_mp_adamw_update", "_multi_mp_lamb_update",
+    "_not_equal", "_np_cumsum", "_npx_multibox_prior", "_plus", "_pooling_backward",
+    "_pooling_gather", "_power", "_put_along_axis", "_random_exponential",
+    "_random_exponential_like", "_random_gamma", "_random_gamma_like",
     "_random_generalized_negative_binomial", "_random_generalized_negative_binomial_like",
     "_random_negative_binomial", "_random_negative_binomial_like", "_random_normal",
-    "_random_normal_like", "_random_poisson", "_random_poisson_like", "_random_randint",
-    "_random_uniform", "_random_uniform_like", "_relu_backward", "_rnn_backward",
-    "_rnn_param_concat", "_sample_exponential", "_sample_gamma",
-    "_sample_generalized_negative_binomial", "_sample_multinomial", "_sample_negative_binomial",
-    "_sample_normal", "_sample_poisson", "_sample_uniform", "_shuffle", "_slice_assign",
-    "_slice_assign_scalar", "_softmax_output_backward", "_sub", "abs", "activation", "add", "add_n",
-    "amp_cast", "amp_multicast", "arange", "arange_like", "arccos", "arccosh", "arcsin", "arcsinh",
-    "arctan", "arctanh", "argmax", "argmax_channel", "argmin", "argsort", "batch_dot", "batch_norm",
-    "block_grad", "broadcast_add", "broadcast_axes", "broadcast_axis", "broadcast_div",
-    "broadcast_equal", "broadcast_greater", "broadcast_greater_equal", "broadcast_hypot",
-    "broadcast_lesser", "broadcast_lesser_equal", "broadcast_like", "broadcast_logical_and",
-    "broadcast_logical_or", "broadcast_logical_xor", "broadcast_maximum", "broadcast_minimum",
-    "broadcast_minus", "broadcast_mod", "broadcast_mul", "broadcast_not_equal", "broadcast_plus",
-    "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil",
-    "choose_element_0index", "clip", "concat", "convolution", "copy", "cos", "cosh", "crop",
-    "ctc_loss", "cumsum", "deconvolution", "degrees", "depth_to_space", "diag", "div_sqrt_dim",
-    "divide", "dot", "dropout", "dropout_mask", "elemwise_add", "elemwise_div", "elemwise_mul",
-    "elemwise_sub", "elu", "embedding", "empty", "equal", "erf", "exp", "expand_dims", "expm1",
-    "eye", "fix", "flatten", "flip", "floor", "floor_divide", "full", "full_like",
-    "fully_connected", "gamma", "gammaln", "gather_nd", "gelu", "getitem", "greater",
-    "greater_equal", "group_norm", "hard_sigmoid", "histogram", "hypot", "identity",
-    "instance_norm", "interleaved_matmul_encdec_qk", "interleaved_matmul_encdec_valatt",
-    "interleaved_matmul_selfatt_qk", "interleaved_matmul_selfatt_valatt", "l2_normalization",
-    "layer_norm", "leaky_relu", "less", "less_equal", "lesser", "lesser_equal", "linalg",
-    "linalg_det", "linalg_extractdiag", "linalg_extracttrian", "linalg_gelqf", "linalg_gemm",
-    "linalg_gemm2", "linalg_inverse", "linalg_makediag", "linalg_maketrian", "linalg_potrf",
-    "linalg_potri", "linalg_slogdet", "linalg_sumlogdiag", "linalg_syevd", "linalg_syrk",
-    "linalg_trmm", "linalg_trsm", "linear_regression_output", "linspace", "log", "log10", "log1p",
-    "log2", "log_sigmoid", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor",
-    "logistic_regression_output", "logsumexp", "mae_regression_output", "make_loss", "matmul",
-    "max", "max_axis", "maximum", "mean", "min", "min_axis", "minimum", "mish", "mod", "modulo",
-    "moments", "multiply", "nanprod", "nansum", "negative", "norm", "normal", "normal_like",
-    "not_equal", "one_hot", "ones", "ones_like", "pad", "pick", "pooling", "pow", "power", "prod",
-    "radians", "randint", "random_exponential", "random_exponential_like", "random_gamma",
-    "random_gamma_like", "random_generalized_negative_binomial",
-    "random_generalized_negative_binomial_like", "random_negative_binomial",
-    "random_negative_binomial_like", "random_normal", "random_normal_like", "random_poisson",
-    "random_poisson_like", "random_randint", "random_uniform", "random_uniform_like", "rcbrt",
-    "reciprocal", "relu", "repeat", "reshape", "reshape_like", "reverse", "rint", "rnn", "round",
-    "rsqrt", "sample_exponential", "sample_gamma", "sample_generalized_negative_binomial",
-    "sample_multinomial", "sample_negative_binomial", "sample_normal", "sample_poisson",
-    "sample_uniform", "scatter_nd", "selu", "sequence_last", "sequence_mask", "sequence_reverse",
-    "shape_array", "shuffle", "sigmoid", "sign", "silu", "sin", "sinh", "size_array", "slice",
-    "slice_axis", "slice_like", "smooth_l1", "softmax", "softmax_activation", "softmax_output",
-    "softmin", "softplus", "softrelu", "softsign", "sort", "space_to_depth", "split", "split_v2",
-    "sqrt", "square", "squeeze", "stack", "stop_gradient", "subtract", "sum", "sum_axis", "sum_to",
-    "svm_output", "swapaxes", "swish", "take", "tan", "tanh", "tile", "to_device", "topk",
-    "transpose", "true_divide", "trunc", "uniform", "uniform_like", "up_sampling", "where", "zeros",
-    "zeros_like",
+    "_random_normal_like", "_random_pdf_dirichlet", "_random_pdf_exponential", "_random_pdf_gamma",
+    "_random_pdf_generalized_negative_binomial", "_random_pdf_negative_binomial",
+    "_random_pdf_normal", "_random_pdf_poisson", "_random_pdf_uniform", "_random_poisson",
+    "_random_poisson_like", "_random_randint", "_random_uniform", "_random_uniform_like",
+    "_ravel_multi_index", "_relu_backward", "_rnn_backward", "_rnn_param_concat",
+    "_sample_exponential", "_sample_gamma", "_sample_generalized_negative_binomial",
+    "_sample_multinomial", "_sample_negative_binomial", "_sample_normal", "_sample_poisson",
+    "_sample_uniform", "_shuffle", "_slice_assign", "_slice_assign_scalar",
+    "_softmax_output_backward", "_sparse_adagrad_update", "_sub", "_unravel_index", "abs",
+    "activation", "adam_update", "add", "add_n", "all_finite", "amp_cast", "amp_multicast",
+    "arange", "arange_like", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh",
+    "argmax", "argmax_channel", "argmin", "argsort", "batch_dot", "batch_norm", "batch_take",
+    "bipartite_matching", "block_grad", "box_decode", "box_encode", "box_iou", "box_nms",
+    "box_non_maximum_suppression", "broadcast_add", "broadcast_axes", "broadcast_axis",
+    "broadcast_div", "broadcast_equal", "broadcast_greater", "broadcast_greater_equal",
+    "broadcast_hypot", "broadcast_lesser", "broadcast_lesser_equal", "broadcast_like",
+    "broadcast_logical_and", "broadcast_logical_or", "broadcast_logical_xor", "broadcast_maximum",
+    "broadcast_minimum", "broadcast_minus", "broadcast_mod", "broadcast_mul", "broadcast_not_equal",
+    "broadcast_plus", "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil",
+    "choose_element_0index", "clip", "col2im", "concat", "convolution", "copy", "cos", "cosh",
+    "crop", "crop_window", "ctc_loss", "cumsum", "deconvolution", "degrees", "depth_to_space",
+    "diag", "div_sqrt_dim", "divide", "dot", "dropout", "dropout_mask", "elemwise_add",
+    "elemwise_div", "elemwise_mul", "elemwise_sub", "elu", "embedding", "empty", "equal", "erf",
+    "erfinv", "exp", "expand_dims", "expm1", "eye", "fix", "flatten", "flip", "floor",
+    "floor_divide", "ftml_update", "ftrl_update", "full", "full_like", "fully_connected", "gamma",
+    "gammaln", "gather_nd", "gelu", "getitem", "greater", "greater_equal", "group_norm",
+    "hard_sigmoid", "histogram", "hypot", "identity", "im2col", "instance_norm",
+    "interleaved_matmul_encdec_qk", "interleaved_matmul_encdec_valatt",
+    "interleaved_matmul_selfatt_qk", "interleaved_matmul_selfatt_valatt", "khatri_rao",
+    "l2_normalization", "lamb_update_phase1", "lamb_update_phase2", "layer_norm", "leaky_relu",
+    "less", "less_equal", "lesser", "lesser_equal", "linalg", "linalg_det", "linalg_extractdiag",
+    "linalg_extracttrian", "linalg_gelqf", "linalg_gemm", "linalg_gemm2", "linalg_inverse",
+    "linalg_makediag", "linalg_maketrian", "linalg_potrf", "linalg_potri", "linalg_slogdet",
+    "linalg_sumlogdiag", "linalg_syevd", "linalg_syrk", "linalg_trmm", "linalg_trsm",
+    "linear_regression_output", "linspace", "log", "log10", "log1p", "log2", "log_sigmoid",
+    "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "logistic_regression_output", "logsumexp", "lrn", "mae_regression_output", "make_loss",
+    "matmul", "max", "max_axis", "maximum", "mean", "min", "min_axis", "minimum", "mish", "mod",
+    "modulo", "moments", "mp_lamb_update_phase1", "mp_lamb_update_phase2", "mp_nag_mom_update",
+    "mp_sgd_mom_update", "mp_sgd_update", "multi_all_finite", "multi_lars",
+    "multi_mp_sgd_mom_update", "multi_mp_sgd_update", "multi_sgd_mom_update", "multi_sgd_update",
+    "multi_sum_sq", "multibox_prior", "multiply", "nag_mom_update", "nanprod", "nansum", "negative",
+    "norm", "normal", "normal_like", "not_equal", "one_hot", "ones", "ones_like", "pad", "pick",
+    "pooling", "pow", "power", "preloaded_multi_mp_sgd_mom_update", "preloaded_multi_mp_sgd_update",
+    "preloaded_multi_sgd_mom_update", "preloaded_multi_sgd_update", "prod", "radians", "randint",
+    "random_exponential", "random_exponential_like", "random_gamma", "random_gamma_like",
+    "random_generalized_negative_binomial", "random_generalized_negative_binomial_like",
+    "random_negative_binomial", "random_negative_binomial_like", "random_normal",
+    "random_normal_like", "random_pdf_dirichlet", "random_pdf_exponential", "random_pdf_gamma",
+    "random_pdf_generalized_negative_binomial", "random_pdf_negative_binomial", "random_pdf_normal",
+    "random_pdf_poisson", "random_pdf_uniform", "random_poisson", "random_poisson_like",
+    "random_randint", "random_uniform", "random_uniform_like", "ravel_multi_index", "rcbrt",
+    "reciprocal", "relu", "repeat", "reset_arrays", "reshape", "reshape_like", "reverse", "rint",
+    "rmsprop_update", "rmspropalex_update", "rnn", "round", "rsqrt", "sample_exponential",
+    "sample_gamma", "sample_generalized_negative_binomial", "sample_multinomial",
+    "sample_negative_binomial", "sample_normal", "sample_poisson", "sample_uniform", "scatter_nd",
+    "selu", "sequence_last", "sequence_mask", "sequence_reverse", "sgd_mom_update", "sgd_update",
+    "shape_array", "shuffle", "sigmoid", "sign", "signsgd_update", "signum_update", "silu", "sin",
+    "sinh", "size_array", "slice", "slice_axis", "slice_like", "smooth_l1", "softmax",
+    "softmax_activation", "softmax_cross_entropy", "softmax_output", "softmin", "softplus",
+    "softrelu", "softsign", "sort", "space_to_depth", "split", "split_v2", "sqrt", "square",
+    "squeeze", "stack", "stop_gradient", "subtract", "sum", "sum_axis", "sum_to", "svm_output",
+    "swapaxes", "swish", "take", "tan", "tanh", "tile", "to_device", "topk", "transpose",
+    "true_divide", "trunc", "uniform", "uniform_like", "unravel_index", "up_sampling", "where",
+    "zeros", "zeros_like",
 ]

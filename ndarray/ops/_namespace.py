@@ -33,6 +33,7 @@ from .attention import (
     interleaved_matmul_selfatt_qk,
     interleaved_matmul_selfatt_valatt,
 )
+from .box_ops import _box_nms_index, bipartite_matching, box_decode, box_encode, box_iou, box_nms
 from .conv import _conv_weight_grad, convolution, deconvolution
 from .creation import (
     arange,
@@ -77,6 +78,24 @@ from .elemwise import (
     where,
 )
 from .fused import _log_softmax_pick, _log_softmax_pick_backward
+from .im2col_ops import col2im, im2col
+from .image_ops import (
+    _adjust_lighting,
+    _crop,
+    _flip_left_right,
+    _flip_top_bottom,
+    _normalize,
+    _random_brightness,
+    _random_color_jitter,
+    _random_contrast,
+    _random_flip_left_right,
+    _random_flip_top_bottom,
+    _random_hue,
+    _random_lighting,
+    _random_saturation,
+    _resize,
+    _to_tensor,
+)
 from .indexing import (
     _getitem_backward,
     _put_along_axis,
@@ -90,6 +109,7 @@ from .indexing import (
     scatter_nd,
     take,
 )
+from .legacy_layers import crop_window, lrn
 from .linalg import batch_dot, dot, linalg_gemm, linalg_gemm2, matmul
 from .linalg_decomp import linalg_potrf, linalg_potri, linalg_syrk, linalg_trmm, linalg_trsm
 from .linalg_diag import (
@@ -108,6 +128,17 @@ from .linalg_inv import (
     linalg_syevd,
 )
 from .math_extra import cumsum, histogram, moments
+from .misc_mx import (
+    _contrib_gradientmultiplier,
+    _contrib_index_array,
+    _contrib_index_copy,
+    erfinv,
+    khatri_rao,
+    ravel_multi_index,
+    softmax_cross_entropy,
+    unravel_index,
+)
+from .multibox import multibox_prior
 from .nn_basic import (
     _embedding_weight_grad,
     dropout,
@@ -124,8 +155,69 @@ from .norm import (
     l2_normalization,
     layer_norm,
 )
+from .optimizer_adaptive_ops import (
+    _contrib_adamw_update,
+    _contrib_group_adagrad_update,
+    _contrib_mp_adamw_update,
+    _multi_adamw_update,
+    _multi_lamb_update,
+    _multi_mp_adamw_update,
+    _multi_mp_lamb_update,
+    _sparse_adagrad_update,
+    adam_update,
+    ftml_update,
+    ftrl_update,
+    lamb_update_phase1,
+    lamb_update_phase2,
+    mp_lamb_update_phase1,
+    mp_lamb_update_phase2,
+    rmsprop_update,
+    rmspropalex_update,
+)
+from .optimizer_ops import (
+    all_finite,
+    mp_nag_mom_update,
+    mp_sgd_mom_update,
+    mp_sgd_update,
+    multi_all_finite,
+    multi_lars,
+    multi_mp_sgd_mom_update,
+    multi_mp_sgd_update,
+    multi_sgd_mom_update,
+    multi_sgd_update,
+    multi_sum_sq,
+    nag_mom_update,
+    preloaded_multi_mp_sgd_mom_update,
+    preloaded_multi_mp_sgd_update,
+    preloaded_multi_sgd_mom_update,
+    preloaded_multi_sgd_update,
+    reset_arrays,
+    sgd_mom_update,
+    sgd_update,
+    signsgd_update,
+    signum_update,
+)
 from .output_ops import _softmax_output_backward, softmax_output
 from .pool import _pooling_backward, _pooling_gather, pooling
+from .quant_calib import _contrib_calibrate_entropy
+from .quantization import (
+    _contrib_dequantize,
+    _contrib_quantize,
+    _contrib_quantize_asym,
+    _contrib_quantize_v2,
+    _contrib_requantize,
+)
+from .quantized_elem import (
+    _contrib_quantized_act,
+    _contrib_quantized_batch_norm,
+    _contrib_quantized_concat,
+    _contrib_quantized_elemwise_add,
+    _contrib_quantized_elemwise_mul,
+    _contrib_quantized_embedding,
+    _contrib_quantized_flatten,
+    _contrib_quantized_pooling,
+)
+from .quantized_nn import _contrib_quantized_conv, _contrib_quantized_fully_connected
 from .random_dists import (
     random_exponential,
     random_exponential_like,
@@ -153,6 +245,16 @@ from .random_ops import (
     sample_normal,
     sample_uniform,
     shuffle,
+)
+from .random_pdf import (
+    random_pdf_dirichlet,
+    random_pdf_exponential,
+    random_pdf_gamma,
+    random_pdf_generalized_negative_binomial,
+    random_pdf_negative_binomial,
+    random_pdf_normal,
+    random_pdf_poisson,
+    random_pdf_uniform,
 )
 from .reduce import (
     _broadcast_reduced,
@@ -262,11 +364,14 @@ from .upsampling import up_sampling
 # MXNet's names (CamelCase, broadcast_*), and functions kept under another name
 Activation = activation
 BatchNorm = batch_norm
+BatchNorm_v1 = batch_norm
 BlockGrad = stop_gradient
 CTCLoss = ctc_loss
 Cast = cast
 Concat = concat
 Convolution = convolution
+Convolution_v1 = convolution
+Crop = crop_window
 Deconvolution = deconvolution
 Dropout = dropout
 ElementWiseSum = add_n
@@ -276,6 +381,7 @@ FullyConnected = fully_connected
 GroupNorm = group_norm
 InstanceNorm = instance_norm
 L2Normalization = l2_normalization
+LRN = lrn
 LayerNorm = layer_norm
 LeakyReLU = leaky_relu
 LinearRegressionOutput = linear_regression_output
@@ -284,6 +390,7 @@ MAERegressionOutput = mae_regression_output
 MakeLoss = make_loss
 Pad = pad
 Pooling = pooling
+Pooling_v1 = pooling
 RNN = rnn
 Reshape = reshape
 SVMOutput = svm_output
@@ -298,7 +405,14 @@ SwapAxis = swapaxes
 UpSampling = up_sampling
 _add = add
 _contrib_CTCLoss = ctc_loss
+_contrib_MultiBoxPrior = multibox_prior
 _contrib_arange_like = arange_like
+_contrib_bipartite_matching = bipartite_matching
+_contrib_box_decode = box_decode
+_contrib_box_encode = box_encode
+_contrib_box_iou = box_iou
+_contrib_box_nms = box_nms
+_contrib_box_non_maximum_suppression = box_nms
 _contrib_ctc_loss = ctc_loss
 _contrib_div_sqrt_dim = div_sqrt_dim
 _contrib_interleaved_matmul_encdec_qk = interleaved_matmul_encdec_qk
@@ -314,6 +428,21 @@ _greater = greater
 _greater_equal = greater_equal
 _histogram = histogram
 _hypot = hypot
+_image_adjust_lighting = _adjust_lighting
+_image_crop = _crop
+_image_flip_left_right = _flip_left_right
+_image_flip_top_bottom = _flip_top_bottom
+_image_normalize = _normalize
+_image_random_brightness = _random_brightness
+_image_random_color_jitter = _random_color_jitter
+_image_random_contrast = _random_contrast
+_image_random_flip_left_right = _random_flip_left_right
+_image_random_flip_top_bottom = _random_flip_top_bottom
+_image_random_hue = _random_hue
+_image_random_lighting = _random_lighting
+_image_random_saturation = _random_saturation
+_image_resize = _resize
+_image_to_tensor = _to_tensor
 _lesser = lesser
 _lesser_equal = lesser_equal
 _linalg_det = linalg_det
@@ -343,6 +472,7 @@ _mod = mod
 _mul = multiply
 _not_equal = not_equal
 _np_cumsum = cumsum
+_npx_multibox_prior = multibox_prior
 _plus = add
 _power = power
 _random_exponential = random_exponential
@@ -355,11 +485,20 @@ _random_negative_binomial = random_negative_binomial
 _random_negative_binomial_like = random_negative_binomial_like
 _random_normal = random_normal
 _random_normal_like = random_normal_like
+_random_pdf_dirichlet = random_pdf_dirichlet
+_random_pdf_exponential = random_pdf_exponential
+_random_pdf_gamma = random_pdf_gamma
+_random_pdf_generalized_negative_binomial = random_pdf_generalized_negative_binomial
+_random_pdf_negative_binomial = random_pdf_negative_binomial
+_random_pdf_normal = random_pdf_normal
+_random_pdf_poisson = random_pdf_poisson
+_random_pdf_uniform = random_pdf_uniform
 _random_poisson = random_poisson
 _random_poisson_like = random_poisson_like
 _random_randint = random_randint
 _random_uniform = random_uniform
 _random_uniform_like = random_uniform_like
+_ravel_multi_index = ravel_multi_index
 _sample_exponential = sample_exponential
 _sample_gamma = sample_gamma
 _sample_generalized_negative_binomial = sample_generalized_negative_binomial
@@ -370,7 +509,9 @@ _sample_poisson = sample_poisson
 _sample_uniform = sample_uniform
 _shuffle = shuffle
 _sub = subtract
+_unravel_index = unravel_index
 block_grad = stop_gradient
+box_non_maximum_suppression = box_nms
 broadcast_add = add
 broadcast_axes = broadcast_axis
 broadcast_div = divide
@@ -450,77 +591,108 @@ linalg.__dict__.update(
 )
 
 __all__ = [
-    "Activation", "BatchNorm", "BlockGrad", "CTCLoss", "Cast", "Concat", "Convolution",
-    "Deconvolution", "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected",
-    "GroupNorm", "InstanceNorm", "L2Normalization", "LayerNorm", "LeakyReLU",
-    "LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressionOutput", "MakeLoss", "Pad",
-    "Pooling", "RNN", "Reshape", "SVMOutput", "SequenceLast", "SequenceMask", "SequenceReverse",
-    "SliceChannel", "Softmax", "SoftmaxActivation", "SoftmaxOutput", "SwapAxis", "UpSampling",
-    "_add", "_batch_norm_backward", "_broadcast_reduced", "_contrib_CTCLoss",
-    "_contrib_arange_like", "_contrib_ctc_loss", "_contrib_div_sqrt_dim",
+    "Activation", "BatchNorm", "BatchNorm_v1", "BlockGrad", "CTCLoss", "Cast", "Concat",
+    "Convolution", "Convolution_v1", "Crop", "Deconvolution", "Dropout", "ElementWiseSum",
+    "Embedding", "Flatten", "FullyConnected", "GroupNorm", "InstanceNorm", "L2Normalization", "LRN",
+    "LayerNorm", "LeakyReLU", "LinearRegressionOutput", "LogisticRegressionOutput",
+    "MAERegressionOutput", "MakeLoss", "Pad", "Pooling", "Pooling_v1", "RNN", "Reshape",
+    "SVMOutput", "SequenceLast", "SequenceMask", "SequenceReverse", "SliceChannel", "Softmax",
+    "SoftmaxActivation", "SoftmaxOutput", "SwapAxis", "UpSampling", "_add", "_batch_norm_backward",
+    "_box_nms_index", "_broadcast_reduced", "_contrib_CTCLoss", "_contrib_MultiBoxPrior",
+    "_contrib_adamw_update", "_contrib_arange_like", "_contrib_bipartite_matching",
+    "_contrib_box_decode", "_contrib_box_encode", "_contrib_box_iou", "_contrib_box_nms",
+    "_contrib_box_non_maximum_suppression", "_contrib_calibrate_entropy", "_contrib_ctc_loss",
+    "_contrib_dequantize", "_contrib_div_sqrt_dim", "_contrib_gradientmultiplier",
+    "_contrib_group_adagrad_update", "_contrib_index_array", "_contrib_index_copy",
     "_contrib_interleaved_matmul_encdec_qk", "_contrib_interleaved_matmul_encdec_valatt",
     "_contrib_interleaved_matmul_selfatt_qk", "_contrib_interleaved_matmul_selfatt_valatt",
+    "_contrib_mp_adamw_update", "_contrib_quantize", "_contrib_quantize_asym",
+    "_contrib_quantize_v2", "_contrib_quantized_act", "_contrib_quantized_batch_norm",
+    "_contrib_quantized_concat", "_contrib_quantized_conv", "_contrib_quantized_elemwise_add",
+    "_contrib_quantized_elemwise_mul", "_contrib_quantized_embedding", "_contrib_quantized_flatten",
+    "_contrib_quantized_fully_connected", "_contrib_quantized_pooling", "_contrib_requantize",
     "_conv_weight_grad", "_copy", "_crop_assign", "_crop_assign_scalar", "_ctc_loss_grad",
     "_custom", "_custom_backward", "_digamma", "_div", "_embedding_weight_grad", "_equal",
-    "_getitem_backward", "_greater", "_greater_equal", "_histogram", "_hypot", "_lesser",
-    "_lesser_equal", "_linalg_cofactor", "_linalg_det", "_linalg_extractdiag",
-    "_linalg_extracttrian", "_linalg_gelqf", "_linalg_gemm", "_linalg_gemm2", "_linalg_inverse",
-    "_linalg_makediag", "_linalg_maketrian", "_linalg_potrf", "_linalg_potri", "_linalg_slogdet",
-    "_linalg_sumlogdiag", "_linalg_syevd", "_linalg_syrk", "_linalg_trmm", "_linalg_trsm",
-    "_log_softmax_pick", "_log_softmax_pick_backward", "_logical_and", "_logical_or",
-    "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul", "_not_equal", "_np_cumsum",
-    "_plus", "_pooling_backward", "_pooling_gather", "_power", "_put_along_axis",
-    "_random_exponential", "_random_exponential_like", "_random_gamma", "_random_gamma_like",
+    "_getitem_backward", "_greater", "_greater_equal", "_histogram", "_hypot",
+    "_image_adjust_lighting", "_image_crop", "_image_flip_left_right", "_image_flip_top_bottom",
+    "_image_normalize", "_image_random_brightness", "_image_random_color_jitter",
+    "_image_random_contrast", "_image_random_flip_left_right", "_image_random_flip_top_bottom",
+    "_image_random_hue", "_image_random_lighting", "_image_random_saturation", "_image_resize",
+    "_image_to_tensor", "_lesser", "_lesser_equal", "_linalg_cofactor", "_linalg_det",
+    "_linalg_extractdiag", "_linalg_extracttrian", "_linalg_gelqf", "_linalg_gemm", "_linalg_gemm2",
+    "_linalg_inverse", "_linalg_makediag", "_linalg_maketrian", "_linalg_potrf", "_linalg_potri",
+    "_linalg_slogdet", "_linalg_sumlogdiag", "_linalg_syevd", "_linalg_syrk", "_linalg_trmm",
+    "_linalg_trsm", "_log_softmax_pick", "_log_softmax_pick_backward", "_logical_and",
+    "_logical_or", "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul",
+    "_multi_adamw_update", "_multi_lamb_update", "_multi_mp_adamw_update", "_multi_mp_lamb_update",
+    "_not_equal", "_np_cumsum", "_npx_multibox_prior", "_plus", "_pooling_backward",
+    "_pooling_gather", "_power", "_put_along_axis", "_random_exponential",
+    "_random_exponential_like", "_random_gamma", "_random_gamma_like",
     "_random_generalized_negative_binomial", "_random_generalized_negative_binomial_like",
     "_random_negative_binomial", "_random_negative_binomial_like", "_random_normal",
-    "_random_normal_like", "_random_poisson", "_random_poisson_like", "_random_randint",
-    "_random_uniform", "_random_uniform_like", "_relu_backward", "_rnn_backward",
-    "_rnn_param_concat", "_sample_exponential", "_sample_gamma",
-    "_sample_generalized_negative_binomial", "_sample_multinomial", "_sample_negative_binomial",
-    "_sample_normal", "_sample_poisson", "_sample_uniform", "_shuffle", "_slice_assign",
-    "_slice_assign_scalar", "_softmax_output_backward", "_sub", "abs", "activation", "add", "add_n",
-    "amp_cast", "amp_multicast", "arange", "arange_like", "arccos", "arccosh", "arcsin", "arcsinh",
-    "arctan", "arctanh", "argmax", "argmax_channel", "argmin", "argsort", "batch_dot", "batch_norm",
-    "batch_take", "block_grad", "broadcast_add", "broadcast_axes", "broadcast_axis",
+    "_random_normal_like", "_random_pdf_dirichlet", "_random_pdf_exponential", "_random_pdf_gamma",
+    "_random_pdf_generalized_negative_binomial", "_random_pdf_negative_binomial",
+    "_random_pdf_normal", "_random_pdf_poisson", "_random_pdf_uniform", "_random_poisson",
+    "_random_poisson_like", "_random_randint", "_random_uniform", "_random_uniform_like",
+    "_ravel_multi_index", "_relu_backward", "_rnn_backward", "_rnn_param_concat",
+    "_sample_exponential", "_sample_gamma", "_sample_generalized_negative_binomial",
+    "_sample_multinomial", "_sample_negative_binomial", "_sample_normal", "_sample_poisson",
+    "_sample_uniform", "_shuffle", "_slice_assign", "_slice_assign_scalar",
+    "_softmax_output_backward", "_sparse_adagrad_update", "_sub", "_unravel_index", "abs",
+    "activation", "adam_update", "add", "add_n", "all_finite", "amp_cast", "amp_multicast",
+    "arange", "arange_like", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh",
+    "argmax", "argmax_channel", "argmin", "argsort", "batch_dot", "batch_norm", "batch_take",
+    "bipartite_matching", "block_grad", "box_decode", "box_encode", "box_iou", "box_nms",
+    "box_non_maximum_suppression", "broadcast_add", "broadcast_axes", "broadcast_axis",
     "broadcast_div", "broadcast_equal", "broadcast_greater", "broadcast_greater_equal",
     "broadcast_hypot", "broadcast_lesser", "broadcast_lesser_equal", "broadcast_like",
     "broadcast_logical_and", "broadcast_logical_or", "broadcast_logical_xor", "broadcast_maximum",
     "broadcast_minimum", "broadcast_minus", "broadcast_mod", "broadcast_mul", "broadcast_not_equal",
     "broadcast_plus", "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil",
-    "choose_element_0index", "clip", "concat", "concatenate", "convolution", "copy", "cos", "cosh",
-    "crop", "ctc_loss", "cumsum", "deconvolution", "degrees", "depth_to_space", "diag",
-    "div_sqrt_dim", "divide", "dot", "dropout", "dropout_mask", "elemwise_add", "elemwise_div",
-    "elemwise_mul", "elemwise_sub", "elu", "embedding", "empty", "equal", "erf", "exp",
-    "expand_dims", "expm1", "eye", "fill_element_0index", "fix", "flatten", "flip", "floor",
-    "floor_divide", "full", "full_like", "fully_connected", "gamma", "gammaln", "gather_nd", "gelu",
-    "getitem", "greater", "greater_equal", "group_norm", "hard_sigmoid", "histogram", "hypot",
-    "identity", "instance_norm", "interleaved_matmul_encdec_qk", "interleaved_matmul_encdec_valatt",
-    "interleaved_matmul_selfatt_qk", "interleaved_matmul_selfatt_valatt", "l2_normalization",
-    "layer_norm", "leaky_relu", "less", "less_equal", "lesser", "lesser_equal", "linalg",
-    "linalg_det", "linalg_extractdiag", "linalg_extracttrian", "linalg_gelqf", "linalg_gemm",
-    "linalg_gemm2", "linalg_inverse", "linalg_makediag", "linalg_maketrian", "linalg_potrf",
-    "linalg_potri", "linalg_slogdet", "linalg_sumlogdiag", "linalg_syevd", "linalg_syrk",
-    "linalg_trmm", "linalg_trsm", "linear_regression_output", "linspace", "log", "log10", "log1p",
-    "log2", "log_sigmoid", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor",
-    "logistic_regression_output", "logsumexp", "mae_regression_output", "make_loss", "matmul",
-    "max", "max_axis", "maximum", "mean", "min", "min_axis", "minimum", "mish", "mod", "modulo",
-    "moments", "moveaxis", "multiply", "nanprod", "nansum", "negative", "norm", "normal",
-    "normal_like", "not_equal", "one_hot", "onehot_encode", "ones", "ones_like", "pad", "pick",
-    "pooling", "pow", "power", "prod", "radians", "randint", "random_exponential",
-    "random_exponential_like", "random_gamma", "random_gamma_like",
-    "random_generalized_negative_binomial", "random_generalized_negative_binomial_like",
-    "random_negative_binomial", "random_negative_binomial_like", "random_normal",
-    "random_normal_like", "random_poisson", "random_poisson_like", "random_randint",
-    "random_uniform", "random_uniform_like", "rcbrt", "reciprocal", "relu", "repeat", "reshape",
-    "reshape_like", "reverse", "rint", "rnn", "round", "rsqrt", "sample_exponential",
-    "sample_gamma", "sample_generalized_negative_binomial", "sample_multinomial",
-    "sample_negative_binomial", "sample_normal", "sample_poisson", "sample_uniform", "scatter_nd",
-    "selu", "sequence_last", "sequence_mask", "sequence_reverse", "shape_array", "shuffle",
-    "sigmoid", "sign", "silu", "sin", "sinh", "size_array", "slice", "slice_axis", "slice_like",
-    "smooth_l1", "softmax", "softmax_activation", "softmax_output", "softmin", "softplus",
-    "softrelu", "softsign", "sort", "space_to_depth", "split", "split_v2", "sqrt", "square",
-    "squeeze", "stack", "stop_gradient", "subtract", "sum", "sum_axis", "sum_to", "svm_output",
-    "swapaxes", "swish", "take", "tan", "tanh", "tile", "to_device", "topk", "transpose",
-    "true_divide", "trunc", "uniform", "uniform_like", "up_sampling", "where", "zeros",
-    "zeros_like",
+    "choose_element_0index", "clip", "col2im", "concat", "concatenate", "convolution", "copy",
+    "cos", "cosh", "crop", "crop_window", "ctc_loss", "cumsum", "deconvolution", "degrees",
+    "depth_to_space", "diag", "div_sqrt_dim", "divide", "dot", "dropout", "dropout_mask",
+    "elemwise_add", "elemwise_div", "elemwise_mul", "elemwise_sub", "elu", "embedding", "empty",
+    "equal", "erf", "erfinv", "exp", "expand_dims", "expm1", "eye", "fill_element_0index", "fix",
+    "flatten", "flip", "floor", "floor_divide", "ftml_update", "ftrl_update", "full", "full_like",
+    "fully_connected", "gamma", "gammaln", "gather_nd", "gelu", "getitem", "greater",
+    "greater_equal", "group_norm", "hard_sigmoid", "histogram", "hypot", "identity", "im2col",
+    "instance_norm", "interleaved_matmul_encdec_qk", "interleaved_matmul_encdec_valatt",
+    "interleaved_matmul_selfatt_qk", "interleaved_matmul_selfatt_valatt", "khatri_rao",
+    "l2_normalization", "lamb_update_phase1", "lamb_update_phase2", "layer_norm", "leaky_relu",
+    "less", "less_equal", "lesser", "lesser_equal", "linalg", "linalg_det", "linalg_extractdiag",
+    "linalg_extracttrian", "linalg_gelqf", "linalg_gemm", "linalg_gemm2", "linalg_inverse",
+    "linalg_makediag", "linalg_maketrian", "linalg_potrf", "linalg_potri", "linalg_slogdet",
+    "linalg_sumlogdiag", "linalg_syevd", "linalg_syrk", "linalg_trmm", "linalg_trsm",
+    "linear_regression_output", "linspace", "log", "log10", "log1p", "log2", "log_sigmoid",
+    "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "logistic_regression_output", "logsumexp", "lrn", "mae_regression_output", "make_loss",
+    "matmul", "max", "max_axis", "maximum", "mean", "min", "min_axis", "minimum", "mish", "mod",
+    "modulo", "moments", "moveaxis", "mp_lamb_update_phase1", "mp_lamb_update_phase2",
+    "mp_nag_mom_update", "mp_sgd_mom_update", "mp_sgd_update", "multi_all_finite", "multi_lars",
+    "multi_mp_sgd_mom_update", "multi_mp_sgd_update", "multi_sgd_mom_update", "multi_sgd_update",
+    "multi_sum_sq", "multibox_prior", "multiply", "nag_mom_update", "nanprod", "nansum", "negative",
+    "norm", "normal", "normal_like", "not_equal", "one_hot", "onehot_encode", "ones", "ones_like",
+    "pad", "pick", "pooling", "pow", "power", "preloaded_multi_mp_sgd_mom_update",
+    "preloaded_multi_mp_sgd_update", "preloaded_multi_sgd_mom_update", "preloaded_multi_sgd_update",
+    "prod", "radians", "randint", "random_exponential", "random_exponential_like", "random_gamma",
+    "random_gamma_like", "random_generalized_negative_binomial",
+    "random_generalized_negative_binomial_like", "random_negative_binomial",
+    "random_negative_binomial_like", "random_normal", "random_normal_like", "random_pdf_dirichlet",
+    "random_pdf_exponential", "random_pdf_gamma", "random_pdf_generalized_negative_binomial",
+    "random_pdf_negative_binomial", "random_pdf_normal", "random_pdf_poisson", "random_pdf_uniform",
+    "random_poisson", "random_poisson_like", "random_randint", "random_uniform",
+    "random_uniform_like", "ravel_multi_index", "rcbrt", "reciprocal", "relu", "repeat",
+    "reset_arrays", "reshape", "reshape_like", "reverse", "rint", "rmsprop_update",
+    "rmspropalex_update", "rnn", "round", "rsqrt", "sample_exponential", "sample_gamma",
+    "sample_generalized_negative_binomial", "sample_multinomial", "sample_negative_binomial",
+    "sample_normal", "sample_poisson", "sample_uniform", "scatter_nd", "selu", "sequence_last",
+    "sequence_mask", "sequence_reverse", "sgd_mom_update", "sgd_update", "shape_array", "shuffle",
+    "sigmoid", "sign", "signsgd_update", "signum_update", "silu", "sin", "sinh", "size_array",
+    "slice", "slice_axis", "slice_like", "smooth_l1", "softmax", "softmax_activation",
+    "softmax_cross_entropy", "softmax_output", "softmin", "softplus", "softrelu", "softsign",
+    "sort", "space_to_depth", "split", "split_v2", "sqrt", "square", "squeeze", "stack",
+    "stop_gradient", "subtract", "sum", "sum_axis", "sum_to", "svm_output", "swapaxes", "swish",
+    "take", "tan", "tanh", "tile", "to_device", "topk", "transpose", "true_divide", "trunc",
+    "uniform", "uniform_like", "unravel_index", "up_sampling", "where", "zeros", "zeros_like",
 ]
