@@ -31,6 +31,8 @@ def _is_tensor(x):
 
 
 def _as_list(x):
+    if isinstance(x, Symbol) and len(x._entries) > 1:   # a split's outputs on a plain graph
+        return list(x)
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
