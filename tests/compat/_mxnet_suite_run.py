@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 
 _ALIAS_PLUGIN = '''"""pytest plugin: `import mxnet` gives kiln (written by run_mxnet_suite.py)."""
@@ -50,8 +51,16 @@ _PYTEST_PACKAGES = ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py
                     "pygments")
 
 
+_SHIM_LOCK = threading.Lock()
+
+
 def _shim(work, alias, python):
     """A folder for PYTHONPATH: the alias plugin (kiln) or pytest itself (an oracle without)."""
+    with _SHIM_LOCK:   # --jobs runs files on threads: one builds the folder, the rest wait
+        return _build_shim(work, alias, python)
+
+
+def _build_shim(work, alias, python):
     shim = os.path.join(work, "shim-kiln" if alias else "shim-oracle")
     if os.path.isdir(shim):
         return shim
