@@ -12,7 +12,7 @@ Example::
 """
 from ..attribute import AttrScope  # noqa: F401  (MXNet's sym.contrib exports these)
 from ..ndarray._registry import OPS as _OPS
-from ..ndarray.contrib import layer_ops, multi_adamw, multi_lamb
+from ..ndarray.contrib import layer_ops, multi_adamw, multi_lamb, quadratic
 from . import _namespace as _ns
 from . import control_flow as _control_flow
 from ._namespace import _contrib_arange_like as arange_like
@@ -76,7 +76,7 @@ __all__ = ["foreach", "while_loop", "cond", "arange_like", "ctc_loss", "CTCLoss"
            "interleaved_matmul_selfatt_valatt", "adamw_update", "mp_adamw_update",
            "group_adagrad_update", "multi_adamw_update", "multi_mp_adamw_update",
            "multi_lamb_update", "multi_mp_lamb_update", "gradientmultiplier", "index_array",
-           "index_copy", "SyncBatchNorm", "BatchNormWithReLU", "SparseEmbedding"]
+           "index_copy", "SyncBatchNorm", "BatchNormWithReLU", "SparseEmbedding", "quadratic"]
 
 # the detection and vision ops (box_nms, ROIAlign, MultiBoxPrior...): one list, see there
 from . import contrib_vision as _vision  # noqa: E402

@@ -94,3 +94,9 @@ def test_erfinv_inverts_erf():
     x = np.linspace(-0.999, 0.999, 41)
     y = nd.erfinv(nd.array(x, dtype="float64"))
     np.testing.assert_allclose(nd.erf(y).asnumpy(), x, atol=1e-6)
+
+
+def test_symbol_contrib_quadratic():
+    from kiln import sym
+    out = sym.contrib.quadratic(sym.var("x"), a=1.0, b=2.0, c=3.0)
+    np.testing.assert_allclose(out.eval(x=nd.array([1.0, 2.0]))[0].asnumpy(), [6.0, 11.0])
