@@ -12,7 +12,8 @@ from ..device import Context, cpu, cpu_pinned, current_context, gpu, num_gpus
 from ..util import is_np_array, is_np_shape, reset_np, set_np, use_np, use_np_array, use_np_shape
 from .nn_ops import (activation, arange_like, batch_dot, batch_flatten, batch_norm, cast,
                      constraint_check, convolution, deconvolution, dropout, embedding, erf,
-                     erfinv, fully_connected, gamma, multibox_prior,
+                     erfinv, fully_connected, gamma, multibox_detection, multibox_prior,
+                     multibox_target,
                      gammaln, gather_nd, layer_norm, leaky_relu, load, log_softmax,
                      masked_log_softmax, masked_softmax, nonzero, one_hot, pick, pooling, relu,
                      reshape, reshape_like, rnn, save, sequence_mask, shape_array, sigmoid,
@@ -26,4 +27,5 @@ __all__ = ["set_np", "reset_np", "is_np_array", "is_np_shape", "use_np", "use_np
            "pooling", "fully_connected", "embedding", "dropout", "reshape_like", "deconvolution",
            "rnn", "cast", "arange_like", "gather_nd", "shape_array", "smooth_l1", "erf", "gamma",
            "gammaln", "nonzero", "save", "load", "Context", "reshape", "slice", "erfinv",
-           "constraint_check", "multibox_prior"]
+           "constraint_check", "multibox_prior", "multibox_target",
+           "multibox_detection"]

@@ -24,6 +24,7 @@ from . import random_dists  # noqa: F401,E402 - until _namespace lists it
 from . import box_ops  # noqa: F401,E402 - until _namespace lists it
 from . import image_ops  # noqa: F401,E402 - until _namespace lists it
 from . import multibox  # noqa: F401,E402 - until _namespace lists it
+from . import multibox_target  # noqa: F401,E402 - until _namespace lists it
 from . import optimizer_ops  # noqa: F401,E402 - until _namespace lists it
 from . import optimizer_adaptive_ops  # noqa: F401,E402 - until _namespace lists it
 from . import misc_mx  # noqa: F401,E402 - until _namespace lists it

