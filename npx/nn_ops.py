@@ -11,7 +11,6 @@ import numpy as onp
 from ..ndarray import io as _nd_io
 from ..ndarray import ops as F
 from ..ndarray.ops import multibox as _multibox
-from ..ndarray.ops import multibox_target as _mbt
 from ..nparray._core import _BOOL, cast_to, wrap
 from ..nparray.creation import array
 
@@ -267,9 +266,9 @@ def constraint_check(input, msg="Constraint violated!"):  # noqa: A002 - MXNet's
 multibox_prior = _wrapped(_multibox.multibox_prior, "multibox_prior",
                           "SSD anchors (``contrib.MultiBoxPrior``). Example: "
                           "``npx.multibox_prior(x, sizes=(.5,))``.")
-multibox_target = _wrapped(_mbt.multibox_target, "multibox_target",
+multibox_target = _wrapped(F.multibox_target, "multibox_target",
                            "SSD training targets (``contrib.MultiBoxTarget``). Example: "
                            "``loc, mask, cls = npx.multibox_target(anchors, labels, cls_pred)``.")
-multibox_detection = _wrapped(_mbt.multibox_detection, "multibox_detection",
+multibox_detection = _wrapped(F.multibox_detection, "multibox_detection",
                               "SSD detections (``contrib.MultiBoxDetection``). Example: "
                               "``npx.multibox_detection(cls_prob, loc_pred, anchors)``.")
