@@ -53,23 +53,32 @@ def global_batch(model, k):
 
 
 def worker(mode, model, steps, warmup, out):
-    """Train ``warmup + steps`` steps; rank 0 writes timings and the loss curve to ``out``."""
+    """Train ``warmup + steps`` steps; rank 0 writes timings and the loss curve to ``out``.
+    'dist' overlaps the allreduce with the backward (the default), 'dist-serial' reduces at
+    the step (``overlap=False``)."""
     import kiln
-    kv = kiln.kv.create("dist_sync") if mode == "dist" else "device"  # single*: no store
-    rank, n = (kv.rank, kv.num_workers) if mode == "dist" else (0, 1)
+    dist = mode.startswith("dist")
+    kv = kiln.kv.create("dist_sync") if dist else "device"  # single*: no store
+    rank, n = (kv.rank, kv.num_workers) if dist else (0, 1)
     net = build(model)
     if model == "resnet18":  # materialize deferred shapes before the store broadcasts
         net(kiln.nd.zeros((1, 3, 32, 32)))
     trainer = kiln.gluon.Trainer(net.collect_params(), "sgd",
                                  {"learning_rate": MODELS[model][3], "momentum": 0.9},
-                                 kvstore=kv)
+                                 kvstore=kv, overlap=mode == "dist")
+
+    def reduce_seconds():  # time the training thread spent in (or waiting for) allreduces
+        if not dist:
+            return 0.0
+        ov = trainer._overlap
+        return kv.allreduce_seconds + (ov.seconds if ov is not None else 0.0)
     loss_fn = kiln.gluon.loss.SoftmaxCrossEntropyLoss()
     per = GLOBAL_BATCH // n
     times, reduce_s, losses = [], [], []
     for k in range(warmup + steps):
         xg, yg = global_batch(model, k)
         x, y = kiln.nd.array(xg[rank * per:(rank + 1) * per]), kiln.nd.array(yg[rank * per:][:per])
-        before = kv.allreduce_seconds if mode == "dist" else 0.0
+        before = reduce_seconds()
         start = time.perf_counter()
         with kiln.autograd.record():
             loss = loss_fn(net(x), y)
@@ -77,10 +86,12 @@ def worker(mode, model, steps, warmup, out):
         trainer.step(GLOBAL_BATCH)
         losses.append(float(loss.mean().asscalar()))
         times.append(time.perf_counter() - start)
-        reduce_s.append((kv.allreduce_seconds if mode == "dist" else 0.0) - before)
+        reduce_s.append(reduce_seconds() - before)
     grads = [p.grad() for p in net.collect_params().values() if p.grad_req != "null"]
     pure = 0.0
-    if mode == "dist":
+    ov = trainer._overlap if dist else None
+    n_buckets = len(ov.buckets) if ov is not None and ov.buckets else 0
+    if dist:
         from mpi4py import MPI
         losses = np.mean(MPI.COMM_WORLD.allgather(losses), axis=0).tolist()
         pure = _pure_allreduce(kv, [g.asnumpy() for g in grads])
@@ -90,7 +101,8 @@ def worker(mode, model, steps, warmup, out):
         result = {"times": times[warmup:], "reduce": reduce_s[warmup:], "losses": losses,
                   "pure_reduce": pure,
                   "grad_mb": sum(g.size * 4 for g in grads) / 2 ** 20, "tensors": len(grads),
-                  "buckets": len(bucket_plan([g.asnumpy() for g in grads], bucket_bytes))}
+                  "buckets": len(bucket_plan([g.asnumpy() for g in grads], bucket_bytes)),
+                  "overlap_buckets": n_buckets}
         with open(out, "w") as f:
             json.dump(result, f)
 
@@ -115,7 +127,7 @@ def run(mode, model, steps, warmup):
     threads = "2" if mode == "single" else "1"
     env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads,
                KILN_THREADS=threads)
-    if mode == "dist":
+    if mode.startswith("dist"):
         cmd = [sys.executable, "-m", "kiln.tools.cli", "launch", "-n", "2", *me]
     else:
         cmd = me
@@ -171,6 +183,56 @@ def report(results, steps, warmup, repeat):
     return "\n".join(lines)
 
 
+OVERLAP_START, OVERLAP_END = "<!-- overlap: start -->", "<!-- overlap: end -->"
+
+
+def compare_overlap(args):
+    """2 ranks, overlapped against reduced at the step, interleaved run by run; writes the
+    section between the overlap markers of ``args.out`` (the rest of the file stays)."""
+    rows = []
+    for m in args.models.split(","):
+        runs = {"dist": [], "dist-serial": []}
+        for _ in range(args.repeat):
+            for mode in runs:
+                runs[mode].append(run(mode, m, args.steps, args.warmup))
+        rows.append((m, runs))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines = [OVERLAP_START, "", "## Allreduce overlapped with the backward", "",
+             f"Written by `benchmarks/distributed.py --overlap` (2026-12-07; {os.cpu_count()} "
+             f"cores, load average {load:.1f} when it finished). 2 ranks x 1 thread "
+             f"(`kiln launch -n 2`), kvstore 'dist_sync', {GLOBAL_BATCH // 2} per rank; median "
+             f"of {args.steps} steps after {args.warmup} warm-up steps per run, {args.repeat} "
+             "runs of each setting interleaved (overlapped, at the step, overlapped...). "
+             "'wait ms' is the time the training thread spent in or waiting for allreduces "
+             "per step (overlapped: step() waiting for buckets still in flight).", "",
+             "| model | run | step ms per run | best | wait ms/step | buckets | "
+             "max loss diff (overlapped - at step) |", "|---|---|---|---|---|---|---|"]
+    for m, runs in rows:
+        curves = [np.array(r["losses"]) for rs in runs.values() for r in rs]
+        diff = max(float(np.max(np.abs(c - curves[0]))) for c in curves)
+        for mode, rs in runs.items():
+            meds = [1000 * float(np.median(r["times"])) for r in rs]
+            best = min(rs, key=lambda r: np.median(r["times"]))
+            name = "overlapped" if mode == "dist" else "at the step"
+            buckets = best["overlap_buckets"] if mode == "dist" else best["buckets"]
+            lines.append(f"| {MODELS[m][0]} | {name} | {', '.join(f'{t:.1f}' for t in meds)} | "
+                         f"{min(meds):.1f} | {1000 * float(np.median(best['reduce'])):.1f} | "
+                         f"{buckets} | {diff:.1e} |")
+    lines += ["", OVERLAP_END]
+    text = "\n".join(lines)
+    print(text)
+    old = open(args.out).read() if os.path.exists(args.out) else ""
+    if OVERLAP_START in old and OVERLAP_END in old:
+        head, rest = old.split(OVERLAP_START, 1)
+        new = head + text + rest.split(OVERLAP_END, 1)[1]
+    else:
+        new = old.rstrip("\n") + "\n\n" + text + "\n"
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(new)
+    os.replace(tmp, args.out)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--models", default="mlp,resnet18")
@@ -180,11 +242,18 @@ def main(argv=None):
                    help="runs of each setting, interleaved; the one with the best median counts")
     p.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "docs",
                                                  "benchmarks-distributed.md"))
-    p.add_argument("--worker", choices=("single", "single1", "dist"), help=argparse.SUPPRESS)
+    p.add_argument("--overlap", action="store_true",
+                   help="compare 2 ranks with the allreduce overlapped and at the step only; "
+                        "rewrites the overlap section of --out")
+    p.add_argument("--worker", choices=("single", "single1", "dist", "dist-serial"),
+                   help=argparse.SUPPRESS)
     p.add_argument("--json", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         worker(args.worker, args.models, args.steps, args.warmup, args.json)
+        return
+    if args.overlap:
+        compare_overlap(args)
         return
     results = {}
     for m in args.models.split(","):

@@ -176,8 +176,8 @@ class Trainer:
         one device, grad_req 'write' (an 'add' gradient may grow until the step), dense,
         on the host; the others go through the store at the step."""
         active = self._active()
-        signature = (DATA_VERSION[0], tuple((i, p.grad_req, p._grad_stype) for i, p, *_ in
-                                            active))
+        signature = (DATA_VERSION[0], tuple((i, p.grad_req, getattr(p, "_grad_stype", None))
+                                            for i, p, *_ in active))
         if self._overlap.signature != signature:
             self._overlap.attach(signature, [(i, datas[0]) for i, p, datas, grads in active
                                              if _overlappable(p, datas, grads)])
