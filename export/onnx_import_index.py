@@ -198,6 +198,8 @@ def _lp_norm(imp, n):
     axis, p = int(a.get("axis", -1)), int(a.get("p", 2))
     x = imp.t(n.input[0])
     norm = imp.op(_sub(n, 0), "norm", [x], ord=p, axis=axis, keepdims=True)
+    # an all-zero slice stays zero (onnx's reference), not 0/0: its norm is replaced by 1
+    norm = imp.op(_sub(n, 1), "add", [norm, imp.op(_sub(n, 2), "equal", [norm, 0.0])])
     return imp.op(n, "divide", [x, norm])
 
 
@@ -259,10 +261,15 @@ def _depth_to_space(imp, n):
 
 
 def _space_to_depth(imp, n):
-    b = int(_attrs(n)["blocksize"])
+    a = _attrs(n)
+    b = int(a["blocksize"])
+    mode = a.get("mode", "DCR")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
     N, C, H, W = imp.shape(n.input[0])
     y = imp.op(_sub(n, 0), "reshape", [imp.t(n.input[0])], shape=(N, C, H // b, b, W // b, b))
-    y = imp.op(_sub(n, 1), "transpose", [y], axes=(0, 3, 5, 1, 2, 4))
+    # DCR (the default): output channels block-major; CRD: channel-major
+    y = imp.op(_sub(n, 1), "transpose", [y], axes=(0, 3, 5, 1, 2, 4) if mode != "CRD"
+               else (0, 1, 3, 5, 2, 4))
     return imp.op(n, "reshape", [y], shape=(N, C * b * b, H // b, W // b))
 
 

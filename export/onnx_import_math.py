@@ -195,14 +195,29 @@ def _swish(imp, n):
 
 
 def _bit_shift(imp, n):
-    """Shifts as products with powers of two in the input's unsigned type (a left shift wraps
-    as the product does; a right shift is the floor division)."""
+    """Shifts as products with powers of two, computed in int64 (uint64 in its own type) and
+    cast back, so a left shift wraps as the narrow product does and a right shift is the
+    floor division (arithmetic for signed types). A shift outside [0, width) gives 0, or -1
+    for a negative value shifted right (opset 28's signed shifts)."""
     x, s = imp.t(n.input[0]), imp.t(n.input[1])
     dt = dtype_of(imp, n.input[0])
+    wide = "uint64" if dt == np.uint64 else "int64"
+    width = dt.itemsize * 8
+    s = imp.op(_sub(n, 3), "cast", [s], dtype=wide)
+    ok = imp.op(_sub(n, 4), "multiply", [imp.op(_sub(n, 5), "greater_equal", [s, 0]),
+                                         imp.op(_sub(n, 6), "lesser", [s, width])])
     two = imp.op(_sub(n, 0), "full_like", [s], fill_value=2)
-    p = imp.op(_sub(n, 1), "cast", [imp.op(_sub(n, 2), "power", [two, s])], dtype=dt.name)
+    p = imp.op(_sub(n, 2), "power", [two, imp.op(_sub(n, 7), "multiply", [s, ok])])
+    xw = imp.op(_sub(n, 8), "cast", [x], dtype=wide)
     left = _attrs(n).get("direction", b"") in (b"LEFT", "LEFT")
-    return imp.op(n, "multiply" if left else "floor_divide", [x, p])
+    y = imp.op(_sub(n, 9), "multiply" if left else "floor_divide", [xw, p])
+    if not left:   # past the width: the sign fill (-1 for negative values, else 0)
+        fill = imp.op(_sub(n, 10), "negative", [imp.op(_sub(n, 11), "lesser", [xw, 0])])
+        y = imp.op(_sub(n, 12), "add", [imp.op(_sub(n, 13), "multiply", [y, ok]), imp.op(
+            _sub(n, 14), "multiply", [fill, imp.op(_sub(n, 15), "subtract", [1, ok])])])
+    else:
+        y = imp.op(_sub(n, 12), "multiply", [y, ok])
+    return imp.op(n, "cast", [y], dtype=dt.name)
 
 
 def _logsum_post(imp, n, y):

@@ -145,7 +145,13 @@ def _reshape(imp, n):
         return imp.op(n, "reshape", [imp.t(n.input[0])], shape=shape)
     shape = _ints(imp.value(n.input[1]))
     if _attrs(n).get("allowzero", 0) and 0 in shape:
-        raise MXNetError("ONNX import: Reshape with allowzero=1 and a zero dim")
+        # a literal zero dim (kiln's reshape reads 0 as "copy"): the input is empty too, so
+        # the result is an empty constant of the literal shape
+        from .onnx_import_math import const, dtype_of
+        if -1 in shape or np.prod(imp.shape(n.input[0])) != 0:
+            raise MXNetError(f"ONNX import: Reshape {n.output[0]!r} with allowzero=1: shape "
+                             f"{shape} does not fit the input {imp.shape(n.input[0])}")
+        return const(imp, n, 0, np.zeros(shape, dtype_of(imp, n.input[0])))
     return imp.op(n, "reshape", [imp.t(n.input[0])], shape=shape)
 
 
