@@ -16,8 +16,13 @@ from .. import autograd
 from ..base import MXNetError
 from ..device import as_context
 from ..ndarray import ndarray as _nd
-from .api import infer_shape_complete
+from .api import infer_avals, infer_shape_complete
 from .evaluate import evaluate
+from .graph import is_entry, topo_order
+
+# ops whose output shares its input's memory in MXNet's plan, and ops no gradient passes
+_SHARING_OPS = frozenset({"stop_gradient", "BlockGrad", "identity", "_copy"})
+_GRAD_BLOCKING_OPS = frozenset({"stop_gradient", "BlockGrad"})
 
 
 class Executor:
@@ -76,9 +81,9 @@ class Executor:
 
     def debug_str(self):
         """The bound graph, one line per node (MXNet's ``Executor.debug_str``)."""
-        from .graph import is_entry, topo_order
         lines = ["Symbol Outputs:"] + [f"\toutput[{k}]={n}" for k, n in
                                        enumerate(self._sym.list_outputs())]
+        lines.append(f"Total {self._allocated_bytes() >> 20} MB allocated")
         for node in topo_order(self._sym._entries):
             if node.kind == "var":
                 lines.append(f"Variable:{node.name}")
@@ -88,6 +93,28 @@ class Executor:
                 lines += ["Inputs:"] + [f"\targ[{k}]={i[0].name}({i[1]})"
                                         for k, i in enumerate(node.inputs) if is_entry(i)]
         return "\n".join(lines)
+
+    def _allocated_bytes(self):
+        """Bytes of the graph's intermediate arrays, as MXNet's report counts them. Without
+        a gradient to compute: the peak of the op outputs alive at once (each freed after its
+        last reader). With one: every forward output is kept for the backward, plus a
+        gradient buffer per op output the requested gradients flow back through.
+        Identities such as ``stop_gradient`` share their input's memory."""
+        arrays = list(self.arg_dict.items()) + list(self.aux_dict.items())
+        try:
+            avals = infer_avals(self._sym, {n: a.shape for n, a in arrays},
+                                {n: a.dtype for n, a in arrays})
+        except Exception:  # noqa: BLE001 - unknown shapes: nothing planned yet, as MXNet
+            return 0
+        nodes = [n for n in topo_order(self._sym._entries)
+                 if n.kind == "op" and n.op.name not in _SHARING_OPS]
+        size = {n.id: sum(int(np.prod(avals[(n.id, k)].shape)) *
+                          np.dtype(avals[(n.id, k)].dtype).itemsize
+                          for k in range(n.num_outputs) if (n.id, k) in avals) for n in nodes}
+        backward = _gradient_nodes(self._sym._entries, set(self.grad_dict))
+        if backward:
+            return sum(size.values()) + sum(size.get(i, 0) for i in backward)
+        return _liveness_peak(nodes, size, {e[0].id for e in self._sym._entries})
 
     def reshape(self, partial_shaping=False, allow_up_sizing=False, **kwargs):
         """A new Executor for new input shapes (MXNet's ``Executor.reshape``): arrays whose
@@ -214,3 +241,43 @@ def simple_bind(self, ctx, grad_req="write", type_dict=None, **shapes):
 def install(cls):
     cls.bind = bind
     cls.simple_bind = simple_bind
+
+
+def _gradient_nodes(entries, grad_vars):
+    """Ids of the op nodes a gradient flows through from the outputs to a variable in
+    ``grad_vars`` (none pass a ``stop_gradient``)."""
+    reaches_output, stack = set(), [e[0] for e in entries]
+    while stack:   # nodes an output's gradient reaches without crossing a blocking op
+        node = stack.pop()
+        if node.id in reaches_output:
+            continue
+        reaches_output.add(node.id)
+        if node.kind == "op" and node.op.name not in _GRAD_BLOCKING_OPS:
+            stack += [i[0] for i in node.inputs if is_entry(i)]
+    from_vars = set()
+    for node in topo_order(entries):
+        if node.kind == "var":
+            if node.name in grad_vars:
+                from_vars.add(node.id)
+        elif node.op.name not in _GRAD_BLOCKING_OPS and any(
+                is_entry(i) and i[0].id in from_vars for i in node.inputs):
+            from_vars.add(node.id)
+    return from_vars & reaches_output
+
+
+def _liveness_peak(nodes, size, outputs):
+    """The most bytes of op outputs alive at once, each freed after its last reader
+    (outputs of the graph live to the end)."""
+    last = {}
+    for step, node in enumerate(nodes):
+        for i in node.inputs:
+            if is_entry(i):
+                last[i[0].id] = step
+    live, peak = {}, 0
+    for step, node in enumerate(nodes):
+        live[node.id] = size[node.id]
+        peak = max(peak, sum(live.values()))
+        for nid in [n for n, s in last.items() if s == step]:
+            if nid not in outputs:
+                live.pop(nid, None)
+    return peak
