@@ -13,7 +13,7 @@ from ..util import is_np_array, is_np_shape, reset_np, set_np, use_np, use_np_ar
 from .nn_ops import (activation, arange_like, batch_dot, batch_flatten, batch_norm, cast,
                      constraint_check, convolution, deconvolution, dropout, embedding, erf,
                      erfinv, fully_connected, gamma, multibox_detection, multibox_prior,
-                     multibox_target,
+                     multibox_target, roi_pooling,
                      gammaln, gather_nd, layer_norm, leaky_relu, load, log_softmax,
                      masked_log_softmax, masked_softmax, nonzero, one_hot, pick, pooling, relu,
                      reshape, reshape_like, rnn, save, sequence_mask, shape_array, sigmoid,
@@ -28,4 +28,4 @@ __all__ = ["set_np", "reset_np", "is_np_array", "is_np_shape", "use_np", "use_np
            "rnn", "cast", "arange_like", "gather_nd", "shape_array", "smooth_l1", "erf", "gamma",
            "gammaln", "nonzero", "save", "load", "Context", "reshape", "slice", "erfinv",
            "constraint_check", "multibox_prior", "multibox_target",
-           "multibox_detection"]
+           "multibox_detection", "roi_pooling"]

@@ -272,3 +272,6 @@ multibox_target = _wrapped(F.multibox_target, "multibox_target",
 multibox_detection = _wrapped(F.multibox_detection, "multibox_detection",
                               "SSD detections (``contrib.MultiBoxDetection``). Example: "
                               "``npx.multibox_detection(cls_prob, loc_pred, anchors)``.")
+roi_pooling = _wrapped(F.roi_pooling, "roi_pooling",
+                       "ROI max pooling (``ROIPooling``). Example: "
+                       "``npx.roi_pooling(x, rois, pooled_size=(2, 2), spatial_scale=1.0)``.")

@@ -41,17 +41,65 @@ def _multibox_cases(s, rng):
         s.op("nd.contrib.MultiBoxDetection", prob, loc, an, **kw)
 
 
+def _rois(rng, r, batch, scale, h, w):
+    lo = rng.uniform(-1, [w * 0.7, h * 0.7], (r, 2))
+    wh = rng.uniform(0.3, [w * 0.6, h * 0.6], (r, 2))
+    box = np.concatenate([rng.integers(0, batch, (r, 1)), lo, lo + wh], 1)
+    return box / np.array([1, scale, scale, scale, scale])
+
+
+def _roi_cases(s, rng):
+    for t in range(4):
+        ss = [1.0, 0.5, 0.25, 1.0][t]
+        x = s.arr((2, 8, 7, 9), -1, 1)
+        r = s.arr(values=_rois(rng, 5, 2, ss, 7, 9))
+        s.op("nd.contrib.ROIAlign", x, r, pooled_size=(2, 2), spatial_scale=ss,
+             sample_ratio=[-1, 2, -1, 1][t], aligned=bool(t % 2), _grad=[x["$"]])
+        s.op("nd.contrib.ROIAlign", x, r, pooled_size=(2, 2), spatial_scale=ss,
+             sample_ratio=[-1, 2, -1, 1][t], position_sensitive=True, aligned=bool(t // 2),
+             _grad=[x["$"]])
+        s.op("nd.ROIPooling", x, r, pooled_size=(3, 2), spatial_scale=ss, _grad=[x["$"]])
+        s.op("nd.contrib.PSROIPooling", x, r, spatial_scale=ss, output_dim=2, pooled_size=2,
+             _grad=[x["$"]])
+        s.op("nd.contrib.PSROIPooling", x, r, spatial_scale=ss, output_dim=2, pooled_size=3,
+             group_size=2, _grad=[x["$"]])
+        rr = np.concatenate([rng.integers(0, 2, (4, 1)), rng.uniform(1, 7, (4, 2)),
+                             rng.uniform(0.5, 6, (4, 2)), rng.uniform(-180, 180, (4, 1))], 1)
+        s.op("nd.contrib.RROIAlign", x, s.arr(values=rr), pooled_size=(2, 3),
+             spatial_scale=ss, sampling_ratio=[-1, 2, 1, -1][t])
+
+
+def _resize_cases(s):
+    x, x2 = s.arr((2, 3, 5, 6), -1, 1), s.arr((1, 2, 4, 7), -1, 1)
+    for kw in ({"height": 9, "width": 4}, {"height": 3, "width": 11, "align_corners": False},
+               {"height": 1, "width": 1}, {"scale_height": 1.7, "scale_width": 0.5},
+               {"scale_height": 2.0, "scale_width": 3.0, "mode": "odd_scale"},
+               {"mode": "to_even_down"}, {"mode": "to_even_up"}, {"mode": "to_odd_down"},
+               {"mode": "to_odd_up", "align_corners": False}):
+        s.op("nd.contrib.BilinearResize2D", x, _grad=True, **kw)
+        s.op("nd.contrib.BilinearResize2D", x2, _grad=True, **kw)
+    # MXNet 1.9.1 crashes (heap corruption) in this backward: outputs only
+    s.op("nd.contrib.BilinearResize2D", x, s.arr((1, 1, 8, 3)), mode="like")
+    # MXNet 1.9.1's AdaptiveAvgPooling2D backward corrupts its heap now and then: outputs only
+    for kw in ({"output_size": (2, 3)}, {}, {"output_size": 4}, {"output_size": (5, 6)},
+               {"output_size": (3,)}):
+        s.op("nd.contrib.AdaptiveAvgPooling2D", x, **kw)
+
+
 def _suite():
     s = Suite(seed=11)
     rng = np.random.default_rng(11)
     _multibox_cases(s, rng)
+    _roi_cases(s, rng)
+    _resize_cases(s)
     return s
 
 
 SUITE = _suite()
 mx_results, test_matches_mxnet = suite_tests(SUITE, "mxnet_vision")
 
-CONTRIB = ["MultiBoxTarget", "MultiBoxDetection"]
+CONTRIB = ["MultiBoxTarget", "MultiBoxDetection", "ROIAlign", "PSROIPooling", "RROIAlign",
+           "BilinearResize2D", "AdaptiveAvgPooling2D"]
 
 
 @pytest.mark.parametrize("name", CONTRIB)
@@ -89,3 +137,16 @@ def test_npx_multibox_ops_are_the_contrib_ops():
     np.testing.assert_allclose(outs[2].asnumpy(), [[2, 0]])
     dets = npx.multibox_detection(knp.array([[[0.2, 0.6], [0.8, 0.4]]]), knp.zeros((1, 8)), an)
     np.testing.assert_allclose(dets.asnumpy()[0, :, :2], [[0, 0.8], [0, 0.4]], rtol=1e-6)
+
+
+def test_roi_ops_in_the_nd_sym_and_npx_namespaces():
+    from kiln import np as knp
+    from kiln import npx
+    x = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)
+    rois = np.array([[0, 0, 0, 3, 3]], np.float32)
+    a = npx.roi_pooling(knp.array(x), knp.array(rois), pooled_size=(2, 2), spatial_scale=1.0)
+    b = nd.ROIPooling(nd.array(x), nd.array(rois), pooled_size=(2, 2), spatial_scale=1.0)
+    np.testing.assert_allclose(a.asnumpy(), b.asnumpy())
+    np.testing.assert_allclose(b.asnumpy()[0, 0], [[5, 7], [13, 15]])
+    y = sym.ROIPooling(sym.var("x"), sym.var("r"), pooled_size=(2, 2), spatial_scale=1.0)
+    assert y.infer_shape(x=(1, 2, 4, 4), r=(3, 5))[1] == [(3, 2, 2, 2)]
