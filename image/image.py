@@ -14,6 +14,7 @@ from numbers import Number
 import numpy as np
 
 from .. import ndarray as nd
+from ..ndarray.legacy import register_image_decoder
 from . import _codec, _numpy
 
 __all__ = ["imread", "imdecode", "imresize", "resize_short", "scale_down", "fixed_crop",
@@ -21,6 +22,7 @@ __all__ = ["imread", "imdecode", "imresize", "resize_short", "scale_down", "fixe
            "copyMakeBorder", "imrotate", "random_rotate"]
 
 scale_down = _numpy.scale_down
+register_image_decoder(_codec.cv2_imdecode)   # nd.imdecode's codec (the ndarray layer's)
 
 
 def _np(x):

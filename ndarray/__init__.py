@@ -22,6 +22,7 @@ from .convert import (  # noqa: F401
     to_dlpack_for_write,
 )
 from .io import load, load_frombuffer, save  # noqa: F401
+from .legacy import CachedOp, imdecode  # noqa: F401  (MXNet's legacy nd.CachedOp, nd.imdecode)
 from .ndarray import NDArray
 from .sparse import cast_storage  # noqa: F401  (nd.cast_storage: storage conversion)
 from .ops._namespace import *  # noqa: F403  (every op, alias and family export, by name)
@@ -34,4 +35,5 @@ def waitall():
 
 __all__ = ["NDArray", "array", "from_numpy", "from_dlpack", "to_dlpack_for_read",
            "to_dlpack_for_write", "load", "load_frombuffer", "save", "waitall", "contrib",
-           "random", "ndarray", "sparse", "cast_storage", "Custom", *_OP_NAMES]
+           "random", "ndarray", "sparse", "cast_storage", "Custom", "CachedOp", "imdecode",
+           *_OP_NAMES]

@@ -89,3 +89,9 @@ from . import contrib_quant as _quant  # noqa: E402
 from .contrib_quant import *  # noqa: E402,F401,F403
 
 __all__ += _quant.__all__
+
+# hawkesll, fft/ifft, count_sketch, the backward_* ops, getnnz/edge_id: one list, see there
+from . import contrib_misc as _misc_contrib  # noqa: E402
+from .contrib_misc import *  # noqa: E402,F401,F403
+
+__all__ += _misc_contrib.__all__

@@ -34,3 +34,4 @@ from . import quantization, quantized_nn, quantized_elem, quant_calib  # noqa: F
 from . import random_pdf  # noqa: F401,E402 - until _namespace lists it
 from . import im2col_ops  # noqa: F401,E402 - until _namespace lists it
 from . import legacy_layers  # noqa: F401,E402 - until _namespace lists it
+from . import hawkes, spectral, graph_csr, contrib_backward, sparse_reg  # noqa: F401,E402 - until _namespace lists them
