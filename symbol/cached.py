@@ -17,6 +17,7 @@ Each graph is compiled by kiln's numpy code generator, or by the executor in the
 (``flags["executor"]``: ``hybridize(backend='onnxruntime')`` puts export/ort_executor.py's
 there, which symbol/ never imports), through ``GraphEntry.compile``.
 """
+import hashlib
 import sys
 import threading
 import warnings
@@ -29,7 +30,7 @@ from ..ndarray import _registry
 from ..ndarray._registry import STATE, Aval
 from ..ndarray.ndarray import NDArray, _new
 from ..ndarray.ops.fused import donating
-from . import fastpath, passes
+from . import compile_cache, fastpath, passes
 from .autodiff import backward_graph
 from .codegen import compile_graph
 from .graph import Node, is_entry, topo_order
@@ -304,21 +305,61 @@ class GraphEntry:
         self.remat_paths = _checkpoint_paths(block)
         self.executor = flags.get("executor")  # None: kiln's numpy code generator
         self.fuse = getattr(self.executor, "fuse_ops", True)
-        self.graph = passes.optimize(self.outputs, self.xp, fuse_ops=self.fuse)
+        self._graph = None
         self.static_xp = self.xp if flags.get("static_alloc") else None
         hook = flags.get("op_hook")
         self.op_hook = None if hook is None else (hook[0], hook[1], ctx)
         self._forward = None
         self.train = {}
+        # the on-disk compile cache's name for this graph (None: not cached; see cache_key)
+        self.cache_key = self._cache_key()
+
+    @property
+    def graph(self):
+        """The optimized forward graph (optimized on first use: a graph whose compiled
+        functions come from the on-disk cache is never optimized in this process)."""
+        if self._graph is None:
+            self._graph = passes.optimize(self.outputs, self.xp, fuse_ops=self.fuse)
+        return self._graph
+
+    def _cache_key(self):
+        """``compile_cache.graph_key`` of the traced graph, for kiln's code generator on numpy
+        without op hooks (what the generated source and its globals can stand for)."""
+        if self.executor is not None or self.op_hook is not None or self.xp is not np \
+                or compile_cache.directory() is None:
+            return None
+        return compile_cache.graph_key(self.args, self.outputs,
+                                       (self.static_xp is not None, self.fuse))
+
+    def cached_compile(self, tag, build):
+        """``build()`` (a ``Compiled``), or the function stored under ``tag`` for this graph
+        in the on-disk cache; a new one is stored there."""
+        key = self.cache_key
+        if key is None:
+            return build()
+        body = compile_cache.load(key, tag)
+        if body is not None:
+            try:
+                fn = compile_cache.load_compiled(body, self.static_xp)
+                fn.replan = build
+                return fn
+            except Exception as e:  # noqa: BLE001 - any bad entry is recompiled
+                compile_cache.LOG.warning("compile cache entry %s/%s ignored: %s", key, tag, e)
+        fn = build()
+        try:
+            compile_cache.store(key, tag, compile_cache.dump_compiled(fn))
+        except compile_cache.Uncacheable as e:
+            compile_cache.LOG.debug("%s not cached: %s", tag, e)
+        return fn
 
     @property
     def forward(self):
         """The compiled inference forward, compiled on first use (a training call runs
         ``TrainGraph.forward`` instead)."""
         if self._forward is None:
-            self._forward = self.compile(self.args, self.graph, name="forward",
-                                         static_xp=self.static_xp, op_hook=self.op_hook,
-                                         params=self.params)
+            self._forward = self.cached_compile("forward", lambda: self.compile(
+                self.args, self.graph, name="forward", static_xp=self.static_xp,
+                op_hook=self.op_hook, params=self.params))
         return self._forward
 
     def compile(self, args, targets, **kw):
@@ -401,15 +442,55 @@ def _as_entry(o):
 
 
 class TrainGraph:
-    """Forward that also returns what the backward needs, and the compiled backward."""
+    """Forward that also returns what the backward needs, and the compiled backward.
+
+    With the on-disk compile cache (symbol/compile_cache.py) a graph traced before loads its
+    metadata and compiled functions: the backward graph is derived and optimized only if a
+    function missing from the cache must be compiled (``_build``)."""
 
     def __init__(self, entry, need):
         self.entry = entry
+        self._tag = "train" + _bits(need)
+        self._positions = [k for k, n in enumerate(need) if n]
+        self._bw_args = None
+        meta = entry.cache_key and compile_cache.load(entry.cache_key, self._tag)
+        if meta:
+            try:
+                self.grad_pos, self.saved_count = meta["grad_pos"], meta["saved_count"]
+                self.n_out, self._saved_sig = meta["n_out"], meta["saved"]
+                self.grad_avals = [Aval(tuple(s), np.dtype(d)) for s, d in meta["grad_avals"]]
+                self.out_avals = [Aval(tuple(s), np.dtype(d)) for s, d in meta["out_avals"]]
+            except (KeyError, TypeError, ValueError) as e:
+                compile_cache.LOG.warning("compile cache entry %s/%s ignored: %r",
+                                          entry.cache_key, self._tag, e)
+                meta = self._saved_sig = None
+        if not meta:
+            self._build()
+            if entry.cache_key:
+                compile_cache.store(entry.cache_key, self._tag, {
+                    "grad_pos": self.grad_pos, "saved_count": self.saved_count,
+                    "n_out": self.n_out, "saved": self._saved_sig,
+                    "grad_avals": [[list(a.shape), np.dtype(a.dtype).str]
+                                   for a in self.grad_avals],
+                    "out_avals": [[list(a.shape), np.dtype(a.dtype).str]
+                                  for a in self.out_avals]})
+        sx = entry.static_xp
+        self.forward = entry.cached_compile(self._tag + ".forward_train", lambda: entry.compile(
+            *self._build()[:2], name="forward_train", static_xp=sx, op_hook=entry.op_hook))
+        self._into = {}  # variants writing gradients straight into .grad buffers, by mask
+        self._backward = None
+        self._notify = {}  # mask (None: no mask) -> the backward calling ready(k, grad)
+
+    def _build(self):
+        """Differentiate and optimize (once): ``(forward args, forward targets, backward
+        args, gradient targets)``."""
+        if self._bw_args is not None:
+            return self._fw_args, self._fw_targets, self._bw_args, self._gtargets
+        entry, positions = self.entry, self._positions
         args = entry.input_entries + entry.param_entries
-        positions = [k for k, n in enumerate(need) if n]
         # differentiate the optimized forward: fused ops bring their fused gradients
         heads, grads = backward_graph(entry.graph, [args[k] for k in positions], entry.ctx)
-        self.grad_pos = [positions[k] for k, g in enumerate(grads) if g is not None]
+        grad_pos = [positions[k] for k, g in enumerate(grads) if g is not None]
         grads = [g for g in grads if g is not None]
         targets = passes.optimize(entry.graph + grads, entry.xp, fuse_ops=entry.fuse)
         n_out = len(entry.outputs)
@@ -419,17 +500,30 @@ class TrainGraph:
         gtargets, clone_ids = rematerialize(gtargets, head_ids, entry.remat_paths)
         saved = _saved_entries(gtargets, head_ids | clone_ids, {n.id for n, _ in entry.args},
                                {n.id for n, _ in outs})
-        self.saved_count = len(saved)
-        sx = entry.static_xp
-        self.forward = entry.compile(entry.args, outs + saved, name="forward_train",
-                                     static_xp=sx, op_hook=entry.op_hook)
-        # variants writing gradients straight into .grad buffers (chain path), by mask
-        self._bw_args, self._gtargets, self._into = entry.args + saved + heads, gtargets, {}
-        self._backward = None
-        self._notify = {}  # mask (None: no mask) -> the backward calling ready(k, grad)
+        sig = compile_cache.entry_signature(outs, saved) if entry.cache_key else None
+        if getattr(self, "_saved_sig", None) is not None and (
+                sig != self._saved_sig or grad_pos != self.grad_pos):
+            # the forward loaded from the cache saves other values than this backward reads:
+            # kiln's passes gave another graph in this process (a bug; the key should differ)
+            raise RuntimeError(f"kiln's compile cache holds a training graph that differs "
+                               f"from the one compiled now (entry {entry.cache_key}); "
+                               f"delete the cache folder or set {compile_cache.ENV}=0")
+        self.grad_pos, self.saved_count, self._saved_sig = grad_pos, len(saved), sig
         self.grad_avals = [n.avals[i] for n, i in gtargets]
         self.n_out = n_out
         self.out_avals = [n.avals[i] for n, i in entry.outputs]
+        self._fw_args, self._fw_targets = entry.args, outs + saved
+        self._bw_args, self._gtargets = entry.args + saved + heads, gtargets
+        return self._fw_args, self._fw_targets, self._bw_args, self._gtargets
+
+    def _compile_backward(self, tag, **kw):
+        entry = self.entry
+
+        def build():
+            _, _, bw_args, gtargets = self._build()
+            return entry.compile(bw_args, gtargets, name="backward",
+                                 static_xp=entry.static_xp, last_target_first=True, **kw)
+        return entry.cached_compile(f"{self._tag}.{tag}", build)
 
     @property
     def backward(self):
@@ -437,9 +531,7 @@ class TrainGraph:
         usual ``loss.backward()`` (the engine's chain path) runs ``backward_into`` instead,
         so a training graph's first call compiles one backward, not two."""
         if self._backward is None:
-            self._backward = self.entry.compile(
-                self._bw_args, self._gtargets, name="backward", static_xp=self.entry.static_xp,
-                last_target_first=True)
+            self._backward = self._compile_backward("backward")
         return self._backward
 
     def backward_into(self, mask):
@@ -449,9 +541,8 @@ class TrainGraph:
         if fn is None and hasattr(self.backward, "into"):  # an executor's own way (I/O binding)
             fn = self._into[mask] = self.backward.into(mask)
         if fn is None:
-            fn = self._into[mask] = self.entry.compile(
-                self._bw_args, self._gtargets, name="backward", static_xp=self.entry.static_xp,
-                last_target_first=True, out_mask=mask)
+            fn = self._into[mask] = self._compile_backward(
+                "backward_into" + _bits(mask), out_mask=mask)
         return fn
 
     def backward_notify(self, mask=None):
@@ -463,9 +554,9 @@ class TrainGraph:
             return None
         fn = self._notify.get(mask)
         if fn is None:
-            fn = self._notify[mask] = self.entry.compile(
-                self._bw_args, self._gtargets, name="backward", static_xp=self.entry.static_xp,
-                last_target_first=True, out_mask=mask, notify=True)
+            fn = self._notify[mask] = self._compile_backward(
+                "backward_notify" + ("" if mask is None else _bits(mask)), out_mask=mask,
+                notify=True)
         return fn
 
     def run_forward(self, datas):
@@ -475,6 +566,11 @@ class TrainGraph:
 
     def record(self, args, outputs, saved):
         _registry._record(_CachedOp(self, saved), tuple(args), {}, outputs)  # autograd's
+
+
+def _bits(mask):
+    """A short name for a mask of booleans in a cache entry's file name."""
+    return "-" + hashlib.sha256(bytes(bool(m) for m in mask)).hexdigest()[:16]
 
 
 def _saved_entries(targets, head_ids, arg_ids, out_ids=frozenset()):

@@ -34,6 +34,9 @@ class Compiled:
 
     peak_temporaries = static_bytes = 0
     plan = None  # (MemoryPlan, name, arg names, static_xp, op_hook, notify): to emit variants
+    # a function loaded from the compile cache has no plan: this recompiles one when the
+    # profiler asks for the timed variant (symbol/compile_cache.py)
+    replan = None
 
     def __init__(self, fn, source, line_nodes, arg_names):
         self.fn, self.source, self.line_nodes, self.arg_names = fn, source, line_nodes, arg_names
@@ -41,7 +44,7 @@ class Compiled:
 
     def __call__(self, xp, *args):
         prof = PROFILE[0]
-        if prof is not None and prof.symbolic and self.plan is not None:
+        if prof is not None and prof.symbolic and (self.plan or self.replan):
             return self.timed()(xp, *args)
         try:
             return self.fn(xp, *args)
@@ -52,6 +55,8 @@ class Compiled:
         """The same function timing every node into the running profiler (``kiln.profiler``),
         emitted on first use: graphs cost nothing extra while no profiler runs."""
         if self._timed is None:
+            if self.plan is None:
+                self.plan = self.replan().plan
             plan, name, arg_names, static_xp, op_hook, notify = self.plan
             self._timed = emit(plan, name, arg_names, static_xp, op_hook, timed=True,
                                notify=notify)
@@ -96,7 +101,7 @@ class StaticCompiled(Compiled):
 
     def __call__(self, xp, *args):
         prof = PROFILE[0]
-        if prof is not None and prof.symbolic and self.plan is not None:
+        if prof is not None and prof.symbolic and (self.plan or self.replan):
             return self.timed()(xp, *args)
         try:
             fn = self.local.fn
@@ -171,9 +176,7 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False, notif
     uses, persistent buffers (``plan.buffers``) allocated with ``static_xp``. ``timed``: each
     step also reports its span to the running profiler (``ndarray/_profile.py``). ``notify``:
     a last argument ``_ready`` is called after each target is final (``compile_graph``)."""
-    ns = {"_partial": functools.partial, "_relu": relu, "_relu_bwd": relu_backward,
-          "_add_into": add_into, "_reserved": reserved,
-          "_beside": run_beside}
+    ns = base_namespace()
     masked = plan.masked
     lines = [f"def {name}(xp{''.join(f', a{k}' for k in range(plan.n_args))}"
              f"{''.join(f', o{k}' for k in masked)}{', _ready' if notify else ''}):"]
@@ -229,12 +232,29 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False, notif
         ret = ", ".join(_RETURN[how].format(v) for how, v in plan.returns)
     else:
         ret = ", ".join(ready.names)
-    ns["_own"] = _owner_check({id(v) for k, v in ns.items() if k.startswith("_buf")})
     lines.append(f"    return ({ret}{',' if len(plan.returns) == 1 else ''})")
-    source = "\n".join(lines) + "\n"
+    return finish(ns, name, "\n".join(lines) + "\n", line_nodes, arg_names, static_xp)
+
+
+def base_namespace():
+    """The globals every generated function starts from (the helpers its lines call)."""
+    return {"_partial": functools.partial, "_relu": relu, "_relu_bwd": relu_backward,
+            "_add_into": add_into, "_reserved": reserved, "_beside": run_beside}
+
+
+def kernel_partial(kernel, attrs):
+    """What a generated line calls for a kernel with attributes ``attrs``."""
+    return functools.partial(kernel, **attrs) if attrs else kernel
+
+
+def finish(ns, name, source, line_nodes, arg_names, static_xp=None):
+    """Compile ``source`` (defining ``name``) over the globals ``ns`` into a ``Compiled``
+    (a ``StaticCompiled`` when ``ns`` holds persistent buffers). Shared with the on-disk
+    cache (``compile_cache.load_compiled``), which rebuilds ``ns`` from plain data."""
+    ns["_own"] = _owner_check({id(v) for k, v in ns.items() if k.startswith("_buf")})
     code = compile(source, "<kiln-graph>", "exec")
     exec(code, ns)  # noqa: S102 - our own generated straight-line code
-    if plan.buffers:
+    if any(k.startswith("_buf") for k in ns):
         return StaticCompiled(ns[name], source, line_nodes, arg_names, static_xp)
     return Compiled(ns[name], source, line_nodes, arg_names)
 
@@ -292,8 +312,7 @@ def _step_line(step, in_vars, ns, plan, static_xp):
             expr = out_expr.replace("{out}", target)
         return f"    {outs[0]} = {expr.format(*in_vars)}{comment}"
     kname = f"k{node.id}"
-    ns[kname] = functools.partial(node.op.kernel, **node.attrs) if node.attrs \
-        else node.op.kernel
+    ns[kname] = kernel_partial(node.op.kernel, node.attrs)
     ins = ", ".join(in_vars)
     if step.dest is not None:  # a kernel with out= (facet out_arg) into the caller's buffer
         ins += f", out={step.dest[1]}"

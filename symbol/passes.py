@@ -74,6 +74,10 @@ def cse(targets):
 # ---- constant folding ----
 def fold_constants(targets, xp):
     """Evaluate op nodes whose array inputs are all constants (creation ops included)."""
+    return rewrite(targets, _fold_visit(xp))
+
+
+def _fold_visit(xp):
     def visit(node, inputs):
         if not _pure(node) or any(is_entry(i) and i[0].kind != "const" for i in inputs):
             return None
@@ -83,7 +87,7 @@ def fold_constants(targets, xp):
         return [(Node("const", value=o, avals=(node.avals[k],) if node.avals else None,
                       name=f"{node.name}_folded", block=node.block, source=node.source), 0)
                 for k, o in enumerate(outs)]
-    return rewrite(targets, visit)
+    return visit
 
 
 # ---- algebraic simplification ----
@@ -136,35 +140,38 @@ def _moves_no_data(node, inputs, out):
 def simplify(targets):
     """x*1, 1*x, x+0, 0+x, x-0, x/1, identity, same-shape reshape, same-dtype cast, sum_to,
     reductions over / broadcasts onto size-1 axes (reshapes)."""
-    def visit(node, inputs):
-        if node.kind != "op" or node.num_outputs != 1 or not _pure(node):
-            return None
-        name, out = node.op.name, (node.avals[0] if node.avals else None)
-        if name in _IDENTITY_OPS and is_entry(inputs[0]):
-            return [inputs[0]]
-        if name in ("reshape", "sum_to", "broadcast_to", "cast", "flatten") and \
-                _keeps(inputs[0], out):
-            return [inputs[0]]
-        if inputs and _moves_no_data(node, inputs, out):
-            if _keeps(inputs[0], out):
-                return [inputs[0]]
-            return _replacement(node, "reshape", (inputs[0],), {"shape": tuple(out.shape)},
-                                (out,))
-        if name == "transpose" and is_entry(inputs[0]):
-            return _fold_transposes(node, inputs)
-        if len(inputs) == 2:
-            lhs, rhs = inputs
-            rv, lv = _const_scalar(rhs), _const_scalar(lhs)
-            if name in ("multiply", "divide", "power") and rv == 1 and _keeps(lhs, out):
-                return [lhs]
-            if name == "multiply" and lv == 1 and _keeps(rhs, out):
-                return [rhs]
-            if name in ("add", "subtract") and rv == 0 and _keeps(lhs, out):
-                return [lhs]
-            if name == "add" and lv == 0 and _keeps(rhs, out):
-                return [rhs]
+    return rewrite(targets, _simplify_visit)
+
+
+def _simplify_visit(node, inputs):
+    if node.kind != "op" or node.num_outputs != 1 or not _pure(node):
         return None
-    return rewrite(targets, visit)
+    name, out = node.op.name, (node.avals[0] if node.avals else None)
+    if name in _IDENTITY_OPS and is_entry(inputs[0]):
+        return [inputs[0]]
+    if name in ("reshape", "sum_to", "broadcast_to", "cast", "flatten") and \
+            _keeps(inputs[0], out):
+        return [inputs[0]]
+    if inputs and _moves_no_data(node, inputs, out):
+        if _keeps(inputs[0], out):
+            return [inputs[0]]
+        return _replacement(node, "reshape", (inputs[0],), {"shape": tuple(out.shape)},
+                            (out,))
+    if name == "transpose" and is_entry(inputs[0]):
+        return _fold_transposes(node, inputs)
+    if len(inputs) == 2:
+        lhs, rhs = inputs
+        rv, lv = _const_scalar(rhs), _const_scalar(lhs)
+        if name in ("multiply", "divide", "power") and rv == 1 and _keeps(lhs, out):
+            return [lhs]
+        if name == "multiply" and lv == 1 and _keeps(rhs, out):
+            return [rhs]
+        if name in ("add", "subtract") and rv == 0 and _keeps(lhs, out):
+            return [lhs]
+        if name == "add" and lv == 0 and _keeps(rhs, out):
+            return [rhs]
+    return None
+
 
 
 def _fold_transposes(node, inputs):
@@ -263,21 +270,44 @@ def fuse(targets):
 
 
 def optimize(targets, xp, fuse_ops=False):
-    """The standard pipeline: simplify, CSE, fold constants, CSE, simplify again; ``fuse_ops``
-    (compiled graphs) also fuses op chains into internal ops. CSE before folding merges
-    identical creation ops (``ones((100, 100))`` in a loop) into one constant: folding first
-    gave each its own array, and a hundred copies of a weight do not stay in cache."""
-    targets = cse(simplify(targets))
-    folded = fold_constants(targets, xp)
-    changed = not _same_entries(folded, targets)
-    targets = cse(folded) if changed else folded
+    """The standard pipeline: simplification, CSE and constant folding in one bottom-up walk,
+    then (``fuse_ops``, compiled graphs) fusion of op chains into internal ops, then simplify
+    again if fusion changed anything.
+
+    One walk does what three passes did (a pass is a graph walk plus a copy of every node
+    whose inputs changed: six walks were a third of a ResNet-18's first call): each node is
+    simplified with its inputs already simplified, folded and merged, so a product with a
+    folded constant 1 is removed in the same walk. CSE keys a node before folding it, so
+    identical creation ops (``ones((100, 100))`` in a loop) become one constant: folding
+    each gave each its own array, and a hundred copies of a weight do not stay in cache."""
+    targets = rewrite(targets, _simplify_cse_fold(xp))
     if fuse_ops:
         fused = fuse(targets)
-        changed = changed or not _same_entries(fused, targets)
-        targets = fused
-    # a pass that changed nothing returns the very same nodes; simplify, CSE and fusion
-    # create nothing the first simplify would not have removed, folding does (x * c -> x * 1)
-    return simplify(targets) if changed else targets
+        # fusion (BatchNorm folding) makes products and sums that simplify may remove
+        targets = fused if _same_entries(fused, targets) else simplify(fused)
+    return targets
+
+
+def _simplify_cse_fold(xp):
+    """``rewrite``'s visit doing ``simplify``, ``cse`` and ``fold_constants`` at each node."""
+    fold_visit = _fold_visit(xp)
+    seen = {}
+
+    def visit(node, inputs):
+        repl = _simplify_visit(node, inputs)
+        if repl is not None or not _pure(node):
+            return repl
+        key = (node.op.name, tuple((i[0].id, i[1]) if is_entry(i) else ("lit", repr(i))
+                                   for i in inputs), tuple(sorted(node.attrs.items())))
+        hit = seen.get(key)
+        if hit is None:
+            hit = fold_visit(node, inputs)
+            if hit is None:
+                cur = node if _same_inputs(inputs, node.inputs) else _copy(node, inputs)
+                hit = [(cur, k) for k in range(node.num_outputs)]
+            seen[key] = hit
+        return hit
+    return visit
 
 
 def _same_entries(a, b):

@@ -1,6 +1,8 @@
 import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # pytest -n 2 on 2 cores: no oversubscription
+# no on-disk compile cache (symbol/compile_cache.py) unless a test points it at tmp_path
+os.environ["KILN_COMPILE_CACHE"] = "0"
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
