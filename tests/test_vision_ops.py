@@ -86,12 +86,24 @@ def _resize_cases(s):
         s.op("nd.contrib.AdaptiveAvgPooling2D", x, **kw)
 
 
+def _sampler_cases(s, rng):
+    for _ in range(2):
+        x = s.arr((2, 3, 5, 6), -1, 1)
+        s.op("nd.BilinearSampler", x, s.arr((2, 2, 4, 7), -1.3, 1.3), _grad=True)
+        th = s.arr(values=np.array([1, 0, 0, 0, 1, 0]) + rng.uniform(-0.3, 0.3, (2, 6)))
+        s.op("nd.GridGenerator", th, transform_type="affine", target_shape=(4, 5), _grad=True)
+        s.op("nd.GridGenerator", s.arr((2, 2, 4, 5)), transform_type="warp", _grad=True)
+        s.op("nd.SpatialTransformer", x, th, target_shape=(4, 5), transform_type="affine",
+             sampler_type="bilinear", _grad=True)
+
+
 def _suite():
     s = Suite(seed=11)
     rng = np.random.default_rng(11)
     _multibox_cases(s, rng)
     _roi_cases(s, rng)
     _resize_cases(s)
+    _sampler_cases(s, rng)
     return s
 
 
