@@ -10,7 +10,7 @@ import numpy as np
 
 from ...base import OpError
 from .. import ops as F
-from .._registry import REQUIRED, Aval, Sample, register
+from .._registry import Aval, Sample, register
 from ._samples import rnd
 
 _NO_ONNX = "no ONNX lowering is written (GridSample's border rules differ from MXNet's)"
