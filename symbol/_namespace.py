@@ -9,14 +9,32 @@ from .sym_ops import make_scalar_binary as _scalar
 from .sym_ops import make_sym_function as _sym
 
 _add = _sym(_OPS["add"])
+_backward_adaptive_avg_pooling_2d = _sym(_OPS["_backward_adaptive_avg_pooling_2d"])
+_backward_bilinear_resize_2d = _sym(_OPS["_backward_bilinear_resize_2d"])
+_backward_bilinear_sampler = _sym(_OPS["_backward_bilinear_sampler"])
+_backward_grid_generator = _sym(_OPS["_backward_grid_generator"])
+_backward_ps_roi_pooling = _sym(_OPS["_backward_ps_roi_pooling"])
+_backward_roi_align = _sym(_OPS["_backward_roi_align"])
+_backward_roi_pooling = _sym(_OPS["_backward_roi_pooling"])
+_backward_rroi_align = _sym(_OPS["_backward_rroi_align"])
 _batch_norm_backward = _sym(_OPS["_batch_norm_backward"])
 _box_nms_index = _sym(_OPS["_box_nms_index"])
 _broadcast_reduced = _sym(_OPS["_broadcast_reduced"])
 _contrib_adamw_update = _sym(_OPS["_contrib_adamw_update"])
+_contrib_backward_gradientmultiplier = _sym(_OPS["_contrib_backward_gradientmultiplier"])
+_contrib_backward_hawkesll = _sym(_OPS["_contrib_backward_hawkesll"])
+_contrib_backward_index_copy = _sym(_OPS["_contrib_backward_index_copy"])
+_contrib_backward_quadratic = _sym(_OPS["_contrib_backward_quadratic"])
 _contrib_calibrate_entropy = _sym(_OPS["_contrib_calibrate_entropy"])
+_contrib_count_sketch = _sym(_OPS["_contrib_count_sketch"])
 _contrib_dequantize = _sym(_OPS["_contrib_dequantize"])
+_contrib_edge_id = _sym(_OPS["_contrib_edge_id"])
+_contrib_fft = _sym(_OPS["_contrib_fft"])
+_contrib_getnnz = _sym(_OPS["_contrib_getnnz"])
 _contrib_gradientmultiplier = _sym(_OPS["_contrib_gradientmultiplier"])
 _contrib_group_adagrad_update = _sym(_OPS["_contrib_group_adagrad_update"])
+_contrib_hawkesll = _sym(_OPS["_contrib_hawkesll"])
+_contrib_ifft = _sym(_OPS["_contrib_ifft"])
 _contrib_index_array = _sym(_OPS["_contrib_index_array"])
 _contrib_index_copy = _sym(_OPS["_contrib_index_copy"])
 _contrib_mp_adamw_update = _sym(_OPS["_contrib_mp_adamw_update"])
@@ -90,6 +108,7 @@ _sparse_adagrad_update = _sym(_OPS["_sparse_adagrad_update"])
 abs = _sym(_OPS["abs"])
 activation = _sym(_OPS["activation"])
 adam_update = _sym(_OPS["adam_update"])
+adaptive_avg_pooling_2d = _sym(_OPS["adaptive_avg_pooling_2d"])
 add = _scalar(_OPS["add"], "add")
 add_n = _sym(_OPS["add_n"])
 all_finite = _sym(_OPS["all_finite"])
@@ -110,6 +129,8 @@ argsort = _sym(_OPS["argsort"])
 batch_dot = _sym(_OPS["batch_dot"])
 batch_norm = _sym(_OPS["batch_norm"])
 batch_take = _sym(_OPS["batch_take"])
+bilinear_resize_2d = _sym(_OPS["bilinear_resize_2d"])
+bilinear_sampler = _sym(_OPS["bilinear_sampler"])
 bipartite_matching = _sym(_OPS["bipartite_matching"])
 box_decode = _sym(_OPS["box_decode"])
 box_encode = _sym(_OPS["box_encode"])
@@ -166,11 +187,13 @@ gelu = _sym(_OPS["gelu"])
 getitem = _sym(_OPS["getitem"])
 greater = _scalar(_OPS["greater"], "greater")
 greater_equal = _scalar(_OPS["greater_equal"], "greater_equal")
+grid_generator = _sym(_OPS["grid_generator"])
 group_norm = _sym(_OPS["group_norm"])
 hard_sigmoid = _sym(_OPS["hard_sigmoid"])
 histogram = _sym(_OPS["histogram"])
 hypot = _scalar(_OPS["hypot"], "hypot")
 identity = _sym(_OPS["identity"])
+identity_attach_kl_sparse_reg = _sym(_OPS["identity_attach_kl_sparse_reg"])
 im2col = _sym(_OPS["im2col"])
 instance_norm = _sym(_OPS["instance_norm"])
 interleaved_matmul_encdec_qk = _sym(_OPS["interleaved_matmul_encdec_qk"])
@@ -241,7 +264,9 @@ multi_mp_sgd_update = _sym(_OPS["multi_mp_sgd_update"])
 multi_sgd_mom_update = _sym(_OPS["multi_sgd_mom_update"])
 multi_sgd_update = _sym(_OPS["multi_sgd_update"])
 multi_sum_sq = _sym(_OPS["multi_sum_sq"])
+multibox_detection = _sym(_OPS["multibox_detection"])
 multibox_prior = _sym(_OPS["multibox_prior"])
+multibox_target = _sym(_OPS["multibox_target"])
 multiply = _scalar(_OPS["multiply"], "multiply")
 nag_mom_update = _sym(_OPS["nag_mom_update"])
 nanprod = _sym(_OPS["nanprod"])
@@ -262,6 +287,7 @@ preloaded_multi_mp_sgd_update = _sym(_OPS["preloaded_multi_mp_sgd_update"])
 preloaded_multi_sgd_mom_update = _sym(_OPS["preloaded_multi_sgd_mom_update"])
 preloaded_multi_sgd_update = _sym(_OPS["preloaded_multi_sgd_update"])
 prod = _sym(_OPS["prod"])
+ps_roi_pooling = _sym(_OPS["ps_roi_pooling"])
 radians = _sym(_OPS["radians"])
 random_exponential = _sym(_OPS["random_exponential"])
 random_exponential_like = _sym(_OPS["random_exponential_like"])
@@ -298,7 +324,10 @@ rint = _sym(_OPS["rint"])
 rmsprop_update = _sym(_OPS["rmsprop_update"])
 rmspropalex_update = _sym(_OPS["rmspropalex_update"])
 rnn = _sym(_OPS["rnn"])
+roi_align = _sym(_OPS["roi_align"])
+roi_pooling = _sym(_OPS["roi_pooling"])
 round = _sym(_OPS["round"])
+rroi_align = _sym(_OPS["rroi_align"])
 rsqrt = _sym(_OPS["rsqrt"])
 sample_exponential = _sym(_OPS["sample_exponential"])
 sample_gamma = _sym(_OPS["sample_gamma"])
@@ -337,6 +366,7 @@ softrelu = _sym(_OPS["softrelu"])
 softsign = _sym(_OPS["softsign"])
 sort = _sym(_OPS["sort"])
 space_to_depth = _sym(_OPS["space_to_depth"])
+spatial_transformer = _sym(_OPS["spatial_transformer"])
 split = _sym(_OPS["split"])
 split_v2 = _sym(_OPS["split_v2"])
 sqrt = _sym(_OPS["sqrt"])
@@ -367,8 +397,11 @@ zeros_like = _sym(_OPS["zeros_like"])
 
 # MXNet's names for the same functions
 Activation = activation
+AdaptiveAvgPooling2D = adaptive_avg_pooling_2d
 BatchNorm = batch_norm
 BatchNorm_v1 = batch_norm
+BilinearResize2D = bilinear_resize_2d
+BilinearSampler = bilinear_sampler
 BlockGrad = stop_gradient
 CTCLoss = ctc_loss
 Cast = cast
@@ -382,7 +415,9 @@ ElementWiseSum = add_n
 Embedding = embedding
 Flatten = flatten
 FullyConnected = fully_connected
+GridGenerator = grid_generator
 GroupNorm = group_norm
+IdentityAttachKLSparseReg = identity_attach_kl_sparse_reg
 InstanceNorm = instance_norm
 L2Normalization = l2_normalization
 LRN = lrn
@@ -392,10 +427,16 @@ LinearRegressionOutput = linear_regression_output
 LogisticRegressionOutput = logistic_regression_output
 MAERegressionOutput = mae_regression_output
 MakeLoss = make_loss
+MultiBoxDetection = multibox_detection
+MultiBoxTarget = multibox_target
+PSROIPooling = ps_roi_pooling
 Pad = pad
 Pooling = pooling
 Pooling_v1 = pooling
 RNN = rnn
+ROIAlign = roi_align
+ROIPooling = roi_pooling
+RROIAlign = rroi_align
 Reshape = reshape
 SVMOutput = svm_output
 SequenceLast = sequence_last
@@ -405,10 +446,18 @@ SliceChannel = split
 Softmax = softmax_output
 SoftmaxActivation = softmax_activation
 SoftmaxOutput = softmax_output
+SpatialTransformer = spatial_transformer
 SwapAxis = swapaxes
 UpSampling = up_sampling
+_contrib_AdaptiveAvgPooling2D = adaptive_avg_pooling_2d
+_contrib_BilinearResize2D = bilinear_resize_2d
 _contrib_CTCLoss = ctc_loss
+_contrib_MultiBoxDetection = multibox_detection
 _contrib_MultiBoxPrior = multibox_prior
+_contrib_MultiBoxTarget = multibox_target
+_contrib_PSROIPooling = ps_roi_pooling
+_contrib_ROIAlign = roi_align
+_contrib_RROIAlign = rroi_align
 _contrib_arange_like = arange_like
 _contrib_bipartite_matching = bipartite_matching
 _contrib_box_decode = box_decode
@@ -447,7 +496,10 @@ _logical_and = logical_and
 _logical_or = logical_or
 _logical_xor = logical_xor
 _np_cumsum = cumsum
+_npx_multibox_detection = multibox_detection
 _npx_multibox_prior = multibox_prior
+_npx_multibox_target = multibox_target
+_npx_roi_pooling = roi_pooling
 _plus = _add
 _random_exponential = random_exponential
 _random_exponential_like = random_exponential_like
@@ -557,25 +609,36 @@ linalg.__dict__.update(
 )
 
 __all__ = [
-    "Activation", "BatchNorm", "BatchNorm_v1", "BlockGrad", "CTCLoss", "Cast", "Concat",
-    "Convolution", "Convolution_v1", "Crop", "Deconvolution", "Dropout", "ElementWiseSum",
-    "Embedding", "Flatten", "FullyConnected", "GroupNorm", "InstanceNorm", "L2Normalization", "LRN",
-    "LayerNorm", "LeakyReLU", "LinearRegressionOutput", "LogisticRegressionOutput",
-    "MAERegressionOutput", "MakeLoss", "Pad", "Pooling", "Pooling_v1", "RNN", "Reshape",
-    "SVMOutput", "SequenceLast", "SequenceMask", "SequenceReverse", "SliceChannel", "Softmax",
-    "SoftmaxActivation", "SoftmaxOutput", "SwapAxis", "UpSampling", "_add", "_batch_norm_backward",
-    "_box_nms_index", "_broadcast_reduced", "_contrib_CTCLoss", "_contrib_MultiBoxPrior",
-    "_contrib_adamw_update", "_contrib_arange_like", "_contrib_bipartite_matching",
+    "Activation", "AdaptiveAvgPooling2D", "BatchNorm", "BatchNorm_v1", "BilinearResize2D",
+    "BilinearSampler", "BlockGrad", "CTCLoss", "Cast", "Concat", "Convolution", "Convolution_v1",
+    "Crop", "Deconvolution", "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected",
+    "GridGenerator", "GroupNorm", "IdentityAttachKLSparseReg", "InstanceNorm", "L2Normalization",
+    "LRN", "LayerNorm", "LeakyReLU", "LinearRegressionOutput", "LogisticRegressionOutput",
+    "MAERegressionOutput", "MakeLoss", "MultiBoxDetection", "MultiBoxTarget", "PSROIPooling", "Pad",
+    "Pooling", "Pooling_v1", "RNN", "ROIAlign", "ROIPooling", "RROIAlign", "Reshape", "SVMOutput",
+    "SequenceLast", "SequenceMask", "SequenceReverse", "SliceChannel", "Softmax",
+    "SoftmaxActivation", "SoftmaxOutput", "SpatialTransformer", "SwapAxis", "UpSampling", "_add",
+    "_backward_adaptive_avg_pooling_2d", "_backward_bilinear_resize_2d",
+    "_backward_bilinear_sampler", "_backward_grid_generator", "_backward_ps_roi_pooling",
+    "_backward_roi_align", "_backward_roi_pooling", "_backward_rroi_align", "_batch_norm_backward",
+    "_box_nms_index", "_broadcast_reduced", "_contrib_AdaptiveAvgPooling2D",
+    "_contrib_BilinearResize2D", "_contrib_CTCLoss", "_contrib_MultiBoxDetection",
+    "_contrib_MultiBoxPrior", "_contrib_MultiBoxTarget", "_contrib_PSROIPooling",
+    "_contrib_ROIAlign", "_contrib_RROIAlign", "_contrib_adamw_update", "_contrib_arange_like",
+    "_contrib_backward_gradientmultiplier", "_contrib_backward_hawkesll",
+    "_contrib_backward_index_copy", "_contrib_backward_quadratic", "_contrib_bipartite_matching",
     "_contrib_box_decode", "_contrib_box_encode", "_contrib_box_iou", "_contrib_box_nms",
-    "_contrib_box_non_maximum_suppression", "_contrib_calibrate_entropy", "_contrib_ctc_loss",
-    "_contrib_dequantize", "_contrib_div_sqrt_dim", "_contrib_gradientmultiplier",
-    "_contrib_group_adagrad_update", "_contrib_index_array", "_contrib_index_copy",
-    "_contrib_interleaved_matmul_encdec_qk", "_contrib_interleaved_matmul_encdec_valatt",
-    "_contrib_interleaved_matmul_selfatt_qk", "_contrib_interleaved_matmul_selfatt_valatt",
-    "_contrib_mp_adamw_update", "_contrib_quantize", "_contrib_quantize_asym",
-    "_contrib_quantize_v2", "_contrib_quantized_act", "_contrib_quantized_batch_norm",
-    "_contrib_quantized_concat", "_contrib_quantized_conv", "_contrib_quantized_elemwise_add",
-    "_contrib_quantized_elemwise_mul", "_contrib_quantized_embedding", "_contrib_quantized_flatten",
+    "_contrib_box_non_maximum_suppression", "_contrib_calibrate_entropy", "_contrib_count_sketch",
+    "_contrib_ctc_loss", "_contrib_dequantize", "_contrib_div_sqrt_dim", "_contrib_edge_id",
+    "_contrib_fft", "_contrib_getnnz", "_contrib_gradientmultiplier",
+    "_contrib_group_adagrad_update", "_contrib_hawkesll", "_contrib_ifft", "_contrib_index_array",
+    "_contrib_index_copy", "_contrib_interleaved_matmul_encdec_qk",
+    "_contrib_interleaved_matmul_encdec_valatt", "_contrib_interleaved_matmul_selfatt_qk",
+    "_contrib_interleaved_matmul_selfatt_valatt", "_contrib_mp_adamw_update", "_contrib_quantize",
+    "_contrib_quantize_asym", "_contrib_quantize_v2", "_contrib_quantized_act",
+    "_contrib_quantized_batch_norm", "_contrib_quantized_concat", "_contrib_quantized_conv",
+    "_contrib_quantized_elemwise_add", "_contrib_quantized_elemwise_mul",
+    "_contrib_quantized_embedding", "_contrib_quantized_flatten",
     "_contrib_quantized_fully_connected", "_contrib_quantized_pooling", "_contrib_requantize",
     "_conv_weight_grad", "_copy", "_crop_assign", "_crop_assign_scalar", "_ctc_loss_grad",
     "_custom", "_custom_backward", "_digamma", "_div", "_embedding_weight_grad", "_equal",
@@ -591,12 +654,13 @@ __all__ = [
     "_linalg_trsm", "_log_softmax_pick", "_log_softmax_pick_backward", "_logical_and",
     "_logical_or", "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul",
     "_multi_adamw_update", "_multi_lamb_update", "_multi_mp_adamw_update", "_multi_mp_lamb_update",
-    "_not_equal", "_np_cumsum", "_npx_multibox_prior", "_plus", "_pooling_backward",
-    "_pooling_gather", "_power", "_put_along_axis", "_random_exponential",
-    "_random_exponential_like", "_random_gamma", "_random_gamma_like",
-    "_random_generalized_negative_binomial", "_random_generalized_negative_binomial_like",
-    "_random_negative_binomial", "_random_negative_binomial_like", "_random_normal",
-    "_random_normal_like", "_random_pdf_dirichlet", "_random_pdf_exponential", "_random_pdf_gamma",
+    "_not_equal", "_np_cumsum", "_npx_multibox_detection", "_npx_multibox_prior",
+    "_npx_multibox_target", "_npx_roi_pooling", "_plus", "_pooling_backward", "_pooling_gather",
+    "_power", "_put_along_axis", "_random_exponential", "_random_exponential_like", "_random_gamma",
+    "_random_gamma_like", "_random_generalized_negative_binomial",
+    "_random_generalized_negative_binomial_like", "_random_negative_binomial",
+    "_random_negative_binomial_like", "_random_normal", "_random_normal_like",
+    "_random_pdf_dirichlet", "_random_pdf_exponential", "_random_pdf_gamma",
     "_random_pdf_generalized_negative_binomial", "_random_pdf_negative_binomial",
     "_random_pdf_normal", "_random_pdf_poisson", "_random_pdf_uniform", "_random_poisson",
     "_random_poisson_like", "_random_randint", "_random_uniform", "_random_uniform_like",
@@ -605,24 +669,25 @@ __all__ = [
     "_sample_multinomial", "_sample_negative_binomial", "_sample_normal", "_sample_poisson",
     "_sample_uniform", "_shuffle", "_slice_assign", "_slice_assign_scalar",
     "_softmax_output_backward", "_sparse_adagrad_update", "_sub", "_unravel_index", "abs",
-    "activation", "adam_update", "add", "add_n", "all_finite", "amp_cast", "amp_multicast",
-    "arange", "arange_like", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh",
-    "argmax", "argmax_channel", "argmin", "argsort", "batch_dot", "batch_norm", "batch_take",
-    "bipartite_matching", "block_grad", "box_decode", "box_encode", "box_iou", "box_nms",
-    "box_non_maximum_suppression", "broadcast_add", "broadcast_axes", "broadcast_axis",
-    "broadcast_div", "broadcast_equal", "broadcast_greater", "broadcast_greater_equal",
-    "broadcast_hypot", "broadcast_lesser", "broadcast_lesser_equal", "broadcast_like",
-    "broadcast_logical_and", "broadcast_logical_or", "broadcast_logical_xor", "broadcast_maximum",
-    "broadcast_minimum", "broadcast_minus", "broadcast_mod", "broadcast_mul", "broadcast_not_equal",
-    "broadcast_plus", "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil",
-    "choose_element_0index", "clip", "col2im", "concat", "convolution", "copy", "cos", "cosh",
-    "crop", "crop_window", "ctc_loss", "cumsum", "deconvolution", "degrees", "depth_to_space",
-    "diag", "div_sqrt_dim", "divide", "dot", "dropout", "dropout_mask", "elemwise_add",
-    "elemwise_div", "elemwise_mul", "elemwise_sub", "elu", "embedding", "empty", "equal", "erf",
-    "erfinv", "exp", "expand_dims", "expm1", "eye", "fix", "flatten", "flip", "floor",
-    "floor_divide", "ftml_update", "ftrl_update", "full", "full_like", "fully_connected", "gamma",
-    "gammaln", "gather_nd", "gelu", "getitem", "greater", "greater_equal", "group_norm",
-    "hard_sigmoid", "histogram", "hypot", "identity", "im2col", "instance_norm",
+    "activation", "adam_update", "adaptive_avg_pooling_2d", "add", "add_n", "all_finite",
+    "amp_cast", "amp_multicast", "arange", "arange_like", "arccos", "arccosh", "arcsin", "arcsinh",
+    "arctan", "arctanh", "argmax", "argmax_channel", "argmin", "argsort", "batch_dot", "batch_norm",
+    "batch_take", "bilinear_resize_2d", "bilinear_sampler", "bipartite_matching", "block_grad",
+    "box_decode", "box_encode", "box_iou", "box_nms", "box_non_maximum_suppression",
+    "broadcast_add", "broadcast_axes", "broadcast_axis", "broadcast_div", "broadcast_equal",
+    "broadcast_greater", "broadcast_greater_equal", "broadcast_hypot", "broadcast_lesser",
+    "broadcast_lesser_equal", "broadcast_like", "broadcast_logical_and", "broadcast_logical_or",
+    "broadcast_logical_xor", "broadcast_maximum", "broadcast_minimum", "broadcast_minus",
+    "broadcast_mod", "broadcast_mul", "broadcast_not_equal", "broadcast_plus", "broadcast_power",
+    "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil", "choose_element_0index", "clip",
+    "col2im", "concat", "convolution", "copy", "cos", "cosh", "crop", "crop_window", "ctc_loss",
+    "cumsum", "deconvolution", "degrees", "depth_to_space", "diag", "div_sqrt_dim", "divide", "dot",
+    "dropout", "dropout_mask", "elemwise_add", "elemwise_div", "elemwise_mul", "elemwise_sub",
+    "elu", "embedding", "empty", "equal", "erf", "erfinv", "exp", "expand_dims", "expm1", "eye",
+    "fix", "flatten", "flip", "floor", "floor_divide", "ftml_update", "ftrl_update", "full",
+    "full_like", "fully_connected", "gamma", "gammaln", "gather_nd", "gelu", "getitem", "greater",
+    "greater_equal", "grid_generator", "group_norm", "hard_sigmoid", "histogram", "hypot",
+    "identity", "identity_attach_kl_sparse_reg", "im2col", "instance_norm",
     "interleaved_matmul_encdec_qk", "interleaved_matmul_encdec_valatt",
     "interleaved_matmul_selfatt_qk", "interleaved_matmul_selfatt_valatt", "khatri_rao",
     "l2_normalization", "lamb_update_phase1", "lamb_update_phase2", "layer_norm", "leaky_relu",
@@ -637,28 +702,30 @@ __all__ = [
     "modulo", "moments", "mp_lamb_update_phase1", "mp_lamb_update_phase2", "mp_nag_mom_update",
     "mp_sgd_mom_update", "mp_sgd_update", "multi_all_finite", "multi_lars",
     "multi_mp_sgd_mom_update", "multi_mp_sgd_update", "multi_sgd_mom_update", "multi_sgd_update",
-    "multi_sum_sq", "multibox_prior", "multiply", "nag_mom_update", "nanprod", "nansum", "negative",
-    "norm", "normal", "normal_like", "not_equal", "one_hot", "ones", "ones_like", "pad", "pick",
-    "pooling", "pow", "power", "preloaded_multi_mp_sgd_mom_update", "preloaded_multi_mp_sgd_update",
-    "preloaded_multi_sgd_mom_update", "preloaded_multi_sgd_update", "prod", "radians", "randint",
-    "random_exponential", "random_exponential_like", "random_gamma", "random_gamma_like",
-    "random_generalized_negative_binomial", "random_generalized_negative_binomial_like",
-    "random_negative_binomial", "random_negative_binomial_like", "random_normal",
-    "random_normal_like", "random_pdf_dirichlet", "random_pdf_exponential", "random_pdf_gamma",
-    "random_pdf_generalized_negative_binomial", "random_pdf_negative_binomial", "random_pdf_normal",
-    "random_pdf_poisson", "random_pdf_uniform", "random_poisson", "random_poisson_like",
-    "random_randint", "random_uniform", "random_uniform_like", "ravel_multi_index", "rcbrt",
-    "reciprocal", "relu", "repeat", "reset_arrays", "reshape", "reshape_like", "reverse", "rint",
-    "rmsprop_update", "rmspropalex_update", "rnn", "round", "rsqrt", "sample_exponential",
-    "sample_gamma", "sample_generalized_negative_binomial", "sample_multinomial",
-    "sample_negative_binomial", "sample_normal", "sample_poisson", "sample_uniform", "scatter_nd",
-    "selu", "sequence_last", "sequence_mask", "sequence_reverse", "sgd_mom_update", "sgd_update",
-    "shape_array", "shuffle", "sigmoid", "sign", "signsgd_update", "signum_update", "silu", "sin",
-    "sinh", "size_array", "slice", "slice_axis", "slice_like", "smooth_l1", "softmax",
-    "softmax_activation", "softmax_cross_entropy", "softmax_output", "softmin", "softplus",
-    "softrelu", "softsign", "sort", "space_to_depth", "split", "split_v2", "sqrt", "square",
-    "squeeze", "stack", "stop_gradient", "subtract", "sum", "sum_axis", "sum_to", "svm_output",
-    "swapaxes", "swish", "take", "tan", "tanh", "tile", "to_device", "topk", "transpose",
-    "true_divide", "trunc", "uniform", "uniform_like", "unravel_index", "up_sampling", "where",
-    "zeros", "zeros_like",
+    "multi_sum_sq", "multibox_detection", "multibox_prior", "multibox_target", "multiply",
+    "nag_mom_update", "nanprod", "nansum", "negative", "norm", "normal", "normal_like", "not_equal",
+    "one_hot", "ones", "ones_like", "pad", "pick", "pooling", "pow", "power",
+    "preloaded_multi_mp_sgd_mom_update", "preloaded_multi_mp_sgd_update",
+    "preloaded_multi_sgd_mom_update", "preloaded_multi_sgd_update", "prod", "ps_roi_pooling",
+    "radians", "randint", "random_exponential", "random_exponential_like", "random_gamma",
+    "random_gamma_like", "random_generalized_negative_binomial",
+    "random_generalized_negative_binomial_like", "random_negative_binomial",
+    "random_negative_binomial_like", "random_normal", "random_normal_like", "random_pdf_dirichlet",
+    "random_pdf_exponential", "random_pdf_gamma", "random_pdf_generalized_negative_binomial",
+    "random_pdf_negative_binomial", "random_pdf_normal", "random_pdf_poisson", "random_pdf_uniform",
+    "random_poisson", "random_poisson_like", "random_randint", "random_uniform",
+    "random_uniform_like", "ravel_multi_index", "rcbrt", "reciprocal", "relu", "repeat",
+    "reset_arrays", "reshape", "reshape_like", "reverse", "rint", "rmsprop_update",
+    "rmspropalex_update", "rnn", "roi_align", "roi_pooling", "round", "rroi_align", "rsqrt",
+    "sample_exponential", "sample_gamma", "sample_generalized_negative_binomial",
+    "sample_multinomial", "sample_negative_binomial", "sample_normal", "sample_poisson",
+    "sample_uniform", "scatter_nd", "selu", "sequence_last", "sequence_mask", "sequence_reverse",
+    "sgd_mom_update", "sgd_update", "shape_array", "shuffle", "sigmoid", "sign", "signsgd_update",
+    "signum_update", "silu", "sin", "sinh", "size_array", "slice", "slice_axis", "slice_like",
+    "smooth_l1", "softmax", "softmax_activation", "softmax_cross_entropy", "softmax_output",
+    "softmin", "softplus", "softrelu", "softsign", "sort", "space_to_depth", "spatial_transformer",
+    "split", "split_v2", "sqrt", "square", "squeeze", "stack", "stop_gradient", "subtract", "sum",
+    "sum_axis", "sum_to", "svm_output", "swapaxes", "swish", "take", "tan", "tanh", "tile",
+    "to_device", "topk", "transpose", "true_divide", "trunc", "uniform", "uniform_like",
+    "unravel_index", "up_sampling", "where", "zeros", "zeros_like",
 ]

@@ -4,6 +4,34 @@ from typing import Any
 from .symbol import Symbol
 
 def _add(lhs, rhs, name=..., attr=..., **kwargs) -> Symbol: ...
+def _backward_adaptive_avg_pooling_2d(
+    grad_out, data, output_size=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def _backward_bilinear_resize_2d(
+    grad_out, data, like=..., height=..., width=..., scale_height=..., scale_width=..., mode=...,
+    align_corners=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def _backward_bilinear_sampler(
+    grad_out, data, grid, cudnn_off=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def _backward_grid_generator(
+    grad_out, data, transform_type=..., target_shape=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def _backward_ps_roi_pooling(
+    grad_out, data, rois, spatial_scale, output_dim, pooled_size, group_size=..., name=...,
+    attr=..., **kwargs,
+) -> Symbol: ...
+def _backward_roi_align(
+    grad_out, data, rois, pooled_size, spatial_scale, sample_ratio=..., position_sensitive=...,
+    aligned=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def _backward_roi_pooling(
+    grad_out, data, rois, pooled_size, spatial_scale, name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def _backward_rroi_align(
+    grad_out, data, rois, pooled_size, spatial_scale, sampling_ratio=..., name=..., attr=...,
+    **kwargs,
+) -> Symbol: ...
 def _batch_norm_backward(
     grad, data, scale, eps=..., fix_gamma=..., axis=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
@@ -17,12 +45,31 @@ def _contrib_adamw_update(
     weight, grad, mean, var, rescale_grad, lr, beta1=..., beta2=..., epsilon=..., wd=..., eta=...,
     clip_gradient=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
+def _contrib_backward_gradientmultiplier(
+    data, scalar=..., is_int=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def _contrib_backward_hawkesll(
+    out_grad, out_grad_state, lda, alpha, beta, state, lags, marks, valid_length, max_time,
+    name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def _contrib_backward_index_copy(
+    ograd, old_tensor, index_vector, new_tensor, name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def _contrib_backward_quadratic(
+    ograd, data, a=..., b=..., c=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
 def _contrib_calibrate_entropy(
     hist, hist_edges, num_quantized_bins=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def _contrib_count_sketch(
+    data, h, s, out_dim=..., processing_batch_size=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
 def _contrib_dequantize(
     data, min_range, max_range, out_type=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
+def _contrib_edge_id(data, u, v, name=..., attr=..., **kwargs) -> Symbol: ...
+def _contrib_fft(data, compute_size=..., name=..., attr=..., **kwargs) -> Symbol: ...
+def _contrib_getnnz(data, axis=..., name=..., attr=..., **kwargs) -> Symbol: ...
 def _contrib_gradientmultiplier(
     data, scalar=..., is_int=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
@@ -30,6 +77,10 @@ def _contrib_group_adagrad_update(
     weight, grad, history, lr, rescale_grad=..., clip_gradient=..., epsilon=..., name=...,
     attr=..., **kwargs,
 ) -> Symbol: ...
+def _contrib_hawkesll(
+    lda, alpha, beta, state, lags, marks, valid_length, max_time, name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def _contrib_ifft(data, compute_size=..., name=..., attr=..., **kwargs) -> Symbol: ...
 def _contrib_index_array(data, axes=..., name=..., attr=..., **kwargs) -> Symbol: ...
 def _contrib_index_copy(
     old_tensor, index_vector, new_tensor, name=..., attr=..., **kwargs,
@@ -206,6 +257,7 @@ def adam_update(
     weight, grad, mean, var, lr, beta1=..., beta2=..., epsilon=..., wd=..., rescale_grad=...,
     clip_gradient=..., lazy_update=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
+def adaptive_avg_pooling_2d(data, output_size=..., name=..., attr=..., **kwargs) -> Symbol: ...
 def add(lhs, rhs, name=..., attr=...) -> Symbol | Any: ...
 def add_n(*args, num_args=..., name=..., attr=..., **kwargs) -> Symbol: ...
 def all_finite(data, init_output=..., name=..., attr=..., **kwargs) -> Symbol: ...
@@ -239,6 +291,11 @@ def batch_norm(
     max_calib_range=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
 def batch_take(a, indices, name=..., attr=..., **kwargs) -> Symbol: ...
+def bilinear_resize_2d(
+    data, like=..., height=..., width=..., scale_height=..., scale_width=..., mode=...,
+    align_corners=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def bilinear_sampler(data, grid, cudnn_off=..., name=..., attr=..., **kwargs) -> Symbol: ...
 def bipartite_matching(
     data, is_ascend=..., threshold=..., topk=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
@@ -337,6 +394,9 @@ def gelu(data, approximation=..., name=..., attr=..., **kwargs) -> Symbol: ...
 def getitem(data, *indices, key=..., name=..., attr=..., **kwargs) -> Symbol: ...
 def greater(lhs, rhs, name=..., attr=...) -> Symbol | Any: ...
 def greater_equal(lhs, rhs, name=..., attr=...) -> Symbol | Any: ...
+def grid_generator(
+    data, transform_type=..., target_shape=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
 def group_norm(
     data, gamma, beta, num_groups=..., eps=..., output_mean_var=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
@@ -344,6 +404,10 @@ def hard_sigmoid(data, alpha=..., beta=..., name=..., attr=..., **kwargs) -> Sym
 def histogram(data, bins=..., range=..., bin_cnt=..., name=..., attr=..., **kwargs) -> Symbol: ...
 def hypot(lhs, rhs, name=..., attr=...) -> Symbol | Any: ...
 def identity(data, name=..., attr=..., **kwargs) -> Symbol: ...
+def identity_attach_kl_sparse_reg(
+    data, moving_avg, sparseness_target=..., penalty=..., momentum=..., name=..., attr=...,
+    **kwargs,
+) -> Symbol: ...
 def im2col(
     data, kernel, stride=..., dilate=..., pad=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
@@ -487,8 +551,17 @@ def multi_sgd_update(
     attr=..., **kwargs,
 ) -> Symbol: ...
 def multi_sum_sq(*data, num_arrays=..., name=..., attr=..., **kwargs) -> Symbol: ...
+def multibox_detection(
+    cls_prob, loc_pred, anchor, clip=..., threshold=..., background_id=..., nms_threshold=...,
+    force_suppress=..., variances=..., nms_topk=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
 def multibox_prior(
     data, sizes=..., ratios=..., clip=..., steps=..., offsets=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def multibox_target(
+    anchor, label, cls_pred, overlap_threshold=..., ignore_label=..., negative_mining_ratio=...,
+    negative_mining_thresh=..., minimum_negative_samples=..., variances=..., name=..., attr=...,
+    **kwargs,
 ) -> Symbol: ...
 def multiply(lhs, rhs, name=..., attr=...) -> Symbol | Any: ...
 def nag_mom_update(
@@ -533,6 +606,10 @@ def preloaded_multi_sgd_update(
     *data, rescale_grad=..., clip_gradient=..., num_weights=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
 def prod(data, axis=..., keepdims=..., exclude=..., name=..., attr=..., **kwargs) -> Symbol: ...
+def ps_roi_pooling(
+    data, rois, spatial_scale, output_dim, pooled_size, group_size=..., name=..., attr=...,
+    **kwargs,
+) -> Symbol: ...
 def radians(data, name=..., attr=..., **kwargs) -> Symbol: ...
 def random_exponential(
     lam=..., shape=..., ctx=..., dtype=..., name=..., attr=..., **kwargs,
@@ -606,7 +683,15 @@ def rnn(
     lstm_state_clip_min=..., lstm_state_clip_max=..., lstm_state_clip_nan=...,
     use_sequence_length=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
+def roi_align(
+    data, rois, pooled_size, spatial_scale, sample_ratio=..., position_sensitive=..., aligned=...,
+    name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def roi_pooling(data, rois, pooled_size, spatial_scale, name=..., attr=..., **kwargs) -> Symbol: ...
 def round(data, name=..., attr=..., **kwargs) -> Symbol: ...
+def rroi_align(
+    data, rois, pooled_size, spatial_scale, sampling_ratio=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
 def rsqrt(data, name=..., attr=..., **kwargs) -> Symbol: ...
 def sample_exponential(lam, shape=..., dtype=..., name=..., attr=..., **kwargs) -> Symbol: ...
 def sample_gamma(alpha, beta, shape=..., dtype=..., name=..., attr=..., **kwargs) -> Symbol: ...
@@ -678,6 +763,10 @@ def softrelu(data, name=..., attr=..., **kwargs) -> Symbol: ...
 def softsign(data, name=..., attr=..., **kwargs) -> Symbol: ...
 def sort(data, axis=..., is_ascend=..., name=..., attr=..., **kwargs) -> Symbol: ...
 def space_to_depth(data, block_size, name=..., attr=..., **kwargs) -> Symbol: ...
+def spatial_transformer(
+    data, loc, target_shape=..., transform_type=..., sampler_type=..., cudnn_off=..., name=...,
+    attr=..., **kwargs,
+) -> Symbol: ...
 def split(
     data, num_outputs, axis=..., squeeze_axis=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
@@ -766,8 +855,11 @@ class _Linalg:
 linalg = _Linalg()
 
 Activation = activation
+AdaptiveAvgPooling2D = adaptive_avg_pooling_2d
 BatchNorm = batch_norm
 BatchNorm_v1 = batch_norm
+BilinearResize2D = bilinear_resize_2d
+BilinearSampler = bilinear_sampler
 BlockGrad = stop_gradient
 CTCLoss = ctc_loss
 Cast = cast
@@ -781,7 +873,9 @@ ElementWiseSum = add_n
 Embedding = embedding
 Flatten = flatten
 FullyConnected = fully_connected
+GridGenerator = grid_generator
 GroupNorm = group_norm
+IdentityAttachKLSparseReg = identity_attach_kl_sparse_reg
 InstanceNorm = instance_norm
 L2Normalization = l2_normalization
 LRN = lrn
@@ -791,10 +885,16 @@ LinearRegressionOutput = linear_regression_output
 LogisticRegressionOutput = logistic_regression_output
 MAERegressionOutput = mae_regression_output
 MakeLoss = make_loss
+MultiBoxDetection = multibox_detection
+MultiBoxTarget = multibox_target
+PSROIPooling = ps_roi_pooling
 Pad = pad
 Pooling = pooling
 Pooling_v1 = pooling
 RNN = rnn
+ROIAlign = roi_align
+ROIPooling = roi_pooling
+RROIAlign = rroi_align
 Reshape = reshape
 SVMOutput = svm_output
 SequenceLast = sequence_last
@@ -804,10 +904,18 @@ SliceChannel = split
 Softmax = softmax_output
 SoftmaxActivation = softmax_activation
 SoftmaxOutput = softmax_output
+SpatialTransformer = spatial_transformer
 SwapAxis = swapaxes
 UpSampling = up_sampling
+_contrib_AdaptiveAvgPooling2D = adaptive_avg_pooling_2d
+_contrib_BilinearResize2D = bilinear_resize_2d
 _contrib_CTCLoss = ctc_loss
+_contrib_MultiBoxDetection = multibox_detection
 _contrib_MultiBoxPrior = multibox_prior
+_contrib_MultiBoxTarget = multibox_target
+_contrib_PSROIPooling = ps_roi_pooling
+_contrib_ROIAlign = roi_align
+_contrib_RROIAlign = rroi_align
 _contrib_arange_like = arange_like
 _contrib_bipartite_matching = bipartite_matching
 _contrib_box_decode = box_decode
@@ -846,7 +954,10 @@ _logical_and = logical_and
 _logical_or = logical_or
 _logical_xor = logical_xor
 _np_cumsum = cumsum
+_npx_multibox_detection = multibox_detection
 _npx_multibox_prior = multibox_prior
+_npx_multibox_target = multibox_target
+_npx_roi_pooling = roi_pooling
 _plus = _add
 _random_exponential = random_exponential
 _random_exponential_like = random_exponential_like

@@ -34,6 +34,11 @@ from .attention import (
     interleaved_matmul_selfatt_valatt,
 )
 from .box_ops import _box_nms_index, bipartite_matching, box_decode, box_encode, box_iou, box_nms
+from .contrib_backward import (
+    _contrib_backward_gradientmultiplier,
+    _contrib_backward_index_copy,
+    _contrib_backward_quadratic,
+)
 from .conv import _conv_weight_grad, convolution, deconvolution
 from .creation import (
     arange,
@@ -78,6 +83,8 @@ from .elemwise import (
     where,
 )
 from .fused import _log_softmax_pick, _log_softmax_pick_backward
+from .graph_csr import _contrib_edge_id, _contrib_getnnz
+from .hawkes import _contrib_backward_hawkesll, _contrib_hawkesll
 from .im2col_ops import col2im, im2col
 from .image_ops import (
     _adjust_lighting,
@@ -139,6 +146,7 @@ from .misc_mx import (
     unravel_index,
 )
 from .multibox import multibox_prior
+from .multibox_target import multibox_detection, multibox_target
 from .nn_basic import (
     _embedding_weight_grad,
     dropout,
@@ -278,7 +286,23 @@ from .regression_output import (
     make_loss,
     svm_output,
 )
+from .resize_ops import (
+    _backward_adaptive_avg_pooling_2d,
+    _backward_bilinear_resize_2d,
+    adaptive_avg_pooling_2d,
+    bilinear_resize_2d,
+)
 from .rnn import _rnn_backward, _rnn_param_concat, rnn
+from .roi_ops import (
+    _backward_ps_roi_pooling,
+    _backward_roi_align,
+    _backward_roi_pooling,
+    _backward_rroi_align,
+    ps_roi_pooling,
+    roi_align,
+    roi_pooling,
+    rroi_align,
+)
 from .sequence import sequence_last, sequence_reverse
 from .shape import (
     concat,
@@ -317,7 +341,16 @@ from .shape_slicing import (
     tile,
 )
 from .sort import argsort, sort, topk
+from .sparse_reg import _identity_attach_kl_sparse_reg
+from .spatial_sampling import (
+    _backward_bilinear_sampler,
+    _backward_grid_generator,
+    bilinear_sampler,
+    grid_generator,
+    spatial_transformer,
+)
 from .special import _digamma, gamma, gammaln
+from .spectral import _contrib_count_sketch, _contrib_fft, _contrib_ifft
 from .unary import (
     abs,
     arccos,
@@ -363,8 +396,11 @@ from .upsampling import up_sampling
 
 # MXNet's names (CamelCase, broadcast_*), and functions kept under another name
 Activation = activation
+AdaptiveAvgPooling2D = adaptive_avg_pooling_2d
 BatchNorm = batch_norm
 BatchNorm_v1 = batch_norm
+BilinearResize2D = bilinear_resize_2d
+BilinearSampler = bilinear_sampler
 BlockGrad = stop_gradient
 CTCLoss = ctc_loss
 Cast = cast
@@ -378,7 +414,9 @@ ElementWiseSum = add_n
 Embedding = embedding
 Flatten = flatten
 FullyConnected = fully_connected
+GridGenerator = grid_generator
 GroupNorm = group_norm
+IdentityAttachKLSparseReg = _identity_attach_kl_sparse_reg
 InstanceNorm = instance_norm
 L2Normalization = l2_normalization
 LRN = lrn
@@ -388,10 +426,16 @@ LinearRegressionOutput = linear_regression_output
 LogisticRegressionOutput = logistic_regression_output
 MAERegressionOutput = mae_regression_output
 MakeLoss = make_loss
+MultiBoxDetection = multibox_detection
+MultiBoxTarget = multibox_target
+PSROIPooling = ps_roi_pooling
 Pad = pad
 Pooling = pooling
 Pooling_v1 = pooling
 RNN = rnn
+ROIAlign = roi_align
+ROIPooling = roi_pooling
+RROIAlign = rroi_align
 Reshape = reshape
 SVMOutput = svm_output
 SequenceLast = sequence_last
@@ -401,11 +445,19 @@ SliceChannel = split
 Softmax = softmax_output
 SoftmaxActivation = softmax_activation
 SoftmaxOutput = softmax_output
+SpatialTransformer = spatial_transformer
 SwapAxis = swapaxes
 UpSampling = up_sampling
 _add = add
+_contrib_AdaptiveAvgPooling2D = adaptive_avg_pooling_2d
+_contrib_BilinearResize2D = bilinear_resize_2d
 _contrib_CTCLoss = ctc_loss
+_contrib_MultiBoxDetection = multibox_detection
 _contrib_MultiBoxPrior = multibox_prior
+_contrib_MultiBoxTarget = multibox_target
+_contrib_PSROIPooling = ps_roi_pooling
+_contrib_ROIAlign = roi_align
+_contrib_RROIAlign = rroi_align
 _contrib_arange_like = arange_like
 _contrib_bipartite_matching = bipartite_matching
 _contrib_box_decode = box_decode
@@ -472,7 +524,10 @@ _mod = mod
 _mul = multiply
 _not_equal = not_equal
 _np_cumsum = cumsum
+_npx_multibox_detection = multibox_detection
 _npx_multibox_prior = multibox_prior
+_npx_multibox_target = multibox_target
+_npx_roi_pooling = roi_pooling
 _plus = add
 _power = power
 _random_exponential = random_exponential
@@ -542,6 +597,7 @@ elemwise_mul = multiply
 elemwise_sub = subtract
 empty = mx_empty
 full = mx_full
+identity_attach_kl_sparse_reg = _identity_attach_kl_sparse_reg
 less = lesser
 less_equal = lesser_equal
 max_axis = max
@@ -591,25 +647,36 @@ linalg.__dict__.update(
 )
 
 __all__ = [
-    "Activation", "BatchNorm", "BatchNorm_v1", "BlockGrad", "CTCLoss", "Cast", "Concat",
-    "Convolution", "Convolution_v1", "Crop", "Deconvolution", "Dropout", "ElementWiseSum",
-    "Embedding", "Flatten", "FullyConnected", "GroupNorm", "InstanceNorm", "L2Normalization", "LRN",
-    "LayerNorm", "LeakyReLU", "LinearRegressionOutput", "LogisticRegressionOutput",
-    "MAERegressionOutput", "MakeLoss", "Pad", "Pooling", "Pooling_v1", "RNN", "Reshape",
-    "SVMOutput", "SequenceLast", "SequenceMask", "SequenceReverse", "SliceChannel", "Softmax",
-    "SoftmaxActivation", "SoftmaxOutput", "SwapAxis", "UpSampling", "_add", "_batch_norm_backward",
-    "_box_nms_index", "_broadcast_reduced", "_contrib_CTCLoss", "_contrib_MultiBoxPrior",
-    "_contrib_adamw_update", "_contrib_arange_like", "_contrib_bipartite_matching",
+    "Activation", "AdaptiveAvgPooling2D", "BatchNorm", "BatchNorm_v1", "BilinearResize2D",
+    "BilinearSampler", "BlockGrad", "CTCLoss", "Cast", "Concat", "Convolution", "Convolution_v1",
+    "Crop", "Deconvolution", "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected",
+    "GridGenerator", "GroupNorm", "IdentityAttachKLSparseReg", "InstanceNorm", "L2Normalization",
+    "LRN", "LayerNorm", "LeakyReLU", "LinearRegressionOutput", "LogisticRegressionOutput",
+    "MAERegressionOutput", "MakeLoss", "MultiBoxDetection", "MultiBoxTarget", "PSROIPooling", "Pad",
+    "Pooling", "Pooling_v1", "RNN", "ROIAlign", "ROIPooling", "RROIAlign", "Reshape", "SVMOutput",
+    "SequenceLast", "SequenceMask", "SequenceReverse", "SliceChannel", "Softmax",
+    "SoftmaxActivation", "SoftmaxOutput", "SpatialTransformer", "SwapAxis", "UpSampling", "_add",
+    "_backward_adaptive_avg_pooling_2d", "_backward_bilinear_resize_2d",
+    "_backward_bilinear_sampler", "_backward_grid_generator", "_backward_ps_roi_pooling",
+    "_backward_roi_align", "_backward_roi_pooling", "_backward_rroi_align", "_batch_norm_backward",
+    "_box_nms_index", "_broadcast_reduced", "_contrib_AdaptiveAvgPooling2D",
+    "_contrib_BilinearResize2D", "_contrib_CTCLoss", "_contrib_MultiBoxDetection",
+    "_contrib_MultiBoxPrior", "_contrib_MultiBoxTarget", "_contrib_PSROIPooling",
+    "_contrib_ROIAlign", "_contrib_RROIAlign", "_contrib_adamw_update", "_contrib_arange_like",
+    "_contrib_backward_gradientmultiplier", "_contrib_backward_hawkesll",
+    "_contrib_backward_index_copy", "_contrib_backward_quadratic", "_contrib_bipartite_matching",
     "_contrib_box_decode", "_contrib_box_encode", "_contrib_box_iou", "_contrib_box_nms",
-    "_contrib_box_non_maximum_suppression", "_contrib_calibrate_entropy", "_contrib_ctc_loss",
-    "_contrib_dequantize", "_contrib_div_sqrt_dim", "_contrib_gradientmultiplier",
-    "_contrib_group_adagrad_update", "_contrib_index_array", "_contrib_index_copy",
-    "_contrib_interleaved_matmul_encdec_qk", "_contrib_interleaved_matmul_encdec_valatt",
-    "_contrib_interleaved_matmul_selfatt_qk", "_contrib_interleaved_matmul_selfatt_valatt",
-    "_contrib_mp_adamw_update", "_contrib_quantize", "_contrib_quantize_asym",
-    "_contrib_quantize_v2", "_contrib_quantized_act", "_contrib_quantized_batch_norm",
-    "_contrib_quantized_concat", "_contrib_quantized_conv", "_contrib_quantized_elemwise_add",
-    "_contrib_quantized_elemwise_mul", "_contrib_quantized_embedding", "_contrib_quantized_flatten",
+    "_contrib_box_non_maximum_suppression", "_contrib_calibrate_entropy", "_contrib_count_sketch",
+    "_contrib_ctc_loss", "_contrib_dequantize", "_contrib_div_sqrt_dim", "_contrib_edge_id",
+    "_contrib_fft", "_contrib_getnnz", "_contrib_gradientmultiplier",
+    "_contrib_group_adagrad_update", "_contrib_hawkesll", "_contrib_ifft", "_contrib_index_array",
+    "_contrib_index_copy", "_contrib_interleaved_matmul_encdec_qk",
+    "_contrib_interleaved_matmul_encdec_valatt", "_contrib_interleaved_matmul_selfatt_qk",
+    "_contrib_interleaved_matmul_selfatt_valatt", "_contrib_mp_adamw_update", "_contrib_quantize",
+    "_contrib_quantize_asym", "_contrib_quantize_v2", "_contrib_quantized_act",
+    "_contrib_quantized_batch_norm", "_contrib_quantized_concat", "_contrib_quantized_conv",
+    "_contrib_quantized_elemwise_add", "_contrib_quantized_elemwise_mul",
+    "_contrib_quantized_embedding", "_contrib_quantized_flatten",
     "_contrib_quantized_fully_connected", "_contrib_quantized_pooling", "_contrib_requantize",
     "_conv_weight_grad", "_copy", "_crop_assign", "_crop_assign_scalar", "_ctc_loss_grad",
     "_custom", "_custom_backward", "_digamma", "_div", "_embedding_weight_grad", "_equal",
@@ -625,12 +692,13 @@ __all__ = [
     "_linalg_trsm", "_log_softmax_pick", "_log_softmax_pick_backward", "_logical_and",
     "_logical_or", "_logical_xor", "_maximum", "_minimum", "_minus", "_mod", "_mul",
     "_multi_adamw_update", "_multi_lamb_update", "_multi_mp_adamw_update", "_multi_mp_lamb_update",
-    "_not_equal", "_np_cumsum", "_npx_multibox_prior", "_plus", "_pooling_backward",
-    "_pooling_gather", "_power", "_put_along_axis", "_random_exponential",
-    "_random_exponential_like", "_random_gamma", "_random_gamma_like",
-    "_random_generalized_negative_binomial", "_random_generalized_negative_binomial_like",
-    "_random_negative_binomial", "_random_negative_binomial_like", "_random_normal",
-    "_random_normal_like", "_random_pdf_dirichlet", "_random_pdf_exponential", "_random_pdf_gamma",
+    "_not_equal", "_np_cumsum", "_npx_multibox_detection", "_npx_multibox_prior",
+    "_npx_multibox_target", "_npx_roi_pooling", "_plus", "_pooling_backward", "_pooling_gather",
+    "_power", "_put_along_axis", "_random_exponential", "_random_exponential_like", "_random_gamma",
+    "_random_gamma_like", "_random_generalized_negative_binomial",
+    "_random_generalized_negative_binomial_like", "_random_negative_binomial",
+    "_random_negative_binomial_like", "_random_normal", "_random_normal_like",
+    "_random_pdf_dirichlet", "_random_pdf_exponential", "_random_pdf_gamma",
     "_random_pdf_generalized_negative_binomial", "_random_pdf_negative_binomial",
     "_random_pdf_normal", "_random_pdf_poisson", "_random_pdf_uniform", "_random_poisson",
     "_random_poisson_like", "_random_randint", "_random_uniform", "_random_uniform_like",
@@ -639,24 +707,25 @@ __all__ = [
     "_sample_multinomial", "_sample_negative_binomial", "_sample_normal", "_sample_poisson",
     "_sample_uniform", "_shuffle", "_slice_assign", "_slice_assign_scalar",
     "_softmax_output_backward", "_sparse_adagrad_update", "_sub", "_unravel_index", "abs",
-    "activation", "adam_update", "add", "add_n", "all_finite", "amp_cast", "amp_multicast",
-    "arange", "arange_like", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh",
-    "argmax", "argmax_channel", "argmin", "argsort", "batch_dot", "batch_norm", "batch_take",
-    "bipartite_matching", "block_grad", "box_decode", "box_encode", "box_iou", "box_nms",
-    "box_non_maximum_suppression", "broadcast_add", "broadcast_axes", "broadcast_axis",
-    "broadcast_div", "broadcast_equal", "broadcast_greater", "broadcast_greater_equal",
-    "broadcast_hypot", "broadcast_lesser", "broadcast_lesser_equal", "broadcast_like",
-    "broadcast_logical_and", "broadcast_logical_or", "broadcast_logical_xor", "broadcast_maximum",
-    "broadcast_minimum", "broadcast_minus", "broadcast_mod", "broadcast_mul", "broadcast_not_equal",
-    "broadcast_plus", "broadcast_power", "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil",
-    "choose_element_0index", "clip", "col2im", "concat", "concatenate", "convolution", "copy",
-    "cos", "cosh", "crop", "crop_window", "ctc_loss", "cumsum", "deconvolution", "degrees",
-    "depth_to_space", "diag", "div_sqrt_dim", "divide", "dot", "dropout", "dropout_mask",
-    "elemwise_add", "elemwise_div", "elemwise_mul", "elemwise_sub", "elu", "embedding", "empty",
-    "equal", "erf", "erfinv", "exp", "expand_dims", "expm1", "eye", "fill_element_0index", "fix",
-    "flatten", "flip", "floor", "floor_divide", "ftml_update", "ftrl_update", "full", "full_like",
-    "fully_connected", "gamma", "gammaln", "gather_nd", "gelu", "getitem", "greater",
-    "greater_equal", "group_norm", "hard_sigmoid", "histogram", "hypot", "identity", "im2col",
+    "activation", "adam_update", "adaptive_avg_pooling_2d", "add", "add_n", "all_finite",
+    "amp_cast", "amp_multicast", "arange", "arange_like", "arccos", "arccosh", "arcsin", "arcsinh",
+    "arctan", "arctanh", "argmax", "argmax_channel", "argmin", "argsort", "batch_dot", "batch_norm",
+    "batch_take", "bilinear_resize_2d", "bilinear_sampler", "bipartite_matching", "block_grad",
+    "box_decode", "box_encode", "box_iou", "box_nms", "box_non_maximum_suppression",
+    "broadcast_add", "broadcast_axes", "broadcast_axis", "broadcast_div", "broadcast_equal",
+    "broadcast_greater", "broadcast_greater_equal", "broadcast_hypot", "broadcast_lesser",
+    "broadcast_lesser_equal", "broadcast_like", "broadcast_logical_and", "broadcast_logical_or",
+    "broadcast_logical_xor", "broadcast_maximum", "broadcast_minimum", "broadcast_minus",
+    "broadcast_mod", "broadcast_mul", "broadcast_not_equal", "broadcast_plus", "broadcast_power",
+    "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil", "choose_element_0index", "clip",
+    "col2im", "concat", "concatenate", "convolution", "copy", "cos", "cosh", "crop", "crop_window",
+    "ctc_loss", "cumsum", "deconvolution", "degrees", "depth_to_space", "diag", "div_sqrt_dim",
+    "divide", "dot", "dropout", "dropout_mask", "elemwise_add", "elemwise_div", "elemwise_mul",
+    "elemwise_sub", "elu", "embedding", "empty", "equal", "erf", "erfinv", "exp", "expand_dims",
+    "expm1", "eye", "fill_element_0index", "fix", "flatten", "flip", "floor", "floor_divide",
+    "ftml_update", "ftrl_update", "full", "full_like", "fully_connected", "gamma", "gammaln",
+    "gather_nd", "gelu", "getitem", "greater", "greater_equal", "grid_generator", "group_norm",
+    "hard_sigmoid", "histogram", "hypot", "identity", "identity_attach_kl_sparse_reg", "im2col",
     "instance_norm", "interleaved_matmul_encdec_qk", "interleaved_matmul_encdec_valatt",
     "interleaved_matmul_selfatt_qk", "interleaved_matmul_selfatt_valatt", "khatri_rao",
     "l2_normalization", "lamb_update_phase1", "lamb_update_phase2", "layer_norm", "leaky_relu",
@@ -671,11 +740,12 @@ __all__ = [
     "modulo", "moments", "moveaxis", "mp_lamb_update_phase1", "mp_lamb_update_phase2",
     "mp_nag_mom_update", "mp_sgd_mom_update", "mp_sgd_update", "multi_all_finite", "multi_lars",
     "multi_mp_sgd_mom_update", "multi_mp_sgd_update", "multi_sgd_mom_update", "multi_sgd_update",
-    "multi_sum_sq", "multibox_prior", "multiply", "nag_mom_update", "nanprod", "nansum", "negative",
-    "norm", "normal", "normal_like", "not_equal", "one_hot", "onehot_encode", "ones", "ones_like",
-    "pad", "pick", "pooling", "pow", "power", "preloaded_multi_mp_sgd_mom_update",
-    "preloaded_multi_mp_sgd_update", "preloaded_multi_sgd_mom_update", "preloaded_multi_sgd_update",
-    "prod", "radians", "randint", "random_exponential", "random_exponential_like", "random_gamma",
+    "multi_sum_sq", "multibox_detection", "multibox_prior", "multibox_target", "multiply",
+    "nag_mom_update", "nanprod", "nansum", "negative", "norm", "normal", "normal_like", "not_equal",
+    "one_hot", "onehot_encode", "ones", "ones_like", "pad", "pick", "pooling", "pow", "power",
+    "preloaded_multi_mp_sgd_mom_update", "preloaded_multi_mp_sgd_update",
+    "preloaded_multi_sgd_mom_update", "preloaded_multi_sgd_update", "prod", "ps_roi_pooling",
+    "radians", "randint", "random_exponential", "random_exponential_like", "random_gamma",
     "random_gamma_like", "random_generalized_negative_binomial",
     "random_generalized_negative_binomial_like", "random_negative_binomial",
     "random_negative_binomial_like", "random_normal", "random_normal_like", "random_pdf_dirichlet",
@@ -684,15 +754,16 @@ __all__ = [
     "random_poisson", "random_poisson_like", "random_randint", "random_uniform",
     "random_uniform_like", "ravel_multi_index", "rcbrt", "reciprocal", "relu", "repeat",
     "reset_arrays", "reshape", "reshape_like", "reverse", "rint", "rmsprop_update",
-    "rmspropalex_update", "rnn", "round", "rsqrt", "sample_exponential", "sample_gamma",
-    "sample_generalized_negative_binomial", "sample_multinomial", "sample_negative_binomial",
-    "sample_normal", "sample_poisson", "sample_uniform", "scatter_nd", "selu", "sequence_last",
-    "sequence_mask", "sequence_reverse", "sgd_mom_update", "sgd_update", "shape_array", "shuffle",
-    "sigmoid", "sign", "signsgd_update", "signum_update", "silu", "sin", "sinh", "size_array",
-    "slice", "slice_axis", "slice_like", "smooth_l1", "softmax", "softmax_activation",
-    "softmax_cross_entropy", "softmax_output", "softmin", "softplus", "softrelu", "softsign",
-    "sort", "space_to_depth", "split", "split_v2", "sqrt", "square", "squeeze", "stack",
-    "stop_gradient", "subtract", "sum", "sum_axis", "sum_to", "svm_output", "swapaxes", "swish",
-    "take", "tan", "tanh", "tile", "to_device", "topk", "transpose", "true_divide", "trunc",
-    "uniform", "uniform_like", "unravel_index", "up_sampling", "where", "zeros", "zeros_like",
+    "rmspropalex_update", "rnn", "roi_align", "roi_pooling", "round", "rroi_align", "rsqrt",
+    "sample_exponential", "sample_gamma", "sample_generalized_negative_binomial",
+    "sample_multinomial", "sample_negative_binomial", "sample_normal", "sample_poisson",
+    "sample_uniform", "scatter_nd", "selu", "sequence_last", "sequence_mask", "sequence_reverse",
+    "sgd_mom_update", "sgd_update", "shape_array", "shuffle", "sigmoid", "sign", "signsgd_update",
+    "signum_update", "silu", "sin", "sinh", "size_array", "slice", "slice_axis", "slice_like",
+    "smooth_l1", "softmax", "softmax_activation", "softmax_cross_entropy", "softmax_output",
+    "softmin", "softplus", "softrelu", "softsign", "sort", "space_to_depth", "spatial_transformer",
+    "split", "split_v2", "sqrt", "square", "squeeze", "stack", "stop_gradient", "subtract", "sum",
+    "sum_axis", "sum_to", "svm_output", "swapaxes", "swish", "take", "tan", "tanh", "tile",
+    "to_device", "topk", "transpose", "true_divide", "trunc", "uniform", "uniform_like",
+    "unravel_index", "up_sampling", "where", "zeros", "zeros_like",
 ]
