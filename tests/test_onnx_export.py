@@ -131,13 +131,20 @@ def test_import_bn_aux_and_unsupported(tmp_path):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     s, arg, aux = import_symbol(model)
     assert set(aux) == {"m", "v"} and set(arg) == {"s", "b"}
-    # two op types the importer does not convert (data-dependent output shapes), sorted
+    # op types whose output shape depends on the data: the first one met is named, with why
     bad = helper.make_graph([helper.make_node("Unique", ["x"], ["h"]),
                              helper.make_node("NonZero", ["x"], ["y"])], "g",
                             [vi("x", TensorProto.FLOAT, [2, 2])],
                             [vi("h", TensorProto.FLOAT, [None]),
                              vi("y", TensorProto.INT64, [2, None])])
-    with pytest.raises(Exception, match="NonZero.*Unique"):
+    with pytest.raises(Exception, match="Unique node 'h': its output shape depends on"):
+        import_symbol(helper.make_model(bad, opset_imports=[helper.make_opsetid("", 17)]))
+    # op types it does not convert at all: all listed, sorted
+    bad = helper.make_graph([helper.make_node("Einsum", ["x", "x"], ["h"], equation="ij,jk"),
+                             helper.make_node("Det", ["x"], ["y"])], "g",
+                            [vi("x", TensorProto.FLOAT, [2, 2])],
+                            [vi("h", TensorProto.FLOAT, [2, 2]), vi("y", TensorProto.FLOAT, [])])
+    with pytest.raises(Exception, match=r"unsupported operator\(s\) \['Det', 'Einsum'\]"):
         import_symbol(helper.make_model(bad, opset_imports=[helper.make_opsetid("", 17)]))
 
 

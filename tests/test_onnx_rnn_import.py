@@ -341,8 +341,7 @@ def test_gru_without_linear_before_reset_is_unrolled(tmp_path, direction, seq):
 
 
 @pytest.mark.parametrize("op_type,attrs,words", [
-    ("LSTM", {"clip": 3.0}, "clip"),
-    ("LSTM", {"input_forget": 1}, "input_forget"),
+    ("LSTM", {"clip": 3.0, "layout": 1}, "clip or input_forget with a layout"),
     ("LSTM", {"activations": ["Sigmoid", "Tanh", "Relu"]}, "activations"),
     ("GRU", {"layout": 1}, "linear_before_reset=0 with a layout"),
     ("RNN", {"activations": ["Sigmoid"]}, "activations"),
@@ -357,7 +356,8 @@ def test_unsupported_attributes_raise_naming_the_node(tmp_path, op_type, attrs, 
 
 
 @pytest.mark.parametrize("scale", [0.0, 1.0])
-def test_peepholes_import_only_when_zero(tmp_path, scale):
+def test_peepholes_import(tmp_path, scale):
+    """Zero peepholes: the fused rnn op; others: unrolled cells (onnx_import_lstm.py)."""
     rng = np.random.default_rng(14)
     model = _node_model("LSTM", 4, 2, 3, 4, "bidirectional", rng=rng)
     model.graph.node[0].input.append("P")
@@ -365,10 +365,6 @@ def test_peepholes_import_only_when_zero(tmp_path, scale):
         rng.normal(size=(2, 12)).astype(np.float32) * scale, "P"))
     path = tmp_path / "peep.onnx"
     path.write_bytes(model.SerializeToString())
-    if scale:
-        with pytest.raises(FileFormatError, match="LSTM node 'rec'.*peephole"):
-            SymbolBlock.from_onnx(str(path))
-        return
     feed = _node_feed(model, rng, 4)
     block = SymbolBlock.from_onnx(str(path))
     got = block(*[nd.array(feed[n]) for n in block._input_names])
