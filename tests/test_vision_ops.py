@@ -97,6 +97,21 @@ def _sampler_cases(s, rng):
              sampler_type="bilinear", _grad=True)
 
 
+def _proposal_cases(s, rng):
+    info = s.arr(values=[[70, 90, 1.0], [80, 85, 0.8]])
+    for t in range(4):
+        prob = s.arr((2, 12, 5, 6), 0, 1)
+        bb = s.arr(values=rng.uniform(-0.4, 0.4, (2, 24, 5, 6)) * (10 if t == 3 else 1))
+        kw = {"scales": (1.0, 2.0), "ratios": (0.5, 1.0, 2.0), "rpn_min_size": [4, 8][t % 2],
+              "rpn_pre_nms_top_n": [50, -1, 30, 100][t], "rpn_post_nms_top_n": [10, 20, 40, 8][t],
+              "threshold": [0.5, 0.3, 0.7, 0.6][t], "output_score": t != 1,
+              "iou_loss": t == 3}
+        s.op("nd.contrib.MultiProposal", prob, bb, info, **kw)
+        s.op("nd.contrib.Proposal", s.arr((1, 12, 5, 6), 0, 1),
+             s.arr(values=rng.uniform(-0.4, 0.4, (1, 24, 5, 6))), s.arr(values=[[70, 90, 1.0]]),
+             **kw)
+
+
 def _suite():
     s = Suite(seed=11)
     rng = np.random.default_rng(11)
@@ -104,6 +119,7 @@ def _suite():
     _roi_cases(s, rng)
     _resize_cases(s)
     _sampler_cases(s, rng)
+    _proposal_cases(s, rng)
     return s
 
 
@@ -111,7 +127,7 @@ SUITE = _suite()
 mx_results, test_matches_mxnet = suite_tests(SUITE, "mxnet_vision")
 
 CONTRIB = ["MultiBoxTarget", "MultiBoxDetection", "ROIAlign", "PSROIPooling", "RROIAlign",
-           "BilinearResize2D", "AdaptiveAvgPooling2D"]
+           "BilinearResize2D", "AdaptiveAvgPooling2D", "Proposal", "MultiProposal"]
 
 
 @pytest.mark.parametrize("name", CONTRIB)
