@@ -97,6 +97,19 @@ def _rnn_infer(data, parameters, state, state_cell=None, sequence_length=None, *
     return outs[0] if len(outs) == 1 else tuple(outs)
 
 
+def _rnn_param_shapes(data, **attrs):
+    """``parameters (size,)``, ``state (L*D, N, R)`` and, for an LSTM, ``state_cell
+    (L*D, N, H)`` for data (T, N, C): what a bind given only the data's shape infers."""
+    if len(data.shape) != 3:
+        return {}
+    lay = _layout(tuple(data.shape), attrs)
+    want = (lay.L * lay.D, int(data.shape[1]), lay.R)
+    shapes = {"parameters": (lay.size,), "state": want}
+    if attrs.get("mode") == "lstm":
+        shapes["state_cell"] = want[:2] + (lay.H,)
+    return shapes
+
+
 def _rnn_grad(ins, outs, gouts, **attrs):
     data, parameters, state, state_cell, sequence_length = ins
     mode = attrs["mode"]
@@ -179,7 +192,7 @@ _rnn_op_func = register(
                                 "sequence_length?"),
     attrs=dict(_ATTRS), num_outputs=_n_out, infer=_rnn_infer, grad=_rnn_grad, onnx=rnn_onnx,
     ref=_rnn_ref, samples=_samples(), aliases=("RNN",), value_ranges=_rnn_value_ranges,
-    serial=True, amp="lp16")
+    param_shapes=_rnn_param_shapes, serial=True, amp="lp16")
 _RNN = _rnn_op_func.op
 _RNN_FUNC = _rnn_op_func
 
