@@ -14,7 +14,8 @@ from ._registry import ALIASES, OPS
 NAMES = ("box_iou", "box_nms", "box_non_maximum_suppression", "box_encode", "box_decode",
          "bipartite_matching", "MultiBoxPrior", "MultiBoxTarget", "MultiBoxDetection",
          "ROIAlign", "PSROIPooling", "RROIAlign", "BilinearResize2D",
-         "AdaptiveAvgPooling2D", "Proposal", "MultiProposal")
+         "AdaptiveAvgPooling2D", "Proposal", "MultiProposal", "DeformableConvolution",
+         "ModulatedDeformableConvolution")
 
 
 def _lookup(short):

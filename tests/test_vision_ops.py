@@ -112,6 +112,25 @@ def _proposal_cases(s, rng):
              **kw)
 
 
+def _deformable_cases(s):
+    # MXNet 1.9.1's ModulatedDeformableConvolution runs on GPUs only: DCNv1 here
+    for kw in ({"kernel": (3, 3), "num_filter": 6, "num_group": 2, "num_deformable_group": 2,
+                "pad": (1, 1)},
+               {"kernel": (2, 2), "stride": (2, 2), "pad": (1, 1), "dilate": (2, 2),
+                "num_filter": 3, "no_bias": True},
+               {"kernel": (3, 3), "num_filter": 4, "stride": (1, 2)}):
+        (kh, kw_), (sh, sw) = kw["kernel"], kw.get("stride", (1, 1))
+        (dh, dw), (ph, pw) = kw.get("dilate", (1, 1)), kw.get("pad", (0, 0))
+        oh = (6 + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        ow = (7 + 2 * pw - dw * (kw_ - 1) - 1) // sw + 1
+        dg, g = kw.get("num_deformable_group", 1), kw.get("num_group", 1)
+        args = [s.arr((2, 4, 6, 7), -1, 1), s.arr((2, 2 * dg * kh * kw_, oh, ow)),
+                s.arr((kw["num_filter"], 4 // g, kh, kw_), -1, 1)]
+        if not kw.get("no_bias"):
+            args.append(s.arr((kw["num_filter"],), -1, 1))
+        s.op("nd.contrib.DeformableConvolution", *args, _grad=True, **kw)
+
+
 def _suite():
     s = Suite(seed=11)
     rng = np.random.default_rng(11)
@@ -120,6 +139,7 @@ def _suite():
     _resize_cases(s)
     _sampler_cases(s, rng)
     _proposal_cases(s, rng)
+    _deformable_cases(s)
     return s
 
 
@@ -127,7 +147,8 @@ SUITE = _suite()
 mx_results, test_matches_mxnet = suite_tests(SUITE, "mxnet_vision")
 
 CONTRIB = ["MultiBoxTarget", "MultiBoxDetection", "ROIAlign", "PSROIPooling", "RROIAlign",
-           "BilinearResize2D", "AdaptiveAvgPooling2D", "Proposal", "MultiProposal"]
+           "BilinearResize2D", "AdaptiveAvgPooling2D", "Proposal", "MultiProposal",
+           "DeformableConvolution", "ModulatedDeformableConvolution"]
 
 
 @pytest.mark.parametrize("name", CONTRIB)
@@ -178,3 +199,21 @@ def test_roi_ops_in_the_nd_sym_and_npx_namespaces():
     np.testing.assert_allclose(b.asnumpy()[0, 0], [[5, 7], [13, 15]])
     y = sym.ROIPooling(sym.var("x"), sym.var("r"), pooled_size=(2, 2), spatial_scale=1.0)
     assert y.infer_shape(x=(1, 2, 4, 4), r=(3, 5))[1] == [(3, 2, 2, 2)]
+
+
+def test_modulated_deformable_convolution_with_unit_mask_is_dcn_v1_inside_the_image():
+    rng = np.random.default_rng(3)
+    x, w = nd.array(rng.uniform(-1, 1, (1, 2, 6, 6))), nd.array(rng.uniform(-1, 1, (3, 2, 3, 3)))
+    # taps move by 0.05..0.4 pixel towards the centre: every one stays inside [0, 5)
+    i, j, oh, ow = np.meshgrid(np.arange(3), np.arange(3), np.arange(4), np.arange(4),
+                               indexing="ij")
+    sy = rng.uniform(0.05, 0.4, i.shape) * np.where(oh + i < 2.5, 1, -1)
+    sx = rng.uniform(0.05, 0.4, j.shape) * np.where(ow + j < 2.5, 1, -1)
+    off = nd.array(np.stack([sy, sx], 2).reshape(1, 18, 4, 4))
+    a = nd.contrib.DeformableConvolution(x, off, w, kernel=(3, 3), num_filter=3, no_bias=True)
+    b = nd.contrib.ModulatedDeformableConvolution(x, off, nd.ones((1, 9, 4, 4)), w,
+                                                  kernel=(3, 3), num_filter=3, no_bias=True)
+    np.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-5, atol=1e-6)
+    half = nd.contrib.ModulatedDeformableConvolution(x, off, nd.ones((1, 9, 4, 4)) * 0.5, w,
+                                                     kernel=(3, 3), num_filter=3, no_bias=True)
+    np.testing.assert_allclose(half.asnumpy(), 0.5 * b.asnumpy(), rtol=1e-5, atol=1e-6)
