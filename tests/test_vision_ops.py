@@ -217,3 +217,25 @@ def test_modulated_deformable_convolution_with_unit_mask_is_dcn_v1_inside_the_im
     half = nd.contrib.ModulatedDeformableConvolution(x, off, nd.ones((1, 9, 4, 4)) * 0.5, w,
                                                      kernel=(3, 3), num_filter=3, no_bias=True)
     np.testing.assert_allclose(half.asnumpy(), 0.5 * b.asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("modulated", [False, True])
+def test_gluon_deformable_layers_start_as_a_convolution_and_train_their_offsets(modulated):
+    from kiln import autograd, gluon
+    from kiln.gluon.contrib import cnn
+    cls = cnn.ModulatedDeformableConvolution if modulated else cnn.DeformableConvolution
+    layer = cls(6, kernel_size=(3, 3), padding=(1, 1), num_deformable_group=2, in_channels=4)
+    layer.initialize()
+    x = nd.array(np.random.default_rng(0).uniform(-1, 1, (2, 4, 5, 5)))
+    conv = gluon.nn.Conv2D(6, (3, 3), padding=(1, 1), in_channels=4)
+    conv.initialize()
+    conv.weight.set_data(layer.weight.data())
+    np.testing.assert_allclose(layer(x).asnumpy(), conv(x).asnumpy(), rtol=1e-5, atol=1e-6)
+    assert layer.offset_weight.shape == ((3 if modulated else 2) * 2 * 9, 4, 3, 3)
+    with autograd.record():
+        loss = (layer(x) ** 2).sum()
+    loss.backward()
+    assert np.abs(layer.offset_weight.grad().asnumpy()).sum() > 0
+    eager = layer(x).asnumpy()
+    layer.hybridize()
+    np.testing.assert_allclose(layer(x).asnumpy(), eager, rtol=1e-5, atol=1e-6)

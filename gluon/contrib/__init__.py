@@ -4,6 +4,7 @@
   convolutional cells and ``rnn_cell.dynamic_unroll`` (``kiln.nn.rnn._cell_contrib``);
 * ``contrib.nn``: ``Concurrent``, ``HybridConcurrent``, ``Identity``, ``PixelShuffle1D/2D/3D``,
   ``SyncBatchNorm`` (``kiln.kvstore.sync_batchnorm``);
+* ``contrib.cnn``: ``DeformableConvolution``, ``ModulatedDeformableConvolution``;
 * ``contrib.data``: ``IntervalSampler``;
 * ``contrib.estimator``: ``Estimator`` and its event handlers (a training loop with logging,
   validation, checkpoints and early stopping).
@@ -14,6 +15,6 @@ Example::
     >>> cell = rnn.VariationalDropoutCell(kiln.gluon.rnn.GRUCell(4), drop_inputs=0.1)
 """
 from ...nn.rnn import _cell_contrib as rnn
-from . import data, estimator, nn
+from . import cnn, data, estimator, nn
 
-__all__ = ["rnn", "nn", "data", "estimator"]
+__all__ = ["rnn", "nn", "cnn", "data", "estimator"]
