@@ -43,9 +43,10 @@ class Trainer:
     ``kvstore``: a type name for ``kiln.kv.create`` or a store (None: gradients are not
     reduced); ``update_on_kvstore``: run the optimizer on the store (None: MXNet's default).
     On a dist store, ``step(batch_size)`` takes the global batch (all ranks together), and
-    ``overlap`` (None: ``KILN_KVSTORE_OVERLAP``, default on) allreduces the gradients in
-    buckets while the backward still runs (``kvstore/overlap.py``); until ``step`` (or
-    ``allreduce_grads``) returns, ``.grad`` holds this rank's own gradients.
+    ``overlap=True`` (None: ``KILN_KVSTORE_OVERLAP=1``; off by default: it measured no faster
+    on 2 cores, docs/benchmarks-distributed.md) allreduces the gradients in buckets while the
+    backward still runs (``kvstore/overlap.py``); until ``step`` (or ``allreduce_grads``)
+    returns, ``.grad`` holds this rank's own gradients.
     """
 
     def __init__(self, params, optimizer, optimizer_params=None, kvstore="device",
@@ -188,18 +189,21 @@ class Trainer:
         if self._kvstore is None:
             self._params_to_init = []
             return
-        waiting, keys, values, outs = [], [], [], []
+        waiting, keys, values, pulls, outs = [], [], [], [], []
         for param in self._params_to_init:
             if getattr(param, "_deferred_init", None) and param._data is None:
                 waiting.append(param)
                 continue
             keys.append(self._param2idx[param.name])
-            datas = param.list_data()
+            datas = _datas(param)
             values.append(datas[0])
-            outs.append(datas)
+            if not _sparse_weight(param):  # a sparse weight's rows are pulled when read
+                pulls.append(keys[-1])
+                outs.append(datas)
         if keys:
             self._kvstore.init(keys, values)
-            self._kvstore.pull(keys, out=outs)
+        if pulls:
+            self._kvstore.pull(pulls, out=outs)
         self._params_to_init = waiting
 
     def _reset_kvstore(self):
@@ -318,7 +322,29 @@ class Trainer:
             for v, (*_, grads) in zip(values, done):
                 grads[0]._data[...] = v
 
+    def _row_sparse_pull(self, parameter, out, row_id, full_idx=False):
+        """Fill ``out`` (a row_sparse array, or one per device) with rows ``row_id`` of
+        ``parameter``'s weight on the store (MXNet's hook behind ``row_sparse_data``);
+        ``full_idx``: every row is wanted, a plain pull (not on a dist store)."""
+        self._ensure_ready()
+        idx = self._param2idx[parameter.name]
+        if full_idx and "dist" not in self._kvstore.type:
+            self._kvstore.pull(idx, out=out, ignore_sparse=False)
+        else:
+            self._kvstore.row_sparse_pull(idx, out=out, row_ids=row_id)
+
     def _pushpull(self, active):
+        sparse = [e for e in active if _sparse_weight(e[1])]
+        if sparse:
+            # the store updates its copy of a sparse weight; the devices pull the rows they
+            # read (row_sparse_data), not the whole weight
+            self._kvstore.push([i for i, *_ in sparse], [g for *_, g in sparse])
+            for _, _, datas, _ in sparse:
+                for d in datas:
+                    _mark_used(d)
+            active = [e for e in active if not _sparse_weight(e[1])]
+            if not active:
+                return
         keys = [i for i, *_ in active]
         grads = [g for *_, g in active]
         if self._update_on_kvstore:
@@ -336,7 +362,7 @@ class Trainer:
         cache = self._active_cache
         if cache is not None and cache[0] == version:
             return cache[1]
-        active = [(i, p, p.list_data(), p.list_grad()) for i, p in enumerate(self._params)
+        active = [(i, p, _datas(p), p.list_grad()) for i, p in enumerate(self._params)
                   if p.grad_req != "null"]
         if all(isinstance(p, Parameter) for p in self._params):  # others may change silently
             self._active_cache = (version, active)
@@ -456,10 +482,12 @@ def _create_sparse_kvstore(kvstore):
 
 
 def _make_overlap(kv, wanted, num_device):
-    """A ``GradOverlap`` for a dist store with one device per process, unless turned off
-    (``overlap=False`` or ``KILN_KVSTORE_OVERLAP=0``) or MPI has no thread support."""
+    """A ``GradOverlap`` for a dist store with one device per process when asked for
+    (``overlap=True`` or ``KILN_KVSTORE_OVERLAP=1``) and MPI has thread support. Off by
+    default: with no idle core for the communication thread (2 ranks on 2 cores) it measured
+    no faster than reducing at the step (docs/benchmarks-distributed.md)."""
     if wanted is None:
-        wanted = os.environ.get("KILN_KVSTORE_OVERLAP", "1") != "0"
+        wanted = os.environ.get("KILN_KVSTORE_OVERLAP", "0") == "1"
     if not wanted or not isinstance(kv, kvs.DistKVStore) or num_device != 1:
         return None
     side = kv._comm.side()
@@ -467,7 +495,8 @@ def _make_overlap(kv, wanted, num_device):
 
 
 def _overlappable(param, datas, grads):
-    return (param.grad_req == "write" and len(datas) == 1 and type(grads[0]) is NDArray
+    return (param.grad_req == "write" and not _sparse_weight(param) and len(datas) == 1
+            and type(grads[0]) is NDArray
             and type(grads[0]._data).__module__ == "numpy")
 
 
@@ -486,9 +515,21 @@ def _size(param):
 def _weight_or_none(param):
     """The parameter's array on its first device, or None while it has none (deferred)."""
     try:
-        return param.list_data()[0]
+        return _datas(param)[0]
     except RuntimeError:
         return None
+
+
+def _sparse_weight(param):
+    return getattr(param, "_stype", "default") != "default"
+
+
+def _datas(param):
+    """A parameter's arrays on every device; a sparse weight's too (which ``list_data``
+    refuses to users: they read it through ``row_sparse_data``)."""
+    if _sparse_weight(param):
+        return param._check_and_get(param._data, list)
+    return param.list_data()
 
 
 def _fresh(arr):

@@ -333,7 +333,7 @@ def scenario_failure_in_backward(kv_mod, kiln, rank):
     x, y = dataset()
     net = OverlapNet.make(100, hybridize=True)
     trainer = kiln.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1},
-                                 kvstore="dist_sync")
+                                 kvstore="dist_sync", overlap=True)
     steps = [0]
 
     def die(v):
