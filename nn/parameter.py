@@ -26,7 +26,7 @@ from ..base import MXNetError
 from ..device import Context, as_context, cpu, current_context
 from ..ndarray import _registry
 from ..ndarray.ndarray import NDArray, np_mode, to_np_inplace
-from ..ndarray.sparse.arrays import RowSparseNDArray
+from ..ndarray.sparse import row_sparse_array
 from ..symbol.cached import PARAM_DATA_VERSION as DATA_VERSION
 from ..symbol.cached import PARAM_WRITE_VERSION
 
@@ -90,9 +90,13 @@ class Parameter:
     Parameters: ``name``; ``grad_req`` ('write', 'add' or 'null'); ``shape`` (0 or -1 marks an
     unknown dimension); ``dtype``; ``lr_mult``/``wd_mult`` (learning-rate and weight-decay
     multipliers); ``init`` (this parameter's own initializer, overriding the global one);
-    ``allow_deferred_init``; ``differentiable`` (False forces grad_req 'null'); ``stype`` and
-    ``grad_stype`` ('row_sparse' gives ``nd.sparse`` gradient buffers; ``stype`` is kept for
-    compatibility: the data is dense).
+    ``allow_deferred_init``; ``differentiable`` (False forces grad_req 'null'); ``stype``
+    and ``grad_stype``: the storage of the data and of the gradient buffers ('default',
+    'row_sparse' or 'csr', MXNet's ``nd.sparse`` arrays).
+
+    A row_sparse weight is read through ``row_sparse_data(row_id)``, which pulls the
+    requested rows from its Trainer's kvstore (the store keeps the whole weight and updates
+    it); ``data()``/``list_data()`` refuse it, as in MXNet.
 
     Example::
 
@@ -249,13 +253,17 @@ class Parameter:
             if data is None:
                 data = nd.zeros(self._shape, dtype=np.dtype(self._dtype), ctx=cpu())
                 _run_initializer(init, default_init, self.name, data)
+                data = _as_stype(data, self._stype, all_rows=True)
+            else:
+                data = _as_stype(data, self._stype)
             self._init_impl(data, ctx)
 
     def _init_impl(self, data, ctx_list):
         self._ctx_list = list(ctx_list)
         self._ctx_map = {c: i for i, c in enumerate(self._ctx_list)}
         self._data = [data.copyto(c) for c in self._ctx_list]
-        if np_mode():  # initialized under npx.set_np(): np arrays, as MXNet's Parameter makes
+        # initialized under npx.set_np(): np arrays, as MXNet's Parameter makes (dense only)
+        if np_mode() and self._stype == "default":
             self._data = [to_np_inplace(d) for d in self._data]
         _data_replaced()
         self._init_grad()
@@ -300,32 +308,63 @@ class Parameter:
         return self._check_and_get(self._data, ctx)
 
     def data(self, ctx=None):
-        """The value on ``ctx`` (the only device, or the current one, when None)."""
+        """The value on ``ctx`` (the only device, or the current one, when None).
+
+        Refused (RuntimeError) for a sparse ``stype``: use ``row_sparse_data``."""
+        if self._stype != "default":
+            raise RuntimeError(f"Cannot return a copy of Parameter '{self.name}' on ctx {ctx} "
+                               f"via data() because its storage type is {self._stype}. Please "
+                               f"use row_sparse_data() instead.")
         return self._current_value(ctx)
 
     def list_data(self):
-        """The values on every device, in ``list_ctx()`` order."""
+        """The values on every device, in ``list_ctx()`` order (refused for a sparse
+        ``stype``, as ``data``)."""
+        if self._stype != "default":
+            raise RuntimeError(f"Cannot return copies of Parameter '{self.name}' on all "
+                               f"contexts via list_data() because its storage type is "
+                               f"{self._stype}. Please use row_sparse_data() instead.")
         return self._check_and_get(self._data, list)
 
     def row_sparse_data(self, row_id):
-        """With ``stype='row_sparse'``: rows ``row_id`` of the data on ``row_id``'s device,
-        as a row_sparse array (the weight itself is kept dense); otherwise the dense data.
+        """The weight on ``row_id``'s device holding rows ``row_id`` (an NDArray of row
+        numbers), pulled from the Trainer's kvstore: a RowSparseNDArray of the full shape.
 
-        As MXNet's row_sparse weight, the array is a variable of this parameter: the gradient
-        of what is computed from it goes into this parameter's gradient buffer on that device
-        (and counts as fresh for ``Trainer.step``).
+        Only for ``stype='row_sparse'``, and only once a Trainer was made with this
+        parameter (the store holds the up-to-date weight). The array is this parameter's
+        variable on that device: gradients of what is computed from it go into ``grad()``.
+
+        Example::
+
+            >>> w = Parameter('w', shape=(5, 2), stype='row_sparse')
+            >>> w.initialize(); trainer = gluon.Trainer([w], 'sgd')
+            >>> w.row_sparse_data(nd.array([4, 1])).indices.asnumpy()
+            array([1, 4])
         """
-        data = self.data(getattr(row_id, "context", None))
-        return self._rows_of(data, row_id)
+        if self._stype != "row_sparse":
+            raise RuntimeError(f"Cannot return a copy of Parameter {self.name} via "
+                               f"row_sparse_data() because its storage type is {self._stype}. "
+                               f"Please use data() instead.")
+        return self._get_row_sparse(self._data, row_id.context
+                                    if isinstance(row_id, NDArray) else None, row_id)
 
     def list_row_sparse_data(self, row_id):
-        return [self._rows_of(d, row_id) for d in self.list_data()]
-
-    def _rows_of(self, data, row_id):
+        """``row_sparse_data`` on every device (the same rows), in ``list_ctx()`` order."""
         if self._stype != "row_sparse":
-            return data
-        rows = nd.sparse.retain(data.tostype("row_sparse"), row_id)
-        return _SparseRows.of(rows, data)
+            raise RuntimeError(f"Cannot return copies of Parameter '{self.name}' on all "
+                               f"contexts via list_row_sparse_data() because its storage type "
+                               f"is {self._stype}. Please use data() instead.")
+        return self._get_row_sparse(self._data, list, row_id)
+
+    def _get_row_sparse(self, arr_list, ctx, row_id):
+        if not isinstance(row_id, NDArray):
+            raise TypeError(f"row_id must have NDArray type, but {type(row_id)} is given")
+        if self._trainer is None:
+            raise RuntimeError(f"Cannot get row_sparse data for Parameter '{self.name}' when "
+                               f"no Trainer is created with it.")
+        results = self._check_and_get(arr_list, ctx)
+        self._trainer._row_sparse_pull(self, results, row_id)
+        return results
 
     def grad(self, ctx=None):
         """The gradient buffer on ``ctx``."""
@@ -411,15 +450,22 @@ class Parameter:
                              f"not been initialized.")
 
     def _reduce(self):
-        """The value averaged across devices, on the CPU (what gets saved)."""
-        block = self.list_data()
+        """The value averaged across devices, on the CPU (what gets saved); a sparse weight's
+        is its Trainer's (the store's) copy, as in MXNet, or without a Trainer the average
+        of the devices' arrays."""
+        block = self._check_and_get(self._data, list)
+        if self._stype != "default" and self._trainer is not None:
+            data = nd.sparse.zeros(self._stype, self._shape, ctx=cpu(), dtype=block[0].dtype)
+            all_rows = nd.arange(0, self._shape[0], dtype="int64", ctx=cpu())
+            self._trainer._row_sparse_pull(self, data, all_rows, full_idx=True)
+            return data
         with autograd.pause():
             data = block[0].copyto(cpu())
             if len(block) > 1:
                 for w in block[1:]:
                     data = data + w.copyto(cpu())
                 data = data / len(block)
-        return data
+        return _as_stype(data, self._stype)
 
     def var(self):
         """The graph variable (``kiln.sym.var``) standing for this parameter, created once.
@@ -448,6 +494,8 @@ class Parameter:
                                      f"shape incompatible expected {self.shape} vs saved "
                                      f"{saved}")
             self._shape = saved
+        if data.stype != self._stype:   # a saved dense value into a sparse parameter, or back
+            data = data.tostype(self._stype)
         if self._dtype is not None and np.dtype(self._dtype) != np.dtype(data.dtype):
             if not cast_dtype:
                 raise ParameterError(
@@ -482,6 +530,17 @@ class Parameter:
                                      f"it was previous initialized on {self.list_ctx()}.")
             self.set_data(data)
         self._deferred_init = ()
+
+
+def _as_stype(data, stype, all_rows=False):
+    """``data`` in storage ``stype``; ``all_rows``: a row_sparse result stores every row
+    (what MXNet's initializers leave in a row_sparse weight, zero rows included)."""
+    if data.stype == stype:
+        return data
+    if stype == "row_sparse" and all_rows and data.stype == "default":
+        return row_sparse_array((data, np.arange(data.shape[0])), shape=data.shape,
+                                ctx=data.context, dtype=data.dtype)
+    return data.tostype(stype)
 
 
 def _run_initializer(init, default_init, name, data):
@@ -563,33 +622,3 @@ def _data_replaced():
     """Tell compiled graphs, the Trainer and its step plan that some parameter's arrays were
     replaced (they re-gather theirs)."""
     DATA_VERSION[0] += 1
-
-
-class _SparseRows(RowSparseNDArray):
-    """Rows of a row_sparse Parameter's (dense) value, as ``row_sparse_data`` hands them out:
-    a variable whose gradient goes into the value's gradient buffer and whose gradient
-    freshness is the value's, which is what ``Trainer.step`` checks. (Arrays computed from
-    it by the sparse arithmetic share the class but have no owner: plain flags.)"""
-
-    __slots__ = ("_owner", "_own_fresh")
-
-    @classmethod
-    def of(cls, rows, owner):
-        view = cls(rows._values, rows._aux, rows.shape, owner.context)
-        view._owner = owner
-        # not mark_variables: that would reset the owner's freshness
-        view._grad, view._grad_req = owner._grad, owner._grad_req
-        return view
-
-    @property
-    def _fresh_grad(self):
-        owner = getattr(self, "_owner", None)
-        return getattr(self, "_own_fresh", None) if owner is None else owner._fresh_grad
-
-    @_fresh_grad.setter
-    def _fresh_grad(self, value):
-        owner = getattr(self, "_owner", None)
-        if owner is None:
-            self._own_fresh = value
-        else:
-            owner._fresh_grad = value

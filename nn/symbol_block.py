@@ -25,9 +25,12 @@ from ..symbol.graph import Node, topo_order
 from ..symbol.mxnet_json import _mark_aux, symbol_to_json
 from ..symbol.symbol import Group, Symbol
 from .block import HybridBlock
-from .parameter import Parameter
+from .parameter import Parameter, ParameterError
 
 __all__ = ["SymbolBlock", "export_block", "export_onnx", "block_graph"]
+
+# a graph variable's __storage_type__ attribute for row_sparse (MXNet's storage-type id)
+_ROW_SPARSE = str(nd.ndarray._STORAGE_TYPE_STR_TO_ID["row_sparse"])
 
 
 class SymbolBlock(HybridBlock):
@@ -60,6 +63,9 @@ class SymbolBlock(HybridBlock):
                  + [n for n in owned if n.meta.get("aux")])
         made = {}
         for node in owned:
+            if (node.meta or {}).get("attr", {}).get("__storage_type__") == _ROW_SPARSE:
+                raise ParameterError(f"SymbolBlock doesn't support Parameter '{node.name}' "
+                                     f"because its storage type is 'row_sparse'.")
             p = by_name.get(node.name) or given.get(node.name)
             if p is None:
                 aux = bool(node.meta.get("aux"))

@@ -75,7 +75,9 @@ class _MasterCopy(Optimizer):
         """One aggregated update of several weights (MXNet's multi-tensor ``multi_sgd``
         path, taken when ``aggregate_num > 1``): update counts first, then each weight with
         the learning rate and weight decay of that count."""
-        if self.multi_precision and any(w.dtype == np.float16 for w in weights):
+        if self.multi_precision and any(w.dtype == np.float16 for w in weights) or any(
+                getattr(w, "stype", "default") != "default" for w in weights):
+            # (sparse weights, as MXNet, are not aggregated: each goes through update)
             for i, w, g, s in zip(indices, weights, grads, states):
                 self.update_multi_precision(i, w, g, s)
             return

@@ -236,6 +236,9 @@ def test_parameter_row_sparse_data(rs):
     p = gluon.Parameter("w", shape=(5, 2), stype="row_sparse", grad_stype="row_sparse")
     p.initialize(kiln.init.Constant(0))
     p.set_data(nd.array(w0))
+    with pytest.raises(RuntimeError, match="no Trainer"):   # the rows come from its store
+        p.row_sparse_data(nd.array([4, 1]))
+    gluon.Trainer([p], "sgd")
     rows = p.row_sparse_data(nd.array([4, 1]))
     assert rows.stype == "row_sparse" and p.grad().stype == "row_sparse"
     np.testing.assert_array_equal(rows.indices.asnumpy(), [1, 4])

@@ -243,6 +243,17 @@ def _device(ctx, fname):
                     f"dtype by keyword (dtype={ctx!r})")
 
 
+# (stype, shape, ctx, dtype) -> an all-zero sparse array: installed by nd.sparse, which
+# subclasses NDArray and so sits above this module
+SPARSE_ZEROS = [None]
+
+
+def _sparse_zeros(stype, shape, ctx, dtype):
+    if stype not in ("csr", "row_sparse") or SPARSE_ZEROS[0] is None:
+        raise ValueError(f"unknown storage type {stype!r}: 'default', 'csr' or 'row_sparse'")
+    return SPARSE_ZEROS[0](stype, shape, ctx, dtype)
+
+
 def _dense_only(stype, fname):
     if stype not in (None, "default"):
         from ...base import MXNetError
@@ -252,11 +263,13 @@ def _dense_only(stype, fname):
 
 def mx_zeros(shape, ctx=None, dtype=None, stype=None, **kwargs):
     """A new array of zeros, shape ``shape``, float32 unless ``dtype`` is given (MXNet order:
-    ``zeros(shape, ctx, dtype)``).
+    ``zeros(shape, ctx, dtype, stype)``); ``stype`` 'csr' or 'row_sparse' gives an empty
+    ``nd.sparse`` array.
 
     Example: ``nd.zeros((2, 3), kiln.cpu(), 'int32')`` is a 2x3 int32 array of zeros.
     """
-    _dense_only(stype, "zeros")
+    if stype not in (None, "default"):
+        return _sparse_zeros(stype, shape, _device(ctx, "zeros"), dtype)
     return zeros(shape=shape, dtype=dtype, ctx=_device(ctx, "zeros"), **kwargs)
 
 
@@ -282,11 +295,13 @@ def mx_full(shape, val, ctx=None, dtype=np.float32, out=None):
 
 
 def mx_empty(shape, ctx=None, dtype=None, stype=None):
-    """A new array of shape ``shape`` (MXNet leaves it uninitialised; kiln zero-fills it).
+    """A new array of shape ``shape`` (MXNet leaves it uninitialised; kiln zero-fills it);
+    ``stype`` 'csr' or 'row_sparse' gives an empty ``nd.sparse`` array.
 
     Example: ``nd.empty((2, 2)).shape`` is ``(2, 2)``.
     """
-    _dense_only(stype, "empty")
+    if stype not in (None, "default"):
+        return _sparse_zeros(stype, shape, _device(ctx, "empty"), dtype)
     return empty(shape=shape, dtype=dtype, ctx=_device(ctx, "empty"))
 
 

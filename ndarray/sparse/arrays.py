@@ -22,6 +22,7 @@ import numpy as np
 from ...base import MXNetError
 from ...device import _CPU0, as_context
 from ...device import move_data as _move_to
+from .._registry import STATE
 from ..ndarray import NDArray
 
 LOG = logging.getLogger("kiln.ndarray.sparse")
@@ -147,8 +148,21 @@ class BaseSparseNDArray(NDArray):
         return self.tostype("default")
 
     def attach_grad(self, grad_req="write", stype=None):
-        raise MXNetError(f"attach_grad: a {self._stype} array cannot be a variable (MXNet "
-                         "differentiates only dense inputs of sparse operators)")
+        """Make this array a variable (MXNet differentiates sparse arrays too): backward
+        writes its gradient into ``.grad``, of storage ``stype`` (None: this array's own)."""
+        if grad_req not in ("write", "add", "null"):
+            raise ValueError(f"grad_req must be 'write', 'add' or 'null', got {grad_req!r}")
+        stype = self._stype if stype is None else stype
+        zeros = NDArray(self._ctx.xp.zeros(self._shape, self.dtype), self._ctx)
+        self._grad = zeros if stype == "default" else zeros.tostype(stype)
+        self._grad_req = None if grad_req == "null" else grad_req
+        self._node = None
+        self._fresh_grad = False
+
+    def detach(self):
+        """The same components (shared, as MXNet's detach shares memory), cut from the
+        autograd graph; the storage type is kept."""
+        return type(self)(self._values, self._aux, self._shape, self._ctx)
 
     def __setitem__(self, key, value):
         if not (key is Ellipsis or isinstance(key, slice) and key == slice(None)):
@@ -169,34 +183,39 @@ class BaseSparseNDArray(NDArray):
 
     # ---- arithmetic that keeps the storage type (the rest falls back to dense) -------------
     def _scaled(self, f):
+        """A new array of this storage with values ``f(values)`` (same stored rows)."""
         return type(self)(f(self._values), [a.copy() for a in self._aux], self._shape,
                           self._ctx)
 
     def __mul__(self, other):
-        if isinstance(other, (int, float, np.number)):
+        if isinstance(other, (int, float, np.number)) and not on_tape(self):
             return self._scaled(lambda v: (v * other).astype(v.dtype))
         return NDArray.__mul__(self, other)
 
     __rmul__ = __mul__
 
     def __truediv__(self, other):
-        if isinstance(other, (int, float, np.number)):
+        if isinstance(other, (int, float, np.number)) and not on_tape(self):
             return self._scaled(lambda v: (v / other).astype(v.dtype))
         return NDArray.__truediv__(self, other)
 
     def __neg__(self):
+        if on_tape(self):
+            return NDArray.__neg__(self)
         return self._scaled(lambda v: -v)
 
     def __len__(self):
         return self._shape[0]
 
     def __add__(self, other):
-        if isinstance(other, BaseSparseNDArray) and other.stype == self._stype:
+        if isinstance(other, BaseSparseNDArray) and other.stype == self._stype \
+                and not on_tape(self, other):
             return _SPARSE_BINARY["add"](self, other)
         return NDArray.__add__(self, other)
 
     def __sub__(self, other):
-        if isinstance(other, BaseSparseNDArray) and other.stype == self._stype:
+        if isinstance(other, BaseSparseNDArray) and other.stype == self._stype \
+                and not on_tape(self, other):
             return _SPARSE_BINARY["add"](self, -other)
         return NDArray.__sub__(self, other)
 
@@ -223,6 +242,15 @@ class BaseSparseNDArray(NDArray):
 
 
 _SPARSE_BINARY = {}   # filled by ops.py: sparse kernels of binary ops
+
+
+def on_tape(*arrays):
+    """Whether autograd records and one of ``arrays`` is a variable or computed on the tape:
+    the sparse kernels do not record, so such calls take the dense registry ops (the result
+    is dense, its gradient reaches the sparse variable)."""
+    return STATE.recording and any(
+        isinstance(a, NDArray) and (a._grad_req is not None or a._node is not None)
+        for a in arrays)
 
 
 def _host(a):

@@ -19,7 +19,7 @@ import numpy as np
 from ...base import MXNetError
 from .. import ops as F
 from ..ndarray import NDArray
-from .arrays import _SPARSE_BINARY, IDX, BaseSparseNDArray, CSRNDArray, RowSparseNDArray
+from .arrays import _SPARSE_BINARY, IDX, BaseSparseNDArray, CSRNDArray, RowSparseNDArray, on_tape
 
 
 def _recorded(a):
@@ -111,9 +111,10 @@ _SPARSE_BINARY["add"] = _add_same
 
 def elemwise_add(lhs, rhs):
     """``lhs + rhs``; two arrays of the same sparse storage type give that type (row_sparse:
-    the union of the rows), any other combination a dense array."""
+    the union of the rows), any other combination, or inputs being differentiated, a dense
+    array."""
     if isinstance(lhs, BaseSparseNDArray) and isinstance(rhs, BaseSparseNDArray) \
-            and lhs.stype == rhs.stype:
+            and lhs.stype == rhs.stype and not on_tape(lhs, rhs):
         return _add_same(lhs, rhs)
     return F.elemwise_add(lhs, rhs)
 
@@ -124,7 +125,7 @@ add = elemwise_add
 def elemwise_sub(lhs, rhs):
     """``lhs - rhs`` with ``elemwise_add``'s storage rules."""
     if isinstance(rhs, BaseSparseNDArray) and isinstance(lhs, BaseSparseNDArray) \
-            and lhs.stype == rhs.stype:
+            and lhs.stype == rhs.stype and not on_tape(lhs, rhs):
         return _add_same(lhs, -rhs)
     return F.elemwise_sub(lhs, rhs)
 
