@@ -131,6 +131,15 @@ def _deformable_cases(s):
         s.op("nd.contrib.DeformableConvolution", *args, _grad=True, **kw)
 
 
+def _correlation_cases(s):
+    for kw in ({}, {"kernel_size": 3, "max_displacement": 2, "stride1": 2, "stride2": 2,
+                    "pad_size": 2},
+               {"max_displacement": 2, "pad_size": 1, "is_multiply": False},
+               {"kernel_size": 1, "max_displacement": 4, "stride2": 2, "pad_size": 4,
+                "stride1": 3}):
+        s.op("nd.Correlation", s.arr((2, 3, 7, 8)), s.arr((2, 3, 7, 8)), _grad=True, **kw)
+
+
 def _suite():
     s = Suite(seed=11)
     rng = np.random.default_rng(11)
@@ -140,6 +149,7 @@ def _suite():
     _sampler_cases(s, rng)
     _proposal_cases(s, rng)
     _deformable_cases(s)
+    _correlation_cases(s)
     return s
 
 

@@ -30,6 +30,7 @@ from . import resize_ops  # noqa: F401,E402 - until _namespace lists it
 from . import spatial_sampling  # noqa: F401,E402 - until _namespace lists it
 from . import proposal  # noqa: F401,E402 - until _namespace lists it
 from . import deformable_conv  # noqa: F401,E402 - until _namespace lists it
+from . import correlation  # noqa: F401,E402 - until _namespace lists it
 from . import optimizer_ops  # noqa: F401,E402 - until _namespace lists it
 from . import optimizer_adaptive_ops  # noqa: F401,E402 - until _namespace lists it
 from . import misc_mx  # noqa: F401,E402 - until _namespace lists it
