@@ -75,10 +75,12 @@ def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims, fill=False):
             for k, name in enumerate(n.lstrip("*").rstrip("?") for n in node.op.inputs):
                 shp = shapes.get(name)
                 if shp is not None and k < len(node.inputs) and is_entry(node.inputs[k]):
-                    var = node.inputs[k][0]
+                    var = _through_elementwise(node.inputs[k][0], shp)
                     if var.kind == "var" and var.name not in var_shape:
                         var_shape[var.name] = shp
-                        dt = _param_dtype(node.op.name, attrs, dav.dtype if dav else None)
+                        # a variable behind a cast has its own dtype, not the op's
+                        dt = (_param_dtype(node.op.name, attrs, dav.dtype if dav else None)
+                              if var is node.inputs[k][0] else np.float32)
                         known[(var.id, 0)] = Aval(shp, _var_dtype(var, dtypes, dt))
             if fill and getattr(node.op.infer, "operands_alike", False):
                 _fill_alike_operands(node, known, var_shape, dtypes)
@@ -93,6 +95,36 @@ def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims, fill=False):
         else:
             known[(node.id, 0)] = Aval(node.value.shape, node.value.dtype)
     return known
+
+
+def _through_elementwise(node, shape):
+    """The node a parameter shape flows back to: through ops that keep their one array
+    operand's shape (``cast(weight)`` fed to a Convolution gives ``weight`` the kernel's
+    shape, as MXNet's backward inference does); ``node`` itself if it is no such op."""
+    while node.kind == "op" and node.num_outputs == 1:
+        ins = [i for i in node.inputs if is_entry(i)]
+        if len(ins) != 1 or not _keeps_shape(node, shape):
+            break
+        node = ins[0][0]
+    return node
+
+
+def _keeps_shape(node, shape):
+    """Whether ``node``'s op maps its operand's shape to itself, for ``shape`` and for an
+    unrelated probe shape (a reshape or transpose that happens to fix ``shape`` is no
+    elementwise op)."""
+    attrs = dict(node.attrs)
+    if node.op.uses_mode:
+        attrs.setdefault("_train", False)
+    args = [i for i in node.inputs if not is_entry(i)]
+    for probe in (tuple(shape), (2, 3, 5)):
+        try:
+            out = node.op.infer(Aval(probe, np.dtype(np.float32)), *args, **attrs)
+        except Exception:   # an op that refuses the probe is not elementwise
+            return False
+        if not isinstance(out, Aval) or tuple(out.shape) != probe:
+            return False
+    return True
 
 
 def _fill_alike_operands(node, known, var_shape, dtypes):

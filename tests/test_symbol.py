@@ -341,6 +341,22 @@ def test_infer_shape_partial_carries_unknown_dims():
         assert net.infer_shape(data=(0, 3)) == (None, None, None)
 
 
+def test_parameter_shapes_flow_back_through_elementwise_ops():
+    """A parameter reached through shape-keeping ops (a cast to float16, an activation) still
+    gets its shape from the consuming op; a transpose in between keeps it unknown."""
+    w = sym.var("w")
+    conv = sym.Convolution(sym.cast(sym.var("data", shape=(1, 0, 0, 0)), dtype="float16"),
+                           sym.cast(w, dtype="float16"), num_filter=8, kernel=(3, 3),
+                           no_bias=True)
+    args = dict(zip(conv.list_arguments(), conv.infer_shape_partial()[0]))
+    assert args == {"data": (1, 0, 0, 0), "w": (8, 0, 3, 3)}
+    fc = sym.FullyConnected(sym.var("x"), sym.relu(sym.cast(w, dtype="float32")),
+                            num_hidden=4, no_bias=True)
+    assert fc.infer_shape(x=(2, 3))[0] == [(2, 3), (4, 3)]
+    turned = sym.FullyConnected(sym.var("x"), sym.transpose(w), num_hidden=4, no_bias=True)
+    assert turned.infer_shape_partial(x=(2, 3))[0] == [(2, 3), ()]
+
+
 def test_executor_reshape_shares_unchanged_arrays():
     """Executor.reshape (MXNet's): parameters and their gradients are shared, new input
     shapes get new arrays; growing needs allow_up_sizing, other arguments partial_shaping."""
