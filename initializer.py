@@ -27,11 +27,12 @@ import numpy as np
 from .base import string_types  # noqa: F401  (MXNet's mx.init exports these)
 from .ndarray import NDArray, load  # noqa: F401
 from .ndarray import rng as _random
+from .ndarray import zeros as _nd_zeros
 from .util import is_np_array  # noqa: F401
 
 __all__ = ["InitDesc", "Initializer", "register", "alias", "create", "Zero", "One", "Constant",
            "Uniform", "Normal", "Orthogonal", "Xavier", "MSRAPrelu", "Bilinear", "LSTMBias",
-           "Mixed", "Load"]
+           "FusedRNN", "Mixed", "Load"]
 
 _REGISTRY = {}
 
@@ -392,6 +393,91 @@ class LSTMBias(Initializer):
         value = np.zeros(arr.shape)
         value[n:2 * n] = self.forget_bias
         _fill(arr, value)
+
+
+# The gates of each fused RNN mode, in the order the flat parameter stores them (cuDNN's).
+_RNN_GATES = {"lstm": ("_i", "_f", "_c", "_o"), "gru": ("_r", "_z", "_o"),
+              "rnn_tanh": ("",), "rnn_relu": ("",)}
+
+
+def fused_rnn_pieces(size, num_hidden, num_layers, mode, bidirectional):
+    """``[(name, offset, shape)]`` of the per-gate matrices and vectors inside a fused RNN's
+    flat parameter of ``size`` elements: for each layer and direction (``l``, then ``r``) the
+    i2h then h2h weights of every gate, then all biases in the same order. Names are MXNet's
+    (``l0_i2h_f_weight``, ``r1_h2h_o_bias``); the input width follows from ``size``.
+
+    Example: an LSTM with 3 hidden units over 2 inputs has 4 * 3 * (2 + 3 + 2) = 84 elements;
+    its first piece is ``('l0_i2h_i_weight', 0, (3, 2))``."""
+    if mode not in _RNN_GATES:
+        raise ValueError(f"FusedRNN: mode must be one of {sorted(_RNN_GATES)}, got {mode!r}")
+    gates, dirs, h = _RNN_GATES[mode], ("l", "r")[:2 if bidirectional else 1], num_hidden
+    per_dir = len(gates) * h
+    # size = D*G*H*(in + H + 2) + (L-1)*D*G*H*(D*H + H + 2): solve for the input width
+    rest = (num_layers - 1) * (len(dirs) * h + h + 2)
+    num_input = size // (len(dirs) * per_dir) - rest - h - 2
+    if num_input < 1 or len(dirs) * per_dir * (num_input + h + 2 + rest) != size:
+        raise ValueError(f"FusedRNN: {size} elements do not fit a {num_layers}-layer "
+                         f"{'bidirectional ' if bidirectional else ''}{mode} of {h} units")
+    pieces, pos = [], 0
+    for layer in range(num_layers):
+        width = num_input if layer == 0 else len(dirs) * h
+        for d in dirs:
+            for kind, cols in (("i2h", width), ("h2h", h)):
+                for g in gates:
+                    pieces.append((f"{d}{layer}_{kind}{g}_weight", pos, (h, cols)))
+                    pos += h * cols
+    for layer in range(num_layers):
+        for d in dirs:
+            for kind in ("i2h", "h2h"):
+                for g in gates:
+                    pieces.append((f"{d}{layer}_{kind}{g}_bias", pos, (h,)))
+                    pos += h
+    return pieces
+
+
+@register
+class FusedRNN(Initializer):
+    """Initializes the flat parameter of a fused RNN layer gate by gate, as MXNet does: each
+    per-gate weight matrix and bias (see :func:`fused_rnn_pieces`) goes through ``init`` (the
+    global initializer when None) under its own name, so weights get ``init``'s rule, biases
+    zeros, and an LSTM's forget-gate biases (i2h and h2h) ``forget_bias``.
+
+    Example::
+
+        >>> w = kl.nd.zeros((84,))   # LSTM, 3 units over 2 inputs
+        >>> kl.init.FusedRNN(kl.init.Xavier(), 3, 1, 'lstm')._init_weight(
+        ...     kl.init.InitDesc('lstm_parameters'), w)
+    """
+
+    def __init__(self, init, num_hidden, num_layers, mode, bidirectional=False,
+                 forget_bias=1.0):
+        if isinstance(init, str):   # from dumps(): the inner initializer's own JSON
+            klass, kwargs = json.loads(init)
+            init = _lookup(klass)(**kwargs)
+        super().__init__(init=init.dumps() if init is not None else None,
+                         num_hidden=num_hidden, num_layers=num_layers, mode=mode,
+                         bidirectional=bidirectional, forget_bias=forget_bias)
+        self._init, self._num_hidden, self._num_layers = init, num_hidden, num_layers
+        self._mode, self._bidirectional, self._forget_bias = mode, bidirectional, forget_bias
+
+    def _init_weight(self, desc, arr):
+        flat = np.zeros(arr.size, dtype=np.dtype(arr.dtype))
+        global_init = getattr(desc, "global_init", None)
+        for name, pos, shape in fused_rnn_pieces(arr.size, self._num_hidden,
+                                                 self._num_layers, self._mode,
+                                                 self._bidirectional):
+            count = int(np.prod(shape))
+            if self._mode == "lstm" and name.endswith("_f_bias"):
+                flat[pos:pos + count] = self._forget_bias
+                continue
+            init = self._init if self._init is not None else global_init
+            if init is None:
+                raise ValueError(f"FusedRNN: no initializer for {name} (give init=, or call "
+                                 f"it from a global initializer)")
+            piece = _nd_zeros(shape, dtype=arr.dtype, ctx=arr.context)
+            init(InitDesc(name, global_init=global_init), piece)
+            flat[pos:pos + count] = piece.asnumpy().ravel()
+        _fill(arr, flat.reshape(arr.shape))
 
 
 class Mixed:

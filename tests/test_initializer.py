@@ -169,3 +169,42 @@ def test_load_initializer():
     assert (arr.asnumpy() == 3).all()
     ld("fc_bias", arr)
     assert (arr.asnumpy() == 0).all()
+
+
+class _ByName(init.Initializer):
+    """Fills a weight with a value that says which gate piece it is (its name's length)."""
+
+    def _init_weight(self, name, arr):
+        arr[:] = len(name) + np.arange(arr.size).reshape(arr.shape) / 1000
+
+
+def test_fused_rnn_initializes_each_gate_piece():
+    """init.FusedRNN walks the flat parameter in cuDNN's order: all weights (layer,
+    direction, i2h then h2h, gate by gate), then all biases; LSTM forget biases get
+    forget_bias, other biases zeros. A 1-layer bidirectional LSTM, 2 units over 3 inputs."""
+    h, n_in, gates = 2, 3, 4
+    size = 2 * gates * h * (n_in + h + 2)
+    arr = nd.zeros((size,))
+    fused = init.FusedRNN(_ByName(), h, 1, "lstm", bidirectional=True, forget_bias=2.5)
+    fused._init_weight(InitDesc("lstm_parameters"), arr)
+    a = arr.asnumpy()
+    first = h * n_in   # l0_i2h_i_weight: (2, 3), numbered row-major
+    np.testing.assert_allclose(a[:first], len("l0_i2h_i_weight") + np.arange(first) / 1000,
+                               rtol=1e-6)
+    weights = 2 * gates * h * (n_in + h)
+    biases = a[weights:].reshape(2, 2, gates, h)   # direction, i2h/h2h, gate, unit
+    assert (biases[:, :, 1] == 2.5).all() and (np.delete(biases, 1, axis=2) == 0).all()
+    assert len(init.fused_rnn_pieces(size, h, 1, "lstm", True)) == 2 * 2 * gates * 2
+
+
+def test_fused_rnn_falls_back_to_global_and_round_trips():
+    arr = nd.zeros((3 * 3 * (1 + 3 + 2),))   # GRU: 3 gates of 3 units over 1 input
+    fused = init.FusedRNN(None, 3, 1, "gru")
+    fused(InitDesc("gru_parameters", attrs={"__init__": fused.dumps()},
+                   global_init=init.One()), arr)
+    a = arr.asnumpy()
+    assert (a[:-18] == 1).all() and (a[-18:] == 0).all()   # weights 1 (global), biases 0
+    again = init.create(fused.dumps())
+    assert isinstance(again, init.FusedRNN) and again == fused
+    with pytest.raises(ValueError, match="do not fit"):
+        fused._init_weight(InitDesc("p", global_init=init.One()), nd.zeros((7,)))
