@@ -22,7 +22,7 @@ from ..ndarray.ndarray import np_mode
 from . import _workers
 from . import sampler as _sampler
 
-__all__ = ["DataLoader", "default_batchify_fn", "default_mp_batchify_fn"]
+__all__ = ["DataLoader", "DataLoaderV1", "default_batchify_fn", "default_mp_batchify_fn"]
 
 
 def default_batchify_fn(data):
@@ -197,3 +197,24 @@ class DataLoader:
         pool = getattr(self, "_worker_pool", None)
         if pool is not None:
             pool.shutdown()
+
+
+class DataLoaderV1(DataLoader):
+    """MXNet's first DataLoader (``gluon.data.dataloader.DataLoaderV1``): the same batches as
+    :class:`DataLoader`, with the older, shorter signature (no ``prefetch``, ``thread_pool``,
+    ``timeout`` or ``auto_reload``); ``num_workers > 0`` loads in worker processes.
+
+    Example::
+
+        >>> loader = DataLoaderV1(SimpleDataset(list(range(5))), batch_size=2)
+        >>> [b.asnumpy().tolist() for b in loader]
+        [[0, 1], [2, 3], [4]]
+    """
+
+    def __init__(self, dataset, batch_size=None, shuffle=False, sampler=None,
+                 last_batch=None, batch_sampler=None, batchify_fn=None,
+                 num_workers=0, pin_memory=False, pin_device_id=0):
+        super().__init__(dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler,
+                         last_batch=last_batch, batch_sampler=batch_sampler,
+                         batchify_fn=batchify_fn, num_workers=num_workers,
+                         pin_memory=pin_memory, pin_device_id=pin_device_id)

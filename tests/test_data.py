@@ -173,6 +173,20 @@ def test_dataloader_workers_preserve_order():
             assert (gx == rx).all() and (gy == ry).all() and gy.dtype == ry.dtype
 
 
+def test_dataloader_v1_gives_the_same_batches():
+    """gluon.data.dataloader.DataLoaderV1: MXNet's older signature, the same batches (in
+    worker processes too); the newer keywords are not part of it."""
+    loader_v1 = kl.gluon.data.dataloader.DataLoaderV1
+    ref = _collect(kd.DataLoader(Squares(), batch_size=3, last_batch="rollover"))
+    for workers in (0, 2):
+        got = _collect(loader_v1(Squares(), batch_size=3, last_batch="rollover",
+                                 num_workers=workers))
+        assert len(got) == len(ref) == 3
+        assert all((g[0] == r[0]).all() and (g[1] == r[1]).all() for g, r in zip(got, ref))
+    with pytest.raises(TypeError):
+        loader_v1(Squares(), batch_size=3, thread_pool=True)
+
+
 def test_dataloader_thread_pool_and_prefetch():
     ref = _collect(kd.DataLoader(Squares(), batch_size=3))
     got = _collect(kd.DataLoader(Squares(), batch_size=3, num_workers=2, thread_pool=True,
