@@ -267,7 +267,7 @@ def test_gradient_arrays_owned_through_a_capsule_are_adopted_not_copied():
 
 def test_get_symbol_of_the_tape():
     """autograd.get_symbol: the recorded computation as a Symbol over var0, var1... (in the
-    order MXNet 1.9 names them), evaluating to the recorded value; a hybridized call refuses."""
+    order MXNet 1.9 names them), evaluating to the recorded value."""
     import kiln
     x, z = kiln.nd.array([2.0]), kiln.nd.array([3.0])
     x.attach_grad()
@@ -282,13 +282,35 @@ def test_get_symbol_of_the_tape():
         w = parts[1] - parts[0]
     assert kiln.autograd.get_symbol(w).eval(var0=kiln.nd.array([[1.0, 2.0]]),
                                             var1=x)[0].asnumpy().tolist() == [[2.0]]
-    net = kiln.gluon.nn.Dense(2)
-    net.initialize()
-    net.hybridize()
-    net(kiln.nd.ones((1, 3)))  # the first call runs eagerly (deferred initialization)
-    with kiln.autograd.record():
-        out = net(kiln.nd.ones((1, 3)))
-    with pytest.raises(kiln.MXNetError, match="hybridized"):
-        kiln.autograd.get_symbol(out)
     with pytest.raises(kiln.MXNetError, match="record"):
         kiln.autograd.get_symbol(kiln.nd.ones(1))
+
+
+def test_get_symbol_of_a_hybridized_call_inlines_small_graphs():
+    """A hybridized call's tape node: its graph inlined when it has at most ``inline_limit``
+    ops (MXNet's default 2), else one _CachedOp node over the data and the parameters."""
+    import json
+
+    import kiln
+    net = kiln.gluon.nn.HybridSequential()
+    for _ in range(3):
+        net.add(kiln.gluon.nn.Dense(4, in_units=4))
+    net.initialize()
+    x = kiln.nd.ones((2, 4))
+
+    def recorded(**flags):
+        net.hybridize(**flags)
+        net(x)   # the first call after hybridize builds the graph
+        with kiln.autograd.record():
+            out = net(x)
+        nodes = json.loads(kiln.autograd.get_symbol(out).tojson())["nodes"]
+        return out, kiln.autograd.get_symbol(out), [n["op"] for n in nodes]
+
+    out, sym, ops = recorded(inline_limit=3)
+    assert ops.count("FullyConnected") == 3 and len(ops) == 10   # 7 variables, 3 ops
+    args = {f"var{k}": a for k, a in enumerate(
+        [x] + [p.data() for p in net.collect_params().values()])}
+    assert np.allclose(sym.eval(**args)[0].asnumpy(), out.asnumpy())
+    for flags in ({}, {"inline_limit": 0}, {"inline_limit": 3, "static_alloc": True}):
+        ops = recorded(**flags)[2]
+        assert ops == ["null"] * 7 + ["_CachedOp"], flags
