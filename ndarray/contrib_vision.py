@@ -13,7 +13,7 @@ from ._registry import ALIASES, OPS
 # MXNet's contrib name -> the registry op or alias that implements it
 NAMES = ("box_iou", "box_nms", "box_non_maximum_suppression", "box_encode", "box_decode",
          "bipartite_matching", "MultiBoxPrior", "MultiBoxTarget", "MultiBoxDetection",
-         "ROIAlign", "PSROIPooling", "RROIAlign", "BilinearResize2D",
+         "ROIAlign", "PSROIPooling", "RROIAlign", "DeformablePSROIPooling", "BilinearResize2D",
          "AdaptiveAvgPooling2D", "Proposal", "MultiProposal", "DeformableConvolution",
          "ModulatedDeformableConvolution")
 

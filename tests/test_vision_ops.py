@@ -140,6 +140,24 @@ def _correlation_cases(s):
         s.op("nd.Correlation", s.arr((2, 3, 7, 8)), s.arr((2, 3, 7, 8)), _grad=True, **kw)
 
 
+def _dps_cases(s, rng):
+    for t in range(3):
+        ss = [1.0, 0.5, 1.0][t]
+        x = s.arr((2, 8, 7, 9), -1, 1)
+        lo = rng.uniform(0, [6 / ss, 5 / ss], (4, 2))
+        box = np.concatenate([rng.integers(0, 2, (4, 1)), lo, lo + rng.uniform(1, 5 / ss, (4, 2))],
+                             1)
+        r = s.arr(values=box)
+        kw = {"spatial_scale": ss, "output_dim": 2, "group_size": 2, "pooled_size": 2,
+              "sample_per_part": t + 1, "trans_std": 0.1}
+        tr = s.arr((4, 4, 2, 2), -0.5, 0.5)
+        s.op("nd.contrib.DeformablePSROIPooling", x, r, tr, _grad=[x["$"], tr["$"]], **kw)
+        s.op("nd.contrib.DeformablePSROIPooling", x, r, _grad=[x["$"]], no_trans=True, **kw)
+        s.op("nd.contrib.DeformablePSROIPooling", x, r, s.arr((4, 2, 1, 1), -0.5, 0.5),
+             spatial_scale=ss, output_dim=2, group_size=2, pooled_size=4, part_size=1,
+             sample_per_part=2, trans_std=0.2, _grad=[x["$"]])
+
+
 def _suite():
     s = Suite(seed=11)
     rng = np.random.default_rng(11)
@@ -150,6 +168,7 @@ def _suite():
     _proposal_cases(s, rng)
     _deformable_cases(s)
     _correlation_cases(s)
+    _dps_cases(s, rng)
     return s
 
 
@@ -157,6 +176,7 @@ SUITE = _suite()
 mx_results, test_matches_mxnet = suite_tests(SUITE, "mxnet_vision")
 
 CONTRIB = ["MultiBoxTarget", "MultiBoxDetection", "ROIAlign", "PSROIPooling", "RROIAlign",
+           "DeformablePSROIPooling",
            "BilinearResize2D", "AdaptiveAvgPooling2D", "Proposal", "MultiProposal",
            "DeformableConvolution", "ModulatedDeformableConvolution"]
 

@@ -14,7 +14,9 @@ import math
 import numpy as np
 
 from ...base import OpError
-from .._registry import REQUIRED, Aval, Sample
+from .. import ops as F
+from .._registry import REQUIRED, Aval, Sample, register
+from ._boxes import host
 from ._linear_sample import bilinear_taps, bw_sample, pad_taps, register_linear
 from ._samples import distinct, rnd
 
@@ -326,3 +328,153 @@ rroi_align, _backward_rroi_align = register_linear(
         >>> nd.contrib.RROIAlign(x, nd.array([[0, 3, 3, 4, 2, 30]]), pooled_size=(2, 2),
         ...                      spatial_scale=1.0).shape     # (1, C, 2, 2)
     """)
+
+
+# ---- DeformablePSROIPooling -------------------------------------------------------------------
+_DPS = {"spatial_scale": REQUIRED, "output_dim": REQUIRED, "group_size": REQUIRED,
+        "pooled_size": REQUIRED, "part_size": 0, "sample_per_part": 1, "trans_std": 0.0,
+        "no_trans": False}
+
+
+def _dps_infer(data, rois, trans=None, spatial_scale=REQUIRED, output_dim=REQUIRED,
+               group_size=REQUIRED, pooled_size=REQUIRED, part_size=0, sample_per_part=1,
+               trans_std=0.0, no_trans=False):
+    _check(data, rois, 5, "DeformablePSROIPooling")
+    if data.shape[1] != output_dim * group_size * group_size:
+        raise OpError(f"DeformablePSROIPooling: data needs output_dim * group_size^2 = "
+                      f"{output_dim * group_size * group_size} channels, has {data.shape[1]}")
+    return Aval((rois.shape[0], output_dim, pooled_size, pooled_size), data.dtype)
+
+
+def _dps_points(data_shape, rois, trans, a):
+    """Every sample point: (flat output index, bilinear taps (idx, wt) (M, 4), 1 / count,
+    trans indices (x, y) into trans.flat, d value/d trans factors (x, y) per tap (M, 4))."""
+    n, c, h, w = data_shape
+    p, g, od = int(a["pooled_size"]), int(a["group_size"]), int(a["output_dim"])
+    part = int(a["part_size"]) or p
+    spp, ss, std = int(a["sample_per_part"]), float(a["spatial_scale"]), float(a["trans_std"])
+    ncls = 1 if a["no_trans"] else trans.shape[1] // 2   # trans is None only with no_trans
+    each = od // ncls
+    out_i, taps_i, taps_w, inv, tix, tiy, fx, fy = ([] for _ in range(8))
+    for r, roi in enumerate(rois):
+        x0 = cround(float(roi[1])) * ss - 0.5
+        y0 = cround(float(roi[2])) * ss - 0.5
+        rw = max((cround(float(roi[3])) + 1.0) * ss - 0.5 - x0, 0.1)
+        rh = max((cround(float(roi[4])) + 1.0) * ss - 0.5 - y0, 0.1)
+        bw, bh = rw / p, rh / p
+        for ct in range(od):
+            cls = ct // each
+            for i in range(p):
+                for j in range(p):
+                    ph_, pw_ = int(np.floor(i / p * part)), int(np.floor(j / p * part))
+                    ti = ((r * ncls + cls) * 2 * part + ph_) * part + pw_
+                    tx = 0.0 if a["no_trans"] else float(trans.flat[ti]) * std
+                    ty = 0.0 if a["no_trans"] else float(trans.flat[ti + part * part]) * std
+                    ws, hs = j * bw + x0 + tx * rw, i * bh + y0 + ty * rh
+                    gh = min(max(int(np.floor(i * g / p)), 0), g - 1)
+                    gw = min(max(int(np.floor(j * g / p)), 0), g - 1)
+                    base = (int(roi[0]) * c + (ct * g + gh) * g + gw) * h * w
+                    pts = [(hs + ih * bh / spp, ws + iw * bw / spp)
+                           for ih in range(spp) for iw in range(spp)]
+                    pts = [(y, x) for y, x in pts
+                           if -0.5 <= x <= w - 0.5 and -0.5 <= y <= h - 0.5]
+                    o = ((r * od + ct) * p + i) * p + j
+                    for y, x in pts:
+                        # clamped points do not move with trans: no trans gradient there
+                        cx, cy = 0.0 <= x <= w - 1, 0.0 <= y <= h - 1
+                        x, y = min(max(x, 0.0), w - 1.0), min(max(y, 0.0), h - 1.0)
+                        xa, xb, ya, yb = (int(np.floor(x)), int(np.ceil(x)), int(np.floor(y)),
+                                          int(np.ceil(y)))
+                        dx, dy = x - xa, y - ya
+                        out_i.append(o)
+                        taps_i.append([base + ya * w + xa, base + yb * w + xa,
+                                       base + ya * w + xb, base + yb * w + xb])
+                        taps_w.append([(1 - dx) * (1 - dy), (1 - dx) * dy, dx * (1 - dy),
+                                       dx * dy])
+                        inv.append(1.0 / len(pts))
+                        tix.append(ti)
+                        tiy.append(ti + part * part)
+                        fx.append(np.array([-(1 - dy), -dy, 1 - dy, dy]) * std * rw * cx)
+                        fy.append(np.array([-(1 - dx), 1 - dx, -dx, dx]) * std * rh * cy)
+    m = len(out_i)
+
+    def arr(v, shape):
+        return np.asarray(v, np.float64).reshape(shape)
+    return (np.asarray(out_i, np.int64), np.asarray(taps_i, np.int64).reshape(m, 4),
+            arr(taps_w, (m, 4)), arr(inv, (m,)), np.asarray(tix, np.int64),
+            np.asarray(tiy, np.int64), arr(fx, (m, 4)), arr(fy, (m, 4)))
+
+
+def _no_trans(trans, a):
+    return {**_DPS, **a, "no_trans": bool(a.get("no_trans")) or trans is None}
+
+
+def _dps_kernel(xp, data, rois, trans=None, **a):
+    a = _no_trans(trans, a)
+    out = _dps_infer(data, rois, trans, **a)
+    o, ti, tw, inv, *_ = _dps_points(data.shape, host(rois), None if trans is None
+                                     else host(trans), a)
+    vals = host(data).reshape(-1)[ti]
+    res = np.zeros(int(np.prod(out.shape)))
+    np.add.at(res, o, (vals * tw).sum(1) * inv)
+    return xp.asarray(res.reshape(out.shape).astype(data.dtype))
+
+
+def _dps_bw_kernel(xp, g, data, rois, trans=None, **a):
+    a = _no_trans(trans, a)
+    o, ti, tw, inv, tix, tiy, fx, fy = _dps_points(
+        data.shape, host(rois), None if trans is None else host(trans), a)
+    gv = host(g).reshape(-1)[o] * inv
+    ddata = np.bincount(ti.reshape(-1), weights=(tw * gv[:, None]).reshape(-1),
+                        minlength=int(np.prod(data.shape)))
+    vals = host(data).reshape(-1)[ti]
+    dd = xp.asarray(ddata.reshape(data.shape).astype(data.dtype))
+    if trans is None:
+        return dd, xp.zeros((1,), dtype=data.dtype)   # fixed arity: a placeholder
+    dtrans = np.zeros(int(np.prod(trans.shape)))
+    if not a["no_trans"]:
+        np.add.at(dtrans, tix, (vals * fx).sum(1) * gv)
+        np.add.at(dtrans, tiy, (vals * fy).sum(1) * gv)
+    return dd, xp.asarray(dtrans.reshape(trans.shape).astype(trans.dtype))
+
+
+def _dps_grad(ins, outs, gouts, **a):
+    dd, dt = F._backward_deformable_psroi_pooling(gouts[0], *ins, **a)
+    return dd, None, (dt if ins[2] is not None else None)
+
+
+_dps_samples = [Sample(rnd(2, 8, 6, 6), _rois(3, 51), rnd(3, 4, 2, 2, lo=-0.5, hi=0.5, salt=52),
+                       spatial_scale=1.0, output_dim=2, group_size=2, pooled_size=2,
+                       sample_per_part=2, trans_std=0.1, wrt=[0, 2]),
+                Sample(rnd(1, 9, 7, 7), _rois(2, 53, 2.0, 1),
+                       spatial_scale=0.5, output_dim=1, group_size=3, pooled_size=3,
+                       part_size=3, sample_per_part=1, no_trans=True, wrt=[0])]
+
+deformable_psroi_pooling = register(
+    "deformable_psroi_pooling", _dps_kernel, inputs=("data", "rois", "trans?"),
+    attrs=dict(_DPS), infer=_dps_infer, grad=_dps_grad, no_onnx=_NO_ONNX,
+    samples=_dps_samples, no_ref="checked against MXNet 1.9.1 in tests/test_vision_ops.py",
+    aliases=("DeformablePSROIPooling", "_contrib_DeformablePSROIPooling"), amp="fp32",
+    doc="""Deformable position-sensitive ROI pooling (MXNet
+    ``contrib.DeformablePSROIPooling``): as PSROIPooling (data (N, output_dim * group_size^2,
+    H, W), rois (R, 5)), each bin shifted by trans (R, 2 * classes, part_size, part_size)
+    * trans_std * the box size and averaged over sample_per_part^2 bilinear samples (points
+    more than half a pixel outside skipped). ``no_trans`` ignores trans. Output (R,
+    output_dim, pooled_size, pooled_size); gradients reach data and trans.
+
+    Example::
+
+        >>> nd.contrib.DeformablePSROIPooling(x, rois, trans, spatial_scale=0.0625,
+        ...     output_dim=21, group_size=7, pooled_size=7, trans_std=0.1)
+    """)
+
+_backward_deformable_psroi_pooling = register(
+    "_backward_deformable_psroi_pooling", _dps_bw_kernel,
+    inputs=("grad_out", "data", "rois", "trans?"), attrs=dict(_DPS), num_outputs=2,
+    infer=lambda g, d, r, t=None, **a: (Aval(tuple(d.shape), d.dtype),
+                                        Aval((1,) if t is None else tuple(t.shape), d.dtype)),
+    no_grad="second-order gradients of DeformablePSROIPooling are not written",
+    no_onnx=_NO_ONNX, no_ref="checked through deformable_psroi_pooling's gradient test",
+    samples=[Sample(rnd(3, 2, 2, 2, salt=55), *_dps_samples[0].inputs, wrt=[0],
+                    **_dps_samples[0].attrs)],
+    doc="The gradients of ``deformable_psroi_pooling`` w.r.t. data and trans.")
