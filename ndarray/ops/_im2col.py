@@ -77,9 +77,17 @@ class PoolGeom:
         if global_pool:
             k, s, p = sp, (1,) * n, (0,) * n
         else:
-            if kernel is None or len(tuple(kernel)) == 0:
+            if kernel is None or (isinstance(kernel, (tuple, list)) and len(kernel) == 0):
                 raise OpError(f"{op}: kernel is required unless global_pool=True")
-            spatial(kernel, len(shape), op)
+            spatial(kernel, len(shape), op)   # an int kernel is one spatial axis, as MXNet
+            if convention == "same":
+                # 'same' derives its own padding: MXNet only checks the given one is zero
+                # (and reads no more values than the kernel has axes)
+                pads = (pad_,) if isinstance(pad_, (int, np.integer)) else tuple(pad_ or ())
+                if any(int(q) != 0 for q in pads):
+                    raise OpError(f"{op}: pad must be 0 with pooling_convention='same', got "
+                                  f"{pad_}")
+                pad_ = ()
             k, s, p = tup(kernel, n, 1), tup(stride, n, 1), tup(pad_, n, 0)
         self.kernel, self.stride, self.begin = k, s, p
         if convention == "full" and not global_pool:
