@@ -13,6 +13,7 @@ from ..util import is_np_array  # noqa: F401
 from .augmenters import *
 from .image import *
 from .image_iter import ImageIter
-from . import augmenters, image, image_iter
+from .detection import *
+from . import augmenters, detection, image, image_iter
 
-__all__ = (["ImageIter"] + augmenters.__all__ + image.__all__)
+__all__ = (["ImageIter"] + augmenters.__all__ + detection.__all__ + image.__all__)
