@@ -62,3 +62,28 @@ def test_borrow_and_random_select():
     with pytest.raises(ValueError):
         image.DetRandomSelectAug([image.CastAug()])
     assert sel.dumps()[0] == "detrandomselectaug"
+
+
+def test_random_crop_keeps_covered_objects_and_their_pixels():
+    img = np.zeros((40, 60, 3), np.float32)
+    img[8:20, 6:24] = 255.0
+    label = np.array([[1, 6 / 60, 8 / 40, 24 / 60, 20 / 40]])
+    aug = image.DetRandomCropAug(min_object_covered=0.95, area_range=(0.3, 1.0))
+    for seed in range(5):
+        random.seed(seed)
+        out, lab = aug(nd.array(img), label.copy())
+        assert len(lab) == 1 and (_box_pixels(out, lab) == 255).all()
+        assert (out.asnumpy() == 255).sum() == (img == 255).sum()   # the object is whole
+
+
+def test_create_det_augmenter_pipeline_shapes():
+    random.seed(1)
+    augs = image.CreateDetAugmenter((3, 16, 16), rand_crop=0.5, rand_pad=0.5, rand_mirror=True,
+                                    mean=True, std=True)
+    img, label = _img_and_label()
+    for aug in augs:
+        img, label = aug(img, label)
+    assert img.shape == (16, 16, 3) and img.dtype == np.float32
+    assert label.shape[1] == 5 and (label[:, 1:5] >= 0).all() and (label[:, 1:5] <= 1).all()
+    multi = image.CreateMultiRandCropAugmenter(min_object_covered=[0.1, 0.5], skip_prob=0.2)
+    assert len(multi.aug_list) == 2 and multi.skip_prob == 0.2
