@@ -95,6 +95,17 @@ def _activation(ins, attrs, out):
     return _ACT.get(attrs.get("act_type"))
 
 
+def _clip(ins, attrs, out):
+    # floats only (integer data with float bounds is the kernel's business); in place where
+    # the input dies: MobileNets' ReLU6 then writes into the convolution's own output
+    lo, hi = attrs.get("a_min"), attrs.get("a_max")
+    if ins[0] is None or np.dtype(out.dtype).kind != "f" or not all(
+            isinstance(v, (int, float)) and np.isfinite(v) for v in (lo, hi)):
+        return None
+    return (f"xp.clip({{0}}, {float(lo)!r}, {float(hi)!r})",
+            f"xp.clip({{0}}, {float(lo)!r}, {float(hi)!r}, out={{out}})")
+
+
 def _compare(name):
     def emit(ins, attrs, out):
         if len(ins) != 2 or ins[0] is None:
@@ -113,7 +124,7 @@ EMITTERS = {
     "activation": _activation, "greater": _compare("greater"), "lesser": _compare("less"),
     "greater_equal": _compare("greater_equal"), "lesser_equal": _compare("less_equal"),
     "add": _ufunc2("add"), "subtract": _ufunc2("subtract"), "multiply": _ufunc2("multiply"),
-    "maximum": _maximum, "minimum": _ufunc2("minimum"),
+    "maximum": _maximum, "minimum": _ufunc2("minimum"), "clip": _clip,
     "exp": _ufunc1("exp"), "tanh": _ufunc1("tanh"), "negative": _ufunc1("negative"),
     "sqrt": _ufunc1("sqrt"), "square": _ufunc1("square"), "abs": _ufunc1("abs"),
     "sign": _ufunc1("sign"), "relu": _relu, "dot": _dot, "fully_connected": _fully_connected,

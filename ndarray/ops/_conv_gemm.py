@@ -188,19 +188,26 @@ def _per_sample(taps, n, g):
                                                      _PER_SAMPLE_MIN))
 
 
-def conv_forward(xp, x, w, taps, g):
-    """``(N, C, *S) * (F, C/g, *K) -> (N, F, *O)``: one GEMM per group over the columns."""
+def conv_forward(xp, x, w, taps, g, bias=None):
+    """``(N, C, *S) * (F, C/g, *K) (+ bias (F,)) -> (N, F, *O)``: one GEMM per group over the
+    columns. The result is a new array aliasing no input."""
     n, f = x.shape[0], w.shape[0]
     if not taps.taps:
-        return xp.zeros((n, f) + taps.small, x.dtype)
-    if _per_sample(taps, n, g):  # (F, C) @ (N, C, P): no columns, no transposes
+        y = xp.zeros((n, f) + taps.small, x.dtype)
+    elif _per_sample(taps, n, g):  # (F, C) @ (N, C, P): no columns, no transposes
         y = xp.matmul(w.reshape(f, -1), x.reshape(n, x.shape[1], _size(taps.small)))
-        return y.reshape((n, f) + taps.small)
-    if dw_.flat_ok(x, w, taps, g):
-        return dw_.forward_flat(xp, x, w, taps)
-    cols = im2col(xp, x, taps).reshape(x.shape[1] * len(taps.taps), n * _size(taps.small))
-    y = _mm(xp, _weight_taps(w, taps), cols, g)
-    return batch_major(xp, y.reshape((f, n) + taps.small))
+        y = y.reshape((n, f) + taps.small)
+    elif dw_.blocked_ok(xp, x, w, taps, g):  # the bias is added block by block, in cache
+        return dw_.forward_blocked(x, w, taps, bias)
+    elif dw_.flat_ok(x, w, taps, g):
+        y = dw_.forward_flat(xp, x, w, taps)
+    else:
+        cols = im2col(xp, x, taps).reshape(x.shape[1] * len(taps.taps), n * _size(taps.small))
+        y = _mm(xp, _weight_taps(w, taps), cols, g)
+        y = batch_major(xp, y.reshape((f, n) + taps.small))
+    if bias is not None:
+        y += bias.reshape((1, -1) + (1,) * len(taps.small))
+    return y
 
 
 def flipped(w, g):

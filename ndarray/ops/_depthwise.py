@@ -1,19 +1,28 @@
 """Depthwise convolution kernels (``weight (C*m, 1, *K)``) that need no column buffer.
 
-* ``forward_flat``: the stride-1 2-D forward (MobileNet's 3x3 depthwise layers, and through
-  the flipped weight their stride-1 data gradient). Per tap one multiply-add over flattened
-  padded rows: long contiguous runs, channels walked in cache-sized blocks. A per-tap
-  multiply-add over 2-D shifted views was slower than the im2col GEMM (an inner loop per short
-  output row); flattened, it beats it by skipping the 9x column buffer.
+* ``forward_blocked`` (numpy, 2-D, multiplier 1, any stride): MobileNet's depthwise layers. Per
+  sample and block of channels (about ``BLOCK_ELEMS`` outputs: the block's output, scratch and
+  data stay in L1/L2 across the taps), the data is copied once into zero-bordered stride-phase
+  planes (one plane for stride 1, four for stride 2); tap ``(i, j)`` is then one flat window
+  of one plane, so each multiply-add runs over one long contiguous run, computed ``Wq`` wide
+  and cropped on the way out. The bias is added to the block while it is in cache. Measured
+  (2026-12-07) 1.4-2.6x faster than the grouped GEMM and the unblocked flat kernel at batch
+  32 (whose 9x column buffer ran to hundreds of MB for a 112x112 stride-2 layer), as fast or
+  faster at batch 1; the planes and scratch are cached per thread and geometry (the border
+  written once stays zero, as in ``_conv_gemm._workspace``).
+* ``forward_flat``: the unblocked stride-1 form over ``xp`` (cupy), also the stride-1 data
+  gradient through the flipped weight.
 * ``data_grad``: the strided data gradient, where the GEMM would be an outer product per
   channel and a col2im: per tap ``gx[..., o*s + tap*d - p] += w[c, tap] * gy[..., o]`` over
   the positions inside the data (``_conv_gemm.Taps``), in the ``(N, C, *S)`` layout.
 
-Everything else depthwise (strided forward, weight gradient, 1-D/3-D) runs as the grouped GEMM
-of ``_conv_gemm``: a ``(1, K) @ (K, N*O)`` product per channel, measured faster than per-tap
-multiply-adds there (a strided forward on flattened stride-phase planes lost to the GEMM by
-1.2-2x: splitting the phases costs one more copy of the data).
+Everything else depthwise (weight gradient, 1-D/3-D, channel multipliers) runs as the grouped
+GEMM of ``_conv_gemm``: a ``(1, K) @ (K, N*O)`` product per channel.
 """
+import threading
+
+import numpy as np
+
 _ALL = slice(None)
 
 
@@ -81,3 +90,88 @@ def forward_flat(xp, x, w, taps):
                 xp.multiply(xb[:, :, off:off + length], wt, out=tb)
                 yb += tb
     return xp.ascontiguousarray(y.reshape(n, c, oh, wp)[:, :, :, :ow])
+
+
+# outputs per block: block output + scratch + planes stay in a loaded core's L2
+BLOCK_ELEMS = 1 << 15
+_BUFS = threading.local()
+
+
+def _cached(key, shape, dtype):
+    cache = getattr(_BUFS, "d", None)
+    if cache is None:
+        cache = _BUFS.d = {}
+    buf = cache.get(key)
+    if buf is None:
+        if len(cache) > 256:  # a network has a few dozen geometries: never grows past that
+            cache.clear()
+        buf = cache[key] = np.zeros(shape, dtype)
+    return buf
+
+
+def blocked_ok(xp, x, w, taps, g):
+    """Whether ``forward_blocked`` applies: numpy, 2-D, one filter per channel, no negative
+    padding."""
+    return (xp is np and x.ndim == 4 and g == x.shape[1] and w.shape[0] == g
+            and w.shape[1] == 1 and min(taps.pad) >= 0)
+
+
+def _phase_slices(size, pad, stride):
+    """Per phase ``a``: (first data index ``r`` with ``(r + pad) % stride == a``, its plane
+    index, how many)."""
+    res = []
+    for a in range(stride):
+        r0 = (a - pad) % stride
+        res.append((r0, (r0 + pad) // stride, len(range(r0, size, stride))))
+    return res
+
+
+def forward_blocked(x, w, taps, bias=None):
+    """Depthwise 2-D convolution ``(N, C, H, W) * (C, 1, kh, kw) (+ bias) -> (N, C, OH, OW)``
+    as per-tap multiply-adds on flat stride-phase planes, block by block (numpy only)."""
+    n, c, h, wd = x.shape
+    (sh, sw), (ph, pw), (dh, dw) = taps.stride, taps.pad, taps.dilate
+    kh, kw = taps.kernel
+    oh, ow = taps.small
+    dt = x.dtype
+    y = np.empty((n, c, oh, ow), dt)
+    if y.size == 0:
+        return y
+    # phase plane (hq + 1, wq): the extra row lets the last flat window run past the end
+    hq = max(-(-(h + 2 * ph) // sh), oh + (kh - 1) * dh // sh)
+    wq = max(-(-(wd + 2 * pw) // sw), ow + (kw - 1) * dw // sw)
+    nph, plane, length = sh * sw, (hq + 1) * wq, oh * wq
+    cb = max(1, min(c, BLOCK_ELEMS // length))
+    key = (cb, nph, hq, wq, oh, dt.str)
+    planes = _cached(("x",) + key + (h, wd, ph, pw, sh, sw), (cb, nph, plane), dt)
+    acc = _cached(("a",) + key, (cb, length), dt)
+    tmp = _cached(("t",) + key, (cb, length), dt)
+    grid = planes.reshape(cb, nph, hq + 1, wq)
+    w2 = w.reshape(c, kh * kw).astype(dt, copy=False)
+    b2 = None if bias is None else bias.astype(dt, copy=False).reshape(c, 1)
+    rows, cols = _phase_slices(h, ph, sh), _phase_slices(wd, pw, sw)
+    tap_at = []
+    for t in range(kh * kw):
+        i, j = divmod(t, kw)
+        tap_at.append((((i * dh) % sh) * sw + (j * dw) % sw,
+                       ((i * dh) // sh) * wq + (j * dw) // sw))
+    for s in range(n):
+        for c0 in range(0, c, cb):
+            c1 = min(c, c0 + cb)
+            m = c1 - c0
+            xb = x[s, c0:c1]
+            for a, (r0, q0, nr) in enumerate(rows):
+                for b, (s0, p0, nc) in enumerate(cols):
+                    grid[:m, a * sw + b, q0:q0 + nr, p0:p0 + nc] = xb[:, r0::sh, s0::sw]
+            av, tv = acc[:m], tmp[:m]
+            for t, (phase, off) in enumerate(tap_at):
+                win = planes[:m, phase, off:off + length]
+                if t == 0:
+                    np.multiply(win, w2[c0:c1, t:t + 1], out=av)
+                else:
+                    np.multiply(win, w2[c0:c1, t:t + 1], out=tv)
+                    av += tv
+            if b2 is not None:
+                av += b2[c0:c1]
+            y[s, c0:c1] = av.reshape(m, oh, wq)[:, :, :ow]
+    return y

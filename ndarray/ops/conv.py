@@ -49,11 +49,11 @@ def _shape(t):
     return tuple(int(v) for v in t)
 
 
-def _conv_core(xp, data, weight, geo, g):
-    """(N, C, *S) x (F, C/g, *K) -> (N, F, *O), no bias."""
+def _conv_core(xp, data, weight, geo, g, bias=None):
+    """(N, C, *S) x (F, C/g, *K) (+ bias (F,)) -> (N, F, *O)."""
     sp = _shape(data.shape[2:])
     taps = cg.taps_for(sp, geo.conv_out(sp), geo.k, geo.s, geo.d, geo.p)
-    return cg.conv_forward(xp, data, weight, taps, g)
+    return cg.conv_forward(xp, data, weight, taps, g, bias)
 
 
 def _deconv_core(xp, data, weight, geo, adj, g):
@@ -96,10 +96,9 @@ def _conv_kernel(xp, data, weight, bias=None, kernel=REQUIRED, stride=(), dilate
         check_param_dtypes(data, weight=weight, bias=None if no_bias else bias)
     geo = Geom(kernel, stride, dilate, pad, data.ndim)
     im.check_layout(layout, geo.n, "convolution")
-    y = _conv_core(xp, data, weight, geo, int(num_group))
-    if bias is not None and not no_bias:
-        y = _add_bias(y, bias, geo.n)
-    return y
+    # the kernels add the bias (the depthwise one block by block, while it is in cache)
+    return _conv_core(xp, data, weight, geo, int(num_group),
+                      None if no_bias else bias)
 
 
 def _conv_param_shapes(data, kernel=REQUIRED, num_filter=REQUIRED, num_group=1, no_bias=False,
