@@ -11,6 +11,7 @@ from onnx import helper, numpy_helper
 from ..base import MXNetError
 from ..ndarray._registry import param_shapes
 from .onnx_builder import TRAINABLE_BN_KEY, TRAINABLE_BN_VALUE
+from .onnx_import_values import const, dtype_of
 
 _INT_BIG = 2 ** 62
 
@@ -147,7 +148,6 @@ def _reshape(imp, n):
     if _attrs(n).get("allowzero", 0) and 0 in shape:
         # a literal zero dim (kiln's reshape reads 0 as "copy"): the input is empty too, so
         # the result is an empty constant of the literal shape
-        from .onnx_import_math import const, dtype_of
         if -1 in shape or np.prod(imp.shape(n.input[0])) != 0:
             raise MXNetError(f"ONNX import: Reshape {n.output[0]!r} with allowzero=1: shape "
                              f"{shape} does not fit the input {imp.shape(n.input[0])}")
