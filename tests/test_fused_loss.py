@@ -226,3 +226,56 @@ def test_loss_inside_the_hybridized_network(x_needs_grad):
     np.testing.assert_allclose(l1, l0, rtol=1e-6, atol=1e-7)
     for a, b in zip(g1, g0):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def _lsp_both(monkeypatch, x, label, scale=-1.0):
+    """The fused loss and its gradient (head 0.05 per row) through onnxruntime's softmax and
+    through the numpy kernel, on the same inputs."""
+    res = []
+    for use_ort in (True, False):
+        with monkeypatch.context() as m:
+            if not use_ort:
+                m.setattr(fused, "softmax_rows", lambda x, out: False)
+            out, e, s, pos = fused._lsp_kernel(np, x, label, scale=scale, hidden=True)
+            g = fused._lspb_kernel(np, np.full(out.shape, 0.05, x.dtype), e, s, pos,
+                                   scale=scale)
+        res.append((out, g, s))
+    return res
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_rows_through_onnxruntime_softmax_equal_numpy(monkeypatch, dtype):
+    from kiln.ndarray import _ort_kernels
+    if not _ort_kernels.available():
+        pytest.skip("onnxruntime kernels off")
+    rng = _rng()
+    x = (rng.normal(size=(70, 10000)) * 4).astype(dtype)  # above MIN_SPLIT: the split kernel
+    label = rng.integers(0, 10000, size=70).astype(np.float32)
+    x[3, int(label[3])] -= 300.0   # the label's probability underflows: recomputed exactly
+    x[5] = -1e4
+    x[5, 17] = 50.0
+    label[5] = 17                  # a certain row: loss 0
+    (l0, g0, s0), (l1, g1, s1) = _lsp_both(monkeypatch, x, label)
+    assert np.all(s0 == 1) and not np.all(s1 == 1)  # the onnxruntime path really ran
+    assert l0.dtype == l1.dtype == dtype and np.isfinite(l0).all()
+    assert l0[3] > 250
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(l0, l1, rtol=tol, atol=tol)
+    np.testing.assert_allclose(g0, g1, rtol=tol, atol=tol * 1e-3)
+    x64 = x.astype(np.float64)
+    m = x64.max(axis=1)
+    ref = m + np.log(np.exp(x64 - m[:, None]).sum(axis=1)) - x64[np.arange(70), label.astype(int)]
+    np.testing.assert_allclose(l0, ref, rtol=tol, atol=tol)
+
+
+def test_large_rows_unscaled_and_in_a_hybridized_loss(monkeypatch):
+    rng = _rng()
+    x = rng.normal(size=(3, 20, 10000)).astype(np.float32)
+    label = rng.integers(0, 10000, size=(3, 20)).astype(np.float32)
+    (l0, g0, _), (l1, g1, _) = _lsp_both(monkeypatch, x.reshape(60, 10000),
+                                         label.reshape(60), scale=0.5)
+    np.testing.assert_allclose(l0, l1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(g0, g1, rtol=1e-5, atol=1e-9)
+    res = _eager_and_hybrid(lambda: gluon.loss.SoftmaxCrossEntropyLoss(), x, label,
+                            dtype=np.float32)
+    _assert_same(res, rtol=1e-5, atol=1e-8)

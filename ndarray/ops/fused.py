@@ -8,6 +8,12 @@ becomes ``scale=-1``) with ``hidden=True``: the op then also returns what its gr
 the softmax numerator ``e = exp(x - max)``, its sum ``s`` and the flat label positions ``pos``,
 so the gradient ``_log_softmax_pick_backward`` is three array operations,
 ``e * (-scale * g / s)`` with ``-scale * g`` subtracted at ``pos``.
+
+For the loss's usual layout on the CPU (one label per row of a large last axis, float32 or
+float64) ``e`` is the softmax itself, computed by onnxruntime's vectorized kernel into the
+op's buffer (``ndarray/_ort_kernels.py``; numpy's ``exp`` is a scalar loop), and ``s`` is
+ones; the loss is ``log e`` at the labels, a row whose picked probability is tiny recomputed
+as log-sum-exp.
 """
 import math
 import threading
@@ -17,6 +23,7 @@ import numpy as np
 
 from ...base import _CHECKS
 from .. import ops as F
+from .._ort_kernels import softmax_rows
 from .._parallel import MIN_SPLIT, split_rows
 from .._registry import Aval, Sample, register
 from ._cuda_fused import lsp_backward_rows, lsp_rows
@@ -124,9 +131,10 @@ def _lsp_kernel(xp, data, index, axis=-1, keepdims=False, mode="clip", scale=1.0
 
 
 def _lsp_split(data, index, plan, mode, scale):
-    """The numpy kernel for one label per row of a large last axis (the loss), its rows cut
-    into one block per core (``split_rows``): the max, the shifted exp and its row sum of
-    each block run beside the others."""
+    """The CPU kernel for one label per row of a large last axis (the loss): onnxruntime's
+    softmax where it applies, else numpy with the rows cut into one block per core
+    (``split_rows``): the max, the shifted exp and its row sum of each block run beside the
+    others."""
     n = plan.n
     rows = data.size // n
     x = data.reshape(rows, n)
@@ -136,6 +144,10 @@ def _lsp_split(data, index, plan, mode, scale):
     s = np.empty(plan.kept, data.dtype)
     s_rows, picked = s.reshape(rows), np.empty(rows, data.dtype)
     flat_pos = pos.reshape(rows)
+
+    if softmax_rows(x, z):  # onnxruntime's vectorized softmax: e is normalized, s is 1
+        s.fill(1)
+        return _lsp_from_softmax(x, z, flat_pos, plan, scale) + (e, s, pos)
 
     def block(lo, hi):
         am = x[lo:hi].argmax(axis=1)  # NaN rows pick a NaN, as max does
@@ -155,6 +167,28 @@ def _lsp_split(data, index, plan, mode, scale):
         if scale != 1.0:
             out *= scale
     return out, e, s, pos
+
+
+# picked probabilities below this are recomputed as log-sum-exp: a softmax output near
+# float32's denormals has lost its relative precision (and 0 would give an infinite loss)
+_TINY = 1e-30
+
+
+def _lsp_from_softmax(x, p, flat_pos, plan, scale):
+    """The loss from the normalized softmax ``p`` of the rows ``x``: log p at the labels, rows
+    whose picked probability is tiny recomputed from x (few or none)."""
+    rows, n = x.shape
+    picked = p.reshape(-1)[flat_pos]  # a new (rows,) array
+    low = picked < _TINY
+    np.maximum(picked, _TINY, out=picked)
+    logp = np.log(picked, out=picked)
+    for r in np.flatnonzero(low):
+        row = x[r]
+        m = row.max()
+        logp[r] = (row[flat_pos[r] - r * n] - m) - np.log(np.exp(row - m).sum())
+    if scale != 1.0:
+        logp *= scale
+    return (logp.reshape(plan.out_shape),)
 
 
 def _lsp_infer(data, index, axis=-1, keepdims=False, mode="clip", scale=1.0, hidden=False):
@@ -217,7 +251,8 @@ _log_softmax_pick = register(
                     wrt=[0])],
     doc="scale * pick(log_softmax(data, axis), index, axis) in one op (compiled graphs only).\n\n"
         "    ``hidden=True`` also returns the gradient's inputs: exp(data - max) (data's shape),\n"
-        "    its sum along axis (axis kept) and the flat label positions (output's shape).\n\n"
+        "    its sum along axis (axis kept) and the flat label positions (output's shape);\n"
+        "    large rows on the CPU: the softmax itself and ones.\n\n"
         "    >>> nd._log_softmax_pick(nd.array([[0., 0.]]), nd.array([1]))  # [-0.6931]",
         amp="fp32")
 
