@@ -253,7 +253,8 @@ modulated_deformable_convolution = register(
 
 _backward_deformable_convolution = register(
     "_backward_deformable_convolution", _bw_kernel,
-    inputs=("grad_out", "data", "offset", "mask", "weight", "bias?"),
+    # not "weight"/"bias": the parameter-shape rule is the forward ops'
+    inputs=("grad_out", "data", "offset", "mask", "filters", "shift?"),
     attrs={**_ATTRS, "modulated": True}, infer=_bw_infer, num_outputs=5,
     no_grad="second-order gradients of deformable convolution are not written",
     no_onnx=_NO_ONNX, ignored=("workspace", "layout"),
