@@ -186,3 +186,20 @@ def test_onnx_shuffle_like_and_per_element():
     lo = np.array([0, 100], np.float32)
     _, (p,) = _export("sample_uniform", [lo, lo + 1], shape=(30,))
     assert p.shape == (2, 30) and 100 <= p[1].min() and p[1].max() <= 101 and p[0].max() <= 1
+
+
+def test_uniform_and_normal_scale_the_unit_draw_exactly():
+    """uniform/normal are ``low + (high - low) * u`` and ``loc + scale * z`` over the seeded
+    generator's float32 draws, bit for bit (the scaling is done in the draw's own buffer)."""
+    from kiln.ndarray import rng
+    kl.random.seed(3)
+    got = nd.random.uniform(-1, 2, shape=(257,)).asnumpy()
+    kl.random.seed(3)
+    u = rng.generator(np).random((257,), dtype=np.float32)
+    np.testing.assert_array_equal(got, (-1 + 3.0 * u).astype(np.float32))
+    kl.random.seed(4)
+    got = nd.random.normal(1.5, 2, shape=(3, 5)).asnumpy()
+    kl.random.seed(4)
+    z = rng.generator(np).standard_normal((3, 5), dtype=np.float32)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, 1.5 + 2 * z)

@@ -46,17 +46,26 @@ def _normal01(xp, shape, dt):
     return _krandom.generator(xp).standard_normal(shape, dtype=_F64 if dt == _F64 else _F32)
 
 
+def _affine(u, scale, shift):
+    """``shift + scale * u`` computed in ``u``'s buffer (the same float32/float64 arithmetic:
+    Python-number scalars are weak)."""
+    u *= scale
+    u += shift
+    return u
+
+
 # ---- shape-only samplers -----------------------------------------------------------------------
 def _uniform_kernel(xp, low=0.0, high=1.0, shape=None, ctx=None, dtype=None):
     """Uniform samples in ``[low, high)`` of ``shape`` (default ``(1,)``), float32 default."""
     dt = _dt(dtype)
-    return (low + (high - low) * _unit(xp, _shape(shape), dt)).astype(dt, copy=False)
+    # scaled in place: a large draw (a 512 MB input) then needs no second and third buffer
+    return _affine(_unit(xp, _shape(shape), dt), high - low, low).astype(dt, copy=False)
 
 
 def _normal_kernel(xp, loc=0.0, scale=1.0, shape=None, ctx=None, dtype=None):
     """Normal samples with mean ``loc`` and standard deviation ``scale``."""
     dt = _dt(dtype)
-    return (loc + scale * _normal01(xp, _shape(shape), dt)).astype(dt, copy=False)
+    return _affine(_normal01(xp, _shape(shape), dt), scale, loc).astype(dt, copy=False)
 
 
 def _randint_kernel(xp, low, high, shape=None, ctx=None, dtype=None):
