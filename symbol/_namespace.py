@@ -12,6 +12,9 @@ _add = _sym(_OPS["add"])
 _backward_adaptive_avg_pooling_2d = _sym(_OPS["_backward_adaptive_avg_pooling_2d"])
 _backward_bilinear_resize_2d = _sym(_OPS["_backward_bilinear_resize_2d"])
 _backward_bilinear_sampler = _sym(_OPS["_backward_bilinear_sampler"])
+_backward_correlation = _sym(_OPS["_backward_correlation"])
+_backward_deformable_convolution = _sym(_OPS["_backward_deformable_convolution"])
+_backward_deformable_psroi_pooling = _sym(_OPS["_backward_deformable_psroi_pooling"])
 _backward_grid_generator = _sym(_OPS["_backward_grid_generator"])
 _backward_ps_roi_pooling = _sym(_OPS["_backward_ps_roi_pooling"])
 _backward_roi_align = _sym(_OPS["_backward_roi_align"])
@@ -146,12 +149,15 @@ clip = _sym(_OPS["clip"])
 col2im = _sym(_OPS["col2im"])
 concat = _sym(_OPS["concat"])
 convolution = _sym(_OPS["convolution"])
+correlation = _sym(_OPS["correlation"])
 cos = _sym(_OPS["cos"])
 cosh = _sym(_OPS["cosh"])
 crop_window = _sym(_OPS["crop_window"])
 ctc_loss = _sym(_OPS["ctc_loss"])
 cumsum = _sym(_OPS["cumsum"])
 deconvolution = _sym(_OPS["deconvolution"])
+deformable_convolution = _sym(_OPS["deformable_convolution"])
+deformable_psroi_pooling = _sym(_OPS["deformable_psroi_pooling"])
 degrees = _sym(_OPS["degrees"])
 depth_to_space = _sym(_OPS["depth_to_space"])
 diag = _sym(_OPS["diag"])
@@ -250,6 +256,7 @@ min = _sym(_OPS["min"])
 minimum = _scalar(_OPS["minimum"], "minimum")
 mish = _sym(_OPS["mish"])
 mod = _scalar(_OPS["mod"], "mod")
+modulated_deformable_convolution = _sym(_OPS["modulated_deformable_convolution"])
 modulo = _scalar(_OPS["mod"], "modulo")
 moments = _sym(_OPS["moments"])
 mp_lamb_update_phase1 = _sym(_OPS["mp_lamb_update_phase1"])
@@ -261,6 +268,7 @@ multi_all_finite = _sym(_OPS["multi_all_finite"])
 multi_lars = _sym(_OPS["multi_lars"])
 multi_mp_sgd_mom_update = _sym(_OPS["multi_mp_sgd_mom_update"])
 multi_mp_sgd_update = _sym(_OPS["multi_mp_sgd_update"])
+multi_proposal = _sym(_OPS["multi_proposal"])
 multi_sgd_mom_update = _sym(_OPS["multi_sgd_mom_update"])
 multi_sgd_update = _sym(_OPS["multi_sgd_update"])
 multi_sum_sq = _sym(_OPS["multi_sum_sq"])
@@ -287,6 +295,7 @@ preloaded_multi_mp_sgd_update = _sym(_OPS["preloaded_multi_mp_sgd_update"])
 preloaded_multi_sgd_mom_update = _sym(_OPS["preloaded_multi_sgd_mom_update"])
 preloaded_multi_sgd_update = _sym(_OPS["preloaded_multi_sgd_update"])
 prod = _sym(_OPS["prod"])
+proposal = _sym(_OPS["proposal"])
 ps_roi_pooling = _sym(_OPS["ps_roi_pooling"])
 radians = _sym(_OPS["radians"])
 random_exponential = _sym(_OPS["random_exponential"])
@@ -408,8 +417,11 @@ Cast = cast
 Concat = concat
 Convolution = convolution
 Convolution_v1 = convolution
+Correlation = correlation
 Crop = crop_window
 Deconvolution = deconvolution
+DeformableConvolution = deformable_convolution
+DeformablePSROIPooling = deformable_psroi_pooling
 Dropout = dropout
 ElementWiseSum = add_n
 Embedding = embedding
@@ -427,12 +439,15 @@ LinearRegressionOutput = linear_regression_output
 LogisticRegressionOutput = logistic_regression_output
 MAERegressionOutput = mae_regression_output
 MakeLoss = make_loss
+ModulatedDeformableConvolution = modulated_deformable_convolution
 MultiBoxDetection = multibox_detection
 MultiBoxTarget = multibox_target
+MultiProposal = multi_proposal
 PSROIPooling = ps_roi_pooling
 Pad = pad
 Pooling = pooling
 Pooling_v1 = pooling
+Proposal = proposal
 RNN = rnn
 ROIAlign = roi_align
 ROIPooling = roi_pooling
@@ -452,10 +467,15 @@ UpSampling = up_sampling
 _contrib_AdaptiveAvgPooling2D = adaptive_avg_pooling_2d
 _contrib_BilinearResize2D = bilinear_resize_2d
 _contrib_CTCLoss = ctc_loss
+_contrib_DeformableConvolution = deformable_convolution
+_contrib_DeformablePSROIPooling = deformable_psroi_pooling
+_contrib_ModulatedDeformableConvolution = modulated_deformable_convolution
 _contrib_MultiBoxDetection = multibox_detection
 _contrib_MultiBoxPrior = multibox_prior
 _contrib_MultiBoxTarget = multibox_target
+_contrib_MultiProposal = multi_proposal
 _contrib_PSROIPooling = ps_roi_pooling
+_contrib_Proposal = proposal
 _contrib_ROIAlign = roi_align
 _contrib_RROIAlign = rroi_align
 _contrib_arange_like = arange_like
@@ -611,26 +631,30 @@ linalg.__dict__.update(
 __all__ = [
     "Activation", "AdaptiveAvgPooling2D", "BatchNorm", "BatchNorm_v1", "BilinearResize2D",
     "BilinearSampler", "BlockGrad", "CTCLoss", "Cast", "Concat", "Convolution", "Convolution_v1",
-    "Crop", "Deconvolution", "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected",
-    "GridGenerator", "GroupNorm", "IdentityAttachKLSparseReg", "InstanceNorm", "L2Normalization",
-    "LRN", "LayerNorm", "LeakyReLU", "LinearRegressionOutput", "LogisticRegressionOutput",
-    "MAERegressionOutput", "MakeLoss", "MultiBoxDetection", "MultiBoxTarget", "PSROIPooling", "Pad",
-    "Pooling", "Pooling_v1", "RNN", "ROIAlign", "ROIPooling", "RROIAlign", "Reshape", "SVMOutput",
-    "SequenceLast", "SequenceMask", "SequenceReverse", "SliceChannel", "Softmax",
-    "SoftmaxActivation", "SoftmaxOutput", "SpatialTransformer", "SwapAxis", "UpSampling", "_add",
-    "_backward_adaptive_avg_pooling_2d", "_backward_bilinear_resize_2d",
-    "_backward_bilinear_sampler", "_backward_grid_generator", "_backward_ps_roi_pooling",
-    "_backward_roi_align", "_backward_roi_pooling", "_backward_rroi_align", "_batch_norm_backward",
-    "_box_nms_index", "_broadcast_reduced", "_contrib_AdaptiveAvgPooling2D",
-    "_contrib_BilinearResize2D", "_contrib_CTCLoss", "_contrib_MultiBoxDetection",
-    "_contrib_MultiBoxPrior", "_contrib_MultiBoxTarget", "_contrib_PSROIPooling",
-    "_contrib_ROIAlign", "_contrib_RROIAlign", "_contrib_adamw_update", "_contrib_arange_like",
-    "_contrib_backward_gradientmultiplier", "_contrib_backward_hawkesll",
-    "_contrib_backward_index_copy", "_contrib_backward_quadratic", "_contrib_bipartite_matching",
-    "_contrib_box_decode", "_contrib_box_encode", "_contrib_box_iou", "_contrib_box_nms",
-    "_contrib_box_non_maximum_suppression", "_contrib_calibrate_entropy", "_contrib_count_sketch",
-    "_contrib_ctc_loss", "_contrib_dequantize", "_contrib_div_sqrt_dim", "_contrib_edge_id",
-    "_contrib_fft", "_contrib_getnnz", "_contrib_gradientmultiplier",
+    "Correlation", "Crop", "Deconvolution", "DeformableConvolution", "DeformablePSROIPooling",
+    "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected", "GridGenerator",
+    "GroupNorm", "IdentityAttachKLSparseReg", "InstanceNorm", "L2Normalization", "LRN", "LayerNorm",
+    "LeakyReLU", "LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressionOutput",
+    "MakeLoss", "ModulatedDeformableConvolution", "MultiBoxDetection", "MultiBoxTarget",
+    "MultiProposal", "PSROIPooling", "Pad", "Pooling", "Pooling_v1", "Proposal", "RNN", "ROIAlign",
+    "ROIPooling", "RROIAlign", "Reshape", "SVMOutput", "SequenceLast", "SequenceMask",
+    "SequenceReverse", "SliceChannel", "Softmax", "SoftmaxActivation", "SoftmaxOutput",
+    "SpatialTransformer", "SwapAxis", "UpSampling", "_add", "_backward_adaptive_avg_pooling_2d",
+    "_backward_bilinear_resize_2d", "_backward_bilinear_sampler", "_backward_correlation",
+    "_backward_deformable_convolution", "_backward_deformable_psroi_pooling",
+    "_backward_grid_generator", "_backward_ps_roi_pooling", "_backward_roi_align",
+    "_backward_roi_pooling", "_backward_rroi_align", "_batch_norm_backward", "_box_nms_index",
+    "_broadcast_reduced", "_contrib_AdaptiveAvgPooling2D", "_contrib_BilinearResize2D",
+    "_contrib_CTCLoss", "_contrib_DeformableConvolution", "_contrib_DeformablePSROIPooling",
+    "_contrib_ModulatedDeformableConvolution", "_contrib_MultiBoxDetection",
+    "_contrib_MultiBoxPrior", "_contrib_MultiBoxTarget", "_contrib_MultiProposal",
+    "_contrib_PSROIPooling", "_contrib_Proposal", "_contrib_ROIAlign", "_contrib_RROIAlign",
+    "_contrib_adamw_update", "_contrib_arange_like", "_contrib_backward_gradientmultiplier",
+    "_contrib_backward_hawkesll", "_contrib_backward_index_copy", "_contrib_backward_quadratic",
+    "_contrib_bipartite_matching", "_contrib_box_decode", "_contrib_box_encode", "_contrib_box_iou",
+    "_contrib_box_nms", "_contrib_box_non_maximum_suppression", "_contrib_calibrate_entropy",
+    "_contrib_count_sketch", "_contrib_ctc_loss", "_contrib_dequantize", "_contrib_div_sqrt_dim",
+    "_contrib_edge_id", "_contrib_fft", "_contrib_getnnz", "_contrib_gradientmultiplier",
     "_contrib_group_adagrad_update", "_contrib_hawkesll", "_contrib_ifft", "_contrib_index_array",
     "_contrib_index_copy", "_contrib_interleaved_matmul_encdec_qk",
     "_contrib_interleaved_matmul_encdec_valatt", "_contrib_interleaved_matmul_selfatt_qk",
@@ -680,35 +704,36 @@ __all__ = [
     "broadcast_logical_xor", "broadcast_maximum", "broadcast_minimum", "broadcast_minus",
     "broadcast_mod", "broadcast_mul", "broadcast_not_equal", "broadcast_plus", "broadcast_power",
     "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil", "choose_element_0index", "clip",
-    "col2im", "concat", "convolution", "copy", "cos", "cosh", "crop", "crop_window", "ctc_loss",
-    "cumsum", "deconvolution", "degrees", "depth_to_space", "diag", "div_sqrt_dim", "divide", "dot",
-    "dropout", "dropout_mask", "elemwise_add", "elemwise_div", "elemwise_mul", "elemwise_sub",
-    "elu", "embedding", "empty", "equal", "erf", "erfinv", "exp", "expand_dims", "expm1", "eye",
-    "fix", "flatten", "flip", "floor", "floor_divide", "ftml_update", "ftrl_update", "full",
-    "full_like", "fully_connected", "gamma", "gammaln", "gather_nd", "gelu", "getitem", "greater",
-    "greater_equal", "grid_generator", "group_norm", "hard_sigmoid", "histogram", "hypot",
-    "identity", "identity_attach_kl_sparse_reg", "im2col", "instance_norm",
-    "interleaved_matmul_encdec_qk", "interleaved_matmul_encdec_valatt",
-    "interleaved_matmul_selfatt_qk", "interleaved_matmul_selfatt_valatt", "khatri_rao",
-    "l2_normalization", "lamb_update_phase1", "lamb_update_phase2", "layer_norm", "leaky_relu",
-    "less", "less_equal", "lesser", "lesser_equal", "linalg", "linalg_det", "linalg_extractdiag",
-    "linalg_extracttrian", "linalg_gelqf", "linalg_gemm", "linalg_gemm2", "linalg_inverse",
-    "linalg_makediag", "linalg_maketrian", "linalg_potrf", "linalg_potri", "linalg_slogdet",
-    "linalg_sumlogdiag", "linalg_syevd", "linalg_syrk", "linalg_trmm", "linalg_trsm",
-    "linear_regression_output", "linspace", "log", "log10", "log1p", "log2", "log_sigmoid",
-    "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor",
-    "logistic_regression_output", "logsumexp", "lrn", "mae_regression_output", "make_loss",
-    "matmul", "max", "max_axis", "maximum", "mean", "min", "min_axis", "minimum", "mish", "mod",
-    "modulo", "moments", "mp_lamb_update_phase1", "mp_lamb_update_phase2", "mp_nag_mom_update",
-    "mp_sgd_mom_update", "mp_sgd_update", "multi_all_finite", "multi_lars",
-    "multi_mp_sgd_mom_update", "multi_mp_sgd_update", "multi_sgd_mom_update", "multi_sgd_update",
+    "col2im", "concat", "convolution", "copy", "correlation", "cos", "cosh", "crop", "crop_window",
+    "ctc_loss", "cumsum", "deconvolution", "deformable_convolution", "deformable_psroi_pooling",
+    "degrees", "depth_to_space", "diag", "div_sqrt_dim", "divide", "dot", "dropout", "dropout_mask",
+    "elemwise_add", "elemwise_div", "elemwise_mul", "elemwise_sub", "elu", "embedding", "empty",
+    "equal", "erf", "erfinv", "exp", "expand_dims", "expm1", "eye", "fix", "flatten", "flip",
+    "floor", "floor_divide", "ftml_update", "ftrl_update", "full", "full_like", "fully_connected",
+    "gamma", "gammaln", "gather_nd", "gelu", "getitem", "greater", "greater_equal",
+    "grid_generator", "group_norm", "hard_sigmoid", "histogram", "hypot", "identity",
+    "identity_attach_kl_sparse_reg", "im2col", "instance_norm", "interleaved_matmul_encdec_qk",
+    "interleaved_matmul_encdec_valatt", "interleaved_matmul_selfatt_qk",
+    "interleaved_matmul_selfatt_valatt", "khatri_rao", "l2_normalization", "lamb_update_phase1",
+    "lamb_update_phase2", "layer_norm", "leaky_relu", "less", "less_equal", "lesser",
+    "lesser_equal", "linalg", "linalg_det", "linalg_extractdiag", "linalg_extracttrian",
+    "linalg_gelqf", "linalg_gemm", "linalg_gemm2", "linalg_inverse", "linalg_makediag",
+    "linalg_maketrian", "linalg_potrf", "linalg_potri", "linalg_slogdet", "linalg_sumlogdiag",
+    "linalg_syevd", "linalg_syrk", "linalg_trmm", "linalg_trsm", "linear_regression_output",
+    "linspace", "log", "log10", "log1p", "log2", "log_sigmoid", "log_softmax", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "logistic_regression_output", "logsumexp", "lrn",
+    "mae_regression_output", "make_loss", "matmul", "max", "max_axis", "maximum", "mean", "min",
+    "min_axis", "minimum", "mish", "mod", "modulated_deformable_convolution", "modulo", "moments",
+    "mp_lamb_update_phase1", "mp_lamb_update_phase2", "mp_nag_mom_update", "mp_sgd_mom_update",
+    "mp_sgd_update", "multi_all_finite", "multi_lars", "multi_mp_sgd_mom_update",
+    "multi_mp_sgd_update", "multi_proposal", "multi_sgd_mom_update", "multi_sgd_update",
     "multi_sum_sq", "multibox_detection", "multibox_prior", "multibox_target", "multiply",
     "nag_mom_update", "nanprod", "nansum", "negative", "norm", "normal", "normal_like", "not_equal",
     "one_hot", "ones", "ones_like", "pad", "pick", "pooling", "pow", "power",
     "preloaded_multi_mp_sgd_mom_update", "preloaded_multi_mp_sgd_update",
-    "preloaded_multi_sgd_mom_update", "preloaded_multi_sgd_update", "prod", "ps_roi_pooling",
-    "radians", "randint", "random_exponential", "random_exponential_like", "random_gamma",
-    "random_gamma_like", "random_generalized_negative_binomial",
+    "preloaded_multi_sgd_mom_update", "preloaded_multi_sgd_update", "prod", "proposal",
+    "ps_roi_pooling", "radians", "randint", "random_exponential", "random_exponential_like",
+    "random_gamma", "random_gamma_like", "random_generalized_negative_binomial",
     "random_generalized_negative_binomial_like", "random_negative_binomial",
     "random_negative_binomial_like", "random_normal", "random_normal_like", "random_pdf_dirichlet",
     "random_pdf_exponential", "random_pdf_gamma", "random_pdf_generalized_negative_binomial",

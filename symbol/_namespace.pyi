@@ -14,6 +14,20 @@ def _backward_bilinear_resize_2d(
 def _backward_bilinear_sampler(
     grad_out, data, grid, cudnn_off=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
+def _backward_correlation(
+    grad_out, data1, data2, kernel_size=..., max_displacement=..., stride1=..., stride2=...,
+    pad_size=..., is_multiply=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def _backward_deformable_convolution(
+    grad_out, data, offset, mask, filters, shift=..., kernel=..., stride=..., dilate=..., pad=...,
+    num_filter=..., num_group=..., num_deformable_group=..., workspace=..., no_bias=...,
+    layout=..., modulated=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def _backward_deformable_psroi_pooling(
+    grad_out, data, rois, trans=..., spatial_scale=..., output_dim=..., group_size=...,
+    pooled_size=..., part_size=..., sample_per_part=..., trans_std=..., no_trans=..., name=...,
+    attr=..., **kwargs,
+) -> Symbol: ...
 def _backward_grid_generator(
     grad_out, data, transform_type=..., target_shape=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
@@ -330,6 +344,10 @@ def convolution(
     num_group=..., workspace=..., no_bias=..., cudnn_tune=..., cudnn_off=..., layout=..., name=...,
     attr=..., **kwargs,
 ) -> Symbol: ...
+def correlation(
+    data1, data2, kernel_size=..., max_displacement=..., stride1=..., stride2=..., pad_size=...,
+    is_multiply=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
 def cos(data, name=..., attr=..., **kwargs) -> Symbol: ...
 def cosh(data, name=..., attr=..., **kwargs) -> Symbol: ...
 def crop_window(
@@ -344,6 +362,15 @@ def deconvolution(
     data, weight, bias=..., kernel=..., stride=..., dilate=..., pad=..., adj=..., target_shape=...,
     num_filter=..., num_group=..., workspace=..., no_bias=..., cudnn_tune=..., cudnn_off=...,
     layout=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
+def deformable_convolution(
+    data, offset, weight, bias=..., kernel=..., stride=..., dilate=..., pad=..., num_filter=...,
+    num_group=..., num_deformable_group=..., workspace=..., no_bias=..., layout=..., name=...,
+    attr=..., **kwargs,
+) -> Symbol: ...
+def deformable_psroi_pooling(
+    data, rois, trans=..., spatial_scale=..., output_dim=..., group_size=..., pooled_size=...,
+    part_size=..., sample_per_part=..., trans_std=..., no_trans=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
 def degrees(data, name=..., attr=..., **kwargs) -> Symbol: ...
 def depth_to_space(data, block_size, name=..., attr=..., **kwargs) -> Symbol: ...
@@ -505,6 +532,11 @@ def min(data, axis=..., keepdims=..., exclude=..., name=..., attr=..., **kwargs)
 def minimum(lhs, rhs, name=..., attr=...) -> Symbol | Any: ...
 def mish(data, name=..., attr=..., **kwargs) -> Symbol: ...
 def mod(lhs, rhs, name=..., attr=...) -> Symbol | Any: ...
+def modulated_deformable_convolution(
+    data, offset, mask, weight, bias=..., kernel=..., stride=..., dilate=..., pad=...,
+    num_filter=..., num_group=..., num_deformable_group=..., workspace=..., no_bias=...,
+    layout=..., im2col_step=..., name=..., attr=..., **kwargs,
+) -> Symbol: ...
 def modulo(lhs, rhs, name=..., attr=...) -> Symbol | Any: ...
 def moments(data, axes=..., keepdims=..., name=..., attr=..., **kwargs) -> Symbol: ...
 def mp_lamb_update_phase1(
@@ -541,6 +573,11 @@ def multi_mp_sgd_mom_update(
 def multi_mp_sgd_update(
     *data, lrs=..., wds=..., rescale_grad=..., clip_gradient=..., num_weights=..., name=...,
     attr=..., **kwargs,
+) -> Symbol: ...
+def multi_proposal(
+    cls_prob, bbox_pred, im_info, rpn_pre_nms_top_n=..., rpn_post_nms_top_n=..., threshold=...,
+    rpn_min_size=..., scales=..., ratios=..., feature_stride=..., output_score=..., iou_loss=...,
+    name=..., attr=..., **kwargs,
 ) -> Symbol: ...
 def multi_sgd_mom_update(
     *data, lrs=..., wds=..., momentum=..., rescale_grad=..., clip_gradient=..., num_weights=...,
@@ -606,6 +643,11 @@ def preloaded_multi_sgd_update(
     *data, rescale_grad=..., clip_gradient=..., num_weights=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
 def prod(data, axis=..., keepdims=..., exclude=..., name=..., attr=..., **kwargs) -> Symbol: ...
+def proposal(
+    cls_prob, bbox_pred, im_info, rpn_pre_nms_top_n=..., rpn_post_nms_top_n=..., threshold=...,
+    rpn_min_size=..., scales=..., ratios=..., feature_stride=..., output_score=..., iou_loss=...,
+    name=..., attr=..., **kwargs,
+) -> Symbol: ...
 def ps_roi_pooling(
     data, rois, spatial_scale, output_dim, pooled_size, group_size=..., name=..., attr=...,
     **kwargs,
@@ -866,8 +908,11 @@ Cast = cast
 Concat = concat
 Convolution = convolution
 Convolution_v1 = convolution
+Correlation = correlation
 Crop = crop_window
 Deconvolution = deconvolution
+DeformableConvolution = deformable_convolution
+DeformablePSROIPooling = deformable_psroi_pooling
 Dropout = dropout
 ElementWiseSum = add_n
 Embedding = embedding
@@ -885,12 +930,15 @@ LinearRegressionOutput = linear_regression_output
 LogisticRegressionOutput = logistic_regression_output
 MAERegressionOutput = mae_regression_output
 MakeLoss = make_loss
+ModulatedDeformableConvolution = modulated_deformable_convolution
 MultiBoxDetection = multibox_detection
 MultiBoxTarget = multibox_target
+MultiProposal = multi_proposal
 PSROIPooling = ps_roi_pooling
 Pad = pad
 Pooling = pooling
 Pooling_v1 = pooling
+Proposal = proposal
 RNN = rnn
 ROIAlign = roi_align
 ROIPooling = roi_pooling
@@ -910,10 +958,15 @@ UpSampling = up_sampling
 _contrib_AdaptiveAvgPooling2D = adaptive_avg_pooling_2d
 _contrib_BilinearResize2D = bilinear_resize_2d
 _contrib_CTCLoss = ctc_loss
+_contrib_DeformableConvolution = deformable_convolution
+_contrib_DeformablePSROIPooling = deformable_psroi_pooling
+_contrib_ModulatedDeformableConvolution = modulated_deformable_convolution
 _contrib_MultiBoxDetection = multibox_detection
 _contrib_MultiBoxPrior = multibox_prior
 _contrib_MultiBoxTarget = multibox_target
+_contrib_MultiProposal = multi_proposal
 _contrib_PSROIPooling = ps_roi_pooling
+_contrib_Proposal = proposal
 _contrib_ROIAlign = roi_align
 _contrib_RROIAlign = rroi_align
 _contrib_arange_like = arange_like

@@ -59,6 +59,11 @@ def _wanted(op, input_name, attrs):
         return not attrs.get("no_bias", op.attrs.get("no_bias", False))
     if input_name == "gamma" and op.name == "leaky_relu":
         return attrs.get("act_type", op.attrs.get("act_type")) == "prelu"
+    if op.name == "rnn":   # MXNet's RNN lists these arguments in the modes that read them
+        if input_name == "state_cell":
+            return attrs.get("mode", op.attrs.get("mode")) == "lstm"
+        if input_name == "sequence_length":
+            return bool(attrs.get("use_sequence_length", False))
     return False
 
 

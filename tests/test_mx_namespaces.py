@@ -98,10 +98,12 @@ def test_creation_positional_ctx_then_dtype():
 def test_creation_errors_are_clear():
     with pytest.raises(TypeError, match="dtype="):
         nd.zeros((2,), "float32")       # MXNet's 2nd positional is ctx
-    with pytest.raises(mx.MXNetError, match="dense"):
-        nd.zeros((2,), stype="csr")
-    with pytest.raises(mx.MXNetError, match="dense"):
-        nd.empty((2,), stype="row_sparse")
+    with pytest.raises(mx.MXNetError, match="2-D"):
+        nd.zeros((2,), stype="csr")       # CSR is a matrix format
+    with pytest.raises(ValueError, match="storage type"):
+        nd.zeros((2,), stype="bogus")
+    assert isinstance(nd.empty((2,), stype="row_sparse"), nd.sparse.RowSparseNDArray)
+    assert isinstance(nd.zeros((2, 3), stype="csr"), nd.sparse.CSRNDArray)
 
 
 def test_creation_full_out_and_symbol_order_unchanged():

@@ -40,6 +40,7 @@ from .contrib_backward import (
     _contrib_backward_quadratic,
 )
 from .conv import _conv_weight_grad, convolution, deconvolution
+from .correlation import _backward_correlation, correlation
 from .creation import (
     arange,
     cast,
@@ -57,6 +58,11 @@ from .creation import (
 )
 from .ctc import _ctc_loss_grad, ctc_loss
 from .custom import _custom, _custom_backward
+from .deformable_conv import (
+    _backward_deformable_convolution,
+    deformable_convolution,
+    modulated_deformable_convolution,
+)
 from .elemwise import (
     add,
     add_n,
@@ -207,6 +213,7 @@ from .optimizer_ops import (
 )
 from .output_ops import _softmax_output_backward, softmax_output
 from .pool import _pooling_backward, _pooling_gather, pooling
+from .proposal import multi_proposal, proposal
 from .quant_calib import _contrib_calibrate_entropy
 from .quantization import (
     _contrib_dequantize,
@@ -294,10 +301,12 @@ from .resize_ops import (
 )
 from .rnn import _rnn_backward, _rnn_param_concat, rnn
 from .roi_ops import (
+    _backward_deformable_psroi_pooling,
     _backward_ps_roi_pooling,
     _backward_roi_align,
     _backward_roi_pooling,
     _backward_rroi_align,
+    deformable_psroi_pooling,
     ps_roi_pooling,
     roi_align,
     roi_pooling,
@@ -407,8 +416,11 @@ Cast = cast
 Concat = concat
 Convolution = convolution
 Convolution_v1 = convolution
+Correlation = correlation
 Crop = crop_window
 Deconvolution = deconvolution
+DeformableConvolution = deformable_convolution
+DeformablePSROIPooling = deformable_psroi_pooling
 Dropout = dropout
 ElementWiseSum = add_n
 Embedding = embedding
@@ -426,12 +438,15 @@ LinearRegressionOutput = linear_regression_output
 LogisticRegressionOutput = logistic_regression_output
 MAERegressionOutput = mae_regression_output
 MakeLoss = make_loss
+ModulatedDeformableConvolution = modulated_deformable_convolution
 MultiBoxDetection = multibox_detection
 MultiBoxTarget = multibox_target
+MultiProposal = multi_proposal
 PSROIPooling = ps_roi_pooling
 Pad = pad
 Pooling = pooling
 Pooling_v1 = pooling
+Proposal = proposal
 RNN = rnn
 ROIAlign = roi_align
 ROIPooling = roi_pooling
@@ -452,10 +467,15 @@ _add = add
 _contrib_AdaptiveAvgPooling2D = adaptive_avg_pooling_2d
 _contrib_BilinearResize2D = bilinear_resize_2d
 _contrib_CTCLoss = ctc_loss
+_contrib_DeformableConvolution = deformable_convolution
+_contrib_DeformablePSROIPooling = deformable_psroi_pooling
+_contrib_ModulatedDeformableConvolution = modulated_deformable_convolution
 _contrib_MultiBoxDetection = multibox_detection
 _contrib_MultiBoxPrior = multibox_prior
 _contrib_MultiBoxTarget = multibox_target
+_contrib_MultiProposal = multi_proposal
 _contrib_PSROIPooling = ps_roi_pooling
+_contrib_Proposal = proposal
 _contrib_ROIAlign = roi_align
 _contrib_RROIAlign = rroi_align
 _contrib_arange_like = arange_like
@@ -649,26 +669,30 @@ linalg.__dict__.update(
 __all__ = [
     "Activation", "AdaptiveAvgPooling2D", "BatchNorm", "BatchNorm_v1", "BilinearResize2D",
     "BilinearSampler", "BlockGrad", "CTCLoss", "Cast", "Concat", "Convolution", "Convolution_v1",
-    "Crop", "Deconvolution", "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected",
-    "GridGenerator", "GroupNorm", "IdentityAttachKLSparseReg", "InstanceNorm", "L2Normalization",
-    "LRN", "LayerNorm", "LeakyReLU", "LinearRegressionOutput", "LogisticRegressionOutput",
-    "MAERegressionOutput", "MakeLoss", "MultiBoxDetection", "MultiBoxTarget", "PSROIPooling", "Pad",
-    "Pooling", "Pooling_v1", "RNN", "ROIAlign", "ROIPooling", "RROIAlign", "Reshape", "SVMOutput",
-    "SequenceLast", "SequenceMask", "SequenceReverse", "SliceChannel", "Softmax",
-    "SoftmaxActivation", "SoftmaxOutput", "SpatialTransformer", "SwapAxis", "UpSampling", "_add",
-    "_backward_adaptive_avg_pooling_2d", "_backward_bilinear_resize_2d",
-    "_backward_bilinear_sampler", "_backward_grid_generator", "_backward_ps_roi_pooling",
-    "_backward_roi_align", "_backward_roi_pooling", "_backward_rroi_align", "_batch_norm_backward",
-    "_box_nms_index", "_broadcast_reduced", "_contrib_AdaptiveAvgPooling2D",
-    "_contrib_BilinearResize2D", "_contrib_CTCLoss", "_contrib_MultiBoxDetection",
-    "_contrib_MultiBoxPrior", "_contrib_MultiBoxTarget", "_contrib_PSROIPooling",
-    "_contrib_ROIAlign", "_contrib_RROIAlign", "_contrib_adamw_update", "_contrib_arange_like",
-    "_contrib_backward_gradientmultiplier", "_contrib_backward_hawkesll",
-    "_contrib_backward_index_copy", "_contrib_backward_quadratic", "_contrib_bipartite_matching",
-    "_contrib_box_decode", "_contrib_box_encode", "_contrib_box_iou", "_contrib_box_nms",
-    "_contrib_box_non_maximum_suppression", "_contrib_calibrate_entropy", "_contrib_count_sketch",
-    "_contrib_ctc_loss", "_contrib_dequantize", "_contrib_div_sqrt_dim", "_contrib_edge_id",
-    "_contrib_fft", "_contrib_getnnz", "_contrib_gradientmultiplier",
+    "Correlation", "Crop", "Deconvolution", "DeformableConvolution", "DeformablePSROIPooling",
+    "Dropout", "ElementWiseSum", "Embedding", "Flatten", "FullyConnected", "GridGenerator",
+    "GroupNorm", "IdentityAttachKLSparseReg", "InstanceNorm", "L2Normalization", "LRN", "LayerNorm",
+    "LeakyReLU", "LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressionOutput",
+    "MakeLoss", "ModulatedDeformableConvolution", "MultiBoxDetection", "MultiBoxTarget",
+    "MultiProposal", "PSROIPooling", "Pad", "Pooling", "Pooling_v1", "Proposal", "RNN", "ROIAlign",
+    "ROIPooling", "RROIAlign", "Reshape", "SVMOutput", "SequenceLast", "SequenceMask",
+    "SequenceReverse", "SliceChannel", "Softmax", "SoftmaxActivation", "SoftmaxOutput",
+    "SpatialTransformer", "SwapAxis", "UpSampling", "_add", "_backward_adaptive_avg_pooling_2d",
+    "_backward_bilinear_resize_2d", "_backward_bilinear_sampler", "_backward_correlation",
+    "_backward_deformable_convolution", "_backward_deformable_psroi_pooling",
+    "_backward_grid_generator", "_backward_ps_roi_pooling", "_backward_roi_align",
+    "_backward_roi_pooling", "_backward_rroi_align", "_batch_norm_backward", "_box_nms_index",
+    "_broadcast_reduced", "_contrib_AdaptiveAvgPooling2D", "_contrib_BilinearResize2D",
+    "_contrib_CTCLoss", "_contrib_DeformableConvolution", "_contrib_DeformablePSROIPooling",
+    "_contrib_ModulatedDeformableConvolution", "_contrib_MultiBoxDetection",
+    "_contrib_MultiBoxPrior", "_contrib_MultiBoxTarget", "_contrib_MultiProposal",
+    "_contrib_PSROIPooling", "_contrib_Proposal", "_contrib_ROIAlign", "_contrib_RROIAlign",
+    "_contrib_adamw_update", "_contrib_arange_like", "_contrib_backward_gradientmultiplier",
+    "_contrib_backward_hawkesll", "_contrib_backward_index_copy", "_contrib_backward_quadratic",
+    "_contrib_bipartite_matching", "_contrib_box_decode", "_contrib_box_encode", "_contrib_box_iou",
+    "_contrib_box_nms", "_contrib_box_non_maximum_suppression", "_contrib_calibrate_entropy",
+    "_contrib_count_sketch", "_contrib_ctc_loss", "_contrib_dequantize", "_contrib_div_sqrt_dim",
+    "_contrib_edge_id", "_contrib_fft", "_contrib_getnnz", "_contrib_gradientmultiplier",
     "_contrib_group_adagrad_update", "_contrib_hawkesll", "_contrib_ifft", "_contrib_index_array",
     "_contrib_index_copy", "_contrib_interleaved_matmul_encdec_qk",
     "_contrib_interleaved_matmul_encdec_valatt", "_contrib_interleaved_matmul_selfatt_qk",
@@ -718,9 +742,10 @@ __all__ = [
     "broadcast_logical_xor", "broadcast_maximum", "broadcast_minimum", "broadcast_minus",
     "broadcast_mod", "broadcast_mul", "broadcast_not_equal", "broadcast_plus", "broadcast_power",
     "broadcast_sub", "broadcast_to", "cast", "cbrt", "ceil", "choose_element_0index", "clip",
-    "col2im", "concat", "concatenate", "convolution", "copy", "cos", "cosh", "crop", "crop_window",
-    "ctc_loss", "cumsum", "deconvolution", "degrees", "depth_to_space", "diag", "div_sqrt_dim",
-    "divide", "dot", "dropout", "dropout_mask", "elemwise_add", "elemwise_div", "elemwise_mul",
+    "col2im", "concat", "concatenate", "convolution", "copy", "correlation", "cos", "cosh", "crop",
+    "crop_window", "ctc_loss", "cumsum", "deconvolution", "deformable_convolution",
+    "deformable_psroi_pooling", "degrees", "depth_to_space", "diag", "div_sqrt_dim", "divide",
+    "dot", "dropout", "dropout_mask", "elemwise_add", "elemwise_div", "elemwise_mul",
     "elemwise_sub", "elu", "embedding", "empty", "equal", "erf", "erfinv", "exp", "expand_dims",
     "expm1", "eye", "fill_element_0index", "fix", "flatten", "flip", "floor", "floor_divide",
     "ftml_update", "ftrl_update", "full", "full_like", "fully_connected", "gamma", "gammaln",
@@ -737,16 +762,17 @@ __all__ = [
     "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor",
     "logistic_regression_output", "logsumexp", "lrn", "mae_regression_output", "make_loss",
     "matmul", "max", "max_axis", "maximum", "mean", "min", "min_axis", "minimum", "mish", "mod",
-    "modulo", "moments", "moveaxis", "mp_lamb_update_phase1", "mp_lamb_update_phase2",
-    "mp_nag_mom_update", "mp_sgd_mom_update", "mp_sgd_update", "multi_all_finite", "multi_lars",
-    "multi_mp_sgd_mom_update", "multi_mp_sgd_update", "multi_sgd_mom_update", "multi_sgd_update",
-    "multi_sum_sq", "multibox_detection", "multibox_prior", "multibox_target", "multiply",
-    "nag_mom_update", "nanprod", "nansum", "negative", "norm", "normal", "normal_like", "not_equal",
-    "one_hot", "onehot_encode", "ones", "ones_like", "pad", "pick", "pooling", "pow", "power",
+    "modulated_deformable_convolution", "modulo", "moments", "moveaxis", "mp_lamb_update_phase1",
+    "mp_lamb_update_phase2", "mp_nag_mom_update", "mp_sgd_mom_update", "mp_sgd_update",
+    "multi_all_finite", "multi_lars", "multi_mp_sgd_mom_update", "multi_mp_sgd_update",
+    "multi_proposal", "multi_sgd_mom_update", "multi_sgd_update", "multi_sum_sq",
+    "multibox_detection", "multibox_prior", "multibox_target", "multiply", "nag_mom_update",
+    "nanprod", "nansum", "negative", "norm", "normal", "normal_like", "not_equal", "one_hot",
+    "onehot_encode", "ones", "ones_like", "pad", "pick", "pooling", "pow", "power",
     "preloaded_multi_mp_sgd_mom_update", "preloaded_multi_mp_sgd_update",
-    "preloaded_multi_sgd_mom_update", "preloaded_multi_sgd_update", "prod", "ps_roi_pooling",
-    "radians", "randint", "random_exponential", "random_exponential_like", "random_gamma",
-    "random_gamma_like", "random_generalized_negative_binomial",
+    "preloaded_multi_sgd_mom_update", "preloaded_multi_sgd_update", "prod", "proposal",
+    "ps_roi_pooling", "radians", "randint", "random_exponential", "random_exponential_like",
+    "random_gamma", "random_gamma_like", "random_generalized_negative_binomial",
     "random_generalized_negative_binomial_like", "random_negative_binomial",
     "random_negative_binomial_like", "random_normal", "random_normal_like", "random_pdf_dirichlet",
     "random_pdf_exponential", "random_pdf_gamma", "random_pdf_generalized_negative_binomial",

@@ -13,6 +13,20 @@ def _backward_bilinear_resize_2d(
 def _backward_bilinear_sampler(
     grad_out, data, grid, cudnn_off=..., out=..., **kwargs,
 ) -> list[NDArray]: ...
+def _backward_correlation(
+    grad_out, data1, data2, kernel_size=..., max_displacement=..., stride1=..., stride2=...,
+    pad_size=..., is_multiply=..., out=..., **kwargs,
+) -> list[NDArray]: ...
+def _backward_deformable_convolution(
+    grad_out, data, offset, mask, filters, shift=..., kernel=..., stride=..., dilate=..., pad=...,
+    num_filter=..., num_group=..., num_deformable_group=..., workspace=..., no_bias=...,
+    layout=..., modulated=..., out=..., **kwargs,
+) -> list[NDArray]: ...
+def _backward_deformable_psroi_pooling(
+    grad_out, data, rois, trans=..., spatial_scale=..., output_dim=..., group_size=...,
+    pooled_size=..., part_size=..., sample_per_part=..., trans_std=..., no_trans=..., out=...,
+    **kwargs,
+) -> list[NDArray]: ...
 def _backward_grid_generator(
     grad_out, data, transform_type=..., target_shape=..., out=..., **kwargs,
 ) -> NDArray: ...
@@ -280,6 +294,10 @@ def convolution(
     num_group=..., workspace=..., no_bias=..., cudnn_tune=..., cudnn_off=..., layout=..., out=...,
     **kwargs,
 ) -> NDArray: ...
+def correlation(
+    data1, data2, kernel_size=..., max_displacement=..., stride1=..., stride2=..., pad_size=...,
+    is_multiply=..., out=..., **kwargs,
+) -> NDArray: ...
 def cos(data, out=..., **kwargs) -> NDArray: ...
 def cosh(data, out=..., **kwargs) -> NDArray: ...
 def crop_window(
@@ -294,6 +312,15 @@ def deconvolution(
     data, weight, bias=..., kernel=..., stride=..., dilate=..., pad=..., adj=..., target_shape=...,
     num_filter=..., num_group=..., workspace=..., no_bias=..., cudnn_tune=..., cudnn_off=...,
     layout=..., out=..., **kwargs,
+) -> NDArray: ...
+def deformable_convolution(
+    data, offset, weight, bias=..., kernel=..., stride=..., dilate=..., pad=..., num_filter=...,
+    num_group=..., num_deformable_group=..., workspace=..., no_bias=..., layout=..., out=...,
+    **kwargs,
+) -> NDArray: ...
+def deformable_psroi_pooling(
+    data, rois, trans=..., spatial_scale=..., output_dim=..., group_size=..., pooled_size=...,
+    part_size=..., sample_per_part=..., trans_std=..., no_trans=..., out=..., **kwargs,
 ) -> NDArray: ...
 def degrees(data, out=..., **kwargs) -> NDArray: ...
 def depth_to_space(data, block_size, out=..., **kwargs) -> NDArray: ...
@@ -435,6 +462,11 @@ def min(data, axis=..., keepdims=..., exclude=..., out=..., **kwargs) -> NDArray
 def minimum(lhs, rhs, out=..., **kwargs) -> NDArray: ...
 def mish(data, out=..., **kwargs) -> NDArray: ...
 def mod(lhs, rhs, out=..., **kwargs) -> NDArray: ...
+def modulated_deformable_convolution(
+    data, offset, mask, weight, bias=..., kernel=..., stride=..., dilate=..., pad=...,
+    num_filter=..., num_group=..., num_deformable_group=..., workspace=..., no_bias=...,
+    layout=..., im2col_step=..., out=..., **kwargs,
+) -> NDArray: ...
 def moments(data, axes=..., keepdims=..., out=..., **kwargs) -> list[NDArray]: ...
 def moveaxis(tensor, source, destination) -> NDArray: ...
 def mp_lamb_update_phase1(
@@ -467,6 +499,11 @@ def multi_mp_sgd_mom_update(
 def multi_mp_sgd_update(
     *data, lrs=..., wds=..., rescale_grad=..., clip_gradient=..., num_weights=..., out=...,
     **kwargs,
+) -> Any: ...
+def multi_proposal(
+    cls_prob, bbox_pred, im_info, rpn_pre_nms_top_n=..., rpn_post_nms_top_n=..., threshold=...,
+    rpn_min_size=..., scales=..., ratios=..., feature_stride=..., output_score=..., iou_loss=...,
+    out=..., **kwargs,
 ) -> Any: ...
 def multi_sgd_mom_update(
     *data, lrs=..., wds=..., momentum=..., rescale_grad=..., clip_gradient=..., num_weights=...,
@@ -524,6 +561,11 @@ def preloaded_multi_sgd_update(
     *data, rescale_grad=..., clip_gradient=..., num_weights=..., out=..., **kwargs,
 ) -> Any: ...
 def prod(data, axis=..., keepdims=..., exclude=..., out=..., **kwargs) -> NDArray: ...
+def proposal(
+    cls_prob, bbox_pred, im_info, rpn_pre_nms_top_n=..., rpn_post_nms_top_n=..., threshold=...,
+    rpn_min_size=..., scales=..., ratios=..., feature_stride=..., output_score=..., iou_loss=...,
+    out=..., **kwargs,
+) -> Any: ...
 def ps_roi_pooling(
     data, rois, spatial_scale, output_dim, pooled_size, group_size=..., out=..., **kwargs,
 ) -> NDArray: ...
@@ -762,8 +804,11 @@ Cast = cast
 Concat = concat
 Convolution = convolution
 Convolution_v1 = convolution
+Correlation = correlation
 Crop = crop_window
 Deconvolution = deconvolution
+DeformableConvolution = deformable_convolution
+DeformablePSROIPooling = deformable_psroi_pooling
 Dropout = dropout
 ElementWiseSum = add_n
 Embedding = embedding
@@ -781,12 +826,15 @@ LinearRegressionOutput = linear_regression_output
 LogisticRegressionOutput = logistic_regression_output
 MAERegressionOutput = mae_regression_output
 MakeLoss = make_loss
+ModulatedDeformableConvolution = modulated_deformable_convolution
 MultiBoxDetection = multibox_detection
 MultiBoxTarget = multibox_target
+MultiProposal = multi_proposal
 PSROIPooling = ps_roi_pooling
 Pad = pad
 Pooling = pooling
 Pooling_v1 = pooling
+Proposal = proposal
 RNN = rnn
 ROIAlign = roi_align
 ROIPooling = roi_pooling
@@ -807,10 +855,15 @@ _add = add
 _contrib_AdaptiveAvgPooling2D = adaptive_avg_pooling_2d
 _contrib_BilinearResize2D = bilinear_resize_2d
 _contrib_CTCLoss = ctc_loss
+_contrib_DeformableConvolution = deformable_convolution
+_contrib_DeformablePSROIPooling = deformable_psroi_pooling
+_contrib_ModulatedDeformableConvolution = modulated_deformable_convolution
 _contrib_MultiBoxDetection = multibox_detection
 _contrib_MultiBoxPrior = multibox_prior
 _contrib_MultiBoxTarget = multibox_target
+_contrib_MultiProposal = multi_proposal
 _contrib_PSROIPooling = ps_roi_pooling
+_contrib_Proposal = proposal
 _contrib_ROIAlign = roi_align
 _contrib_RROIAlign = rroi_align
 _contrib_arange_like = arange_like

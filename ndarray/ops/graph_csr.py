@@ -83,7 +83,7 @@ def _edge_id_onnx(g, i, a, o):
 
 _contrib_edge_id = register(
     "_contrib_edge_id", _edge_id_kernel, inputs=("data", "u", "v"), infer=_edge_id_infer,
-    no_grad="edge ids are looked up, not computed", onnx=_edge_id_onnx,
+    no_grad="edge ids are looked up, not computed", onnx=_edge_id_onnx, amp="widest",
     ref=lambda data, u, v: _edge_id_kernel(np, data, u, v),
     samples=[Sample(np.diag([1.0, 2.0, 3.0]), np.array([0.0, 0.0, 1.0, 1.0, 2.0, 2.0]),
                     np.array([0.0, 1.0, 1.0, 2.0, 0.0, 2.0])),

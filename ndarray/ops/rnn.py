@@ -98,8 +98,9 @@ def _rnn_infer(data, parameters, state, state_cell=None, sequence_length=None, *
 
 
 def _rnn_param_shapes(data, **attrs):
-    """``parameters (size,)``, ``state (L*D, N, R)`` and, for an LSTM, ``state_cell
-    (L*D, N, H)`` for data (T, N, C): what a bind given only the data's shape infers."""
+    """``parameters (size,)``, ``state (L*D, N, R)``, for an LSTM ``state_cell (L*D, N, H)``
+    and with ``use_sequence_length`` ``sequence_length (N,)``, for data (T, N, C): what a bind
+    given only the data's shape infers."""
     if len(data.shape) != 3:
         return {}
     lay = _layout(tuple(data.shape), attrs)
@@ -107,6 +108,8 @@ def _rnn_param_shapes(data, **attrs):
     shapes = {"parameters": (lay.size,), "state": want}
     if attrs.get("mode") == "lstm":
         shapes["state_cell"] = want[:2] + (lay.H,)
+    if attrs.get("use_sequence_length"):
+        shapes["sequence_length"] = (int(data.shape[1]),)
     return shapes
 
 

@@ -81,7 +81,7 @@ _contrib_fft = register(
 
 _contrib_ifft = register(
     "_contrib_ifft", _ifft_kernel, attrs={"compute_size": 128}, infer=_ifft_infer,
-    grad=lambda i, o, g, compute_size=128: (F._contrib_fft(g[0]),), amp="fp32",
+    grad=lambda i, o, g, compute_size=128: (F._contrib_fft(g[0]),), amp=None,
     onnx=_ifft_onnx, ref=lambda x, compute_size=128: _ifft_kernel(np, x),
     samples=[Sample(rnd(3, 8)), Sample(rnd(2, 1, 3, 6, salt=1))],
     doc="""Real part of the unnormalised inverse DFT along the last axis (MXNet
