@@ -21,6 +21,7 @@ import hashlib
 import sys
 import threading
 import warnings
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -83,7 +84,10 @@ class CachedGraph:
     """
 
     def __init__(self, block, flags=None):
-        self.block, self.flags = block, dict(flags or {})
+        # weakly: the block owns this cache, and a strong link back would make a cycle that
+        # keeps the last call's inputs (and their gradients) alive until the cyclic collector
+        # runs, after the block itself is dropped
+        self.block, self.flags = weakref.proxy(block), dict(flags or {})
         self.entries = OrderedDict()  # signature -> GraphEntry, least recently used first
         self.fast = {}  # a second index into the same entries, for arrays-only calls
         self.trace_count = 0
