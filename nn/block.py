@@ -590,7 +590,7 @@ class HybridBlock(Block):
                 return self._first_call(args)
             self._params_ready = True
         if self._cached_op is None:
-            self._cached_op = CachedGraph(self, self._hybrid_flags)
+            self._cached_op = CachedGraph(self, self._hybrid_flags, owned=True)
         return self._cached_op(*args)
 
     def _first_call(self, args):
@@ -606,7 +606,7 @@ class HybridBlock(Block):
         if any(p._data is None for p in self._collect_params_with_prefix().values()):
             return out
         self._params_ready = True
-        self._cached_op = CachedGraph(self, self._hybrid_flags)
+        self._cached_op = CachedGraph(self, self._hybrid_flags, owned=True)
         self._cached_op.prepare(*args)  # the graph exists for export() now
         return self._cached_op(*args) if hooked else out
 

@@ -83,11 +83,13 @@ class CachedGraph:
     (``HybridBlock._clear_cached_op``, which also clears the blocks that contain it).
     """
 
-    def __init__(self, block, flags=None):
-        # weakly: the block owns this cache, and a strong link back would make a cycle that
-        # keeps the last call's inputs (and their gradients) alive until the cyclic collector
-        # runs, after the block itself is dropped
-        self.block, self.flags = weakref.proxy(block), dict(flags or {})
+    def __init__(self, block, flags=None, owned=False):
+        # ``owned``: the block keeps this cache (``block._cached_op``), so refer to it weakly:
+        # a strong link back would make a cycle that keeps the last call's inputs (and their
+        # gradients) alive until the cyclic collector runs, after the block itself is dropped.
+        # A cache made around a temporary block (tests, export) holds it strongly.
+        self.block = weakref.proxy(block) if owned else block
+        self.flags = dict(flags or {})
         self.entries = OrderedDict()  # signature -> GraphEntry, least recently used first
         self.fast = {}  # a second index into the same entries, for arrays-only calls
         self.trace_count = 0
