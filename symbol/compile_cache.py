@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import types
 
 import numpy as np
@@ -219,7 +220,7 @@ def store(key, tag, body):
 def _write_atomic(path, blob):
     # no fsync (base.atomic_write's): a cache entry lost or cut short by a crash is detected by
     # its checksum and recompiled, and an fsync per function cost more than compiling it
-    tmp = f"{path}.{os.getpid()}.tmp"
+    tmp = f"{path}.{os.getpid()}-{threading.get_ident()}.tmp"  # writers never share one
     try:
         with open(tmp, "wb") as f:
             f.write(blob)
