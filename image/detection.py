@@ -145,15 +145,7 @@ class DetRandomPadAug(DetAugmenter):
                          max_attempts=max_attempts, pad_val=pad_val)
         self.pad_val, self.aspect_ratio_range = pad_val, aspect_ratio_range
         self.area_range, self.max_attempts = area_range, max_attempts
-        self.enabled = False
-        if area_range[1] <= 1.0 or area_range[0] > area_range[1]:
-            warnings.warn(f"Skip DetRandomPadAug due to invalid area_range: {area_range}",
-                          stacklevel=2)
-        elif aspect_ratio_range[0] <= 0 or aspect_ratio_range[0] > aspect_ratio_range[1]:
-            warnings.warn(f"Skip DetRandomPadAug due to invalid aspect_ratio_range: "
-                          f"{aspect_ratio_range}", stacklevel=2)
-        else:
-            self.enabled = True
+        self.enabled = _ranges_valid("DetRandomPadAug", area_range, aspect_ratio_range, 1.0)
 
     def __call__(self, src, label):
         height, width = src.shape[:2]
@@ -224,15 +216,7 @@ class DetRandomCropAug(DetAugmenter):
         self.min_object_covered, self.min_eject_coverage = min_object_covered, min_eject_coverage
         self.aspect_ratio_range, self.area_range = aspect_ratio_range, area_range
         self.max_attempts = max_attempts
-        self.enabled = False
-        if area_range[1] <= 0 or area_range[0] > area_range[1]:
-            warnings.warn(f"Skip DetRandomCropAug due to invalid area_range: {area_range}",
-                          stacklevel=2)
-        elif aspect_ratio_range[0] <= 0 or aspect_ratio_range[0] > aspect_ratio_range[1]:
-            warnings.warn(f"Skip DetRandomCropAug due to invalid aspect_ratio_range: "
-                          f"{aspect_ratio_range}", stacklevel=2)
-        else:
-            self.enabled = True
+        self.enabled = _ranges_valid("DetRandomCropAug", area_range, aspect_ratio_range, 0)
 
     def __call__(self, src, label):
         crop = self._proposal(label, src.shape[0], src.shape[1])
@@ -371,3 +355,16 @@ def CreateDetAugmenter(data_shape, resize=0, rand_crop=0, rand_pad=0, rand_gray=
     if mean is not None or std is not None:
         augs.append(DetBorrowAug(ColorNormalizeAug(mean, std)))
     return augs
+
+
+def _ranges_valid(aug, area_range, aspect_ratio_range, area_floor):
+    """Whether a random crop/pad augmenter's ranges can produce a proposal; MXNet warns and
+    turns the augmenter off (it then passes images through) when they cannot."""
+    if area_range[1] <= area_floor or area_range[0] > area_range[1]:
+        warnings.warn(f"Skip {aug} due to invalid area_range: {area_range}", stacklevel=3)
+        return False
+    if aspect_ratio_range[0] <= 0 or aspect_ratio_range[0] > aspect_ratio_range[1]:
+        warnings.warn(f"Skip {aug} due to invalid aspect_ratio_range: {aspect_ratio_range}",
+                      stacklevel=3)
+        return False
+    return True

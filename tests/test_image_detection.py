@@ -47,6 +47,22 @@ def test_invalid_pad_ranges_warn_and_skip():
     assert out.shape == img.shape and lab is label
 
 
+@pytest.mark.parametrize("make,match", [
+    (lambda: image.DetRandomCropAug(area_range=(0.5, 0.0)), "DetRandomCropAug.*area_range"),
+    (lambda: image.DetRandomCropAug(aspect_ratio_range=(0.0, 1.0)),
+     "DetRandomCropAug.*aspect_ratio_range"),
+    (lambda: image.DetRandomPadAug(aspect_ratio_range=(2.0, 1.0)),
+     "DetRandomPadAug.*aspect_ratio_range"),
+])
+def test_invalid_ranges_name_the_augmenter_and_disable_it(make, match):
+    with pytest.warns(UserWarning, match=match):
+        aug = make()
+    assert not aug.enabled
+    img, label = _img_and_label()
+    out, lab = aug(img, label)
+    assert out.shape == img.shape and lab is label
+
+
 def test_borrow_and_random_select():
     img, label = _img_and_label()
     borrow = image.DetBorrowAug(image.CastAug("float64"))
