@@ -37,11 +37,9 @@ __all__ = ["Augmenter", "SequentialAug", "RandomOrderAug", "ResizeAug", "ForceRe
 _GRAY = [[[0.299, 0.587, 0.114]]]
 
 
-class Augmenter:
-    """Base class: ``__call__(src) -> src``; ``dumps()`` describes it as JSON.
-
-    Example: ``ResizeAug(32).dumps()`` -> ``'["resizeaug", {"size": 32, "interp": 2}]'``.
-    """
+class _DescribedAug:
+    """What image and detection augmenters share: the constructor's arguments kept (arrays as
+    lists) so ``dumps()`` can describe the augmenter as JSON."""
 
     def __init__(self, **kwargs):
         self._kwargs = kwargs
@@ -54,6 +52,13 @@ class Augmenter:
     def dumps(self):
         """``[name, kwargs]`` as a JSON string."""
         return json.dumps([type(self).__name__.lower(), self._kwargs])
+
+
+class Augmenter(_DescribedAug):
+    """Base class: ``__call__(src) -> src``; ``dumps()`` describes it as JSON.
+
+    Example: ``ResizeAug(32).dumps()`` -> ``'["resizeaug", {"size": 32, "interp": 2}]'``.
+    """
 
     def __call__(self, src):
         raise NotImplementedError("Must override implementation.")

@@ -9,7 +9,6 @@ Example::
     >>> img, lab = aug(kiln.nd.ones((4, 6, 3)), np.array([[0, 0.1, 0.2, 0.5, 0.6]]))
     >>> lab        # [[0. 0.5 0.2 0.9 0.6]]
 """
-import json
 import math
 import random
 import warnings
@@ -28,6 +27,7 @@ from .augmenters import (
     LightingAug,
     RandomGrayAug,
     ResizeAug,
+    _DescribedAug,
 )
 from .image import copyMakeBorder, fixed_crop
 
@@ -36,20 +36,8 @@ __all__ = ["DetAugmenter", "DetBorrowAug", "DetRandomSelectAug", "DetHorizontalF
            "CreateDetAugmenter"]
 
 
-class DetAugmenter:
+class DetAugmenter(_DescribedAug):
     """Base class: ``__call__(src, label) -> (src, label)``; ``dumps()`` describes it."""
-
-    def __init__(self, **kwargs):
-        self._kwargs = kwargs
-        for k, v in self._kwargs.items():
-            if isinstance(v, nd.NDArray):
-                v = v.asnumpy()
-            if isinstance(v, np.ndarray):
-                self._kwargs[k] = v.tolist()
-
-    def dumps(self):
-        """``[name, kwargs]`` as a JSON string."""
-        return json.dumps([type(self).__name__.lower(), self._kwargs])
 
     def __call__(self, src, label):
         raise NotImplementedError("Must override implementation.")
@@ -165,14 +153,7 @@ class DetRandomPadAug(DetAugmenter):
         return out
 
     def _proposal(self, label, height, width):
-        if not self.enabled or height <= 0 or width <= 0:
-            return ()
-        min_area = self.area_range[0] * height * width
-        max_area = self.area_range[1] * height * width
-        for _ in range(self.max_attempts):
-            ratio = random.uniform(*self.aspect_ratio_range)
-            if ratio <= 0:
-                continue
+        for ratio, min_area, max_area in _attempts(self, height, width):
             h = int(round(math.sqrt(min_area / ratio)))
             max_h = int(round(math.sqrt(max_area / ratio)))
             if round(h * ratio) < width:
@@ -269,14 +250,7 @@ class DetRandomCropAug(DetAugmenter):
         return (w, h) if ok else None
 
     def _proposal(self, label, height, width):
-        if not self.enabled or height <= 0 or width <= 0:
-            return ()
-        min_area = self.area_range[0] * height * width
-        max_area = self.area_range[1] * height * width
-        for _ in range(self.max_attempts):
-            ratio = random.uniform(*self.aspect_ratio_range)
-            if ratio <= 0:
-                continue
+        for ratio, min_area, max_area in _attempts(self, height, width):
             size = self._size(ratio, height, width, min_area, max_area)
             if size is None:
                 continue
@@ -368,3 +342,16 @@ def _ranges_valid(aug, area_range, aspect_ratio_range, area_floor):
                       stacklevel=3)
         return False
     return True
+
+
+def _attempts(aug, height, width):
+    """``(aspect ratio, min area, max area)`` for each of a crop/pad augmenter's
+    ``max_attempts`` random draws (none when it is off or the image is empty)."""
+    if not aug.enabled or height <= 0 or width <= 0:
+        return
+    min_area = aug.area_range[0] * height * width
+    max_area = aug.area_range[1] * height * width
+    for _ in range(aug.max_attempts):
+        ratio = random.uniform(*aug.aspect_ratio_range)
+        if ratio > 0:
+            yield ratio, min_area, max_area

@@ -23,9 +23,9 @@ import numpy as onp
 from ..base import MXNetError, user_frame
 from ..ndarray import ops as F
 from ..symbol.symbol import Symbol, register_np_type
-from . import methods, shape_ops
+from . import methods
 from ._core import wrap
-from .array import _all_ints, install_operators
+from .array import _all_ints, install_operators, ndarray
 
 
 class _Symbol(Symbol):  # MXNet's name for its np-flavoured symbol
@@ -39,15 +39,9 @@ class _Symbol(Symbol):  # MXNet's name for its np-flavoured symbol
         """The element type as a numpy dtype, as ``kiln.np.ndarray.dtype``."""
         return onp.dtype(Symbol.dtype.fget(self))
 
-    @property
-    def T(self):
-        return wrap(F.transpose(self))
-
-    def reshape(self, *shape, order="C"):
-        """numpy's reshape (one -1 inferred; 0 is a zero-size axis)."""
-        if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
-            shape = tuple(shape[0])
-        return shape_ops.reshape(self, shape, order=order)
+    # the eager array's own definitions: they only call kiln.np functions on ``self``
+    T = ndarray.T
+    reshape = ndarray.reshape
 
     def __getitem__(self, key):
         if len(self._entries) > 1 or isinstance(key, str):
