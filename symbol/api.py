@@ -82,6 +82,8 @@ def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims, fill=False):
                         dt = (_param_dtype(node.op.name, attrs, dav.dtype if dav else None)
                               if var is node.inputs[k][0] else np.float32)
                         known[(var.id, 0)] = Aval(shp, _var_dtype(var, dtypes, dt))
+            if getattr(node.op, "learn_input_avals", None) is not None:
+                _learn_inputs(node, known, var_shape, dtypes)
             if fill and getattr(node.op.infer, "operands_alike", False):
                 _fill_alike_operands(node, known, var_shape, dtypes)
             _infer_node(node, known, partial, unknown_dims)
@@ -95,6 +97,22 @@ def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims, fill=False):
         else:
             known[(node.id, 0)] = Aval(node.value.shape, node.value.dtype)
     return known
+
+
+def _learn_inputs(node, known, var_shape, dtypes):
+    """Variables feeding a control-flow node that its subgraphs give a shape (a loop state
+    that the body's ops decide, a weight the body reads), as MXNet infers them backwards."""
+    ins = [known.get((i[0].id, i[1])) for i in node.inputs]
+    if None not in ins:
+        return
+    learnt = node.op.learn_input_avals(ins, **node.attrs)
+    for entry, before, after in zip(node.inputs, ins, learnt):
+        if before is None and after is not None:
+            var = _through_elementwise(entry[0], tuple(after.shape))
+            if var.kind == "var" and var.name not in var_shape:
+                var_shape[var.name] = tuple(after.shape)
+                known[(var.id, 0)] = Aval(tuple(after.shape),
+                                          _var_dtype(var, dtypes, after.dtype))
 
 
 def _through_elementwise(node, shape):

@@ -484,6 +484,59 @@ def _cond_infer(*avals, then_graph, else_graph):
     return tuple(_sub_infer(then_graph, avals[1:1 + len(then_graph.params)]))
 
 
+# ---- shapes learnt backwards through the subgraphs (MXNet's shape inference of control flow) ----
+def _learn_params(sub, avals, carried=()):
+    """``avals`` (one per subgraph param, ``None`` where unknown) completed by shape inference
+    inside the subgraph: a free weight from the op that reads it (a FullyConnected's weight from
+    its data), an operand of an elementwise op from the other operand, and, for each
+    ``(output, param)`` pair in ``carried`` (a loop state), the param from the output the body
+    gives it. Unknown avals stay ``None``."""
+    from .api import infer_avals  # (api reads MXNet files, whose loader imports this module)
+    avals = list(avals)
+    names = [p.name for p, _ in sub.params]
+    if len(set(names)) != len(names):   # a file whose subgraph repeats an input name
+        return avals
+    heads = Symbol(list(sub.outputs))
+    while None in avals:
+        known = infer_avals(heads, {n: tuple(a.shape) for n, a in zip(names, avals) if a},
+                            {n: a.dtype for n, a in zip(names, avals) if a}, partial=True,
+                            alike=True)
+        new = [a or known.get((p.id, 0)) for (p, _), a in zip(sub.params, avals)]
+        for out, k in carried:
+            n, i = sub.outputs[out]
+            new[k] = new[k] or known.get((n.id, i))
+        if new == avals:
+            break
+        avals = new
+    return avals
+
+
+def _foreach_learn(avals, body, n_data, n_outputs):
+    steps = next((a.shape[0] for a in avals[:n_data] if a is not None), None)
+    params = [a and Aval(tuple(a.shape[1:]), a.dtype) for a in avals[:n_data]] + \
+        list(avals[n_data:])
+    n_states = body.n_in - n_data
+    learnt = _learn_params(body, params, [(n_outputs + k, n_data + k) for k in range(n_states)])
+    data = [a if a is not None or s is None or steps is None
+            else Aval((steps,) + tuple(s.shape), s.dtype)
+            for a, s in zip(avals[:n_data], learnt[:n_data])]
+    return data + learnt[n_data:]
+
+
+def _while_learn(avals, cond, func, n_outputs, max_iterations):
+    nv, kc = cond.n_in, len(cond.params)
+    carried = [(n_outputs + k, k) for k in range(nv)]
+    fvals = _learn_params(func, list(avals[:nv]) + list(avals[kc:]), carried)
+    cvals = _learn_params(cond, fvals[:nv] + list(avals[nv:kc]))
+    return cvals[:nv] + cvals[nv:] + fvals[nv:]
+
+
+def _cond_learn(avals, then_graph, else_graph):
+    nt = len(then_graph.params)
+    return [avals[0]] + _learn_params(then_graph, avals[1:1 + nt]) + \
+        _learn_params(else_graph, avals[1 + nt:])
+
+
 def _inputs_infer(n_skip):
     """A backward op's avals: its first inputs' (the forward's inputs), skipping ``n_skip``."""
     def infer(*avals, **attrs):
@@ -542,6 +595,11 @@ COND_BACKWARD = _make("_cond_backward", _cond_backward_kernel, _inputs_infer(1),
                       lambda a: _n_forward_inputs(a) - 1)
 COND = _make("_cond", _cond_kernel, _cond_infer, _fwd_count("then_graph"),
              grad=_grad_via(COND_BACKWARD, 1), subgraphs=("then_graph", "else_graph"))
+# the symbolic shape inference's facet: the avals of the node's inputs (``None``: unknown),
+# completed from what its subgraphs decide (symbol/api.py)
+FOREACH.learn_input_avals = _foreach_learn
+WHILE_LOOP.learn_input_avals = _while_learn
+COND.learn_input_avals = _cond_learn
 
 
 # ---- subgraphs without shapes (kiln.sym inputs of unknown shape, MXNet files) ------------------
