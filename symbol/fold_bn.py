@@ -2,12 +2,16 @@
 
 In predict mode ``BatchNorm(conv(x, W, b))`` is an affine map per output channel:
 ``conv(x, W) * s + (beta - mean * s + b * s)`` with ``s = gamma / sqrt(var + eps)`` (gamma = 1
-with ``fix_gamma``). So it equals ``conv(x, W * s, shift)``: the convolution with its weight
-scaled per output channel and a bias. The folded graph computes the scaled weight on each call
-from the current parameters (a pass over the weight, (C,) vectors for the rest) instead of two
-passes over the activations and an activation-sized array; it never goes stale, as a fold into
-constants would after a training step. Exported graphs keep BatchNorm (the ONNX export folds it
-itself, into initializers: export/onnx_passes.py).
+with ``fix_gamma``). The fold replaces the pair by one ``_conv_affine_act(x, W, s, shift)``
+(ndarray/ops/conv_fused.py), which applies ``s`` and the shift to the convolution's output in
+place: a pass over the activations, where scaling the weight (``conv(x, W * s, shift)``, what
+this pass did before) was a pass over the weights on every call, ten times more data in
+ResNet-18 (the folded graph recomputes ``s`` from the current parameters each call, so it never
+goes stale as a fold into constants would after a training step). Then a ReLU, and a residual
+``add`` followed by a ReLU, that read only the folded result join it (``act_type="relu"``, the
+``residual`` input): ResNet's ``relu(bn(conv(x)) + shortcut)`` is one op, its elementwise work
+done in place on the convolution's output. Exported graphs keep BatchNorm (the ONNX export
+folds it itself, into initializers: export/onnx_passes.py).
 
 Folded only when nothing else reads the convolution's output, the statistics are the moving
 ones (predict mode or ``use_global_stats``), the normalized axis is the channel axis and every
@@ -44,14 +48,49 @@ def fold_into_conv(node, inputs, uses):
     scale = make("rsqrt", make("add", var, float(attrs.get("eps", 1e-3))))
     if not attrs.get("fix_gamma", True):
         scale = make("multiply", scale, gamma)
-    ndim = len(_aval(weight).shape)
-    per_filter = make("reshape", scale, shape=(_aval(scale).shape[0],) + (1,) * (ndim - 1))
     shift = make("subtract", beta, make("multiply", mean, scale))
     if has_bias:
         shift = make("add", shift, make("multiply", conv.inputs[2], scale))
-    folded = make("convolution", data, make("multiply", weight, per_filter), shift,
-                  **dict(conv.attrs, no_bias=False))
-    return [folded]
+    conv_attrs = {k: v for k, v in conv.attrs.items() if k in _AFFINE_ATTRS}
+    return [make("_conv_affine_act", data, weight, scale, shift, **conv_attrs)]
+
+
+_AFFINE_ATTRS = ("kernel", "stride", "dilate", "pad", "num_filter", "num_group", "layout")
+
+
+def _only_reader(node, k, inputs, uses, residual_ok):
+    """``inputs[k]`` when it is a ``_conv_affine_act`` result with no activation (and, unless
+    ``residual_ok``, no residual) yet, which only ``node`` reads; else None."""
+    src = inputs[k]
+    if not is_entry(src) or not is_entry(node.inputs[k]):
+        return None
+    fused, j = src
+    if (fused.kind != "op" or fused.op.name != "_conv_affine_act" or j != 0
+            or fused.attrs.get("act_type") or (len(fused.inputs) > 4 and not residual_ok)
+            or uses.get((node.inputs[k][0].id, node.inputs[k][1])) != 1):
+        return None
+    return fused
+
+
+def fold_epilogue(node, inputs, uses):
+    """The replacement entries of ``node`` (a ReLU, or an ``add`` of same-shaped arrays) folded
+    into the ``_conv_affine_act`` it reads, or None."""
+    name = node.op.name
+    if name == "relu" or (name == "activation" and node.attrs.get("act_type") == "relu"):
+        fused = _only_reader(node, 0, inputs, uses, True)
+        if fused is None:
+            return None
+        return [_Maker(node)("_conv_affine_act", *fused.inputs,
+                             **dict(fused.attrs, act_type="relu"))]
+    if name != "add" or len(inputs) != 2:
+        return None
+    for k in (1, 0):  # either operand may be the residual (ResNet V1: residual + body(x))
+        fused, other = _only_reader(node, k, inputs, uses, False), inputs[1 - k]
+        if fused is not None and is_entry(other) and _aval(other) is not None and (
+                tuple(_aval(other).shape), np.dtype(_aval(other).dtype)) == (
+                tuple(fused.avals[0].shape), np.dtype(fused.avals[0].dtype)):
+            return [_Maker(node)("_conv_affine_act", *fused.inputs, other, **fused.attrs)]
+    return None
 
 
 def _aval(entry):

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .fold_bn import fold_into_conv
+from .fold_bn import fold_epilogue, fold_into_conv
 from .graph import Node, is_entry, topo_order
 
 
@@ -246,7 +246,8 @@ def fuse(targets):
     """``pick(log_softmax(x), label)`` (softmax cross-entropy) -> ``_log_softmax_pick`` with
     hidden outputs for its gradient; a negation or a reshape that drops the picked axis,
     reading only its result, folds into it (``scale=-1``, ``keepdims=False``). A predict-mode
-    BatchNorm after a convolution folds into it (symbol/fold_bn.py)."""
+    BatchNorm after a convolution folds into it, and a ReLU or residual add after that
+    (symbol/fold_bn.py)."""
     uses = _uses(targets)  # of the graph as given (rewrite copies nodes: ids change)
 
     def visit(node, inputs):
@@ -254,6 +255,8 @@ def fuse(targets):
             return None
         if node.op.name == "batch_norm":
             return fold_into_conv(node, inputs, uses)
+        if node.op.name in ("activation", "relu", "add"):
+            return fold_epilogue(node, inputs, uses)
         if node.op.name == "pick" and _plain_log_softmax(inputs[0], node.attrs.get("axis", -1)):
             attrs = dict(node.attrs, scale=1.0, hidden=True)
             return [(_fused_node(node, attrs, (inputs[0][0].inputs[0], inputs[1])), 0)]

@@ -1,0 +1,135 @@
+"""``_conv_affine_act``: convolution, per-filter scale and shift, residual add and ReLU in one op.
+
+Compiled graphs substitute it (symbol/fold_bn.py) for a predict-mode BatchNorm after a
+convolution, then fold the ReLU and the residual add that read only its result (ResNet's
+``relu(bn(conv(x)) + shortcut)``). Applying the BatchNorm's scale to the convolution's output
+(``conv(x, W) * scale + shift``) instead of its weight (``conv(x, W * scale)``) makes a pass
+over the activations, which in ResNet-18's later stages are 10-150x smaller than the weights
+that a weight fold rescales on every call (the weights may change between calls, so the fold
+cannot be cached). Scale, shift, residual and ReLU are applied in place on the convolution's
+fresh output: no activation-sized temporaries.
+
+Its gradient treats it as the convolution by the scaled weight ``W * scale`` (what the weight
+fold computed), so training with frozen statistics keeps the folded graph's costs.
+"""
+import numpy as np
+
+from .. import ops as F
+from .._registry import REQUIRED, Aval, Sample, register
+from ._rules import check_param_dtypes, check_shapes
+from ._samples import away, pos, rnd
+from ._xp import relu
+from .conv import Geom, _conv_core, _conv_grad, _conv_onnx, _conv_ref, im
+
+_CONV_ATTRS = ("kernel", "stride", "dilate", "pad", "num_filter", "num_group", "layout")
+ACTS = (None, "relu")
+
+
+def _per_filter(v, n):
+    return v.reshape((1, -1) + (1,) * n)
+
+
+def epilogue(xp, y, scale, shift, residual=None, act_type=None):
+    """In place on ``y (N, F, *O)``: ``act(y * scale + shift + residual)``; returns ``y``."""
+    n = y.ndim - 2
+    y *= _per_filter(scale, n)
+    y += _per_filter(shift, n)
+    if residual is not None:
+        y += residual
+    if act_type == "relu":
+        relu(xp, y, out=y)
+    return y
+
+
+def _kernel(xp, data, weight, scale, shift, residual=None, kernel=REQUIRED, stride=(),
+            dilate=(), pad=(), num_filter=REQUIRED, num_group=1, act_type=None, layout=None,
+            **_):
+    """``act(convolution(data, weight) * scale + shift + residual)``, per output channel.
+
+    ``data (N, C, *S)``, ``weight (num_filter, C/num_group, *kernel)``, ``scale`` and ``shift``
+    ``(num_filter,)``, ``residual`` (optional) of the output's shape ``(N, num_filter, *O)``;
+    ``act_type``: None or ``"relu"``.
+
+    Example::
+
+        >>> y = nd._conv_affine_act(x, w, s, b, r, kernel=(3, 3), pad=(1, 1), num_filter=8,
+        ...                         act_type="relu")
+    """
+    if act_type not in ACTS:
+        raise ValueError(f"_conv_affine_act: act_type must be one of {ACTS}, got {act_type!r}")
+    geo = Geom(kernel, stride, dilate, pad, data.ndim)
+    im.check_layout(layout, geo.n, "_conv_affine_act")
+    y = _conv_core(xp, data, weight, geo, int(num_group))  # a fresh array: written in place
+    return epilogue(xp, y, scale, shift, residual, act_type)
+
+
+def _infer(data, weight, scale, shift, residual=None, kernel=REQUIRED, stride=(), dilate=(),
+           pad=(), num_filter=REQUIRED, num_group=1, **_):
+    check_param_dtypes(data, weight=weight, scale=scale, shift=shift, residual=residual)
+    geo = Geom(kernel, stride, dilate, pad, len(data.shape))
+    f = int(num_filter)
+    out = (data.shape[0], f) + geo.conv_out(data.shape[2:])
+    want_w = (f, data.shape[1] // int(num_group)) + geo.k
+    check_shapes("_conv_affine_act", weight=(weight, want_w), scale=(scale, (f,)),
+                 shift=(shift, (f,)), residual=(residual, None if residual is None else out))
+    return Aval(out, np.dtype(data.dtype))
+
+
+def _grad(ins, outs, gouts, act_type=None, **attrs):
+    # as the convolution by W * scale: d/dW = d/d(W s) * s, d/ds = sum over W * d/d(W s)
+    x, w, s = ins[:3]
+    has_residual = len(ins) > 4 and ins[4] is not None
+    gz = gouts[0]
+    if act_type == "relu":
+        gz = F._relu_backward(gz, outs[0])
+    n = len(w.shape) - 2
+    s_w = F.reshape(s, shape=(-1,) + (1,) * (n + 1))
+    gx, gws, _ = _conv_grad((x, F.multiply(w, s_w), None), None, (gz,), no_bias=True,
+                            **_conv_attrs(attrs))
+    gw = F.multiply(gws, s_w)
+    gs = F.sum(F.multiply(gws, w), axis=tuple(range(1, n + 2)))
+    gb = F.sum(gz, axis=(0,) + tuple(range(2, n + 2)))
+    return (gx, gw, gs, gb) + ((gz,) if has_residual else (None,) * (len(ins) - 4))
+
+
+def _conv_attrs(attrs):
+    return {k: attrs[k] for k in _CONV_ATTRS if k in attrs}
+
+
+def _onnx(g, i, a, o, act_type=None, **attrs):
+    n = len(a[0].shape) - 2
+    y = _conv_onnx(g, list(i[:2]) + [None], a, o, no_bias=True, **_conv_attrs(attrs))
+    per_filter = g.ints([1, -1] + [1] * n)
+    y = g.op("Mul", y, g.op("Reshape", i[2], per_filter))
+    y = g.op("Add", y, g.op("Reshape", i[3], per_filter))
+    if len(i) > 4 and i[4] is not None:
+        y = g.op("Add", y, i[4])
+    return g.op("Relu", y) if act_type == "relu" else y
+
+
+def _ref(x, w, s, b, r=None, act_type=None, **attrs):
+    y = _conv_ref(x, w, None, no_bias=True, **_conv_attrs(attrs))
+    y = y * _per_filter(s, x.ndim - 2) + _per_filter(b, x.ndim - 2)
+    if r is not None:
+        y = y + r
+    return np.maximum(y, 0) if act_type == "relu" else y
+
+
+_SAMPLES = [
+    # residual and relu, as in a ResNet block (inputs away from the kink at 0: gradients)
+    Sample(rnd(2, 3, 5, 5), rnd(4, 3, 3, 3, salt=1), pos(4, salt=2), rnd(4, salt=3),
+           away(2, 4, 5, 5, salt=4), kernel=(3, 3), pad=(1, 1), num_filter=4, act_type="relu"),
+    Sample(rnd(2, 4, 5, 5), rnd(4, 2, 3, 3, salt=1), rnd(4, salt=2), rnd(4, salt=3),
+           kernel=(3, 3), stride=(2, 2), pad=(1, 1), num_filter=4, num_group=2),
+    Sample(rnd(2, 3, 7), rnd(2, 3, 3, salt=1), pos(2, salt=2), rnd(2, salt=3), kernel=(3,),
+           stride=(2,), dilate=(2,), num_filter=2),
+    Sample(rnd(2, 4, 1, 1), rnd(6, 4, 3, 3, salt=1), pos(6, salt=2), rnd(6, salt=3),
+           kernel=(3, 3), pad=(1, 1), num_filter=6, act_type="relu"),
+]
+
+_conv_affine_act = register(
+    "_conv_affine_act", _kernel, inputs=("data", "weight", "scale", "shift", "residual?"),
+    attrs={"kernel": REQUIRED, "stride": (), "dilate": (), "pad": (), "num_filter": REQUIRED,
+           "num_group": 1, "act_type": None, "layout": None},
+    infer=_infer, grad=_grad, onnx=_onnx, ref=_ref, samples=_SAMPLES, save_outputs=True)
+
