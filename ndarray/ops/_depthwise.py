@@ -16,6 +16,14 @@
   channel and a col2im: per tap ``gx[..., o*s + tap*d - p] += w[c, tap] * gy[..., o]`` over
   the positions inside the data (``_conv_gemm.Taps``), in the ``(N, C, *S)`` layout.
 
+* ``forward_channels_last`` (numpy float32, 2-D, multiplier 1): the same per-tap multiply-adds
+  on ``(rows, Wq, C)`` planes, for small maps with many channels (MobileNet's 28x28 and
+  smaller layers): a tap is then a multiply of a contiguous ``(rows * Wq, C)`` window by the
+  ``(C,)`` weight row, numpy's contiguous inner loop over the channels, where the NCHW planes
+  had one short row of ``Wq`` per channel. Reads NCHW or a channels-last array (an NCHW view
+  whose memory is NHWC, ``is_channels_last``) and writes channels-last (see
+  ``_conv_layout``).
+
 Everything else depthwise (weight gradient, 1-D/3-D, channel multipliers) runs as the grouped
 GEMM of ``_conv_gemm``: a ``(1, K) @ (K, N*O)`` product per channel.
 """
@@ -94,6 +102,8 @@ def forward_flat(xp, x, w, taps):
 
 # outputs per block: block output + scratch + planes stay in a loaded core's L2
 BLOCK_ELEMS = 1 << 15
+# channels-last: one einsum per phase over the block; fewer, larger blocks pay (measured)
+CL_BLOCK_ELEMS = 1 << 17
 _BUFS = threading.local()
 
 
@@ -175,3 +185,107 @@ def forward_blocked(x, w, taps, bias=None):
                 av += b2[c0:c1]
             y[s, c0:c1] = av.reshape(m, oh, wq)[:, :, :ow]
     return y
+
+
+def is_channels_last(x):
+    """True for an ``(N, C, H, W)`` array whose memory is ``(N, H, W, C)`` C-contiguous (the
+    layout ``forward_channels_last`` and ``_pointwise`` write), and C > 1."""
+    return x.ndim == 4 and x.shape[1] > 1 and x.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def _fill_planes(grid, xs, rows, cols, sh, sw):
+    """Copy one sample ``xs (H, W, C)`` (any strides) into the stride-phase planes
+    ``grid (phases, Hq + 1, Wq, C)``; the zero border stays as written at creation."""
+    for a, (r0, q0, nr) in enumerate(rows):
+        for b, (s0, p0, nc) in enumerate(cols):
+            grid[a * sw + b, q0:q0 + nr, p0:p0 + nc] = xs[r0::sh, s0::sw]
+
+
+def _phase_groups(kh, kw, sh, sw, dh, dw, wq):
+    """Taps grouped by stride phase, each group a grid of plane offsets with constant steps:
+    ``(phase, first offset, taps i, taps j, row step, col step)``; None when some group is no
+    such grid (possible with a dilation above 1: then every tap is a group of its own)."""
+    groups = []
+    for a in range(sh):
+        ii = [i for i in range(kh) if (i * dh) % sh == a]
+        for b in range(sw):
+            jj = [j for j in range(kw) if (j * dw) % sw == b]
+            if not ii or not jj:
+                continue
+            ro, co = [i * dh // sh for i in ii], [j * dw // sw for j in jj]
+            sr, sc = (ro[1] - ro[0] if len(ro) > 1 else 0), (co[1] - co[0] if len(co) > 1 else 0)
+            if ro != [ro[0] + k * sr for k in range(len(ro))] or \
+                    co != [co[0] + k * sc for k in range(len(co))]:
+                return None
+            groups.append((a * sw + b, ro[0] * wq + co[0], ii, jj, sr * wq, sc))
+    return groups
+
+
+def _grid_view(flat, start, ln, ni, nj, step_i, step_j, c):
+    """``v[p, i, j, :] = flat[start + p + i*step_i + j*step_j, :]`` without a copy, for
+    ``flat (L, C)`` C-contiguous; refuses to reach past its end (as_strided does not check)."""
+    last = start + ln - 1 + (ni - 1) * step_i + (nj - 1) * step_j
+    if last >= flat.shape[0]:
+        raise IndexError("depthwise tap window past the plane")  # a geometry bug, never data
+    isz = flat.itemsize
+    return np.lib.stride_tricks.as_strided(
+        flat[start:], shape=(ln, ni, nj, c),
+        strides=(c * isz, step_i * c * isz, step_j * c * isz, isz), writeable=False)
+
+
+def forward_channels_last(x, w, taps, bias=None):
+    """Depthwise 2-D convolution ``(N, C, H, W) * (C, 1, kh, kw) (+ bias) -> (N, C, OH, OW)``
+    computed channels-last, block of output rows by block; the result is an NCHW view of a
+    new ``(N, OH, OW, C)`` array (numpy only, no negative padding).
+
+    Per stride phase, the taps of that phase are one zero-copy ``(rows*Wq, ti, tj, C)`` view
+    of the phase plane, contracted with the ``(ti, tj, C)`` weights by one ``einsum``: numpy's
+    multiply-accumulate loop over the contiguous channels, one pass per tap over the block
+    without the temporary a multiply then an add need (2x faster than those at 14x14 and 7x7,
+    measured 2026-12-07).
+
+    Example::
+
+        >>> y = forward_channels_last(x, w, taps)   # y.transpose(0, 2, 3, 1) is contiguous
+    """
+    n, c, h, wd = x.shape
+    (sh, sw), (ph, pw), (dh, dw) = taps.stride, taps.pad, taps.dilate
+    kh, kw = taps.kernel
+    oh, ow = taps.small
+    dt = x.dtype
+    y = np.empty((n, oh, ow, c), dt)
+    if y.size == 0:
+        return y.transpose(0, 3, 1, 2)
+    hq = max(-(-(h + 2 * ph) // sh), oh + (kh - 1) * dh // sh)
+    wq = max(-(-(wd + 2 * pw) // sw), ow + (kw - 1) * dw // sw)
+    nph = sh * sw
+    rb = max(1, min(oh, CL_BLOCK_ELEMS // (wq * c)))  # output rows per block
+    key = (c, nph, hq, wq, rb, dt.str)
+    planes = _cached(("xc",) + key + (h, wd, ph, pw, sh, sw), (nph, (hq + 1) * wq, c), dt)
+    acc = _cached(("ac",) + key, (rb * wq, c), dt)
+    tmp = _cached(("tc",) + key, (rb * wq, c), dt)
+    grid = planes.reshape(nph, hq + 1, wq, c)
+    w3 = np.ascontiguousarray(w.reshape(c, kh, kw).transpose(1, 2, 0), dtype=dt)  # (kh, kw, C)
+    b1 = None if bias is None else bias.astype(dt, copy=False).reshape(c)
+    rows, cols = _phase_slices(h, ph, sh), _phase_slices(wd, pw, sw)
+    groups = _phase_groups(kh, kw, sh, sw, dh, dw, wq)
+    if groups is None:  # one group per tap
+        groups = [(((i * dh) % sh) * sw + (j * dw) % sw, (i * dh // sh) * wq + j * dw // sw,
+                   [i], [j], 0, 0) for i in range(kh) for j in range(kw)]
+    wg = [np.ascontiguousarray(w3[np.ix_(ii, jj)]) for _, _, ii, jj, _, _ in groups]
+    xl = x.transpose(0, 2, 3, 1)
+    for s in range(n):
+        _fill_planes(grid, xl[s], rows, cols, sh, sw)
+        for o0 in range(0, oh, rb):
+            o1 = min(oh, o0 + rb)
+            ln, base = (o1 - o0) * wq, o0 * wq
+            av, tv = acc[:ln], tmp[:ln]
+            for k, (phase, off, ii, jj, si, sj) in enumerate(groups):
+                view = _grid_view(planes[phase], base + off, ln, len(ii), len(jj), si, sj, c)
+                np.einsum("pijc,ijc->pc", view, wg[k], out=av if k == 0 else tv)
+                if k:
+                    av += tv
+            if b1 is not None:
+                av += b1
+            y[s, o0:o1] = av.reshape(o1 - o0, wq, c)[:, :ow]
+    return y.transpose(0, 3, 1, 2)

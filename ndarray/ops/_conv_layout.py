@@ -1,0 +1,44 @@
+"""Channels-last forward paths for MobileNet-style convolutions (numpy float32 only).
+
+Depthwise 3x3 layers on small maps run faster channels-last (``_depthwise``
+``forward_channels_last``: a contiguous inner loop over the channels instead of a short row per
+channel), and a pointwise convolution costs the same GEMM in either layout. So the pointwise
+and depthwise convolutions of small maps write channels-last, and a convolution whose data is
+channels-last stays channels-last: a depthwise-pointwise chain never transposes between
+layers. What travels between ops is an ordinary ``(N, C, H, W)`` array whose memory is NHWC
+(``arr.transpose(0, 2, 3, 1)`` is C-contiguous); every other op reads it through its strides
+(numpy's elementwise ops keep the layout, so a ReLU6 or a residual add in between does too).
+
+``forward`` returns None where no fast path applies: float64, other dtypes, groups that are
+neither 1 nor depthwise, and large NCHW maps stay on ``_conv_gemm`` (the reference the tests
+compare against).
+"""
+import numpy as np
+
+from . import _depthwise as dw
+from . import _pointwise as pw
+
+# output positions per sample at or below which NCHW data is switched to channels-last
+# (MobileNets: 28x28 and smaller; measured in benchmarks/mobilenet.py)
+SMALL_MAP = 28 * 28
+ENABLED = True  # benchmarks/mobilenet.py times both settings in one process
+_F32 = np.dtype(np.float32)
+
+
+def _float32(x, w, bias):
+    return (x.dtype == _F32 and w.dtype == _F32
+            and (bias is None or bias.dtype == _F32))
+
+
+def forward(xp, x, w, taps, g, bias=None):
+    """``(N, C, H, W) * (F, C/g, kh, kw) (+ bias) -> (N, F, OH, OW)`` channels-last, or None."""
+    if not ENABLED or xp is not np or x.ndim != 4 or x.size == 0 or not _float32(x, w, bias):
+        return None
+    if g == 1 and taps.pointwise and w.shape[0] > 1:
+        if taps.small[0] * taps.small[1] <= SMALL_MAP or dw.is_channels_last(x):
+            return pw.forward(x, w, bias)
+    elif dw.blocked_ok(xp, x, w, taps, g) and x.shape[1] > 1:
+        # the map read decides: a 56x56 stride-2 layer reads NCHW faster (few channels)
+        if x.shape[2] * x.shape[3] <= SMALL_MAP or dw.is_channels_last(x):
+            return dw.forward_channels_last(x, w, taps, bias)
+    return None
