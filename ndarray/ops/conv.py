@@ -406,5 +406,3 @@ _conv_weight_grad = register(
     second_order=True)
 
 EXPORTS = {}
-
-from . import conv_fused  # noqa: F401,E402 - registers _conv_affine_act (imports this module)
