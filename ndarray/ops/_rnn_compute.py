@@ -13,6 +13,7 @@ gates are LSTM i, f, g, o; GRU r, z, n with ``n = tanh(x_n + r * (W_hn h + b_hn)
 """
 import functools
 import os
+import threading
 
 import numpy as np
 
@@ -153,23 +154,99 @@ def forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, cl
     """Fill ``out`` (T, N, D*R), ``hy``/``cy`` (L*D, N, R/H) and the reserve."""
     weights = [_layer_weights(xp, params, lay, k, mode, data.dtype) for k in range(lay.L * lay.D)]
 
+    def layer(index, d, bs, sync=None):
+        k = index * lay.D + d
+        x = data if index == 0 else view(reserve, lay.inner[index - 1])
+        dst = out if index == lay.L - 1 else view(reserve, lay.inner[index])
+        _layer_forward(xp, x[:, bs], weights[k], lay, k, h0[k, bs],
+                       None if c0 is None else c0[k, bs],
+                       None if masks is None else masks[:, bs], mode,
+                       _reserve_views(reserve, lay, k, bs),
+                       dst[:, bs, d * lay.R:(d + 1) * lay.R], hy[k, bs],
+                       None if cy is None else cy[k, bs], d == 1, clip,
+                       index > 0 and lay.D == 1, sync)
+
     def block(lo, hi):
-        bs = slice(lo, hi)
-        x = data[:, bs]
-        for layer in range(lay.L):
-            dst = (out if layer == lay.L - 1 else view(reserve, lay.inner[layer]))[:, bs]
+        for index in range(lay.L):
             for d in range(lay.D):
-                k = layer * lay.D + d
-                _layer_forward(xp, x, weights[k], lay, k, h0[k, bs],
-                               None if c0 is None else c0[k, bs],
-                               None if masks is None else masks[:, bs], mode,
-                               _reserve_views(reserve, lay, k, bs),
-                               dst[:, :, d * lay.R:(d + 1) * lay.R], hy[k, bs],
-                               None if cy is None else cy[k, bs], d == 1, clip)
-            x = dst
+                layer(index, d, slice(lo, hi))
+    blocks = batch_blocks(xp, data.shape[1])
     with blas_threads(THREADS):
-        run_blocks(block, batch_blocks(xp, data.shape[1]))
+        if lay.D == 1 and lay.L > 1 and len(blocks) == 1:
+            _wavefront(xp, lay.L, len(_chunks(data.shape[0], False)),
+                       lambda index, sync: layer(index, 0, slice(None), sync))
+        else:
+            run_blocks(block, blocks)
     return out
+
+
+CHUNK = 5   # time steps per chunk of an inner layer's input projection (see _wavefront)
+
+
+def _chunks(T, rev):
+    """The (t0, t1) time chunks of an inner unidirectional layer, in the order it runs them.
+    Fixed by T alone: a chunk's projection GEMM rounds differently from the whole sequence's,
+    so every path (wavefront or not, batch blocks) cuts the same way."""
+    spans = [(t0, min(T, t0 + CHUNK)) for t0 in range(0, T, CHUNK)]
+    return spans[::-1] if rev else spans
+
+
+class _Sync:
+    """Chunk handoff between the wavefront's layers: ``done(c)`` marks this layer's chunk c
+    written, ``wait(c)`` blocks until the layer below has written its chunk c (False: the
+    other thread failed, stop)."""
+
+    def __init__(self, below, mine, failed):
+        self.below, self.mine, self.failed = below, mine, failed
+
+    def wait(self, c):
+        if self.below is not None:
+            self.below[c].wait()
+        if self.failed:
+            raise _Abandoned()
+
+    def done(self, c):
+        self.mine[c].set()
+
+
+class _Abandoned(Exception):
+    """The other thread of a wavefront failed: this one stops (the caller re-raises theirs)."""
+
+
+def _wavefront(xp, L, n_chunks, run_layer):
+    """Run unidirectional layers as a pipeline over time chunks: layer l's chunk c needs
+    layer l-1's chunk c (its input). Even layers run on the calling thread, odd ones on a
+    worker: on two cores the layers' step loops, each a chain of small GEMMs that keeps one
+    core busy, overlap (W4's layer 2 starts one chunk after layer 1 instead of after all 35
+    steps). Without a free worker the layers run one after the other; the numbers are the
+    same either way (every chunk is computed the same way, on whichever thread)."""
+    side = _Side(xp)
+    if not side.on:
+        for index in range(L):
+            run_layer(index, None)
+        return
+    flags = [[threading.Event() for _ in range(n_chunks)] for _ in range(L)]
+    failed = []
+
+    def drive(first):
+        try:
+            for index in range(first, L, 2):
+                run_layer(index, _Sync(flags[index - 1] if index else None, flags[index],
+                                       failed))
+        except _Abandoned:
+            return
+        except BaseException:
+            failed.append(True)
+            raise
+        finally:   # never leave the other thread waiting
+            for index in range(first, L, 2):
+                for ev in flags[index]:
+                    ev.set()
+    side.start(drive, 1)
+    try:
+        drive(0)
+    finally:
+        side.join()
 
 
 def _reserve_views(reserve, lay, k, bs):
@@ -203,70 +280,116 @@ def _input_projection(xp, x, wi, bsum, act):
     act += bsum
 
 
-def _layer_forward(xp, x, weights, lay, k, h0, c0, masks, mode, rs, o, hy, cy, rev, clip):
-    T, N, ni = x.shape
-    H, G = lay.H, lay.G
+def _layer_forward(xp, x, weights, lay, k, h0, c0, masks, mode, rs, o, hy, cy, rev, clip,
+                   chunked=False, sync=None):
+    """One layer-direction over the sequence. ``chunked``: project the input chunk by chunk
+    (``_chunks``; an inner unidirectional layer, whose input a wavefront writes chunk by
+    chunk), ``sync``: the wavefront's handoff (``_Sync``)."""
+    T = x.shape[0]
     wi, whT, wrT, bsum, bh = weights
-    act, hs = rs["act"], rs["h"]
-    _input_projection(xp, x, wi, bsum, act)
+    act = rs["act"]
+    if not chunked:
+        _input_projection(xp, x, wi, bsum, act)
+    if not chunked and sync is None:
+        segments = [(range(T - 1, -1, -1) if rev else range(T), None, None)]
+    else:
+        segments = []
+        for c, (t0, t1) in enumerate(_chunks(T, rev)):
+            before = functools.partial(_chunk_input, xp, x, wi, bsum, act, t0, t1,
+                                       chunked, sync, c)
+            after = None if sync is None else functools.partial(sync.done, c)
+            segments.append((range(t1 - 1, t0 - 1, -1) if rev else range(t0, t1), before,
+                             after))
     if (mode == "lstm" and wrT is None and masks is None and clip[0] is None
-            and clip[1] is None and _lstm_steps_ort(xp, act, rs, h0, c0, whT, o, hy, cy, rev)):
+            and clip[1] is None
+            and _lstm_steps_ort(xp, act, rs, h0, c0, whT, o, hy, cy, segments)):
         return
+    _numpy_steps(xp, weights, lay, h0, c0, masks, mode, rs, o, hy, cy, clip, segments)
+
+
+def _chunk_input(xp, x, wi, bsum, act, t0, t1, chunked, sync, c):
+    if sync is not None:
+        sync.wait(c)
+    if chunked:
+        _input_projection(xp, x[t0:t1], wi, bsum, act[t0:t1])
+
+
+def _numpy_steps(xp, weights, lay, h0, c0, masks, mode, rs, o, hy, cy, clip, segments):
+    """The step loop in numpy ops (every mode and option); ``segments``: (steps, before,
+    after) in order, before/after called around each run of steps (None: nothing)."""
+    H, G = lay.H, lay.G
+    _, whT, wrT, _, bh = weights
+    act, hs = rs["act"], rs["h"]
     h, c = h0, c0
-    hw = xp.empty((N, G * H), x.dtype)
-    for t in (range(T - 1, -1, -1) if rev else range(T)):
-        a, ht = act[t], hs[t]
-        m = None if masks is None else masks[t]
-        xp.dot(h, whT, out=hw)
-        if mode == "lstm":
-            a += hw
-            xp.tanh(a, out=a)
-            for sl in (a[:, :2 * H], a[:, 3 * H:]):
-                sl *= 0.5
-                sl += 0.5
-            ct = rs["c"][t]
-            xp.multiply(a[:, H:2 * H], c, out=ct)
-            ct += a[:, :H] * a[:, 2 * H:3 * H]
-            _clip(xp, ct, *clip)
-            if m is not None:
-                _blend(ct, c, m)
-            hp = ht if wrT is None else rs["hp"][t]
-            xp.tanh(ct, out=hp)
-            hp *= a[:, 3 * H:]
-            if wrT is not None:
-                xp.dot(hp, wrT, out=ht)
-            c = ct
-        elif mode == "gru":
-            hw += bh
-            hn = rs["hn"][t]
-            hn[...] = hw[:, 2 * H:]
-            a[:, :2 * H] += hw[:, :2 * H]
-            _sig_inplace(xp, a[:, :2 * H])
-            n = a[:, 2 * H:]
-            n += a[:, :H] * hn
-            xp.tanh(n, out=n)
-            xp.subtract(h, n, out=ht)
-            ht *= a[:, H:2 * H]
-            ht += n
-        else:
-            a += hw
-            if mode == "rnn_tanh":
-                xp.tanh(a, out=a)
+    hw = xp.empty((h0.shape[0], G * H), act.dtype)
+    for ts, before, after in segments:
+        if before is not None:
+            before()
+        for t in ts:
+            a, ht = act[t], hs[t]
+            m = None if masks is None else masks[t]
+            xp.dot(h, whT, out=hw)
+            if mode == "lstm":
+                c = _lstm_step(xp, a, hw, c, rs, t, ht, wrT, m, clip, H)
+            elif mode == "gru":
+                _gru_step(xp, a, hw, bh, rs["hn"][t], h, ht, H)
             else:
-                xp.maximum(a, 0, out=a)
-            ht[...] = a
-        if m is not None:
-            _blend(ht, h, m)
-            xp.multiply(ht, m, out=o[t])
-        else:
-            o[t] = ht
-        h = ht
+                a += hw
+                if mode == "rnn_tanh":
+                    xp.tanh(a, out=a)
+                else:
+                    xp.maximum(a, 0, out=a)
+                ht[...] = a
+            if m is not None:
+                _blend(ht, h, m)
+                xp.multiply(ht, m, out=o[t])
+            else:
+                o[t] = ht
+            h = ht
+        if after is not None:
+            after()
     hy[...] = h
     if cy is not None:
         cy[...] = c
 
 
-def _lstm_steps_ort(xp, act, rs, h0, c0, whT, o, hy, cy, rev):
+def _lstm_step(xp, a, hw, c, rs, t, ht, wrT, m, clip, H):
+    """One LSTM step in numpy: gates from a + hw (i, f, o rows pre-halved), the new cell
+    state written to rs["c"][t] (returned), h to ht."""
+    a += hw
+    xp.tanh(a, out=a)
+    for sl in (a[:, :2 * H], a[:, 3 * H:]):
+        sl *= 0.5
+        sl += 0.5
+    ct = rs["c"][t]
+    xp.multiply(a[:, H:2 * H], c, out=ct)
+    ct += a[:, :H] * a[:, 2 * H:3 * H]
+    _clip(xp, ct, *clip)
+    if m is not None:
+        _blend(ct, c, m)
+    hp = ht if wrT is None else rs["hp"][t]
+    xp.tanh(ct, out=hp)
+    hp *= a[:, 3 * H:]
+    if wrT is not None:
+        xp.dot(hp, wrT, out=ht)
+    return ct
+
+
+def _gru_step(xp, a, hw, bh, hn, h, ht, H):
+    """One GRU step in numpy: n = tanh(x_n + r * (W_hn h + b_hn)), h' = n + z (h - n)."""
+    hw += bh
+    hn[...] = hw[:, 2 * H:]
+    a[:, :2 * H] += hw[:, :2 * H]
+    _sig_inplace(xp, a[:, :2 * H])
+    n = a[:, 2 * H:]
+    n += a[:, :H] * hn
+    xp.tanh(n, out=n)
+    xp.subtract(h, n, out=ht)
+    ht *= a[:, H:2 * H]
+    ht += n
+
+
+def _lstm_steps_ort(xp, act, rs, h0, c0, whT, o, hy, cy, segments):
     """The LSTM's steps with the gate nonlinearities and the state update in one onnxruntime
     call each (``_ort_kernels.LstmCell``): numpy's tanh is a scalar loop, onnxruntime's is
     vectorized; W4's forward ran ~40% of its time in numpy's tanh (2026-12-07). The recurrent
@@ -280,15 +403,20 @@ def _lstm_steps_ort(xp, act, rs, h0, c0, whT, o, hy, cy, rev):
     if cell is None:
         return False
     h = h0
-    for t in (range(T - 1, -1, -1) if rev else range(T)):
-        xp.dot(h, whT, out=cell.pre)
-        cell.pre += act[t]
-        cell.step()
-        act[t] = cell.act
-        cs[t] = cell.c
-        hs[t] = cell.h
-        o[t] = cell.h
-        h = hs[t]
+    for ts, before, after in segments:
+        if before is not None:
+            before()
+        for t in ts:
+            xp.dot(h, whT, out=cell.pre)
+            cell.pre += act[t]
+            cell.step()
+            act[t] = cell.act
+            cs[t] = cell.c
+            hs[t] = cell.h
+            o[t] = cell.h
+            h = hs[t]
+        if after is not None:
+            after()
     hy[...] = h
     cy[...] = cell.c
     return True
@@ -314,21 +442,87 @@ def _backward(xp, data, params, h0, c0, masks, mode, lay, reserve, gout, ghy, gc
     dh0 = xp.empty_like(h0)
     dc0 = None if c0 is None else xp.empty_like(c0)
     blocks = batch_blocks(xp, N)
-    g = gout
-    for layer in range(lay.L - 1, -1, -1):
-        x = data if layer == 0 else view(reserve, lay.inner[layer - 1])
-        dx = xp.zeros(x.shape, x.dtype)
-        for d in range(lay.D):
-            k = layer * lay.D + d
-            st = _BackwardState(xp, x, params, lay, k, h0[k], None if c0 is None else c0[k],
-                                mode, reserve, d == 1, clip)
-            gk = g[:, :, d * lay.R:(d + 1) * lay.R]
-            ends = (None if ghy is None else ghy[k], None if gcy is None else gcy[k],
-                    dh0[k], None if dc0 is None else dc0[k])
-            run_blocks(functools.partial(_backward_loop, xp, st, gk, masks, *ends), blocks)
-            _weight_grads(xp, st, x, params, dparams, lay, k, dx)
-        g = dx
+    order = [layer * lay.D + d for layer in range(lay.L - 1, -1, -1) for d in range(lay.D)]
+
+    def inputs(k):
+        layer = k // lay.D
+        return data if layer == 0 else view(reserve, lay.inner[layer - 1])
+
+    def state(k):
+        return _BackwardState(xp, inputs(k), params, lay, k, h0[k],
+                              None if c0 is None else c0[k], mode, reserve, k % lay.D == 1,
+                              clip)
+    side = _Side(xp)
+    ready = _Inline(state, order[0])
+    g, dx = gout, None
+    for i, k in enumerate(order):
+        d, x = k % lay.D, inputs(k)
+        st = ready.result()
+        if i + 1 < len(order):   # the next state's whole-sequence factors beside this loop
+            ready = side.start(state, order[i + 1])
+        gk = g[:, :, d * lay.R:(d + 1) * lay.R]
+        ends = (None if ghy is None else ghy[k], None if gcy is None else gcy[k],
+                dh0[k], None if dc0 is None else dc0[k])
+        run_blocks(functools.partial(_backward_loop, xp, st, gk, masks, *ends), blocks)
+        if d == 0:
+            dx = xp.zeros(x.shape, x.dtype)
+        tasks = _grad_tasks(xp, st, x, params, dparams, lay, k, dx)
+        if i + 1 < len(order):
+            tasks[0]()   # the next loop reads dx; the weight gradients go beside it
+            for task in tasks[1:]:
+                side.start(task)
+        elif side.on:   # the last: the caller and a worker share its products
+            run_blocks(functools.partial(_run_task, tasks), [(j, j + 1) for j in range(len(tasks))])
+        else:
+            for task in tasks:
+                task()
+        if d == lay.D - 1:
+            g = dx
+    side.join()
     return g, dparams, dh0, dc0
+
+
+def _run_task(tasks, j, _):
+    tasks[j]()
+
+
+# The backward's weight gradients and the next layer's whole-sequence factors run on a worker
+# (``_parallel.background``) while the caller runs the next step loop, whose small GEMMs keep
+# one core busy; the results are the same whichever thread computes them (each task writes
+# its own arrays). ``KILN_RNN_BESIDE=0`` runs them inline.
+BESIDE = os.environ.get("KILN_RNN_BESIDE", "1") != "0"
+
+
+class _Inline:
+    """A finished task's handle (as a Future): ``result()`` returns its value."""
+
+    def __init__(self, fn, *args):
+        self.value = fn(*args)
+
+    def result(self):
+        return self.value
+
+
+class _Side:
+    """Tasks started on a worker beside the caller, all joined by ``join()`` (inline where no
+    worker is free: cupy, one core, or a worker already busy beside this op)."""
+
+    def __init__(self, xp):
+        self.on = (BESIDE and xp is np and _parallel.workers() > 0
+                   and not _parallel.is_reserved())
+        self.pending = []
+
+    def start(self, fn, *args):
+        if not self.on:
+            return _Inline(fn, *args)
+        fut = _parallel.background(fn, *args)
+        self.pending.append(fut)
+        return fut
+
+    def join(self):
+        for fut in self.pending:
+            fut.result()
+        self.pending = []
 
 
 class _BackwardState:
@@ -402,21 +596,32 @@ def _backward_loop(xp, st, gk, masks, ghy, gcy, dh0, dc0, lo, hi):
         dc0[bs] = dc
 
 
-def _weight_grads(xp, st, x, params, dparams, lay, k, dx):
-    """The weight, bias and input gradients of layer-direction k from the loops' dX/dH:
-    whole-sequence GEMMs over every batch row."""
+def _grad_tasks(xp, st, x, params, dparams, lay, k, dx):
+    """The input, weight and bias gradients of layer-direction k from the loops' dX/dH as
+    independent tasks (the input gradient first: the next layer's loop reads it), each a
+    whole-sequence GEMM over every batch row. (A GEMM split in two column halves ran both
+    halves ~1.6x slower than the whole: strided operands, 2026-12-07.)"""
     T, N, ni = x.shape
     R, G, H = lay.R, lay.G, lay.H
     wi = view(params, lay.w[k][0])
     dwi, dwh, dwr, dbi, dbh = (None if s is None else view(dparams, s) for s in lay.w[k])
-    if st.dhs is not None:
-        dwr += st.dhs.reshape(T * N, R).T.dot(st.rs["hp"].reshape(T * N, H))
     dX2, dH2 = st.dX.reshape(T * N, G * H), st.dH.reshape(T * N, G * H)
-    dwi += dX2.T.dot(x.reshape(T * N, ni))
-    dwh += dH2.T.dot(st.hprev.reshape(T * N, R))
-    dbi += dX2.sum(axis=0)
-    dbh += dH2.sum(axis=0)
-    dx += dX2.dot(wi).reshape(T, N, ni)
+
+    def input_grad():
+        dx[...] += dX2.dot(wi).reshape(T, N, ni)
+
+    def input_weight():
+        dwi[...] += dX2.T.dot(x.reshape(T * N, ni))
+
+    def recurrent_weight():
+        dwh[...] += dH2.T.dot(st.hprev.reshape(T * N, R))
+
+    def rest():
+        if st.dhs is not None:
+            dwr[...] += st.dhs.reshape(T * N, R).T.dot(st.rs["hp"].reshape(T * N, H))
+        dbi[...] += dX2.sum(axis=0)
+        dbh[...] += dH2.sum(axis=0)
+    return [input_grad, input_weight, recurrent_weight, rest]
 
 
 def _gru_backward_prep(xp, act, hn, hprev, H):
