@@ -15,9 +15,27 @@ Example::
     [(2, 4), (2, 4), (2, 4)]
 """
 from .. import initializer
+from .. import ndarray as nd
 from .. import symbol as sym
 
-__all__ = ["RNNParams", "BaseRNNCell", "RNNCell", "LSTMCell", "GRUCell"]
+__all__ = ["RNNParams", "BaseRNNCell", "RNNCell", "LSTMCell", "GRUCell", "FusedRNNCell",
+           "SequentialRNNCell", "BidirectionalCell", "DropoutCell"]
+
+
+def as_sequence(length, inputs, layout, merge):
+    """``(inputs, time axis)``: one Symbol in ``layout`` split into ``length`` steps when
+    ``merge`` is False, a list of steps concatenated into one Symbol when it is True, else
+    as given (MXNet's ``_normalize_sequence``)."""
+    axis = layout.find("T")
+    if isinstance(inputs, sym.Symbol):
+        if merge is False:
+            inputs = list(sym.split(inputs, axis=axis, num_outputs=length, squeeze_axis=True))
+    else:
+        if length is not None and len(inputs) != length:
+            raise ValueError(f"unroll: {len(inputs)} input steps given for length {length}")
+        if merge is True:
+            inputs = sym.concat(*[sym.expand_dims(x, axis=axis) for x in inputs], dim=axis)
+    return inputs, axis
 
 
 class RNNParams:
@@ -50,8 +68,32 @@ class BaseRNNCell:
         self._init_counter = -1
         self._counter = -1
 
+    _gate_names = ()   # the gates stacked in the i2h/h2h weights, in their order
+
     def __call__(self, inputs, states):
         raise NotImplementedError
+
+    def unpack_weights(self, args):
+        """``args`` (name -> NDArray) with this cell's stacked ``i2h``/``h2h`` weights and
+        biases split per gate (``<prefix>i2h_f_weight``...), as a fused layer names them."""
+        args = dict(args)
+        h = getattr(self, "_num_hidden", None)
+        for group in ("i2h", "h2h") if self._gate_names else ():
+            for part in ("weight", "bias"):
+                whole = args.pop(f"{self._prefix}{group}_{part}")
+                for j, gate in enumerate(self._gate_names):
+                    args[f"{self._prefix}{group}{gate}_{part}"] = whole[j * h:(j + 1) * h].copy()
+        return args
+
+    def pack_weights(self, args):
+        """The inverse of :meth:`unpack_weights`: per-gate arrays stacked back."""
+        args = dict(args)
+        for group in ("i2h", "h2h") if self._gate_names else ():
+            for part in ("weight", "bias"):
+                pieces = [args.pop(f"{self._prefix}{group}{gate}_{part}")
+                          for gate in self._gate_names]
+                args[f"{self._prefix}{group}_{part}"] = nd.concat(*pieces, dim=0)
+        return args
 
     @property
     def params(self):
@@ -81,17 +123,13 @@ class BaseRNNCell:
         """Step ``length`` times over ``inputs`` (one Symbol in ``layout`` or a list of steps);
         returns ``(outputs, states)``, outputs merged into one Symbol when ``merge_outputs``."""
         self.reset()
-        axis = layout.find("T")
-        if isinstance(inputs, sym.Symbol):
-            inputs = list(sym.split(inputs, axis=axis, num_outputs=length, squeeze_axis=True))
+        inputs, _ = as_sequence(length, inputs, layout, False)
         states = self.begin_state() if begin_state is None else begin_state
         outputs = []
         for x in inputs[:length]:
             out, states = self(x, states)
             outputs.append(out)
-        if merge_outputs:
-            outputs = sym.concat(*[sym.expand_dims(o, axis=axis) for o in outputs], dim=axis)
-        return outputs, states
+        return as_sequence(length, outputs, layout, merge_outputs)[0], states
 
     def _fc(self, x, kind, hidden, name):
         return sym.FullyConnected(data=x, weight=self._weights[kind + "_weight"],
@@ -107,6 +145,8 @@ class BaseRNNCell:
 
 class RNNCell(BaseRNNCell):
     """``h' = act(W_i x + b_i + W_h h + b_h)``; one state (N, num_hidden)."""
+
+    _gate_names = ("",)
 
     def __init__(self, num_hidden, activation="tanh", prefix="rnn_", params=None):
         super().__init__(prefix=prefix, params=params)
@@ -129,6 +169,8 @@ class RNNCell(BaseRNNCell):
 class LSTMCell(BaseRNNCell):
     """An LSTM step (gates i, f, c, o in that order); states ``[h, c]``. ``forget_bias``
     initializes the forget gate's part of ``i2h_bias``."""
+
+    _gate_names = ("_i", "_f", "_c", "_o")
 
     def __init__(self, num_hidden, prefix="lstm_", params=None, forget_bias=1.0):
         super().__init__(prefix=prefix, params=params)
@@ -156,6 +198,8 @@ class LSTMCell(BaseRNNCell):
 class GRUCell(BaseRNNCell):
     """A GRU step (gates r, z, then the candidate); one state."""
 
+    _gate_names = ("_r", "_z", "_o")
+
     def __init__(self, num_hidden, prefix="gru_", params=None):
         super().__init__(prefix=prefix, params=params)
         self._num_hidden = num_hidden
@@ -177,3 +221,8 @@ class GRUCell(BaseRNNCell):
         cand = sym.Activation(i_n + reset * h_n, act_type="tanh", name=name + "_h_act")
         next_h = sym.elemwise_add((1.0 - update) * cand, update * h, name=name + "out")
         return next_h, [next_h]
+
+
+# (the composite cells build on the ones above)
+from .rnn_cell_fused import FusedRNNCell  # noqa: E402
+from .rnn_cell_stack import BidirectionalCell, DropoutCell, SequentialRNNCell  # noqa: E402

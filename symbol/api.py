@@ -13,7 +13,7 @@ import numpy as np
 
 from ..base import MXNetError, OpError, atomic_write
 from ..ndarray._registry import Aval, param_shapes
-from .evaluate import evaluate
+from .evaluate import evaluate, has_open_shape
 from .graph import is_entry, topo_order
 from .mxnet_json import json_to_symbol, symbol_to_json
 
@@ -44,25 +44,91 @@ def infer_avals(sym, shapes, dtypes=None, partial=False, unknown_dims=False, ali
     shapes decide everything."""
     dtypes = dtypes or {}
     nodes = topo_order(sym._entries)
+    opened = _resolve_open(nodes, shapes, dtypes, unknown_dims, alike)
     var_shape = dict(shapes)
-    # A variable's shape may be learnt from an op later in the order than a consumer that
-    # needs it (``abs(fc_weight) + sum(fc(data))``): repeat until nothing new is learnt, as
-    # MXNet's inference does, then a complete inference reports what is still unknown.
-    outs = [(n.id, k) for n in nodes if n.kind == "op" for k in range(n.num_outputs)]
-    count, fill = -1, False
-    while True:
-        known = _infer_pass(nodes, var_shape, dtypes, True, unknown_dims, fill)
-        complete = all(e in known for e in outs)
-        if complete or (len(known) == count and (fill or not alike)):
-            break
-        fill = fill or (alike and len(known) == count)
-        count = len(known)
-    if not partial and not complete:
-        _infer_pass(nodes, var_shape, dtypes, False, unknown_dims)   # raises, naming the node
+    known, complete = _infer_loop(nodes, var_shape, dtypes, unknown_dims, alike, opened)
+    if not partial and not complete:   # raises, naming the node
+        _infer_pass(nodes, var_shape, dtypes, False, unknown_dims, opened=opened)
     return known
 
 
-def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims, fill=False):
+def _infer_loop(nodes, var_shape, dtypes, unknown_dims, alike, opened):
+    """``(known avals, complete)``: passes until nothing new is learnt. A variable's shape may
+    be learnt from an op later in the order than a consumer that needs it
+    (``abs(fc_weight) + sum(fc(data))``): MXNet's inference repeats too."""
+    outs = [(n.id, k) for n in nodes if n.kind == "op" for k in range(n.num_outputs)]
+    count, fill = -1, False
+    while True:
+        known = _infer_pass(nodes, var_shape, dtypes, True, unknown_dims, fill, opened)
+        complete = all(e in known for e in outs)
+        if complete or (len(known) == count and (fill or not alike)):
+            return known, complete
+        fill = fill or (alike and len(known) == count)
+        count = len(known)
+
+
+class _Opened:
+    """Shapes of creation ops whose ``shape`` has 0s (see :func:`open_shapes`): while
+    ``probing``, each 0 stands as a distinct probe number that consumers may decide."""
+
+    def __init__(self, shapes, probes=()):
+        self.shapes, self.probes, self.learnt = shapes, frozenset(probes), {}
+
+    def learn(self, have, want):
+        """Probe dims of ``have`` that the concrete ``want`` (same rank) decides."""
+        if have is None or want is None or len(have) != len(want):
+            return
+        for h, w in zip(have, want):
+            if h in self.probes and w not in self.probes and int(w) > 0:
+                self.learnt.setdefault(h, int(w))
+
+    def learn_alike(self, avals):
+        """Probe dims of operands that must share one shape, from the concrete operands."""
+        ranks = [a for a in avals if a is not None]
+        for a in ranks:
+            want = [max((int(b.shape[k]) for b in ranks if len(b.shape) == len(a.shape)
+                         and b.shape[k] not in self.probes), default=0)
+                    for k in range(len(a.shape))]
+            self.learn(tuple(a.shape), want)
+
+
+_PROBE0 = 1_000_003   # (odd numbers from here: dims no real graph has)
+
+
+def open_shapes(nodes, shapes, dtypes=None):
+    """``{node id: shape}`` for the creation ops among ``nodes`` whose ``shape`` has 0s (MXNet
+    1.x reads a 0 there as unknown: an rnn cell's begin state ``zeros((0, hidden))``), each
+    learnt from the ops that consume it (an elementwise op's other operand, the state an RNN
+    op expects) given the variables' ``shapes``. Only the ones fully decided are returned."""
+    found = [n for n in nodes if has_open_shape(n)]
+    if not found:
+        return {}
+    taken, probe, stand_in = {int(d) for s in shapes.values() for d in s}, _PROBE0, {}
+    for n in found:
+        dims = []
+        for d in n.attrs["shape"]:
+            while int(d) == 0 and probe in taken:
+                probe += 2
+            dims.append(probe if int(d) == 0 else int(d))
+            probe += 2 if int(d) == 0 else 0
+        stand_in[n.id] = tuple(dims)
+    opened = _Opened(stand_in, {d for s in stand_in.values() for d in s if d >= _PROBE0})
+    for _ in found:   # each round decides some probes, or nothing more can be learnt
+        opened.learnt = {}
+        _infer_loop(nodes, dict(shapes), dtypes or {}, False, True, opened)
+        if not opened.learnt:
+            break
+        opened.shapes = {k: tuple(opened.learnt.get(d, d) for d in s)
+                         for k, s in opened.shapes.items()}
+    return {k: s for k, s in opened.shapes.items() if not opened.probes.intersection(s)}
+
+
+def _resolve_open(nodes, shapes, dtypes, unknown_dims, alike):
+    settled = {} if unknown_dims else open_shapes(nodes, shapes, dtypes)
+    return _Opened(settled) if settled else None
+
+
+def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims, fill=False, opened=None):
     """One walk in graph order; learnt parameter shapes are added to ``var_shape``."""
     known = {}
     for node in nodes:
@@ -74,6 +140,10 @@ def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims, fill=False):
             shapes = param_shapes(node.op, dav.shape, **attrs) if dav else {}
             for k, name in enumerate(n.lstrip("*").rstrip("?") for n in node.op.inputs):
                 shp = shapes.get(name)
+                if shp is not None and k < len(node.inputs) and is_entry(node.inputs[k]) \
+                        and opened is not None and opened.probes:
+                    have = known.get((node.inputs[k][0].id, node.inputs[k][1]))
+                    opened.learn(have and tuple(have.shape), shp)
                 if shp is not None and k < len(node.inputs) and is_entry(node.inputs[k]):
                     var = _through_elementwise(node.inputs[k][0], shp)
                     if var.kind == "var" and var.name not in var_shape:
@@ -84,9 +154,13 @@ def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims, fill=False):
                         known[(var.id, 0)] = Aval(shp, _var_dtype(var, dtypes, dt))
             if getattr(node.op, "learn_input_avals", None) is not None:
                 _learn_inputs(node, known, var_shape, dtypes)
-            if fill and getattr(node.op.infer, "operands_alike", False):
+            alike = getattr(node.op.infer, "operands_alike", False)
+            if alike and opened is not None and opened.probes:
+                opened.learn_alike([known.get((i[0].id, i[1])) for i in node.inputs
+                                    if is_entry(i)])
+            if fill and alike:
                 _fill_alike_operands(node, known, var_shape, dtypes)
-            _infer_node(node, known, partial, unknown_dims)
+            _infer_node(node, known, partial, unknown_dims, opened)
         elif node.kind == "var":
             shp = var_shape.get(node.name) or (node.meta or {}).get("shape")
             # 0 marks an unknown dimension (MXNet): partial inference carries it through
@@ -166,7 +240,7 @@ def _attrs(node):
     return {k: v for k, v in node.attrs.items() if not k.startswith("_")}
 
 
-def _infer_node(node, known, partial, unknown_dims=False):
+def _infer_node(node, known, partial, unknown_dims=False, opened=None):
     ins = []
     for i in node.inputs:
         if is_entry(i):
@@ -182,9 +256,13 @@ def _infer_node(node, known, partial, unknown_dims=False):
     attrs = dict(node.attrs)
     if node.op.uses_mode:
         attrs.setdefault("_train", False)
+    if opened is not None and node.id in opened.shapes:
+        attrs["shape"] = opened.shapes[node.id]
     try:
         out = node.op.infer(*ins, **attrs)
     except Exception as e:
+        if opened is not None and opened.probes:
+            return   # a probe this op cannot take yet: its outputs stay unknown this round
         if unknown_dims and any(0 in tuple(a.shape) for a in ins if isinstance(a, Aval)):
             return  # an unknown (0) dimension this op cannot carry: its outputs stay unknown
         raise OpError(f"{node.op.name} ({node.name}): {e}") from e

@@ -5,7 +5,29 @@ goes through the one dispatch point, so autograd records it and ``hybridize`` ca
 """
 from ..base import MXNetError
 from ..ndarray.ndarray import NDArray
+from ..util import is_np_shape
 from .graph import is_entry, topo_order
+
+
+def has_open_shape(node):
+    """Whether ``node`` creates an array whose ``shape`` attribute has 0s: unknown dims in
+    MXNet 1.x (an rnn cell's begin state ``zeros((0, hidden))``), learnt from the ops that
+    consume it (``api.open_shapes``); under ``np_shape`` a 0 is a real zero-size dim."""
+    if node.kind != "op" or any(is_entry(i) for i in node.inputs):
+        return False
+    shape = node.attrs.get("shape")
+    return isinstance(shape, (tuple, list)) and 0 in shape and not is_np_shape()
+
+
+def _open_shapes(order, feed):
+    """``{node id: shape}`` for the open-shaped creation ops, from the fed arrays' shapes."""
+    if not any(has_open_shape(n) for n in order):
+        return {}
+    from .api import open_shapes  # (api imports this module)
+    vals = {n.name: feed.get(n.name) for n in order if n.kind == "var"}
+    shapes = {k: tuple(v.shape) for k, v in vals.items() if isinstance(v, NDArray)}
+    dtypes = {k: v.dtype for k, v in vals.items() if isinstance(v, NDArray)}
+    return open_shapes(order, shapes, dtypes)
 
 
 def public_attrs(node):
@@ -21,7 +43,9 @@ def evaluate(entries, feed, monitor=None):
     ``split_output1``), and with ``monitor_all`` its array inputs first (``fc_data``,
     ``fc_weight``)."""
     values = {}
-    for node in topo_order(entries):
+    order = topo_order(entries)
+    opened = _open_shapes(order, feed)
+    for node in order:
         if node.kind == "var":
             if node.name not in feed:
                 raise MXNetError(f"no value given for graph input {node.name!r}")
@@ -34,7 +58,10 @@ def evaluate(entries, feed, monitor=None):
             args = [values[(i[0].id, i[1])] if is_entry(i) else i for i in node.inputs]
             if monitor is not None and monitor[1]:
                 _report_inputs(node, args, monitor[0])
-            res = node.op.func(*args, **public_attrs(node))
+            attrs = public_attrs(node)
+            if node.id in opened:
+                attrs["shape"] = opened[node.id]
+            res = node.op.func(*args, **attrs)
             outs = [res] if node.num_outputs == 1 else list(res)
             for k, r in enumerate(outs):
                 values[(node.id, k)] = r
