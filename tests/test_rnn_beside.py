@@ -1,4 +1,4 @@
-"""The fused RNN's work on a second thread (ndarray/ops/_rnn_compute.py): the forward's
+"""The fused RNN's work on a second thread (ndarray/ops/_rnn_threads.py): the forward's
 wavefront over unidirectional layers and the backward's weight gradients beside the next step
 loop compute exactly what the same op computes on one thread, and a failure on either thread
 reaches the caller without leaving the other waiting."""
@@ -7,6 +7,7 @@ import pytest
 from kiln import autograd, nd
 from kiln.ndarray import _parallel
 from kiln.ndarray.ops import _rnn_compute as rc
+from kiln.ndarray.ops import _rnn_threads
 from kiln.ndarray.ops.rnn import param_size
 
 pytestmark = pytest.mark.skipif(_parallel.workers() < 1, reason="one core: no worker thread")
@@ -51,15 +52,15 @@ def _run(case, dtype):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{k}{v}" for k, v in c.items()))
 def test_beside_equals_one_thread(monkeypatch, case, dtype):
     started = []
-    real = rc._Side.start
+    real = _rnn_threads.Side.start
 
     def start(self, fn, *args):
         started.append(self.on)
         return real(self, fn, *args)
-    monkeypatch.setattr(rc._Side, "start", start)
+    monkeypatch.setattr(_rnn_threads.Side, "start", start)
     beside = _run(case, dtype)
     assert started and all(started)   # the work did go to a worker
-    monkeypatch.setattr(rc, "BESIDE", False)
+    monkeypatch.setattr(_rnn_threads, "BESIDE", False)
     inline = _run(case, dtype)
     for a, b in zip(beside, inline):
         assert a.dtype == b.dtype
@@ -80,7 +81,7 @@ def test_wavefront_failure_reaches_the_caller(failing):
             ran.append((index, c))
             sync.done(c)
     with pytest.raises(ValueError, match=f"layer {failing}"):
-        rc._wavefront(np, 3, 4, run_layer)
+        _rnn_threads.wavefront(np, 3, 4, run_layer)
     assert (failing, 2) not in ran
     assert all(c < 2 for index, c in ran if index > failing)
 

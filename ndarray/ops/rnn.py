@@ -2,9 +2,10 @@
 over a whole (T, N, C) sequence, its dedicated backward (``_rnn_backward``) and MXNet's
 ``_rnn_param_concat`` (how Gluon joins the layer's parameters into the flat vector).
 
-The computation lives in ``_rnn_compute.py``; this module holds the facets. While autograd
-records, the public function asks the op for one hidden output more, the flat ``reserve``
-of everything the backward needs (as ``_log_softmax_pick``'s ``hidden`` outputs in fused.py),
+The computation lives in ``_rnn_compute.py`` (forward) and ``_rnn_bptt.py`` (backward), their
+work beside the caller in ``_rnn_threads.py``; this module holds the facets. While autograd
+records, the public function asks the op for one hidden output more, the flat ``reserve`` of
+everything the backward needs (as ``_log_softmax_pick``'s ``hidden`` outputs in fused.py),
 and returns only MXNet's visible outputs: the gradient then reads the reserve instead of
 recomputing the forward. Dropout between layers (``p``, training only) is applied by the
 public function as separate one-layer calls with ``dropout`` between them.
@@ -14,6 +15,7 @@ import numpy as np
 from ...base import OpError
 from .. import ops as F
 from .._registry import REQUIRED, STATE, Aval, Sample, register
+from . import _rnn_bptt
 from . import _rnn_compute as rc
 from ._rnn_compute import layout as _layout
 from ._rnn_compute import split_inputs
@@ -308,7 +310,7 @@ def _bwd_kernel(xp, data, parameters, state, output, reserve, gout, state_cell=N
     masks = rc.step_masks(xp, sequence_length, T, N, data.dtype)
     params = xp.ascontiguousarray(parameters)
     gout = xp.ascontiguousarray(gout)
-    dx, dp, dh0, dc0 = rc.backward(xp, data, params, state, state_cell, masks, mode, lay,
+    dx, dp, dh0, dc0 = _rnn_bptt.backward(xp, data, params, state, state_cell, masks, mode, lay,
                                    reserve, gout, ghy, gcy, _clip(attrs))
     return (dx, dp, dh0, dc0) if mode == "lstm" else (dx, dp, dh0)
 
