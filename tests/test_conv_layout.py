@@ -136,3 +136,28 @@ def test_hybridized_mobilenet_v2_same_with_and_without(monkeypatch):
         monkeypatch.setattr(layout, "ENABLED", on)
         out[on] = net(x).asnumpy()
     np.testing.assert_allclose(out[True], out[False], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["depthwise", "pointwise", "pointwise-cl"])
+def test_epilogue_runs_once_per_sample_in_place(monkeypatch, kind):
+    """The epilogue sees every sample exactly once, as a view of the result it edits."""
+    monkeypatch.setattr(pw, "BLOCK_BYTES", 1)   # one sample a block for channels-last data
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 4, 5, 5))
+    if kind == "pointwise-cl":
+        x = _channels_last(x)
+    w = rng.standard_normal((4, 1, 3, 3) if kind == "depthwise" else (6, 4, 1, 1))
+    seen = []
+
+    def double(y, lo, hi):
+        seen.append((lo, hi))
+        y *= 2
+
+    if kind == "depthwise":
+        taps = cg.taps_for((5, 5), (5, 5), (3, 3), (1, 1), (1, 1), (1, 1))
+        y, ref = dw.forward_channels_last(x, w, taps, None, double), \
+            dw.forward_channels_last(x, w, taps)
+    else:
+        y, ref = pw.forward(x, w, None, double), pw.forward(x, w)
+    assert sorted(seen) == [(0, 1), (1, 2), (2, 3)]
+    np.testing.assert_allclose(y, 2 * ref, atol=1e-12)

@@ -30,15 +30,17 @@ def _float32(x, w, bias):
             and (bias is None or bias.dtype == _F32))
 
 
-def forward(xp, x, w, taps, g, bias=None):
-    """``(N, C, H, W) * (F, C/g, kh, kw) (+ bias) -> (N, F, OH, OW)`` channels-last, or None."""
+def forward(xp, x, w, taps, g, bias=None, epilogue=None):
+    """``(N, C, H, W) * (F, C/g, kh, kw) (+ bias) -> (N, F, OH, OW)`` channels-last, or None.
+    ``epilogue(y, lo, hi)``: as ``_conv_gemm.conv_forward``'s, run on each finished batch
+    block of the result."""
     if not ENABLED or xp is not np or x.ndim != 4 or x.size == 0 or not _float32(x, w, bias):
         return None
     if g == 1 and taps.pointwise and w.shape[0] > 1:
         if taps.small[0] * taps.small[1] <= SMALL_MAP or dw.is_channels_last(x):
-            return pw.forward(x, w, bias)
+            return pw.forward(x, w, bias, epilogue)
     elif dw.blocked_ok(xp, x, w, taps, g) and x.shape[1] > 1:
         # the map read decides: a 56x56 stride-2 layer reads NCHW faster (few channels)
         if x.shape[2] * x.shape[3] <= SMALL_MAP or dw.is_channels_last(x):
-            return dw.forward_channels_last(x, w, taps, bias)
+            return dw.forward_channels_last(x, w, taps, bias, epilogue)
     return None

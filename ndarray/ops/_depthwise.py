@@ -233,10 +233,12 @@ def _grid_view(flat, start, ln, ni, nj, step_i, step_j, c):
         strides=(c * isz, step_i * c * isz, step_j * c * isz, isz), writeable=False)
 
 
-def forward_channels_last(x, w, taps, bias=None):
+def forward_channels_last(x, w, taps, bias=None, epilogue=None):
     """Depthwise 2-D convolution ``(N, C, H, W) * (C, 1, kh, kw) (+ bias) -> (N, C, OH, OW)``
     computed channels-last, block of output rows by block; the result is an NCHW view of a
-    new ``(N, OH, OW, C)`` array (numpy only, no negative padding).
+    new ``(N, OH, OW, C)`` array (numpy only, no negative padding). ``epilogue(y, lo, hi)``:
+    in-place work on each finished sample ``y[lo:hi]`` while it is in cache
+    (``_conv_gemm.conv_forward``'s protocol).
 
     Per stride phase, the taps of that phase are one zero-copy ``(rows*Wq, ti, tj, C)`` view
     of the phase plane, contracted with the ``(ti, tj, C)`` weights by one ``einsum``: numpy's
@@ -254,8 +256,9 @@ def forward_channels_last(x, w, taps, bias=None):
     oh, ow = taps.small
     dt = x.dtype
     y = np.empty((n, oh, ow, c), dt)
+    yv = y.transpose(0, 3, 1, 2)
     if y.size == 0:
-        return y.transpose(0, 3, 1, 2)
+        return yv
     hq = max(-(-(h + 2 * ph) // sh), oh + (kh - 1) * dh // sh)
     wq = max(-(-(wd + 2 * pw) // sw), ow + (kw - 1) * dw // sw)
     nph = sh * sw
@@ -288,4 +291,6 @@ def forward_channels_last(x, w, taps, bias=None):
             if b1 is not None:
                 av += b1
             y[s, o0:o1] = av.reshape(o1 - o0, wq, c)[:, :ow]
-    return y.transpose(0, 3, 1, 2)
+        if epilogue is not None:
+            epilogue(yv[s:s + 1], s, s + 1)
+    return yv

@@ -1,13 +1,13 @@
 """Pointwise (1x1, stride 1, unpadded, one group) convolution forward, written channels-last.
 
 ``y (N*H*W, F) = x (N*H*W, C) @ W.T (C, F)``: when the data is already channels-last (an NCHW
-view of NHWC memory, ``_depthwise.is_channels_last``) the whole batch is one GEMM over
-``N*H*W`` rows, read in place; NCHW data is one GEMM per sample with the sample's ``(C, H*W)``
+view of NHWC memory, ``_depthwise.is_channels_last``) a block of samples is one GEMM over its
+``n*H*W`` rows, read in place; NCHW data is one GEMM per sample with the sample's ``(C, H*W)``
 handed to BLAS transposed (no copy). The result is an NCHW view of a new NHWC array, the
-layout the channels-last depthwise kernel reads without a transpose; the bias is added over
-contiguous ``(F,)`` rows. Measured against ``W (F, C) @ x (C, H*W)`` (the NCHW product of
-``_conv_gemm``): as fast for MobileNets' 28x28 and smaller maps at batch 1, and at batch 32
-one GEMM instead of 32 (``benchmarks/mobilenet.py``).
+layout the channels-last depthwise kernel reads without a transpose; the bias (and the
+caller's epilogue) is applied over contiguous ``(F,)`` rows of each block while it is in
+cache. Measured against ``W (F, C) @ x (C, H*W)`` (the NCHW product of ``_conv_gemm``): the
+same GEMM time at batch 1 (benchmarks/mobilenet.py).
 
 Example::
 
@@ -19,22 +19,37 @@ import numpy as np
 
 from ._depthwise import is_channels_last
 
+# output bytes per batch block of the channels-last product: the block stays in cache for
+# the bias and the epilogue
+BLOCK_BYTES = 1 << 19
 
-def forward(x, w, bias=None):
+
+def forward(x, w, bias=None, epilogue=None):
     """``x (N, C, H, W)`` (NCHW or channels-last), ``w (F, C, 1, 1)``, ``bias (F,)`` or None ->
-    ``(N, F, H, W)`` channels-last: a new array aliasing no input (numpy only)."""
+    ``(N, F, H, W)`` channels-last: a new array aliasing no input (numpy only).
+    ``epilogue(y, lo, hi)``: in-place work on the samples ``lo:hi`` of the result, run on each
+    batch block right after its product (``_conv_gemm.conv_forward``'s protocol)."""
     n, c, h, wd = x.shape
-    f = w.shape[0]
+    f, p = w.shape[0], h * wd
     wt = w.reshape(f, c).T                      # (C, F): BLAS reads it transposed
-    y = np.empty((n, h, wd, f), x.dtype)
-    if is_channels_last(x):
-        np.matmul(x.transpose(0, 2, 3, 1).reshape(n * h * wd, c), wt,
-                  out=y.reshape(n * h * wd, f))
-    else:
-        x3 = x.reshape(n, c, h * wd)
-        y3 = y.reshape(n, h * wd, f)
-        for s in range(n):
-            np.matmul(x3[s].T, wt, out=y3[s])
-    if bias is not None:
-        y += bias.astype(x.dtype, copy=False)
-    return y.transpose(0, 3, 1, 2)
+    y = np.empty((n, p, f), x.dtype)
+    yv = y.reshape(n, h, wd, f).transpose(0, 3, 1, 2)
+    b1 = None if bias is None else bias.astype(x.dtype, copy=False)
+    if is_channels_last(x):   # consecutive samples are consecutive rows: blocks of samples
+        xr = x.transpose(0, 2, 3, 1).reshape(n, p, c)
+        step = max(1, BLOCK_BYTES // max(1, p * f * x.itemsize))
+    else:                     # NCHW: one sample's (C, P) read transposed
+        xr = x.reshape(n, c, p).transpose(0, 2, 1)
+        step = 1
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        yb = y[lo:hi]
+        if hi - lo == 1:
+            np.matmul(xr[lo], wt, out=yb[0])
+        else:
+            np.matmul(xr[lo:hi].reshape((hi - lo) * p, c), wt, out=yb.reshape(-1, f))
+        if b1 is not None:
+            yb += b1
+        if epilogue is not None:
+            epilogue(yv[lo:hi], lo, hi)
+    return yv
