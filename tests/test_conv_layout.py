@@ -101,17 +101,28 @@ def test_dispatch_float32_equals_generic_path(monkeypatch, kind, n):
                                        atol=1e-5)
 
 
-def test_reference_path_keeps_float64_and_large_maps():
+def test_reference_path_keeps_float64_and_large_maps_stay_nchw():
     rng = np.random.default_rng(5)
     w = rng.standard_normal((4, 1, 3, 3))
     x64 = rng.standard_normal((1, 4, 6, 6))
     taps = cg.taps_for((6, 6), (6, 6), (3, 3), (1, 1), (1, 1), (1, 1))
     assert layout.forward(np, x64, w, taps, 4) is None                      # float64
-    big = np.zeros((1, 4, 40, 40), np.float32)
+    big = rng.standard_normal((2, 4, 40, 40)).astype(np.float32)
     taps_big = cg.taps_for((40, 40), (40, 40), (3, 3), (1, 1), (1, 1), (1, 1))
-    assert layout.forward(np, big, w.astype(np.float32), taps_big, 4) is None  # NCHW, 40x40
+    ref = _conv_ref(big, w, kernel=(3, 3), pad=(1, 1), num_filter=4, num_group=4)
+    y = layout.forward(np, big, w.astype(np.float32), taps_big, 4)
+    assert y.flags.c_contiguous                                              # NCHW, 40x40
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
     y = layout.forward(np, _channels_last(big), w.astype(np.float32), taps_big, 4)
-    assert y is not None and dw.is_channels_last(y)                          # stays NHWC
+    assert dw.is_channels_last(y)                                            # stays NHWC
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+    w1 = rng.standard_normal((3, 4, 1, 1)).astype(np.float32)
+    taps_1 = cg.taps_for((40, 40), (40, 40), (1, 1), (1, 1), (1, 1), (0, 0))
+    assert layout.forward(np, big[:1], w1, taps_1, 1) is None               # batch 1: BLAS
+    y = layout.forward(np, big, w1, taps_1, 1)
+    assert y.flags.c_contiguous
+    np.testing.assert_allclose(y, _conv_ref(big, w1, kernel=(1, 1), num_filter=3),
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_empty_batch():
@@ -138,7 +149,8 @@ def test_hybridized_mobilenet_v2_same_with_and_without(monkeypatch):
     np.testing.assert_allclose(out[True], out[False], rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("kind", ["depthwise", "pointwise", "pointwise-cl"])
+@pytest.mark.parametrize("kind", ["depthwise", "depthwise-nchw", "pointwise", "pointwise-cl",
+                                  "pointwise-nchw"])
 def test_epilogue_runs_once_per_sample_in_place(monkeypatch, kind):
     """The epilogue sees every sample exactly once, as a view of the result it edits."""
     monkeypatch.setattr(pw, "BLOCK_BYTES", 1)   # one sample a block for channels-last data
@@ -146,17 +158,21 @@ def test_epilogue_runs_once_per_sample_in_place(monkeypatch, kind):
     x = rng.standard_normal((3, 4, 5, 5))
     if kind == "pointwise-cl":
         x = _channels_last(x)
-    w = rng.standard_normal((4, 1, 3, 3) if kind == "depthwise" else (6, 4, 1, 1))
+    w = rng.standard_normal((4, 1, 3, 3) if kind.startswith("depthwise") else (6, 4, 1, 1))
     seen = []
 
     def double(y, lo, hi):
         seen.append((lo, hi))
         y *= 2
 
+    taps = cg.taps_for((5, 5), (5, 5), (3, 3), (1, 1), (1, 1), (1, 1))
     if kind == "depthwise":
-        taps = cg.taps_for((5, 5), (5, 5), (3, 3), (1, 1), (1, 1), (1, 1))
         y, ref = dw.forward_channels_last(x, w, taps, None, double), \
             dw.forward_channels_last(x, w, taps)
+    elif kind == "depthwise-nchw":
+        y, ref = dw.forward_blocked(x, w, taps, None, double), dw.forward_blocked(x, w, taps)
+    elif kind == "pointwise-nchw":
+        y, ref = pw.forward_nchw(x, w, None, double), pw.forward_nchw(x, w)
     else:
         y, ref = pw.forward(x, w, None, double), pw.forward(x, w)
     assert sorted(seen) == [(0, 1), (1, 2), (2, 3)]

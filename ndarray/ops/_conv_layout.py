@@ -9,9 +9,14 @@ layers. What travels between ops is an ordinary ``(N, C, H, W)`` array whose mem
 (``arr.transpose(0, 2, 3, 1)`` is C-contiguous); every other op reads it through its strides
 (numpy's elementwise ops keep the layout, so a ReLU6 or a residual add in between does too).
 
-``forward`` returns None where no fast path applies: float64, other dtypes, groups that are
-neither 1 nor depthwise, and large NCHW maps stay on ``_conv_gemm`` (the reference the tests
-compare against).
+Large NCHW maps stay NCHW (few channels: the inner loop over them would be short) but still
+come here for an epilogue in cache: the depthwise blocked kernel and, at batch > 1, the
+pointwise product run the caller's epilogue (``_conv_gemm.conv_forward``'s
+``epilogue(y, lo, hi)``: the fused BatchNorm scale/shift and ReLU) on each finished sample.
+
+``forward`` returns None where no path here applies: float64, other dtypes, groups that are
+neither 1 nor depthwise, 1-D/3-D; those, and the pointwise product at batch 1, run
+``_conv_gemm`` (the reference the tests compare against).
 """
 import numpy as np
 
@@ -39,8 +44,11 @@ def forward(xp, x, w, taps, g, bias=None, epilogue=None):
     if g == 1 and taps.pointwise and w.shape[0] > 1:
         if taps.small[0] * taps.small[1] <= SMALL_MAP or dw.is_channels_last(x):
             return pw.forward(x, w, bias, epilogue)
+        if x.shape[0] > 1 and x.flags.c_contiguous:  # per sample, epilogue in cache
+            return pw.forward_nchw(x, w, bias, epilogue)
     elif dw.blocked_ok(xp, x, w, taps, g) and x.shape[1] > 1:
         # the map read decides: a 56x56 stride-2 layer reads NCHW faster (few channels)
         if x.shape[2] * x.shape[3] <= SMALL_MAP or dw.is_channels_last(x):
             return dw.forward_channels_last(x, w, taps, bias, epilogue)
+        return dw.forward_blocked(x, w, taps, bias, epilogue)
     return None

@@ -136,9 +136,10 @@ def _phase_slices(size, pad, stride):
     return res
 
 
-def forward_blocked(x, w, taps, bias=None):
+def forward_blocked(x, w, taps, bias=None, epilogue=None):
     """Depthwise 2-D convolution ``(N, C, H, W) * (C, 1, kh, kw) (+ bias) -> (N, C, OH, OW)``
-    as per-tap multiply-adds on flat stride-phase planes, block by block (numpy only)."""
+    as per-tap multiply-adds on flat stride-phase planes, block by block (numpy only).
+    ``epilogue(y, lo, hi)``: in-place work on each finished sample (``conv_forward``'s)."""
     n, c, h, wd = x.shape
     (sh, sw), (ph, pw), (dh, dw) = taps.stride, taps.pad, taps.dilate
     kh, kw = taps.kernel
@@ -184,6 +185,8 @@ def forward_blocked(x, w, taps, bias=None):
             if b2 is not None:
                 av += b2[c0:c1]
             y[s, c0:c1] = av.reshape(m, oh, wq)[:, :, :ow]
+        if epilogue is not None:
+            epilogue(y[s:s + 1], s, s + 1)
     return y
 
 
