@@ -7,6 +7,7 @@ import kiln as kl
 import numpy as np
 import pytest
 from kiln import autograd, gluon, nd
+from kiln.ndarray._registry import OPS
 from kiln.ndarray.ops import _conv_gemm as cg
 from kiln.ndarray.ops.conv import _conv_ref
 from kiln.symbol.graph import topo_order
@@ -120,3 +121,35 @@ def test_partial_taps_equal_reference(size, kernel, stride, pad):
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
     taps = cg.taps_for(size, y.shape[2:], kernel, stride, (1,) * len(size), pad)
     assert not taps.all and (taps.box is None) == (size == (3,))
+
+
+@pytest.mark.parametrize("shape,w_shape,attrs", [
+    ((5, 3, 7, 6), (4, 3, 3, 3), dict(pad=(1, 1))),
+    ((4, 6, 2, 2), (8, 6, 3, 3), dict(stride=(2, 2), pad=(1, 1))),   # a 2x2 box of taps
+    ((3, 4, 9), (2, 4, 3), dict(stride=(2,), dilate=(2,))),
+    ((2, 2, 4, 5, 3), (3, 2, 2, 3, 2), dict(stride=(2, 1, 1), pad=(1, 1, 0))),
+])
+def test_batch_blocks_equal_reference(monkeypatch, shape, w_shape, attrs):
+    """The forward cut into batch blocks on worker threads (forced here: the tests' shapes are
+    below the work it needs) equals the reference, with the fused epilogue too."""
+    monkeypatch.setattr(cg, "SPLIT_MIN_MACS", 0)
+    monkeypatch.setenv("KILN_THREADS", "2")
+    calls = []
+    blocks = cg._forward_blocks
+    monkeypatch.setattr(cg, "_forward_blocks", lambda *a: calls.append(1) or blocks(*a))
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(shape), rng.standard_normal(w_shape)
+    kernel, f = w_shape[2:], w_shape[0]
+    s, b = rng.uniform(0.5, 1.5, f), rng.standard_normal(f)
+    y = nd.Convolution(nd.array(x), nd.array(w), nd.array(b), kernel=kernel, num_filter=f,
+                       **attrs).asnumpy()
+    ref = _conv_ref(x, w, b, kernel=kernel, **attrs)
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+    assert len(calls) == 1
+    r = rng.standard_normal(ref.shape)
+    y = OPS["_conv_affine_act"].func(*map(nd.array, (x, w, s, b, r)), kernel=kernel,
+                                     num_filter=f, act_type="relu", **attrs).asnumpy()
+    ref = np.maximum((ref - b.reshape((1, -1) + (1,) * len(kernel))) * s.reshape(
+        (1, -1) + (1,) * len(kernel)) + b.reshape((1, -1) + (1,) * len(kernel)) + r, 0)
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+    assert len(calls) == 2

@@ -23,6 +23,8 @@ import threading
 
 import numpy as np
 
+from .._blas import threads as blas_threads
+from .._parallel import is_reserved, run_blocks, workers
 from . import _depthwise as dw_
 
 _ALL = slice(None)
@@ -201,17 +203,22 @@ def _per_sample(taps, n, g):
                                                      _PER_SAMPLE_MIN))
 
 
-def conv_forward(xp, x, w, taps, g, bias=None):
+def conv_forward(xp, x, w, taps, g, bias=None, epilogue=None):
     """``(N, C, *S) * (F, C/g, *K) (+ bias (F,)) -> (N, F, *O)``: one GEMM per group over the
-    columns. The result is a new array aliasing no input."""
+    columns. The result is a new array aliasing no input. ``epilogue(y, lo, hi)``: in-place
+    work on the samples ``lo:hi`` of the result ``y`` (after the bias), run on each batch block
+    while it is in cache where the work is cut by batch (``_batch_split``)."""
     n, f = x.shape[0], w.shape[0]
+    if _batch_split(xp, x, w, taps, g):
+        return _forward_blocks(x, w, taps, bias, epilogue)
     if not taps.taps:
         y = xp.zeros((n, f) + taps.small, x.dtype)
     elif _per_sample(taps, n, g):  # (F, C) @ (N, C, P): no columns, no transposes
         y = xp.matmul(w.reshape(f, -1), x.reshape(n, x.shape[1], _size(taps.small)))
         y = y.reshape((n, f) + taps.small)
     elif dw_.blocked_ok(xp, x, w, taps, g):  # the bias is added block by block, in cache
-        return dw_.forward_blocked(x, w, taps, bias)
+        y = dw_.forward_blocked(x, w, taps, bias)
+        bias = None
     elif dw_.flat_ok(x, w, taps, g):
         y = dw_.forward_flat(xp, x, w, taps)
     else:
@@ -220,6 +227,52 @@ def conv_forward(xp, x, w, taps, g, bias=None):
         y = batch_major(xp, y.reshape((f, n) + taps.small))
     if bias is not None:
         y += bias.reshape((1, -1) + (1,) * len(taps.small))
+    if epilogue is not None:
+        epilogue(y, 0, n)
+    return y
+
+
+# Below this many multiply-adds a convolution stays on the calling thread (and BLAS's own
+# threads): a block handed to a worker costs tens of microseconds.
+SPLIT_MIN_MACS = 1 << 23
+
+
+def _batch_split(xp, x, w, taps, g):
+    """Whether ``conv_forward`` cuts the batch into one block per core (numpy, one group,
+    the im2col route, enough work, workers free)."""
+    if xp is not np or g != 1 or x.shape[0] < 2 or not taps.taps or \
+            _per_sample(taps, x.shape[0], g) or workers() <= 0 or is_reserved():
+        return False
+    macs = w.shape[0] * w.shape[1] * len(taps.taps) * x.shape[0] * _size(taps.small)
+    return macs >= SPLIT_MIN_MACS
+
+
+def _forward_blocks(x, w, taps, bias, epilogue):
+    """``conv_forward``'s im2col route, one batch block per core, each on one BLAS thread.
+
+    numpy runs every copy (im2col, the transpose into ``(N, F, *O)``) and ufunc on one core,
+    and OpenBLAS's threads share only the GEMM (and spin, or stall when the machine is
+    shared); whole blocks on Python threads (numpy releases the GIL) run all of it on both."""
+    n, c = x.shape[:2]
+    f, p = w.shape[0], _size(taps.small)
+    wt = _weight_taps(w, taps)
+    y = np.empty((n, f) + taps.small, x.dtype)
+    y3 = y.reshape(n, f, p)
+    per_filter = None if bias is None else bias.reshape(1, f, 1)
+
+    def block(lo, hi):
+        cols = im2col(np, x[lo:hi], taps).reshape(c * len(taps.taps), (hi - lo) * p)
+        prod = (wt @ cols).reshape(f, hi - lo, p).swapaxes(0, 1)
+        if per_filter is None:
+            y3[lo:hi] = prod
+        else:
+            np.add(prod, per_filter, out=y3[lo:hi])
+        if epilogue is not None:
+            epilogue(y[lo:hi], lo, hi)
+
+    m = min(n, workers() + 1)
+    with blas_threads(1):
+        run_blocks(block, [(n * k // m, n * (k + 1) // m) for k in range(m)])
     return y
 
 

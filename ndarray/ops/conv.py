@@ -49,11 +49,12 @@ def _shape(t):
     return tuple(int(v) for v in t)
 
 
-def _conv_core(xp, data, weight, geo, g, bias=None):
-    """(N, C, *S) x (F, C/g, *K) (+ bias (F,)) -> (N, F, *O)."""
+def _conv_core(xp, data, weight, geo, g, bias=None, epilogue=None):
+    """(N, C, *S) x (F, C/g, *K) (+ bias (F,)) -> (N, F, *O); ``epilogue``: in-place work on
+    the result's batch blocks (``_conv_gemm.conv_forward``)."""
     sp = _shape(data.shape[2:])
     taps = cg.taps_for(sp, geo.conv_out(sp), geo.k, geo.s, geo.d, geo.p)
-    return cg.conv_forward(xp, data, weight, taps, g, bias)
+    return cg.conv_forward(xp, data, weight, taps, g, bias, epilogue)
 
 
 def _deconv_core(xp, data, weight, geo, adj, g):

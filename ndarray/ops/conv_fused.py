@@ -7,7 +7,8 @@ convolution, then fold the ReLU and the residual add that read only its result (
 over the activations, which in ResNet-18's later stages are 10-150x smaller than the weights
 that a weight fold rescales on every call (the weights may change between calls, so the fold
 cannot be cached). Scale, shift, residual and ReLU are applied in place on the convolution's
-fresh output: no activation-sized temporaries.
+fresh output, block by block where the convolution cuts its batch into blocks (one per core,
+``_conv_gemm._forward_blocks``) while each block is in cache: no activation-sized temporaries.
 
 Its gradient treats it as the convolution by the scaled weight ``W * scale`` (what the weight
 fold computed), so training with frozen statistics keeps the folded graph's costs.
@@ -59,8 +60,10 @@ def _kernel(xp, data, weight, scale, shift, residual=None, kernel=REQUIRED, stri
         raise ValueError(f"_conv_affine_act: act_type must be one of {ACTS}, got {act_type!r}")
     geo = Geom(kernel, stride, dilate, pad, data.ndim)
     im.check_layout(layout, geo.n, "_conv_affine_act")
-    y = _conv_core(xp, data, weight, geo, int(num_group))  # a fresh array: written in place
-    return epilogue(xp, y, scale, shift, residual, act_type)
+
+    def on_block(y, lo, hi):  # y: a block of the fresh output, still in cache
+        epilogue(xp, y, scale, shift, None if residual is None else residual[lo:hi], act_type)
+    return _conv_core(xp, data, weight, geo, int(num_group), epilogue=on_block)
 
 
 def _infer(data, weight, scale, shift, residual=None, kernel=REQUIRED, stride=(), dilate=(),
