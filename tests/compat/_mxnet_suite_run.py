@@ -46,6 +46,35 @@ sys.meta_path.insert(0, _Finder())
 sys.modules["mxnet"] = kiln
 '''
 
+_TIMEOUT_PLUGIN = '''"""pytest plugin: fail a test running past KILN_MXSUITE_TEST_TIMEOUT s."""
+import os
+import signal
+
+import pytest
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    limit = int(os.environ.get("KILN_MXSUITE_TEST_TIMEOUT", "0"))
+    if limit <= 0:
+        yield
+        return
+
+    def expire(signum, frame):
+        pytest.fail(f"test timeout after {limit} s", pytrace=False)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(limit)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+'''
+
+# the `nose` stand-in that MXNet 1.x's test files import (nose itself no longer installs)
+NOSE_SHIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_nose_shim")
+
 # what pytest needs, borrowed from this interpreter when the oracle's has no pytest
 _PYTEST_PACKAGES = ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py.py",
                     "pygments")
@@ -65,6 +94,8 @@ def _build_shim(work, alias, python):
     if os.path.isdir(shim):
         return shim
     os.makedirs(shim)
+    with open(os.path.join(shim, "kiln_mxsuite_timeout.py"), "w") as f:
+        f.write(_TIMEOUT_PLUGIN)
     if alias:
         with open(os.path.join(shim, "kiln_mxnet_alias.py"), "w") as f:
             f.write(_ALIAS_PLUGIN)
@@ -107,9 +138,12 @@ def parse_junit(path, module):
     return results
 
 
-def run_file(python, folder, name, work, alias, timeout, keyword=None):
-    """Run ``folder/name.py`` with ``python``; returns :func:`parse_junit`'s mapping."""
-    tag = ("kiln-" if alias else "mxnet-") + name
+def run_file(python, folder, name, work, alias, timeout, keyword=None, test_timeout=0):
+    """Run ``folder/name.py`` with ``python``; returns :func:`parse_junit`'s mapping.
+
+    ``timeout`` bounds the whole file; ``test_timeout`` (seconds, 0: none) fails any one test
+    that runs longer, so a slow test is counted as failed instead of losing the file."""
+    tag = ("kiln-" if alias else "mxnet-") + name + (f"-{abs(hash(keyword))}" if keyword else "")
     cwd = os.path.join(work, tag)
     shutil.rmtree(cwd, ignore_errors=True)
     os.makedirs(cwd)
@@ -118,13 +152,15 @@ def run_file(python, folder, name, work, alias, timeout, keyword=None):
     xml_path = os.path.join(cwd, "junit.xml")
     cmd = [python, "-m", "pytest", os.path.join(os.path.abspath(folder), name + ".py"),
            "-c", os.path.join(cwd, "pytest.ini"), "--rootdir", os.path.abspath(folder), "-q",
-           "--tb=line", "-p", "no:cacheprovider", "--junitxml", xml_path]
+           "--tb=line", "-p", "no:cacheprovider", "--junitxml", xml_path,
+           "-p", "kiln_mxsuite_timeout"]
     if alias:
         cmd += ["-p", "kiln_mxnet_alias"]
     if keyword:
         cmd += ["-k", keyword]
-    env = dict(os.environ, PYTHONPATH=_shim(work, alias, python), MXNET_TEST_SEED="1",
-               OPENBLAS_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    path = os.pathsep.join([_shim(work, alias, python), NOSE_SHIM])
+    env = dict(os.environ, PYTHONPATH=path, MXNET_TEST_SEED="1", OPENBLAS_NUM_THREADS="1",
+               PYTHONDONTWRITEBYTECODE="1", KILN_MXSUITE_TEST_TIMEOUT=str(test_timeout))
     try:
         subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=timeout)

@@ -96,6 +96,8 @@ def main(argv=None):
     ap.add_argument("--files", nargs="*", default=FILES, help="test files (without .py)")
     ap.add_argument("--oracle", help="a Python interpreter with real MXNet 1.9.1")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per file and library")
+    ap.add_argument("--test-timeout", type=int, default=0,
+                    help="seconds any one test may run before it counts as failed (0: no limit)")
     ap.add_argument("-k", dest="keyword", help="pytest -k expression")
     ap.add_argument("--jobs", type=int, default=1, help="test files run at once")
     ap.add_argument("--json", help="write the full results here")
@@ -112,7 +114,8 @@ def main(argv=None):
         def run(job):
             name, python, alias = job
             return run_file(python, args.folder, name, work, alias=alias,
-                            timeout=args.timeout, keyword=args.keyword)
+                            timeout=args.timeout, keyword=args.keyword,
+                            test_timeout=args.test_timeout)
         jobs = [(n, sys.executable, True) for n in files]
         jobs += [(n, args.oracle, False) for n in files] if args.oracle else []
         with ThreadPoolExecutor(max(1, args.jobs)) as pool:   # each job is a subprocess
