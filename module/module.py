@@ -133,8 +133,9 @@ class Module(BaseModule):
                 wanted = grad_req.get(name, "write") if isinstance(grad_req, dict) else grad_req
                 reqs[name] = "null" if (not self.for_training or
                                         name in self._fixed_param_names) else wanted
-            elif name in self._data_names:
-                reqs[name] = "write" if self.inputs_need_grad else "null"
+            elif name in self._data_names:   # (MXNet: the data's req is grad_req's too)
+                wanted = grad_req.get(name, "write") if isinstance(grad_req, dict) else grad_req
+                reqs[name] = wanted if self.inputs_need_grad and self.for_training else "null"
             else:
                 reqs[name] = "null"
         return reqs
@@ -262,6 +263,8 @@ class Module(BaseModule):
     def backward(self, out_grads=None):
         """Gradients of the last forward into the executor's gradient arrays."""
         self._need("binded", "params_initialized")
+        if not self._exec.grad_dict:   # every req 'null' (MXNet: a backward that does nothing)
+            return
         self._exec.backward(out_grads=out_grads)
 
     def update(self):
@@ -287,7 +290,7 @@ class Module(BaseModule):
         self._need("binded")
         if not self.inputs_need_grad:
             raise MXNetError("get_input_grads(): bind with inputs_need_grad=True")
-        return [self._exec.grad_dict[n] for n in self._data_names]
+        return [self._exec.grad_dict.get(n) for n in self._data_names]   # None: req 'null'
 
     # ---- files ----------------------------------------------------------------------------
     def save_checkpoint(self, prefix, epoch, save_optimizer_states=False,
