@@ -51,6 +51,7 @@ def _run(case, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{k}{v}" for k, v in c.items()))
 def test_beside_equals_one_thread(monkeypatch, case, dtype):
+    monkeypatch.setattr(_rnn_threads, "MIN_WORK", 0)   # these small layers too
     started = []
     real = _rnn_threads.Side.start
 
@@ -92,3 +93,9 @@ def test_chunks_cover_the_sequence_in_order():
         assert spans[0][0] == 0 and spans[-1][1] == T
         assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
         assert rc._chunks(T, True) == spans[::-1]
+
+
+def test_small_layers_stay_on_the_caller():
+    lay = rc.layout((35, 20, 256), dict(mode="lstm", state_size=256, num_layers=2))
+    assert rc.layer_work((35, 20, 256), lay) >= _rnn_threads.MIN_WORK   # W4's layers go beside
+    assert _rnn_threads.Side(np, 10).on is False

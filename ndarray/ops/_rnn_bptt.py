@@ -39,7 +39,7 @@ def _backward(xp, data, params, h0, c0, masks, mode, lay, reserve, gout, ghy, gc
         return _BackwardState(xp, inputs(k), params, lay, k, h0[k],
                               None if c0 is None else c0[k], mode, reserve, k % lay.D == 1,
                               clip)
-    side = Side(xp)
+    side = Side(xp, rc.layer_work(data.shape, lay))
     ready = Inline(state, order[0])
     g, dx = gout, None
     for i, k in enumerate(order):

@@ -177,10 +177,18 @@ def forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, cl
     with blas_threads(THREADS):
         if lay.D == 1 and lay.L > 1 and len(blocks) == 1:
             wavefront(xp, lay.L, len(_chunks(data.shape[0], False)),
-                       lambda index, sync: layer(index, 0, slice(None), sync))
+                       lambda index, sync: layer(index, 0, slice(None), sync),
+                       layer_work(data.shape, lay))
         else:
             run_blocks(block, blocks)
     return out
+
+
+def layer_work(shape, lay):
+    """Multiply-adds of one layer's pass (its input and recurrent products), for (T, N, C)
+    data: what decides whether a worker is worth a handoff (``_rnn_threads.Side``)."""
+    T, N, C = shape
+    return T * N * lay.G * lay.H * (max(C, lay.D * lay.R) + lay.R)
 
 
 CHUNK = 5   # time steps per chunk of an inner layer's input projection (see wavefront)

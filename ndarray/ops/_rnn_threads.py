@@ -48,14 +48,15 @@ class Abandoned(Exception):
     """The other thread of a wavefront failed: this one stops (the caller re-raises theirs)."""
 
 
-def wavefront(xp, L, n_chunks, run_layer):
+def wavefront(xp, L, n_chunks, run_layer, work=None):
     """Run unidirectional layers as a pipeline over time chunks: layer l's chunk c needs
     layer l-1's chunk c (its input). Even layers run on the calling thread, odd ones on a
     worker: on two cores the layers' step loops, each a chain of small GEMMs that keeps one
     core busy, overlap (W4's layer 2 starts one chunk after layer 1 instead of after all 35
     steps). Without a free worker the layers run one after the other; the numbers are the
-    same either way (every chunk is computed the same way, on whichever thread)."""
-    side = Side(xp)
+    same either way (every chunk is computed the same way, on whichever thread). ``work``:
+    multiply-adds of one layer (see ``Side``)."""
+    side = Side(xp, work)
     if not side.on:
         for index in range(L):
             run_layer(index, None)
@@ -93,6 +94,9 @@ def run_task(tasks, j, _):
 # one core busy; the results are the same whichever thread computes them (each task writes
 # its own arrays). ``KILN_RNN_BESIDE=0`` runs them inline.
 BESIDE = os.environ.get("KILN_RNN_BESIDE", "1") != "0"
+# Multiply-adds of one layer below which the work stays on the caller: a handoff to a worker
+# and back costs tens of microseconds, a small layer's whole pass about as much.
+MIN_WORK = 1 << 22
 
 
 class Inline:
@@ -109,8 +113,9 @@ class Side:
     """Tasks started on a worker beside the caller, all joined by ``join()`` (inline where no
     worker is free: cupy, one core, or a worker already busy beside this op)."""
 
-    def __init__(self, xp):
-        self.on = (BESIDE and xp is np and _parallel.workers() > 0
+    def __init__(self, xp, work=None):
+        self.on = (BESIDE and xp is np and (work is None or work >= MIN_WORK)
+                   and _parallel.workers() > 0
                    and not _parallel.is_reserved())
         self.pending = []
 
