@@ -16,6 +16,7 @@ import numpy as np
 from .. import ops as F
 from .._registry import REQUIRED, Aval, Sample, register
 from . import _conv_gemm as cg
+from . import _conv_layout
 from . import _im2col as im
 from ._conv_onnx import onnx_crop
 from ._rules import check_param_dtypes, check_shapes
@@ -54,7 +55,8 @@ def _conv_core(xp, data, weight, geo, g, bias=None, epilogue=None):
     the result's batch blocks (``_conv_gemm.conv_forward``)."""
     sp = _shape(data.shape[2:])
     taps = cg.taps_for(sp, geo.conv_out(sp), geo.k, geo.s, geo.d, geo.p)
-    return cg.conv_forward(xp, data, weight, taps, g, bias, epilogue)
+    y = _conv_layout.forward(xp, data, weight, taps, g, bias, epilogue)  # MobileNet layers
+    return cg.conv_forward(xp, data, weight, taps, g, bias, epilogue) if y is None else y
 
 
 def _deconv_core(xp, data, weight, geo, adj, g):
