@@ -19,15 +19,25 @@ def has_open_shape(node):
     return isinstance(shape, (tuple, list)) and 0 in shape and not is_np_shape()
 
 
-def _open_shapes(order, feed):
-    """``{node id: shape}`` for the open-shaped creation ops, from the fed arrays' shapes."""
+_OPEN_CACHE = {}   # (output entries, input shapes and dtypes) -> open_shapes' answer
+
+
+def _open_shapes(entries, order, feed):
+    """``{node id: shape}`` for the open-shaped creation ops, from the fed arrays' shapes
+    (remembered per graph and shapes: a bound executor's every forward asks again)."""
     if not any(has_open_shape(n) for n in order):
         return {}
     from .api import open_shapes  # (api imports this module)
     vals = {n.name: feed.get(n.name) for n in order if n.kind == "var"}
     shapes = {k: tuple(v.shape) for k, v in vals.items() if isinstance(v, NDArray)}
     dtypes = {k: v.dtype for k, v in vals.items() if isinstance(v, NDArray)}
-    return open_shapes(order, shapes, dtypes)
+    key = (tuple((n.id, i) for n, i in entries), tuple(sorted(shapes.items())),
+           tuple(sorted((k, str(d)) for k, d in dtypes.items())))
+    if key not in _OPEN_CACHE:
+        if len(_OPEN_CACHE) >= 256:
+            _OPEN_CACHE.clear()
+        _OPEN_CACHE[key] = open_shapes(order, shapes, dtypes)
+    return _OPEN_CACHE[key]
 
 
 def public_attrs(node):
@@ -44,7 +54,7 @@ def evaluate(entries, feed, monitor=None):
     ``fc_weight``)."""
     values = {}
     order = topo_order(entries)
-    opened = _open_shapes(order, feed)
+    opened = _open_shapes(entries, order, feed)
     for node in order:
         if node.kind == "var":
             if node.name not in feed:
