@@ -234,7 +234,7 @@ def conv_forward(xp, x, w, taps, g, bias=None, epilogue=None):
 
 # Below this many multiply-adds a convolution stays on the calling thread (and BLAS's own
 # threads): a block handed to a worker costs tens of microseconds.
-SPLIT_MIN_MACS = 1 << 23
+SPLIT_MIN_MACS = 1 << 22
 
 
 def _batch_split(xp, x, w, taps, g):
