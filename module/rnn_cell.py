@@ -1,5 +1,7 @@
 """``kiln.rnn``: MXNet 1.x's symbolic recurrent cells (``mx.rnn.RNNCell``, ``LSTMCell``,
-``GRUCell``, ``RNNParams``), the pre-Gluon API that builds ``kiln.sym`` graphs for a Module.
+``GRUCell``, ``RNNParams``; ``FusedRNNCell`` in rnn_cell_fused.py, ``SequentialRNNCell``,
+``BidirectionalCell`` and ``DropoutCell`` in rnn_cell_stack.py), the pre-Gluon API that builds
+``kiln.sym`` graphs for a Module.
 
 A cell called on Symbols, ``cell(x_t, states) -> (output, new_states)``, adds one step's nodes,
 named ``<prefix>t<step>_<part>`` as MXNet names them; its weights are variables
