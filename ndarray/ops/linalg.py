@@ -206,29 +206,65 @@ batch_dot = register(
 
 
 # ---- linalg_gemm2 and matmul ---------------------------------------------------------------
-def _check_axis(axis):
-    if int(axis) != -2:
-        raise OpError(f"linalg_gemm2: only axis=-2 is supported, got {axis}")
+def _row_axis(ndim, axis, name="linalg_gemm2"):
+    """The matrix-row axis ``axis`` as a non-negative index; the columns are the last axis."""
+    ax = int(axis)
+    if not -ndim <= ax < ndim or ax % ndim == ndim - 1:
+        raise OpError(f"{name}: axis {axis} cannot hold the matrix rows of a {ndim}-D operand "
+                      "(the columns are the last axis)")
+    return ax % ndim
+
+
+def _rows_to_minus2(shape_or_x, axis, swap):
+    """MXNet's ``axis``: the operand seen with its row axis swapped to -2 (its own inverse)."""
+    ndim = len(shape_or_x) if isinstance(shape_or_x, tuple) else shape_or_x.ndim
+    ax = _row_axis(ndim, axis)
+    return shape_or_x if ax == ndim - 2 else swap(shape_or_x, ax)
+
+
+def _swap_shape(shape, ax):
+    shape = list(shape)
+    shape[ax], shape[-2] = shape[-2], shape[ax]
+    return tuple(shape)
+
+
+def _gemm2_shape(A, B, transpose_a, transpose_b, axis, name):
+    sa, sb = (_rows_to_minus2(tuple(x.shape), axis, _swap_shape) for x in (A, B))
+    out = _batch_shape(sa, sb, transpose_a, transpose_b, name, True)
+    return _rows_to_minus2(out, axis, _swap_shape)
 
 
 def _gemm2_kernel(xp, A, B, transpose_a=False, transpose_b=False, alpha=1.0, axis=-2):
-    _check_axis(axis)
+    def swap(x, ax):
+        return xp.swapaxes(x, ax, -2)
+    A, B = _rows_to_minus2(A, axis, swap), _rows_to_minus2(B, axis, swap)
     _batch_shape(A.shape, B.shape, transpose_a, transpose_b, "linalg_gemm2", broadcast=True)
-    res = _bmm(xp, A, B, transpose_a, transpose_b)
+    res = _rows_to_minus2(_bmm(xp, A, B, transpose_a, transpose_b), axis, swap)
     return res if alpha == 1.0 else res * res.dtype.type(alpha)  # cupy takes scalars, not np arrays
 
 
 def _gemm2_grad(ins, outs, gouts, transpose_a=False, transpose_b=False, alpha=1.0, axis=-2):
     g = gouts[0] if alpha == 1.0 else gouts[0] * alpha
 
-    def mm(x, y, ta, tb):
-        return F.linalg_gemm2(x, y, transpose_a=ta, transpose_b=tb)
+    def mm(x, y, ta, tb):  # products along the same row axis: swapping is linear per operand
+        return F.linalg_gemm2(x, y, transpose_a=ta, transpose_b=tb, axis=axis)
     return mm_grads(mm, ins[0], ins[1], g, transpose_a, transpose_b)
+
+
+def _onnx_rows(g, x, nd, axis):
+    ax = _row_axis(nd, axis)
+    if ax == nd - 2:
+        return x
+    perm = list(range(nd))
+    perm[ax], perm[-2] = perm[-2], perm[ax]
+    return g.op("Transpose", x, perm=perm)
 
 
 def _gemm2_onnx(g, i, a, o, transpose_a=False, transpose_b=False, alpha=1.0, axis=-2):
     nl, nr = len(a[0].shape), len(a[1].shape)
-    res = g.op("MatMul", _onnx_t(g, i[0], transpose_a, nl), _onnx_t(g, i[1], transpose_b, nr))
+    lhs, rhs = _onnx_rows(g, i[0], nl, axis), _onnx_rows(g, i[1], nr, axis)
+    res = g.op("MatMul", _onnx_t(g, lhs, transpose_a, nl), _onnx_t(g, rhs, transpose_b, nr))
+    res = _onnx_rows(g, res, len(o[0].shape), axis)
     if alpha == 1.0:
         return res
     return g.op("Mul", res, g.const(np.asarray(alpha, np.dtype(o[0].dtype))))
@@ -238,18 +274,18 @@ linalg_gemm2 = register(
     "linalg_gemm2", _gemm2_kernel, inputs=("A", "B"), attrs=dict(_T, alpha=1.0, axis=-2),
     overlap=True,
     infer=lambda A, B, transpose_a=False, transpose_b=False, alpha=1.0, axis=-2: Aval(
-        _batch_shape(A.shape, B.shape, transpose_a, transpose_b, "linalg_gemm2", True),
-        result_dtype(A, B)),
+        _gemm2_shape(A, B, transpose_a, transpose_b, axis, "linalg_gemm2"), result_dtype(A, B)),
     grad=_gemm2_grad, onnx=_gemm2_onnx, second_order=True,
-    ref=lambda A, B, transpose_a=False, transpose_b=False, alpha=1.0, axis=-2: alpha * np.matmul(
-        _bt(A, transpose_a), _bt(B, transpose_b)),
+    ref=lambda A, B, transpose_a=False, transpose_b=False, alpha=1.0, axis=-2: _rows_ref(
+        lambda a, b: alpha * np.matmul(_bt(a, transpose_a), _bt(b, transpose_b)), axis, A, B),
     samples=[Sample(rnd(3, 4), rnd(4, 2, salt=5)),
              Sample(rnd(2, 4, 3), rnd(2, 2, 4, salt=5), transpose_a=True, transpose_b=True,
                     alpha=0.5),
-             Sample(rnd(2, 3, 4), rnd(4, 2, salt=5), alpha=2.0)],
+             Sample(rnd(2, 3, 4), rnd(4, 2, salt=5), alpha=2.0),
+             Sample(rnd(3, 2, 4), rnd(4, 2, 2, salt=5), axis=0)],
     aliases=("_linalg_gemm2",),
-    doc="""``alpha * op(A) @ op(B)`` over the last two axes (MXNet ``linalg.gemm2``); leading
-    axes are batch axes (broadcast). Only ``axis=-2`` is supported.
+    doc="""``alpha * op(A) @ op(B)`` over the matrices formed by axes ``axis`` (rows, default
+    -2) and -1 (columns); the other axes are batch axes (broadcast when ``axis`` is -2).
 
     Example::
 
@@ -306,6 +342,14 @@ matmul = register(
     """, amp="widest")
 
 
+def _rows_ref(product, axis, A, B):
+    """Reference for ``axis``: swap the row axis to -2, multiply, swap back."""
+    def swap(x, ax):
+        return np.swapaxes(x, ax, -2)
+    res = product(_rows_to_minus2(A, axis, swap), _rows_to_minus2(B, axis, swap))
+    return _rows_to_minus2(res, axis, swap)
+
+
 def _gemm_kernel(xp, A, B, C, transpose_a=False, transpose_b=False, alpha=1.0, beta=1.0,
                  axis=-2):
     res = _gemm2_kernel(xp, A, B, transpose_a, transpose_b, alpha, axis)
@@ -330,16 +374,19 @@ linalg_gemm = register(
     "linalg_gemm", _gemm_kernel, inputs=("A", "B", "C"),
     attrs=dict(_T, alpha=1.0, beta=1.0, axis=-2),
     infer=lambda A, B, C, transpose_a=False, transpose_b=False, alpha=1.0, beta=1.0, axis=-2:
-    Aval(_batch_shape(A.shape, B.shape, transpose_a, transpose_b, "linalg_gemm", True),
+    Aval(_gemm2_shape(A, B, transpose_a, transpose_b, axis, "linalg_gemm"),
          result_dtype(A, B, C)),
     grad=_gemm_grad, onnx=_gemm_onnx, second_order=True,
     ref=lambda A, B, C, transpose_a=False, transpose_b=False, alpha=1.0, beta=1.0, axis=-2:
-    alpha * np.matmul(_bt(A, transpose_a), _bt(B, transpose_b)) + beta * C,
+    _rows_ref(lambda a, b: alpha * np.matmul(_bt(a, transpose_a), _bt(b, transpose_b)), axis, A,
+              B) + beta * C,
     samples=[Sample(rnd(3, 4), rnd(4, 2, salt=5), rnd(3, 2, salt=6)),
              Sample(rnd(2, 4, 3), rnd(2, 2, 4, salt=5), rnd(2, 3, 2, salt=6), transpose_a=True,
-                    transpose_b=True, alpha=0.5, beta=-2.0)],
+                    transpose_b=True, alpha=0.5, beta=-2.0),
+             Sample(rnd(3, 2, 4), rnd(4, 2, 2, salt=5), rnd(3, 2, 2, salt=6), axis=-3)],
     aliases=("_linalg_gemm",),
-    doc="""``alpha * op(A) @ op(B) + beta * C`` over the last two axes (MXNet ``linalg.gemm``).
+    doc="""``alpha * op(A) @ op(B) + beta * C`` over the matrices formed by axes ``axis`` (rows,
+    default -2) and -1 (MXNet ``linalg.gemm``).
 
     Example::
 

@@ -201,7 +201,8 @@ def _histogram_ref(data, bins=None, range=None, bin_cnt=None):  # noqa: A002
 
 
 histogram = register(
-    "histogram", _histogram_kernel, inputs=("data", "bins?"),
+    # ``a``: MXNet's front end histogram(a, bins, range) names its data input so
+    "histogram", _histogram_kernel, inputs=("a", "bins?"),
     attrs={"range": None, "bin_cnt": None}, num_outputs=2, infer=_histogram_infer,
     onnx=_histogram_onnx, ref=_histogram_ref,
     no_grad="counts are piecewise constant: zero gradient almost everywhere",
@@ -210,7 +211,7 @@ histogram = register(
              Sample(rnd(10), None, bin_cnt=3, range=(-0.5, 0.5)),
              Sample(rnd(6, salt=3), 5, onnx=False)],
     aliases=("_histogram",),
-    doc="""Histogram of ``data`` (flattened): ``bins`` is a count (with ``range=(lo, hi)``;
+    doc="""Histogram of ``a`` (flattened): ``bins`` is a count (with ``range=(lo, hi)``;
     numpy's min/max range when None) or an array of bin edges. Returns ``(counts, edges)``,
     counts int64 (n,), edges (n + 1,).
 
