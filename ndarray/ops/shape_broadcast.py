@@ -151,7 +151,16 @@ broadcast_axis = register(
 
 
 # ---- depth <-> space (DCR order, as MXNet and ONNX's default) --------------------------------
+def _check_blocks(name, shape, b):
+    """MXNet's checks: a positive block and no zero-size dimension (MXNet refuses them)."""
+    if b < 1:
+        raise OpError(f"{name}: block_size must be positive, got {b}")
+    if len(shape) == 4 and 0 in shape:
+        raise OpError(f"{name}: every dimension must be non-zero, got {tuple(shape)}")
+
+
 def _d2s_shape(shape, b):
+    _check_blocks("depth_to_space", shape, b)
     if len(shape) != 4 or shape[1] % (b * b):
         raise OpError(f"depth_to_space: needs a 4-D input whose channels divide by "
                       f"{b * b}, got {tuple(shape)}")
@@ -160,6 +169,7 @@ def _d2s_shape(shape, b):
 
 
 def _s2d_shape(shape, b):
+    _check_blocks("space_to_depth", shape, b)
     if len(shape) != 4 or shape[2] % b or shape[3] % b:
         raise OpError(f"space_to_depth: needs a 4-D input whose height and width divide by "
                       f"{b}, got {tuple(shape)}")
