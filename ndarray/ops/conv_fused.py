@@ -58,6 +58,8 @@ def _kernel(xp, data, weight, scale, shift, residual=None, kernel=REQUIRED, stri
     """
     if act_type not in ACTS:
         raise ValueError(f"_conv_affine_act: act_type must be one of {ACTS}, got {act_type!r}")
+    if any(a is not None and a.dtype != data.dtype for a in (weight, scale, shift, residual)):
+        check_param_dtypes(data, weight=weight, scale=scale, shift=shift, residual=residual)
     geo = Geom(kernel, stride, dilate, pad, data.ndim)
     im.check_layout(layout, geo.n, "_conv_affine_act")
 
