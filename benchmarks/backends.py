@@ -13,7 +13,12 @@ every variant once, in turn, so that the shared machine's load hits all alike; t
 gives per-call medians and the backend's ratios, computed within the run. First call: trace,
 compile and (for the backend) session build, in a fresh block.
 
-Usage: ``python benchmarks/backends.py [--no-write] [--calls N]``.
+``--mobilenet``: MobileNet 1.0 and MobileNetV2 1.0 at 224x224, batch 1 and 32, inference only:
+the backend against standalone onnxruntime on kiln's export, interleaved call by call in one
+process with the same session options (issue 13's goal: backend <= 1.05x standalone); its own
+section of docs/benchmarks.md.
+
+Usage: ``python benchmarks/backends.py [--no-write] [--calls N] [--mobilenet]``.
 """
 import argparse
 import os
@@ -32,6 +37,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hybridize import write_section  # noqa: E402
 
 SECTION = "## Executors: numpy vs onnxruntime (benchmarks/backends.py)"
+MOBILE_SECTION = "## MobileNets on the onnxruntime backend (benchmarks/backends.py --mobilenet)"
+MOBILENETS = [("MobileNet 1.0", "mobilenet1.0"), ("MobileNetV2 1.0", "mobilenetv2_1.0")]
 
 
 def mlp():
@@ -215,12 +222,64 @@ def table(results, calls):
     return "\n".join(lines) + "\n" + NOTES
 
 
+def mobile_workload(name, batch, calls):
+    """``{variant: (median, p10, p90)}``: the backend's hybridized call against standalone
+    onnxruntime on kiln's export of the same net, same session options, interleaved."""
+    kl.random.seed(0)
+    net = vision.get_model(name, classes=1000)
+    net.initialize(kl.init.Xavier())
+    rng = np.random.default_rng(0)
+    x = nd.array(rng.standard_normal((batch, 3, 224, 224)).astype(np.float32))
+    net(x)
+    path = os.path.join(tempfile.mkdtemp(), "model.onnx")
+    net.export_onnx(path, x)
+    net.hybridize(backend="onnxruntime")
+    so = net._hybrid_flags["executor"].session_options()  # the backend's options exactly
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    feed = {sess.get_inputs()[0].name: x.asnumpy()}
+    np.testing.assert_allclose(net(x).asnumpy(), sess.run(None, feed)[0], rtol=1e-3, atol=1e-4)
+    return _interleaved({"onnxruntime backend": lambda: net(x).asnumpy(),
+                         "onnxruntime standalone": lambda: sess.run(None, feed)}, calls)
+
+
+def mobile_table(results, calls):
+    lines = [MOBILE_SECTION, "",
+             f"Machine: {platform.machine()}, {os.cpu_count()} cores; onnxruntime "
+             f"{ort.__version__}. Inference at 224x224, milliseconds per call: 10th percentile "
+             f"and median of {calls} calls at batch 1 ({max(calls // 5, 5)} at batch 32), the "
+             "backend's hybridized call (``net(x).asnumpy()``) and standalone onnxruntime on "
+             "kiln's export interleaved call by call in one process, with the backend's session "
+             "options (onnxruntime's defaults, idle workers not spinning). 1-minute load "
+             f"average at the end of the run: {os.getloadavg()[0]:.1f} (2 would be a full "
+             "machine). Goal (issue 13): backend <= 1.05x standalone.", "",
+             "| model | batch | backend p10 | standalone p10 | backend / standalone (p10) | "
+             "medians: backend / standalone |", "|---|---:|---:|---:|---:|---|"]
+    for label, batch, r in results:
+        be, sa = r["onnxruntime backend"], r["onnxruntime standalone"]
+        lines.append(f"| {label} | {batch} | {be[1]:.2f} | {sa[1]:.2f} | {be[1] / sa[1]:.2f} | "
+                     f"{be[0]:.2f} / {sa[0]:.2f} ({be[0] / sa[0]:.2f}) |")
+    return "\n".join(lines) + "\n"
+
+
+def run_mobilenets(calls, write):
+    results = [(label, batch, mobile_workload(name, batch, calls if batch == 1 else
+                                              max(calls // 5, 5)))
+               for label, name in MOBILENETS for batch in (1, 32)]
+    text = mobile_table(results, calls)
+    print(text)
+    if write:
+        write_section(text, MOBILE_SECTION)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--only", choices=["mlp", "resnet"])
+    parser.add_argument("--mobilenet", action="store_true", help=MOBILE_SECTION[3:])
     args = parser.parse_args(argv)
+    if args.mobilenet:
+        return run_mobilenets(args.calls, not args.no_write)
     results = []
     if args.only != "resnet":
         results.append(("W2 MLP", workload(mlp, (64, 784), 0.0, args.calls)))

@@ -78,7 +78,9 @@ def kiln_variant(workload, mode, variant):
              "kiln onnxruntime": {"backend": "onnxruntime"}}.get(variant, {})
     net.hybridize(**flags)
     if mode == "infer":
-        return lambda: net(x).asnumpy()
+        infer = lambda: net(x).asnumpy()  # noqa: E731
+        infer.net = net
+        return infer
     _, _, _, lr, momentum = WORKLOADS[workload]
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     opts = {"learning_rate": lr, **({"momentum": momentum} if momentum else {})}
@@ -90,6 +92,7 @@ def kiln_variant(workload, mode, variant):
         loss.backward()
         trainer.step(x.shape[0])
         return loss.asnumpy()
+    step.net = net
     return step
 
 
@@ -286,9 +289,12 @@ def child(workload, mode, variant, calls):
         t = time.perf_counter()
         step()
         times.append(time.perf_counter() - t)
+    net = getattr(step, "net", None)
+    plan = net.backend_plan() if net is not None and variant == "kiln onnxruntime" else []
     return {"median": float(np.median(times)) * 1e3, "p10": float(np.percentile(times, 10)) * 1e3,
             "p90": float(np.percentile(times, 90)) * 1e3, "first": first * 1e3,
-            "step_rss": _step_rss(step), "peak_rss": _peak_rss()}
+            "step_rss": _step_rss(step), "peak_rss": _peak_rss(),
+            "plan": [f"{graph}: {where}" for graph, where in plan if graph != "forward"]}
 
 
 def spawn(workload, mode, variant, calls):
@@ -375,6 +381,12 @@ def table(results, rounds, calls, workloads):
               "resident set during one step (MB):", ""]
     lines += head + _rows(summ, workloads, lambda s: s and
                           f"{s['first']:.0f} / {s['peak_rss']:.0f} / {s['step_rss']:.0f}")
+    lines += ["", "Where the onnxruntime backend ran each training graph (``training='auto'`` "
+              "picks per process, by timing both executors on the first calls):", ""]
+    for w in workloads:
+        for k, res in enumerate(results.get((w, "train", "kiln onnxruntime"), [])):
+            if res.get("plan"):
+                lines.append(f"- {w}, round {k + 1}: " + "; ".join(res["plan"]))
     return "\n".join(lines) + "\n"
 
 

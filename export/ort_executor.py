@@ -38,7 +38,7 @@ BACKENDS = ("onnxruntime", "ort")
 _LEVELS = {"ORT_DISABLE_ALL": 0, "ORT_ENABLE_BASIC": 1, "ORT_ENABLE_EXTENDED": 2,
            "ORT_ENABLE_LAYOUT": 3, "ORT_ENABLE_ALL": 99}
 _OPTIONS = ("intra_op_num_threads", "inter_op_num_threads", "graph_optimization_level", "opset",
-            "params", "allow_spinning", "training")
+            "params", "allow_spinning", "training", "enable_cpu_mem_arena", "enable_mem_pattern")
 _TRAINING_GRAPHS = ("forward_train", "backward")
 
 
@@ -71,7 +71,10 @@ class OrtExecutor:
     (default: inference sessions hold a copy of the parameters, see ``OrtInference``) or
     ``'inputs'`` (fed on every call, without copies; training graphs always do this),
     ``allow_spinning`` (default False, unlike onnxruntime: spinning workers slow the numpy
-    code that runs between sessions, the optimizer's BLAS calls above all), ``training``:
+    code that runs between sessions, the optimizer's BLAS calls above all; ``'run'``: they
+    spin inside a run and stop as it returns), ``enable_cpu_mem_arena`` (default: on for
+    inference sessions, off for training ones, whose arena would hold the largest run's
+    memory for good beside the numpy code's), ``enable_mem_pattern``, ``training``:
     ``'auto'`` (default: each training graph runs in onnxruntime and in kiln's numpy code on
     its first calls and keeps the faster, ``ort_autotune``; onnxruntime's convolution
     gradients lost to kiln's on ResNet-18, its MLP won), ``'onnxruntime'`` or ``'numpy'``
@@ -89,6 +92,9 @@ class OrtExecutor:
         if opts.get("training", "auto") not in ("auto", "onnxruntime", "numpy"):
             raise ValueError(f"backend_opts training={opts['training']!r}: 'auto', "
                              "'onnxruntime' or 'numpy'")
+        if opts.get("allow_spinning", False) not in (True, False, "run"):
+            raise ValueError(f"backend_opts allow_spinning={opts['allow_spinning']!r}: True, "
+                             "False or 'run'")
         if opts.get("params", "initializers") not in ("initializers", "inputs"):
             raise ValueError(f"backend_opts params={opts['params']!r}: 'initializers' or "
                              "'inputs'")
@@ -100,7 +106,10 @@ class OrtExecutor:
         self.plan = []  # (graph name, "onnxruntime" or "numpy: reason"), one per compile
         self._logged = set()
 
-    def session_options(self):
+    def session_options(self, training=False):
+        """onnxruntime's ``SessionOptions`` from ``backend_opts``; ``training``: for a training
+        graph (forward_train, backward), whose sessions run without the memory arena unless
+        ``enable_cpu_mem_arena`` says otherwise (see the class docstring)."""
         import onnxruntime as ort
         so = ort.SessionOptions()
         so.log_severity_level = 3
@@ -108,9 +117,17 @@ class OrtExecutor:
             if key in self.opts:
                 setattr(so, key, int(self.opts[key]))
         # onnxruntime's idle workers spin by default: between two sessions they take the cores
-        # from the numpy code around them (the optimizer's BLAS calls ran 5-10x slower)
+        # from the numpy code around them (the optimizer's BLAS calls ran 5-10x slower);
+        # 'run' lets them spin inside a run only (onnxruntime stops them as the run returns)
         spin = self.opts.get("allow_spinning", False)
         so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+        if spin == "run":
+            so.add_session_config_entry("session.force_spinning_stop", "1")
+        # a training session's arena keeps its largest run's memory reserved for good, beside
+        # the numpy code's own (and, while training='auto' measures, the numpy candidate's)
+        so.enable_cpu_mem_arena = bool(self.opts.get("enable_cpu_mem_arena", not training))
+        if "enable_mem_pattern" in self.opts:
+            so.enable_mem_pattern = bool(self.opts["enable_mem_pattern"])
         if "graph_optimization_level" in self.opts:
             so.graph_optimization_level = _level(self.opts["graph_optimization_level"])
         return so
@@ -168,7 +185,8 @@ class OrtExecutor:
         if params and not mutations and self.opts.get("params") != "inputs":
             return OrtInference(model, len(args) - len(params), params, self.session_options(),
                                 name, fallback)
-        fn = OrtFunction(model, mutations, len(args), self.session_options(), name, fallback)
+        fn = OrtFunction(model, mutations, len(args),
+                         self.session_options(training=name in _TRAINING_GRAPHS), name, fallback)
         return fn.into(tuple(kw["out_mask"])) if kw.get("out_mask") else fn
 
     def _partitioned(self, parts, args, targets, entry, kw):
@@ -188,8 +206,9 @@ class OrtExecutor:
             if p.executor == "onnxruntime":
                 try:
                     model, mutations = lower_graph(p.args, p.targets, self.opset)
-                    fn = OrtFunction(model, mutations, len(p.args), self.session_options(),
-                                     part_name, numpy_part)
+                    options = self.session_options(training=name in _TRAINING_GRAPHS)
+                    fn = OrtFunction(model, mutations, len(p.args), options, part_name,
+                                     numpy_part)
                 except ExportError:  # e.g. a partition of constants only
                     fn = None
             steps.append((fn or numpy_part(), [(n.id, i) for n, i in p.args],

@@ -426,3 +426,25 @@ def test_training_auto_measures_both_executors_and_keeps_one(chain):
     for graph in ("forward_train", "backward"):
         assert "(auto: onnxruntime" in plan[graph] and "numpy" in plan[graph], plan
         assert plan[graph].split(" ")[0] in ("onnxruntime", "numpy"), plan
+
+
+def test_memory_and_spinning_options_keep_numpy_results():
+    """Training sessions run without onnxruntime's memory arena by default (it would hold the
+    largest run's memory beside the numpy code's), inference sessions with it; both, and
+    spinning inside runs only (allow_spinning='run'), give the numpy executor's results."""
+    rng = np.random.default_rng(5)
+    x = nd.array(rng.standard_normal((4, 3, 12, 12)).astype(np.float32))
+    y = nd.array(rng.integers(0, 10, 4).astype(np.float32))
+    ref, ort = _twins(_cnn, x, backend_opts={"allow_spinning": "run",
+                                              "enable_mem_pattern": False})
+    _close(_train(ort, x, y), _train(ref, x, y), "losses")
+    _close([ort(x).asnumpy()], [ref(x).asnumpy()], "inference after training")
+    executor = ort._hybrid_flags["executor"]
+    so, train_so = executor.session_options(), executor.session_options(training=True)
+    assert so.enable_cpu_mem_arena and not train_so.enable_cpu_mem_arena
+    assert not so.enable_mem_pattern
+    assert so.get_session_config_entry("session.force_spinning_stop") == "1"
+    on = OrtExecutor({"enable_cpu_mem_arena": True}).session_options(training=True)
+    assert on.enable_cpu_mem_arena
+    with pytest.raises(ValueError, match="allow_spinning"):
+        ort.hybridize(backend="onnxruntime", backend_opts={"allow_spinning": "always"})
