@@ -10,8 +10,9 @@ while CPU time counts only the work. Variants: kiln with the channels-last paths
 (``ndarray/ops/_conv_layout.py``) on and off.
 
     python benchmarks/mobilenet.py [--rounds-1 9] [--rounds-32 3] [--write]
+    python benchmarks/mobilenet.py --layers mobilenetv2_1.0 --batch 1   # per-layer times
 
-``--write`` replaces the "MobileNets" section of docs/benchmarks.md.
+``--write`` replaces the table of the "MobileNets" section of docs/benchmarks.md.
 """
 import argparse
 import os
@@ -131,13 +132,28 @@ def write(text, history):
         f.write(doc)
 
 
+def layers(name, batch, rounds):
+    from _mobilenet_layers import profile
+    rows, (on, off) = profile(models.kiln_infer(name, (batch, 3, 224, 224)), rounds)
+    print(f"{name}, batch {batch}, {rounds} rounds, load {_load():.1f}: whole call {on:.1f} ms "
+          f"CPU with the channels-last paths, {off:.1f} ms without")
+    for kind, shape, f, t_on, t_off in rows:
+        print(f"  {kind:16s} {str(shape):16s} -> {f:4d}: {t_on:8.2f} ms on {t_off:8.2f} ms off "
+              f"({t_off / max(t_on, 1e-9):.2f}x)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds-1", type=int, default=9)
     ap.add_argument("--rounds-32", type=int, default=3)
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--history", default="", help="history line for --write")
+    ap.add_argument("--layers", metavar="MODEL", help="per-layer times of one model instead")
+    ap.add_argument("--batch", type=int, default=1)
     args = ap.parse_args()
+    if args.layers:
+        return layers(args.layers, args.batch, args.rounds_1 if args.batch == 1 else
+                      args.rounds_32)
     rows = run(args.rounds_1, args.rounds_32)
     text = section(rows)
     print(text)
