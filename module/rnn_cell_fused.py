@@ -16,7 +16,7 @@ from .. import initializer
 from .. import ndarray as nd
 from .. import symbol as sym
 from ..name import NameManager
-from .rnn_cell import BaseRNNCell, GRUCell, LSTMCell, RNNCell, as_sequence
+from .rnn_cell_basic import BaseRNNCell, GRUCell, LSTMCell, RNNCell, as_sequence
 from .rnn_cell_stack import BidirectionalCell, DropoutCell, SequentialRNNCell
 
 

@@ -10,7 +10,7 @@ Example::
     >>> outs, _ = stack.unroll(3, sym.var("data"), merge_outputs=True)   # (N, 3, 8)
 """
 from .. import symbol as sym
-from .rnn_cell import BaseRNNCell, as_sequence
+from .rnn_cell_basic import BaseRNNCell, as_sequence
 
 
 class _Composite(BaseRNNCell):

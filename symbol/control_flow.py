@@ -27,6 +27,7 @@ from ..ndarray.ndarray import NDArray
 from .autodiff import backward_graph
 from .codegen import compile_graph
 from .graph import Node, is_entry, topo_order
+from .infer import infer_avals
 from .symbol import Symbol
 
 
@@ -491,7 +492,6 @@ def _learn_params(sub, avals, carried=()):
     its data), an operand of an elementwise op from the other operand, and, for each
     ``(output, param)`` pair in ``carried`` (a loop state), the param from the output the body
     gives it. Unknown avals stay ``None``."""
-    from .api import infer_avals  # (api reads MXNet files, whose loader imports this module)
     avals = list(avals)
     names = [p.name for p, _ in sub.params]
     if len(set(names)) != len(names):   # a file whose subgraph repeats an input name

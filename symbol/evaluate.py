@@ -5,19 +5,8 @@ goes through the one dispatch point, so autograd records it and ``hybridize`` ca
 """
 from ..base import MXNetError
 from ..ndarray.ndarray import NDArray
-from ..util import is_np_shape
 from .graph import is_entry, topo_order
-
-
-def has_open_shape(node):
-    """Whether ``node`` creates an array whose ``shape`` attribute has 0s: unknown dims in
-    MXNet 1.x (an rnn cell's begin state ``zeros((0, hidden))``), learnt from the ops that
-    consume it (``api.open_shapes``); under ``np_shape`` a 0 is a real zero-size dim."""
-    if node.kind != "op" or any(is_entry(i) for i in node.inputs):
-        return False
-    shape = node.attrs.get("shape")
-    return isinstance(shape, (tuple, list)) and 0 in shape and not is_np_shape()
-
+from .infer import has_open_shape, open_shapes
 
 _OPEN_CACHE = {}   # (output entries, input shapes and dtypes) -> open_shapes' answer
 
@@ -27,7 +16,6 @@ def _open_shapes(entries, order, feed):
     (remembered per graph and shapes: a bound executor's every forward asks again)."""
     if not any(has_open_shape(n) for n in order):
         return {}
-    from .api import open_shapes  # (api imports this module)
     vals = {n.name: feed.get(n.name) for n in order if n.kind == "var"}
     shapes = {k: tuple(v.shape) for k, v in vals.items() if isinstance(v, NDArray)}
     dtypes = {k: v.dtype for k, v in vals.items() if isinstance(v, NDArray)}
