@@ -68,6 +68,9 @@ def test_pointwise_matches_reference(bias):
         y = pw.forward(data, w, b)
         assert dw.is_channels_last(y)
         np.testing.assert_allclose(y, ref, atol=1e-12)
+        y = pw.forward_nchw(data, w, b)
+        assert y.flags.c_contiguous
+        np.testing.assert_allclose(y, ref, atol=1e-12)
 
 
 def _conv(x, w, b, **attrs):

@@ -2,12 +2,13 @@
 
 Depthwise 3x3 layers on small maps run faster channels-last (``_depthwise``
 ``forward_channels_last``: a contiguous inner loop over the channels instead of a short row per
-channel), and a pointwise convolution costs the same GEMM in either layout. So the pointwise
-and depthwise convolutions of small maps write channels-last, and a convolution whose data is
-channels-last stays channels-last: a depthwise-pointwise chain never transposes between
-layers. What travels between ops is an ordinary ``(N, C, H, W)`` array whose memory is NHWC
-(``arr.transpose(0, 2, 3, 1)`` is C-contiguous); every other op reads it through its strides
-(numpy's elementwise ops keep the layout, so a ReLU6 or a residual add in between does too).
+channel), and a pointwise convolution costs the same GEMM in either layout, reading either.
+So the depthwise convolutions of small maps, and the pointwise ones with many filters there
+(the expansions a depthwise layer reads), write channels-last; a depthwise layer whose data is
+channels-last stays so: the chain never transposes between layers. What travels between ops
+is an ordinary ``(N, C, H, W)`` array whose memory is NHWC (``arr.transpose(0, 2, 3, 1)`` is
+C-contiguous); every other op reads it through its strides (numpy's elementwise ops keep the
+layout, so a ReLU6 or a residual add in between does too).
 
 Large NCHW maps stay NCHW (few channels: the inner loop over them would be short) but still
 come here for an epilogue in cache: the depthwise blocked kernel and, at batch > 1, the
@@ -15,8 +16,8 @@ pointwise product run the caller's epilogue (``_conv_gemm.conv_forward``'s
 ``epilogue(y, lo, hi)``: the fused BatchNorm scale/shift and ReLU) on each finished sample.
 
 ``forward`` returns None where no path here applies: float64, other dtypes, groups that are
-neither 1 nor depthwise, 1-D/3-D; those, and the pointwise product at batch 1, run
-``_conv_gemm`` (the reference the tests compare against).
+neither 1 nor depthwise, 1-D/3-D; those, and the pointwise product of NCHW data at batch 1
+into NCHW, run ``_conv_gemm`` (the reference the tests compare against).
 """
 import numpy as np
 
@@ -26,6 +27,10 @@ from . import _pointwise as pw
 # output positions per sample at or below which NCHW data is switched to channels-last
 # (MobileNets: 28x28 and smaller; measured in benchmarks/mobilenet.py)
 SMALL_MAP = 28 * 28
+# filters at or above which a small-map pointwise convolution writes channels-last: with
+# fewer (MobileNetV2's projections to 24-96 channels) the epilogue's rows over the channels
+# are short, and no depthwise layer reads the result (measured, benchmarks/mobilenet.py)
+CHANNELS_LAST_MIN = 128
 ENABLED = True  # benchmarks/mobilenet.py times both settings in one process
 _F32 = np.dtype(np.float32)
 
@@ -36,15 +41,17 @@ def _float32(x, w, bias):
 
 
 def forward(xp, x, w, taps, g, bias=None, epilogue=None):
-    """``(N, C, H, W) * (F, C/g, kh, kw) (+ bias) -> (N, F, OH, OW)`` channels-last, or None.
+    """``(N, C, H, W) * (F, C/g, kh, kw) (+ bias) -> (N, F, OH, OW)``, channels-last or NCHW
+    as the module says, or None.
     ``epilogue(y, lo, hi)``: as ``_conv_gemm.conv_forward``'s, run on each finished batch
     block of the result."""
     if not ENABLED or xp is not np or x.ndim != 4 or x.size == 0 or not _float32(x, w, bias):
         return None
     if g == 1 and taps.pointwise and w.shape[0] > 1:
-        if taps.small[0] * taps.small[1] <= SMALL_MAP or dw.is_channels_last(x):
+        small = taps.small[0] * taps.small[1] <= SMALL_MAP
+        if small and w.shape[0] >= CHANNELS_LAST_MIN:   # an expansion: a depthwise reads it
             return pw.forward(x, w, bias, epilogue)
-        if x.shape[0] > 1 and x.flags.c_contiguous:  # per sample, epilogue in cache
+        if x.shape[0] > 1 or dw.is_channels_last(x):    # per sample, epilogue in cache
             return pw.forward_nchw(x, w, bias, epilogue)
     elif dw.blocked_ok(xp, x, w, taps, g) and x.shape[1] > 1:
         # the map read decides: a 56x56 stride-2 layer reads NCHW faster (few channels)

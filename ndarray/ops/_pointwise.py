@@ -56,16 +56,21 @@ def forward(x, w, bias=None, epilogue=None):
 
 
 def forward_nchw(x, w, bias=None, epilogue=None):
-    """``x (N, C, H, W)`` NCHW -> ``(N, F, H, W)`` NCHW, one ``W (F, C) @ x[n] (C, H*W)`` GEMM
-    per sample with the bias and the epilogue applied to the sample while it is in cache
-    (large maps at batch > 1: the batched product left them to passes over the whole
-    output, 154 MB for MobileNetV2's first expansion at batch 32)."""
+    """``x (N, C, H, W)`` (NCHW or channels-last) -> ``(N, F, H, W)`` NCHW, one
+    ``W (F, C) @ x[n] (C, H*W)`` GEMM per sample (channels-last data read transposed), with the
+    bias and the epilogue applied to the sample while it is in cache. For large maps at batch
+    > 1 (the batched product left them to passes over the whole output, 154 MB for
+    MobileNetV2's first expansion at batch 32) and for few filters (the bottleneck
+    projections: an NCHW epilogue runs long rows, a channels-last one a row per position)."""
     n, c, h, wd = x.shape
-    f = w.shape[0]
+    f, p = w.shape[0], h * wd
     w2 = w.reshape(f, c)
-    x3 = x.reshape(n, c, h * wd)
+    if is_channels_last(x):
+        x3 = x.transpose(0, 2, 3, 1).reshape(n, p, c).transpose(0, 2, 1)
+    else:
+        x3 = x.reshape(n, c, p)
     y = np.empty((n, f, h, wd), x.dtype)
-    y3 = y.reshape(n, f, h * wd)
+    y3 = y.reshape(n, f, p)
     b2 = None if bias is None else bias.astype(x.dtype, copy=False).reshape(f, 1)
     for s in range(n):
         np.matmul(w2, x3[s], out=y3[s])
