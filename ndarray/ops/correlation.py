@@ -101,7 +101,8 @@ def _bw_kernel(xp, g, data1, data2, **a):
         if a["is_multiply"]:
             da, db = gi * w2, gi * w1
         else:
-            sgn = xp.sign(w1 - w2)
+            # MXNet's subgradient of |w1 - w2|: +1 where w1 >= w2 (ties included), else -1
+            sgn = xp.where(w1 >= w2, 1, -1).astype(g.dtype)
             da, db = gi * sgn, -gi * sgn
         g1 = g1 + da
         g2 = g2 + _scatter_windows(xp, db, d2.shape, k, md, s1, oh, ow, dy, dx)
