@@ -52,8 +52,8 @@ def _backward(xp, data, params, h0, c0, masks, mode, lay, reserve, gout, ghy, gc
                 dh0[k], None if dc0 is None else dc0[k])
         run_blocks(functools.partial(_backward_loop, xp, st, gk, masks, *ends), blocks)
         if d == 0:
-            dx = xp.zeros(x.shape, x.dtype)
-        tasks = _grad_tasks(xp, st, x, params, dparams, lay, k, dx)
+            dx = xp.empty(x.shape, x.dtype)   # the first direction's product writes it
+        tasks = _grad_tasks(xp, st, x, params, dparams, lay, k, dx, d == 0)
         if i + 1 < len(order):
             tasks[0]()   # the next loop reads dx; the weight gradients go beside it
             for task in tasks[1:]:
@@ -140,11 +140,13 @@ def _backward_loop(xp, st, gk, masks, ghy, gcy, dh0, dc0, lo, hi):
         dc0[bs] = dc
 
 
-def _grad_tasks(xp, st, x, params, dparams, lay, k, dx):
+def _grad_tasks(xp, st, x, params, dparams, lay, k, dx, dx_first):
     """The input, weight and bias gradients of layer-direction k from the loops' dX/dH as
     independent tasks (the input gradient first: the next layer's loop reads it), each a
-    whole-sequence GEMM over every batch row. (A GEMM split in two column halves ran both
-    halves ~1.6x slower than the whole: strided operands, 2026-12-07.)"""
+    whole-sequence GEMM over every batch row, written straight into its gradient (k's
+    weights are its own; ``dx_first``: no other direction wrote dx yet): no temporaries, as
+    the tasks may run at the same time. (A GEMM split in two column halves ran both halves
+    ~1.6x slower than the whole: strided operands, 2026-12-07.)"""
     T, N, ni = x.shape
     R, G, H = lay.R, lay.G, lay.H
     wi = view(params, lay.w[k][0])
@@ -152,19 +154,22 @@ def _grad_tasks(xp, st, x, params, dparams, lay, k, dx):
     dX2, dH2 = st.dX.reshape(T * N, G * H), st.dH.reshape(T * N, G * H)
 
     def input_grad():
-        dx[...] += dX2.dot(wi).reshape(T, N, ni)
+        if dx_first:
+            xp.dot(dX2, wi, out=dx.reshape(T * N, ni))
+        else:
+            dx[...] += dX2.dot(wi).reshape(T, N, ni)
 
     def input_weight():
-        dwi[...] += dX2.T.dot(x.reshape(T * N, ni))
+        xp.dot(dX2.T, x.reshape(T * N, ni), out=dwi)
 
     def recurrent_weight():
-        dwh[...] += dH2.T.dot(st.hprev.reshape(T * N, R))
+        xp.dot(dH2.T, st.hprev.reshape(T * N, R), out=dwh)
 
     def rest():
         if st.dhs is not None:
-            dwr[...] += st.dhs.reshape(T * N, R).T.dot(st.rs["hp"].reshape(T * N, H))
-        dbi[...] += dX2.sum(axis=0)
-        dbh[...] += dH2.sum(axis=0)
+            xp.dot(st.dhs.reshape(T * N, R).T, st.rs["hp"].reshape(T * N, H), out=dwr)
+        dbi[...] = dX2.sum(axis=0)
+        dbh[...] = dH2.sum(axis=0)
     return [input_grad, input_weight, recurrent_weight, rest]
 
 
