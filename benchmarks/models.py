@@ -6,7 +6,8 @@ training step, on every executor and peer at hand.
 
 Variants: kiln's numpy executor (``hybridize()`` and ``hybridize(static_alloc=True)``), kiln's
 onnxruntime backend (``hybridize(backend='onnxruntime')``), onnxruntime standalone on kiln's
-own ONNX export (inference only), PyTorch eager (when importable; W3 as a hand-written
+own ONNX export (inference only; with the backend's session options: the same thread count,
+idle workers not spinning), PyTorch eager (when importable; W3 as a hand-written
 ResNet-18, torchvision is not installed), JAX jit (W2 only, when importable: the whole SGD step
 as one compiled function) and MXNet 1.9 Gluon hybridized (when ``.mxnet-venv`` exists; its
 ``model_zoo`` ResNet-18 v1).
@@ -14,7 +15,8 @@ as one compiled function) and MXNet 1.9 Gluon hybridized (when ``.mxnet-venv`` e
 Every (workload, mode, variant) runs in its own fresh process: it builds the model, times the
 first call (kiln: trace, passes, code generation or session build, plus the call), warms up
 (``WARMUP`` calls),
-then times ``--calls`` calls (median, 10th and 90th percentiles), and reports its resident set:
+then times ``--calls`` calls (median, 10th and 90th percentiles; wall clock and process CPU
+time), and reports its resident set:
 the process's peak (VmHWM, imports included) and the growth of one step. Rounds interleave the
 variants (the order rotates each round) so the shared machine's load falls on all alike; the
 table gives the median over rounds of each variant's median and the ratios within the run.
@@ -106,8 +108,10 @@ def ort_standalone(workload, mode):
     net(nd.array(x_np))
     path = os.path.join(tempfile.mkdtemp(), "model.onnx")
     net.export_onnx(path, nd.array(x_np))
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
+    # the backend's session options exactly (issue 13 compares them so): onnxruntime's
+    # defaults, the same thread count, idle workers not spinning
+    from kiln.export.ort_executor import OrtExecutor
+    opts = OrtExecutor().session_options()
     sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     feed = {sess.get_inputs()[0].name: x_np}
     return lambda: sess.run(None, feed)
@@ -229,13 +233,15 @@ def step():
 t = time.perf_counter(); step(); first = time.perf_counter() - t
 for _ in range(8):
     step()
-ts = []
+ts, cpu = [], []
 for _ in range(calls):
-    t = time.perf_counter(); step(); ts.append(time.perf_counter() - t)
+    t, c = time.perf_counter(), time.process_time(); step()
+    ts.append(time.perf_counter() - t); cpu.append(time.process_time() - c)
 hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
 print(json.dumps({"median": float(np.median(ts)) * 1e3, "p10": float(np.percentile(ts, 10)) * 1e3,
                   "p90": float(np.percentile(ts, 90)) * 1e3, "first": first * 1e3,
-                  "peak_rss": hwm / 1024, "step_rss": None, "version": mx.__version__}))
+                  "peak_rss": hwm / 1024, "step_rss": None, "version": mx.__version__,
+                  "cpu": float(np.median(cpu)) * 1e3}))
 """
 
 
@@ -284,16 +290,18 @@ def child(workload, mode, variant, calls):
     first = time.perf_counter() - t
     for _ in range(WARMUP):
         step()
-    times = []
+    times, cpu = [], []
     for _ in range(calls):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
     net = getattr(step, "net", None)
     plan = net.backend_plan() if net is not None and variant == "kiln onnxruntime" else []
     return {"median": float(np.median(times)) * 1e3, "p10": float(np.percentile(times, 10)) * 1e3,
             "p90": float(np.percentile(times, 90)) * 1e3, "first": first * 1e3,
-            "step_rss": _step_rss(step), "peak_rss": _peak_rss(),
+            "cpu": float(np.median(cpu)) * 1e3, "step_rss": _step_rss(step),
+            "peak_rss": _peak_rss(),
             "plan": [f"{graph}: {where}" for graph, where in plan if graph != "forward"]}
 
 
@@ -334,12 +342,13 @@ def summarize(runs):
     meds = [r["median"] for r in ok]
     return {"median": float(np.median(meds)), "lo": min(meds), "hi": max(meds),
             "first": float(np.median([r["first"] for r in ok])),
+            "cpu": float(np.median([r.get("cpu", np.nan) for r in ok])),
             "peak_rss": max(r["peak_rss"] for r in ok),
             "step_rss": max((r["step_rss"] or 0) for r in ok)}
 
 
-def _ratio(a, b):
-    return f"{a['median'] / b['median']:.2f}" if a and b else "-"
+def _ratio(a, b, key="median"):
+    return f"{a[key] / b[key]:.2f}" if a and b else "-"
 
 
 def _rows(summ, workloads, cell):
@@ -353,6 +362,11 @@ def _rows(summ, workloads, cell):
     return rows
 
 
+RATIO_HEAD = ("| workload | numpy / PyTorch | onnxruntime backend / PyTorch | "
+              "onnxruntime backend / standalone | static_alloc / plain | numpy / MXNet | "
+              "onnxruntime backend / JAX jit |")
+
+
 def table(results, rounds, calls, workloads):
     head = ["| workload | " + " | ".join(VARIANTS) + " |", "|---|" + "---:|" * len(VARIANTS)]
     summ = {k: summarize(v) for k, v in results.items()}
@@ -364,10 +378,7 @@ def table(results, rounds, calls, workloads):
     lines += head + _rows(summ, workloads, lambda s: s and
                           f"{s['median']:.2f} [{s['lo']:.2f}-{s['hi']:.2f}]")
     lines += ["", "Ratios within the run (lower is better for kiln):", "",
-              "| workload | numpy / PyTorch | onnxruntime backend / PyTorch | "
-              "onnxruntime backend / standalone | static_alloc / plain | numpy / MXNet | "
-              "onnxruntime backend / JAX jit |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+              RATIO_HEAD, "|---|---:|---:|---:|---:|---:|---:|"]
     pairs = [("kiln numpy", "PyTorch eager"), ("kiln onnxruntime", "PyTorch eager"),
              ("kiln onnxruntime", "onnxruntime standalone"),
              ("kiln numpy static_alloc", "kiln numpy"), ("kiln numpy", "MXNet 1.9"),
@@ -377,6 +388,17 @@ def table(results, rounds, calls, workloads):
             g = {v: summ.get((w, mode, v)) for v in VARIANTS}
             lines.append(f"| {w} {mode} | " +
                          " | ".join(_ratio(g[a], g[b]) for a, b in pairs) + " |")
+    lines += ["", "Process CPU time per call (ms, all threads: the work done, which the shared "
+              "machine's load moves far less than the wall clock; a thread pool that spins "
+              "while idle, OpenBLAS's, PyTorch's, counts its spinning too), median over rounds:",
+              ""]
+    lines += head + _rows(summ, workloads, lambda s: s and f"{s['cpu']:.2f}")
+    lines += ["", "The same ratios on CPU time:", "", RATIO_HEAD, "|---|" + "---:|" * len(pairs)]
+    for w in workloads:
+        for mode in ("infer", "train"):
+            g = {v: summ.get((w, mode, v)) for v in VARIANTS}
+            lines.append(f"| {w} {mode} | " +
+                         " | ".join(_ratio(g[a], g[b], "cpu") for a, b in pairs) + " |")
     lines += ["", "First call (ms) / process peak RSS (MB, imports included) / growth of the "
               "resident set during one step (MB):", ""]
     lines += head + _rows(summ, workloads, lambda s: s and
