@@ -136,12 +136,14 @@ def test_empty_batch():
     assert dw.forward_channels_last(x, w, taps).shape == (0, 4, 5, 5)
 
 
-def test_hybridized_mobilenet_v2_same_with_and_without(monkeypatch):
-    """A whole network (depthwise, pointwise, folded BatchNorm, ReLU6, residual adds,
-    pooling) gives the same predictions with the channels-last paths on and off."""
+@pytest.mark.parametrize("model", ["mobilenetv2_0.25", "mobilenet0.25"])
+def test_hybridized_mobilenets_same_with_and_without(monkeypatch, model):
+    """A whole network (depthwise, pointwise, folded BatchNorm with its ReLU or a separate
+    ReLU6, residual adds, pooling) gives the same predictions with the channels-last paths
+    on and off."""
     import kiln
     from kiln.model_zoo import vision
-    net = vision.get_model("mobilenetv2_0.25", classes=10)
+    net = vision.get_model(model, classes=10)
     net.initialize(kiln.init.Xavier())
     net.hybridize()
     x = nd.array(np.random.default_rng(6).standard_normal((2, 3, 64, 64)).astype(np.float32))
