@@ -49,12 +49,13 @@ def _mm(a, b, ta=False, tb=False):
 
 
 # ---- potrf and potri -------------------------------------------------------------------------
-def _potrf_kernel(xp, A):
+def _potrf_kernel(xp, A, lower=True):
     square("linalg_potrf", A)
     try:
-        return xp.linalg.cholesky((A + xp.swapaxes(A, -1, -2)) / 2)
+        L = xp.linalg.cholesky((A + xp.swapaxes(A, -1, -2)) / 2)
     except np.linalg.LinAlgError:
         raise OpError("linalg_potrf: the input is not symmetric positive definite") from None
+    return L if lower else xp.swapaxes(L, -1, -2)
 
 
 def _phi(x):
@@ -62,23 +63,32 @@ def _phi(x):
     return tri_mask(x, True) - linalg_makediag(linalg_extractdiag(x) * 0.5)
 
 
-def _potrf_grad(ins, outs, gouts):
-    L, dL = outs[0], gouts[0]
+def _potrf_grad(ins, outs, gouts, lower=True):
+    # the upper factor is U = L^T: its gradient is the lower one's, transposed
+    L, dL = (outs[0], gouts[0]) if lower else (_t(outs[0]), _t(gouts[0]))
     # dA = L^-T phi(L^T dL) L^-1, symmetrized (A enters as (A + A^T) / 2)
     inner = linalg_trsm(L, _phi(_mm(L, dL, ta=True)), transpose=True)
     g = linalg_trsm(L, inner, rightside=True)
     return ((g + _t(g)) * 0.5,)
 
 
+def _potrf_ref(A, lower=True):
+    L = np.linalg.cholesky(A)
+    return L if lower else np.swapaxes(L, -1, -2)
+
+
 linalg_potrf = register(
-    "linalg_potrf", _potrf_kernel, inputs=("A",),
-    infer=lambda A: Aval(square("linalg_potrf", A), np.dtype(A.dtype)),
+    "linalg_potrf", _potrf_kernel, inputs=("A",), attrs={"lower": True},
+    infer=lambda A, lower=True: Aval(square("linalg_potrf", A), np.dtype(A.dtype)),
     grad=_potrf_grad, save_outputs=True, no_onnx=_NO_ONNX.format("Cholesky factorization"),
-    ref=lambda A: np.linalg.cholesky(A), aliases=("_linalg_potrf",), amp="fp32",
+    ref=_potrf_ref, aliases=("_linalg_potrf",), amp="fp32",
     samples=[Sample(np.array([[4.0, 1.0], [1.0, 4.25]])),
-             Sample(np.einsum("bij,bkj->bik", rnd(2, 3, 3), rnd(2, 3, 3)) + 2 * np.eye(3))],
-    doc="""Cholesky factor ``L`` (lower triangular, ``A = L L^T``) of symmetric positive
-    definite matrices (MXNet ``linalg.potrf``): A (..., n, n) -> (..., n, n).
+             Sample(np.einsum("bij,bkj->bik", rnd(2, 3, 3), rnd(2, 3, 3)) + 2 * np.eye(3)),
+             Sample(np.einsum("bij,bkj->bik", rnd(2, 3, 3), rnd(2, 3, 3)) + 2 * np.eye(3),
+                    lower=False)],
+    doc="""Cholesky factor of symmetric positive definite matrices (MXNet ``linalg.potrf``):
+    ``L`` lower triangular with ``A = L L^T``, or with ``lower=False`` ``U = L^T`` upper
+    triangular with ``A = U^T U``. A (..., n, n) -> (..., n, n).
 
     Example::
 

@@ -99,9 +99,10 @@ def _unravel_kernel(xp, data, shape=REQUIRED):
     dims = tuple(int(s) for s in shape)
     idx = data.astype(np.int64).reshape(-1)
     out = []
-    for d in dims[::-1]:  # the last axis varies fastest
+    for d in dims[:0:-1]:  # the last axis varies fastest
         out.append(idx % d)
         idx = idx // d
+    out.append(idx)   # the first axis takes the rest unbounded (MXNet: shape[0] may be -1)
     return xp.stack(out[::-1]).reshape((len(dims),) + data.shape).astype(data.dtype)
 
 
@@ -110,12 +111,16 @@ unravel_index = register(
     infer=lambda data, shape=REQUIRED: Aval((len(tuple(shape)),) + tuple(data.shape),
                                             np.dtype(data.dtype)),
     no_grad="integer positions: piecewise constant", no_onnx="no ONNX equivalent",
-    ref=lambda data, shape: np.array(np.unravel_index(data.astype(np.int64), shape)),
+    ref=lambda data, shape: np.array(np.unravel_index(
+        data.astype(np.int64), (max(int(shape[0]), 1 + int(data.max()) // int(np.prod(
+            shape[1:]))),) + tuple(shape[1:]))),
     samples=[Sample(np.array([4.0, 11.0, 0.0]), shape=(3, 4)),
-             Sample(np.array([23, 5], np.int32), shape=(2, 3, 4))],
+             Sample(np.array([23, 5], np.int32), shape=(2, 3, 4)),
+             Sample(np.array([23, 5, 40], np.int32), shape=(-1, 3, 4))],
     aliases=("_unravel_index",),
     doc="""The multi-indices (rows) of the flat indices ``data`` (N,) in an array of ``shape``:
-    output (len(shape), N), data's dtype (the inverse of ``ravel_multi_index``).
+    output (len(shape), N), data's dtype (the inverse of ``ravel_multi_index``). The first
+    axis is unbounded (``shape[0]`` may be -1), as MXNet's.
 
     Example::
 

@@ -255,6 +255,8 @@ def _diag_shape(shape, k=0, axis1=0, axis2=1):
     if len(shape) < 1:
         raise OpError("diag: needs at least a 1-D input")
     perm, n, m, r0, c0, length = _diag_geom(shape, k, axis1, axis2)
+    if length == 0 and n and m:   # MXNet refuses an offset past the matrix
+        raise OpError(f"diag: offset k={k} is outside the {n}x{m} matrices")
     return tuple(shape[p] for p in perm[:-2]) + (length,)
 
 
@@ -267,6 +269,7 @@ def _diag_kernel(xp, x, k=0, axis1=0, axis2=1):
     """
     if x.ndim == 1:
         return xp.diag(x, int(k))
+    _diag_shape(x.shape, k, axis1, axis2)
     return xp.diagonal(x, int(k), int(axis1), int(axis2)).copy()
 
 
