@@ -35,10 +35,16 @@ def _wrap(xp, arrays):
     return [_registry._new(a, ctx) for a in arrays], ctx
 
 
+def _outs(answer):
+    """The outputs' part of an infer_shape/infer_type answer: MXNet takes (in, out) as well as
+    (in, out, aux)."""
+    return tuple(answer)[1]
+
+
 def _out_avals(prop, avals, op_type):
     shapes = [tuple(a.shape) for a in avals]
-    _, out_shapes, _ = prop.infer_shape([list(s) for s in shapes])
-    _, out_types, _ = prop.infer_type([np.dtype(a.dtype).type for a in avals])
+    out_shapes = _outs(prop.infer_shape([list(s) for s in shapes]))
+    out_types = _outs(prop.infer_type([np.dtype(a.dtype).type for a in avals]))
     n = len(prop.list_outputs())
     if len(out_shapes) != n or len(out_types) != n:
         raise OpError(f"Custom {op_type!r}: infer_shape/infer_type give "

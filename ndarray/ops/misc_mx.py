@@ -234,6 +234,8 @@ def _index_array_axes(ndim, axes):
 
 def _index_array_kernel(xp, data, axes=None):
     ax = _index_array_axes(data.ndim, axes)
+    if not ax:   # a 0-d input has no axis to index: an empty last axis (MXNet: shape (0,))
+        return xp.zeros(tuple(data.shape) + (0,), dtype=np.int64)
     grids = xp.indices(data.shape, dtype=np.int64)
     return xp.stack([grids[a] for a in ax], axis=-1)
 

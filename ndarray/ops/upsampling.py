@@ -148,3 +148,17 @@ up_sampling = register(
         >>> nd.UpSampling(nd.ones((1, 1, 2, 2)), scale=2, sample_type='nearest').shape
         (1, 1, 4, 4)
     """)
+
+
+def _learn_bilinear_weight(ins, sample_type="nearest", scale=1, **_):
+    """Backward shape inference, as MXNet's: a bilinear UpSampling's weight shape follows from
+    its data, ``(C, 1, k, k)`` with ``k = 2 scale - scale % 2`` (``ins``: the inputs' avals,
+    None where unknown; returns the learnt avals)."""
+    if sample_type != "bilinear" or len(ins) != 2 or ins[0] is None or ins[1] is not None:
+        return list(ins)
+    att = _deconv_attrs(ins[0].shape[1], scale)
+    return [ins[0], Aval((ins[0].shape[1], 1) + att["kernel"], ins[0].dtype)]
+
+
+# the hook symbol inference calls for inputs it cannot name (the weight is a variadic input)
+up_sampling.op.learn_input_avals = _learn_bilinear_weight
