@@ -10,7 +10,8 @@ import tempfile
 import numpy as np
 
 RESNET_TRAIN = ("ResNet-18 training step (SGD momentum)", (32, 3, 32, 32))
-INFER = [("MobileNet 1.0 inference", "mobilenet1.0", (1, 3, 224, 224)),
+RESNET_INFER = ("ResNet-18 inference", "resnet18_v1", (32, 3, 32, 32))
+INFER = [RESNET_INFER, ("MobileNet 1.0 inference", "mobilenet1.0", (1, 3, 224, 224)),
          ("MobileNetV2 1.0 inference", "mobilenetv2_1.0", (1, 3, 224, 224))]
 
 
@@ -135,3 +136,19 @@ def torch_resnet_train():
         loss_fn(net(x), y).backward()
         opt.step()
     return step
+
+
+def torch_resnet_infer():
+    """``torch_resnet18`` inference (eval mode, no autograd) at ``RESNET_INFER``'s shape, or
+    None without torch."""
+    net = torch_resnet18()
+    if net is None:
+        return None
+    import torch
+    net.eval()
+    x = torch.tensor(_input(RESNET_INFER[2]))
+
+    def infer():
+        with torch.no_grad():
+            return net(x).numpy()
+    return infer
