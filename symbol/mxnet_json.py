@@ -139,6 +139,8 @@ def _write_graph(entries, rename, consts, const_names):
                      if not k.startswith("_") and k != "ctx"}
             attrs.update(extra)
             ins = [[index[i[0].id], i[1], 0] for i in node.inputs if is_entry(i)]
+            if attrs.get("dtype") == "None" and not ins:
+                attrs["dtype"] = _created_dtype(node)
             entry = {"op": op_name, "name": node.name, "attrs": attrs, "inputs": ins}
         n_out = max(node.num_outputs, _MXNET_NUM_OUTPUTS.get(entry["op"], 1))
         index[node.id] = add(entry, n_out)
@@ -146,6 +148,15 @@ def _write_graph(entries, rename, consts, const_names):
     doc = {"nodes": out_nodes, "arg_nodes": arg_nodes, "node_row_ptr": row_ptr,
            "heads": heads}
     return doc, keys
+
+
+def _created_dtype(node):
+    """The dtype a creation op (no array inputs) made with ``dtype=None`` writes: MXNet's
+    ``_zeros``/``_ones``/``_full``/``_arange``/``_eye``/``_linspace`` refuse ``"None"``, and the
+    value kiln made is known (its aval), else MXNet's default float32."""
+    aval = node.avals[0] if getattr(node, "avals", None) else None
+    dtype = getattr(aval, "dtype", None)
+    return np.dtype(dtype).name if dtype is not None else "float32"
 
 
 def _traced_dropouts(nodes, heads):

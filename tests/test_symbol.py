@@ -373,3 +373,12 @@ def test_executor_reshape_shares_unchanged_arrays():
     assert big.grad_dict["fc_weight"] is ex.grad_dict["fc_weight"]
     np.testing.assert_allclose(ex.grad_dict["fc_bias"].asnumpy(), [5, 5, 5, 5])
     np.testing.assert_allclose(big.outputs[0].asnumpy(), np.full((5, 4), 1.5))
+
+
+@pytest.mark.parametrize("make, dtype", [
+    (lambda: sym.zeros((0, 4)), "float32"), (lambda: sym.ones((2, 3), dtype="float16"), "float16"),
+    (lambda: sym.full((2,), 3), "float32"), (lambda: sym.random.uniform(shape=(2,)), "float32")])
+def test_creation_ops_write_a_concrete_dtype(make, dtype):
+    # MXNet 1.9's _zeros/_ones/_full refuse dtype "None" when loading a symbol file
+    attrs = json.loads(make().tojson())["nodes"][-1]["attrs"]
+    assert attrs["dtype"] == dtype
