@@ -10,7 +10,8 @@ is an ordinary ``(N, C, H, W)`` array whose memory is NHWC (``arr.transpose(0, 2
 C-contiguous); every other op reads it through its strides (numpy's elementwise ops keep the
 layout, so a ReLU6 or a residual add in between does too).
 
-Large NCHW maps stay NCHW (few channels: the inner loop over them would be short) but still
+Large NCHW maps (56x56 at stride 1, 112x112) stay NCHW (few channels: the inner loop over
+them would be short) but still
 come here for an epilogue in cache: the depthwise blocked kernel and, at batch > 1, the
 pointwise product run the caller's epilogue (``_conv_gemm.conv_forward``'s
 ``epilogue(y, lo, hi)``: the fused BatchNorm scale/shift and ReLU) on each finished sample.
@@ -40,6 +41,15 @@ def _float32(x, w, bias):
             and (bias is None or bias.dtype == _F32))
 
 
+def _depthwise_channels_last(x, taps):
+    """The map read decides (measured): up to 28x28, or 56x56 at stride 2 with 128+
+    channels, channels-last wins even after transposing NCHW data in; larger maps with 32-144
+    channels run NCHW faster (the inner loop over the channels would be short)."""
+    hw = x.shape[2] * x.shape[3]
+    strided = taps.stride != (1, 1) and hw <= 4 * SMALL_MAP and x.shape[1] >= CHANNELS_LAST_MIN
+    return hw <= SMALL_MAP or strided or dw.is_channels_last(x)
+
+
 def forward(xp, x, w, taps, g, bias=None, epilogue=None):
     """``(N, C, H, W) * (F, C/g, kh, kw) (+ bias) -> (N, F, OH, OW)``, channels-last or NCHW
     as the module says, or None.
@@ -54,8 +64,7 @@ def forward(xp, x, w, taps, g, bias=None, epilogue=None):
         if x.shape[0] > 1 or dw.is_channels_last(x):    # per sample, epilogue in cache
             return pw.forward_nchw(x, w, bias, epilogue)
     elif dw.blocked_ok(xp, x, w, taps, g) and x.shape[1] > 1:
-        # the map read decides: a 56x56 stride-2 layer reads NCHW faster (few channels)
-        if x.shape[2] * x.shape[3] <= SMALL_MAP or dw.is_channels_last(x):
+        if _depthwise_channels_last(x, taps):
             return dw.forward_channels_last(x, w, taps, bias, epilogue)
         return dw.forward_blocked(x, w, taps, bias, epilogue)
     return None
