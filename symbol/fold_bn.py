@@ -5,9 +5,11 @@ In predict mode ``BatchNorm(conv(x, W, b))`` is an affine map per output channel
 with ``fix_gamma``). The fold replaces the pair by one ``_conv_affine_act(x, W, s, shift)``
 (ndarray/ops/conv_fused.py), which applies ``s`` and the shift to the convolution's output in
 place: a pass over the activations, where scaling the weight (``conv(x, W * s, shift)``, what
-this pass did before) was a pass over the weights on every call, ten times more data in
-ResNet-18 (the folded graph recomputes ``s`` from the current parameters each call, so it never
-goes stale as a fold into constants would after a training step). Then a ReLU, and a residual
+this pass did before for every layer) is a pass over the weights on every call, ten times more
+data in ResNet-18 (the folded graph recomputes ``s`` from the current parameters each call, so
+it never goes stale as a fold into constants would after a training step). Where the weight
+is the smaller of the two (large maps at small batches) the weight is scaled instead and the
+op gets the literal scale 1. Then a ReLU, and a residual
 ``add`` followed by a ReLU, that read only the folded result join it (``act_type="relu"``, the
 ``residual`` input): ResNet's ``relu(bn(conv(x)) + shortcut)`` is one op, its elementwise work
 done in place on the convolution's output. Exported graphs keep BatchNorm (the ONNX export
@@ -17,6 +19,8 @@ Folded only when nothing else reads the convolution's output, the statistics are
 ones (predict mode or ``use_global_stats``), the normalized axis is the channel axis and every
 array is float32 or float64 (BatchNorm computes float16 in float32).
 """
+import math
+
 import numpy as np
 
 from ..ndarray.ops import conv_fused  # noqa: F401 - registers _conv_affine_act (until _namespace lists it)
@@ -53,6 +57,12 @@ def fold_into_conv(node, inputs, uses):
     if has_bias:
         shift = make("add", shift, make("multiply", conv.inputs[2], scale))
     conv_attrs = {k: v for k, v in conv.attrs.items() if k in _AFFINE_ATTRS}
+    w_shape = _aval(weight).shape
+    if math.prod(w_shape) < math.prod(_aval(inputs[0]).shape):
+        # a weight smaller than the output (large maps, small batches: MobileNet's early
+        # layers) is the cheaper side to scale: the op then gets the literal scale 1
+        per_filter = make("reshape", scale, shape=(w_shape[0],) + (1,) * (len(w_shape) - 1))
+        weight, scale = make("multiply", weight, per_filter), 1.0
     return [make("_conv_affine_act", data, weight, scale, shift, **conv_attrs)]
 
 

@@ -153,3 +153,13 @@ def test_batch_blocks_equal_reference(monkeypatch, shape, w_shape, attrs):
         (1, -1) + (1,) * len(kernel)) + b.reshape((1, -1) + (1,) * len(kernel)) + r, 0)
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
     assert len(calls) == 2
+
+
+def test_scaled_side_is_the_smaller_one():
+    """The fold scales the weight where it is smaller than the output (the literal scale 1),
+    else the output: the block at 6x6, batch 2 has both."""
+    net, x = _block((2, 4, 6, 6), 1)
+    net.hybridize()
+    net(x)
+    scales = [n.inputs[2] for n in _fused_nodes(net) if n.op.name == "_conv_affine_act"]
+    assert sorted(isinstance(s, float) for s in scales) == [False, True, True]

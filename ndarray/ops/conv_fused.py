@@ -30,10 +30,16 @@ def _per_filter(v, n):
     return v.reshape((1, -1) + (1,) * n)
 
 
+def _is_one(scale):
+    """The literal scale 1 of a fold that scaled the weight instead (symbol/fold_bn.py)."""
+    return isinstance(scale, (int, float)) and scale == 1
+
+
 def epilogue(xp, y, scale, shift, residual=None, act_type=None):
     """In place on ``y (N, F, *O)``: ``act(y * scale + shift + residual)``; returns ``y``."""
     n = y.ndim - 2
-    y *= _per_filter(scale, n)
+    if not _is_one(scale):
+        y *= _per_filter(scale, n)
     y += _per_filter(shift, n)
     if residual is not None:
         y += residual
@@ -48,8 +54,9 @@ def _kernel(xp, data, weight, scale, shift, residual=None, kernel=REQUIRED, stri
     """``act(convolution(data, weight) * scale + shift + residual)``, per output channel.
 
     ``data (N, C, *S)``, ``weight (num_filter, C/num_group, *kernel)``, ``scale`` and ``shift``
-    ``(num_filter,)``, ``residual`` (optional) of the output's shape ``(N, num_filter, *O)``;
-    ``act_type``: None or ``"relu"``.
+    ``(num_filter,)`` (``scale`` may be the number 1: the fold scaled the weight instead),
+    ``residual`` (optional) of the output's shape ``(N, num_filter, *O)``; ``act_type``: None
+    or ``"relu"``.
 
     Example::
 
@@ -58,8 +65,10 @@ def _kernel(xp, data, weight, scale, shift, residual=None, kernel=REQUIRED, stri
     """
     if act_type not in ACTS:
         raise ValueError(f"_conv_affine_act: act_type must be one of {ACTS}, got {act_type!r}")
-    if any(a is not None and a.dtype != data.dtype for a in (weight, scale, shift, residual)):
-        check_param_dtypes(data, weight=weight, scale=scale, shift=shift, residual=residual)
+    arrays = {"weight": weight, "scale": None if _is_one(scale) else scale, "shift": shift,
+              "residual": residual}
+    if any(a is not None and a.dtype != data.dtype for a in arrays.values()):
+        check_param_dtypes(data, **arrays)
     geo = Geom(kernel, stride, dilate, pad, data.ndim)
     im.check_layout(layout, geo.n, "_conv_affine_act")
 
@@ -70,6 +79,7 @@ def _kernel(xp, data, weight, scale, shift, residual=None, kernel=REQUIRED, stri
 
 def _infer(data, weight, scale, shift, residual=None, kernel=REQUIRED, stride=(), dilate=(),
            pad=(), num_filter=REQUIRED, num_group=1, **_):
+    scale = None if _is_one(scale) else scale
     check_param_dtypes(data, weight=weight, scale=scale, shift=shift, residual=residual)
     geo = Geom(kernel, stride, dilate, pad, len(data.shape))
     f = int(num_filter)
@@ -88,11 +98,15 @@ def _grad(ins, outs, gouts, act_type=None, **attrs):
     if act_type == "relu":
         gz = F._relu_backward(gz, outs[0])
     n = len(w.shape) - 2
-    s_w = F.reshape(s, shape=(-1,) + (1,) * (n + 1))
-    gx, gws, _ = _conv_grad((x, F.multiply(w, s_w), None), None, (gz,), no_bias=True,
-                            **_conv_attrs(attrs))
-    gw = F.multiply(gws, s_w)
-    gs = F.sum(F.multiply(gws, w), axis=tuple(range(1, n + 2)))
+    if _is_one(s):
+        gx, gw, _ = _conv_grad((x, w, None), None, (gz,), no_bias=True, **_conv_attrs(attrs))
+        gs = None
+    else:
+        s_w = F.reshape(s, shape=(-1,) + (1,) * (n + 1))
+        gx, gws, _ = _conv_grad((x, F.multiply(w, s_w), None), None, (gz,), no_bias=True,
+                                **_conv_attrs(attrs))
+        gw = F.multiply(gws, s_w)
+        gs = F.sum(F.multiply(gws, w), axis=tuple(range(1, n + 2)))
     gb = F.sum(gz, axis=(0,) + tuple(range(2, n + 2)))
     return (gx, gw, gs, gb) + ((gz,) if has_residual else (None,) * (len(ins) - 4))
 
@@ -105,7 +119,8 @@ def _onnx(g, i, a, o, act_type=None, **attrs):
     n = len(a[0].shape) - 2
     y = _conv_onnx(g, list(i[:2]) + [None], a, o, no_bias=True, **_conv_attrs(attrs))
     per_filter = g.ints([1, -1] + [1] * n)
-    y = g.op("Mul", y, g.op("Reshape", i[2], per_filter))
+    if not _is_one(i[2]):
+        y = g.op("Mul", y, g.op("Reshape", i[2], per_filter))
     y = g.op("Add", y, g.op("Reshape", i[3], per_filter))
     if len(i) > 4 and i[4] is not None:
         y = g.op("Add", y, i[4])
@@ -114,7 +129,7 @@ def _onnx(g, i, a, o, act_type=None, **attrs):
 
 def _ref(x, w, s, b, r=None, act_type=None, **attrs):
     y = _conv_ref(x, w, None, no_bias=True, **_conv_attrs(attrs))
-    y = y * _per_filter(s, x.ndim - 2) + _per_filter(b, x.ndim - 2)
+    y = y * (1 if _is_one(s) else _per_filter(s, x.ndim - 2)) + _per_filter(b, x.ndim - 2)
     if r is not None:
         y = y + r
     return np.maximum(y, 0) if act_type == "relu" else y
@@ -130,6 +145,9 @@ _SAMPLES = [
            stride=(2,), dilate=(2,), num_filter=2),
     Sample(rnd(2, 4, 1, 1), rnd(6, 4, 3, 3, salt=1), pos(6, salt=2), rnd(6, salt=3),
            kernel=(3, 3), pad=(1, 1), num_filter=6, act_type="relu"),
+    # the weight already scaled (symbol/fold_bn.py on large maps): the literal scale 1
+    Sample(rnd(1, 2, 6, 6), rnd(3, 2, 3, 3, salt=1), 1.0, rnd(3, salt=3),
+           away(1, 3, 6, 6, salt=4), kernel=(3, 3), pad=(1, 1), num_filter=3, act_type="relu"),
 ]
 
 _conv_affine_act = register(
