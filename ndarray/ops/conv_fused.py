@@ -6,9 +6,11 @@ convolution, then fold the ReLU and the residual add that read only its result (
 (``conv(x, W) * scale + shift``) instead of its weight (``conv(x, W * scale)``) makes a pass
 over the activations, which in ResNet-18's later stages are 10-150x smaller than the weights
 that a weight fold rescales on every call (the weights may change between calls, so the fold
-cannot be cached). Scale, shift, residual and ReLU are applied in place on the convolution's
-fresh output, block by block where the convolution cuts its batch into blocks (one per core,
-``_conv_gemm._forward_blocks``) while each block is in cache: no activation-sized temporaries.
+cannot be cached); where the weight is the smaller (large maps at small batches) the fold
+scales it and passes the literal scale 1. Scale, shift, residual and ReLU are applied in place
+on the convolution's fresh output, block by block where the convolution cuts its batch into
+blocks (one per core, ``_conv_gemm._forward_blocks``) while each block is in cache: no
+activation-sized temporaries.
 
 Its gradient treats it as the convolution by the scaled weight ``W * scale`` (what the weight
 fold computed), so training with frozen statistics keeps the folded graph's costs.
