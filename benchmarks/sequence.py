@@ -527,6 +527,27 @@ NOTES = (
     "numpy's single-threaded exp and tanh (the loss's exp over 7M logits is ~2 ns an element,"
     " torch's vectorized one a third of that), and the per-step Python dispatch of the LSTM "
     'loop.',
+    "2026-12-07, later: the fused RNN puts its own work on the second core (off with "
+    "`KILN_RNN_BESIDE=0`; bitwise the numbers of one thread, tests/test_rnn_beside.py). The "
+    "forward runs a unidirectional stack as a wavefront: layer 2's step loop on a worker, one "
+    "chunk of 5 steps behind layer 1, its input projection chunk by chunk "
+    "(`_rnn_threads.wavefront`); the backward computes each layer's weight gradients and the next"
+    " layer's whole-sequence factors on a worker while the caller runs the next step loop, and "
+    "the last layer's gradient GEMMs (written straight into the gradients, no temporaries: the "
+    "peak stays 66.9 MB) are shared by both threads. The GRU's step runs its gates through "
+    "onnxruntime as the LSTM's does (`_ort_kernels.GruCell`; the GRU forward's thread CPU time "
+    "26.6 against 28.3 ms, p10 of 30 calls interleaved). This run shared the 2 vCPUs with other "
+    "jobs at a load average of ~9, so its ratios are not those of a quiet machine: torch's "
+    "default threads fall apart under load (its 1-thread step ran 2x faster than its default "
+    "one), and the numpy floor too. The quiet baseline just before these changes (load 0.9-1.6) "
+    "measured W4 hybridized at 157.9 ms against torch's 119.5 (1.32x; per round 1.17-1.34), GRU "
+    "1.11x, the encoder layer 1.04x. At this run's load the wavefront and the gradients beside "
+    "the loops measured 0.945x the step time of one thread (median of 30 interleaved steps; p10 538 "
+    "against 595 ms). What is left, and still open: a quiet run of the new code against torch; "
+    "the backward's two step loops still run one after the other (a backward wavefront would save"
+    " ~3 ms of ~28 more); the decoder's three 700x256x10000 GEMMs are most of the step; the GRU's"
+    " peak (65.4 MB) is above torch's (60.9 MB): it lies at the loss, where the logits and their "
+    "exp are both alive.",
 )
 
 
