@@ -53,20 +53,10 @@ class Taps:
             full = all(lo == 0 and hi == o for (lo, hi, _, _), o in zip(rng, small))
             self.taps.append((int(np.ravel_multi_index(kidx, self.kernel)), sm, bg, full))
         self.index = [t[0] for t in self.taps]
-        self.box = self._box(axes)
         self.all = len(self.taps) == math.prod(self.kernel)
         # a 1x1 stride-1 unpadded convolution is a plain product over the channels
         self.pointwise = self.all and len(self.taps) == 1 and self.taps[0][3] \
             and tuple(big) == self.small
-
-    def _box(self, axes):
-        """Per-axis slices of the kernel whose product is exactly the taps in use, or None
-        (a stride longer than the data can leave gaps: offsets 0, 1, 4, 5 of 6)."""
-        used = [[j for j in range(k) if axes[a][j][1] > axes[a][j][0]]
-                for a, k in enumerate(self.kernel)]
-        if not all(used) or any(u[-1] - u[0] + 1 != len(u) for u in used):
-            return None
-        return tuple(slice(u[0], u[-1] + 1) for u in used)
 
     @staticmethod
     def _axis(big, small, k, s, d, p):
@@ -181,11 +171,13 @@ def _weight_taps(w, taps):
     f, cg = w.shape[:2]
     if taps.all:
         return w.reshape(f, -1)
-    if taps.box is not None:
-        # the taps form a box (a range of kernel offsets per axis): a slice copies it several
-        # times faster than a gather over the flat kernel axis (5 ms for 512x256x3x3)
-        return w[(_ALL, _ALL) + taps.box].reshape(f, -1)
-    return w.reshape(f, cg, -1)[:, :, taps.index].reshape(f, -1)
+    w3 = w.reshape(f, cg, -1)
+    if isinstance(w3, np.ndarray):
+        # numpy's take copies whole runs: 0.6 ms against 1.6 ms by fancy indexing for the
+        # four taps of ResNet-18's 512x256x3x3 on a 2x2 map (a slice of the 2x2 box of taps
+        # copied in 4.3 ms: its rows are two floats long)
+        return w3.take(taps.index, axis=2).reshape(f, -1)
+    return w3[:, :, taps.index].reshape(f, -1)
 
 
 def batch_major(xp, y_t):
