@@ -23,7 +23,15 @@ from ..ndarray import _registry
 from ..ndarray.ndarray import NDArray
 from . import mxnet_json_subgraph as subgraph
 from .graph import Node, is_entry, topo_order
-from .op_names import _SCALAR_OPS, export_name, format_attr
+from .op_names import (
+    _EXPORT_NAMES,
+    _SCALAR_OPS,
+    ATTR_NAMES,
+    IMPORT_ATTRS,
+    export_attrs,
+    export_name,
+    format_attr,
+)
 from .symbol import Symbol
 
 MXNET_VERSION = 10901
@@ -34,9 +42,10 @@ _SCALAR_IMPORT = {}
 for (_k, _right), _m in _SCALAR_OPS.items():
     _SCALAR_IMPORT.setdefault(_m, (_k, _right))
 
-_IMPORT_NAMES = {"_zeros": "zeros", "_ones": "ones", "_full": "full", "_arange": "arange",
-                 "_copy": "identity", "Softmax": "softmax",
-                 "_linalg_gemm2": "linalg_gemm2", "_power": "power", "_hypot": "hypot"}
+_IMPORT_NAMES = {m: k for k, m in _EXPORT_NAMES.items() if not m.startswith("broadcast_")}
+_IMPORT_NAMES.update({"_copy": "identity", "Softmax": "softmax", "_linalg_gemm2": "linalg_gemm2",
+                      "_power": "power", "_hypot": "hypot"})
+_IMPORT_ATTRS = {(op, mx): k for (op, k), mx in ATTR_NAMES.items()}
 # read for inference (SymbolBlock.imports: its inputs are the data only), MXNet's output layer
 # becomes what it computes in predict mode and its label input is dropped
 _PREDICT_FORMS = {"SoftmaxOutput": "softmax"}
@@ -135,11 +144,10 @@ def _write_graph(entries, rename, consts, const_names):
                      "subgraphs": subs}
         else:
             op_name, extra = export_name(node)
-            attrs = {k: format_attr(v) for k, v in node.attrs.items()
-                     if not k.startswith("_") and k != "ctx"}
-            attrs.update(extra)
             ins = [[index[i[0].id], i[1], 0] for i in node.inputs if is_entry(i)]
-            if attrs.get("dtype") == "None" and not ins:
+            attrs = export_attrs(node.op, node.attrs, len(ins))
+            attrs.update(extra)
+            if "dtype" in node.attrs and node.attrs["dtype"] is None and not ins:
                 attrs["dtype"] = _created_dtype(node)
             entry = {"op": op_name, "name": node.name, "attrs": attrs, "inputs": ins}
         n_out = max(node.num_outputs, _MXNET_NUM_OUTPUTS.get(entry["op"], 1))
@@ -387,8 +395,8 @@ def _fits_default(value, default):
     if isinstance(default, (int, float)):   # MXNet widens some: flip's axis, pad's value
         return isinstance(value, (int, float)) or (
             isinstance(value, tuple) and all(map(_is_number, value)))
-    if isinstance(default, tuple):
-        return isinstance(value, tuple) or _is_int(value)
+    if isinstance(default, tuple):   # _image_normalize's mean: one number or one per channel
+        return isinstance(value, tuple) or _is_number(value)
     if isinstance(default, str):
         return isinstance(value, str)
     return True
@@ -406,7 +414,13 @@ def _expected(op, key):
 def _import_op(name, node_name, attrs, ins, where, source):
     op = _lookup(name)
     kattrs = {}
+    typed = {}
+    if name in IMPORT_ATTRS:   # MXNet's form of kiln's attributes (_split_v2's indices)
+        typed = IMPORT_ATTRS[name]({k: parse_attr(v) for k, v in attrs.items()
+                                    if not k.startswith("__")})
+        attrs = {}
     for k, v in attrs.items():
+        k = _IMPORT_ATTRS.get((op.name, k), k)
         if k in op.ignored and k in op.attrs and not k.startswith("__"):
             # accepted without effect (Convolution's workspace): kept as read, unchecked, so
             # the graph writes back the JSON it came from (pickling a Symbol goes through it)
@@ -420,9 +434,10 @@ def _import_op(name, node_name, attrs, ins, where, source):
             if not _is_literal(value) or not _fits_default(value, _expected(op, k)):
                 raise FileFormatError(source, f"{where}: attribute {k}={v!r} is not a valid "
                                               f"value for {name}")
-            if _is_int(value) and isinstance(_expected(op, k), tuple):
+            if _is_number(value) and isinstance(_expected(op, k), tuple):
                 value = (value,)   # MXNet reads a tuple attribute "-1" as (-1,): Reshape's shape
             kattrs[k] = value
+    kattrs.update({k: v for k, v in typed.items() if k in op.attrs})
     required = [k for k, v in op.attrs.items() if v is _registry.REQUIRED and k not in kattrs]
     if required:
         raise FileFormatError(source, f"{where}: {name} needs attribute(s) {required}")

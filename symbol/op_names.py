@@ -42,7 +42,51 @@ _EXPORT_NAMES = {"identity": "_copy", "zeros": "_zeros", "ones": "_ones", "full"
                  "equal": "broadcast_equal", "not_equal": "broadcast_not_equal",
                  "greater": "broadcast_greater", "greater_equal": "broadcast_greater_equal",
                  "lesser": "broadcast_lesser", "lesser_equal": "broadcast_lesser_equal",
-                 "random_uniform": "_random_uniform", "random_normal": "_random_normal"}
+                 "random_uniform": "_random_uniform", "random_normal": "_random_normal",
+                 # kiln spells these without MXNet's leading underscore (2026-12-07 sweep,
+                 # tests/compat/mx_json_sweep.py)
+                 "eye": "_eye", "linspace": "_linspace", "split_v2": "_split_v2",
+                 "full_like": "_npi_full_like", "matmul": "_npi_matmul",
+                 "_contrib_adamw_update": "_adamw_update",
+                 "_contrib_mp_adamw_update": "_mp_adamw_update"}
+# attributes MXNet names differently: (kiln op, kiln attribute) -> MXNet attribute
+ATTR_NAMES = {("full", "val"): "value"}
+# variadic ops whose MXNet form needs ``num_args`` although kiln's has no such attribute
+_NUM_ARGS = {"khatri_rao"}
+
+
+def _split_v2_attrs(a):
+    """``split_v2``'s one ``indices_or_sections`` as MXNet's ``_split_v2`` spells it (what
+    ``mx.nd.split_v2`` passes): a count as ``sections``, split points as ``indices`` after 0."""
+    ios, rest = a["indices_or_sections"], {k: v for k, v in a.items()
+                                            if k != "indices_or_sections"}
+    if isinstance(ios, int):
+        return dict(rest, indices=(), sections=ios)
+    return dict(rest, indices=(0,) + tuple(ios), sections=0)
+
+
+def _split_v2_read(a):
+    """The inverse of ``_split_v2_attrs`` on parsed MXNet attributes."""
+    rest = {k: v for k, v in a.items() if k not in ("indices", "sections")}
+    sections = a.get("sections", 0)
+    if sections:
+        return dict(rest, indices_or_sections=int(sections))
+    indices = a.get("indices", ())
+    indices = (indices,) if isinstance(indices, int) else tuple(indices)
+    return dict(rest, indices_or_sections=indices[1:])
+
+
+# kiln ops that MXNet 1.9.1 spells as another op with other attributes: kiln op ->
+# (MXNet op, kiln attrs -> MXNet attrs). Reading back, LeakyReLU/Activation are kiln ops too.
+_REWRITES = {
+    "elu": ("LeakyReLU", lambda a: {"act_type": "elu", "slope": a.get("alpha", 1.0)}),
+    "selu": ("LeakyReLU", lambda a: {"act_type": "selu"}),
+    "gelu": ("LeakyReLU", lambda a: {"act_type": "gelu"}),   # erf form only: MXNet 1.9.1's
+    "softrelu": ("Activation", lambda a: {"act_type": "softrelu"}),
+    "split_v2": ("_split_v2", _split_v2_attrs),
+}
+# MXNet ops whose attributes kiln's op takes in another form: MXNet op -> parsed attrs -> kiln's
+IMPORT_ATTRS = {"_split_v2": _split_v2_read}
 
 
 def format_attr(v):
@@ -60,7 +104,8 @@ def export_name(node):
     """MXNet op name for a kiln node (and any scalar attribute it needs)."""
     inputs = [(_Shaped(i[0].avals[i[1]].shape if i[0].avals else None) if is_entry(i) else i)
               for i in node.inputs]
-    return call_name(node.op, inputs)
+    rewritten, _ = _rewrite(node.op, node.attrs)
+    return (rewritten, {}) if rewritten else call_name(node.op, inputs)
 
 
 def _is_array(x):
@@ -92,7 +137,51 @@ def call_name(op, inputs):
         return _BROADCAST_NAMES[op.name][0 if same else 1], {}
     if op.name in _EXPORT_NAMES:
         return _EXPORT_NAMES[op.name], {}
-    # MXNet's CamelCase name, else its contrib one (``_contrib_arange_like``), else kiln's
-    camel = [a for a in op.aliases if a[:1].isupper()] or [
-        a for a in op.aliases if a.startswith("_contrib_")]
-    return (camel[0] if camel else op.name), {}
+    return _registered_name(op), {}
+
+
+def _registered_name(op):
+    """MXNet's name among ``op``'s aliases: the contrib form of a CamelCase name where MXNet
+    registers only that (``_contrib_ROIAlign``), the CamelCase one, a contrib one
+    (``_contrib_arange_like``), the broadcasting one (``broadcast_logical_and``), the
+    underscored one (``_random_uniform_like``), else kiln's own name."""
+    aliases = op.aliases
+    camel = [a for a in aliases if a[:1].isupper()]
+    for pick in ([f"_contrib_{a}" for a in camel if f"_contrib_{a}" in aliases], camel,
+                 [a for a in aliases if a.startswith("_contrib_")],
+                 [a for a in aliases if a == f"broadcast_{op.name}"],
+                 [a for a in aliases if a == f"_{op.name}"]):
+        if pick:
+            return pick[0]
+    return op.name
+
+
+def _rewrite(op, attrs):
+    """``(MXNet op name or None, attrs)``: ``op``'s MXNet form where it has another op's."""
+    form = _REWRITES.get(op.name)
+    if form is None or (op.name == "gelu" and attrs.get("approximation") != "erf"):
+        return None, attrs
+    return form[0], form[1](attrs)
+
+
+def export_attrs(op, attrs, n_inputs):
+    """A node's attributes as MXNet's JSON writes them (strings), ``n_inputs`` its array
+    inputs. kiln keeps every attribute, defaults included; MXNet types most parameters (bool,
+    int, shape) and refuses ``"None"`` for them, so an attribute left at a ``None`` default is
+    left out (MXNet's own default applies: kiln's None default means the same), a variadic op's
+    ``num_args`` is its input count, and renamed attributes take MXNet's name. Private
+    attributes (``_train``) and ``ctx`` are not written. Example: ``arange(3)`` writes
+    ``{"start": "3", "step": "1.0", "repeat": "1"}`` (plus a dtype, see mxnet_json)."""
+    _, attrs = _rewrite(op, attrs)
+    out = {}
+    for k, v in attrs.items():
+        if k.startswith("_") or k == "ctx":
+            continue
+        if k == "num_args" and v is None:
+            v = n_inputs
+        if v is None and op.attrs.get(k, v) is None:
+            continue
+        out[ATTR_NAMES.get((op.name, k), k)] = format_attr(v)
+    if op.name in _NUM_ARGS:
+        out["num_args"] = str(n_inputs)
+    return out
