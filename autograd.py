@@ -218,6 +218,7 @@ def _run_backward(heads, head_grads, create_graph, order=None, raw_variables=Fal
     pop = grads.pop
     if order is None:
         order = _topo(heads)
+    readers = None  # id(variable) -> how many times the tape reads it (built when needed)
     for node in order if ready is None else ready.walk(order, grads):
         if node.n_out == 1:
             g = pop((id(node), 0), None)
@@ -230,11 +231,11 @@ def _run_backward(heads, head_grads, create_graph, order=None, raw_variables=Fal
                 continue
         op = node.op
         if raw_variables and getattr(op, "grad_data", None) is not None:
-            if ready is None:
-                _add_raw_grads(grads, node, op.grad_data(node.args, gouts))
-            else:
-                pairs = op.grad_data(node.args, gouts, ready=ready.callback(node, grads))
-                _add_raw_grads(grads, node, pairs, ready.done)
+            if readers is None:
+                readers = _readers(order, heads)
+            cb = None if ready is None else ready.callback(node, grads)
+            _add_raw_grads(grads, node, _engine_grads_of(node, gouts, readers, cb),
+                           () if ready is None else ready.done)
             continue
         if op.grad is None:  # no gradient (sign, argmax, comparisons): zero contribution
             continue
@@ -383,7 +384,8 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
     try:
         for node in chain:
             args, nxt = node.args, None
-            for k, r in _grads_of(node, args, g, not retain_graph, ready):
+            cb = None if ready is None else ready.callback(node, None)
+            for k, r in _grads_of(node, args, g, not retain_graph, cb):
                 a = args[k]
                 if a._node is not None:
                     if not _cut(node, a._node):
@@ -412,17 +414,43 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
     return True
 
 
-def _grads_of(node, args, g, last=False, ready=None):
-    """``(input position, raw gradient)`` pairs of a hybridized call in the chain path; the
-    gradients of variables with grad_req 'write' whose ``.grad`` array fits are computed
-    right into it (no new array each step), the others are new arrays."""
+def _readers(order, heads):
+    """How many times the tape reads each variable (a head counts as one more)."""
+    count = {}
+    for a in [*heads, *(a for node in order for a in node.args)]:
+        if isinstance(a, NDArray) and a._node is None and a._grad_req is not None:
+            count[id(a)] = count.get(id(a), 0) + 1
+    return count
+
+
+def _engine_grads_of(node, gouts, readers, ready):
+    """``(input position, raw gradient)`` pairs of a hybridized call in the general engine
+    (a loss computed eagerly, say): as ``_grads_of``, the gradients of variables that only
+    this call reads are computed right into their ``.grad`` (with the loss eager, onnxruntime
+    would otherwise return them all as new arrays beside the old ones)."""
+    g = gouts[0] if len(gouts) == 1 else None
+    if g is None or not IN_PLACE_ENGINE:
+        return node.op.grad_data(node.args, gouts, ready=ready)
+    return _grads_of(node, node.args, g._data, ready=ready,
+                     only=lambda a: readers.get(id(a)) == 1)
+
+
+IN_PLACE_ENGINE = True  # off: the engine's hybridized calls return new arrays (benchmarks)
+
+
+def _grads_of(node, args, g, last=False, ready=None, only=None):
+    """``(input position, raw gradient)`` pairs of a hybridized call in the chain path
+    (``ready``: its ``_Ready.callback`` or None); the gradients of variables with grad_req
+    'write' whose ``.grad`` array fits (and, ``only`` given, that it accepts) are computed
+    right into it (no new array each step), the others (and 'add') are new arrays."""
     op = node.op
     train = op.train
     mask, buffers = [], []
     for k, av in zip(train.grad_pos, train.grad_avals):
         a = args[k]
         buf = a._grad
-        if a._node is None and a._grad_req == "write" and buf._ctx is a._ctx:
+        if (a._node is None and a._grad_req == "write" and buf._ctx is a._ctx
+                and (only is None or only(a))):
             b = buf._data
             # (numpy only for now: the cupy variant awaits a run of tests/test_gpu.py)
             if (type(b) is np.ndarray and b.shape == av.shape and b.dtype == av.dtype
@@ -433,7 +461,7 @@ def _grads_of(node, args, g, last=False, ready=None):
         mask.append(False)
     kw = {"last": last}
     if ready is not None:
-        kw["ready"] = ready.callback(node, None)
+        kw["ready"] = ready
     if True in mask:
         return op.grad_into(args, g, tuple(mask), buffers, **kw)
     return op.grad_raw(args, g, **kw)
