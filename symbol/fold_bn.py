@@ -23,7 +23,6 @@ import math
 
 import numpy as np
 
-from ..ndarray.ops import conv_fused  # noqa: F401 - registers _conv_affine_act (until _namespace lists it)
 from .graph import Node, is_entry
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))

@@ -40,6 +40,7 @@ from .contrib_backward import (
     _contrib_backward_quadratic,
 )
 from .conv import _conv_weight_grad, convolution, deconvolution
+from .conv_fused import _conv_affine_act
 from .correlation import _backward_correlation, correlation
 from .creation import (
     arange,
@@ -702,9 +703,9 @@ __all__ = [
     "_contrib_quantized_elemwise_add", "_contrib_quantized_elemwise_mul",
     "_contrib_quantized_embedding", "_contrib_quantized_flatten",
     "_contrib_quantized_fully_connected", "_contrib_quantized_pooling", "_contrib_requantize",
-    "_conv_weight_grad", "_copy", "_crop_assign", "_crop_assign_scalar", "_ctc_loss_grad",
-    "_custom", "_custom_backward", "_digamma", "_div", "_embedding_weight_grad", "_equal",
-    "_getitem_backward", "_greater", "_greater_equal", "_histogram", "_hypot",
+    "_conv_affine_act", "_conv_weight_grad", "_copy", "_crop_assign", "_crop_assign_scalar",
+    "_ctc_loss_grad", "_custom", "_custom_backward", "_digamma", "_div", "_embedding_weight_grad",
+    "_equal", "_getitem_backward", "_greater", "_greater_equal", "_histogram", "_hypot",
     "_image_adjust_lighting", "_image_crop", "_image_flip_left_right", "_image_flip_top_bottom",
     "_image_normalize", "_image_random_brightness", "_image_random_color_jitter",
     "_image_random_contrast", "_image_random_flip_left_right", "_image_random_flip_top_bottom",
