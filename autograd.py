@@ -450,7 +450,7 @@ def _grads_of(node, args, g, last=False, ready=None, only=None):
         a = args[k]
         buf = a._grad
         if (a._node is None and a._grad_req == "write" and buf._ctx is a._ctx
-                and (only is None or only(a))):
+                and buf.stype == "default" and (only is None or only(a))):
             b = buf._data
             # (numpy only for now: the cupy variant awaits a run of tests/test_gpu.py)
             if (type(b) is np.ndarray and b.shape == av.shape and b.dtype == av.dtype
