@@ -127,3 +127,22 @@ def test_in_place_engine_off_gives_the_same_gradients(monkeypatch):
     monkeypatch.setattr(autograd, "IN_PLACE_ENGINE", False)
     got, kept = _grads("onnxruntime", "write", "eager")
     _close(got, want, "engine in place off")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "onnxruntime"])
+def test_gradient_ready_hooks_see_the_in_place_gradients(backend):
+    """Hooks on every parameter, loss eager: each fires once, with the final gradient."""
+    net = _net(BACKENDS[backend], "write")
+    x, y = _data()
+    seen = {}
+    for p in _trained(net):
+        autograd.register_grad_ready_hook(
+            p.list_data()[0], lambda v, name=p.name: seen.setdefault(name, []).append(
+                v.grad.asnumpy().copy()))
+    with autograd.record():
+        loss = gluon.loss.SoftmaxCrossEntropyLoss()(net(x), y)
+    loss.backward()
+    want, _ = _grads(None, "write", "eager", steps=1)
+    assert sorted(seen) == sorted(p.name for p in _trained(net))
+    _close([seen[p.name][0] for p in _trained(net)], want, f"{backend} hooks")
+    assert all(len(v) == 1 for v in seen.values())
