@@ -145,7 +145,7 @@ def _write_graph(entries, rename, consts, const_names):
         else:
             op_name, extra = export_name(node)
             ins = [[index[i[0].id], i[1], 0] for i in node.inputs if is_entry(i)]
-            attrs = export_attrs(node.op, node.attrs, len(ins))
+            attrs = export_attrs(node.op, node.attrs, len(ins), _data_ndim(node))
             attrs.update(extra)
             if "dtype" in node.attrs and node.attrs["dtype"] is None and not ins:
                 attrs["dtype"] = _created_dtype(node)
@@ -156,6 +156,15 @@ def _write_graph(entries, rename, consts, const_names):
     doc = {"nodes": out_nodes, "arg_nodes": arg_nodes, "node_row_ptr": row_ptr,
            "heads": heads}
     return doc, keys
+
+
+def _data_ndim(node):
+    """The rank of a node's first input, when its shape is known."""
+    first = node.inputs[0] if node.inputs else None
+    if not is_entry(first) or not first[0].avals:
+        return None
+    shape = first[0].avals[first[1]].shape
+    return None if shape is None else len(shape)
 
 
 def _created_dtype(node):

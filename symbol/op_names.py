@@ -51,6 +51,9 @@ _EXPORT_NAMES = {"identity": "_copy", "zeros": "_zeros", "ones": "_ones", "full"
                  "_contrib_mp_adamw_update": "_mp_adamw_update"}
 # attributes MXNet names differently: (kiln op, kiln attribute) -> MXNet attribute
 ATTR_NAMES = {("full", "val"): "value"}
+# ops whose MXNet 1.9.1 form refuses a negative data axis: kiln op -> its axis attribute
+_NONNEG_AXES = {"transpose": "axes", "flip": "axis", "cumsum": "axis",
+                "broadcast_axis": "axis"}
 # variadic ops whose MXNet form needs ``num_args`` although kiln's has no such attribute
 _NUM_ARGS = {"khatri_rao"}
 
@@ -164,15 +167,32 @@ def _rewrite(op, attrs):
     return form[0], form[1](attrs)
 
 
-def export_attrs(op, attrs, n_inputs):
+def _nonnegative_axes(op, attrs, data_ndim):
+    """``attrs`` with the data-axis attribute of an op whose MXNet form refuses negative axes
+    (``transpose``'s axes, ``flip``'s axis...) counted from the front, when the data's rank
+    is known: kiln takes ``axis=-1`` there, MXNet 1.9.1 fails at bind."""
+    key = _NONNEG_AXES.get(op.name)
+    value = attrs.get(key)
+    if key is None or data_ndim is None or value is None:
+        return attrs
+
+    def from_front(a):
+        return a + data_ndim if isinstance(a, int) and -data_ndim <= a < 0 else a
+    value = tuple(map(from_front, value)) if isinstance(value, tuple) else from_front(value)
+    return dict(attrs, **{key: value})
+
+
+def export_attrs(op, attrs, n_inputs, data_ndim=None):
     """A node's attributes as MXNet's JSON writes them (strings), ``n_inputs`` its array
     inputs. kiln keeps every attribute, defaults included; MXNet types most parameters (bool,
     int, shape) and refuses ``"None"`` for them, so an attribute left at a ``None`` default is
     left out (MXNet's own default applies: kiln's None default means the same), a variadic op's
-    ``num_args`` is its input count, and renamed attributes take MXNet's name. Private
+    ``num_args`` is its input count, renamed attributes take MXNet's name, and a negative axis
+    MXNet refuses is counted from the front (``data_ndim``: the first input's rank). Private
     attributes (``_train``) and ``ctx`` are not written. Example: ``arange(3)`` writes
     ``{"start": "3", "step": "1.0", "repeat": "1"}`` (plus a dtype, see mxnet_json)."""
     _, attrs = _rewrite(op, attrs)
+    attrs = _nonnegative_axes(op, attrs, data_ndim)
     out = {}
     for k, v in attrs.items():
         if k.startswith("_") or k == "ctx":

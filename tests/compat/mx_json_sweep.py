@@ -103,7 +103,7 @@ def _sym_args(sample, dtype=np.float32):
         name = f"in{len(arrays)}"
         arrays[name] = a.astype(dtype) if a.dtype.kind == "f" else a.copy()
         arrays[name].flags.writeable = False   # update ops must not write the inputs
-        return mx.sym.var(name)
+        return mx.sym.var(name, shape=a.shape)   # known shapes, as in an exported trace
 
     for a in sample.inputs:
         if isinstance(a, np.ndarray):
