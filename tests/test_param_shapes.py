@@ -11,9 +11,11 @@ from kiln.ndarray._registry import param_shapes
 OPS = _registry.OPS
 FACET_OPS = sorted(n for n, op in OPS.items() if op.param_shapes is not None)
 PARAMETER_NAMES = {"weight", "bias", "gamma", "beta", "moving_mean", "moving_var"}
-# prelu's gamma may also be (1,) or cover axes 0 and 1: its samples use those shapes too
+# prelu's gamma may also be (1,) or cover axes 0 and 1: its samples use those shapes too;
+# _conv_affine_act's scale may be the literal 1 (the weight carries the fold)
 OTHER_SHAPES_ALLOWED = {"leaky_relu", "softmax_output", "linear_regression_output",
-                        "logistic_regression_output", "mae_regression_output"}
+                        "logistic_regression_output", "mae_regression_output",
+                        "_conv_affine_act"}
 
 
 # inputs named like parameters that are not a layer's learnable parameters: a distribution's

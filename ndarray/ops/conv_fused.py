@@ -22,7 +22,7 @@ from .._registry import REQUIRED, Aval, Sample, register
 from ._rules import check_param_dtypes, check_shapes
 from ._samples import away, pos, rnd
 from ._xp import relu
-from .conv import Geom, _conv_core, _conv_grad, _conv_onnx, _conv_ref, im
+from .conv import Geom, _conv_core, _conv_grad, _conv_onnx, _conv_param_shapes, _conv_ref, im
 
 _CONV_ATTRS = ("kernel", "stride", "dilate", "pad", "num_filter", "num_group", "layout")
 ACTS = (None, "relu")
@@ -152,9 +152,18 @@ _SAMPLES = [
            away(1, 3, 6, 6, salt=4), kernel=(3, 3), pad=(1, 1), num_filter=3, act_type="relu"),
 ]
 
+def _param_shapes(data, kernel=REQUIRED, num_filter=REQUIRED, num_group=1, **_):
+    """The convolution's ``weight``; the folded BatchNorm's ``scale`` and ``shift`` per filter
+    (``scale`` may also be the literal 1 where the weight carries it)."""
+    f = int(num_filter)
+    weight = _conv_param_shapes(data, kernel, f, num_group, True)["weight"]
+    return {"weight": weight, "scale": (f,), "shift": (f,)}
+
+
 _conv_affine_act = register(
     "_conv_affine_act", _kernel, inputs=("data", "weight", "scale", "shift", "residual?"),
     attrs={"kernel": REQUIRED, "stride": (), "dilate": (), "pad": (), "num_filter": REQUIRED,
            "num_group": 1, "act_type": None, "layout": None},
-    infer=_infer, grad=_grad, onnx=_onnx, ref=_ref, samples=_SAMPLES, save_outputs=True)
+    infer=_infer, grad=_grad, onnx=_onnx, ref=_ref, samples=_SAMPLES, save_outputs=True,
+    param_shapes=_param_shapes)
 
