@@ -270,6 +270,18 @@ def _chunk_input(xp, x, wi, bsum, act, t0, t1, chunked, sync, c):
         _input_projection(xp, x[t0:t1], wi, bsum, act[t0:t1])
 
 
+def _steps(segments):
+    """Every step index of ``segments`` ((steps, before, after) in order) in turn, calling each
+    run's ``before`` ahead of its first step and ``after`` once its last step is done (None:
+    nothing): the step loops' one walk over the wavefront's chunks."""
+    for ts, before, after in segments:
+        if before is not None:
+            before()
+        yield from ts
+        if after is not None:
+            after()
+
+
 def _numpy_steps(xp, weights, lay, h0, c0, masks, mode, rs, o, hy, cy, clip, segments):
     """The step loop in numpy ops (every mode and option); ``segments``: (steps, before,
     after) in order, before/after called around each run of steps (None: nothing)."""
@@ -278,32 +290,27 @@ def _numpy_steps(xp, weights, lay, h0, c0, masks, mode, rs, o, hy, cy, clip, seg
     act, hs = rs["act"], rs["h"]
     h, c = h0, c0
     hw = xp.empty((h0.shape[0], G * H), act.dtype)
-    for ts, before, after in segments:
-        if before is not None:
-            before()
-        for t in ts:
-            a, ht = act[t], hs[t]
-            m = None if masks is None else masks[t]
-            xp.dot(h, whT, out=hw)
-            if mode == "lstm":
-                c = _lstm_step(xp, a, hw, c, rs, t, ht, wrT, m, clip, H)
-            elif mode == "gru":
-                _gru_step(xp, a, hw, bh, rs["hn"][t], h, ht, H)
+    for t in _steps(segments):
+        a, ht = act[t], hs[t]
+        m = None if masks is None else masks[t]
+        xp.dot(h, whT, out=hw)
+        if mode == "lstm":
+            c = _lstm_step(xp, a, hw, c, rs, t, ht, wrT, m, clip, H)
+        elif mode == "gru":
+            _gru_step(xp, a, hw, bh, rs["hn"][t], h, ht, H)
+        else:
+            a += hw
+            if mode == "rnn_tanh":
+                xp.tanh(a, out=a)
             else:
-                a += hw
-                if mode == "rnn_tanh":
-                    xp.tanh(a, out=a)
-                else:
-                    xp.maximum(a, 0, out=a)
-                ht[...] = a
-            if m is not None:
-                _blend(ht, h, m)
-                xp.multiply(ht, m, out=o[t])
-            else:
-                o[t] = ht
-            h = ht
-        if after is not None:
-            after()
+                xp.maximum(a, 0, out=a)
+            ht[...] = a
+        if m is not None:
+            _blend(ht, h, m)
+            xp.multiply(ht, m, out=o[t])
+        else:
+            o[t] = ht
+        h = ht
     hy[...] = h
     if cy is not None:
         cy[...] = c
@@ -359,20 +366,15 @@ def _lstm_steps_ort(xp, act, rs, h0, c0, whT, o, hy, cy, segments):
     if cell is None:
         return False
     h = h0
-    for ts, before, after in segments:
-        if before is not None:
-            before()
-        for t in ts:
-            xp.dot(h, whT, out=cell.pre)
-            cell.pre += act[t]
-            cell.step()
-            act[t] = cell.act
-            cs[t] = cell.c
-            hs[t] = cell.h
-            o[t] = cell.h
-            h = hs[t]
-        if after is not None:
-            after()
+    for t in _steps(segments):
+        xp.dot(h, whT, out=cell.pre)
+        cell.pre += act[t]
+        cell.step()
+        act[t] = cell.act
+        cs[t] = cell.c
+        hs[t] = cell.h
+        o[t] = cell.h
+        h = hs[t]
     hy[...] = h
     cy[...] = cell.c
     return True
@@ -392,20 +394,15 @@ def _gru_steps_ort(xp, act, rs, h0, whT, bh, o, hy, segments):
     if cell is None:
         return False
     h = h0
-    for ts, before, after in segments:
-        if before is not None:
-            before()
-        for t in ts:
-            xp.dot(h, whT, out=cell.hw)
-            cell.x[...] = act[t]
-            cell.step()
-            act[t] = cell.act
-            hns[t] = cell.hn
-            hs[t] = cell.h
-            o[t] = cell.h
-            h = hs[t]
-        if after is not None:
-            after()
+    for t in _steps(segments):
+        xp.dot(h, whT, out=cell.hw)
+        cell.x[...] = act[t]
+        cell.step()
+        act[t] = cell.act
+        hns[t] = cell.hn
+        hs[t] = cell.h
+        o[t] = cell.h
+        h = hs[t]
     hy[...] = h
     return True
 
