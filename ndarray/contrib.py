@@ -88,11 +88,12 @@ def multi_lamb(op, mp):
     return multi_lamb_update
 
 
-def layer_ops(ns):
+def layer_ops(ns, group=list):
     """MXNet's contrib layer ops that are kiln ops under other names, over the namespace
     ``ns`` (``nd`` or ``sym``): ``SyncBatchNorm`` (one device: BatchNorm; ``ndev``/``key``
     name MXNet's cross-device reduction), ``BatchNormWithReLU`` (relu of BatchNorm's output)
-    and ``SparseEmbedding`` (Embedding with a row_sparse weight gradient).
+    and ``SparseEmbedding`` (Embedding with a row_sparse weight gradient). ``group`` makes one
+    result of several outputs (a list for ``nd``, ``sym.Group`` for ``sym``).
 
     Example::
 
@@ -100,15 +101,21 @@ def layer_ops(ns):
     """
     def SyncBatchNorm(*args, ndev=1, key=None, **kwargs):  # noqa: N802 - MXNet's name
         """BatchNorm synchronised across ``ndev`` devices (MXNet ``contrib.SyncBatchNorm``);
-        on one device (kiln's) it is ``BatchNorm`` with the same inputs and attributes."""
-        return ns.BatchNorm(*args, **kwargs)
+        on one device (kiln's) it is ``BatchNorm`` with the same inputs and attributes, but
+        with ``output_mean_var`` its third output is the batch variance, as MXNet's
+        SyncBatchNorm gives it (BatchNorm's is ``1/sqrt(var + eps)``)."""
+        out = ns.BatchNorm(*args, **kwargs)
+        if not kwargs.get("output_mean_var"):
+            return out
+        eps = kwargs.get("eps", 1e-3)
+        return group([out[0], out[1], ns.reciprocal(ns.square(out[2])) - eps])
 
     def BatchNormWithReLU(*args, **kwargs):  # noqa: N802 - MXNet's name
         """``relu(BatchNorm(...))`` (MXNet's fused oneDNN op); the same inputs and
         attributes as ``BatchNorm``, output like data."""
         out = ns.BatchNorm(*args, **kwargs)
         if isinstance(out, (list, tuple)):  # output_mean_var: the statistics pass through
-            return [ns.relu(out[0]), *out[1:]]
+            return group([ns.relu(out[0]), *out[1:]])
         return ns.relu(out)
 
     def SparseEmbedding(*args, **kwargs):  # noqa: N802 - MXNet's name

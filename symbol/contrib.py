@@ -29,9 +29,9 @@ from ._namespace import (
 )
 from .random_api import uniform  # noqa: F401
 from .sym_ops import make_sym_function as _sym
-from .symbol import Symbol  # noqa: F401
+from .symbol import Group, Symbol  # noqa: F401
 
-SyncBatchNorm, BatchNormWithReLU, SparseEmbedding = layer_ops(_ns)
+SyncBatchNorm, BatchNormWithReLU, SparseEmbedding = layer_ops(_ns, group=Group)
 adamw_update = _sym(_OPS["_contrib_adamw_update"])
 mp_adamw_update = _sym(_OPS["_contrib_mp_adamw_update"])
 group_adagrad_update = _sym(_OPS["_contrib_group_adagrad_update"])
