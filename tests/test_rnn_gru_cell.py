@@ -2,7 +2,7 @@
 default for GRUs without sequence lengths on the CPU) computes what the numpy loop does."""
 import numpy as np
 import pytest
-from kiln import autograd, nd
+from _rnn_ort_paths import assert_ort_path_equals_numpy
 from kiln.ndarray.ops.rnn import param_size
 
 onnxruntime = pytest.importorskip("onnxruntime")
@@ -11,38 +11,14 @@ onnxruntime = pytest.importorskip("onnxruntime")
 @pytest.mark.parametrize("dtype,bidirectional", [(np.float32, False), (np.float32, True),
                                                  (np.float64, False)])
 def test_gru_steps_through_onnxruntime_equal_numpy(monkeypatch, dtype, bidirectional):
-    from kiln.ndarray import _ort_kernels
-    from kiln.ndarray.ops import _rnn_compute
     rng = np.random.default_rng(4)
     T, N, C, H, L = 7, 5, 4, 6, 2
     D = 2 if bidirectional else 1
     arrays = [rng.normal(size=(T, N, C)), rng.normal(0, 0.5, size=param_size("gru", C, H, L, D)),
               rng.normal(size=(L * D, N, H))]
     heads = [rng.normal(size=(T, N, D * H)), rng.normal(size=(L * D, N, H))]
-    calls = []
-    real = _rnn_compute._gru_steps_ort
-
-    def counted(*a):
-        done = real(*a)
-        calls.append(done)
-        return done
-    monkeypatch.setattr(_rnn_compute, "_gru_steps_ort", counted)
-    results = []
-    for ort in (onnxruntime, None):
-        monkeypatch.setattr(_ort_kernels, "_STATE", [ort])
-        xs = [nd.array(a, dtype=dtype) for a in arrays]
-        for x in xs:
-            x.attach_grad()
-        with autograd.record():
-            outs = nd.RNN(*xs, mode="gru", state_size=H, num_layers=L,
-                          bidirectional=bidirectional, state_outputs=True)
-        autograd.backward(list(outs), [nd.array(h, dtype=dtype) for h in heads])
-        results.append([o.asnumpy() for o in outs] + [x.grad.asnumpy() for x in xs])
-    assert calls == [True] * (L * D) + [False] * (L * D)  # the first pass ran onnxruntime
-    tol = 1e-5 if dtype == np.float32 else 1e-12
-    for a, b in zip(*results):
-        assert a.dtype == b.dtype
-        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    assert_ort_path_equals_numpy(monkeypatch, "gru", "_gru_steps_ort", arrays, heads, H, L,
+                                 bidirectional, dtype)
 
 
 def test_gru_cell_alone_matches_formula():

@@ -6,6 +6,7 @@ import os
 import kiln as kl
 import numpy as np
 import pytest
+from _rnn_ort_paths import assert_ort_path_equals_numpy
 from kiln import autograd, nd
 from kiln.base import ExportError, OpError
 from kiln.ndarray.ops.rnn import param_size
@@ -172,9 +173,6 @@ def test_onnx_refuses_projection():
 def test_lstm_steps_through_onnxruntime_equal_numpy(monkeypatch, dtype, bidirectional):
     """The LSTM's step loop with its elementwise part in onnxruntime (the default for plain
     LSTMs on the CPU) computes what the numpy loop does: outputs, states and gradients."""
-    import onnxruntime
-    from kiln.ndarray import _ort_kernels
-    from kiln.ndarray.ops import _rnn_compute
     rng = np.random.default_rng(3)
     T, N, C, H, L = 6, 5, 4, 7, 2
     D = 2 if bidirectional else 1
@@ -183,27 +181,5 @@ def test_lstm_steps_through_onnxruntime_equal_numpy(monkeypatch, dtype, bidirect
               rng.normal(size=(L * D, N, H)), rng.normal(size=(L * D, N, H))]
     heads = [rng.normal(size=(T, N, D * H)), rng.normal(size=(L * D, N, H)),
              rng.normal(size=(L * D, N, H))]
-    calls = []
-    real = _rnn_compute._lstm_steps_ort
-
-    def counted(*a):
-        done = real(*a)
-        calls.append(done)
-        return done
-    monkeypatch.setattr(_rnn_compute, "_lstm_steps_ort", counted)
-    results = []
-    for ort in (onnxruntime, None):
-        monkeypatch.setattr(_ort_kernels, "_STATE", [ort])
-        xs = [nd.array(a, dtype=dtype) for a in arrays]
-        for x in xs:
-            x.attach_grad()
-        with autograd.record():
-            outs = nd.RNN(*xs, mode="lstm", state_size=H, num_layers=L,
-                          bidirectional=bidirectional, state_outputs=True)
-        autograd.backward(list(outs), [nd.array(h, dtype=dtype) for h in heads])
-        results.append([o.asnumpy() for o in outs] + [x.grad.asnumpy() for x in xs])
-    assert calls == [True] * (L * D) + [False] * (L * D)  # the first pass ran onnxruntime
-    tol = 1e-5 if dtype == np.float32 else 1e-12
-    for a, b in zip(*results):
-        assert a.dtype == b.dtype
-        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    assert_ort_path_equals_numpy(monkeypatch, "lstm", "_lstm_steps_ort", arrays, heads, H, L,
+                                 bidirectional, dtype)

@@ -1,0 +1,37 @@
+"""The fused RNN op run twice, its step loop through onnxruntime and then through numpy, for
+the tests that compare the two paths (LSTM and GRU cells in ``ndarray/_ort_kernels.py``)."""
+import numpy as np
+from kiln import autograd, nd
+
+
+def assert_ort_path_equals_numpy(monkeypatch, mode, steps_name, arrays, heads, H, L,
+                                 bidirectional, dtype):
+    """Outputs, states and gradients of ``nd.RNN(mode)`` equal with the onnxruntime step loop
+    (``_rnn_compute.<steps_name>``, which must run on the first pass) and without it."""
+    import onnxruntime
+    from kiln.ndarray import _ort_kernels
+    from kiln.ndarray.ops import _rnn_compute
+    calls, real = [], getattr(_rnn_compute, steps_name)
+
+    def counted(*a):
+        done = real(*a)
+        calls.append(done)
+        return done
+    monkeypatch.setattr(_rnn_compute, steps_name, counted)
+    results = []
+    for ort in (onnxruntime, None):
+        monkeypatch.setattr(_ort_kernels, "_STATE", [ort])
+        xs = [nd.array(a, dtype=dtype) for a in arrays]
+        for x in xs:
+            x.attach_grad()
+        with autograd.record():
+            outs = nd.RNN(*xs, mode=mode, state_size=H, num_layers=L,
+                          bidirectional=bidirectional, state_outputs=True)
+        autograd.backward(list(outs), [nd.array(h, dtype=dtype) for h in heads])
+        results.append([o.asnumpy() for o in outs] + [x.grad.asnumpy() for x in xs])
+    D = 2 if bidirectional else 1
+    assert calls == [True] * (L * D) + [False] * (L * D)  # the first pass ran onnxruntime
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for a, b in zip(*results):
+        assert a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
