@@ -98,9 +98,13 @@ class BaseRNNCell:
         self._own_params = False
         return self._params
 
+    _num_states = None  # a step cell's number of (N, num_hidden) states; others override
+
     @property
     def state_info(self):
-        raise NotImplementedError
+        if self._num_states is None:
+            raise NotImplementedError
+        return [{"shape": (0, self._num_hidden), "__layout__": "NC"}] * self._num_states
 
     @property
     def state_shape(self):
@@ -144,16 +148,12 @@ class BaseRNNCell:
 class RNNCell(BaseRNNCell):
     """``h' = act(W_i x + b_i + W_h h + b_h)``; one state (N, num_hidden)."""
 
-    _gate_names = ("",)
+    _gate_names, _num_states = ("",), 1
 
     def __init__(self, num_hidden, activation="tanh", prefix="rnn_", params=None):
         super().__init__(prefix=prefix, params=params)
         self._num_hidden, self._activation = num_hidden, activation
         self._make_weights()
-
-    @property
-    def state_info(self):
-        return [{"shape": (0, self._num_hidden), "__layout__": "NC"}]
 
     def __call__(self, inputs, states):
         self._counter += 1
@@ -168,16 +168,12 @@ class LSTMCell(BaseRNNCell):
     """An LSTM step (gates i, f, c, o in that order); states ``[h, c]``. ``forget_bias``
     initializes the forget gate's part of ``i2h_bias``."""
 
-    _gate_names = ("_i", "_f", "_c", "_o")
+    _gate_names, _num_states = ("_i", "_f", "_c", "_o"), 2
 
     def __init__(self, num_hidden, prefix="lstm_", params=None, forget_bias=1.0):
         super().__init__(prefix=prefix, params=params)
         self._num_hidden = num_hidden
         self._make_weights(initializer.LSTMBias(forget_bias=forget_bias))
-
-    @property
-    def state_info(self):
-        return [{"shape": (0, self._num_hidden), "__layout__": "NC"}] * 2
 
     def __call__(self, inputs, states):
         self._counter += 1
@@ -196,16 +192,12 @@ class LSTMCell(BaseRNNCell):
 class GRUCell(BaseRNNCell):
     """A GRU step (gates r, z, then the candidate); one state."""
 
-    _gate_names = ("_r", "_z", "_o")
+    _gate_names, _num_states = ("_r", "_z", "_o"), 1
 
     def __init__(self, num_hidden, prefix="gru_", params=None):
         super().__init__(prefix=prefix, params=params)
         self._num_hidden = num_hidden
         self._make_weights()
-
-    @property
-    def state_info(self):
-        return [{"shape": (0, self._num_hidden), "__layout__": "NC"}]
 
     def __call__(self, inputs, states):
         self._counter += 1
