@@ -10,6 +10,7 @@ Example::
     [0. 2.]
     <NDArray 2 @cpu(0)>
 """
+from ._malloc import keep_freed_memory as _keep_freed_memory
 from . import contrib, ndarray, random, sparse  # noqa: F401  (MXNet's nd.contrib/random/sparse)
 from . import image  # noqa: F401  (MXNet's nd.image)
 from . import _internal  # noqa: F401  (MXNet's nd._internal: the _-prefixed ops)
@@ -27,6 +28,8 @@ from .ndarray import NDArray
 from .sparse import cast_storage  # noqa: F401  (nd.cast_storage: storage conversion)
 from .ops._namespace import *  # noqa: F403  (every op, alias and family export, by name)
 from .ops._namespace import __all__ as _OP_NAMES
+
+_keep_freed_memory()  # numpy's temporaries reuse freed memory, not fresh pages (see _malloc)
 
 
 def waitall():

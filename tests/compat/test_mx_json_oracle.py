@@ -43,6 +43,10 @@ MX_VALUES_DIFFER = {
     "_contrib_quantized_batch_norm", "_contrib_quantized_elemwise_add",
     "_contrib_quantized_fully_connected", "argmax_channel", "multibox_detection", "rint",
 }
+# MXNet's int8 fully-connected rounds as kiln does on some CPUs and not on others (its
+# oneDNN int8 kernel is chosen by the CPU's instruction sets: the same wheel matched kiln on
+# an AVX-512 VNNI AMD EPYC, differed on the machine the list above was measured on)
+MX_VALUES_BY_CPU = {"_contrib_quantized_fully_connected"}
 # a sample kiln's symbol API cannot build (a number where the symbol function wants a
 # Symbol, a positional input that lands in another slot)
 NO_SYMBOL = {"_conv_affine_act", "floor_divide", "histogram", "logical_and", "logical_or",
@@ -73,4 +77,7 @@ def outcomes():
 def test_op_json_between_kiln_and_mxnet(name, outcomes):
     worst, details = outcomes
     expected = EXPECTED.get(name, "ok")
+    if name in MX_VALUES_BY_CPU:
+        assert worst[name] in ("ok", expected), "\n".join(details[name])
+        return
     assert worst[name] == expected, "\n".join(details[name])
