@@ -103,8 +103,9 @@ def _infer_type(sym, args, kwargs, partial):
         if n.kind == "var" and n.avals:
             shapes[n.name] = n.avals[0].shape
     known = infer_avals(sym, shapes, dtypes, partial=True)
-    if partial:
-        known.update(_propagate_dtypes(sym, dtypes, known))
+    # types flow without shapes too (MXNet infers them on their own: Cast(a) is its dtype
+    # attribute's type, Correlation's second input the first's, with no shape given)
+    known.update(_propagate_dtypes(sym, dtypes, known))
     arg_nodes, aux_nodes = _lists(sym, known)
 
     def typ(e, default=None):

@@ -203,6 +203,11 @@ class Executor:
         ``out_grads``: one NDArray per output (or one NDArray); extra ones are ignored, as in
         MXNet. May be called again after the same forward.
         """
+        if not self._recorded:
+            # MXNet runs a backward before any forward on whatever its buffers hold, which
+            # equals the true gradient wherever the op's backward reads no forward values
+            # (repeat, tile, sums); kiln runs the forward first, correct for every op
+            self.forward(is_train=is_train)
         if out_grads is not None and isinstance(out_grads, _nd.NDArray):
             out_grads = [out_grads]
         if out_grads is not None:  # copied to the outputs' device, as MXNet's CopyFromTo
@@ -212,8 +217,8 @@ class Executor:
 
 
 def _as_dict(values, names, what):
-    if isinstance(values, dict):
-        return dict(values)
+    if isinstance(values, dict):   # keys that name no argument are ignored, as MXNet's bind
+        return {k: v for k, v in values.items() if k in names}
     values = list(values or [])
     if len(values) != len(names):
         raise MXNetError(f"{what}: expected {len(names)} arrays ({names}), got {len(values)}")

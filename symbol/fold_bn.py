@@ -9,7 +9,7 @@ this pass did before for every layer) is a pass over the weights on every call, 
 data in ResNet-18 (the folded graph recomputes ``s`` from the current parameters each call, so
 it never goes stale as a fold into constants would after a training step). Where the weight
 is the smaller of the two (large maps at small batches) the weight is scaled instead and the
-op gets the literal scale 1. Then a ReLU, and a residual
+op gets the literal scale 1. Then a ReLU (or MobileNetV2's ReLU6, ``clip(x, 0, 6)``), and a residual
 ``add`` followed by a ReLU, that read only the folded result join it (``act_type="relu"``, the
 ``residual`` input): ResNet's ``relu(bn(conv(x)) + shortcut)`` is one op, its elementwise work
 done in place on the convolution's output. Exported graphs keep BatchNorm (the ONNX export
@@ -83,15 +83,16 @@ def _only_reader(node, k, inputs, uses, residual_ok):
 
 
 def fold_epilogue(node, inputs, uses):
-    """The replacement entries of ``node`` (a ReLU, or an ``add`` of same-shaped arrays) folded
-    into the ``_conv_affine_act`` it reads, or None."""
+    """The replacement entries of ``node`` (a ReLU or ReLU6, or an ``add`` of same-shaped
+    arrays) folded into the ``_conv_affine_act`` it reads, or None."""
     name = node.op.name
-    if name == "relu" or (name == "activation" and node.attrs.get("act_type") == "relu"):
+    act = _activation(node)
+    if act is not None:
         fused = _only_reader(node, 0, inputs, uses, True)
         if fused is None:
             return None
         return [_Maker(node)("_conv_affine_act", *fused.inputs,
-                             **dict(fused.attrs, act_type="relu"))]
+                             **dict(fused.attrs, act_type=act))]
     if name != "add" or len(inputs) != 2:
         return None
     for k in (1, 0):  # either operand may be the residual (ResNet V1: residual + body(x))
@@ -101,6 +102,25 @@ def fold_epilogue(node, inputs, uses):
                 tuple(fused.avals[0].shape), np.dtype(fused.avals[0].dtype)):
             return [_Maker(node)("_conv_affine_act", *fused.inputs, other, **fused.attrs)]
     return None
+
+
+def _activation(node):
+    """``"relu"`` or ``"relu6"`` when ``node`` is that activation (ReLU6 as MobileNetV2 writes
+    it: ``clip(x, 0, 6)``), else None."""
+    name = node.op.name
+    if name == "relu" or (name == "activation" and node.attrs.get("act_type") == "relu"):
+        return "relu"
+    if name == "clip" and _number(node.attrs.get("a_min")) == 0 and \
+            _number(node.attrs.get("a_max")) == 6:
+        return "relu6"
+    return None
+
+
+def _number(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
 
 
 def _aval(entry):

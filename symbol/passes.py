@@ -255,7 +255,7 @@ def fuse(targets):
             return None
         if node.op.name == "batch_norm":
             return fold_into_conv(node, inputs, uses)
-        if node.op.name in ("activation", "relu", "add"):
+        if node.op.name in ("activation", "relu", "clip", "add"):
             return fold_epilogue(node, inputs, uses)
         if node.op.name == "pick" and _plain_log_softmax(inputs[0], node.attrs.get("axis", -1)):
             attrs = dict(node.attrs, scale=1.0, hidden=True)

@@ -91,11 +91,16 @@ def _split_args(op, in_names, args, kwargs):
                         f"({len(args)} given)")
     given, attrs = {}, {}
     for k, v in zip(slots, args):
-        (given if k in in_names else attrs)[k] = v
+        if k in op.number_inputs and isinstance(v, numbers.Number):
+            attrs[op.number_inputs[k]] = v
+        else:
+            (given if k in in_names else attrs)[k] = v
     for k, v in kwargs.items():
         if k in given or k in attrs:
             raise TypeError(f"{op.name}() got multiple values for argument {k!r}")
-        if k in in_names:
+        if k in op.number_inputs and isinstance(v, numbers.Number):
+            attrs[op.number_inputs[k]] = v
+        elif k in in_names:
             given[k] = v
         elif k in op.attrs:
             attrs[k] = v

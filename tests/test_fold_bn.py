@@ -113,3 +113,34 @@ def test_float16_predict_mode_gradient_keeps_the_data_dtype():
     net, x = _net(make(), shape, dtype="float16")
     _, gx, grads = _run(net, x, False)
     assert gx.dtype == np.float16 and all(np.isfinite(g).all() for g in grads)
+
+
+class ConvBNReLU6(gluon.HybridBlock):
+    """MobileNetV2's conv -> BatchNorm -> ReLU6 (``clip(x, 0, 6)``)."""
+
+    def __init__(self, conv):
+        super().__init__()
+        self.conv, self.bn = conv, gluon.nn.BatchNorm()
+
+    def forward(self, x):
+        return nd.clip(self.bn(self.conv(x)), 0, 6)
+
+
+def test_relu6_folds_with_clip_gradients():
+    results = []
+    for hybrid in (False, True):
+        kl.random.seed(0)
+        net = ConvBNReLU6(gluon.nn.Conv2D(6, 3, padding=1, in_channels=4))
+        net.initialize()
+        # a spread of pre-activations: some clipped at 0, some at 6, some between
+        x = nd.array(np.random.default_rng(0).standard_normal((2, 4, 5, 5)) * 8)
+        net(x)
+        results.append(_run(net, x, hybrid))
+    ops = _ops(net)
+    assert "clip" not in ops and "batch_norm" not in ops, ops
+    (y0, gx0, g0), (y1, gx1, g1) = results
+    assert (y0 == 0).any() and (y0 == 6).any() and ((y0 > 0) & (y0 < 6)).any()
+    np.testing.assert_allclose(y1, y0, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gx1, gx0, rtol=1e-4, atol=1e-4)
+    for a, b in zip(g1, g0):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)

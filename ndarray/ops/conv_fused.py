@@ -25,7 +25,7 @@ from ._xp import relu
 from .conv import Geom, _conv_core, _conv_grad, _conv_onnx, _conv_param_shapes, _conv_ref, im
 
 _CONV_ATTRS = ("kernel", "stride", "dilate", "pad", "num_filter", "num_group", "layout")
-ACTS = (None, "relu")
+ACTS = (None, "relu", "relu6")   # relu6: clip(y, 0, 6), MobileNetV2's activation
 
 
 def _per_filter(v, n):
@@ -47,6 +47,8 @@ def epilogue(xp, y, scale, shift, residual=None, act_type=None):
         y += residual
     if act_type == "relu":
         relu(xp, y, out=y)
+    elif act_type == "relu6":
+        xp.clip(y, 0, 6, out=y)
     return y
 
 
@@ -57,8 +59,8 @@ def _kernel(xp, data, weight, scale, shift, residual=None, kernel=REQUIRED, stri
 
     ``data (N, C, *S)``, ``weight (num_filter, C/num_group, *kernel)``, ``scale`` and ``shift``
     ``(num_filter,)`` (``scale`` may be the number 1: the fold scaled the weight instead),
-    ``residual`` (optional) of the output's shape ``(N, num_filter, *O)``; ``act_type``: None
-    or ``"relu"``.
+    ``residual`` (optional) of the output's shape ``(N, num_filter, *O)``; ``act_type``: None,
+    ``"relu"`` or ``"relu6"`` (``clip(y, 0, 6)``).
 
     Example::
 
@@ -99,6 +101,12 @@ def _grad(ins, outs, gouts, act_type=None, **attrs):
     gz = gouts[0]
     if act_type == "relu":
         gz = F._relu_backward(gz, outs[0])
+    elif act_type == "relu6":
+        # clip's gradient passes where 0 <= z <= 6, the ends included; the clipped output
+        # cannot tell z = 0 from z < 0, so the pre-activation z is computed again (a
+        # gradient through a folded predict-mode graph only: frozen-statistics fine-tuning)
+        z = F._conv_affine_act(*ins, **attrs)
+        gz = gz * F.greater_equal(z, 0.0) * F.lesser_equal(z, 6.0)
     n = len(w.shape) - 2
     if _is_one(s):
         gx, gw, _ = _conv_grad((x, w, None), None, (gz,), no_bias=True, **_conv_attrs(attrs))
@@ -126,6 +134,9 @@ def _onnx(g, i, a, o, act_type=None, **attrs):
     y = g.op("Add", y, g.op("Reshape", i[3], per_filter))
     if len(i) > 4 and i[4] is not None:
         y = g.op("Add", y, i[4])
+    if act_type == "relu6":
+        dt = o[0].dtype
+        return g.op("Clip", y, g.const(np.asarray(0, dt)), g.const(np.asarray(6, dt)))
     return g.op("Relu", y) if act_type == "relu" else y
 
 
@@ -134,6 +145,8 @@ def _ref(x, w, s, b, r=None, act_type=None, **attrs):
     y = y * (1 if _is_one(s) else _per_filter(s, x.ndim - 2)) + _per_filter(b, x.ndim - 2)
     if r is not None:
         y = y + r
+    if act_type == "relu6":
+        return np.clip(y, 0, 6)
     return np.maximum(y, 0) if act_type == "relu" else y
 
 
@@ -145,6 +158,9 @@ _SAMPLES = [
            kernel=(3, 3), stride=(2, 2), pad=(1, 1), num_filter=4, num_group=2),
     Sample(rnd(2, 3, 7), rnd(2, 3, 3, salt=1), pos(2, salt=2), rnd(2, salt=3), kernel=(3,),
            stride=(2,), dilate=(2,), num_filter=2),
+    # relu6 (MobileNetV2): outputs on both clipped sides and between (scale 4 spreads them)
+    Sample(rnd(2, 3, 5, 5), rnd(4, 3, 3, 3, salt=1), pos(4, salt=2) * 4, rnd(4, salt=3) * 4,
+           kernel=(3, 3), pad=(1, 1), num_filter=4, act_type="relu6"),
     Sample(rnd(2, 4, 1, 1), rnd(6, 4, 3, 3, salt=1), pos(6, salt=2), rnd(6, salt=3),
            kernel=(3, 3), pad=(1, 1), num_filter=6, act_type="relu"),
     # the weight already scaled (symbol/fold_bn.py on large maps): the literal scale 1

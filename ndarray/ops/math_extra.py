@@ -204,6 +204,7 @@ histogram = register(
     # ``a``: MXNet's front end histogram(a, bins, range) names its data input so
     "histogram", _histogram_kernel, inputs=("a", "bins?"),
     attrs={"range": None, "bin_cnt": None}, num_outputs=2, infer=_histogram_infer,
+    number_inputs={"bins": "bin_cnt"},
     onnx=_histogram_onnx, ref=_histogram_ref,
     no_grad="counts are piecewise constant: zero gradient almost everywhere",
     samples=[Sample(rnd(3, 4), 4, range=(-1.0, 1.0)),

@@ -127,7 +127,12 @@ def _given_attrs_only(text, op, sample):
         return text
     node = ops[-1]
     full = node.get("attrs", {})
-    given = export_attrs(op, dict(sample.attrs), len(node["inputs"]))
+    attrs = dict(sample.attrs)
+    for spec, v in zip(op.inputs, sample.inputs):   # a number for an input that means an
+        name = spec.lstrip("*").rstrip("?")           # attribute (histogram's bins: bin_cnt)
+        if name in op.number_inputs and isinstance(v, (int, float)):
+            attrs[op.number_inputs[name]] = v
+    given = export_attrs(op, attrs, len(node["inputs"]))
     keep = {k: v for k, v in full.items()
             if k in given or k in ("num_args", "scalar", "act_type")
             or (k == "dtype" and not node["inputs"])}
