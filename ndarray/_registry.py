@@ -13,6 +13,9 @@ An op is defined once with its facets (see docs/architecture.md):
 * ``input_init``: ``{input name: initializer}`` (an ``Initializer.dumps()`` string) that a symbol
   input variable of that name gets as its ``__init__`` attribute when it has none (MXNet's
   LeakyReLU gives prelu's ``gamma`` ``Constant(0.25)``); the symbol layer reads ``op.input_init``.
+* ``keeps_size``: the output has as many elements as the (one) array input (reshape,
+  flatten): shape inference fills a single unknown (0) dimension of the input from a known
+  output, as MXNet's reshape infers backwards.
 * ``number_inputs``: ``{input name: attribute}``: a Python number given for that input means
   the attribute (MXNet's front end: ``sym.histogram(a, bins=5)`` is ``bin_cnt=5``, ``bins`` an
   array gives the edges); the symbol layer reads ``op.number_inputs``.
@@ -145,7 +148,9 @@ class Op:
                  second_order=False, no_grad=None, no_onnx=None, no_ref=None, uses_mode=False,
                  mutates=(), random=False, ignored=(), doc=None, aliases=(), places=False,
                  param_shapes=None, value_ranges=None, overlap=False, serial=False,
-                 out_arg=False, amp=None, input_init=None, number_inputs=None):
+                 out_arg=False, amp=None, input_init=None, number_inputs=None,
+                 keeps_size=False):
+        self.keeps_size = keeps_size
         self.input_init = dict(input_init or {})
         self.number_inputs = dict(number_inputs or {})
         self.name, self.kernel, self.infer, self.grad, self.onnx = name, kernel, infer, grad, onnx

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..base import MXNetError, OpError, atomic_write
 from ..ndarray._registry import Aval
+from ..util import is_np_shape
 from .evaluate import evaluate
 from .graph import is_entry, topo_order
 from .infer import _attrs, _param_dtype, _var_dtype, infer_avals
@@ -67,11 +68,22 @@ def _infer_shape(sym, args, kwargs, partial):
     known = infer_avals(sym, shapes, partial=partial, unknown_dims=partial, alike=True)
     arg_nodes, aux_nodes = _lists(sym, known)
 
+    # under np_shape an unknown dimension is -1 (carried inside as 0, MXNet 1.x's marker)
+    unknown = -1 if partial and is_np_shape() and _gives_minus_one(sym, shapes) else 0
+
     def shp(e):
         av = known.get(e)
-        return tuple(av.shape) if av is not None else ()
+        if av is None:
+            return ()
+        return tuple(unknown if int(d) == 0 else int(d) for d in av.shape)
     return ([shp((n.id, 0)) for n in arg_nodes], [shp((n.id, i)) for n, i in sym._entries],
             [shp((n.id, 0)) for n in aux_nodes])
+
+
+def _gives_minus_one(sym, shapes):
+    given = list(shapes.values()) + [(n.meta or {}).get("shape") for n in topo_order(sym._entries)
+                                     if n.kind == "var"]
+    return any(s is not None and -1 in tuple(s) for s in given)
 
 
 def bind_avals(sym, shapes, dtypes):

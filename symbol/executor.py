@@ -203,6 +203,8 @@ class Executor:
         ``out_grads``: one NDArray per output (or one NDArray); extra ones are ignored, as in
         MXNet. May be called again after the same forward.
         """
+        if not self.grad_dict:   # every grad_req "null": nothing to compute (MXNet: a no-op)
+            return
         if not self._recorded:
             # MXNet runs a backward before any forward on whatever its buffers hold, which
             # equals the true gradient wherever the op's backward reads no forward values

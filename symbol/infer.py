@@ -10,6 +10,8 @@ Example::
     >>> y = sym.FullyConnected(sym.var("data"), num_hidden=4, name="fc")
     >>> known = infer_avals(y, {"data": (2, 3)})   # {(node id, output): Aval}
 """
+import math
+
 import numpy as np
 
 from ..base import MXNetError, OpError
@@ -174,6 +176,8 @@ def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims, fill=False, ope
             _infer_node(node, known, partial, unknown_dims, opened)
         elif node.kind == "var":
             shp = var_shape.get(node.name) or (node.meta or {}).get("shape")
+            if unknown_dims and shp is not None and is_np_shape():
+                shp = tuple(0 if int(s) == -1 else s for s in shp)   # np shapes: -1 unknown
             # 0 marks an unknown dimension (MXNet): partial inference carries it through
             if shp is not None and all(int(s) > 0 or (unknown_dims and int(s) == 0)
                                        for s in shp):
@@ -232,19 +236,46 @@ def _keeps_shape(node, shape):
 
 def _fill_alike_operands(node, known, var_shape, dtypes):
     """Variables of unknown shape among the operands of an op whose operands may share one
-    shape (its infer rule says ``operands_alike``) take the first known operand's shape."""
+    shape (its infer rule says ``operands_alike``) take the first known operand's shape; an
+    operand made by a ``keeps_size`` op (reshape) from a variable given with one unknown (0)
+    dimension gives that variable its full shape."""
     ins = [i for i in node.inputs if is_entry(i)]
     first = next((known[(i[0].id, i[1])] for i in ins if (i[0].id, i[1]) in known), None)
     if first is None:
         return
     shape = tuple(first.shape)
-    for var, _ in ins:
+    for var, k in ins:
+        if var.kind == "op" and (var.id, k) not in known:
+            _size_back(var, shape, var_shape)
         if var.kind == "var" and (var.id, 0) not in known and var.name not in var_shape:
             var_shape[var.name] = shape
             known[(var.id, 0)] = Aval(shape, _var_dtype(var, dtypes))
     if node.num_outputs == 1 and any((i[0].id, i[1]) not in known for i in ins):
         # an operand made by an op stays unknown: the output still has the known one's shape
         known[(node.id, 0)] = Aval(shape, np.dtype(first.dtype))
+
+
+def _size_back(node, out_shape, var_shape):
+    """Backward inference through a ``keeps_size`` op: its variable input given with a single
+    0 (unknown) dimension gets it from the output's size, when the op then gives ``out_shape``."""
+    data = node.inputs[0] if node.inputs else None
+    if not (node.op.keeps_size and is_entry(data) and data[0].kind == "var"):
+        return
+    given = var_shape.get(data[0].name) or (data[0].meta or {}).get("shape")
+    unknown = -1 if is_np_shape() else 0   # MXNet's unknown dimension in either shape mode
+    if given is None or [int(d) for d in given].count(unknown) != 1:
+        return
+    rest = math.prod(int(d) for d in given if int(d) != unknown)
+    total = math.prod(int(d) for d in out_shape)
+    if rest <= 0 or total % rest:
+        return
+    full = tuple(total // rest if int(d) == unknown else int(d) for d in given)
+    try:
+        out = node.op.infer(Aval(full, np.dtype(np.float32)), **_attrs(node))
+    except Exception:   # noqa: BLE001 - the op refuses the filled shape: nothing learnt
+        return
+    if isinstance(out, Aval) and tuple(out.shape) == tuple(out_shape):
+        var_shape[data[0].name] = full
 
 
 def _attrs(node):

@@ -191,3 +191,13 @@ def test_local_dataset_helpers(tmp_path, monkeypatch):
     (tmp_path / "tools").mkdir()
     (tmp_path / "tools" / "im2rec.py").write_text("")
     assert tu.get_im2rec_path() == str(tmp_path / "tools" / "im2rec.py")
+
+
+def test_almost_equal_ignore_nan_skips_nan_positions_only():
+    from kiln.test_utils import almost_equal_ignore_nan, assert_almost_equal_ignore_nan
+    a, b = np.array([1.0, np.nan, 3.0]), np.array([1.0, 2.0, np.nan])
+    assert almost_equal_ignore_nan(a, b)
+    assert not almost_equal_ignore_nan(np.array([1.0, np.nan, 3.5]), np.array([1.0, 2.0, 3.0]))
+    assert_almost_equal_ignore_nan(a, b)
+    with pytest.raises(AssertionError):
+        assert_almost_equal_ignore_nan(np.array([1.5, np.nan]), np.array([1.0, 0.0]))

@@ -175,13 +175,26 @@ def assert_allclose(a, b, rtol=1e-07, atol=0, equal_nan=True):
     assert_almost_equal(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
-def assert_almost_equal_ignore_nan(a, b, rtol=None, atol=None, names=("a", "b")):
-    """``assert_almost_equal`` after zeroing every position that is NaN in either array."""
+def _zero_nans(a, b):
+    """Copies of ``a`` and ``b`` with every position that is NaN in either set to 0."""
     a, b = np.copy(_np(a)), np.copy(_np(b))
     nan_mask = np.logical_or(np.isnan(a), np.isnan(b))
     a[nan_mask] = 0
     b[nan_mask] = 0
-    assert_almost_equal(a, b, rtol, atol, names)
+    return a, b
+
+
+def almost_equal_ignore_nan(a, b, rtol=None, atol=None):
+    """``almost_equal`` ignoring the positions that are NaN in either array.
+
+    Example: ``almost_equal_ignore_nan(np.array([1.0, np.nan]), np.array([1.0, 2.0]))`` is True.
+    """
+    return almost_equal(*_zero_nans(a, b), rtol, atol)
+
+
+def assert_almost_equal_ignore_nan(a, b, rtol=None, atol=None, names=("a", "b")):
+    """``assert_almost_equal`` after zeroing every position that is NaN in either array."""
+    assert_almost_equal(*_zero_nans(a, b), rtol, atol, names)
 
 
 def assert_exception(f, exception_type, *args, **kwargs):
@@ -232,5 +245,5 @@ def _tf32(ctx):
 __all__ = ["default_context", "set_default_context", "default_dtype", "default_rtols",
            "default_atols", "default_numeric_eps", "get_tolerance", "get_tols", "get_rtol",
            "get_atol", "get_etol", "same", "almost_equal", "assert_almost_equal",
-           "assert_allclose", "assert_almost_equal_ignore_nan", "assert_exception",
-           "assertRaises", "effective_dtype"]
+           "assert_allclose", "assert_almost_equal_ignore_nan", "almost_equal_ignore_nan",
+           "assert_exception", "assertRaises", "effective_dtype"]

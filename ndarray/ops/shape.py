@@ -159,7 +159,7 @@ reshape = register(
     infer=lambda x, **a: _like(x, _reshape_out(x.shape, **a)),
     grad=lambda i, o, g, **a: (F.reshape(g[0], shape=tuple(i[0].shape)),),
     onnx=lambda g, i, a, o, **_: g.op("Reshape", i[0], g.ints(o[0].shape)),
-    samples=_reshape_samples(), second_order=True,
+    samples=_reshape_samples(), second_order=True, keeps_size=True,
     no_ref="per-sample references with hand-derived shapes", aliases=("Reshape",))
 
 

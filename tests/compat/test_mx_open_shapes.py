@@ -57,3 +57,45 @@ def test_under_np_shape_a_zero_is_a_zero_size_dim():
     with mx.util.np_shape(True):
         assert out.infer_shape()[1] == [(0, 3)]
         assert out.eval()[0].shape == (0, 3)
+
+
+@pytest.mark.parametrize("src, args, reverse, dst", [
+    ((2, 3, 5, 5), (0, -1), False, (2, 75)),
+    ((2, 3, 5, 4), (-1, 0, 0), False, (8, 3, 5)),
+    ((64, 1, 2, 3), (-4, 16, -1, -2), False, (16, 4, 1, 2, 3)),
+    ((2, 3, 5, 5), (5, 3, 0, -1), True, (5, 3, 5, 2)),
+    ((1, 2, 3, 64), (-2, -1, 16, -4), True, (1, 2, 3, 4, 16)),
+])
+def test_reshape_input_dimension_inferred_back_from_its_output(src, args, reverse, dst):
+    """MXNet's test_reshape: one unknown (0) input dimension, the reshape's output shape known
+    from the other operand of an add: the input's dimension comes back from the size."""
+    for i in range(len(src)):
+        holdout = tuple(0 if k == i else d for k, d in enumerate(src))
+        net = mx.sym.Variable("data")
+        net = mx.sym.elemwise_add(net.reshape(args, reverse=reverse), mx.sym.ones(shape=dst))
+        arg_shapes, out_shapes, _ = net.infer_shape(data=holdout)
+        assert arg_shapes[0] == src and out_shapes[0] == dst
+
+
+def test_reshape_back_inference_refuses_a_size_that_does_not_divide():
+    net = mx.sym.Variable("data")
+    net = mx.sym.elemwise_add(net.reshape((0, -1)), mx.sym.ones(shape=(2, 7)))
+    with pytest.raises(Exception):
+        net.infer_shape(data=(2, 0, 5))
+
+
+@pytest.mark.parametrize("begin, end, step, want", [
+    ((None, None), (None, 10), [], (-1, 10)),
+    ((None, None), (None, 10), (None, 2), (-1, 5)),
+    ((None, 3), (5, 10), [], (-1, 7)),
+    ((2, 3), (None, 10), [], (-1, 7)),
+])
+def test_np_shape_unknown_dimension_is_minus_one_in_partial_inference(begin, end, step, want):
+    """MXNet's test_slice_partial_infer under np_shape: -1 marks the unknown dimension."""
+    with mx.np_shape():
+        data = mx.sym.var(name="data", shape=(-1, 20))
+        out = mx.sym.slice(data, begin=begin, end=end, step=step)
+        assert out.infer_shape_partial()[1][0] == want
+    legacy = mx.sym.slice(mx.sym.var(name="data", shape=(0, 20)), begin=begin, end=end,
+                          step=step)
+    assert legacy.infer_shape_partial()[1][0] == tuple(0 if d == -1 else d for d in want)
