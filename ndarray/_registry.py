@@ -167,13 +167,20 @@ class Op:
         self.num_outputs = num_outputs
         self.save_outputs, self.second_order = save_outputs, second_order
         self.no_grad, self.no_onnx, self.no_ref = no_grad, no_onnx, no_ref
-        self.uses_mode, self.mutates, self.random = uses_mode, tuple(mutates), random
+        # mutates: input positions updated in place, or a function of the attributes giving
+        # them (a CustomOp's auxiliary states follow its prop)
+        self.uses_mode, self.random = uses_mode, random
+        self.mutates = mutates if callable(mutates) else tuple(mutates)
         self.ignored = frozenset(ignored) | {"name", "attr", "ctx_group"}
         self.aliases = tuple(aliases)
         self.places = places  # output lives on attrs["device"] (to_device), not the inputs'
         self.plain = num_outputs == 1 and not uses_mode and not places
         self.doc = doc or (kernel.__doc__ if kernel else None)
         self.func = None
+
+    def mutated(self, attrs):
+        """The input positions this op updates in place, for these attributes."""
+        return tuple(self.mutates(attrs)) if callable(self.mutates) else self.mutates
 
     def n_out(self, attrs):
         n = self.num_outputs

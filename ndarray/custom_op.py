@@ -7,6 +7,10 @@ written with ``assign``), register the prop under a name, then call it as
 (``_custom``, ndarray/ops/custom.py), so it records on autograd's tape, traces into hybridized
 graphs and differentiates like any other op; it has no ONNX form.
 
+Auxiliary states (the prop's ``list_auxiliary_states``, with shapes as the third part of its
+``infer_shape`` answer) are inputs after the arguments; ``forward``/``backward`` get them in
+``aux`` as NDArrays over the caller's buffers and update them in place; they have no gradient.
+
 As in MXNet, the prop receives its keyword arguments as strings, and one operator instance is
 made per prop arguments, input shapes and dtypes and kept (MXNet makes one per bound executor),
 so state a ``forward`` keeps on ``self`` is there for its ``backward``.
@@ -118,10 +122,7 @@ def make_prop(op_type, kwargs):
         raise MXNetError(f"Custom: no operator registered as op_type={op_type!r} (registered: "
                          f"{get_all_registered_operators()}); decorate its CustomOpProp with "
                          f"kiln.operator.register({op_type!r})")
-    prop = cls(**dict(kwargs))
-    if prop.list_auxiliary_states():
-        raise MXNetError(f"Custom {op_type!r}: auxiliary states are not supported by kiln")
-    return prop
+    return cls(**dict(kwargs))
 
 
 def operator_for(op_type, kwargs, prop, ctx, shapes, dtypes):
@@ -141,9 +142,9 @@ def pack_kwargs(kwargs):
 
 def split_inputs(prop, args, named, make_missing=None):
     """Positional inputs, then the named ones (``named``: arrays by argument name) in
-    ``list_arguments`` order; ``make_missing(name)`` supplies absent ones (sym.Custom's
-    variables), else they raise."""
-    names = prop.list_arguments()
+    ``list_arguments`` then ``list_auxiliary_states`` order; ``make_missing(name)`` supplies
+    absent ones (sym.Custom's variables), else they raise."""
+    names = prop.list_arguments() + prop.list_auxiliary_states()   # MXNet's input order
     inputs, named = list(args), dict(named)
     for name in names[len(inputs):]:
         if name in named:

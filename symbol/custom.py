@@ -31,8 +31,12 @@ def Custom(*args, op_type=None, name=None, **kwargs):
     name = name or f"custom{next(_counter)}"
     symbols = {k: v for k, v in kwargs.items() if isinstance(v, Symbol)}
     params = pack_kwargs({k: v for k, v in kwargs.items() if k not in symbols})
-    inputs = split_inputs(make_prop(op_type, params), args, symbols,
-                          make_missing=lambda arg: var(f"{name}_{arg}"))
+    prop = make_prop(op_type, params)
+    inputs = split_inputs(prop, args, symbols, make_missing=lambda arg: var(f"{name}_{arg}"))
+    for sym in inputs[len(prop.list_arguments()):]:   # auxiliary states, as MXNet lists them
+        node = sym._entries[0][0] if len(sym._entries) == 1 else None
+        if node is not None and node.kind == "var":
+            node.meta["aux"] = True
     return _NODE[0](*inputs, op_type=op_type, prop_args=params, name=name)
 
 

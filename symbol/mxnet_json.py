@@ -481,7 +481,7 @@ def _mark_aux(entries):
     """Variables an op mutates (BatchNorm's moving statistics) are auxiliary states."""
     for node in topo_order(entries):
         if node.kind == "op" and node.op.mutates:
-            for k in node.op.mutates:
+            for k in node.op.mutated(node.attrs):
                 if k < len(node.inputs) and is_entry(node.inputs[k]):
                     node.inputs[k][0].meta["aux"] = True
 

@@ -90,7 +90,7 @@ def _from_params(node):
 def _private(entry, node, k, copies):
     """Input ``k`` of a clone of ``node``: a copy when the op updates it in place (a training
     BatchNorm's running statistics, updated once by the forward already)."""
-    if k not in node.op.mutates or not is_entry(entry):
+    if k not in node.op.mutated(node.attrs) or not is_entry(entry):
         return entry
     from ..ndarray._registry import OPS
     src, i = entry

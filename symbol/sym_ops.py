@@ -215,7 +215,7 @@ def _collect(op, in_names, given, attrs, name, attr=None):
             continue
         v = var(f"{name}_{nm}", attr=attr)
         _default_init(op, nm, v)
-        if inputs and op.mutates and len(inputs) in op.mutates:
+        if inputs and op.mutates and len(inputs) in op.mutated(attrs):
             v._entries[0][0].meta["aux"] = True
         inputs.append(v)
     return inputs

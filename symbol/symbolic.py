@@ -94,8 +94,8 @@ class SymbolicTracer:
         return self.block_path() + name
 
     def node_name(self, op, inputs):
-        if op.mutates:  # BatchNorm's moving statistics: auxiliary states, as in MXNet
-            for k in op.mutates:
+        if op.mutates and not callable(op.mutates):  # BatchNorm's moving statistics:
+            for k in op.mutates:                     # auxiliary states, as in MXNet
                 if k < len(inputs) and is_entry(inputs[k]) and inputs[k][0].kind == "var":
                     inputs[k][0].meta["aux"] = True
         pending, self.pending = self.pending, None

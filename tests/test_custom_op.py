@@ -149,3 +149,69 @@ def test_clear_errors(tmp_path):
     with pytest.raises(kiln.ExportError, match="CustomOp has no ONNX"):
         net.export_onnx(str(tmp_path / "c.onnx"), x, x)
     assert "kiln_test_two" in kiln.operator.get_all_registered_operators()
+
+
+class _Counter(kiln.operator.CustomOp):
+    """y = x * x; the auxiliary state counts the forward calls (in place, as MXNet's)."""
+
+    def forward(self, is_train, req, in_data, out_data, aux):
+        aux[0][:] = aux[0] + 1
+        self.assign(out_data[0], req[0], in_data[0] * in_data[0])
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        assert float(aux[0].asnumpy().min()) >= 1   # the forward's update is visible here
+        self.assign(in_grad[0], req[0], 2 * in_data[0] * out_grad[0])
+
+
+@kiln.operator.register("_test_counting_square")
+class _CounterProp(kiln.operator.CustomOpProp):
+    def list_auxiliary_states(self):
+        return ["count"]
+
+    def infer_shape(self, in_shape):
+        return in_shape, [in_shape[0]], [[1]]
+
+    def create_operator(self, ctx, shapes, dtypes):
+        return _Counter()
+
+
+class _CountingNet(kiln.gluon.HybridBlock):
+    def __init__(self):
+        super().__init__()
+        self.count = self.params.get("count", shape=(1,), init="zeros", grad_req="null")
+
+    def hybrid_forward(self, F, x, count):
+        return F.Custom(x, count, op_type="_test_counting_square")
+
+
+@pytest.mark.parametrize("hybrid", [False, True])
+def test_auxiliary_states_update_in_place_and_get_no_gradient(hybrid):
+    net = _CountingNet()
+    net.initialize()
+    if hybrid:
+        net.hybridize()
+    x = kiln.nd.array(np.array([[1.0, -2.0], [0.5, 3.0]]))
+    x.attach_grad()
+    for _ in range(3):
+        with kiln.autograd.record():
+            y = net(x)
+        y.backward()
+    assert net.count.data().asnumpy().tolist() == [3.0]
+    np.testing.assert_allclose(y.asnumpy(), x.asnumpy() ** 2)
+    np.testing.assert_allclose(x.grad.asnumpy(), 2 * x.asnumpy())
+
+
+def test_auxiliary_states_are_listed_and_checked_in_symbols():
+    data, count = kiln.sym.var("data"), kiln.sym.var("count")
+    out = kiln.sym.Custom(data=data, count=count, op_type="_test_counting_square", name="sq")
+    assert out.list_arguments() == ["data"]
+    assert out.list_auxiliary_states() == ["count"]
+    auto = kiln.sym.Custom(kiln.sym.var("x"), op_type="_test_counting_square", name="c")
+    assert auto.list_auxiliary_states() == ["c_count"]
+    state = kiln.nd.zeros((1,))
+    exe = out.bind(kiln.cpu(), {"data": kiln.nd.ones((2, 2))}, aux_states={"count": state})
+    exe.forward()
+    exe.forward()
+    assert state.asnumpy().tolist() == [2.0]
+    with pytest.raises(Exception, match="auxiliary states"):
+        kiln.nd.Custom(kiln.nd.ones((2, 2)), kiln.nd.zeros((3,)), op_type="_test_counting_square")

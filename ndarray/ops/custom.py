@@ -30,6 +30,16 @@ def _n_in(attrs):
     return len(make_prop(attrs["op_type"], attrs["prop_args"]).list_arguments())
 
 
+def _n_aux(attrs):
+    return len(make_prop(attrs["op_type"], attrs["prop_args"]).list_auxiliary_states())
+
+
+def _aux_positions(attrs):
+    """The auxiliary states follow the arguments; the op updates them in place."""
+    n_in = _n_in(attrs)
+    return tuple(range(n_in, n_in + _n_aux(attrs)))
+
+
 def _wrap(xp, arrays):
     ctx = cpu() if xp is np else current_context()
     return [_registry._new(a, ctx) for a in arrays], ctx
@@ -42,8 +52,19 @@ def _outs(answer):
 
 
 def _out_avals(prop, avals, op_type):
+    """Output avals from the arguments' (``avals``: arguments then auxiliary states, whose
+    shapes must be the prop's answer)."""
+    n_in, n_aux = len(prop.list_arguments()), len(prop.list_auxiliary_states())
+    aux, avals = avals[n_in:], avals[:n_in]
     shapes = [tuple(a.shape) for a in avals]
-    out_shapes = _outs(prop.infer_shape([list(s) for s in shapes]))
+    answer = tuple(prop.infer_shape([list(s) for s in shapes]))
+    out_shapes = answer[1]
+    want_aux = [tuple(int(d) for d in s) for s in (answer[2] if len(answer) > 2 else [])]
+    if n_aux and (len(aux) != n_aux or len(want_aux) != n_aux or
+                  any(tuple(a.shape) != w for a, w in zip(aux, want_aux))):
+        raise OpError(f"Custom {op_type!r}: auxiliary states "
+                      f"{prop.list_auxiliary_states()} of shapes {want_aux} expected, got "
+                      f"{[tuple(a.shape) for a in aux]}")
     out_types = _outs(prop.infer_type([np.dtype(a.dtype).type for a in avals]))
     n = len(prop.list_outputs())
     if len(out_shapes) != n or len(out_types) != n:
@@ -54,23 +75,26 @@ def _out_avals(prop, avals, op_type):
 
 def _infer(*avals, op_type, prop_args, _train=False):
     prop = make_prop(op_type, prop_args)
-    if len(avals) != len(prop.list_arguments()):
-        raise OpError(f"Custom {op_type!r}: {len(avals)} inputs for arguments "
-                      f"{prop.list_arguments()}")
+    names = prop.list_arguments() + prop.list_auxiliary_states()
+    if len(avals) != len(names):
+        raise OpError(f"Custom {op_type!r}: {len(avals)} inputs for arguments and auxiliary "
+                      f"states {names}")
     outs = _out_avals(prop, avals, op_type)
     return outs[0] if len(outs) == 1 else tuple(outs)
 
 
 def _forward(xp, *arrays, op_type, prop_args, _train=False):
     prop = make_prop(op_type, prop_args)
-    ins, ctx = _wrap(xp, arrays)
+    n_in = len(prop.list_arguments())
+    wrapped, ctx = _wrap(xp, arrays)   # the auxiliary states wrap the caller's buffers:
+    ins, aux = wrapped[:n_in], wrapped[n_in:]   # the op's writes update them in place
     avals = [Aval(a.shape, a.dtype) for a in arrays]
     outs = [_registry._new(xp.zeros(av.shape, av.dtype), ctx)
             for av in _out_avals(prop, avals, op_type)]
-    op = operator_for(op_type, prop_args, prop, ctx, [a.shape for a in arrays],
-                      [a.dtype for a in arrays])
+    op = operator_for(op_type, prop_args, prop, ctx, [a.shape for a in arrays[:n_in]],
+                      [a.dtype for a in arrays[:n_in]])
     op.forward(is_train=bool(_train), req=["write"] * len(outs), in_data=ins, out_data=outs,
-               aux=[])
+               aux=aux)
     res = [o._data for o in outs]
     return res[0] if len(res) == 1 else tuple(res)
 
@@ -78,12 +102,13 @@ def _forward(xp, *arrays, op_type, prop_args, _train=False):
 def _grad(ins, outs, gouts, **attrs):
     attrs = {k: v for k, v in attrs.items() if not k.startswith("_")}
     res = _custom_backward(*ins, *outs, *gouts, **attrs)
-    return list(res) if isinstance(res, (list, tuple)) else [res]
+    res = list(res) if isinstance(res, (list, tuple)) else [res]
+    return res + [None] * (len(ins) - len(res))   # no gradient for auxiliary states
 
 
 _custom = register(
     "_custom", _forward, inputs=("*data",), attrs=dict(_ATTRS), num_outputs=_n_out,
-    uses_mode=True, infer=_infer, grad=_grad, save_outputs=True,
+    uses_mode=True, infer=_infer, grad=_grad, save_outputs=True, mutates=_aux_positions,
     no_onnx="a Python CustomOp has no ONNX form",
     no_ref="the sample op's reference is its own definition (tests/test_custom_op.py)",
     samples=[Sample(np.array([[1.0, -2.0], [0.5, 3.0]]), op_type="_kiln_sample_cube",
@@ -97,14 +122,16 @@ _custom = register(
 def _backward(xp, *arrays, op_type, prop_args, _train=True):
     prop = make_prop(op_type, prop_args)
     n_in, n_out = len(prop.list_arguments()), len(prop.list_outputs())
+    n_aux = len(prop.list_auxiliary_states())
     wrapped, ctx = _wrap(xp, arrays)
-    in_data, out_data = wrapped[:n_in], wrapped[n_in:n_in + n_out]
-    out_grad = wrapped[n_in + n_out:]
+    in_data, aux = wrapped[:n_in], wrapped[n_in:n_in + n_aux]
+    out_data = wrapped[n_in + n_aux:n_in + n_aux + n_out]
+    out_grad = wrapped[n_in + n_aux + n_out:]
     in_grad = [_registry._new(xp.zeros(a.shape, a.dtype), ctx) for a in arrays[:n_in]]
     op = operator_for(op_type, prop_args, prop, ctx, [a.shape for a in arrays[:n_in]],
                       [a.dtype for a in arrays[:n_in]])
     op.backward(req=["write"] * n_in, out_grad=out_grad, in_data=in_data, out_data=out_data,
-                in_grad=in_grad, aux=[])
+                in_grad=in_grad, aux=aux)
     res = [g._data for g in in_grad]
     return res[0] if len(res) == 1 else tuple(res)
 
