@@ -46,7 +46,7 @@ from .data import io  # noqa: E402
 from .data import recordio  # noqa: E402
 from . import image  # noqa: E402
 from .export import checkpoint as model  # noqa: E402
-from .ndarray import custom_op as operator  # noqa: E402  (mx.operator; 'operator' is stdlib's)
+from .symbol import mx_operator as operator  # noqa: E402  (mx.operator; 'operator' is stdlib's)
 from .ndarray import random  # noqa: E402
 from .nn import loss  # noqa: E402
 from .optimizer import lr_scheduler  # noqa: E402

@@ -215,3 +215,57 @@ def test_auxiliary_states_are_listed_and_checked_in_symbols():
     assert state.asnumpy().tolist() == [2.0]
     with pytest.raises(Exception, match="auxiliary states"):
         kiln.nd.Custom(kiln.nd.ones((2, 2)), kiln.nd.zeros((3,)), op_type="_test_counting_square")
+
+
+class _LegacySquare(kiln.operator.NumpyOp):
+    """MXNet's legacy NumpyOp API: numpy arrays in, results written in place."""
+
+    def forward(self, in_data, out_data):
+        out_data[0][:] = in_data[0] ** 2
+
+    def backward(self, out_grad, in_data, out_data, in_grad):
+        in_grad[0][:] = 2 * in_data[0] * out_grad[0]
+
+
+class _LegacyScale(kiln.operator.NDArrayOp):
+    def list_arguments(self):
+        return ["a", "b"]
+
+    def forward(self, in_data, out_data):
+        out_data[0][:] = in_data[0] * in_data[1]
+
+    def backward(self, out_grad, in_data, out_data, in_grad):
+        in_grad[0][:] = out_grad[0] * in_data[1]
+        in_grad[1][:] = out_grad[0] * in_data[0]
+
+
+def test_legacy_numpy_and_ndarray_ops_bind_and_differentiate():
+    x = np.array([1.0, -2.0, 3.0], np.float32)
+    s = _LegacySquare().get_symbol(kiln.sym.var("x"), name="sq")
+    gx = kiln.nd.zeros((3,))
+    exe = s.bind(kiln.cpu(), args=[kiln.nd.array(x)], args_grad={"x": gx})
+    exe.forward(is_train=True)
+    exe.backward(kiln.nd.ones((3,)))
+    np.testing.assert_allclose(exe.outputs[0].asnumpy(), x ** 2)
+    np.testing.assert_allclose(gx.asnumpy(), 2 * x)
+    a, b = kiln.sym.var("a"), kiln.sym.var("b")
+    t = _LegacyScale()(a, b=b)
+    assert t.list_arguments() == ["a", "b"]
+    grads = {"a": kiln.nd.zeros((3,)), "b": kiln.nd.zeros((3,))}
+    exe = t.bind(kiln.cpu(), {"a": kiln.nd.array(x), "b": kiln.nd.array(2 * x)}, args_grad=grads)
+    exe.forward(is_train=True)
+    exe.backward(kiln.nd.ones((3,)))
+    np.testing.assert_allclose(exe.outputs[0].asnumpy(), 2 * x * x)
+    np.testing.assert_allclose(grads["a"].asnumpy(), 2 * x)
+    np.testing.assert_allclose(grads["b"].asnumpy(), x)
+
+
+def test_legacy_op_defaults_are_mxnets():
+    """MXNet's PythonOp defaults: the output copies the input, the input gradient is 1."""
+    s = kiln.operator.NumpyOp().get_symbol(kiln.sym.var("X"), name="numpy_op")
+    dx = kiln.nd.zeros((4,))
+    exe = s.bind(kiln.cpu(), args=[kiln.nd.ones((4,)) * 10], args_grad={"X": dx})
+    exe.forward(is_train=True)
+    exe.backward(kiln.nd.ones((4,)) * 3)
+    assert exe.outputs[0].asnumpy().tolist() == [10.0] * 4
+    assert dx.asnumpy().tolist() == [1.0] * 4
