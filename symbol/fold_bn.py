@@ -7,13 +7,14 @@ with ``fix_gamma``). The fold replaces the pair by one ``_conv_affine_act(x, W, 
 place: a pass over the activations, where scaling the weight (``conv(x, W * s, shift)``, what
 this pass did before for every layer) is a pass over the weights on every call, ten times more
 data in ResNet-18 (the folded graph recomputes ``s`` from the current parameters each call, so
-it never goes stale as a fold into constants would after a training step). Where the weight
+it never goes stale as a fold into constants would after a training step: one ``_bn_fold``
+node gives ``s`` and the shift). Where the weight
 is the smaller of the two (large maps at small batches) the weight is scaled instead and the
-op gets the literal scale 1. Then a ReLU (or MobileNetV2's ReLU6, ``clip(x, 0, 6)``), and a residual
-``add`` followed by a ReLU, that read only the folded result join it (``act_type="relu"``, the
-``residual`` input): ResNet's ``relu(bn(conv(x)) + shortcut)`` is one op, its elementwise work
-done in place on the convolution's output. Exported graphs keep BatchNorm (the ONNX export
-folds it itself, into initializers: export/onnx_passes.py).
+op gets the literal scale 1. Then a ReLU (or MobileNetV2's ReLU6, ``clip(x, 0, 6)``), and a
+residual ``add`` followed by a ReLU, that read only the folded result join it
+(``act_type="relu"``, the ``residual`` input): ResNet's ``relu(bn(conv(x)) + shortcut)`` is
+one op, its elementwise work done in place on the convolution's output. Exported graphs keep
+BatchNorm (the ONNX export folds it itself, into initializers: export/onnx_passes.py).
 
 Folded only when nothing else reads the convolution's output, the statistics are the moving
 ones (predict mode or ``use_global_stats``), the normalized axis is the channel axis and every
@@ -23,6 +24,7 @@ import math
 
 import numpy as np
 
+from ..ndarray._registry import Aval
 from .graph import Node, is_entry
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -47,14 +49,11 @@ def fold_into_conv(node, inputs, uses):
     if any(a is None or np.dtype(a.dtype) not in _FLOATS for a in avals) or \
             len({np.dtype(a.dtype) for a in avals}) != 1:
         return None
-    gamma, beta, mean, var = inputs[1:5]
     make = _Maker(node)
-    scale = make("rsqrt", make("add", var, float(attrs.get("eps", 1e-3))))
-    if not attrs.get("fix_gamma", True):
-        scale = make("multiply", scale, gamma)
-    shift = make("subtract", beta, make("multiply", mean, scale))
-    if has_bias:
-        shift = make("add", shift, make("multiply", conv.inputs[2], scale))
+    # scale = gamma / sqrt(var + eps) and shift = beta - mean * scale (+ bias * scale) in one op
+    scale, shift = make.outputs("_bn_fold", *inputs[1:5], *([conv.inputs[2]] if has_bias else []),
+                                eps=float(attrs.get("eps", 1e-3)),
+                                fix_gamma=bool(attrs.get("fix_gamma", True)))
     conv_attrs = {k: v for k, v in conv.attrs.items() if k in _AFFINE_ATTRS}
     w_shape = _aval(weight).shape
     if math.prod(w_shape) < math.prod(_aval(inputs[0]).shape):
@@ -135,11 +134,16 @@ class _Maker:
         self.like, self.count = like, 0
 
     def __call__(self, op_name, *inputs, **attrs):
+        return self.outputs(op_name, *inputs, **attrs)[0]
+
+    def outputs(self, op_name, *inputs, **attrs):
+        """Every output entry of the new node."""
         from ..ndarray._registry import OPS
         op = OPS[op_name]
         in_avals = [_aval(i) if is_entry(i) else i for i in inputs]
         out = op.infer(*in_avals, **attrs)
+        outs = (out,) if isinstance(out, Aval) else tuple(out)
         self.count += 1
         node = Node("op", op, inputs, attrs, name=f"{self.like.name}_fold{self.count}",
-                    avals=(out,), block=self.like.block, source=self.like.source)
-        return (node, 0)
+                    avals=outs, block=self.like.block, source=self.like.source)
+        return [(node, k) for k in range(len(outs))]

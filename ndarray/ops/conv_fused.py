@@ -183,3 +183,76 @@ _conv_affine_act = register(
     infer=_infer, grad=_grad, onnx=_onnx, ref=_ref, samples=_SAMPLES, save_outputs=True,
     param_shapes=_param_shapes)
 
+
+
+# ---- the folded BatchNorm's per-filter scale and shift ----------------------------------------
+def _bn_fold_kernel(xp, gamma, beta, mean, var, bias=None, eps=1e-3, fix_gamma=True):
+    """``(scale, shift)`` of a predict-mode BatchNorm folded into the convolution before it:
+    ``scale = gamma / sqrt(var + eps)`` (``gamma`` read as 1 with ``fix_gamma``), ``shift =
+    beta - mean * scale`` (``+ bias * scale`` with the convolution's bias). All ``(F,)``.
+
+    One op for what were five (add, rsqrt, two products, a difference) per BatchNorm: the fold
+    recomputes them on every call from the current parameters.
+
+    Example::
+
+        >>> scale, shift = nd._bn_fold(gamma, beta, mean, var, eps=1e-5, fix_gamma=False)
+    """
+    scale = 1 / xp.sqrt(var + xp.asarray(eps, var.dtype))
+    if not fix_gamma:
+        scale *= gamma
+    shift = beta - mean * scale
+    if bias is not None:
+        shift += bias * scale
+    return scale, shift
+
+
+def _bn_fold_infer(gamma, beta, mean, var, bias=None, eps=1e-3, fix_gamma=True):
+    check_param_dtypes(var, gamma=gamma, beta=beta, mean=mean, bias=bias)
+    n = tuple(var.shape)
+    check_shapes("_bn_fold", gamma=(gamma, n), beta=(beta, n), mean=(mean, n),
+                 bias=(bias, None if bias is None else n))
+    out = Aval(n, np.dtype(var.dtype))
+    return out, out
+
+
+def _bn_fold_grad(ins, outs, gouts, eps=1e-3, fix_gamma=True):
+    gamma, beta, mean, var = ins[:4]
+    bias = ins[4] if len(ins) > 4 else None
+    scale = outs[0]
+    gs, gsh = gouts
+    # shift = beta + (bias - mean) * scale: the shift's gradient reaches the scale too
+    offset = F.negative(mean) if bias is None else F.subtract(bias, mean)
+    gscale = gsh * offset if gs is None else gs + gsh * offset
+    gvar = gscale * scale * (-0.5) / (var + eps)   # d/dv g (v + eps)^-1/2
+    ggamma = None if fix_gamma else gscale * scale / gamma
+    grads = [ggamma, gsh, F.negative(gsh * scale), gvar]
+    return grads + ([gsh * scale] if bias is not None else [])
+
+
+def _bn_fold_onnx(g, i, a, o, eps=1e-3, fix_gamma=True):
+    dt = o[0].dtype
+    scale = g.op("Reciprocal", g.op("Sqrt", g.op("Add", i[3], g.const(np.asarray(eps, dt)))))
+    if not fix_gamma:
+        scale = g.op("Mul", scale, i[0])
+    shift = g.op("Sub", i[1], g.op("Mul", i[2], scale))
+    if len(i) > 4 and i[4] is not None:
+        shift = g.op("Add", shift, g.op("Mul", i[4], scale))
+    return scale, shift
+
+
+def _bn_fold_ref(gamma, beta, mean, var, bias=None, eps=1e-3, fix_gamma=True):
+    scale = (1.0 if fix_gamma else gamma) / np.sqrt(var + eps)
+    shift = beta - mean * scale + (0 if bias is None else bias * scale)
+    return scale, shift
+
+
+_bn_fold = register(
+    "_bn_fold", _bn_fold_kernel, inputs=("gamma", "beta", "moving_mean", "moving_var", "bias?"),
+    attrs={"eps": 1e-3, "fix_gamma": True}, num_outputs=2, save_outputs=True,
+    infer=_bn_fold_infer, grad=_bn_fold_grad, onnx=_bn_fold_onnx, ref=_bn_fold_ref,
+    samples=[Sample(pos(5), rnd(5, salt=1), rnd(5, salt=2), pos(5, salt=3), eps=1e-5,
+                    fix_gamma=False),
+             Sample(pos(4), rnd(4, salt=1), rnd(4, salt=2), pos(4, salt=3), rnd(4, salt=4)),
+             Sample(pos(3), rnd(3, salt=1), rnd(3, salt=2), pos(3, salt=3), rnd(3, salt=4),
+                    eps=1e-3, fix_gamma=False)])
