@@ -21,6 +21,7 @@ _backward_roi_align = _sym(_OPS["_backward_roi_align"])
 _backward_roi_pooling = _sym(_OPS["_backward_roi_pooling"])
 _backward_rroi_align = _sym(_OPS["_backward_rroi_align"])
 _batch_norm_backward = _sym(_OPS["_batch_norm_backward"])
+_bn_fold = _sym(_OPS["_bn_fold"])
 _box_nms_index = _sym(_OPS["_box_nms_index"])
 _broadcast_reduced = _sym(_OPS["_broadcast_reduced"])
 _contrib_adamw_update = _sym(_OPS["_contrib_adamw_update"])
@@ -644,18 +645,19 @@ __all__ = [
     "_backward_bilinear_resize_2d", "_backward_bilinear_sampler", "_backward_correlation",
     "_backward_deformable_convolution", "_backward_deformable_psroi_pooling",
     "_backward_grid_generator", "_backward_ps_roi_pooling", "_backward_roi_align",
-    "_backward_roi_pooling", "_backward_rroi_align", "_batch_norm_backward", "_box_nms_index",
-    "_broadcast_reduced", "_contrib_AdaptiveAvgPooling2D", "_contrib_BilinearResize2D",
-    "_contrib_CTCLoss", "_contrib_DeformableConvolution", "_contrib_DeformablePSROIPooling",
-    "_contrib_ModulatedDeformableConvolution", "_contrib_MultiBoxDetection",
-    "_contrib_MultiBoxPrior", "_contrib_MultiBoxTarget", "_contrib_MultiProposal",
-    "_contrib_PSROIPooling", "_contrib_Proposal", "_contrib_ROIAlign", "_contrib_RROIAlign",
-    "_contrib_adamw_update", "_contrib_arange_like", "_contrib_backward_gradientmultiplier",
-    "_contrib_backward_hawkesll", "_contrib_backward_index_copy", "_contrib_backward_quadratic",
-    "_contrib_bipartite_matching", "_contrib_box_decode", "_contrib_box_encode", "_contrib_box_iou",
-    "_contrib_box_nms", "_contrib_box_non_maximum_suppression", "_contrib_calibrate_entropy",
-    "_contrib_count_sketch", "_contrib_ctc_loss", "_contrib_dequantize", "_contrib_div_sqrt_dim",
-    "_contrib_edge_id", "_contrib_fft", "_contrib_getnnz", "_contrib_gradientmultiplier",
+    "_backward_roi_pooling", "_backward_rroi_align", "_batch_norm_backward", "_bn_fold",
+    "_box_nms_index", "_broadcast_reduced", "_contrib_AdaptiveAvgPooling2D",
+    "_contrib_BilinearResize2D", "_contrib_CTCLoss", "_contrib_DeformableConvolution",
+    "_contrib_DeformablePSROIPooling", "_contrib_ModulatedDeformableConvolution",
+    "_contrib_MultiBoxDetection", "_contrib_MultiBoxPrior", "_contrib_MultiBoxTarget",
+    "_contrib_MultiProposal", "_contrib_PSROIPooling", "_contrib_Proposal", "_contrib_ROIAlign",
+    "_contrib_RROIAlign", "_contrib_adamw_update", "_contrib_arange_like",
+    "_contrib_backward_gradientmultiplier", "_contrib_backward_hawkesll",
+    "_contrib_backward_index_copy", "_contrib_backward_quadratic", "_contrib_bipartite_matching",
+    "_contrib_box_decode", "_contrib_box_encode", "_contrib_box_iou", "_contrib_box_nms",
+    "_contrib_box_non_maximum_suppression", "_contrib_calibrate_entropy", "_contrib_count_sketch",
+    "_contrib_ctc_loss", "_contrib_dequantize", "_contrib_div_sqrt_dim", "_contrib_edge_id",
+    "_contrib_fft", "_contrib_getnnz", "_contrib_gradientmultiplier",
     "_contrib_group_adagrad_update", "_contrib_hawkesll", "_contrib_ifft", "_contrib_index_array",
     "_contrib_index_copy", "_contrib_interleaved_matmul_encdec_qk",
     "_contrib_interleaved_matmul_encdec_valatt", "_contrib_interleaved_matmul_selfatt_qk",

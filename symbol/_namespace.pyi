@@ -49,6 +49,10 @@ def _backward_rroi_align(
 def _batch_norm_backward(
     grad, data, scale, eps=..., fix_gamma=..., axis=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
+def _bn_fold(
+    gamma, beta, moving_mean, moving_var, bias=..., eps=..., fix_gamma=..., name=..., attr=...,
+    **kwargs,
+) -> Symbol: ...
 def _box_nms_index(
     data, overlap_thresh=..., valid_thresh=..., topk=..., coord_start=..., score_index=...,
     id_index=..., background_id=..., force_suppress=..., in_format=..., out_format=..., name=...,

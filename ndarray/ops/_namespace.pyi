@@ -47,6 +47,9 @@ def _backward_rroi_align(
 def _batch_norm_backward(
     grad, data, scale, eps=..., fix_gamma=..., axis=..., out=..., **kwargs,
 ) -> list[NDArray]: ...
+def _bn_fold(
+    gamma, beta, moving_mean, moving_var, bias=..., eps=..., fix_gamma=..., out=..., **kwargs,
+) -> list[NDArray]: ...
 def _box_nms_index(
     data, overlap_thresh=..., valid_thresh=..., topk=..., coord_start=..., score_index=...,
     id_index=..., background_id=..., force_suppress=..., in_format=..., out_format=..., out=...,

@@ -247,9 +247,16 @@ def _bn_fold_ref(gamma, beta, mean, var, bias=None, eps=1e-3, fix_gamma=True):
     return scale, shift
 
 
+def _bn_fold_param_shapes(gamma, **_):
+    """Every input is per filter, as ``gamma`` (the op's first input) is."""
+    n = tuple(gamma.shape)
+    return {"beta": n, "moving_mean": n, "moving_var": n, "bias": n}
+
+
 _bn_fold = register(
     "_bn_fold", _bn_fold_kernel, inputs=("gamma", "beta", "moving_mean", "moving_var", "bias?"),
     attrs={"eps": 1e-3, "fix_gamma": True}, num_outputs=2, save_outputs=True,
+    param_shapes=_bn_fold_param_shapes,
     infer=_bn_fold_infer, grad=_bn_fold_grad, onnx=_bn_fold_onnx, ref=_bn_fold_ref,
     samples=[Sample(pos(5), rnd(5, salt=1), rnd(5, salt=2), pos(5, salt=3), eps=1e-5,
                     fix_gamma=False),
