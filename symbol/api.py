@@ -13,10 +13,9 @@ import numpy as np
 
 from ..base import MXNetError, OpError, atomic_write
 from ..ndarray._registry import Aval
-from ..util import is_np_shape
 from .evaluate import evaluate
 from .graph import is_entry, topo_order
-from .infer import _attrs, _param_dtype, _var_dtype, infer_avals
+from .infer import _attrs, _param_dtype, _var_dtype, infer_avals, unknown_dim
 from .mxnet_json import json_to_symbol, symbol_to_json
 
 
@@ -69,7 +68,7 @@ def _infer_shape(sym, args, kwargs, partial):
     arg_nodes, aux_nodes = _lists(sym, known)
 
     # under np_shape an unknown dimension is -1 (carried inside as 0, MXNet 1.x's marker)
-    unknown = -1 if partial and is_np_shape() and _gives_minus_one(sym, shapes) else 0
+    unknown = unknown_dim() if partial and _gives_minus_one(sym, shapes) else 0
 
     def shp(e):
         av = known.get(e)

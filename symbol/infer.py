@@ -176,8 +176,8 @@ def _infer_pass(nodes, var_shape, dtypes, partial, unknown_dims, fill=False, ope
             _infer_node(node, known, partial, unknown_dims, opened)
         elif node.kind == "var":
             shp = var_shape.get(node.name) or (node.meta or {}).get("shape")
-            if unknown_dims and shp is not None and is_np_shape():
-                shp = tuple(0 if int(s) == -1 else s for s in shp)   # np shapes: -1 unknown
+            if unknown_dims and shp is not None and unknown_dim() == -1:
+                shp = tuple(0 if int(s) == -1 else s for s in shp)   # carried inside as 0
             # 0 marks an unknown dimension (MXNet): partial inference carries it through
             if shp is not None and all(int(s) > 0 or (unknown_dims and int(s) == 0)
                                        for s in shp):
@@ -255,6 +255,11 @@ def _fill_alike_operands(node, known, var_shape, dtypes):
         known[(node.id, 0)] = Aval(shape, np.dtype(first.dtype))
 
 
+def unknown_dim():
+    """MXNet's marker of an unknown dimension: -1 under ``np_shape``, else 0."""
+    return -1 if is_np_shape() else 0
+
+
 def _size_back(node, out_shape, var_shape):
     """Backward inference through a ``keeps_size`` op: its variable input given with a single
     0 (unknown) dimension gets it from the output's size, when the op then gives ``out_shape``."""
@@ -262,7 +267,7 @@ def _size_back(node, out_shape, var_shape):
     if not (node.op.keeps_size and is_entry(data) and data[0].kind == "var"):
         return
     given = var_shape.get(data[0].name) or (data[0].meta or {}).get("shape")
-    unknown = -1 if is_np_shape() else 0   # MXNet's unknown dimension in either shape mode
+    unknown = unknown_dim()
     if given is None or [int(d) for d in given].count(unknown) != 1:
         return
     rest = math.prod(int(d) for d in given if int(d) != unknown)

@@ -30,14 +30,11 @@ def _n_in(attrs):
     return len(make_prop(attrs["op_type"], attrs["prop_args"]).list_arguments())
 
 
-def _n_aux(attrs):
-    return len(make_prop(attrs["op_type"], attrs["prop_args"]).list_auxiliary_states())
-
-
 def _aux_positions(attrs):
     """The auxiliary states follow the arguments; the op updates them in place."""
-    n_in = _n_in(attrs)
-    return tuple(range(n_in, n_in + _n_aux(attrs)))
+    prop = make_prop(attrs["op_type"], attrs["prop_args"])
+    n_in = len(prop.list_arguments())
+    return tuple(range(n_in, n_in + len(prop.list_auxiliary_states())))
 
 
 def _wrap(xp, arrays):
