@@ -1,21 +1,22 @@
 """Vectorized elementwise kernels from onnxruntime's CPU provider, over numpy buffers.
 
 ``softmax_rows``: a row softmax written into a caller's buffer (the fused softmax
-cross-entropy). ``lstm_cell`` and ``gru_cell``: an LSTM's or GRU's step, its gate
-nonlinearities and state update, over buffers bound once (the fused RNN op's step loop).
+cross-entropy). ``gru_cell``: a GRU's step, its gate nonlinearities and state update, over
+buffers bound once (the fused RNN op's step loop; the LSTM's loops run as whole Scans,
+``_ort_scan``, which also builds its sessions here).
 
 numpy's ``exp`` and ``tanh`` over float32 are scalar loops on one thread (this numpy build has
 no AVX-512); onnxruntime's (MLAS) are vectorized. For the softmax cross-entropy of W4's
 logits, (700, 10000) float32, the whole numpy kernel (row max, shift, exp, row sum, rows
 across the cores) took 83 ms p10 against 17 ms for onnxruntime's Softmax (66 against 14 ms on
 one thread; calls interleaved under load ~24 on the 2-vCPU reference machine, 2026-12-07);
-W4's 2-layer LSTM forward 53 against 49 ms (median, one BLAS thread, load ~6). These are
+These are
 kernel helpers, not an executor: one tiny session per graph and dtype (the row count
 dynamic), built on first use, inputs and outputs bound to numpy's memory (no copies).
 
 Each row is computed by one thread, so the result does not depend on the thread count.
 ``KILN_ORT_KERNELS=0`` (or onnxruntime missing) turns them off: ``softmax_rows`` returns
-False, ``lstm_cell`` and ``gru_cell`` None, and the caller runs its numpy code.
+False, ``gru_cell`` None, and the caller runs its numpy code.
 
 Example::
 
@@ -29,7 +30,7 @@ import numpy as np
 
 from . import _parallel
 
-__all__ = ["softmax_rows", "lstm_cell", "gru_cell", "available"]
+__all__ = ["softmax_rows", "gru_cell", "available"]
 
 _DTYPES = {np.dtype(np.float32): 1, np.dtype(np.float64): 11}  # onnx TensorProto codes
 _SESSIONS = {}
@@ -95,36 +96,6 @@ def softmax_rows(x, out):
     return True
 
 
-def _build_lstm_cell(H, dtype):
-    """The LSTM cell's elementwise part on (n, 4H) pre-activations whose i, f, o columns are
-    halved (sigmoid(x) = (1 + tanh(x/2)) / 2): act = tanh(pre) * scale + shift, then
-    c = f * c_prev + i * g and h = o * tanh(c)."""
-    from onnx import helper, numpy_helper
-    code = _DTYPES[dtype]
-    half = np.full(4 * H, 0.5, dtype)
-    half[2 * H:3 * H] = 1.0
-    shift = np.full(4 * H, 0.5, dtype)
-    shift[2 * H:3 * H] = 0.0
-    nodes = [helper.make_node("Tanh", ["pre"], ["t"]),
-             helper.make_node("Mul", ["t", "half"], ["ts"]),
-             helper.make_node("Add", ["ts", "shift"], ["act"]),
-             helper.make_node("Split", ["act", "sizes"], ["i", "f", "g", "o"], axis=1),
-             helper.make_node("Mul", ["f", "c_prev"], ["fc"]),
-             helper.make_node("Mul", ["i", "g"], ["ig"]),
-             helper.make_node("Add", ["fc", "ig"], ["c"]),
-             helper.make_node("Tanh", ["c"], ["tc"]),
-             helper.make_node("Mul", ["o", "tc"], ["h"])]
-    inits = [numpy_helper.from_array(half, "half"), numpy_helper.from_array(shift, "shift"),
-             numpy_helper.from_array(np.full(4, H, np.int64), "sizes")]
-    graph = helper.make_graph(
-        nodes, "kiln_lstm_cell",
-        [helper.make_tensor_value_info("pre", code, ["n", 4 * H]),
-         helper.make_tensor_value_info("c_prev", code, ["n", H])],
-        [helper.make_tensor_value_info(k, code, ["n", w])
-         for k, w in (("act", 4 * H), ("c", H), ("h", H))], inits)
-    return _one_thread_session(graph)
-
-
 def _one_thread_session(graph):
     from onnx import helper
     ort = _STATE[0]
@@ -146,46 +117,6 @@ def _cell_session(key, build):
             sess = _SESSIONS.get(key) or build()
             _SESSIONS[key] = sess
     return sess
-
-
-class LstmCell:
-    """The elementwise part of LSTM steps over fixed buffers bound once (a binding costs more
-    than the step's work): ``pre`` (n, 4H) is the caller's to fill before each ``step()``,
-    which writes ``act``, ``h`` and the new ``c`` (two cell buffers alternate, as onnxruntime
-    must not read and write one buffer)."""
-
-    def __init__(self, n, H, dtype, c0):
-        dtype = np.dtype(dtype)
-        sess = _cell_session(("lstm", H, dtype), lambda: _build_lstm_cell(H, dtype))
-        self.pre = np.empty((n, 4 * H), dtype)
-        self.act = np.empty((n, 4 * H), dtype)
-        self.h = np.empty((n, H), dtype)
-        cells = (np.array(c0, dtype, order="C"), np.empty((n, H), dtype))
-        self.sess, self._k, self._cells = sess, 0, cells
-        self._bindings = []
-        for k in (0, 1):
-            io = sess.io_binding()
-            io.bind_cpu_input("pre", self.pre)
-            io.bind_cpu_input("c_prev", cells[k])
-            for name, arr in (("act", self.act), ("c", cells[1 - k]), ("h", self.h)):
-                io.bind_output(name, "cpu", 0, dtype, list(arr.shape), arr.ctypes.data)
-            self._bindings.append(io)
-
-    @property
-    def c(self):
-        """The cell state the last step wrote (c0 before any)."""
-        return self._cells[self._k]
-
-    def step(self):
-        self.sess.run_with_iobinding(self._bindings[self._k])
-        self._k = 1 - self._k
-
-
-def lstm_cell(n, H, dtype, c0):
-    """An ``LstmCell`` for n rows of H units, or None where this path does not apply."""
-    if np.dtype(dtype) not in _DTYPES or not available():
-        return None
-    return LstmCell(n, H, dtype, c0)
 
 
 def _build_gru_cell(H, dtype):

@@ -171,8 +171,8 @@ def test_onnx_refuses_projection():
 @pytest.mark.parametrize("dtype,bidirectional", [(np.float32, False), (np.float32, True),
                                                  (np.float64, False)])
 def test_lstm_steps_through_onnxruntime_equal_numpy(monkeypatch, dtype, bidirectional):
-    """The LSTM's step loop with its elementwise part in onnxruntime (the default for plain
-    LSTMs on the CPU) computes what the numpy loop does: outputs, states and gradients."""
+    """The LSTM's forward and backward step loops as onnxruntime Scans (the default for plain
+    LSTMs on the CPU) compute what the numpy loops do: outputs, states and gradients."""
     rng = np.random.default_rng(3)
     T, N, C, H, L = 6, 5, 4, 7, 2
     D = 2 if bidirectional else 1
@@ -181,5 +181,7 @@ def test_lstm_steps_through_onnxruntime_equal_numpy(monkeypatch, dtype, bidirect
               rng.normal(size=(L * D, N, H)), rng.normal(size=(L * D, N, H))]
     heads = [rng.normal(size=(T, N, D * H)), rng.normal(size=(L * D, N, H)),
              rng.normal(size=(L * D, N, H))]
-    assert_ort_path_equals_numpy(monkeypatch, "lstm", "_lstm_steps_ort", arrays, heads, H, L,
-                                 bidirectional, dtype)
+    from kiln.ndarray.ops import _rnn_bptt, _rnn_compute
+    assert_ort_path_equals_numpy(monkeypatch, "lstm", [(_rnn_compute, "_lstm_steps_scan"),
+                                                       (_rnn_bptt, "_lstm_loop_scan")],
+                                 arrays, heads, H, L, bidirectional, dtype)

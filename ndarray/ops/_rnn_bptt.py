@@ -9,6 +9,9 @@ loop (``_rnn_threads.Side``); the last layer's products are shared by the caller
 """
 import functools
 
+import numpy as np
+
+from .. import _ort_scan
 from .._blas import threads as blas_threads
 from .._parallel import run_blocks
 from . import _rnn_compute as rc
@@ -112,6 +115,8 @@ def _backward_loop(xp, st, gk, masks, ghy, gcy, dh0, dc0, lo, hi):
         lstm = tuple(None if a is None else a[:, bs] for a in st.lstm)
         dhs = None if st.dhs is None else st.dhs[:, bs]
     gru = None if st.gru is None else tuple(a[:, bs] for a in st.gru)
+    if mode == "lstm" and _lstm_loop_scan(st, gk, masks, dh, dc, dh0, dc0, lo, hi):
+        return
     for t in (range(T) if st.rev else range(T - 1, -1, -1)):
         m = None if masks is None else masks[t]
         dh = dh + (gk[t, bs] if m is None else gk[t, bs] * m)
@@ -138,6 +143,23 @@ def _backward_loop(xp, st, gk, masks, ghy, gcy, dh0, dc0, lo, hi):
     dh0[bs] = dh
     if dc0 is not None:
         dc0[bs] = dc
+
+
+def _lstm_loop_scan(st, gk, masks, dh, dc, dh0, dc0, lo, hi):
+    """The LSTM's BPTT loop as one onnxruntime Scan (``_ort_scan.lstm_backward``) where it
+    applies (every batch row, no projection, masks or clip, numpy buffers): fills st.dX,
+    dh0 and dc0; False (nothing done) elsewhere."""
+    if masks is not None or st.wr is not None or lo != 0 or hi != gk.shape[1]:
+        return False
+    tc, ot, dfac, cprev, inside = st.lstm
+    if inside is not None or gk.shape[0] == 0 or gk.shape[1] == 0 or dc0 is None:
+        return False
+    gh = np.ascontiguousarray(gk)
+    if not _ort_scan.usable(gh, st.act, ot, tc, dfac, cprev, st.wh, dh, dc, st.dX, dh0, dc0):
+        return False
+    _ort_scan.lstm_backward(gh, st.act, ot, tc, dfac, cprev, st.wh, dh, dc, st.dX, dh0, dc0,
+                            st.rev)
+    return True
 
 
 def _grad_tasks(xp, st, x, params, dparams, lay, k, dx, dx_first):

@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from ...base import OpError
-from .. import _ort_kernels, _parallel
+from .. import _ort_kernels, _ort_scan, _parallel
 from .._blas import threads as blas_threads
 from .._parallel import run_blocks
 from ._rnn_threads import wavefront
@@ -241,21 +241,23 @@ def _layer_forward(xp, x, weights, lay, k, h0, c0, masks, mode, rs, o, hy, cy, r
     T = x.shape[0]
     wi, whT, wrT, bsum, bh = weights
     act = rs["act"]
+    scan = (mode == "lstm" and wrT is None and masks is None and clip[0] is None
+            and clip[1] is None and act.size > 0
+            and _ort_scan.usable(act, rs["c"], rs["h"], whT))
+    proj = xp.empty_like(act) if scan else act   # the Scan reads one and writes the other
     if not chunked:
-        _input_projection(xp, x, wi, bsum, act)
+        _input_projection(xp, x, wi, bsum, proj)
     if not chunked and sync is None:
         segments = [(range(T - 1, -1, -1) if rev else range(T), None, None)]
     else:
         segments = []
         for c, (t0, t1) in enumerate(_chunks(T, rev)):
-            before = functools.partial(_chunk_input, xp, x, wi, bsum, act, t0, t1,
+            before = functools.partial(_chunk_input, xp, x, wi, bsum, proj, t0, t1,
                                        chunked, sync, c)
             after = None if sync is None else functools.partial(sync.done, c)
             segments.append((range(t1 - 1, t0 - 1, -1) if rev else range(t0, t1), before,
                              after))
-    if (mode == "lstm" and wrT is None and masks is None and clip[0] is None
-            and clip[1] is None
-            and _lstm_steps_ort(xp, act, rs, h0, c0, whT, o, hy, cy, segments)):
+    if scan and _lstm_steps_scan(proj, rs, h0, c0, whT, o, hy, cy, segments):
         return
     if (mode == "gru" and masks is None
             and _gru_steps_ort(xp, act, rs, h0, whT, bh, o, hy, segments)):
@@ -352,37 +354,30 @@ def _gru_step(xp, a, hw, bh, hn, h, ht, H):
     ht += n
 
 
-def _lstm_steps_ort(xp, act, rs, h0, c0, whT, o, hy, cy, segments):
-    """The LSTM's steps with the gate nonlinearities and the state update in one onnxruntime
-    call each (``_ort_kernels.LstmCell``): numpy's tanh is a scalar loop, onnxruntime's is
-    vectorized; W4's forward ran ~40% of its time in numpy's tanh (2026-12-07). The recurrent
-    GEMM stays numpy's. False (nothing done) where the path does not apply."""
-    hs, cs = rs["h"], rs["c"]
-    if xp is not np or not (act.flags.c_contiguous and hs.flags.c_contiguous
-                            and cs.flags.c_contiguous):
-        return False
-    T, N, H = hs.shape
-    cell = _ort_kernels.lstm_cell(N, H, act.dtype, c0)
-    if cell is None:
-        return False
-    h = h0
-    for t in _steps(segments):
-        xp.dot(h, whT, out=cell.pre)
-        cell.pre += act[t]
-        cell.step()
-        act[t] = cell.act
-        cs[t] = cell.c
-        hs[t] = cell.h
-        o[t] = cell.h
-        h = hs[t]
+def _lstm_steps_scan(proj, rs, h0, c0, whT, o, hy, cy, segments):
+    """The LSTM's steps as one onnxruntime Scan per run of steps (``_ort_scan``): the
+    recurrent GEMM and the gates of a step in one subgraph, every per-step array written
+    straight into the reserve; a run's last states start the next run. True (done): the
+    caller checked ``_ort_scan.usable``."""
+    h, c = np.ascontiguousarray(h0), np.ascontiguousarray(c0)
+    for ts, before, after in segments:
+        if before is not None:
+            before()
+        t0, t1 = min(ts), max(ts) + 1
+        rev = ts[0] > ts[-1]
+        h, c = _ort_scan.lstm_forward(proj[t0:t1], whT, h, c, rs["act"][t0:t1],
+                                      rs["c"][t0:t1], rs["h"][t0:t1], rev)
+        o[t0:t1] = rs["h"][t0:t1]
+        if after is not None:
+            after()
     hy[...] = h
-    cy[...] = cell.c
+    cy[...] = c
     return True
 
 
 def _gru_steps_ort(xp, act, rs, h0, whT, bh, o, hy, segments):
     """The GRU's steps with the gate nonlinearities and the state update in one onnxruntime
-    call each (``_ort_kernels.GruCell``), as ``_lstm_steps_ort``: numpy's elementwise ops took
+    call each (``_ort_kernels.GruCell``): numpy's elementwise ops took
     more time than the recurrent GEMM in W4's GRU (2026-12-07). False where the path does not
     apply."""
     hs, hns = rs["h"], rs["hn"]

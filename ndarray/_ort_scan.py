@@ -1,0 +1,163 @@
+"""An LSTM layer's step loops as one onnxruntime ``Scan`` each, over numpy buffers.
+
+The fused RNN op's forward and backward (``ops/_rnn_compute``, ``ops/_rnn_bptt``) run their
+step loops here where they can: one ``Scan`` call runs a run of steps, each step's recurrent
+product (MLAS) and its gate arithmetic in one subgraph, and writes every per-step array the
+backward needs straight into the caller's buffers. In Python each step cost a GEMM call, an
+onnxruntime call for the gates and four copies (W4's LSTM, one thread: ~270 us a step, of
+which ~130 the GEMM); the Scan step costs ~175 us (docs/architecture.md, "Recurrent
+kernels").
+
+* ``lstm_forward(xs, whT, h0, c0, acts, cs, hs, rev)``: ``xs`` (T, N, 4H) the input
+  projections with both biases, the i, f, o columns (and whT's) halved as the numpy loop
+  expects (sigmoid(x) = (1 + tanh(x/2)) / 2); writes the gates ``acts``, cell states ``cs``
+  and outputs ``hs`` of every step.
+* ``lstm_backward(gh, act, ot, tc, dfac, cprev, wh, dh, dc, u, dh0, dc0, rev)``: BPTT over the
+  saved gates; writes ``u`` (T, N, 4H), the gradients of the gate pre-activations, and the
+  gradients of the first step's states.
+
+Both return False (nothing written) where the path does not apply: onnxruntime missing or off
+(``KILN_ORT_KERNELS=0``), a dtype other than float32/float64, or a buffer that is not
+C-contiguous. Every step is computed by one thread, so results do not depend on the thread
+count or on how a sequence is cut into runs.
+
+Example::
+
+    >>> done = lstm_forward(xs, whT, h0, c0, acts, cs, hs, rev=False)
+    >>> done or run_the_numpy_loop()
+"""
+import numpy as np
+
+from . import _ort_kernels as ok
+
+__all__ = ["lstm_forward", "lstm_backward"]
+
+
+def _value(name, code, shape):
+    from onnx import helper
+    return helper.make_tensor_value_info(name, code, shape)
+
+
+def _scan_model(name, dtype, body_nodes, states, scans, outs, n_scan_in, rev, inits, extra):
+    """A model of one Scan over ``body_nodes``: ``states`` (name, shape) loop-carried,
+    ``scans`` (name, shape) per-step inputs, ``outs`` (name, shape) per-step outputs; ``extra``
+    (name, shape): whole-run inputs the body reads from the outer graph."""
+    from onnx import helper
+    code = ok._DTYPES[np.dtype(dtype)]
+    body = helper.make_graph(
+        body_nodes, name + "_body",
+        [_value(n + "_in", code, s) for n, s in states] + [_value(n, code, s) for n, s in scans],
+        [_value(n + "_out", code, s) for n, s in states]
+        + [_value(n + "_t", code, s) for n, s in outs])
+    direction = [1 if rev else 0]
+    scan = helper.make_node(
+        "Scan", [n for n, _ in states] + [n + "_seq" for n, _ in scans],
+        [n + "_last" for n, _ in states] + [n + "_seq" for n, _ in outs], body=body,
+        num_scan_inputs=n_scan_in, scan_input_directions=direction * n_scan_in,
+        scan_output_directions=direction * len(outs))
+    from onnx import numpy_helper
+    graph = helper.make_graph(
+        [scan], name,
+        [_value(n, code, s) for n, s in states]
+        + [_value(n + "_seq", code, ["t"] + s) for n, s in scans]
+        + [_value(n, code, s) for n, s in extra],
+        [_value(n + "_last", code, s) for n, s in states]
+        + [_value(n + "_seq", code, ["t"] + s) for n, s in outs],
+        [numpy_helper.from_array(a, n) for n, a in inits])
+    return ok._one_thread_session(graph)
+
+
+def _forward_model(H, R, dtype, rev):
+    from onnx import helper
+    half = np.full(4 * H, 0.5, dtype)
+    half[2 * H:3 * H] = 1.0
+    shift = np.full(4 * H, 0.5, dtype)
+    shift[2 * H:3 * H] = 0.0
+    mk = helper.make_node
+    nodes = [mk("MatMul", ["h_in", "whT"], ["hw"]),
+             mk("Add", ["hw", "x"], ["pre"]),
+             mk("Tanh", ["pre"], ["t"]),
+             mk("Mul", ["t", "half"], ["ts"]),
+             mk("Add", ["ts", "shift"], ["act"]),
+             mk("Split", ["act", "sizes"], ["i", "f", "g", "o"], axis=1),
+             mk("Mul", ["f", "c_in"], ["fc"]),
+             mk("Mul", ["i", "g"], ["ig"]),
+             mk("Add", ["fc", "ig"], ["c_out"]),
+             mk("Tanh", ["c_out"], ["tc"]),
+             mk("Mul", ["o", "tc"], ["h_out"]),
+             mk("Identity", ["act"], ["act_t"]),
+             mk("Identity", ["c_out"], ["c_t"]),
+             mk("Identity", ["h_out"], ["h_t"])]
+    inits = [("half", half), ("shift", shift), ("sizes", np.full(4, H, np.int64))]
+    return _scan_model("kiln_lstm_forward", dtype, nodes, [("h", ["n", R]), ("c", ["n", H])],
+                       [("x", ["n", 4 * H])],
+                       [("act", ["n", 4 * H]), ("c", ["n", H]), ("h", ["n", R])], 1, rev,
+                       inits, [("whT", [R, 4 * H])])
+
+
+def _backward_model(H, R, dtype, rev):
+    """dh_t = dh_in + gh; dct = dh * ot + dc_in; u = [dct g, dct c_prev, dct i, dh tanh(c)] *
+    dfac (each gate's derivative); dc_out = dct f; dh_out = u @ wh (dh the state, gh the
+    output's gradient; outer names must not repeat inside: SSA)."""
+    from onnx import helper
+    mk = helper.make_node
+    nodes = [mk("Add", ["dh_in", "gh"], ["dh_t"]),
+             mk("Mul", ["dh_t", "ot"], ["dho"]),
+             mk("Add", ["dho", "dc_in"], ["dct"]),
+             mk("Split", ["act", "sizes"], ["i", "f", "g", "o"], axis=1),
+             mk("Mul", ["dct", "g"], ["ui"]),
+             mk("Mul", ["dct", "cprev"], ["uf"]),
+             mk("Mul", ["dct", "i"], ["ug"]),
+             mk("Mul", ["dh_t", "tc"], ["uo"]),
+             mk("Concat", ["ui", "uf", "ug", "uo"], ["ucat"], axis=1),
+             mk("Mul", ["ucat", "dfac"], ["u_t"]),
+             mk("Mul", ["dct", "f"], ["dc_out"]),
+             mk("MatMul", ["u_t", "wh"], ["dh_out"])]
+    inits = [("sizes", np.full(4, H, np.int64))]
+    # the Scan's "direction" is the forward's reversed: BPTT walks the steps backwards
+    return _scan_model("kiln_lstm_backward", dtype, nodes, [("dh", ["n", R]), ("dc", ["n", H])],
+                       [("gh", ["n", R]), ("act", ["n", 4 * H]), ("ot", ["n", H]),
+                        ("tc", ["n", H]), ("dfac", ["n", 4 * H]), ("cprev", ["n", H])],
+                       [("u", ["n", 4 * H])], 6, not rev, inits, [("wh", [4 * H, R])])
+
+
+def _run(key, build, inputs, outputs):
+    sess = ok._cell_session(key, build)
+    io = sess.io_binding()
+    for name, arr in inputs:
+        io.bind_cpu_input(name, arr)
+    for name, arr in outputs:
+        io.bind_output(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
+    sess.run_with_iobinding(io)
+
+
+def usable(*arrays):
+    """Whether the Scans can run over these arrays: numpy, C-contiguous, one dtype (float32
+    or float64), onnxruntime's kernels on (``_ort_kernels.available``)."""
+    dtype = arrays[0].dtype
+    return (dtype in ok._DTYPES and ok.available()
+            and all(type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
+                    for a in arrays))
+
+
+def lstm_forward(xs, whT, h0, c0, acts, cs, hs, rev):
+    """Run the LSTM's steps over ``xs`` (see the module docstring); the last step's (h, c).
+    The caller checks ``usable`` first."""
+    R, G = whT.shape
+    H, dtype = G // 4, xs.dtype
+    hT, cT = np.empty_like(h0), np.empty_like(c0)
+    _run(("lstm_scan_fwd", H, R, dtype, rev), lambda: _forward_model(H, R, dtype, rev),
+         [("h", h0), ("c", c0), ("x_seq", xs), ("whT", whT)],
+         [("h_last", hT), ("c_last", cT), ("act_seq", acts), ("c_seq", cs), ("h_seq", hs)])
+    return hT, cT
+
+
+def lstm_backward(gh, act, ot, tc, dfac, cprev, wh, dh, dc, u, dh0, dc0, rev):
+    """BPTT over an LSTM layer's steps (see the module docstring); the caller checks
+    ``usable`` first."""
+    G, R = wh.shape
+    H, dtype = G // 4, gh.dtype
+    _run(("lstm_scan_bwd", H, R, dtype, rev), lambda: _backward_model(H, R, dtype, rev),
+         [("dh", dh), ("dc", dc), ("gh_seq", gh), ("act_seq", act), ("ot_seq", ot),
+          ("tc_seq", tc), ("dfac_seq", dfac), ("cprev_seq", cprev), ("wh", wh)],
+         [("dh_last", dh0), ("dc_last", dc0), ("u_seq", u)])
