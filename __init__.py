@@ -12,7 +12,8 @@ Example::
 """
 import sys as _sys
 
-from . import autograd, base, device, initializer, ndarray
+from . import ndarray  # first, before numpy loads: it sets OpenBLAS's worker timeout
+from . import autograd, base, device, initializer
 from . import ndarray as nd
 from .base import ExportError, FileFormatError, MXNetError, checks_enabled, set_checks
 from .device import Context, Device, cpu, cpu_pinned, current_context, current_device, gpu, num_gpus

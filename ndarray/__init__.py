@@ -10,7 +10,9 @@ Example::
     [0. 2.]
     <NDArray 2 @cpu(0)>
 """
-from ._malloc import keep_freed_memory as _keep_freed_memory
+from . import _blas_spin
+_blas_spin.before_numpy()   # OpenBLAS reads its worker timeout when numpy loads it
+from ._malloc import keep_freed_memory as _keep_freed_memory  # noqa: E402
 from . import contrib, ndarray, random, sparse  # noqa: F401  (MXNet's nd.contrib/random/sparse)
 from . import image  # noqa: F401  (MXNet's nd.image)
 from . import _internal  # noqa: F401  (MXNet's nd._internal: the _-prefixed ops)
@@ -30,6 +32,7 @@ from .ops._namespace import *  # noqa: F403  (every op, alias and family export,
 from .ops._namespace import __all__ as _OP_NAMES
 
 _keep_freed_memory()  # numpy's temporaries reuse freed memory, not fresh pages (see _malloc)
+_blas_spin.after_numpy()  # idle OpenBLAS workers sleep after ~1.5 ms, not ~0.1 s
 
 
 def waitall():
