@@ -9,22 +9,22 @@ which ~130 the GEMM); the Scan step costs ~175 us (docs/architecture.md, "Recurr
 kernels").
 
 * ``lstm_forward(xs, whT, h0, c0, acts, cs, hs, rev)``: ``xs`` (T, N, 4H) the input
-  projections with both biases, the i, f, o columns (and whT's) halved as the numpy loop
-  expects (sigmoid(x) = (1 + tanh(x/2)) / 2); writes the gates ``acts``, cell states ``cs``
-  and outputs ``hs`` of every step.
+  projections with both biases, ``whT`` (R, 4H) the recurrent weight transposed; the gates
+  use sigmoid(x) = (1 + tanh(x/2)) / 2, one tanh over all four; writes the gates ``acts``,
+  cell states ``cs`` and outputs ``hs`` of every step and returns the last (h, c).
 * ``lstm_backward(gh, act, ot, tc, dfac, cprev, wh, dh, dc, u, dh0, dc0, rev)``: BPTT over the
   saved gates; writes ``u`` (T, N, 4H), the gradients of the gate pre-activations, and the
   gradients of the first step's states.
 
-Both return False (nothing written) where the path does not apply: onnxruntime missing or off
-(``KILN_ORT_KERNELS=0``), a dtype other than float32/float64, or a buffer that is not
+``usable(*arrays)`` says whether they can run (the caller checks it first): onnxruntime
+present and on (not ``KILN_ORT_KERNELS=0``), numpy float32 or float64 buffers, all
 C-contiguous. Every step is computed by one thread, so results do not depend on the thread
 count or on how a sequence is cut into runs.
 
 Example::
 
-    >>> done = lstm_forward(xs, whT, h0, c0, acts, cs, hs, rev=False)
-    >>> done or run_the_numpy_loop()
+    >>> if usable(xs, whT, h0, c0, acts, cs, hs):
+    ...     h, c = lstm_forward(xs, whT, h0, c0, acts, cs, hs, rev=False)
 """
 import numpy as np
 
@@ -76,7 +76,8 @@ def _forward_model(H, R, dtype, rev):
     mk = helper.make_node
     nodes = [mk("MatMul", ["h_in", "whT"], ["hw"]),
              mk("Add", ["hw", "x"], ["pre"]),
-             mk("Tanh", ["pre"], ["t"]),
+             mk("Mul", ["pre", "half"], ["pre_half"]),
+             mk("Tanh", ["pre_half"], ["t"]),
              mk("Mul", ["t", "half"], ["ts"]),
              mk("Add", ["ts", "shift"], ["act"]),
              mk("Split", ["act", "sizes"], ["i", "f", "g", "o"], axis=1),

@@ -18,7 +18,7 @@ def assert_ort_path_equals_numpy(monkeypatch, mode, steps, arrays, heads, H, L,
 
         def counted(*a):
             done = real(*a)
-            calls.setdefault(name, []).append(done)
+            calls.setdefault(name, []).append(done is not False)   # None: ran, nothing to say
             return done
         monkeypatch.setattr(module, name, counted)
     for module, name in steps:

@@ -155,7 +155,12 @@ def batch_blocks(xp, N):
 
 def forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, clip):
     """Fill ``out`` (T, N, D*R), ``hy``/``cy`` (L*D, N, R/H) and the reserve."""
-    weights = [_layer_weights(xp, params, lay, k, mode, data.dtype) for k in range(lay.L * lay.D)]
+    blocks = batch_blocks(xp, data.shape[1])
+    scan = (mode == "lstm" and not lay.P and masks is None and clip[0] is None
+            and clip[1] is None and len(blocks) == 1 and reserve.size > 0
+            and _ort_scan.usable(reserve, params))
+    weights = [_layer_weights(xp, params, lay, k, mode, data.dtype, halved=not scan)
+               for k in range(lay.L * lay.D)]
 
     def layer(index, d, bs, sync=None):
         k = index * lay.D + d
@@ -167,13 +172,12 @@ def forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, cl
                        _reserve_views(reserve, lay, k, bs),
                        dst[:, bs, d * lay.R:(d + 1) * lay.R], hy[k, bs],
                        None if cy is None else cy[k, bs], d == 1, clip,
-                       index > 0 and lay.D == 1, sync)
+                       index > 0 and lay.D == 1, sync, scan)
 
     def block(lo, hi):
         for index in range(lay.L):
             for d in range(lay.D):
                 layer(index, d, slice(lo, hi))
-    blocks = batch_blocks(xp, data.shape[1])
     with blas_threads(THREADS):
         if lay.D == 1 and lay.L > 1 and len(blocks) == 1:
             wavefront(xp, lay.L, len(_chunks(data.shape[0], False)),
@@ -206,11 +210,13 @@ def _reserve_views(reserve, lay, k, bs):
     return {nm: view(reserve, spec)[:, bs] for nm, spec in lay.r[k].items()}
 
 
-def _layer_weights(xp, params, lay, k, mode, dtype):
-    """``(wi, whT, wrT, bsum, bh)`` of layer-direction k as the forward's loops use them."""
+def _layer_weights(xp, params, lay, k, mode, dtype, halved=True):
+    """``(wi, whT, wrT, bsum, bh)`` of layer-direction k as the forward's loops use them
+    (``halved``: an LSTM's i, f, o rows halved for the numpy loop; the Scan halves the
+    pre-activations itself, one multiply a step instead of copies of the weights a call)."""
     G, H = lay.G, lay.H
     wi, wh, wr, bi, bh = (None if s is None else view(params, s) for s in lay.w[k])
-    if mode == "lstm":
+    if mode == "lstm" and halved:
         # sigmoid(x) = (1 + tanh(x/2)) / 2: halving the i, f, o rows of the weights and biases
         # once lets one tanh over the whole (N, 4H) gate block serve all four gates per step
         scale = xp.full((G * H, 1), 0.5, dtype)
@@ -234,16 +240,14 @@ def _input_projection(xp, x, wi, bsum, act):
 
 
 def _layer_forward(xp, x, weights, lay, k, h0, c0, masks, mode, rs, o, hy, cy, rev, clip,
-                   chunked=False, sync=None):
+                   chunked=False, sync=None, scan=False):
     """One layer-direction over the sequence. ``chunked``: project the input chunk by chunk
     (``_chunks``; an inner unidirectional layer, whose input a wavefront writes chunk by
-    chunk), ``sync``: the wavefront's handoff (``_rnn_threads.Sync``)."""
+    chunk), ``sync``: the wavefront's handoff (``_rnn_threads.Sync``), ``scan``: the LSTM's
+    steps as onnxruntime Scans (``_lstm_steps_scan``; the weights are not halved)."""
     T = x.shape[0]
     wi, whT, wrT, bsum, bh = weights
     act = rs["act"]
-    scan = (mode == "lstm" and wrT is None and masks is None and clip[0] is None
-            and clip[1] is None and act.size > 0
-            and _ort_scan.usable(act, rs["c"], rs["h"], whT))
     proj = xp.empty_like(act) if scan else act   # the Scan reads one and writes the other
     if not chunked:
         _input_projection(xp, x, wi, bsum, proj)
@@ -257,7 +261,8 @@ def _layer_forward(xp, x, weights, lay, k, h0, c0, masks, mode, rs, o, hy, cy, r
             after = None if sync is None else functools.partial(sync.done, c)
             segments.append((range(t1 - 1, t0 - 1, -1) if rev else range(t0, t1), before,
                              after))
-    if scan and _lstm_steps_scan(proj, rs, h0, c0, whT, o, hy, cy, segments):
+    if scan:
+        _lstm_steps_scan(proj, rs, h0, c0, whT, o, hy, cy, segments)
         return
     if (mode == "gru" and masks is None
             and _gru_steps_ort(xp, act, rs, h0, whT, bh, o, hy, segments)):
@@ -357,8 +362,8 @@ def _gru_step(xp, a, hw, bh, hn, h, ht, H):
 def _lstm_steps_scan(proj, rs, h0, c0, whT, o, hy, cy, segments):
     """The LSTM's steps as one onnxruntime Scan per run of steps (``_ort_scan``): the
     recurrent GEMM and the gates of a step in one subgraph, every per-step array written
-    straight into the reserve; a run's last states start the next run. True (done): the
-    caller checked ``_ort_scan.usable``."""
+    straight into the reserve; a run's last states start the next run (the caller checked
+    ``_ort_scan.usable``; the weights and ``proj`` are not halved)."""
     h, c = np.ascontiguousarray(h0), np.ascontiguousarray(c0)
     for ts, before, after in segments:
         if before is not None:
@@ -372,7 +377,6 @@ def _lstm_steps_scan(proj, rs, h0, c0, whT, o, hy, cy, segments):
             after()
     hy[...] = h
     cy[...] = c
-    return True
 
 
 def _gru_steps_ort(xp, act, rs, h0, whT, bh, o, hy, segments):
