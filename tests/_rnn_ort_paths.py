@@ -7,8 +7,8 @@ from kiln import autograd, nd
 def assert_ort_path_equals_numpy(monkeypatch, mode, steps, arrays, heads, H, L,
                                  bidirectional, dtype):
     """Outputs, states and gradients of ``nd.RNN(mode)`` equal with the onnxruntime step loops
-    (``steps``: (module, function name) pairs, each of which must run and report True once per
-    layer and direction on the first pass) and without them (none reports True)."""
+    (``steps``: (module, function name, calls) triples, each of which must run and report True
+    ``calls`` times on the first pass) and without them (none reports True)."""
     import onnxruntime
     from kiln.ndarray import _ort_kernels
     calls = {}
@@ -21,7 +21,7 @@ def assert_ort_path_equals_numpy(monkeypatch, mode, steps, arrays, heads, H, L,
             calls.setdefault(name, []).append(done is not False)   # None: ran, nothing to say
             return done
         monkeypatch.setattr(module, name, counted)
-    for module, name in steps:
+    for module, name, _ in steps:
         counting(module, name)
     results = []
     for ort in (onnxruntime, None):
@@ -34,10 +34,9 @@ def assert_ort_path_equals_numpy(monkeypatch, mode, steps, arrays, heads, H, L,
                           bidirectional=bidirectional, state_outputs=True)
         autograd.backward(list(outs), [nd.array(h, dtype=dtype) for h in heads])
         results.append([o.asnumpy() for o in outs] + [x.grad.asnumpy() for x in xs])
-    D = 2 if bidirectional else 1
-    for _, name in steps:   # the first pass ran onnxruntime, the second did not
+    for _, name, n in steps:   # the first pass ran onnxruntime, the second did not
         seen = calls.get(name, [])
-        assert seen[:L * D] == [True] * (L * D) and not any(seen[L * D:]), (name, seen)
+        assert seen[:n] == [True] * n and not any(seen[n:]), (name, seen)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for a, b in zip(*results):
         assert a.dtype == b.dtype

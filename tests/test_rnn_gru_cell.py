@@ -18,8 +18,8 @@ def test_gru_steps_through_onnxruntime_equal_numpy(monkeypatch, dtype, bidirecti
               rng.normal(size=(L * D, N, H))]
     heads = [rng.normal(size=(T, N, D * H)), rng.normal(size=(L * D, N, H))]
     from kiln.ndarray.ops import _rnn_compute
-    assert_ort_path_equals_numpy(monkeypatch, "gru", [(_rnn_compute, "_gru_steps_ort")], arrays,
-                                 heads, H, L, bidirectional, dtype)
+    assert_ort_path_equals_numpy(monkeypatch, "gru", [(_rnn_compute, "_gru_steps_ort", L * D)],
+                                 arrays, heads, H, L, bidirectional, dtype)
 
 
 def test_gru_cell_alone_matches_formula():
