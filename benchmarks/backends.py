@@ -179,8 +179,8 @@ other work, which moved medians 2-10x between runs and 10th percentiles far less
   kiln's numpy executor (0.13-0.83x across runs): two session calls and thread wake-ups per step
   against a numpy step already at its floor, and two thread pools on two cores, onnxruntime's
   workers and OpenBLAS's (the optimizer's axpy), each busy-waiting after its work. onnxruntime's
-  default spinning made the axpy 5-10x slower (the backend turns spinning off); at load ~9, the
-  step alone took 15.9 ms (p10) with OpenBLAS on 2 threads and 2.1 ms with
+  default spinning made the axpy 5-10x slower (the backend stops it as each run returns); at
+  load ~9, the step alone took 15.9 ms (p10) with OpenBLAS on 2 threads and 2.1 ms with
   ``OPENBLAS_NUM_THREADS=1`` (numpy executor: 1.5 / 1.8 ms). A parallel kernel that needs both
   cores at once suffers most when other processes hold one.
 - First calls: the first backend block of a process also imports onnx and onnxruntime (1-3 s
@@ -200,7 +200,7 @@ def table(results, calls):
              "comes from the second loop); "
              "the last column gives the medians (and 90th percentiles), which the shared "
              "machine's load moves much more. Backend and standalone use the same session "
-             "options (onnxruntime's defaults, idle workers not spinning). 1-minute load "
+             "options (onnxruntime's defaults, workers spinning inside runs only). 1-minute load "
              f"average at the end of the run: {os.getloadavg()[0]:.1f} (2 would be a full "
              "machine).", "",
              "| workload | numpy executor | onnxruntime backend | onnxruntime standalone | "
@@ -269,7 +269,7 @@ def mobile_table(results, calls):
              f"{calls} calls at batch 1 ({max(calls // 5, 5)} at batch 32), the "
              "backend's hybridized call (``net(x).asnumpy()``) and standalone onnxruntime on "
              "kiln's export interleaved call by call in one process, with the backend's session "
-             "options (onnxruntime's defaults, idle workers not spinning). 1-minute load "
+             "options (onnxruntime's defaults, workers spinning inside runs only). 1-minute load "
              f"average at the end of the run: {os.getloadavg()[0]:.1f} (2 would be a full "
              "machine). Goal (issue 13): backend <= 1.05x standalone.", "",
              "| model | batch | backend p10 | standalone p10 | backend / standalone (p10) | "

@@ -7,7 +7,7 @@ training step, on every executor and peer at hand.
 Variants: kiln's numpy executor (``hybridize()`` and ``hybridize(static_alloc=True)``), kiln's
 onnxruntime backend (``hybridize(backend='onnxruntime')``), onnxruntime standalone on kiln's
 own ONNX export (inference only; with the backend's session options: the same thread count,
-idle workers not spinning), PyTorch eager (when importable; W3 as a hand-written
+workers spinning inside runs only), PyTorch eager (when importable; W3 as a hand-written
 ResNet-18, torchvision is not installed), JAX jit (W2 only, when importable: the whole SGD step
 as one compiled function) and MXNet 1.9 Gluon hybridized (when ``.mxnet-venv`` exists; its
 ``model_zoo`` ResNet-18 v1).
@@ -109,7 +109,7 @@ def ort_standalone(workload, mode):
     path = os.path.join(tempfile.mkdtemp(), "model.onnx")
     net.export_onnx(path, nd.array(x_np))
     # the backend's session options exactly (issue 13 compares them so): onnxruntime's
-    # defaults, the same thread count, idle workers not spinning
+    # defaults, the same thread count, workers spinning inside runs only
     from kiln.export.ort_executor import OrtExecutor
     opts = OrtExecutor().session_options()
     sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])

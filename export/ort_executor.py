@@ -70,9 +70,10 @@ class OrtExecutor:
     default ``ORT_ENABLE_ALL``), ``opset`` (default 17), ``params``: ``'initializers'``
     (default: inference sessions hold a copy of the parameters, see ``OrtInference``) or
     ``'inputs'`` (fed on every call, without copies; training graphs always do this),
-    ``allow_spinning`` (default False, unlike onnxruntime: spinning workers slow the numpy
-    code that runs between sessions, the optimizer's BLAS calls above all; ``'run'``: they
-    spin inside a run and stop as it returns), ``enable_cpu_mem_arena`` (default: on for
+    ``allow_spinning`` (default ``'run'``: the workers spin inside a run and stop as it
+    returns; True, onnxruntime's default, lets them spin after it too, which slows the numpy
+    code that runs between sessions, the optimizer's BLAS calls above all; False: they never
+    spin), ``enable_cpu_mem_arena`` (default: on for
     inference sessions, off for training ones, whose arena would hold the largest run's
     memory for good beside the numpy code's), ``enable_mem_pattern``, ``training``:
     ``'auto'`` (default: each training graph runs in onnxruntime and in kiln's numpy code on
@@ -92,7 +93,7 @@ class OrtExecutor:
         if opts.get("training", "auto") not in ("auto", "onnxruntime", "numpy"):
             raise ValueError(f"backend_opts training={opts['training']!r}: 'auto', "
                              "'onnxruntime' or 'numpy'")
-        if opts.get("allow_spinning", False) not in (True, False, "run"):
+        if opts.get("allow_spinning", "run") not in (True, False, "run"):
             raise ValueError(f"backend_opts allow_spinning={opts['allow_spinning']!r}: True, "
                              "False or 'run'")
         if opts.get("params", "initializers") not in ("initializers", "inputs"):
@@ -118,8 +119,9 @@ class OrtExecutor:
                 setattr(so, key, int(self.opts[key]))
         # onnxruntime's idle workers spin by default: between two sessions they take the cores
         # from the numpy code around them (the optimizer's BLAS calls ran 5-10x slower);
-        # 'run' lets them spin inside a run only (onnxruntime stops them as the run returns)
-        spin = self.opts.get("allow_spinning", False)
+        # 'run' (kiln's default) lets them spin inside a run only, stopped as the run returns:
+        # ResNet-18 inference at batch 32 ran 3-5% faster than with no spinning (2026-12-07)
+        spin = self.opts.get("allow_spinning", "run")
         so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         if spin == "run":
             so.add_session_config_entry("session.force_spinning_stop", "1")
