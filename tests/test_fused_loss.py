@@ -279,3 +279,61 @@ def test_large_rows_unscaled_and_in_a_hybridized_loss(monkeypatch):
     res = _eager_and_hybrid(lambda: gluon.loss.SoftmaxCrossEntropyLoss(), x, label,
                             dtype=np.float32)
     _assert_same(res, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_softmax_through_onnxruntime_equals_numpy(monkeypatch, dtype):
+    """nd.softmax over the last axis of a large array (attention scores) takes onnxruntime's
+    kernel; values and gradients equal numpy's, eager and hybridized; other axes, small
+    arrays and non-contiguous inputs keep numpy's passes."""
+    import importlib
+
+    from kiln.ndarray import _ort_kernels
+    activation = importlib.import_module("kiln.ndarray.ops.activation")   # not the op
+    if not _ort_kernels.available():
+        pytest.skip("onnxruntime kernels off")
+    rng = _rng()
+    x = (rng.normal(size=(16, 64, 64)) * 3).astype(dtype)
+    x[0, 0] = -1e4
+    x[0, 0, 5] = 30.0
+    head = rng.normal(size=x.shape).astype(dtype)
+    calls = []
+    real = activation.softmax_rows
+
+    def counted(a, out):
+        calls.append(a.shape)
+        return real(a, out)
+    monkeypatch.setattr(activation, "softmax_rows", counted)
+
+    def run(hybrid):
+        net = nd_softmax_net() if hybrid else None
+        xs = nd.array(x, dtype=dtype)
+        xs.attach_grad()
+        with autograd.record():
+            y = net(xs) if hybrid else nd.softmax(xs)
+        y.backward(nd.array(head, dtype=dtype))
+        return y.asnumpy(), xs.grad.asnumpy()
+    fast = [run(False), run(True)]
+    assert calls and all(c == (16 * 64, 64) for c in calls)
+    monkeypatch.setattr(activation, "ORT_MIN_SIZE", 1 << 40)
+    slow = run(False)
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    for y, g in fast:
+        np.testing.assert_allclose(y, slow[0], rtol=tol, atol=tol)
+        np.testing.assert_allclose(g, slow[1], rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                   atol=tol)
+    calls.clear()
+    monkeypatch.setattr(activation, "ORT_MIN_SIZE", 1 << 15)
+    nd.softmax(nd.array(x), axis=1).wait_to_read()
+    nd.softmax(nd.array(x[:, :, :32])).wait_to_read()   # 32768 elements: the smallest taken
+    nd.softmax(nd.array(x[:2])).wait_to_read()          # below the size: numpy
+    assert calls == [(16 * 64, 32)]
+
+
+def nd_softmax_net():
+    class Soft(gluon.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return F.softmax(x)
+    net = Soft()
+    net.hybridize()
+    return net

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .. import ops as F
+from .._ort_kernels import softmax_rows
 from .._registry import REQUIRED, Sample, register
 from . import _xp
 from ._rules import check_param_dtypes, same
@@ -482,9 +483,28 @@ def _reduce_kept(xp, name, x, axis):
     return getattr(x, name)(axis=axis, keepdims=True)
 
 
+ORT_MIN_SIZE = 1 << 15   # elements from which onnxruntime's softmax beats numpy's passes
+
+
+def _softmax_rows(xp, x, axis):
+    """Softmax over the last axis of a large C-contiguous numpy array through onnxruntime's
+    vectorized kernel (``_ort_kernels.softmax_rows``; numpy's exp is a scalar loop on one
+    core): an attention layer's (256, 128, 128) scores 15 against ~2 ms (2026-12-07). False
+    where it does not apply; the result otherwise."""
+    if (xp is not np or axis != x.ndim - 1 or x.size < ORT_MIN_SIZE
+            or not x.flags.c_contiguous):
+        return False
+    out = np.empty_like(x)
+    n = x.shape[-1]
+    return out if softmax_rows(x.reshape(-1, n), out.reshape(-1, n)) else False
+
+
 def _softmax_core(xp, x, axis, temperature=None, length=None, log=False, dtype=None):
     """Stable (log-)softmax along ``axis``; ``length`` masks positions >= length (output 0)."""
     if dtype is None and temperature is None and length is None and x.dtype.kind == "f":
+        res = False if log else _softmax_rows(xp, x, axis)
+        if res is not False:
+            return res
         z = x - _reduce_kept(xp, "max", x, axis)
         if log:
             z -= xp.log(_reduce_kept(xp, "sum", xp.exp(z), axis))
