@@ -1,22 +1,20 @@
 """Vectorized elementwise kernels from onnxruntime's CPU provider, over numpy buffers.
 
 ``softmax_rows``: a row softmax written into a caller's buffer (the fused softmax
-cross-entropy). ``gru_cell``: a GRU's step, its gate nonlinearities and state update, over
-buffers bound once (the fused RNN op's step loop; the LSTM's loops run as whole Scans,
-``_ort_scan``, which also builds its sessions here).
+cross-entropy, large softmaxes); the RNN op's step loops run as onnxruntime Scans
+(``_ort_scan``), whose sessions are built and cached here too.
 
 numpy's ``exp`` and ``tanh`` over float32 are scalar loops on one thread (this numpy build has
 no AVX-512); onnxruntime's (MLAS) are vectorized. For the softmax cross-entropy of W4's
 logits, (700, 10000) float32, the whole numpy kernel (row max, shift, exp, row sum, rows
 across the cores) took 83 ms p10 against 17 ms for onnxruntime's Softmax (66 against 14 ms on
-one thread; calls interleaved under load ~24 on the 2-vCPU reference machine, 2026-12-07);
-These are
-kernel helpers, not an executor: one tiny session per graph and dtype (the row count
+one thread; calls interleaved under load ~24 on the 2-vCPU reference machine, 2026-12-07).
+These are kernel helpers, not an executor: one tiny session per graph and dtype (the row count
 dynamic), built on first use, inputs and outputs bound to numpy's memory (no copies).
 
 Each row is computed by one thread, so the result does not depend on the thread count.
 ``KILN_ORT_KERNELS=0`` (or onnxruntime missing) turns them off: ``softmax_rows`` returns
-False, ``gru_cell`` None, and the caller runs its numpy code.
+False and the caller runs its numpy code.
 
 Example::
 
@@ -30,7 +28,7 @@ import numpy as np
 
 from . import _parallel
 
-__all__ = ["softmax_rows", "gru_cell", "available"]
+__all__ = ["softmax_rows", "available"]
 
 _DTYPES = {np.dtype(np.float32): 1, np.dtype(np.float64): 11}  # onnx TensorProto codes
 _SESSIONS = {}
@@ -119,83 +117,3 @@ def _cell_session(key, build):
     return sess
 
 
-def _build_gru_cell(H, dtype):
-    """The GRU cell's elementwise part: x (n, 3H) the input projection (with b_i), hw (n, 3H)
-    the recurrent product (without b_h), h_prev (n, H); r, z = sigmoid(x_rz + hw_rz + b_rz)
-    (as (1 + tanh(v/2)) / 2, the numpy loop's form), hn = hw_n + b_hn,
-    n = tanh(x_n + r * hn), h = n + z * (h_prev - n); outputs act = [r, z, n], hn, h."""
-    from onnx import helper, numpy_helper
-    code = _DTYPES[dtype]
-    half = np.full(2 * H, 0.5, dtype)
-    nodes = [helper.make_node("Add", ["hw", "bh"], ["hwb"]),
-             helper.make_node("Split", ["hwb", "sizes"], ["h_rz", "hn"], axis=1),
-             helper.make_node("Split", ["x", "sizes"], ["x_rz", "x_n"], axis=1),
-             helper.make_node("Add", ["x_rz", "h_rz"], ["rz_pre"]),
-             helper.make_node("Mul", ["rz_pre", "half"], ["rz_half"]),
-             helper.make_node("Tanh", ["rz_half"], ["rz_t"]),
-             helper.make_node("Mul", ["rz_t", "half"], ["rz_t2"]),
-             helper.make_node("Add", ["rz_t2", "half"], ["rz"]),
-             helper.make_node("Split", ["rz", "halves"], ["r", "z"], axis=1),
-             helper.make_node("Mul", ["r", "hn"], ["rhn"]),
-             helper.make_node("Add", ["x_n", "rhn"], ["n_pre"]),
-             helper.make_node("Tanh", ["n_pre"], ["n"]),
-             helper.make_node("Sub", ["h_prev", "n"], ["hd"]),
-             helper.make_node("Mul", ["z", "hd"], ["zhd"]),
-             helper.make_node("Add", ["n", "zhd"], ["h"]),
-             helper.make_node("Concat", ["rz", "n"], ["act"], axis=1)]
-    inits = [numpy_helper.from_array(half, "half"),
-             numpy_helper.from_array(np.array([2 * H, H], np.int64), "sizes"),
-             numpy_helper.from_array(np.array([H, H], np.int64), "halves")]
-    graph = helper.make_graph(
-        nodes, "kiln_gru_cell",
-        [helper.make_tensor_value_info("x", code, ["n", 3 * H]),
-         helper.make_tensor_value_info("hw", code, ["n", 3 * H]),
-         helper.make_tensor_value_info("bh", code, [3 * H]),
-         helper.make_tensor_value_info("h_prev", code, ["n", H])],
-        [helper.make_tensor_value_info(k, code, ["n", w])
-         for k, w in (("act", 3 * H), ("hn", H), ("h", H))], inits)
-    return _one_thread_session(graph)
-
-
-class GruCell:
-    """The elementwise part of GRU steps over fixed buffers bound once: ``x`` (n, 3H) and
-    ``hw`` (n, 3H) are the caller's to fill before each ``step()``, which writes ``act``,
-    ``hn`` and the new ``h`` (two state buffers alternate, as onnxruntime must not read and
-    write one buffer); ``bh`` (3H,) is bound once."""
-
-    def __init__(self, n, H, dtype, h0, bh):
-        dtype = np.dtype(dtype)
-        sess = _cell_session(("gru", H, dtype), lambda: _build_gru_cell(H, dtype))
-        self.x = np.empty((n, 3 * H), dtype)
-        self.hw = np.empty((n, 3 * H), dtype)
-        self.act = np.empty((n, 3 * H), dtype)
-        self.hn = np.empty((n, H), dtype)
-        self._bh = np.array(bh, dtype, order="C")
-        states = (np.array(h0, dtype, order="C"), np.empty((n, H), dtype))
-        self.sess, self._k, self._states = sess, 0, states
-        self._bindings = []
-        for k in (0, 1):
-            io = sess.io_binding()
-            for name, arr in (("x", self.x), ("hw", self.hw), ("bh", self._bh),
-                              ("h_prev", states[k])):
-                io.bind_cpu_input(name, arr)
-            for name, arr in (("act", self.act), ("hn", self.hn), ("h", states[1 - k])):
-                io.bind_output(name, "cpu", 0, dtype, list(arr.shape), arr.ctypes.data)
-            self._bindings.append(io)
-
-    @property
-    def h(self):
-        """The state the last step wrote (h0 before any)."""
-        return self._states[self._k]
-
-    def step(self):
-        self.sess.run_with_iobinding(self._bindings[self._k])
-        self._k = 1 - self._k
-
-
-def gru_cell(n, H, dtype, h0, bh):
-    """A ``GruCell`` for n rows of H units (recurrent bias ``bh`` (3H,)), or None where this
-    path does not apply."""
-    if np.dtype(dtype) not in _DTYPES or not available():
-        return None
-    return GruCell(n, H, dtype, h0, bh)

@@ -162,3 +162,89 @@ def lstm_backward(gh, act, ot, tc, dfac, cprev, wh, dh, dc, u, dh0, dc0, rev):
          [("dh", dh), ("dc", dc), ("gh_seq", gh), ("act_seq", act), ("ot_seq", ot),
           ("tc_seq", tc), ("dfac_seq", dfac), ("cprev_seq", cprev), ("wh", wh)],
          [("dh_last", dh0), ("dc_last", dc0), ("u_seq", u)])
+
+
+def _gru_forward_model(H, dtype, rev):
+    """r, z = sigmoid(x_rz + hw_rz + b_rz) (as (1 + tanh(v/2)) / 2, the numpy loop's form),
+    hn = hw_n + b_hn, n = tanh(x_n + r hn), h = n + z (h_prev - n); per step: act = [r, z, n],
+    hn and h."""
+    from onnx import helper
+    mk = helper.make_node
+    half = np.full(2 * H, 0.5, dtype)
+    nodes = [mk("MatMul", ["h_in", "whT"], ["hw"]),
+             mk("Add", ["hw", "bh"], ["hwb"]),
+             mk("Split", ["hwb", "sizes"], ["h_rz", "hn"], axis=1),
+             mk("Split", ["x", "sizes"], ["x_rz", "x_n"], axis=1),
+             mk("Add", ["x_rz", "h_rz"], ["rz_pre"]),
+             mk("Mul", ["rz_pre", "half"], ["rz_half"]),
+             mk("Tanh", ["rz_half"], ["rz_t"]),
+             mk("Mul", ["rz_t", "half"], ["rz_t2"]),
+             mk("Add", ["rz_t2", "half"], ["rz"]),
+             mk("Split", ["rz", "halves"], ["r", "z"], axis=1),
+             mk("Mul", ["r", "hn"], ["rhn"]),
+             mk("Add", ["x_n", "rhn"], ["n_pre"]),
+             mk("Tanh", ["n_pre"], ["n"]),
+             mk("Sub", ["h_in", "n"], ["hd"]),
+             mk("Mul", ["z", "hd"], ["zhd"]),
+             mk("Add", ["n", "zhd"], ["h_out"]),
+             mk("Concat", ["rz", "n"], ["act_t"], axis=1),
+             mk("Identity", ["hn"], ["hn_t"]),
+             mk("Identity", ["h_out"], ["h_t"])]
+    inits = [("half", half), ("sizes", np.array([2 * H, H], np.int64)),
+             ("halves", np.array([H, H], np.int64))]
+    return _scan_model("kiln_gru_forward", dtype, nodes, [("h", ["n", H])],
+                       [("x", ["n", 3 * H])],
+                       [("act", ["n", 3 * H]), ("hn", ["n", H]), ("h", ["n", H])], 1, rev,
+                       inits, [("whT", [H, 3 * H]), ("bh", [3 * H])])
+
+
+def _gru_backward_model(H, dtype, rev):
+    """dh_t = dh_in + gh; dn = dh_t fn; dr = dn fr; dz = dh_t fz (fn, fr, fz the
+    whole-sequence factors of ``_rnn_bptt._gru_backward_prep``); per step the input-side
+    pre-activation gradients dx = [dr, dz, dn] and the recurrent side's dhr = [dr, dz, dn r];
+    dh_out = dhr @ wh + dh_t z."""
+    from onnx import helper
+    mk = helper.make_node
+    nodes = [mk("Add", ["dh_in", "gh"], ["dh_t"]),
+             mk("Mul", ["dh_t", "fn"], ["dn"]),
+             mk("Split", ["act", "thirds"], ["r", "z", "n"], axis=1),
+             mk("Mul", ["dn", "fr"], ["dr"]),
+             mk("Mul", ["dh_t", "fz"], ["dz"]),
+             mk("Mul", ["dn", "r"], ["dnr"]),
+             mk("Concat", ["dr", "dz", "dn"], ["dx_t"], axis=1),
+             mk("Concat", ["dr", "dz", "dnr"], ["dhr_t"], axis=1),
+             mk("MatMul", ["dhr_t", "wh"], ["dprev"]),
+             mk("Mul", ["dh_t", "z"], ["direct"]),
+             mk("Add", ["dprev", "direct"], ["dh_out"])]
+    inits = [("thirds", np.full(3, H, np.int64))]
+    return _scan_model("kiln_gru_backward", dtype, nodes, [("dh", ["n", H])],
+                       [("gh", ["n", H]), ("act", ["n", 3 * H]), ("fn", ["n", H]),
+                        ("fr", ["n", H]), ("fz", ["n", H])],
+                       [("dx", ["n", 3 * H]), ("dhr", ["n", 3 * H])], 5, not rev, inits,
+                       [("wh", [3 * H, H])])
+
+
+def gru_forward(xs, whT, bh, h0, acts, hns, hs, rev):
+    """Run a GRU's steps over ``xs`` (T, N, 3H), the input projections with b_i; ``whT``
+    (H, 3H) the recurrent weight transposed, ``bh`` (3H,) its bias; writes the gates
+    ``acts`` ([r, z, n]), ``hns`` (W_hn h + b_hn) and outputs ``hs`` of every step and
+    returns the last h. The caller checks ``usable`` first."""
+    H, dtype = whT.shape[0], xs.dtype
+    hT = np.empty_like(h0)
+    _run(("gru_scan_fwd", H, dtype, rev), lambda: _gru_forward_model(H, dtype, rev),
+         [("h", h0), ("x_seq", xs), ("whT", whT), ("bh", bh)],
+         [("h_last", hT), ("act_seq", acts), ("hn_seq", hns), ("h_seq", hs)])
+    return hT
+
+
+def gru_backward(gh, act, fn, fr, fz, wh, dh, dx, dhr, rev):
+    """BPTT over a GRU layer's steps: writes ``dx`` and ``dhr`` (T, N, 3H), the input- and
+    recurrent-side gradients of the gate pre-activations; returns the gradient of the first
+    step's state. The caller checks ``usable`` first."""
+    H, dtype = wh.shape[1], gh.dtype
+    dh0 = np.empty_like(dh)
+    _run(("gru_scan_bwd", H, dtype, rev), lambda: _gru_backward_model(H, dtype, rev),
+         [("dh", dh), ("gh_seq", gh), ("act_seq", act), ("fn_seq", fn), ("fr_seq", fr),
+          ("fz_seq", fz), ("wh", wh)],
+         [("dh_last", dh0), ("dx_seq", dx), ("dhr_seq", dhr)])
+    return dh0

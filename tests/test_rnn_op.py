@@ -182,9 +182,9 @@ def test_lstm_steps_through_onnxruntime_equal_numpy(monkeypatch, dtype, bidirect
     heads = [rng.normal(size=(T, N, D * H)), rng.normal(size=(L * D, N, H)),
              rng.normal(size=(L * D, N, H))]
     from kiln.ndarray.ops import _rnn_bptt, _rnn_compute
-    # a unidirectional stack's backward is one wavefront (_lstm_wave) of chunked Scans
+    # a unidirectional stack's backward is one wavefront (_scan_wave) of chunked Scans
     backward = (_rnn_bptt, "_lstm_loop_scan", L * D) if bidirectional else (
-        _rnn_bptt, "_lstm_wave", 1)
+        _rnn_bptt, "_scan_wave", 1)
     assert_ort_path_equals_numpy(monkeypatch, "lstm", [(_rnn_compute, "_lstm_steps_scan", L * D),
                                                        backward],
                                  arrays, heads, H, L, bidirectional, dtype)

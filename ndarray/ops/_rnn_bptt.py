@@ -22,10 +22,9 @@ from ._rnn_threads import Inline, Side, run_task, wavefront
 def backward(xp, data, params, h0, c0, masks, mode, lay, reserve, gout, ghy, gcy, clip):
     """Gradients (data, params, h0, c0 or None) of the outputs given their gradients."""
     T, N = data.shape[:2]
-    if (mode == "lstm" and lay.D == 1 and lay.L > 1 and not lay.P and masks is None
-            and clip[0] is None and clip[1] is None and len(batch_blocks(xp, N)) == 1
-            and T * N > 0 and c0 is not None and _ort_scan.usable(reserve, params)):
-        return _lstm_wave(data, params, h0, c0, lay, reserve, gout, ghy, gcy, clip)
+    if (lay.D == 1 and lay.L > 1 and T * N > 0 and (c0 is not None or mode == "gru")
+            and rc.scans(xp, mode, lay, masks, clip, batch_blocks(xp, N), reserve, params)):
+        return _scan_wave(mode, data, params, h0, c0, lay, reserve, gout, ghy, gcy, clip)
     with blas_threads(rc.THREADS):
         return _backward(xp, data, params, h0, c0, masks, mode, lay, reserve, gout, ghy, gcy,
                          clip)
@@ -77,8 +76,8 @@ def _backward(xp, data, params, h0, c0, masks, mode, lay, reserve, gout, ghy, gc
     return g, dparams, dh0, dc0
 
 
-def _lstm_wave(data, params, h0, c0, lay, reserve, gout, ghy, gcy, clip):
-    """A unidirectional LSTM stack's backward as a wavefront (``_rnn_threads.wavefront``, top
+def _scan_wave(mode, data, params, h0, c0, lay, reserve, gout, ghy, gcy, clip):
+    """A unidirectional LSTM or GRU stack's backward as a wavefront (``_rnn_threads.wavefront``, top
     layer first): each layer's BPTT runs as Scans over time chunks from the last, and a
     layer's input gradient is computed chunk by chunk right after them, so the layer below
     starts one chunk later instead of after the whole loop and its input-gradient GEMM; the
@@ -88,9 +87,9 @@ def _lstm_wave(data, params, h0, c0, lay, reserve, gout, ghy, gcy, clip):
     6.5 against 9.2 ms). The chunks are fixed by T (``_rnn_compute._chunks``), so the numbers
     do not depend on the threads."""
     T, N = data.shape[:2]
-    L, H = lay.L, lay.H
+    L, GH = lay.L, lay.G * lay.H
     dparams = np.zeros_like(params)
-    dh0, dc0 = np.empty_like(h0), np.empty_like(c0)
+    dh0, dc0 = np.empty_like(h0), None if c0 is None else np.empty_like(c0)
     gs = [np.ascontiguousarray(gout)] + [np.empty((T, N, lay.R), data.dtype)
                                          for _ in range(L - 1)]
     states = [None] * L
@@ -98,26 +97,26 @@ def _lstm_wave(data, params, h0, c0, lay, reserve, gout, ghy, gcy, clip):
     def run(i, sync):   # wavefront position i: layer L-1-i, its output gradient gs[i]
         k = L - 1 - i
         x = data if k == 0 else view(reserve, lay.inner[k - 1])
-        st = states[i] = _BackwardState(np, x, params, lay, k, h0[k], c0[k], "lstm", reserve,
-                                        False, clip)
-        tc, ot, dfac, cprev, _ = st.lstm
+        st = states[i] = _BackwardState(np, x, params, lay, k, h0[k],
+                                        None if c0 is None else c0[k], mode, reserve, False,
+                                        clip)
         dh = np.zeros_like(h0[k]) if ghy is None else np.array(ghy[k], order="C")
-        dc = np.zeros_like(c0[k]) if gcy is None else np.array(gcy[k], order="C")
+        dc = None
+        if mode == "lstm":
+            dc = np.zeros_like(c0[k]) if gcy is None else np.array(gcy[k], order="C")
         wi = view(params, lay.w[k][0])
         for c, (t0, t1) in enumerate(rc._chunks(T, True)):
             if sync is not None:
                 sync.wait(c)
-            nh, nc = np.empty_like(dh), np.empty_like(dc)
-            _ort_scan.lstm_backward(gs[i][t0:t1], st.act[t0:t1], ot[t0:t1], tc[t0:t1],
-                                    dfac[t0:t1], cprev[t0:t1], st.wh, dh, dc, st.dX[t0:t1],
-                                    nh, nc, False)
-            dh, dc = nh, nc
+            dh, dc = _chunk_scan(st, gs[i], dh, dc, t0, t1)
             if k > 0:   # the layer below's output gradient for these steps
-                np.dot(st.dX[t0:t1].reshape(-1, 4 * H), wi,
+                np.dot(st.dX[t0:t1].reshape(-1, GH), wi,
                        out=gs[i + 1][t0:t1].reshape(-1, lay.R))
             if sync is not None:
                 sync.done(c)
-        dh0[k], dc0[k] = dh, dc
+        dh0[k] = dh
+        if dc0 is not None:
+            dc0[k] = dc
     with blas_threads(rc.THREADS):
         wavefront(np, L, len(rc._chunks(T, True)), run, rc.layer_work(data.shape, lay))
     dx = np.empty(data.shape, data.dtype)
@@ -175,6 +174,8 @@ def _backward_loop(xp, st, gk, masks, ghy, gcy, dh0, dc0, lo, hi):
     gru = None if st.gru is None else tuple(a[:, bs] for a in st.gru)
     if mode == "lstm" and _lstm_loop_scan(st, gk, masks, dh, dc, dh0, dc0, lo, hi):
         return
+    if mode == "gru" and _gru_loop_scan(st, gk, masks, dh, dh0, lo, hi):
+        return
     for t in (range(T) if st.rev else range(T - 1, -1, -1)):
         m = None if masks is None else masks[t]
         dh = dh + (gk[t, bs] if m is None else gk[t, bs] * m)
@@ -203,6 +204,20 @@ def _backward_loop(xp, st, gk, masks, ghy, gcy, dh0, dc0, lo, hi):
         dc0[bs] = dc
 
 
+def _chunk_scan(st, g, dh, dc, t0, t1):
+    """BPTT over steps t0:t1 of a layer (the forward's direction) as one Scan: fills
+    st.dX (and st.dH, a GRU's) there; returns the states' gradients before step t0."""
+    if st.mode == "lstm":
+        tc, ot, dfac, cprev, _ = st.lstm
+        nh, nc = np.empty_like(dh), np.empty_like(dc)
+        _ort_scan.lstm_backward(g[t0:t1], st.act[t0:t1], ot[t0:t1], tc[t0:t1], dfac[t0:t1],
+                                cprev[t0:t1], st.wh, dh, dc, st.dX[t0:t1], nh, nc, st.rev)
+        return nh, nc
+    fn, fr, fz = st.gru
+    return _ort_scan.gru_backward(g[t0:t1], st.act[t0:t1], fn[t0:t1], fr[t0:t1], fz[t0:t1],
+                                  st.wh, dh, st.dX[t0:t1], st.dH[t0:t1], st.rev), None
+
+
 def _lstm_loop_scan(st, gk, masks, dh, dc, dh0, dc0, lo, hi):
     """The LSTM's BPTT loop as one onnxruntime Scan (``_ort_scan.lstm_backward``) where it
     applies (every batch row, no projection, masks or clip, numpy buffers): fills st.dX,
@@ -217,6 +232,19 @@ def _lstm_loop_scan(st, gk, masks, dh, dc, dh0, dc0, lo, hi):
         return False
     _ort_scan.lstm_backward(gh, st.act, ot, tc, dfac, cprev, st.wh, dh, dc, st.dX, dh0, dc0,
                             st.rev)
+    return True
+
+
+def _gru_loop_scan(st, gk, masks, dh, dh0, lo, hi):
+    """The GRU's BPTT loop as one onnxruntime Scan (``_ort_scan.gru_backward``) where it
+    applies (every batch row, no masks, numpy buffers): fills st.dX, st.dH and dh0; False
+    (nothing done) elsewhere."""
+    if masks is not None or lo != 0 or hi != gk.shape[1] or gk.shape[0] * gk.shape[1] == 0:
+        return False
+    gh = np.ascontiguousarray(gk)
+    if not _ort_scan.usable(gh, st.act, *st.gru, st.wh, dh, st.dX, st.dH, dh0):
+        return False
+    dh0[...] = _chunk_scan(st, gh, dh, None, 0, gh.shape[0])[0]
     return True
 
 

@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from ...base import OpError
-from .. import _ort_kernels, _ort_scan, _parallel
+from .. import _ort_scan, _parallel
 from .._blas import threads as blas_threads
 from .._parallel import run_blocks
 from ._rnn_threads import wavefront
@@ -156,9 +156,7 @@ def batch_blocks(xp, N):
 def forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, clip):
     """Fill ``out`` (T, N, D*R), ``hy``/``cy`` (L*D, N, R/H) and the reserve."""
     blocks = batch_blocks(xp, data.shape[1])
-    scan = (mode == "lstm" and not lay.P and masks is None and clip[0] is None
-            and clip[1] is None and len(blocks) == 1 and reserve.size > 0
-            and _ort_scan.usable(reserve, params))
+    scan = scans(xp, mode, lay, masks, clip, blocks, reserve, params)
     weights = [_layer_weights(xp, params, lay, k, mode, data.dtype, halved=not scan)
                for k in range(lay.L * lay.D)]
 
@@ -186,6 +184,15 @@ def forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, cl
         else:
             run_blocks(block, blocks)
     return out
+
+
+def scans(xp, mode, lay, masks, clip, blocks, reserve, params):
+    """Whether the step loops run as onnxruntime Scans (``_ort_scan``): LSTMs without a
+    projection and GRUs, without sequence lengths or clipping, the whole batch in one block,
+    numpy float32/float64 buffers."""
+    return (mode in ("lstm", "gru") and not lay.P and masks is None and clip[0] is None
+            and clip[1] is None and len(blocks) == 1 and reserve.size > 0
+            and _ort_scan.usable(reserve, params))
 
 
 def layer_work(shape, lay):
@@ -243,8 +250,9 @@ def _layer_forward(xp, x, weights, lay, k, h0, c0, masks, mode, rs, o, hy, cy, r
                    chunked=False, sync=None, scan=False):
     """One layer-direction over the sequence. ``chunked``: project the input chunk by chunk
     (``_chunks``; an inner unidirectional layer, whose input a wavefront writes chunk by
-    chunk), ``sync``: the wavefront's handoff (``_rnn_threads.Sync``), ``scan``: the LSTM's
-    steps as onnxruntime Scans (``_lstm_steps_scan``; the weights are not halved)."""
+    chunk), ``sync``: the wavefront's handoff (``_rnn_threads.Sync``), ``scan``: the steps
+    as onnxruntime Scans (``_lstm_steps_scan``, ``_gru_steps_scan``; an LSTM's weights are
+    not halved)."""
     T = x.shape[0]
     wi, whT, wrT, bsum, bh = weights
     act = rs["act"]
@@ -261,11 +269,11 @@ def _layer_forward(xp, x, weights, lay, k, h0, c0, masks, mode, rs, o, hy, cy, r
             after = None if sync is None else functools.partial(sync.done, c)
             segments.append((range(t1 - 1, t0 - 1, -1) if rev else range(t0, t1), before,
                              after))
-    if scan:
+    if scan and mode == "lstm":
         _lstm_steps_scan(proj, rs, h0, c0, whT, o, hy, cy, segments)
         return
-    if (mode == "gru" and masks is None
-            and _gru_steps_ort(xp, act, rs, h0, whT, bh, o, hy, segments)):
+    if scan:
+        _gru_steps_scan(proj, rs, h0, whT, bh, o, hy, segments)
         return
     _numpy_steps(xp, weights, lay, h0, c0, masks, mode, rs, o, hy, cy, clip, segments)
 
@@ -379,31 +387,19 @@ def _lstm_steps_scan(proj, rs, h0, c0, whT, o, hy, cy, segments):
     cy[...] = c
 
 
-def _gru_steps_ort(xp, act, rs, h0, whT, bh, o, hy, segments):
-    """The GRU's steps with the gate nonlinearities and the state update in one onnxruntime
-    call each (``_ort_kernels.GruCell``): numpy's elementwise ops took
-    more time than the recurrent GEMM in W4's GRU (2026-12-07). False where the path does not
-    apply."""
-    hs, hns = rs["h"], rs["hn"]
-    if xp is not np or not (act.flags.c_contiguous and hs.flags.c_contiguous
-                            and hns.flags.c_contiguous):
-        return False
-    T, N, H = hs.shape
-    cell = _ort_kernels.gru_cell(N, H, act.dtype, h0, bh)
-    if cell is None:
-        return False
-    h = h0
-    for t in _steps(segments):
-        xp.dot(h, whT, out=cell.hw)
-        cell.x[...] = act[t]
-        cell.step()
-        act[t] = cell.act
-        hns[t] = cell.hn
-        hs[t] = cell.h
-        o[t] = cell.h
-        h = hs[t]
+def _gru_steps_scan(proj, rs, h0, whT, bh, o, hy, segments):
+    """The GRU's steps as one onnxruntime Scan per run of steps, as ``_lstm_steps_scan``."""
+    h, bh = np.ascontiguousarray(h0), np.ascontiguousarray(bh)
+    for ts, before, after in segments:
+        if before is not None:
+            before()
+        t0, t1 = min(ts), max(ts) + 1
+        h = _ort_scan.gru_forward(proj[t0:t1], whT, bh, h, rs["act"][t0:t1], rs["hn"][t0:t1],
+                                  rs["h"][t0:t1], ts[0] > ts[-1])
+        o[t0:t1] = rs["h"][t0:t1]
+        if after is not None:
+            after()
     hy[...] = h
-    return True
 
 
 def _blend(new, old, m):
