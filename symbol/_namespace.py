@@ -110,6 +110,7 @@ _slice_assign = _sym(_OPS["_slice_assign"])
 _slice_assign_scalar = _sym(_OPS["_slice_assign_scalar"])
 _softmax_output_backward = _sym(_OPS["_softmax_output_backward"])
 _sparse_adagrad_update = _sym(_OPS["_sparse_adagrad_update"])
+_sum_wide = _sym(_OPS["_sum_wide"])
 abs = _sym(_OPS["abs"])
 activation = _sym(_OPS["activation"])
 adam_update = _sym(_OPS["adam_update"])
@@ -695,8 +696,8 @@ __all__ = [
     "_sample_exponential", "_sample_gamma", "_sample_generalized_negative_binomial",
     "_sample_multinomial", "_sample_negative_binomial", "_sample_normal", "_sample_poisson",
     "_sample_uniform", "_shuffle", "_slice_assign", "_slice_assign_scalar",
-    "_softmax_output_backward", "_sparse_adagrad_update", "_sub", "_unravel_index", "abs",
-    "activation", "adam_update", "adaptive_avg_pooling_2d", "add", "add_n", "all_finite",
+    "_softmax_output_backward", "_sparse_adagrad_update", "_sub", "_sum_wide", "_unravel_index",
+    "abs", "activation", "adam_update", "adaptive_avg_pooling_2d", "add", "add_n", "all_finite",
     "amp_cast", "amp_multicast", "arange", "arange_like", "arccos", "arccosh", "arcsin", "arcsinh",
     "arctan", "arctanh", "argmax", "argmax_channel", "argmin", "argsort", "batch_dot", "batch_norm",
     "batch_take", "bilinear_resize_2d", "bilinear_sampler", "bipartite_matching", "block_grad",

@@ -80,7 +80,12 @@ def _reduce_infer(x, axis=None, keepdims=False, exclude=False):
     return Aval(reduce_shape(tuple(x.shape), axes, keepdims), np.dtype(x.dtype))
 
 
-def _make_kernel(np_name, acc=True):
+def _wide_dtype(dt):
+    """float64 for narrower floats (``_sum_wide``), the dtype itself otherwise."""
+    return np.float64 if dt.kind == "f" and dt.itemsize < 8 else dt
+
+
+def _make_kernel(np_name, acc=True, widen=_acc_dtype):
     as_method = np_name in ("sum", "mean", "prod", "max", "min")  # x.sum() beats np.sum(x)
 
     def kernel(xp, x, axis=None, keepdims=False, exclude=False):
@@ -93,7 +98,7 @@ def _make_kernel(np_name, acc=True):
         fn = getattr(x, np_name) if as_method else getattr(xp, np_name)
         args = () if as_method else (x,)
         if acc:  # keep the input dtype (numpy would widen ints to int64, mean to float64)
-            res = fn(*args, axis=axes, keepdims=keepdims, dtype=_acc_dtype(x.dtype))
+            res = fn(*args, axis=axes, keepdims=keepdims, dtype=widen(x.dtype))
         else:
             res = fn(*args, axis=axes, keepdims=keepdims)
         if res.dtype != x.dtype:
@@ -222,6 +227,26 @@ sum = _register_reduce(  # noqa: A001 - MXNet's name
     _samples(), True, aliases=("sum_axis",), overlap=True,
     doc="Sum over ``axis`` (all by default; shape (1,) when nothing is left).\n\n"
         "    >>> nd.sum(nd.ones((2, 3)), axis=1)  # [3. 3.], shape (2,)", amp="fp32")
+
+
+def _wide_onnx(g, i, a, o, axis=None, keepdims=False, exclude=False):
+    dt = np.dtype(a[0].dtype)
+    x = i[0] if _wide_dtype(dt) == dt else g.op("Cast", i[0], to=g.onnx_dtype(np.float64))
+    r = reduce_node(g, "ReduceSum", x, a[0], o[0], red_axes(len(a[0].shape), axis, exclude),
+                    keepdims)
+    return r if _wide_dtype(dt) == dt else g.op("Cast", r, to=g.onnx_dtype(dt))
+
+
+# the parameter gradients of the normalization layers: one term per row, 4096 rows of a
+# (4096, 512) float32 input lose 2e-4 when summed in float32 (MXNet accumulates wider too);
+# numpy widens chunk by chunk inside the reduction, where a cast first wrote a float64 copy
+_sum_wide = _register_reduce(
+    "_sum_wide", _make_kernel("sum", widen=_wide_dtype), _sum_grad, _wide_onnx,
+    _ref(lambda x, axis, keepdims: np.sum(x.astype(np.float64), axis=axis,
+                                          keepdims=keepdims).astype(x.dtype)),
+    _samples(), True, amp="fp32",
+    doc="sum accumulated in float64 for narrower floats, in the input's dtype (internal).\n\n"
+        "    >>> nd._sum_wide(nd.ones((4, 2)), axis=0)  # [4. 4.]")
 mean = _register_reduce(
     "mean", _make_kernel("mean"), _mean_grad, _reduce_onnx("ReduceMean"), _ref(np.mean),
     _samples(), True,

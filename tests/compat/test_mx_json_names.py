@@ -33,8 +33,8 @@ KILN_ONLY = {
     "_conv_weight_grad", "_ctc_loss_grad", "_custom", "_custom_backward", "_digamma",
     "_embedding_weight_grad", "_getitem_backward", "_linalg_cofactor", "_log_softmax_pick",
     "_log_softmax_pick_backward", "_pooling_backward", "_pooling_gather", "_put_along_axis",
-    "_relu_backward", "_rnn_backward", "_softmax_output_backward", "dropout_mask", "empty",
-    "gelu", "getitem", "log_sigmoid", "logsumexp", "mish", "sum_to", "swish", "to_device",
+    "_relu_backward", "_rnn_backward", "_softmax_output_backward", "_sum_wide", "dropout_mask",
+    "empty", "gelu", "getitem", "log_sigmoid", "logsumexp", "mish", "sum_to", "swish", "to_device",
 }
 # MXNet parameters typed optional (dmlc::optional), where "None" is a value MXNet reads: kiln
 # writes it when a sample passes None over a non-None default
