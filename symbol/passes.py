@@ -159,6 +159,10 @@ def _simplify_visit(node, inputs):
                             (out,))
     if name == "transpose" and is_entry(inputs[0]):
         return _fold_transposes(node, inputs)
+    if name == "add" and len(inputs) == 2:
+        merged = _merge_disjoint_stacks(node, inputs)
+        if merged is not None:
+            return merged
     if len(inputs) == 2:
         lhs, rhs = inputs
         rv, lv = _const_scalar(rhs), _const_scalar(lhs)
@@ -172,6 +176,64 @@ def _simplify_visit(node, inputs):
             return [rhs]
     return None
 
+
+
+_ZERO_OPS = {"zeros_like", "_zeros", "zeros"}
+_VIEW_OPS = {"reshape", "transpose", "expand_dims"}
+
+
+def _is_zero(entry):
+    """Whether ``entry`` is zeros (a zeros op seen through reshapes and transposes)."""
+    while is_entry(entry) and entry[0].kind == "op":
+        name = entry[0].op.name
+        if name in _ZERO_OPS:
+            return True
+        if name not in _VIEW_OPS:
+            return False
+        entry = entry[0].inputs[0]
+    return False
+
+
+def _stack_of(entry):
+    """(reshape node or None, stack node) where ``entry`` is stack(...) or a reshape of it."""
+    node, reshape = entry[0], None
+    if node.kind == "op" and node.op.name == "reshape" and is_entry(node.inputs[0]):
+        reshape, node = node, node.inputs[0][0]
+    if node.kind != "op" or node.op.name != "stack" or not node.avals:
+        return None
+    return reshape, node
+
+
+def _merge_disjoint_stacks(node, inputs):
+    """stack(a, b, 0) + stack(0, 0, c) -> stack(a, b, c), reshaped alike or not: the sum of
+    gradients that each fill some parts of one interleaved array (the two self-attention
+    products' gradients of their shared (T, B, heads*3*D) projection) without writing the
+    zeros of both and adding them (a Transformer encoder layer's backward: two stacks of
+    25 MB and their sum, ~35 ms a step, 2026-12-07)."""
+    if not all(is_entry(i) for i in inputs) or not node.avals:
+        return None
+    a, b = _stack_of(inputs[0]), _stack_of(inputs[1])
+    if a is None or b is None:
+        return None
+    (ra, sa), (rb, sb) = a, b
+    if (sa.attrs.get("axis", 0) != sb.attrs.get("axis", 0) or len(sa.inputs) != len(sb.inputs)
+            or sa.avals[0] != sb.avals[0] or (ra is None) != (rb is None)
+            or (ra is not None and ra.avals != rb.avals)):
+        return None
+    parts = []
+    for x, y in zip(sa.inputs, sb.inputs):
+        if _is_zero(y):
+            parts.append(x)
+        elif _is_zero(x):
+            parts.append(y)
+        else:
+            return None
+    out = (Node("op", sa.op, tuple(parts), sa.attrs, name=sa.name, avals=sa.avals,
+                block=node.block, source=node.source), 0)
+    if ra is not None:
+        out = (Node("op", ra.op, (out,), ra.attrs, name=ra.name, avals=ra.avals,
+                    block=node.block, source=node.source), 0)
+    return [out] if out[0].avals[0] == node.avals[0] else None
 
 
 def _fold_transposes(node, inputs):

@@ -299,3 +299,47 @@ def test_a_pass_that_changes_nothing_keeps_every_node():
     assert all(a is b for a, b in zip(topo_order(again), topo_order(targets)))
     optimized = passes.optimize(targets, np)
     assert passes.optimize(optimized, np)[0][0] is optimized[0][0]
+
+
+def test_disjoint_stacks_of_gradients_add_into_one_stack():
+    """The two self-attention products each give their shared interleaved projection a
+    gradient that fills some parts (stack(gq, gk, 0), stack(0, 0, gv)): the compiled backward
+    stacks the three parts once instead of writing both with zeros and adding them; the
+    gradients equal eager ones."""
+    from kiln import sym
+    from kiln.symbol import passes
+    from kiln.symbol.graph import topo_order
+
+    class SelfAttention(gluon.HybridBlock):
+        def hybrid_forward(self, F, qkv):
+            att = F.softmax(F.contrib.interleaved_matmul_selfatt_qk(qkv, heads=2))
+            return F.contrib.interleaved_matmul_selfatt_valatt(qkv, att, heads=2)
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(5, 3, 2 * 3 * 4))
+    head = rng.normal(size=(5, 3, 2 * 4))
+    grads = []
+    for hybrid in (False, True):
+        net = SelfAttention()
+        if hybrid:
+            net.hybridize()
+        qkv = nd.array(x, dtype="float64")
+        qkv.attach_grad()
+        with autograd.record():
+            y = net(qkv)
+        y.backward(nd.array(head, dtype="float64"))
+        grads.append(qkv.grad.asnumpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-12)
+    entry = list(net._cached_op.entries.values())[-1]
+    (train,) = entry.train.values()
+    assert train.backward.source.count("stack") == 1
+
+    a, b, c = (sym.var(n, shape=(2, 3)) for n in "abc")
+    d = sym.var("d", shape=(3, 2))
+    lhs = sym.reshape(sym.stack(a, sym.transpose(sym.zeros_like(d)), c, axis=1), shape=(2, 9))
+    rhs = sym.reshape(sym.stack(sym.zeros_like(a), b, sym.zeros_like(c), axis=1),
+                      shape=(2, 9))
+    both = sym.reshape(sym.stack(a, b, sym.zeros_like(c), axis=1), shape=(2, 9))
+    for out, stacks in ((lhs + rhs, 1), (lhs + both, 2)):   # c in both: kept as it was
+        names = [n.op.name for n in topo_order(passes.optimize([out._entry()], np))
+                 if n.kind == "op"]
+        assert names.count("stack") == stacks and ("add" in names) == (stacks == 2)
