@@ -1,8 +1,9 @@
 """Vectorized elementwise kernels from onnxruntime's CPU provider, over numpy buffers.
 
 ``softmax_rows``: a row softmax written into a caller's buffer (the fused softmax
-cross-entropy, large softmaxes); the RNN op's step loops run as onnxruntime Scans
-(``_ort_scan``), whose sessions are built and cached here too.
+cross-entropy, large softmaxes); ``layer_norm_rows``: LayerNorm's forward over the last axis.
+The RNN op's step loops run as onnxruntime Scans (``_ort_scan``), whose sessions are built
+and cached here too.
 
 numpy's ``exp`` and ``tanh`` over float32 are scalar loops on one thread (this numpy build has
 no AVX-512); onnxruntime's (MLAS) are vectorized. For the softmax cross-entropy of W4's
@@ -28,7 +29,7 @@ import numpy as np
 
 from . import _parallel
 
-__all__ = ["softmax_rows", "available"]
+__all__ = ["softmax_rows", "layer_norm_rows", "available"]
 
 _DTYPES = {np.dtype(np.float32): 1, np.dtype(np.float64): 11}  # onnx TensorProto codes
 _SESSIONS = {}
@@ -48,23 +49,25 @@ def available():
     return _STATE[0] is not None
 
 
-def _session(dtype):
-    sess = _SESSIONS.get(dtype)
+def _rows_session(key, node, inputs):
+    """A cached session of one node over (rows, cols) arrays, on all cores: ``inputs``
+    (name, shape) with ``x`` the rows; the output is ``y``, shaped as ``x``."""
+    sess = _SESSIONS.get(key)
     if sess is not None:
         return sess
     with _LOCK:
-        if dtype not in _SESSIONS:
-            _SESSIONS[dtype] = _build(dtype)
-    return _SESSIONS[dtype]
+        if key not in _SESSIONS:
+            _SESSIONS[key] = _build(key[1], node, inputs)
+    return _SESSIONS[key]
 
 
-def _build(dtype):
+def _build(dtype, node, inputs):
     from onnx import helper
     ort = _STATE[0]
     code = _DTYPES[dtype]
     graph = helper.make_graph(
-        [helper.make_node("Softmax", ["x"], ["y"], axis=-1)], "kiln_softmax_rows",
-        [helper.make_tensor_value_info("x", code, ["rows", "cols"])],
+        [node], "kiln_" + node.op_type,
+        [helper.make_tensor_value_info(n, code, shape) for n, shape in inputs],
         [helper.make_tensor_value_info("y", code, ["rows", "cols"])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -78,19 +81,50 @@ def _build(dtype):
                                 providers=["CPUExecutionProvider"])
 
 
+def _suits(x, out, *more):
+    return (type(x) is np.ndarray and type(out) is np.ndarray and x.ndim == 2
+            and x.dtype in _DTYPES and out.dtype == x.dtype and out.shape == x.shape
+            and x.flags.c_contiguous and out.flags.c_contiguous and out.flags.writeable
+            and all(type(m) is np.ndarray and m.dtype == x.dtype and m.flags.c_contiguous
+                    for m in more)
+            and available())
+
+
+def _run_rows(sess, inputs, out):
+    io = sess.io_binding()
+    for name, arr in inputs:
+        io.bind_cpu_input(name, arr)
+    io.bind_output("y", "cpu", 0, out.dtype, list(out.shape), out.ctypes.data)
+    sess.run_with_iobinding(io)
+
+
 def softmax_rows(x, out):
     """``out[:] = softmax(x, axis=1)`` for C-contiguous 2-D numpy arrays of one float dtype;
     False (nothing written) where this path does not apply."""
-    if (type(x) is not np.ndarray or type(out) is not np.ndarray or x.ndim != 2
-            or x.dtype not in _DTYPES or out.dtype != x.dtype or out.shape != x.shape
-            or not (x.flags.c_contiguous and out.flags.c_contiguous and out.flags.writeable)
-            or not available()):
+    if not _suits(x, out):
         return False
-    sess = _session(x.dtype)
-    io = sess.io_binding()
-    io.bind_cpu_input("x", x)
-    io.bind_output("y", "cpu", 0, x.dtype, list(x.shape), out.ctypes.data)
-    sess.run_with_iobinding(io)
+    from onnx import helper
+    sess = _rows_session(("softmax", x.dtype),
+                         helper.make_node("Softmax", ["x"], ["y"], axis=-1),
+                         [("x", ["rows", "cols"])])
+    _run_rows(sess, [("x", x)], out)
+    return True
+
+
+def layer_norm_rows(x, gamma, beta, eps, out):
+    """``out[:] = (x - mean) / sqrt(var + eps) * gamma + beta`` over the rows of a
+    C-contiguous 2-D numpy array (onnxruntime's LayerNormalization: one pass, all cores);
+    ``gamma``, ``beta`` (cols,) of x's dtype. False (nothing written) where this path does
+    not apply."""
+    if not _suits(x, out, gamma, beta) or gamma.shape != (x.shape[1],) or \
+            beta.shape != gamma.shape:
+        return False
+    from onnx import helper
+    sess = _rows_session(("layer_norm", x.dtype, float(eps)),
+                         helper.make_node("LayerNormalization", ["x", "gamma", "beta"], ["y"],
+                                          axis=-1, epsilon=float(eps)),
+                         [("x", ["rows", "cols"]), ("gamma", ["cols"]), ("beta", ["cols"])])
+    _run_rows(sess, [("x", x), ("gamma", gamma), ("beta", beta)], out)
     return True
 
 

@@ -8,6 +8,7 @@ and ``_norm_dx`` (the input gradient of ``(x - mean) / sqrt(var + eps)`` given `
 import numpy as np
 
 from .. import ops as F
+from .._ort_kernels import layer_norm_rows
 from .._registry import STATE, Aval, Sample, register
 from . import _bn_kernels as bk
 from ._rules import check_param_dtypes, check_shapes, norm_axis
@@ -310,6 +311,10 @@ def _ln_kernel(xp, x, gamma, beta, axis=-1, eps=1e-5, output_mean_var=False):
     if gamma.dtype != x.dtype or beta.dtype != x.dtype:
         _check_dtypes(x, gamma=gamma, beta=beta)
     ax = norm_axis(axis, x.ndim, "LayerNorm")
+    if not output_mean_var and ax == x.ndim - 1:
+        res = _ln_rows(xp, x, gamma, beta, eps)
+        if res is not None:
+            return res
     bs = _bshape(x.ndim, ax, x.shape[ax])
     xa = x.astype(_acc(x.dtype), copy=False)
     mean = xa.mean(axis=ax, keepdims=True)
@@ -318,6 +323,21 @@ def _ln_kernel(xp, x, gamma, beta, axis=-1, eps=1e-5, output_mean_var=False):
     if not output_mean_var:
         return out
     return out, mean.astype(x.dtype), std.astype(x.dtype)
+
+
+ORT_MIN_SIZE = 1 << 15   # elements from which onnxruntime's one pass beats numpy's eight
+
+
+def _ln_rows(xp, x, gamma, beta, eps):
+    """LayerNorm over the last axis of a large C-contiguous numpy array through onnxruntime's
+    kernel (``_ort_kernels.layer_norm_rows``): a Transformer layer's (4096, 512) float32
+    activations 6.6 against 0.7-1.0 ms (2026-12-07). None where it does not apply."""
+    if xp is not np or x.size < ORT_MIN_SIZE or not x.flags.c_contiguous or x.ndim < 1:
+        return None
+    out = np.empty_like(x)
+    n = x.shape[-1]
+    done = layer_norm_rows(x.reshape(-1, n), gamma, beta, eps, out.reshape(-1, n))
+    return out if done else None
 
 
 def _ln_param_shapes(x, axis=-1, **_):
