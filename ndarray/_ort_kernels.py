@@ -29,7 +29,7 @@ import numpy as np
 
 from . import _parallel
 
-__all__ = ["softmax_rows", "layer_norm_rows", "available"]
+__all__ = ["softmax_rows", "layer_norm_rows", "maxpool_indices", "available"]
 
 _DTYPES = {np.dtype(np.float32): 1, np.dtype(np.float64): 11}  # onnx TensorProto codes
 _SESSIONS = {}
@@ -63,12 +63,18 @@ def _rows_session(key, node, inputs):
 
 def _build(dtype, node, inputs):
     from onnx import helper
-    ort = _STATE[0]
     code = _DTYPES[dtype]
     graph = helper.make_graph(
         [node], "kiln_" + node.op_type,
         [helper.make_tensor_value_info(n, code, shape) for n, shape in inputs],
         [helper.make_tensor_value_info("y", code, ["rows", "cols"])])
+    return _session_of(graph)
+
+
+def _session_of(graph):
+    """A session of ``graph`` on all cores (``KILN_THREADS`` if set), workers not spinning."""
+    from onnx import helper
+    ort = _STATE[0]
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     opts = ort.SessionOptions()
@@ -126,6 +132,31 @@ def layer_norm_rows(x, gamma, beta, eps, out):
                          [("x", ["rows", "cols"]), ("gamma", ["cols"]), ("beta", ["cols"])])
     _run_rows(sess, [("x", x), ("gamma", gamma), ("beta", beta)], out)
     return True
+
+
+def maxpool_indices(x, kernel, stride, begin, end):
+    """Flat indices into ``x`` (N, C, *S) of each max-pooling window's first maximum,
+    ``(N, C, *out)`` int64, from onnxruntime's MaxPool (its ``Indices`` output; padding is
+    never a maximum); None where this path does not apply. One session per geometry."""
+    if (type(x) is not np.ndarray or x.dtype not in _DTYPES or not x.flags.c_contiguous
+            or x.ndim < 3 or not available()):
+        return None
+    from onnx import TensorProto, helper
+    key = ("maxpool", x.dtype, x.ndim, tuple(kernel), tuple(stride), tuple(begin), tuple(end))
+    sess = _SESSIONS.get(key)
+    if sess is None:
+        code = _DTYPES[x.dtype]
+        node = helper.make_node("MaxPool", ["x"], ["y", "idx"], kernel_shape=list(kernel),
+                                strides=list(stride), pads=list(begin) + list(end))
+        dims = ["d%d" % i for i in range(x.ndim)]
+        graph = helper.make_graph(
+            [node], "kiln_maxpool_indices", [helper.make_tensor_value_info("x", code, dims)],
+            [helper.make_tensor_value_info("y", code, None),
+             helper.make_tensor_value_info("idx", TensorProto.INT64, None)])
+        with _LOCK:
+            sess = _SESSIONS.get(key) or _session_of(graph)
+            _SESSIONS[key] = sess
+    return sess.run(["idx"], {"x": x})[0]
 
 
 def _one_thread_session(graph):

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .. import ops as F
+from .._ort_kernels import maxpool_indices
 from .._registry import Aval, Sample, register
 from . import _im2col as im
 from . import _pool_kernels as pk
@@ -197,6 +198,9 @@ def _bw_kernel(xp, grad_out, data, kernel=(), pool_type="max", global_pool=False
     if global_pool:
         return _global_backward(xp, grad_out, data, pool_type)
     if pool_type == "max":
+        routed = _route_ort(xp, grad_out, data, geo)
+        if routed is not None:
+            return routed
         return pk.route(xp, grad_out, _argmax(xp, data, geo), data.shape, geo)
     if pool_type not in ("avg", "sum"):
         raise ValueError(f"_pooling_backward supports max/avg/sum, not {pool_type!r}")
@@ -204,6 +208,24 @@ def _bw_kernel(xp, grad_out, data, kernel=(), pool_type="max", global_pool=False
     if pool_type == "avg":
         g = g / xp.asarray(geo.divisor(_cip(count_include_pad)), dtype=g.dtype)
     return pk.spread(xp, g, data.shape, geo)
+
+
+ORT_MIN_SIZE = 1 << 15   # input elements from which onnxruntime's argmax pays its call
+
+
+def _route_ort(xp, grad_out, data, geo):
+    """Max pooling's gradient with the windows' argmax from onnxruntime's MaxPool (its
+    indices are flat over the whole input, the first maximum of a window as MXNet's): one
+    ``bincount`` routes the gradients. ResNet-18's (32, 64, 16, 16) 3x3/2 pooling backward
+    4.4 -> 2.3 ms (2026-12-07). None where it does not apply."""
+    if xp is not np or data.size < ORT_MIN_SIZE or grad_out.dtype != data.dtype:
+        return None
+    idx = maxpool_indices(data, geo.kernel, geo.stride, geo.begin, geo.end)
+    if idx is None or idx.shape != grad_out.shape:
+        return None
+    # overlapping windows add up, in float64 and in numpy's routing order (pk.route's sums)
+    acc = np.bincount(idx.ravel(), weights=grad_out.ravel(), minlength=data.size)
+    return acc.reshape(data.shape).astype(grad_out.dtype, copy=False)
 
 
 def _flat_argmax(xp, data):

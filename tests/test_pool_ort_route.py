@@ -1,0 +1,46 @@
+"""Max pooling's gradient with the windows' argmax from onnxruntime (``pool._route_ort``)
+equals numpy's own routing, ties (the first maximum wins, as MXNet) and overlapping windows
+included, in 1-D, 2-D and 3-D and every pooling convention."""
+import importlib
+
+import numpy as np
+import pytest
+from kiln import nd
+
+pool = importlib.import_module("kiln.ndarray.ops.pool")
+
+CASES = [((32, 64, 16, 16), dict(kernel=(3, 3), stride=(2, 2), pad=(1, 1))),
+         ((4, 8, 33, 35), dict(kernel=(3, 3), stride=(2, 2), pad=(1, 1),
+                               pooling_convention="full")),
+         ((4, 8, 33, 35), dict(kernel=(3, 3), stride=(1, 1), pooling_convention="same")),
+         ((2, 16, 40, 40), dict(kernel=(2, 2), stride=(2, 2))),
+         ((2, 8, 14, 14, 14), dict(kernel=(3, 3, 3), stride=(2, 2, 2), pad=(1, 1, 1))),
+         ((8, 64, 100), dict(kernel=(4,), stride=(3,), pad=(2,)))]
+
+
+@pytest.mark.parametrize("shape,kw", CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_onnxruntime_argmax_routes_as_numpy(monkeypatch, shape, kw, dtype):
+    from kiln.ndarray import _ort_kernels
+    if not _ort_kernels.available():
+        pytest.skip("onnxruntime kernels off")
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=shape).astype(dtype)
+    x.reshape(-1)[: x.size // 3] = np.round(x.reshape(-1)[: x.size // 3])  # many ties
+    xs = nd.array(x, dtype=dtype)
+    y = nd.Pooling(xs, pool_type="max", **kw)
+    g = nd.array(rng.normal(size=y.shape), dtype=dtype)
+    calls = []
+    real = pool.maxpool_indices
+
+    def counted(*a):
+        res = real(*a)
+        calls.append(res is not None)
+        return res
+    monkeypatch.setattr(pool, "maxpool_indices", counted)
+    fast = nd._pooling_backward(g, xs, pool_type="max", **kw).asnumpy()
+    assert calls == [True]
+    monkeypatch.setattr(pool, "ORT_MIN_SIZE", 1 << 40)
+    slow = nd._pooling_backward(g, xs, pool_type="max", **kw).asnumpy()
+    assert fast.dtype == slow.dtype == dtype
+    np.testing.assert_array_equal(fast, slow)
