@@ -550,6 +550,21 @@ NOTES = (
     "wavefront would save ~3 ms of ~28 more); the decoder's three 700x256x10000 GEMMs are most "
     "of the step; the GRU's peak (65.4 MB) is above torch's (60.9 MB): it lies at the loss, "
     "where the logits and their exp are both alive.",
+    "2026-12-07, evening (a quiet Xeon 2-vCPU machine; the earlier entries ran on an AMD "
+    "EPYC one, where torch's MKL was relatively slower): before these changes this machine "
+    "measured W4 hybridized 125.5 ms against torch's 69.6 (1.80x), the GRU 1.38x, the encoder "
+    "layer 1.50x. (1) OpenBLAS's idle workers spun ~0.1 s after every multi-threaded product and"
+    " took the second core from the RNN's own threads and onnxruntime's kernels: kiln now has "
+    "them sleep after ~1.5 ms (ndarray/_blas_spin.py; W4 117 -> 99 ms by itself). (2) The "
+    "LSTM's and GRU's step loops, forward and BPTT, run as onnxruntime Scans (ndarray/"
+    "_ort_scan.py), and a unidirectional stack's backward as a wavefront of chunked Scans: "
+    "W4's LSTM op forward + backward 50 -> 41-44 ms (torch 20-21), the GRU op's 39-40 -> 35 ms"
+    " (torch 35-36). (3) The encoder layer: the attention softmax and LayerNorm's forward "
+    "through onnxruntime's kernels, LayerNorm's parameter gradients summed without a float64 "
+    "copy, the two attention products' gradients stacked once instead of twice and added "
+    "(docs/architecture.md). What is left for W4: the products (the step LSTM GEMM takes "
+    "~127 us in MLAS or OpenBLAS, ~63 in MKL; the decoder's three 700x256x10000 products ~13-15 "
+    "ms each against torch's ~12).",
 )
 
 
