@@ -44,3 +44,19 @@ def test_onnxruntime_argmax_routes_as_numpy(monkeypatch, shape, kw, dtype):
     slow = nd._pooling_backward(g, xs, pool_type="max", **kw).asnumpy()
     assert fast.dtype == slow.dtype == dtype
     np.testing.assert_array_equal(fast, slow)
+
+
+def test_windows_of_nan_or_minus_inf_keep_numpys_routing(monkeypatch):
+    """onnxruntime sends an all-NaN or all -inf window's gradient to its first in-data pixel,
+    numpy's routing to its first kernel offset: such inputs keep numpy's routing."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(32, 64, 16, 16)).astype(np.float32)
+    x[0, 0, :4, :4] = np.nan
+    x[0, 1, :4, :4] = -np.inf
+    kw = dict(kernel=(3, 3), stride=(2, 2), pad=(1, 1))
+    xs = nd.array(x)
+    g = nd.ones(nd.Pooling(xs, pool_type="max", **kw).shape)
+    fast = nd._pooling_backward(g, xs, pool_type="max", **kw).asnumpy()
+    monkeypatch.setattr(pool, "ORT_MIN_SIZE", 1 << 40)
+    np.testing.assert_array_equal(fast, nd._pooling_backward(g, xs, pool_type="max",
+                                                             **kw).asnumpy())

@@ -220,6 +220,8 @@ def _route_ort(xp, grad_out, data, geo):
     4.4 -> 2.3 ms (2026-12-07). None where it does not apply."""
     if xp is not np or data.size < ORT_MIN_SIZE or grad_out.dtype != data.dtype:
         return None
+    if not np.isfinite(data).all():   # a window of NaN or -inf: onnxruntime picks another
+        return None                   # position than numpy's routing does
     idx = maxpool_indices(data, geo.kernel, geo.stride, geo.begin, geo.end)
     if idx is None or idx.shape != grad_out.shape:
         return None
