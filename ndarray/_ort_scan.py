@@ -1,4 +1,4 @@
-"""An LSTM layer's step loops as one onnxruntime ``Scan`` each, over numpy buffers.
+"""An LSTM's or GRU's step loops as one onnxruntime ``Scan`` each, over numpy buffers.
 
 The fused RNN op's forward and backward (``ops/_rnn_compute``, ``ops/_rnn_bptt``) run their
 step loops here where they can: one ``Scan`` call runs a run of steps, each step's recurrent
@@ -15,6 +15,8 @@ kernels").
 * ``lstm_backward(gh, act, ot, tc, dfac, cprev, wh, dh, dc, u, dh0, dc0, rev)``: BPTT over the
   saved gates; writes ``u`` (T, N, 4H), the gradients of the gate pre-activations, and the
   gradients of the first step's states.
+* ``gru_forward`` and ``gru_backward``: the same for a GRU (gates r, z, n; the recurrent
+  side's gradient written apart, as ``b_hn`` sits inside ``r *``).
 
 ``usable(*arrays)`` says whether they can run (the caller checks it first): onnxruntime
 present and on (not ``KILN_ORT_KERNELS=0``), numpy float32 or float64 buffers, all
@@ -67,7 +69,7 @@ def _scan_model(name, dtype, body_nodes, states, scans, outs, n_scan_in, rev, in
     return ok._one_thread_session(graph)
 
 
-def _forward_model(H, R, dtype, rev):
+def _lstm_forward_model(H, R, dtype, rev):
     from onnx import helper
     half = np.full(4 * H, 0.5, dtype)
     half[2 * H:3 * H] = 1.0
@@ -96,7 +98,7 @@ def _forward_model(H, R, dtype, rev):
                        inits, [("whT", [R, 4 * H])])
 
 
-def _backward_model(H, R, dtype, rev):
+def _lstm_backward_model(H, R, dtype, rev):
     """dh_t = dh_in + gh; dct = dh * ot + dc_in; u = [dct g, dct c_prev, dct i, dh tanh(c)] *
     dfac (each gate's derivative); dc_out = dct f; dh_out = u @ wh (dh the state, gh the
     output's gradient; outer names must not repeat inside: SSA)."""
@@ -147,7 +149,7 @@ def lstm_forward(xs, whT, h0, c0, acts, cs, hs, rev):
     R, G = whT.shape
     H, dtype = G // 4, xs.dtype
     hT, cT = np.empty_like(h0), np.empty_like(c0)
-    _run(("lstm_scan_fwd", H, R, dtype, rev), lambda: _forward_model(H, R, dtype, rev),
+    _run(("lstm_scan_fwd", H, R, dtype, rev), lambda: _lstm_forward_model(H, R, dtype, rev),
          [("h", h0), ("c", c0), ("x_seq", xs), ("whT", whT)],
          [("h_last", hT), ("c_last", cT), ("act_seq", acts), ("c_seq", cs), ("h_seq", hs)])
     return hT, cT
@@ -158,7 +160,7 @@ def lstm_backward(gh, act, ot, tc, dfac, cprev, wh, dh, dc, u, dh0, dc0, rev):
     ``usable`` first."""
     G, R = wh.shape
     H, dtype = G // 4, gh.dtype
-    _run(("lstm_scan_bwd", H, R, dtype, rev), lambda: _backward_model(H, R, dtype, rev),
+    _run(("lstm_scan_bwd", H, R, dtype, rev), lambda: _lstm_backward_model(H, R, dtype, rev),
          [("dh", dh), ("dc", dc), ("gh_seq", gh), ("act_seq", act), ("ot_seq", ot),
           ("tc_seq", tc), ("dfac_seq", dfac), ("cprev_seq", cprev), ("wh", wh)],
          [("dh_last", dh0), ("dc_last", dc0), ("u_seq", u)])

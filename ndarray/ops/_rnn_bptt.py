@@ -230,8 +230,7 @@ def _lstm_loop_scan(st, gk, masks, dh, dc, dh0, dc0, lo, hi):
     gh = np.ascontiguousarray(gk)
     if not _ort_scan.usable(gh, st.act, ot, tc, dfac, cprev, st.wh, dh, dc, st.dX, dh0, dc0):
         return False
-    _ort_scan.lstm_backward(gh, st.act, ot, tc, dfac, cprev, st.wh, dh, dc, st.dX, dh0, dc0,
-                            st.rev)
+    dh0[...], dc0[...] = _chunk_scan(st, gh, dh, dc, 0, gh.shape[0])
     return True
 
 
