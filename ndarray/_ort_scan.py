@@ -8,8 +8,8 @@ onnxruntime call for the gates and four copies (W4's LSTM, one thread: ~270 us a
 which ~130 the GEMM); the Scan step costs ~175 us (docs/architecture.md, "Recurrent
 kernels").
 
-* ``lstm_forward(xs, whT, h0, c0, acts, cs, hs, rev)``: ``xs`` (T, N, 4H) the input
-  projections with both biases, ``whT`` (R, 4H) the recurrent weight transposed; the gates
+* ``lstm_forward(xs, wh, h0, c0, acts, cs, hs, rev)``: ``xs`` (T, N, 4H) the input
+  projections with both biases, ``wh`` (4H, R) the recurrent weight as stored; the gates
   use sigmoid(x) = (1 + tanh(x/2)) / 2, one tanh over all four; writes the gates ``acts``,
   cell states ``cs`` and outputs ``hs`` of every step and returns the last (h, c).
 * ``lstm_backward(gh, act, ot, tc, dfac, cprev, wh, dh, dc, u, dh0, dc0, rev)``: BPTT over the
@@ -25,8 +25,8 @@ count or on how a sequence is cut into runs.
 
 Example::
 
-    >>> if usable(xs, whT, h0, c0, acts, cs, hs):
-    ...     h, c = lstm_forward(xs, whT, h0, c0, acts, cs, hs, rev=False)
+    >>> if usable(xs, wh, h0, c0, acts, cs, hs):
+    ...     h, c = lstm_forward(xs, wh, h0, c0, acts, cs, hs, rev=False)
 """
 import numpy as np
 
@@ -76,7 +76,7 @@ def _lstm_forward_model(H, R, dtype, rev):
     shift = np.full(4 * H, 0.5, dtype)
     shift[2 * H:3 * H] = 0.0
     mk = helper.make_node
-    nodes = [mk("MatMul", ["h_in", "whT"], ["hw"]),
+    nodes = [mk("Gemm", ["h_in", "wh"], ["hw"], transB=1),
              mk("Add", ["hw", "x"], ["pre"]),
              mk("Mul", ["pre", "half"], ["pre_half"]),
              mk("Tanh", ["pre_half"], ["t"]),
@@ -95,7 +95,7 @@ def _lstm_forward_model(H, R, dtype, rev):
     return _scan_model("kiln_lstm_forward", dtype, nodes, [("h", ["n", R]), ("c", ["n", H])],
                        [("x", ["n", 4 * H])],
                        [("act", ["n", 4 * H]), ("c", ["n", H]), ("h", ["n", R])], 1, rev,
-                       inits, [("whT", [R, 4 * H])])
+                       inits, [("wh", [4 * H, R])])
 
 
 def _lstm_backward_model(H, R, dtype, rev):
@@ -143,14 +143,14 @@ def usable(*arrays):
                     for a in arrays))
 
 
-def lstm_forward(xs, whT, h0, c0, acts, cs, hs, rev):
+def lstm_forward(xs, wh, h0, c0, acts, cs, hs, rev):
     """Run the LSTM's steps over ``xs`` (see the module docstring); the last step's (h, c).
     The caller checks ``usable`` first."""
-    R, G = whT.shape
+    G, R = wh.shape
     H, dtype = G // 4, xs.dtype
     hT, cT = np.empty_like(h0), np.empty_like(c0)
     _run(("lstm_scan_fwd", H, R, dtype, rev), lambda: _lstm_forward_model(H, R, dtype, rev),
-         [("h", h0), ("c", c0), ("x_seq", xs), ("whT", whT)],
+         [("h", h0), ("c", c0), ("x_seq", xs), ("wh", wh)],
          [("h_last", hT), ("c_last", cT), ("act_seq", acts), ("c_seq", cs), ("h_seq", hs)])
     return hT, cT
 
@@ -173,7 +173,7 @@ def _gru_forward_model(H, dtype, rev):
     from onnx import helper
     mk = helper.make_node
     half = np.full(2 * H, 0.5, dtype)
-    nodes = [mk("MatMul", ["h_in", "whT"], ["hw"]),
+    nodes = [mk("Gemm", ["h_in", "wh"], ["hw"], transB=1),
              mk("Add", ["hw", "bh"], ["hwb"]),
              mk("Split", ["hwb", "sizes"], ["h_rz", "hn"], axis=1),
              mk("Split", ["x", "sizes"], ["x_rz", "x_n"], axis=1),
@@ -197,7 +197,7 @@ def _gru_forward_model(H, dtype, rev):
     return _scan_model("kiln_gru_forward", dtype, nodes, [("h", ["n", H])],
                        [("x", ["n", 3 * H])],
                        [("act", ["n", 3 * H]), ("hn", ["n", H]), ("h", ["n", H])], 1, rev,
-                       inits, [("whT", [H, 3 * H]), ("bh", [3 * H])])
+                       inits, [("wh", [3 * H, H]), ("bh", [3 * H])])
 
 
 def _gru_backward_model(H, dtype, rev):
@@ -226,15 +226,15 @@ def _gru_backward_model(H, dtype, rev):
                        [("wh", [3 * H, H])])
 
 
-def gru_forward(xs, whT, bh, h0, acts, hns, hs, rev):
-    """Run a GRU's steps over ``xs`` (T, N, 3H), the input projections with b_i; ``whT``
-    (H, 3H) the recurrent weight transposed, ``bh`` (3H,) its bias; writes the gates
+def gru_forward(xs, wh, bh, h0, acts, hns, hs, rev):
+    """Run a GRU's steps over ``xs`` (T, N, 3H), the input projections with b_i; ``wh``
+    (3H, H) the recurrent weight as stored, ``bh`` (3H,) its bias; writes the gates
     ``acts`` ([r, z, n]), ``hns`` (W_hn h + b_hn) and outputs ``hs`` of every step and
     returns the last h. The caller checks ``usable`` first."""
-    H, dtype = whT.shape[0], xs.dtype
+    H, dtype = wh.shape[1], xs.dtype
     hT = np.empty_like(h0)
     _run(("gru_scan_fwd", H, dtype, rev), lambda: _gru_forward_model(H, dtype, rev),
-         [("h", h0), ("x_seq", xs), ("whT", whT), ("bh", bh)],
+         [("h", h0), ("x_seq", xs), ("wh", wh), ("bh", bh)],
          [("h_last", hT), ("act_seq", acts), ("hn_seq", hns), ("h_seq", hs)])
     return hT
 

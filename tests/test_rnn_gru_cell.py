@@ -36,10 +36,10 @@ def test_gru_scan_step_matches_formula():
     h0 = rng.normal(size=(n, H)).astype(np.float32)
     bh = rng.normal(size=3 * H).astype(np.float32)
     x = rng.normal(size=(1, n, 3 * H)).astype(np.float32)
-    whT = rng.normal(size=(H, 3 * H)).astype(np.float32)
+    wh = rng.normal(size=(3 * H, H)).astype(np.float32)
     act, hn, h = (np.empty((1, n, w), np.float32) for w in (3 * H, H, H))
-    last = _ort_scan.gru_forward(x, whT, bh, h0, act, hn, h, False)
-    hw = h0.astype(np.float64) @ whT + bh
+    last = _ort_scan.gru_forward(x, wh, bh, h0, act, hn, h, False)
+    hw = h0.astype(np.float64) @ wh.T + bh
     x = x[0].astype(np.float64)
     sig = 1 / (1 + np.exp(-(x[:, :2 * H] + hw[:, :2 * H])))
     r, z = sig[:, :H], sig[:, H:]

@@ -157,7 +157,7 @@ def forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, cl
     """Fill ``out`` (T, N, D*R), ``hy``/``cy`` (L*D, N, R/H) and the reserve."""
     blocks = batch_blocks(xp, data.shape[1])
     scan = scans(xp, mode, lay, masks, clip, blocks, reserve, params)
-    weights = [_layer_weights(xp, params, lay, k, mode, data.dtype, halved=not scan)
+    weights = [_layer_weights(xp, params, lay, k, mode, data.dtype, scan)
                for k in range(lay.L * lay.D)]
 
     def layer(index, d, bs, sync=None):
@@ -217,13 +217,15 @@ def _reserve_views(reserve, lay, k, bs):
     return {nm: view(reserve, spec)[:, bs] for nm, spec in lay.r[k].items()}
 
 
-def _layer_weights(xp, params, lay, k, mode, dtype, halved=True):
-    """``(wi, whT, wrT, bsum, bh)`` of layer-direction k as the forward's loops use them
-    (``halved``: an LSTM's i, f, o rows halved for the numpy loop; the Scan halves the
-    pre-activations itself, one multiply a step instead of copies of the weights a call)."""
+def _layer_weights(xp, params, lay, k, mode, dtype, scan=False):
+    """``(wi, whx, wrT, bsum, bh)`` of layer-direction k as the forward's loops use them:
+    for numpy's loop an LSTM's i, f, o rows halved and ``whx`` the recurrent weight
+    transposed, (R, G*H); for the Scans (``scan``) the weights as stored, ``whx`` (G*H, R)
+    (the Scan halves the pre-activations itself and multiplies by the transposed weight:
+    no copies of the weights each call)."""
     G, H = lay.G, lay.H
     wi, wh, wr, bi, bh = (None if s is None else view(params, s) for s in lay.w[k])
-    if mode == "lstm" and halved:
+    if mode == "lstm" and not scan:
         # sigmoid(x) = (1 + tanh(x/2)) / 2: halving the i, f, o rows of the weights and biases
         # once lets one tanh over the whole (N, 4H) gate block serve all four gates per step
         scale = xp.full((G * H, 1), 0.5, dtype)
@@ -232,7 +234,7 @@ def _layer_weights(xp, params, lay, k, mode, dtype, halved=True):
     else:
         bsum = bi + bh if mode != "gru" else bi   # a GRU adds b_h with the recurrent product
     wrT = None if wr is None else xp.ascontiguousarray(wr.T)
-    return wi, xp.ascontiguousarray(wh.T), wrT, bsum, bh
+    return wi, wh if scan else xp.ascontiguousarray(wh.T), wrT, bsum, bh
 
 
 def _input_projection(xp, x, wi, bsum, act):
@@ -251,10 +253,10 @@ def _layer_forward(xp, x, weights, lay, k, h0, c0, masks, mode, rs, o, hy, cy, r
     """One layer-direction over the sequence. ``chunked``: project the input chunk by chunk
     (``_chunks``; an inner unidirectional layer, whose input a wavefront writes chunk by
     chunk), ``sync``: the wavefront's handoff (``_rnn_threads.Sync``), ``scan``: the steps
-    as onnxruntime Scans (``_lstm_steps_scan``, ``_gru_steps_scan``; an LSTM's weights are
-    not halved)."""
+    as onnxruntime Scans (``_lstm_steps_scan``, ``_gru_steps_scan``; ``weights`` as
+    ``_layer_weights`` gives them for the Scans)."""
     T = x.shape[0]
-    wi, whT, wrT, bsum, bh = weights
+    wi, whx, wrT, bsum, bh = weights
     act = rs["act"]
     proj = xp.empty_like(act) if scan else act   # the Scan reads one and writes the other
     if not chunked:
@@ -270,10 +272,10 @@ def _layer_forward(xp, x, weights, lay, k, h0, c0, masks, mode, rs, o, hy, cy, r
             segments.append((range(t1 - 1, t0 - 1, -1) if rev else range(t0, t1), before,
                              after))
     if scan and mode == "lstm":
-        _lstm_steps_scan(proj, rs, h0, c0, whT, o, hy, cy, segments)
+        _lstm_steps_scan(proj, rs, h0, c0, whx, o, hy, cy, segments)
         return
     if scan:
-        _gru_steps_scan(proj, rs, h0, whT, bh, o, hy, segments)
+        _gru_steps_scan(proj, rs, h0, whx, bh, o, hy, segments)
         return
     _numpy_steps(xp, weights, lay, h0, c0, masks, mode, rs, o, hy, cy, clip, segments)
 
@@ -367,18 +369,18 @@ def _gru_step(xp, a, hw, bh, hn, h, ht, H):
     ht += n
 
 
-def _lstm_steps_scan(proj, rs, h0, c0, whT, o, hy, cy, segments):
+def _lstm_steps_scan(proj, rs, h0, c0, wh, o, hy, cy, segments):
     """The LSTM's steps as one onnxruntime Scan per run of steps (``_ort_scan``): the
     recurrent GEMM and the gates of a step in one subgraph, every per-step array written
     straight into the reserve; a run's last states start the next run (the caller checked
-    ``_ort_scan.usable``; the weights and ``proj`` are not halved)."""
+    ``_ort_scan.usable``; ``wh`` (4H, R) and ``proj`` as stored, not halved)."""
     h, c = np.ascontiguousarray(h0), np.ascontiguousarray(c0)
     for ts, before, after in segments:
         if before is not None:
             before()
         t0, t1 = min(ts), max(ts) + 1
         rev = ts[0] > ts[-1]
-        h, c = _ort_scan.lstm_forward(proj[t0:t1], whT, h, c, rs["act"][t0:t1],
+        h, c = _ort_scan.lstm_forward(proj[t0:t1], wh, h, c, rs["act"][t0:t1],
                                       rs["c"][t0:t1], rs["h"][t0:t1], rev)
         o[t0:t1] = rs["h"][t0:t1]
         if after is not None:
@@ -387,14 +389,14 @@ def _lstm_steps_scan(proj, rs, h0, c0, whT, o, hy, cy, segments):
     cy[...] = c
 
 
-def _gru_steps_scan(proj, rs, h0, whT, bh, o, hy, segments):
+def _gru_steps_scan(proj, rs, h0, wh, bh, o, hy, segments):
     """The GRU's steps as one onnxruntime Scan per run of steps, as ``_lstm_steps_scan``."""
     h, bh = np.ascontiguousarray(h0), np.ascontiguousarray(bh)
     for ts, before, after in segments:
         if before is not None:
             before()
         t0, t1 = min(ts), max(ts) + 1
-        h = _ort_scan.gru_forward(proj[t0:t1], whT, bh, h, rs["act"][t0:t1], rs["hn"][t0:t1],
+        h = _ort_scan.gru_forward(proj[t0:t1], wh, bh, h, rs["act"][t0:t1], rs["hn"][t0:t1],
                                   rs["h"][t0:t1], ts[0] > ts[-1])
         o[t0:t1] = rs["h"][t0:t1]
         if after is not None:
