@@ -160,6 +160,14 @@ def forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, cl
     weights = [_layer_weights(xp, params, lay, k, mode, data.dtype, scan)
                for k in range(lay.L * lay.D)]
 
+    wave = lay.D == 1 and lay.L > 1 and len(blocks) == 1
+    first = None
+    if wave and scan:
+        # the first layer's whole-sequence projection, before the wavefront starts: nothing
+        # runs beside it, so numpy's BLAS may use every thread (the loops then take one each)
+        first = xp.empty_like(view(reserve, lay.r[0]["act"]))
+        _input_projection(xp, data, weights[0][0], weights[0][3], first)
+
     def layer(index, d, bs, sync=None):
         k = index * lay.D + d
         x = data if index == 0 else view(reserve, lay.inner[index - 1])
@@ -170,14 +178,14 @@ def forward(xp, data, params, h0, c0, masks, mode, lay, reserve, out, hy, cy, cl
                        _reserve_views(reserve, lay, k, bs),
                        dst[:, bs, d * lay.R:(d + 1) * lay.R], hy[k, bs],
                        None if cy is None else cy[k, bs], d == 1, clip,
-                       index > 0 and lay.D == 1, sync, scan)
+                       index > 0 and lay.D == 1, sync, scan, first if k == 0 else None)
 
     def block(lo, hi):
         for index in range(lay.L):
             for d in range(lay.D):
                 layer(index, d, slice(lo, hi))
     with blas_threads(THREADS):
-        if lay.D == 1 and lay.L > 1 and len(blocks) == 1:
+        if wave:
             wavefront(xp, lay.L, len(_chunks(data.shape[0], False)),
                        lambda index, sync: layer(index, 0, slice(None), sync),
                        layer_work(data.shape, lay))
@@ -249,17 +257,20 @@ def _input_projection(xp, x, wi, bsum, act):
 
 
 def _layer_forward(xp, x, weights, lay, k, h0, c0, masks, mode, rs, o, hy, cy, rev, clip,
-                   chunked=False, sync=None, scan=False):
+                   chunked=False, sync=None, scan=False, projected=None):
     """One layer-direction over the sequence. ``chunked``: project the input chunk by chunk
     (``_chunks``; an inner unidirectional layer, whose input a wavefront writes chunk by
     chunk), ``sync``: the wavefront's handoff (``_rnn_threads.Sync``), ``scan``: the steps
     as onnxruntime Scans (``_lstm_steps_scan``, ``_gru_steps_scan``; ``weights`` as
-    ``_layer_weights`` gives them for the Scans)."""
+    ``_layer_weights`` gives them for the Scans), ``projected``: the input's projection,
+    computed already (the Scans' first layer of a wavefront)."""
     T = x.shape[0]
     wi, whx, wrT, bsum, bh = weights
     act = rs["act"]
     proj = xp.empty_like(act) if scan else act   # the Scan reads one and writes the other
-    if not chunked:
+    if projected is not None:
+        proj = projected
+    elif not chunked:
         _input_projection(xp, x, wi, bsum, proj)
     if not chunked and sync is None:
         segments = [(range(T - 1, -1, -1) if rev else range(T), None, None)]
