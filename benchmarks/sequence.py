@@ -562,7 +562,9 @@ NOTES = (
     " (torch 35-36). (3) The encoder layer: the attention softmax and LayerNorm's forward "
     "through onnxruntime's kernels, LayerNorm's parameter gradients summed without a float64 "
     "copy, the two attention products' gradients stacked once instead of twice and added "
-    "(docs/architecture.md). What is left for W4: the products (the step LSTM GEMM takes "
+    "(docs/architecture.md). (4) The Scans multiply by the recurrent weight as stored (no "
+    "transposed copy each call) and a wavefront's first projection runs on every BLAS thread "
+    "before the loops start. What is left for W4: the products (the step LSTM GEMM takes "
     "~127 us in MLAS or OpenBLAS, ~63 in MKL; the decoder's three 700x256x10000 products ~13-15 "
     "ms each against torch's ~12).",
 )
