@@ -343,3 +343,20 @@ def test_disjoint_stacks_of_gradients_add_into_one_stack():
         names = [n.op.name for n in topo_order(passes.optimize([out._entry()], np))
                  if n.kind == "op"]
         assert names.count("stack") == stacks and ("add" in names) == (stacks == 2)
+
+
+def test_large_relu_backward_in_row_blocks_equals_one_pass():
+    """relu's gradient over large arrays runs as row blocks on the cores: the same numbers,
+    into a new array, into the gradient's own buffer, and (a strided ``out``) in one pass."""
+    from kiln.ndarray.ops import _xp
+    rng = np.random.default_rng(9)
+    g = rng.normal(size=(1024, 640)).astype(np.float32)
+    y = np.maximum(rng.normal(size=g.shape), 0).astype(np.float32)
+    want = g * (y > 0)
+    np.testing.assert_array_equal(_xp.relu_backward(np, g, y), want)
+    inplace = g.copy()
+    assert _xp.relu_backward(np, inplace, y, out=inplace) is inplace
+    np.testing.assert_array_equal(inplace, want)
+    strided = np.zeros((1024, 1280), np.float32)[:, ::2]
+    _xp.relu_backward(np, g, y, out=strided)
+    np.testing.assert_array_equal(strided, want)

@@ -94,6 +94,17 @@ def relu_backward(xp, g, y, out=None):
         res = on_gpu(xp, g, y, out)
         if res is not None:
             return res
+    if (xp is np and g.size >= MIN_SPLIT and g.shape == y.shape and g.ndim
+            and g.flags.c_contiguous and y.flags.c_contiguous
+            and (out is None or (out.shape == g.shape and out.dtype == g.dtype
+                                 and out.flags.c_contiguous))):
+        # memory-bound: a row block per core (the FFN activations of a Transformer layer,
+        # (4096, 2048) float32: 9.3 -> 5.2 ms, 2026-12-07); the same numbers as one pass
+        res = np.empty_like(g) if out is None else out
+        g2, y2, r2 = (a.reshape(a.shape[0], -1) for a in (g, y, res))
+        split_rows(lambda lo, hi: np.multiply(g2[lo:hi], np.greater(y2[lo:hi], 0),
+                                              out=r2[lo:hi]), g2.shape[0], g.size)
+        return res
     mask = xp.greater(y, 0)
     return xp.multiply(g, mask) if out is None else xp.multiply(g, mask, out=out)
 
