@@ -11,8 +11,11 @@ both in-place updates of a dying input (elementwise ops only, see ``NO_ALIAS``) 
 ``hybridize(static_alloc=True)``, buffers allocated once per compiled graph and kept across
 calls for intermediates that never leave the function.
 """
+import math
+
 import numpy as np
 
+from ..ndarray._parallel import MIN_SPLIT
 from ..ndarray.ops._xp import is_plus_zero
 
 
@@ -21,10 +24,15 @@ def _same(av_in, av_out):
         av_out.shape) and np.dtype(av_in.dtype) == np.dtype(av_out.dtype)
 
 
-def _ufunc2(name):
+def _ufunc2(name, rows=False):
+    """``rows``: outputs of MIN_SPLIT elements or more call ``_xp.binary_rows`` (a row block
+    per core; bound by codegen as ``_rows``), smaller ones the ufunc itself."""
     def emit(ins, attrs, out):
         if any(a is None for a in ins) or len(ins) != 2:
             return None
+        if rows and out is not None and math.prod(out.shape) >= MIN_SPLIT:
+            return (f"_rows(xp, xp.{name}, {{0}}, {{1}})",
+                    f"_rows(xp, xp.{name}, {{0}}, {{1}}, out={{out}})")
         return (f"xp.{name}({{0}}, {{1}})", f"xp.{name}({{0}}, {{1}}, out={{out}})")
     return emit
 
@@ -123,7 +131,8 @@ def _reshape(ins, attrs, out):
 EMITTERS = {
     "activation": _activation, "greater": _compare("greater"), "lesser": _compare("less"),
     "greater_equal": _compare("greater_equal"), "lesser_equal": _compare("less_equal"),
-    "add": _ufunc2("add"), "subtract": _ufunc2("subtract"), "multiply": _ufunc2("multiply"),
+    "add": _ufunc2("add", True), "subtract": _ufunc2("subtract", True),
+    "multiply": _ufunc2("multiply", True),
     "maximum": _maximum, "minimum": _ufunc2("minimum"), "clip": _clip,
     "exp": _ufunc1("exp"), "tanh": _ufunc1("tanh"), "negative": _ufunc1("negative"),
     "sqrt": _ufunc1("sqrt"), "square": _ufunc1("square"), "abs": _ufunc1("abs"),
