@@ -564,7 +564,10 @@ NOTES = (
     "copy, the two attention products' gradients stacked once instead of twice and added "
     "(docs/architecture.md). (4) The Scans multiply by the recurrent weight as stored (no "
     "transposed copy each call) and a wavefront's first projection runs on every BLAS thread "
-    "before the loops start. What is left for W4: the products (the step LSTM GEMM takes "
+    "before the loops start. (5) The compiled graphs' large elementwise passes (ReLU's "
+    "gradient, adds, products) run as a row block per core. The last run of the day had "
+    "other load on the machine (torch 87.9 ms for W4), its ratios: W4 1.32x, GRU 1.00x, "
+    "encoder 1.27x. What is left for W4: the products (the step LSTM GEMM takes "
     "~127 us in MLAS or OpenBLAS, ~63 in MKL; the decoder's three 700x256x10000 products ~13-15 "
     "ms each against torch's ~12).",
 )
