@@ -396,3 +396,17 @@ def test_large_binary_ops_in_row_blocks_equal_one_pass():
     np.testing.assert_array_equal(net(x, y).asnumpy(), a * cases[1] - cases[1] + a)
     entry = list(net._cached_op.entries.values())[-1]
     assert "_rows(xp, xp.multiply" in entry._forward.source
+
+
+@pytest.mark.parametrize("axis", [0, 1, 3, -1, -2])
+def test_large_stack_in_row_blocks_equals_numpy(axis):
+    """stack of large arrays along an inner axis is written a block of rows per core: the
+    same array as numpy's stack, eager and hybridized."""
+    rng = np.random.default_rng(13)
+    xs = [rng.normal(size=(32, 16, 8, 64)).astype(np.float32) for _ in range(3)]
+    want = np.stack(xs, axis=axis)
+    np.testing.assert_array_equal(nd.stack(*[nd.array(x) for x in xs], axis=axis).asnumpy(),
+                                  want)
+    net = Lambda(lambda a, b, c: nd.stack(a, b, c, axis=axis))
+    net.hybridize()
+    np.testing.assert_array_equal(net(*[nd.array(x) for x in xs]).asnumpy(), want)
