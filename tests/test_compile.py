@@ -410,3 +410,12 @@ def test_large_stack_in_row_blocks_equals_numpy(axis):
     net = Lambda(lambda a, b, c: nd.stack(a, b, c, axis=axis))
     net.hybridize()
     np.testing.assert_array_equal(net(*[nd.array(x) for x in xs]).asnumpy(), want)
+
+
+@pytest.mark.parametrize("axes", [None, (1, 2, 0, 3), (2, 0, 1, 3), (0, 2, 1, 3)])
+def test_large_transpose_in_row_blocks_equals_numpy(axes):
+    """A large transpose's copy is written a block of rows per core: numpy's array."""
+    x = np.random.default_rng(14).normal(size=(32, 16, 8, 128)).astype(np.float32)
+    got = nd.transpose(nd.array(x), axes=axes).asnumpy()
+    assert got.flags.c_contiguous
+    np.testing.assert_array_equal(got, np.transpose(x, axes))
