@@ -419,3 +419,18 @@ def test_large_transpose_in_row_blocks_equals_numpy(axes):
     got = nd.transpose(nd.array(x), axes=axes).asnumpy()
     assert got.flags.c_contiguous
     np.testing.assert_array_equal(got, np.transpose(x, axes))
+
+
+def test_large_relu_in_row_blocks_equals_maximum():
+    """relu over large arrays runs as row blocks on the cores: bit for bit maximum(x, 0),
+    NaN and signed zeros included, into a new array or in place."""
+    from kiln.ndarray.ops import _xp
+    x = np.random.default_rng(15).normal(size=(512, 4500)).astype(np.float32)
+    x[0, :5] = [np.nan, -0.0, 0.0, np.inf, -np.inf]
+    want = np.maximum(x, 0)
+    got = _xp.relu(np, x)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    inplace = x.copy()
+    assert _xp.relu(np, inplace, out=inplace) is inplace
+    np.testing.assert_array_equal(inplace, want)

@@ -58,6 +58,15 @@ def relu(xp, x, out=None):
 
         >>> relu(np, np.array([-1., 2.], np.float32))   # array([0., 2.], dtype=float32)
     """
+    if (xp is np and x.size >= 4 * MIN_SPLIT and x.dtype.kind == "f" and x.ndim
+            and x.flags.c_contiguous and (out is None or out.flags.c_contiguous)):
+        # memory-bound: a row block per core ((4096, 2048) float32: 3.3 -> 1.5 ms on the
+        # 2-vCPU machine, 2026-12-07; at a quarter of that size one core keeps up)
+        res = np.empty_like(x) if out is None else out
+        x2, r2, zero = x.reshape(x.shape[0], -1), res.reshape(x.shape[0], -1), x.dtype.type(0)
+        split_rows(lambda lo, hi: np.maximum(x2[lo:hi], zero, out=r2[lo:hi]), x2.shape[0],
+                   x.size)
+        return res
     # (below ~128 elements the call costs more than the loop saves)
     if (xp is np and x.size >= 128 and x.dtype.kind == "f" and x.flags.c_contiguous
             and x.nbytes <= 1 << 24):
