@@ -15,8 +15,7 @@ import math
 
 import numpy as np
 
-from ..ndarray._parallel import MIN_SPLIT
-from ..ndarray.ops._xp import is_plus_zero
+from ..ndarray.ops._xp import ROWS_MIN, is_plus_zero
 
 
 def _same(av_in, av_out):
@@ -25,12 +24,12 @@ def _same(av_in, av_out):
 
 
 def _ufunc2(name, rows=False):
-    """``rows``: outputs of MIN_SPLIT elements or more call ``_xp.binary_rows`` (a row block
-    per core; bound by codegen as ``_rows``), smaller ones the ufunc itself."""
+    """``rows``: outputs of ``_xp.ROWS_MIN`` elements or more call ``_xp.binary_rows`` (a row
+    block per core; bound by codegen as ``_rows``), smaller ones the ufunc itself."""
     def emit(ins, attrs, out):
         if any(a is None for a in ins) or len(ins) != 2:
             return None
-        if rows and out is not None and math.prod(out.shape) >= MIN_SPLIT:
+        if rows and out is not None and math.prod(out.shape) >= ROWS_MIN:
             return (f"_rows(xp, xp.{name}, {{0}}, {{1}})",
                     f"_rows(xp, xp.{name}, {{0}}, {{1}}, out={{out}})")
         return (f"xp.{name}({{0}}, {{1}})", f"xp.{name}({{0}}, {{1}}, out={{out}})")

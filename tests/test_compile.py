@@ -350,14 +350,14 @@ def test_large_relu_backward_in_row_blocks_equals_one_pass():
     into a new array, into the gradient's own buffer, and (a strided ``out``) in one pass."""
     from kiln.ndarray.ops import _xp
     rng = np.random.default_rng(9)
-    g = rng.normal(size=(1024, 640)).astype(np.float32)
+    g = rng.normal(size=(1024, 2100)).astype(np.float32)
     y = np.maximum(rng.normal(size=g.shape), 0).astype(np.float32)
     want = g * (y > 0)
     np.testing.assert_array_equal(_xp.relu_backward(np, g, y), want)
     inplace = g.copy()
     assert _xp.relu_backward(np, inplace, y, out=inplace) is inplace
     np.testing.assert_array_equal(inplace, want)
-    strided = np.zeros((1024, 1280), np.float32)[:, ::2]
+    strided = np.zeros((1024, 4200), np.float32)[:, ::2]
     _xp.relu_backward(np, g, y, out=strided)
     np.testing.assert_array_equal(strided, want)
 
@@ -368,11 +368,11 @@ def test_large_binary_ops_in_row_blocks_equal_one_pass():
     in-place outputs; other dtypes and mixed dtypes take the plain ufunc."""
     from kiln.ndarray.ops import _xp
     rng = np.random.default_rng(10)
-    a = rng.normal(size=(64, 96, 128)).astype(np.float32)
+    a = rng.normal(size=(64, 96, 384)).astype(np.float32)
     cases = [rng.normal(size=a.shape).astype(np.float32),
              rng.normal(size=(64, 96, 1)).astype(np.float32),
-             rng.normal(size=(1, 96, 128)).astype(np.float32),
-             rng.normal(size=(128,)).astype(np.float32), 0.5, 3]
+             rng.normal(size=(1, 96, 384)).astype(np.float32),
+             rng.normal(size=(384,)).astype(np.float32), 0.5, 3]
     for ufunc in (np.add, np.subtract, np.multiply):
         for b in cases:
             want = ufunc(a, b)
@@ -403,7 +403,7 @@ def test_large_stack_in_row_blocks_equals_numpy(axis):
     """stack of large arrays along an inner axis is written a block of rows per core: the
     same array as numpy's stack, eager and hybridized."""
     rng = np.random.default_rng(13)
-    xs = [rng.normal(size=(32, 16, 8, 64)).astype(np.float32) for _ in range(3)]
+    xs = [rng.normal(size=(32, 16, 8, 256)).astype(np.float32) for _ in range(3)]
     want = np.stack(xs, axis=axis)
     np.testing.assert_array_equal(nd.stack(*[nd.array(x) for x in xs], axis=axis).asnumpy(),
                                   want)
@@ -415,7 +415,7 @@ def test_large_stack_in_row_blocks_equals_numpy(axis):
 @pytest.mark.parametrize("axes", [None, (1, 2, 0, 3), (2, 0, 1, 3), (0, 2, 1, 3)])
 def test_large_transpose_in_row_blocks_equals_numpy(axes):
     """A large transpose's copy is written a block of rows per core: numpy's array."""
-    x = np.random.default_rng(14).normal(size=(32, 16, 8, 128)).astype(np.float32)
+    x = np.random.default_rng(14).normal(size=(32, 16, 8, 512)).astype(np.float32)
     got = nd.transpose(nd.array(x), axes=axes).asnumpy()
     assert got.flags.c_contiguous
     np.testing.assert_array_equal(got, np.transpose(x, axes))

@@ -14,10 +14,11 @@ import numpy as np
 
 from ...base import OpError
 from .. import ops as F
-from .._parallel import MIN_SPLIT, split_rows
+from .._parallel import split_rows
 from .._registry import REQUIRED, Aval, Sample, register
 from ._rules import norm_axis
 from ._samples import rnd
+from ._xp import ROWS_MIN
 
 
 def ituple(v):
@@ -209,7 +210,7 @@ def _transpose_kernel(xp, x, axes=None):
     """Permute the axes (reverse them by default). ``(2, 3, 4)`` with ``axes=(1, 0, 2)`` gives
     ``(3, 2, 4)``."""
     view = xp.transpose(x, _perm(x.ndim, axes))
-    if xp is np and view.size >= MIN_SPLIT and view.ndim and view.shape[0] > 1:
+    if xp is np and view.size >= ROWS_MIN and view.ndim and view.shape[0] > 1:
         out = np.empty(view.shape, view.dtype)   # a block of rows per core: memory-bound
         split_rows(lambda lo, hi: np.copyto(out[lo:hi], view[lo:hi]), view.shape[0], view.size)
         return out
@@ -392,7 +393,7 @@ def _stack_kernel(xp, *xs, axis=0, num_args=None):
     3.0 -> 1.8 ms alone, 2026-12-07)."""
     ax = norm_axis(int(axis), xs[0].ndim + 1, "stack") if xs else 0
     if (xp is np and ax > 0 and xs and xs[0].ndim and xs[0].shape[0] > 1
-            and xs[0].size * len(xs) >= MIN_SPLIT
+            and xs[0].size * len(xs) >= ROWS_MIN
             and all(type(x) is np.ndarray and x.shape == xs[0].shape and x.dtype == xs[0].dtype
                     for x in xs)):
         out = np.empty(xs[0].shape[:ax] + (len(xs),) + xs[0].shape[ax:], xs[0].dtype)
