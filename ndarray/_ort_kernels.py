@@ -49,16 +49,21 @@ def available():
     return _STATE[0] is not None
 
 
+def cached_session(key, build):
+    """The session cached under ``key``, built by ``build()`` on first use (once, whatever
+    the threads)."""
+    sess = _SESSIONS.get(key)
+    if sess is None:
+        with _LOCK:
+            sess = _SESSIONS.get(key) or build()
+            _SESSIONS[key] = sess
+    return sess
+
+
 def _rows_session(key, node, inputs):
     """A cached session of one node over (rows, cols) arrays, on all cores: ``inputs``
     (name, shape) with ``x`` the rows; the output is ``y``, shaped as ``x``."""
-    sess = _SESSIONS.get(key)
-    if sess is not None:
-        return sess
-    with _LOCK:
-        if key not in _SESSIONS:
-            _SESSIONS[key] = _build(key[1], node, inputs)
-    return _SESSIONS[key]
+    return cached_session(key, lambda: _build(key[1], node, inputs))
 
 
 def _build(dtype, node, inputs):
@@ -143,20 +148,17 @@ def maxpool_indices(x, kernel, stride, begin, end):
         return None
     from onnx import TensorProto, helper
     key = ("maxpool", x.dtype, x.ndim, tuple(kernel), tuple(stride), tuple(begin), tuple(end))
-    sess = _SESSIONS.get(key)
-    if sess is None:
+
+    def build():
         code = _DTYPES[x.dtype]
         node = helper.make_node("MaxPool", ["x"], ["y", "idx"], kernel_shape=list(kernel),
                                 strides=list(stride), pads=list(begin) + list(end))
         dims = ["d%d" % i for i in range(x.ndim)]
-        graph = helper.make_graph(
+        return _session_of(helper.make_graph(
             [node], "kiln_maxpool_indices", [helper.make_tensor_value_info("x", code, dims)],
             [helper.make_tensor_value_info("y", code, None),
-             helper.make_tensor_value_info("idx", TensorProto.INT64, None)])
-        with _LOCK:
-            sess = _SESSIONS.get(key) or _session_of(graph)
-            _SESSIONS[key] = sess
-    return sess.run(["idx"], {"x": x})[0]
+             helper.make_tensor_value_info("idx", TensorProto.INT64, None)]))
+    return cached_session(key, build).run(["idx"], {"x": x})[0]
 
 
 def _one_thread_session(graph):
@@ -171,14 +173,3 @@ def _one_thread_session(graph):
     opts.inter_op_num_threads = 1
     return ort.InferenceSession(model.SerializeToString(), opts,
                                 providers=["CPUExecutionProvider"])
-
-
-def _cell_session(key, build):
-    sess = _SESSIONS.get(key)
-    if sess is None:
-        with _LOCK:
-            sess = _SESSIONS.get(key) or build()
-            _SESSIONS[key] = sess
-    return sess
-
-

@@ -125,7 +125,7 @@ def _lstm_backward_model(H, R, dtype, rev):
 
 
 def _run(key, build, inputs, outputs):
-    sess = ok._cell_session(key, build)
+    sess = ok.cached_session(key, build)
     io = sess.io_binding()
     for name, arr in inputs:
         io.bind_cpu_input(name, arr)

@@ -67,11 +67,9 @@ def relu(xp, x, out=None):
             and x.flags.c_contiguous and (out is None or out.flags.c_contiguous)):
         # memory-bound: a row block per core ((4096, 2048) float32: 3.3 -> 1.5 ms on the
         # 2-vCPU machine, 2026-12-07; at a quarter of that size one core keeps up)
-        res = np.empty_like(x) if out is None else out
-        x2, r2, zero = x.reshape(x.shape[0], -1), res.reshape(x.shape[0], -1), x.dtype.type(0)
-        split_rows(lambda lo, hi: np.maximum(x2[lo:hi], zero, out=r2[lo:hi]), x2.shape[0],
-                   x.size)
-        return res
+        zero = x.dtype.type(0)
+        return row_blocks(np.empty_like(x) if out is None else out,
+                          lambda lo, hi, o: np.maximum(x[lo:hi], zero, out=o))
     # (below ~128 elements the call costs more than the loop saves)
     if (xp is np and x.size >= 128 and x.dtype.kind == "f" and x.flags.c_contiguous
             and x.nbytes <= 1 << 24):
@@ -114,11 +112,9 @@ def relu_backward(xp, g, y, out=None):
                                  and out.flags.c_contiguous))):
         # memory-bound: a row block per core (the FFN activations of a Transformer layer,
         # (4096, 2048) float32: 9.3 -> 5.2 ms, 2026-12-07); the same numbers as one pass
-        res = np.empty_like(g) if out is None else out
-        g2, y2, r2 = (a.reshape(a.shape[0], -1) for a in (g, y, res))
-        split_rows(lambda lo, hi: np.multiply(g2[lo:hi], np.greater(y2[lo:hi], 0),
-                                              out=r2[lo:hi]), g2.shape[0], g.size)
-        return res
+        return row_blocks(np.empty_like(g) if out is None else out,
+                          lambda lo, hi, o: np.multiply(g[lo:hi], np.greater(y[lo:hi], 0),
+                                                        out=o))
     mask = xp.greater(y, 0)
     return xp.multiply(g, mask) if out is None else xp.multiply(g, mask, out=out)
 
@@ -144,8 +140,19 @@ def binary_rows(xp, ufunc, a, b, out=None):
         if not isinstance(x, np.ndarray) or x.ndim < len(shape) or x.shape[0] != shape[0]:
             return x
         return x[lo:hi]
-    split_rows(lambda lo, hi: ufunc(rows(a, lo, hi), rows(b, lo, hi), out=out[lo:hi]),
-               shape[0], out.size)
+    return row_blocks(out, lambda lo, hi, o: ufunc(rows(a, lo, hi), rows(b, lo, hi), out=o))
+
+
+def row_blocks(out, fill):
+    """Fill ``out`` (numpy, at least 1-D) a block of leading rows per core:
+    ``fill(lo, hi, out[lo:hi])`` for each block (``_parallel.split_rows``); returns ``out``.
+    The memory-bound passes over large arrays use it (see ``ROWS_MIN``).
+
+    Example::
+
+        >>> row_blocks(np.empty((4, 3)), lambda lo, hi, o: o.fill(lo))
+    """
+    split_rows(lambda lo, hi: fill(lo, hi, out[lo:hi]), out.shape[0], out.size)
     return out
 
 

@@ -14,11 +14,10 @@ import numpy as np
 
 from ...base import OpError
 from .. import ops as F
-from .._parallel import split_rows
 from .._registry import REQUIRED, Aval, Sample, register
 from ._rules import norm_axis
 from ._samples import rnd
-from ._xp import ROWS_MIN
+from ._xp import ROWS_MIN, row_blocks
 
 
 def ituple(v):
@@ -211,9 +210,8 @@ def _transpose_kernel(xp, x, axes=None):
     ``(3, 2, 4)``."""
     view = xp.transpose(x, _perm(x.ndim, axes))
     if xp is np and view.size >= ROWS_MIN and view.ndim and view.shape[0] > 1:
-        out = np.empty(view.shape, view.dtype)   # a block of rows per core: memory-bound
-        split_rows(lambda lo, hi: np.copyto(out[lo:hi], view[lo:hi]), view.shape[0], view.size)
-        return out
+        return row_blocks(np.empty(view.shape, view.dtype),   # memory-bound
+                          lambda lo, hi, o: np.copyto(o, view[lo:hi]))
     return view.copy()
 
 
@@ -397,9 +395,8 @@ def _stack_kernel(xp, *xs, axis=0, num_args=None):
             and all(type(x) is np.ndarray and x.shape == xs[0].shape and x.dtype == xs[0].dtype
                     for x in xs)):
         out = np.empty(xs[0].shape[:ax] + (len(xs),) + xs[0].shape[ax:], xs[0].dtype)
-        split_rows(lambda lo, hi: np.stack([x[lo:hi] for x in xs], axis=ax, out=out[lo:hi]),
-                   xs[0].shape[0], out.size)
-        return out
+        return row_blocks(out, lambda lo, hi, o: np.stack([x[lo:hi] for x in xs], axis=ax,
+                                                          out=o))
     return xp.stack(xs, axis=int(axis))
 
 
