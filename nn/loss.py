@@ -19,6 +19,7 @@ import math
 from numbers import Number
 
 from .. import ndarray as nd
+from ..ndarray import _registry
 from .block import HybridBlock
 
 __all__ = ["Loss", "L2Loss", "L1Loss", "SigmoidBinaryCrossEntropyLoss", "SigmoidBCELoss",
@@ -304,13 +305,18 @@ class SoftmaxCrossEntropyLoss(Loss):
         self._from_logits = from_logits
 
     def forward(self, pred, label, sample_weight=None):
-        if not self._from_logits:
-            pred = nd.log_softmax(pred, axis=self._axis)
-        if self._sparse_label:
-            loss = -nd.pick(pred, label, axis=self._axis, keepdims=True)
+        if self._sparse_label and not self._from_logits and _registry.STATE.tracer is None:
+            # eagerly, the one op that a hybridized graph's fusion pass makes of the chain
+            # below (symbol/passes.fuse): the same values, and a tape of two nodes, not four
+            loss = nd._log_softmax_pick(pred, label, axis=self._axis, keepdims=True, scale=-1.0)
         else:
-            label = _reshape_like(nd, label, pred)
-            loss = -nd.sum(pred * label, axis=self._axis, keepdims=True)
+            if not self._from_logits:
+                pred = nd.log_softmax(pred, axis=self._axis)
+            if self._sparse_label:
+                loss = -nd.pick(pred, label, axis=self._axis, keepdims=True)
+            else:
+                label = _reshape_like(nd, label, pred)
+                loss = -nd.sum(pred * label, axis=self._axis, keepdims=True)
         loss = _apply_weighting(nd, loss, self._weight, sample_weight)
         return _batch_mean(nd, loss, self._batch_axis)
 

@@ -187,3 +187,33 @@ def test_selu_gradient_negative_side():
 def test_onnx_opsets(name, attrs, opset):
     x = np.random.default_rng(1).uniform(0.5, 1.5, size=(2, 3, 4))
     opcheck.check_onnx(OPS[name], Sample(x, **attrs), opset=opset)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "prod"])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.int32])
+def test_reductions_over_axes_of_one_element_equal_numpy(name, dtype):
+    """Over size-1 axes a reduction returns the elements themselves (a fast path): the same
+    values, signed zeros and NaNs as numpy's reduction, a new array, MXNet's shapes."""
+    x = np.array([[-0.0], [1.5], [np.nan], [-7.0]]).astype(dtype) if dtype != np.int32 else \
+        np.array([[0], [3], [-2], [9]], dtype)
+    for kwargs, axes in (({"axis": 1}, (1,)), ({"axis": 0, "exclude": True}, (1,)),
+                         ({"axis": 1, "keepdims": True}, (1,))):
+        src = nd.array(x, dtype=dtype)
+        out = getattr(nd, name)(src, **kwargs).asnumpy()
+        want = getattr(np, name)(x.astype(np.float64), axis=axes,
+                                 keepdims=kwargs.get("keepdims", False)).astype(dtype)
+        assert out.dtype == dtype and out.shape == want.shape
+        np.testing.assert_array_equal(out, want)
+        np.testing.assert_array_equal(np.signbit(out), np.signbit(want))
+    one = nd.array(x[:1, :1], dtype=dtype)
+    assert getattr(nd, name)(one, axis=(0, 1)).shape == (1,)  # MXNet: (1,), not ()
+
+
+def test_mean_gradient_over_axes_of_one_element():
+    x = nd.array(np.arange(6.0).reshape(3, 1, 2))
+    x.attach_grad()
+    head = nd.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    with autograd.record():
+        y = nd.mean(x, axis=1)
+    y.backward(head)
+    np.testing.assert_array_equal(x.grad.asnumpy(), head.asnumpy().reshape(3, 1, 2))

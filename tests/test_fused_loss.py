@@ -337,3 +337,50 @@ def nd_softmax_net():
     net = Soft()
     net.hybridize()
     return net
+
+
+@pytest.mark.parametrize("shape", [(8, 10), (64, 20000)])  # the second: onnxruntime's softmax
+def test_eager_softmax_ce_is_the_fused_op_and_equals_hybridized_bitwise(shape):
+    rng = _rng()
+    x = rng.normal(size=shape) * 3
+    label = rng.integers(0, shape[1], size=shape[0]).astype(np.float32)
+    head = rng.uniform(0.5, 1.5, size=shape[0])
+    res = _eager_and_hybrid(gluon.loss.SoftmaxCrossEntropyLoss, x, label, dtype=np.float32,
+                            head=head)
+    (_, l0, g0), (_, l1, g1) = res
+    np.testing.assert_array_equal(l0, l1)
+    np.testing.assert_array_equal(g0, g1)
+    xs = nd.array(x, dtype=np.float32)
+    xs.attach_grad()
+    with autograd.record():
+        loss = gluon.loss.SoftmaxCrossEntropyLoss()(xs, nd.array(label))
+    # the eager tape: the mean over the kept axis reads one fused node, not pick/log_softmax
+    assert loss._node.args[0]._node.op.name == "_log_softmax_pick"
+    logp = x - np.log(np.exp(x - x.max(1, keepdims=True)).sum(1, keepdims=True)) - \
+        x.max(1, keepdims=True)
+    np.testing.assert_allclose(l0, -logp[np.arange(shape[0]), label.astype(int)], rtol=1e-5)
+
+
+def test_second_order_through_the_eager_softmax_ce():
+    """``create_graph``: the fused op's gradient is written with log_softmax and pick, whose
+    own gradients exist; the result equals the unfused chain's."""
+    rng = _rng()
+    x_np = rng.normal(size=(5, 7))
+    label = nd.array(rng.integers(0, 7, size=5).astype(np.float64))
+    results = []
+    for fused_loss in (True, False):
+        x = nd.array(x_np, dtype=np.float64)
+        x.attach_grad()
+        with autograd.record():
+            if fused_loss:
+                loss = gluon.loss.SoftmaxCrossEntropyLoss()(x, label)
+            else:
+                loss = nd.mean(-nd.pick(nd.log_softmax(x), label, keepdims=True), axis=0,
+                               exclude=True)
+            (gx,) = autograd.grad(loss, [x], create_graph=True)
+            z = (gx * gx * nd.arange(7, dtype=np.float64)).sum()
+        z.backward()
+        results.append((gx.asnumpy(), x.grad.asnumpy()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-14)
+    assert np.abs(results[0][1]).max() > 1e-3  # a real second-order term

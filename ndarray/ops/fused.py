@@ -1,4 +1,5 @@
-"""Fused ops that compiled graphs substitute for common op chains (never written by users).
+"""Fused ops that compiled graphs substitute for common op chains (never written by users; the
+eager ``SoftmaxCrossEntropyLoss`` calls ``_log_softmax_pick`` itself, as its graph would).
 
 ``-pick(log_softmax(x), label)`` is the core of softmax cross-entropy, the most used loss. As
 separate ops it costs a log-softmax, a gather, a negation, and in the backward a scatter into
@@ -25,12 +26,12 @@ from ...base import _CHECKS
 from .. import ops as F
 from .._ort_kernels import softmax_rows
 from .._parallel import MIN_SPLIT, split_rows
-from .._registry import Aval, Sample, register
+from .._registry import STATE, Aval, Sample, register
 from ._cuda_fused import lsp_backward_rows, lsp_rows
 from ._rules import norm_axis
 from ._samples import rnd
-from .activation import _softmax_ref
-from .indexing import _pick_infer, _pick_onnx, check_index_range, scatter_add
+from .activation import _log_softmax_grad, _softmax_ref
+from .indexing import _pick_grad, _pick_infer, _pick_onnx, check_index_range, scatter_add
 
 
 class _Plan:
@@ -204,11 +205,22 @@ def _lsp_infer(data, index, axis=-1, keepdims=False, mode="clip", scale=1.0, hid
 def _lsp_grad(ins, outs, gouts, axis=-1, keepdims=False, mode="clip", scale=1.0,
               hidden=False):
     data, index = ins
-    if outs is None or len(outs) < 4:  # called without the hidden outputs: compute them
+    if outs is None or len(outs) < 4:  # called without the hidden outputs
+        if STATE.recording:  # create_graph: differentiable ops (the fused backward has none)
+            return _lsp_grad_composed(data, index, gouts[0], axis, mode, scale), None
         outs = F._log_softmax_pick(data, index, axis=axis, keepdims=keepdims, mode=mode,
                                    hidden=True)
     _, e, s, pos = outs
     return F._log_softmax_pick_backward(gouts[0], e, s, pos, axis=axis, scale=scale), None
+
+
+def _lsp_grad_composed(data, index, grad, axis, mode, scale):
+    """The gradient as ``log_softmax`` and ``pick`` differentiate it, in ops that have
+    gradients themselves (second order through an eager softmax cross-entropy)."""
+    logp = F.log_softmax(data, axis=axis)
+    g = grad if scale == 1.0 else grad * scale
+    g_logp = _pick_grad([logp, index], None, [g], axis=axis, mode=mode)[0]
+    return _log_softmax_grad([data], [logp], [g_logp], axis=axis)[0]
 
 
 def _lsp_onnx(g, i, a, o, axis=-1, keepdims=False, mode="clip", scale=1.0, hidden=False):
@@ -249,7 +261,8 @@ _log_softmax_pick = register(
                     axis=1, scale=-1.0, wrt=[0]),
              Sample(rnd(3, 4) * 3, np.array([2.0, 0.0, 1.0]), keepdims=True, scale=-0.5,
                     wrt=[0])],
-    doc="scale * pick(log_softmax(data, axis), index, axis) in one op (compiled graphs only).\n\n"
+    doc="scale * pick(log_softmax(data, axis), index, axis) in one op (compiled graphs, the\n"
+        "    eager SoftmaxCELoss).\n\n"
         "    ``hidden=True`` also returns the gradient's inputs: exp(data - max) (data's shape),\n"
         "    its sum along axis (axis kept) and the flat label positions (output's shape);\n"
         "    large rows on the CPU: the softmax itself and ones.\n\n"
@@ -320,8 +333,8 @@ _log_softmax_pick_backward = register(
     "_log_softmax_pick_backward", _lspb_kernel, inputs=("grad", "e", "s", "pos"),
     attrs={"axis": -1, "scale": 1.0},
     infer=lambda grad, e, s, pos, **_: Aval(tuple(e.shape), np.dtype(e.dtype)),
-    no_grad="the backward of _log_softmax_pick, used only inside compiled training graphs, "
-            "which differentiate once (eager code and create_graph use log_softmax and pick)",
+    no_grad="the backward of _log_softmax_pick, which differentiates once (under create_graph "
+            "_log_softmax_pick's gradient is written with log_softmax and pick instead)",
     no_onnx="exists only in compiled training graphs, which are never exported",
     ref=_lspb_ref,
     samples=[_lspb_sample(rnd(3, 4) * 3, np.array([0.0, 3.0, 1.0]), (3,)),

@@ -39,6 +39,8 @@ def _keep_shape(shape, axes):
 
 def _bcast_kernel(xp, data, shape, axes):
     shape, axes = tuple(shape), tuple(axes)
+    if data.size == math.prod(shape):  # nothing to spread (reduced axes of size 1)
+        return data.reshape(shape).copy()
     # copy: broadcast views are read-only and gradients may be updated in place later
     return xp.ascontiguousarray(xp.broadcast_to(data.reshape(_keep_shape(shape, axes)), shape))
 
@@ -95,6 +97,13 @@ def _make_kernel(np_name, acc=True, widen=_acc_dtype):
             axes = red_axes(x.ndim, axis, exclude)
             if not axes:
                 return x.copy()
+            if as_method and x.dtype.kind in "fiu" and all(x.shape[a] == 1 for a in axes):
+                # one element per result (a loss's (N, 1) to (N,)): the element itself; the
+                # reduction machinery costs tens of microseconds on small arrays
+                res = x.reshape(reduce_shape(x.shape, axes, keepdims)).copy()
+                if np_name in ("sum", "mean") and x.dtype.kind == "f":
+                    res += 0  # a sum starts from +0: -0.0 becomes 0.0 as in the reduction
+                return _finish(res)
         fn = getattr(x, np_name) if as_method else getattr(xp, np_name)
         args = () if as_method else (x,)
         if acc:  # keep the input dtype (numpy would widen ints to int64, mean to float64)
@@ -164,7 +173,8 @@ def _sum_grad(i, o, g, axis=None, keepdims=False, exclude=False):
 def _mean_grad(i, o, g, axis=None, keepdims=False, exclude=False):
     axes = _axes_of(i[0], axis, exclude)
     count = math.prod(i[0].shape[a] for a in axes)
-    return (spread(g[0], i[0], axes) / (count or 1),)
+    spread_g = spread(g[0], i[0], axes)
+    return (spread_g if count == 1 else spread_g / (count or 1),)
 
 
 def _extremum_grad(i, o, g, axis=None, keepdims=False, exclude=False):
