@@ -172,6 +172,10 @@ def _weight_taps(w, taps):
     if taps.all:
         return w.reshape(f, -1)
     w3 = w.reshape(f, cg, -1)
+    if len(taps.index) == 1:
+        # one tap (a 3x3 convolution on 1x1 maps): a strided slice copies it in half the time
+        # of take from a cold weight (ResNet-18's 512x512x3x3: 0.48 against 1.12 ms)
+        return w3[:, :, int(taps.index[0])].copy()
     if isinstance(w3, np.ndarray):
         # numpy's take copies whole runs: 0.6 ms against 1.6 ms by fancy indexing for the
         # four taps of ResNet-18's 512x256x3x3 on a 2x2 map (a slice of the 2x2 box of taps
