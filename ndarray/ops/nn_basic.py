@@ -69,9 +69,13 @@ def _fc_grad(i, o, g, num_hidden, no_bias=False, flatten=True):
     x, w, b = i
     gy = g[0]
     in_units = int(w.shape[1])
-    x2 = F.reshape(x, shape=(-1, in_units))   # rows: batch (flatten) or all leading axes
-    gy2 = F.reshape(gy, shape=(-1, int(num_hidden)))
-    dx = F.reshape(F.dot(gy2, w), shape=tuple(x.shape))
+    # rows: batch (flatten) or all leading axes; 2-d arrays as they are (an eager reshape
+    # is a dispatched op: three of them were a third of a small Dense layer's gradient)
+    x2 = x if len(x.shape) == 2 else F.reshape(x, shape=(-1, in_units))
+    gy2 = gy if len(gy.shape) == 2 else F.reshape(gy, shape=(-1, int(num_hidden)))
+    dx = F.dot(gy2, w)
+    if len(x.shape) != 2:
+        dx = F.reshape(dx, shape=tuple(x.shape))
     dw = F.dot(gy2, x2, transpose_a=True)
     db = F.sum(gy2, axis=0) if (b is not None and not no_bias) else None
     return dx, dw, db
