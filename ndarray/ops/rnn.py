@@ -13,6 +13,7 @@ public function as separate one-layer calls with ``dropout`` between them.
 import numpy as np
 
 from ...base import OpError
+from .. import _ort_rnn
 from .. import ops as F
 from .._registry import REQUIRED, STATE, Aval, Sample, register
 from . import _rnn_bptt
@@ -57,11 +58,16 @@ def _rnn_kernel(xp, data, parameters, state, state_cell=None, sequence_length=No
     out = xp.empty((T, N, lay.D * lay.R), dt)
     hy = xp.empty((lay.L * lay.D, N, lay.R), dt)
     cy = xp.empty((lay.L * lay.D, N, lay.H), dt) if mode == "lstm" else None
-    reserve = xp.empty((lay.reserve,), dt)
     masks = rc.step_masks(xp, seq, T, N, dt)
     params = xp.ascontiguousarray(parameters).astype(dt, copy=False)
-    rc.forward(xp, data, params, state, cell, masks, mode, lay, reserve, out, hy, cy,
-               _clip(attrs))
+    reserve = None
+    if not attrs.get("_hidden") and _ort_rnn.usable(mode, lay, masks, _clip(attrs), data,
+                                                    params, state, cell):
+        _ort_rnn.forward(mode, lay, data, params, state, cell, out, hy, cy)  # no reserve
+    else:
+        reserve = xp.empty((lay.reserve,), dt)
+        rc.forward(xp, data, params, state, cell, masks, mode, lay, reserve, out, hy, cy,
+                   _clip(attrs))
     outs = [out]
     if attrs.get("state_outputs"):
         outs += [hy] + ([cy] if mode == "lstm" else [])
