@@ -572,8 +572,9 @@ NOTES = (
     "ms each against torch's ~12).",
     "2026-12-07, night (the same Xeon machine, quiet, load ~1.2): W4 hybridized 105.1 ms "
     "against torch's 79.5 (1.31-1.35x per round), the GRU 1.02-1.08x, the encoder layer "
-    "1.23-1.30x: the hybridized steps did not change. The eager LM steps did (W4 177 -> 113 "
-    "ms, the GRU 173 -> 94): the eager SoftmaxCrossEntropyLoss is now the one fused op its "
+    "1.23-1.30x: the hybridized steps did not change. The eager LM steps did (W4 153-159 -> "
+    "105-108 ms, the old and the new loss alternating in one sitting; the table's 177 was a "
+    "loaded run): the eager SoftmaxCrossEntropyLoss is now the one fused op its "
     "hybridized graph uses (the 700x10000 logits' log-softmax, pick and their gradients as "
     "one forward and one backward kernel). RNN inference (no recording) runs onnxruntime's "
     "own LSTM/GRU kernels (W4's LSTM forward 17.6 -> 11.7 ms for both layers); training keeps "
