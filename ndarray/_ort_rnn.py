@@ -107,16 +107,16 @@ def forward(mode, lay, data, params, h0, c0, out, hy, cy):
         c0 = np.zeros(hy.shape[:2] + (H,), np.float32)
     io = sess.io_binding()
     io.bind_cpu_input("x", data)
-    keep = []   # the converted weights must outlive the run
+    keep = []   # the bound arrays (converted weights, state slices) must outlive the run
     for layer in range(L):
         w, r, b = _weights(params, lay, layer, perm)
-        keep += [w, r, b]
         sl = slice(layer * D, (layer + 1) * D)
         feeds = [("w", w), ("r", r), ("b", b), ("h", h0[sl])]
         if mode == "lstm":
             feeds.append(("c", c0[sl]))
         for name, arr in feeds:
-            io.bind_cpu_input(f"{name}{layer}", np.ascontiguousarray(arr))
+            keep.append(np.ascontiguousarray(arr))
+            io.bind_cpu_input(f"{name}{layer}", keep[-1])
         for name, dst in (("hy", hy), ("cy", cy)):
             if dst is not None:
                 part = dst[sl]
