@@ -23,6 +23,7 @@ import threading
 
 import numpy as np
 
+from .. import _ort_conv
 from .._blas import threads as blas_threads
 from .._parallel import is_reserved, run_blocks, workers
 from . import _depthwise as dw_
@@ -205,6 +206,11 @@ def conv_forward(xp, x, w, taps, g, bias=None, epilogue=None):
     work on the samples ``lo:hi`` of the result ``y`` (after the bias), run on each batch block
     while it is in cache where the work is cut by batch (``_batch_split``)."""
     n, f = x.shape[0], w.shape[0]
+    if _ort_conv.suits(x, w, taps, g):   # small weights over many positions: MLAS's Conv
+        y = _ort_conv.forward(x, w, taps, bias)
+        if epilogue is not None:
+            epilogue(y, 0, n)
+        return y
     if _batch_split(xp, x, w, taps, g):
         return _forward_blocks(x, w, taps, bias, epilogue)
     if not taps.taps:
