@@ -28,12 +28,15 @@ MIN_POSITIONS = 64      # output positions per image: ResNet's 8x8 maps in, 4x4 
 
 
 def suits(x, w, taps, g):
-    """Whether ``forward`` takes this convolution: numpy float32 NCHW data, one group, a
-    weight of at most ``MAX_WEIGHT`` elements, at least ``MIN_POSITIONS`` output positions
-    per image, non-negative pads, an output size onnxruntime computes the same (a data
-    gradient's flipped convolution may ask for another), a non-empty batch."""
+    """Whether ``forward`` takes this convolution: numpy float32 NCHW data, one group, not
+    a 1x1 stride-1 product (kiln's is one GEMM with no columns: onnxruntime's Conv measured
+    2-3% slower on the MobileNets at batch 1 with them), a weight of at most ``MAX_WEIGHT``
+    elements, at least ``MIN_POSITIONS`` output positions per image, non-negative pads, an
+    output size onnxruntime computes the same (a data gradient's flipped convolution may ask
+    for another), a non-empty batch."""
     if not (type(x) is np.ndarray and type(w) is np.ndarray and x.dtype == np.float32
             and w.dtype == np.float32 and x.ndim == 4 and g == 1 and taps.taps
+            and not taps.pointwise
             and w.size <= MAX_WEIGHT and x.shape[0] > 0 and min(taps.pad) >= 0
             and int(np.prod(taps.small)) >= MIN_POSITIONS
             and x.flags.c_contiguous and w.flags.c_contiguous):

@@ -48,7 +48,7 @@ def test_values_equal_the_gemm_route(shape, wshape, kw, bias, ort_calls, monkeyp
 
 
 @pytest.mark.parametrize("case", ["large weight", "small map", "float64", "groups",
-                                  "negative pad", "empty batch"])
+                                  "negative pad", "empty batch", "pointwise"])
 def test_what_it_loses_on_stays_on_the_gemm(case, ort_calls):
     rng = np.random.default_rng(1)
     shape, wshape, kw, dtype = (2, 8, 8, 8), (8, 8, 3, 3), dict(kernel=(3, 3), pad=(1, 1)), \
@@ -63,6 +63,8 @@ def test_what_it_loses_on_stays_on_the_gemm(case, ort_calls):
         wshape, kw = (8, 4, 3, 3), dict(kw, num_group=2)
     elif case == "empty batch":
         shape = (0, 8, 8, 8)
+    elif case == "pointwise":   # 1x1 stride 1: kiln's product needs no columns
+        shape, wshape, kw = (2, 8, 16, 16), (8, 8, 1, 1), dict(kernel=(1, 1))
     x = rng.standard_normal(shape).astype(dtype)
     w = rng.standard_normal(wshape).astype(dtype)
     if case == "negative pad":   # a deconvolution's flipped convolution pads negatively
