@@ -19,6 +19,8 @@ Example::
     >>> if suits(x, w, taps, 1):
     ...     y = forward(x, w, taps, bias)      # (N, F, *taps.small)
 """
+import math
+
 import numpy as np
 
 from . import _ort_kernels as ok
@@ -38,7 +40,7 @@ def suits(x, w, taps, g):
             and w.dtype == np.float32 and x.ndim == 4 and g == 1 and taps.taps
             and not taps.pointwise
             and w.size <= MAX_WEIGHT and x.shape[0] > 0 and min(taps.pad) >= 0
-            and int(np.prod(taps.small)) >= MIN_POSITIONS
+            and math.prod(taps.small) >= MIN_POSITIONS
             and x.flags.c_contiguous and w.flags.c_contiguous):
         return False
     for size, out, k, s, d, p in zip(x.shape[2:], taps.small, taps.kernel, taps.stride,
