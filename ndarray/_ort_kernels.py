@@ -139,26 +139,44 @@ def layer_norm_rows(x, gamma, beta, eps, out):
     return True
 
 
-def maxpool_indices(x, kernel, stride, begin, end):
-    """Flat indices into ``x`` (N, C, *S) of each max-pooling window's first maximum,
-    ``(N, C, *out)`` int64, from onnxruntime's MaxPool (its ``Indices`` output; padding is
-    never a maximum); None where this path does not apply. One session per geometry."""
+def _maxpool_session(x, kernel, stride, begin, end, indices):
+    """The cached MaxPool session of a geometry (``indices``: its second output too), or None
+    where this path does not apply (not a C-contiguous numpy float array of >= 3 dims)."""
     if (type(x) is not np.ndarray or x.dtype not in _DTYPES or not x.flags.c_contiguous
             or x.ndim < 3 or not available()):
         return None
     from onnx import TensorProto, helper
-    key = ("maxpool", x.dtype, x.ndim, tuple(kernel), tuple(stride), tuple(begin), tuple(end))
+    key = ("maxpool", x.dtype, x.ndim, tuple(kernel), tuple(stride), tuple(begin), tuple(end),
+           indices)
 
     def build():
         code = _DTYPES[x.dtype]
-        node = helper.make_node("MaxPool", ["x"], ["y", "idx"], kernel_shape=list(kernel),
+        outs = ["y", "idx"] if indices else ["y"]
+        node = helper.make_node("MaxPool", ["x"], outs, kernel_shape=list(kernel),
                                 strides=list(stride), pads=list(begin) + list(end))
         dims = ["d%d" % i for i in range(x.ndim)]
+        values = [helper.make_tensor_value_info("y", code, None)]
+        if indices:
+            values.append(helper.make_tensor_value_info("idx", TensorProto.INT64, None))
         return _session_of(helper.make_graph(
-            [node], "kiln_maxpool_indices", [helper.make_tensor_value_info("x", code, dims)],
-            [helper.make_tensor_value_info("y", code, None),
-             helper.make_tensor_value_info("idx", TensorProto.INT64, None)]))
-    return cached_session(key, build).run(["idx"], {"x": x})[0]
+            [node], "kiln_maxpool", [helper.make_tensor_value_info("x", code, dims)], values))
+    return cached_session(key, build)
+
+
+def maxpool_indices(x, kernel, stride, begin, end):
+    """Flat indices into ``x`` (N, C, *S) of each max-pooling window's first maximum,
+    ``(N, C, *out)`` int64, from onnxruntime's MaxPool (its ``Indices`` output; padding is
+    never a maximum); None where this path does not apply. One session per geometry."""
+    sess = _maxpool_session(x, kernel, stride, begin, end, True)
+    return None if sess is None else sess.run(["idx"], {"x": x})[0]
+
+
+def maxpool(x, kernel, stride, begin, end):
+    """Max pooling of ``x`` (N, C, *S) by onnxruntime's MaxPool (MLAS): the windows' maxima,
+    bit for bit numpy's for finite data (the caller checks); None where it does not apply.
+    ResNet-18's (32, 64, 16, 16) 3x3/2 pooling: 0.28 against 1.61 ms (2026-12-07)."""
+    sess = _maxpool_session(x, kernel, stride, begin, end, False)
+    return None if sess is None else sess.run(["y"], {"x": x})[0]
 
 
 def _one_thread_session(graph):

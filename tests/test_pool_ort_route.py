@@ -60,3 +60,37 @@ def test_windows_of_nan_or_minus_inf_keep_numpys_routing(monkeypatch):
     monkeypatch.setattr(pool, "ORT_MIN_SIZE", 1 << 40)
     np.testing.assert_array_equal(fast, nd._pooling_backward(g, xs, pool_type="max",
                                                              **kw).asnumpy())
+
+
+@pytest.mark.parametrize("shape,kw", CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pooling_forward_by_onnxruntime_is_numpys_bit_for_bit(monkeypatch, shape, kw,
+                                                                   dtype):
+    from kiln.ndarray import _ort_kernels
+    if not _ort_kernels.available():
+        pytest.skip("onnxruntime kernels off")
+    rng = np.random.default_rng(5)
+    x = nd.array(rng.normal(size=shape).astype(dtype), dtype=dtype)
+    calls = []
+    real = pool.maxpool
+    monkeypatch.setattr(pool, "maxpool", lambda *a: calls.append(1) or real(*a))
+    fast = nd.Pooling(x, pool_type="max", **kw).asnumpy()
+    assert calls == [1]
+    monkeypatch.setattr(pool, "ORT_MIN_SIZE", 1 << 40)
+    slow = nd.Pooling(x, pool_type="max", **kw).asnumpy()
+    assert fast.dtype == slow.dtype == dtype and fast.shape == slow.shape
+    np.testing.assert_array_equal(fast, slow)
+
+
+def test_max_pooling_forward_of_nan_or_inf_stays_in_numpy(monkeypatch):
+    """numpy's maximum propagates NaN; such inputs (and infinities) keep numpy's kernel."""
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(32, 64, 16, 16)).astype(np.float32)
+    x[0, 0, 3, 3] = np.nan
+    x[1, 2, 5, 5] = np.inf
+    calls = []
+    real = pool.maxpool
+    monkeypatch.setattr(pool, "maxpool", lambda *a: calls.append(1) or real(*a))
+    y = nd.Pooling(nd.array(x), kernel=(3, 3), stride=(2, 2), pad=(1, 1),
+                   pool_type="max").asnumpy()
+    assert calls == [] and np.isnan(y[0, 0, 1:3, 1:3]).all() and y[1, 2, 2, 2] == np.inf

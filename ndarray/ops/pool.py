@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .. import ops as F
-from .._ort_kernels import maxpool_indices
+from .._ort_kernels import maxpool, maxpool_indices
 from .._registry import Aval, Sample, register
 from . import _im2col as im
 from . import _pool_kernels as pk
@@ -88,7 +88,8 @@ def _pool_kernel(xp, data, kernel=(), pool_type="max", global_pool=False, cudnn_
         return red(data, axis=_spatial_axes(data), keepdims=True)
     geo = _geom(data.shape, kernel, stride, pad, global_pool, pooling_convention)
     if pool_type == "max":
-        return pk.window_max(xp, data, geo, _lowest(xp, data.dtype))
+        y = _max_ort(xp, data, geo)
+        return pk.window_max(xp, data, geo, _lowest(xp, data.dtype)) if y is None else y
     if pool_type == "lp":
         p = _pval(p_value)
         return _lp_root(xp, pk.window_sum(xp, data ** p, geo), p)
@@ -211,6 +212,15 @@ def _bw_kernel(xp, grad_out, data, kernel=(), pool_type="max", global_pool=False
 
 
 ORT_MIN_SIZE = 1 << 15   # input elements from which onnxruntime's argmax pays its call
+
+
+def _max_ort(xp, data, geo):
+    """Max pooling by onnxruntime's kernel for large finite numpy inputs (bit for bit the
+    window maxima numpy computes; NaN windows keep numpy's propagation), else None."""
+    if xp is not np or data.size < ORT_MIN_SIZE or not np.isfinite(data).all():
+        return None
+    y = maxpool(data, geo.kernel, geo.stride, geo.begin, geo.end)
+    return y if y is not None and y.shape[2:] == geo.out else None
 
 
 def _route_ort(xp, grad_out, data, geo):
