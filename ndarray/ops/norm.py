@@ -8,7 +8,7 @@ and ``_norm_dx`` (the input gradient of ``(x - mean) / sqrt(var + eps)`` given `
 import numpy as np
 
 from .. import ops as F
-from .._ort_kernels import layer_norm_rows
+from .._ort_kernels import batch_norm_train, layer_norm_rows
 from .._registry import STATE, Aval, Sample, register
 from . import _bn_kernels as bk
 from ._rules import check_param_dtypes, check_shapes, norm_axis
@@ -87,6 +87,12 @@ def _bn_kernel(xp, x, gamma, beta, mm, mv, eps=1e-3, momentum=0.9, fix_gamma=Tru
     if gamma.dtype != dt or beta.dtype != dt or mm.dtype != dt or mv.dtype != dt:
         _check_dtypes(x, gamma=gamma, beta=beta, moving_mean=mm, moving_var=mv)
     ax = norm_axis(axis, x.ndim, "BatchNorm")
+    if _train and not use_global_stats and not output_mean_var and ax == 1 and \
+            x.size >= ORT_MIN_SIZE and xp is np:
+        ones = np.ones_like(gamma) if fix_gamma else gamma
+        y = batch_norm_train(x, ones, beta, mm, mv, eps, momentum)
+        if y is not None:   # onnxruntime's kernel: 3 passes where numpy's take 5
+            return y
     x3 = bk.as3(x.astype(_acc(x.dtype), copy=False), ax)
     if _train and not use_global_stats and x.size:  # an empty batch keeps the statistics
         mean, out, var = bk.centred(xp, x3)   # ``out`` is x - mean, normalized in place below
