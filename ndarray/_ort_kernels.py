@@ -76,11 +76,13 @@ def _build(dtype, node, inputs):
     return _session_of(graph)
 
 
-def _session_of(graph):
-    """A session of ``graph`` on all cores (``KILN_THREADS`` if set), workers not spinning."""
+def _session_of(graph, domains=()):
+    """A session of ``graph`` on all cores (``KILN_THREADS`` if set), workers not spinning;
+    ``domains``: the operator sets beyond ONNX's that its nodes use."""
     from onnx import helper
     ort = _STATE[0]
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)] +
+                              [helper.make_opsetid(d, 1) for d in domains])
     model.ir_version = 8
     opts = ort.SessionOptions()
     # idle workers must not spin: the caller's numpy BLAS runs right after on the same cores

@@ -5,7 +5,7 @@ gradient), and the shapes it loses on stay on the GEMM."""
 import numpy as np
 import pytest
 from kiln import autograd, gluon, nd
-from kiln.ndarray import _ort_conv
+from kiln.ndarray import _ort_conv, _ort_nchwc
 
 
 @pytest.fixture
@@ -19,6 +19,7 @@ def ort_calls(monkeypatch):
 
 def _gemm_only(monkeypatch):
     monkeypatch.setattr(_ort_conv, "suits", lambda *a: False)
+    monkeypatch.setattr(_ort_nchwc, "suits", lambda *a: False)
 
 
 def _conv(x, w, b, **kw):

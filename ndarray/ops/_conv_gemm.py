@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from .. import _ort_conv
+from .. import _ort_conv, _ort_nchwc
 from .._blas import threads as blas_threads
 from .._parallel import is_reserved, run_blocks, workers
 from . import _depthwise as dw_
@@ -220,10 +220,19 @@ def conv_forward(xp, x, w, taps, g, bias=None, epilogue=None):
     """``(N, C, *S) * (F, C/g, *K) (+ bias (F,)) -> (N, F, *O)``: one GEMM per group over the
     columns. The result is a new array aliasing no input. ``epilogue(y, lo, hi)``: in-place
     work on the samples ``lo:hi`` of the result ``y`` (after the bias), run on each batch block
-    while it is in cache where the work is cut by batch (``_batch_split``)."""
+    while it is in cache where the work is cut by batch (``_batch_split``); an epilogue with an
+    ``affine`` attribute ``(scale or None, shift, residual or None, act)`` that does
+    ``act(y * scale + shift + residual)`` may be done inside onnxruntime's kernel instead."""
     n, f = x.shape[0], w.shape[0]
-    if _ort_conv.suits(x, w, taps, g):   # small weights over many positions: MLAS's Conv
-        y = _ort_conv.forward(x, w, taps, bias)
+    blocked = _ort_nchwc.suits(x, w, taps, g)
+    if blocked or _ort_conv.suits(x, w, taps, g):
+        # block-sized channels: MLAS's NCHWc kernels; small weights over many positions:
+        # MLAS's Conv (both onnxruntime's, which ``suits`` found present)
+        affine = getattr(epilogue, "affine", None) if blocked and bias is None else None
+        if affine is not None and _ort_nchwc.fuses(*affine, (n, f) + taps.small):
+            scale, shift, residual, act = affine
+            return _ort_nchwc.forward(x, w, taps, shift, scale, residual, act)
+        y = (_ort_nchwc if blocked else _ort_conv).forward(x, w, taps, bias)
         if epilogue is not None:
             epilogue(y, 0, n)
         return y

@@ -78,6 +78,8 @@ def _kernel(xp, data, weight, scale, shift, residual=None, kernel=REQUIRED, stri
 
     def on_block(y, lo, hi):  # y: a block of the fresh output, still in cache
         epilogue(xp, y, scale, shift, None if residual is None else residual[lo:hi], act_type)
+    # the same epilogue as data: the convolution kernel may apply it itself (_conv_gemm)
+    on_block.affine = (None if _is_one(scale) else scale, shift, residual, act_type)
     return _conv_core(xp, data, weight, geo, int(num_group), epilogue=on_block)
 
 

@@ -1,0 +1,187 @@
+"""Dense 2-D convolutions by onnxruntime's blocked NCHWc kernels, the weight reordered by kiln.
+
+onnxruntime moves a convolution to its NCHWc kernels (direct convolutions over channel blocks
+of 16 on AVX-512, 8 on AVX2, the block kept in registers) only when the weight is a constant
+of the model: its graph optimizer then reorders the weight once. The kernels themselves are
+operators of the ``com.microsoft.nchwc`` domain that take the reordered weight as an input, so
+kiln feeds them directly: ``ReorderInput`` (NCHW -> blocked), ``Conv`` over the weight that
+kiln reordered with one numpy copy, ``ReorderOutput`` (-> NCHW), one session per geometry.
+Where the channel counts fit the block this replaces the im2col GEMM (which copies every input
+element ``kh*kw`` times) and onnxruntime's plain ``Conv`` with a fed weight (``_ort_conv``, an
+im2col GEMM as well). The weight's reorder costs a pass over the weight each call, so a weight
+must serve at least ``MIN_POSITIONS`` output positions (batch x map).
+
+Measured one layer at a time (ResNet-18 at 32x32, batch 32, two threads, 2026-12-07, Xeon
+2-vCPU): 64x64x3x3 on 8x8 maps 0.97 -> 0.61 ms, 128x128x3x3 on 4x4 maps 1.34 -> 0.55,
+64->128 3x3/2 0.73 -> 0.31; 256x256x3x3 on 2x2 maps (128 positions) was slower (1.09 ->
+1.31: the reorder of its 590K weights). The layout is what onnxruntime's optimizer writes
+for a constant weight (``optimized_model_filepath``): ``(F/B, C/B, kh, kw, B_c, B_f)`` for
+blocked input, ``(F/B, C, kh, kw, B_f)`` for an NCHW input of fewer than ``B`` channels (a
+network's stem). ``block()`` finds ``B`` once per process by running a small convolution in
+each candidate layout against a direct sum: a build of onnxruntime without these kernels,
+or with another layout, turns the route off instead of computing wrong numbers.
+
+Example::
+
+    >>> if suits(x, w, taps, 1):
+    ...     y = forward(x, w, taps, bias)      # (N, F, *taps.small)
+"""
+import math
+
+import numpy as np
+
+from . import _ort_kernels as ok
+
+MIN_POSITIONS = 512   # batch x output positions: 4x4 maps at batch 32 in, 2x2 out
+LARGE_WEIGHT = 160 << 10   # weights past this need twice the positions (see ``suits``)
+STEM_TAPS = 49        # the NCHW-input variant only for kernels this large (7x7)
+DOMAIN = "com.microsoft.nchwc"
+_BLOCK = []           # [(block size or 0, whether NCHW input of < B channels works)]
+
+
+def suits(x, w, taps, g):
+    """Whether ``forward`` takes this convolution: numpy float32 NCHW data, one group, a 2-D
+    undilated kernel larger than 1x1, non-negative pads, filters a multiple of the block and
+    channels a multiple of it (or fewer than one block under a 7x7 kernel), enough output
+    positions, the output size onnxruntime computes, and the kernels present.
+
+    Measured per layer against kiln's route (2026-12-07): 1x1 kernels lost (1.07-1.7x: one
+    GEMM without columns is already kiln's), 3x3 kernels over 3 input channels lost (1.1-1.4x)
+    where 7x7 ones gained (0.62x), and a 256x256x3x3 weight over 512 positions lost (1.2x:
+    4x4 maps) where 1,568 positions gained (0.81x)."""
+    positions = x.shape[0] * math.prod(taps.small)
+    if not (type(x) is np.ndarray and type(w) is np.ndarray and x.dtype == np.float32
+            and w.dtype == np.float32 and x.ndim == 4 and g == 1 and taps.taps
+            and math.prod(taps.kernel) > 1 and x.shape[0] > 0 and min(taps.pad) >= 0
+            and taps.dilate == (1, 1) and x.flags.c_contiguous
+            and positions >= (MIN_POSITIONS if w.size <= LARGE_WEIGHT else 2 * MIN_POSITIONS)):
+        return False
+    for size, out, k, s, p in zip(x.shape[2:], taps.small, taps.kernel, taps.stride,
+                                  taps.pad):
+        if (size + 2 * p - k) // s + 1 != out:
+            return False
+    b, stem = block()
+    f, c = w.shape[:2]
+    return b > 0 and f % b == 0 and (c % b == 0 or (stem and c < b and
+                                                     math.prod(taps.kernel) >= STEM_TAPS))
+
+
+def block():
+    """``(B, stem)``: the NCHWc block size of this machine's onnxruntime (0: no kernels or
+    an unknown layout) and whether its NCHW-input variant (fewer than ``B`` channels)
+    works; probed once."""
+    if not _BLOCK:
+        _BLOCK.append(_probe())
+    return _BLOCK[0]
+
+
+def _probe():
+    if not ok.available():
+        return 0, False
+    rng = np.random.default_rng(0)
+    for b in (16, 8):
+        if _agrees(rng, 2 * b, 2 * b, b):
+            return b, _agrees(rng, 3, 2 * b, b)
+    return 0, False
+
+
+def _agrees(rng, c, f, b):
+    """Whether a 3x3 convolution of ``c -> f`` channels in block size ``b`` gives the direct
+    sum's values."""
+    x = rng.standard_normal((2, c, 5, 6)).astype(np.float32)
+    w = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
+    windows = np.lib.stride_tricks.sliding_window_view(
+        np.pad(x.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), axis=(2, 3))
+    ref = np.einsum("nchwij,fcij->nfhw", windows, w.astype(np.float64))
+    try:
+        y = _run(x, w, (3, 3), (1, 1), (1, 1), (5, 6), b)
+    except Exception:   # noqa: BLE001  (no such kernel in this build: the route stays off)
+        return False
+    return y.shape == ref.shape and bool(np.allclose(y, ref, rtol=1e-4, atol=1e-3))
+
+
+# kiln's fused activations as the kernels' own (applied after the bias and the sum)
+ACTIVATIONS = {None: {}, "relu": {"activation": "Relu"},
+               "relu6": {"activation": "Clip", "activation_params": [0.0, 6.0]}}
+
+
+def reorder(w, b, scale=None):
+    """``w (F, C, kh, kw)`` in the kernels' blocked order, as a new ``(F, C, kh, kw)``;
+    ``scale (F,)``: each filter multiplied by its scale in the same pass."""
+    f, c = w.shape[:2]
+    k = w.shape[2:]
+    if c % b == 0:
+        blocks = w.reshape((f // b, b, c // b, b) + k).transpose(0, 2, 4, 5, 3, 1)
+    else:
+        blocks = w.reshape((f // b, b, c) + k).transpose(0, 2, 3, 4, 1)
+    if scale is None:
+        return np.ascontiguousarray(blocks).reshape(w.shape)
+    per_filter = scale.reshape((f // b,) + (1,) * (blocks.ndim - 2) + (b,))
+    return np.multiply(blocks, per_filter, out=np.empty(blocks.shape, w.dtype)).reshape(w.shape)
+
+
+def fuses(scale, shift, residual, act, out_shape):
+    """Whether ``forward`` can apply ``act(y * scale + shift + residual)`` inside the kernel
+    (float32 per-filter vectors, a C-contiguous float32 residual of the output's shape)."""
+    def vector(v):
+        return type(v) is np.ndarray and v.dtype == np.float32 and v.shape == out_shape[1:2]
+    return (act in ACTIVATIONS and (scale is None or vector(scale)) and vector(shift)
+            and (residual is None or (type(residual) is np.ndarray
+                                      and residual.dtype == np.float32
+                                      and residual.shape == tuple(out_shape)
+                                      and residual.flags.c_contiguous)))
+
+
+def _model(c, f, kernel, stride, pad, b, bias, residual, act):
+    from onnx import TensorProto, helper
+    blocked = c % b == 0
+    ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", c, "h", "w"]),
+           helper.make_tensor_value_info("w", TensorProto.FLOAT, [f, c] + list(kernel))]
+    nodes = [helper.make_node("ReorderInput", ["x"], ["xb"], domain=DOMAIN)] if blocked else []
+    if bias:
+        ins.append(helper.make_tensor_value_info("b", TensorProto.FLOAT, [f]))
+    if residual:   # the kernel adds its Sum input in the blocked layout
+        ins.append(helper.make_tensor_value_info("r", TensorProto.FLOAT, ["n", f, "p", "q"]))
+        nodes.append(helper.make_node("ReorderInput", ["r"], ["rb"], domain=DOMAIN))
+    conv_in = ["xb" if blocked else "x", "w", "b" if bias else "", "rb" if residual else ""]
+    while not conv_in[-1]:
+        conv_in.pop()
+    nodes += [helper.make_node("Conv", conv_in, ["yb"], domain=DOMAIN,
+                               kernel_shape=list(kernel), strides=list(stride),
+                               pads=list(pad) + list(pad), **ACTIVATIONS[act]),
+              helper.make_node("ReorderOutput", ["yb"], ["y"], domain=DOMAIN, channels=f)]
+    graph = helper.make_graph(nodes, "kiln_nchwc_conv", ins,
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    return ok._session_of(graph, (DOMAIN,))
+
+
+def _run(x, w, kernel, stride, pad, small, b, bias=None, scale=None, residual=None,
+         act=None):
+    n, c = x.shape[:2]
+    f = w.shape[0]
+    flags = (bias is not None, residual is not None, act)
+    sess = ok.cached_session(("nchwc", b, c, f, kernel, stride, pad) + flags,
+                             lambda: _model(c, f, kernel, stride, pad, b, *flags))
+    wb = reorder(w, b, scale)
+    y = np.empty((n, f) + tuple(small), np.float32)
+    io = sess.io_binding()
+    io.bind_cpu_input("x", x)
+    io.bind_cpu_input("w", wb)
+    bb = None   # held until the run returns
+    if bias is not None:
+        bb = np.ascontiguousarray(bias, np.float32)
+        io.bind_cpu_input("b", bb)
+    if residual is not None:
+        io.bind_cpu_input("r", residual)
+    io.bind_output("y", "cpu", 0, y.dtype, list(y.shape), y.ctypes.data)
+    sess.run_with_iobinding(io)
+    return y
+
+
+def forward(x, w, taps, bias=None, scale=None, residual=None, act=None):
+    """``act((x (N, C, H, W) * w (F, C, kh, kw)) * scale + bias + residual)`` -> a new
+    ``(N, F, *taps.small)``: ``scale``/``bias`` ``(F,)``, ``residual`` the output's shape,
+    ``act`` a key of ``ACTIVATIONS``, each optional; the caller checked ``suits`` (and
+    ``fuses`` for ``scale``, ``residual``, ``act``). The scale goes into the weight's reorder."""
+    return _run(x, w, taps.kernel, taps.stride, taps.pad, taps.small, block()[0], bias, scale,
+                residual, act)

@@ -1,0 +1,173 @@
+"""Convolutions whose channels fit onnxruntime's NCHWc block run its blocked kernels with the
+weight reordered by kiln (ndarray/_ort_nchwc.py): the same values as kiln's im2col GEMM to
+float32 rounding (forward, the fused BatchNorm/residual/ReLU epilogue, the stride-1 data
+gradient, a hybridized training step), the shapes it loses on stay on the GEMM, and a layout
+the probe cannot confirm turns the route off."""
+import numpy as np
+import pytest
+from kiln import autograd, gluon, nd
+from kiln.ndarray import _ort_conv, _ort_nchwc
+
+BLOCK = _ort_nchwc.block()[0]
+pytestmark = pytest.mark.skipif(BLOCK == 0, reason="onnxruntime has no NCHWc kernels here")
+
+
+@pytest.fixture
+def blocked_calls(monkeypatch):
+    calls = []
+    real = _ort_nchwc._run
+    monkeypatch.setattr(_ort_nchwc, "_run", lambda x, w, *a, **k: calls.append(w.shape) or
+                        real(x, w, *a, **k))
+    return calls
+
+
+def _gemm_only(monkeypatch):
+    monkeypatch.setattr(_ort_nchwc, "suits", lambda *a: False)
+    monkeypatch.setattr(_ort_conv, "suits", lambda *a: False)
+
+
+def _conv(x, w, b, **kw):
+    return nd.Convolution(nd.array(x, dtype=x.dtype), nd.array(w, dtype=w.dtype),
+                          None if b is None else nd.array(b), num_filter=w.shape[0],
+                          no_bias=b is None, **kw)
+
+
+def _rand(rng, *shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+B2 = 2 * BLOCK or 32
+CASES = [  # (data shape, weight shape, attributes)
+    ((8, B2, 8, 8), (B2, B2, 3, 3), dict(kernel=(3, 3), pad=(1, 1))),
+    ((32, BLOCK or 16, 9, 7), (B2, BLOCK or 16, 3, 3), dict(kernel=(3, 3), stride=(2, 2),
+                                                         pad=(1, 1))),
+    ((4, 3, 30, 30), (B2, 3, 7, 7), dict(kernel=(7, 7), stride=(2, 2), pad=(3, 3))),
+    ((6, B2, 10, 12), (BLOCK or 16, B2, 5, 3), dict(kernel=(5, 3), pad=(2, 0))),
+]
+
+
+@pytest.mark.parametrize("shape,wshape,kw", CASES)
+@pytest.mark.parametrize("bias", [False, True])
+def test_values_equal_the_gemm_route(shape, wshape, kw, bias, blocked_calls, monkeypatch):
+    rng = np.random.default_rng(0)
+    x, w = _rand(rng, *shape), _rand(rng, *wshape, scale=0.2)
+    b = _rand(rng, wshape[0]) if bias else None
+    got = _conv(x, w, b, **kw).asnumpy()
+    assert blocked_calls == [wshape]
+    _gemm_only(monkeypatch)
+    want = _conv(x, w, b, **kw).asnumpy()
+    assert got.shape == want.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("act", [None, "relu", "relu6"])
+@pytest.mark.parametrize("residual", [False, True])
+@pytest.mark.parametrize("scaled", [False, True])
+def test_fused_epilogue_inside_the_kernel(act, residual, scaled, blocked_calls, monkeypatch):
+    """``act(conv * scale + shift + residual)``: the scale goes into the reordered weight,
+    shift, residual and activation into onnxruntime's kernel; no numpy pass is left."""
+    rng = np.random.default_rng(1)
+    x, w = nd.array(_rand(rng, 8, B2, 9, 9)), nd.array(_rand(rng, B2, B2, 3, 3, scale=0.3))
+    scale = nd.array(rng.uniform(0.5, 2, B2).astype(np.float32)) if scaled else 1
+    args = [x, w, scale, nd.array(_rand(rng, B2))]
+    if residual:
+        args.append(nd.array(_rand(rng, 8, B2, 9, 9)))
+    kw = dict(kernel=(3, 3), pad=(1, 1), num_filter=B2, act_type=act)
+    got = nd._conv_affine_act(*args, **kw).asnumpy()
+    assert blocked_calls == [(B2, B2, 3, 3)]
+    _gemm_only(monkeypatch)
+    want = nd._conv_affine_act(*args, **kw).asnumpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-5)
+    if act is not None:
+        assert got.min() >= 0 and (act != "relu6" or got.max() <= 6)
+
+
+@pytest.mark.parametrize("case", ["pointwise", "stride-2 1x1", "3x3 over 3 channels",
+                                  "few positions", "large weight, few positions", "float64",
+                                  "groups", "dilated", "filters off the block",
+                                  "channels off the block"])
+def test_what_it_loses_on_or_cannot_take_stays_off(case, blocked_calls):
+    rng = np.random.default_rng(2)
+    shape, wshape, kw = (8, B2, 8, 8), (B2, B2, 3, 3), dict(kernel=(3, 3), pad=(1, 1))
+    dtype = np.float32
+    if case == "pointwise":
+        wshape, kw = (B2, B2, 1, 1), dict(kernel=(1, 1))
+    elif case == "stride-2 1x1":
+        wshape, kw = (B2, B2, 1, 1), dict(kernel=(1, 1), stride=(2, 2))
+    elif case == "3x3 over 3 channels":
+        shape, wshape = (8, 3, 8, 8), (B2, 3, 3, 3)
+    elif case == "few positions":
+        shape = (7, B2, 8, 8)                        # 448 output positions
+    elif case == "large weight, few positions":
+        shape, wshape = (32, 256, 4, 4), (256, 256, 3, 3)  # 590K weights over 512
+    elif case == "float64":
+        dtype = np.float64
+    elif case == "groups":
+        wshape, kw = (B2, B2 // 2, 3, 3), dict(kw, num_group=2)
+    elif case == "dilated":
+        kw = dict(kernel=(3, 3), pad=(2, 2), dilate=(2, 2))
+    elif case == "filters off the block":
+        wshape = (B2 + 1, B2, 3, 3)
+    elif case == "channels off the block":
+        shape, wshape = (8, B2 + 2, 8, 8), (B2, B2 + 2, 3, 3)
+    x, w = rng.standard_normal(shape).astype(dtype), rng.standard_normal(wshape).astype(dtype)
+    y = _conv(x, w, None, **kw)
+    assert y.shape[:2] == (shape[0], wshape[0])
+    assert blocked_calls == []
+
+
+def _net():
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Conv2D(B2, 3, padding=1, use_bias=False, in_channels=B2),
+            gluon.nn.BatchNorm(in_channels=B2), gluon.nn.Activation("relu"),
+            gluon.nn.Conv2D(B2, 3, padding=1, in_channels=B2))
+    net.initialize()
+    return net
+
+
+def test_hybridized_inference_and_training_match_the_gemm_route(blocked_calls, monkeypatch):
+    """A conv-BN-ReLU stack: hybridized inference (BatchNorm folded into the kernel's
+    epilogue) and a training step's loss and gradients (the forward and the stride-1 data
+    gradient blocked), against the GEMM route."""
+    rng = np.random.default_rng(3)
+    x = nd.array(_rand(rng, 8, B2, 8, 8))
+    values = [(rng.uniform(0.5, 1.5, p.shape) if p.name.endswith("var") else
+               rng.standard_normal(p.shape) * 0.2).astype(np.float32)
+              for p in _net().collect_params().values()]
+    results = []
+    for route in ("blocked", "gemm"):
+        if route == "gemm":
+            assert len(blocked_calls) >= 5   # 2 inference, 2 training forwards, 1+ data grads
+            _gemm_only(monkeypatch)
+        net = _net()
+        for p, v in zip(net.collect_params().values(), values):
+            p.set_data(nd.array(v))
+        net.hybridize()
+        infer = net(x).asnumpy()
+        xg = x.copy()
+        xg.attach_grad()
+        with autograd.record():
+            loss = (net(xg) ** 2).sum()
+        loss.backward()
+        results.append((infer, loss.asnumpy(), xg.grad.asnumpy(),
+                        net[0].weight.grad().asnumpy()))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4)
+
+
+def test_a_layout_the_probe_cannot_confirm_turns_the_route_off(monkeypatch):
+    """The probe runs a small convolution in each candidate layout against a direct sum: a
+    reorder that does not match the kernels' layout (another onnxruntime) finds no block."""
+    real = _ort_nchwc.reorder
+    monkeypatch.setattr(_ort_nchwc, "reorder", lambda w, b, scale=None:
+                        real(w.swapaxes(2, 3).copy(), b, scale))
+    monkeypatch.setattr(_ort_nchwc, "_BLOCK", [])
+    assert _ort_nchwc.block() == (0, False)
+    rng = np.random.default_rng(4)
+    x, w = _rand(rng, 8, B2, 8, 8), _rand(rng, B2, B2, 3, 3)
+    assert not _ort_nchwc.suits(x, w, _taps(), 1)
+
+
+def _taps():
+    from kiln.ndarray.ops import _conv_gemm as cg
+    return cg.taps_for((8, 8), (8, 8), (3, 3), (1, 1), (1, 1), (1, 1))
