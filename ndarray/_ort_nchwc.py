@@ -1,4 +1,5 @@
-"""Dense 2-D convolutions by onnxruntime's blocked NCHWc kernels, the weight reordered by kiln.
+"""2-D convolutions (dense, depthwise) by onnxruntime's blocked NCHWc kernels, the weight
+reordered by kiln.
 
 onnxruntime moves a convolution to its NCHWc kernels (direct convolutions over channel blocks
 of 16 on AVX-512, 8 on AVX2, the block kept in registers) only when the weight is a constant
@@ -17,7 +18,9 @@ Measured one layer at a time (ResNet-18 at 32x32, batch 32, two threads, 2026-12
 1.31: the reorder of its 590K weights). The layout is what onnxruntime's optimizer writes
 for a constant weight (``optimized_model_filepath``): ``(F/B, C/B, kh, kw, B_c, B_f)`` for
 blocked input, ``(F/B, C, kh, kw, B_f)`` for an NCHW input of fewer than ``B`` channels (a
-network's stem). ``block()`` finds ``B`` once per process by running a small convolution in
+network's stem) and for depthwise weights ``(C, 1, kh, kw)`` (MobileNets: their depthwise
+layers 2-3.5x faster than kiln's kernels from 28x28 maps up; ``_conv_layout`` keeps NCHW
+data NCHW where these kernels take the depthwise layers). ``block()`` finds ``B`` once per process by running a small convolution in
 each candidate layout against a direct sum: a build of onnxruntime without these kernels,
 or with another layout, turns the route off instead of computing wrong numbers.
 
@@ -35,35 +38,54 @@ from . import _ort_kernels as ok
 MIN_POSITIONS = 512   # batch x output positions: 4x4 maps at batch 32 in, 2x2 out
 LARGE_WEIGHT = 160 << 10   # weights past this need twice the positions (see ``suits``)
 STEM_TAPS = 49        # the NCHW-input variant only for kernels this large (7x7)
+DEPTHWISE_MIN_POSITIONS = 49   # 7x7 maps at batch 1
 DOMAIN = "com.microsoft.nchwc"
 _BLOCK = []           # [(block size or 0, whether NCHW input of < B channels works)]
 
 
 def suits(x, w, taps, g):
-    """Whether ``forward`` takes this convolution: numpy float32 NCHW data, one group, a 2-D
-    undilated kernel larger than 1x1, non-negative pads, filters a multiple of the block and
-    channels a multiple of it (or fewer than one block under a 7x7 kernel), enough output
-    positions, the output size onnxruntime computes, and the kernels present.
-
-    Measured per layer against kiln's route (2026-12-07): 1x1 kernels lost (1.07-1.7x: one
-    GEMM without columns is already kiln's), 3x3 kernels over 3 input channels lost (1.1-1.4x)
-    where 7x7 ones gained (0.62x), and a 256x256x3x3 weight over 512 positions lost (1.2x:
-    4x4 maps) where 1,568 positions gained (0.81x)."""
-    positions = x.shape[0] * math.prod(taps.small)
+    """Whether ``forward`` takes this convolution: numpy float32 NCHW data, one group or
+    depthwise (one filter per channel), a 2-D undilated kernel larger than 1x1, non-negative
+    pads, the output size onnxruntime computes, enough output positions (``_positions_pay``),
+    channel counts the kernels take (``_channels_fit``), and the kernels present."""
     if not (type(x) is np.ndarray and type(w) is np.ndarray and x.dtype == np.float32
-            and w.dtype == np.float32 and x.ndim == 4 and g == 1 and taps.taps
+            and w.dtype == np.float32 and x.ndim == 4 and taps.taps
             and math.prod(taps.kernel) > 1 and x.shape[0] > 0 and min(taps.pad) >= 0
-            and taps.dilate == (1, 1) and x.flags.c_contiguous
-            and positions >= (MIN_POSITIONS if w.size <= LARGE_WEIGHT else 2 * MIN_POSITIONS)):
+            and taps.dilate == (1, 1) and x.flags.c_contiguous):
+        return False
+    depthwise = g > 1 and g == x.shape[1] == w.shape[0] and w.shape[1] == 1
+    if not (g == 1 or depthwise) or not _positions_pay(x, w, taps, depthwise):
         return False
     for size, out, k, s, p in zip(x.shape[2:], taps.small, taps.kernel, taps.stride,
                                   taps.pad):
         if (size + 2 * p - k) // s + 1 != out:
             return False
+    return _channels_fit(x.shape[1], w.shape[0], taps, depthwise)
+
+
+def _positions_pay(x, w, taps, depthwise):
+    """Whether the weight's reorder and the data's are paid for by the positions it serves.
+
+    Measured per layer against kiln's route (2026-12-07): a 256x256x3x3 weight over 512
+    positions lost (1.2x: 4x4 maps) where 1,568 positions gained (0.81x); 128x128x3x3 over
+    512 gained (0.70x); depthwise 3x3 layers gained 2-3.5x from 28x28 maps up and tied on
+    7x7 maps at batch 1 (0.09-0.10 ms)."""
+    positions = x.shape[0] * math.prod(taps.small)
+    if depthwise:
+        return positions >= DEPTHWISE_MIN_POSITIONS
+    return positions >= (MIN_POSITIONS if w.size <= LARGE_WEIGHT else 2 * MIN_POSITIONS)
+
+
+def _channels_fit(c, f, taps, depthwise):
+    """Filters a multiple of the block; channels a multiple of it, or fewer than one block
+    under a 7x7 kernel (the NCHW-input variant: 3x3 kernels over 3 channels lost 1.1-1.4x,
+    7x7 ones gained 0.62x); 1x1 kernels never reach here (they lost 1.07-1.7x: one GEMM
+    without columns is already kiln's)."""
     b, stem = block()
-    f, c = w.shape[:2]
-    return b > 0 and f % b == 0 and (c % b == 0 or (stem and c < b and
-                                                     math.prod(taps.kernel) >= STEM_TAPS))
+    if b == 0 or f % b:
+        return False
+    return c % b == 0 or (not depthwise and stem and c < b
+                          and math.prod(taps.kernel) >= STEM_TAPS)
 
 
 def block():
@@ -94,7 +116,7 @@ def _agrees(rng, c, f, b):
         np.pad(x.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), axis=(2, 3))
     ref = np.einsum("nchwij,fcij->nfhw", windows, w.astype(np.float64))
     try:
-        y = _run(x, w, (3, 3), (1, 1), (1, 1), (5, 6), b)
+        y = _run(x, w, (1, 1), (1, 1), (5, 6), b)
     except Exception:   # noqa: BLE001  (no such kernel in this build: the route stays off)
         return False
     return y.shape == ref.shape and bool(np.allclose(y, ref, rtol=1e-4, atol=1e-3))
@@ -132,11 +154,13 @@ def fuses(scale, shift, residual, act, out_shape):
                                       and residual.flags.c_contiguous)))
 
 
-def _model(c, f, kernel, stride, pad, b, bias, residual, act):
+def _model(c, wshape, stride, pad, b, bias, residual, act):
     from onnx import TensorProto, helper
+    f, kernel = wshape[0], list(wshape[2:])
+    group = c // wshape[1]   # 1, or c: depthwise
     blocked = c % b == 0
     ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", c, "h", "w"]),
-           helper.make_tensor_value_info("w", TensorProto.FLOAT, [f, c] + list(kernel))]
+           helper.make_tensor_value_info("w", TensorProto.FLOAT, list(wshape))]
     nodes = [helper.make_node("ReorderInput", ["x"], ["xb"], domain=DOMAIN)] if blocked else []
     if bias:
         ins.append(helper.make_tensor_value_info("b", TensorProto.FLOAT, [f]))
@@ -147,7 +171,7 @@ def _model(c, f, kernel, stride, pad, b, bias, residual, act):
     while not conv_in[-1]:
         conv_in.pop()
     nodes += [helper.make_node("Conv", conv_in, ["yb"], domain=DOMAIN,
-                               kernel_shape=list(kernel), strides=list(stride),
+                               kernel_shape=kernel, strides=list(stride), group=group,
                                pads=list(pad) + list(pad), **ACTIVATIONS[act]),
               helper.make_node("ReorderOutput", ["yb"], ["y"], domain=DOMAIN, channels=f)]
     graph = helper.make_graph(nodes, "kiln_nchwc_conv", ins,
@@ -155,13 +179,13 @@ def _model(c, f, kernel, stride, pad, b, bias, residual, act):
     return ok._session_of(graph, (DOMAIN,))
 
 
-def _run(x, w, kernel, stride, pad, small, b, bias=None, scale=None, residual=None,
+def _run(x, w, stride, pad, small, b, bias=None, scale=None, residual=None,
          act=None):
     n, c = x.shape[:2]
     f = w.shape[0]
     flags = (bias is not None, residual is not None, act)
-    sess = ok.cached_session(("nchwc", b, c, f, kernel, stride, pad) + flags,
-                             lambda: _model(c, f, kernel, stride, pad, b, *flags))
+    sess = ok.cached_session(("nchwc", b, c, w.shape, stride, pad) + flags,
+                             lambda: _model(c, w.shape, stride, pad, b, *flags))
     wb = reorder(w, b, scale)
     y = np.empty((n, f) + tuple(small), np.float32)
     io = sess.io_binding()
@@ -183,5 +207,5 @@ def forward(x, w, taps, bias=None, scale=None, residual=None, act=None):
     ``(N, F, *taps.small)``: ``scale``/``bias`` ``(F,)``, ``residual`` the output's shape,
     ``act`` a key of ``ACTIVATIONS``, each optional; the caller checked ``suits`` (and
     ``fuses`` for ``scale``, ``residual``, ``act``). The scale goes into the weight's reorder."""
-    return _run(x, w, taps.kernel, taps.stride, taps.pad, taps.small, block()[0], bias, scale,
+    return _run(x, w, taps.stride, taps.pad, taps.small, block()[0], bias, scale,
                 residual, act)

@@ -60,6 +60,22 @@ def test_values_equal_the_gemm_route(shape, wshape, kw, bias, blocked_calls, mon
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_depthwise_values_equal_kilns_kernels(stride, batch, blocked_calls, monkeypatch):
+    """Depthwise 3x3 layers (one filter per channel, MobileNet's) of NCHW data: the kernels'
+    depthwise variant, the channels-last paths of ``_conv_layout`` yielding to it."""
+    rng = np.random.default_rng(5)
+    x, w = _rand(rng, batch, B2, 14, 14), _rand(rng, B2, 1, 3, 3)
+    b = _rand(rng, B2)
+    kw = dict(kernel=(3, 3), pad=(1, 1), stride=(stride, stride), num_group=B2)
+    got = _conv(x, w, b, **kw).asnumpy()
+    assert blocked_calls == [w.shape]
+    _gemm_only(monkeypatch)
+    want = _conv(x, w, b, **kw).asnumpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("act", [None, "relu", "relu6"])
 @pytest.mark.parametrize("residual", [False, True])
 @pytest.mark.parametrize("scaled", [False, True])
@@ -85,7 +101,7 @@ def test_fused_epilogue_inside_the_kernel(act, residual, scaled, blocked_calls, 
 @pytest.mark.parametrize("case", ["pointwise", "stride-2 1x1", "3x3 over 3 channels",
                                   "few positions", "large weight, few positions", "float64",
                                   "groups", "dilated", "filters off the block",
-                                  "channels off the block"])
+                                  "depthwise on few positions", "channels off the block"])
 def test_what_it_loses_on_or_cannot_take_stays_off(case, blocked_calls):
     rng = np.random.default_rng(2)
     shape, wshape, kw = (8, B2, 8, 8), (B2, B2, 3, 3), dict(kernel=(3, 3), pad=(1, 1))
@@ -106,6 +122,8 @@ def test_what_it_loses_on_or_cannot_take_stays_off(case, blocked_calls):
         wshape, kw = (B2, B2 // 2, 3, 3), dict(kw, num_group=2)
     elif case == "dilated":
         kw = dict(kernel=(3, 3), pad=(2, 2), dilate=(2, 2))
+    elif case == "depthwise on few positions":
+        shape, wshape, kw = (1, B2, 6, 6), (B2, 1, 3, 3), dict(kw, num_group=B2)
     elif case == "filters off the block":
         wshape = (B2 + 1, B2, 3, 3)
     elif case == "channels off the block":

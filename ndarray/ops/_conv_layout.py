@@ -22,6 +22,7 @@ into NCHW, run ``_conv_gemm`` (the reference the tests compare against).
 """
 import numpy as np
 
+from .. import _ort_nchwc
 from . import _depthwise as dw
 from . import _pointwise as pw
 
@@ -32,6 +33,11 @@ SMALL_MAP = 28 * 28
 # fewer (MobileNetV2's projections to 24-96 channels) the epilogue's rows over the channels
 # are short, and no depthwise layer reads the result (measured, benchmarks/mobilenet.py)
 CHANNELS_LAST_MIN = 128
+# where onnxruntime's NCHWc kernels run the depthwise layers of NCHW data (``_ort_nchwc``:
+# 2-3.5x kiln's kernels from 28x28 maps up, even on 14x14), only expansions onto maps this
+# small write channels-last: the 7x7-output depthwise layers they feed, which NCHWc does not
+# take, run channels-last 3.3-3.6x faster than NCHW (MobileNetV2, batch 1, 2026-12-07)
+SMALL_MAP_BLOCKED = 0
 ENABLED = True  # benchmarks/mobilenet.py times both settings in one process
 _F32 = np.dtype(np.float32)
 
@@ -58,12 +64,15 @@ def forward(xp, x, w, taps, g, bias=None, epilogue=None):
     if not ENABLED or xp is not np or x.ndim != 4 or x.size == 0 or not _float32(x, w, bias):
         return None
     if g == 1 and taps.pointwise and w.shape[0] > 1:
-        small = taps.small[0] * taps.small[1] <= SMALL_MAP
+        small = taps.small[0] * taps.small[1] <= (
+            SMALL_MAP_BLOCKED if _ort_nchwc.block()[0] else SMALL_MAP)
         if small and w.shape[0] >= CHANNELS_LAST_MIN:   # an expansion: a depthwise reads it
             return pw.forward(x, w, bias, epilogue)
         if x.shape[0] > 1 or dw.is_channels_last(x):    # per sample, epilogue in cache
             return pw.forward_nchw(x, w, bias, epilogue)
     elif dw.blocked_ok(xp, x, w, taps, g) and x.shape[1] > 1:
+        if not dw.is_channels_last(x) and _ort_nchwc.suits(x, w, taps, g):
+            return None   # onnxruntime's NCHWc kernel (_conv_gemm.conv_forward)
         if _depthwise_channels_last(x, taps):
             return dw.forward_channels_last(x, w, taps, bias, epilogue)
         return dw.forward_blocked(x, w, taps, bias, epilogue)
