@@ -20,9 +20,10 @@ for a constant weight (``optimized_model_filepath``): ``(F/B, C/B, kh, kw, B_c, 
 blocked input, ``(F/B, C, kh, kw, B_f)`` for an NCHW input of fewer than ``B`` channels (a
 network's stem) and for depthwise weights ``(C, 1, kh, kw)`` (MobileNets: their depthwise
 layers 2-3.5x faster than kiln's kernels from 28x28 maps up; ``_conv_layout`` keeps NCHW
-data NCHW where these kernels take the depthwise layers). ``block()`` finds ``B`` once per process by running a small convolution in
-each candidate layout against a direct sum: a build of onnxruntime without these kernels,
-or with another layout, turns the route off instead of computing wrong numbers.
+data NCHW where these kernels take the depthwise layers). ``block()`` finds ``B`` once per
+process by running a small convolution in each candidate layout against a direct sum (plain,
+depthwise, and with the fused epilogue): a build of onnxruntime without these kernels, or with
+another layout, turns the route off instead of computing wrong numbers.
 
 Example::
 
@@ -103,20 +104,34 @@ def _probe():
     rng = np.random.default_rng(0)
     for b in (16, 8):
         if _agrees(rng, 2 * b, 2 * b, b):
-            return b, _agrees(rng, 3, 2 * b, b)
+            # every variant the route uses, or none: the fused epilogue and depthwise weights
+            if _agrees(rng, 2 * b, 2 * b, b, fused=True) and \
+                    _agrees(rng, 2 * b, 2 * b, b, depthwise=True):
+                return b, _agrees(rng, 3, 2 * b, b)
+            return 0, False
     return 0, False
 
 
-def _agrees(rng, c, f, b):
-    """Whether a 3x3 convolution of ``c -> f`` channels in block size ``b`` gives the direct
-    sum's values."""
+def _agrees(rng, c, f, b, depthwise=False, fused=False):
+    """Whether a 3x3 convolution of ``c -> f`` channels in block size ``b`` (depthwise: one
+    filter per channel; fused: with scale, shift, residual and ReLU6) gives the direct sum's
+    values."""
     x = rng.standard_normal((2, c, 5, 6)).astype(np.float32)
-    w = rng.standard_normal((f, c, 3, 3)).astype(np.float32)
+    w = rng.standard_normal((f, 1 if depthwise else c, 3, 3)).astype(np.float32)
     windows = np.lib.stride_tricks.sliding_window_view(
         np.pad(x.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), axis=(2, 3))
-    ref = np.einsum("nchwij,fcij->nfhw", windows, w.astype(np.float64))
+    w64 = w.astype(np.float64)
+    ref = np.einsum("nchwij,cij->nchw", windows, w64[:, 0]) if depthwise else \
+        np.einsum("nchwij,fcij->nfhw", windows, w64)
+    extra = {}
+    if fused:
+        extra = dict(scale=rng.uniform(0.5, 2, f).astype(np.float32),
+                     bias=rng.standard_normal(f).astype(np.float32),
+                     residual=rng.standard_normal(ref.shape).astype(np.float32), act="relu6")
+        ref = np.clip(ref * extra["scale"][:, None, None] + extra["bias"][:, None, None]
+                      + extra["residual"], 0, 6)
     try:
-        y = _run(x, w, (1, 1), (1, 1), (5, 6), b)
+        y = _run(x, w, (1, 1), (1, 1), (5, 6), b, **extra)
     except Exception:   # noqa: BLE001  (no such kernel in this build: the route stays off)
         return False
     return y.shape == ref.shape and bool(np.allclose(y, ref, rtol=1e-4, atol=1e-3))

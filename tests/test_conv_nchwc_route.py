@@ -186,6 +186,15 @@ def test_a_layout_the_probe_cannot_confirm_turns_the_route_off(monkeypatch):
     assert not _ort_nchwc.suits(x, w, _taps(), 1)
 
 
+def test_a_fused_epilogue_the_probe_cannot_confirm_turns_the_route_off(monkeypatch):
+    """The probe also runs the fused epilogue (scale, shift, residual, ReLU6) and a depthwise
+    weight: a kernel that applied another activation finds no block, and nothing runs on it."""
+    monkeypatch.setitem(_ort_nchwc.ACTIVATIONS, "relu6", {"activation": "Relu"})
+    monkeypatch.setattr(_ort_nchwc.ok, "_SESSIONS", {})   # no session built with the real one
+    monkeypatch.setattr(_ort_nchwc, "_BLOCK", [])
+    assert _ort_nchwc.block() == (0, False)
+
+
 def _taps():
     from kiln.ndarray.ops import _conv_gemm as cg
     return cg.taps_for((8, 8), (8, 8), (3, 3), (1, 1), (1, 1), (1, 1))
