@@ -11,6 +11,9 @@ every call, which is what loses on large weights and small maps. Measured one la
 inference 32.7-34.0 -> 28.5-30.8 ms at 32x32 batch 32, 119-122 -> 104-110 ms at 224x224
 batch 4; the training steps 2-4% faster.
 
+Convolutions whose channels fit onnxruntime's NCHWc blocks go to ``_ort_nchwc`` first (its
+blocked kernels with a weight kiln reorders: faster again); this route takes the rest.
+
 The session is cached per geometry (channels, filters, kernel, stride, dilation, pads, bias);
 the output is a new array written through I/O binding. ``KILN_ORT_KERNELS=0`` turns it off.
 

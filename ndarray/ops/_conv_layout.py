@@ -16,6 +16,10 @@ come here for an epilogue in cache: the depthwise blocked kernel and, at batch >
 pointwise product run the caller's epilogue (``_conv_gemm.conv_forward``'s
 ``epilogue(y, lo, hi)``: the fused BatchNorm scale/shift and ReLU) on each finished sample.
 
+Where onnxruntime's NCHWc kernels are present (``_ort_nchwc``), a depthwise layer of NCHW
+data goes to them instead (2-3.5x this module's kernels from 28x28 maps up) and expansions
+write NCHW, so a chain stays NCHW; channels-last data keeps the paths here.
+
 ``forward`` returns None where no path here applies: float64, other dtypes, groups that are
 neither 1 nor depthwise, 1-D/3-D; those, and the pointwise product of NCHW data at batch 1
 into NCHW, run ``_conv_gemm`` (the reference the tests compare against).
