@@ -75,14 +75,5 @@ def forward(x, w, taps, bias=None):
     key = ("conv", c, f, taps.kernel, taps.stride, taps.dilate, taps.pad, bias is not None)
     sess = ok.cached_session(key, lambda: _model(c, f, taps.kernel, taps.stride, taps.dilate,
                                                   taps.pad, bias is not None))
-    y = np.empty((n, f) + taps.small, np.float32)
-    io = sess.io_binding()
-    io.bind_cpu_input("x", x)
-    io.bind_cpu_input("w", w)
-    b = None   # held until the run returns
-    if bias is not None:
-        b = np.ascontiguousarray(bias, np.float32)
-        io.bind_cpu_input("b", b)
-    io.bind_output("y", "cpu", 0, y.dtype, list(y.shape), y.ctypes.data)
-    sess.run_with_iobinding(io)
-    return y
+    bias = None if bias is None else np.ascontiguousarray(bias, np.float32)
+    return ok.run_new(sess, {"x": x, "w": w, "b": bias}, (n, f) + taps.small)

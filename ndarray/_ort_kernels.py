@@ -94,6 +94,19 @@ def _session_of(graph, domains=()):
                                 providers=["CPUExecutionProvider"])
 
 
+def run_new(sess, inputs, shape, dtype=np.float32):
+    """Run ``sess`` with ``inputs`` (``{name: numpy array}``, None entries left unbound) bound
+    in place; its output ``y`` is written into a new array of ``shape``, which is returned."""
+    y = np.empty(shape, dtype)
+    io = sess.io_binding()
+    for name, arr in inputs.items():
+        if arr is not None:
+            io.bind_cpu_input(name, arr)
+    io.bind_output("y", "cpu", 0, y.dtype, list(y.shape), y.ctypes.data)
+    sess.run_with_iobinding(io)
+    return y
+
+
 def _suits(x, out, *more):
     return (type(x) is np.ndarray and type(out) is np.ndarray and x.ndim == 2
             and x.dtype in _DTYPES and out.dtype == x.dtype and out.shape == x.shape

@@ -201,20 +201,9 @@ def _run(x, w, stride, pad, small, b, bias=None, scale=None, residual=None,
     flags = (bias is not None, residual is not None, act)
     sess = ok.cached_session(("nchwc", b, c, w.shape, stride, pad) + flags,
                              lambda: _model(c, w.shape, stride, pad, b, *flags))
-    wb = reorder(w, b, scale)
-    y = np.empty((n, f) + tuple(small), np.float32)
-    io = sess.io_binding()
-    io.bind_cpu_input("x", x)
-    io.bind_cpu_input("w", wb)
-    bb = None   # held until the run returns
-    if bias is not None:
-        bb = np.ascontiguousarray(bias, np.float32)
-        io.bind_cpu_input("b", bb)
-    if residual is not None:
-        io.bind_cpu_input("r", residual)
-    io.bind_output("y", "cpu", 0, y.dtype, list(y.shape), y.ctypes.data)
-    sess.run_with_iobinding(io)
-    return y
+    bias = None if bias is None else np.ascontiguousarray(bias, np.float32)
+    return ok.run_new(sess, {"x": x, "w": reorder(w, b, scale), "b": bias, "r": residual},
+                      (n, f) + tuple(small))
 
 
 def forward(x, w, taps, bias=None, scale=None, residual=None, act=None):

@@ -5,8 +5,18 @@ gradient, a hybridized training step), the shapes it loses on stay on the GEMM, 
 the probe cannot confirm turns the route off."""
 import numpy as np
 import pytest
-from kiln import autograd, gluon, nd
-from kiln.ndarray import _ort_conv, _ort_nchwc
+from _conv_routes import (
+    assert_route_equals_gemm,
+    assert_same,
+    conv,
+    conv_bn_stack,
+    gemm_only,
+    infer_and_train,
+    random_values,
+    record_calls,
+)
+from kiln import nd
+from kiln.ndarray import _ort_nchwc
 
 BLOCK = _ort_nchwc.block()[0]
 pytestmark = pytest.mark.skipif(BLOCK == 0, reason="onnxruntime has no NCHWc kernels here")
@@ -14,22 +24,8 @@ pytestmark = pytest.mark.skipif(BLOCK == 0, reason="onnxruntime has no NCHWc ker
 
 @pytest.fixture
 def blocked_calls(monkeypatch):
-    calls = []
-    real = _ort_nchwc._run
-    monkeypatch.setattr(_ort_nchwc, "_run", lambda x, w, *a, **k: calls.append(w.shape) or
-                        real(x, w, *a, **k))
-    return calls
+    return record_calls(monkeypatch, _ort_nchwc, "_run")
 
-
-def _gemm_only(monkeypatch):
-    monkeypatch.setattr(_ort_nchwc, "suits", lambda *a: False)
-    monkeypatch.setattr(_ort_conv, "suits", lambda *a: False)
-
-
-def _conv(x, w, b, **kw):
-    return nd.Convolution(nd.array(x, dtype=x.dtype), nd.array(w, dtype=w.dtype),
-                          None if b is None else nd.array(b), num_filter=w.shape[0],
-                          no_bias=b is None, **kw)
 
 
 def _rand(rng, *shape, scale=1.0):
@@ -52,12 +48,7 @@ def test_values_equal_the_gemm_route(shape, wshape, kw, bias, blocked_calls, mon
     rng = np.random.default_rng(0)
     x, w = _rand(rng, *shape), _rand(rng, *wshape, scale=0.2)
     b = _rand(rng, wshape[0]) if bias else None
-    got = _conv(x, w, b, **kw).asnumpy()
-    assert blocked_calls == [wshape]
-    _gemm_only(monkeypatch)
-    want = _conv(x, w, b, **kw).asnumpy()
-    assert got.shape == want.shape and got.dtype == np.float32
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert_route_equals_gemm(monkeypatch, blocked_calls, x, w, b, **kw)
 
 
 @pytest.mark.parametrize("stride", [1, 2])
@@ -69,10 +60,10 @@ def test_depthwise_values_equal_kilns_kernels(stride, batch, blocked_calls, monk
     x, w = _rand(rng, batch, B2, 14, 14), _rand(rng, B2, 1, 3, 3)
     b = _rand(rng, B2)
     kw = dict(kernel=(3, 3), pad=(1, 1), stride=(stride, stride), num_group=B2)
-    got = _conv(x, w, b, **kw).asnumpy()
+    got = conv(x, w, b, **kw).asnumpy()
     assert blocked_calls == [w.shape]
-    _gemm_only(monkeypatch)
-    want = _conv(x, w, b, **kw).asnumpy()
+    gemm_only(monkeypatch)
+    want = conv(x, w, b, **kw).asnumpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
@@ -91,7 +82,7 @@ def test_fused_epilogue_inside_the_kernel(act, residual, scaled, blocked_calls, 
     kw = dict(kernel=(3, 3), pad=(1, 1), num_filter=B2, act_type=act)
     got = nd._conv_affine_act(*args, **kw).asnumpy()
     assert blocked_calls == [(B2, B2, 3, 3)]
-    _gemm_only(monkeypatch)
+    gemm_only(monkeypatch)
     want = nd._conv_affine_act(*args, **kw).asnumpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-5)
     if act is not None:
@@ -129,18 +120,9 @@ def test_what_it_loses_on_or_cannot_take_stays_off(case, blocked_calls):
     elif case == "channels off the block":
         shape, wshape = (8, B2 + 2, 8, 8), (B2, B2 + 2, 3, 3)
     x, w = rng.standard_normal(shape).astype(dtype), rng.standard_normal(wshape).astype(dtype)
-    y = _conv(x, w, None, **kw)
+    y = conv(x, w, None, **kw)
     assert y.shape[:2] == (shape[0], wshape[0])
     assert blocked_calls == []
-
-
-def _net():
-    net = gluon.nn.HybridSequential()
-    net.add(gluon.nn.Conv2D(B2, 3, padding=1, use_bias=False, in_channels=B2),
-            gluon.nn.BatchNorm(in_channels=B2), gluon.nn.Activation("relu"),
-            gluon.nn.Conv2D(B2, 3, padding=1, in_channels=B2))
-    net.initialize()
-    return net
 
 
 def test_hybridized_inference_and_training_match_the_gemm_route(blocked_calls, monkeypatch):
@@ -149,28 +131,11 @@ def test_hybridized_inference_and_training_match_the_gemm_route(blocked_calls, m
     gradient blocked), against the GEMM route."""
     rng = np.random.default_rng(3)
     x = nd.array(_rand(rng, 8, B2, 8, 8))
-    values = [(rng.uniform(0.5, 1.5, p.shape) if p.name.endswith("var") else
-               rng.standard_normal(p.shape) * 0.2).astype(np.float32)
-              for p in _net().collect_params().values()]
-    results = []
-    for route in ("blocked", "gemm"):
-        if route == "gemm":
-            assert len(blocked_calls) >= 5   # 2 inference, 2 training forwards, 1+ data grads
-            _gemm_only(monkeypatch)
-        net = _net()
-        for p, v in zip(net.collect_params().values(), values):
-            p.set_data(nd.array(v))
-        net.hybridize()
-        infer = net(x).asnumpy()
-        xg = x.copy()
-        xg.attach_grad()
-        with autograd.record():
-            loss = (net(xg) ** 2).sum()
-        loss.backward()
-        results.append((infer, loss.asnumpy(), xg.grad.asnumpy(),
-                        net[0].weight.grad().asnumpy()))
-    for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4)
+    values = random_values(conv_bn_stack(B2, B2), rng)
+    blocked = infer_and_train(conv_bn_stack(B2, B2), values, x)
+    assert len(blocked_calls) >= 5   # 2 inference, 2 training forwards, 1+ data gradients
+    gemm_only(monkeypatch)
+    assert_same(blocked, infer_and_train(conv_bn_stack(B2, B2), values, x))
 
 
 def test_a_layout_the_probe_cannot_confirm_turns_the_route_off(monkeypatch):

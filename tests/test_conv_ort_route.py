@@ -4,28 +4,24 @@ fused with BatchNorm/ReLU in inference graphs, in training (forward and the stri
 gradient), and the shapes it loses on stay on the GEMM."""
 import numpy as np
 import pytest
-from kiln import autograd, gluon, nd
-from kiln.ndarray import _ort_conv, _ort_nchwc
+from _conv_routes import (
+    assert_route_equals_gemm,
+    assert_same,
+    conv,
+    conv_bn_stack,
+    gemm_only,
+    infer_and_train,
+    random_values,
+    record_calls,
+)
+from kiln import nd
+from kiln.ndarray import _ort_conv
 
 
 @pytest.fixture
 def ort_calls(monkeypatch):
-    calls = []
-    real = _ort_conv.forward
-    monkeypatch.setattr(_ort_conv, "forward", lambda x, w, *a: calls.append(w.shape) or
-                        real(x, w, *a))
-    return calls
+    return record_calls(monkeypatch, _ort_conv, "forward")
 
-
-def _gemm_only(monkeypatch):
-    monkeypatch.setattr(_ort_conv, "suits", lambda *a: False)
-    monkeypatch.setattr(_ort_nchwc, "suits", lambda *a: False)
-
-
-def _conv(x, w, b, **kw):
-    return nd.Convolution(nd.array(x, dtype=x.dtype), nd.array(w, dtype=w.dtype),
-                          None if b is None else nd.array(b, dtype=b.dtype),
-                          num_filter=w.shape[0], no_bias=b is None, **kw)
 
 
 @pytest.mark.parametrize("shape,wshape,kw", [
@@ -40,12 +36,7 @@ def test_values_equal_the_gemm_route(shape, wshape, kw, bias, ort_calls, monkeyp
     x = rng.standard_normal(shape).astype(np.float32)
     w = (rng.standard_normal(wshape) * 0.2).astype(np.float32)
     b = rng.standard_normal(wshape[0]).astype(np.float32) if bias else None
-    got = _conv(x, w, b, **kw).asnumpy()
-    assert ort_calls == [wshape]
-    _gemm_only(monkeypatch)
-    want = _conv(x, w, b, **kw).asnumpy()
-    assert got.shape == want.shape and got.dtype == np.float32
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert_route_equals_gemm(monkeypatch, ort_calls, x, w, b, **kw)
 
 
 @pytest.mark.parametrize("case", ["large weight", "small map", "float64", "groups",
@@ -73,17 +64,8 @@ def test_what_it_loses_on_stays_on_the_gemm(case, ort_calls):
                              num_filter=8, no_bias=True)
         assert y.shape == (2, 8, 2, 2)
     else:
-        _conv(x, w, None, **kw)
+        conv(x, w, None, **kw)
     assert ort_calls == []
-
-
-def _block():
-    net = gluon.nn.HybridSequential()
-    net.add(gluon.nn.Conv2D(16, 3, padding=1, use_bias=False, in_channels=16),
-            gluon.nn.BatchNorm(in_channels=16), gluon.nn.Activation("relu"),
-            gluon.nn.Conv2D(8, 3, padding=1, in_channels=16))
-    net.initialize()
-    return net
 
 
 def test_resnet_block_inference_and_training_match_the_gemm_route(ort_calls, monkeypatch):
@@ -91,25 +73,8 @@ def test_resnet_block_inference_and_training_match_the_gemm_route(ort_calls, mon
     onnxruntime's output) and a training step's loss and gradients, against the GEMM."""
     rng = np.random.default_rng(2)
     x = nd.array(rng.standard_normal((4, 16, 8, 8)).astype(np.float32))
-    values = [(rng.uniform(0.5, 1.5, p.shape) if p.name.endswith("var") else
-               rng.standard_normal(p.shape) * 0.2).astype(np.float32)
-              for p in _block().collect_params().values()]
-    results = []
-    for route in ("ort", "gemm"):
-        if route == "gemm":
-            _gemm_only(monkeypatch)
-        net = _block()
-        for p, v in zip(net.collect_params().values(), values):
-            p.set_data(nd.array(v))
-        net.hybridize()
-        infer = net(x).asnumpy()
-        xg = x.copy()
-        xg.attach_grad()
-        with autograd.record():
-            loss = (net(xg) ** 2).sum()
-        loss.backward()
-        results.append((infer, loss.asnumpy(), xg.grad.asnumpy(),
-                        net[0].weight.grad().asnumpy()))
+    values = random_values(conv_bn_stack(16, 8), rng)
+    on_ort = infer_and_train(conv_bn_stack(16, 8), values, x)
     assert ort_calls   # the first pass ran onnxruntime's kernel
-    for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4)
+    gemm_only(monkeypatch)
+    assert_same(on_ort, infer_and_train(conv_bn_stack(16, 8), values, x))
