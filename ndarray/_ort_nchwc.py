@@ -37,7 +37,8 @@ import numpy as np
 from . import _ort_kernels as ok
 
 MIN_POSITIONS = 512   # batch x output positions: 4x4 maps at batch 32 in, 2x2 out
-LARGE_WEIGHT = 160 << 10   # weights past this need twice the positions (see ``suits``)
+LARGE_WEIGHT = 160 << 10   # weights past this need maps of LARGE_WEIGHT_MIN_MAP positions
+LARGE_WEIGHT_MIN_MAP = 14 * 14
 STEM_TAPS = 49        # the NCHW-input variant only for kernels this large (7x7)
 DEPTHWISE_MIN_POSITIONS = 49   # 7x7 maps at batch 1
 DOMAIN = "com.microsoft.nchwc"
@@ -65,16 +66,19 @@ def suits(x, w, taps, g):
 
 
 def _positions_pay(x, w, taps, depthwise):
-    """Whether the weight's reorder and the data's are paid for by the positions it serves.
+    """Whether the kernels beat kiln's route for this many output positions.
 
-    Measured per layer against kiln's route (2026-12-07): a 256x256x3x3 weight over 512
-    positions lost (1.2x: 4x4 maps) where 1,568 positions gained (0.81x); 128x128x3x3 over
-    512 gained (0.70x); depthwise 3x3 layers gained 2-3.5x from 28x28 maps up and tied on
-    7x7 maps at batch 1 (0.09-0.10 ms)."""
-    positions = x.shape[0] * math.prod(taps.small)
+    Measured per layer against kiln's route (2026-12-07): 128x128x3x3 over 512 positions
+    (4x4 maps) gained (0.70x); weights past ``LARGE_WEIGHT`` gained only on maps of 14x14 and
+    more (256x256x3x3 at 14x14 0.84x, 128->256 3x3/2 onto 14x14 0.84x) and lost on smaller
+    ones whatever the batch (256x256 on 4x4 1.17-1.2x, 512x512 on 7x7 1.16-1.29x, on 4x4
+    1.43x); depthwise 3x3 layers gained 2-3.5x from 28x28 maps up and 1.6-5x on one thread
+    down to 7x7 maps."""
+    per_image = math.prod(taps.small)
     if depthwise:
-        return positions >= DEPTHWISE_MIN_POSITIONS
-    return positions >= (MIN_POSITIONS if w.size <= LARGE_WEIGHT else 2 * MIN_POSITIONS)
+        return x.shape[0] * per_image >= DEPTHWISE_MIN_POSITIONS
+    return x.shape[0] * per_image >= MIN_POSITIONS and (
+        w.size <= LARGE_WEIGHT or per_image >= LARGE_WEIGHT_MIN_MAP)
 
 
 def _channels_fit(c, f, taps, depthwise):

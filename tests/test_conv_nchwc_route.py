@@ -90,7 +90,7 @@ def test_fused_epilogue_inside_the_kernel(act, residual, scaled, blocked_calls, 
 
 
 @pytest.mark.parametrize("case", ["pointwise", "stride-2 1x1", "3x3 over 3 channels",
-                                  "few positions", "large weight, few positions", "float64",
+                                  "few positions", "large weight, small maps", "float64",
                                   "groups", "dilated", "filters off the block",
                                   "depthwise on few positions", "channels off the block"])
 def test_what_it_loses_on_or_cannot_take_stays_off(case, blocked_calls):
@@ -105,8 +105,8 @@ def test_what_it_loses_on_or_cannot_take_stays_off(case, blocked_calls):
         shape, wshape = (8, 3, 8, 8), (B2, 3, 3, 3)
     elif case == "few positions":
         shape = (7, B2, 8, 8)                        # 448 output positions
-    elif case == "large weight, few positions":
-        shape, wshape = (32, 256, 4, 4), (256, 256, 3, 3)  # 590K weights over 512
+    elif case == "large weight, small maps":
+        shape, wshape = (64, 256, 4, 4), (256, 256, 3, 3)  # 590K weights on 4x4 maps
     elif case == "float64":
         dtype = np.float64
     elif case == "groups":
