@@ -51,6 +51,23 @@ def test_values_equal_the_gemm_route(shape, wshape, kw, bias, blocked_calls, mon
     assert_route_equals_gemm(monkeypatch, blocked_calls, x, w, b, **kw)
 
 
+def test_a_strided_weight_view_is_reordered_correctly(blocked_calls, monkeypatch):
+    """The weight need not be contiguous (a data gradient's flipped weight, a user's slice):
+    the reorder reads it through its strides."""
+    rng = np.random.default_rng(6)
+    x = _rand(rng, 8, B2, 8, 8)
+    w = _rand(rng, B2, B2, 3, 3, 2)[..., 1].swapaxes(2, 3)   # strided and transposed view
+    assert not w.flags.c_contiguous
+    kw = dict(kernel=(3, 3), pad=(1, 1), num_filter=B2, no_bias=True)
+    got = nd.Convolution(nd.array(x), nd.array(w), **kw).asnumpy()
+    got_raw = _ort_nchwc.forward(x, w, _taps(), None)
+    gemm_only(monkeypatch)
+    want = nd.Convolution(nd.array(x), nd.array(np.ascontiguousarray(w)), **kw).asnumpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got_raw, want, rtol=1e-5, atol=1e-5)
+    assert blocked_calls
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("batch", [1, 3])
 def test_depthwise_values_equal_kilns_kernels(stride, batch, blocked_calls, monkeypatch):
