@@ -42,6 +42,11 @@ CHANNELS_LAST_MIN = 128
 # small write channels-last: the 7x7-output depthwise layers they feed, which NCHWc does not
 # take, run channels-last 3.3-3.6x faster than NCHW (MobileNetV2, batch 1, 2026-12-07)
 SMALL_MAP_BLOCKED = 0
+# below this many positions per sample an NCHW pointwise product at batch > 1 is one GEMM over
+# the transposed batch (_conv_gemm), not one per sample: MobileNet 1.0's 7x7 layers at batch
+# 32, 1024->1024 33.4 -> 23.3 ms, 512->1024 18.3 -> 13.0 (with the NCHWc kernels present,
+# where these layers no longer write channels-last)
+PER_SAMPLE_MIN = 64
 ENABLED = True  # benchmarks/mobilenet.py times both settings in one process
 _F32 = np.dtype(np.float32)
 
@@ -68,12 +73,14 @@ def forward(xp, x, w, taps, g, bias=None, epilogue=None):
     if not ENABLED or xp is not np or x.ndim != 4 or x.size == 0 or not _float32(x, w, bias):
         return None
     if g == 1 and taps.pointwise and w.shape[0] > 1:
+        small_maps_nchw = _ort_nchwc.block()[0] > 0
         small = taps.small[0] * taps.small[1] <= (
-            SMALL_MAP_BLOCKED if _ort_nchwc.block()[0] else SMALL_MAP)
+            SMALL_MAP_BLOCKED if small_maps_nchw else SMALL_MAP)
         if small and w.shape[0] >= CHANNELS_LAST_MIN:   # an expansion: a depthwise reads it
             return pw.forward(x, w, bias, epilogue)
-        if x.shape[0] > 1 or dw.is_channels_last(x):    # per sample, epilogue in cache
-            return pw.forward_nchw(x, w, bias, epilogue)
+        if dw.is_channels_last(x) or (x.shape[0] > 1 and not (
+                small_maps_nchw and taps.small[0] * taps.small[1] < PER_SAMPLE_MIN)):
+            return pw.forward_nchw(x, w, bias, epilogue)   # per sample, epilogue in cache
     elif dw.blocked_ok(xp, x, w, taps, g) and x.shape[1] > 1:
         if not dw.is_channels_last(x) and _ort_nchwc.suits(x, w, taps, g):
             return None   # onnxruntime's NCHWc kernel (_conv_gemm.conv_forward)
