@@ -112,8 +112,7 @@ def _session_of(graph, domains=()):
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if SHARED_ARENA and _shared_arena(ort):
         opts.add_session_config_entry("session.use_env_allocators", "1")
-    env = os.environ.get("KILN_THREADS")
-    opts.intra_op_num_threads = int(env) if env and env.isdigit() else _parallel.cores()
+    opts.intra_op_num_threads = session_threads()
     opts.inter_op_num_threads = 1
     return ort.InferenceSession(model.SerializeToString(), opts,
                                 providers=["CPUExecutionProvider"])
@@ -122,14 +121,25 @@ def _session_of(graph, domains=()):
 def run_new(sess, inputs, shape, dtype=np.float32):
     """Run ``sess`` with ``inputs`` (``{name: numpy array}``, None entries left unbound) bound
     in place; its output ``y`` is written into a new array of ``shape``, which is returned."""
-    y = np.empty(shape, dtype)
+    return run_into(sess, inputs, np.empty(shape, dtype))
+
+
+def run_into(sess, inputs, out):
+    """``run_new`` writing the output ``y`` into ``out`` (a C-contiguous array); returns it."""
     io = sess.io_binding()
     for name, arr in inputs.items():
         if arr is not None:
             io.bind_cpu_input(name, arr)
-    io.bind_output("y", "cpu", 0, y.dtype, list(y.shape), y.ctypes.data)
+    io.bind_output("y", "cpu", 0, out.dtype, list(out.shape), out.ctypes.data)
     sess.run_with_iobinding(io)
-    return y
+    return out
+
+
+def session_threads():
+    """The intra-op thread count of the kernel sessions (``KILN_THREADS`` if set, else the
+    cores)."""
+    env = os.environ.get("KILN_THREADS")
+    return int(env) if env and env.isdigit() else _parallel.cores()
 
 
 def _suits(x, out, *more):

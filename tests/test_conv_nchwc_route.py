@@ -202,3 +202,24 @@ def test_kernel_sessions_share_one_arena():
 def _taps_of(size, k, p):
     from kiln.ndarray.ops import _conv_gemm as cg
     return cg.taps_for((size, size), (size, size), (k, k), (1, 1), (1, 1), (p, p))
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_one_thread_runs_large_samples_a_few_at_a_time(residual, monkeypatch):
+    """On one thread a batch of large samples runs in chunks (the blocked copies stay in
+    cache): the same bits as one run over the batch, the residual cut alike."""
+    rng = np.random.default_rng(8)
+    x, w = _rand(rng, 7, B2, 8, 8), _rand(rng, B2, B2, 3, 3)
+    res = _rand(rng, 7, B2, 8, 8) if residual else None
+    shift = _rand(rng, B2)
+    whole = _ort_nchwc.forward(x, w, _taps(), shift, None, res, "relu")
+    runs, real = [], _ort_nchwc.ok.run_into
+    monkeypatch.setattr(_ort_nchwc.ok, "run_into",
+                        lambda sess, inputs, out: runs.append(out.shape[0]) or
+                        real(sess, inputs, out))
+    monkeypatch.setattr(_ort_nchwc.ok, "session_threads", lambda: 1)
+    monkeypatch.setattr(_ort_nchwc, "CHUNK_MIN_SAMPLE_BYTES", x[0].nbytes)
+    monkeypatch.setattr(_ort_nchwc, "CHUNK_BYTES", 3 * x[0].nbytes)
+    chunked = _ort_nchwc.forward(x, w, _taps(), shift, None, res, "relu")
+    assert runs == [3, 3, 1]
+    np.testing.assert_array_equal(chunked, whole)
