@@ -208,12 +208,12 @@ def batch_major(xp, y_t):
 
 # the batched (per-sample) product reads NCHW in place; below this many positions per sample
 # one GEMM over the transposed batch is faster than N small ones
-_PER_SAMPLE_MIN = 64
+PER_SAMPLE_MIN = 64
 
 
 def _per_sample(taps, n, g):
     return taps.pointwise and g == 1 and (n == 1 or (n > 1 and _size(taps.small) >=
-                                                     _PER_SAMPLE_MIN))
+                                                     PER_SAMPLE_MIN))
 
 
 def conv_forward(xp, x, w, taps, g, bias=None, epilogue=None):

@@ -27,6 +27,7 @@ into NCHW, run ``_conv_gemm`` (the reference the tests compare against).
 import numpy as np
 
 from .. import _ort_nchwc
+from . import _conv_gemm as cg
 from . import _depthwise as dw
 from . import _pointwise as pw
 
@@ -37,16 +38,12 @@ SMALL_MAP = 28 * 28
 # fewer (MobileNetV2's projections to 24-96 channels) the epilogue's rows over the channels
 # are short, and no depthwise layer reads the result (measured, benchmarks/mobilenet.py)
 CHANNELS_LAST_MIN = 128
-# where onnxruntime's NCHWc kernels run the depthwise layers of NCHW data (``_ort_nchwc``:
-# 2-3.5x kiln's kernels from 28x28 maps up, even on 14x14), only expansions onto maps this
-# small write channels-last: the 7x7-output depthwise layers they feed, which NCHWc does not
-# take, run channels-last 3.3-3.6x faster than NCHW (MobileNetV2, batch 1, 2026-12-07)
-SMALL_MAP_BLOCKED = 0
-# below this many positions per sample an NCHW pointwise product at batch > 1 is one GEMM over
-# the transposed batch (_conv_gemm), not one per sample: MobileNet 1.0's 7x7 layers at batch
-# 32, 1024->1024 33.4 -> 23.3 ms, 512->1024 18.3 -> 13.0 (with the NCHWc kernels present,
-# where these layers no longer write channels-last)
-PER_SAMPLE_MIN = 64
+# Where onnxruntime's NCHWc kernels are present they take the depthwise layers of NCHW data
+# (``_ort_nchwc``: 2-3.5x kiln's kernels from 28x28 maps up, and faster on 7x7 too), so no
+# expansion writes channels-last; an NCHW pointwise product at batch > 1 on a map smaller than
+# ``_conv_gemm``'s per-sample bound is then its one GEMM over the transposed batch, not one
+# per sample: MobileNet 1.0's 7x7 layers at batch 32, 1024->1024 33.4 -> 23.3 ms, 512->1024
+# 18.3 -> 13.0 (2026-12-07).
 ENABLED = True  # benchmarks/mobilenet.py times both settings in one process
 _F32 = np.dtype(np.float32)
 
@@ -73,13 +70,12 @@ def forward(xp, x, w, taps, g, bias=None, epilogue=None):
     if not ENABLED or xp is not np or x.ndim != 4 or x.size == 0 or not _float32(x, w, bias):
         return None
     if g == 1 and taps.pointwise and w.shape[0] > 1:
-        small_maps_nchw = _ort_nchwc.block()[0] > 0
-        small = taps.small[0] * taps.small[1] <= (
-            SMALL_MAP_BLOCKED if small_maps_nchw else SMALL_MAP)
-        if small and w.shape[0] >= CHANNELS_LAST_MIN:   # an expansion: a depthwise reads it
-            return pw.forward(x, w, bias, epilogue)
+        nchwc = _ort_nchwc.block()[0] > 0
+        positions = taps.small[0] * taps.small[1]
+        if not nchwc and positions <= SMALL_MAP and w.shape[0] >= CHANNELS_LAST_MIN:
+            return pw.forward(x, w, bias, epilogue)   # an expansion: a depthwise reads it
         if dw.is_channels_last(x) or (x.shape[0] > 1 and not (
-                small_maps_nchw and taps.small[0] * taps.small[1] < PER_SAMPLE_MIN)):
+                nchwc and positions < cg.PER_SAMPLE_MIN)):
             return pw.forward_nchw(x, w, bias, epilogue)   # per sample, epilogue in cache
     elif dw.blocked_ok(xp, x, w, taps, g) and x.shape[1] > 1:
         if not dw.is_channels_last(x) and _ort_nchwc.suits(x, w, taps, g):
