@@ -25,8 +25,10 @@ An op is defined once with its facets (see docs/architecture.md):
 
 * ``overlap``: a kernel (a matrix product, a sum) that a compiled function may run on a worker
   thread when nothing after it reads its result (a weight's or a bias's gradient), beside the
-  next ``serial`` kernel; ``serial``: a kernel that keeps one core busy (an RNN's step loop) and so
-  leaves the others to such work (``symbol/memory_plan.py``).
+  next ``serial`` kernel, or beside the rest of a backward whose work is large; True, or a
+  function of the graph node giving its multiply-adds (the convolution's weight gradient: what
+  makes a backward large); ``serial``: a kernel that keeps one core busy (an RNN's step loop)
+  and so leaves the others to such work (``symbol/memory_plan.py``).
 * ``out_arg``: the kernel takes ``out=``, an array of its (single) output's shape and dtype that
   it overwrites whole: a compiled backward then writes that gradient straight into the
   parameter's ``.grad`` buffer, with no temporary of the gradient's size and no copy.

@@ -182,6 +182,7 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False, notif
              f"{''.join(f', o{k}' for k in masked)}{', _ready' if notify else ''}):"]
     line_nodes = {}
     joins = []  # (line, node): the results of the steps run beside the others
+    solo = _solo_body(plan, op_hook)
     if timed:
         ns["_P"] = PROFILE
         lines.append("    _prof = _P[0]")
@@ -222,6 +223,8 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False, notif
             lines += ready.lines_for(ready.defined_by(step.outs))
         if step.dead:
             lines.append(f"    del {', '.join(step.dead)}")
+    if solo:
+        joins.reverse()   # the caller takes the last-started work a worker has not begun
     for line, node in joins:
         lines.append(line)
         line_nodes[len(lines)] = node
@@ -233,6 +236,9 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False, notif
     else:
         ret = ", ".join(ready.names)
     lines.append(f"    return ({ret}{',' if len(plan.returns) == 1 else ''})")
+    if solo:  # the whole body on one BLAS thread, a worker taking the work started beside
+        lines[1:] = ["    with _solo(xp):"] + ["    " + line for line in lines[1:]]
+        line_nodes = {k + 1: v for k, v in line_nodes.items()}
     return finish(ns, name, "\n".join(lines) + "\n", line_nodes, arg_names, static_xp)
 
 
@@ -240,7 +246,7 @@ def base_namespace():
     """The globals every generated function starts from (the helpers its lines call)."""
     return {"_partial": functools.partial, "_relu": relu, "_relu_bwd": relu_backward,
             "_add_into": add_into, "_rows": binary_rows, "_reserved": reserved,
-            "_beside": run_beside}
+            "_beside": run_beside, "_solo": solo}
 
 
 def kernel_partial(kernel, attrs):
@@ -336,12 +342,56 @@ def _beside_line(step, line, in_vars):
     return f"    _j{step.node.id} = _beside(xp, lambda xp=xp{binds}: {expr})  # {comment}"
 
 
+def _solo_body(plan, op_hook):
+    """Whether the function runs its body on one BLAS thread (``solo``): work runs beside
+    and no ``serial`` kernel is there to mark where (``memory_plan._gradients_beside``)."""
+    steps = [s for s in plan.steps if s.node.kind == "op"]
+    return op_hook is None and any(s.background for s in steps) and \
+        not any(s.node.op.serial for s in steps)
+
+
+class solo:
+    """``with solo(xp):`` the calling thread's kernels keep to one core (one BLAS thread,
+    kernels not cut into blocks: ``reserved``) while a worker runs the work started beside;
+    nothing changes for cupy or without workers."""
+
+    __slots__ = ("scopes",)
+
+    def __init__(self, xp):
+        self.scopes = (blas_threads(1), reserved()) if xp is np and workers() > 0 else ()
+
+    def __enter__(self):
+        for scope in self.scopes:
+            scope.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        for scope in reversed(self.scopes):
+            scope.__exit__(*exc)
+        return False
+
+
+class _Beside:
+    """The handle of work started on a worker: ``result()`` runs it on the calling thread
+    instead when no worker has begun it (its queue was longer than the caller's work)."""
+
+    __slots__ = ("fn", "future")
+
+    def __init__(self, fn, future):
+        self.fn, self.future = fn, future
+
+    def result(self):
+        if self.future.cancel():
+            return self.fn()
+        return self.future.result()
+
+
 def run_beside(xp, fn):
     """Start ``fn()`` on a worker thread with one BLAS thread (numpy; cupy runs it now): the
     handle's ``result()`` joins it."""
     if xp is not np or workers() <= 0:
         return _Done(fn)  # inline: the BLAS keeps all its threads
-    return background(_one_blas_thread, fn)
+    return _Beside(fn, background(_one_blas_thread, fn))
 
 
 def _one_blas_thread(fn):

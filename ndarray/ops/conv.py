@@ -11,6 +11,8 @@ Gradients are registry ops, so they work for second order and in graphs:
 * d deconvolution / d data = convolution(grad, weight); d / d weight = _conv_weight_grad(grad,
   data). ``_conv_weight_grad`` is bilinear, so its own gradient is again a (de)convolution.
 """
+import math
+
 import numpy as np
 
 from .. import ops as F
@@ -398,6 +400,16 @@ def _wgrad_ref(x, gy, kernel=REQUIRED, stride=(), dilate=(), pad=(), num_group=1
     return gw
 
 
+def _wgrad_work(node):
+    """Multiply-adds of a weight gradient node (its ``overlap`` facet): gy's size times a
+    filter's."""
+    gy, w = node.inputs[1][0].avals, node.avals
+    if gy is None or w is None:
+        return 0
+    gy_aval = gy[node.inputs[1][1]]
+    return math.prod(gy_aval.shape) * math.prod(w[0].shape[1:])
+
+
 _conv_weight_grad = register(
     "_conv_weight_grad", _wgrad_kernel, inputs=("data", "grad_out"),
     attrs={"kernel": REQUIRED, "stride": (), "dilate": (), "pad": (), "num_group": 1},
@@ -406,6 +418,6 @@ _conv_weight_grad = register(
              Sample(rnd(2, 4, 5, 5), rnd(2, 2, 2, 2, salt=1), kernel=(3, 3), stride=(2, 2),
                     pad=(0, 1), dilate=(1, 2), num_group=2),
              Sample(rnd(2, 2, 7), rnd(2, 3, 2, salt=1), kernel=(3,), stride=(2,), dilate=(2,))],
-    second_order=True)
+    second_order=True, overlap=_wgrad_work)
 
 EXPORTS = {}
