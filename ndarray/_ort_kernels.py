@@ -22,6 +22,7 @@ Example::
     >>> x = np.zeros((2, 3), np.float32); out = np.empty_like(x)
     >>> softmax_rows(x, out) or np.divide(np.exp(x), 3, out=out)   # every entry 1/3
 """
+import math
 import os
 import threading
 
@@ -118,10 +119,26 @@ def _session_of(graph, domains=()):
                                 providers=["CPUExecutionProvider"])
 
 
+# onnxruntime's blocked kernels (MLAS) run ~1.4x slower on a weight or input that is not
+# 64-byte aligned (a 128x128x3x3 NCHWc convolution over 32 4x4 maps, one thread: 1.28 ms fed a
+# weight from numpy's allocator, 16-byte aligned, 0.96 ms aligned, 0.88 ms as its own
+# initializer); numpy's allocator aligns to 16 bytes.
+ALIGN = 64
+
+
+def aligned_empty(shape, dtype=np.float32):
+    """An uninitialized C-contiguous array whose data starts on an ``ALIGN``-byte boundary."""
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    raw = np.empty(nbytes + ALIGN, np.uint8)
+    start = -raw.ctypes.data % ALIGN
+    return raw[start:start + nbytes].view(dtype).reshape(shape)
+
+
 def run_new(sess, inputs, shape, dtype=np.float32):
     """Run ``sess`` with ``inputs`` (``{name: numpy array}``, None entries left unbound) bound
     in place; its output ``y`` is written into a new array of ``shape``, which is returned."""
-    return run_into(sess, inputs, np.empty(shape, dtype))
+    return run_into(sess, inputs, aligned_empty(shape, dtype))
 
 
 def run_into(sess, inputs, out):

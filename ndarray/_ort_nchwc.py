@@ -155,10 +155,12 @@ def reorder(w, b, scale=None):
         blocks = w.reshape((f // b, b, c // b, b) + k).transpose(0, 2, 4, 5, 3, 1)
     else:
         blocks = w.reshape((f // b, b, c) + k).transpose(0, 2, 3, 4, 1)
+    out = ok.aligned_empty(blocks.shape, w.dtype)   # MLAS reads it fastest aligned
     if scale is None:
-        return np.ascontiguousarray(blocks).reshape(w.shape)
-    per_filter = scale.reshape((f // b,) + (1,) * (blocks.ndim - 2) + (b,))
-    return np.multiply(blocks, per_filter, out=np.empty(blocks.shape, w.dtype)).reshape(w.shape)
+        np.copyto(out, blocks)
+    else:
+        np.multiply(blocks, scale.reshape((f // b,) + (1,) * (blocks.ndim - 2) + (b,)), out=out)
+    return out.reshape(w.shape)
 
 
 def fuses(scale, shift, residual, act, out_shape):
@@ -207,7 +209,7 @@ def _run(x, w, stride, pad, small, b, bias=None, scale=None, residual=None,
                              lambda: _model(c, w.shape, stride, pad, b, *flags))
     inputs = {"x": x, "w": reorder(w, b, scale), "r": residual,
               "b": None if bias is None else np.ascontiguousarray(bias, np.float32)}
-    y = np.empty((n, f) + tuple(small), np.float32)
+    y = ok.aligned_empty((n, f) + tuple(small))   # the next layer's aligned input
     step = _samples_per_run(x)
     if step >= n:
         return ok.run_into(sess, inputs, y)

@@ -223,3 +223,34 @@ def test_one_thread_runs_large_samples_a_few_at_a_time(residual, monkeypatch):
     chunked = _ort_nchwc.forward(x, w, _taps(), shift, None, res, "relu")
     assert runs == [3, 3, 1]
     np.testing.assert_array_equal(chunked, whole)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (7,), (0, 4), (2, 3, 4)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8])
+def test_aligned_empty_starts_on_the_boundary(shape, dtype):
+    from kiln.ndarray import _ort_kernels
+    for _ in range(4):   # numpy's allocator hands out 16-byte aligned blocks
+        a = _ort_kernels.aligned_empty(shape, dtype)
+        assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous
+        assert a.flags.writeable and (a.size == 0 or a.ctypes.data % _ort_kernels.ALIGN == 0)
+        a[...] = 1
+        assert (a == 1).all()
+
+
+def test_the_kernels_get_aligned_weights_and_give_aligned_outputs(monkeypatch):
+    """MLAS reads unaligned blocked weights ~1.4x slower: kiln's reorder and the route's
+    outputs (the next layer's inputs) start on 64-byte boundaries."""
+    from kiln.ndarray import _ort_kernels
+    from kiln.ndarray.ops import _conv_gemm as cg
+    rng = np.random.default_rng(2)
+    x, w = _rand(rng, 4, B2, 6, 6), _rand(rng, B2, B2, 3, 3)
+    taps = cg.taps_for((6, 6), (6, 6), (3, 3), (1, 1), (1, 1), (1, 1))
+    seen = []
+    run_into = _ort_kernels.run_into
+    monkeypatch.setattr(_ort_kernels, "run_into",
+                        lambda sess, inputs, out: seen.append(inputs["w"]) or
+                        run_into(sess, inputs, out))
+    for scale in (None, _rand(rng, B2)):
+        y = _ort_nchwc.forward(x, w, taps, scale=scale, bias=_rand(rng, B2))
+        assert y.ctypes.data % _ort_kernels.ALIGN == 0
+    assert len(seen) == 2 and all(s.ctypes.data % _ort_kernels.ALIGN == 0 for s in seen)
