@@ -27,6 +27,8 @@ import math
 
 import numpy as np
 
+from ..ndarray._blas import threads as blas_threads
+from ..ndarray._parallel import run_blocks, workers
 from ..ndarray.ndarray import NDArray
 from ..nn.parameter import DATA_VERSION
 from .adam import Adam, adam_kernel
@@ -171,16 +173,21 @@ class StepPlan:
         if lrs is None and self.plain and wd == 0 and clip is None:
             # plain SGD (the common case): w -= (lr * lr_mult * rescale) * g, in place
             lr = opt.lr
-            for w, g, p, _ in self.entries:
+
+            def plain(k):
+                w, g, p, _ = self.entries[k]
                 sgd_kernel(None, w._data, g._data, None, lr * p.lr_mult, 0, 0, rescale, None)
+            self._each(plain)
             return
         momentum = opt.momentum
-        for k, (w, g, p, s) in enumerate(self.entries):
+
+        def update(k):
+            w, g, p, s = self.entries[k]
             lr = (opt.lr if lrs is None else lrs[k]) * p.lr_mult
             wdk = 0.0 if wd == 0 else wd * p.wd_mult
-            xp = w._ctx.xp
-            sgd_kernel(xp, w._data, g._data, None if s is None else s._data, lr, wdk, momentum,
-                       rescale, clip)
+            sgd_kernel(w._ctx.xp, w._data, g._data, None if s is None else s._data, lr, wdk,
+                       momentum, rescale, clip)
+        self._each(update)
 
     def _adam(self, opt, count):
         lrs = self._lrs(opt, count)
@@ -188,15 +195,55 @@ class StepPlan:
         beta1, beta2, eps = opt.beta1, opt.beta2, opt.epsilon
         # Adam.update's bias correction, for t = count (every index has that count)
         corr = math.sqrt(1. - beta2 ** count) / (1. - beta1 ** count)
-        for k, (w, g, p, s) in enumerate(self.entries):
-            lr = (opt.lr if lrs is None else lrs[k]) * p.lr_mult
+
+        def update(k):
+            w, g, p, s = self.entries[k]
+            lr = (opt.lr if lrs is None else lrs[k]) * p.lr_mult * corr
             wdk = 0.0 if wd == 0 else wd * p.wd_mult
-            lr *= corr
             adam_kernel(w._ctx.xp, w._data, g._data, s[0]._data, s[1]._data, lr, wdk, beta1,
                         beta2, eps, rescale, clip)
+        self._each(update)
+
+    def _each(self, update):
+        """``update(k)`` for every entry: on the calling thread, or, for numpy parameters of
+        ``SPLIT_MIN`` elements or more with a worker free, in two groups of about equal size
+        side by side, each on one BLAS thread. Each parameter's update touches only its own
+        arrays, so the results are the same either way."""
+        groups = _halves([e[0] for e in self.entries])
+        if groups is None:
+            for k in range(len(self.entries)):
+                update(k)
+            return
+
+        def run(lo, hi):
+            for k in groups[lo]:
+                update(k)
+        with blas_threads(1):
+            run_blocks(run, [(0, 1), (1, 2)])
 
 
 _KINDS = {SGD: "sgd", ccSGD: "sgd", Adam: "adam"}
+
+# Parameters (elements, all together) from which a step runs in two halves side by side: the
+# updates are memory-bound passes that numpy runs on one core (BLAS's axpy on its threads);
+# ResNet-18's SGD momentum step, 11.7M parameters, 7.7 -> 6.7 ms on two cores (2026-12-07).
+# Below, a thread handoff costs about what it saves.
+SPLIT_MIN = 1 << 22
+
+
+def _halves(weights):
+    """Two lists of entry indices of about equal total size (largest first, each to the
+    lighter half), or None where the step stays on the calling thread."""
+    sizes = [w._data.size for w in weights]
+    if sum(sizes) < SPLIT_MIN or workers() <= 0 or \
+            any(type(w._data) is not np.ndarray for w in weights):
+        return None
+    halves, totals = ([], []), [0, 0]
+    for k in sorted(range(len(sizes)), key=lambda k: -sizes[k]):
+        side = 0 if totals[0] <= totals[1] else 1
+        halves[side].append(k)
+        totals[side] += sizes[k]
+    return halves
 
 
 def _state_ok(kind, state):

@@ -351,3 +351,35 @@ def test_in_place_kernels_equal_the_expressions(dtype, scalar, shape):
                     res.append((w, m, v))
                 for a, b in zip(*res):
                     assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+
+
+@pytest.mark.parametrize("optimizer,params", [
+    ("sgd", {"learning_rate": 0.1}),
+    ("sgd", {"learning_rate": 0.1, "momentum": 0.9, "wd": 1e-3}),
+    ("adam", {"learning_rate": 0.01, "wd": 1e-3, "clip_gradient": 0.2}),
+])
+def test_a_step_in_two_halves_side_by_side_is_the_same(fast_runs, monkeypatch, optimizer,
+                                                        params):
+    """Large models update their parameters in two halves on two threads (``_halves``):
+    each parameter's update is its own, so the numbers are bit for bit the regular path's."""
+    monkeypatch.setenv("KILN_THREADS", "2")
+    monkeypatch.setattr(direct, "SPLIT_MIN", 0)
+    halves = []
+    real = direct._halves
+    monkeypatch.setattr(direct, "_halves", lambda ws: halves.append(real(ws)) or halves[-1])
+    pair = twin(optimizer, params)
+    train(pair, 5)
+    assert_same(*pair)
+    assert fast_runs[0] == 4 and halves and all(h is not None for h in halves)
+    (a, b), = {tuple(map(tuple, h)) for h in halves}   # the same halves every step
+    assert sorted(a + b) == list(range(6)) and a and b
+
+
+def test_halves_balance_sizes_and_small_models_stay_whole(monkeypatch):
+    monkeypatch.setenv("KILN_THREADS", "2")
+    ws = [nd.zeros((n,)) for n in (10, 70, 30, 40)]
+    assert direct._halves(ws) is None            # far below SPLIT_MIN
+    monkeypatch.setattr(direct, "SPLIT_MIN", 0)
+    assert direct._halves(ws) == ([1, 0], [3, 2])   # 70 + 10 against 40 + 30
+    monkeypatch.setenv("KILN_THREADS", "1")      # no worker: whole
+    assert direct._halves(ws) is None
