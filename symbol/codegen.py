@@ -182,7 +182,10 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False, notif
              f"{''.join(f', o{k}' for k in masked)}{', _ready' if notify else ''}):"]
     line_nodes = {}
     joins = []  # (line, node): the results of the steps run beside the others
-    solo = _solo_body(plan, op_hook)
+    # op hooks see every result in order, and gradient-ready hooks (``notify``) fire right
+    # after the line computing each gradient: both run everything on the calling thread
+    beside_ok = op_hook is None and not notify
+    solo = beside_ok and _solo_body(plan)
     if timed:
         ns["_P"] = PROFILE
         lines.append("    _prof = _P[0]")
@@ -201,7 +204,7 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False, notif
         if timed and node.kind == "op":
             ns[f"_node{node.id}"] = node
             lines.append("    _t = _prof.now() if _prof is not None else 0")
-        if step.background and op_hook is None:
+        if step.background and beside_ok:
             line = _beside_line(step, line, in_vars)
             joins.append((f"    {step.outs[0]} = _j{node.id}.result()", node))
         elif joins and node.kind == "op" and node.op.serial:
@@ -211,7 +214,7 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False, notif
         line_nodes[len(lines)] = node
         if timed and node.kind == "op":
             outs = ", ".join(step.outs) + ("," if len(step.outs) == 1 else "")
-            if step.background and op_hook is None:
+            if step.background and beside_ok:
                 outs = ""  # started beside: only its start is timed here
             lines.append(f"    _prof is None or _prof.node({_op_type(node)!r}, _t, ({outs}), "
                          f"_node{node.id})")
@@ -219,7 +222,7 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False, notif
             ns.setdefault("_hook", _hook_caller(op_hook[0], op_hook[2]))
             lines += [f"    _hook({_hook_name(node) + suffix!r}, {_op_type(node)!r}, {o})"
                       for suffix, o in zip(_output_suffixes(node), step.outs)]
-        if ready is not None and not (step.background and op_hook is None):
+        if ready is not None and not (step.background and beside_ok):
             lines += ready.lines_for(ready.defined_by(step.outs))
         if step.dead:
             lines.append(f"    del {', '.join(step.dead)}")
@@ -342,11 +345,11 @@ def _beside_line(step, line, in_vars):
     return f"    _j{step.node.id} = _beside(xp, lambda xp=xp{binds}: {expr})  # {comment}"
 
 
-def _solo_body(plan, op_hook):
+def _solo_body(plan):
     """Whether the function runs its body on one BLAS thread (``solo``): work runs beside
     and no ``serial`` kernel is there to mark where (``memory_plan._gradients_beside``)."""
     steps = [s for s in plan.steps if s.node.kind == "op"]
-    return op_hook is None and any(s.background for s in steps) and \
+    return any(s.background for s in steps) and \
         not any(s.node.op.serial for s in steps)
 
 

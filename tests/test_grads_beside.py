@@ -121,3 +121,29 @@ def test_solo_keeps_the_calling_thread_on_one_core(monkeypatch):
     monkeypatch.setenv("KILN_THREADS", "1")   # no workers: nothing to make room for
     with codegen.solo(np):
         assert not _parallel.is_reserved()
+
+
+def test_gradient_ready_hooks_keep_their_order(monkeypatch):
+    """With gradient-ready hooks the backward runs on the calling thread: each hook fires
+    right after its gradient's line, last layer first, as documented."""
+    monkeypatch.setenv("KILN_THREADS", "2")
+    monkeypatch.setattr(memory_plan, "GRADS_BESIDE_MIN_MACS", 0)
+    net = _net()
+    net.hybridize()
+    x = nd.array(np.random.default_rng(0).standard_normal((4, 3, 8, 8)))
+    y = nd.array(np.arange(4) % 5)
+    with autograd.record():   # a first step (predict mode would fold the random statistics)
+        gluon.loss.SoftmaxCrossEntropyLoss()(net(x), y).backward()
+    order = []
+    layers = [(k, p) for k, block in enumerate(net) for p in block.collect_params().values()
+              if p.grad_req != "null"]
+    for k, p in layers:
+        autograd.register_grad_ready_hook(p.list_data()[0], lambda v, k=k: order.append(k))
+    with autograd.record():
+        loss = gluon.loss.SoftmaxCrossEntropyLoss()(net(x), y)
+    loss.backward()
+    assert sorted(order) == sorted(k for k, _ in layers)
+    assert order == sorted(order, reverse=True), order
+    entry = list(net._cached_op.entries.values())[-1]
+    notified = [f for train in entry.train.values() for f in train._notify.values()]
+    assert notified and not any("_beside(" in f.source for f in notified)
