@@ -163,6 +163,7 @@ def _conv_affine_act(
     data, weight, scale, shift, residual=..., kernel=..., stride=..., dilate=..., pad=...,
     num_filter=..., num_group=..., act_type=..., layout=..., name=..., attr=..., **kwargs,
 ) -> Symbol: ...
+def _conv_chain(data, *params, stages=..., name=..., attr=..., **kwargs) -> Symbol: ...
 def _conv_weight_grad(
     data, grad_out, kernel, stride=..., dilate=..., pad=..., num_group=..., name=..., attr=...,
     **kwargs,

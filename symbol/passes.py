@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .conv_chain import chain_visitor
 from .fold_bn import fold_epilogue, fold_into_conv
 from .graph import Node, is_entry, topo_order
 
@@ -349,7 +350,11 @@ def optimize(targets, xp, fuse_ops=False):
     if fuse_ops:
         fused = fuse(targets)
         # fusion (BatchNorm folding) makes products and sums that simplify may remove
-        targets = fused if _same_entries(fused, targets) else simplify(fused)
+        if not _same_entries(fused, targets):
+            targets = simplify(fused)
+            visit = chain_visitor(_uses(targets)) if xp is np else None
+            if visit is not None:   # chains of the folded convolutions (onnxruntime's kernels)
+                targets = rewrite(targets, visit)
     return targets
 
 

@@ -30,7 +30,7 @@ KILN_ONLY = {
     "_backward_deformable_psroi_pooling", "_backward_grid_generator", "_backward_ps_roi_pooling",
     "_backward_roi_align", "_backward_roi_pooling", "_backward_rroi_align",
     "_batch_norm_backward", "_bn_fold", "_box_nms_index", "_broadcast_reduced", "_conv_affine_act",
-    "_conv_weight_grad", "_ctc_loss_grad", "_custom", "_custom_backward", "_digamma",
+    "_conv_chain", "_conv_weight_grad", "_ctc_loss_grad", "_custom", "_custom_backward", "_digamma",
     "_embedding_weight_grad", "_getitem_backward", "_linalg_cofactor", "_log_softmax_pick",
     "_log_softmax_pick_backward", "_pooling_backward", "_pooling_gather", "_put_along_axis",
     "_relu_backward", "_rnn_backward", "_softmax_output_backward", "_sum_wide", "dropout_mask",
