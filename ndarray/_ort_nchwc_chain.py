@@ -18,6 +18,9 @@ Example::
 
     >>> if suits(x, stages):
     ...     y = forward(x, stages)   # stages: (weight, scale, shift, residual, act, stride, pad)
+
+A stage's residual is an array, None, or ``("h", j)``: the chain's own value ``h_j`` (the
+data for ``j = 0``, stage ``j - 1``'s result), added in blocked layout with no reorder.
 """
 import math
 
@@ -74,9 +77,9 @@ def suits(x, stages):
                 and (scale is None or _vector(scale, f)) and _vector(shift, f)
                 and act in nc.ACTIVATIONS):
             return False
-        if residual is not None and not (type(residual) is np.ndarray
-                                         and residual.dtype == np.float32
-                                         and residual.flags.c_contiguous):
+        if residual is not None and not isinstance(residual, tuple) and not (
+                type(residual) is np.ndarray and residual.dtype == np.float32
+                and residual.flags.c_contiguous):
             return False
     return True
 
@@ -101,11 +104,13 @@ def _model(c, geometry):
         ins += [helper.make_tensor_value_info(f"w{k}", f32, list(w_shape)),
                 helper.make_tensor_value_info(f"b{k}", f32, [f])]
         conv_in = [f"h{k}", f"w{k}", f"b{k}"]
-        if residual:
+        if residual is True:
             ins.append(helper.make_tensor_value_info(f"r{k}", f32, ["n", f, f"p{k}", f"q{k}"]))
             nodes.append(helper.make_node("ReorderInput", [f"r{k}"], [f"rb{k}"],
                                           domain=nc.DOMAIN))
             conv_in.append(f"rb{k}")
+        elif residual is not False:   # the chain's own blocked value h_j
+            conv_in.append(f"h{residual}")
         group = channels if w_shape[1] == 1 and channels > 1 else 1
         nodes.append(helper.make_node(
             "Conv", conv_in, [f"h{k + 1}"], domain=nc.DOMAIN, kernel_shape=list(w_shape[2:]),
@@ -124,13 +129,15 @@ def forward(x, stages):
     stride, pad)`` computes ``act(conv(h, weight) * scale + shift + residual)``; returns
     the last stage's output as a new aligned array. The caller checked ``suits``."""
     b = nc.block()[0]
-    geometry = tuple((w.shape, tuple(stride), tuple(pad), act, residual is not None)
+    geometry = tuple((w.shape, tuple(stride), tuple(pad), act, _residual_kind(residual))
                      for w, _, _, residual, act, stride, pad in stages)
     sess = ok.cached_session(("nchwc_chain", b, x.shape[1], geometry),
                              lambda: _model(x.shape[1], geometry))
     inputs = {"x": x}
     for k, (w, scale, shift, residual, *_) in enumerate(stages):
-        inputs.update({f"w{k}": nc.reorder(w, b, scale), f"b{k}": shift, f"r{k}": residual})
+        inputs.update({f"w{k}": nc.reorder(w, b, scale), f"b{k}": shift})
+        if isinstance(residual, np.ndarray):
+            inputs[f"r{k}"] = residual
     shapes = _out_shapes(x.shape, stages)
     y = ok.aligned_empty(shapes[-1])
     n = x.shape[0]
@@ -138,10 +145,17 @@ def forward(x, stages):
     if step >= n:
         return ok.run_into(sess, inputs, y)
     for lo in range(0, n, step):   # one thread: a few samples a run, the blocks in cache
-        part = {k: (v[lo:lo + step] if k == "x" or (k[0] == "r" and v is not None) else v)
+        part = {k: (v[lo:lo + step] if k == "x" or k[0] == "r" else v)
                 for k, v in inputs.items()}
         ok.run_into(sess, part, y[lo:lo + step])
     return y
+
+
+def _residual_kind(residual):
+    """None: False; an array: True; the chain's own ``("h", j)``: ``j``."""
+    if residual is None:
+        return False
+    return residual[1] if isinstance(residual, tuple) else True
 
 
 def _samples_per_run(x, shapes):

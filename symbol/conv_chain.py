@@ -14,6 +14,7 @@ import numpy as np
 
 from ..ndarray import _ort_nchwc_chain as chain
 from ..ndarray._registry import OPS
+from ..ndarray.ops.conv_chain import internal, stage_inputs
 from .graph import Node, is_entry
 
 _LAYOUTS = (None, "NCHW")
@@ -101,13 +102,61 @@ def chain_visitor(uses):
             return None
         data, stages, params = head
         stage, more = found
-        attrs = {"stages": stages + (stage,)}
-        new_inputs = (data, *params, *more)
-        op = OPS["_conv_chain"]
-        avals = op.infer(*[_aval(i) for i in new_inputs], **attrs)
-        return [(Node("op", op, new_inputs, attrs, name=node.name, avals=(avals,),
-                      block=node.block, source=node.source), 0)]
+        stages, params = _rebase(stages + (stage,), params + more, data, 0)
+        return [(_chain_node(node, data, stages, params), 0)]
     return visit
+
+
+def merge_visitor(uses):
+    """``passes.rewrite``'s visit joining a chain to the chain whose result is its data when
+    nothing else reads that result: its other reads, a residual block's input added back,
+    become the chain's own value (``("h", j)``). ``uses``: reads per entry of the graph as
+    given (the joined one)."""
+    def visit(node, inputs):
+        if node.kind != "op" or node.op.name != "_conv_chain" or not is_entry(inputs[0]):
+            return None
+        head = inputs[0]
+        first = head[0]
+        if head[1] != 0 or first.kind != "op" or first.op.name != "_conv_chain":
+            return None
+        reads = sum(1 for i in inputs if _same(i, head))
+        if uses.get((node.inputs[0][0].id, node.inputs[0][1])) != reads:
+            return None
+        first_stages = tuple(first.attrs["stages"])
+        stages, params = _rebase(tuple(node.attrs["stages"]), list(inputs[1:]), head,
+                                 len(first_stages))
+        return [(_chain_node(node, first.inputs[0], first_stages + stages,
+                             list(first.inputs[1:]) + params), 0)]
+    return visit
+
+
+def _same(a, b):
+    return is_entry(a) and a[0] is b[0] and a[1] == b[1]
+
+
+def _rebase(stages, params, data, offset):
+    """``(stages, params)`` of a chain whose data ``data`` is the value ``h_offset`` of a
+    longer one: residual inputs that are ``data`` become ``("h", offset)``, the chain's own
+    values ``("h", j)`` become ``("h", j + offset)``."""
+    new_stages, new_params = [], []
+    for stage, (w, s, b, r) in zip(stages, stage_inputs(params, stages)):
+        residual = stage[8]
+        if internal(residual) is not None:
+            residual = ("h", internal(residual) + offset)
+        elif residual and _same(r, data):
+            residual = ("h", offset)
+        new_stages.append(stage[:8] + (residual,))
+        new_params += [w] + ([s] if stage[7] else []) + [b] + ([r] if residual is True else [])
+    return tuple(new_stages), new_params
+
+
+def _chain_node(like, data, stages, params):
+    op = OPS["_conv_chain"]
+    inputs = (data, *params)
+    attrs = {"stages": stages}
+    avals = op.infer(*[_aval(i) for i in inputs], **attrs)
+    return Node("op", op, inputs, attrs, name=like.name, avals=(avals,), block=like.block,
+                source=like.source)
 
 
 def _kernels_present():

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .conv_chain import chain_visitor
+from .conv_chain import chain_visitor, merge_visitor
 from .fold_bn import fold_epilogue, fold_into_conv
 from .graph import Node, is_entry, topo_order
 
@@ -354,7 +354,10 @@ def optimize(targets, xp, fuse_ops=False):
             targets = simplify(fused)
             visit = chain_visitor(_uses(targets)) if xp is np else None
             if visit is not None:   # chains of the folded convolutions (onnxruntime's kernels)
-                targets = rewrite(targets, visit)
+                chained = rewrite(targets, visit)
+                if not _same_entries(chained, targets):   # then chains of chains
+                    chained = rewrite(chained, merge_visitor(_uses(chained)))
+                targets = chained
     return targets
 
 

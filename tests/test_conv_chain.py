@@ -171,18 +171,19 @@ def test_the_route_equals_the_stage_by_stage_kernel(monkeypatch):
     np.testing.assert_array_equal(chunked, routed)
 
 
-def test_frozen_statistics_training_through_a_chain(monkeypatch):
+@pytest.mark.parametrize("blocks", [False, True], ids=["mobilenet", "residual-blocks"])
+def test_frozen_statistics_training_through_a_chain(monkeypatch, blocks):
     """BatchNorm with ``use_global_stats`` folds in training graphs too: the chain's
-    gradient (its stages' in turn) equals the unchained graph's."""
+    gradient (its stages' in turn, residuals from its own values included) equals the
+    unchained graph's."""
     def grads(chains):
-        net = gluon.nn.HybridSequential()
-        for layer in _mobilenet_like():
-            if isinstance(layer, gluon.nn.BatchNorm):
-                layer._kwargs["use_global_stats"] = True
-            net.add(layer)
+        net = _two_blocks() if blocks else _mobilenet_like()
+        net.apply(lambda b: isinstance(b, gluon.nn.BatchNorm) and
+                  b._kwargs.update(use_global_stats=True))
         monkeypatch.setattr(conv_chain, "_kernels_present", lambda: chains)
         net.hybridize()
-        x = nd.array(np.random.default_rng(4).standard_normal((2, C, 28, 28)).astype(np.float32))
+        shape = (2, C, 14, 14) if blocks else (2, C, 28, 28)
+        x = nd.array(np.random.default_rng(4).standard_normal(shape).astype(np.float32))
         x.attach_grad()
         with autograd.record():
             loss = (net(x) ** 2).sum()
@@ -195,3 +196,47 @@ def test_frozen_statistics_training_through_a_chain(monkeypatch):
                                      if p.grad_req != "null"]
     for a, b in zip(grads(True), grads(False)):
         np.testing.assert_allclose(a, b, rtol=5e-4, atol=5e-5)
+
+
+def _two_blocks(out_too=False):
+    class Two(gluon.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = _Inverted(), _Inverted()
+
+        def hybrid_forward(self, F, x):
+            h = self.a(x)
+            return (self.b(h), h) if out_too else self.b(h)
+    return _initialized(Two(), (2, C, 14, 14))
+
+
+def test_residual_blocks_join_into_one_chain(monkeypatch):
+    """Each block's input is read twice (the expansion, the residual), both inside the
+    next chain: the chains join, the residuals becoming the chain's own values."""
+    net = _two_blocks()
+    x = nd.array(np.random.default_rng(5).standard_normal((2, C, 14, 14)).astype(np.float32))
+    calls = record_calls(monkeypatch, _ort_nchwc_chain, "forward")
+    chained, ops = _run(net, x, True, monkeypatch)
+    chains = [n for n in ops if n.op.name == "_conv_chain"]
+    assert len(chains) == 1 and calls == [6]
+    assert [st[8] for st in chains[0].attrs["stages"]] == \
+        [False, False, ("h", 0), False, False, ("h", 3)]
+    plain, _ = _run(net, x, False, monkeypatch)
+    np.testing.assert_allclose(chained, plain, rtol=2e-4, atol=2e-5)
+
+
+def test_a_block_output_read_elsewhere_keeps_two_chains(monkeypatch):
+    net = _two_blocks(out_too=True)
+    x = nd.array(np.random.default_rng(6).standard_normal((2, C, 14, 14)).astype(np.float32))
+    monkeypatch.setattr(conv_chain, "_kernels_present", lambda: True)
+    net.hybridize()
+    out, h = net(x)
+    chains = [n for n in _ops(net) if n.op.name == "_conv_chain"]
+    assert [len(n.attrs["stages"]) for n in chains] == [3, 3]
+    # h is the second chain's data (its residual, ("h", 0), reads it in blocked layout)
+    assert chains[1].inputs[0][0] is chains[0] and chains[1].attrs["stages"][2][8] == ("h", 0)
+    monkeypatch.setattr(conv_chain, "_kernels_present", lambda: False)
+    net.hybridize()
+    out2, h2 = net(x)
+    np.testing.assert_allclose(out.asnumpy(), out2.asnumpy(), rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(h.asnumpy(), h2.asnumpy(), rtol=2e-4, atol=2e-5)

@@ -10,8 +10,10 @@ stages in turn.
 
 ``stages``: one tuple per stage, ``(kernel, stride, dilate, pad, num_filter, num_group,
 act_type, scaled, residual)``: ``scaled`` whether the stage has a ``scale`` input (else the
-fold scaled its weight: the literal scale 1), ``residual`` whether it has a residual input.
-``params``: per stage ``weight``, ``scale`` (if scaled), ``shift``, ``residual`` (if any).
+fold scaled its weight: the literal scale 1); ``residual`` False (none), True (an input of
+its own) or ``("h", j)``: the chain's own value ``h_j`` (``h_0`` the data, ``h_k`` stage
+``k - 1``'s result), as a MobileNetV2 or ResNet block adds its input back.
+``params``: per stage ``weight``, ``scale`` (if scaled), ``shift``, ``residual`` (if True).
 
 Example::
 
@@ -34,8 +36,14 @@ def stage_attrs(stage):
     return dict(zip(_KEYS, stage[:7]))
 
 
+def internal(residual):
+    """``j`` when a stage's ``residual`` field is the chain's own ``("h", j)``, else None."""
+    return residual[1] if isinstance(residual, tuple) else None
+
+
 def stage_inputs(params, stages):
-    """Per stage ``(weight, scale or the literal 1.0, shift, residual or None)``."""
+    """Per stage ``(weight, scale or the literal 1.0, shift, residual)``: the residual an
+    input, None, or ``("h", j)`` (the chain's value ``h_j``)."""
     out, k = [], 0
     for stage in stages:
         scaled, residual = stage[7], stage[8]
@@ -43,8 +51,13 @@ def stage_inputs(params, stages):
         s = params[k + 1] if scaled else 1.0
         k += 2 if scaled else 1
         b = params[k]
-        r = params[k + 1] if residual else None
-        k += 2 if residual else 1
+        k += 1
+        r = None
+        if internal(residual) is not None:
+            r = tuple(residual)
+        elif residual:
+            r = params[k]
+            k += 1
         out.append((w, s, b, r))
     if k != len(params):
         raise ValueError(f"_conv_chain: {len(params)} parameter inputs for {len(stages)} "
@@ -56,16 +69,25 @@ def _route_stages(xp, data, per_stage, stages):
     """``_ort_nchwc_chain.forward``'s stages, or None where that route does not apply."""
     if xp.__name__ != "numpy":
         return None
-    route, shape = [], tuple(data.shape)
+    route, shapes = [], [tuple(data.shape)]
     for (w, s, b, r), stage in zip(per_stage, stages):
+        shape = shapes[-1]
         geo = Geom(stage[0], stage[1], stage[2], stage[3], len(shape))
         out = shape[:1] + (int(stage[4]),) + geo.conv_out(shape[2:])
+        r_shape = None if r is None else (
+            shapes[internal(stage[8])] if internal(stage[8]) is not None else tuple(r.shape))
         if not chain.stage_fits(shape, tuple(w.shape), geo.s, geo.d, geo.p, int(stage[5]),
-                                out) or (r is not None and tuple(r.shape) != out):
+                                out) or (r is not None and r_shape != out):
             return None
         route.append((w, None if caa._is_one(s) else s, b, r, stage[6], geo.s, geo.p))
-        shape = out
+        shapes.append(out)
     return route if chain.suits(data, route) else None
+
+
+def _residual(stage, r, hs):
+    """A stage's residual value: ``hs[j]`` for the chain's own ``("h", j)``, else ``r``."""
+    j = internal(stage[8])
+    return r if j is None else hs[j]
 
 
 def _kernel(xp, data, *params, stages=REQUIRED):
@@ -75,51 +97,84 @@ def _kernel(xp, data, *params, stages=REQUIRED):
     route = _route_stages(xp, data, per_stage, stages)
     if route is not None:
         return chain.forward(data, route)
-    y = data
+    hs = [data]
     for (w, s, b, r), stage in zip(per_stage, stages):
-        y = caa._kernel(xp, y, w, s, b, r, **stage_attrs(stage))
-    return y
+        res = _residual(stage, r, hs)
+        hs.append(caa._kernel(xp, hs[-1], w, s, b, res, **stage_attrs(stage)))
+    return hs[-1]
 
 
 def _infer(data, *params, stages=REQUIRED):
-    aval = data
+    hs = [data]
     for (w, s, b, r), stage in zip(stage_inputs(params, stages), stages):
-        aval = caa._infer(aval, w, s, b, r, **stage_attrs(stage))
-    return aval
+        res = _residual(stage, r, hs)
+        hs.append(caa._infer(hs[-1], w, s, b, res, **stage_attrs(stage)))
+    return hs[-1]
 
 
 def _grad(ins, outs, gouts, stages=REQUIRED):
     per_stage = stage_inputs(ins[1:], stages)
     hs = [ins[0]]   # each stage's data: the chain's intermediates, computed again
     for (w, s, b, r), stage in zip(per_stage[:-1], stages[:-1]):
-        hs.append(F._conv_affine_act(hs[-1], w, s, b, r, **stage_attrs(stage)))
+        res = _residual(stage, r, hs)
+        hs.append(F._conv_affine_act(hs[-1], w, s, b, res, **stage_attrs(stage)))
+    hs.append(outs[0])
     g, grads = gouts[0], [None] * len(stages)
+    into = {}   # h_j -> the gradient its residual uses sent it
     for k in reversed(range(len(stages))):
         w, s, b, r = per_stage[k]
-        stage_ins = (hs[k], w, s, b) + (() if r is None else (r,))
-        out = outs[0] if k == len(stages) - 1 else hs[k + 1]
-        gx, gw, gs, gb, *gr = caa._grad(stage_ins, (out,), (g,), **stage_attrs(stages[k]))
-        grads[k] = [gw] + ([gs] if stages[k][7] else []) + [gb] + gr[:1] * bool(stages[k][8])
+        if k + 1 in into:
+            g = g + into.pop(k + 1)
+        res = _residual(stages[k], r, hs)
+        stage_ins = (hs[k], w, s, b) + (() if res is None else (res,))
+        gx, gw, gs, gb, *gr = caa._grad(stage_ins, (hs[k + 1],), (g,),
+                                        **stage_attrs(stages[k]))
+        j = internal(stages[k][8])
+        if j is not None:
+            into[j] = gr[0] if j not in into else into[j] + gr[0]
+        grads[k] = [gw] + ([gs] if stages[k][7] else []) + [gb] + \
+            (gr[:1] if stages[k][8] is True else [])
         g = gx
+    if 0 in into:
+        g = g + into.pop(0)
     return (g,) + tuple(x for stage_grads in grads for x in stage_grads)
 
 
 def _onnx(g, i, a, o, stages=REQUIRED):
     names = stage_inputs(list(i[1:]), stages)
     avals = stage_inputs(list(a[1:]), stages)
-    y, y_aval = i[0], a[0]
+    hs, h_avals = [i[0]], [a[0]]
     for (w, s, b, r), (wa, sa, ba, ra), stage in zip(names, avals, stages):
-        out = caa._infer(y_aval, wa, sa, ba, ra, **stage_attrs(stage))
-        y = caa._onnx(g, [y, w, s, b, r], [y_aval, wa, sa, ba, ra], [out],
-                      **stage_attrs(stage))
-        y_aval = out
-    return y
+        ra = _residual(stage, ra, h_avals)
+        out = caa._infer(h_avals[-1], wa, sa, ba, ra, **stage_attrs(stage))
+        names_in = [hs[-1], w, s, b, _residual(stage, r, hs)]
+        hs.append(caa._onnx(g, names_in, [h_avals[-1], wa, sa, ba, ra], [out],
+                            **stage_attrs(stage)))
+        h_avals.append(out)
+    return hs[-1]
 
 
 def _ref(x, *params, stages=REQUIRED):
+    hs = [x]
     for (w, s, b, r), stage in zip(stage_inputs(params, stages), stages):
-        x = caa._ref(x, w, s, b, r, **stage_attrs(stage))
-    return x
+        res = _residual(stage, r, hs)
+        hs.append(caa._ref(hs[-1], w, s, b, res, **stage_attrs(stage)))
+    return hs[-1]
+
+
+def _inverted_params(salt):
+    """expand 4 -> 6 (weight, shift), depthwise 3x3 (weight, shift), project 6 -> 4
+    (weight, scale, shift)."""
+    return (rnd(6, 4, 1, 1, salt=salt + 1), rnd(6, salt=salt + 2), rnd(6, 1, 3, 3, salt=salt + 3),
+            rnd(6, salt=salt + 4), rnd(4, 6, 1, 1, salt=salt + 5), pos(4, salt=salt + 6),
+            rnd(4, salt=salt + 7))
+
+
+def _inverted_stages(j):
+    """The stages of ``_inverted_params``, the project adding the chain's value ``h_j``."""
+    return (((1, 1), (1, 1), (1, 1), (0, 0), 6, 1, "relu6", False, False),
+            ((3, 3), (1, 1), (1, 1), (1, 1), 6, 6, "relu6", False, False),
+            ((1, 1), (1, 1), (1, 1), (0, 0), 4, 1, None, True, ("h", j)))
 
 
 _DW = ((3, 3), (1, 1), (1, 1), (1, 1), 4, 4)      # depthwise 3x3 over 4 channels
@@ -134,6 +189,9 @@ _SAMPLES = [
            rnd(5, 6, 3, 3, salt=4), pos(5, salt=5), rnd(5, salt=6), rnd(2, 5, 3, 3, salt=7),
            stages=(_PW + (None, True, False),
                    ((3, 3), (2, 2), (1, 1), (1, 1), 5, 1, None, True, True))),
+    # an inverted residual block twice (MobileNetV2): each adds its own input, h_0 and h_3
+    Sample(rnd(2, 4, 5, 5), *_inverted_params(0), *_inverted_params(10),
+           stages=_inverted_stages(0) + _inverted_stages(3)),
 ]
 
 _conv_chain = register(
