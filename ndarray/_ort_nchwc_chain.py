@@ -38,10 +38,11 @@ DENSE_MIN_POSITIONS = 14 * 14
 
 def stage_fits(in_shape, w_shape, stride, dilate, pad, group, out_shape):
     """Whether one convolution ``in_shape (N, C, H, W) -> out_shape`` by a weight of
-    ``w_shape`` (dense or depthwise) can be a stage of a chain that pays: block-sized
-    channels, undilated, symmetric non-negative pads, and enough positions for its kind
-    (depthwise: 7x7 maps at batch 1; dense: 14x14 maps, or 196 positions a batch with a
-    weight up to ``_ort_nchwc.LARGE_WEIGHT``)."""
+    ``w_shape`` (dense or depthwise) can be a stage of a chain that pays: a block of
+    channels and of filters at least (the rest up to a block multiple is zero padding: a
+    MobileNetV2's 24-channel stage), undilated, symmetric non-negative pads, and enough
+    positions for its kind (depthwise: 7x7 maps at batch 1; dense: 14x14 maps, or 196
+    positions a batch with a weight up to ``_ort_nchwc.LARGE_WEIGHT``)."""
     b = nc.block()[0]
     if b == 0 or len(in_shape) != 4 or len(w_shape) != 4 or tuple(dilate) != (1, 1) or \
             min(pad) < 0 or in_shape[0] == 0:
@@ -49,8 +50,8 @@ def stage_fits(in_shape, w_shape, stride, dilate, pad, group, out_shape):
     n, c = in_shape[:2]
     f = w_shape[0]
     depthwise = group == c == f and w_shape[1] == 1 and group > 1
-    if not (group == 1 or depthwise) or c % b or f % b:
-        return False
+    if not (group == 1 or depthwise) or c < b or f < b:
+        return False   # channels past a block multiple are padded (at least one whole block)
     for size, out, k, s, p in zip(in_shape[2:], out_shape[2:], w_shape[2:], stride, pad):
         if (size + 2 * p - k) // s + 1 != out:
             return False
@@ -93,34 +94,51 @@ def _out_shapes(x_shape, stages):
     return shapes
 
 
-def _model(c, geometry):
+def _model(c, geometry, channels_out):
     from onnx import TensorProto, helper
     f32 = TensorProto.FLOAT
     ins = [helper.make_tensor_value_info("x", f32, ["n", c, "h", "w"])]
     nodes = [helper.make_node("ReorderInput", ["x"], ["h0"], domain=nc.DOMAIN)]
-    channels = c
-    for k, (w_shape, stride, pad, act, residual) in enumerate(geometry):
-        f = w_shape[0]
+    for k, (w_shape, real_f, stride, pad, act, residual) in enumerate(geometry):
+        f = w_shape[0]   # a block multiple: the weight is padded
         ins += [helper.make_tensor_value_info(f"w{k}", f32, list(w_shape)),
                 helper.make_tensor_value_info(f"b{k}", f32, [f])]
         conv_in = [f"h{k}", f"w{k}", f"b{k}"]
-        if residual is True:
-            ins.append(helper.make_tensor_value_info(f"r{k}", f32, ["n", f, f"p{k}", f"q{k}"]))
+        if residual is True:   # reordered with its channels padded to the block
+            ins.append(helper.make_tensor_value_info(f"r{k}", f32,
+                                                     ["n", real_f, f"p{k}", f"q{k}"]))
             nodes.append(helper.make_node("ReorderInput", [f"r{k}"], [f"rb{k}"],
                                           domain=nc.DOMAIN))
             conv_in.append(f"rb{k}")
         elif residual is not False:   # the chain's own blocked value h_j
             conv_in.append(f"h{residual}")
-        group = channels if w_shape[1] == 1 and channels > 1 else 1
+        group = f if w_shape[1] == 1 else 1
         nodes.append(helper.make_node(
             "Conv", conv_in, [f"h{k + 1}"], domain=nc.DOMAIN, kernel_shape=list(w_shape[2:]),
             strides=list(stride), group=group, pads=list(pad) * 2, **nc.ACTIVATIONS[act]))
-        channels = f
     nodes.append(helper.make_node("ReorderOutput", [f"h{len(geometry)}"], ["y"],
-                                  domain=nc.DOMAIN, channels=channels))
+                                  domain=nc.DOMAIN, channels=channels_out))
     graph = helper.make_graph(nodes, "kiln_nchwc_chain", ins,
                               [helper.make_tensor_value_info("y", f32, None)])
     return ok._session_of(graph, (nc.DOMAIN,))
+
+
+def _up(n, b):
+    return -(-n // b) * b
+
+
+def _padded(w, scale, shift, c, b):
+    """The stage's weight, scale and shift with zero filters (and, dense, zero input
+    channels) up to block multiples: padded outputs are act(0) = 0, as the padded inputs."""
+    f = w.shape[0]
+    fp = _up(f, b)
+    cp = 1 if w.shape[1] == 1 and c > 1 else _up(c, b)
+    if (fp, cp) == w.shape[:2]:
+        return w, scale, shift
+    wp = np.zeros((fp, cp) + w.shape[2:], np.float32)
+    wp[:f, :w.shape[1]] = w
+    sp = None if scale is None else np.concatenate([scale, np.zeros(fp - f, np.float32)])
+    return wp, sp, np.concatenate([shift, np.zeros(fp - f, np.float32)])
 
 
 def forward(x, stages):
@@ -129,15 +147,18 @@ def forward(x, stages):
     stride, pad)`` computes ``act(conv(h, weight) * scale + shift + residual)``; returns
     the last stage's output as a new aligned array. The caller checked ``suits``."""
     b = nc.block()[0]
-    geometry = tuple((w.shape, tuple(stride), tuple(pad), act, _residual_kind(residual))
-                     for w, _, _, residual, act, stride, pad in stages)
-    sess = ok.cached_session(("nchwc_chain", b, x.shape[1], geometry),
-                             lambda: _model(x.shape[1], geometry))
-    inputs = {"x": x}
-    for k, (w, scale, shift, residual, *_) in enumerate(stages):
-        inputs.update({f"w{k}": nc.reorder(w, b, scale), f"b{k}": shift})
+    inputs, geometry, c = {"x": x}, [], x.shape[1]
+    for k, (w, scale, shift, residual, act, stride, pad) in enumerate(stages):
+        wp, scale, shift = _padded(w, scale, shift, c, b)
+        inputs.update({f"w{k}": nc.reorder(wp, b, scale), f"b{k}": shift})
         if isinstance(residual, np.ndarray):
             inputs[f"r{k}"] = residual
+        geometry.append((wp.shape, w.shape[0], tuple(stride), tuple(pad), act,
+                         _residual_kind(residual)))
+        c = w.shape[0]
+    geometry = tuple(geometry)
+    sess = ok.cached_session(("nchwc_chain", b, x.shape[1], geometry),
+                             lambda: _model(x.shape[1], geometry, c))
     shapes = _out_shapes(x.shape, stages)
     y = ok.aligned_empty(shapes[-1])
     n = x.shape[0]

@@ -240,3 +240,26 @@ def test_a_block_output_read_elsewhere_keeps_two_chains(monkeypatch):
     out2, h2 = net(x)
     np.testing.assert_allclose(out.asnumpy(), out2.asnumpy(), rtol=2e-4, atol=2e-5)
     np.testing.assert_allclose(h.asnumpy(), h2.asnumpy(), rtol=2e-4, atol=2e-5)
+
+
+def test_channels_past_a_block_multiple_are_padded(monkeypatch):
+    """MobileNetV2's 24-channel stage (1.5 blocks): the chain pads filters and channels with
+    zeros to block multiples, and the values are the unpadded layers'."""
+    c, e = BLOCK * 3 // 2, BLOCK * 9   # 24 -> 144 -> 24 with 16-channel blocks
+    rng = np.random.default_rng(7)
+    f32 = np.float32
+
+    def rnd(*shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(f32)
+    x = rnd(2, c, 14, 14)
+    args = [x, rnd(e, c, 1, 1, scale=0.3), rnd(e), rnd(e, 1, 3, 3), rnd(e),
+            rnd(c, e, 1, 1, scale=0.1), rng.uniform(0.5, 1.5, c).astype(f32), rnd(c)]
+    stages = (((1, 1), (1, 1), (1, 1), (0, 0), e, 1, "relu6", False, False),
+              ((3, 3), (1, 1), (1, 1), (1, 1), e, e, "relu6", False, False),
+              ((1, 1), (1, 1), (1, 1), (0, 0), c, 1, None, True, ("h", 0)))
+    calls = record_calls(monkeypatch, _ort_nchwc_chain, "forward")
+    routed = nd._conv_chain(*map(nd.array, args), stages=stages).asnumpy()
+    assert calls == [3] and routed.shape == (2, c, 14, 14)
+    monkeypatch.setattr(_ort_nchwc_chain, "suits", lambda *a: False)
+    plain = nd._conv_chain(*map(nd.array, args), stages=stages).asnumpy()
+    np.testing.assert_allclose(routed, plain, rtol=2e-4, atol=2e-5)
