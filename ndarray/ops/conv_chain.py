@@ -21,6 +21,8 @@ Example::
     ...     ((3, 3), (1, 1), (1, 1), (1, 1), 16, 16, "relu", True, False),
     ...     ((1, 1), (1, 1), (1, 1), (0, 0), 32, 1, "relu6", False, False)))
 """
+import functools
+
 from .. import _ort_nchwc_chain as chain
 from .. import ops as F
 from .._registry import REQUIRED, Sample, register
@@ -97,28 +99,26 @@ def _kernel(xp, data, *params, stages=REQUIRED):
     route = _route_stages(xp, data, per_stage, stages)
     if route is not None:
         return chain.forward(data, route)
+    return _through(functools.partial(caa._kernel, xp), data, per_stage, stages)[-1]
+
+
+def _through(fn, data, per_stage, stages):
+    """``[h_0, h_1, ...]``: ``data``, then ``fn(h, weight, scale, shift, residual,
+    **attributes)`` of each stage in turn (a kernel, ``infer``, a reference, graph ops)."""
     hs = [data]
     for (w, s, b, r), stage in zip(per_stage, stages):
-        res = _residual(stage, r, hs)
-        hs.append(caa._kernel(xp, hs[-1], w, s, b, res, **stage_attrs(stage)))
-    return hs[-1]
+        hs.append(fn(hs[-1], w, s, b, _residual(stage, r, hs), **stage_attrs(stage)))
+    return hs
 
 
 def _infer(data, *params, stages=REQUIRED):
-    hs = [data]
-    for (w, s, b, r), stage in zip(stage_inputs(params, stages), stages):
-        res = _residual(stage, r, hs)
-        hs.append(caa._infer(hs[-1], w, s, b, res, **stage_attrs(stage)))
-    return hs[-1]
+    return _through(caa._infer, data, stage_inputs(params, stages), stages)[-1]
 
 
 def _grad(ins, outs, gouts, stages=REQUIRED):
     per_stage = stage_inputs(ins[1:], stages)
-    hs = [ins[0]]   # each stage's data: the chain's intermediates, computed again
-    for (w, s, b, r), stage in zip(per_stage[:-1], stages[:-1]):
-        res = _residual(stage, r, hs)
-        hs.append(F._conv_affine_act(hs[-1], w, s, b, res, **stage_attrs(stage)))
-    hs.append(outs[0])
+    # each stage's data: the chain's intermediates, computed again
+    hs = _through(F._conv_affine_act, ins[0], per_stage[:-1], stages[:-1]) + [outs[0]]
     g, grads = gouts[0], [None] * len(stages)
     into = {}   # h_j -> the gradient its residual uses sent it
     for k in reversed(range(len(stages))):
@@ -155,11 +155,7 @@ def _onnx(g, i, a, o, stages=REQUIRED):
 
 
 def _ref(x, *params, stages=REQUIRED):
-    hs = [x]
-    for (w, s, b, r), stage in zip(stage_inputs(params, stages), stages):
-        res = _residual(stage, r, hs)
-        hs.append(caa._ref(hs[-1], w, s, b, res, **stage_attrs(stage)))
-    return hs[-1]
+    return _through(caa._ref, x, stage_inputs(params, stages), stages)[-1]
 
 
 def _inverted_params(salt):
