@@ -329,9 +329,9 @@ def _overlap_schedule(nodes, var_of, provided):
         return nodes, _gradients_beside(candidates)
     if not OVERLAP:
         return nodes, set()
-    dest = {}
+    dest, beside = {}, {n.id for n in candidates}
     for k, n in enumerate(nodes):
-        if n in candidates:
+        if n.id in beside:
             after = [j for j in serial if j > k]
             if after:
                 dest.setdefault(after[0], []).append(n)
