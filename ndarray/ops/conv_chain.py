@@ -71,19 +71,36 @@ def _route_stages(xp, data, per_stage, stages):
     """``_ort_nchwc_chain.forward``'s stages, or None where that route does not apply."""
     if xp.__name__ != "numpy":
         return None
-    route, shapes = [], [tuple(data.shape)]
-    for (w, s, b, r), stage in zip(per_stage, stages):
-        shape = shapes[-1]
+    shapes = tuple(None if r is None or internal(st[8]) is not None else tuple(r.shape)
+                   for (_, _, _, r), st in zip(per_stage, stages))
+    geometry = _geometry(tuple(data.shape), tuple(tuple(w.shape) for w, *_ in per_stage),
+                         shapes, stages)
+    if geometry is None:
+        return None
+    route = [(w, None if caa._is_one(s) else s, b, r, stage[6], stride, pad)
+             for (w, s, b, r), stage, (stride, pad) in zip(per_stage, stages, geometry)]
+    return route if chain.suits(data, route) else None
+
+
+@functools.lru_cache(maxsize=256)
+def _geometry(data_shape, w_shapes, residual_shapes, stages):
+    """Per stage ``(stride, pad)`` where every stage fits the blocked route by its shapes
+    (``_ort_nchwc_chain.stage_fits``, residuals of the stage's output shape), else None.
+    Shapes alone decide, so a compiled graph's call asks once (41 stages: ~0.9 ms a call)."""
+    out_shapes, geometry = [data_shape], []
+    for w_shape, r_shape, stage in zip(w_shapes, residual_shapes, stages):
+        shape = out_shapes[-1]
         geo = Geom(stage[0], stage[1], stage[2], stage[3], len(shape))
         out = shape[:1] + (int(stage[4]),) + geo.conv_out(shape[2:])
-        r_shape = None if r is None else (
-            shapes[internal(stage[8])] if internal(stage[8]) is not None else tuple(r.shape))
-        if not chain.stage_fits(shape, tuple(w.shape), geo.s, geo.d, geo.p, int(stage[5]),
-                                out) or (r is not None and r_shape != out):
+        j = internal(stage[8])
+        if j is not None:
+            r_shape = out_shapes[j]
+        if not chain.stage_fits(shape, w_shape, geo.s, geo.d, geo.p, int(stage[5]), out) or \
+                (stage[8] and r_shape != out):
             return None
-        route.append((w, None if caa._is_one(s) else s, b, r, stage[6], geo.s, geo.p))
-        shapes.append(out)
-    return route if chain.suits(data, route) else None
+        geometry.append((geo.s, geo.p))
+        out_shapes.append(out)
+    return tuple(geometry)
 
 
 def _residual(stage, r, hs):
