@@ -15,6 +15,7 @@ Example::
 """
 from .. import optimizer as opt
 from ..base import atomic_write
+from ..ndarray._derived import thaw
 from ..ndarray.ndarray import NDArray, _move
 from ..symbol.cached import PARAM_WRITE_VERSION
 from . import base, row_sparse
@@ -194,6 +195,7 @@ class KVStore(KVStoreBase):
                 if row_sparse.is_sparse(s):
                     row_sparse.store(s, m)
                 else:
+                    thaw(s._data)
                     s._data[...] = m._data
         elif isinstance(self._updater, opt.Updater):  # all keys in one call (multi-tensor SGD)
             self._updater([self._index[k] for k in keys], merged, stored)
@@ -211,6 +213,7 @@ class KVStore(KVStoreBase):
                 if row_sparse.is_sparse(o):   # a sparse gradient buffer: keep its storage
                     row_sparse.store(o, stored.as_in_context(o.context))
                 else:
+                    thaw(o._data)
                     o._data[...] = _move(stored._data, o.context)
         PARAM_WRITE_VERSION[0] += 1  # outputs may be Parameters: ort sessions rebuild
 

@@ -34,7 +34,9 @@ import math
 
 import numpy as np
 
+from . import _derived
 from . import _ort_kernels as ok
+from ._registry import STATE
 
 MIN_POSITIONS = 512   # batch x output positions: 4x4 maps at batch 32 in, 2x2 out
 LARGE_WEIGHT = 160 << 10   # weights past this need maps of LARGE_WEIGHT_MIN_MAP positions
@@ -78,7 +80,13 @@ def _positions_pay(x, w, taps, depthwise):
     if depthwise:
         return x.shape[0] * per_image >= DEPTHWISE_MIN_POSITIONS
     return x.shape[0] * per_image >= MIN_POSITIONS and (
-        w.size <= LARGE_WEIGHT or per_image >= LARGE_WEIGHT_MIN_MAP)
+        w.size <= LARGE_WEIGHT or per_image >= LARGE_WEIGHT_MIN_MAP or _kept(w))
+
+
+def _kept(w):
+    """Whether the weight's reorder is kept across calls (``reordered``): the large-weight
+    rule is the price of reordering on every call."""
+    return not STATE.recording and _derived.keepable(w)
 
 
 def _channels_fit(c, f, taps, depthwise):
@@ -163,6 +171,17 @@ def reorder(w, b, scale=None):
     return out.reshape(w.shape)
 
 
+def reordered(w, b, scale=None, padded=None):
+    """``reorder(w, b, scale)`` (of ``padded()``, a zero-padded copy of ``w``, where given:
+    the chains' block multiples), kept for ``w`` while it is unchanged (``_derived``) unless
+    gradients are being recorded (the weight is about to change)."""
+    def build():
+        return reorder(w if padded is None else padded(), b, scale)
+    if STATE.recording:
+        return build()
+    return _derived.memo(w, ("nchwc", b, padded is None), build, extra=(scale,))
+
+
 def fuses(scale, shift, residual, act, out_shape):
     """Whether ``forward`` can apply ``act(y * scale + shift + residual)`` inside the kernel
     (float32 per-filter vectors, a C-contiguous float32 residual of the output's shape)."""
@@ -207,7 +226,7 @@ def _run(x, w, stride, pad, small, b, bias=None, scale=None, residual=None,
     flags = (bias is not None, residual is not None, act)
     sess = ok.cached_session(("nchwc", b, c, w.shape, stride, pad) + flags,
                              lambda: _model(c, w.shape, stride, pad, b, *flags))
-    inputs = {"x": x, "w": reorder(w, b, scale), "r": residual,
+    inputs = {"x": x, "w": reordered(w, b, scale), "r": residual,
               "b": None if bias is None else np.ascontiguousarray(bias, np.float32)}
     y = ok.aligned_empty((n, f) + tuple(small))   # the next layer's aligned input
     step = _samples_per_run(x)

@@ -128,17 +128,21 @@ def _up(n, b):
 
 
 def _padded(w, scale, shift, c, b):
-    """The stage's weight, scale and shift with zero filters (and, dense, zero input
-    channels) up to block multiples: padded outputs are act(0) = 0, as the padded inputs."""
+    """The stage's weight shape, scale and shift with zero filters (and, dense, zero input
+    channels) up to block multiples (padded outputs are act(0) = 0, as the padded inputs),
+    and a function making the padded weight (None: the weight fits as it is)."""
     f = w.shape[0]
     fp = _up(f, b)
     cp = 1 if w.shape[1] == 1 and c > 1 else _up(c, b)
     if (fp, cp) == w.shape[:2]:
-        return w, scale, shift
-    wp = np.zeros((fp, cp) + w.shape[2:], np.float32)
-    wp[:f, :w.shape[1]] = w
+        return w.shape, scale, shift, None
+
+    def pad():
+        wp = np.zeros((fp, cp) + w.shape[2:], np.float32)
+        wp[:f, :w.shape[1]] = w
+        return wp
     sp = None if scale is None else np.concatenate([scale, np.zeros(fp - f, np.float32)])
-    return wp, sp, np.concatenate([shift, np.zeros(fp - f, np.float32)])
+    return (fp, cp) + w.shape[2:], sp, np.concatenate([shift, np.zeros(fp - f, np.float32)]), pad
 
 
 def forward(x, stages):
@@ -149,11 +153,11 @@ def forward(x, stages):
     b = nc.block()[0]
     inputs, geometry, c = {"x": x}, [], x.shape[1]
     for k, (w, scale, shift, residual, act, stride, pad) in enumerate(stages):
-        wp, scale, shift = _padded(w, scale, shift, c, b)
-        inputs.update({f"w{k}": nc.reorder(wp, b, scale), f"b{k}": shift})
+        wshape, scale, shift, pad_weight = _padded(w, scale, shift, c, b)
+        inputs.update({f"w{k}": nc.reordered(w, b, scale, pad_weight), f"b{k}": shift})
         if isinstance(residual, np.ndarray):
             inputs[f"r{k}"] = residual
-        geometry.append((wp.shape, w.shape[0], tuple(stride), tuple(pad), act,
+        geometry.append((wshape, w.shape[0], tuple(stride), tuple(pad), act,
                          _residual_kind(residual)))
         c = w.shape[0]
     geometry = tuple(geometry)

@@ -48,6 +48,7 @@ import numpy as np
 
 from ..base import OpError, OpIndexError, describe_args, user_frame
 from ..device import as_context, current_context
+from ._derived import thaw
 from ._profile import ACTIVE as PROFILE
 
 Aval = namedtuple("Aval", ["shape", "dtype"])
@@ -359,6 +360,10 @@ def invoke(op, args, attrs, out=None):
     if raw and ctx.device_type != "cpu":  # numpy arrays and lists join the GPU computation
         datas = [ctx.xp.asarray(d) if isinstance(d, np.ndarray) else d for d in datas]
     prof = PROFILE[0]
+    if op.mutates:   # inputs the kernel updates in place (optimizer states, the weight)
+        for k in op.mutated(attrs):
+            if k < len(datas):
+                thaw(datas[k])
     if op.plain:  # the common case: one output, no mode, no device move
         try:
             if prof is None:

@@ -17,7 +17,7 @@ import numpy as np
 from ..base import MXNetError, OpError, user_frame
 from ..device import _CPU0, as_context
 from ..device import move_data as _move
-from . import _registry
+from . import _derived, _registry
 from . import ops as F  # the op namespace (the ops never import this module at load time)
 
 # MXNet's storage-type tables (mxnet.ndarray.ndarray): -1 is an undefined storage type
@@ -194,6 +194,7 @@ class NDArray:
         if isinstance(other, NDArray):
             if other is self:
                 return other
+            _derived.thaw(other._data)
             other._data[...] = _move(self._data, other._ctx)
             return other
         ctx = as_context(other)
@@ -266,6 +267,7 @@ class NDArray:
             value = value._data if value._ctx == ctx else _move(value._data, ctx)
         elif ctx.device_type != "cpu" and not isinstance(value, (int, float, bool, np.generic)):
             value = _move(np.asarray(value), ctx)  # lists and numpy arrays onto the GPU
+        _derived.thaw(self._data)
         try:
             try:
                 self._data[key] = value
@@ -286,6 +288,7 @@ class NDArray:
             res = F.broadcast_to(res, shape=self.shape)
         elif res is value:
             res = F.identity(res)
+        _derived.thaw(self._data)
         self._data[...] = res._data
         self._node, self._index = res._node, res._index
 
@@ -494,6 +497,7 @@ def _inplace(name):
         res = getattr(F, name)(self, other)
         if res._data.dtype != self._data.dtype:
             res = res.astype(self._data.dtype)
+        _derived.thaw(self._data)
         self._data[...] = res._data
         return self
     return method

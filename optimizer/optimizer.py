@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from ..ndarray._derived import thaw
 from ..ndarray.ndarray import NDArray
 from ..ndarray.ops._update_kernels import clip_op
 
@@ -247,6 +248,7 @@ class Optimizer:
     def _update_master(self, index, weight, grad, state):
         master, inner = state
         self.update(index, master, _copy_as(grad, np.float32), inner)
+        thaw(weight._data)
         weight._data[...] = master._data.astype(weight._data.dtype)
 
     # ---- pickling (MXNet drops param_dict; the Trainer sets it again) ----------------------

@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 
+from ..ndarray._derived import thaw
 from ..ndarray.ops._update_kernels import nag_kernel, sgd_kernel, signum_kernel
 from .lazy import lazy_apply, lazy_rows
 from .optimizer import (
@@ -52,6 +53,7 @@ class _MasterCopy(Optimizer):
             mom, master = state
             self._kernel(xp, index, master._data, grad._data.astype(np.float32),
                          None if mom is None else mom._data, lr, wd, (weight, grad))
+            thaw(weight._data)
             weight._data[...] = master._data.astype(weight._data.dtype)
         else:
             self._apply(xp, index, weight, grad, state, lr, wd)

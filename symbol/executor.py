@@ -16,6 +16,7 @@ from .. import autograd
 from ..base import MXNetError
 from ..device import as_context
 from ..ndarray import ndarray as _nd
+from ..ndarray._derived import thaw
 from .api import infer_avals, infer_shape_complete
 from .evaluate import evaluate
 from .graph import is_entry, topo_order
@@ -76,6 +77,7 @@ class Executor:
                 b.shape != r.shape or b.dtype != r.dtype for b, r in zip(bound, results)):
             return list(results)
         for b, r in zip(bound, results):
+            thaw(b._data)
             b._data[...] = r._data
         return bound
 

@@ -137,6 +137,7 @@ def test_batch_blocks_equal_reference(monkeypatch, shape, w_shape, attrs):
     """The forward cut into batch blocks on worker threads (forced here: the tests' shapes are
     below the work it needs) equals the reference, with the fused epilogue too."""
     monkeypatch.setattr(cg, "SPLIT_MIN_MACS", 0)
+    monkeypatch.setattr(cg._small_map, "MAX_PAIRS", 0)   # the 2x2 case: the im2col route
     monkeypatch.setenv("KILN_THREADS", "2")
     calls = []
     blocks = cg._forward_blocks

@@ -16,7 +16,7 @@ from _conv_routes import (
     record_calls,
 )
 from kiln import nd
-from kiln.ndarray import _ort_nchwc
+from kiln.ndarray import _derived, _ort_nchwc
 
 BLOCK = _ort_nchwc.block()[0]
 pytestmark = pytest.mark.skipif(BLOCK == 0, reason="onnxruntime has no NCHWc kernels here")
@@ -110,7 +110,9 @@ def test_fused_epilogue_inside_the_kernel(act, residual, scaled, blocked_calls, 
                                   "few positions", "large weight, small maps", "float64",
                                   "groups", "dilated", "filters off the block",
                                   "depthwise on few positions", "channels off the block"])
-def test_what_it_loses_on_or_cannot_take_stays_off(case, blocked_calls):
+def test_what_it_loses_on_or_cannot_take_stays_off(case, blocked_calls, monkeypatch):
+    # a weight whose reorder is kept across calls lifts the large-weight rule: off here
+    monkeypatch.setattr(_derived, "_ON", [False])
     rng = np.random.default_rng(2)
     shape, wshape, kw = (8, B2, 8, 8), (B2, B2, 3, 3), dict(kernel=(3, 3), pad=(1, 1))
     dtype = np.float32
@@ -254,3 +256,26 @@ def test_the_kernels_get_aligned_weights_and_give_aligned_outputs(monkeypatch):
         y = _ort_nchwc.forward(x, w, taps, scale=scale, bias=_rand(rng, B2))
         assert y.ctypes.data % _ort_kernels.ALIGN == 0
     assert len(seen) == 2 and all(s.ctypes.data % _ort_kernels.ALIGN == 0 for s in seen)
+
+
+def test_a_kept_weight_is_reordered_once_and_again_after_a_write(blocked_calls, monkeypatch):
+    """A large weight on small maps (reordered on every call it would lose) takes the blocked
+    kernels when its reorder is kept: once per weight, again after a write through kiln, and
+    on every call while gradients are recorded."""
+    from kiln import autograd
+    reorders, real = [], _ort_nchwc.reorder
+    monkeypatch.setattr(_ort_nchwc, "reorder", lambda *a: reorders.append(1) or real(*a))
+    rng = np.random.default_rng(7)
+    x = nd.array(_rand(rng, 64, 256, 4, 4))
+    w = nd.array(_rand(rng, 256, 256, 3, 3, scale=0.05))
+    kw = dict(kernel=(3, 3), pad=(1, 1), num_filter=256, no_bias=True)
+    ys = [nd.Convolution(x, w, **kw).asnumpy() for _ in range(3)]
+    assert len(blocked_calls) == 3 and len(reorders) == 1
+    assert ys[0].tobytes() == ys[2].tobytes()
+    w[:] = w * 2                                   # a write drops the kept reorder
+    np.testing.assert_allclose(nd.Convolution(x, w, **kw).asnumpy(), 2 * ys[0], rtol=1e-5,
+                               atol=1e-4)
+    assert len(reorders) == 2
+    with autograd.record():
+        nd.Convolution(x, w, **kw)
+    assert len(reorders) == 2 and len(blocked_calls) == 4   # recording: the GEMM route

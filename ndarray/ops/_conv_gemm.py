@@ -27,6 +27,7 @@ from .. import _ort_conv, _ort_nchwc
 from .._blas import threads as blas_threads
 from .._parallel import is_reserved, run_blocks, workers
 from . import _depthwise as dw_
+from . import _small_map
 
 _ALL = slice(None)
 
@@ -224,6 +225,13 @@ def conv_forward(xp, x, w, taps, g, bias=None, epilogue=None):
     ``affine`` attribute ``(scale or None, shift, residual or None, act)`` that does
     ``act(y * scale + shift + residual)`` may be done inside onnxruntime's kernel instead."""
     n, f = x.shape[0], w.shape[0]
+    if _small_map.suits(xp, x, w, taps, g):   # maps of a few positions, the weight kept
+        y = _small_map.forward(x, w, taps)
+        if bias is not None:
+            y += bias.reshape((1, -1) + (1,) * len(taps.small))
+        if epilogue is not None:
+            epilogue(y, 0, n)
+        return y
     blocked = _ort_nchwc.suits(x, w, taps, g)
     if blocked or _ort_conv.suits(x, w, taps, g):
         # block-sized channels: MLAS's NCHWc kernels; small weights over many positions:

@@ -14,6 +14,7 @@ Example::
 import numpy as np
 
 from .._blas import axpy, suits
+from .._derived import thaw
 from ._cuda_fused import adam_update, sgd_update
 
 _WEAK = (float, int)  # Python scalars take the array's dtype (NumPy's weak scalars)
@@ -32,6 +33,7 @@ def sgd_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip):
     ``mom = momentum*mom - lr*wd*w - lr*clip(rescale*g); w += mom`` (without momentum:
     ``w = (1 - lr*wd)*w - lr*clip(rescale*g)``). The gradient is clipped before weight decay.
     """
+    thaw(w)   # the weight may be held read-only by a derived form (_derived)
     if clip is None and type(w) is not np.ndarray and sgd_update(w, g, mom, lr, wd, momentum,
                                                                  rescale):
         return  # cupy: one kernel launch
@@ -89,6 +91,7 @@ def _sgd_blas(w, g, mom, lr, wd, momentum, rescale):
 def nag_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip):
     """MXNet's ``nag_mom_update``: ``g = clip(rescale*g) + wd*w; mom = momentum*mom - lr*g;
     w += momentum*mom - lr*g`` (without momentum state: plain SGD)."""
+    thaw(w)   # the weight may be held read-only by a derived form (_derived)
     if mom is None:
         sgd_kernel(xp, w, g, None, lr, wd, 0.0, rescale, clip)
         return
@@ -112,6 +115,7 @@ def adam_kernel(xp, w, g, mean, var, lr, wd, beta1, beta2, epsilon, rescale, cli
         g = clip(rescale * g + wd * w, clip);  mean, var = moments of g
         w -= lr * mean / (sqrt(var) + epsilon)
     """
+    thaw(w)   # the weight may be held read-only by a derived form (_derived)
     if clip is None and type(w) is not np.ndarray and adam_update(
             w, g, mean, var, lr, wd, beta1, beta2, epsilon, rescale):
         return  # cupy: one kernel launch
@@ -144,6 +148,7 @@ def adamw_kernel(xp, w, g, mean, var, lr, wd, eta, beta1, beta2, epsilon, rescal
         g = clip(rescale * g, clip);  mean, var = moments of g
         w -= eta * (lr * mean / (sqrt(var) + epsilon) + wd * w)
     """
+    thaw(w)   # the weight may be held read-only by a derived form (_derived)
     g = clip_op(xp, rescale * g, clip)
     moments_kernel(mean, var, g, beta1, beta2)
     w -= eta * (lr * mean / (xp.sqrt(var) + epsilon) + wd * w)
@@ -156,6 +161,7 @@ def signum_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip, wd_lh=0.0):
         signum:  mom = momentum*mom - (1 - momentum)*(wd*w + clip(rescale*g))
                  w = (1 - lr*wd_lh) * w + lr * sign(mom)
     """
+    thaw(w)   # the weight may be held read-only by a derived form (_derived)
     g = clip_op(xp, rescale * g, clip)
     if mom is None:
         w[...] = (1 - lr * wd) * w - lr * xp.sign(g)
@@ -171,6 +177,7 @@ def ftrl_kernel(xp, w, g, z, n, lr, lamda1, beta, wd, rescale, clip):
         g = clip(rescale*g);  z += g - (sqrt(n + g^2) - sqrt(n)) * w / lr;  n += g^2
         w = (sign(z)*lamda1 - z) / ((beta + sqrt(n)) / lr + wd) * (|z| > lamda1)
     """
+    thaw(w)   # the weight may be held read-only by a derived form (_derived)
     g = clip_op(xp, rescale * g, clip)
     z += g - (xp.sqrt(n + g * g) - xp.sqrt(n)) * w / lr
     n += g * g
@@ -184,6 +191,7 @@ def ftml_kernel(xp, w, g, d, v, z, lr, beta1, beta2, epsilon, t, wd, rescale, cl
         d_t = (1 - beta1^t) / lr * (sqrt(v / (1 - beta2^t)) + epsilon)
         z = beta1*z + (1-beta1)*g - (d_t - beta1*d) * w;  d = d_t;  w = -z / d_t
     """
+    thaw(w)   # the weight may be held read-only by a derived form (_derived)
     g = clip_op(xp, rescale * g + wd * w, clip)
     v[...] = beta2 * v + (1 - beta2) * (g * g)
     d_t = (1 - beta1 ** t) / lr * (xp.sqrt(v / (1 - beta2 ** t)) + epsilon)
@@ -202,6 +210,7 @@ def rmsprop_kernel(xp, w, g, n, lr, gamma1, epsilon, wd, rescale, clip, clip_wei
                   delta = gamma2*delta - lr * g / sqrt(n - mg^2 + epsilon);  w += delta
         then w = clip(w, clip_weights)
     """
+    thaw(w)   # the weight may be held read-only by a derived form (_derived)
     g = clip_op(xp, rescale * g + wd * w, clip)
     n[...] = (1 - gamma1) * (g * g) + gamma1 * n
     if mg is None:

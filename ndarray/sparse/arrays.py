@@ -22,6 +22,7 @@ import numpy as np
 from ...base import MXNetError
 from ...device import _CPU0, as_context
 from ...device import move_data as _move_to
+from .._derived import thaw
 from .._registry import STATE
 from ..ndarray import NDArray
 
@@ -116,6 +117,7 @@ class BaseSparseNDArray(NDArray):
             elif isinstance(other, BaseSparseNDArray):
                 other._data = self._dense()
             else:
+                thaw(other._data)
                 other._data[...] = _move_to(self._dense(), other.context)
             return other
         out = self.as_in_context(other)

@@ -14,6 +14,7 @@ Example::
     >>> g = nd.sparse.row_sparse_array((np.ones((1, 3), 'f'), [2]), shape=(4, 3))
     >>> nd.sparse.sgd_update(w, g, lr=0.5, wd=0.1, out=w)    # only row 2 of w changes
 """
+from .._derived import thaw
 from ..ndarray import NDArray
 from ..ops import optimizer_adaptive_ops as _adaptive
 from ..ops import optimizer_ops as _sgd
@@ -43,6 +44,7 @@ def _lazy(op, weight, grad, states, out, attrs):
     target = out if out is not None else NDArray(dense_w._data.copy(), ctx)
     if target is not weight:
         target[:] = dense_w
+    thaw(target._data)
     target._data[rows] = new._data.astype(target._data.dtype)
     return target
 

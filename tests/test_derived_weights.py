@@ -1,0 +1,142 @@
+"""Forms derived from a weight are kept while it is unchanged (ndarray/_derived.py), and the
+small-map convolution that keeps one (ndarray/ops/_small_map.py): every kiln write drops the
+kept form, a write bypassing kiln fails loudly, and the results equal the reference."""
+import gc
+
+import kiln as mx
+import numpy as np
+import pytest
+from kiln import autograd, gluon, nd
+from kiln.ndarray import _derived
+from kiln.ndarray.ops import _small_map
+from kiln.ndarray.ops.conv import _conv_ref
+
+
+def _built(monkeypatch):
+    calls, real = [], _small_map.gathered
+    monkeypatch.setattr(_small_map, "gathered", lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+def _conv(x, w, **kw):
+    return nd.Convolution(x, w, kernel=w.shape[2:], num_filter=w.shape[0], no_bias=True,
+                          **kw)
+
+
+@pytest.mark.parametrize("xs,ws,kw", [
+    ((3, 5, 2, 2), (7, 5, 3, 3), dict(pad=(1, 1))),               # every pair joined
+    ((2, 4, 1, 1), (6, 4, 3, 3), dict(pad=(1, 1))),               # the center tap
+    ((2, 4, 2, 2), (6, 4, 3, 3), dict(pad=(1, 1), stride=(2, 2))),
+    ((2, 3, 2, 2), (4, 3, 2, 2), {}),
+    ((2, 3, 2), (4, 3, 3), dict(pad=(1,))),                        # 1-D, 2 positions
+])
+def test_small_maps_equal_the_reference(monkeypatch, xs, ws, kw):
+    built = _built(monkeypatch)
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    ref = _conv_ref(x, w, kernel=ws[2:], **kw)
+    xn, wn = nd.array(x, dtype="float64"), nd.array(w, dtype="float64")
+    for _ in range(2):
+        np.testing.assert_allclose(_conv(xn, wn, **kw).asnumpy(), ref, rtol=1e-12, atol=1e-12)
+    assert len(built) == 1 and not wn._data.flags.writeable
+
+
+def test_wasteful_maps_keep_their_route(monkeypatch):
+    """A stride-2 layer from 4x4 onto 2x2 (64 pairs, 25 joined) is not gathered."""
+    built = _built(monkeypatch)
+    x, w = nd.ones((2, 3, 4, 4)), nd.ones((4, 3, 3, 3))
+    _conv(x, w, pad=(1, 1), stride=(2, 2))
+    assert built == [] and w._data.flags.writeable
+
+
+def test_every_kiln_write_drops_the_kept_form(monkeypatch):
+    built = _built(monkeypatch)
+    rng = np.random.default_rng(1)
+    x = nd.array(rng.standard_normal((2, 3, 2, 2)))
+    w = nd.array(rng.standard_normal((4, 3, 3, 3)))
+    writes = [lambda: w.__setitem__(slice(None), w * 2),
+              lambda: w.__iadd__(1.0),
+              lambda: nd.ones(w.shape).copyto(w),
+              lambda: nd.sgd_update(w, nd.ones(w.shape), lr=0.5, out=w),
+              lambda: w.reshape((-1,)).__setitem__(0, 5.0),        # through a view
+              lambda: w[0].__setitem__(slice(None), 3.0)]          # a view made while held
+    for k, write in enumerate(writes):
+        _conv(x, w, pad=(1, 1))
+        assert not w._data.flags.writeable
+        write()
+        want = _conv_ref(x.asnumpy(), w.asnumpy(), kernel=(3, 3), pad=(1, 1))
+        np.testing.assert_allclose(_conv(x, w, pad=(1, 1)).asnumpy(), want, rtol=1e-5,
+                                   atol=1e-5)
+        assert len(built) == k + 2   # the first call, then one rebuild per write
+
+
+def test_a_write_bypassing_kiln_fails_loudly():
+    w = nd.ones((4, 3, 3, 3))
+    _conv(nd.ones((1, 3, 1, 1)), w, pad=(1, 1))
+    raw = w._data
+    with pytest.raises(ValueError, match="read-only"):
+        raw[...] = 0
+
+
+def test_recording_and_non_owning_weights_are_not_kept(monkeypatch):
+    built = _built(monkeypatch)
+    x = nd.ones((2, 3, 2, 2))
+    w = nd.ones((4, 3, 3, 3))
+    w.attach_grad()
+    with autograd.record():
+        _conv(x, w, pad=(1, 1))
+    view = nd.ones((8, 3, 3, 3))[:4]                  # a view: derived anew, never held
+    _conv(x, view, pad=(1, 1))
+    _conv(x, view, pad=(1, 1))
+    assert built == [] and w._data.flags.writeable and view._data.flags.writeable
+
+
+def test_a_freed_weight_leaves_the_cache():
+    before = _derived.count()
+    w = nd.ones((4, 3, 3, 3))
+    _conv(nd.ones((1, 3, 2, 2)), w, pad=(1, 1))
+    assert _derived.count() == before + 1
+    del w
+    gc.collect()
+    assert _derived.count() == before
+
+
+def test_extra_inputs_are_compared_by_value():
+    src = np.ones(3)
+    calls = []
+
+    def build():
+        calls.append(1)
+        return src * scale
+    for scale in (np.ones(3), np.ones(3), np.full(3, 2.0)):
+        got = _derived.memo(src, "k", build, extra=(scale,))
+        np.testing.assert_array_equal(got, src * scale)
+    assert len(calls) == 2
+
+
+def test_trained_then_evaluated_model_sees_its_new_weights():
+    """Inference (weights held), a training step (the trainer's update drops them), inference
+    again: the hybridized and eager outputs agree after each step."""
+    mx.random.seed(0)
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Conv2D(8, 3, padding=1, in_channels=4), gluon.nn.Activation("relu"),
+            gluon.nn.Conv2D(4, 3, padding=1, in_channels=8), gluon.nn.Flatten(),
+            gluon.nn.Dense(3, in_units=16))
+    net.initialize(mx.init.Xavier())
+    x = nd.array(np.random.default_rng(2).standard_normal((5, 4, 2, 2)))
+    eager = net(x).asnumpy()
+    net.hybridize()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.5,
+                                                          "momentum": 0.9})
+    loss_fn = gluon.loss.L2Loss()
+    for _ in range(3):
+        np.testing.assert_allclose(net(x).asnumpy(), eager, rtol=1e-5, atol=1e-6)
+        with autograd.record():
+            loss = loss_fn(net(x), nd.zeros((5, 3)))
+        loss.backward()
+        trainer.step(5)
+        with autograd.pause():
+            net.hybridize(active=False)
+            eager = net(x).asnumpy()
+            net.hybridize()
+        assert not np.allclose(eager, 0)
