@@ -305,9 +305,20 @@ class SoftmaxCrossEntropyLoss(Loss):
         self._from_logits = from_logits
 
     def forward(self, pred, label, sample_weight=None):
-        if self._sparse_label and not self._from_logits and _registry.STATE.tracer is None:
+        state = _registry.STATE
+        if self._sparse_label and not self._from_logits and state.tracer is None:
             # eagerly, the one op that a hybridized graph's fusion pass makes of the chain
             # below (symbol/passes.fuse): the same values, and a tape of two nodes, not four
+            if pred.ndim == 2 and self._axis in (-1, 1) and self._batch_axis == 0 and \
+                    self._weight is None and sample_weight is None and \
+                    getattr(label, "shape", None) == pred.shape[:1]:
+                # (batch, classes): the mean over the one kept axis is the value itself;
+                # recording, the op's hidden outputs (the softmax's exp and sums) stay on the
+                # tape for its gradient instead of being computed again there
+                if state.recording:
+                    return nd._log_softmax_pick(pred, label, axis=self._axis, scale=-1.0,
+                                                hidden=True)[0]
+                return nd._log_softmax_pick(pred, label, axis=self._axis, scale=-1.0)
             loss = nd._log_softmax_pick(pred, label, axis=self._axis, keepdims=True, scale=-1.0)
         else:
             if not self._from_logits:

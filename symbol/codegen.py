@@ -20,7 +20,7 @@ from ..base import OpError, OpIndexError
 from ..ndarray._blas import threads as blas_threads
 from ..ndarray._parallel import _Done, background, reserved, workers
 from ..ndarray._profile import ACTIVE as PROFILE
-from ..ndarray.ops._xp import add_into, binary_rows, relu, relu_backward
+from ..ndarray.ops._xp import add_into, binary_rows, dense, relu, relu_backward
 from .graph import is_entry
 from .memory_plan import Lit, plan_graph
 from .op_names import export_name
@@ -248,7 +248,7 @@ def emit(plan, name, arg_names, static_xp=None, op_hook=None, timed=False, notif
 def base_namespace():
     """The globals every generated function starts from (the helpers its lines call)."""
     return {"_partial": functools.partial, "_relu": relu, "_relu_bwd": relu_backward,
-            "_add_into": add_into, "_rows": binary_rows, "_reserved": reserved,
+            "_add_into": add_into, "_dense": dense, "_rows": binary_rows, "_reserved": reserved,
             "_beside": run_beside, "_solo": solo}
 
 

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ..ndarray.ops._xp import ROWS_MIN, is_plus_zero
+from ..ndarray.ops._xp import ROWS_MIN, dense_transposed_pays, is_plus_zero
 
 
 def _same(av_in, av_out):
@@ -71,6 +71,11 @@ def _fully_connected(ins, attrs, out):
     x, w = ins[0], ins[1]
     if x is None or w is None or len(x.shape) != 2:
         return None
+    if dense_transposed_pays(x.shape[0], w.shape[0]):
+        # _dense: ndarray/ops/_xp.dense, the product as w @ x.T for few rows (numpy)
+        if attrs.get("no_bias") or len(ins) < 3 or ins[2] is None:
+            return ("_dense(xp, {0}, {1})", "_dense(xp, {0}, {1}, out={out})")
+        return ("_dense(xp, {0}, {1}, {2})", "_dense(xp, {0}, {1}, {2}, out={out})")
     if attrs.get("no_bias") or len(ins) < 3 or ins[2] is None:
         return ("xp.matmul({0}, {1}.T)", "xp.matmul({0}, {1}.T, out={out})")
     # _add_into: ndarray/ops/_xp.add_into, the bias added in the product's own new buffer

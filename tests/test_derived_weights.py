@@ -140,3 +140,20 @@ def test_trained_then_evaluated_model_sees_its_new_weights():
             eager = net(x).asnumpy()
             net.hybridize()
         assert not np.allclose(eager, 0)
+
+
+@pytest.mark.parametrize("m,n", [(8, 256), (32, 1000), (64, 256), (128, 256), (32, 10)])
+@pytest.mark.parametrize("bias", [False, True])
+def test_dense_product_forms_agree(m, n, bias):
+    """``_xp.dense``: the transposed form where it pays, the plain one elsewhere, the same
+    values (into a new array and into ``out``)."""
+    from kiln.ndarray.ops._xp import dense, dense_transposed_pays
+    rng = np.random.default_rng(m + n)
+    x, w = rng.standard_normal((m, 40)), rng.standard_normal((n, 40))
+    b = rng.standard_normal(n) if bias else None
+    want = x @ w.T + (0 if b is None else b)
+    np.testing.assert_allclose(dense(np, x, w, b), want, rtol=1e-12, atol=1e-12)
+    out = np.empty((m, n))
+    assert dense(np, x, w, b, out=out) is out
+    np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
+    assert dense_transposed_pays(m, n) == (m <= 64 and n >= 64 and m * n <= 1 << 15)

@@ -354,8 +354,9 @@ def test_eager_softmax_ce_is_the_fused_op_and_equals_hybridized_bitwise(shape):
     xs.attach_grad()
     with autograd.record():
         loss = gluon.loss.SoftmaxCrossEntropyLoss()(xs, nd.array(label))
-    # the eager tape: the mean over the kept axis reads one fused node, not pick/log_softmax
-    assert loss._node.args[0]._node.op.name == "_log_softmax_pick"
+    # the eager tape: one fused node (its hidden outputs kept for the gradient), not
+    # pick/log_softmax and a mean over the kept axis
+    assert loss._node.op.name == "_log_softmax_pick" and loss.shape == (shape[0],)
     logp = x - np.log(np.exp(x - x.max(1, keepdims=True)).sum(1, keepdims=True)) - \
         x.max(1, keepdims=True)
     np.testing.assert_allclose(l0, -logp[np.arange(shape[0]), label.astype(int)], rtol=1e-5)

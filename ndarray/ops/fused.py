@@ -205,9 +205,11 @@ def _lsp_infer(data, index, axis=-1, keepdims=False, mode="clip", scale=1.0, hid
 def _lsp_grad(ins, outs, gouts, axis=-1, keepdims=False, mode="clip", scale=1.0,
               hidden=False):
     data, index = ins
-    if outs is None or len(outs) < 4:  # called without the hidden outputs
-        if STATE.recording:  # create_graph: differentiable ops (the fused backward has none)
-            return _lsp_grad_composed(data, index, gouts[0], axis, mode, scale), None
+    hidden_known = outs is not None and len(outs) >= 4
+    if STATE.recording and (not hidden_known or not hasattr(data, "_trace_node")):
+        # create_graph, eagerly: differentiable ops (the fused backward has none)
+        return _lsp_grad_composed(data, index, gouts[0], axis, mode, scale), None
+    if not hidden_known:  # called without the hidden outputs
         outs = F._log_softmax_pick(data, index, axis=axis, keepdims=keepdims, mode=mode,
                                    hidden=True)
     _, e, s, pos = outs
