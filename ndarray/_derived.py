@@ -14,8 +14,10 @@ makes it writable again; a write that bypasses kiln (numpy code on an array it g
 view made earlier) fails with numpy's "assignment destination is read-only" instead of
 leaving a stale derived array: the result is never silently wrong.
 
-Only arrays that own their memory are kept (parameters do; a view, a zero-copy import or an
-array the user made read-only is derived anew each call). An entry goes when its source is
+Only parameters' arrays are kept (``mark``: ``Parameter.data()`` and the parameter arguments
+of hybridized graphs), and only while they own their memory and were never handed out
+through DLPack (``share``); any other array (a view, a graph's intermediate or ``static_alloc``
+buffer, which the graph writes again) is derived anew each call. An entry goes when its source is
 freed (a weak reference). ``KILN_WEIGHT_CACHE=0`` turns it off.
 
 Example::
@@ -29,10 +31,12 @@ import weakref
 
 import numpy as np
 
-__all__ = ["memo", "thaw", "enabled", "count"]
+__all__ = ["memo", "mark", "thaw", "share", "enabled", "count"]
 
 MAX_KEYS = 4   # derived forms kept per source (a changing ``extra`` replaces the oldest)
 _ENTRIES = {}  # id(source) -> _Entry
+_SHARED = {}   # id(array) -> weak reference: memory handed out (DLPack), never held again
+_MARKED = {}   # id(array) -> weak reference: parameters' arrays, the only ones held
 _LOCK = threading.Lock()
 _ON = [os.environ.get("KILN_WEIGHT_CACHE", "1") != "0"]
 
@@ -65,6 +69,12 @@ def keepable(src):
     """Whether ``memo`` keeps forms derived from ``src``: a numpy array owning its memory,
     writable or already held by this cache."""
     if not _ON[0] or type(src) is not np.ndarray or src.base is not None:
+        return False
+    marked = _MARKED.get(id(src))
+    if marked is None or marked() is not src:
+        return False
+    shared = _SHARED.get(id(src))
+    if shared is not None and shared() is src:
         return False
     e = _ENTRIES.get(id(src))
     return (e is not None and e.ref() is src) or (src.flags.writeable and src.flags.owndata)
@@ -105,6 +115,36 @@ def _same(kept, extra):
                   and np.array_equal(a, b)):
             return False
     return True
+
+
+def _register(table, arr):
+    key = id(arr)
+    with _LOCK:
+        table[key] = weakref.ref(arr, lambda r, k=key: table.pop(k, None)
+                                 if table.get(k) is r else None)
+
+
+def mark(arr):
+    """``arr`` is a parameter's array (``Parameter.data()``, a hybridized graph's parameter
+    arguments): forms derived from it may be kept. Nothing else is held read-only: a graph's
+    intermediate (a weight scaled by a folded BatchNorm, a buffer kept under
+    ``static_alloc``) is written again by the graph itself."""
+    if type(arr) is np.ndarray and arr.base is None:
+        ref = _MARKED.get(id(arr))
+        if ref is None or ref() is not arr:
+            _register(_MARKED, arr)
+
+
+def share(arr):
+    """``arr``'s memory goes to a writer kiln does not see (a DLPack export): thawed, and its
+    root is never held again."""
+    if type(arr) is not np.ndarray:
+        return
+    thaw(arr)
+    root = arr
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    _register(_SHARED, root)
 
 
 def thaw(arr):

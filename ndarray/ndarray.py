@@ -156,12 +156,14 @@ class NDArray:
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def __dlpack__(self, *args, **kwargs):
+        _derived.share(self._data)   # the consumer may write: never held read-only again
         return self._data.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
         return self._data.__dlpack_device__()
 
     def to_dlpack_for_read(self):
+        _derived.share(self._data)   # MXNet's capsule is writable: never held read-only again
         return self._data.__dlpack__()
 
     to_dlpack_for_write = to_dlpack_for_read

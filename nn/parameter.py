@@ -25,6 +25,7 @@ from .. import ndarray as nd
 from ..base import MXNetError
 from ..device import Context, as_context, cpu, current_context
 from ..ndarray import _registry
+from ..ndarray._derived import mark
 from ..ndarray.ndarray import NDArray, np_mode, to_np_inplace
 from ..ndarray.sparse import row_sparse_array
 from ..symbol.cached import PARAM_DATA_VERSION as DATA_VERSION
@@ -315,7 +316,9 @@ class Parameter:
             raise RuntimeError(f"Cannot return a copy of Parameter '{self.name}' on ctx {ctx} "
                                f"via data() because its storage type is {self._stype}. Please "
                                f"use row_sparse_data() instead.")
-        return self._current_value(ctx)
+        arr = self._current_value(ctx)
+        mark(getattr(arr, "_data", None))   # derived forms may be kept (ndarray/_derived)
+        return arr
 
     def list_data(self):
         """The values on every device, in ``list_ctx()`` order (refused for a sparse

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..base import _is_internal
 from ..ndarray import _registry
+from ..ndarray._derived import mark
 from ..ndarray._registry import STATE, Aval
 from ..ndarray.ndarray import NDArray, _new
 from ..ndarray.ops.fused import donating
@@ -402,6 +403,8 @@ class GraphEntry:
             self.param_arrays = [p._data[i] for p, i in zip(self.params, self.slots)]
         except TypeError:  # not initialized here: let Parameter.data() raise its clear error
             return [p.data(self.ctx) for p in self.params]
+        for a in self.param_arrays:
+            mark(a._data)   # forms derived from a parameter may be kept (ndarray/_derived)
         return self.param_arrays
 
     def run(self, leaves):

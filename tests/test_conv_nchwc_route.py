@@ -268,6 +268,7 @@ def test_a_kept_weight_is_reordered_once_and_again_after_a_write(blocked_calls, 
     rng = np.random.default_rng(7)
     x = nd.array(_rand(rng, 64, 256, 4, 4))
     w = nd.array(_rand(rng, 256, 256, 3, 3, scale=0.05))
+    _derived.mark(w._data)   # as Parameter.data() marks a parameter's array
     kw = dict(kernel=(3, 3), pad=(1, 1), num_filter=256, no_bias=True)
     ys = [nd.Convolution(x, w, **kw).asnumpy() for _ in range(3)]
     assert len(blocked_calls) == 3 and len(reorders) == 1

@@ -19,6 +19,7 @@ def _built(monkeypatch):
 
 
 def _conv(x, w, **kw):
+    _derived.mark(w._data)   # as Parameter.data() marks a parameter's array
     return nd.Convolution(x, w, kernel=w.shape[2:], num_filter=w.shape[0], no_bias=True,
                           **kw)
 
@@ -103,6 +104,7 @@ def test_a_freed_weight_leaves_the_cache():
 
 def test_extra_inputs_are_compared_by_value():
     src = np.ones(3)
+    _derived.mark(src)
     calls = []
 
     def build():
@@ -157,3 +159,51 @@ def test_dense_product_forms_agree(m, n, bias):
     assert dense(np, x, w, b, out=out) is out
     np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-12)
     assert dense_transposed_pays(m, n) == (m <= 64 and n >= 64 and m * n <= 1 << 15)
+
+
+def test_a_weight_shared_through_dlpack_is_never_held():
+    w = nd.ones((4, 3, 3, 3))
+    x = nd.ones((1, 3, 1, 1))
+    _conv(x, w, pad=(1, 1))
+    assert not w._data.flags.writeable
+    alias = np.from_dlpack(w)                 # another library's writable view
+    assert w._data.flags.writeable
+    alias[...] = 2.0
+    np.testing.assert_allclose(_conv(x, w, pad=(1, 1)).asnumpy(), 2.0 * 3)
+    assert w._data.flags.writeable
+
+
+def test_only_parameters_arrays_are_held(monkeypatch):
+    """An array no parameter owns (a graph's scaled weight, a static_alloc buffer the graph
+    writes again) is derived anew each call and stays writable."""
+    built = _built(monkeypatch)
+    x, w = nd.ones((2, 3, 2, 2)), nd.ones((4, 3, 3, 3))
+    for _ in range(2):
+        nd.Convolution(x, w, kernel=(3, 3), pad=(1, 1), num_filter=4, no_bias=True)
+    assert built == [] and w._data.flags.writeable
+
+
+@pytest.mark.parametrize("flags", [{}, {"static_alloc": True, "static_shape": True}])
+def test_hybridized_bn_folded_small_maps_hold_only_parameters(flags):
+    """A conv-BN-ReLU network on 2x2 maps, hybridized (BatchNorm folded; with static_alloc its
+    scaled weights live in buffers the graph rewrites): repeated calls equal the eager values
+    and only parameters are held."""
+    mx.random.seed(0)
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Conv2D(16, 3, padding=1, in_channels=8, use_bias=False),
+            gluon.nn.BatchNorm(in_channels=16), gluon.nn.Activation("relu"),
+            gluon.nn.Conv2D(16, 3, padding=1, in_channels=16),
+            gluon.nn.BatchNorm(in_channels=16))
+    net.initialize(mx.init.Xavier())
+    for p in net.collect_params().values():
+        if p.name.endswith(("running_mean", "running_var", "gamma", "beta")):
+            p.set_data(nd.array(np.random.default_rng(3).uniform(0.5, 1.5, p.shape)))
+    x = nd.array(np.random.default_rng(4).standard_normal((3, 8, 2, 2)))
+    params = {id(p.data()._data) for p in net.collect_params().values()}
+    before = set(_derived._ENTRIES)
+    eager = net(x).asnumpy()
+    net.hybridize(**flags)
+    for _ in range(3):
+        np.testing.assert_allclose(net(x).asnumpy(), eager, rtol=1e-4, atol=1e-5)
+    held = set(_derived._ENTRIES) - before
+    assert held and held <= params
