@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 
+from ..ndarray._derived import thaw
 from .base import KVStoreError
 
 __all__ = ["MPIComm", "bucket_plan"]
@@ -106,6 +107,8 @@ class MPIComm:
         with self._deadline(what):
             for idx in bucket_plan(arrays, self.bucket_bytes):
                 group = [arrays[i] for i in idx]
+                for a in group:
+                    thaw(a)   # written in place below (a weight may be held, _derived)
                 flat = self._pack(group)
                 self.comm.Allreduce(self.MPI.IN_PLACE, flat, op=self.MPI.SUM)
                 _unpack(flat, group)
@@ -115,6 +118,7 @@ class MPIComm:
         """Overwrite each numpy array with rank ``root``'s (in place)."""
         with self._deadline(what):
             for a in arrays:
+                thaw(a)   # overwritten in place (a weight may be held, _derived)
                 buf = a if a.flags.c_contiguous else np.ascontiguousarray(a)
                 self.comm.Bcast(buf, root=root)
                 if buf is not a:
