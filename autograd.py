@@ -360,6 +360,9 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
     other tape (the general engine then runs)."""
     chain, variables, seen = [], [], set()
     node = head._node
+    loss = _eager_head(node)
+    if loss is not None:   # an eager op on top (a loss): its gradient starts the chain
+        node = loss[0]._node
     while node is not None:
         if node.n_out != 1 or node.freed or getattr(node.op, "grad_raw", None) is None:
             return False
@@ -378,7 +381,19 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
         node = prev
     if not chain:
         return False
-    g, grads = _head_data(head, head_grad), {}
+    grads = {}
+    if loss is None:
+        g = _head_data(head, head_grad)
+    else:
+        try:
+            with _Scope(False, train_mode):
+                g = _eager_head_grad(head, head_grad, loss)
+        except BaseException:
+            if not retain_graph:
+                _free([head._node, *chain])
+            raise
+        if not retain_graph:
+            _free([head._node])
     ready = _Ready.of(variables, (head_grad,)) if _READY_HOOKS else None
     # (no record/train scope: compiled backwards run raw kernels, their mode fixed when traced)
     try:
@@ -412,6 +427,44 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
     if not retain_graph:
         _free(chain)
     return True
+
+
+def _eager_head(node):
+    """``(the recorded input, its position)`` where ``node``, the head's, is an eager op (a
+    loss) whose gradient flows to one recorded array only (no variable among its inputs): the
+    chain path runs its gradient, then the hybridized calls below; None otherwise."""
+    if node is None or node.freed or getattr(node.op, "grad_raw", None) is not None or \
+            node.op.grad is None or node.outs is None:
+        return None
+    found = None
+    for k, a in enumerate(node.args):
+        if not isinstance(a, NDArray):
+            continue
+        if a._node is None:
+            if a._grad_req is not None:
+                return None
+        elif found is not None or _cut(node, a._node):
+            return None
+        else:
+            found = (a, k)
+    return found
+
+
+def _eager_head_grad(head, head_grad, loss):
+    """The raw gradient that the head's eager op sends to its recorded input (``loss`` from
+    ``_eager_head``), computed as the general engine would (``_run_backward``)."""
+    node, (a, k) = head._node, loss
+    ctx = node.args_ctx()
+    hg = _new(_head_data(head, head_grad), head._ctx)
+    outs = [_new(d, ctx) for d in node.outs]
+    # the other outputs' gradients are zeros (raw: no dispatched op for each)
+    gouts = [hg if i == head._index else _new(ctx.xp.zeros_like(d), ctx)
+             for i, d in enumerate(node.outs)]
+    g = node.op.grad(node.args, outs, gouts, **node.attrs)[k]
+    if g is not None and not getattr(node.op, "exact_grad_shapes", False) and \
+            g.shape != a.shape:
+        g = F.sum_to(g, shape=a.shape)
+    return None if g is None else _data_on(g, a._ctx)
 
 
 def _readers(order, heads):

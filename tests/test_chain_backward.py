@@ -39,9 +39,11 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("eager_loss", [False, True])
 @pytest.mark.parametrize("req", ["write", "add"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_chain_path_equals_general_engine(case, req, monkeypatch):
+def test_chain_path_equals_general_engine(case, req, eager_loss, monkeypatch):
+    """Also with the loss eager: its one fused op heads the chain (its gradient first)."""
     rng = np.random.default_rng(0)
     x = nd.array(rng.normal(size=(3, 4)), dtype="float64")
     y = nd.array([0, 2, 1], dtype="float64")
@@ -51,7 +53,8 @@ def test_chain_path_equals_general_engine(case, req, monkeypatch):
         for p in net.collect_params().values():
             p.grad_req = req
         loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-        loss_fn.hybridize()
+        if not eager_loss:
+            loss_fn.hybridize()
         real = autograd._chain_backward
 
         def spy(*a, _real=real, _chain=chain):
