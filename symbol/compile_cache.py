@@ -25,7 +25,8 @@ Entries are written atomically (a temporary file, then rename) and checked whole
 (format, key, tag and a SHA-256 of the body); a corrupt, truncated or stale entry is logged on
 the ``kiln.compile_cache`` logger and ignored, and the graph is compiled as usual.
 
-Location: ``$KILN_COMPILE_CACHE`` if set (``0``/``off`` disables the cache), else
+Location: ``$KILN_COMPILE_CACHE`` if set to a folder (``0``/``off`` disables the cache,
+``1``/``on`` keeps the default folder), else
 ``$XDG_CACHE_HOME/kiln/compile`` (``~/.cache/kiln/compile``). The folder is created private to
 the user: its files are Python source that kiln executes, as ``.pyc`` files are.
 """
@@ -50,6 +51,7 @@ ENV = "KILN_COMPILE_CACHE"
 FORMAT = 1
 MAX_CONST_BYTES = 1 << 20  # larger constants are not cached (the entry would be mostly data)
 _OFF = ("0", "off", "false", "no", "none")
+_ON = ("1", "on", "true", "yes")   # the default folder (not a folder named "1")
 _FINGERPRINT = []  # computed once per process
 
 
@@ -62,7 +64,7 @@ def directory():
     value = os.environ.get(ENV)
     if value is not None and value.strip().lower() in _OFF:
         return None
-    if value:
+    if value and value.strip().lower() not in _ON:
         return value
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "kiln", "compile")

@@ -151,6 +151,16 @@ def test_the_cache_is_off_when_told(monkeypatch, tmp_path):
     assert not os.listdir(tmp_path)
 
 
+@pytest.mark.parametrize("value", ["1", "on", "TRUE"])
+def test_switching_the_cache_on_keeps_the_default_folder(monkeypatch, tmp_path, value):
+    """``KILN_COMPILE_CACHE=1`` means on, not a folder named "1" under the working folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv(compile_cache.ENV, value)
+    assert compile_cache.directory() == os.path.join(str(tmp_path), "kiln", "compile")
+    monkeypatch.setenv(compile_cache.ENV, str(tmp_path / "mine"))
+    assert compile_cache.directory() == str(tmp_path / "mine")
+
+
 def test_values_round_trip_through_the_encoding():
     for v in [None, True, 3, -2.5, float("inf"), float("nan"), "a", (1, (2, 3)), [1, 2], ()]:
         back = compile_cache.decode(compile_cache.encode(v))
