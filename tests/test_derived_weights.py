@@ -207,3 +207,65 @@ def test_hybridized_bn_folded_small_maps_hold_only_parameters(flags):
         np.testing.assert_allclose(net(x).asnumpy(), eager, rtol=1e-4, atol=1e-5)
     held = set(_derived._ENTRIES) - before
     assert held and held <= params
+
+
+def _small_net():
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Conv2D(16, 3, padding=1), gluon.nn.BatchNorm(), gluon.nn.Activation("relu"),
+            gluon.nn.Conv2D(32, 3, padding=1, strides=2), gluon.nn.Activation("relu"),
+            gluon.nn.Conv2D(32, 3, padding=1), gluon.nn.Flatten(), gluon.nn.Dense(5))
+    return net
+
+
+def _lifecycle(tmp_path):
+    """Outputs of a 2x2-map network through the ways a parameter changes: hybridize,
+    load_parameters, a forced re-initialization, writes through data(), Trainer steps, an
+    export re-imported, a cast, a kvstore pull."""
+    tmp_path.mkdir()
+    mx.random.seed(0)
+    x = nd.array(np.random.default_rng(0).standard_normal((4, 8, 2, 2)))
+    net = _small_net()
+    net.initialize(mx.init.Xavier())
+    out = [net(x).asnumpy()]
+    net.hybridize()
+    out += [net(x).asnumpy(), net(x).asnumpy()]
+    other = _small_net()
+    other.initialize(mx.init.Uniform(1.0))
+    other(x)
+    other.save_parameters(str(tmp_path / "p.params"))
+    net.load_parameters(str(tmp_path / "p.params"))
+    out.append(net(x).asnumpy())
+    net.initialize(mx.init.Normal(0.5), force_reinit=True)
+    out.append(net(x).asnumpy())
+    for p in net.collect_params().values():
+        if p.name.endswith("weight"):
+            p.data()[:] = p.data() * 0.5
+    out.append(net(x).asnumpy())
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 0.1})
+    for _ in range(2):
+        with autograd.record():
+            loss = net(x).sum()
+        loss.backward()
+        trainer.step(4)
+        out.append(net(x).asnumpy())
+    net.export(str(tmp_path / "m"))
+    block = gluon.SymbolBlock.imports(str(tmp_path / "m-symbol.json"), ["data"],
+                                      str(tmp_path / "m-0000.params"))
+    out.append(block(x).asnumpy())
+    net.cast("float64")
+    x64 = x.astype("float64")
+    out.append(net(x64).asnumpy())
+    kv, w = mx.kv.create("local"), net[0].weight
+    kv.init(0, w.data())
+    kv.push(0, w.data() * 0 + 0.01)
+    kv.pull(0, out=w.data())
+    out.append(net(x64).asnumpy())
+    return out
+
+
+def test_a_parameter_lifecycle_gives_what_it_gives_without_kept_forms(tmp_path, monkeypatch):
+    kept = _lifecycle(tmp_path / "a")
+    monkeypatch.setattr(_derived, "_ON", [False])
+    plain = _lifecycle(tmp_path / "b")
+    for k, (a, b) in enumerate(zip(kept, plain)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4, err_msg=f"step {k}")
