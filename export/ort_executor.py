@@ -26,6 +26,7 @@ import logging
 import numpy as np
 
 from ..base import ExportError
+from ..ndarray import _derived
 from ..symbol.cached import PARAM_DATA_VERSION, PARAM_WRITE_VERSION
 from ..symbol.codegen import compile_graph
 from .ort_autotune import AutoChoice
@@ -268,6 +269,7 @@ class OrtFunction:
         outs = self._run(self.out_names, dict(zip(self.in_names, arrays[:self.n_args])), None)
         if self.mutations:
             for pos, new in zip(self.mutations, outs[self.n_targets:]):
+                _derived.thaw(arrays[pos])   # a moving statistic a session may hold
                 arrays[pos][...] = new
             outs = outs[:self.n_targets]
         return outs
@@ -336,9 +338,12 @@ class OrtInference:
     The session is built at the first call and rebuilt when the parameters may have changed:
     arrays replaced (``PARAM_DATA_VERSION``), values overwritten by ``set_data``/
     ``load_parameters`` or a training forward/backward of any hybridized block
-    (``PARAM_WRITE_VERSION``), or, for a session built while some gradient was fresh, once an
-    optimizer step has used the gradients. Other in-place writes (``p.data()[:] = v``) are not
-    seen: ``backend_opts={'params': 'inputs'}`` feeds the parameters on every call instead.
+    (``PARAM_WRITE_VERSION``), for a session built while some gradient was fresh, once an
+    optimizer step has used the gradients, and after any write through kiln into a parameter
+    array it baked in (``p.data()[:] = v``, ``+=``, ``out=``): the arrays are held read-only
+    while the session holds their values (``ndarray/_derived.hold``), so a write that bypasses
+    kiln raises instead of leaving the session stale. ``backend_opts={'params': 'inputs'}``
+    feeds the parameters on every call instead.
     """
 
     returns_new_arrays = True
@@ -350,6 +355,7 @@ class OrtInference:
         self.in_names, self.param_names = inputs[:n_data], inputs[n_data:]
         self.out_names = [o.name for o in model.graph.output]
         self.session, self._run, self.version, self.pending = None, None, None, False
+        self.held, self.thawed = (), None   # parameter arrays held read-only for the session
         self.builds = 0  # how many sessions were built (tests, benchmarks)
         self.source = (f"# {name}: onnxruntime session, {len(model.graph.node)} ONNX nodes, "
                        f"inputs {self.in_names}, parameters {self.param_names} baked in, "
@@ -366,6 +372,8 @@ class OrtInference:
         m.graph.initializer.extend(numpy_helper.from_array(np.ascontiguousarray(v), n)
                                    for n, v in zip(self.param_names, values))
         self.version, self.pending = _version(), _grads_fresh(self.params)
+        self.held = tuple(v for v in values if _derived.hold(v))
+        self.thawed = _derived.THAWED[0]
         self.session, self._run = _session(m, self.options, self.fallback)
         if self.session is None:
             self.numpy_fn = self._run
@@ -375,11 +383,21 @@ class OrtInference:
         if self.numpy_fn is not None:
             return self.numpy_fn(xp, *arrays)
         if (self.version != _version() or self.session is None
-                or (self.pending and not _grads_fresh(self.params))):
+                or (self.pending and not _grads_fresh(self.params)) or self._written()):
             self._build(arrays[self.n_data:])
             if self.numpy_fn is not None:
                 return self.numpy_fn(xp, *arrays)
         return self._run(self.out_names, dict(zip(self.in_names, arrays[:self.n_data])), None)
+
+
+    def _written(self):
+        """Whether kiln wrote into a parameter array the session holds since it was built."""
+        if self.thawed == _derived.THAWED[0]:
+            return False
+        if all(_derived.held(a) for a in self.held):
+            self.thawed = _derived.THAWED[0]   # the writes were to other arrays
+            return False
+        return True
 
 
 def make_executor(backend, opts=None):

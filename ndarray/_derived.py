@@ -31,7 +31,7 @@ import weakref
 
 import numpy as np
 
-__all__ = ["memo", "mark", "thaw", "share", "enabled", "count"]
+__all__ = ["memo", "mark", "thaw", "share", "hold", "held", "enabled", "count", "THAWED"]
 
 MAX_KEYS = 4   # derived forms kept per source (a changing ``extra`` replaces the oldest)
 _ENTRIES = {}  # id(source) -> _Entry
@@ -39,6 +39,7 @@ _SHARED = {}   # id(array) -> weak reference: memory handed out (DLPack), never 
 _MARKED = {}   # id(array) -> weak reference: parameters' arrays, the only ones held
 _LOCK = threading.Lock()
 _ON = [os.environ.get("KILN_WEIGHT_CACHE", "1") != "0"]
+THAWED = [0]   # entries dropped by a write so far: a holder compares it to see any change
 
 
 class _Entry:
@@ -117,6 +118,22 @@ def _same(kept, extra):
     return True
 
 
+def hold(arr):
+    """Hold ``arr`` read-only for a copy of its values kept elsewhere (an onnxruntime session
+    with the parameters baked in): True where it is held (``keepable``), after which
+    ``held(arr)`` turns False at the first write through kiln."""
+    if not keepable(arr):
+        return False
+    memo(arr, ("held",), lambda: True)
+    return True
+
+
+def held(arr):
+    """Whether ``arr`` is still held (no write through kiln since ``hold``/``memo``)."""
+    e = _ENTRIES.get(id(arr))
+    return e is not None and e.ref() is arr
+
+
 def _register(table, arr):
     key = id(arr)
     with _LOCK:
@@ -161,6 +178,7 @@ def thaw(arr):
         if e is not None and e.ref() is root:
             del _ENTRIES[id(root)]
             root.flags.writeable = True
+            THAWED[0] += 1
     if arr is root or arr.flags.writeable or not root.flags.writeable:
         return
     chain = [arr]

@@ -40,6 +40,7 @@ An op is defined once with its facets (see docs/architecture.md):
 ``invoke`` runs the kernel eagerly (recording a tape node while autograd records), or hands the
 call to the tracer installed by ``hybridize`` when an input is a traced symbol.
 """
+import functools
 import threading
 import warnings
 from collections import namedtuple
@@ -143,6 +144,20 @@ class Sample:
         return f"Sample({shapes}, {self.attrs})"
 
 
+def _thawing(kernel, op):
+    """``kernel`` that first thaws the inputs it updates in place (BatchNorm's moving
+    statistics, an update op's weight and states): an array held read-only for a form derived
+    from it (``_derived``) is written only after that form is dropped, eagerly and in
+    compiled graphs alike."""
+    @functools.wraps(kernel)
+    def run(xp, *args, **attrs):
+        for k in op.mutated(attrs):
+            if k < len(args):
+                thaw(args[k])
+        return kernel(xp, *args, **attrs)
+    return run
+
+
 class Op:
     """One registered operator. See the module docstring for the facets."""
 
@@ -174,6 +189,8 @@ class Op:
         # them (a CustomOp's auxiliary states follow its prop)
         self.uses_mode, self.random = uses_mode, random
         self.mutates = mutates if callable(mutates) else tuple(mutates)
+        if self.mutates and kernel is not None:
+            self.kernel = _thawing(kernel, self)
         self.ignored = frozenset(ignored) | {"name", "attr", "ctx_group"}
         self.aliases = tuple(aliases)
         self.places = places  # output lives on attrs["device"] (to_device), not the inputs'
@@ -360,10 +377,6 @@ def invoke(op, args, attrs, out=None):
     if raw and ctx.device_type != "cpu":  # numpy arrays and lists join the GPU computation
         datas = [ctx.xp.asarray(d) if isinstance(d, np.ndarray) else d for d in datas]
     prof = PROFILE[0]
-    if op.mutates:   # inputs the kernel updates in place (optimizer states, the weight)
-        for k in op.mutated(attrs):
-            if k < len(datas):
-                thaw(datas[k])
     if op.plain:  # the common case: one output, no mode, no device move
         try:
             if prof is None:

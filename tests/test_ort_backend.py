@@ -217,6 +217,44 @@ def test_parameter_changes_reach_inference():
     _close([ort(x).asnumpy()], [ref(x).asnumpy()], "after set_data")
 
 
+def test_baked_in_parameters_see_writes_through_kiln():
+    """The session with the parameters baked in holds their arrays read-only: a write
+    through kiln (``x[:] = v``, ``+=``, ``out=``) rebuilds it, a raw numpy write raises."""
+    x = nd.ones((2, 20))
+    ref, ort = _twins(_mlp, x)
+    ort(x)
+    writes = [lambda net: net[2].bias.data().__setitem__(slice(None), 3.0),
+              lambda net: net[0].weight.data().__iadd__(0.25),
+              lambda net: nd.elemwise_mul(net[0].weight.data(), net[0].weight.data(),
+                                          out=net[0].weight.data())]
+    for k, write in enumerate(writes):
+        for net in (ref, ort):
+            write(net)
+        _close([ort(x).asnumpy()], [ref(x).asnumpy()], f"write {k}")
+    raw = ort[2].bias.data()._data
+    with pytest.raises(ValueError, match="read-only"):
+        raw[...] = 0.0
+
+
+def test_training_after_inference_updates_held_statistics():
+    """BatchNorm's moving statistics, baked into an inference session, are updated in place
+    by the next training forward (the kernel thaws what it mutates)."""
+    x = nd.array(np.random.default_rng(5).standard_normal((4, 3, 6, 6)).astype(np.float32))
+
+    def conv_bn():
+        net = nn.HybridSequential()
+        net.add(nn.Conv2D(4, 3, padding=1), nn.BatchNorm(), nn.Activation("relu"))
+        return net
+    ref, ort = _twins(conv_bn, x)
+    ort(x)
+    for net in (ref, ort):
+        with autograd.record():
+            net(x).sum().backward()
+    _close([ort(x).asnumpy()], [ref(x).asnumpy()], "after a training forward")
+    np.testing.assert_allclose(ort[1].running_mean.data().asnumpy(),
+                               ref[1].running_mean.data().asnumpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_params_as_inputs_see_every_write():
     x = nd.ones((2, 20))
     ref, ort = _twins(_mlp, x, backend_opts={"params": "inputs"})
