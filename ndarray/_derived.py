@@ -20,6 +20,10 @@ through DLPack (``share``); any other array (a view, a graph's intermediate or `
 buffer, which the graph writes again) is derived anew each call. An entry goes when its source is
 freed (a weak reference). ``KILN_WEIGHT_CACHE=0`` turns it off.
 
+``hold(arr)`` holds an array for a copy of its values kept elsewhere (the onnxruntime
+backend's inference session bakes the parameters in); ``held(arr)`` and the counter
+``THAWED`` tell its holder when a write dropped it.
+
 Example::
 
     >>> taps = memo(w, ("center",), lambda: w[:, :, 1, 1].copy())   # once per weight
