@@ -29,8 +29,8 @@ def test_no_root_name_shadows_the_standard_library():
 
 def test_root_holds_only_the_package_base():
     modules = sorted(n for n in _root_names() if os.path.isfile(os.path.join(ROOT, n + ".py")))
-    assert modules == ["__init__", "attribute", "autograd", "base", "device", "initializer",
-                       "name", "runtime", "util"], modules
+    assert modules == ["__init__", "attribute", "base", "device", "initializer", "name",
+                       "runtime", "util"], modules
 
 
 @pytest.mark.parametrize("name, attr", [
