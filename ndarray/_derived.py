@@ -41,7 +41,7 @@ MAX_KEYS = 4   # derived forms kept per source (a changing ``extra`` replaces th
 _ENTRIES = {}  # id(source) -> _Entry
 _SHARED = {}   # id(array) -> weak reference: memory handed out (DLPack), never held again
 _MARKED = {}   # id(array) -> weak reference: parameters' arrays, the only ones held
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()   # reentrant: a weak-reference callback may run inside it (GC)
 _ON = [os.environ.get("KILN_WEIGHT_CACHE", "1") != "0"]
 THAWED = [0]   # entries dropped by a write so far: a holder compares it to see any change
 
