@@ -486,3 +486,17 @@ def test_memory_and_spinning_options_keep_numpy_results():
     assert on.enable_cpu_mem_arena
     with pytest.raises(ValueError, match="allow_spinning"):
         ort.hybridize(backend="onnxruntime", backend_opts={"allow_spinning": "always"})
+
+
+@pytest.mark.parametrize("ort_time, chosen", [(0.5, "onnxruntime"), (0.97, "numpy"),
+                                              (1.2, "numpy")])
+def test_auto_keeps_numpy_unless_onnxruntime_is_clearly_faster(ort_time, chosen):
+    """At a near tie the numpy code stays (onnxruntime's thread pool would run beside the
+    step's own threads); a clear win switches."""
+    from kiln.export.ort_autotune import AutoChoice
+    entry = ["g", None]
+    fn = AutoChoice("g", {"onnxruntime": lambda xp: "ort", "numpy": lambda xp: "numpy"}, entry)
+    fn.times = {"onnxruntime": [ort_time] * ROUNDS, "numpy": [1.0] * ROUNDS}
+    fn._choose()
+    assert fn(np) == {"onnxruntime": "ort", "numpy": "numpy"}[chosen]
+    assert entry[1].startswith(chosen)
