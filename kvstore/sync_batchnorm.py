@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import autograd
 from ..base import MXNetError
+from ..ndarray._derived import thaw
 from ..ndarray.ndarray import NDArray
 from ..nn.basic_layers import BatchNorm
 from . import comm as _comm
@@ -95,6 +96,7 @@ class _SyncBN(autograd.Function):
         y = xhat * g.reshape(shape) + beta._data.astype(np.float64).reshape(shape)
         m = self.momentum
         for param, batch in zip(self.running, (mean, var)):
+            thaw(param._data)   # an inference session may hold it (ndarray/_derived)
             param._data[...] = m * param._data + (1 - m) * batch
         self.saved = (xhat, inv, g, total, axes, shape, xd.dtype, gamma, beta)
         return NDArray(y.astype(xd.dtype), x.context)
