@@ -5,6 +5,7 @@ import gc
 
 import kiln as mx
 import numpy as np
+import opcheck
 import pytest
 from kiln import autograd, gluon, nd
 from kiln.ndarray import _derived
@@ -269,3 +270,32 @@ def test_a_parameter_lifecycle_gives_what_it_gives_without_kept_forms(tmp_path, 
     plain = _lifecycle(tmp_path / "b")
     for k, (a, b) in enumerate(zip(kept, plain)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4, err_msg=f"step {k}")
+
+
+def _mutating(op, sample):
+    return bool(op.mutates) and op.kernel is not None
+
+
+@pytest.mark.parametrize("op, sample", opcheck.cases(_mutating))
+def test_ops_updating_inputs_in_place_thaw_them_first(op, sample):
+    """Every registry op with a ``mutates`` facet (BatchNorm's moving statistics, the update
+    ops' weights and states) writes its held inputs as it writes plain ones: the registry's
+    wrapper thaws them first, eagerly and from a compiled graph's direct kernel call alike."""
+    attrs = dict(sample.attrs)
+    try:
+        mutated = set(op.mutated(attrs))
+    except Exception:   # noqa: BLE001 - a facet that needs attributes the sample leaves out
+        pytest.skip("mutated inputs depend on attributes this sample does not give")
+    results = []
+    for hold in (False, True):
+        inputs = opcheck.to_nd(sample.inputs, np.float32)
+        if hold:
+            for k in mutated:
+                if k < len(inputs) and isinstance(inputs[k], nd.NDArray):
+                    _derived.mark(inputs[k]._data)
+                    assert _derived.hold(inputs[k]._data)
+        outs = opcheck.as_list(op.func(*inputs, **attrs))
+        results.append([a.asnumpy() for a in inputs if isinstance(a, nd.NDArray)] +
+                       [o.asnumpy() for o in outs if isinstance(o, nd.NDArray)])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
