@@ -299,3 +299,9 @@ def test_ops_updating_inputs_in_place_thaw_them_first(op, sample):
                        [o.asnumpy() for o in outs if isinstance(o, nd.NDArray)])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+def test_an_empty_batch_on_a_small_map():
+    w = nd.ones((4, 3, 3, 3))
+    for _ in range(2):   # built, then kept
+        assert _conv(nd.zeros((0, 3, 2, 2)), w, pad=(1, 1)).shape == (0, 4, 2, 2)

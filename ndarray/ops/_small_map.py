@@ -67,5 +67,5 @@ def forward(x, w, taps):
     caller checked ``suits``."""
     n, big = x.shape[0], tuple(x.shape[2:])
     mat = _derived.memo(w, ("small_map", big, taps.key), lambda: gathered(w, taps, big))
-    y = np.matmul(x.reshape(n, -1), mat)
+    y = np.matmul(x.reshape(n, mat.shape[0]), mat)   # explicit: an empty batch reshapes too
     return y.reshape((n, w.shape[0]) + taps.small)
