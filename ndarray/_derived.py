@@ -35,7 +35,7 @@ import weakref
 
 import numpy as np
 
-__all__ = ["memo", "mark", "thaw", "share", "hold", "held", "enabled", "count", "THAWED"]
+__all__ = ["memo", "mark", "thaw", "share", "hold", "held", "count", "THAWED"]
 
 MAX_KEYS = 4   # derived forms kept per source (a changing ``extra`` replaces the oldest)
 _ENTRIES = {}  # id(source) -> _Entry
@@ -59,10 +59,6 @@ def _forget(key_id, ref):
         e = _ENTRIES.get(key_id)
         if e is not None and e.ref is ref:
             del _ENTRIES[key_id]
-
-
-def enabled():
-    return _ON[0]
 
 
 def count():

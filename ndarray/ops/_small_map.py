@@ -11,8 +11,9 @@ that records gradients (the weight is about to change) keeps the regular route.
 Taken where the pairs are few (``MAX_PAIRS``) and the matrix wastes little on pairs no tap
 joins (``MAX_WASTE``): ResNet's 3x3 layers on 2x2 and 1x1 maps (all pairs joined), not a
 stride-2 layer from 4x4 onto 2x2 (64 pairs for 25 joined). Measured (ResNet-18 at 32x32,
-batch 32, two threads, 2026-12-08): 256x256x3x3 on 2x2 maps 1.32 -> 0.4 ms, 512x512x3x3 on a
-1x1 map 0.88 -> 0.12 ms, with the gathered weight kept.
+batch 32, two threads, 2026-12-08): 256x256x3x3 on 2x2 maps 1.32 -> 0.63 ms, 512x512x3x3 on
+a 1x1 map 0.88 -> 0.21 ms, with the gathered weight kept. Gathered every call (a training
+step) it lost: the gather is a strided pass as costly as the GEMM it shortens.
 
 Example::
 

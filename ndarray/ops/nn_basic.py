@@ -12,7 +12,7 @@ from .. import ops as F
 from .._registry import REQUIRED, STATE, Aval, Sample, register
 from ._rules import check_param_dtypes, check_shapes, norm_axis, sequence_length_range
 from ._samples import rnd
-from ._xp import dense, dense_transposed_pays
+from ._xp import dense
 from .indexing import scatter_rows
 
 
@@ -27,12 +27,8 @@ def _fc_kernel(xp, x, w, b=None, num_hidden=None, no_bias=False, flatten=True):
         x2, shape = x.reshape(math.prod(x.shape[:-1]), x.shape[-1]), x.shape[:-1]
     else:
         x2, shape = x, None
-    if x2.ndim == 2 and dense_transposed_pays(x2.shape[0], w.shape[0]):
-        y = dense(xp, x2, w, None if no_bias else b)
-        return y if shape is None else y.reshape(shape + (w.shape[0],))
-    y = xp.matmul(x2, w.T)
-    if b is not None and not no_bias:
-        y += b  # y is the product's own new array: no second output-sized temporary
+    # the bias is added in the product's own new array (dense: transposed for few rows)
+    y = dense(xp, x2, w, None if no_bias else b)
     return y if shape is None else y.reshape(shape + (w.shape[0],))
 
 
