@@ -23,10 +23,11 @@ import threading
 
 import numpy as np
 
-__all__ = ["axpy", "suits", "available", "threads"]
+__all__ = ["axpy", "axpby", "suits", "available", "threads"]
 
 MIN_SIZE = 1 << 14  # below this a numpy call is cheaper than the ctypes call
 _FUNCS = []  # [(saxpy, daxpy) or None], found on first use
+_AXPBY = []  # [(saxpby, daxpby) or None]: OpenBLAS's extension, found on first use
 _THREADS = []  # [(get_num_threads, set_num_threads) or None], found on first use
 
 
@@ -67,6 +68,41 @@ def _find():
             if fs is not None and fd is not None and _works(fs, fd):
                 return fs, fd
     return None
+
+
+def _bind_axpby(lib, name, ctype, int_t):
+    fn = getattr(lib, name, None)
+    if fn is None:
+        return None
+    fn.restype = None
+    fn.argtypes = [int_t, ctype, ctypes.c_void_p, int_t, ctype, ctypes.c_void_p, int_t]
+    return fn
+
+
+def _find_axpby():
+    """OpenBLAS's ``cblas_?axpby`` (not in every CBLAS) from the library ``axpy`` uses."""
+    if not available():
+        return None
+    names = (("scipy_cblas_saxpby64_", "scipy_cblas_daxpby64_", ctypes.c_int64),
+             ("cblas_saxpby64_", "cblas_daxpby64_", ctypes.c_int64),
+             ("scipy_cblas_saxpby", "scipy_cblas_daxpby", ctypes.c_int),
+             ("cblas_saxpby", "cblas_daxpby", ctypes.c_int))
+    for lib in _libraries():
+        for s, d, int_t in names:
+            fs = _bind_axpby(lib, s, ctypes.c_float, int_t)
+            fd = _bind_axpby(lib, d, ctypes.c_double, int_t)
+            if fs is not None and fd is not None and _axpby_works(fs, fd):
+                return fs, fd
+    return None
+
+
+def _axpby_works(fs, fd):
+    for fn, dt in ((fs, np.float32), (fd, np.float64)):
+        x, y = np.arange(4, dtype=dt), np.ones(4, dt)
+        fn(4, -2.0, x.ctypes.data, 1, 0.5, y.ctypes.data, 1)
+        if not np.array_equal(y, 0.5 - 2 * np.arange(4, dtype=dt)):
+            return False
+    return True
 
 
 def _works(fs, fd):
@@ -118,6 +154,22 @@ def axpy(alpha, x, y, checked=False):
         return False
     fn = _FUNCS[0][0] if y.dtype.char == "f" else _FUNCS[0][1]
     fn(y.size, alpha, _address(x), 1, _address(y), 1)
+    return True
+
+
+def axpby(alpha, x, beta, y, checked=False):
+    """``y = alpha * x + beta * y`` in place, one pass (``y *= beta; y += alpha * x`` takes
+    two): True, or False (nothing done) where the BLAS lacks it or the arrays do not suit
+    (``suits``; ``checked``: the caller asked already)."""
+    if not checked and not suits(y, x):
+        return False
+    if not _AXPBY:
+        _AXPBY.append(_find_axpby())
+    fns = _AXPBY[0]
+    if fns is None:
+        return False
+    fn = fns[0] if y.dtype.char == "f" else fns[1]
+    fn(y.size, alpha, _address(x), 1, beta, _address(y), 1)
     return True
 
 

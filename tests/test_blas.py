@@ -103,3 +103,39 @@ def test_suits_rejects_overlap_with_any_operand():
     w = np.ones(N, np.float32)
     assert _blas.suits(w, np.ones(N, np.float32))
     assert not _blas.suits(w, np.ones(N, np.float32), w)
+
+
+@needs_blas
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_axpby_matches_numpy(dtype):
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(2, N)).astype(dtype)
+    expected = dtype(0.9) * y + dtype(-0.3) * x
+    if not _blas.axpby(-0.3, x, 0.9, y):
+        pytest.skip("this BLAS has no axpby")
+    np.testing.assert_allclose(y, expected, rtol=4 * np.finfo(dtype).eps,
+                               atol=4 * np.finfo(dtype).eps)
+
+
+def test_axpby_declines_what_axpy_declines():
+    x, y = np.ones(N, np.float32), np.ones(N + 1, np.float32)
+    assert _blas.axpby(1.0, x, 2.0, y) is False
+    assert (y == 1).all()
+    assert _blas.axpby(1.0, x[:100], 2.0, y[:100]) is False
+
+
+@needs_blas
+def test_momentum_step_same_with_and_without_axpby(monkeypatch):
+    rng = np.random.default_rng(4)
+    w, g, m = rng.normal(size=(3, 256, 130)).astype(np.float32)
+    runs = []
+    for fns in (None, [None]):   # axpby if the BLAS has it, then axpy's three passes
+        if fns is not None:
+            monkeypatch.setattr(_blas, "_AXPBY", fns)
+        wk, mk = w.copy(), m.copy()
+        for _ in range(3):
+            sgd_kernel(np, wk, g, mk, 0.05, 1e-3, 0.9, 1 / 32, None)
+        runs.append((wk, mk))
+    (w1, m1), (w2, m2) = runs
+    np.testing.assert_allclose(w1, w2, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(m1, m2, rtol=1e-6, atol=1e-6)

@@ -93,22 +93,23 @@ def _bn_kernel(xp, x, gamma, beta, mm, mv, eps=1e-3, momentum=0.9, fix_gamma=Tru
         y = batch_norm_train(x, ones, beta, mm, mv, eps, momentum)
         if y is not None:   # onnxruntime's kernel: 3 passes where numpy's take 5
             return y
-    x3 = bk.as3(x.astype(_acc(x.dtype), copy=False), ax)
+    flat = bk.Flat(x.astype(_acc(x.dtype), copy=False), ax)
+    x2 = flat.data
     if _train and not use_global_stats and x.size:  # an empty batch keeps the statistics
-        mean, out, var = bk.centred(xp, x3)   # ``out`` is x - mean, normalized in place below
+        mean, out, var = bk.centred(xp, flat)   # ``out`` is x - mean, normalized in place below
         # running statistics are updated in the forward pass, with the biased batch variance
         mm[...] = momentum * mm + (1.0 - momentum) * mean
         mv[...] = momentum * mv + (1.0 - momentum) * var
     else:
-        mean, var = mm.astype(x3.dtype), mv.astype(x3.dtype)
+        mean, var = mm.astype(x2.dtype), mv.astype(x2.dtype)
         out = None
     invstd = 1.0 / xp.sqrt(var + eps)
     scale = invstd if fix_gamma else invstd * gamma
     if out is None:  # x * scale + (beta - mean * scale): two passes
-        out = x3 * scale.astype(x3.dtype, copy=False)[:, None]
-        out += (beta - mean * scale).astype(out.dtype, copy=False)[:, None]
+        out = x2 * flat.spread(xp, scale.astype(x2.dtype, copy=False))
+        out += flat.spread(xp, (beta - mean * scale).astype(out.dtype, copy=False))
     else:
-        out = bk.normalize(xp, out, scale.astype(out.dtype, copy=False),
+        out = bk.normalize(xp, flat, out, scale.astype(out.dtype, copy=False),
                            beta.astype(out.dtype, copy=False))
     out = out.reshape(x.shape).astype(x.dtype, copy=False)
     if not output_mean_var:
