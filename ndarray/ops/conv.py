@@ -72,11 +72,12 @@ def _deconv_core(xp, data, weight, geo, adj, g):
     return cg.conv_data_grad(xp, data, weight, taps, out, g)
 
 
-def _weight_grad_core(xp, data, grad_out, geo, g):
-    """dW[f, c, K] = sum_{n, O} grad_out[n, f, O] * window(data)[n, c, O, K], per group."""
+def _weight_grad_core(xp, data, grad_out, geo, g, out=None):
+    """dW[f, c, K] = sum_{n, O} grad_out[n, f, O] * window(data)[n, c, O, K], per group
+    (into ``out`` when given)."""
     taps = cg.taps_for(_shape(data.shape[2:]), _shape(grad_out.shape[2:]), geo.k, geo.s,
                        geo.d, geo.p)
-    return cg.conv_weight_grad(xp, data, grad_out, taps, g)
+    return cg.conv_weight_grad(xp, data, grad_out, taps, g, out)
 
 
 def _add_bias(y, bias, n):
@@ -336,13 +337,14 @@ deconvolution = register(
 
 # ---- weight gradient --------------------------------------------------------------------------
 def _wgrad_kernel(xp, data, grad_out, kernel=REQUIRED, stride=(), dilate=(), pad=(),
-                  num_group=1):
+                  num_group=1, out=None):
     """Gradient of ``convolution`` w.r.t. its weight: ``(F, C/num_group, *kernel)``.
 
-    ``data (N, C, *S)``, ``grad_out (N, F, *O)``; one GEMM per group over ``N * prod(O)``.
+    ``data (N, C, *S)``, ``grad_out (N, F, *O)``; one GEMM per group over ``N * prod(O)``,
+    written into ``out`` (facet out_arg: a compiled backward's ``.grad`` buffer) when given.
     """
     geo = Geom(kernel, stride, dilate, pad, data.ndim, "_conv_weight_grad")
-    return _weight_grad_core(xp, data, grad_out, geo, int(num_group))
+    return _weight_grad_core(xp, data, grad_out, geo, int(num_group), out)
 
 
 def _wgrad_infer(data, grad_out, kernel=REQUIRED, num_group=1, **_):
@@ -418,6 +420,6 @@ _conv_weight_grad = register(
              Sample(rnd(2, 4, 5, 5), rnd(2, 2, 2, 2, salt=1), kernel=(3, 3), stride=(2, 2),
                     pad=(0, 1), dilate=(1, 2), num_group=2),
              Sample(rnd(2, 2, 7), rnd(2, 3, 2, salt=1), kernel=(3,), stride=(2,), dilate=(2,))],
-    second_order=True, overlap=_wgrad_work)
+    second_order=True, overlap=_wgrad_work, out_arg=True)
 
 EXPORTS = {}
