@@ -197,3 +197,33 @@ def test_depthwise_blocked_matches_reference(monkeypatch, stride, dilate, pad):
     assert dw.blocked_ok(np, x, w, taps, 7)
     for _ in range(2):  # the second call reuses the cached zero-bordered planes
         np.testing.assert_allclose(dw.forward_blocked(x, w, taps, b), ref, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape,kw", [((4, 6, 1, 1), dict(pad=(1, 1))),
+                                      ((2, 3, 1, 5), dict(pad=(2, 0), kernel=(5, 3))),
+                                      ((2, 3, 2, 2), dict(pad=(1, 1), stride=(2, 2)))], ids=str)
+def test_weight_gradient_over_data_taps_only(shape, kw, monkeypatch):
+    """A weight gradient whose data touches few kernel offsets (a 3x3 kernel on a 1x1 map)
+    multiplies those columns alone and zeroes the rest; the same numbers as the whole-kernel
+    product, also written into a caller's buffer (the compiled backward's .grad)."""
+    import importlib
+    cg = importlib.import_module("kiln.ndarray.ops._conv_gemm")
+    kw = {"kernel": (3, 3), **kw}
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=shape)
+    y = nd.Convolution(_nd(x), _nd(rng.normal(size=(5, shape[1]) + kw["kernel"])),
+                       num_filter=5, no_bias=True, **kw)
+    gy = rng.normal(size=y.shape)
+    calls = []
+    real = cg._weight_grad_sparse
+    monkeypatch.setattr(cg, "_weight_grad_sparse", lambda *a: calls.append(1) or real(*a))
+    sparse = nd._conv_weight_grad(_nd(x), _nd(gy), **kw).asnumpy()
+    out = np.full(sparse.shape, np.nan)
+    taps = cg.taps_for(shape[2:], y.shape[2:], kw["kernel"], kw.get("stride", (1, 1)), (1, 1),
+                       kw["pad"])
+    assert cg.conv_weight_grad(np, x, gy, taps, 1, out) is out
+    monkeypatch.setattr(cg, "SPARSE_TAPS", 10 ** 6)
+    whole = nd._conv_weight_grad(_nd(x), _nd(gy), **kw).asnumpy()
+    np.testing.assert_allclose(sparse, whole, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out, whole, rtol=1e-12, atol=1e-12)
+    assert len(calls) == (2 if len(taps.taps) * 4 <= np.prod(kw["kernel"]) else 0)
