@@ -305,3 +305,45 @@ def test_an_empty_batch_on_a_small_map():
     w = nd.ones((4, 3, 3, 3))
     for _ in range(2):   # built, then kept
         assert _conv(nd.zeros((0, 3, 2, 2)), w, pad=(1, 1)).shape == (0, 4, 2, 2)
+
+
+def test_training_step_copies_a_one_tap_weight_once(monkeypatch):
+    """A 3x3 convolution on 1x1 maps multiplies the weight's centre tap; in a training step
+    the forward and the data gradient share one copy of it (kept until the optimizer writes
+    the weight), and the steps equal those with nothing kept."""
+    import importlib
+    cg = importlib.import_module("kiln.ndarray.ops._conv_gemm")
+    copies, real = [], cg._frozen
+    monkeypatch.setattr(cg, "_frozen", lambda a: copies.append(a.shape) or real(a))
+
+    def run(keep):
+        monkeypatch.setattr(_derived, "_ON", [keep])
+        mx.random.seed(0)
+        net = gluon.nn.HybridSequential()
+        # (few samples: the data gradients take the GEMM route, which reads the kept tap)
+        net.add(gluon.nn.Conv2D(64, 3, padding=1, in_channels=8),
+                gluon.nn.Conv2D(64, 3, padding=1, in_channels=64))
+        net.initialize(mx.init.Xavier())
+        net.hybridize()
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1,
+                                                             "momentum": 0.9})
+        x = nd.array(np.random.default_rng(1).standard_normal((16, 8, 1, 1)))
+        x.attach_grad()
+        counts = []
+        for _ in range(3):
+            before = len(copies)
+            with autograd.record():
+                loss = (net(x) ** 2).sum()
+            loss.backward()
+            trainer.step(16)
+            counts.append(len(copies) - before)
+        return [p.data().asnumpy() for p in net.collect_params().values()], x.grad.asnumpy(), \
+            counts
+
+    kept_params, kept_grad, kept_counts = run(True)
+    plain_params, plain_grad, plain_counts = run(False)
+    assert kept_counts == [2, 2, 2]           # one copy per weight per step
+    assert all(c > 2 for c in plain_counts)   # forward and data gradient each copy
+    for a, b in zip(kept_params, plain_params):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(kept_grad, plain_grad)
