@@ -5,6 +5,10 @@ An op is defined once with its facets (see docs/architecture.md):
 * ``kernel(xp, *arrays, **attrs)``: the computation, ``xp`` being numpy or cupy.
 * ``infer(*avals, **attrs)``: output ``Aval(shape, dtype)`` (or a tuple of them).
 * ``grad(ins, outs, gouts, **attrs)``: input gradients written with registry ops.
+* ``raw_grad(xp, ins, outs, head, **attrs)``: optional, the same first-order gradients on raw
+  arrays when only output 0 has a gradient (``head``, raw): a tuple per input (None for
+  none), or None where it does not apply. autograd's chain path starts there when an eager op
+  (a loss) heads a hybridized step, with no NDArrays made and no dispatch.
 * ``onnx(g, ins, attrs, avals)``: the lowering through ``kiln.export``'s builder ``g``.
 * ``samples``: small inputs for the registry-walking tests; ``ref``: a numpy reference.
 * ``param_shapes(data_aval, **attrs)``: ``{input name: shape}`` of the parameter inputs (weight,
@@ -167,8 +171,8 @@ class Op:
                  mutates=(), random=False, ignored=(), doc=None, aliases=(), places=False,
                  param_shapes=None, value_ranges=None, overlap=False, serial=False,
                  out_arg=False, amp=None, input_init=None, number_inputs=None,
-                 keeps_size=False):
-        self.keeps_size = keeps_size
+                 keeps_size=False, raw_grad=None):
+        self.keeps_size, self.raw_grad = keeps_size, raw_grad
         self.input_init = dict(input_init or {})
         self.number_inputs = dict(number_inputs or {})
         self.name, self.kernel, self.infer, self.grad, self.onnx = name, kernel, infer, grad, onnx

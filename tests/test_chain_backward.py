@@ -177,3 +177,41 @@ def test_last_backward_writes_loss_gradient_into_saved_exp(retain, monkeypatch):
     _, general = _step(_net(), loss_fn, x, y)
     for k, p in net._collect_params_with_prefix().items():
         np.testing.assert_allclose(p.grad().asnumpy(), general[k], rtol=1e-12)
+
+
+_RAW_OPS = sorted(name for name, op in __import__("kiln.ndarray._registry", fromlist=["OPS"])
+                  .OPS.items() if op.raw_grad is not None)
+
+
+@pytest.mark.parametrize("name", _RAW_OPS)
+def test_raw_grad_facet_equals_the_registry_gradient(name):
+    """An op's ``raw_grad`` (the chain path's start at an eager loss) gives its ``grad``'s
+    numbers on raw arrays, for every sample (with hidden outputs where the op has them)."""
+    from kiln.ndarray import _registry
+    op = _registry.OPS[name]
+    checked = 0
+    for sample in op.samples:
+        variants = [dict(sample.attrs)]
+        if "hidden" in op.attrs:
+            variants.append({**sample.attrs, "hidden": True})
+        for attrs in variants:
+            ins = [np.asarray(a, np.float64) if isinstance(a, np.ndarray) else a
+                   for a in sample.inputs]
+            outs = op.kernel(np, *ins, **attrs)
+            outs = list(outs) if isinstance(outs, tuple) else [outs]
+            head = np.random.default_rng(checked).standard_normal(outs[0].shape)
+            raw = op.raw_grad(np, ins, outs, head, **attrs)
+            if raw is None:
+                continue
+            nd_ins = [nd.array(a, dtype="float64") if isinstance(a, np.ndarray) else a
+                      for a in ins]
+            nd_outs = [nd.array(o, dtype=o.dtype) for o in outs]
+            gouts = [nd.array(head, dtype=head.dtype)] + [nd.zeros_like(o) for o in nd_outs[1:]]
+            want = op.grad(nd_ins, nd_outs, gouts, **attrs)
+            for r, w in zip(raw, want):
+                if w is None:
+                    assert r is None
+                else:
+                    np.testing.assert_allclose(r, w.asnumpy(), rtol=1e-12, atol=1e-12)
+            checked += 1
+    assert checked, f"{name}: raw_grad applied to no sample"

@@ -216,6 +216,15 @@ def _lsp_grad(ins, outs, gouts, axis=-1, keepdims=False, mode="clip", scale=1.0,
     return F._log_softmax_pick_backward(gouts[0], e, s, pos, axis=axis, scale=scale), None
 
 
+def _lsp_raw_grad(xp, ins, outs, head, axis=-1, keepdims=False, mode="clip", scale=1.0,
+                  hidden=False):
+    """``_lsp_grad`` on raw arrays from the hidden outputs (None without them)."""
+    if outs is None or len(outs) < 4:
+        return None
+    _, e, s, pos = outs
+    return _lspb_kernel(xp, head, e, s, pos, axis=axis, scale=scale), None
+
+
 def _lsp_grad_composed(data, index, grad, axis, mode, scale):
     """The gradient as ``log_softmax`` and ``pick`` differentiate it, in ops that have
     gradients themselves (second order through an eager softmax cross-entropy)."""
@@ -255,7 +264,7 @@ _ATTRS = {"axis": -1, "keepdims": False, "mode": "clip", "scale": 1.0, "hidden":
 _log_softmax_pick = register(
     "_log_softmax_pick", _lsp_kernel, inputs=("data", "index"), attrs=dict(_ATTRS),
     num_outputs=lambda attrs: 4 if attrs.get("hidden") else 1,
-    infer=_lsp_infer, grad=_lsp_grad, onnx=_lsp_onnx, ref=_lsp_ref,
+    infer=_lsp_infer, grad=_lsp_grad, onnx=_lsp_onnx, ref=_lsp_ref, raw_grad=_lsp_raw_grad,
     samples=[Sample(rnd(3, 4) * 3, np.array([0.0, 3.0, 1.0]), wrt=[0]),
              Sample(rnd(4, 3) * 3, np.array([1.0, -1.0, 5.0]), axis=0, keepdims=True,
                     mode="wrap", wrt=[0]),
