@@ -127,7 +127,10 @@ class Adamax(Optimizer):
         m *= self.beta1
         m += (1. - self.beta1) * g
         u[...] = xp.maximum(self.beta2 * u, xp.abs(g))
-        w -= lr * m / u
+        # u is 0 exactly where every gradient so far was 0 (then m is 0 too): no step there.
+        # MXNet divides 0 by 0 and writes NaN into those weights (a 3x3 convolution over 1x1
+        # maps has such entries: its eight border taps never see data)
+        w -= lr * m / xp.where(u == 0, 1, u)
 
 
 @register

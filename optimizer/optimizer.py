@@ -242,6 +242,7 @@ class Optimizer:
         if self.multi_precision and weight.dtype == np.float16:
             self._update_master(index, weight, grad, state)
         else:
+            thaw(getattr(weight, "_data", None))   # raw writes below: drop derived forms
             self.update(index, weight, grad, state)
 
     @sparse_weight

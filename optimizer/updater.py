@@ -9,6 +9,7 @@ Example::
     >>> upd(0, grad, weight)             # creates the state of index 0, then updates weight
     >>> blob = upd.get_states(dump_optimizer=True)
 """
+from ..ndarray._derived import thaw
 from ..ndarray.ndarray import NDArray, _move
 from . import states_format
 
@@ -30,6 +31,8 @@ class Updater:
         if not weight:
             return
         self.optimizer._set_current_context(weight[0].context.device_id)
+        for w in weight:   # an optimizer written with raw array writes: the weight writable
+            thaw(getattr(w, "_data", None))   # (a form derived from it is dropped: _derived)
         for i, w in zip(index, weight):
             if i not in self.states:
                 self.states[i] = self.optimizer.create_state_multi_precision(i, w)

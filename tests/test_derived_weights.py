@@ -347,3 +347,28 @@ def test_training_step_copies_a_one_tap_weight_once(monkeypatch):
     for a, b in zip(kept_params, plain_params):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(kept_grad, plain_grad)
+
+
+@pytest.mark.parametrize("name", sorted(mx.optimizer.Optimizer.opt_registry))
+def test_every_optimizer_updates_a_weight_held_for_a_derived_form(name):
+    """A training step holds a convolution's weight read-only while its one-tap copy is kept
+    (3x3 kernels on 1x1 maps); every optimizer's update, those written with raw array writes
+    included, gets the weight writable (Updater and update_multi_precision thaw it) and
+    changes it."""
+    mx.random.seed(0)
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Conv2D(64, 3, padding=1, in_channels=8),
+            gluon.nn.Conv2D(64, 3, padding=1, in_channels=64))
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    trainer = gluon.Trainer(net.collect_params(), name, {"learning_rate": 0.01})
+    x = nd.array(np.random.default_rng(2).standard_normal((16, 8, 1, 1)))
+    before = [p.data().asnumpy() for p in net.collect_params().values()]
+    for _ in range(2):
+        with autograd.record():
+            loss = (net(x) ** 2).sum()
+        loss.backward()
+        assert _derived.count() > 0   # the weights are held by their kept one-tap copies
+        trainer.step(16)
+    after = [p.data().asnumpy() for p in net.collect_params().values()]
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after))

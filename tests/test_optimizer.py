@@ -493,3 +493,17 @@ def test_sgd_aggregated_updates_equal_one_by_one(monkeypatch):
         results.append([w.asnumpy() for w in ws])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_adamax_leaves_never_updated_entries_alone():
+    """Adamax divides by the running max of |g|: where every gradient so far was 0 that is 0/0,
+    which MXNet 1.9 writes as NaN; kiln makes no step there and the usual one elsewhere."""
+    adamax = opt.create("adamax", learning_rate=0.1)
+    w = nd.array([1.0, 2.0, 3.0])
+    g = nd.array([0.0, 0.5, -1.0])
+    state = adamax.create_state(0, w)
+    adamax.update(0, w, g, state)
+    got = w.asnumpy()
+    assert np.isfinite(got).all() and got[0] == 1.0
+    # the other entries: lr / (1 - beta1) * m / u with m = (1 - beta1) g, u = |g|
+    np.testing.assert_allclose(got[1:], [2.0 - 0.1, 3.0 + 0.1], rtol=1e-6)
