@@ -193,7 +193,9 @@ def _weight_taps(w, taps):
 
 
 def _frozen(a):
-    a.flags.writeable = False   # shared by every call while kept: nobody writes it
+    """``a`` read-only where numpy can say so: a kept copy is shared by every call."""
+    if type(a) is np.ndarray:
+        a.flags.writeable = False
     return a
 
 
