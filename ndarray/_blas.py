@@ -37,12 +37,15 @@ def _library_paths():
         yield from sorted(glob.glob(os.path.join(root, pattern)))
 
 
-def _bind(lib, name, ctype, int_t):
+def _bind(lib, name, ctype, int_t, scaled_y=False):
+    """``lib``'s ``name`` as an ``axpy``-shaped ctypes function (``scaled_y``: ``axpby``'s,
+    with a scale of y after x), or None where ``lib`` lacks it."""
     fn = getattr(lib, name, None)
     if fn is None:
         return None
     fn.restype = None
-    fn.argtypes = [int_t, ctype, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
+    fn.argtypes = [int_t, ctype, ctypes.c_void_p, int_t] + ([ctype] if scaled_y else []) + \
+        [ctypes.c_void_p, int_t]
     return fn
 
 
@@ -54,46 +57,32 @@ def _libraries():
             continue
 
 
-def _find():
-    if os.environ.get("KILN_BLAS", "1") == "0":
-        return None
-    # scipy-openblas (numpy >= 2), then the older openblas64_ builds, then plain CBLAS
-    names = (("scipy_cblas_saxpy64_", "scipy_cblas_daxpy64_", ctypes.c_int64),
-             ("cblas_saxpy64_", "cblas_daxpy64_", ctypes.c_int64),
-             ("scipy_cblas_saxpy", "scipy_cblas_daxpy", ctypes.c_int),
-             ("cblas_saxpy", "cblas_daxpy", ctypes.c_int))
+def _first(routine, works, scaled_y=False):
+    """The first (single, double) pair of ``cblas_?<routine>`` among the bundled libraries'
+    spellings (scipy-openblas of numpy >= 2, then the older openblas64_ builds, then plain
+    CBLAS) that passes ``works``; None if none does."""
+    names = (("scipy_cblas_s{}64_", "scipy_cblas_d{}64_", ctypes.c_int64),
+             ("cblas_s{}64_", "cblas_d{}64_", ctypes.c_int64),
+             ("scipy_cblas_s{}", "scipy_cblas_d{}", ctypes.c_int),
+             ("cblas_s{}", "cblas_d{}", ctypes.c_int))
     for lib in _libraries():
         for s, d, int_t in names:
-            fs, fd = _bind(lib, s, ctypes.c_float, int_t), _bind(lib, d, ctypes.c_double, int_t)
-            if fs is not None and fd is not None and _works(fs, fd):
+            fs = _bind(lib, s.format(routine), ctypes.c_float, int_t, scaled_y)
+            fd = _bind(lib, d.format(routine), ctypes.c_double, int_t, scaled_y)
+            if fs is not None and fd is not None and works(fs, fd):
                 return fs, fd
     return None
 
 
-def _bind_axpby(lib, name, ctype, int_t):
-    fn = getattr(lib, name, None)
-    if fn is None:
+def _find():
+    if os.environ.get("KILN_BLAS", "1") == "0":
         return None
-    fn.restype = None
-    fn.argtypes = [int_t, ctype, ctypes.c_void_p, int_t, ctype, ctypes.c_void_p, int_t]
-    return fn
+    return _first("axpy", _works)
 
 
 def _find_axpby():
     """OpenBLAS's ``cblas_?axpby`` (not in every CBLAS) from the library ``axpy`` uses."""
-    if not available():
-        return None
-    names = (("scipy_cblas_saxpby64_", "scipy_cblas_daxpby64_", ctypes.c_int64),
-             ("cblas_saxpby64_", "cblas_daxpby64_", ctypes.c_int64),
-             ("scipy_cblas_saxpby", "scipy_cblas_daxpby", ctypes.c_int),
-             ("cblas_saxpby", "cblas_daxpby", ctypes.c_int))
-    for lib in _libraries():
-        for s, d, int_t in names:
-            fs = _bind_axpby(lib, s, ctypes.c_float, int_t)
-            fd = _bind_axpby(lib, d, ctypes.c_double, int_t)
-            if fs is not None and fd is not None and _axpby_works(fs, fd):
-                return fs, fd
-    return None
+    return _first("axpby", _axpby_works, scaled_y=True) if available() else None
 
 
 def _axpby_works(fs, fd):

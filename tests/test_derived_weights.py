@@ -307,6 +307,18 @@ def test_an_empty_batch_on_a_small_map():
         assert _conv(nd.zeros((0, 3, 2, 2)), w, pad=(1, 1)).shape == (0, 4, 2, 2)
 
 
+def _one_tap_net():
+    """Two hybridized 3x3 convolutions for 1x1 maps (each multiplies its weight's centre); fed
+    16 samples, their data gradients take the GEMM route, which reads the kept tap too."""
+    mx.random.seed(0)
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Conv2D(64, 3, padding=1, in_channels=8),
+            gluon.nn.Conv2D(64, 3, padding=1, in_channels=64))
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    return net
+
+
 def test_training_step_copies_a_one_tap_weight_once(monkeypatch):
     """A 3x3 convolution on 1x1 maps multiplies the weight's centre tap; in a training step
     the forward and the data gradient share one copy of it (kept until the optimizer writes
@@ -318,13 +330,7 @@ def test_training_step_copies_a_one_tap_weight_once(monkeypatch):
 
     def run(keep):
         monkeypatch.setattr(_derived, "_ON", [keep])
-        mx.random.seed(0)
-        net = gluon.nn.HybridSequential()
-        # (few samples: the data gradients take the GEMM route, which reads the kept tap)
-        net.add(gluon.nn.Conv2D(64, 3, padding=1, in_channels=8),
-                gluon.nn.Conv2D(64, 3, padding=1, in_channels=64))
-        net.initialize(mx.init.Xavier())
-        net.hybridize()
+        net = _one_tap_net()
         trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1,
                                                              "momentum": 0.9})
         x = nd.array(np.random.default_rng(1).standard_normal((16, 8, 1, 1)))
@@ -355,12 +361,7 @@ def test_every_optimizer_updates_a_weight_held_for_a_derived_form(name):
     (3x3 kernels on 1x1 maps); every optimizer's update, those written with raw array writes
     included, gets the weight writable (Updater and update_multi_precision thaw it) and
     changes it."""
-    mx.random.seed(0)
-    net = gluon.nn.HybridSequential()
-    net.add(gluon.nn.Conv2D(64, 3, padding=1, in_channels=8),
-            gluon.nn.Conv2D(64, 3, padding=1, in_channels=64))
-    net.initialize(mx.init.Xavier())
-    net.hybridize()
+    net = _one_tap_net()
     trainer = gluon.Trainer(net.collect_params(), name, {"learning_rate": 0.01})
     x = nd.array(np.random.default_rng(2).standard_normal((16, 8, 1, 1)))
     before = [p.data().asnumpy() for p in net.collect_params().values()]
