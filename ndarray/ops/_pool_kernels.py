@@ -153,7 +153,7 @@ def scatter_windows(flat_index, gy, size):
 
 
 def _route_per_tap(xp, gy, idx, shape, geo):
-    """The same routing as masked adds per tap (cupy: no float32 bincount weights there)."""
+    """The same routing as masked adds per tap (cupy: numpy's add.at route is numpy's own)."""
     taps = pool_taps(geo)
     dx = xp.zeros(shape, gy.dtype)
     zero = xp.zeros((), gy.dtype)
