@@ -31,8 +31,6 @@ class Updater:
         if not weight:
             return
         self.optimizer._set_current_context(weight[0].context.device_id)
-        for w in weight:   # an optimizer written with raw array writes: the weight writable
-            thaw(getattr(w, "_data", None))   # (a form derived from it is dropped: _derived)
         for i, w in zip(index, weight):
             if i not in self.states:
                 self.states[i] = self.optimizer.create_state_multi_precision(i, w)
@@ -43,6 +41,8 @@ class Updater:
         many = getattr(self.optimizer, "update_many", None)
         size = getattr(self.optimizer, "aggregate_num", 0)
         if many is not None and size > 1:
+            for w in weight:   # raw writes below: the weights writable, derived forms dropped
+                thaw(getattr(w, "_data", None))   # (update_multi_precision does it otherwise)
             for s in range(0, len(index), size):
                 sl = slice(s, s + size)
                 many(index[sl], weight[sl], grad[sl], [self.states[i] for i in index[sl]])
