@@ -506,12 +506,13 @@ def _grads_of(node, args, g, last=False, ready=None, only=None):
     for k, av in zip(train.grad_pos, train.grad_avals):
         a = args[k]
         buf = a._grad
-        if (a._node is None and a._grad_req == "write" and buf._ctx is a._ctx
-                and buf.stype == "default" and (only is None or only(a))):
+        if (a._grad_req == "write" and a._node is None and buf._ctx is a._ctx
+                and (type(buf) is NDArray or buf.stype == "default")
+                and (only is None or only(a))):
             b = buf._data
             # (numpy only for now: the cupy variant awaits a run of tests/test_gpu.py)
-            if (type(b) is np.ndarray and b.shape == av.shape and b.dtype == av.dtype
-                    and b is not g and _fits_in_place(b.flags)):
+            if (type(b) is np.ndarray and b is not g and b.shape == av.shape
+                    and b.dtype == av.dtype and _fits_in_place(b.flags)):
                 mask.append(True)
                 buffers.append(b)
                 continue

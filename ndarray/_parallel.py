@@ -108,8 +108,11 @@ def split_rows(fn, rows, size, min_size=MIN_SPLIT):
     the calling thread; return after all are done (re-raising the first error). ``size``: the
     elements the call touches; below ``min_size`` (or with no workers) ``fn(0, rows)`` runs
     alone. The blocks must write disjoint memory."""
+    if size < min_size:  # first: the usual small call never reads the environment
+        fn(0, rows)
+        return
     n = min(workers(), rows - 1)
-    if n <= 0 or size < min_size:
+    if n <= 0:
         fn(0, rows)
         return
     run_blocks(fn, [(rows * k // (n + 1), rows * (k + 1) // (n + 1)) for k in range(n + 1)])

@@ -385,3 +385,23 @@ def test_second_order_through_the_eager_softmax_ce():
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-14)
     assert np.abs(results[0][1]).max() > 1e-3  # a real second-order term
+
+
+def test_gradient_overwrites_the_saved_exp_only_while_donated():
+    """``donating`` lets the loss gradient reuse the saved ``exp`` inside its scope only, and
+    restores the enclosing scope on exit (nested scopes, errors)."""
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    label = np.array([0.0, 2.0, 1.0, 1.0], np.float32)
+    _, e, s, pos = fused._lsp_kernel(np, x, label, scale=-1.0, hidden=True)
+    head = np.ones(4, np.float32)
+    kept = e.copy()
+    outside = fused._lspb_kernel(np, head, e, s, pos, scale=-1.0)
+    assert outside is not e and np.array_equal(e, kept)
+    with fused.donating([e]):
+        with fused.donating([]):
+            assert fused._lspb_kernel(np, head, e, s, pos, scale=-1.0) is not e
+        inside = fused._lspb_kernel(np, head, e, s, pos, scale=-1.0)
+    assert inside is e and np.allclose(inside, outside)
+    with pytest.raises(RuntimeError, match="inside"), fused.donating([e]):
+        raise RuntimeError("inside the scope")
+    assert fused._lspb_kernel(np, head, e, s, pos, scale=-1.0) is not e

@@ -18,7 +18,6 @@ as log-sum-exp.
 """
 import math
 import threading
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -284,17 +283,26 @@ _log_softmax_pick = register(
 _DONATED = threading.local()  # .ids: the saved arrays the running backward may overwrite
 
 
-@contextmanager
-def donating(arrays):
-    """While a compiled backward runs for the last time (its tape freed right after), the
-    gradient of ``_log_softmax_pick`` may be written into the saved ``e`` among ``arrays``,
-    which only that gradient reads: no second logits-sized array."""
-    prev = getattr(_DONATED, "ids", None)
-    _DONATED.ids = {id(a) for a in arrays}
-    try:
-        yield
-    finally:
-        _DONATED.ids = prev
+class donating:
+    """``with donating(arrays):`` while a compiled backward runs for the last time (its tape
+    freed right after), the gradient of ``_log_softmax_pick`` may be written into the saved
+    ``e`` among ``arrays``, which only that gradient reads: no second logits-sized array.
+    (A slotted class, not a generator context manager: it wraps every training step's
+    backward.)"""
+
+    __slots__ = ("ids", "prev")
+
+    def __init__(self, arrays):
+        self.ids = {id(a) for a in arrays}
+
+    def __enter__(self):
+        self.prev = getattr(_DONATED, "ids", None)
+        _DONATED.ids = self.ids
+        return self
+
+    def __exit__(self, *exc):
+        _DONATED.ids = self.prev
+        return False
 
 
 def _donated(e):
@@ -313,7 +321,8 @@ def _lspb_kernel(xp, grad, e, s, pos, axis=-1, scale=1.0):
     if pos.size == s.size:  # one label per lane (the loss)
         factor = xp.divide(h.reshape(s.shape), s)
         res = e if _donated(e) else xp.empty_like(e)
-        if xp is np and s.shape[-1] == 1 and e.flags.c_contiguous and e.size:  # rows per core
+        if xp is np and s.shape[-1] == 1 and e.flags.c_contiguous and e.size >= MIN_SPLIT:
+            # rows per core
             rows = s.size
             e2, r2, f2 = e.reshape(rows, -1), res.reshape(rows, -1), factor.reshape(rows, 1)
             split_rows(lambda lo, hi: np.multiply(e2[lo:hi], f2[lo:hi], out=r2[lo:hi]),
