@@ -30,6 +30,7 @@ import numpy as np
 from ..ndarray._blas import threads as blas_threads
 from ..ndarray._parallel import run_blocks, workers
 from ..ndarray.ndarray import NDArray
+from ..ndarray.ops._update_kernels import sgd_plain
 from ..nn.parameter import DATA_VERSION
 from .adam import Adam, adam_kernel
 from .sgd import SGD, ccSGD, sgd_kernel
@@ -173,6 +174,14 @@ class StepPlan:
         if lrs is None and self.plain and wd == 0 and clip is None:
             # plain SGD (the common case): w -= (lr * lr_mult * rescale) * g, in place
             lr = opt.lr
+            if _halves(self.weights) is None:  # one loop, no closure per parameter
+                for w, g, p, _ in self.entries:
+                    wdata, gdata = w._data, g._data
+                    if type(wdata) is np.ndarray:
+                        sgd_plain(wdata, gdata, lr * p.lr_mult, rescale)
+                    else:
+                        sgd_kernel(None, wdata, gdata, None, lr * p.lr_mult, 0, 0, rescale, None)
+                return
 
             def plain(k):
                 w, g, p, _ = self.entries[k]

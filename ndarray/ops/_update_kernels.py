@@ -27,6 +27,19 @@ def clip_op(xp, g, bound):
     return g
 
 
+def sgd_plain(w, g, lr, rescale):
+    """``sgd_kernel`` without momentum, weight decay or clipping, for numpy arrays: ``w -=
+    (lr * rescale) * g`` in place, the same numbers in fewer calls (a training step of a
+    small model runs one per parameter)."""
+    thaw(w)
+    _plain_step(w, g, lr * rescale)
+
+
+def _plain_step(w, g, step):
+    if not axpy(-step, g, w):
+        w -= step * g
+
+
 def sgd_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip):
     """MXNet's ``sgd_update`` / ``sgd_mom_update`` on raw arrays, in place.
 
@@ -38,9 +51,7 @@ def sgd_kernel(xp, w, g, mom, lr, wd, momentum, rescale, clip):
                                                                  rescale):
         return  # cupy: one kernel launch
     if mom is None and not wd and clip is None:  # plain SGD: one pass (axpy) or one temporary
-        step = lr * rescale
-        if not axpy(-step, g, w):
-            w -= step * g
+        _plain_step(w, g, lr * rescale)
         return
     if clip is None and type(lr) in _WEAK and type(wd) in _WEAK and (
             suits(w, g) if mom is None else suits(w, g, mom) and suits(mom, g)):
