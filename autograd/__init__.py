@@ -393,6 +393,7 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
         if not retain_graph:
             _free([head._node])
     ready = _Ready.of(variables, (head_grad,)) if _READY_HOOKS else None
+    written = set()  # variables whose gradient was computed right in .grad (hooks: none)
     # (no record/train scope: compiled backwards run raw kernels, their mode fixed when traced)
     try:
         for node in chain:
@@ -404,8 +405,15 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
                     if not _cut(node, a._node):
                         nxt = r
                 elif a._grad_req is not None:
-                    if ready is not None and id(a) in ready.hooks:
-                        ready.finish(a, r)  # (done already where the backward reported it)
+                    if ready is not None:
+                        if id(a) in ready.hooks:
+                            ready.finish(a, r)  # (done already where the backward reported it)
+                        else:
+                            grads[id(a)] = r
+                    elif r is a._grad._data and a._grad_req == "write" and \
+                            type(a._grad) is NDArray:
+                        a._fresh_grad = True  # ``_write_one``'s work, in short
+                        written.add(id(a))
                     else:
                         grads[id(a)] = r
             g = nxt
@@ -420,8 +428,9 @@ def _chain_backward(head, head_grad, retain_graph, train_mode):
         raise
     if ready is not None:
         ready.finish_all(variables, grads)
-    _write_grads(variables, grads, () if head_grad is None else (head_grad,),
-                 () if ready is None else ready.done)
+        _write_grads(variables, grads, () if head_grad is None else (head_grad,), ready.done)
+    elif len(written) < len(variables):
+        _write_grads(variables, grads, () if head_grad is None else (head_grad,), written)
     if not retain_graph:
         _free(chain)
     return True
