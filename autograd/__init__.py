@@ -520,8 +520,8 @@ def _grads_of(node, args, g, last=False, ready=None, only=None):
                 and (only is None or only(a))):
             b = buf._data
             # (numpy only for now: the cupy variant awaits a run of tests/test_gpu.py)
-            if (type(b) is np.ndarray and b is not g and b.shape == av.shape
-                    and b.dtype == av.dtype and _fits_in_place(b.flags)):
+            if (type(b) is np.ndarray and b is not g and b.shape == av[0]
+                    and b.dtype == av[1] and b.flags.c_contiguous and b.flags.writeable):
                 mask.append(True)
                 buffers.append(b)
                 continue
@@ -532,10 +532,6 @@ def _grads_of(node, args, g, last=False, ready=None, only=None):
     if True in mask:
         return op.grad_into(args, g, tuple(mask), buffers, **kw)
     return op.grad_raw(args, g, **kw)
-
-
-def _fits_in_place(flags):
-    return flags.c_contiguous and flags.writeable
 
 
 def _head_data(head, head_grad):

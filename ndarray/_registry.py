@@ -412,8 +412,8 @@ def invoke(op, args, attrs, out=None):
         result = _new(res, ctx)
         outs = (result,)
     else:
-        outs = tuple(_new(r, ctx) for r in res)
-        result = list(outs)
+        result = [_new(r, ctx) for r in res]
+        outs = tuple(result)
     if needs_tape and state.recording:
         _record(op, args, attrs, outs)
     if out is not None:

@@ -681,9 +681,9 @@ class _CachedOp:
         ``buffers`` (the variables' ``.grad`` arrays) instead of new arrays."""
         train = self.train
         PARAM_WRITE_VERSION[0] += 1
-        fn, extra = _notifying(train, mask, ready)
+        fn, extra = (None, ()) if ready is None else _notifying(train, mask, ready)
         if fn is None:
-            fn = train.backward_into(mask)
+            fn = train._into.get(mask) or train.backward_into(mask)
         with donating(self.saved if last else ()):
             res = fn(train.entry.xp, *[a._data for a in ins], *self.saved, head, *buffers,
                      *extra)
