@@ -202,12 +202,15 @@ def test_depthwise_blocked_matches_reference(monkeypatch, stride, dilate, pad):
 @pytest.mark.parametrize("shape,kw", [((4, 6, 1, 1), dict(pad=(1, 1))),
                                       ((2, 3, 1, 5), dict(pad=(2, 0), kernel=(5, 3))),
                                       ((2, 3, 2, 2), dict(pad=(1, 1), stride=(2, 2)))], ids=str)
-def test_weight_gradient_over_data_taps_only(shape, kw, monkeypatch):
+@pytest.mark.parametrize("block_bytes", [1 << 18, 1], ids=["one block", "a block per filter"])
+def test_weight_gradient_over_data_taps_only(shape, kw, block_bytes, monkeypatch):
     """A weight gradient whose data touches few kernel offsets (a 3x3 kernel on a 1x1 map)
-    multiplies those columns alone and zeroes the rest; the same numbers as the whole-kernel
-    product, also written into a caller's buffer (the compiled backward's .grad)."""
+    multiplies those columns alone and zeroes the rest (a block of filters at a time); the
+    same numbers as the whole-kernel product, also written into a caller's buffer (the
+    compiled backward's .grad)."""
     import importlib
     cg = importlib.import_module("kiln.ndarray.ops._conv_gemm")
+    monkeypatch.setattr(cg, "SPARSE_BLOCK_BYTES", block_bytes)
     kw = {"kernel": (3, 3), **kw}
     rng = np.random.default_rng(3)
     x = rng.normal(size=shape)

