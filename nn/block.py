@@ -572,7 +572,8 @@ class HybridBlock(Block):
                 raise
         if (co is None and not self._active and args and type(args[0]) is NDArray
                 and not kwargs and STATE.tracer is None and not self._forward_hooks
-                and not self._forward_pre_hooks):
+                and not self._forward_pre_hooks
+                and type(self)._run_forward is HybridBlock._run_forward):
             # an eager call (a loss on a hybridized network's output): Block.__call__ less
             # the layers that have nothing to do here
             try:
