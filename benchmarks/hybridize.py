@@ -327,8 +327,9 @@ def table(seed, mlp_times, mem, tiny, ratios, tuned_ratios, one_block):
               "scope only where they act, gradients computed in .grad marked as they arrive, "
               "plain SGD in one loop, eager blocks past Block.__call__): a shrunk MLP's "
               "hybridized step (5-4-4-3, batch 2) 126-148 -> 100-113 µs in processes "
-              "alternating with the tree before; this table's overhead 101 -> 76 µs, the MLP "
-              "step 1.10 -> 1.02x the floor (one run each).", ""]
+              "alternating with the tree before; the MLP step 1.10 -> 1.00-1.03x the floor in "
+              "three runs within the hour, whose overheads read 76-100 µs as the machine's "
+              "speed moved (the floor 0.77-1.01 ms).", ""]
     return "\n".join(lines)
 
 
