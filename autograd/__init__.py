@@ -555,13 +555,7 @@ def _write_grads(variables, grads, head_grads, done=()):
     taken = {id(h._data) for h in head_grads if h is not None}
     for v in variables:
         if v._grad_req is not None and id(v) not in done:
-            g = grads.get(id(v))
-            buf = v._grad
-            if g is not None and type(buf) is NDArray and g is buf._data and \
-                    v._grad_req == "write":
-                v._fresh_grad = True  # computed right in .grad (``_write_one``, in short)
-                continue
-            _write_one(v, g, taken)
+            _write_one(v, grads.get(id(v)), taken)
 
 
 def _write_one(v, g, taken, adopt=True):

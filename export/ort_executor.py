@@ -382,8 +382,8 @@ class OrtInference:
     def __call__(self, xp, *arrays):
         if self.numpy_fn is not None:
             return self.numpy_fn(xp, *arrays)
-        if (self.version != (PARAM_DATA_VERSION[0], PARAM_WRITE_VERSION[0])
-                or self.session is None or (self.pending and not _grads_fresh(self.params))
+        if (self.version != _version() or self.session is None
+                or (self.pending and not _grads_fresh(self.params))
                 or (self.thawed != _derived.THAWED[0] and self._written())):
             self._build(arrays[self.n_data:])
             if self.numpy_fn is not None:
