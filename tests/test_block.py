@@ -433,3 +433,29 @@ def test_export_quantized_in_one_step(tmp_path):
     ops = {n.op_type for n in onnx.load(path).graph.node}
     assert any("Integer" in o or "Quant" in o for o in ops), ops
     assert report is not None
+
+
+def test_eager_hybridblock_call_takes_the_short_path_unless_hooks_or_np(monkeypatch):
+    """An eager HybridBlock call (a loss on a hybridized network's output) goes straight to
+    ``_call_eager``; hooks, ``kiln.np`` inputs and deferred initialization still work, through
+    ``Block.__call__`` where they need it."""
+    from kiln.nn.block import Block
+    x = nd.array(np.random.default_rng(0).standard_normal((4, 3)))
+    label = nd.array([0.0, 1.0, 2.0, 1.0])
+    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    expected = loss(x, label).asnumpy()
+    dense = nn.Dense(2)   # deferred: the first eager call infers the input size
+    dense.initialize()
+    real = Block.__call__
+    calls = []
+    monkeypatch.setattr(Block, "__call__", lambda self, *a, **k: calls.append(self) or
+                        real(self, *a, **k))
+    np.testing.assert_allclose(loss(x, label).asnumpy(), expected)
+    assert dense(x).shape == (4, 2)
+    assert calls == []
+    seen = []
+    loss.register_forward_hook(lambda block, args, out: seen.append(out.shape))
+    loss(x, label)
+    assert calls == [loss] and seen == [(4,)]
+    assert type(dense(x.as_np_ndarray())).__name__ == "ndarray"   # np in, np out
+    assert calls[-1] is dense
