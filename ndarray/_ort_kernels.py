@@ -51,8 +51,10 @@ def available():
 
 
 def cached_session(key, build):
-    """The session cached under ``key``, built by ``build()`` on first use (once, whatever
-    the threads)."""
+    """The session cached under ``key`` and the thread count the call runs with
+    (``session_threads``), built by ``build()`` on first use (once, whatever the calling
+    threads)."""
+    key = (key, session_threads())
     sess = _SESSIONS.get(key)
     if sess is None:
         with _LOCK:
@@ -153,8 +155,12 @@ def run_into(sess, inputs, out):
 
 
 def session_threads():
-    """The intra-op thread count of the kernel sessions (``KILN_THREADS`` if set, else the
-    cores)."""
+    """The intra-op thread count of the kernel sessions: ``KILN_THREADS`` if set, else the
+    cores; one inside ``_parallel.reserved()`` (a compiled backward whose weight gradients run
+    on a worker: a pool thread would wait for the core the worker holds, and take it from
+    the worker when it gets it)."""
+    if _parallel.is_reserved():
+        return 1
     env = os.environ.get("KILN_THREADS")
     return int(env) if env and env.isdigit() else _parallel.cores()
 

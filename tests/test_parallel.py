@@ -224,3 +224,23 @@ def test_bias_added_in_row_blocks_equals_numpy(monkeypatch, threads):
     want = a + b
     assert add_into(a, b) is a
     np.testing.assert_array_equal(a, want)
+
+
+def test_onnxruntime_kernels_keep_to_one_thread_while_reserved(monkeypatch):
+    """Inside ``reserved()`` (a compiled backward whose weight gradients run on a worker)
+    onnxruntime's kernel sessions run on one thread, a session of their own: a pool thread
+    would wait for, then take, the worker's core. The numbers are the same."""
+    from kiln.ndarray import _ort_kernels as ok
+    if not ok.available():
+        pytest.skip("onnxruntime kernels off")
+    monkeypatch.setenv("KILN_THREADS", "2")
+    monkeypatch.setattr(ok, "_SESSIONS", {})
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    outside = ok.maxpool(x, (3, 3), (2, 2), (1, 1), (1, 1))
+    with _parallel.reserved():
+        assert ok.session_threads() == 1
+        inside = ok.maxpool(x, (3, 3), (2, 2), (1, 1), (1, 1))
+    np.testing.assert_array_equal(inside, outside)
+    threads = sorted(sess.get_session_options().intra_op_num_threads
+                     for sess in ok._SESSIONS.values())
+    assert threads == [1, 2] and sorted(k[1] for k in ok._SESSIONS) == [1, 2]
