@@ -174,19 +174,16 @@ class StepPlan:
         if lrs is None and self.plain and wd == 0 and clip is None:
             # plain SGD (the common case): w -= (lr * lr_mult * rescale) * g, in place
             lr = opt.lr
-            if _halves(self.weights) is None:  # one loop, no closure per parameter
+            groups = _halves(self.weights)
+            if groups is None:  # one loop, no closure per parameter
                 for w, g, p, _ in self.entries:
-                    wdata, gdata = w._data, g._data
-                    if type(wdata) is np.ndarray:
-                        sgd_plain(wdata, gdata, lr * p.lr_mult, rescale)
-                    else:
-                        sgd_kernel(None, wdata, gdata, None, lr * p.lr_mult, 0, 0, rescale, None)
+                    sgd_plain(w._data, g._data, lr * p.lr_mult, rescale)
                 return
 
             def plain(k):
                 w, g, p, _ = self.entries[k]
-                sgd_kernel(None, w._data, g._data, None, lr * p.lr_mult, 0, 0, rescale, None)
-            self._each(plain)
+                sgd_plain(w._data, g._data, lr * p.lr_mult, rescale)
+            self._each(plain, groups)
             return
         momentum = opt.momentum
 
@@ -196,7 +193,7 @@ class StepPlan:
             wdk = 0.0 if wd == 0 else wd * p.wd_mult
             sgd_kernel(w._ctx.xp, w._data, g._data, None if s is None else s._data, lr, wdk,
                        momentum, rescale, clip)
-        self._each(update)
+        self._each(update, _halves(self.weights))
 
     def _adam(self, opt, count):
         lrs = self._lrs(opt, count)
@@ -211,14 +208,12 @@ class StepPlan:
             wdk = 0.0 if wd == 0 else wd * p.wd_mult
             adam_kernel(w._ctx.xp, w._data, g._data, s[0]._data, s[1]._data, lr, wdk, beta1,
                         beta2, eps, rescale, clip)
-        self._each(update)
+        self._each(update, _halves(self.weights))
 
-    def _each(self, update):
-        """``update(k)`` for every entry: on the calling thread, or, for numpy parameters of
-        ``SPLIT_MIN`` elements or more with a worker free, in two groups of about equal size
-        side by side, each on one BLAS thread. Each parameter's update touches only its own
-        arrays, so the results are the same either way."""
-        groups = _halves([e[0] for e in self.entries])
+    def _each(self, update, groups):
+        """``update(k)`` for every entry: on the calling thread (``groups`` None), or in the
+        two ``groups`` of ``_halves`` side by side, each on one BLAS thread. Each parameter's
+        update touches only its own arrays, so the results are the same either way."""
         if groups is None:
             for k in range(len(self.entries)):
                 update(k)

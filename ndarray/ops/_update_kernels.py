@@ -28,9 +28,12 @@ def clip_op(xp, g, bound):
 
 
 def sgd_plain(w, g, lr, rescale):
-    """``sgd_kernel`` without momentum, weight decay or clipping, for numpy arrays: ``w -=
-    (lr * rescale) * g`` in place, the same numbers in fewer calls (a training step of a
-    small model runs one per parameter)."""
+    """``sgd_kernel`` without momentum, weight decay or clipping: ``w -= (lr * rescale) * g``
+    in place, the same numbers in fewer calls for numpy arrays (a training step of a small
+    model runs one per parameter)."""
+    if type(w) is not np.ndarray:
+        sgd_kernel(None, w, g, None, lr, 0, 0, rescale, None)
+        return
     thaw(w)
     _plain_step(w, g, lr * rescale)
 
